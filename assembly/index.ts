@@ -1,0 +1,117 @@
+// spanmeter core ABI. Only numbers and pointers cross this boundary (see README, "WASM ABI").
+// Set-up: watch_key for each attribute a processor reads, then *_configure, then start.
+// Per request: input_reserve(n) → host copies the body there → ingest(n, now).
+import { resetReader, failCode, failAt, failMessage, failField } from './wire';
+import { initSchema } from './schema';
+import { initIntern, stringEntries, stringCount } from './intern';
+import { watchKey } from './watch';
+import { initStaging, resetStaging, spanCount } from './staging';
+import { walkRequest } from './otlp';
+import { configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable } from './spanmetrics';
+import { SeriesTable } from './series';
+
+const ABI_VERSION: u32 = 1;
+
+initSchema();
+initIntern();
+
+let scratchPtr: usize = 0;
+let scratchCap: usize = 0;
+let inputPtr: usize = 0;
+let inputCap: usize = 0;
+
+export function abi_version(): u32 {
+  return ABI_VERSION;
+}
+
+/** A buffer of at least `n` bytes for passing set-up arguments; valid until the next call. */
+export function scratch(n: usize): usize {
+  if (n > scratchCap) {
+    if (scratchPtr != 0) heap.free(scratchPtr);
+    scratchCap = n < 256 ? 256 : n;
+    scratchPtr = heap.alloc(scratchCap);
+  }
+  return scratchPtr;
+}
+
+/** Registers an attribute key (UTF-8 at ptr) to be read from spans and resources; returns its slot or -1. */
+export function watch_key(ptr: usize, len: usize): i32 {
+  return watchKey(ptr, len);
+}
+
+/**
+ * Span metrics: `bounds` holds `boundCount` f64 bucket bounds (seconds, ascending), `mask`
+ * the intrinsic dimensions (1 service, 2 span_name, 4 span_kind, 8 status_code,
+ * 16 status_message), `slots` the i32 watched-key slot of each of the `dims` dimensions.
+ */
+export function spanmetrics_configure(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32): void {
+  configureSpanMetrics(bounds, boundCount, mask, slots, dims);
+}
+
+/** Ends set-up. */
+export function start(): void {
+  initStaging();
+}
+
+/** Address of a buffer of at least `n` bytes for the next request body. */
+export function input_reserve(n: usize): usize {
+  if (n > inputCap) {
+    if (inputPtr != 0) heap.free(inputPtr);
+    inputCap = n < 65536 ? 65536 : n;
+    inputPtr = heap.alloc(inputCap);
+  }
+  return inputPtr;
+}
+
+/**
+ * Walks the ExportTraceServiceRequest of `n` bytes at the input buffer and aggregates it.
+ * Returns the number of spans, or -code when the request is malformed, in which case
+ * nothing was aggregated (see fail_* for where).
+ */
+export function ingest(n: usize, now: u32): i32 {
+  resetStaging();
+  resetReader(inputPtr);
+  walkRequest(inputPtr + n);
+  if (failCode != 0) return -failCode;
+  if (spanMetricsEnabled()) aggregateSpanMetrics(now);
+  return <i32>spanCount;
+}
+
+/** Spans staged by the last ingest (before the failure, if it failed). */
+export function spans_seen(): u32 {
+  return spanCount;
+}
+export function fail_offset(): u32 {
+  return <u32>(failAt - inputPtr);
+}
+export function fail_message(): i32 {
+  return failMessage;
+}
+export function fail_field(): i32 {
+  return failField;
+}
+
+/** The string table: per id (16 bytes) ptr u32, len u32; id 0 is the empty string. */
+export function strings(): usize {
+  return stringEntries();
+}
+export function string_count(): u32 {
+  return stringCount();
+}
+
+/** Span-metrics series table (0 when the processor is off). */
+export function spanmetrics_table(): usize {
+  return changetype<usize>(spanMetricsTable);
+}
+export function table_slab(t: usize): usize {
+  return changetype<SeriesTable>(t).slab;
+}
+export function table_used(t: usize): u32 {
+  return changetype<SeriesTable>(t).used;
+}
+export function table_stride(t: usize): usize {
+  return changetype<SeriesTable>(t).stride;
+}
+export function table_values_offset(t: usize): usize {
+  return changetype<SeriesTable>(t).valuesOffset;
+}

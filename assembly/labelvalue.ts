@@ -1,0 +1,223 @@
+// An attribute's AnyValue as a label value, the way Tempo stringifies it: strings as they are,
+// ints in decimal, bools as true/false, doubles in plain decimal (no exponent), arrays as
+// "[" + elements + "]", key-value lists as "{" + key ":" value ... "}", bytes as "".
+// Runs once per span per dimension, so it writes into a static buffer and allocates nothing.
+import { rp, seek, readTag, readLen, readVarint, readFixed64 } from './wire';
+import { MAX_VALUE_BYTES } from './intern';
+import { dtoa_buffered } from '~lib/util/number';
+
+const CAP: usize = MAX_VALUE_BYTES * 2;
+const OUT: usize = memory.data(<i32>CAP + 8);
+const DTOA: usize = memory.data(64 * 2);
+let w: usize = 0;
+
+/** Where the last formatted value lies; a string value points into the request itself. */
+export let valuePtr: usize = 0;
+export let valueLen: usize = 0;
+
+// The oneof field of the AnyValue last found: proto3 keeps the last one on the wire.
+let kind: u32 = 0;
+let at: usize = 0;
+let len: usize = 0;
+let bits: u64 = 0;
+
+function findValue(p: usize, n: usize): void {
+  let end = p + n;
+  kind = 0;
+  seek(p);
+  while (rp < end) {
+    let tag = readTag(end, 0);
+    let field = tag >>> 3;
+    let wt = tag & 7;
+    if (wt == 2) {
+      let m = readLen(end, 0, 0);
+      if (field >= 1 && field <= 7) { kind = field; at = rp; len = m; }
+      seek(rp + m);
+    } else if (wt == 0) {
+      let v = readVarint(end);
+      if (field == 2 || field == 3) { kind = field; bits = v; }
+    } else if (wt == 1) {
+      let v = readFixed64(end, 0, 0);
+      if (field == 4) { kind = 4; bits = v; }
+    } else {
+      seek(wt == 5 ? rp + 4 : end); // validated already: only fixed32 or nothing else remains
+    }
+  }
+}
+
+function put(p: usize, n: usize): void {
+  if (w >= CAP) return;
+  if (n > CAP - w) n = CAP - w;
+  memory.copy(OUT + w, p, n);
+  w += n;
+}
+
+function putByte(b: u8): void {
+  if (w < CAP) store<u8>(OUT + w++, b);
+}
+
+function putInt(v: i64): void {
+  let neg = v < 0;
+  let u: u64 = neg ? <u64>(0 - v) : <u64>v; // two's complement makes i64.MIN come out right
+  let tmp = DTOA;
+  let k: usize = 0;
+  do {
+    store<u8>(tmp + k++, <u8>(48 + <u32>(u % 10)));
+    u /= 10;
+  } while (u != 0);
+  if (neg) putByte(0x2d);
+  while (k > 0) putByte(load<u8>(tmp + --k));
+}
+
+/** Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, never an exponent. */
+function putDouble(v: f64): void {
+  if (isNaN(v)) { put(changetype<usize>(NAN_TEXT), 3); return; }
+  if (!isFinite(v)) { put(changetype<usize>(v > 0 ? PINF_TEXT : NINF_TEXT), 4); return; }
+  if (v == 0) {
+    if ((reinterpret<u64>(v) >>> 63) != 0) putByte(0x2d);
+    putByte(0x30);
+    return;
+  }
+  // dtoa_buffered writes UTF-16 like "-1.234e-7", "0.001", "123.0" or "1e+21".
+  let n = <usize>dtoa_buffered(DTOA, v);
+  let i: usize = 0;
+  if (load<u16>(DTOA) == 0x2d) { putByte(0x2d); i = 1; }
+  // Collect the mantissa digits into the tail of OUT's spare room, note where the point was.
+  let digits = DTOA + 64; // second half of the scratch (dtoa output is at most 28 chars)
+  let count: i32 = 0;
+  let point: i32 = -1;
+  let exp: i32 = 0;
+  for (; i < n; i++) {
+    let c = load<u16>(DTOA + (i << 1));
+    if (c == 0x2e) { point = count; continue; }
+    if (c == 0x65) {
+      let sign: i32 = 1;
+      i++;
+      let c2 = load<u16>(DTOA + (i << 1));
+      if (c2 == 0x2d) { sign = -1; i++; } else if (c2 == 0x2b) { i++; }
+      for (; i < n; i++) exp = exp * 10 + <i32>(load<u16>(DTOA + (i << 1)) - 0x30);
+      exp *= sign;
+      break;
+    }
+    store<u8>(digits + count++, <u8>c);
+  }
+  if (point < 0) point = count;
+  point += exp;
+  // Drop leading and trailing zeros of the digit string.
+  let first: i32 = 0;
+  while (first < count && load<u8>(digits + first) == 0x30) { first++; point--; }
+  let last = count;
+  while (last > first && load<u8>(digits + last - 1) == 0x30) last--;
+  let m = last - first;
+  let d = digits + first;
+  if (point <= 0) {
+    putByte(0x30);
+    putByte(0x2e);
+    for (let z = point; z < 0; z++) putByte(0x30);
+    put(d, m);
+  } else if (point >= m) {
+    put(d, m);
+    for (let z = m; z < point; z++) putByte(0x30);
+  } else {
+    put(d, point);
+    putByte(0x2e);
+    put(d + point, m - point);
+  }
+}
+
+const NAN_TEXT = memory.data<u8>([0x4e, 0x61, 0x4e]);
+const PINF_TEXT = memory.data<u8>([0x2b, 0x49, 0x6e, 0x66]);
+const NINF_TEXT = memory.data<u8>([0x2d, 0x49, 0x6e, 0x66]);
+const TRUE_TEXT = memory.data<u8>([0x74, 0x72, 0x75, 0x65]);
+const FALSE_TEXT = memory.data<u8>([0x66, 0x61, 0x6c, 0x73, 0x65]);
+
+function putValue(p: usize, n: usize): void {
+  findValue(p, n);
+  switch (kind) {
+    case 1: put(at, len); break;
+    case 2: if (bits != 0) put(TRUE_TEXT, 4); else put(FALSE_TEXT, 5); break;
+    case 3: putInt(<i64>bits); break;
+    case 4: putDouble(reinterpret<f64>(bits)); break;
+    case 5: {
+      putByte(0x5b);
+      putElements(at, len, false);
+      putByte(0x5d);
+      break;
+    }
+    case 6: {
+      putByte(0x7b);
+      putElements(at, len, true);
+      putByte(0x7d);
+      break;
+    }
+    default: break; // bytes or no value: ""
+  }
+}
+
+/** Elements of an ArrayValue (AnyValues) or of a KeyValueList (KeyValues: key ":" value). */
+function putElements(p: usize, n: usize, keyed: bool): void {
+  let end = p + n;
+  seek(p);
+  while (rp < end) {
+    let tag = readTag(end, 0);
+    let wt = tag & 7;
+    if ((tag >>> 3) != 1 || wt != 2) {
+      // Unknown field: skip it the way the validator accepted it.
+      if (wt == 0) readVarint(end);
+      else if (wt == 1) seek(rp + 8);
+      else if (wt == 5) seek(rp + 4);
+      else if (wt == 2) { let m = readLen(end, 0, 0); seek(rp + m); }
+      else seek(end);
+      continue;
+    }
+    let m = readLen(end, 0, 0);
+    let next = rp + m;
+    if (keyed) putKeyValue(rp, m);
+    else putValue(rp, m);
+    seek(next);
+  }
+}
+
+function putKeyValue(p: usize, n: usize): void {
+  let end = p + n;
+  let keyAt: usize = 0, keyLen: usize = 0, valAt: usize = 0, valLen: usize = 0;
+  let hasValue = false;
+  seek(p);
+  while (rp < end) {
+    let tag = readTag(end, 0);
+    let wt = tag & 7;
+    if (wt == 2) {
+      let m = readLen(end, 0, 0);
+      if ((tag >>> 3) == 1) { keyAt = rp; keyLen = m; }
+      else if ((tag >>> 3) == 2) { valAt = rp; valLen = m; hasValue = true; }
+      seek(rp + m);
+    } else if (wt == 0) readVarint(end);
+    else if (wt == 1) seek(rp + 8);
+    else if (wt == 5) seek(rp + 4);
+    else seek(end);
+  }
+  put(keyAt, keyLen);
+  putByte(0x3a);
+  if (hasValue) putValue(valAt, valLen);
+}
+
+/** Formats the AnyValue message at [p, p+n) and sets valuePtr/valueLen. */
+export function formatAnyValue(p: usize, n: usize): void {
+  findValue(p, n);
+  if (kind == 1) {
+    valuePtr = at;
+    valueLen = len;
+    return;
+  }
+  w = 0;
+  putValue(p, n);
+  valuePtr = OUT;
+  valueLen = w;
+}
+
+/** Sets valuePtr/valueLen to the AnyValue's string value, or empty when it holds another kind. */
+export function stringValue(p: usize, n: usize): void {
+  findValue(p, n);
+  valuePtr = at;
+  valueLen = kind == 1 ? len : 0;
+}

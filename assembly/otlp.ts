@@ -1,0 +1,288 @@
+// Walks an OTLP ExportTraceServiceRequest in protobuf wire format, in place, and stages one
+// record per resource and per span. Fields nobody aggregates are skipped or, for known
+// sub-messages, structure-checked without being decoded.
+import {
+  rp, failCode, fail, seek, readTag, readLen, readVarint, readFixed64, skipField, expectWireType,
+  WT_VARINT, WT_I64, WT_LEN, WT_I32, E_ID_LENGTH,
+} from './wire';
+import {
+  M_REQUEST, M_RESOURCE_SPANS, M_RESOURCE, M_SCOPE_SPANS, M_SPAN, M_STATUS, M_KEY_VALUE,
+  M_ANY_VALUE, M_SCOPE, M_EVENT, M_LINK, validateMessage,
+} from './schema';
+import {
+  addResource, addSpan, resourceCount, SLOT_SIZE, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN,
+  SPAN_SLOTS, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
+  SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID,
+} from './staging';
+import { slotOf } from './watch';
+
+// "service.name"
+const SERVICE_NAME: usize = memory.data<u8>([0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x2e, 0x6e, 0x61, 0x6d, 0x65]);
+const SERVICE_NAME_LEN: usize = 12;
+
+// @ts-ignore: decorator
+@inline function tagOf(field: u32, wt: u32): u32 {
+  return (field << 3) | wt;
+}
+
+export function walkRequest(end: usize): void {
+  while (rp < end) {
+    let tag = readTag(end, M_REQUEST);
+    if (failCode != 0) return;
+    if ((tag >>> 3) == 1) {
+      if (!expectWireType(tag & 7, WT_LEN, M_REQUEST, 1)) return;
+      let n = readLen(end, M_REQUEST, 1);
+      if (failCode != 0) return;
+      let subEnd = rp + n;
+      walkResourceSpans(subEnd);
+      seek(subEnd);
+    } else {
+      skipField(tag & 7, tag >>> 3, end, M_REQUEST, 0);
+    }
+    if (failCode != 0) return;
+  }
+}
+
+function walkResourceSpans(end: usize): void {
+  let resource = addResource();
+  let index = resourceCount - 1;
+  while (rp < end) {
+    let tag = readTag(end, M_RESOURCE_SPANS);
+    if (failCode != 0) return;
+    let field = tag >>> 3;
+    if (field == 1 || field == 2) {
+      if (!expectWireType(tag & 7, WT_LEN, M_RESOURCE_SPANS, field)) return;
+      let n = readLen(end, M_RESOURCE_SPANS, field);
+      if (failCode != 0) return;
+      let subEnd = rp + n;
+      if (field == 1) walkResource(subEnd, resource);
+      else walkScopeSpans(subEnd, index);
+      seek(subEnd);
+    } else {
+      if (field == 3 && !expectWireType(tag & 7, WT_LEN, M_RESOURCE_SPANS, 3)) return;
+      skipField(tag & 7, field, end, M_RESOURCE_SPANS, 0);
+    }
+    if (failCode != 0) return;
+  }
+}
+
+function walkResource(end: usize, resource: usize): void {
+  while (rp < end) {
+    let tag = readTag(end, M_RESOURCE);
+    if (failCode != 0) return;
+    let field = tag >>> 3;
+    if (field == 1) {
+      if (!expectWireType(tag & 7, WT_LEN, M_RESOURCE, 1)) return;
+      let n = readLen(end, M_RESOURCE, 1);
+      if (failCode != 0) return;
+      let subEnd = rp + n;
+      walkKeyValue(subEnd, resource + RES_SLOTS, resource);
+      seek(subEnd);
+    } else {
+      if (field == 2 && !expectWireType(tag & 7, WT_VARINT, M_RESOURCE, 2)) return;
+      skipField(tag & 7, field, end, M_RESOURCE, 0);
+    }
+    if (failCode != 0) return;
+  }
+}
+
+function walkScopeSpans(end: usize, resourceIndex: u32): void {
+  while (rp < end) {
+    let tag = readTag(end, M_SCOPE_SPANS);
+    if (failCode != 0) return;
+    let field = tag >>> 3;
+    if (field == 1 || field == 2) {
+      if (!expectWireType(tag & 7, WT_LEN, M_SCOPE_SPANS, field)) return;
+      let n = readLen(end, M_SCOPE_SPANS, field);
+      if (failCode != 0) return;
+      let subEnd = rp + n;
+      if (field == 1) validateMessage(M_SCOPE, subEnd, 1);
+      else walkSpan(subEnd, resourceIndex, n);
+      seek(subEnd);
+    } else {
+      if (field == 3 && !expectWireType(tag & 7, WT_LEN, M_SCOPE_SPANS, 3)) return;
+      skipField(tag & 7, field, end, M_SCOPE_SPANS, 0);
+    }
+    if (failCode != 0) return;
+  }
+}
+
+/** Reads a trace or span id of `want` bytes (or empty) and returns its address, 0 when empty. */
+function readId(end: usize, field: u32, want: usize): usize {
+  let n = readLen(end, M_SPAN, field);
+  if (failCode != 0) return 0;
+  if (n != 0 && n != want) {
+    fail(E_ID_LENGTH, M_SPAN, field);
+    return 0;
+  }
+  let p: usize = n == 0 ? 0 : rp;
+  seek(rp + n);
+  return p;
+}
+
+function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
+  let span = addSpan(resourceIndex);
+  store<u32>(span, <u32>size, SPAN_SIZE);
+  while (rp < end) {
+    let tag = readTag(end, M_SPAN);
+    if (failCode != 0) return;
+    let field = tag >>> 3;
+    let wt = tag & 7;
+    switch (field) {
+      case 1: {
+        if (!expectWireType(wt, WT_LEN, M_SPAN, 1)) return;
+        store<u32>(span, <u32>readId(end, 1, 16), SPAN_TRACE_ID);
+        break;
+      }
+      case 2: {
+        if (!expectWireType(wt, WT_LEN, M_SPAN, 2)) return;
+        store<u32>(span, <u32>readId(end, 2, 8), SPAN_ID);
+        break;
+      }
+      case 4: {
+        if (!expectWireType(wt, WT_LEN, M_SPAN, 4)) return;
+        store<u32>(span, <u32>readId(end, 4, 8), SPAN_PARENT_ID);
+        break;
+      }
+      case 5: {
+        if (!expectWireType(wt, WT_LEN, M_SPAN, 5)) return;
+        let n = readLen(end, M_SPAN, 5);
+        if (failCode != 0) return;
+        store<u32>(span, <u32>rp, SPAN_NAME_PTR);
+        store<u32>(span, <u32>n, SPAN_NAME_LEN);
+        seek(rp + n);
+        break;
+      }
+      case 6: {
+        if (!expectWireType(wt, WT_VARINT, M_SPAN, 6)) return;
+        store<i32>(span, <i32>readVarint(end), SPAN_KIND);
+        break;
+      }
+      case 7: {
+        if (!expectWireType(wt, WT_I64, M_SPAN, 7)) return;
+        store<u64>(span, readFixed64(end, M_SPAN, 7), SPAN_START);
+        break;
+      }
+      case 8: {
+        if (!expectWireType(wt, WT_I64, M_SPAN, 8)) return;
+        store<u64>(span, readFixed64(end, M_SPAN, 8), SPAN_END);
+        break;
+      }
+      case 9: {
+        if (!expectWireType(wt, WT_LEN, M_SPAN, 9)) return;
+        let n = readLen(end, M_SPAN, 9);
+        if (failCode != 0) return;
+        let subEnd = rp + n;
+        walkKeyValue(subEnd, span + SPAN_SLOTS, 0);
+        seek(subEnd);
+        break;
+      }
+      case 11:
+      case 13:
+      case 15: {
+        if (!expectWireType(wt, WT_LEN, M_SPAN, field)) return;
+        let n = readLen(end, M_SPAN, field);
+        if (failCode != 0) return;
+        let subEnd = rp + n;
+        if (field == 15) walkStatus(subEnd, span);
+        else validateMessage(field == 11 ? M_EVENT : M_LINK, subEnd, 1);
+        seek(subEnd);
+        break;
+      }
+      case 3: {
+        if (!expectWireType(wt, WT_LEN, M_SPAN, 3)) return;
+        skipField(wt, field, end, M_SPAN, 0);
+        break;
+      }
+      case 10:
+      case 12:
+      case 14: {
+        if (!expectWireType(wt, WT_VARINT, M_SPAN, field)) return;
+        skipField(wt, field, end, M_SPAN, 0);
+        break;
+      }
+      case 16: {
+        if (!expectWireType(wt, WT_I32, M_SPAN, 16)) return;
+        skipField(wt, field, end, M_SPAN, 0);
+        break;
+      }
+      default:
+        skipField(wt, field, end, M_SPAN, 0);
+    }
+    if (failCode != 0) return;
+  }
+}
+
+function walkStatus(end: usize, span: usize): void {
+  while (rp < end) {
+    let tag = readTag(end, M_STATUS);
+    if (failCode != 0) return;
+    let field = tag >>> 3;
+    let wt = tag & 7;
+    if (field == 2) {
+      if (!expectWireType(wt, WT_LEN, M_STATUS, 2)) return;
+      let n = readLen(end, M_STATUS, 2);
+      if (failCode != 0) return;
+      store<u32>(span, <u32>rp, SPAN_STATUS_MSG_PTR);
+      store<u32>(span, <u32>n, SPAN_STATUS_MSG_LEN);
+      seek(rp + n);
+    } else if (field == 3) {
+      if (!expectWireType(wt, WT_VARINT, M_STATUS, 3)) return;
+      store<i32>(span, <i32>readVarint(end), SPAN_STATUS_CODE);
+    } else {
+      skipField(wt, field, end, M_STATUS, 0);
+    }
+    if (failCode != 0) return;
+  }
+}
+
+/**
+ * One attribute. A watched key stores where its AnyValue sits in `slots` (first occurrence
+ * wins, as a linear search would find it); on a resource (`resource` != 0) service.name is
+ * also recorded.
+ */
+function walkKeyValue(end: usize, slots: usize, resource: usize): void {
+  let keyPtr: usize = 0;
+  let keyLen: usize = 0;
+  let valuePtr: usize = 0;
+  let valueLen: usize = 0;
+  while (rp < end) {
+    let tag = readTag(end, M_KEY_VALUE);
+    if (failCode != 0) return;
+    let field = tag >>> 3;
+    if (field == 1 || field == 2) {
+      if (!expectWireType(tag & 7, WT_LEN, M_KEY_VALUE, field)) return;
+      let n = readLen(end, M_KEY_VALUE, field);
+      if (failCode != 0) return;
+      if (field == 1) {
+        keyPtr = rp;
+        keyLen = n;
+        seek(rp + n);
+      } else {
+        valuePtr = rp;
+        valueLen = n;
+        validateMessage(M_ANY_VALUE, rp + n, 1);
+        if (failCode != 0) return;
+        seek(valuePtr + n);
+      }
+    } else {
+      skipField(tag & 7, field, end, M_KEY_VALUE, 0);
+    }
+    if (failCode != 0) return;
+  }
+  // A key with no value field is present with an empty value: point the slot at the key.
+  if (valuePtr == 0) valuePtr = keyPtr != 0 ? keyPtr : end;
+  if (resource != 0 && keyLen == SERVICE_NAME_LEN && load<u32>(resource, RES_SERVICE_PTR) == 0
+      && memory.compare(keyPtr, SERVICE_NAME, SERVICE_NAME_LEN) == 0) {
+    store<u32>(resource, <u32>valuePtr, RES_SERVICE_PTR);
+    store<u32>(resource, <u32>valueLen, RES_SERVICE_LEN);
+  }
+  let slot = slotOf(keyPtr, keyLen);
+  if (slot >= 0) {
+    let s = slots + <usize>slot * SLOT_SIZE;
+    if (load<u32>(s) == 0) {
+      store<u32>(s, <u32>valuePtr);
+      store<u32>(s, <u32>valueLen, 4);
+    }
+  }
+}

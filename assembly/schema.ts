@@ -1,0 +1,103 @@
+// OTLP message types the walker knows, and a table-driven validator for the ones whose
+// contents spanmeter does not aggregate (events, links, scopes, nested attribute values):
+// their structure is still checked, so a request is accepted or rejected whole.
+import {
+  rp, failCode, fail, readTag, readLen, seek, skipField, expectWireType,
+  WT_VARINT, WT_I64, WT_LEN, WT_I32, E_DEPTH, MAX_DEPTH,
+} from './wire';
+
+// Message ids (also reported to the host in failures; keep in step with src/core/errors.ts).
+export const M_REQUEST: i32 = 1;
+export const M_RESOURCE_SPANS: i32 = 2;
+export const M_RESOURCE: i32 = 3;
+export const M_SCOPE_SPANS: i32 = 4;
+export const M_SPAN: i32 = 5;
+export const M_STATUS: i32 = 6;
+export const M_KEY_VALUE: i32 = 7;
+export const M_ANY_VALUE: i32 = 8;
+export const M_ARRAY_VALUE: i32 = 9;
+export const M_KEY_VALUE_LIST: i32 = 10;
+export const M_SCOPE: i32 = 11;
+export const M_EVENT: i32 = 12;
+export const M_LINK: i32 = 13;
+
+const FIELDS_PER_MESSAGE: i32 = 16;
+
+// Field spec byte: 0 = unknown field (skipped), else (wire type + 1) | (sub-message id << 3).
+// @ts-ignore: decorator
+@inline function spec(wt: u32, sub: i32 = 0): u8 {
+  return <u8>((wt + 1) | (<u32>sub << 3));
+}
+
+const SPECS: usize = memory.data(FIELDS_PER_MESSAGE * 14);
+
+function define(message: i32, field: i32, s: u8): void {
+  store<u8>(SPECS + message * FIELDS_PER_MESSAGE + field, s);
+}
+
+/** Fills the field table; called once at start. */
+export function initSchema(): void {
+  // AnyValue: string, bool, int, double, array, kvlist, bytes
+  define(M_ANY_VALUE, 1, spec(WT_LEN));
+  define(M_ANY_VALUE, 2, spec(WT_VARINT));
+  define(M_ANY_VALUE, 3, spec(WT_VARINT));
+  define(M_ANY_VALUE, 4, spec(WT_I64));
+  define(M_ANY_VALUE, 5, spec(WT_LEN, M_ARRAY_VALUE));
+  define(M_ANY_VALUE, 6, spec(WT_LEN, M_KEY_VALUE_LIST));
+  define(M_ANY_VALUE, 7, spec(WT_LEN));
+  define(M_ARRAY_VALUE, 1, spec(WT_LEN, M_ANY_VALUE));
+  define(M_KEY_VALUE_LIST, 1, spec(WT_LEN, M_KEY_VALUE));
+  define(M_KEY_VALUE, 1, spec(WT_LEN));
+  define(M_KEY_VALUE, 2, spec(WT_LEN, M_ANY_VALUE));
+  // InstrumentationScope: name, version, attributes, dropped_attributes_count
+  define(M_SCOPE, 1, spec(WT_LEN));
+  define(M_SCOPE, 2, spec(WT_LEN));
+  define(M_SCOPE, 3, spec(WT_LEN, M_KEY_VALUE));
+  define(M_SCOPE, 4, spec(WT_VARINT));
+  // Span.Event: time_unix_nano, name, attributes, dropped_attributes_count
+  define(M_EVENT, 1, spec(WT_I64));
+  define(M_EVENT, 2, spec(WT_LEN));
+  define(M_EVENT, 3, spec(WT_LEN, M_KEY_VALUE));
+  define(M_EVENT, 4, spec(WT_VARINT));
+  // Span.Link: trace_id, span_id, trace_state, attributes, dropped_attributes_count, flags
+  define(M_LINK, 1, spec(WT_LEN));
+  define(M_LINK, 2, spec(WT_LEN));
+  define(M_LINK, 3, spec(WT_LEN));
+  define(M_LINK, 4, spec(WT_LEN, M_KEY_VALUE));
+  define(M_LINK, 5, spec(WT_VARINT));
+  define(M_LINK, 6, spec(WT_I32));
+}
+
+/** Checks the structure of one message of type `message` spanning [rp, end). */
+export function validateMessage(message: i32, end: usize, depth: i32): void {
+  if (depth >= MAX_DEPTH) {
+    fail(E_DEPTH, message, 0);
+    return;
+  }
+  while (rp < end) {
+    let tag = readTag(end, message);
+    if (failCode != 0) return;
+    let field = tag >>> 3;
+    let wt = tag & 7;
+    let s: u32 = field < <u32>FIELDS_PER_MESSAGE
+      ? <u32>load<u8>(SPECS + message * FIELDS_PER_MESSAGE + field)
+      : 0;
+    if (s == 0) {
+      skipField(wt, field, end, message, depth);
+    } else {
+      if (!expectWireType(wt, (s & 7) - 1, message, field)) return;
+      let sub = <i32>(s >>> 3);
+      if (sub != 0) {
+        let n = readLen(end, message, field);
+        if (failCode != 0) return;
+        let subEnd = rp + n;
+        validateMessage(sub, subEnd, depth + 1);
+        if (failCode != 0) return;
+        seek(subEnd);
+      } else {
+        skipField(wt, field, end, message, depth);
+      }
+    }
+    if (failCode != 0) return;
+  }
+}

@@ -1,0 +1,107 @@
+// Span metrics (Tempo's span-metrics processor): per label set of service, span name, kind,
+// status code, optional status message and configured dimensions, a calls counter, a size
+// counter and a latency histogram, updated straight from the staged spans.
+import {
+  spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND,
+  SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END,
+  SPAN_SLOTS, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN, RES_SERVICE_ID, SLOT_SIZE,
+} from './staging';
+import { intern } from './intern';
+import { formatAnyValue, stringValue, valuePtr, valueLen } from './labelvalue';
+import { SeriesTable, newSeriesTable, upsert } from './series';
+import { Buckets, newBuckets, bucketOf, durationSeconds } from './histogram';
+
+// Intrinsic dimension switches (bit mask from the host).
+export const I_SERVICE: u32 = 1;
+export const I_SPAN_NAME: u32 = 2;
+export const I_SPAN_KIND: u32 = 4;
+export const I_STATUS_CODE: u32 = 8;
+export const I_STATUS_MESSAGE: u32 = 16;
+
+// Key words: service, span name, kind | status << 16, status message, then one per dimension.
+export const KEY_FIXED: i32 = 4;
+// Values: calls, size bytes, latency sum, then one count per finite bucket.
+export const V_CALLS: usize = 0;
+export const V_SIZE: usize = 8;
+export const V_SUM: usize = 16;
+export const V_BUCKETS: usize = 24;
+
+export let table: SeriesTable = changetype<SeriesTable>(0);
+let buckets: Buckets = changetype<Buckets>(0);
+let intrinsics: u32 = 0;
+let dimCount: i32 = 0;
+let dimSlots: usize = 0; // i32 watched-key slot per dimension
+let key: usize = 0;
+
+export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32): void {
+  buckets = newBuckets(bounds, boundCount);
+  intrinsics = mask;
+  dimCount = dims;
+  dimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
+  memory.copy(dimSlots, slots, <usize>dims * 4);
+  key = heap.alloc(<usize>(KEY_FIXED + dims) * 4);
+  table = newSeriesTable(KEY_FIXED + dims, 3 + boundCount);
+}
+
+export function spanMetricsEnabled(): bool {
+  return changetype<usize>(table) != 0;
+}
+
+function serviceId(resource: usize): u32 {
+  let id = load<u32>(resource, RES_SERVICE_ID);
+  if (id == 0xffffffff) {
+    let p = <usize>load<u32>(resource, RES_SERVICE_PTR);
+    id = 0;
+    if (p != 0) {
+      stringValue(p, <usize>load<u32>(resource, RES_SERVICE_LEN));
+      id = intern(valuePtr, valueLen);
+    }
+    store<u32>(resource, id, RES_SERVICE_ID);
+  }
+  return id;
+}
+
+/** The interned label value of dimension slot `slot`: the resource's attribute first, then the span's. */
+function dimensionId(resource: usize, span: usize, slot: usize): u32 {
+  let s = resource + RES_SLOTS + slot * SLOT_SIZE;
+  if (load<u32>(s) == 0) {
+    s = span + SPAN_SLOTS + slot * SLOT_SIZE;
+    if (load<u32>(s) == 0) return 0;
+  }
+  formatAnyValue(<usize>load<u32>(s), <usize>load<u32>(s, 4));
+  return intern(valuePtr, valueLen);
+}
+
+export function aggregateSpanMetrics(now: u32): void {
+  let t = table;
+  let count = spanCount;
+  let bucketCount = buckets.count;
+  for (let i: u32 = 0; i < count; i++) {
+    let span = spanAt(i);
+    let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
+    store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0);
+    store<u32>(key, (intrinsics & I_SPAN_NAME) != 0
+      ? intern(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN))
+      : 0, 4);
+    let kind = (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) & 0xffff : 0;
+    let status = (intrinsics & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) & 0xffff : 0;
+    store<u32>(key, kind | (status << 16), 8);
+    store<u32>(key, (intrinsics & I_STATUS_MESSAGE) != 0
+      ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
+      : 0, 12);
+    for (let d = 0; d < dimCount; d++) {
+      let slot = <usize>load<i32>(dimSlots + (<usize>d << 2));
+      store<u32>(key + (<usize>(KEY_FIXED + d) << 2), dimensionId(resource, span, slot));
+    }
+    let r = upsert(t, key, now) + t.valuesOffset;
+    let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
+    store<f64>(r, load<f64>(r, V_CALLS) + 1, V_CALLS);
+    store<f64>(r, load<f64>(r, V_SIZE) + <f64>load<u32>(span, SPAN_SIZE), V_SIZE);
+    store<f64>(r, load<f64>(r, V_SUM) + seconds, V_SUM);
+    let b = bucketOf(buckets, seconds);
+    if (b < bucketCount) {
+      let p = r + V_BUCKETS + (<usize>b << 3);
+      store<f64>(p, load<f64>(p) + 1);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// Staging: what the walker found in one request, as fixed-size records pointing into the
+// request bytes. Processors read it only after the whole request parsed, which makes each
+// request all or nothing. Buffers grow to the largest request seen and are then reused.
+import { watchedCount } from './watch';
+
+// Resource record.
+export const RES_SERVICE_PTR: usize = 0; // u32, 0 = no service.name attribute
+export const RES_SERVICE_LEN: usize = 4; // u32
+export const RES_SERVICE_ID: usize = 8; // u32 interned id, filled by the first processor that needs it
+export const RES_SLOTS: usize = 16; // watched-attribute slots
+
+// Span record.
+export const SPAN_RESOURCE: usize = 0; // u32 index of the resource record
+export const SPAN_NAME_PTR: usize = 4;
+export const SPAN_NAME_LEN: usize = 8;
+export const SPAN_KIND: usize = 12; // i32 enum value as sent
+export const SPAN_STATUS_CODE: usize = 16; // i32
+export const SPAN_STATUS_MSG_PTR: usize = 20;
+export const SPAN_STATUS_MSG_LEN: usize = 24;
+export const SPAN_SIZE: usize = 28; // u32 encoded size of the Span message
+export const SPAN_START: usize = 32; // u64 ns
+export const SPAN_END: usize = 40; // u64 ns
+export const SPAN_TRACE_ID: usize = 48; // u32 ptr to 16 bytes, 0 = absent
+export const SPAN_ID: usize = 52; // u32 ptr to 8 bytes, 0 = absent
+export const SPAN_PARENT_ID: usize = 56; // u32 ptr to 8 bytes, 0 = absent (root span)
+export const SPAN_SLOTS: usize = 64;
+
+// Watched-attribute slot: ptr u32 to the AnyValue message (0 = attribute absent), len u32.
+export const SLOT_SIZE: usize = 8;
+
+export let resourceStride: usize = RES_SLOTS;
+export let spanStride: usize = SPAN_SLOTS;
+
+export let resources: usize = 0;
+export let resourceCount: u32 = 0;
+let resourceCap: u32 = 0;
+
+export let spans: usize = 0;
+export let spanCount: u32 = 0;
+let spanCap: u32 = 0;
+
+/** Sizes the records once the watched keys are known. */
+export function initStaging(): void {
+  let slots = <usize>watchedCount() * SLOT_SIZE;
+  resourceStride = RES_SLOTS + slots;
+  spanStride = SPAN_SLOTS + slots;
+  resourceCap = 64;
+  resources = heap.alloc(<usize>resourceCap * resourceStride);
+  spanCap = 1024;
+  spans = heap.alloc(<usize>spanCap * spanStride);
+}
+
+export function resetStaging(): void {
+  resourceCount = 0;
+  spanCount = 0;
+}
+
+export function addResource(): usize {
+  if (resourceCount == resourceCap) {
+    resourceCap <<= 1;
+    resources = heap.realloc(resources, <usize>resourceCap * resourceStride);
+  }
+  let r = resources + <usize>resourceCount * resourceStride;
+  resourceCount++;
+  memory.fill(r, 0, resourceStride);
+  store<u32>(r, 0xffffffff, RES_SERVICE_ID);
+  return r;
+}
+
+export function resourceAt(i: u32): usize {
+  return resources + <usize>i * resourceStride;
+}
+
+export function addSpan(resource: u32): usize {
+  if (spanCount == spanCap) {
+    spanCap <<= 1;
+    spans = heap.realloc(spans, <usize>spanCap * spanStride);
+  }
+  let s = spans + <usize>spanCount * spanStride;
+  spanCount++;
+  memory.fill(s, 0, spanStride);
+  store<u32>(s, resource, SPAN_RESOURCE);
+  return s;
+}
+
+export function spanAt(i: u32): usize {
+  return spans + <usize>i * spanStride;
+}

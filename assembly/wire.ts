@@ -1,0 +1,171 @@
+// Protobuf wire-format reading over raw WASM memory. Every read is bounds-checked:
+// malformed input records a failure (code, offset, message, field) and never traps.
+
+export const WT_VARINT: u32 = 0;
+export const WT_I64: u32 = 1;
+export const WT_LEN: u32 = 2;
+export const WT_SGROUP: u32 = 3;
+export const WT_EGROUP: u32 = 4;
+export const WT_I32: u32 = 5;
+
+// Failure codes (the host maps them to messages; keep in step with src/core/errors.ts).
+export const E_TRUNCATED: i32 = 1;
+export const E_VARINT: i32 = 2;
+export const E_WIRE_TYPE: i32 = 3;
+export const E_FIELD_WIRE_TYPE: i32 = 4;
+export const E_LENGTH: i32 = 5;
+export const E_DEPTH: i32 = 6;
+export const E_ID_LENGTH: i32 = 7;
+export const E_GROUP: i32 = 8;
+export const E_FIELD_NUMBER: i32 = 9;
+
+export const MAX_DEPTH: i32 = 64;
+
+/** Read cursor. */
+export let rp: usize = 0;
+export let failCode: i32 = 0;
+export let failAt: usize = 0;
+/** Message type (see schema.ts) and field number being read when the failure happened. */
+export let failMessage: i32 = 0;
+export let failField: i32 = 0;
+
+export function resetReader(start: usize): void {
+  rp = start;
+  failCode = 0;
+  failAt = 0;
+  failMessage = 0;
+  failField = 0;
+}
+
+export function seek(p: usize): void {
+  rp = p;
+}
+
+/** Records the first failure only; callers return as soon as failCode is set. */
+export function fail(code: i32, message: i32, field: i32): void {
+  if (failCode == 0) {
+    failCode = code;
+    failAt = rp;
+    failMessage = message;
+    failField = field;
+  }
+}
+
+export function readVarint(end: usize): u64 {
+  if (rp < end) {
+    let b = load<u8>(rp);
+    if (b < 0x80) {
+      rp++;
+      return <u64>b;
+    }
+  }
+  let result: u64 = 0;
+  let shift: u64 = 0;
+  while (true) {
+    if (rp >= end) {
+      fail(E_TRUNCATED, 0, 0);
+      return 0;
+    }
+    let b = load<u8>(rp++);
+    result |= (<u64>(b & 0x7f)) << shift;
+    if (b < 0x80) return result;
+    shift += 7;
+    if (shift >= 70) {
+      fail(E_VARINT, 0, 0);
+      return 0;
+    }
+  }
+}
+
+/** Reads a tag; 0 means failure (field number 0 is invalid in protobuf). */
+export function readTag(end: usize, message: i32): u32 {
+  let t = readVarint(end);
+  if (failCode != 0) return 0;
+  if (t > 0xffffffff) {
+    fail(E_VARINT, message, 0);
+    return 0;
+  }
+  if ((<u32>t >>> 3) == 0) {
+    fail(E_FIELD_NUMBER, message, 0);
+    return 0;
+  }
+  return <u32>t;
+}
+
+/** Reads a length prefix and checks the bytes it announces lie inside `end`. */
+export function readLen(end: usize, message: i32, field: i32): usize {
+  let n = readVarint(end);
+  if (failCode != 0) return 0;
+  if (n > <u64>(end - rp)) {
+    fail(E_LENGTH, message, field);
+    return 0;
+  }
+  return <usize>n;
+}
+
+export function readFixed64(end: usize, message: i32, field: i32): u64 {
+  if (end - rp < 8) {
+    fail(E_TRUNCATED, message, field);
+    return 0;
+  }
+  let v = load<u64>(rp);
+  rp += 8;
+  return v;
+}
+
+export function expectWireType(wt: u32, expected: u32, message: i32, field: i32): bool {
+  if (wt == expected) return true;
+  fail(wt == 6 || wt == 7 ? E_WIRE_TYPE : E_FIELD_WIRE_TYPE, message, field);
+  return false;
+}
+
+/** Skips one field's value of wire type `wt` (groups included, as old encoders may write them). */
+export function skipField(wt: u32, field: u32, end: usize, message: i32, depth: i32): void {
+  switch (wt) {
+    case WT_VARINT: {
+      readVarint(end);
+      break;
+    }
+    case WT_I64: {
+      if (end - rp < 8) fail(E_TRUNCATED, message, field);
+      else rp += 8;
+      break;
+    }
+    case WT_LEN: {
+      let n = readLen(end, message, field);
+      rp += n;
+      break;
+    }
+    case WT_I32: {
+      if (end - rp < 4) fail(E_TRUNCATED, message, field);
+      else rp += 4;
+      break;
+    }
+    case WT_SGROUP: {
+      if (depth >= MAX_DEPTH) {
+        fail(E_DEPTH, message, field);
+        return;
+      }
+      while (true) {
+        if (rp >= end) {
+          fail(E_TRUNCATED, message, field);
+          return;
+        }
+        let t = readTag(end, message);
+        if (failCode != 0) return;
+        if ((t & 7) == WT_EGROUP) {
+          if ((t >>> 3) != field) fail(E_GROUP, message, field);
+          return;
+        }
+        skipField(t & 7, t >>> 3, end, message, depth + 1);
+        if (failCode != 0) return;
+      }
+    }
+    case WT_EGROUP: {
+      fail(E_GROUP, message, field);
+      break;
+    }
+    default:
+      fail(E_WIRE_TYPE, message, field);
+  }
+}

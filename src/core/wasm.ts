@@ -1,0 +1,63 @@
+// Loads the compiled core and gives its raw exports a type. Nothing else touches the instance.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  abi_version(): number;
+  scratch(n: number): number;
+  watch_key(ptr: number, len: number): number;
+  spanmetrics_configure(bounds: number, boundCount: number, mask: number, slots: number, dims: number): void;
+  start(): void;
+  input_reserve(n: number): number;
+  ingest(n: number, now: number): number;
+  spans_seen(): number;
+  fail_offset(): number;
+  fail_message(): number;
+  fail_field(): number;
+  strings(): number;
+  string_count(): number;
+  spanmetrics_table(): number;
+  table_slab(t: number): number;
+  table_used(t: number): number;
+  table_stride(t: number): number;
+  table_values_offset(t: number): number;
+}
+
+export const ABI_VERSION = 1;
+
+export type WasmBuild = 'release' | 'debug';
+
+export function wasmPath(build: WasmBuild): string {
+  const file = build === 'release' ? 'spanmeter.wasm' : 'spanmeter.debug.wasm';
+  // src/core → project root, from both src/ (vitest) and dist/src/ (built).
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const root = here.includes('/dist/src/') ? new URL('../../../', import.meta.url) : new URL('../../', import.meta.url);
+  return fileURLToPath(new URL(`build/${file}`, root));
+}
+
+/** An AssemblyScript string (UTF-16, byte length at ptr - 4), for abort messages. */
+function readAsString(memory: WebAssembly.Memory, ptr: number): string {
+  if (!ptr) return '';
+  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+  return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
+}
+
+export async function instantiateCore(build: WasmBuild = 'release'): Promise<CoreExports> {
+  const module = await WebAssembly.compile(readFileSync(wasmPath(build)));
+  let memory: WebAssembly.Memory | undefined;
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      abort(msg: number, file: number, line: number, column: number) {
+        const m = memory ? `${readAsString(memory, msg)} in ${readAsString(memory, file)}:${line}:${column}` : 'abort';
+        throw new Error(`spanmeter core aborted: ${m}`);
+      },
+    },
+  });
+  const exports = instance.exports as unknown as CoreExports;
+  memory = exports.memory;
+  if (exports.abi_version() !== ABI_VERSION) {
+    throw new Error(`spanmeter core ABI ${exports.abi_version()} does not match host ABI ${ABI_VERSION}: rebuild with npm run build`);
+  }
+  return exports;
+}
