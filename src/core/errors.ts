@@ -43,7 +43,7 @@ export function describeFailure(code: number, offset: number, message: number, f
   let where = '';
   if (entry) {
     const [name, fields] = entry;
-    where = field > 0 ? ` in ${name}.${fields[field] ?? `field ${field}`} (field ${field})` : ` in ${name}`;
+    where = !(field > 0) ? ` in ${name}` : fields[field] ? ` in ${name}.${fields[field]} (field ${field})` : ` in ${name} field ${field}`;
   }
   return `invalid protobuf: ${what}${where} at byte ${offset}`;
 }
