@@ -8,6 +8,11 @@ import { watchKey } from './watch';
 import { initStaging, resetStaging, spanCount } from './staging';
 import { walkRequest } from './otlp';
 import { configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable } from './spanmetrics';
+import {
+  configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs,
+  edges, unpaired, dropped, expiredClient, expiredServer,
+} from './servicegraphs';
+import { size as edgeStoreSize } from './edgestore';
 import { SeriesTable } from './series';
 
 const ABI_VERSION: u32 = 1;
@@ -42,10 +47,24 @@ export function watch_key(ptr: usize, len: usize): i32 {
 /**
  * Span metrics: `bounds` holds `boundCount` f64 bucket bounds (seconds, ascending), `mask`
  * the intrinsic dimensions (1 service, 2 span_name, 4 span_kind, 8 status_code,
- * 16 status_message), `slots` the i32 watched-key slot of each of the `dims` dimensions.
+ * 16 status_message), `slots` the i32 watched-key slot of each of the `dims` dimensions,
+ * `multiplier` the slot of the span multiplier key or -1.
  */
-export function spanmetrics_configure(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32): void {
-  configureSpanMetrics(bounds, boundCount, mask, slots, dims);
+export function spanmetrics_configure(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32, multiplier: i32): void {
+  configureSpanMetrics(bounds, boundCount, mask, slots, dims, multiplier);
+}
+
+/**
+ * Service graphs: bucket bounds as for span metrics; `opts` bits 1 client/server prefix,
+ * 2 messaging latency histogram, 4 virtual_node label; `slots` i32 watched-key slots of the
+ * `dims` dimensions, `peers` peer attributes, `dbs` database-name attributes, then
+ * peer.service, server.address, network.peer.address, network.peer.port and the span
+ * multiplier key (-1 = none); `waitMs` how long an entry waits; `maxItems` the store size.
+ */
+export function servicegraphs_configure(
+  bounds: usize, boundCount: i32, opts: u32, slots: usize, dims: i32, peers: i32, dbs: i32, waitMs: f64, maxItems: u32,
+): void {
+  configureServiceGraphs(bounds, boundCount, opts, slots, dims, peers, dbs, waitMs, maxItems);
 }
 
 /** Ends set-up. */
@@ -68,13 +87,19 @@ export function input_reserve(n: usize): usize {
  * Returns the number of spans, or -code when the request is malformed, in which case
  * nothing was aggregated (see fail_* for where).
  */
-export function ingest(n: usize, now: u32): i32 {
+export function ingest(n: usize, nowMs: f64): i32 {
   resetStaging();
   resetReader(inputPtr);
   walkRequest(inputPtr + n);
   if (failCode != 0) return -failCode;
-  if (spanMetricsEnabled()) aggregateSpanMetrics(now);
+  if (spanMetricsEnabled()) aggregateSpanMetrics(<u32>(nowMs / 1000));
+  if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
   return <i32>spanCount;
+}
+
+/** Expires service-graph entries whose wait ended by `nowMs` (+Inf: all, at shutdown); returns how many. */
+export function expire(nowMs: f64): u32 {
+  return serviceGraphsEnabled() ? expireServiceGraphs(nowMs) : 0;
 }
 
 /** Spans staged by the last ingest (before the failure, if it failed). */
@@ -102,6 +127,24 @@ export function string_count(): u32 {
 /** Span-metrics series table (0 when the processor is off). */
 export function spanmetrics_table(): usize {
   return changetype<usize>(spanMetricsTable);
+}
+/** Service-graph tables: completed edges, unpaired spans, dropped spans (0 when the processor is off). */
+export function servicegraphs_edges(): usize {
+  return changetype<usize>(edges);
+}
+export function servicegraphs_unpaired(): usize {
+  return changetype<usize>(unpaired);
+}
+export function servicegraphs_dropped(): usize {
+  return changetype<usize>(dropped);
+}
+/** Entries waiting in the edge store. */
+export function servicegraphs_store_size(): u32 {
+  return edgeStoreSize;
+}
+/** Entries expired so far whose waiting side was a client (0) or a server (1) span. */
+export function servicegraphs_expired(side: i32): f64 {
+  return side == 0 ? expiredClient : expiredServer;
 }
 export function table_slab(t: usize): usize {
   return changetype<SeriesTable>(t).slab;

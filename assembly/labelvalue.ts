@@ -221,3 +221,11 @@ export function stringValue(p: usize, n: usize): void {
   valuePtr = at;
   valueLen = kind == 1 ? len : 0;
 }
+
+/** The span multiplier an AnyValue gives: 1 / its double value when that is positive, else 1. */
+export function inverseDouble(p: usize, n: usize): f64 {
+  findValue(p, n);
+  if (kind != 4) return 1;
+  let v = reinterpret<f64>(bits);
+  return v > 0 ? 1 / v : 1;
+}

@@ -4,12 +4,11 @@
 import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND,
   SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END,
-  SPAN_SLOTS, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN, RES_SERVICE_ID, SLOT_SIZE,
 } from './staging';
 import { intern } from './intern';
-import { formatAnyValue, stringValue, valuePtr, valueLen } from './labelvalue';
+import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
 import { SeriesTable, newSeriesTable, upsert } from './series';
-import { Buckets, newBuckets, bucketOf, durationSeconds } from './histogram';
+import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 
 // Intrinsic dimension switches (bit mask from the host).
 export const I_SERVICE: u32 = 1;
@@ -31,9 +30,11 @@ let buckets: Buckets = changetype<Buckets>(0);
 let intrinsics: u32 = 0;
 let dimCount: i32 = 0;
 let dimSlots: usize = 0; // i32 watched-key slot per dimension
+let multiplierSlot: i32 = -1;
 let key: usize = 0;
 
-export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32): void {
+export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32, multiplier: i32): void {
+  multiplierSlot = multiplier;
   buckets = newBuckets(bounds, boundCount);
   intrinsics = mask;
   dimCount = dims;
@@ -47,35 +48,9 @@ export function spanMetricsEnabled(): bool {
   return changetype<usize>(table) != 0;
 }
 
-function serviceId(resource: usize): u32 {
-  let id = load<u32>(resource, RES_SERVICE_ID);
-  if (id == 0xffffffff) {
-    let p = <usize>load<u32>(resource, RES_SERVICE_PTR);
-    id = 0;
-    if (p != 0) {
-      stringValue(p, <usize>load<u32>(resource, RES_SERVICE_LEN));
-      id = intern(valuePtr, valueLen);
-    }
-    store<u32>(resource, id, RES_SERVICE_ID);
-  }
-  return id;
-}
-
-/** The interned label value of dimension slot `slot`: the resource's attribute first, then the span's. */
-function dimensionId(resource: usize, span: usize, slot: usize): u32 {
-  let s = resource + RES_SLOTS + slot * SLOT_SIZE;
-  if (load<u32>(s) == 0) {
-    s = span + SPAN_SLOTS + slot * SLOT_SIZE;
-    if (load<u32>(s) == 0) return 0;
-  }
-  formatAnyValue(<usize>load<u32>(s), <usize>load<u32>(s, 4));
-  return intern(valuePtr, valueLen);
-}
-
 export function aggregateSpanMetrics(now: u32): void {
   let t = table;
   let count = spanCount;
-  let bucketCount = buckets.count;
   for (let i: u32 = 0; i < count; i++) {
     let span = spanAt(i);
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
@@ -90,18 +65,14 @@ export function aggregateSpanMetrics(now: u32): void {
       ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
       : 0, 12);
     for (let d = 0; d < dimCount; d++) {
-      let slot = <usize>load<i32>(dimSlots + (<usize>d << 2));
-      store<u32>(key + (<usize>(KEY_FIXED + d) << 2), dimensionId(resource, span, slot));
+      let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
+      store<u32>(key + (<usize>(KEY_FIXED + d) << 2), s != 0 ? slotValueId(s) : 0);
     }
     let r = upsert(t, key, now) + t.valuesOffset;
+    let w = spanMultiplier(span, multiplierSlot);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
-    store<f64>(r, load<f64>(r, V_CALLS) + 1, V_CALLS);
+    store<f64>(r, load<f64>(r, V_CALLS) + w, V_CALLS);
     store<f64>(r, load<f64>(r, V_SIZE) + <f64>load<u32>(span, SPAN_SIZE), V_SIZE);
-    store<f64>(r, load<f64>(r, V_SUM) + seconds, V_SUM);
-    let b = bucketOf(buckets, seconds);
-    if (b < bucketCount) {
-      let p = r + V_BUCKETS + (<usize>b << 3);
-      store<f64>(p, load<f64>(p) + 1);
-    }
+    observe(buckets, r + V_SUM, r + V_BUCKETS, seconds, w);
   }
 }

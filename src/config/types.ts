@@ -17,6 +17,33 @@ export interface SpanMetricsConfig {
   /** Span or resource attribute names that become labels (resource looked up first). */
   dimensions: string[];
   intrinsic_dimensions: IntrinsicDimensions;
+  /** Span attribute holding a sampling ratio; the span counts 1/ratio times. "" = off. */
+  span_multiplier_key: string;
+}
+
+export interface ServiceGraphsConfig {
+  /** How long an unpaired edge waits for its other side, in milliseconds (YAML: a Go duration string, "10s"). */
+  wait: number;
+  /** Most edges the store holds; spans beyond it are dropped and counted. */
+  max_items: number;
+  /** Accepted for Tempo compatibility (Tempo's worker goroutines); spanmeter's core is single-threaded. */
+  workers: number;
+  /** Latency histogram upper bounds in seconds, ascending; +Inf is implicit. */
+  histogram_buckets: number[];
+  /** Span attribute names that become edge labels (`X`, or `client_X`/`server_X` with the prefix option). */
+  dimensions: string[];
+  /** Label dimensions `client_X` / `server_X` instead of `X`. */
+  enable_client_server_prefix: boolean;
+  /** Emit traces_service_graph_request_messaging_system_seconds (consumer start - producer end). */
+  enable_messaging_system_latency_histogram: boolean;
+  /** Add the `virtual_node` label (client|server) to edges with an uninstrumented side. */
+  enable_virtual_node_label: boolean;
+  /** Attributes naming the peer of a lone client span (virtual node), searched in order. */
+  peer_attributes: string[];
+  /** Attributes naming the database of a database edge, searched in order. */
+  database_name_attributes: string[];
+  /** Span attribute whose value weights the span (sampled traces); "" = off. */
+  span_multiplier_key: string;
 }
 
 export interface OtlpConfig {
@@ -37,6 +64,7 @@ export interface Config {
   processors: ProcessorName[];
   processor: {
     span_metrics: SpanMetricsConfig;
+    service_graphs: ServiceGraphsConfig;
   };
   log_level: LogLevel;
 }

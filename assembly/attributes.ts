@@ -1,0 +1,55 @@
+// Attribute look-ups on staged spans, through the watched-key slots.
+import { SPAN_SLOTS, RES_SLOTS, SLOT_SIZE, RES_SERVICE_PTR, RES_SERVICE_LEN, RES_SERVICE_ID } from './staging';
+import { formatAnyValue, inverseDouble, stringValue, valuePtr, valueLen } from './labelvalue';
+import { intern } from './intern';
+
+/** The slot of `slot` on the span, or 0 when the span lacks the attribute (or slot < 0: not configured). */
+export function spanSlot(span: usize, slot: i32): usize {
+  if (slot < 0) return 0;
+  let s = span + SPAN_SLOTS + <usize>slot * SLOT_SIZE;
+  return load<u32>(s) != 0 ? s : 0;
+}
+
+/** The slot on the resource if it has the attribute, else on the span (Tempo looks in that order); 0 if neither. */
+export function resourceOrSpanSlot(resource: usize, span: usize, slot: i32): usize {
+  if (slot < 0) return 0;
+  let s = resource + RES_SLOTS + <usize>slot * SLOT_SIZE;
+  return load<u32>(s) != 0 ? s : spanSlot(span, slot);
+}
+
+/** Interned label value of the attribute in slot record `s` (non-zero). */
+export function slotValueId(s: usize): u32 {
+  formatAnyValue(<usize>load<u32>(s), <usize>load<u32>(s, 4));
+  return intern(valuePtr, valueLen);
+}
+
+/** Formats the attribute in slot record `s` into valuePtr/valueLen. */
+export function slotValue(s: usize): void {
+  formatAnyValue(<usize>load<u32>(s), <usize>load<u32>(s, 4));
+}
+
+/** The weight of a span: 1 / the double attribute in `slot` (sampling ratio), or 1. */
+export function spanMultiplier(span: usize, slot: i32): f64 {
+  let s = spanSlot(span, slot);
+  return s != 0 ? inverseDouble(<usize>load<u32>(s), <usize>load<u32>(s, 4)) : 1;
+}
+
+/** Interned service.name of a resource (its string value; "" when absent), cached on the record. */
+export function serviceId(resource: usize): u32 {
+  let id = load<u32>(resource, RES_SERVICE_ID);
+  if (id == 0xffffffff) {
+    let p = <usize>load<u32>(resource, RES_SERVICE_PTR);
+    id = 0;
+    if (p != 0) {
+      stringValue(p, <usize>load<u32>(resource, RES_SERVICE_LEN));
+      id = intern(valuePtr, valueLen);
+    }
+    store<u32>(resource, id, RES_SERVICE_ID);
+  }
+  return id;
+}
+
+/** Whether the resource has a service.name attribute at all (service graphs skip those without). */
+export function hasServiceName(resource: usize): bool {
+  return load<u32>(resource, RES_SERVICE_PTR) != 0;
+}

@@ -1,0 +1,141 @@
+// The service-graph edge store: half-seen edges waiting for their other side, keyed by
+// (trace id, span id) in flat memory. Entries are preallocated (max_items), live in an
+// open-addressing index, and sit on a doubly-linked list in creation order, which is also
+// expiry order since every entry waits the same time.
+import { hashBytes } from './hash';
+
+export const KEY_BYTES: usize = 24; // trace id (16) + span id (8); absent ids are zeros
+
+// Entry layout.
+export const E_KEY: usize = 0;
+export const E_PREV: usize = 24; // u32 entry index + 1, 0 = none
+export const E_NEXT: usize = 28;
+export const E_FLAGS: usize = 32; // u32, F_* bits
+export const E_CONNECTION: usize = 36; // u32 connection type
+export const E_EXPIRES: usize = 40; // f64 ms
+export const E_CLIENT_LATENCY: usize = 48; // f64 s
+export const E_SERVER_LATENCY: usize = 56; // f64 s
+export const E_CLIENT_END: usize = 64; // u64 ns
+export const E_SERVER_START: usize = 72; // u64 ns
+export const E_CLIENT: usize = 80; // u32 interned service
+export const E_SERVER: usize = 84;
+export const E_PEER: usize = 88; // u32 interned peer-attribute value, 0 = none
+export const E_MULTIPLIER: usize = 96; // f64
+export const E_DIMENSIONS: usize = 104; // u32 per dimension label
+
+export const F_CLIENT_SEEN: u32 = 1;
+export const F_SERVER_SEEN: u32 = 2;
+export const F_ROOT: u32 = 4; // the server side had no parent span id
+export const F_FAILED: u32 = 8;
+
+let entries: usize = 0;
+let stride: usize = 0;
+let capacity: u32 = 0;
+let freeHead: u32 = 0; // entry index + 1
+export let size: u32 = 0;
+let head: u32 = 0; // oldest, entry index + 1
+let tail: u32 = 0;
+
+// Index of (hash u32, entry index + 1 u32), linear probing with backward-shift deletion.
+let index: usize = 0;
+let indexMask: u32 = 0;
+
+export function initEdgeStore(maxItems: u32, dimensionWords: i32): void {
+  stride = (E_DIMENSIONS + <usize>dimensionWords * 4 + 7) & ~7;
+  capacity = maxItems;
+  entries = heap.alloc((capacity > 0 ? <usize>capacity : 1) * stride);
+  for (let i: u32 = 0; i < capacity; i++) store<u32>(entryAt(i), i + 2 <= capacity ? i + 2 : 0, E_NEXT);
+  freeHead = capacity > 0 ? 1 : 0;
+  let slots: u32 = 16;
+  while (slots < capacity * 2) slots <<= 1;
+  indexMask = slots - 1;
+  index = heap.alloc(<usize>slots << 3);
+  memory.fill(index, 0, <usize>slots << 3);
+}
+
+// @ts-ignore: decorator
+@inline export function entryAt(i: u32): usize {
+  return entries + <usize>i * stride;
+}
+
+export function entryStride(): usize {
+  return stride;
+}
+
+/** The live entry for the key at `key`, or 0. */
+export function find(key: usize, h: u32): usize {
+  let i = h & indexMask;
+  while (true) {
+    let slot = index + (<usize>i << 3);
+    let ref = load<u32>(slot, 4);
+    if (ref == 0) return 0;
+    if (load<u32>(slot) == h) {
+      let e = entryAt(ref - 1);
+      if (memory.compare(e, key, KEY_BYTES) == 0) return e;
+    }
+    i = (i + 1) & indexMask;
+  }
+}
+
+export function keyHash(key: usize): u32 {
+  return hashBytes(key, KEY_BYTES);
+}
+
+/** A new zeroed entry for `key`, expiring at `expires`; 0 when the store is full. */
+export function insert(key: usize, h: u32, expires: f64): usize {
+  if (freeHead == 0) return 0;
+  let ref = freeHead;
+  let e = entryAt(ref - 1);
+  freeHead = load<u32>(e, E_NEXT);
+  memory.fill(e, 0, stride);
+  memory.copy(e, key, KEY_BYTES);
+  store<f64>(e, expires, E_EXPIRES);
+  store<f64>(e, 1, E_MULTIPLIER);
+  // Append to the expiry list.
+  store<u32>(e, tail, E_PREV);
+  if (tail != 0) store<u32>(entryAt(tail - 1), ref, E_NEXT);
+  else head = ref;
+  tail = ref;
+  let i = h & indexMask;
+  while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & indexMask;
+  store<u32>(index + (<usize>i << 3), h);
+  store<u32>(index + (<usize>i << 3), ref, 4);
+  size++;
+  return e;
+}
+
+/** Frees entry `e` (found under hash `h`): off the list, out of the index, onto the free list. */
+export function remove(e: usize, h: u32): void {
+  let ref = <u32>((e - entries) / stride) + 1;
+  let prev = load<u32>(e, E_PREV);
+  let next = load<u32>(e, E_NEXT);
+  if (prev != 0) store<u32>(entryAt(prev - 1), next, E_NEXT);
+  else head = next;
+  if (next != 0) store<u32>(entryAt(next - 1), prev, E_PREV);
+  else tail = prev;
+  // Find its index slot, then shift later members of the probe run back over the gap.
+  let i = h & indexMask;
+  while (load<u32>(index + (<usize>i << 3), 4) != ref) i = (i + 1) & indexMask;
+  let j = i;
+  while (true) {
+    j = (j + 1) & indexMask;
+    let sj = index + (<usize>j << 3);
+    if (load<u32>(sj, 4) == 0) break;
+    let home = load<u32>(sj) & indexMask;
+    // Move j into the gap at i unless its home lies cyclically in (i, j].
+    let stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!stays) {
+      store<u64>(index + (<usize>i << 3), load<u64>(sj));
+      i = j;
+    }
+  }
+  store<u64>(index + (<usize>i << 3), 0);
+  store<u32>(e, freeHead, E_NEXT);
+  freeHead = ref;
+  size--;
+}
+
+/** The oldest entry, or 0. */
+export function oldest(): usize {
+  return head != 0 ? entryAt(head - 1) : 0;
+}

@@ -1,0 +1,315 @@
+// Service graphs (Tempo's service-graphs processor): client/server and producer/consumer spans
+// paired across services through the edge store into edges with request, failure and latency
+// metrics; database edges completed from the client span alone; virtual nodes and unpaired
+// spans decided when an entry expires.
+import {
+  spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
+  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID,
+} from './staging';
+import { intern } from './intern';
+import { valuePtr, valueLen } from './labelvalue';
+import {
+  serviceId, hasServiceName, resourceOrSpanSlot, spanSlot, slotValueId, slotValue, spanMultiplier,
+} from './attributes';
+import { SeriesTable, newSeriesTable, upsert } from './series';
+import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
+import {
+  initEdgeStore, find, insert, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
+  E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
+  E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED,
+} from './edgestore';
+
+const KIND_SERVER: u32 = 2;
+const KIND_CLIENT: u32 = 3;
+const KIND_PRODUCER: u32 = 4;
+const KIND_CONSUMER: u32 = 5;
+const STATUS_ERROR: u32 = 2;
+
+// connection_type label values, by number: "", virtual_node, messaging_system, database.
+export const CONNECTION_NONE: u32 = 0;
+export const CONNECTION_VIRTUAL_NODE: u32 = 1;
+export const CONNECTION_MESSAGING_SYSTEM: u32 = 2;
+export const CONNECTION_DATABASE: u32 = 3;
+
+// virtual_node label values: "", client, server.
+const VIRTUAL_CLIENT: u32 = 1;
+const VIRTUAL_SERVER: u32 = 2;
+
+// Option bits from the host.
+export const O_CLIENT_SERVER_PREFIX: u32 = 1;
+export const O_MESSAGING_LATENCY: u32 = 2;
+export const O_VIRTUAL_NODE_LABEL: u32 = 4;
+
+// Edge series key: client, server, connection type, virtual node, then the dimension labels.
+export const KEY_FIXED: i32 = 4;
+// Edge series values.
+export const V_REQUESTS: usize = 0;
+export const V_FAILED: usize = 8;
+export const V_SERVER_SUM: usize = 16;
+export const V_CLIENT_SUM: usize = 24;
+export const V_MESSAGING_SUM: usize = 32;
+export const V_MESSAGING_COUNT: usize = 40;
+export const V_BUCKETS: usize = 48; // server, then client, then messaging buckets
+
+export let edges: SeriesTable = changetype<SeriesTable>(0);
+/** Spans left without a pair at expiry, and spans dropped with the store full: key [client, server], value [count]. */
+export let unpaired: SeriesTable = changetype<SeriesTable>(0);
+export let dropped: SeriesTable = changetype<SeriesTable>(0);
+/** Entries expired, by the side that waited. */
+export let expiredClient: f64 = 0;
+export let expiredServer: f64 = 0;
+
+let buckets: Buckets = changetype<Buckets>(0);
+let options: u32 = 0;
+let waitMs: f64 = 0;
+let dimCount: i32 = 0;
+let dimWords: i32 = 0;
+let dimSlots: usize = 0;
+let peerCount: i32 = 0;
+let peerSlots: usize = 0;
+let dbCount: i32 = 0;
+let dbSlots: usize = 0;
+let peerServiceSlot: i32 = -1;
+let serverAddressSlot: i32 = -1;
+let peerAddressSlot: i32 = -1;
+let peerPortSlot: i32 = -1;
+let multiplierSlot: i32 = -1;
+let userId: u32 = 0;
+let key: usize = 0;
+let edgeKey: usize = 0;
+let pairKey: usize = 0;
+const ADDRESS: usize = memory.data(4200);
+
+// "user": the client of a root server span whose caller is unknown.
+const USER = memory.data<u8>([0x75, 0x73, 0x65, 0x72]);
+
+/**
+ * `slots` holds i32 watched-key slots: `dims` dimensions, `peers` peer attributes, `dbs`
+ * database-name attributes, then peer.service, server.address, network.peer.address,
+ * network.peer.port and the span multiplier key (-1 = none).
+ */
+export function configureServiceGraphs(
+  bounds: usize, boundCount: i32, opts: u32, slots: usize, dims: i32, peers: i32, dbs: i32,
+  wait: f64, maxItems: u32,
+): void {
+  buckets = newBuckets(bounds, boundCount);
+  options = opts;
+  waitMs = wait;
+  dimCount = dims;
+  dimWords = (opts & O_CLIENT_SERVER_PREFIX) != 0 ? dims * 2 : dims;
+  let n = dims + peers + dbs + 5;
+  let copy = heap.alloc(<usize>n * 4);
+  memory.copy(copy, slots, <usize>n * 4);
+  dimSlots = copy;
+  peerCount = peers;
+  peerSlots = copy + (<usize>dims << 2);
+  dbCount = dbs;
+  dbSlots = peerSlots + (<usize>peers << 2);
+  let fixed = dbSlots + (<usize>dbs << 2);
+  peerServiceSlot = load<i32>(fixed);
+  serverAddressSlot = load<i32>(fixed, 4);
+  peerAddressSlot = load<i32>(fixed, 8);
+  peerPortSlot = load<i32>(fixed, 12);
+  multiplierSlot = load<i32>(fixed, 16);
+  userId = intern(USER, 4);
+  key = heap.alloc(KEY_BYTES);
+  edgeKey = heap.alloc(<usize>(KEY_FIXED + dimWords) * 4);
+  pairKey = heap.alloc(8);
+  initEdgeStore(maxItems, dimWords);
+  edges = newSeriesTable(KEY_FIXED + dimWords, 6 + 3 * boundCount);
+  unpaired = newSeriesTable(2, 1);
+  dropped = newSeriesTable(2, 1);
+}
+
+export function serviceGraphsEnabled(): bool {
+  return changetype<usize>(edges) != 0;
+}
+
+function countPair(t: SeriesTable, client: u32, server: u32, w: f64, now: u32): void {
+  store<u32>(pairKey, client);
+  store<u32>(pairKey, server, 4);
+  let r = upsert(t, pairKey, now) + t.valuesOffset;
+  store<f64>(r, load<f64>(r) + w);
+}
+
+/** Writes the edge key (trace id, then span id, zeros for absent ids) into `key`. */
+function buildKey(span: usize, idField: usize): void {
+  let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
+  if (trace != 0) memory.copy(key, trace, 16);
+  else memory.fill(key, 0, 16);
+  let id = <usize>load<u32>(span + idField);
+  if (id != 0) memory.copy(key + 16, id, 8);
+  else memory.fill(key + 16, 0, 8);
+}
+
+function upsertDimensions(e: usize, resource: usize, span: usize, client: bool): void {
+  let offset = (options & O_CLIENT_SERVER_PREFIX) != 0 && !client ? dimCount : 0;
+  for (let d = 0; d < dimCount; d++) {
+    let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
+    if (s != 0) store<u32>(e + E_DIMENSIONS + (<usize>(offset + d) << 2), slotValueId(s));
+  }
+}
+
+function upsertPeer(e: usize, span: usize): void {
+  for (let p = 0; p < peerCount; p++) {
+    let s = spanSlot(span, load<i32>(peerSlots + (<usize>p << 2)));
+    if (s != 0) {
+      store<u32>(e, slotValueId(s), E_PEER);
+      return;
+    }
+  }
+}
+
+/** host:port from network.peer.address and network.peer.port, interned. */
+function addressWithPort(host: usize, port: usize): u32 {
+  slotValue(host);
+  let n = valueLen < 2048 ? valueLen : 2048;
+  memory.copy(ADDRESS, valuePtr, n);
+  store<u8>(ADDRESS + n, 0x3a);
+  slotValue(port);
+  let m = valueLen < 2048 ? valueLen : 2048;
+  memory.copy(ADDRESS + n + 1, valuePtr, m);
+  return intern(ADDRESS, n + 1 + m);
+}
+
+/**
+ * A client span with a database attribute is a database call: the edge completes from this
+ * span alone, named by peer.service, server.address, network.peer.address[:port], or the
+ * database attribute, in that order of preference.
+ */
+function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
+  let db: usize = 0;
+  for (let q = 0; q < dbCount && db == 0; q++) db = resourceOrSpanSlot(resource, span, load<i32>(dbSlots + (<usize>q << 2)));
+  if (db == 0) return;
+  store<u32>(e, CONNECTION_DATABASE, E_CONNECTION);
+  store<f64>(e, seconds, E_SERVER_LATENCY);
+  let s = resourceOrSpanSlot(resource, span, peerServiceSlot);
+  if (s == 0) s = resourceOrSpanSlot(resource, span, serverAddressSlot);
+  let name: u32;
+  if (s != 0) {
+    name = slotValueId(s);
+  } else {
+    let host = resourceOrSpanSlot(resource, span, peerAddressSlot);
+    if (host != 0) {
+      let port = resourceOrSpanSlot(resource, span, peerPortSlot);
+      name = port != 0 ? addressWithPort(host, port) : slotValueId(host);
+    } else {
+      name = slotValueId(db);
+    }
+  }
+  store<u32>(e, name, E_SERVER);
+}
+
+function complete(e: usize, virtualNode: u32, now: u32): void {
+  store<u32>(edgeKey, load<u32>(e, E_CLIENT));
+  store<u32>(edgeKey, load<u32>(e, E_SERVER), 4);
+  store<u32>(edgeKey, load<u32>(e, E_CONNECTION), 8);
+  store<u32>(edgeKey, (options & O_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : 0, 12);
+  memory.copy(edgeKey + (<usize>KEY_FIXED << 2), e + E_DIMENSIONS, <usize>dimWords << 2);
+  let t = edges;
+  let r = upsert(t, edgeKey, now) + t.valuesOffset;
+  let w = load<f64>(e, E_MULTIPLIER);
+  let b = <usize>buckets.count << 3;
+  store<f64>(r, load<f64>(r, V_REQUESTS) + w, V_REQUESTS);
+  if ((load<u32>(e, E_FLAGS) & F_FAILED) != 0) store<f64>(r, load<f64>(r, V_FAILED) + w, V_FAILED);
+  observe(buckets, r + V_SERVER_SUM, r + V_BUCKETS, load<f64>(e, E_SERVER_LATENCY), w);
+  observe(buckets, r + V_CLIENT_SUM, r + V_BUCKETS + b, load<f64>(e, E_CLIENT_LATENCY), w);
+  if ((options & O_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
+    // Time in the queue: consumer start minus producer end; not observed when not positive.
+    let seconds = durationSeconds(load<u64>(e, E_CLIENT_END), load<u64>(e, E_SERVER_START));
+    if (seconds > 0) {
+      store<f64>(r, load<f64>(r, V_MESSAGING_COUNT) + w, V_MESSAGING_COUNT);
+      observe(buckets, r + V_MESSAGING_SUM, r + V_BUCKETS + 2 * b, seconds, w);
+    }
+  }
+}
+
+export function aggregateServiceGraphs(nowMs: f64): void {
+  let now = <u32>(nowMs / 1000);
+  let count = spanCount;
+  for (let i: u32 = 0; i < count; i++) {
+    let span = spanAt(i);
+    let kind = load<u32>(span, SPAN_KIND);
+    let client = kind == KIND_CLIENT || kind == KIND_PRODUCER;
+    if (!client && kind != KIND_SERVER && kind != KIND_CONSUMER) continue;
+    let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
+    if (!hasServiceName(resource)) continue;
+    let service = serviceId(resource);
+    let w = spanMultiplier(span, multiplierSlot);
+    buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
+    let h = keyHash(key);
+    let e = find(key, h);
+    if (e == 0) {
+      e = insert(key, h, nowMs + waitMs);
+      if (e == 0) {
+        countPair(dropped, client ? service : 0, client ? 0 : service, w, now);
+        continue;
+      }
+    }
+    let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
+    let flags = load<u32>(e, E_FLAGS);
+    if (load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR) flags |= F_FAILED;
+    store<u32>(e, kind == KIND_PRODUCER || kind == KIND_CONSUMER ? CONNECTION_MESSAGING_SYSTEM : CONNECTION_NONE, E_CONNECTION);
+    store<f64>(e, w, E_MULTIPLIER);
+    if (client) {
+      store<u32>(e, flags | F_CLIENT_SEEN, E_FLAGS);
+      store<u32>(e, service, E_CLIENT);
+      store<f64>(e, seconds, E_CLIENT_LATENCY);
+      store<u64>(e, load<u64>(span, SPAN_END), E_CLIENT_END);
+      upsertDimensions(e, resource, span, true);
+      upsertPeer(e, span);
+      upsertDatabase(e, resource, span, seconds);
+    } else {
+      if (load<u32>(span, SPAN_PARENT_ID) == 0) flags |= F_ROOT;
+      store<u32>(e, flags | F_SERVER_SEEN, E_FLAGS);
+      store<u32>(e, service, E_SERVER);
+      store<f64>(e, seconds, E_SERVER_LATENCY);
+      store<u64>(e, load<u64>(span, SPAN_START), E_SERVER_START);
+      upsertDimensions(e, resource, span, false);
+      upsertPeer(e, span);
+    }
+    if (load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0) {
+      complete(e, 0, now);
+      remove(e, h);
+    }
+  }
+}
+
+/**
+ * An entry whose other side never came: a root server span becomes an edge from its peer
+ * (or "user"), a client span with a peer attribute an edge to that virtual node; anything
+ * else is counted as unpaired.
+ */
+function expire(e: usize, now: u32): void {
+  let flags = load<u32>(e, E_FLAGS);
+  if ((flags & F_CLIENT_SEEN) != 0) expiredClient += 1;
+  else expiredServer += 1;
+  let client = load<u32>(e, E_CLIENT);
+  let server = load<u32>(e, E_SERVER);
+  let peer = load<u32>(e, E_PEER);
+  if (client == 0 && (flags & F_ROOT) != 0) {
+    store<u32>(e, peer != 0 ? peer : userId, E_CLIENT);
+    store<u32>(e, CONNECTION_VIRTUAL_NODE, E_CONNECTION);
+    complete(e, VIRTUAL_CLIENT, now);
+  } else if (client != 0 && server == 0 && peer != 0) {
+    store<u32>(e, peer, E_SERVER);
+    store<u32>(e, CONNECTION_VIRTUAL_NODE, E_CONNECTION);
+    complete(e, VIRTUAL_SERVER, now);
+  } else {
+    countPair(unpaired, client, server, load<f64>(e, E_MULTIPLIER), now);
+  }
+  remove(e, keyHash(e));
+}
+
+/** Expires every entry whose wait ended at or before `nowMs` (all of them when nowMs is +Inf). */
+export function expireServiceGraphs(nowMs: f64): u32 {
+  let now = <u32>(Math.min(nowMs, 4294967295000) / 1000);
+  let n: u32 = 0;
+  while (true) {
+    let e = oldest();
+    if (e == 0 || load<f64>(e, E_EXPIRES) > nowMs) break;
+    expire(e, now);
+    n++;
+  }
+  return n;
+}

@@ -1,0 +1,54 @@
+// Defaults: Tempo's metrics-generator defaults for the processors, loopback addresses for the
+// listeners (as the OpenTelemetry Collector binds them now).
+import type { Config } from './types.js';
+
+/** Span-metrics latency buckets, seconds: 0.002 · 2^k, k = 0..13 (Tempo's default). */
+export const DEFAULT_SPAN_METRICS_BUCKETS: readonly number[] = Object.freeze([
+  0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384,
+]);
+
+/** Service-graph latency buckets, seconds: 0.1 · 2^k, k = 0..7 (Tempo's default). */
+export const DEFAULT_SERVICE_GRAPHS_BUCKETS: readonly number[] = Object.freeze([
+  0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8,
+]);
+
+/** A fresh copy of the default configuration (safe to mutate). */
+export function defaultConfig(): Config {
+  return {
+    otlp: {
+      http_endpoint: '127.0.0.1:4318',
+      grpc_endpoint: '127.0.0.1:4317',
+      max_request_body_size: 64 * 1024 * 1024,
+    },
+    http_endpoint: '127.0.0.1:9464',
+    processors: ['span-metrics'],
+    processor: {
+      span_metrics: {
+        histogram_buckets: [...DEFAULT_SPAN_METRICS_BUCKETS],
+        dimensions: [],
+        intrinsic_dimensions: {
+          service: true,
+          span_name: true,
+          span_kind: true,
+          status_code: true,
+          status_message: false,
+        },
+        span_multiplier_key: '',
+      },
+      service_graphs: {
+        wait: 10_000,
+        max_items: 10_000,
+        workers: 10,
+        histogram_buckets: [...DEFAULT_SERVICE_GRAPHS_BUCKETS],
+        dimensions: [],
+        enable_client_server_prefix: false,
+        enable_messaging_system_latency_histogram: false,
+        enable_virtual_node_label: false,
+        peer_attributes: ['peer.service', 'db.name', 'db.system', 'db.system.name'],
+        database_name_attributes: ['db.namespace', 'db.name', 'db.system', 'db.system.name'],
+        span_multiplier_key: '',
+      },
+    },
+    log_level: 'info',
+  };
+}

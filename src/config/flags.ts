@@ -1,0 +1,61 @@
+// The command-line flags. Each value flag sets one key; --set sets any key.
+
+export interface FlagSpec {
+  /** "--otlp.http-endpoint" */
+  name: string;
+  /** Short alias, if any ("-h"). */
+  alias?: string;
+  /** Placeholder for the value in --help; absent for switches. */
+  arg?: string;
+  /** The key path it sets ("otlp.http_endpoint"); absent for --config, --set, --help, --version. */
+  key?: string;
+  /** The env var with the same effect, if any. */
+  env?: string;
+  help: string;
+}
+
+export const FLAGS: readonly FlagSpec[] = [
+  { name: '--config', arg: 'FILE', env: 'SPANMETER_CONFIG', help: 'YAML configuration file' },
+  {
+    name: '--log-level',
+    arg: 'LEVEL',
+    key: 'log_level',
+    env: 'SPANMETER_LOG_LEVEL',
+    help: 'trace, debug, info, warn, error, fatal or silent (default info)',
+  },
+  {
+    name: '--otlp.http-endpoint',
+    arg: 'HOST:PORT',
+    key: 'otlp.http_endpoint',
+    env: 'SPANMETER_OTLP_HTTP_ENDPOINT',
+    help: 'OTLP/HTTP listen address, "" disables (default 127.0.0.1:4318)',
+  },
+  {
+    name: '--otlp.grpc-endpoint',
+    arg: 'HOST:PORT',
+    key: 'otlp.grpc_endpoint',
+    env: 'SPANMETER_OTLP_GRPC_ENDPOINT',
+    help: 'OTLP/gRPC listen address, "" disables (default 127.0.0.1:4317)',
+  },
+  {
+    name: '--http-endpoint',
+    arg: 'HOST:PORT',
+    key: 'http_endpoint',
+    env: 'SPANMETER_HTTP_ENDPOINT',
+    help: '/metrics and /healthz listen address (default 127.0.0.1:9464)',
+  },
+  {
+    name: '--processors',
+    arg: 'LIST',
+    key: 'processors',
+    env: 'SPANMETER_PROCESSORS',
+    help: 'comma-separated: span-metrics, service-graphs (default span-metrics)',
+  },
+  {
+    name: '--set',
+    arg: 'KEY=VALUE',
+    help: 'set any configuration key (repeatable), e.g.\n--set processor.span_metrics.dimensions=http.method,http.route',
+  },
+  { name: '--help', alias: '-h', help: 'print this help and exit' },
+  { name: '--version', help: 'print the version and exit' },
+];

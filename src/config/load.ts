@@ -1,0 +1,292 @@
+// Loads the configuration. Sources, later wins: defaults < YAML file (--config or
+// SPANMETER_CONFIG) < SPANMETER_* env vars < command-line flags (in argv order).
+import { readFileSync } from 'node:fs';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { defaultConfig } from './defaults.js';
+import { ConfigError, closest, type ConfigIssue } from './errors.js';
+import { FLAGS, type FlagSpec } from './flags.js';
+import { LEAVES, SCHEMA, pathString, specAt, splitEndpoint, walk, type Assignment, type Leaf, type Path } from './schema.js';
+import type { Config } from './types.js';
+
+export interface LoadOptions {
+  /** The arguments after the program name: process.argv.slice(2). */
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  /** Reads the config file (default: fs.readFileSync(path, 'utf8')). */
+  readFile?: (path: string) => string;
+}
+
+export type LoadResult =
+  | {
+      action: 'run';
+      config: Config;
+      /** The YAML file read, if any. */
+      configFile: string | undefined;
+      /** Settings that are valid but probably not what was meant; log them at warn. */
+      warnings: string[];
+    }
+  | { action: 'help' }
+  | { action: 'version' };
+
+const ENV_PREFIX = 'SPANMETER_';
+const CONFIG_ENV = 'SPANMETER_CONFIG';
+
+const LEAF_BY_KEY = new Map<string, Leaf>(LEAVES.map((l) => [l.key, l]));
+const LEAF_BY_ENV = new Map<string, Leaf>(LEAVES.map((l) => [l.env, l]));
+
+interface Setting {
+  leaf: Leaf;
+  text: string;
+  origin: string;
+}
+
+/** Throws ConfigError listing every problem found. */
+export function loadConfig(opts: LoadOptions): LoadResult {
+  const issues: ConfigIssue[] = [];
+  const args = parseArgv(opts.argv, issues);
+  if (args.help) return { action: 'help' };
+  if (args.version) return { action: 'version' };
+
+  const assignments: Assignment[] = [];
+
+  // 1. The YAML file.
+  const envFile = opts.env[CONFIG_ENV];
+  const configFile = args.configFile ?? (envFile ? envFile : undefined);
+  if (configFile !== undefined) {
+    readYamlFile(configFile, opts.readFile ?? ((p) => readFileSync(p, 'utf8')), issues, assignments);
+  }
+
+  // 2. Env vars, in schema order; unknown SPANMETER_* names are errors.
+  for (const name of Object.keys(opts.env).sort()) {
+    if (!name.startsWith(ENV_PREFIX) || name === CONFIG_ENV || LEAF_BY_ENV.has(name)) continue;
+    const guess = closest(name, [...LEAF_BY_ENV.keys(), CONFIG_ENV]);
+    issues.push({
+      origin: `env ${name}`,
+      path: '',
+      message: `unknown variable${guess ? ` (did you mean ${guess}?)` : ''}`,
+    });
+  }
+  const envSettings: Setting[] = [];
+  for (const leaf of LEAVES) {
+    const text = opts.env[leaf.env];
+    if (text !== undefined) envSettings.push({ leaf, text, origin: `env ${leaf.env}` });
+  }
+
+  // 3. Env settings, then flags in argv order: later wins.
+  for (const s of [...envSettings, ...args.settings]) {
+    const report = (path: Path, message: string) => issues.push({ origin: s.origin, path: pathString(path), message });
+    walk(s.leaf.spec, s.leaf.spec.fromText(s.text), s.leaf.path, report, assignments);
+  }
+
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const config = defaultConfig();
+  const assigned = new Set<string>();
+  for (const a of assignments) {
+    setIn(config, a.path, a.value);
+    assigned.add(a.path.join('.'));
+  }
+  checkEndpointsDistinct(config, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  return { action: 'run', config, configFile, warnings: warningsFor(config, assigned) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// argv
+
+interface Args {
+  help: boolean;
+  version: boolean;
+  configFile: string | undefined;
+  settings: Setting[];
+}
+
+const FLAG_BY_NAME = new Map<string, FlagSpec>();
+for (const f of FLAGS) {
+  FLAG_BY_NAME.set(f.name, f);
+  if (f.alias) FLAG_BY_NAME.set(f.alias, f);
+}
+
+function unknownFlagMessage(name: string): string {
+  const bare = name.replace(/^-+/, '');
+  if (bare === 'config' || bare === 'config.file') return 'unknown flag (did you mean --config?)';
+  const guess = closest(
+    bare,
+    FLAGS.map((f) => f.name.slice(2)),
+  );
+  return guess ? `unknown flag (did you mean --${guess}?)` : 'unknown flag (see --help)';
+}
+
+function parseArgv(argv: readonly string[], issues: ConfigIssue[]): Args {
+  const args: Args = { help: false, version: false, configFile: undefined, settings: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (!token.startsWith('-') || token === '-' || token === '--') {
+      issues.push({
+        origin: '',
+        path: '',
+        message: `unexpected argument ${JSON.stringify(token)} (the config file is given with --config FILE)`,
+      });
+      continue;
+    }
+    const eq = token.indexOf('=');
+    const name = eq < 0 ? token : token.slice(0, eq);
+    const flag = FLAG_BY_NAME.get(name);
+    if (!flag) {
+      issues.push({ origin: name, path: '', message: unknownFlagMessage(name) });
+      continue;
+    }
+    if (!flag.arg) {
+      if (eq >= 0) issues.push({ origin: flag.name, path: '', message: 'takes no value' });
+      else if (flag.name === '--help') args.help = true;
+      else args.version = true;
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) {
+      value = token.slice(eq + 1);
+    } else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) {
+      value = argv[++i]!;
+    } else {
+      issues.push({ origin: flag.name, path: '', message: `missing value (${flag.name} ${flag.arg})` });
+      continue;
+    }
+    if (flag.name === '--config') {
+      args.configFile = value;
+    } else if (flag.key) {
+      args.settings.push({ leaf: LEAF_BY_KEY.get(flag.key)!, text: value, origin: flag.name });
+    } else {
+      const setting = parseSet(value, issues);
+      if (setting) args.settings.push(setting);
+    }
+  }
+  return args;
+}
+
+function parseSet(value: string, issues: ConfigIssue[]): Setting | undefined {
+  const eq = value.indexOf('=');
+  if (eq <= 0) {
+    issues.push({ origin: '--set', path: '', message: `expected KEY=VALUE, got ${JSON.stringify(value)}` });
+    return undefined;
+  }
+  const key = value.slice(0, eq).trim();
+  const leaf = LEAF_BY_KEY.get(key);
+  if (leaf) return { leaf, text: value.slice(eq + 1), origin: '--set' };
+  const spec = specAt(key);
+  let message: string;
+  if (spec?.kind === 'object') {
+    const example = LEAVES.find((l) => l.key.startsWith(`${key}.`))!.key;
+    message = `a section, not a value: set its keys one by one (e.g. ${example}=...)`;
+  } else {
+    const guess = closest(key, LEAF_BY_KEY.keys());
+    message = `unknown key${guess ? ` (did you mean ${guess}?)` : ''}`;
+  }
+  issues.push({ origin: '--set', path: key, message });
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The YAML file
+
+function readYamlFile(file: string, readFile: (path: string) => string, issues: ConfigIssue[], out: Assignment[]) {
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    issues.push({ origin: file, path: '', message: `cannot read the config file: ${why}` });
+    return;
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  const err = doc.errors[0]; // the first only: later ones are mostly its echoes
+  if (err) {
+    const pos = err.linePos?.[0];
+    const at = err.message.indexOf(' at line ');
+    issues.push({
+      origin: pos ? `${file}:${pos.line}:${pos.col}` : file,
+      path: '',
+      message: `invalid YAML: ${at >= 0 ? err.message.slice(0, at) : err.message.split('\n')[0]}`,
+    });
+    return;
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const report = (path: Path, message: string, atKey = false) => {
+    const pos = locate(doc, path, atKey);
+    const { line, col } = pos === undefined ? { line: 0, col: 0 } : lineCounter.linePos(pos);
+    issues.push({ origin: pos === undefined ? file : `${file}:${line}:${col}`, path: pathString(path), message });
+  };
+  walk(SCHEMA, raw, [], report, out);
+}
+
+/** Offset in the source of the node at `path` (of its key if atKey). */
+function locate(doc: Document, path: Path, atKey: boolean): number | undefined {
+  let node: unknown = doc.contents;
+  let last: number | undefined = (node as Node | null)?.range?.[0];
+  for (let i = 0; i < path.length; i++) {
+    if (isAlias(node)) node = node.resolve(doc);
+    const seg = path[i];
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      node = atKey && i === path.length - 1 ? pair.key : (pair.value ?? pair.key);
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else {
+      break;
+    }
+    const start = (node as Node | null | undefined)?.range?.[0];
+    if (start !== undefined) last = start;
+  }
+  return last;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging and checks on the merged result
+
+function setIn(target: object, path: readonly string[], value: unknown): void {
+  let obj = target as Record<string, unknown>;
+  for (const seg of path.slice(0, -1)) obj = obj[seg] as Record<string, unknown>;
+  obj[path[path.length - 1]!] = value;
+}
+
+const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']); // '' is ":4318"
+
+function checkEndpointsDistinct(config: Config, issues: ConfigIssue[]): void {
+  const endpoints: [string, string][] = [
+    ['otlp.http_endpoint', config.otlp.http_endpoint],
+    ['otlp.grpc_endpoint', config.otlp.grpc_endpoint],
+    ['http_endpoint', config.http_endpoint],
+  ];
+  const seen: { key: string; host: string; port: number }[] = [];
+  for (const [key, value] of endpoints) {
+    if (value === '') continue;
+    const { host, port } = splitEndpoint(value);
+    if (port === 0) continue;
+    const clash = seen.find(
+      (s) => s.port === port && (s.host === host || WILDCARD_HOSTS.has(s.host) || WILDCARD_HOSTS.has(host)),
+    );
+    if (clash) {
+      issues.push({ origin: '', path: key, message: `${JSON.stringify(value)} clashes with ${clash.key} (same port)` });
+    }
+    seen.push({ key, host, port });
+  }
+}
+
+function warningsFor(config: Config, assigned: Set<string>): string[] {
+  const warnings: string[] = [];
+  const blocks: [string, string][] = [
+    ['span_metrics', 'span-metrics'],
+    ['service_graphs', 'service-graphs'],
+  ];
+  for (const [block, processor] of blocks) {
+    const prefix = `processor.${block}.`;
+    if ((config.processors as string[]).includes(processor)) continue;
+    if ([...assigned].some((k) => k.startsWith(prefix))) {
+      warnings.push(`processor.${block} is configured but ${processor} is not in processors: it has no effect`);
+    }
+  }
+  return warnings;
+}

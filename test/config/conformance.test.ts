@@ -1,0 +1,65 @@
+// The conformance pack's case configs, read where the pack stands, must load as the runner
+// passes them: the case's `config` plus otlp.* and http_endpoint, via --config FILE.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+
+const CASES = fileURLToPath(new URL('../../../shared/conformance/cases/', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'spanmeter-conformance-config-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function loadCase(file: string): Config {
+  const doc = parse(readFileSync(join(CASES, file), 'utf8')) as { config: Record<string, unknown> };
+  const config = { ...doc.config, otlp: { http_endpoint: '127.0.0.1:40001', grpc_endpoint: '' }, http_endpoint: '127.0.0.1:40002' };
+  const path = join(tmp, file);
+  writeFileSync(path, stringify(config));
+  const r = loadConfig({ argv: ['--config', path], env: {} });
+  if (r.action !== 'run') throw new Error(r.action);
+  expect(r.warnings).toEqual([]);
+  return r.config;
+}
+
+describe('conformance case configs', () => {
+  it('sm-intrinsic-dimensions loads with the expected values', () => {
+    const c = loadCase('sm-intrinsic-dimensions.yaml');
+    expect(c.processors).toEqual(['span-metrics']);
+    expect(c.processor.span_metrics).toEqual({
+      histogram_buckets: [1],
+      dimensions: ['span.kind'],
+      intrinsic_dimensions: { service: true, span_name: true, span_kind: false, status_code: false, status_message: true },
+      span_multiplier_key: '',
+    });
+    expect(c.otlp).toEqual({ http_endpoint: '127.0.0.1:40001', grpc_endpoint: '', max_request_body_size: 67108864 });
+    expect(c.http_endpoint).toBe('127.0.0.1:40002');
+    expect(c.log_level).toBe('info');
+  });
+
+  it('otelcol-servicegraph-failed-label loads with the expected values', () => {
+    const c = loadCase('otelcol-servicegraph-failed-label.yaml');
+    expect(c.processors).toEqual(['service-graphs']);
+    expect(c.processor.service_graphs).toMatchObject({
+      wait: 1000,
+      max_items: 10,
+      histogram_buckets: [0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15],
+      workers: 10,
+      dimensions: [],
+    });
+  });
+
+  it('tempo-servicegraphs-failed-requests (service_graphs: {}) keeps Tempo defaults', () => {
+    const c = loadCase('tempo-servicegraphs-failed-requests.yaml');
+    expect(c.processor.service_graphs.wait).toBe(10000);
+    expect(c.processor.service_graphs.histogram_buckets).toEqual([0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8]);
+  });
+
+  it('every public case config loads', () => {
+    const files = readdirSync(CASES).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(17);
+    for (const f of files) expect(() => loadCase(f), f).not.toThrow();
+  });
+});

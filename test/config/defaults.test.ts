@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { load } from './helpers.js';
+
+const EXPECTED_DEFAULTS = {
+  otlp: {
+    http_endpoint: '127.0.0.1:4318',
+    grpc_endpoint: '127.0.0.1:4317',
+    max_request_body_size: 67108864,
+  },
+  http_endpoint: '127.0.0.1:9464',
+  processors: ['span-metrics'],
+  processor: {
+    span_metrics: {
+      histogram_buckets: [0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384],
+      dimensions: [],
+      intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: false },
+      span_multiplier_key: '',
+    },
+    service_graphs: {
+      wait: 10000,
+      max_items: 10000,
+      workers: 10,
+      histogram_buckets: [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8],
+      dimensions: [],
+      enable_client_server_prefix: false,
+      enable_messaging_system_latency_histogram: false,
+      enable_virtual_node_label: false,
+      peer_attributes: ['peer.service', 'db.name', 'db.system', 'db.system.name'],
+      database_name_attributes: ['db.namespace', 'db.name', 'db.system', 'db.system.name'],
+      span_multiplier_key: '',
+    },
+  },
+  log_level: 'info',
+};
+
+describe('defaults', () => {
+  it('with no file, env or flags, the config is the defaults', () => {
+    const r = load();
+    expect(r.config).toEqual(EXPECTED_DEFAULTS);
+    expect(r.configFile).toBeUndefined();
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('bucket literals equal the doubles Tempo computes (start · 2^k)', () => {
+    const c = defaultConfig();
+    expect(c.processor.span_metrics.histogram_buckets).toEqual(Array.from({ length: 14 }, (_, k) => 0.002 * 2 ** k));
+    expect(c.processor.service_graphs.histogram_buckets).toEqual(Array.from({ length: 8 }, (_, k) => 0.1 * 2 ** k));
+  });
+
+  it('defaultConfig returns a fresh copy each time', () => {
+    const a = defaultConfig();
+    a.processor.span_metrics.histogram_buckets.push(99);
+    a.processor.span_metrics.dimensions.push('x');
+    a.processor.service_graphs.peer_attributes.length = 0;
+    expect(defaultConfig()).toEqual(EXPECTED_DEFAULTS);
+    expect(load().config).toEqual(EXPECTED_DEFAULTS);
+  });
+
+  it('ignores environment variables without the SPANMETER_ prefix', () => {
+    expect(load([], { PATH: '/bin', HOME: '/root', OTEL_EXPORTER_OTLP_ENDPOINT: 'x' }).config).toEqual(EXPECTED_DEFAULTS);
+  });
+});

@@ -1,0 +1,292 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { LEAVES } from '../../src/config/schema.js';
+import { errorOf, fakeReader, load } from './helpers.js';
+
+const TEMPO_STYLE = `
+# the processor block is Tempo's metrics_generator.processor, as is
+processors: [span-metrics, service-graphs]
+processor:
+  span_metrics:
+    histogram_buckets: [0.01, 0.1, 1, 10]
+    dimensions: [http.method, http.route]
+    intrinsic_dimensions:
+      status_message: true
+    span_multiplier_key: sampling.ratio
+  service_graphs:
+    wait: 30s
+    max_items: 20000
+    workers: 4
+    histogram_buckets: [0.05, 0.5, 5]
+    dimensions: [k8s.namespace.name]
+    enable_client_server_prefix: true
+    enable_messaging_system_latency_histogram: true
+    enable_virtual_node_label: true
+    peer_attributes: [peer.service, server.address]
+    database_name_attributes: [db.namespace]
+    span_multiplier_key: X-SampleRatio
+otlp:
+  http_endpoint: 0.0.0.0:4318
+  grpc_endpoint: ""
+  max_request_body_size: 1048576
+http_endpoint: 0.0.0.0:9464
+log_level: debug
+`;
+
+describe('YAML file', () => {
+  it('reads every key', () => {
+    const r = load(['--config', 'spanmeter.yaml'], {}, { 'spanmeter.yaml': TEMPO_STYLE });
+    expect(r.configFile).toBe('spanmeter.yaml');
+    expect(r.warnings).toEqual([]);
+    expect(r.config).toEqual({
+      otlp: { http_endpoint: '0.0.0.0:4318', grpc_endpoint: '', max_request_body_size: 1048576 },
+      http_endpoint: '0.0.0.0:9464',
+      processors: ['span-metrics', 'service-graphs'],
+      processor: {
+        span_metrics: {
+          histogram_buckets: [0.01, 0.1, 1, 10],
+          dimensions: ['http.method', 'http.route'],
+          intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: true },
+          span_multiplier_key: 'sampling.ratio',
+        },
+        service_graphs: {
+          wait: 30000,
+          max_items: 20000,
+          workers: 4,
+          histogram_buckets: [0.05, 0.5, 5],
+          dimensions: ['k8s.namespace.name'],
+          enable_client_server_prefix: true,
+          enable_messaging_system_latency_histogram: true,
+          enable_virtual_node_label: true,
+          peer_attributes: ['peer.service', 'server.address'],
+          database_name_attributes: ['db.namespace'],
+          span_multiplier_key: 'X-SampleRatio',
+        },
+      },
+      log_level: 'debug',
+    });
+  });
+
+  it('keeps defaults for keys left out, null, or in empty sections', () => {
+    const r = load(['--config', 'c.yaml'], {}, {
+      'c.yaml': 'otlp:\n  grpc_endpoint: ""\nprocessor:\n  span_metrics:\n    dimensions:\n  service_graphs: {}\nlog_level: ~\n',
+    });
+    expect(r.config.otlp).toEqual({ http_endpoint: '127.0.0.1:4318', grpc_endpoint: '', max_request_body_size: 67108864 });
+    expect(r.config.processor.span_metrics.dimensions).toEqual([]);
+    expect(r.config.processor.service_graphs.wait).toBe(10000);
+    expect(r.config.log_level).toBe('info');
+  });
+
+  it('an empty file or a comment-only file is the defaults', () => {
+    expect(load(['--config', 'e.yaml'], {}, { 'e.yaml': '' }).config.http_endpoint).toBe('127.0.0.1:9464');
+    expect(load(['--config', 'e.yaml'], {}, { 'e.yaml': '# nothing\n' }).config.processors).toEqual(['span-metrics']);
+  });
+
+  it('resolves YAML anchors and aliases', () => {
+    const r = load(['--config', 'c.yaml'], {}, {
+      'c.yaml': 'processors: [span-metrics, service-graphs]\nprocessor:\n  span_metrics: {dimensions: &dims [a, b]}\n  service_graphs: {dimensions: *dims}\n',
+    });
+    expect(r.config.processor.service_graphs.dimensions).toEqual(['a', 'b']);
+  });
+
+  it('intrinsic_dimensions keys not given keep their defaults', () => {
+    const r = load(['--config', 'c.yaml'], {}, {
+      'c.yaml': 'processor: {span_metrics: {intrinsic_dimensions: {service: false}}}\n',
+    });
+    expect(r.config.processor.span_metrics.intrinsic_dimensions).toEqual({
+      service: false, span_name: true, span_kind: true, status_code: true, status_message: false,
+    });
+  });
+
+  it('log_level is case-insensitive', () => {
+    expect(load(['--config', 'c.yaml'], {}, { 'c.yaml': 'log_level: WARN\n' }).config.log_level).toBe('warn');
+  });
+
+  it('SPANMETER_CONFIG names the file; --config wins over it; an empty SPANMETER_CONFIG means no file', () => {
+    const files = { 'a.yaml': 'log_level: debug\n', 'b.yaml': 'log_level: error\n' };
+    expect(load([], { SPANMETER_CONFIG: 'a.yaml' }, files).config.log_level).toBe('debug');
+    const r = load(['--config', 'b.yaml'], { SPANMETER_CONFIG: 'a.yaml' }, files);
+    expect(r.config.log_level).toBe('error');
+    expect(r.configFile).toBe('b.yaml');
+    expect(load([], { SPANMETER_CONFIG: '' }, files).configFile).toBeUndefined();
+  });
+
+  it('reads the file from disk by default', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'spanmeter-config-'));
+    const file = join(dir, 'spanmeter.yaml');
+    writeFileSync(file, 'processors: [service-graphs]\nprocessor: {service_graphs: {wait: 1s}}\n');
+    const r = loadConfig({ argv: [`--config=${file}`], env: {} });
+    expect(r.action === 'run' && r.config.processors).toEqual(['service-graphs']);
+    expect(r.action === 'run' && r.config.processor.service_graphs.wait).toBe(1000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('warns when a processor block is configured but the processor is not enabled', () => {
+    const r = load(['--config', 'c.yaml'], {}, { 'c.yaml': 'processor: {service_graphs: {wait: 1s}}\n' });
+    expect(r.warnings).toEqual([
+      'processor.service_graphs is configured but service-graphs is not in processors: it has no effect',
+    ]);
+  });
+});
+
+describe('env vars', () => {
+  it('the named variables', () => {
+    const r = load([], {
+      SPANMETER_LOG_LEVEL: 'debug',
+      SPANMETER_OTLP_HTTP_ENDPOINT: '0.0.0.0:14318',
+      SPANMETER_OTLP_GRPC_ENDPOINT: '',
+      SPANMETER_HTTP_ENDPOINT: '[::]:9090',
+      SPANMETER_PROCESSORS: 'span-metrics, service-graphs',
+    });
+    expect(r.config.log_level).toBe('debug');
+    expect(r.config.otlp.http_endpoint).toBe('0.0.0.0:14318');
+    expect(r.config.otlp.grpc_endpoint).toBe('');
+    expect(r.config.http_endpoint).toBe('[::]:9090');
+    expect(r.config.processors).toEqual(['span-metrics', 'service-graphs']);
+  });
+
+  it('the general rule: SPANMETER_ + key path in upper case, "_" between parts', () => {
+    const r = load([], {
+      SPANMETER_OTLP_MAX_REQUEST_BODY_SIZE: '1024',
+      SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_BUCKETS: '0.1,1,10',
+      SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSIONS: 'http.method,http.route',
+      SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_STATUS_MESSAGE: 'true',
+      SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_SPAN_KIND: 'FALSE',
+      SPANMETER_PROCESSOR_SERVICE_GRAPHS_WAIT: '1m30s',
+      SPANMETER_PROCESSOR_SERVICE_GRAPHS_MAX_ITEMS: '500',
+      SPANMETER_PROCESSOR_SERVICE_GRAPHS_PEER_ATTRIBUTES: '[peer.service, "a,b"]',
+      SPANMETER_PROCESSOR_SERVICE_GRAPHS_DATABASE_NAME_ATTRIBUTES: '',
+      SPANMETER_PROCESSOR_SERVICE_GRAPHS_SPAN_MULTIPLIER_KEY: 'ratio',
+    });
+    expect(r.config.otlp.max_request_body_size).toBe(1024);
+    expect(r.config.processor.span_metrics.histogram_buckets).toEqual([0.1, 1, 10]);
+    expect(r.config.processor.span_metrics.dimensions).toEqual(['http.method', 'http.route']);
+    expect(r.config.processor.span_metrics.intrinsic_dimensions.status_message).toBe(true);
+    expect(r.config.processor.span_metrics.intrinsic_dimensions.span_kind).toBe(false);
+    expect(r.config.processor.service_graphs.wait).toBe(90000);
+    expect(r.config.processor.service_graphs.max_items).toBe(500);
+    expect(r.config.processor.service_graphs.peer_attributes).toEqual(['peer.service', 'a,b']);
+    expect(r.config.processor.service_graphs.database_name_attributes).toEqual([]);
+    expect(r.config.processor.service_graphs.span_multiplier_key).toBe('ratio');
+  });
+
+  it('every key has exactly one env var name, and the named ones are as documented', () => {
+    const names = LEAVES.map((l) => l.env);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual([
+      'SPANMETER_OTLP_HTTP_ENDPOINT',
+      'SPANMETER_OTLP_GRPC_ENDPOINT',
+      'SPANMETER_OTLP_MAX_REQUEST_BODY_SIZE',
+      'SPANMETER_HTTP_ENDPOINT',
+      'SPANMETER_PROCESSORS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_BUCKETS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_SERVICE',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_SPAN_NAME',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_SPAN_KIND',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_STATUS_CODE',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_STATUS_MESSAGE',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_SPAN_MULTIPLIER_KEY',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WAIT',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_MAX_ITEMS',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WORKERS',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_HISTOGRAM_BUCKETS',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_ENABLE_CLIENT_SERVER_PREFIX',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_ENABLE_MESSAGING_SYSTEM_LATENCY_HISTOGRAM',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_ENABLE_VIRTUAL_NODE_LABEL',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_PEER_ATTRIBUTES',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_DATABASE_NAME_ATTRIBUTES',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_SPAN_MULTIPLIER_KEY',
+      'SPANMETER_LOG_LEVEL',
+    ]);
+  });
+});
+
+describe('flags', () => {
+  it('the named flags, both "--flag value" and "--flag=value"', () => {
+    const r = load([
+      '--log-level', 'warn',
+      '--otlp.http-endpoint=0.0.0.0:4318',
+      '--otlp.grpc-endpoint', '',
+      '--http-endpoint', 'localhost:0',
+      '--processors', 'service-graphs',
+    ]);
+    expect(r.config.log_level).toBe('warn');
+    expect(r.config.otlp.http_endpoint).toBe('0.0.0.0:4318');
+    expect(r.config.otlp.grpc_endpoint).toBe('');
+    expect(r.config.http_endpoint).toBe('localhost:0');
+    expect(r.config.processors).toEqual(['service-graphs']);
+  });
+
+  it('--set sets any key, with the same value syntax as env vars', () => {
+    const r = load([
+      '--set', 'processor.span_metrics.dimensions=http.method,http.route',
+      '--set=processor.span_metrics.intrinsic_dimensions.status_message=true',
+      '--set', 'processor.service_graphs.wait=250ms',
+      '--set', 'otlp.max_request_body_size=2048',
+      '--set', 'processor.span_metrics.histogram_buckets=[0.5, 1]',
+      '--set', 'processor.service_graphs.span_multiplier_key=a=b',
+    ]);
+    expect(r.config.processor.span_metrics.dimensions).toEqual(['http.method', 'http.route']);
+    expect(r.config.processor.span_metrics.intrinsic_dimensions.status_message).toBe(true);
+    expect(r.config.processor.service_graphs.wait).toBe(250);
+    expect(r.config.otlp.max_request_body_size).toBe(2048);
+    expect(r.config.processor.span_metrics.histogram_buckets).toEqual([0.5, 1]);
+    expect(r.config.processor.service_graphs.span_multiplier_key).toBe('a=b');
+  });
+
+  it('--help / -h and --version win over everything else, even errors', () => {
+    const run = (argv: string[]) => loadConfig({ argv, env: { SPANMETER_BOGUS: '1' }, readFile: fakeReader({}) }).action;
+    expect(run(['--help'])).toBe('help');
+    expect(run(['-h'])).toBe('help');
+    expect(run(['--config', 'missing.yaml', '--bogus', '-h'])).toBe('help');
+    expect(run(['--version'])).toBe('version');
+    expect(run(['--version', '--help'])).toBe('help');
+    expect(run(['--log-level=nope', '--version'])).toBe('version');
+  });
+});
+
+describe('precedence: defaults < file < env < flags', () => {
+  const files = {
+    'c.yaml': 'log_level: debug\nhttp_endpoint: 127.0.0.1:1000\notlp: {http_endpoint: 127.0.0.1:2000, grpc_endpoint: 127.0.0.1:3000}\n',
+  };
+
+  it('file over defaults', () => {
+    const c = load(['--config', 'c.yaml'], {}, files).config;
+    expect([c.log_level, c.http_endpoint, c.otlp.http_endpoint, c.otlp.grpc_endpoint]).toEqual([
+      'debug', '127.0.0.1:1000', '127.0.0.1:2000', '127.0.0.1:3000',
+    ]);
+  });
+
+  it('env over file, flags over env, later flags over earlier ones', () => {
+    const c = load(
+      ['--config', 'c.yaml', '--http-endpoint', '127.0.0.1:1002', '--log-level', 'error', '--set', 'log_level=fatal'],
+      { SPANMETER_LOG_LEVEL: 'warn', SPANMETER_HTTP_ENDPOINT: '127.0.0.1:1001', SPANMETER_OTLP_GRPC_ENDPOINT: '' },
+      files,
+    ).config;
+    expect(c.log_level).toBe('fatal');
+    expect(c.http_endpoint).toBe('127.0.0.1:1002');
+    expect(c.otlp.http_endpoint).toBe('127.0.0.1:2000');
+    expect(c.otlp.grpc_endpoint).toBe('');
+    expect(c.processors).toEqual(['span-metrics']);
+  });
+
+  it('a later source replaces a list, it does not append to it', () => {
+    const c = load(
+      ['--config', 'c.yaml', '--set', 'processor.span_metrics.dimensions=c'],
+      {},
+      { 'c.yaml': 'processor: {span_metrics: {dimensions: [a, b]}}\n' },
+    ).config;
+    expect(c.processor.span_metrics.dimensions).toEqual(['c']);
+  });
+
+  it('a flag cannot rescue an invalid file value: every source is checked', () => {
+    expect(
+      errorOf(['--config', 'c.yaml', '--log-level', 'info'], {}, { 'c.yaml': 'log_level: loud\n' }),
+    ).toBe('config error: c.yaml:1:12: log_level: expected one of trace, debug, info, warn, error, fatal, silent, got string "loud"');
+  });
+});
