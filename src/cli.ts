@@ -8,6 +8,7 @@ import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { Core } from './core/index.js';
 import { SpanMetricsExposition } from './exporters/spanmetrics.js';
+import { ServiceGraphsExposition } from './exporters/servicegraphs.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
@@ -19,26 +20,43 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
-/** Checks what the configuration asks for but this build cannot do yet, naming the key. */
-function unsupported(config: Config): string | undefined {
-  if (config.processors.includes('service-graphs')) {
-    return 'processors: service-graphs is not available in this version (span-metrics is)';
-  }
-  return undefined;
-}
+/** How often waiting service-graph entries are checked for expiry. */
+const EXPIRY_INTERVAL_MS = 1000;
 
 async function run(config: Config): Promise<void> {
   const log = createLogger(config.log_level);
   const spanMetrics = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
-  const core = await Core.create({ spanMetrics });
-  const exposition = spanMetrics ? new SpanMetricsExposition(core, spanMetrics) : undefined;
+  const serviceGraphs = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
+  const core = await Core.create({ spanMetrics, serviceGraphs });
+  const expositions = [
+    ...(spanMetrics ? [new SpanMetricsExposition(core, spanMetrics)] : []),
+    ...(serviceGraphs ? [new ServiceGraphsExposition(core, serviceGraphs)] : []),
+  ];
+  const expiry = serviceGraphs ? setInterval(() => core.expire(Date.now()), EXPIRY_INTERVAL_MS) : undefined;
 
   const telemetry = new Telemetry();
   telemetry.addGauge({
     name: 'spanmeter_active_series',
-    help: 'Series held by the core, by processor metric family.',
+    help: 'Label sets held by the core, by processor.',
     labelNames: ['processor'],
-    collect: () => [{ labels: { processor: 'span-metrics' }, value: core.spanMetrics()?.used ?? 0 }],
+    collect: () => [
+      { labels: { processor: 'span-metrics' }, value: core.table('spanMetrics')?.used ?? 0 },
+      { labels: { processor: 'service-graphs' }, value: core.table('edges')?.used ?? 0 },
+    ],
+  });
+  telemetry.addGauge({
+    name: 'spanmeter_edge_store_size',
+    help: 'Service-graph spans waiting for their other side.',
+    collect: () => core.edgeStoreSize(),
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_expired_edges_total',
+    help: 'Service-graph entries whose other side did not arrive within wait, by the span kind that waited.',
+    labelNames: ['side'],
+    collect: () => [
+      { labels: { side: 'client' }, value: core.expiredEdges('client') },
+      { labels: { side: 'server' }, value: core.expiredEdges('server') },
+    ],
   });
   telemetry.addGauge({
     name: 'spanmeter_wasm_memory_bytes',
@@ -50,7 +68,7 @@ async function run(config: Config): Promise<void> {
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
-    renderers: [() => exposition?.render() ?? '', () => telemetry.render()],
+    renderers: [...expositions.map((e) => () => e.render()), () => telemetry.render()],
     logger: log,
   });
   servers.push(metrics);
@@ -75,7 +93,13 @@ async function run(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'spanmeter stopping');
-    Promise.all(servers.map((s) => s.close())).then(
+    clearInterval(expiry);
+    // Receivers first, then every waiting service-graph entry is decided, then the metrics server.
+    const [metricsServer, ...receivers] = servers;
+    Promise.all(receivers.map((s) => s.close()))
+      .then(() => core.expire(Infinity))
+      .then(() => metricsServer.close())
+      .then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'error while stopping');
@@ -105,11 +129,6 @@ async function main(): Promise<void> {
   if (loaded.action === 'version') {
     process.stdout.write(`spanmeter ${packageVersion()}\n`);
     return;
-  }
-  const problem = unsupported(loaded.config);
-  if (problem) {
-    process.stderr.write(`config error: ${problem}\n`);
-    process.exit(2);
   }
   for (const w of loaded.warnings) process.stderr.write(`config warning: ${w}\n`);
   await run(loaded.config);

@@ -1,6 +1,6 @@
 // The core as the host sees it: configures the WASM module once, feeds it request bytes and
 // exposes its tables and interned strings to the exporters. The only code that calls the ABI.
-import type { SpanMetricsConfig } from '../config/types.js';
+import type { ServiceGraphsConfig, SpanMetricsConfig } from '../config/types.js';
 import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
 import { describeFailure } from './errors.js';
@@ -12,6 +12,8 @@ export { SeriesTableView } from './series.js';
 export interface CoreOptions {
   /** Span metrics settings; absent when the processor is off. */
   spanMetrics?: SpanMetricsConfig;
+  /** Service graph settings; absent when the processor is off. */
+  serviceGraphs?: ServiceGraphsConfig;
   build?: WasmBuild;
 }
 
@@ -28,53 +30,108 @@ export const SPAN_METRICS = {
   V_BUCKETS: 3,
 } as const;
 
+// Service-graph edge record layout (assembly/servicegraphs.ts); buckets: server, client, messaging.
+export const SERVICE_GRAPHS = {
+  KEY_CLIENT: 0,
+  KEY_SERVER: 1,
+  KEY_CONNECTION: 2,
+  KEY_VIRTUAL_NODE: 3,
+  KEY_DIMENSIONS: 4,
+  V_REQUESTS: 0,
+  V_FAILED: 1,
+  V_SERVER_SUM: 2,
+  V_CLIENT_SUM: 3,
+  V_MESSAGING_SUM: 4,
+  V_MESSAGING_COUNT: 5,
+  V_BUCKETS: 6,
+  /** Unpaired/dropped tables: key [client, server], value [count]. */
+  PAIR_CLIENT: 0,
+  PAIR_SERVER: 1,
+} as const;
+
 const INTRINSIC_BITS = { service: 1, span_name: 2, span_kind: 4, status_code: 8, status_message: 16 } as const;
+const SG_PREFIX = 1;
+const SG_MESSAGING_LATENCY = 2;
+const SG_VIRTUAL_NODE_LABEL = 4;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+type TableName = 'spanMetrics' | 'edges' | 'unpaired' | 'dropped';
 
 export class Core {
   private u8: Uint8Array = new Uint8Array(0);
   private u32: Uint32Array = new Uint32Array(0);
   private f64: Float64Array = new Float64Array(0);
   private labels: string[] = [''];
-  private readonly spanMetricsTable: number;
-  readonly spanMetricsView?: SeriesTableView;
+  private readonly tables = new Map<TableName, { address: number; view: SeriesTableView }>();
 
   private constructor(private readonly wasm: CoreExports, readonly options: CoreOptions) {
-    this.spanMetricsTable = wasm.spanmetrics_table();
     const sm = options.spanMetrics;
-    if (sm) this.spanMetricsView = new SeriesTableView(SPAN_METRICS.KEY_DIMENSIONS + sm.dimensions.length, 3 + sm.histogram_buckets.length);
+    if (sm) {
+      this.addTable('spanMetrics', wasm.spanmetrics_table(), SPAN_METRICS.KEY_DIMENSIONS + sm.dimensions.length, 3 + sm.histogram_buckets.length);
+    }
+    const sg = options.serviceGraphs;
+    if (sg) {
+      const dims = sg.dimensions.length * (sg.enable_client_server_prefix ? 2 : 1);
+      this.addTable('edges', wasm.servicegraphs_edges(), SERVICE_GRAPHS.KEY_DIMENSIONS + dims, 6 + 3 * sg.histogram_buckets.length);
+      this.addTable('unpaired', wasm.servicegraphs_unpaired(), 2, 1);
+      this.addTable('dropped', wasm.servicegraphs_dropped(), 2, 1);
+    }
+  }
+
+  private addTable(name: TableName, address: number, keyWords: number, valueCount: number): void {
+    this.tables.set(name, { address, view: new SeriesTableView(keyWords, valueCount) });
   }
 
   static async create(options: CoreOptions): Promise<Core> {
     const wasm = await instantiateCore(options.build);
+    const slot = (key: string) => (key === '' ? -1 : watch(wasm, key));
     const sm = options.spanMetrics;
     if (sm) {
-      const slots = sm.dimensions.map((name) => watch(wasm, name));
-      const bounds = sm.histogram_buckets;
-      const boundsPtr = wasm.scratch(bounds.length * 8 + slots.length * 4);
-      new Float64Array(wasm.memory.buffer, boundsPtr, bounds.length).set(bounds);
-      const slotsPtr = boundsPtr + bounds.length * 8;
-      new Int32Array(wasm.memory.buffer, slotsPtr, slots.length).set(slots);
       let mask = 0;
       for (const [name, bit] of Object.entries(INTRINSIC_BITS)) {
         if (sm.intrinsic_dimensions[name as keyof typeof INTRINSIC_BITS]) mask |= bit;
       }
-      wasm.spanmetrics_configure(boundsPtr, bounds.length, mask, slotsPtr, slots.length);
+      const slots = sm.dimensions.map(slot);
+      const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
+      wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, slot(sm.span_multiplier_key));
+    }
+    const sg = options.serviceGraphs;
+    if (sg) {
+      const opts = (sg.enable_client_server_prefix ? SG_PREFIX : 0)
+        | (sg.enable_messaging_system_latency_histogram ? SG_MESSAGING_LATENCY : 0)
+        | (sg.enable_virtual_node_label ? SG_VIRTUAL_NODE_LABEL : 0);
+      const slots = [
+        ...sg.dimensions.map(slot),
+        ...sg.peer_attributes.map(slot),
+        ...sg.database_name_attributes.map(slot),
+        ...['peer.service', 'server.address', 'network.peer.address', 'network.peer.port'].map(slot),
+        slot(sg.span_multiplier_key),
+      ];
+      const [bounds, slotsPtr] = passArguments(wasm, sg.histogram_buckets, slots);
+      wasm.servicegraphs_configure(
+        bounds, sg.histogram_buckets.length, opts, slotsPtr, sg.dimensions.length, sg.peer_attributes.length,
+        sg.database_name_attributes.length, sg.wait, sg.max_items,
+      );
     }
     wasm.start();
     return new Core(wasm, options);
   }
 
   /** Aggregates one OTLP ExportTraceServiceRequest (protobuf); all or nothing. */
-  ingest(request: Uint8Array, now: number = Math.floor(Date.now() / 1000)): IngestResult {
+  ingest(request: Uint8Array, nowMs: number = Date.now()): IngestResult {
     const ptr = this.wasm.input_reserve(request.length);
     this.views().set(request, ptr);
-    const n = this.wasm.ingest(request.length, now >>> 0);
+    const n = this.wasm.ingest(request.length, nowMs);
     if (n >= 0) return { ok: true, spans: n };
     const w = this.wasm;
     return { ok: false, spans: w.spans_seen(), reason: describeFailure(-n, w.fail_offset(), w.fail_message(), w.fail_field()) };
+  }
+
+  /** Expires service-graph entries whose wait has ended (all of them with Infinity); returns how many. */
+  expire(nowMs: number = Date.now()): number {
+    return this.wasm.expire(nowMs);
   }
 
   /** The label value an interned id stands for; decoded once per id. */
@@ -90,15 +147,25 @@ export class Core {
     return s;
   }
 
-  /** The span-metrics table, positioned for reading; undefined when the processor is off. */
-  spanMetrics(): SeriesTableView | undefined {
-    const view = this.spanMetricsView;
-    if (!view) return undefined;
+  /** A series table, positioned for reading; undefined when its processor is off. */
+  table(name: TableName): SeriesTableView | undefined {
+    const t = this.tables.get(name);
+    if (!t) return undefined;
     this.views();
-    const t = this.spanMetricsTable;
     const w = this.wasm;
-    view.refresh(this.u32, this.f64, w.table_slab(t), w.table_used(t), w.table_stride(t), w.table_values_offset(t));
-    return view;
+    const a = t.address;
+    t.view.refresh(this.u32, this.f64, w.table_slab(a), w.table_used(a), w.table_stride(a), w.table_values_offset(a));
+    return t.view;
+  }
+
+  /** Entries waiting in the service-graph edge store. */
+  edgeStoreSize(): number {
+    return this.options.serviceGraphs ? this.wasm.servicegraphs_store_size() : 0;
+  }
+
+  /** Service-graph entries expired so far, by the side that waited. */
+  expiredEdges(side: 'client' | 'server'): number {
+    return this.options.serviceGraphs ? this.wasm.servicegraphs_expired(side === 'client' ? 0 : 1) : 0;
   }
 
   memoryBytes(): number {
@@ -124,4 +191,13 @@ function watch(wasm: CoreExports, key: string): number {
   const slot = wasm.watch_key(ptr, bytes.length);
   if (slot < 0) throw new Error(`too many attribute keys configured (at ${key})`);
   return slot;
+}
+
+/** Copies f64 bucket bounds and i32 slots into core scratch memory; returns their addresses. */
+function passArguments(wasm: CoreExports, bounds: number[], slots: number[]): [number, number] {
+  const ptr = wasm.scratch(bounds.length * 8 + slots.length * 4);
+  new Float64Array(wasm.memory.buffer, ptr, bounds.length).set(bounds);
+  const slotsPtr = ptr + bounds.length * 8;
+  new Int32Array(wasm.memory.buffer, slotsPtr, slots.length).set(slots);
+  return [ptr, slotsPtr];
 }

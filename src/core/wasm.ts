@@ -7,10 +7,15 @@ export interface CoreExports {
   abi_version(): number;
   scratch(n: number): number;
   watch_key(ptr: number, len: number): number;
-  spanmetrics_configure(bounds: number, boundCount: number, mask: number, slots: number, dims: number): void;
+  spanmetrics_configure(bounds: number, boundCount: number, mask: number, slots: number, dims: number, multiplier: number): void;
+  servicegraphs_configure(
+    bounds: number, boundCount: number, opts: number, slots: number, dims: number, peers: number, dbs: number,
+    waitMs: number, maxItems: number,
+  ): void;
   start(): void;
   input_reserve(n: number): number;
-  ingest(n: number, now: number): number;
+  ingest(n: number, nowMs: number): number;
+  expire(nowMs: number): number;
   spans_seen(): number;
   fail_offset(): number;
   fail_message(): number;
@@ -18,6 +23,11 @@ export interface CoreExports {
   strings(): number;
   string_count(): number;
   spanmetrics_table(): number;
+  servicegraphs_edges(): number;
+  servicegraphs_unpaired(): number;
+  servicegraphs_dropped(): number;
+  servicegraphs_store_size(): number;
+  servicegraphs_expired(side: number): number;
   table_slab(t: number): number;
   table_used(t: number): number;
   table_stride(t: number): number;

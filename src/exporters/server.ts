@@ -1,0 +1,145 @@
+// The sidecar's own HTTP server (default 127.0.0.1:9464): GET /metrics, GET /healthz, GET /.
+// /metrics concatenates the output of the renderers it is given, in order (the span metrics, then
+// the sidecar's self metrics), in Prometheus text format 0.0.4.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { formatHostPort, parseEndpoint } from '../receivers/endpoint.js';
+import { silentLogger, type Logger, type RunningServer } from '../receivers/types.js';
+
+export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export type Renderer = () => string | Promise<string>;
+
+/**
+ * Health detail. `ok: false` answers 503; everything else is reported as JSON alongside
+ * `"status": "ok" | "unhealthy"`.
+ */
+export interface HealthReport {
+  ok: boolean;
+  [detail: string]: unknown;
+}
+
+export interface MetricsServerOptions {
+  /** `host:port`; port 0 binds an ephemeral port (see RunningServer.address). */
+  endpoint: string;
+  /** Called in order on each scrape; their texts are joined (each ends with a newline). */
+  renderers: readonly Renderer[];
+  /** Optional detail for /healthz; without it /healthz answers `ok`. */
+  health?: () => HealthReport | Promise<HealthReport>;
+  logger?: Logger;
+  /** How long close() waits for requests in flight before cutting their connections, ms. Default 5000. */
+  closeGraceMs?: number;
+}
+
+const INDEX = `spanmeter: RED metrics and service graphs from OpenTelemetry traces
+
+  /metrics   Prometheus metrics
+  /healthz   health check
+`;
+
+/** Joins renderer outputs so that each starts on its own line. */
+export async function renderAll(renderers: readonly Renderer[]): Promise<string> {
+  const parts = await Promise.all(renderers.map((r) => r()));
+  let out = '';
+  for (const p of parts) {
+    if (p === '') continue;
+    out += p;
+    if (!p.endsWith('\n')) out += '\n';
+  }
+  return out;
+}
+
+export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningServer> {
+  const { host, port } = parseEndpoint(options.endpoint);
+  const log = options.logger ?? silentLogger;
+  const { renderers, health } = options;
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'metrics server: error while handling a request');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', req.method === 'HEAD');
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path !== '/metrics' && path !== '/healthz' && path !== '/') {
+      send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+      return;
+    }
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      res.setHeader('Allow', 'GET, HEAD');
+      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: use GET\n');
+      return;
+    }
+    if (path === '/metrics') {
+      let text: string;
+      try {
+        text = await renderAll(renderers);
+      } catch (err) {
+        log.error({ err }, 'metrics server: rendering /metrics failed');
+        send(res, 500, 'text/plain; charset=utf-8', 'rendering metrics failed\n', head);
+        return;
+      }
+      send(res, 200, PROMETHEUS_TEXT_CONTENT_TYPE, text, head);
+    } else if (path === '/healthz') {
+      if (!health) {
+        send(res, 200, 'text/plain; charset=utf-8', 'ok\n', head);
+        return;
+      }
+      let report: HealthReport;
+      try {
+        report = await health();
+      } catch (err) {
+        log.warn({ err }, 'metrics server: health check failed');
+        report = { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+      const { ok, ...detail } = report;
+      const body = JSON.stringify({ status: ok ? 'ok' : 'unhealthy', ...detail }) + '\n';
+      send(res, ok ? 200 : 503, 'application/json', body, head);
+    } else {
+      send(res, 200, 'text/plain; charset=utf-8', INDEX, head);
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err }, 'metrics server: server error'));
+  const bound = server.address() as AddressInfo;
+  const address = formatHostPort(host ?? bound.address, bound.port);
+  log.info({ address }, 'metrics server listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 5000);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function send(res: http.ServerResponse, status: number, contentType: string, body: string, head = false): void {
+  if (res.headersSent) return;
+  const buf = Buffer.from(body, 'utf8');
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': buf.byteLength });
+  res.end(head ? undefined : buf);
+}

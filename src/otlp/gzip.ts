@@ -1,0 +1,75 @@
+// Request body decompression with the size limit enforced while inflating: zlib's
+// maxOutputLength aborts as soon as the output passes the limit, so a gzip bomb costs at most
+// maxBytes (plus one zlib chunk) of memory, never its expanded size.
+import { constants as bufferConstants } from 'node:buffer';
+import zlib from 'node:zlib';
+import { OtlpError } from './errors.js';
+
+function describeLimit(maxBytes: number): string {
+  if (maxBytes >= 1024 * 1024 && maxBytes % (1024 * 1024) === 0) return `${maxBytes / (1024 * 1024)} MiB (${maxBytes} bytes)`;
+  if (maxBytes >= 1024 && maxBytes % 1024 === 0) return `${maxBytes / 1024} KiB (${maxBytes} bytes)`;
+  return `${maxBytes} bytes`;
+}
+
+function tooLarge(maxBytes: number, what: string): OtlpError {
+  return new OtlpError('too_large', `${what} is larger than the limit of ${describeLimit(maxBytes)}`);
+}
+
+// zlib headers (RFC 1950): compression method 8 and a header checksum divisible by 31.
+// HTTP "deflate" is meant to be zlib-wrapped, but some clients send raw deflate (RFC 1951).
+function isZlibHeader(body: Uint8Array): boolean {
+  return body.length >= 2 && (body[0]! & 0x0f) === 8 && ((body[0]! << 8) | body[1]!) % 31 === 0;
+}
+
+/**
+ * Undo the request's Content-Encoding (identity, gzip, x-gzip, deflate), failing with
+ * too_large once the decoded body would exceed maxBytes. The returned array may share memory
+ * with `body` (identity).
+ */
+export function decompress(body: Uint8Array, contentEncoding: string | undefined, maxBytes: number): Uint8Array {
+  // A list such as "gzip, identity" is legal HTTP; identity entries are no-ops.
+  const codings = (contentEncoding ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+
+  if (codings.length === 0) {
+    if (body.length > maxBytes) throw tooLarge(maxBytes, 'request body');
+    return body;
+  }
+  if (codings.length > 1) {
+    throw new OtlpError(
+      'unsupported_media_type',
+      `Content-Encoding "${contentEncoding}": only one encoding (gzip or deflate) is supported, not a chain`,
+    );
+  }
+
+  const coding = codings[0]!;
+  let inflate: (buf: Uint8Array, opts: zlib.ZlibOptions) => Buffer;
+  let label: string;
+  if (coding === 'gzip' || coding === 'x-gzip') {
+    inflate = zlib.gunzipSync;
+    label = 'gzip';
+  } else if (coding === 'deflate') {
+    inflate = isZlibHeader(body) ? zlib.inflateSync : zlib.inflateRawSync;
+    label = 'deflate';
+  } else {
+    throw new OtlpError(
+      'unsupported_media_type',
+      `Content-Encoding "${contentEncoding}" is not supported; use gzip, deflate or identity`,
+    );
+  }
+
+  // maxOutputLength must be ≥ 1; a zero limit still rejects any non-empty output below.
+  const cap = Math.max(1, Math.min(Math.floor(maxBytes), bufferConstants.MAX_LENGTH));
+  let out: Buffer;
+  try {
+    out = inflate(body, { maxOutputLength: cap });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxBytes, `${label}: decompressed request body`);
+    throw new OtlpError('bad_request', `${label}: ${e.message || 'corrupt compressed body'}`);
+  }
+  if (out.length > maxBytes) throw tooLarge(maxBytes, `${label}: decompressed request body`);
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}

@@ -1,0 +1,309 @@
+// OTLP/HTTP receiver: POST /v1/traces, protobuf or JSON, optionally gzip, on node:http.
+// Transport rules only: the bytes go to the consumer (the core) as one ExportTraceServiceRequest.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { IngestResult } from '../core/result.js';
+import { OtlpError } from '../otlp/errors.js';
+import { decompress } from '../otlp/gzip.js';
+import { jsonToProtobuf } from '../otlp/json.js';
+import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
+import { defaultTelemetry, type RejectReason, type Telemetry } from '../telemetry.js';
+import { formatHostPort, parseEndpoint } from './endpoint.js';
+import { silentLogger, type Logger, type RunningServer, type TraceConsumer } from './types.js';
+
+export const TRACES_PATH = '/v1/traces';
+
+export interface HttpReceiverOptions {
+  /** `host:port`; port 0 binds an ephemeral port (see RunningServer.address). */
+  endpoint: string;
+  /** Largest body accepted, bytes, on the wire and again after decompression. */
+  maxBodyBytes: number;
+  consumer: TraceConsumer;
+  logger?: Logger;
+  /** Where request metrics go; defaults to defaultTelemetry(). */
+  telemetry?: Telemetry;
+  /** How long close() waits for requests in flight before cutting their connections, ms. Default 5000. */
+  closeGraceMs?: number;
+}
+
+type Format = 'protobuf' | 'json';
+
+const CONTENT_TYPES: Record<Format, string> = {
+  protobuf: 'application/x-protobuf',
+  json: 'application/json',
+};
+
+// google.rpc.Code values used in Status bodies.
+const RPC_INVALID_ARGUMENT = 3;
+const RPC_RESOURCE_EXHAUSTED = 8;
+const RPC_INTERNAL = 13;
+
+/** The request's format from its Content-Type (parameters such as charset ignored), or undefined. */
+export function formatOf(contentType: string | undefined): Format | undefined {
+  if (!contentType) return undefined;
+  const semi = contentType.indexOf(';');
+  const media = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  if (media === 'application/x-protobuf') return 'protobuf';
+  if (media === 'application/json') return 'json';
+  return undefined;
+}
+
+/**
+ * Whether the Content-Encoding names something decompress() can undo (identity, gzip, x-gzip,
+ * deflate), so unknown encodings get 415 before the body is read. decompress() has the last word.
+ */
+function encodingSupported(encoding: string | undefined): boolean {
+  if (encoding === undefined) return true;
+  for (const part of encoding.split(',')) {
+    const e = part.trim().toLowerCase();
+    if (e !== '' && e !== 'identity' && e !== 'gzip' && e !== 'x-gzip' && e !== 'deflate') return false;
+  }
+  return true;
+}
+
+export async function startHttpReceiver(options: HttpReceiverOptions): Promise<RunningServer> {
+  const { host, port } = parseEndpoint(options.endpoint);
+  const maxBodyBytes = options.maxBodyBytes;
+  if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
+    throw new Error(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
+  }
+  const consumer = options.consumer;
+  const log = options.logger ?? silentLogger;
+  const telemetry = options.telemetry ?? defaultTelemetry();
+
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void => {
+    handle(req, res, expectContinue).catch((err: unknown) => {
+      // handle() catches everything itself; this is the last line of defence.
+      log.error({ err }, 'otlp/http: unhandled error');
+      if (!res.headersSent) sendText(res, 500, 'internal error\n');
+      else res.destroy();
+    });
+  };
+  const server = http.createServer((req, res) => dispatch(req, res, false));
+  // `Expect: 100-continue`: the client waits for our go-ahead, so a refusal (404/405/415/413 by
+  // Content-Length) costs it no upload; 100 Continue is sent only when the body will be read.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => dispatch(req, res, true));
+  // Malformed HTTP (bad request line, oversized headers, timeouts) is answered by node's own
+  // clientError handling (400/431/408, then the socket is closed); it never reaches handle().
+
+  function record(code: number, rejected: RejectReason | undefined, t0?: number, result?: IngestResult): void {
+    telemetry.recordRequest({
+      protocol: 'http',
+      code,
+      seconds: t0 === undefined ? undefined : (performance.now() - t0) / 1000,
+      result,
+      rejected,
+    });
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): Promise<void> {
+    // Refused before 100 Continue, the body was never sent: the connection cannot be reused.
+    if (expectContinue) res.setHeader('Connection', 'close');
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path !== TRACES_PATH) {
+      dropUnreadBody(req, res);
+      sendText(res, 404, 'not found\n');
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST');
+      dropUnreadBody(req, res);
+      sendText(res, 405, 'method not allowed: use POST\n');
+      return;
+    }
+    const format = formatOf(req.headers['content-type']);
+    if (!format) {
+      log.debug({ contentType: req.headers['content-type'] }, 'otlp/http: unsupported content type');
+      dropUnreadBody(req, res);
+      sendText(res, 415, 'unsupported media type: use application/x-protobuf or application/json\n');
+      record(415, 'unsupported_media_type');
+      return;
+    }
+    const encoding = req.headers['content-encoding'];
+    if (!encodingSupported(encoding)) {
+      log.debug({ contentEncoding: encoding }, 'otlp/http: unsupported content encoding');
+      dropUnreadBody(req, res);
+      sendStatus(res, format, 415, RPC_INVALID_ARGUMENT, `unsupported Content-Encoding "${encoding}": use gzip, deflate or identity`);
+      record(415, 'unsupported_media_type');
+      return;
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > maxBodyBytes) {
+      const msg = `request body of ${declared} bytes exceeds the limit of ${maxBodyBytes} bytes`;
+      log.debug({ contentLength: declared, limit: maxBodyBytes }, `otlp/http: ${msg}`);
+      refuseBody(req, res, format, msg);
+      record(413, 'too_large');
+      return;
+    }
+
+    if (expectContinue) {
+      res.removeHeader('Connection');
+      res.writeContinue();
+    }
+    const body = await readBody(req, maxBodyBytes);
+    if (body === 'aborted') return; // the client went away; nobody to answer
+    if (body === 'too_large') {
+      const msg = `request body exceeds the limit of ${maxBodyBytes} bytes`;
+      log.debug({ limit: maxBodyBytes }, `otlp/http: ${msg}`);
+      refuseBody(req, res, format, msg);
+      record(413, 'too_large');
+      return;
+    }
+
+    const t0 = performance.now();
+    try {
+      let bytes = decompress(body, encoding, maxBodyBytes);
+      if (format === 'json') bytes = jsonToProtobuf(bytes);
+      const result = consumer.ingest(bytes);
+      if (result.ok) {
+        send(res, 200, CONTENT_TYPES[format], encodeExportResponse(format));
+        record(200, undefined, t0, result);
+      } else {
+        log.debug({ reason: result.reason, spans: result.spans }, 'otlp/http: request rejected');
+        sendStatus(res, format, 400, RPC_INVALID_ARGUMENT, result.reason);
+        record(400, 'malformed', t0, result);
+      }
+    } catch (err) {
+      if (err instanceof OtlpError) {
+        const [status, rpc, reason] = errorMapping(err.kind);
+        log.debug({ reason: err.message }, 'otlp/http: request rejected');
+        sendStatus(res, format, status, rpc, err.message);
+        record(status, reason, t0);
+      } else {
+        log.error({ err }, 'otlp/http: error while handling a request');
+        sendStatus(res, format, 500, RPC_INTERNAL, 'internal error');
+        record(500, 'internal', t0);
+      }
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err }, 'otlp/http: server error'));
+  const bound = server.address() as AddressInfo;
+  const address = formatHostPort(host ?? bound.address, bound.port);
+  log.info({ address }, 'otlp/http receiver listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 5000);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function errorMapping(kind: OtlpError['kind']): [status: number, rpc: number, reason: RejectReason] {
+  switch (kind) {
+    case 'too_large':
+      return [413, RPC_RESOURCE_EXHAUSTED, 'too_large'];
+    case 'unsupported_media_type':
+      return [415, RPC_INVALID_ARGUMENT, 'unsupported_media_type'];
+    default:
+      return [400, RPC_INVALID_ARGUMENT, 'malformed'];
+  }
+}
+
+/**
+ * Reads the whole body, refusing more than max bytes: past the cap it stops reading and answers
+ * 'too_large' (the caller then closes the connection rather than drain an unbounded body).
+ */
+function readBody(req: http.IncomingMessage, max: number): Promise<Uint8Array | 'too_large' | 'aborted'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    const finish = (v: Uint8Array | 'too_large' | 'aborted'): void => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAbort);
+      req.off('close', onClose);
+      resolve(v);
+    };
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > max) {
+        chunks.length = 0;
+        req.pause();
+        finish('too_large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    };
+    const onAbort = (): void => finish('aborted');
+    const onClose = (): void => {
+      if (!req.complete) finish('aborted');
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onAbort);
+    req.on('close', onClose);
+  });
+}
+
+/** Bodies of refused requests up to this size are read and discarded to keep the connection. */
+const DRAIN_LIMIT = 64 * 1024;
+
+/**
+ * For a refusal that does not read the body: a small declared body is left for node to read and
+ * discard (the connection stays alive); a larger or chunked one closes the connection instead.
+ */
+function dropUnreadBody(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const length = req.headers['content-length'];
+  if (length !== undefined ? Number(length) > DRAIN_LIMIT : req.headers['transfer-encoding'] !== undefined) {
+    res.setHeader('Connection', 'close');
+  }
+}
+
+/**
+ * Answers 413 without reading the rest of the body, and closes the connection once the answer is
+ * out (the unread remainder cannot be skipped on a kept-alive connection).
+ */
+function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, format: Format, message: string): void {
+  res.setHeader('Connection', 'close');
+  sendStatus(res, format, 413, RPC_RESOURCE_EXHAUSTED, message);
+  req.pause();
+}
+
+function sendStatus(res: http.ServerResponse, format: Format, status: number, rpcCode: number, message: string): void {
+  let body: Uint8Array;
+  try {
+    body = encodeStatus(format, rpcCode, message);
+  } catch {
+    sendText(res, status, `${message}\n`);
+    return;
+  }
+  send(res, status, CONTENT_TYPES[format], body);
+}
+
+function sendText(res: http.ServerResponse, status: number, text: string): void {
+  send(res, status, 'text/plain; charset=utf-8', Buffer.from(text, 'utf8'));
+}
+
+function send(res: http.ServerResponse, status: number, contentType: string, body: Uint8Array): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': body.byteLength });
+  res.end(body);
+}

@@ -1,0 +1,227 @@
+// The sidecar's own metrics (`spanmeter_*`), in a prom-client Registry apart from the span metrics.
+// Receivers call recordRequest once per request; the CLI adds gauges read from the core at scrape.
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type PrometheusContentType,
+} from 'prom-client';
+import type { IngestResult } from './core/result.js';
+
+export type Protocol = 'http' | 'grpc';
+
+/**
+ * Why spans or requests were turned away; a fixed set so the label stays small.
+ * - `malformed`: the bytes are not a valid ExportTraceServiceRequest (core rejection, bad JSON, bad gzip)
+ * - `too_large`: over max_request_body_size (before or after decompression)
+ * - `unsupported_media_type`: unknown Content-Type or Content-Encoding
+ * - `internal`: a bug on our side (HTTP 500 / gRPC INTERNAL)
+ */
+export const REJECT_REASONS = ['malformed', 'too_large', 'unsupported_media_type', 'internal'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** What one finished OTLP request did, as the receivers report it. */
+export interface RequestRecord {
+  protocol: Protocol;
+  /** HTTP status code (200, 400, …) or gRPC status name (`OK`, `INVALID_ARGUMENT`, …). */
+  code: number | string;
+  /** Server-side handling time in seconds (body received → response handed to the transport). */
+  seconds?: number;
+  /** The core's answer, when the request reached the core. */
+  result?: IngestResult;
+  /** Why the request was turned away before or at the core; implied `malformed` for a result with ok: false. */
+  rejected?: RejectReason;
+}
+
+/** One labelled sample of a collected metric. */
+export interface Sample {
+  labels?: Record<string, string | number>;
+  value: number;
+}
+
+/** Returns the current value(s) at scrape time. */
+export type Collector = () => number | readonly Sample[];
+
+export interface CollectedMetric {
+  /** Full metric name, e.g. `spanmeter_active_series`. */
+  name: string;
+  help: string;
+  labelNames?: readonly string[];
+  collect: Collector;
+}
+
+export interface TelemetryOptions {
+  /** Register process_* and nodejs_* (collectDefaultMetrics). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** Latency buckets for one request's handling, seconds (100 µs … 5 s). */
+const DURATION_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+export class Telemetry {
+  readonly registry: Registry<PrometheusContentType>;
+  private readonly spansReceived: Counter;
+  private readonly spansAccepted: Counter;
+  private readonly spansRejected: Counter<'reason'>;
+  private readonly requests: Counter<'protocol' | 'code'>;
+  private readonly requestsRejected: Counter<'protocol' | 'reason'>;
+  private readonly duration: Histogram<'protocol'>;
+  private readonly collectErrors: Counter<'metric'>;
+
+  constructor(options: TelemetryOptions = {}) {
+    const registry = new Registry<PrometheusContentType>();
+    this.registry = registry;
+    const registers = [registry];
+    this.spansReceived = new Counter({
+      name: 'spanmeter_spans_received_total',
+      help: 'Spans in OTLP requests that reached the core (accepted or rejected).',
+      registers,
+    });
+    this.spansAccepted = new Counter({
+      name: 'spanmeter_spans_accepted_total',
+      help: 'Spans aggregated by the core.',
+      registers,
+    });
+    this.spansRejected = new Counter({
+      name: 'spanmeter_spans_rejected_total',
+      help: 'Spans turned away, by reason. Spans of a request refused before decoding cannot be counted; see spanmeter_requests_rejected_total.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.requests = new Counter({
+      name: 'spanmeter_requests_total',
+      help: 'OTLP export requests answered, by protocol and status code (HTTP status or gRPC status name).',
+      labelNames: ['protocol', 'code'],
+      registers,
+    });
+    this.requestsRejected = new Counter({
+      name: 'spanmeter_requests_rejected_total',
+      help: 'OTLP export requests turned away, by protocol and reason.',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'spanmeter_request_duration_seconds',
+      help: 'Server-side handling time of one OTLP export request once its body arrived (HTTP: decompression, JSON conversion and ingest; gRPC: ingest), seconds.',
+      labelNames: ['protocol'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.collectErrors = new Counter({
+      name: 'spanmeter_telemetry_collect_errors_total',
+      help: 'Errors thrown by a collected self metric at scrape time (its previous value is kept).',
+      labelNames: ['metric'],
+      registers,
+    });
+    // Every reason is visible from the start, at zero.
+    for (const reason of REJECT_REASONS) {
+      this.spansRejected.labels(reason).inc(0);
+      for (const protocol of ['http', 'grpc'] as const) this.requestsRejected.labels(protocol, reason).inc(0);
+    }
+    for (const protocol of ['http', 'grpc'] as const) this.duration.zero({ protocol });
+    this.spansReceived.inc(0);
+    this.spansAccepted.inc(0);
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  }
+
+  /** Records one finished OTLP request: countRequest plus recordIngest. Cheap: nothing per span. */
+  recordRequest(r: RequestRecord): void {
+    const rejected = r.rejected ?? (r.result && !r.result.ok ? 'malformed' : undefined);
+    this.countRequest(r.protocol, r.code, rejected);
+    this.recordIngest(r.protocol, r.seconds, r.result, rejected);
+  }
+
+  /** Counts one answered request, and its rejection reason if it was turned away. */
+  countRequest(protocol: Protocol, code: number | string, rejected?: RejectReason): void {
+    this.requests.labels(protocol, String(code)).inc();
+    if (rejected) this.requestsRejected.labels(protocol, rejected).inc();
+  }
+
+  /**
+   * Records the handling time and the core's answer for a request (spans received, accepted or
+   * rejected; a result with ok: false counts its spans under `reason`, default `malformed`).
+   */
+  recordIngest(protocol: Protocol, seconds: number | undefined, result?: IngestResult, reason?: RejectReason): void {
+    if (seconds !== undefined && seconds >= 0) this.duration.labels(protocol).observe(seconds);
+    if (!result) return;
+    this.spansReceived.inc(result.spans);
+    if (result.ok) this.spansAccepted.inc(result.spans);
+    else this.spansRejected.labels(reason ?? 'malformed').inc(result.spans);
+  }
+
+  /** Adds a gauge whose value is read at each scrape (active series, WASM memory bytes, store size, …). */
+  addGauge(metric: CollectedMetric): void {
+    const self = this;
+    new Gauge({
+      name: metric.name,
+      help: metric.help,
+      labelNames: metric.labelNames ?? [],
+      registers: [this.registry],
+      collect() {
+        const v = self.read(metric);
+        if (v === undefined) return;
+        this.reset();
+        for (const s of v) {
+          if (s.labels) this.set(s.labels, s.value);
+          else this.set(s.value);
+        }
+      },
+    });
+  }
+
+  /**
+   * Adds a counter whose running total is read at each scrape from a source that only grows
+   * (expired edges, limited series, …). The name should end in `_total`.
+   */
+  addCounter(metric: CollectedMetric): void {
+    const self = this;
+    new Counter({
+      name: metric.name,
+      help: metric.help,
+      labelNames: metric.labelNames ?? [],
+      registers: [this.registry],
+      collect() {
+        const v = self.read(metric);
+        if (v === undefined) return;
+        this.reset();
+        for (const s of v) {
+          const value = Number.isFinite(s.value) && s.value > 0 ? s.value : 0;
+          if (s.labels) this.inc(s.labels, value);
+          else this.inc(value);
+        }
+      },
+    });
+  }
+
+  /** The registry in Prometheus text format 0.0.4. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Stops the default metrics' timers and forgets every metric. */
+  clear(): void {
+    this.registry.clear();
+  }
+
+  private read(metric: CollectedMetric): readonly Sample[] | undefined {
+    try {
+      const v = metric.collect();
+      return typeof v === 'number' ? [{ value: v }] : v;
+    } catch {
+      this.collectErrors.labels(metric.name).inc();
+      return undefined;
+    }
+  }
+}
+
+let shared: Telemetry | undefined;
+
+/** The process-wide Telemetry (with process_* and nodejs_*), created on first use. */
+export function defaultTelemetry(): Telemetry {
+  shared ??= new Telemetry();
+  return shared;
+}

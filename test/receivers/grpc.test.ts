@@ -1,0 +1,254 @@
+// OTLP/gRPC receiver: the real OpenTelemetry gRPC exporter (with and without gzip) as client, then
+// size limits and bad data with a plain grpc-js client.
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { EXPORT_METHOD_PATH, startGrpcReceiver } from '../../src/receivers/grpc.js';
+import type { RunningServer } from '../../src/receivers/types.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/otlp/schema.js';
+import { Telemetry } from '../../src/telemetry.js';
+import { exportWith, makeSpans, RecordingConsumer, SPAN_NAMES } from './support.js';
+
+type Compression = NonNullable<NonNullable<ConstructorParameters<typeof GrpcExporter>[0]>['compression']>;
+const GZIP = 'gzip' as Compression;
+
+const LIMIT = 64 * 1024;
+
+function request(names: string[], padding = ''): Uint8Array {
+  return ExportTraceServiceRequest.encode({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+        scopeSpans: [
+          {
+            spans: names.map((name, i) => ({
+              traceId: new Uint8Array(16).fill(1),
+              spanId: new Uint8Array(8).fill(i + 1),
+              name,
+              kind: 2,
+              startTimeUnixNano: 1_700_000_000_000_000_000,
+              endTimeUnixNano: 1_700_000_000_500_000_000,
+              attributes: padding ? [{ key: 'pad', value: { stringValue: padding } }] : [],
+            })),
+          },
+        ],
+      },
+    ],
+  }).finish();
+}
+
+interface CallOutcome {
+  error: grpc.ServiceError | null;
+  response?: Buffer;
+}
+
+/** One raw unary Export call with a plain grpc-js client (bytes in, bytes out). */
+function call(client: grpc.Client, bytes: Uint8Array): Promise<CallOutcome> {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      EXPORT_METHOD_PATH,
+      (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+      (b: Buffer) => b,
+      bytes,
+      (error, response) => resolve({ error, response }),
+    );
+  });
+}
+
+describe('OTLP/gRPC receiver', () => {
+  const consumer = new RecordingConsumer();
+  const telemetry = new Telemetry({ defaultMetrics: false });
+  let server: RunningServer;
+  let spans: ReadableSpan[];
+  let plain: grpc.Client;
+  let gzip: grpc.Client;
+
+  beforeAll(async () => {
+    server = await startGrpcReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: LIMIT, consumer, telemetry });
+    spans = await makeSpans();
+    plain = new grpc.Client(server.address, grpc.credentials.createInsecure());
+    gzip = new grpc.Client(server.address, grpc.credentials.createInsecure(), {
+      'grpc.default_compression_algorithm': grpc.compressionAlgorithms.gzip,
+    });
+  });
+  afterAll(async () => {
+    plain.close();
+    gzip.close();
+    await server.close();
+  });
+  beforeEach(() => consumer.reset());
+
+  it('reports the address it bound', () => {
+    expect(server.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
+  });
+
+  for (const compressed of [false, true]) {
+    it(`accepts the OpenTelemetry gRPC exporter${compressed ? ' with gzip' : ''}`, async () => {
+      const exporter = new GrpcExporter({ url: `http://${server.address}`, compression: compressed ? GZIP : undefined });
+      try {
+        const r = await exportWith(exporter, spans);
+        expect(r.error).toBeUndefined();
+        expect(r.code).toBe(0);
+        expect(consumer.arrivals).toHaveLength(1);
+        expect(consumer.arrivals[0]!.names.slice().sort()).toEqual(['GET /users', 'SELECT users', 'render']);
+        expect(consumer.arrivals[0]!.services).toEqual(['checkout', 'checkout', 'checkout']);
+        expect((await exportWith(exporter, spans)).code).toBe(0);
+        expect(consumer.allNames()).toEqual([...SPAN_NAMES, ...SPAN_NAMES].sort());
+      } finally {
+        await exporter.shutdown();
+      }
+    });
+  }
+
+  it('passes the request bytes through untouched and answers an empty ExportTraceServiceResponse', async () => {
+    const bytes = request(['x', 'y']);
+    let seen: Uint8Array | undefined;
+    const probe = await startGrpcReceiver({
+      endpoint: '127.0.0.1:0',
+      maxBodyBytes: LIMIT,
+      telemetry: new Telemetry({ defaultMetrics: false }),
+      consumer: {
+        ingest(b) {
+          seen = Uint8Array.from(b);
+          return { ok: true, spans: 2 };
+        },
+      },
+    });
+    const client = new grpc.Client(probe.address, grpc.credentials.createInsecure());
+    try {
+      const out = await call(client, bytes);
+      expect(out.error).toBeNull();
+      expect(out.response!.length).toBe(0);
+      expect(ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(out.response!))).toEqual({});
+      expect(seen).toEqual(Uint8Array.from(bytes));
+    } finally {
+      client.close();
+      await probe.close();
+    }
+  });
+
+  it('accepts a gzip-compressed call from a plain client', async () => {
+    const out = await call(gzip, request(['g1', 'g2', 'g3']));
+    expect(out.error).toBeNull();
+    expect(consumer.allNames()).toEqual(['g1', 'g2', 'g3']);
+  });
+
+  it('INVALID_ARGUMENT with the reason for malformed data', async () => {
+    const out = await call(plain, new Uint8Array([0x0a, 0x05, 0x01]));
+    expect(out.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(out.error?.details).toMatch(/^malformed request: /);
+    expect(consumer.arrivals).toHaveLength(0);
+  });
+
+  it("INVALID_ARGUMENT with the consumer's reason when it rejects", async () => {
+    const out = await call(plain, request(['a', 'poison']));
+    expect(out.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(out.error?.details).toBe('span "poison" is not welcome');
+  });
+
+  it('RESOURCE_EXHAUSTED for a message over the limit', async () => {
+    const big = request(['big'], 'p'.repeat(LIMIT));
+    expect(big.length).toBeGreaterThan(LIMIT);
+    const out = await call(plain, big);
+    expect(out.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(consumer.arrivals).toHaveLength(0);
+  });
+
+  it('RESOURCE_EXHAUSTED for a gzip message that decompresses over the limit', async () => {
+    const big = request(['big'], 'p'.repeat(4 * LIMIT));
+    const out = await call(gzip, big);
+    expect(out.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(consumer.arrivals).toHaveLength(0);
+  });
+
+  it('accepts a message of exactly the limit', async () => {
+    // Grow the padding until the encoded request is exactly LIMIT bytes.
+    let pad = LIMIT - 200;
+    let bytes = request(['edge'], 'p'.repeat(pad));
+    while (bytes.length < LIMIT) bytes = request(['edge'], 'p'.repeat(++pad));
+    expect(bytes.length).toBe(LIMIT);
+    const out = await call(plain, bytes);
+    expect(out.error).toBeNull();
+    expect(consumer.allNames()).toEqual(['edge']);
+  });
+
+  it('INTERNAL when the consumer throws, and keeps serving', async () => {
+    consumer.throwNext = new Error('boom');
+    const out = await call(plain, request(['lost']));
+    expect(out.error?.code).toBe(grpc.status.INTERNAL);
+    expect(out.error?.details).toBe('internal error');
+    const again = await call(plain, request(['after']));
+    expect(again.error).toBeNull();
+    expect(consumer.allNames()).toEqual(['after']);
+  });
+
+  it('UNIMPLEMENTED for other methods', async () => {
+    const out = await new Promise<CallOutcome>((resolve) => {
+      plain.makeUnaryRequest(
+        '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+        (b: Uint8Array) => Buffer.from(b),
+        (b: Buffer) => b,
+        new Uint8Array(0),
+        (error, response) => resolve({ error, response }),
+      );
+    });
+    expect(out.error?.code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
+  it('close() cuts calls still in flight after the grace period', async () => {
+    const s = await startGrpcReceiver({
+      endpoint: '127.0.0.1:0',
+      maxBodyBytes: LIMIT,
+      consumer,
+      telemetry: new Telemetry({ defaultMetrics: false }),
+      closeGraceMs: 100,
+    });
+    const client = new grpc.Client(s.address, grpc.credentials.createInsecure());
+    try {
+      // A call whose request message never comes: the server waits for it.
+      const ended = new Promise<number>((resolve) => {
+        const stream = client.makeClientStreamRequest(
+          EXPORT_METHOD_PATH,
+          (b: Uint8Array) => Buffer.from(b),
+          (b: Buffer) => b,
+          (error) => resolve(error ? error.code : grpc.status.OK),
+        );
+        void stream;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const t0 = Date.now();
+      await s.close();
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(await ended).not.toBe(grpc.status.OK);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('counts calls by status, including those grpc-js refuses itself', async () => {
+    const t = new Telemetry({ defaultMetrics: false });
+    const c = new RecordingConsumer();
+    const s = await startGrpcReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: LIMIT, consumer: c, telemetry: t });
+    const client = new grpc.Client(s.address, grpc.credentials.createInsecure());
+    try {
+      expect((await call(client, request(['a', 'b', 'c']))).error).toBeNull();
+      expect((await call(client, request(['poison', 'd']))).error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect((await call(client, request(['big'], 'p'.repeat(LIMIT)))).error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      const text = await t.render();
+      expect(text).toContain('spanmeter_spans_received_total 5\n');
+      expect(text).toContain('spanmeter_spans_accepted_total 3\n');
+      expect(text).toContain('spanmeter_spans_rejected_total{reason="malformed"} 2\n');
+      expect(text).toContain('spanmeter_requests_total{protocol="grpc",code="OK"} 1\n');
+      expect(text).toContain('spanmeter_requests_total{protocol="grpc",code="INVALID_ARGUMENT"} 1\n');
+      expect(text).toContain('spanmeter_requests_total{protocol="grpc",code="RESOURCE_EXHAUSTED"} 1\n');
+      expect(text).toContain('spanmeter_requests_rejected_total{protocol="grpc",reason="too_large"} 1\n');
+      expect(text).toContain('spanmeter_requests_rejected_total{protocol="grpc",reason="malformed"} 1\n');
+      expect(text).toContain('spanmeter_request_duration_seconds_count{protocol="grpc"} 2\n');
+    } finally {
+      client.close();
+      await s.close();
+      t.clear();
+    }
+  });
+});

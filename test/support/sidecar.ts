@@ -1,0 +1,252 @@
+// Starts the spanmeter sidecar as a child process for black-box tests.
+//
+// The child is `node bin/spanmeter.js --config FILE` run from the project root, in its own
+// process group (detached), with stdout/stderr captured for failure messages. The config is the
+// caller's YAML object plus the endpoints on free loopback ports:
+//   otlp: {http_endpoint: 127.0.0.1:P1, grpc_endpoint: 127.0.0.1:P2 or ""}
+//   http_endpoint: 127.0.0.1:P3
+// start waits until GET /healthz answers 200 (20 s at most); stop kills the process group.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface SidecarOptions {
+  /** Config keys besides the endpoints (processors, processor, otlp.max_request_body_size, ...). */
+  config?: Record<string, unknown>;
+  /** Also open the OTLP/gRPC receiver (default: off, grpc_endpoint ""). */
+  grpc?: boolean;
+  /** Extra environment for the child. */
+  env?: Record<string, string>;
+  /** How long to wait for /healthz (default 20 s). */
+  startTimeoutMs?: number;
+  /** A name for messages. */
+  label?: string;
+}
+
+export interface Sidecar {
+  /** Base URL of the OTLP/HTTP receiver, e.g. http://127.0.0.1:40001 */
+  readonly otlpHttpUrl: string;
+  /** host:port of the OTLP/gRPC receiver, or "" when disabled. */
+  readonly grpcEndpoint: string;
+  /** Base URL of /metrics and /healthz. */
+  readonly httpUrl: string;
+  readonly configPath: string;
+  /** The YAML written to configPath. */
+  readonly configText: string;
+  readonly pid: number;
+  /** stdout and stderr so far (interleaved, tail kept). */
+  output(): string;
+  /** True while the child has not exited. */
+  alive(): boolean;
+  /** Kills the process group and removes the temp config. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Free loopback TCP ports: all bound at once (so they differ), then released. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<import('node:net').Server>((resolve, reject) => {
+          const srv = createServer();
+          srv.once('error', reject);
+          srv.listen(0, '127.0.0.1', () => resolve(srv));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => {
+    const a = s.address();
+    if (a === null || typeof a === 'string') throw new Error('no port');
+    return a.port;
+  });
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) killGroup(c, 'SIGKILL');
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+const OUTPUT_LIMIT = 256 * 1024;
+
+export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
+  const [pHttp, pGrpc, pMetrics] = await freePorts(3);
+  const userConfig = structuredClone(opts.config ?? {});
+  const userOtlp = (userConfig.otlp ?? {}) as Record<string, unknown>;
+  const config = {
+    ...userConfig,
+    otlp: {
+      ...userOtlp,
+      http_endpoint: `127.0.0.1:${pHttp}`,
+      grpc_endpoint: opts.grpc ? `127.0.0.1:${pGrpc}` : '',
+    },
+    http_endpoint: `127.0.0.1:${pMetrics}`,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'spanmeter-test-'));
+  const configPath = join(dir, 'config.yaml');
+  const configText = YAML.stringify(config);
+  writeFileSync(configPath, configText);
+
+  let out = '';
+  const append = (chunk: Buffer): void => {
+    out += chunk.toString('utf8');
+    if (out.length > OUTPUT_LIMIT) out = '…' + out.slice(out.length - OUTPUT_LIMIT);
+  };
+  // SPANMETER_BIN: another entry script (e.g. a stand-in while testing the harness itself)
+  const entry = process.env.SPANMETER_BIN ?? 'bin/spanmeter.js';
+  const child = spawn(process.execPath, [entry, '--config', configPath], {
+    cwd: PROJECT_ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // The harness's own SPANMETER_* settings are not the sidecar's: it would reject them as unknown keys.
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_'))), ...opts.env },
+  });
+  live.add(child);
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      live.delete(child);
+      resolve();
+    });
+    child.once('error', (err) => {
+      append(Buffer.from(`spawn error: ${err.message}\n`));
+      exit ??= { code: null, signal: null };
+      live.delete(child);
+      resolve();
+    });
+  });
+
+  const httpUrl = `http://127.0.0.1:${pMetrics}`;
+  let stopped = false;
+  const sidecar: Sidecar = {
+    otlpHttpUrl: `http://127.0.0.1:${pHttp}`,
+    grpcEndpoint: opts.grpc ? `127.0.0.1:${pGrpc}` : '',
+    httpUrl,
+    configPath,
+    configText,
+    pid: child.pid ?? -1,
+    output: () => out,
+    alive: () => exit === undefined,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (exit === undefined) {
+        killGroup(child, 'SIGTERM');
+        const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      // any grandchildren left in the group
+      killGroup(child, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  const label = opts.label ? `${opts.label}: ` : '';
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  let lastErr = '';
+  for (;;) {
+    if (exit !== undefined) {
+      await sidecar.stop();
+      throw new Error(
+        `${label}sidecar exited before /healthz answered (code ${exit.code}, signal ${exit.signal})\n` +
+          `config:\n${configText}\noutput:\n${out}`,
+      );
+    }
+    try {
+      const res = await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return sidecar;
+      lastErr = `status ${res.status}`;
+    } catch (e) {
+      lastErr = (e as Error).message;
+    }
+    if (Date.now() > deadline) {
+      await sidecar.stop();
+      throw new Error(
+        `${label}sidecar did not answer GET /healthz with 200 within ${(opts.startTimeoutMs ?? 20_000) / 1000} s ` +
+          `(last: ${lastErr})\nconfig:\n${configText}\noutput:\n${out}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const PROM_ACCEPT = 'text/plain;version=0.0.4';
+
+/** GET /metrics as Prometheus text 0.0.4; throws on a non-200 answer. */
+export async function fetchMetricsText(sidecar: Pick<Sidecar, 'httpUrl'>): Promise<{ text: string; contentType: string }> {
+  const res = await fetch(`${sidecar.httpUrl}/metrics`, {
+    headers: { Accept: PROM_ACCEPT },
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`GET /metrics: status ${res.status}: ${text.slice(0, 500)}`);
+  return { text, contentType: res.headers.get('content-type') ?? '' };
+}
+
+export interface PostResult {
+  status: number;
+  contentType: string;
+  body: Uint8Array;
+  /** The body as UTF-8 text (for messages). */
+  text: string;
+}
+
+/** POST to the OTLP/HTTP receiver's /v1/traces. */
+export async function postTraces(
+  sidecar: Pick<Sidecar, 'otlpHttpUrl'>,
+  body: Uint8Array | string,
+  contentType: string,
+  headers: Record<string, string> = {},
+): Promise<PostResult> {
+  const res = await fetch(`${sidecar.otlpHttpUrl}/v1/traces`, {
+    method: 'POST',
+    headers: { 'Content-Type': contentType, ...headers },
+    body: body as unknown as BodyInit,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const buf = new Uint8Array(await res.arrayBuffer());
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    body: buf,
+    text: Buffer.from(buf).toString('utf8'),
+  };
+}
+
+export async function healthz(sidecar: Pick<Sidecar, 'httpUrl'>): Promise<number> {
+  try {
+    const res = await fetch(`${sidecar.httpUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
