@@ -1,6 +1,6 @@
 // Attribute look-ups on staged spans, through the watched-key slots.
 import { SPAN_SLOTS, RES_SLOTS, SLOT_SIZE, RES_SERVICE_PTR, RES_SERVICE_LEN, RES_SERVICE_ID } from './staging';
-import { formatAnyValue, inverseDouble, stringValue, valuePtr, valueLen } from './labelvalue';
+import { formatAnyValue, inverseDouble, valuePtr, valueLen } from './labelvalue';
 import { intern } from './intern';
 
 /** The slot of `slot` on the span, or 0 when the span lacks the attribute (or slot < 0: not configured). */
@@ -34,14 +34,14 @@ export function spanMultiplier(span: usize, slot: i32): f64 {
   return s != 0 ? inverseDouble(<usize>load<u32>(s), <usize>load<u32>(s, 4)) : 1;
 }
 
-/** Interned service.name of a resource (its string value; "" when absent), cached on the record. */
+/** Interned service.name of a resource (formatted like any attribute; "" when absent), cached on the record. */
 export function serviceId(resource: usize): u32 {
   let id = load<u32>(resource, RES_SERVICE_ID);
   if (id == 0xffffffff) {
     let p = <usize>load<u32>(resource, RES_SERVICE_PTR);
     id = 0;
     if (p != 0) {
-      stringValue(p, <usize>load<u32>(resource, RES_SERVICE_LEN));
+      formatAnyValue(p, <usize>load<u32>(resource, RES_SERVICE_LEN));
       id = intern(valuePtr, valueLen);
     }
     store<u32>(resource, id, RES_SERVICE_ID);

@@ -3,6 +3,7 @@
 // open-addressing index, and sit on a doubly-linked list in creation order, which is also
 // expiry order since every entry waits the same time.
 import { hashBytes } from './hash';
+import { newIndex, placeRef, removeRef } from './hashindex';
 
 export const KEY_BYTES: usize = 24; // trace id (16) + span id (8); absent ids are zeros
 
@@ -36,7 +37,7 @@ export let size: u32 = 0;
 let head: u32 = 0; // oldest, entry index + 1
 let tail: u32 = 0;
 
-// Index of (hash u32, entry index + 1 u32), linear probing with backward-shift deletion.
+// Index of (hash, entry index + 1): see hashindex.ts.
 let index: usize = 0;
 let indexMask: u32 = 0;
 
@@ -49,8 +50,7 @@ export function initEdgeStore(maxItems: u32, dimensionWords: i32): void {
   let slots: u32 = 16;
   while (slots < capacity * 2) slots <<= 1;
   indexMask = slots - 1;
-  index = heap.alloc(<usize>slots << 3);
-  memory.fill(index, 0, <usize>slots << 3);
+  index = newIndex(slots);
 }
 
 // @ts-ignore: decorator
@@ -96,10 +96,7 @@ export function insert(key: usize, h: u32, expires: f64): usize {
   if (tail != 0) store<u32>(entryAt(tail - 1), ref, E_NEXT);
   else head = ref;
   tail = ref;
-  let i = h & indexMask;
-  while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & indexMask;
-  store<u32>(index + (<usize>i << 3), h);
-  store<u32>(index + (<usize>i << 3), ref, 4);
+  placeRef(index, indexMask, h, ref);
   size++;
   return e;
 }
@@ -113,23 +110,7 @@ export function remove(e: usize, h: u32): void {
   else head = next;
   if (next != 0) store<u32>(entryAt(next - 1), prev, E_PREV);
   else tail = prev;
-  // Find its index slot, then shift later members of the probe run back over the gap.
-  let i = h & indexMask;
-  while (load<u32>(index + (<usize>i << 3), 4) != ref) i = (i + 1) & indexMask;
-  let j = i;
-  while (true) {
-    j = (j + 1) & indexMask;
-    let sj = index + (<usize>j << 3);
-    if (load<u32>(sj, 4) == 0) break;
-    let home = load<u32>(sj) & indexMask;
-    // Move j into the gap at i unless its home lies cyclically in (i, j].
-    let stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (!stays) {
-      store<u64>(index + (<usize>i << 3), load<u64>(sj));
-      i = j;
-    }
-  }
-  store<u64>(index + (<usize>i << 3), 0);
+  removeRef(index, indexMask, h, ref);
   store<u32>(e, freeHead, E_NEXT);
   freeHead = ref;
   size--;

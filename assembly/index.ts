@@ -3,9 +3,9 @@
 // Per request: input_reserve(n) → host copies the body there → ingest(n, now).
 import { resetReader, failCode, failAt, failMessage, failField } from './wire';
 import { initSchema } from './schema';
-import { initIntern, stringEntries, stringCount } from './intern';
+import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, freeEpoch, stringBytes } from './intern';
 import { watchKey } from './watch';
-import { initStaging, resetStaging, spanCount } from './staging';
+import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } from './staging';
 import { walkRequest } from './otlp';
 import { configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable } from './spanmetrics';
 import {
@@ -13,7 +13,9 @@ import {
   edges, unpaired, dropped, expiredClient, expiredServer,
 } from './servicegraphs';
 import { size as edgeStoreSize } from './edgestore';
-import { SeriesTable } from './series';
+import {
+  SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
+} from './series';
 
 const ABI_VERSION: u32 = 1;
 
@@ -67,6 +69,18 @@ export function servicegraphs_configure(
   configureServiceGraphs(bounds, boundCount, opts, slots, dims, peers, dbs, waitMs, maxItems);
 }
 
+let slackNs: u64 = 0;
+let lateSpans: f64 = 0;
+
+/**
+ * Registry limits: `maxActiveSeries` (0 = unlimited) caps active series across all tables;
+ * `slackMs` (0 = off) leaves out spans that ended longer than that before the ingest time.
+ */
+export function registry_configure(maxActiveSeries: u32, slackMs: f64): void {
+  setMaxActive(maxActiveSeries);
+  slackNs = <u64>(slackMs * 1e6);
+}
+
 /** Ends set-up. */
 export function start(): void {
   initStaging();
@@ -92,9 +106,65 @@ export function ingest(n: usize, nowMs: f64): i32 {
   resetReader(inputPtr);
   walkRequest(inputPtr + n);
   if (failCode != 0) return -failCode;
+  if (slackNs != 0) markLate(<u64>(nowMs * 1e6));
+  setReadOnly(budgetExhausted());
   if (spanMetricsEnabled()) aggregateSpanMetrics(<u32>(nowMs / 1000));
   if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
   return <i32>spanCount;
+}
+
+function markLate(nowNs: u64): void {
+  let oldest = nowNs > slackNs ? nowNs - slackNs : 0;
+  for (let i: u32 = 0; i < spanCount; i++) {
+    let span = spanAt(i);
+    if (load<u64>(span, SPAN_END) < oldest) {
+      store<u32>(span, 1, SPAN_SKIP);
+      lateSpans += 1;
+    }
+  }
+}
+
+/** Spans left out so far for ending before the ingestion slack. */
+export function late_spans(): f64 {
+  return lateSpans;
+}
+
+/**
+ * Removes series not updated within `staleMs` of `nowMs` from every table, then frees the
+ * label values no longer held. Call between requests. Returns the series removed.
+ */
+export function sweep(nowMs: f64, staleMs: f64): u32 {
+  let cutoff = nowMs > staleMs ? <u32>((nowMs - staleMs) / 1000) : 0;
+  let removed: u32 = 0;
+  if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff);
+  if (serviceGraphsEnabled()) {
+    removed += removeStale(edges, cutoff);
+    removed += removeStale(unpaired, cutoff);
+    removed += removeStale(dropped, cutoff);
+  }
+  sweepStrings();
+  return removed;
+}
+
+/** Active series as Prometheus counts them (overflow series excluded). */
+export function active_series(): u32 {
+  return activeSeries;
+}
+/** New label sets folded into an overflow series so far. */
+export function series_limited(): f64 {
+  return limitedTotal;
+}
+/** Series removed as stale so far. */
+export function series_removed(): f64 {
+  return removedTotal;
+}
+/** Changes whenever string ids were freed (and may be reused): decoded copies are then stale. */
+export function strings_epoch(): u32 {
+  return freeEpoch;
+}
+/** Bytes of label values held. */
+export function string_bytes(): usize {
+  return stringBytes;
 }
 
 /** Expires service-graph entries whose wait ended by `nowMs` (+Inf: all, at shutdown); returns how many. */

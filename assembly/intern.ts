@@ -1,19 +1,33 @@
 // Interning of UTF-8 byte ranges: each distinct label value is stored once and named by a
 // u32 id. Id 0 is the empty string, which Prometheus treats as an absent label.
+//
+// Series and edge-store entries hold references (retain/release); strings nobody holds are
+// freed by sweepStrings(), which runs between requests, so an id used while a request is
+// aggregated never goes away under it. With the series limit reached, new strings are not
+// stored at all (readOnly): intern() answers MISSING and the span folds into the overflow series.
 import { hashBytes } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
+import { newIndex, placeRef, removeRef } from './hashindex';
 
 /** Longest label value kept, in bytes (Tempo truncates values at 2048). */
 export const MAX_VALUE_BYTES: usize = 2048;
+/** The id intern() answers in read-only mode for a string it does not hold. */
+export const MISSING: u32 = 0xffffffff;
 
-// Entry per id: ptr u32, len u32, hash u32, reserved u32.
+// Entry per id: ptr u32, len u32, hash u32, references u32. A free entry has ptr 0 and its
+// len field links the free list (next free id).
 const ENTRY: usize = 16;
 
 let entries: usize = 0;
 let entryCap: u32 = 0;
 let nextId: u32 = 1;
+let freeIds: u32 = 0;
+/** Bumped whenever ids are freed, so the host knows its decoded strings may be stale. */
+export let freeEpoch: u32 = 0;
+export let readOnly: bool = false;
+export let stringBytes: usize = 0;
 
-// Open-addressing index of (hash u32, id u32); id 0 marks an empty slot.
+// Index of (hash, id): see hashindex.ts.
 let index: usize = 0;
 let indexMask: u32 = 0;
 let count: u32 = 0;
@@ -25,8 +39,11 @@ export function initIntern(): void {
   entries = heap.alloc(<usize>entryCap * ENTRY);
   memory.fill(entries, 0, <usize>entryCap * ENTRY);
   indexMask = 2047;
-  index = heap.alloc(<usize>(indexMask + 1) << 3);
-  memory.fill(index, 0, <usize>(indexMask + 1) << 3);
+  index = newIndex(indexMask + 1);
+}
+
+export function setReadOnly(on: bool): void {
+  readOnly = on;
 }
 
 export function stringEntries(): usize {
@@ -34,15 +51,26 @@ export function stringEntries(): usize {
 }
 
 export function stringCount(): u32 {
-  return nextId;
+  return count;
 }
 
-export function stringPtr(id: u32): usize {
-  return <usize>load<u32>(entries + <usize>id * ENTRY);
+// @ts-ignore: decorator
+@inline function entryOf(id: u32): usize {
+  return entries + <usize>id * ENTRY;
 }
 
-export function stringLen(id: u32): usize {
-  return <usize>load<u32>(entries + <usize>id * ENTRY, 4);
+export function retain(id: u32): void {
+  if (id != 0 && id != MISSING) {
+    let e = entryOf(id);
+    store<u32>(e, load<u32>(e, 12) + 1, 12);
+  }
+}
+
+export function release(id: u32): void {
+  if (id != 0 && id != MISSING) {
+    let e = entryOf(id);
+    store<u32>(e, load<u32>(e, 12) - 1, 12);
+  }
 }
 
 function find(p: usize, n: usize, h: u32): u32 {
@@ -52,52 +80,52 @@ function find(p: usize, n: usize, h: u32): u32 {
     let id = load<u32>(slot, 4);
     if (id == 0) return 0;
     if (load<u32>(slot) == h) {
-      let e = entries + <usize>id * ENTRY;
+      let e = entryOf(id);
       if (<usize>load<u32>(e, 4) == n && memory.compare(<usize>load<u32>(e), p, n) == 0) return id;
     }
     i = (i + 1) & indexMask;
   }
 }
 
-function place(h: u32, id: u32): void {
-  let i = h & indexMask;
-  while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & indexMask;
-  let slot = index + (<usize>i << 3);
-  store<u32>(slot, h);
-  store<u32>(slot, id, 4);
-}
-
 function growIndex(): void {
   let old = index;
   let oldSize = indexMask + 1;
   indexMask = (oldSize << 1) - 1;
-  index = heap.alloc(<usize>(indexMask + 1) << 3);
-  memory.fill(index, 0, <usize>(indexMask + 1) << 3);
+  index = newIndex(indexMask + 1);
   for (let i: u32 = 0; i < oldSize; i++) {
     let slot = old + (<usize>i << 3);
     let id = load<u32>(slot, 4);
-    if (id != 0) place(load<u32>(slot), id);
+    if (id != 0) placeRef(index, indexMask, load<u32>(slot), id);
   }
   heap.free(old);
 }
 
 function insert(p: usize, n: usize, h: u32): u32 {
+  if (readOnly) return MISSING;
   if ((count + 1) * 4 > (indexMask + 1) * 3) growIndex();
-  if (nextId >= entryCap) {
-    let bytes = <usize>entryCap * ENTRY;
-    entries = heap.realloc(entries, bytes << 1);
-    memory.fill(entries + bytes, 0, bytes);
-    entryCap <<= 1;
+  let id: u32;
+  if (freeIds != 0) {
+    id = freeIds;
+    freeIds = load<u32>(entryOf(id), 4);
+  } else {
+    if (nextId >= entryCap) {
+      let bytes = <usize>entryCap * ENTRY;
+      entries = heap.realloc(entries, bytes << 1);
+      memory.fill(entries + bytes, 0, bytes);
+      entryCap <<= 1;
+    }
+    id = nextId++;
   }
-  let id = nextId++;
   let copy = heap.alloc(n);
   memory.copy(copy, p, n);
-  let e = entries + <usize>id * ENTRY;
+  let e = entryOf(id);
   store<u32>(e, <u32>copy);
   store<u32>(e, <u32>n, 4);
   store<u32>(e, h, 8);
-  place(h, id);
+  store<u32>(e, 0, 12);
+  placeRef(index, indexMask, h, id);
   count++;
+  stringBytes += n;
   return id;
 }
 
@@ -119,4 +147,24 @@ export function intern(p: usize, n: usize): u32 {
     return id != 0 ? id : insert(SANITIZED, m, hs);
   }
   return insert(p, n, h);
+}
+
+/** Frees every string no series or edge entry holds; returns how many. */
+export function sweepStrings(): u32 {
+  let freed: u32 = 0;
+  for (let id: u32 = 1; id < nextId; id++) {
+    let e = entryOf(id);
+    let p = <usize>load<u32>(e);
+    if (p == 0 || load<u32>(e, 12) != 0) continue;
+    removeRef(index, indexMask, load<u32>(e, 8), id);
+    stringBytes -= <usize>load<u32>(e, 4);
+    heap.free(p);
+    store<u32>(e, 0);
+    store<u32>(e, freeIds, 4);
+    freeIds = id;
+    count--;
+    freed++;
+  }
+  if (freed != 0) freeEpoch++;
+  return freed;
 }

@@ -215,13 +215,6 @@ export function formatAnyValue(p: usize, n: usize): void {
   valueLen = w;
 }
 
-/** Sets valuePtr/valueLen to the AnyValue's string value, or empty when it holds another kind. */
-export function stringValue(p: usize, n: usize): void {
-  findValue(p, n);
-  valuePtr = at;
-  valueLen = kind == 1 ? len : 0;
-}
-
 /** The span multiplier an AnyValue gives: 1 / its double value when that is positive, else 1. */
 export function inverseDouble(p: usize, n: usize): f64 {
   findValue(p, n);

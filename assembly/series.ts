@@ -1,17 +1,26 @@
-// A series table: records keyed by a tuple of u32 words (interned label ids), each followed
-// by f64 values, in one slab the host reads directly when rendering. An open-addressing
-// index of (hash, slot + 1) finds a record without touching the slab on a miss.
+// A series table: records keyed by a tuple of u32 words (mostly interned label ids), each
+// followed by f64 values, in one slab the host reads directly when rendering. An
+// open-addressing index of (hash, slot + 1) finds a record without touching the slab on a miss.
 //
 // Record layout (little endian), `stride` bytes:
-//   0  u32 hash of the key
+//   0  u32 hash of the key (on a free slot: the next free slot + 1)
 //   4  u32 last update, seconds (host clock)
 //   8  u32 generation: bumped whenever the slot is (re)used, so host caches can tell
-//   12 u32 reserved
+//   12 u32 flags: 1 live, 2 the overflow series
 //   16 key words, u32 each, padded to 8 bytes
 //   .. values, f64 each
+//
+// Cardinality control lives here too: every table draws on one budget of active series,
+// counted as Prometheus counts them (a record costs `cost` series). Past the budget a new key
+// folds into the table's overflow record (exposed as metric_overflow="true"), kept outside
+// the index and paid for in advance, so the budget is never exceeded.
 import { hashWords } from './hash';
+import { newIndex, placeRef, removeRef } from './hashindex';
+import { retain, release, MISSING } from './intern';
 
 export const HEADER: usize = 16;
+export const FLAG_LIVE: u32 = 1;
+export const FLAG_OVERFLOW: u32 = 2;
 
 @unmanaged
 export class SeriesTable {
@@ -21,12 +30,37 @@ export class SeriesTable {
   valuesOffset: usize = 0;
   slab: usize = 0;
   capacity: u32 = 0;
-  used: u32 = 0; // slots handed out so far (the host iterates [0, used))
+  used: u32 = 0; // slots handed out so far (the host iterates [0, used) and skips dead ones)
   index: usize = 0;
   indexMask: u32 = 0;
+  nonIds: u32 = 0; // bit k: key word k is not an interned id (words 32 and up always are)
+  cost: u32 = 0;
+  freeSlots: u32 = 0; // slot + 1
+  overflow: u32 = 0; // slot + 1 of the overflow record, 0 until needed
 }
 
-export function newSeriesTable(keyWords: i32, valueCount: i32): SeriesTable {
+/** Active-series budget, 0 = unlimited. */
+export let maxActive: u32 = 0;
+/** Active series now, as Prometheus counts them, overflow records excluded. */
+export let activeSeries: u32 = 0;
+/** Series cost of every table's overflow record, set aside from the budget. */
+let reserved: u32 = 0;
+/** The largest cost of one record in any table. */
+let largestCost: u32 = 0;
+/** New label sets folded into an overflow record, and records removed as stale, so far. */
+export let limitedTotal: f64 = 0;
+export let removedTotal: f64 = 0;
+
+export function setMaxActive(n: u32): void {
+  maxActive = n;
+}
+
+/** Whether even the costliest new record would be refused now. */
+export function budgetExhausted(): bool {
+  return maxActive != 0 && activeSeries + largestCost + reserved > maxActive;
+}
+
+export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost: u32): SeriesTable {
   let t = changetype<SeriesTable>(heap.alloc(offsetof<SeriesTable>()));
   t.keyWords = keyWords;
   t.valueCount = valueCount;
@@ -34,47 +68,95 @@ export function newSeriesTable(keyWords: i32, valueCount: i32): SeriesTable {
   t.stride = t.valuesOffset + <usize>valueCount * 8;
   t.capacity = 256;
   t.slab = heap.alloc(<usize>t.capacity * t.stride);
+  memory.fill(t.slab, 0, <usize>t.capacity * t.stride);
   t.used = 0;
   t.indexMask = 511;
-  t.index = heap.alloc(<usize>(t.indexMask + 1) << 3);
-  memory.fill(t.index, 0, <usize>(t.indexMask + 1) << 3);
+  t.index = newIndex(t.indexMask + 1);
+  t.nonIds = nonIds;
+  t.cost = cost;
+  t.freeSlots = 0;
+  t.overflow = 0;
+  reserved += cost;
+  if (cost > largestCost) largestCost = cost;
   return t;
 }
 
-function place(t: SeriesTable, h: u32, slot: u32): void {
-  let i = h & t.indexMask;
-  while (load<u32>(t.index + (<usize>i << 3), 4) != 0) i = (i + 1) & t.indexMask;
-  let e = t.index + (<usize>i << 3);
-  store<u32>(e, h);
-  store<u32>(e, slot + 1, 4);
+// @ts-ignore: decorator
+@inline function recordAt(t: SeriesTable, slot: u32): usize {
+  return t.slab + <usize>slot * t.stride;
 }
 
 function grow(t: SeriesTable): void {
   let bytes = <usize>t.capacity * t.stride;
   t.slab = heap.realloc(t.slab, bytes << 1);
+  memory.fill(t.slab + bytes, 0, bytes);
   t.capacity <<= 1;
   heap.free(t.index);
   t.indexMask = (t.capacity << 1) - 1;
-  t.index = heap.alloc(<usize>(t.indexMask + 1) << 3);
-  memory.fill(t.index, 0, <usize>(t.indexMask + 1) << 3);
-  for (let s: u32 = 0; s < t.used; s++) place(t, load<u32>(t.slab + <usize>s * t.stride), s);
+  t.index = newIndex(t.indexMask + 1);
+  for (let s: u32 = 0; s < t.used; s++) {
+    let r = recordAt(t, s);
+    if ((load<u32>(r, 12) & (FLAG_LIVE | FLAG_OVERFLOW)) == FLAG_LIVE) placeRef(t.index, t.indexMask, load<u32>(r), s + 1);
+  }
+}
+
+/** A fresh slot (reused or new) with zeroed values and a new generation. */
+function allocate(t: SeriesTable, flags: u32, now: u32): usize {
+  let slot: u32;
+  if (t.freeSlots != 0) {
+    slot = t.freeSlots - 1;
+    t.freeSlots = load<u32>(recordAt(t, slot));
+  } else {
+    if (t.used == t.capacity) grow(t);
+    slot = t.used++;
+  }
+  let r = recordAt(t, slot);
+  let generation = load<u32>(r, 8) + 1;
+  memory.fill(r, 0, t.stride);
+  store<u32>(r, now, 4);
+  store<u32>(r, generation, 8);
+  store<u32>(r, flags, 12);
+  return r;
+}
+
+function overflowRecord(t: SeriesTable, now: u32): usize {
+  if (t.overflow == 0) {
+    let r = allocate(t, FLAG_LIVE | FLAG_OVERFLOW, now);
+    t.overflow = <u32>((r - t.slab) / t.stride) + 1;
+    return r;
+  }
+  let r = recordAt(t, t.overflow - 1);
+  store<u32>(r, now, 4);
+  return r;
+}
+
+// @ts-ignore: decorator
+@inline function isId(t: SeriesTable, word: i32): bool {
+  return word >= 32 || (t.nonIds & (1 << word)) == 0;
 }
 
 /**
- * The record for the key held in `key` (keyWords u32s), created with zeroed values when new.
+ * The record for the key held in `key` (keyWords u32s), created with zeroed values when new,
+ * or the overflow record when the budget is spent or a label value could not be interned.
  * The address stays valid until the next call that creates a record.
  */
 export function upsert(t: SeriesTable, key: usize, now: u32): usize {
   let n = t.keyWords;
+  for (let w = 0; w < n; w++) {
+    if (load<u32>(key + (<usize>w << 2)) == MISSING && isId(t, w)) {
+      limitedTotal += 1;
+      return overflowRecord(t, now);
+    }
+  }
   let h = hashWords(key, n);
   let keyBytes = <usize>n << 2;
   let i = h & t.indexMask;
   while (true) {
     let e = t.index + (<usize>i << 3);
-    let slot = load<u32>(e, 4);
-    if (slot == 0) break;
+    let ref = load<u32>(e, 4);
+    if (ref == 0) break;
     if (load<u32>(e) == h) {
-      let r = t.slab + <usize>(slot - 1) * t.stride;
+      let r = recordAt(t, ref - 1);
       if (memory.compare(r + HEADER, key, keyBytes) == 0) {
         store<u32>(r, now, 4);
         return r;
@@ -82,14 +164,34 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
     }
     i = (i + 1) & t.indexMask;
   }
-  if (t.used == t.capacity) grow(t);
-  let slot = t.used++;
-  let r = t.slab + <usize>slot * t.stride;
-  memory.fill(r, 0, t.stride);
+  if (maxActive != 0 && activeSeries + t.cost + reserved > maxActive) {
+    limitedTotal += 1;
+    return overflowRecord(t, now);
+  }
+  let r = allocate(t, FLAG_LIVE, now);
   store<u32>(r, h);
-  store<u32>(r, now, 4);
-  store<u32>(r, 1, 8);
   memory.copy(r + HEADER, key, keyBytes);
-  place(t, h, slot);
+  for (let w = 0; w < n; w++) if (isId(t, w)) retain(load<u32>(r + HEADER + (<usize>w << 2)));
+  placeRef(t.index, t.indexMask, h, <u32>((r - t.slab) / t.stride) + 1);
+  activeSeries += t.cost;
   return r;
+}
+
+/** Removes the records last updated before `cutoff` (seconds); returns how many. */
+export function removeStale(t: SeriesTable, cutoff: u32): u32 {
+  let removed: u32 = 0;
+  let n = t.keyWords;
+  for (let s: u32 = 0; s < t.used; s++) {
+    let r = recordAt(t, s);
+    if (load<u32>(r, 12) != FLAG_LIVE || load<u32>(r, 4) >= cutoff) continue;
+    removeRef(t.index, t.indexMask, load<u32>(r), s + 1);
+    for (let w = 0; w < n; w++) if (isId(t, w)) release(load<u32>(r + HEADER + (<usize>w << 2)));
+    store<u32>(r, 0, 12);
+    store<u32>(r, t.freeSlots);
+    t.freeSlots = s + 1;
+    activeSeries -= t.cost;
+    removed++;
+  }
+  removedTotal += <f64>removed;
+  return removed;
 }

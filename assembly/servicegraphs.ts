@@ -4,9 +4,9 @@
 // spans decided when an entry expires.
 import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
-  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID,
+  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, skipped,
 } from './staging';
-import { intern } from './intern';
+import { intern, retain, release } from './intern';
 import { valuePtr, valueLen } from './labelvalue';
 import {
   serviceId, hasServiceName, resourceOrSpanSlot, spanSlot, slotValueId, slotValue, spanMultiplier,
@@ -112,13 +112,18 @@ export function configureServiceGraphs(
   peerPortSlot = load<i32>(fixed, 12);
   multiplierSlot = load<i32>(fixed, 16);
   userId = intern(USER, 4);
+  retain(userId); // held for good
   key = heap.alloc(KEY_BYTES);
   edgeKey = heap.alloc(<usize>(KEY_FIXED + dimWords) * 4);
   pairKey = heap.alloc(8);
   initEdgeStore(maxItems, dimWords);
-  edges = newSeriesTable(KEY_FIXED + dimWords, 6 + 3 * boundCount);
-  unpaired = newSeriesTable(2, 1);
-  dropped = newSeriesTable(2, 1);
+  // Cost in Prometheus series: requests, failed, and the server and client (and messaging)
+  // histograms' buckets, +Inf, sum and count.
+  let histogram = <u32>boundCount + 3;
+  let cost = 2 + 2 * histogram + ((opts & O_MESSAGING_LATENCY) != 0 ? histogram : 0);
+  edges = newSeriesTable(KEY_FIXED + dimWords, 6 + 3 * boundCount, (1 << 2) | (1 << 3), cost);
+  unpaired = newSeriesTable(2, 1, 0, 1);
+  dropped = newSeriesTable(2, 1, 0, 1);
 }
 
 export function serviceGraphsEnabled(): bool {
@@ -142,11 +147,27 @@ function buildKey(span: usize, idField: usize): void {
   else memory.fill(key + 16, 0, 8);
 }
 
+/** Stores interned id `id` at `offset` of entry `e`, holding it while the entry does. */
+function setId(e: usize, offset: usize, id: u32): void {
+  retain(id);
+  release(load<u32>(e + offset));
+  store<u32>(e + offset, id);
+}
+
+/** Lets go of every id entry `e` holds, then frees it. */
+function discard(e: usize, h: u32): void {
+  release(load<u32>(e, E_CLIENT));
+  release(load<u32>(e, E_SERVER));
+  release(load<u32>(e, E_PEER));
+  for (let d = 0; d < dimWords; d++) release(load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+  remove(e, h);
+}
+
 function upsertDimensions(e: usize, resource: usize, span: usize, client: bool): void {
   let offset = (options & O_CLIENT_SERVER_PREFIX) != 0 && !client ? dimCount : 0;
   for (let d = 0; d < dimCount; d++) {
     let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
-    if (s != 0) store<u32>(e + E_DIMENSIONS + (<usize>(offset + d) << 2), slotValueId(s));
+    if (s != 0) setId(e, E_DIMENSIONS + (<usize>(offset + d) << 2), slotValueId(s));
   }
 }
 
@@ -154,7 +175,7 @@ function upsertPeer(e: usize, span: usize): void {
   for (let p = 0; p < peerCount; p++) {
     let s = spanSlot(span, load<i32>(peerSlots + (<usize>p << 2)));
     if (s != 0) {
-      store<u32>(e, slotValueId(s), E_PEER);
+      setId(e, E_PEER, slotValueId(s));
       return;
     }
   }
@@ -197,7 +218,7 @@ function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): v
       name = slotValueId(db);
     }
   }
-  store<u32>(e, name, E_SERVER);
+  setId(e, E_SERVER, name);
 }
 
 function complete(e: usize, virtualNode: u32, now: u32): void {
@@ -229,6 +250,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
   let count = spanCount;
   for (let i: u32 = 0; i < count; i++) {
     let span = spanAt(i);
+    if (skipped(span)) continue;
     let kind = load<u32>(span, SPAN_KIND);
     let client = kind == KIND_CLIENT || kind == KIND_PRODUCER;
     if (!client && kind != KIND_SERVER && kind != KIND_CONSUMER) continue;
@@ -253,7 +275,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     store<f64>(e, w, E_MULTIPLIER);
     if (client) {
       store<u32>(e, flags | F_CLIENT_SEEN, E_FLAGS);
-      store<u32>(e, service, E_CLIENT);
+      setId(e, E_CLIENT, service);
       store<f64>(e, seconds, E_CLIENT_LATENCY);
       store<u64>(e, load<u64>(span, SPAN_END), E_CLIENT_END);
       upsertDimensions(e, resource, span, true);
@@ -262,7 +284,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     } else {
       if (load<u32>(span, SPAN_PARENT_ID) == 0) flags |= F_ROOT;
       store<u32>(e, flags | F_SERVER_SEEN, E_FLAGS);
-      store<u32>(e, service, E_SERVER);
+      setId(e, E_SERVER, service);
       store<f64>(e, seconds, E_SERVER_LATENCY);
       store<u64>(e, load<u64>(span, SPAN_START), E_SERVER_START);
       upsertDimensions(e, resource, span, false);
@@ -270,7 +292,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     }
     if (load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0) {
       complete(e, 0, now);
-      remove(e, h);
+      discard(e, h);
     }
   }
 }
@@ -288,17 +310,17 @@ function expire(e: usize, now: u32): void {
   let server = load<u32>(e, E_SERVER);
   let peer = load<u32>(e, E_PEER);
   if (client == 0 && (flags & F_ROOT) != 0) {
-    store<u32>(e, peer != 0 ? peer : userId, E_CLIENT);
+    setId(e, E_CLIENT, peer != 0 ? peer : userId);
     store<u32>(e, CONNECTION_VIRTUAL_NODE, E_CONNECTION);
     complete(e, VIRTUAL_CLIENT, now);
   } else if (client != 0 && server == 0 && peer != 0) {
-    store<u32>(e, peer, E_SERVER);
+    setId(e, E_SERVER, peer);
     store<u32>(e, CONNECTION_VIRTUAL_NODE, E_CONNECTION);
     complete(e, VIRTUAL_SERVER, now);
   } else {
     countPair(unpaired, client, server, load<f64>(e, E_MULTIPLIER), now);
   }
-  remove(e, keyHash(e));
+  discard(e, keyHash(e));
 }
 
 /** Expires every entry whose wait ended at or before `nowMs` (all of them when nowMs is +Inf). */

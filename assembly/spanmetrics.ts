@@ -3,7 +3,7 @@
 // counter and a latency histogram, updated straight from the staged spans.
 import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND,
-  SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END,
+  SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, skipped,
 } from './staging';
 import { intern } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
@@ -41,7 +41,8 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   dimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(dimSlots, slots, <usize>dims * 4);
   key = heap.alloc(<usize>(KEY_FIXED + dims) * 4);
-  table = newSeriesTable(KEY_FIXED + dims, 3 + boundCount);
+  // Cost in Prometheus series: calls, size, and the histogram's buckets, +Inf, sum and count.
+  table = newSeriesTable(KEY_FIXED + dims, 3 + boundCount, 1 << 2, <u32>boundCount + 5);
 }
 
 export function spanMetricsEnabled(): bool {
@@ -53,6 +54,7 @@ export function aggregateSpanMetrics(now: u32): void {
   let count = spanCount;
   for (let i: u32 = 0; i < count; i++) {
     let span = spanAt(i);
+    if (skipped(span)) continue;
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
     store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0);
     store<u32>(key, (intrinsics & I_SPAN_NAME) != 0

@@ -23,6 +23,7 @@ export const SPAN_END: usize = 40; // u64 ns
 export const SPAN_TRACE_ID: usize = 48; // u32 ptr to 16 bytes, 0 = absent
 export const SPAN_ID: usize = 52; // u32 ptr to 8 bytes, 0 = absent
 export const SPAN_PARENT_ID: usize = 56; // u32 ptr to 8 bytes, 0 = absent (root span)
+export const SPAN_SKIP: usize = 60; // u32, non-zero: not aggregated (ended before the ingestion slack)
 export const SPAN_SLOTS: usize = 64;
 
 // Watched-attribute slot: ptr u32 to the AnyValue message (0 = attribute absent), len u32.
@@ -85,4 +86,10 @@ export function addSpan(resource: u32): usize {
 
 export function spanAt(i: u32): usize {
   return spans + <usize>i * spanStride;
+}
+
+/** Whether processors leave this span out. */
+// @ts-ignore: decorator
+@inline export function skipped(span: usize): bool {
+  return load<u32>(span, SPAN_SKIP) != 0;
 }

@@ -20,29 +20,71 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
-/** How often waiting service-graph entries are checked for expiry. */
-const EXPIRY_INTERVAL_MS = 1000;
+/** How often waiting service-graph entries are expired and stale series removed. */
+const MAINTENANCE_INTERVAL_MS = 1000;
+/** At most one log line this often while the series limit keeps folding label sets into overflow. */
+const LIMIT_LOG_INTERVAL_MS = 60_000;
 
 async function run(config: Config): Promise<void> {
   const log = createLogger(config.log_level);
   const spanMetrics = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
   const serviceGraphs = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
-  const core = await Core.create({ spanMetrics, serviceGraphs });
+  const core = await Core.create({
+    spanMetrics, serviceGraphs, registry: config.registry, slackMs: config.metrics_ingestion_time_range_slack,
+  });
   const expositions = [
     ...(spanMetrics ? [new SpanMetricsExposition(core, spanMetrics)] : []),
     ...(serviceGraphs ? [new ServiceGraphsExposition(core, serviceGraphs)] : []),
   ];
-  const expiry = serviceGraphs ? setInterval(() => core.expire(Date.now()), EXPIRY_INTERVAL_MS) : undefined;
+  const maxActive = config.registry.max_active_series;
+  let limitedLogged = 0;
+  let lastLimitLog = -Infinity;
+  const maintenance = setInterval(() => {
+    const now = Date.now();
+    core.expire(now);
+    core.sweep(now);
+    const limited = core.seriesLimited();
+    if (limited > limitedLogged && now - lastLimitLog >= LIMIT_LOG_INTERVAL_MS) {
+      log.warn(
+        { max_active_series: maxActive, active_series: core.activeSeries(), limited_since_last_log: limited - limitedLogged },
+        'series limit reached: new label sets are counted in the metric_overflow="true" series',
+      );
+      limitedLogged = limited;
+      lastLimitLog = now;
+    }
+  }, MAINTENANCE_INTERVAL_MS);
 
   const telemetry = new Telemetry();
   telemetry.addGauge({
     name: 'spanmeter_active_series',
-    help: 'Label sets held by the core, by processor.',
-    labelNames: ['processor'],
-    collect: () => [
-      { labels: { processor: 'span-metrics' }, value: core.table('spanMetrics')?.used ?? 0 },
-      { labels: { processor: 'service-graphs' }, value: core.table('edges')?.used ?? 0 },
-    ],
+    help: 'Active series held by the core, counted as Prometheus counts them (a histogram costs its buckets + 2).',
+    collect: () => core.activeSeries(),
+  });
+  telemetry.addGauge({
+    name: 'spanmeter_max_active_series',
+    help: 'The configured registry.max_active_series (0 = unlimited).',
+    collect: () => maxActive,
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_series_limited_total',
+    help: 'New label sets folded into a metric_overflow series because max_active_series was reached.',
+    collect: () => core.seriesLimited(),
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_series_removed_total',
+    help: 'Series removed after stale_duration without an update.',
+    collect: () => core.seriesRemoved(),
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_spans_dropped_total',
+    help: 'Spans accepted but left out of the metrics, by reason.',
+    labelNames: ['reason'],
+    collect: () => [{ labels: { reason: 'outside_ingestion_slack' }, value: core.lateSpans() }],
+  });
+  telemetry.addGauge({
+    name: 'spanmeter_label_value_bytes',
+    help: 'Bytes of distinct label values held by the core.',
+    collect: () => core.stringBytes(),
   });
   telemetry.addGauge({
     name: 'spanmeter_edge_store_size',
@@ -69,6 +111,18 @@ async function run(config: Config): Promise<void> {
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
     renderers: [...expositions.map((e) => () => e.render()), () => telemetry.render()],
+    health: () => ({
+      ok: true,
+      active_series: core.activeSeries(),
+      max_active_series: maxActive,
+      series_limit: maxActive === 0
+        ? 'unlimited'
+        : core.seriesLimited() > 0
+          ? `reached: ${core.seriesLimited()} new label sets went to metric_overflow="true"`
+          : 'not reached',
+      edge_store_size: core.edgeStoreSize(),
+      wasm_memory_bytes: core.memoryBytes(),
+    }),
     logger: log,
   });
   servers.push(metrics);
@@ -93,7 +147,7 @@ async function run(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'spanmeter stopping');
-    clearInterval(expiry);
+    clearInterval(maintenance);
     // Receivers first, then every waiting service-graph entry is decided, then the metrics server.
     const [metricsServer, ...receivers] = servers;
     Promise.all(receivers.map((s) => s.close()))

@@ -49,6 +49,8 @@ export function defaultConfig(): Config {
         span_multiplier_key: '',
       },
     },
+    registry: { max_active_series: 0, stale_duration: 15 * 60_000 },
+    metrics_ingestion_time_range_slack: 0,
     log_level: 'info',
   };
 }

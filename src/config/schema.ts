@@ -194,7 +194,7 @@ function string(): LeafSpec {
 }
 
 /** A Go duration string, stored as milliseconds; must be > 0. */
-function duration(): LeafSpec {
+function duration(allowZero = false): LeafSpec {
   return {
     kind: 'leaf',
     type: 'duration',
@@ -211,7 +211,7 @@ function duration(): LeafSpec {
         report(path, e instanceof DurationError ? e.message : String(e));
         return INVALID;
       }
-      if (!(ms > 0)) {
+      if (!(ms > 0) && !(allowZero && ms === 0)) {
         report(path, `must be greater than 0, got ${JSON.stringify(raw)}`);
         return INVALID;
       }
@@ -424,6 +424,14 @@ export const SCHEMA: ObjectSpec = {
         host_info: 'Tempo processor not provided by spanmeter',
       },
     },
+    registry: {
+      kind: 'object',
+      fields: {
+        max_active_series: integer(0),
+        stale_duration: duration(),
+      },
+    },
+    metrics_ingestion_time_range_slack: duration(true),
     log_level: logLevel(),
   },
   hints: {

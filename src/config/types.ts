@@ -55,6 +55,13 @@ export interface OtlpConfig {
   max_request_body_size: number;
 }
 
+export interface RegistryConfig {
+  /** Cap on active series across all processors, counted as Prometheus does; 0 = unlimited. */
+  max_active_series: number;
+  /** Series not updated for this long are removed, in milliseconds (YAML: "15m"). */
+  stale_duration: number;
+}
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 export interface Config {
@@ -66,5 +73,8 @@ export interface Config {
     span_metrics: SpanMetricsConfig;
     service_graphs: ServiceGraphsConfig;
   };
+  registry: RegistryConfig;
+  /** Spans that ended longer than this before they arrive are left out, ms; 0 = keep all. */
+  metrics_ingestion_time_range_slack: number;
   log_level: LogLevel;
 }

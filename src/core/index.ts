@@ -1,6 +1,6 @@
 // The core as the host sees it: configures the WASM module once, feeds it request bytes and
 // exposes its tables and interned strings to the exporters. The only code that calls the ABI.
-import type { ServiceGraphsConfig, SpanMetricsConfig } from '../config/types.js';
+import type { RegistryConfig, ServiceGraphsConfig, SpanMetricsConfig } from '../config/types.js';
 import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
 import { describeFailure } from './errors.js';
@@ -14,6 +14,10 @@ export interface CoreOptions {
   spanMetrics?: SpanMetricsConfig;
   /** Service graph settings; absent when the processor is off. */
   serviceGraphs?: ServiceGraphsConfig;
+  /** Series limit and stale-series expiry; default: unlimited, 15 minutes. */
+  registry?: RegistryConfig;
+  /** Spans that ended longer than this (ms) before ingest are left out; 0 = keep all. */
+  slackMs?: number;
   build?: WasmBuild;
 }
 
@@ -64,6 +68,7 @@ export class Core {
   private u32: Uint32Array = new Uint32Array(0);
   private f64: Float64Array = new Float64Array(0);
   private labels: string[] = [''];
+  private labelsEpoch = 0;
   private readonly tables = new Map<TableName, { address: number; view: SeriesTableView }>();
 
   private constructor(private readonly wasm: CoreExports, readonly options: CoreOptions) {
@@ -115,6 +120,8 @@ export class Core {
         sg.database_name_attributes.length, sg.wait, sg.max_items,
       );
     }
+    const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
+    wasm.registry_configure(maxActive, options.slackMs ?? 0);
     wasm.start();
     return new Core(wasm, options);
   }
@@ -134,8 +141,46 @@ export class Core {
     return this.wasm.expire(nowMs);
   }
 
-  /** The label value an interned id stands for; decoded once per id. */
+  /**
+   * Removes series not updated within stale_duration and frees the label values nobody holds
+   * any more; call between requests. Returns the series removed.
+   */
+  sweep(nowMs: number = Date.now()): number {
+    return this.wasm.sweep(nowMs, this.options.registry?.stale_duration ?? 15 * 60_000);
+  }
+
+  /** Active series, counted as Prometheus counts them (overflow series excluded). */
+  activeSeries(): number {
+    return this.wasm.active_series();
+  }
+
+  /** New label sets folded into an overflow series so far. */
+  seriesLimited(): number {
+    return this.wasm.series_limited();
+  }
+
+  /** Series removed as stale so far. */
+  seriesRemoved(): number {
+    return this.wasm.series_removed();
+  }
+
+  /** Spans left out so far for ending before the ingestion slack. */
+  lateSpans(): number {
+    return this.wasm.late_spans();
+  }
+
+  /** Bytes of label values the core holds. */
+  stringBytes(): number {
+    return this.wasm.string_bytes();
+  }
+
+  /** The label value an interned id stands for; decoded once per id (ids freed by a sweep are decoded again). */
   label(id: number): string {
+    const epoch = this.wasm.strings_epoch();
+    if (epoch !== this.labelsEpoch) {
+      this.labels = [''];
+      this.labelsEpoch = epoch;
+    }
     let s = this.labels[id];
     if (s === undefined) {
       this.views();

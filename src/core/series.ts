@@ -2,7 +2,10 @@
 // building a JS object per series or per sample.
 
 const HEADER_GENERATION = 8;
+const HEADER_FLAGS = 12;
 const HEADER_KEY = 16;
+const FLAG_LIVE = 1;
+const FLAG_OVERFLOW = 2;
 
 export class SeriesTableView {
   used = 0;
@@ -22,6 +25,16 @@ export class SeriesTableView {
     this.used = used;
     this.stride = stride;
     this.valuesOffset = valuesOffset;
+  }
+
+  /** Whether the slot holds a series (slots of removed series are skipped). */
+  live(slot: number): boolean {
+    return (this.u32[(this.slab + slot * this.stride + HEADER_FLAGS) >>> 2] & FLAG_LIVE) !== 0;
+  }
+
+  /** Whether the slot is the table's overflow series (labelled metric_overflow="true"). */
+  overflow(slot: number): boolean {
+    return (this.u32[(this.slab + slot * this.stride + HEADER_FLAGS) >>> 2] & FLAG_OVERFLOW) !== 0;
   }
 
   generation(slot: number): number {

@@ -12,10 +12,18 @@ export interface CoreExports {
     bounds: number, boundCount: number, opts: number, slots: number, dims: number, peers: number, dbs: number,
     waitMs: number, maxItems: number,
   ): void;
+  registry_configure(maxActiveSeries: number, slackMs: number): void;
   start(): void;
   input_reserve(n: number): number;
   ingest(n: number, nowMs: number): number;
   expire(nowMs: number): number;
+  sweep(nowMs: number, staleMs: number): number;
+  late_spans(): number;
+  active_series(): number;
+  series_limited(): number;
+  series_removed(): number;
+  strings_epoch(): number;
+  string_bytes(): number;
   spans_seen(): number;
   fail_offset(): number;
   fail_message(): number;

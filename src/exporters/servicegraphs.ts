@@ -60,6 +60,7 @@ export class ServiceGraphsExposition {
     if (!view) return out;
     const build = (slot: number) => this.pairLabelSet(view, slot);
     for (let slot = 0; slot < view.used; slot++) {
+      if (!view.live(slot)) continue;
       out += `${name}${braced(cache.get(view, slot, build))} ${formatSampleValue(view.value(slot, 0))}\n`;
     }
     return out;
@@ -79,6 +80,7 @@ export class ServiceGraphsExposition {
       ? header(MESSAGING_SECONDS, 'histogram', 'Time between the producer span ending and the consumer span starting, in seconds.')
       : '';
     for (let slot = 0; slot < view.used; slot++) {
+      if (!view.live(slot)) continue;
       const labels = this.edgeLabels.get(view, slot, build);
       const count = view.value(slot, SERVICE_GRAPHS.V_REQUESTS);
       requests += `${REQUESTS}${braced(labels)} ${formatSampleValue(count)}\n`;

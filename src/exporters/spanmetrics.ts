@@ -58,6 +58,7 @@ export class SpanMetricsExposition {
     let latency = header(LATENCY, 'histogram', 'Span duration in seconds.');
     let size = header(SIZE, 'counter', 'Encoded size of the spans counted, in bytes.');
     for (let slot = 0; slot < view.used; slot++) {
+      if (!view.live(slot)) continue;
       const labels = this.cache.get(view, slot, build);
       const count = view.value(slot, SPAN_METRICS.V_CALLS);
       calls += `${CALLS}${braced(labels)} ${formatSampleValue(count)}\n`;

@@ -33,6 +33,9 @@ export function histogramLines(
   return out;
 }
 
+/** The labels of a table's overflow series, which takes the label sets past the series limit. */
+export const OVERFLOW_LABELS = 'metric_overflow="true"';
+
 /** Label strings per series slot, rebuilt only when the slot's generation changes (it was reused). */
 export class LabelCache {
   private strings: string[] = [];
@@ -41,7 +44,7 @@ export class LabelCache {
   get(view: SeriesTableView, slot: number, build: (slot: number) => string): string {
     const gen = view.generation(slot);
     if (this.generations[slot] === gen) return this.strings[slot];
-    const s = build(slot);
+    const s = view.overflow(slot) ? OVERFLOW_LABELS : build(slot);
     this.strings[slot] = s;
     this.generations[slot] = gen;
     return s;

@@ -51,7 +51,17 @@ export function decompress(body: Uint8Array, contentEncoding: string | undefined
     inflate = zlib.gunzipSync;
     label = 'gzip';
   } else if (coding === 'deflate') {
-    inflate = isZlibHeader(body) ? zlib.inflateSync : zlib.inflateRawSync;
+    // Raw deflate data can start with bytes that pass as a zlib header: fall back to raw.
+    inflate = isZlibHeader(body)
+      ? (buf, opts) => {
+          try {
+            return zlib.inflateSync(buf, opts);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw err;
+            return zlib.inflateRawSync(buf, opts);
+          }
+        }
+      : zlib.inflateRawSync;
     label = 'deflate';
   } else {
     throw new OtlpError(

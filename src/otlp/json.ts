@@ -102,6 +102,18 @@ function describe(v: Json): string {
   return String(v);
 }
 
+// String#isWellFormed / toWellFormed (ES2024, in Node 20) are missing from the ES2022 lib.
+type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
+
+/**
+ * JSON escapes can spell lone surrogates ("\ud800"), which have no UTF-8 form; protobufjs would
+ * write invalid UTF-8 that the core and any strict decoder choke on. They become U+FFFD, as in
+ * Go's encoding/json.
+ */
+function wellFormed(s: string): string {
+  return (s as unknown as WellFormed).isWellFormed() ? s : (s as unknown as WellFormed).toWellFormed();
+}
+
 function toLong(b: bigint, unsigned: boolean): LongLike {
   const u = BigInt.asUintN(64, b);
   return { low: Number(u & 0xffffffffn) | 0, high: Number(u >> 32n) | 0, unsigned };
@@ -157,7 +169,7 @@ class Converter {
 
   private string(key: string, v: Json): string {
     if (typeof v !== 'string') this.fail(`expected a string, got ${describe(v)}`, key);
-    return v;
+    return wellFormed(v);
   }
 
   private uint32(key: string, v: Json): number {
