@@ -31,6 +31,8 @@ const EXPECTED_DEFAULTS = {
       span_multiplier_key: '',
     },
   },
+  registry: { max_active_series: 0, stale_duration: 900000 },
+  metrics_ingestion_time_range_slack: 0,
   log_level: 'info',
 };
 

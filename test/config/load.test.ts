@@ -25,6 +25,10 @@ processor:
     peer_attributes: [peer.service, server.address]
     database_name_attributes: [db.namespace]
     span_multiplier_key: X-SampleRatio
+registry:
+  max_active_series: 50000
+  stale_duration: 5m
+metrics_ingestion_time_range_slack: 30s
 otlp:
   http_endpoint: 0.0.0.0:4318
   grpc_endpoint: ""
@@ -63,6 +67,8 @@ describe('YAML file', () => {
           span_multiplier_key: 'X-SampleRatio',
         },
       },
+      registry: { max_active_series: 50000, stale_duration: 300000 },
+      metrics_ingestion_time_range_slack: 30000,
       log_level: 'debug',
     });
   });
@@ -201,6 +207,9 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_PEER_ATTRIBUTES',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_DATABASE_NAME_ATTRIBUTES',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_SPAN_MULTIPLIER_KEY',
+      'SPANMETER_REGISTRY_MAX_ACTIVE_SERIES',
+      'SPANMETER_REGISTRY_STALE_DURATION',
+      'SPANMETER_METRICS_INGESTION_TIME_RANGE_SLACK',
       'SPANMETER_LOG_LEVEL',
     ]);
   });

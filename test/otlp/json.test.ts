@@ -276,6 +276,13 @@ describe('jsonToProtobuf: conversion', () => {
     expect(hex(jsonToProtobuf(json))).toBe('0a21' + resource + '1213' + scopeSpans);
   });
 
+  it('replaces lone surrogates with U+FFFD so the protobuf carries valid UTF-8', () => {
+    const s = firstSpan(String.raw`{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a\ud800b","attributes":[{"key":"\udc00","value":{"stringValue":"\ud83d\ude80"}}]}]}]}]}`);
+    expect(s.name).toBe('a\ufffdb');
+    expect(s.attributes[0].key).toBe('\ufffd');
+    expect(s.attributes[0].value.stringValue).toBe('🚀');
+  });
+
   it('reads null as "not set"', () => {
     const s = firstSpan(request([{ name: null, kind: null, traceId: null, status: null, attributes: null }]));
     expect(s.name).toBe('');

@@ -162,6 +162,13 @@ describe('referenceDecode', () => {
     }
   });
 
+  it('rejects strings that are not UTF-8, as proto3 requires', () => {
+    // span { name: 0xff }
+    expect(() => referenceDecode(bytes(ld('0a', ld('12', ld('12', '2a01ff')))))).toThrow(
+      /^invalid protobuf ExportTraceServiceRequest: /,
+    );
+  });
+
   it('rejects nesting past protobufjs recursion limit instead of overflowing the stack', () => {
     // AnyValue { array_value { values [ AnyValue { ... } ] } } nested 2000 times: build inside out.
     let v: Uint8Array = new Uint8Array(0);
