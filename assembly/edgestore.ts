@@ -24,12 +24,17 @@ export const E_PEER: usize = 88; // u32 interned peer-attribute value, 0 = none
 export const E_MULTIPLIER: usize = 96; // f64
 export const E_DIMENSIONS: usize = 104; // u32 per dimension label
 
+/** Where an entry's fields start after its key and list links: what a staged entry hands over. */
+export const E_FIELDS: usize = E_FLAGS;
+
 export const F_CLIENT_SEEN: u32 = 1;
 export const F_SERVER_SEEN: u32 = 2;
 export const F_ROOT: u32 = 4; // the server side had no parent span id
 export const F_FAILED: u32 = 8;
 
 let entries: usize = 0;
+/** One entry outside the store, filled before deciding whether a span needs to wait at all. */
+export let staged: usize = 0;
 let stride: usize = 0;
 let capacity: u32 = 0;
 let freeHead: u32 = 0; // entry index + 1
@@ -45,6 +50,7 @@ export function initEdgeStore(maxItems: u32, dimensionWords: i32): void {
   stride = (E_DIMENSIONS + <usize>dimensionWords * 4 + 7) & ~7;
   capacity = maxItems;
   entries = heap.alloc((capacity > 0 ? <usize>capacity : 1) * stride);
+  staged = heap.alloc(stride);
   for (let i: u32 = 0; i < capacity; i++) store<u32>(entryAt(i), i + 2 <= capacity ? i + 2 : 0, E_NEXT);
   freeHead = capacity > 0 ? 1 : 0;
   let slots: u32 = 16;
@@ -81,18 +87,25 @@ export function keyHash(key: usize): u32 {
   return hashBytes(key, KEY_BYTES);
 }
 
-/** A new zeroed entry for `key`, expiring at `expires`; 0 when the store is full. */
-export function insert(key: usize, h: u32, expires: f64): usize {
+/** Clears the staged entry for a new key, expiring at `expires`. */
+export function stage(key: usize, expires: f64): usize {
+  memory.fill(staged, 0, stride);
+  memory.copy(staged, key, KEY_BYTES);
+  store<f64>(staged, expires, E_EXPIRES);
+  store<f64>(staged, 1, E_MULTIPLIER);
+  return staged;
+}
+
+/** Moves the staged entry into the store; 0 when the store is full. */
+export function insertStaged(h: u32): usize {
   if (freeHead == 0) return 0;
   let ref = freeHead;
   let e = entryAt(ref - 1);
   freeHead = load<u32>(e, E_NEXT);
-  memory.fill(e, 0, stride);
-  memory.copy(e, key, KEY_BYTES);
-  store<f64>(e, expires, E_EXPIRES);
-  store<f64>(e, 1, E_MULTIPLIER);
+  memory.copy(e, staged, stride);
   // Append to the expiry list.
   store<u32>(e, tail, E_PREV);
+  store<u32>(e, 0, E_NEXT);
   if (tail != 0) store<u32>(entryAt(tail - 1), ref, E_NEXT);
   else head = ref;
   tail = ref;

@@ -14,7 +14,7 @@ import {
 import { SeriesTable, newSeriesTable, upsert } from './series';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import {
-  initEdgeStore, find, insert, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
+  initEdgeStore, find, stage, insertStaged, staged, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
   E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
   E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED,
 } from './edgestore';
@@ -154,12 +154,17 @@ function setId(e: usize, offset: usize, id: u32): void {
   store<u32>(e + offset, id);
 }
 
-/** Lets go of every id entry `e` holds, then frees it. */
-function discard(e: usize, h: u32): void {
+/** Lets go of every id entry `e` holds. */
+function releaseIds(e: usize): void {
   release(load<u32>(e, E_CLIENT));
   release(load<u32>(e, E_SERVER));
   release(load<u32>(e, E_PEER));
   for (let d = 0; d < dimWords; d++) release(load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+}
+
+/** Lets go of the ids of stored entry `e`, then frees it. */
+function discard(e: usize, h: u32): void {
+  releaseIds(e);
   remove(e, h);
 }
 
@@ -260,14 +265,10 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     let w = spanMultiplier(span, multiplierSlot);
     buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
     let h = keyHash(key);
+    // A span with no entry waiting is first filled in outside the store: a database call
+    // completes on its own and never needs a place, even with the store full (as in Tempo).
     let e = find(key, h);
-    if (e == 0) {
-      e = insert(key, h, nowMs + waitMs);
-      if (e == 0) {
-        countPair(dropped, client ? service : 0, client ? 0 : service, w, now);
-        continue;
-      }
-    }
+    if (e == 0) e = stage(key, nowMs + waitMs);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     let flags = load<u32>(e, E_FLAGS);
     if (load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR) flags |= F_FAILED;
@@ -290,9 +291,13 @@ export function aggregateServiceGraphs(nowMs: f64): void {
       upsertDimensions(e, resource, span, false);
       upsertPeer(e, span);
     }
-    if (load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0) {
-      complete(e, 0, now);
-      discard(e, h);
+    let paired = load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0;
+    if (paired) complete(e, 0, now);
+    if (e != staged) {
+      if (paired) discard(e, h);
+    } else if (paired || insertStaged(h) == 0) {
+      if (!paired) countPair(dropped, client ? service : 0, client ? 0 : service, w, now);
+      releaseIds(e);
     }
   }
 }

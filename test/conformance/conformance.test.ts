@@ -9,19 +9,17 @@
 // One vitest test per case, named after the case; a failure lists every failed check.
 // A second block runs the span-metrics cases (sm-*) again with OTLP/JSON bodies.
 //
-// Cases whose processors include service-graphs are skipped until that processor exists, unless
-// SPANMETER_CONFORMANCE_ALL is set. SPANMETER_CONFORMANCE_DIR points at another pack.
+// SPANMETER_CONFORMANCE_DIR points at another pack.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, test } from 'vitest';
-import { checkMetrics, loadCases, PACK_DIR, usesServiceGraphs, type ConformanceCase } from '../support/conformance.js';
+import { checkMetrics, loadCases, PACK_DIR, type ConformanceCase } from '../support/conformance.js';
 import { loadInput } from '../support/otlp-input.js';
 import { fetchMetricsText, postTraces, sleep, startSidecar } from '../support/sidecar.js';
 
 type Encoding = 'protobuf' | 'json';
 
-const RUN_ALL = !!process.env.SPANMETER_CONFORMANCE_ALL;
 const DUMP_DIR = join(tmpdir(), 'spanmeter-conformance');
 
 let cases: ConformanceCase[] = [];
@@ -30,15 +28,6 @@ try {
   cases = loadCases();
 } catch (e) {
   loadError = e as Error;
-}
-
-const skipped = (c: ConformanceCase): boolean => usesServiceGraphs(c) && !RUN_ALL;
-const skippedNames = cases.filter(skipped).map((c) => c.name);
-if (skippedNames.length > 0) {
-  console.log(
-    `conformance: skipping ${skippedNames.length} case(s) that need the service-graphs processor ` +
-      `(set SPANMETER_CONFORMANCE_ALL=1 to run them): ${skippedNames.join(', ')}`,
-  );
 }
 
 const results: { name: string; failures: string[] }[] = [];
@@ -86,7 +75,7 @@ async function runCase(c: ConformanceCase, encoding: Encoding): Promise<{ failur
 
 function defineCase(c: ConformanceCase, encoding: Encoding): void {
   const timeoutMs = (c.wait_seconds + 40) * 1000;
-  test.skipIf(skipped(c))(
+  test(
     c.name,
     async () => {
       let failures: string[];
@@ -123,6 +112,6 @@ afterAll(() => {
   const lines: string[] = [];
   for (const r of results) for (const f of r.failures) lines.push(`${r.name}: ${f.split('\n')[0]}`);
   const failed = results.filter((r) => r.failures.length > 0).length;
-  lines.push(`${results.length - failed} passed, ${failed} failed` + (skippedNames.length ? ` (${skippedNames.length} skipped: service-graphs)` : ''));
+  lines.push(`conformance: ${results.length - failed} passed, ${failed} failed`);
   console.log(`conformance summary:\n${lines.join('\n')}`);
 });

@@ -81,6 +81,10 @@ async function startPrometheus(target: string): Promise<Prom> {
       /* gone */
     }
   };
+  // never outlive the test process
+  const onExit = (): void => kill('SIGKILL');
+  process.once('exit', onExit);
+  void done.then(() => process.off('exit', onExit));
   const prom: Prom = {
     url: `http://127.0.0.1:${port}`,
     output: () => out,

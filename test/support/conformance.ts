@@ -259,8 +259,3 @@ export function checkExposition(c: Pick<ConformanceCase, 'expect' | 'absent' | '
   return { failures, checks };
 }
 
-/** Whether the case needs the service-graphs processor. */
-export function usesServiceGraphs(c: ConformanceCase): boolean {
-  const p = c.config.processors;
-  return Array.isArray(p) && p.includes('service-graphs');
-}

@@ -7,6 +7,7 @@
 //   http_endpoint: 127.0.0.1:P3
 // start waits until GET /healthz answers 200 (20 s at most); stop kills the process group.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -217,26 +218,59 @@ export interface PostResult {
   text: string;
 }
 
-/** POST to the OTLP/HTTP receiver's /v1/traces. */
-export async function postTraces(
+/**
+ * POST to the OTLP/HTTP receiver's /v1/traces (node:http, so that an answer sent before the
+ * whole body was read, e.g. an early 413 followed by closing the connection, is still seen).
+ */
+export function postTraces(
   sidecar: Pick<Sidecar, 'otlpHttpUrl'>,
   body: Uint8Array | string,
   contentType: string,
   headers: Record<string, string> = {},
 ): Promise<PostResult> {
-  const res = await fetch(`${sidecar.otlpHttpUrl}/v1/traces`, {
-    method: 'POST',
-    headers: { 'Content-Type': contentType, ...headers },
-    body: body as unknown as BodyInit,
-    signal: AbortSignal.timeout(10_000),
+  const url = new URL('/v1/traces', sidecar.otlpHttpUrl);
+  const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  return new Promise<PostResult>((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'Content-Type': contentType, 'Content-Length': String(payload.byteLength), ...headers },
+        timeout: 10_000,
+      },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const buf = new Uint8Array(Buffer.concat(chunks));
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: String(res.headers['content-type'] ?? ''),
+            body: buf,
+            text: Buffer.from(buf).toString('utf8'),
+          });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('POST /v1/traces: no answer within 10 s')));
+    // a write error (EPIPE/ECONNRESET) after the server answered early is not a failure
+    req.on('error', (err) => {
+      if (!answered) reject(err);
+    });
+    const expectContinue = Object.entries(headers).some(([k, v]) => k.toLowerCase() === 'expect' && /100-continue/i.test(v));
+    if (expectContinue) {
+      // send the body only on 100 Continue; a refusal comes as the answer instead
+      req.on('continue', () => req.end(payload));
+      req.flushHeaders();
+    } else {
+      req.end(payload);
+    }
   });
-  const buf = new Uint8Array(await res.arrayBuffer());
-  return {
-    status: res.status,
-    contentType: res.headers.get('content-type') ?? '',
-    body: buf,
-    text: Buffer.from(buf).toString('utf8'),
-  };
 }
 
 export async function healthz(sidecar: Pick<Sidecar, 'httpUrl'>): Promise<number> {
