@@ -4,6 +4,7 @@
 // Runs once per span per dimension, so it writes into a static buffer and allocates nothing.
 import { rp, seek, readTag, readLen, readVarint, readFixed64 } from './wire';
 import { MAX_VALUE_BYTES } from './intern';
+import { sanitizeUtf8 } from './utf8';
 import { dtoa_buffered } from '~lib/util/number';
 
 const CAP: usize = MAX_VALUE_BYTES * 2;
@@ -20,18 +21,29 @@ let kind: u32 = 0;
 let at: usize = 0;
 let len: usize = 0;
 let bits: u64 = 0;
+// Where the run of fields of that kind starts: protobuf merges an array or key-value list sent
+// several times in a row, so its elements are all of theirs.
+let runFrom: usize = 0;
+let valueEnd: usize = 0;
 
 function findValue(p: usize, n: usize): void {
   let end = p + n;
   kind = 0;
+  valueEnd = end;
   seek(p);
   while (rp < end) {
+    let tagAt = rp;
     let tag = readTag(end, 0);
     let field = tag >>> 3;
     let wt = tag & 7;
     if (wt == 2) {
       let m = readLen(end, 0, 0);
-      if (field >= 1 && field <= 7) { kind = field; at = rp; len = m; }
+      if (field >= 1 && field <= 7) {
+        if (field != kind) runFrom = tagAt;
+        kind = field;
+        at = rp;
+        len = m;
+      }
       seek(rp + m);
     } else if (wt == 0) {
       let v = readVarint(end);
@@ -50,6 +62,11 @@ function put(p: usize, n: usize): void {
   if (n > CAP - w) n = CAP - w;
   memory.copy(OUT + w, p, n);
   w += n;
+}
+
+/** A string inside an array or key-value list: repaired on its own, as each element is decoded alone. */
+function putString(p: usize, n: usize): void {
+  if (w < CAP) w += sanitizeUtf8(p, n, OUT + w, CAP - w);
 }
 
 function putByte(b: u8): void {
@@ -134,23 +151,40 @@ const FALSE_TEXT = memory.data<u8>([0x66, 0x61, 0x6c, 0x73, 0x65]);
 function putValue(p: usize, n: usize): void {
   findValue(p, n);
   switch (kind) {
-    case 1: put(at, len); break;
+    case 1: putString(at, len); break;
     case 2: if (bits != 0) put(TRUE_TEXT, 4); else put(FALSE_TEXT, 5); break;
     case 3: putInt(<i64>bits); break;
     case 4: putDouble(reinterpret<f64>(bits)); break;
     case 5: {
       putByte(0x5b);
-      putElements(at, len, false);
+      putRun(5, runFrom, valueEnd);
       putByte(0x5d);
       break;
     }
     case 6: {
       putByte(0x7b);
-      putElements(at, len, true);
+      putRun(6, runFrom, valueEnd);
       putByte(0x7d);
       break;
     }
     default: break; // bytes or no value: ""
+  }
+}
+
+/** The elements of every occurrence of list field `field` (5 array, 6 key-value list) in [from, end). */
+function putRun(field: u32, from: usize, end: usize): void {
+  seek(from);
+  while (rp < end) {
+    let tag = readTag(end, 0);
+    let wt = tag & 7;
+    if (wt == 2) {
+      let m = readLen(end, 0, 0);
+      let next = rp + m;
+      if ((tag >>> 3) == field) putElements(rp, m, field == 6);
+      seek(next);
+    } else if (wt == 0) readVarint(end);
+    else if (wt == 1) seek(rp + 8);
+    else seek(wt == 5 ? rp + 4 : end);
   }
 }
 
@@ -196,7 +230,7 @@ function putKeyValue(p: usize, n: usize): void {
     else if (wt == 5) seek(rp + 4);
     else seek(end);
   }
-  put(keyAt, keyLen);
+  putString(keyAt, keyLen);
   putByte(0x3a);
   if (hasValue) putValue(valAt, valLen);
 }

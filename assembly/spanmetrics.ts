@@ -17,8 +17,8 @@ export const I_SPAN_KIND: u32 = 4;
 export const I_STATUS_CODE: u32 = 8;
 export const I_STATUS_MESSAGE: u32 = 16;
 
-// Key words: service, span name, kind | status << 16, status message, then one per dimension.
-export const KEY_FIXED: i32 = 4;
+// Key words: service, span name, kind, status code, status message, then one per dimension.
+export const KEY_FIXED: i32 = 5;
 // Values: calls, size bytes, latency sum, then one count per finite bucket.
 export const V_CALLS: usize = 0;
 export const V_SIZE: usize = 8;
@@ -42,7 +42,7 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   memory.copy(dimSlots, slots, <usize>dims * 4);
   key = heap.alloc(<usize>(KEY_FIXED + dims) * 4);
   // Cost in Prometheus series: calls, size, and the histogram's buckets, +Inf, sum and count.
-  table = newSeriesTable(KEY_FIXED + dims, 3 + boundCount, 1 << 2, <u32>boundCount + 5);
+  table = newSeriesTable(KEY_FIXED + dims, 3 + boundCount, (1 << 2) | (1 << 3), <u32>boundCount + 5);
 }
 
 export function spanMetricsEnabled(): bool {
@@ -60,12 +60,11 @@ export function aggregateSpanMetrics(now: u32): void {
     store<u32>(key, (intrinsics & I_SPAN_NAME) != 0
       ? intern(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN))
       : 0, 4);
-    let kind = (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) & 0xffff : 0;
-    let status = (intrinsics & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) & 0xffff : 0;
-    store<u32>(key, kind | (status << 16), 8);
+    store<u32>(key, (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, 8);
+    store<u32>(key, (intrinsics & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0, 12);
     store<u32>(key, (intrinsics & I_STATUS_MESSAGE) != 0
       ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
-      : 0, 12);
+      : 0, 16);
     for (let d = 0; d < dimCount; d++) {
       let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
       store<u32>(key + (<usize>(KEY_FIXED + d) << 2), s != 0 ? slotValueId(s) : 0);

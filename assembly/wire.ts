@@ -67,20 +67,27 @@ export function readVarint(end: usize): u64 {
       return 0;
     }
     let b = load<u8>(rp++);
-    result |= (<u64>(b & 0x7f)) << shift;
-    if (b < 0x80) return result;
-    shift += 7;
-    if (shift >= 70) {
+    // The 10th byte holds bit 63 only: anything more overflows 64 bits (Go refuses it too).
+    if (shift == 63 && b > 1) {
       fail(E_VARINT, 0, 0);
       return 0;
     }
+    result |= (<u64>(b & 0x7f)) << shift;
+    if (b < 0x80) return result;
+    shift += 7;
   }
 }
 
 /** Reads a tag; 0 means failure (field number 0 is invalid in protobuf). */
 export function readTag(end: usize, message: i32): u32 {
+  let start = rp;
   let t = readVarint(end);
   if (failCode != 0) return 0;
+  // A 32-bit varint takes at most 5 bytes; protobuf decoders refuse longer (padded) encodings.
+  if (rp - start > 5) {
+    fail(E_VARINT, message, 0);
+    return 0;
+  }
   if (t > 0xffffffff) {
     fail(E_VARINT, message, 0);
     return 0;
@@ -94,8 +101,13 @@ export function readTag(end: usize, message: i32): u32 {
 
 /** Reads a length prefix and checks the bytes it announces lie inside `end`. */
 export function readLen(end: usize, message: i32, field: i32): usize {
+  let start = rp;
   let n = readVarint(end);
   if (failCode != 0) return 0;
+  if (rp - start > 5) {
+    fail(E_VARINT, message, field);
+    return 0;
+  }
   if (n > <u64>(end - rp)) {
     fail(E_LENGTH, message, field);
     return 0;

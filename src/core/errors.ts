@@ -2,7 +2,7 @@
 
 const FAILURES: Record<number, string> = {
   1: 'truncated data',
-  2: 'varint longer than 10 bytes',
+  2: 'varint overflows 64 bits',
   3: 'invalid wire type',
   4: 'wrong wire type for a known field',
   5: 'length runs past the end of its message',

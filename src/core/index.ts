@@ -25,9 +25,10 @@ export interface CoreOptions {
 export const SPAN_METRICS = {
   KEY_SERVICE: 0,
   KEY_SPAN_NAME: 1,
-  KEY_KIND_STATUS: 2,
-  KEY_STATUS_MESSAGE: 3,
-  KEY_DIMENSIONS: 4,
+  KEY_SPAN_KIND: 2,
+  KEY_STATUS_CODE: 3,
+  KEY_STATUS_MESSAGE: 4,
+  KEY_DIMENSIONS: 5,
   V_CALLS: 0,
   V_SIZE: 1,
   V_SUM: 2,
@@ -59,7 +60,8 @@ const SG_MESSAGING_LATENCY = 2;
 const SG_VIRTUAL_NODE_LABEL = 4;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// A byte-order mark is part of a label value, not a marker to drop.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 type TableName = 'spanMetrics' | 'edges' | 'unpaired' | 'dropped';
 

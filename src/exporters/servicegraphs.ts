@@ -8,7 +8,8 @@ import { header, braced, histogramLines, LabelCache } from './text.js';
 
 const CONNECTION_TYPES = ['', 'virtual_node', 'messaging_system', 'database'];
 const VIRTUAL_NODES = ['', 'client', 'server'];
-const EDGE_LABELS = ['client', 'server', 'connection_type', 'virtual_node'] as const;
+// Labels a dimension may not take as they are (le: the histograms' buckets carry it).
+const EDGE_LABELS = ['client', 'server', 'connection_type', 'virtual_node', 'le'] as const;
 
 const REQUESTS = 'traces_service_graph_request_total';
 const FAILED = 'traces_service_graph_request_failed_total';

@@ -13,6 +13,8 @@ const SPAN_KINDS = [
 ];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 export const INTRINSIC_LABELS = ['service', 'span_name', 'span_kind', 'status_code', 'status_message'] as const;
+// Labels a dimension may not take as they are: the intrinsics, and le, which the histogram's buckets carry.
+const RESERVED_LABELS = [...INTRINSIC_LABELS, 'le'];
 
 const CALLS = 'traces_spanmetrics_calls_total';
 const LATENCY = 'traces_spanmetrics_latency';
@@ -28,7 +30,7 @@ export class SpanMetricsExposition {
   private readonly cache = new LabelCache();
 
   constructor(private readonly core: Core, private readonly config: SpanMetricsConfig) {
-    this.dimensionNames = dimensionLabelNames(config.dimensions, INTRINSIC_LABELS, 'processor.span_metrics.dimensions');
+    this.dimensionNames = dimensionLabelNames(config.dimensions, RESERVED_LABELS, 'processor.span_metrics.dimensions');
     this.le = config.histogram_buckets.map(formatSampleValue);
   }
 
@@ -42,9 +44,9 @@ export class SpanMetricsExposition {
     };
     if (on.service) add('service', core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE)));
     if (on.span_name) add('span_name', core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME)));
-    const kindStatus = view.key(slot, SPAN_METRICS.KEY_KIND_STATUS);
-    if (on.span_kind) add('span_kind', enumName(SPAN_KINDS, kindStatus & 0xffff));
-    if (on.status_code) add('status_code', enumName(STATUS_CODES, kindStatus >>> 16));
+    // Enum values as sent (an int32 on the wire); unknown ones print as their number.
+    if (on.span_kind) add('span_kind', enumName(SPAN_KINDS, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND) | 0));
+    if (on.status_code) add('status_code', enumName(STATUS_CODES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE) | 0));
     if (on.status_message) add('status_message', core.label(view.key(slot, SPAN_METRICS.KEY_STATUS_MESSAGE)));
     this.dimensionNames.forEach((name, d) => add(name, core.label(view.key(slot, SPAN_METRICS.KEY_DIMENSIONS + d))));
     return parts.join(',');

@@ -133,7 +133,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     if (declared !== undefined && Number(declared) > maxBodyBytes) {
       const msg = `request body of ${declared} bytes exceeds the limit of ${maxBodyBytes} bytes`;
       log.debug({ contentLength: declared, limit: maxBodyBytes }, `otlp/http: ${msg}`);
-      refuseBody(req, res, format, msg);
+      refuseBody(req, res, format, msg, expectContinue);
       record(413, 'too_large');
       return;
     }
@@ -147,7 +147,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     if (body === 'too_large') {
       const msg = `request body exceeds the limit of ${maxBodyBytes} bytes`;
       log.debug({ limit: maxBodyBytes }, `otlp/http: ${msg}`);
-      refuseBody(req, res, format, msg);
+      refuseBody(req, res, format, msg, false); // 100 Continue was sent: the body is coming
       record(413, 'too_large');
       return;
     }
@@ -265,6 +265,8 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Uint8Array | 
 
 /** Bodies of refused requests up to this size are read and discarded to keep the connection. */
 const DRAIN_LIMIT = 64 * 1024;
+/** How much of a refused (too large) body is read and discarded so the sender can read its 413. */
+const REFUSED_DRAIN_LIMIT = 256 * 1024 * 1024;
 
 /**
  * For a refusal that does not read the body: a small declared body is left for node to read and
@@ -278,13 +280,25 @@ function dropUnreadBody(req: http.IncomingMessage, res: http.ServerResponse): vo
 }
 
 /**
- * Answers 413 without reading the rest of the body, and closes the connection once the answer is
- * out (the unread remainder cannot be skipped on a kept-alive connection).
+ * Answers 413 at once. A client told to go ahead (no `Expect: 100-continue`) is sending the body
+ * anyway and most read no answer before they finish, so the connection stays open and the rest of
+ * the body is read and thrown away (up to REFUSED_DRAIN_LIMIT; past that the connection is cut):
+ * the sender sees a 413, not a broken pipe. A client that asked first never sends it: close.
  */
-function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, format: Format, message: string): void {
-  res.setHeader('Connection', 'close');
+function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, format: Format, message: string, expectContinue: boolean): void {
+  if (expectContinue) {
+    res.setHeader('Connection', 'close');
+    sendStatus(res, format, 413, RPC_RESOURCE_EXHAUSTED, message);
+    req.pause();
+    return;
+  }
   sendStatus(res, format, 413, RPC_RESOURCE_EXHAUSTED, message);
-  req.pause();
+  let drained = 0;
+  req.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > REFUSED_DRAIN_LIMIT) req.destroy();
+  });
+  req.resume();
 }
 
 function sendStatus(res: http.ServerResponse, format: Format, status: number, rpcCode: number, message: string): void {

@@ -1,0 +1,660 @@
+// Shared by the core tests: a seeded PRNG, protobuf wire builders, span-metrics series computed
+// independently from the protobufjs reference decoder, readers for the core's series table and
+// its text exposition, and an independent check of the rules the core enforces beyond protobufjs.
+import protobuf from 'protobufjs';
+import { Core, SPAN_METRICS } from '../../src/core/index.js';
+import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
+import type { SpanMetricsConfig } from '../../src/config/types.js';
+import { formatAttributeValue, referenceDecode, type RefSpan, type RefValue } from '../../src/otlp/reference.js';
+import { otlpRoot, ExportTraceServiceRequest } from '../../src/otlp/schema.js';
+
+// ---------------------------------------------------------------------------------------------
+// Seeded randomness (mulberry32): every run generates the same inputs.
+
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** Integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  /** Integer in [lo, hi]. */
+  range(lo: number, hi: number): number {
+    return lo + this.int(hi - lo + 1);
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)]!;
+  }
+  u32(): number {
+    return (this.next() * 4294967296) >>> 0;
+  }
+  u64(): bigint {
+    return (BigInt(this.u32()) << 32n) | BigInt(this.u32());
+  }
+  bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = this.int(256);
+    return b;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protobuf wire builders for hand-made (and deliberately malformed) inputs.
+
+export type Bytes = number[];
+
+export function varint(v: number | bigint): Bytes {
+  let x = BigInt(v);
+  if (x < 0n) x = BigInt.asUintN(64, x);
+  const out: Bytes = [];
+  while (x >= 0x80n) {
+    out.push(Number(x & 0x7fn) | 0x80);
+    x >>= 7n;
+  }
+  out.push(Number(x));
+  return out;
+}
+
+export const tag = (field: number, wt: number): Bytes => varint(field * 8 + wt);
+const utf8 = new TextEncoder();
+const toBytes = (p: Bytes | Uint8Array | string): Bytes => (typeof p === 'string' ? [...utf8.encode(p)] : [...p]);
+/** A length-delimited field. */
+export const fLen = (field: number, payload: Bytes | Uint8Array | string): Bytes => {
+  const b = toBytes(payload);
+  return [...tag(field, 2), ...varint(b.length), ...b];
+};
+export const fVarint = (field: number, v: number | bigint): Bytes => [...tag(field, 0), ...varint(v)];
+export const fFixed64 = (field: number, v: bigint): Bytes => {
+  const out = [...tag(field, 1)];
+  let x = BigInt.asUintN(64, v);
+  for (let i = 0; i < 8; i++) {
+    out.push(Number(x & 0xffn));
+    x >>= 8n;
+  }
+  return out;
+};
+export const fDouble = (field: number, v: number): Bytes => {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, v, true);
+  return [...tag(field, 1), ...new Uint8Array(dv.buffer)];
+};
+
+/** KeyValue message body. */
+export const keyValue = (key: string, anyValue?: Bytes): Bytes => [...fLen(1, key), ...(anyValue ? fLen(2, anyValue) : [])];
+/** AnyValue bodies. */
+export const anyString = (s: Bytes | Uint8Array | string): Bytes => fLen(1, s);
+export const anyInt = (v: bigint): Bytes => fVarint(3, v);
+
+/** ExportTraceServiceRequest with one ResourceSpans (resource attributes = KeyValue bodies) and one ScopeSpans. */
+export function request(spans: Bytes[], resourceAttributes: Bytes[] = [keyValue('service.name', anyString('svc'))]): Uint8Array {
+  const resource = resourceAttributes.flatMap((kv) => fLen(1, kv));
+  const scopeSpans = spans.flatMap((s) => fLen(2, s));
+  return new Uint8Array(fLen(1, [...fLen(1, resource), ...fLen(2, scopeSpans)]));
+}
+
+/** protobufjs encoding as a plain Uint8Array (not a Buffer, so protobufjs decodes with its Reader). */
+export function encode(req: object): Uint8Array {
+  return new Uint8Array(ExportTraceServiceRequest.encode(req).finish());
+}
+
+export const Long = protobuf.util.Long as unknown as {
+  fromString(s: string, unsigned?: boolean): object;
+};
+export const u64 = (v: bigint): object => Long.fromString(BigInt.asUintN(64, v).toString(), true);
+export const i64 = (v: bigint): object => Long.fromString(BigInt.asIntN(64, v).toString(), false);
+
+export function hex(b: Uint8Array, max = 400): string {
+  const h = Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+  return h.length > max ? `${h.slice(0, max)}… (${b.length} bytes)` : h;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration used by the tests: the span-metrics settings plus the label name each dimension
+// must get (written by hand, so the exporter's sanitizing is checked, not reused).
+
+export interface TestConfig {
+  spanMetrics: SpanMetricsConfig;
+  dimensionLabels: string[];
+}
+
+export function spanMetricsConfig(
+  buckets: number[],
+  dimensions: string[],
+  on: Partial<SpanMetricsConfig['intrinsic_dimensions']> = {},
+): SpanMetricsConfig {
+  return {
+    histogram_buckets: buckets,
+    dimensions,
+    intrinsic_dimensions: {
+      service: true,
+      span_name: true,
+      span_kind: true,
+      status_code: true,
+      status_message: false,
+      ...on,
+    },
+    span_multiplier_key: '',
+  } as SpanMetricsConfig;
+}
+
+export async function makeCore(config: SpanMetricsConfig, build: 'release' | 'debug' = 'release'): Promise<{ core: Core; exposition: SpanMetricsExposition }> {
+  const core = await Core.create({ spanMetrics: config, build });
+  return { core, exposition: new SpanMetricsExposition(core, config) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Series: the label set (empty values left out, as Prometheus treats them as absent) → values.
+
+export interface SeriesValues {
+  calls: number;
+  size: number;
+  sum: number;
+  /** Count per finite bucket (not cumulative); the +Inf bucket is `calls`. */
+  buckets: number[];
+}
+export type SeriesMap = Map<string, SeriesValues>;
+
+export function labelKey(pairs: [string, string][]): string {
+  return JSON.stringify(pairs.filter(([, v]) => v !== '').sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+}
+
+const KIND_NAMES = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+const STATUS_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+/** Go's protobuf enum String(): the name, or the number in decimal for an unknown value. */
+const enumText = (names: string[], v: number): string => names[v] ?? String(v);
+
+export const MAX_LABEL_BYTES = 2048;
+const strictDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** A label value as the design says: at most 2048 bytes of UTF-8, cut on a character boundary. */
+export function labelText(s: string): string {
+  const b = utf8.encode(s);
+  if (b.length <= MAX_LABEL_BYTES) return s;
+  let m = MAX_LABEL_BYTES;
+  while (m > 0 && (b[m]! & 0xc0) === 0x80) m--;
+  return strictDecoder.decode(b.subarray(0, m));
+}
+
+export function durationSeconds(start: bigint, end: bigint): number {
+  return end > start ? Number(end - start) / 1e9 : 0;
+}
+
+export function emptySeries(bucketCount: number): SeriesValues {
+  return { calls: 0, size: 0, sum: 0, buckets: new Array(bucketCount).fill(0) };
+}
+
+function dimensionValue(span: RefSpan, key: string): RefValue | undefined {
+  // The resource's attribute wins over the span's.
+  return span.resourceAttributes.has(key) ? span.resourceAttributes.get(key) : span.attributes.get(key);
+}
+
+/** The label pairs of one reference span under `cfg`. */
+export function expectedLabels(span: RefSpan, cfg: TestConfig): [string, string][] {
+  const on = cfg.spanMetrics.intrinsic_dimensions;
+  const pairs: [string, string][] = [];
+  if (on.service) pairs.push(['service', labelText(span.service ?? '')]);
+  if (on.span_name) pairs.push(['span_name', labelText(span.name)]);
+  if (on.span_kind) pairs.push(['span_kind', enumText(KIND_NAMES, span.kind)]);
+  if (on.status_code) pairs.push(['status_code', enumText(STATUS_NAMES, span.statusCode)]);
+  if (on.status_message) pairs.push(['status_message', labelText(span.statusMessage)]);
+  cfg.spanMetrics.dimensions.forEach((key, d) => {
+    const v = dimensionValue(span, key);
+    pairs.push([cfg.dimensionLabels[d]!, v === undefined ? '' : labelText(formatAttributeValue(v))]);
+  });
+  return pairs;
+}
+
+/** Aggregates reference spans into `into`, span by span in input order (so float sums match exactly). */
+export function addExpected(into: SeriesMap, spans: RefSpan[], cfg: TestConfig): void {
+  const bounds = cfg.spanMetrics.histogram_buckets;
+  for (const span of spans) {
+    const key = labelKey(expectedLabels(span, cfg));
+    let s = into.get(key);
+    if (!s) into.set(key, (s = emptySeries(bounds.length)));
+    const seconds = durationSeconds(span.start, span.end);
+    s.calls += 1;
+    s.size += span.size;
+    s.sum += seconds;
+    const b = bounds.findIndex((le) => seconds <= le);
+    if (b >= 0) s.buckets[b]! += 1;
+  }
+}
+
+export function cloneSeries(m: SeriesMap): SeriesMap {
+  const out: SeriesMap = new Map();
+  for (const [k, v] of m) out.set(k, { ...v, buckets: [...v.buckets] });
+  return out;
+}
+
+const fmt = (v: SeriesValues): string => `calls=${v.calls} size=${v.size} sum=${v.sum} buckets=[${v.buckets.join(',')}]`;
+
+/** Human-readable differences between expected and actual series; empty when equal. */
+export function diffSeries(expected: SeriesMap, actual: SeriesMap, max = 6): string[] {
+  const out: string[] = [];
+  for (const [k, e] of expected) {
+    const a = actual.get(k);
+    if (!a) out.push(`missing ${k} (${fmt(e)})`);
+    else if (a.calls !== e.calls || a.size !== e.size || a.sum !== e.sum || a.buckets.join() !== e.buckets.join()) {
+      out.push(`differs ${k}: expected ${fmt(e)}, got ${fmt(a)}`);
+    }
+  }
+  for (const [k, a] of actual) if (!expected.has(k)) out.push(`unexpected ${k} (${fmt(a)})`);
+  return out.slice(0, max);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the core.
+
+type View = NonNullable<ReturnType<Core['table']>>;
+
+/** The core's span-metrics table view (the accessor has been renamed once already). */
+export function spanMetricsView(core: Core): View {
+  const c = core as unknown as { table?: (name: string) => View | undefined; spanMetrics?: () => View | undefined };
+  const view = c.table ? c.table('spanMetrics') : c.spanMetrics!();
+  if (!view) throw new Error('span metrics are off');
+  return view;
+}
+
+export interface CoreState {
+  series: SeriesMap;
+  /** Every live slot's label set and values, duplicates included. */
+  entries: [string, SeriesValues][];
+  /** Label sets held by more than one slot (would be duplicate series in the exposition). */
+  duplicates: string[];
+  /** Every key word and value of every slot, for "nothing changed" checks. */
+  raw: number[];
+}
+
+/**
+ * The core's span-metrics table read through its view, labels built from the interned strings.
+ * `labelCache` (slot → label key) may be shared between calls on the same core.
+ */
+export function readCore(core: Core, cfg: TestConfig, labelCache?: string[]): CoreState {
+  const view = spanMetricsView(core);
+  const on = cfg.spanMetrics.intrinsic_dimensions;
+  const dims = cfg.spanMetrics.dimensions.length;
+  const bucketCount = cfg.spanMetrics.histogram_buckets.length;
+  const series: SeriesMap = new Map();
+  const entries: [string, SeriesValues][] = [];
+  const duplicates: string[] = [];
+  const raw: number[] = [view.used];
+  for (let slot = 0; slot < view.used; slot++) {
+    if (view.live && !view.live(slot)) continue;
+    raw.push(slot);
+    for (let w = 0; w < SPAN_METRICS.KEY_DIMENSIONS + dims; w++) raw.push(view.key(slot, w));
+    let key = labelCache?.[slot];
+    if (key === undefined) {
+      const pairs: [string, string][] = [];
+      if (on.service) pairs.push(['service', core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE))]);
+      if (on.span_name) pairs.push(['span_name', core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME))]);
+      if (on.span_kind) pairs.push(['span_kind', enumText(KIND_NAMES, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND) | 0)]);
+      if (on.status_code) pairs.push(['status_code', enumText(STATUS_NAMES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE) | 0)]);
+      if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SPAN_METRICS.KEY_STATUS_MESSAGE))]);
+      for (let d = 0; d < dims; d++) pairs.push([cfg.dimensionLabels[d]!, core.label(view.key(slot, SPAN_METRICS.KEY_DIMENSIONS + d))]);
+      key = labelKey(pairs);
+      if (labelCache) labelCache[slot] = key;
+    }
+    const v: SeriesValues = {
+      calls: view.value(slot, SPAN_METRICS.V_CALLS),
+      size: view.value(slot, SPAN_METRICS.V_SIZE),
+      sum: view.value(slot, SPAN_METRICS.V_SUM),
+      buckets: [],
+    };
+    for (let b = 0; b < bucketCount; b++) v.buckets.push(view.value(slot, SPAN_METRICS.V_BUCKETS + b));
+    raw.push(v.calls, v.size, v.sum, ...v.buckets);
+    if (series.has(key)) duplicates.push(key);
+    series.set(key, v);
+    entries.push([key, v]);
+  }
+  return { series, entries, duplicates, raw };
+}
+
+export function sameRaw(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing the span-metrics exposition (Prometheus text 0.0.4) back into series.
+
+const CALLS = 'traces_spanmetrics_calls_total';
+const SIZE = 'traces_spanmetrics_size_total';
+const LATENCY = 'traces_spanmetrics_latency';
+
+interface ParsedSample {
+  name: string;
+  labels: [string, string][];
+  value: number;
+}
+
+function parseSampleLine(line: string): ParsedSample {
+  const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line);
+  if (!m) throw new Error(`bad sample line: ${JSON.stringify(line)}`);
+  const name = m[1]!;
+  let i = name.length;
+  const labels: [string, string][] = [];
+  if (line[i] === '{') {
+    i++;
+    while (line[i] !== '}') {
+      const ln = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(line.slice(i));
+      if (!ln || line[i + ln[0].length] !== '=' || line[i + ln[0].length + 1] !== '"') throw new Error(`bad label in ${JSON.stringify(line)}`);
+      i += ln[0].length + 2;
+      let v = '';
+      for (;;) {
+        const c = line[i++];
+        if (c === undefined) throw new Error(`unterminated label value in ${JSON.stringify(line)}`);
+        if (c === '"') break;
+        if (c === '\\') {
+          const e = line[i++];
+          if (e === '\\') v += '\\';
+          else if (e === '"') v += '"';
+          else if (e === 'n') v += '\n';
+          else throw new Error(`bad escape \\${e} in ${JSON.stringify(line)}`);
+        } else v += c;
+      }
+      labels.push([ln[0], v]);
+      if (line[i] === ',') i++;
+      else if (line[i] !== '}') throw new Error(`expected , or } in ${JSON.stringify(line)}`);
+    }
+    i++;
+  }
+  if (line[i] !== ' ') throw new Error(`expected a space before the value in ${JSON.stringify(line)}`);
+  const text = line.slice(i + 1);
+  const value = text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : Number(text);
+  if (text === '' || Number.isNaN(value)) throw new Error(`bad value in ${JSON.stringify(line)}`);
+  return { name, labels, value };
+}
+
+export interface ParsedExposition {
+  series: SeriesMap;
+  /** Structural problems: duplicate series or label names, inconsistent histograms. */
+  problems: string[];
+}
+
+/** Parses the span-metrics text back into series; `bounds` are the configured bucket bounds. */
+export function parseExposition(text: string, bounds: number[]): ParsedExposition {
+  const problems: string[] = [];
+  const calls = new Map<string, number>();
+  const size = new Map<string, number>();
+  const sum = new Map<string, number>();
+  const count = new Map<string, number>();
+  const cumulative = new Map<string, Map<string, number>>();
+  const seen = new Set<string>();
+  if (text !== '' && !text.endsWith('\n')) problems.push('exposition does not end with a line feed');
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const s = parseSampleLine(line);
+    const names = s.labels.map(([n]) => n);
+    if (new Set(names).size !== names.length) problems.push(`label name repeated: ${line}`);
+    let le: string | undefined;
+    const rest = s.labels.filter(([n, v]) => {
+      if (s.name === `${LATENCY}_bucket` && n === 'le' && le === undefined) {
+        le = v;
+        return false;
+      }
+      return true;
+    });
+    for (const [, v] of rest) if (v === '') problems.push(`empty label value written: ${line}`);
+    const key = labelKey(rest);
+    const sampleId = `${s.name}|${le ?? ''}|${key}`;
+    if (seen.has(sampleId)) problems.push(`duplicate sample: ${line}`);
+    seen.add(sampleId);
+    switch (s.name) {
+      case CALLS: calls.set(key, s.value); break;
+      case SIZE: size.set(key, s.value); break;
+      case `${LATENCY}_sum`: sum.set(key, s.value); break;
+      case `${LATENCY}_count`: count.set(key, s.value); break;
+      case `${LATENCY}_bucket`: {
+        if (le === undefined) problems.push(`bucket without le: ${line}`);
+        let m = cumulative.get(key);
+        if (!m) cumulative.set(key, (m = new Map()));
+        m.set(le ?? '', s.value);
+        break;
+      }
+      default: problems.push(`unknown sample: ${line}`);
+    }
+  }
+  const series: SeriesMap = new Map();
+  for (const [key, c] of calls) {
+    const cum = cumulative.get(key) ?? new Map<string, number>();
+    const buckets: number[] = [];
+    let prev = 0;
+    for (const b of bounds) {
+      const v = cum.get(String(b));
+      if (v === undefined) problems.push(`${key}: no bucket le="${b}"`);
+      buckets.push((v ?? prev) - prev);
+      prev = v ?? prev;
+    }
+    if (cum.get('+Inf') !== c) problems.push(`${key}: le="+Inf" bucket ${cum.get('+Inf')} != calls ${c}`);
+    if (count.get(key) !== c) problems.push(`${key}: _count ${count.get(key)} != calls ${c}`);
+    if (cum.size !== bounds.length + 1) problems.push(`${key}: ${cum.size} buckets written, expected ${bounds.length + 1}`);
+    series.set(key, { calls: c, size: size.get(key) ?? NaN, sum: sum.get(key) ?? NaN, buckets });
+  }
+  for (const m of [size, sum, count, cumulative]) for (const k of m.keys()) if (!calls.has(k)) problems.push(`series without calls: ${k}`);
+  return { series, problems };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference: protobufjs, with proto3's UTF-8 verification relaxed where the design says the
+// core accepts anything (invalid bytes become U+FFFD, as a TextDecoder turns them).
+
+const readerProto = protobuf.Reader.prototype as unknown as { string: () => string; stringVerify: () => string };
+const looseString = readerProto.string;
+
+export type ReferenceResult =
+  | { ok: true; spans: RefSpan[]; /** false when some string held invalid UTF-8 */ utf8Valid: boolean }
+  | { ok: false; error: string };
+
+export function decodeReference(bytes: Uint8Array): ReferenceResult {
+  try {
+    return { ok: true, spans: referenceDecode(bytes), utf8Valid: true };
+  } catch (strictErr) {
+    const saved = readerProto.stringVerify;
+    readerProto.stringVerify = looseString;
+    try {
+      return { ok: true, spans: referenceDecode(bytes), utf8Valid: false };
+    } catch {
+      return { ok: false, error: (strictErr as Error).message };
+    } finally {
+      readerProto.stringVerify = saved;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The core's documented rules beyond protobufjs, checked independently with protobufjs's
+// reflection of the OTLP schema: a known field with the wrong wire type, a span's trace_id /
+// span_id / parent_span_id of the wrong length, nesting 64 deep. Only meaningful on input that
+// protobufjs decodes. Returns the first violation in wire order, with the reason the core must give.
+
+export const FAILURE_TEXT = {
+  truncated: 'truncated data',
+  varint: 'varint overflows 64 bits',
+  wireType: 'invalid wire type',
+  fieldWireType: 'wrong wire type for a known field',
+  length: 'length runs past the end of its message',
+  depth: 'nesting deeper than 64 levels',
+  idLength: 'wrong id length (trace_id must be 16 bytes, span_id and parent_span_id 8, or empty)',
+  group: 'unmatched group end',
+  fieldZero: 'field number 0',
+} as const;
+
+export interface RuleViolation {
+  rule: 'fieldWireType' | 'idLength' | 'depth' | 'varint';
+  reason: string;
+}
+
+otlpRoot.resolveAll();
+
+const coreMessageName = (t: protobuf.Type): string => (t.name === 'Event' ? 'Span.Event' : t.name === 'Link' ? 'Span.Link' : t.name);
+const snake = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function wireTypeOf(field: protobuf.Field): number {
+  if (field.resolvedType instanceof protobuf.Type) return 2;
+  if (field.resolvedType instanceof protobuf.Enum) return 0;
+  switch (field.type) {
+    case 'string': case 'bytes': return 2;
+    case 'double': case 'fixed64': case 'sfixed64': return 1;
+    case 'float': case 'fixed32': case 'sfixed32': return 5;
+    default: return 0;
+  }
+}
+
+function where(type: protobuf.Type, field: number): string {
+  if (field === 0) return ` in ${coreMessageName(type)}`;
+  const f = type.fieldsById[field];
+  return f ? ` in ${coreMessageName(type)}.${snake(f.name)} (field ${field})` : ` in ${coreMessageName(type)} field ${field}`;
+}
+
+// Messages the core walks itself (no depth count); everything below them that it only validates
+// counts depth from 1.
+const WALKED = new Set(['ExportTraceServiceRequest', 'ResourceSpans', 'Resource', 'ScopeSpans', 'Span', 'Status']);
+const SPAN_ID_LENGTHS: Record<number, number> = { 1: 16, 2: 8, 4: 8 };
+const MAX_DEPTH = 64;
+
+class Stop extends Error {
+  constructor(readonly violation: RuleViolation) {
+    super(violation.reason);
+  }
+}
+
+export function findRuleViolation(buf: Uint8Array): RuleViolation | null {
+  const violation = (rule: RuleViolation['rule'], type: protobuf.Type | null, field: number, at: number): never => {
+    throw new Stop({ rule, reason: `invalid protobuf: ${FAILURE_TEXT[rule]}${type ? where(type, field) : ''} at byte ${at}` });
+  };
+  let p = 0;
+  // protobufjs reads past 64 bits (an 11-byte varint, or a 10th byte above 1); Go and the core do not.
+  const readVarint = (): number => {
+    let x = 0;
+    let mul = 1;
+    for (let i = 1; ; i++) {
+      const b = buf[p++]!;
+      if (i === 10 && b > 1) violation('varint', null, 0, p);
+      x += (b & 0x7f) * mul;
+      mul *= 128;
+      if (b < 0x80) return x;
+    }
+  };
+  const skip = (type: protobuf.Type, wt: number, field: number, depth: number): void => {
+    switch (wt) {
+      case 0: readVarint(); break;
+      case 1: p += 8; break;
+      case 5: p += 4; break;
+      case 2: { const n = readVarint(); p += n; break; }
+      case 3: {
+        if (depth >= MAX_DEPTH) violation('depth', type, field, p);
+        for (;;) {
+          const t = readVarint();
+          if (t % 8 === 4) return;
+          skip(type, t % 8, Math.floor(t / 8), depth + 1);
+        }
+      }
+      default: throw new Error(`wire type ${wt} in input protobufjs accepted`);
+    }
+  };
+  // `depth` is null for the messages the core walks, else the validator's depth.
+  const walk = (type: protobuf.Type, end: number, depth: number | null): void => {
+    while (p < end) {
+      const t = readVarint();
+      const fieldNo = Math.floor(t / 8);
+      const wt = t % 8;
+      const field = type.fieldsById[fieldNo];
+      if (!field) {
+        skip(type, wt, fieldNo, depth ?? 0);
+        continue;
+      }
+      if (wt !== wireTypeOf(field)) violation('fieldWireType', type, fieldNo, p);
+      if (wt !== 2) {
+        skip(type, wt, fieldNo, depth ?? 0);
+        continue;
+      }
+      const n = readVarint();
+      const subEnd = p + n;
+      if (type.name === 'Span' && SPAN_ID_LENGTHS[fieldNo] && n !== 0 && n !== SPAN_ID_LENGTHS[fieldNo]) violation('idLength', type, fieldNo, p);
+      const sub = field.resolvedType;
+      if (sub instanceof protobuf.Type) {
+        let subDepth: number | null;
+        if (depth !== null) subDepth = depth + 1;
+        else if (WALKED.has(sub.name)) subDepth = null;
+        else if (sub.name === 'KeyValue') subDepth = null; // span and resource attributes: walked
+        else subDepth = 1;
+        if (subDepth !== null && subDepth >= MAX_DEPTH) violation('depth', sub, 0, p);
+        walk(sub, subEnd, subDepth);
+      }
+      p = subEnd;
+    }
+  };
+  try {
+    walk(ExportTraceServiceRequest, buf.length, null);
+    return null;
+  } catch (e) {
+    if (e instanceof Stop) return e.violation;
+    throw e;
+  }
+}
+
+/** The documented failure of a reason string, or undefined. */
+export function failureOf(reason: string): keyof typeof FAILURE_TEXT | undefined {
+  for (const [k, text] of Object.entries(FAILURE_TEXT)) if (reason.startsWith(`invalid protobuf: ${text}`)) return k as keyof typeof FAILURE_TEXT;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Naming a mismatch: which known kind of label-value difference, if any, accounts for it. Used
+// only to make failure reports readable; the comparisons themselves are exact.
+
+const EXPLANATIONS: [string, (v: string) => string][] = [
+  ['a leading U+FEFF is dropped from the label value', (v) => v.replace(/^\uFEFF/, '')],
+  ['U+FFFD per invalid byte where TextDecoder writes one per maximal subpart', (v) => v.replace(/\uFFFD+/g, '\uFFFD')],
+  ['doubles not written in the shortest round-trip digits', (v) => v.replace(/-?\d+(\.\d+)?/g, (t) => String(parseFloat(t)))],
+];
+
+function normalized(entries: Iterable<[string, SeriesValues]>, fns: ((v: string) => string)[]): Map<string, SeriesValues> {
+  const out = new Map<string, SeriesValues>();
+  for (const [k, v] of entries) {
+    const pairs = (JSON.parse(k) as [string, string][]).map(([n, x]): [string, string] => [n, fns.reduce((s, f) => f(s), x)]);
+    const key = labelKey(pairs);
+    const e = out.get(key);
+    if (!e) out.set(key, { ...v, buckets: [...v.buckets] });
+    else {
+      e.calls += v.calls;
+      e.size += v.size;
+      e.sum += v.sum;
+      e.buckets = e.buckets.map((b, i) => b + v.buckets[i]!);
+    }
+  }
+  return out;
+}
+
+function sameModulo(a: Map<string, SeriesValues>, b: Map<string, SeriesValues>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, x] of a) {
+    const y = b.get(k);
+    if (!y || x.calls !== y.calls || x.size !== y.size || x.buckets.join() !== y.buckets.join()) return false;
+    if (Math.abs(x.sum - y.sum) > 1e-9 * Math.max(1, Math.abs(x.sum))) return false;
+  }
+  return true;
+}
+
+/** Which known difference(s) in label values explain `actual` differing from `expected`, or "unexplained". */
+export function explainMismatch(expected: SeriesMap, actual: [string, SeriesValues][]): string {
+  const subsets: number[][] = [[0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2]];
+  for (const subset of subsets) {
+    const fns = subset.map((i) => EXPLANATIONS[i]![1]);
+    if (sameModulo(normalized(expected, fns), normalized(actual, fns))) return subset.map((i) => EXPLANATIONS[i]![0]).join(' + ');
+  }
+  return 'unexplained';
+}
