@@ -7,8 +7,9 @@ import { helpText } from './config/help.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { Core } from './core/index.js';
-import { SpanMetricsExposition } from './exporters/spanmetrics.js';
-import { ServiceGraphsExposition } from './exporters/servicegraphs.js';
+import { spanMetricsFamilies } from './exporters/spanmetrics.js';
+import { serviceGraphsFamilies } from './exporters/servicegraphs.js';
+import { renderFamilies } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
@@ -32,9 +33,9 @@ async function run(config: Config): Promise<void> {
   const core = await Core.create({
     spanMetrics, serviceGraphs, registry: config.registry, slackMs: config.metrics_ingestion_time_range_slack,
   });
-  const expositions = [
-    ...(spanMetrics ? [new SpanMetricsExposition(core, spanMetrics)] : []),
-    ...(serviceGraphs ? [new ServiceGraphsExposition(core, serviceGraphs)] : []),
+  const families = [
+    ...(spanMetrics ? spanMetricsFamilies(core, spanMetrics) : []),
+    ...(serviceGraphs ? serviceGraphsFamilies(core, serviceGraphs) : []),
   ];
   const maxActive = config.registry.max_active_series;
   let limitedLogged = 0;
@@ -110,7 +111,7 @@ async function run(config: Config): Promise<void> {
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
-    renderers: [...expositions.map((e) => () => e.render()), () => telemetry.render()],
+    renderers: [(format) => renderFamilies(families, format), (format) => telemetry.render(format)],
     health: () => ({
       ok: true,
       active_series: core.activeSeries(),

@@ -6,8 +6,10 @@ import {
   Gauge,
   Histogram,
   Registry,
+  type OpenMetricsContentType,
   type PrometheusContentType,
 } from 'prom-client';
+import type { TextFormat } from './exporters/exposition.js';
 import type { IngestResult } from './core/result.js';
 
 export type Protocol = 'http' | 'grpc';
@@ -64,6 +66,8 @@ const DURATION_BUCKETS = [
 
 export class Telemetry {
   readonly registry: Registry<PrometheusContentType>;
+  /** The same metrics again, for scrapers that ask for OpenMetrics. */
+  private readonly openMetrics: Registry<OpenMetricsContentType>;
   private readonly spansReceived: Counter;
   private readonly spansAccepted: Counter;
   private readonly spansRejected: Counter<'reason'>;
@@ -75,7 +79,9 @@ export class Telemetry {
   constructor(options: TelemetryOptions = {}) {
     const registry = new Registry<PrometheusContentType>();
     this.registry = registry;
-    const registers = [registry];
+    this.openMetrics = new Registry<OpenMetricsContentType>();
+    this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registers = [registry, this.openMetrics];
     this.spansReceived = new Counter({
       name: 'spanmeter_spans_received_total',
       help: 'Spans in OTLP requests that reached the core (accepted or rejected).',
@@ -125,7 +131,10 @@ export class Telemetry {
     for (const protocol of ['http', 'grpc'] as const) this.duration.zero({ protocol });
     this.spansReceived.inc(0);
     this.spansAccepted.inc(0);
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: registry });
+      collectDefaultMetrics({ register: this.openMetrics });
+    }
   }
 
   /** Records one finished OTLP request: countRequest plus recordIngest. Cheap: nothing per span. */
@@ -160,7 +169,7 @@ export class Telemetry {
       name: metric.name,
       help: metric.help,
       labelNames: metric.labelNames ?? [],
-      registers: [this.registry],
+      registers: [this.registry, this.openMetrics],
       collect() {
         const v = self.read(metric);
         if (v === undefined) return;
@@ -183,7 +192,7 @@ export class Telemetry {
       name: metric.name,
       help: metric.help,
       labelNames: metric.labelNames ?? [],
-      registers: [this.registry],
+      registers: [this.registry, this.openMetrics],
       collect() {
         const v = self.read(metric);
         if (v === undefined) return;
@@ -197,14 +206,16 @@ export class Telemetry {
     });
   }
 
-  /** The registry in Prometheus text format 0.0.4. */
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /** The sidecar's metrics in Prometheus text format 0.0.4 or OpenMetrics (without `# EOF`). */
+  async render(format: TextFormat = 'text'): Promise<string> {
+    if (format === 'text') return this.registry.metrics();
+    return (await this.openMetrics.metrics()).replace(/# EOF\n?$/, '');
   }
 
   /** Stops the default metrics' timers and forgets every metric. */
   clear(): void {
     this.registry.clear();
+    this.openMetrics.clear();
   }
 
   private read(metric: CollectedMetric): readonly Sample[] | undefined {

@@ -2,13 +2,13 @@
 // /metrics concatenates the output of the renderers it is given, in order (the span metrics, then
 // the sidecar's self metrics), in Prometheus text format 0.0.4.
 import http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type TextFormat } from './exposition.js';
 import type { AddressInfo } from 'node:net';
 import { formatHostPort, parseEndpoint } from '../receivers/endpoint.js';
 import { silentLogger, type Logger, type RunningServer } from '../receivers/types.js';
 
-export const PROMETHEUS_TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-export type Renderer = () => string | Promise<string>;
+export type Renderer = (format: TextFormat) => string | Promise<string>;
 
 /**
  * Health detail. `ok: false` answers 503; everything else is reported as JSON alongside
@@ -37,16 +37,16 @@ const INDEX = `spanmeter: RED metrics and service graphs from OpenTelemetry trac
   /healthz   health check
 `;
 
-/** Joins renderer outputs so that each starts on its own line. */
-export async function renderAll(renderers: readonly Renderer[]): Promise<string> {
-  const parts = await Promise.all(renderers.map((r) => r()));
+/** Joins renderer outputs so that each starts on its own line; OpenMetrics ends with `# EOF`. */
+export async function renderAll(renderers: readonly Renderer[], format: TextFormat = 'text'): Promise<string> {
+  const parts = await Promise.all(renderers.map((r) => r(format)));
   let out = '';
   for (const p of parts) {
     if (p === '') continue;
     out += p;
     if (!p.endsWith('\n')) out += '\n';
   }
-  return out;
+  return format === 'openmetrics' ? `${out}# EOF\n` : out;
 }
 
 export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningServer> {
@@ -77,15 +77,23 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return;
     }
     if (path === '/metrics') {
+      const format = negotiate(req.headers.accept);
       let text: string;
       try {
-        text = await renderAll(renderers);
+        text = await renderAll(renderers, format);
       } catch (err) {
         log.error({ err }, 'metrics server: rendering /metrics failed');
         send(res, 500, 'text/plain; charset=utf-8', 'rendering metrics failed\n', head);
         return;
       }
-      send(res, 200, PROMETHEUS_TEXT_CONTENT_TYPE, text, head);
+      res.setHeader('Vary', 'Accept, Accept-Encoding');
+      const type = format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT;
+      if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
+        res.setHeader('Content-Encoding', 'gzip');
+        send(res, 200, type, gzipSync(text), head);
+      } else {
+        send(res, 200, type, text, head);
+      }
     } else if (path === '/healthz') {
       if (!health) {
         send(res, 200, 'text/plain; charset=utf-8', 'ok\n', head);
@@ -137,9 +145,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
 }
 
-function send(res: http.ServerResponse, status: number, contentType: string, body: string, head = false): void {
+function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer, head = false): void {
   if (res.headersSent) return;
-  const buf = Buffer.from(body, 'utf8');
+  const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': buf.byteLength });
   res.end(head ? undefined : buf);
 }

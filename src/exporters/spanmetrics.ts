@@ -1,11 +1,11 @@
-// Span metrics in the Prometheus text format 0.0.4, read straight from the core's series table.
-// One label string is built per series and cached until its slot is reused; samples are
-// written without an object per series or per sample.
+// The span-metrics families (Tempo's names): calls, latency histogram and size, read from the
+// core's span-metrics table.
 import type { Core, SeriesTableView } from '../core/index.js';
 import { SPAN_METRICS } from '../core/index.js';
 import type { SpanMetricsConfig } from '../config/types.js';
-import { dimensionLabelNames, escapeLabelValue, formatSampleValue } from './labels.js';
-import { header, braced, histogramLines, LabelCache } from './text.js';
+import { dimensionLabelNames } from './labels.js';
+import { TableLabels, type Family, type Labels } from './families.js';
+import { renderFamilies, type TextFormat } from './exposition.js';
 
 const SPAN_KINDS = [
   'SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT',
@@ -16,57 +16,51 @@ export const INTRINSIC_LABELS = ['service', 'span_name', 'span_kind', 'status_co
 // Labels a dimension may not take as they are: the intrinsics, and le, which the histogram's buckets carry.
 const RESERVED_LABELS = [...INTRINSIC_LABELS, 'le'];
 
-const CALLS = 'traces_spanmetrics_calls_total';
-const LATENCY = 'traces_spanmetrics_latency';
-const SIZE = 'traces_spanmetrics_size_total';
-
+/** An enum value as sent (an int32 on the wire); unknown ones print as their number. */
 function enumName(names: string[], v: number): string {
-  return names[v] ?? String(v);
+  return names[v | 0] ?? String(v | 0);
 }
 
+export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig): Family[] {
+  const dimensionNames = dimensionLabelNames(config.dimensions, RESERVED_LABELS, 'processor.span_metrics.dimensions');
+  const on = config.intrinsic_dimensions;
+  const labels = new TableLabels((view: SeriesTableView, slot: number): Labels => {
+    const pairs: [string, string][] = [];
+    if (on.service) pairs.push(['service', core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE))]);
+    if (on.span_name) pairs.push(['span_name', core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME))]);
+    if (on.span_kind) pairs.push(['span_kind', enumName(SPAN_KINDS, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND))]);
+    if (on.status_code) pairs.push(['status_code', enumName(STATUS_CODES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE))]);
+    if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SPAN_METRICS.KEY_STATUS_MESSAGE))]);
+    dimensionNames.forEach((name, d) => pairs.push([name, core.label(view.key(slot, SPAN_METRICS.KEY_DIMENSIONS + d))]));
+    return pairs;
+  });
+  const table = () => core.table('spanMetrics');
+  return [
+    {
+      type: 'counter', name: 'traces_spanmetrics_calls', table, labels, value: SPAN_METRICS.V_CALLS,
+      help: 'Spans counted, by service, span name, kind, status and dimensions.',
+    },
+    {
+      type: 'histogram', name: 'traces_spanmetrics_latency', table, labels, bounds: config.histogram_buckets,
+      buckets: SPAN_METRICS.V_BUCKETS, sum: SPAN_METRICS.V_SUM, count: SPAN_METRICS.V_CALLS,
+      help: 'Span duration in seconds.',
+    },
+    {
+      type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SPAN_METRICS.V_SIZE,
+      help: 'Encoded size of the spans counted, in bytes.',
+    },
+  ];
+}
+
+/** The span-metrics families of a core, rendered in a text format. */
 export class SpanMetricsExposition {
-  private readonly dimensionNames: string[];
-  private readonly le: string[];
-  private readonly cache = new LabelCache();
+  readonly families: Family[];
 
-  constructor(private readonly core: Core, private readonly config: SpanMetricsConfig) {
-    this.dimensionNames = dimensionLabelNames(config.dimensions, RESERVED_LABELS, 'processor.span_metrics.dimensions');
-    this.le = config.histogram_buckets.map(formatSampleValue);
+  constructor(core: Core, config: SpanMetricsConfig) {
+    this.families = spanMetricsFamilies(core, config);
   }
 
-  /** `name="value",...` for the series in `slot`, empty values left out (Prometheus: absent). */
-  private labels(view: SeriesTableView, slot: number): string {
-    const on = this.config.intrinsic_dimensions;
-    const core = this.core;
-    const parts: string[] = [];
-    const add = (name: string, value: string) => {
-      if (value !== '') parts.push(`${name}="${escapeLabelValue(value)}"`);
-    };
-    if (on.service) add('service', core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE)));
-    if (on.span_name) add('span_name', core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME)));
-    // Enum values as sent (an int32 on the wire); unknown ones print as their number.
-    if (on.span_kind) add('span_kind', enumName(SPAN_KINDS, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND) | 0));
-    if (on.status_code) add('status_code', enumName(STATUS_CODES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE) | 0));
-    if (on.status_message) add('status_message', core.label(view.key(slot, SPAN_METRICS.KEY_STATUS_MESSAGE)));
-    this.dimensionNames.forEach((name, d) => add(name, core.label(view.key(slot, SPAN_METRICS.KEY_DIMENSIONS + d))));
-    return parts.join(',');
-  }
-
-  render(): string {
-    const view = this.core.table('spanMetrics');
-    if (!view) return '';
-    const build = (slot: number) => this.labels(view, slot);
-    let calls = header(CALLS, 'counter', 'Spans counted, by service, span name, kind, status and dimensions.');
-    let latency = header(LATENCY, 'histogram', 'Span duration in seconds.');
-    let size = header(SIZE, 'counter', 'Encoded size of the spans counted, in bytes.');
-    for (let slot = 0; slot < view.used; slot++) {
-      if (!view.live(slot)) continue;
-      const labels = this.cache.get(view, slot, build);
-      const count = view.value(slot, SPAN_METRICS.V_CALLS);
-      calls += `${CALLS}${braced(labels)} ${formatSampleValue(count)}\n`;
-      size += `${SIZE}${braced(labels)} ${formatSampleValue(view.value(slot, SPAN_METRICS.V_SIZE))}\n`;
-      latency += histogramLines(LATENCY, labels, this.le, view, slot, SPAN_METRICS.V_BUCKETS, SPAN_METRICS.V_SUM, count);
-    }
-    return calls + latency + size;
+  render(format: TextFormat = 'text'): string {
+    return renderFamilies(this.families, format);
   }
 }

@@ -1,0 +1,56 @@
+// The Prometheus text format 0.0.4 and OpenMetrics 1.0, written from metric families straight
+// out of core memory: one cached label string per series, no object per sample.
+import type { Family } from './families.js';
+import { forEachSeries } from './families.js';
+import { formatSampleValue } from './labels.js';
+
+export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+export const OPENMETRICS_TEXT = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+
+export type TextFormat = 'text' | 'openmetrics';
+
+/** The format a scraper asks for in `Accept`: OpenMetrics when it lists it, text otherwise. */
+export function negotiate(accept: string | undefined): TextFormat {
+  return accept !== undefined && /application\/openmetrics-text/i.test(accept) ? 'openmetrics' : 'text';
+}
+
+function braced(labels: string): string {
+  return labels === '' ? '' : `{${labels}}`;
+}
+
+export function renderFamilies(families: readonly Family[], format: TextFormat): string {
+  let out = '';
+  for (const f of families) out += renderFamily(f, format);
+  return out;
+}
+
+function renderFamily(f: Family, format: TextFormat): string {
+  const om = format === 'openmetrics';
+  const counterName = `${f.name}_total`;
+  // Text 0.0.4 names a counter family by its sample name; OpenMetrics by the name without _total.
+  const headerName = f.type === 'counter' && !om ? counterName : f.name;
+  let out = `# HELP ${headerName} ${f.help}\n# TYPE ${headerName} ${f.type}\n`;
+  const view = f.table();
+  if (!view) return out;
+  if (f.type === 'counter') {
+    forEachSeries(f, view, (slot) => {
+      out += `${counterName}${braced(f.labels.text(view, slot))} ${formatSampleValue(view.value(slot, f.value))}\n`;
+    });
+    return out;
+  }
+  const le = f.bounds.map(formatSampleValue);
+  forEachSeries(f, view, (slot) => {
+    const labels = f.labels.text(view, slot);
+    const open = labels === '' ? '{' : `{${labels},`;
+    let cumulative = 0;
+    for (let b = 0; b < le.length; b++) {
+      cumulative += view.value(slot, f.buckets + b);
+      out += `${f.name}_bucket${open}le="${le[b]}"} ${formatSampleValue(cumulative)}\n`;
+    }
+    const count = formatSampleValue(view.value(slot, f.count));
+    out += `${f.name}_bucket${open}le="+Inf"} ${count}\n`;
+    out += `${f.name}_sum${braced(labels)} ${formatSampleValue(view.value(slot, f.sum))}\n`;
+    out += `${f.name}_count${braced(labels)} ${count}\n`;
+  });
+  return out;
+}

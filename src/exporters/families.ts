@@ -1,0 +1,84 @@
+// Metric families as the exporters see them: where each one's series live in a core table,
+// which of a record's values it shows, and how its label sets are made. Every output (the
+// text formats, remote write, OTLP) reads the core through these, so names and labels are
+// decided in one place per processor.
+import type { SeriesTableView } from '../core/index.js';
+import { escapeLabelValue } from './labels.js';
+
+export type Labels = ReadonlyArray<readonly [name: string, value: string]>;
+
+/** The labels of a table's overflow series, which takes the label sets past the series limit. */
+export const OVERFLOW_LABELS: Labels = [['metric_overflow', 'true']];
+
+/**
+ * Label sets of one table's series, built once per series and kept until its slot is reused
+ * (the record's generation changes). Empty values are left out: Prometheus reads them as absent.
+ */
+export class TableLabels {
+  private pairsBySlot: Labels[] = [];
+  private textBySlot: string[] = [];
+  private generations: number[] = [];
+
+  constructor(private readonly build: (view: SeriesTableView, slot: number) => Labels) {}
+
+  private fill(view: SeriesTableView, slot: number): void {
+    const gen = view.generation(slot);
+    if (this.generations[slot] === gen) return;
+    const pairs = view.overflow(slot) ? OVERFLOW_LABELS : this.build(view, slot).filter(([, v]) => v !== '');
+    this.pairsBySlot[slot] = pairs;
+    this.textBySlot[slot] = pairs.map(([n, v]) => `${n}="${escapeLabelValue(v)}"`).join(',');
+    this.generations[slot] = gen;
+  }
+
+  pairs(view: SeriesTableView, slot: number): Labels {
+    this.fill(view, slot);
+    return this.pairsBySlot[slot]!;
+  }
+
+  /** `name="value",...`, escaped for the text formats. */
+  text(view: SeriesTableView, slot: number): string {
+    this.fill(view, slot);
+    return this.textBySlot[slot]!;
+  }
+}
+
+interface FamilyBase {
+  /** The family name; a counter's samples add `_total`. */
+  name: string;
+  help: string;
+  /** The table, positioned for reading (undefined when its processor is off). */
+  table(): SeriesTableView | undefined;
+  labels: TableLabels;
+}
+
+export interface CounterFamily extends FamilyBase {
+  type: 'counter';
+  /** Index of the value in the record. */
+  value: number;
+  /** A series exists only once its value is above 0 (Tempo's failed-requests counter). */
+  skipZero?: boolean;
+}
+
+export interface HistogramFamily extends FamilyBase {
+  type: 'histogram';
+  /** Upper bounds, seconds or the family's unit; +Inf is implied. */
+  bounds: readonly number[];
+  /** Index of the first per-bucket count (not cumulative; the +Inf bucket is the count). */
+  buckets: number;
+  sum: number;
+  count: number;
+  /** A series exists only once it has observations (the messaging-system histogram). */
+  skipZero?: boolean;
+}
+
+export type Family = CounterFamily | HistogramFamily;
+
+/** Calls `visit` for each live series of the family, with its slot. */
+export function forEachSeries(family: Family, view: SeriesTableView, visit: (slot: number) => void): void {
+  const skipAt = family.skipZero ? (family.type === 'counter' ? family.value : family.count) : -1;
+  for (let slot = 0; slot < view.used; slot++) {
+    if (!view.live(slot)) continue;
+    if (skipAt >= 0 && !(view.value(slot, skipAt) > 0)) continue;
+    visit(slot);
+  }
+}
