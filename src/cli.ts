@@ -34,7 +34,7 @@ async function run(config: Config): Promise<void> {
     spanMetrics, serviceGraphs, registry: config.registry, slackMs: config.metrics_ingestion_time_range_slack,
   });
   const families = [
-    ...(spanMetrics ? spanMetricsFamilies(core, spanMetrics) : []),
+    ...(spanMetrics ? spanMetricsFamilies(core, spanMetrics, config.naming) : []),
     ...(serviceGraphs ? serviceGraphsFamilies(core, serviceGraphs) : []),
   ];
   const maxActive = config.registry.max_active_series;

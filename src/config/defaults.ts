@@ -13,6 +13,11 @@ export const DEFAULT_SERVICE_GRAPHS_BUCKETS: readonly number[] = Object.freeze([
 ]);
 
 /** A fresh copy of the default configuration (safe to mutate). */
+/** The Collector spanmetrics connector's default latency buckets (2 ms … 15 s), in seconds: naming: otel. */
+export const COLLECTOR_SPAN_METRICS_BUCKETS: readonly number[] = Object.freeze([
+  0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15,
+]);
+
 export function defaultConfig(): Config {
   return {
     otlp: {
@@ -34,6 +39,7 @@ export function defaultConfig(): Config {
           status_message: false,
         },
         span_multiplier_key: '',
+        histogram_unit: 'ms',
       },
       service_graphs: {
         wait: 10_000,
@@ -51,6 +57,7 @@ export function defaultConfig(): Config {
     },
     registry: { max_active_series: 0, stale_duration: 15 * 60_000 },
     metrics_ingestion_time_range_slack: 0,
+    naming: 'tempo',
     log_level: 'info',
   };
 }

@@ -2,7 +2,7 @@
 // SPANMETER_CONFIG) < SPANMETER_* env vars < command-line flags (in argv order).
 import { readFileSync } from 'node:fs';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
-import { defaultConfig } from './defaults.js';
+import { COLLECTOR_SPAN_METRICS_BUCKETS, defaultConfig } from './defaults.js';
 import { ConfigError, closest, type ConfigIssue } from './errors.js';
 import { FLAGS, type FlagSpec } from './flags.js';
 import { LEAVES, SCHEMA, pathString, specAt, splitEndpoint, walk, type Assignment, type Leaf, type Path } from './schema.js';
@@ -88,6 +88,10 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   }
   checkEndpointsDistinct(config, issues);
   if (issues.length > 0) throw new ConfigError(issues);
+  // The Collector's scheme comes with the Collector's default latency buckets.
+  if (config.naming === 'otel' && !assigned.has('processor.span_metrics.histogram_buckets')) {
+    config.processor.span_metrics.histogram_buckets = [...COLLECTOR_SPAN_METRICS_BUCKETS];
+  }
 
   return { action: 'run', config, configFile, warnings: warningsFor(config, assigned) };
 }

@@ -220,15 +220,16 @@ function duration(allowZero = false): LeafSpec {
   };
 }
 
-function logLevel(): LeafSpec {
+/** One of a fixed set of words (any case). */
+function oneOf(words: readonly string[]): LeafSpec {
   return {
     kind: 'leaf',
-    type: LOG_LEVELS.join('|'),
+    type: words.join('|'),
     fromText: (t) => t,
     check(raw, path, report) {
       const v = typeof raw === 'string' ? raw.toLowerCase() : raw;
-      if (typeof v !== 'string' || !(LOG_LEVELS as readonly string[]).includes(v)) {
-        report(path, `expected one of ${LOG_LEVELS.join(', ')}, got ${describe(raw)}`);
+      if (typeof v !== 'string' || !words.includes(v)) {
+        report(path, `expected one of ${words.join(', ')}, got ${describe(raw)}`);
         return INVALID;
       }
       return v;
@@ -388,6 +389,7 @@ export const SCHEMA: ObjectSpec = {
               },
             },
             span_multiplier_key: string(),
+            histogram_unit: oneOf(['s', 'ms']),
           },
           hints: {
             dimension_mappings: NOT_YET,
@@ -432,7 +434,8 @@ export const SCHEMA: ObjectSpec = {
       },
     },
     metrics_ingestion_time_range_slack: duration(true),
-    log_level: logLevel(),
+    naming: oneOf(['tempo', 'otel']),
+    log_level: oneOf(LOG_LEVELS),
   },
   hints: {
     metrics_generator:

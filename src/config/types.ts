@@ -19,6 +19,8 @@ export interface SpanMetricsConfig {
   intrinsic_dimensions: IntrinsicDimensions;
   /** Span attribute holding a sampling ratio; the span counts 1/ratio times. "" = off. */
   span_multiplier_key: string;
+  /** Unit of the latency histogram with naming: otel (the Collector's default is ms); tempo is always s. */
+  histogram_unit: 's' | 'ms';
 }
 
 export interface ServiceGraphsConfig {
@@ -76,5 +78,7 @@ export interface Config {
   registry: RegistryConfig;
   /** Spans that ended longer than this before they arrive are left out, ms; 0 = keep all. */
   metrics_ingestion_time_range_slack: number;
+  /** Metric names: Tempo's (traces_spanmetrics_*) or the Collector's spanmetrics connector's (traces_span_metrics_*). */
+  naming: 'tempo' | 'otel';
   log_level: LogLevel;
 }

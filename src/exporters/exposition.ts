@@ -14,6 +14,11 @@ export function negotiate(accept: string | undefined): TextFormat {
   return accept !== undefined && /application\/openmetrics-text/i.test(accept) ? 'openmetrics' : 'text';
 }
 
+/** A bound in the family's unit: 0.002 s shows as 2 ms, not 2.0000000000000004. */
+export function scaled(bound: number, scale: number): number {
+  return scale === 1 ? bound : Number((bound * scale).toPrecision(15));
+}
+
 function braced(labels: string): string {
   return labels === '' ? '' : `{${labels}}`;
 }
@@ -38,7 +43,8 @@ function renderFamily(f: Family, format: TextFormat): string {
     });
     return out;
   }
-  const le = f.bounds.map(formatSampleValue);
+  const scale = f.milliseconds ? 1000 : 1;
+  const le = f.bounds.map((b) => formatSampleValue(scaled(b, scale)));
   forEachSeries(f, view, (slot) => {
     const labels = f.labels.text(view, slot);
     const open = labels === '' ? '{' : `{${labels},`;
@@ -49,7 +55,7 @@ function renderFamily(f: Family, format: TextFormat): string {
     }
     const count = formatSampleValue(view.value(slot, f.count));
     out += `${f.name}_bucket${open}le="+Inf"} ${count}\n`;
-    out += `${f.name}_sum${braced(labels)} ${formatSampleValue(view.value(slot, f.sum))}\n`;
+    out += `${f.name}_sum${braced(labels)} ${formatSampleValue(view.value(slot, f.sum) * scale)}\n`;
     out += `${f.name}_count${braced(labels)} ${count}\n`;
   });
   return out;

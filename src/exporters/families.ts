@@ -61,8 +61,10 @@ export interface CounterFamily extends FamilyBase {
 
 export interface HistogramFamily extends FamilyBase {
   type: 'histogram';
-  /** Upper bounds, seconds or the family's unit; +Inf is implied. */
+  /** Upper bounds in seconds, as the core holds them; +Inf is implied. */
   bounds: readonly number[];
+  /** Shown in milliseconds: bounds and sum times 1000 (the Collector's default unit). */
+  milliseconds?: boolean;
   /** Index of the first per-bucket count (not cumulative; the +Inf bucket is the count). */
   buckets: number;
   sum: number;

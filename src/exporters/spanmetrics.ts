@@ -12,21 +12,28 @@ const SPAN_KINDS = [
   'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER',
 ];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
-export const INTRINSIC_LABELS = ['service', 'span_name', 'span_kind', 'status_code', 'status_message'] as const;
-// Labels a dimension may not take as they are: the intrinsics, and le, which the histogram's buckets carry.
-const RESERVED_LABELS = [...INTRINSIC_LABELS, 'le'];
+const INTRINSIC_LABELS = ['span_name', 'span_kind', 'status_code', 'status_message'];
 
 /** An enum value as sent (an int32 on the wire); unknown ones print as their number. */
 function enumName(names: string[], v: number): string {
   return names[v | 0] ?? String(v | 0);
 }
 
-export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig): Family[] {
-  const dimensionNames = dimensionLabelNames(config.dimensions, RESERVED_LABELS, 'processor.span_metrics.dimensions');
+/**
+ * The families in Tempo's scheme, or with `naming: otel` in the Collector spanmetrics
+ * connector's (what Jaeger's Monitor tab queries): traces_span_metrics_calls_total and
+ * traces_span_metrics_duration_milliseconds (or _seconds), label service_name, no size counter.
+ */
+export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig, naming: 'tempo' | 'otel' = 'tempo'): Family[] {
+  const otel = naming === 'otel';
+  const serviceLabel = otel ? 'service_name' : 'service';
+  // Labels a dimension may not take as they are: the intrinsics, and le, which the histogram's buckets carry.
+  const reserved = [serviceLabel, ...INTRINSIC_LABELS, 'le'];
+  const dimensionNames = dimensionLabelNames(config.dimensions, reserved, 'processor.span_metrics.dimensions');
   const on = config.intrinsic_dimensions;
   const labels = new TableLabels((view: SeriesTableView, slot: number): Labels => {
     const pairs: [string, string][] = [];
-    if (on.service) pairs.push(['service', core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE))]);
+    if (on.service) pairs.push([serviceLabel, core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE))]);
     if (on.span_name) pairs.push(['span_name', core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME))]);
     if (on.span_kind) pairs.push(['span_kind', enumName(SPAN_KINDS, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND))]);
     if (on.status_code) pairs.push(['status_code', enumName(STATUS_CODES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE))]);
@@ -35,16 +42,22 @@ export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig): Fami
     return pairs;
   });
   const table = () => core.table('spanMetrics');
+  const calls: Family = {
+    type: 'counter', name: otel ? 'traces_span_metrics_calls' : 'traces_spanmetrics_calls', table, labels,
+    value: SPAN_METRICS.V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
+  };
+  const latency = { table, labels, bounds: config.histogram_buckets, buckets: SPAN_METRICS.V_BUCKETS, sum: SPAN_METRICS.V_SUM, count: SPAN_METRICS.V_CALLS };
+  if (otel) {
+    const ms = config.histogram_unit === 'ms';
+    return [calls, {
+      ...latency, type: 'histogram', milliseconds: ms,
+      name: ms ? 'traces_span_metrics_duration_milliseconds' : 'traces_span_metrics_duration_seconds',
+      help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
+    }];
+  }
   return [
-    {
-      type: 'counter', name: 'traces_spanmetrics_calls', table, labels, value: SPAN_METRICS.V_CALLS,
-      help: 'Spans counted, by service, span name, kind, status and dimensions.',
-    },
-    {
-      type: 'histogram', name: 'traces_spanmetrics_latency', table, labels, bounds: config.histogram_buckets,
-      buckets: SPAN_METRICS.V_BUCKETS, sum: SPAN_METRICS.V_SUM, count: SPAN_METRICS.V_CALLS,
-      help: 'Span duration in seconds.',
-    },
+    calls,
+    { ...latency, type: 'histogram', name: 'traces_spanmetrics_latency', help: 'Span duration in seconds.' },
     {
       type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SPAN_METRICS.V_SIZE,
       help: 'Encoded size of the spans counted, in bytes.',
@@ -56,8 +69,8 @@ export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig): Fami
 export class SpanMetricsExposition {
   readonly families: Family[];
 
-  constructor(core: Core, config: SpanMetricsConfig) {
-    this.families = spanMetricsFamilies(core, config);
+  constructor(core: Core, config: SpanMetricsConfig, naming: 'tempo' | 'otel' = 'tempo') {
+    this.families = spanMetricsFamilies(core, config, naming);
   }
 
   render(format: TextFormat = 'text'): string {

@@ -33,6 +33,7 @@ describe('conformance case configs', () => {
       dimensions: ['span.kind'],
       intrinsic_dimensions: { service: true, span_name: true, span_kind: false, status_code: false, status_message: true },
       span_multiplier_key: '',
+      histogram_unit: 'ms',
     });
     expect(c.otlp).toEqual({ http_endpoint: '127.0.0.1:40001', grpc_endpoint: '', max_request_body_size: 67108864 });
     expect(c.http_endpoint).toBe('127.0.0.1:40002');

@@ -16,6 +16,7 @@ const EXPECTED_DEFAULTS = {
       dimensions: [],
       intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: false },
       span_multiplier_key: '',
+      histogram_unit: 'ms',
     },
     service_graphs: {
       wait: 10000,
@@ -33,6 +34,7 @@ const EXPECTED_DEFAULTS = {
   },
   registry: { max_active_series: 0, stale_duration: 900000 },
   metrics_ingestion_time_range_slack: 0,
+  naming: 'tempo',
   log_level: 'info',
 };
 

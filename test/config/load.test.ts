@@ -52,6 +52,7 @@ describe('YAML file', () => {
           dimensions: ['http.method', 'http.route'],
           intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: true },
           span_multiplier_key: 'sampling.ratio',
+          histogram_unit: 'ms',
         },
         service_graphs: {
           wait: 30000,
@@ -69,6 +70,7 @@ describe('YAML file', () => {
       },
       registry: { max_active_series: 50000, stale_duration: 300000 },
       metrics_ingestion_time_range_slack: 30000,
+      naming: 'tempo',
       log_level: 'debug',
     });
   });
@@ -196,6 +198,7 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_STATUS_CODE',
       'SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_STATUS_MESSAGE',
       'SPANMETER_PROCESSOR_SPAN_METRICS_SPAN_MULTIPLIER_KEY',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_UNIT',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WAIT',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_MAX_ITEMS',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WORKERS',
@@ -210,6 +213,7 @@ describe('env vars', () => {
       'SPANMETER_REGISTRY_MAX_ACTIVE_SERIES',
       'SPANMETER_REGISTRY_STALE_DURATION',
       'SPANMETER_METRICS_INGESTION_TIME_RANGE_SLACK',
+      'SPANMETER_NAMING',
       'SPANMETER_LOG_LEVEL',
     ]);
   });
