@@ -5,7 +5,7 @@
 import { rp, seek, readTag, readLen, readVarint, readFixed64 } from './wire';
 import { MAX_VALUE_BYTES } from './intern';
 import { sanitizeUtf8 } from './utf8';
-import { dtoa_buffered } from '~lib/util/number';
+import { shortestDigits, digitsExponent, DIGITS } from './dtoa';
 
 const CAP: usize = MAX_VALUE_BYTES * 2;
 const OUT: usize = memory.data(<i32>CAP + 8);
@@ -90,43 +90,11 @@ function putInt(v: i64): void {
 function putDouble(v: f64): void {
   if (isNaN(v)) { put(changetype<usize>(NAN_TEXT), 3); return; }
   if (!isFinite(v)) { put(changetype<usize>(v > 0 ? PINF_TEXT : NINF_TEXT), 4); return; }
-  if (v == 0) {
-    if ((reinterpret<u64>(v) >>> 63) != 0) putByte(0x2d);
-    putByte(0x30);
-    return;
-  }
-  // dtoa_buffered writes UTF-16 like "-1.234e-7", "0.001", "123.0" or "1e+21".
-  let n = <usize>dtoa_buffered(DTOA, v);
-  let i: usize = 0;
-  if (load<u16>(DTOA) == 0x2d) { putByte(0x2d); i = 1; }
-  // Collect the mantissa digits into the tail of OUT's spare room, note where the point was.
-  let digits = DTOA + 64; // second half of the scratch (dtoa output is at most 28 chars)
-  let count: i32 = 0;
-  let point: i32 = -1;
-  let exp: i32 = 0;
-  for (; i < n; i++) {
-    let c = load<u16>(DTOA + (i << 1));
-    if (c == 0x2e) { point = count; continue; }
-    if (c == 0x65) {
-      let sign: i32 = 1;
-      i++;
-      let c2 = load<u16>(DTOA + (i << 1));
-      if (c2 == 0x2d) { sign = -1; i++; } else if (c2 == 0x2b) { i++; }
-      for (; i < n; i++) exp = exp * 10 + <i32>(load<u16>(DTOA + (i << 1)) - 0x30);
-      exp *= sign;
-      break;
-    }
-    store<u8>(digits + count++, <u8>c);
-  }
-  if (point < 0) point = count;
-  point += exp;
-  // Drop leading and trailing zeros of the digit string.
-  let first: i32 = 0;
-  while (first < count && load<u8>(digits + first) == 0x30) { first++; point--; }
-  let last = count;
-  while (last > first && load<u8>(digits + last - 1) == 0x30) last--;
-  let m = last - first;
-  let d = digits + first;
+  if ((reinterpret<u64>(v) >>> 63) != 0) putByte(0x2d); // also -0
+  // |v| = digits × 10^exponent, the digits without leading or trailing zeros (0 is "0").
+  let m = shortestDigits(v);
+  let point = m + digitsExponent;
+  let d = DIGITS;
   if (point <= 0) {
     putByte(0x30);
     putByte(0x2e);
