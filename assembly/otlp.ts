@@ -246,6 +246,23 @@ function walkKeyValue(end: usize, slots: usize, resource: usize): void {
   let keyLen: usize = 0;
   let valuePtr: usize = 0;
   let valueLen: usize = 0;
+  // Fast path for what every SDK writes: the key, then a value holding one string (or nothing),
+  // all lengths under 128. Anything else takes the general walk below.
+  let p = rp;
+  let q: usize = 0;
+  if (end - p >= 4 && load<u8>(p) == 0x0a && load<u8>(p, 1) < 0x80) {
+    q = p + 2 + <usize>load<u8>(p, 1);
+    if (q + 2 <= end && load<u8>(q) == 0x12 && q + 2 + <usize>load<u8>(q, 1) == end) {
+      let v = q + 2;
+      if (v == end || (end - v >= 2 && load<u8>(v) == 0x0a && v + 2 + <usize>load<u8>(v, 1) == end)) {
+        keyPtr = p + 2;
+        keyLen = q - keyPtr;
+        valuePtr = v;
+        valueLen = end - v;
+        seek(end);
+      }
+    }
+  }
   while (rp < end) {
     let tag = readTag(end, M_KEY_VALUE);
     if (failCode != 0) return;

@@ -30,8 +30,13 @@ export function watchKey(p: usize, n: usize): i32 {
 }
 
 /** The slot watching key [p, p+n), or -1. */
-export function slotOf(p: usize, n: usize): i32 {
+// @ts-ignore: decorator
+@inline export function slotOf(p: usize, n: usize): i32 {
   if ((lengthMask & ((<u64>1) << (n < 63 ? <u64>n : 63))) == 0) return -1;
+  return slotOfHashed(p, n);
+}
+
+function slotOfHashed(p: usize, n: usize): i32 {
   let h = hashBytes(p, n);
   for (let i = 0; i < watched; i++) {
     let k = KEYS + <usize>i * 12;

@@ -51,7 +51,11 @@ export function fail(code: i32, message: i32, field: i32): void {
   }
 }
 
-export function readVarint(end: usize): u64 {
+// The reads below are inlined into the walkers with a one-byte fast path (most tags, lengths and
+// enum values fit in 7 bits); the general cases live in the *Slow functions.
+
+// @ts-ignore: decorator
+@inline export function readVarint(end: usize): u64 {
   if (rp < end) {
     let b = load<u8>(rp);
     if (b < 0x80) {
@@ -59,6 +63,10 @@ export function readVarint(end: usize): u64 {
       return <u64>b;
     }
   }
+  return readVarintSlow(end);
+}
+
+function readVarintSlow(end: usize): u64 {
   let result: u64 = 0;
   let shift: u64 = 0;
   while (true) {
@@ -79,7 +87,19 @@ export function readVarint(end: usize): u64 {
 }
 
 /** Reads a tag; 0 means failure (field number 0 is invalid in protobuf). */
-export function readTag(end: usize, message: i32): u32 {
+// @ts-ignore: decorator
+@inline export function readTag(end: usize, message: i32): u32 {
+  if (rp < end) {
+    let b = <u32>load<u8>(rp);
+    if (b < 0x80 && b >= 8) {
+      rp++;
+      return b;
+    }
+  }
+  return readTagSlow(end, message);
+}
+
+function readTagSlow(end: usize, message: i32): u32 {
   let start = rp;
   let t = readVarint(end);
   if (failCode != 0) return 0;
@@ -100,7 +120,19 @@ export function readTag(end: usize, message: i32): u32 {
 }
 
 /** Reads a length prefix and checks the bytes it announces lie inside `end`. */
-export function readLen(end: usize, message: i32, field: i32): usize {
+// @ts-ignore: decorator
+@inline export function readLen(end: usize, message: i32, field: i32): usize {
+  if (rp < end) {
+    let b = <usize>load<u8>(rp);
+    if (b < 0x80 && b < end - rp) {
+      rp++;
+      return b;
+    }
+  }
+  return readLenSlow(end, message, field);
+}
+
+function readLenSlow(end: usize, message: i32, field: i32): usize {
   let start = rp;
   let n = readVarint(end);
   if (failCode != 0) return 0;
