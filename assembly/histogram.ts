@@ -33,12 +33,16 @@ export function durationSeconds(start: u64, end: u64): f64 {
   return end > start ? <f64>(end - start) / 1e9 : 0;
 }
 
-/** Adds one observation of `v` with weight `w`: to the sum at `sum` and to its bucket in `counts`. */
-export function observe(b: Buckets, sum: usize, counts: usize, v: f64, w: f64): void {
+/**
+ * Adds one observation of `v` with weight `w`: to the sum at `sum` and to its bucket in
+ * `counts`. Returns the bucket (b.count: the +Inf bucket).
+ */
+export function observe(b: Buckets, sum: usize, counts: usize, v: f64, w: f64): i32 {
   store<f64>(sum, load<f64>(sum) + v * w);
   let i = bucketOf(b, v);
   if (i < b.count) {
     let p = counts + (<usize>i << 3);
     store<f64>(p, load<f64>(p) + w);
   }
+  return i;
 }

@@ -13,6 +13,7 @@ import {
   edges, unpaired, dropped, expiredClient, expiredServer,
 } from './servicegraphs';
 import { size as edgeStoreSize } from './edgestore';
+import { findExemplar, E_TRACE } from './exemplars';
 import {
   SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
 } from './series';
@@ -108,7 +109,7 @@ export function ingest(n: usize, nowMs: f64): i32 {
   if (failCode != 0) return -failCode;
   if (slackNs != 0) markLate(<u64>(nowMs * 1e6));
   setReadOnly(budgetExhausted());
-  if (spanMetricsEnabled()) aggregateSpanMetrics(<u32>(nowMs / 1000));
+  if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs);
   if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
   return <i32>spanCount;
 }
@@ -192,6 +193,17 @@ export function strings(): usize {
 }
 export function string_count(): u32 {
   return stringCount();
+}
+
+/**
+ * The exemplar of a histogram bucket: `table` 0 span metrics, 1 service-graph edges; `bucket`
+ * the bucket index (the count of bounds for +Inf), plus 64 per histogram after the first on
+ * an edge (server, client, messaging). Returns the address of trace id (16 bytes), span id (8,
+ * +16), value f64 (+24), timestamp ms f64 (+32), or 0 when none is kept.
+ */
+export function exemplar(table: u32, slot: u32, generation: u32, bucket: u32): usize {
+  let e = findExemplar(table, slot, generation, bucket);
+  return e != 0 ? e + E_TRACE : 0;
 }
 
 /** Span-metrics series table (0 when the processor is off). */

@@ -177,6 +177,17 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
   return r;
 }
 
+/** The slot of record `r`, and its generation. */
+// @ts-ignore: decorator
+@inline export function slotOf(t: SeriesTable, r: usize): u32 {
+  return <u32>((r - t.slab) / t.stride);
+}
+
+// @ts-ignore: decorator
+@inline export function generationOf(r: usize): u32 {
+  return load<u32>(r, 8);
+}
+
 /** Removes the records last updated before `cutoff` (seconds); returns how many. */
 export function removeStale(t: SeriesTable, cutoff: u32): u32 {
   let removed: u32 = 0;

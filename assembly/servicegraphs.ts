@@ -11,7 +11,8 @@ import { valuePtr, valueLen } from './labelvalue';
 import {
   serviceId, hasServiceName, resourceOrSpanSlot, spanSlot, slotValueId, slotValue, spanMultiplier,
 } from './attributes';
-import { SeriesTable, newSeriesTable, upsert } from './series';
+import { SeriesTable, newSeriesTable, upsert, slotOf, generationOf } from './series';
+import { recordExemplar } from './exemplars';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import {
   initEdgeStore, find, stage, insertStaged, staged, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
@@ -226,26 +227,45 @@ function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): v
   setId(e, E_SERVER, name);
 }
 
-function complete(e: usize, virtualNode: u32, now: u32): void {
+/** Exemplar table id of service-graph edges; a bucket's id is histogram * 64 + bucket. */
+export const EXEMPLAR_TABLE: u32 = 1;
+const EXEMPLAR_HISTOGRAM_STRIDE: u32 = 64;
+
+/** The edge key's trace id (its first 16 bytes), or 0 when the spans carried none. */
+function traceOf(e: usize): usize {
+  return load<u64>(e) != 0 || load<u64>(e, 8) != 0 ? e : 0;
+}
+
+function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   store<u32>(edgeKey, load<u32>(e, E_CLIENT));
   store<u32>(edgeKey, load<u32>(e, E_SERVER), 4);
   store<u32>(edgeKey, load<u32>(e, E_CONNECTION), 8);
   store<u32>(edgeKey, (options & O_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : 0, 12);
   memory.copy(edgeKey + (<usize>KEY_FIXED << 2), e + E_DIMENSIONS, <usize>dimWords << 2);
   let t = edges;
-  let r = upsert(t, edgeKey, now) + t.valuesOffset;
+  let record = upsert(t, edgeKey, now);
+  let r = record + t.valuesOffset;
   let w = load<f64>(e, E_MULTIPLIER);
   let b = <usize>buckets.count << 3;
   store<f64>(r, load<f64>(r, V_REQUESTS) + w, V_REQUESTS);
   if ((load<u32>(e, E_FLAGS) & F_FAILED) != 0) store<f64>(r, load<f64>(r, V_FAILED) + w, V_FAILED);
-  observe(buckets, r + V_SERVER_SUM, r + V_BUCKETS, load<f64>(e, E_SERVER_LATENCY), w);
-  observe(buckets, r + V_CLIENT_SUM, r + V_BUCKETS + b, load<f64>(e, E_CLIENT_LATENCY), w);
+  // Exemplars point at the trace; the span id in the key is the client span's.
+  let trace = traceOf(e);
+  let slot = slotOf(t, record);
+  let generation = generationOf(record);
+  let latency = load<f64>(e, E_SERVER_LATENCY);
+  let i = observe(buckets, r + V_SERVER_SUM, r + V_BUCKETS, latency, w);
+  recordExemplar(EXEMPLAR_TABLE, slot, generation, <u32>i, trace, trace + 16, latency, nowMs);
+  latency = load<f64>(e, E_CLIENT_LATENCY);
+  i = observe(buckets, r + V_CLIENT_SUM, r + V_BUCKETS + b, latency, w);
+  recordExemplar(EXEMPLAR_TABLE, slot, generation, EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, latency, nowMs);
   if ((options & O_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
     // Time in the queue: consumer start minus producer end; not observed when not positive.
     let seconds = durationSeconds(load<u64>(e, E_CLIENT_END), load<u64>(e, E_SERVER_START));
     if (seconds > 0) {
       store<f64>(r, load<f64>(r, V_MESSAGING_COUNT) + w, V_MESSAGING_COUNT);
-      observe(buckets, r + V_MESSAGING_SUM, r + V_BUCKETS + 2 * b, seconds, w);
+      i = observe(buckets, r + V_MESSAGING_SUM, r + V_BUCKETS + 2 * b, seconds, w);
+      recordExemplar(EXEMPLAR_TABLE, slot, generation, 2 * EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, seconds, nowMs);
     }
   }
 }
@@ -292,7 +312,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
       upsertPeer(e, span);
     }
     let paired = load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0;
-    if (paired) complete(e, 0, now);
+    if (paired) complete(e, 0, now, nowMs);
     if (e != staged) {
       if (paired) discard(e, h);
     } else if (paired || insertStaged(h) == 0) {
@@ -307,7 +327,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
  * (or "user"), a client span with a peer attribute an edge to that virtual node; anything
  * else is counted as unpaired.
  */
-function expire(e: usize, now: u32): void {
+function expire(e: usize, now: u32, nowMs: f64): void {
   let flags = load<u32>(e, E_FLAGS);
   if ((flags & F_CLIENT_SEEN) != 0) expiredClient += 1;
   else expiredServer += 1;
@@ -317,11 +337,11 @@ function expire(e: usize, now: u32): void {
   if (client == 0 && (flags & F_ROOT) != 0) {
     setId(e, E_CLIENT, peer != 0 ? peer : userId);
     store<u32>(e, CONNECTION_VIRTUAL_NODE, E_CONNECTION);
-    complete(e, VIRTUAL_CLIENT, now);
+    complete(e, VIRTUAL_CLIENT, now, nowMs);
   } else if (client != 0 && server == 0 && peer != 0) {
     setId(e, E_SERVER, peer);
     store<u32>(e, CONNECTION_VIRTUAL_NODE, E_CONNECTION);
-    complete(e, VIRTUAL_SERVER, now);
+    complete(e, VIRTUAL_SERVER, now, nowMs);
   } else {
     countPair(unpaired, client, server, load<f64>(e, E_MULTIPLIER), now);
   }
@@ -335,7 +355,8 @@ export function expireServiceGraphs(nowMs: f64): u32 {
   while (true) {
     let e = oldest();
     if (e == 0 || load<f64>(e, E_EXPIRES) > nowMs) break;
-    expire(e, now);
+    // At shutdown (nowMs +Inf) an entry is stamped with the time its wait ends.
+    expire(e, now, isFinite(nowMs) ? nowMs : load<f64>(e, E_EXPIRES));
     n++;
   }
   return n;

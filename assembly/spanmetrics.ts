@@ -4,10 +4,12 @@
 import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND,
   SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, skipped,
+  SPAN_TRACE_ID, SPAN_ID,
 } from './staging';
 import { intern } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
-import { SeriesTable, newSeriesTable, upsert } from './series';
+import { SeriesTable, newSeriesTable, upsert, slotOf, generationOf } from './series';
+import { recordExemplar } from './exemplars';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 
 // Intrinsic dimension switches (bit mask from the host).
@@ -49,7 +51,11 @@ export function spanMetricsEnabled(): bool {
   return changetype<usize>(table) != 0;
 }
 
-export function aggregateSpanMetrics(now: u32): void {
+/** Exemplar table id of span metrics (see exemplars.ts). */
+export const EXEMPLAR_TABLE: u32 = 0;
+
+export function aggregateSpanMetrics(nowMs: f64): void {
+  let now = <u32>(nowMs / 1000);
   let t = table;
   let count = spanCount;
   for (let i: u32 = 0; i < count; i++) {
@@ -69,11 +75,16 @@ export function aggregateSpanMetrics(now: u32): void {
       let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
       store<u32>(key + (<usize>(KEY_FIXED + d) << 2), s != 0 ? slotValueId(s) : 0);
     }
-    let r = upsert(t, key, now) + t.valuesOffset;
+    let record = upsert(t, key, now);
+    let r = record + t.valuesOffset;
     let w = spanMultiplier(span, multiplierSlot);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     store<f64>(r, load<f64>(r, V_CALLS) + w, V_CALLS);
     store<f64>(r, load<f64>(r, V_SIZE) + <f64>load<u32>(span, SPAN_SIZE), V_SIZE);
-    observe(buckets, r + V_SUM, r + V_BUCKETS, seconds, w);
+    let b = observe(buckets, r + V_SUM, r + V_BUCKETS, seconds, w);
+    recordExemplar(
+      EXEMPLAR_TABLE, slotOf(t, record), generationOf(record), <u32>b,
+      <usize>load<u32>(span, SPAN_TRACE_ID), <usize>load<u32>(span, SPAN_ID), seconds, nowMs,
+    );
   }
 }

@@ -59,5 +59,10 @@ export function defaultConfig(): Config {
     metrics_ingestion_time_range_slack: 0,
     naming: 'tempo',
     log_level: 'info',
+    remote_write: [],
+    collection_interval: 15_000,
+    external_labels: {},
+    instance: '',
+    otlp_metrics: { endpoint: '', protocol: 'grpc', interval: 15_000, temporality: 'cumulative', headers: {} },
   };
 }

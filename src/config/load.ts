@@ -292,5 +292,25 @@ function warningsFor(config: Config, assigned: Set<string>): string[] {
       warnings.push(`processor.${block} is configured but ${processor} is not in processors: it has no effect`);
     }
   }
+  warnings.push(...exporterWarnings(config, assigned));
+  return warnings;
+}
+
+/** Exporter settings given without the exporter they belong to. */
+function exporterWarnings(config: Config, assigned: Set<string>): string[] {
+  const warnings: string[] = [];
+  const remoteWrite = config.remote_write.length > 0;
+  const otlpPush = config.otlp_metrics.endpoint !== '';
+  if (!remoteWrite && assigned.has('collection_interval')) {
+    warnings.push('collection_interval is set but remote_write lists no receiver: it has no effect');
+  }
+  for (const key of ['external_labels', 'instance']) {
+    if (!remoteWrite && !otlpPush && assigned.has(key)) {
+      warnings.push(`${key} is set but neither remote_write nor otlp_metrics.endpoint is: it has no effect (/metrics never carries it)`);
+    }
+  }
+  if (!otlpPush && [...assigned].some((k) => k.startsWith('otlp_metrics.') && k !== 'otlp_metrics.endpoint')) {
+    warnings.push('otlp_metrics is configured but otlp_metrics.endpoint is "": the OTLP metrics push is off');
+  }
   return warnings;
 }

@@ -353,6 +353,249 @@ function processors(): LeafSpec {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Exporter settings: URLs, string maps (labels, headers) and lists of objects (remote_write)
+
+/** Why `text` is not an absolute http:// or https:// URL, or undefined if it is. */
+function httpUrlProblem(text: string): string | undefined {
+  const got = JSON.stringify(text);
+  if (!text.includes('://')) return `expected an http(s) URL, got ${got} (no scheme: write http://${text})`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `expected an http(s) URL, got ${got}`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `expected an http(s) URL, got ${got} (scheme ${url.protocol.slice(0, -1)} is not http or https)`;
+  }
+  return undefined;
+}
+
+/** An absolute http:// or https:// URL; "" too when canDisable. */
+function httpUrl(canDisable: boolean): LeafSpec {
+  return {
+    kind: 'leaf',
+    type: canDisable ? 'http(s) URL or ""' : 'http(s) URL',
+    fromText: (t) => t,
+    check(raw, path, report) {
+      if (typeof raw !== 'string') {
+        report(path, `expected an http(s) URL, got ${describe(raw)}`);
+        return INVALID;
+      }
+      if (raw === '' && canDisable) return raw;
+      const problem = httpUrlProblem(raw);
+      if (problem) {
+        report(path, problem);
+        return INVALID;
+      }
+      return raw;
+    },
+  };
+}
+
+/** "a=1,b=2" → {a: "1", b: "2"}; "" → {}; "{a: 1}" → YAML flow mapping; anything else stays text (an error). */
+function mapFromText(text: string): unknown {
+  const t = text.trim();
+  if (t === '') return {};
+  if (t.startsWith('{')) {
+    try {
+      return parseYaml(t) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  const out: Record<string, string> = {};
+  for (const part of t.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) return text;
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+interface StringMapRules {
+  /** Type as the docs name it. */
+  type: string;
+  /** Why a key is not acceptable, or undefined. */
+  key(name: string): string | undefined;
+  /** Why a value is not acceptable, or undefined. */
+  value(value: string): string | undefined;
+}
+
+/** A mapping of strings to strings, each key and value checked by `rules`; problems name `path.key`. */
+function stringMap(rules: StringMapRules): LeafSpec {
+  return {
+    kind: 'leaf',
+    type: rules.type,
+    fromText: mapFromText,
+    check(raw, path, report) {
+      if (!isPlainObject(raw)) {
+        report(path, `expected a mapping (name: value), got ${describe(raw)}`);
+        return INVALID;
+      }
+      let ok = true;
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(raw)) {
+        const at = [...path, k];
+        const keyProblem = rules.key(k);
+        if (keyProblem) {
+          report(at, keyProblem, true);
+          ok = false;
+        } else if (typeof v !== 'string') {
+          report(at, `expected a string, got ${describe(v)}`);
+          ok = false;
+        } else {
+          const valueProblem = rules.value(v);
+          if (valueProblem) {
+            report(at, valueProblem);
+            ok = false;
+          } else {
+            out[k] = v;
+          }
+        }
+      }
+      return ok ? out : INVALID;
+    },
+  };
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Headers the exporters set themselves (or the transport does). */
+const RESERVED_HEADERS = new Set([
+  'content-type', 'content-encoding', 'content-length', 'transfer-encoding', 'connection', 'host', 'te',
+  'user-agent', 'x-prometheus-remote-write-version',
+]);
+
+function externalLabels(): LeafSpec {
+  return stringMap({
+    type: 'mapping of label names to strings',
+    key(name) {
+      if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)} (expected [a-zA-Z_][a-zA-Z0-9_]*)`;
+      if (name.startsWith('__')) return `label names starting with "__" are reserved, got ${JSON.stringify(name)}`;
+      if (name === 'instance') return 'set the instance label with the top-level instance key';
+      return undefined;
+    },
+    value: (v) => (v === '' ? 'must not be empty (an empty label value is no label)' : undefined),
+  });
+}
+
+function headers(): LeafSpec {
+  return stringMap({
+    type: 'mapping of header names to strings',
+    key(name) {
+      if (!HEADER_NAME.test(name)) return `invalid header name ${JSON.stringify(name)}`;
+      const lower = name.toLowerCase();
+      if (RESERVED_HEADERS.has(lower) || lower.startsWith('grpc-')) return `header ${name} is set by spanmeter and cannot be overridden`;
+      return undefined;
+    },
+    value: (v) => (/[\r\n\0]/.test(v) ? 'a header value must not contain CR, LF or NUL' : undefined),
+  });
+}
+
+/**
+ * Checks a mapping against an object spec whose fields are all leaves (or objects of leaves),
+ * without assigning anything: returns the checked values, or INVALID after reporting.
+ */
+function checkRecord(spec: ObjectSpec, raw: unknown, path: Path, report: Report): Record<string, unknown> | typeof INVALID {
+  if (!isPlainObject(raw)) {
+    report(path, `expected a mapping, got ${describe(raw)}`);
+    return INVALID;
+  }
+  let ok = true;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const child = Object.hasOwn(spec.fields, key) ? spec.fields[key] : undefined;
+    if (!child) {
+      report([...path, key], unknownKeyMessage(spec, key), true);
+      ok = false;
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    const v = child.kind === 'leaf' ? child.check(value, [...path, key], report) : checkRecord(child, value, [...path, key], report);
+    if (v === INVALID) ok = false;
+    else out[key] = v;
+  }
+  return ok ? out : INVALID;
+}
+
+/** "[{url: ...}]" → YAML flow list; "http://a/w,http://b/w" → [{url: ...}, ...]; "" → []. */
+function urlListFromText(text: string): unknown {
+  const t = text.trim();
+  if (t === '') return [];
+  if (t.startsWith('[') || t.startsWith('{')) {
+    try {
+      return parseYaml(t) as unknown;
+    } catch {
+      return text;
+    }
+  }
+  return t.split(',').map((u) => ({ url: u.trim() }));
+}
+
+/**
+ * A list of mappings, each checked against `item` and completed with `defaults()`; the keys in
+ * `required` must be given. A later source replaces the whole list.
+ */
+function objectList(item: ObjectSpec, defaults: () => Record<string, unknown>, required: readonly string[]): LeafSpec {
+  return {
+    kind: 'leaf',
+    type: 'list of mappings',
+    fromText: urlListFromText,
+    check(raw, path, report) {
+      const list = checkList(raw, path, report);
+      if (!list) return INVALID;
+      let ok = true;
+      const out = list.map((entry, i) => {
+        const at = [...path, i];
+        const checked = checkRecord(item, entry, at, report);
+        if (checked === INVALID) {
+          ok = false;
+          return undefined;
+        }
+        for (const key of required) {
+          if (!Object.hasOwn(checked, key)) {
+            report(at, `missing ${key}`);
+            ok = false;
+          }
+        }
+        return { ...defaults(), ...checked };
+      });
+      return ok ? out : INVALID;
+    },
+  };
+}
+
+const PROMETHEUS_ONLY = 'Prometheus remote_write option not supported by spanmeter';
+
+const REMOTE_WRITE_ITEM: ObjectSpec = {
+  kind: 'object',
+  fields: {
+    url: httpUrl(false),
+    headers: headers(),
+    send_exemplars: boolean(),
+    timeout: duration(),
+  },
+  hints: {
+    remote_timeout: "Prometheus's remote_timeout is timeout here",
+    name: PROMETHEUS_ONLY,
+    basic_auth: `${PROMETHEUS_ONLY} (send an Authorization header with headers instead)`,
+    authorization: `${PROMETHEUS_ONLY} (send an Authorization header with headers instead)`,
+    oauth2: PROMETHEUS_ONLY,
+    sigv4: PROMETHEUS_ONLY,
+    tls_config: PROMETHEUS_ONLY,
+    proxy_url: PROMETHEUS_ONLY,
+    queue_config: PROMETHEUS_ONLY,
+    metadata_config: PROMETHEUS_ONLY,
+    write_relabel_configs: PROMETHEUS_ONLY,
+    send_native_histograms: PROMETHEUS_ONLY,
+  },
+};
+
+/** Defaults of one remote_write entry besides its url. */
+export const REMOTE_WRITE_DEFAULTS = { headers: {}, send_exemplars: false, timeout: 30_000 } as const;
+
+// ---------------------------------------------------------------------------------------------
 // The schema
 
 const NOT_YET = 'Tempo option not supported by spanmeter yet';
@@ -432,12 +675,36 @@ export const SCHEMA: ObjectSpec = {
         max_active_series: integer(0),
         stale_duration: duration(),
       },
+      hints: {
+        collection_interval: 'unknown key (collection_interval is a top-level key in spanmeter)',
+        external_labels: 'unknown key (external_labels is a top-level key in spanmeter)',
+      },
     },
     metrics_ingestion_time_range_slack: duration(true),
     naming: oneOf(['tempo', 'otel']),
     log_level: oneOf(LOG_LEVELS),
+    remote_write: objectList(
+      REMOTE_WRITE_ITEM,
+      () => ({ ...REMOTE_WRITE_DEFAULTS, headers: { ...REMOTE_WRITE_DEFAULTS.headers } }),
+      ['url'],
+    ),
+    collection_interval: duration(),
+    external_labels: externalLabels(),
+    instance: string(),
+    otlp_metrics: {
+      kind: 'object',
+      fields: {
+        endpoint: httpUrl(true),
+        protocol: oneOf(['grpc', 'http/protobuf']),
+        interval: duration(),
+        temporality: oneOf(['cumulative', 'delta']),
+        headers: headers(),
+      },
+    },
   },
   hints: {
+    storage:
+      "unknown key (Tempo's metrics_generator.storage.remote_write list goes at the top level: remote_write:)",
     metrics_generator:
       "unknown key (this file takes the contents of Tempo's metrics_generator block: put processor: at the top level)",
     overrides: "unknown key (list the processors in processors: at the top level instead of Tempo's overrides)",

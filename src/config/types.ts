@@ -66,6 +66,29 @@ export interface RegistryConfig {
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
+/** One Prometheus remote-write receiver (Prometheus's / Tempo's `remote_write` entries). */
+export interface RemoteWriteConfig {
+  /** The receiver's write URL, e.g. http://prometheus:9090/api/v1/write. */
+  url: string;
+  /** Extra HTTP headers sent with every request (Authorization, X-Scope-OrgID, ...). */
+  headers: Record<string, string>;
+  /** Send exemplars (trace ids) with the samples, when the metric families carry them. */
+  send_exemplars: boolean;
+  /** Timeout of one request, ms (YAML: "30s"). */
+  timeout: number;
+}
+
+export interface OtlpMetricsConfig {
+  /** Base URL of the OTLP receiver (http://host:4317 for grpc, http://host:4318 for http/protobuf); "" = off. */
+  endpoint: string;
+  protocol: 'grpc' | 'http/protobuf';
+  /** How often the metrics are pushed, ms (YAML: "15s"). */
+  interval: number;
+  temporality: 'cumulative' | 'delta';
+  /** Extra headers (HTTP) or metadata (gRPC) sent with every export. */
+  headers: Record<string, string>;
+}
+
 export interface Config {
   otlp: OtlpConfig;
   /** host:port serving /metrics and /healthz. */
@@ -81,4 +104,13 @@ export interface Config {
   /** Metric names: Tempo's (traces_spanmetrics_*) or the Collector's spanmetrics connector's (traces_span_metrics_*). */
   naming: 'tempo' | 'otel';
   log_level: LogLevel;
+  /** Prometheus remote-write receivers; empty = no remote write. */
+  remote_write: RemoteWriteConfig[];
+  /** How often a collection is remote-written, ms (YAML: "15s"; Tempo's registry.collection_interval). */
+  collection_interval: number;
+  /** Labels added to every remote-written and OTLP-pushed series (not to /metrics). */
+  external_labels: Record<string, string>;
+  /** The `instance` label of remote-written and pushed series; "" = `<hostname>:<http port>`. */
+  instance: string;
+  otlp_metrics: OtlpMetricsConfig;
 }

@@ -65,6 +65,25 @@ const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 type TableName = 'spanMetrics' | 'edges' | 'unpaired' | 'dropped';
 
+/** The trace and span of one observation, kept per histogram bucket. */
+export interface Exemplar {
+  traceId: string;
+  /** '' when the span had no span id. */
+  spanId: string;
+  value: number;
+  timestampMs: number;
+}
+
+/** Exemplar tables of the core (assembly/exemplars.ts); on an edge, each histogram after the first adds 64. */
+export const EXEMPLAR_TABLES = { spanMetrics: 0, edges: 1 } as const;
+export const EXEMPLAR_HISTOGRAM_STRIDE = 64;
+
+function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
+  return s;
+}
+
 export class Core {
   private u8: Uint8Array = new Uint8Array(0);
   private u32: Uint32Array = new Uint32Array(0);
@@ -203,6 +222,24 @@ export class Core {
     const a = t.address;
     t.view.refresh(this.u32, this.f64, w.table_slab(a), w.table_used(a), w.table_stride(a), w.table_values_offset(a));
     return t.view;
+  }
+
+  /**
+   * The exemplar kept for `bucket` (0-based; the number of bounds means +Inf) of the series in
+   * `slot` of a table, if any.
+   */
+  exemplar(table: keyof typeof EXEMPLAR_TABLES, view: SeriesTableView, slot: number, bucket: number): Exemplar | undefined {
+    const p = this.wasm.exemplar(EXEMPLAR_TABLES[table], slot, view.generation(slot), bucket);
+    if (p === 0) return undefined;
+    const u8 = this.views();
+    const span = u8.subarray(p + 16, p + 24);
+    const f64 = this.f64;
+    return {
+      traceId: hex(u8.subarray(p, p + 16)),
+      spanId: span.every((b) => b === 0) ? '' : hex(span),
+      value: f64[(p + 24) >>> 3],
+      timestampMs: f64[(p + 32) >>> 3],
+    };
   }
 
   /** Entries waiting in the service-graph edge store. */

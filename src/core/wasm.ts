@@ -30,6 +30,7 @@ export interface CoreExports {
   fail_field(): number;
   strings(): number;
   string_count(): number;
+  exemplar(table: number, slot: number, generation: number, bucket: number): number;
   spanmetrics_table(): number;
   servicegraphs_edges(): number;
   servicegraphs_unpaired(): number;

@@ -1,5 +1,6 @@
 // The Prometheus text format 0.0.4 and OpenMetrics 1.0, written from metric families straight
 // out of core memory: one cached label string per series, no object per sample.
+import type { Exemplar } from '../core/index.js';
 import type { Family } from './families.js';
 import { forEachSeries } from './families.js';
 import { formatSampleValue } from './labels.js';
@@ -29,6 +30,13 @@ export function renderFamilies(families: readonly Family[], format: TextFormat):
   return out;
 }
 
+/** An OpenMetrics exemplar after a sample: ` # {trace_id="…",span_id="…"} value timestamp`. */
+function exemplarText(e: Exemplar | undefined, scale: number): string {
+  if (!e) return '';
+  const span = e.spanId === '' ? '' : `,span_id="${e.spanId}"`;
+  return ` # {trace_id="${e.traceId}"${span}} ${formatSampleValue(e.value * scale)} ${e.timestampMs / 1000}`;
+}
+
 function renderFamily(f: Family, format: TextFormat): string {
   const om = format === 'openmetrics';
   const counterName = `${f.name}_total`;
@@ -39,7 +47,8 @@ function renderFamily(f: Family, format: TextFormat): string {
   if (!view) return out;
   if (f.type === 'counter') {
     forEachSeries(f, view, (slot) => {
-      out += `${counterName}${braced(f.labels.text(view, slot))} ${formatSampleValue(view.value(slot, f.value))}\n`;
+      const exemplar = om ? exemplarText(f.exemplar?.(view, slot), 1) : '';
+      out += `${counterName}${braced(f.labels.text(view, slot))} ${formatSampleValue(view.value(slot, f.value))}${exemplar}\n`;
     });
     return out;
   }
@@ -51,10 +60,12 @@ function renderFamily(f: Family, format: TextFormat): string {
     let cumulative = 0;
     for (let b = 0; b < le.length; b++) {
       cumulative += view.value(slot, f.buckets + b);
-      out += `${f.name}_bucket${open}le="${le[b]}"} ${formatSampleValue(cumulative)}\n`;
+      const exemplar = om ? exemplarText(f.exemplar?.(view, slot, b), scale) : '';
+      out += `${f.name}_bucket${open}le="${le[b]}"} ${formatSampleValue(cumulative)}${exemplar}\n`;
     }
     const count = formatSampleValue(view.value(slot, f.count));
-    out += `${f.name}_bucket${open}le="+Inf"} ${count}\n`;
+    const exemplar = om ? exemplarText(f.exemplar?.(view, slot, le.length), scale) : '';
+    out += `${f.name}_bucket${open}le="+Inf"} ${count}${exemplar}\n`;
     out += `${f.name}_sum${braced(labels)} ${formatSampleValue(view.value(slot, f.sum) * scale)}\n`;
     out += `${f.name}_count${braced(labels)} ${count}\n`;
   });

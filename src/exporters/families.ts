@@ -2,7 +2,7 @@
 // which of a record's values it shows, and how its label sets are made. Every output (the
 // text formats, remote write, OTLP) reads the core through these, so names and labels are
 // decided in one place per processor.
-import type { SeriesTableView } from '../core/index.js';
+import type { Exemplar, SeriesTableView } from '../core/index.js';
 import { escapeLabelValue } from './labels.js';
 
 export type Labels = ReadonlyArray<readonly [name: string, value: string]>;
@@ -57,6 +57,8 @@ export interface CounterFamily extends FamilyBase {
   value: number;
   /** A series exists only once its value is above 0 (Tempo's failed-requests counter). */
   skipZero?: boolean;
+  /** The trace of a recent increment (its value is the increment), if kept. */
+  exemplar?(view: SeriesTableView, slot: number): Exemplar | undefined;
 }
 
 export interface HistogramFamily extends FamilyBase {
@@ -71,6 +73,8 @@ export interface HistogramFamily extends FamilyBase {
   count: number;
   /** A series exists only once it has observations (the messaging-system histogram). */
   skipZero?: boolean;
+  /** The trace of a recent observation in `bucket` (bounds.length: +Inf), if kept. */
+  exemplar?(view: SeriesTableView, slot: number, bucket: number): Exemplar | undefined;
 }
 
 export type Family = CounterFamily | HistogramFamily;
@@ -83,4 +87,14 @@ export function forEachSeries(family: Family, view: SeriesTableView, visit: (slo
     if (skipAt >= 0 && !(view.value(slot, skipAt) > 0)) continue;
     visit(slot);
   }
+}
+
+/** The most recent of the exemplars kept for a histogram's buckets, as the exemplar of an increment of 1. */
+export function latestExemplar(histogram: HistogramFamily, view: SeriesTableView, slot: number): Exemplar | undefined {
+  let latest: Exemplar | undefined;
+  for (let b = 0; b <= histogram.bounds.length; b++) {
+    const e = histogram.exemplar?.(view, slot, b);
+    if (e && (!latest || e.timestampMs > latest.timestampMs)) latest = e;
+  }
+  return latest && { ...latest, value: 1 };
 }

@@ -4,7 +4,8 @@ import type { Core, SeriesTableView } from '../core/index.js';
 import { SERVICE_GRAPHS } from '../core/index.js';
 import type { ServiceGraphsConfig } from '../config/types.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, type Family, type Labels } from './families.js';
+import { TableLabels, latestExemplar, type Family, type HistogramFamily, type Labels } from './families.js';
+import { EXEMPLAR_HISTOGRAM_STRIDE } from '../core/index.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 const CONNECTION_TYPES = ['', 'virtual_node', 'messaging_system', 'database'];
@@ -31,21 +32,24 @@ export function serviceGraphsFamilies(core: Core, config: ServiceGraphsConfig): 
     ['server', core.label(view.key(slot, G.PAIR_SERVER))],
   ]);
   const edges = () => core.table('edges');
-  const histogram = (name: string, help: string, index: number, sum: number, count: number, skipZero = false): Family => ({
+  const histogram = (name: string, help: string, index: number, sum: number, count: number, skipZero = false): HistogramFamily => ({
     type: 'histogram', name, help, table: edges, labels: edgeLabels, bounds: config.histogram_buckets,
     buckets: G.V_BUCKETS + index * B, sum, count, skipZero,
+    exemplar: (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
   });
+  const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, G.V_SERVER_SUM, G.V_REQUESTS);
   return [
     {
       type: 'counter', name: 'traces_service_graph_request', table: edges, labels: edgeLabels, value: G.V_REQUESTS,
       help: 'Requests between two services, from paired client and server spans.',
+      exemplar: (view, slot) => latestExemplar(server, view, slot),
     },
     {
       // As in Tempo, the series exists once a failed request was seen.
       type: 'counter', name: 'traces_service_graph_request_failed', table: edges, labels: edgeLabels, value: G.V_FAILED, skipZero: true,
       help: 'Requests between two services where either span had status ERROR.',
     },
-    histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, G.V_SERVER_SUM, G.V_REQUESTS),
+    server,
     histogram('traces_service_graph_request_client_seconds', 'Client span duration of the requests between two services, in seconds.', 1, G.V_CLIENT_SUM, G.V_REQUESTS),
     ...(config.enable_messaging_system_latency_histogram
       ? [histogram(

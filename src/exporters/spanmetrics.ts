@@ -4,7 +4,7 @@ import type { Core, SeriesTableView } from '../core/index.js';
 import { SPAN_METRICS } from '../core/index.js';
 import type { SpanMetricsConfig } from '../config/types.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, type Family, type Labels } from './families.js';
+import { TableLabels, latestExemplar, type Family, type HistogramFamily, type Labels } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 const SPAN_KINDS = [
@@ -42,22 +42,23 @@ export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig, namin
     return pairs;
   });
   const table = () => core.table('spanMetrics');
+  const ms = otel && config.histogram_unit === 'ms';
+  const latency: HistogramFamily = {
+    type: 'histogram', table, labels, bounds: config.histogram_buckets, milliseconds: ms,
+    buckets: SPAN_METRICS.V_BUCKETS, sum: SPAN_METRICS.V_SUM, count: SPAN_METRICS.V_CALLS,
+    exemplar: (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket),
+    name: !otel ? 'traces_spanmetrics_latency' : ms ? 'traces_span_metrics_duration_milliseconds' : 'traces_span_metrics_duration_seconds',
+    help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
+  };
   const calls: Family = {
     type: 'counter', name: otel ? 'traces_span_metrics_calls' : 'traces_spanmetrics_calls', table, labels,
     value: SPAN_METRICS.V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
+    exemplar: (view, slot) => latestExemplar(latency, view, slot),
   };
-  const latency = { table, labels, bounds: config.histogram_buckets, buckets: SPAN_METRICS.V_BUCKETS, sum: SPAN_METRICS.V_SUM, count: SPAN_METRICS.V_CALLS };
-  if (otel) {
-    const ms = config.histogram_unit === 'ms';
-    return [calls, {
-      ...latency, type: 'histogram', milliseconds: ms,
-      name: ms ? 'traces_span_metrics_duration_milliseconds' : 'traces_span_metrics_duration_seconds',
-      help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
-    }];
-  }
+  if (otel) return [calls, latency];
   return [
     calls,
-    { ...latency, type: 'histogram', name: 'traces_spanmetrics_latency', help: 'Span duration in seconds.' },
+    latency,
     {
       type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SPAN_METRICS.V_SIZE,
       help: 'Encoded size of the spans counted, in bytes.',

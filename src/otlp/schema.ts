@@ -1,4 +1,4 @@
-// The OTLP trace schema as a protobufjs Root, written out from opentelemetry-proto's field
+// The OTLP trace and metrics schema as a protobufjs Root, written out from opentelemetry-proto's field
 // numbers so nothing is read from .proto files at run time (the sidecar ships no protos).
 // Field names are lowerCamelCase, the protobufjs convention for message objects; the wire
 // numbers and types are what matter. protobufjs treats JSON descriptors as proto3, so
@@ -131,7 +131,191 @@ const descriptor = {
           },
         },
       } } } },
-      collector: { nested: { trace: { nested: { v1: { nested: {
+      metrics: { nested: { v1: { nested: {
+        // The metrics data model (opentelemetry/proto/metrics/v1/metrics.proto), for the OTLP
+        // metrics push. Reserved numbers: Metric 4, 6, 8; the data points' 1.
+        MetricsData: {
+          fields: { resourceMetrics: { rule: 'repeated', type: 'ResourceMetrics', id: 1 } } satisfies Fields,
+        },
+        ResourceMetrics: {
+          fields: {
+            resource: { type: 'opentelemetry.proto.resource.v1.Resource', id: 1 },
+            scopeMetrics: { rule: 'repeated', type: 'ScopeMetrics', id: 2 },
+            schemaUrl: { type: 'string', id: 3 },
+          } satisfies Fields,
+        },
+        ScopeMetrics: {
+          fields: {
+            scope: { type: 'opentelemetry.proto.common.v1.InstrumentationScope', id: 1 },
+            metrics: { rule: 'repeated', type: 'Metric', id: 2 },
+            schemaUrl: { type: 'string', id: 3 },
+          } satisfies Fields,
+        },
+        Metric: {
+          oneofs: { data: { oneof: ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] } },
+          fields: {
+            name: { type: 'string', id: 1 },
+            description: { type: 'string', id: 2 },
+            unit: { type: 'string', id: 3 },
+            gauge: { type: 'Gauge', id: 5 },
+            sum: { type: 'Sum', id: 7 },
+            histogram: { type: 'Histogram', id: 9 },
+            exponentialHistogram: { type: 'ExponentialHistogram', id: 10 },
+            summary: { type: 'Summary', id: 11 },
+            metadata: { rule: 'repeated', type: 'opentelemetry.proto.common.v1.KeyValue', id: 12 },
+          } satisfies Fields,
+        },
+        Gauge: {
+          fields: { dataPoints: { rule: 'repeated', type: 'NumberDataPoint', id: 1 } } satisfies Fields,
+        },
+        Sum: {
+          fields: {
+            dataPoints: { rule: 'repeated', type: 'NumberDataPoint', id: 1 },
+            aggregationTemporality: { type: 'AggregationTemporality', id: 2 },
+            isMonotonic: { type: 'bool', id: 3 },
+          } satisfies Fields,
+        },
+        Histogram: {
+          fields: {
+            dataPoints: { rule: 'repeated', type: 'HistogramDataPoint', id: 1 },
+            aggregationTemporality: { type: 'AggregationTemporality', id: 2 },
+          } satisfies Fields,
+        },
+        ExponentialHistogram: {
+          fields: {
+            dataPoints: { rule: 'repeated', type: 'ExponentialHistogramDataPoint', id: 1 },
+            aggregationTemporality: { type: 'AggregationTemporality', id: 2 },
+          } satisfies Fields,
+        },
+        Summary: {
+          fields: { dataPoints: { rule: 'repeated', type: 'SummaryDataPoint', id: 1 } } satisfies Fields,
+        },
+        AggregationTemporality: {
+          values: {
+            AGGREGATION_TEMPORALITY_UNSPECIFIED: 0,
+            AGGREGATION_TEMPORALITY_DELTA: 1,
+            AGGREGATION_TEMPORALITY_CUMULATIVE: 2,
+          },
+        },
+        DataPointFlags: {
+          values: { DATA_POINT_FLAGS_DO_NOT_USE: 0, DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK: 1 },
+        },
+        NumberDataPoint: {
+          oneofs: { value: { oneof: ['asDouble', 'asInt'] } },
+          fields: {
+            attributes: { rule: 'repeated', type: 'opentelemetry.proto.common.v1.KeyValue', id: 7 },
+            startTimeUnixNano: { type: 'fixed64', id: 2 },
+            timeUnixNano: { type: 'fixed64', id: 3 },
+            asDouble: { type: 'double', id: 4 },
+            asInt: { type: 'sfixed64', id: 6 },
+            exemplars: { rule: 'repeated', type: 'Exemplar', id: 5 },
+            flags: { type: 'uint32', id: 8 },
+          } satisfies Fields,
+        },
+        HistogramDataPoint: {
+          // sum, min and max are proto3 `optional`: written when set, even to 0
+          oneofs: {
+            _sum: { oneof: ['sum'] },
+            _min: { oneof: ['min'] },
+            _max: { oneof: ['max'] },
+          },
+          fields: {
+            attributes: { rule: 'repeated', type: 'opentelemetry.proto.common.v1.KeyValue', id: 9 },
+            startTimeUnixNano: { type: 'fixed64', id: 2 },
+            timeUnixNano: { type: 'fixed64', id: 3 },
+            count: { type: 'fixed64', id: 4 },
+            sum: { type: 'double', id: 5 },
+            bucketCounts: { rule: 'repeated', type: 'fixed64', id: 6 },
+            explicitBounds: { rule: 'repeated', type: 'double', id: 7 },
+            exemplars: { rule: 'repeated', type: 'Exemplar', id: 8 },
+            flags: { type: 'uint32', id: 10 },
+            min: { type: 'double', id: 11 },
+            max: { type: 'double', id: 12 },
+          } satisfies Fields,
+        },
+        ExponentialHistogramDataPoint: {
+          oneofs: {
+            _sum: { oneof: ['sum'] },
+            _min: { oneof: ['min'] },
+            _max: { oneof: ['max'] },
+          },
+          fields: {
+            attributes: { rule: 'repeated', type: 'opentelemetry.proto.common.v1.KeyValue', id: 1 },
+            startTimeUnixNano: { type: 'fixed64', id: 2 },
+            timeUnixNano: { type: 'fixed64', id: 3 },
+            count: { type: 'fixed64', id: 4 },
+            sum: { type: 'double', id: 5 },
+            scale: { type: 'sint32', id: 6 },
+            zeroCount: { type: 'fixed64', id: 7 },
+            positive: { type: 'Buckets', id: 8 },
+            negative: { type: 'Buckets', id: 9 },
+            flags: { type: 'uint32', id: 10 },
+            exemplars: { rule: 'repeated', type: 'Exemplar', id: 11 },
+            min: { type: 'double', id: 12 },
+            max: { type: 'double', id: 13 },
+            zeroThreshold: { type: 'double', id: 14 },
+          } satisfies Fields,
+          nested: {
+            Buckets: {
+              fields: {
+                offset: { type: 'sint32', id: 1 },
+                bucketCounts: { rule: 'repeated', type: 'uint64', id: 2 },
+              } satisfies Fields,
+            },
+          },
+        },
+        SummaryDataPoint: {
+          fields: {
+            attributes: { rule: 'repeated', type: 'opentelemetry.proto.common.v1.KeyValue', id: 7 },
+            startTimeUnixNano: { type: 'fixed64', id: 2 },
+            timeUnixNano: { type: 'fixed64', id: 3 },
+            count: { type: 'fixed64', id: 4 },
+            sum: { type: 'double', id: 5 },
+            quantileValues: { rule: 'repeated', type: 'ValueAtQuantile', id: 6 },
+            flags: { type: 'uint32', id: 8 },
+          } satisfies Fields,
+          nested: {
+            ValueAtQuantile: {
+              fields: {
+                quantile: { type: 'double', id: 1 },
+                value: { type: 'double', id: 2 },
+              } satisfies Fields,
+            },
+          },
+        },
+        Exemplar: {
+          oneofs: { value: { oneof: ['asDouble', 'asInt'] } },
+          fields: {
+            filteredAttributes: { rule: 'repeated', type: 'opentelemetry.proto.common.v1.KeyValue', id: 7 },
+            timeUnixNano: { type: 'fixed64', id: 2 },
+            asDouble: { type: 'double', id: 3 },
+            asInt: { type: 'sfixed64', id: 6 },
+            spanId: { type: 'bytes', id: 4 },
+            traceId: { type: 'bytes', id: 5 },
+          } satisfies Fields,
+        },
+      } } } },
+      collector: { nested: { metrics: { nested: { v1: { nested: {
+        ExportMetricsServiceRequest: {
+          fields: {
+            resourceMetrics: { rule: 'repeated', type: 'opentelemetry.proto.metrics.v1.ResourceMetrics', id: 1 },
+          } satisfies Fields,
+        },
+        ExportMetricsServiceResponse: {
+          fields: { partialSuccess: { type: 'ExportMetricsPartialSuccess', id: 1 } } satisfies Fields,
+        },
+        ExportMetricsPartialSuccess: {
+          fields: {
+            rejectedDataPoints: { type: 'int64', id: 1 },
+            errorMessage: { type: 'string', id: 2 },
+          } satisfies Fields,
+        },
+        MetricsService: {
+          methods: {
+            Export: { requestType: 'ExportMetricsServiceRequest', responseType: 'ExportMetricsServiceResponse' },
+          },
+        },
+      } } } }, trace: { nested: { v1: { nested: {
         ExportTraceServiceRequest: {
           fields: {
             resourceSpans: { rule: 'repeated', type: 'opentelemetry.proto.trace.v1.ResourceSpans', id: 1 },
@@ -210,6 +394,24 @@ export const ExportTraceServiceRequest = otlpRoot.lookupType(COLLECTOR + 'Export
 export const ExportTraceServiceResponse = otlpRoot.lookupType(COLLECTOR + 'ExportTraceServiceResponse');
 export const ExportTracePartialSuccess = otlpRoot.lookupType(COLLECTOR + 'ExportTracePartialSuccess');
 export const TraceService = otlpRoot.lookupService(COLLECTOR + 'TraceService');
+
+const METRICS = 'opentelemetry.proto.metrics.v1.';
+const METRICS_COLLECTOR = 'opentelemetry.proto.collector.metrics.v1.';
+export const MetricsData = otlpRoot.lookupType(METRICS + 'MetricsData');
+export const ResourceMetrics = otlpRoot.lookupType(METRICS + 'ResourceMetrics');
+export const ScopeMetrics = otlpRoot.lookupType(METRICS + 'ScopeMetrics');
+export const Metric = otlpRoot.lookupType(METRICS + 'Metric');
+export const NumberDataPoint = otlpRoot.lookupType(METRICS + 'NumberDataPoint');
+export const HistogramDataPoint = otlpRoot.lookupType(METRICS + 'HistogramDataPoint');
+export const MetricExemplar = otlpRoot.lookupType(METRICS + 'Exemplar');
+export const AggregationTemporality = otlpRoot.lookupEnum(METRICS + 'AggregationTemporality');
+export const ExportMetricsServiceRequest = otlpRoot.lookupType(METRICS_COLLECTOR + 'ExportMetricsServiceRequest');
+export const ExportMetricsServiceResponse = otlpRoot.lookupType(METRICS_COLLECTOR + 'ExportMetricsServiceResponse');
+export const ExportMetricsPartialSuccess = otlpRoot.lookupType(METRICS_COLLECTOR + 'ExportMetricsPartialSuccess');
+export const MetricsService = otlpRoot.lookupService(METRICS_COLLECTOR + 'MetricsService');
+
+/** gRPC method path of MetricsService.Export. */
+export const METRICS_SERVICE_EXPORT_PATH = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
 export const ProtobufAny = otlpRoot.lookupType('google.protobuf.Any');
 export const ProtobufDuration = otlpRoot.lookupType('google.protobuf.Duration');
 export const RpcStatus = otlpRoot.lookupType('google.rpc.Status');

@@ -1,0 +1,59 @@
+// Exemplars: the trace and span of a recent observation per histogram bucket, for OpenMetrics
+// and remote write. They live in a direct-mapped reservoir of fixed size, so memory is bounded
+// whatever the number of series: a colliding observation replaces the older exemplar, which is
+// fine for samples meant only to point at a trace.
+
+const CAPACITY: u32 = 1 << 12;
+// Entry: key u64 (table, histogram bucket, slot), slot generation u32, pad u32, trace id 16 bytes,
+// span id 8 bytes, value f64, timestamp f64 (ms).
+const E_KEY: usize = 0;
+const E_GENERATION: usize = 8;
+export const E_TRACE: usize = 16;
+export const E_SPAN: usize = 32;
+export const E_VALUE: usize = 40;
+export const E_TIME: usize = 48;
+const ENTRY: usize = 56;
+
+let entries: usize = 0;
+
+function initExemplars(): void {
+  entries = heap.alloc(<usize>CAPACITY * ENTRY);
+  memory.fill(entries, 0, <usize>CAPACITY * ENTRY);
+}
+
+// @ts-ignore: decorator
+@inline function keyOf(table: u32, slot: u32, bucket: u32): u64 {
+  return ((<u64>table + 1) << 48) | (<u64>bucket << 32) | <u64>slot;
+}
+
+// @ts-ignore: decorator
+@inline function entryOf(key: u64): usize {
+  let h = key * 0x9e3779b97f4a7c15;
+  return entries + <usize>(<u32>(h >>> 52) & (CAPACITY - 1)) * ENTRY;
+}
+
+/**
+ * Keeps (trace, span) as the exemplar of `bucket` of series `slot` (of that generation) in
+ * `table`; `trace` 0 (a span without trace id) keeps nothing, `span` 0 stores zeros.
+ */
+export function recordExemplar(table: u32, slot: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64): void {
+  if (trace == 0) return;
+  if (entries == 0) initExemplars();
+  let key = keyOf(table, slot, bucket);
+  let e = entryOf(key);
+  store<u64>(e, key, E_KEY);
+  store<u32>(e, generation, E_GENERATION);
+  store<u64>(e, load<u64>(trace), E_TRACE);
+  store<u64>(e, load<u64>(trace, 8), E_TRACE + 8);
+  store<u64>(e, span != 0 ? load<u64>(span) : 0, E_SPAN);
+  store<f64>(e, value, E_VALUE);
+  store<f64>(e, nowMs, E_TIME);
+}
+
+/** The exemplar entry of that bucket, or 0 when none is kept. */
+export function findExemplar(table: u32, slot: u32, generation: u32, bucket: u32): usize {
+  if (entries == 0) return 0;
+  let key = keyOf(table, slot, bucket);
+  let e = entryOf(key);
+  return load<u64>(e, E_KEY) == key && load<u32>(e, E_GENERATION) == generation ? e : 0;
+}

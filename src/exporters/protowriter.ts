@@ -1,0 +1,107 @@
+// A minimal protobuf writer for messages whose lengths are computed before they are written:
+// remote write's TimeSeries are assembled from label bytes cached per series, so no fork/ldelim
+// bookkeeping and no object per label or sample.
+
+const utf8 = new TextEncoder();
+
+/** Bytes of a varint holding `v` (a non-negative integer below 2^53). */
+export function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 128) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+export class ProtoWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  pos = 0;
+
+  constructor(capacity = 64 * 1024) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** A varint; `v` must be a non-negative integer below 2^53. */
+  varint(v: number): this {
+    this.reserve(10);
+    while (v >= 128) {
+      this.buf[this.pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  /** A field tag: field number and wire type (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32). */
+  tag(field: number, wireType: number): this {
+    return this.varint(field * 8 + wireType);
+  }
+
+  /** A little-endian IEEE 754 double (wire type 1 payload). */
+  double(v: number): this {
+    this.reserve(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+    return this;
+  }
+
+  /** Bytes as they are, no length prefix. */
+  raw(bytes: Uint8Array): this {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+    return this;
+  }
+
+  /** The bytes written so far (a view: copy it before writing more). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** The bytes written so far as a new buffer, and the writer emptied for reuse. */
+  take(): Uint8Array {
+    const out = this.buf.slice(0, this.pos);
+    this.pos = 0;
+    return out;
+  }
+}
+
+/** A length-delimited field: tag, length, then the UTF-8 bytes of `s`. */
+export function encodeStringField(field: number, s: string): Uint8Array {
+  const bytes = utf8.encode(s);
+  const w = new ProtoWriter(bytes.length + 16);
+  w.tag(field, 2).varint(bytes.length).raw(bytes);
+  return w.take();
+}
+
+/** A length-delimited field wrapping `payload`: tag, length, payload. */
+export function encodeMessageField(field: number, payload: Uint8Array): Uint8Array {
+  const w = new ProtoWriter(payload.length + 16);
+  w.tag(field, 2).varint(payload.length).raw(payload);
+  return w.take();
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,366 @@
+// Prometheus remote write 1.0: every collection_interval the metric families are read straight
+// out of core memory into snappy-compressed prometheus.WriteRequest bodies of at most
+// maxSeriesPerRequest time series each, and POSTed in order through a DeliveryQueue.
+//
+// - Labels are sorted by name (byte order, as remote write requires; `__name__` comes first
+//   unless a label name starts with an upper-case letter), with the external labels and
+//   `instance` added to every series (a series' own label of the same name wins, as in
+//   Prometheus). Each series' label bytes are encoded once and reused while it lives.
+// - Histograms go out as classic series: `_bucket{le}` cumulative with `+Inf` = count, `_sum`,
+//   `_count`; counters as `<name>_total`; bounds and sums in the family's unit.
+// - A series seen for the first time first gets a 0 sample 1 ms before its first real one, so
+//   rate()/increase() see its first increase (Tempo does the same). "Seen" is remembered per
+//   family per table slot by the slot's generation: bounded by the table, and a removed
+//   series (its slot reused) is forgotten.
+import type { SeriesTableView } from '../core/index.js';
+import type { Family, Labels } from './families.js';
+import { forEachSeries } from './families.js';
+import { scaled } from './exposition.js';
+import { formatSampleValue } from './labels.js';
+import { compress } from './snappy.js';
+import { METRIC_TYPE, PROMPB } from './prompb.js';
+import { concatBytes, encodeMessageField, encodeStringField, ProtoWriter, varintSize } from './protowriter.js';
+import {
+  DeliveryQueue,
+  fetchErrorOutcome,
+  httpOutcome,
+  redactUrl,
+  withTimeout,
+  type DeliveryStats,
+  type Outcome,
+} from './delivery.js';
+import type { Logger } from '../receivers/types.js';
+import { silentLogger } from '../receivers/types.js';
+
+/** One exemplar: a trace (and optionally span) that contributed `value` at `timestampMs`. */
+export interface Exemplar {
+  traceId: string;
+  spanId?: string;
+  value: number;
+  timestampMs: number;
+}
+
+/**
+ * Where exemplars come from, once the families carry them: the exemplar of a histogram bucket
+ * (`bucket` 0..bounds.length-1, bounds.length for +Inf) or of a counter (`bucket` -1).
+ */
+export type ExemplarSource = (family: Family, view: SeriesTableView, slot: number, bucket: number) => Exemplar | undefined;
+
+export interface WriteRequestBuilderOptions {
+  families: readonly Family[];
+  /** Added to every series (external labels and instance); a series' own label wins. */
+  extraLabels?: Readonly<Record<string, string>>;
+  /** Most time series in one WriteRequest (default 2000). */
+  maxSeriesPerRequest?: number;
+  /** Exemplars to attach (send_exemplars); none when absent. */
+  exemplars?: ExemplarSource;
+  /** Also send each family's type and help (WriteRequest.metadata) in the first request. Default true. */
+  metadata?: boolean;
+}
+
+/** One WriteRequest, protobuf-encoded (not yet compressed). */
+export interface BuiltRequest {
+  body: Uint8Array;
+  series: number;
+  samples: number;
+  exemplars: number;
+}
+
+const utf8 = new TextEncoder();
+
+/** A label as a TimeSeries.labels entry: the field-1 tag, the length, the Label message. */
+function encodeLabel(name: string, value: string): Uint8Array {
+  const w = new ProtoWriter(name.length * 3 + value.length * 3 + 16);
+  const nameBytes = utf8.encode(name);
+  const valueBytes = utf8.encode(value);
+  const inner = 1 + varintSize(nameBytes.length) + nameBytes.length + 1 + varintSize(valueBytes.length) + valueBytes.length;
+  w.tag(PROMPB.TIMESERIES_LABELS, 2).varint(inner);
+  w.tag(PROMPB.LABEL_NAME, 2).varint(nameBytes.length).raw(nameBytes);
+  w.tag(PROMPB.LABEL_VALUE, 2).varint(valueBytes.length).raw(valueBytes);
+  return w.take();
+}
+
+/** A series' labels, encoded in sorted order around the places `__name__` and `le` go. */
+interface EncodedLabels {
+  /** Labels sorting before `__name__`. */
+  head: Uint8Array;
+  /** Between `__name__` and `le`. */
+  middle: Uint8Array;
+  /** After `le`. */
+  tail: Uint8Array;
+}
+
+const byName = (a: readonly [string, string], b: readonly [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+/** Sample bytes: the field-2 tag, length, then value (double) and timestamp (varint). */
+function sampleSize(timestampMs: number): number {
+  const inner = 1 + 8 + 1 + varintSize(timestampMs);
+  return 1 + varintSize(inner) + inner;
+}
+
+function writeSample(w: ProtoWriter, value: number, timestampMs: number): void {
+  w.tag(PROMPB.TIMESERIES_SAMPLES, 2).varint(1 + 8 + 1 + varintSize(timestampMs));
+  w.tag(PROMPB.SAMPLE_VALUE, 1).double(value);
+  w.tag(PROMPB.SAMPLE_TIMESTAMP, 0).varint(timestampMs);
+}
+
+function encodeExemplar(e: Exemplar): Uint8Array {
+  const labels = [encodeLabel('trace_id', e.traceId)];
+  if (e.spanId) labels.push(encodeLabel('span_id', e.spanId));
+  const ts = Math.max(0, Math.round(e.timestampMs));
+  const w = new ProtoWriter(64);
+  for (const l of labels) w.raw(l); // same field number (1) and shape as TimeSeries.labels
+  w.tag(PROMPB.EXEMPLAR_VALUE, 1).double(e.value);
+  w.tag(PROMPB.EXEMPLAR_TIMESTAMP, 0).varint(ts);
+  return encodeMessageField(PROMPB.TIMESERIES_EXEMPLARS, w.take());
+}
+
+/** Per family: what the builder remembers between collections. */
+interface FamilyState {
+  family: Family;
+  /** The encoded `__name__` label of each sample name (`x_total`, `x_bucket`, `x_sum`, `x_count`). */
+  names: Map<string, Uint8Array>;
+  /** Encoded `le` labels, +Inf last (histograms). */
+  le: Uint8Array[];
+  /** Generation of each slot's series when it was last sent; a different one is a new series. */
+  sent: number[];
+}
+
+/** Builds WriteRequests from the metric families; keeps the state that makes first samples 0. */
+export class WriteRequestBuilder {
+  private readonly states: FamilyState[];
+  private readonly extra: [string, string][];
+  private readonly maxSeries: number;
+  private readonly encodedLabels = new WeakMap<Labels, EncodedLabels>();
+  private readonly metadata: Uint8Array | undefined;
+
+  constructor(private readonly options: WriteRequestBuilderOptions) {
+    this.maxSeries = options.maxSeriesPerRequest ?? 2000;
+    if (!(this.maxSeries >= 1)) throw new Error(`maxSeriesPerRequest must be at least 1, got ${this.maxSeries}`);
+    this.extra = Object.entries(options.extraLabels ?? {}).filter(([n, v]) => n !== '__name__' && n !== 'le' && v !== '');
+    this.states = options.families.map((family) => {
+      const names = new Map<string, Uint8Array>();
+      const sampleNames = family.type === 'counter'
+        ? [`${family.name}_total`]
+        : [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`];
+      for (const n of sampleNames) names.set(n, encodeLabel('__name__', n));
+      const le = family.type === 'histogram'
+        ? [...family.bounds.map((b) => formatSampleValue(scaled(b, family.milliseconds ? 1000 : 1))), '+Inf'].map((v) => encodeLabel('le', v))
+        : [];
+      return { family, names, le, sent: [] };
+    });
+    this.metadata = options.metadata === false ? undefined : this.encodeMetadata();
+  }
+
+  private encodeMetadata(): Uint8Array {
+    const parts = this.options.families.map((f) => {
+      const w = new ProtoWriter(256);
+      w.tag(PROMPB.METADATA_TYPE, 0).varint(f.type === 'counter' ? METRIC_TYPE.COUNTER : METRIC_TYPE.HISTOGRAM);
+      w.raw(encodeStringField(PROMPB.METADATA_FAMILY_NAME, f.type === 'counter' ? `${f.name}_total` : f.name));
+      if (f.help) w.raw(encodeStringField(PROMPB.METADATA_HELP, f.help));
+      return encodeMessageField(PROMPB.WRITE_REQUEST_METADATA, w.take());
+    });
+    return concatBytes(parts);
+  }
+
+  /** The series' labels plus the extra ones it lacks, sorted and encoded once per label set. */
+  private labelsOf(pairs: Labels): EncodedLabels {
+    const cached = this.encodedLabels.get(pairs);
+    if (cached) return cached;
+    const all: (readonly [string, string])[] = [...pairs];
+    for (const e of this.extra) if (!pairs.some(([n]) => n === e[0])) all.push(e);
+    all.sort(byName);
+    const head: Uint8Array[] = [];
+    const middle: Uint8Array[] = [];
+    const tail: Uint8Array[] = [];
+    for (const [n, v] of all) (n < '__name__' ? head : n < 'le' ? middle : tail).push(encodeLabel(n, v));
+    const encoded = { head: concatBytes(head), middle: concatBytes(middle), tail: concatBytes(tail) };
+    this.encodedLabels.set(pairs, encoded);
+    return encoded;
+  }
+
+  /**
+   * Reads every family and returns the WriteRequests of one collection at `nowMs`, in order
+   * (empty when there is no series). Synchronous: the values are one consistent snapshot.
+   */
+  build(nowMs: number): BuiltRequest[] {
+    const t = Math.round(nowMs);
+    const out: BuiltRequest[] = [];
+    const w = new ProtoWriter(256 * 1024);
+    let series = 0;
+    let samples = 0;
+    let exemplars = 0;
+    const flush = (): void => {
+      if (series === 0) return;
+      out.push({ body: w.take(), series, samples, exemplars });
+      series = 0;
+      samples = 0;
+      exemplars = 0;
+    };
+    const exemplarSource = this.options.exemplars;
+
+    /** One TimeSeries: labels with `name` (and `le`), an optional initial 0, the value, an exemplar. */
+    const writeSeries = (labels: EncodedLabels, name: Uint8Array, le: Uint8Array | undefined, value: number, first: boolean, exemplar: Exemplar | undefined): void => {
+      if (series === 0 && out.length === 0 && this.metadata) w.raw(this.metadata);
+      const exemplarBytes = exemplar ? encodeExemplar(exemplar) : undefined;
+      const labelBytes = labels.head.length + name.length + labels.middle.length + (le?.length ?? 0) + labels.tail.length;
+      const inner = labelBytes + (first ? sampleSize(t - 1) : 0) + sampleSize(t) + (exemplarBytes?.length ?? 0);
+      w.tag(PROMPB.WRITE_REQUEST_TIMESERIES, 2).varint(inner);
+      w.raw(labels.head).raw(name).raw(labels.middle);
+      if (le) w.raw(le);
+      w.raw(labels.tail);
+      if (first) writeSample(w, 0, t - 1);
+      writeSample(w, value, t);
+      if (exemplarBytes) {
+        w.raw(exemplarBytes);
+        exemplars++;
+      }
+      series++;
+      samples += first ? 2 : 1;
+      if (series >= this.maxSeries) flush();
+    };
+
+    for (const state of this.states) {
+      const f = state.family;
+      const view = f.table();
+      if (!view) continue;
+      forEachSeries(f, view, (slot) => {
+        const gen = view.generation(slot);
+        const first = state.sent[slot] !== gen;
+        state.sent[slot] = gen;
+        const labels = this.labelsOf(f.labels.pairs(view, slot));
+        if (f.type === 'counter') {
+          const ex = exemplarSource?.(f, view, slot, -1);
+          writeSeries(labels, state.names.get(`${f.name}_total`)!, undefined, view.value(slot, f.value), first, ex);
+          return;
+        }
+        const scale = f.milliseconds ? 1000 : 1;
+        const bucketName = state.names.get(`${f.name}_bucket`)!;
+        let cumulative = 0;
+        for (let b = 0; b < f.bounds.length; b++) {
+          cumulative += view.value(slot, f.buckets + b);
+          writeSeries(labels, bucketName, state.le[b], cumulative, first, exemplarSource?.(f, view, slot, b));
+        }
+        const count = view.value(slot, f.count);
+        writeSeries(labels, bucketName, state.le[f.bounds.length], count, first, exemplarSource?.(f, view, slot, f.bounds.length));
+        writeSeries(labels, state.names.get(`${f.name}_sum`)!, undefined, view.value(slot, f.sum) * scale, first, undefined);
+        writeSeries(labels, state.names.get(`${f.name}_count`)!, undefined, count, first, undefined);
+      });
+    }
+    flush();
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer: a timer, the builder, snappy, HTTP and the queue.
+
+export const REMOTE_WRITE_HEADERS = {
+  'Content-Encoding': 'snappy',
+  'Content-Type': 'application/x-protobuf',
+  'X-Prometheus-Remote-Write-Version': '0.1.0',
+} as const;
+
+export interface RemoteWriterOptions extends WriteRequestBuilderOptions {
+  /** The receiver, e.g. http://prometheus:9090/api/v1/write. */
+  url: string;
+  /** Extra request headers (Authorization, X-Scope-OrgID, ...). */
+  headers?: Readonly<Record<string, string>>;
+  /** Timeout of one request, ms (default 30 s). */
+  timeoutMs?: number;
+  /** `spanmeter/<version>`. */
+  userAgent: string;
+  /** Most requests waiting or in flight (default 1000); past it the oldest is dropped. */
+  maxQueuedRequests?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  logger?: Logger;
+}
+
+/** POSTs one compressed WriteRequest; never throws. */
+export function remoteWriteSender(options: Pick<RemoteWriterOptions, 'url' | 'headers' | 'timeoutMs' | 'userAgent'>) {
+  const headers = { ...options.headers, ...REMOTE_WRITE_HEADERS, 'User-Agent': options.userAgent };
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return async (body: Uint8Array, shutdown: AbortSignal): Promise<Outcome> => {
+    const t = withTimeout(shutdown, timeoutMs);
+    try {
+      const res = await fetch(options.url, { method: 'POST', headers, body, signal: t.signal });
+      const text = res.ok ? '' : (await res.text().catch(() => '')).slice(0, 512).trim();
+      if (res.ok) await res.arrayBuffer().catch(() => undefined);
+      return httpOutcome(res.status, res.headers.get('retry-after'), text);
+    } catch (err) {
+      return fetchErrorOutcome(err, t.timedOut());
+    } finally {
+      t.clear();
+    }
+  };
+}
+
+export interface RemoteWriteStats extends DeliveryStats {
+  url: string;
+  queueLength: number;
+}
+
+/** One remote_write receiver: collects every interval and sends in the background. */
+export class RemoteWriter {
+  readonly url: string;
+  private readonly builder: WriteRequestBuilder;
+  private readonly queue: DeliveryQueue;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: RemoteWriterOptions) {
+    this.url = redactUrl(options.url);
+    this.log = options.logger ?? silentLogger;
+    this.builder = new WriteRequestBuilder(options);
+    this.queue = new DeliveryQueue({
+      name: this.url,
+      send: remoteWriteSender(options),
+      maxQueued: options.maxQueuedRequests ?? 1000,
+      minBackoffMs: options.minBackoffMs,
+      maxBackoffMs: options.maxBackoffMs,
+      logger: this.log,
+      unit: 'samples',
+    });
+  }
+
+  /** Collects now and queues the requests; returns the samples queued. */
+  collect(nowMs: number = Date.now()): number {
+    let samples = 0;
+    let built: BuiltRequest[];
+    try {
+      built = this.builder.build(nowMs);
+    } catch (err) {
+      this.log.error({ err, to: this.url }, 'remote write: collection failed');
+      return 0;
+    }
+    for (const r of built) {
+      this.queue.enqueue({ body: compress(r.body), items: r.samples });
+      samples += r.samples;
+    }
+    return samples;
+  }
+
+  /** Collects every `intervalMs` until stop(). */
+  start(intervalMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.collect(), intervalMs);
+  }
+
+  /** Resolves when everything queued so far was sent or dropped. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Stops the timer, sends one last collection and waits for the queue until `deadlineMs` (epoch ms). */
+  async stop(deadlineMs: number): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.collect();
+    await this.queue.close(deadlineMs);
+  }
+
+  stats(): RemoteWriteStats {
+    return { url: this.url, queueLength: this.queue.length, ...this.queue.stats };
+  }
+}
