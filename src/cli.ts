@@ -11,6 +11,7 @@ import { spanMetricsFamilies } from './exporters/spanmetrics.js';
 import { serviceGraphsFamilies } from './exporters/servicegraphs.js';
 import { renderFamilies } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
+import { startPushExporters } from './exporters/push.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
 import type { RunningServer } from './receivers/types.js';
@@ -138,6 +139,15 @@ async function run(config: Config): Promise<void> {
     servers.push(s);
     addresses.otlp_grpc = s.address;
   }
+  // Remote write and OTLP metrics push: started once /metrics is up (its port names the default instance).
+  const pushers = startPushExporters({
+    config,
+    families,
+    httpPort: Number(metrics.address.slice(metrics.address.lastIndexOf(':') + 1)),
+    version: packageVersion(),
+    logger: log,
+    telemetry,
+  });
   log.info(
     { version: packageVersion(), ...addresses, processors: config.processors, max_request_body_size: maxBodyBytes },
     `spanmeter listening: OTLP/HTTP ${addresses.otlp_http ?? 'off'}, OTLP/gRPC ${addresses.otlp_grpc ?? 'off'}, metrics http://${metrics.address}/metrics; processors ${config.processors.join(', ')}`,
@@ -149,10 +159,12 @@ async function run(config: Config): Promise<void> {
     stopping = true;
     log.info({ signal }, 'spanmeter stopping');
     clearInterval(maintenance);
-    // Receivers first, then every waiting service-graph entry is decided, then the metrics server.
+    // Receivers first, then every waiting service-graph entry is decided, then the push exporters
+    // send one last collection (bounded by a deadline), then the metrics server.
     const [metricsServer, ...receivers] = servers;
     Promise.all(receivers.map((s) => s.close()))
       .then(() => core.expire(Infinity))
+      .then(() => pushers.stop())
       .then(() => metricsServer.close())
       .then(
       () => process.exit(0),

@@ -474,6 +474,7 @@ function externalLabels(): LeafSpec {
       if (!LABEL_NAME.test(name)) return `invalid label name ${JSON.stringify(name)} (expected [a-zA-Z_][a-zA-Z0-9_]*)`;
       if (name.startsWith('__')) return `label names starting with "__" are reserved, got ${JSON.stringify(name)}`;
       if (name === 'instance') return 'set the instance label with the top-level instance key';
+      if (name === 'le') return 'le is the histogram bucket label';
       return undefined;
     },
     value: (v) => (v === '' ? 'must not be empty (an empty label value is no label)' : undefined),

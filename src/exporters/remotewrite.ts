@@ -284,7 +284,7 @@ export function remoteWriteSender(options: Pick<RemoteWriterOptions, 'url' | 'he
   return async (body: Uint8Array, shutdown: AbortSignal): Promise<Outcome> => {
     const t = withTimeout(shutdown, timeoutMs);
     try {
-      const res = await fetch(options.url, { method: 'POST', headers, body, signal: t.signal });
+      const res = await fetch(options.url, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer>, signal: t.signal });
       const text = res.ok ? '' : (await res.text().catch(() => '')).slice(0, 512).trim();
       if (res.ok) await res.arrayBuffer().catch(() => undefined);
       return httpOutcome(res.status, res.headers.get('retry-after'), text);
