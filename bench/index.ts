@@ -1,0 +1,974 @@
+// spanmeter's benchmark (`npm run bench`, DESIGN.md §6). On one generated workload, in one run:
+//   (a)  the floor: the core copies each request into WASM memory and walks its wire format,
+//        aggregation off (Core with no processors);
+//   (b)  spanmeter: copy + walk + span metrics + service graphs (default config);
+//   (b1) spanmeter with span metrics only, the like-for-like peer of (c) and (d);
+//   (c)  the same design in plain TypeScript (bench/js-core.ts), checking the structure of
+//        the whole request as the core does; (c0) the same, skipping unread what it does not
+//        aggregate;
+//   (d)  the naive peer: protobufjs decode + Map (bench/naive.ts);
+// then bytes per active span-metrics series, /metrics render time for N series, and OTLP/HTTP
+// end to end: the sidecar in one process, a sender (bench/sender.ts) in another, uncompressed
+// and gzip, beside the transport floor (bench/sink.ts: a bare node:http receiver) and gunzip
+// alone on the same bodies. In-process stages take turns round by round and are timed in CPU
+// time of this process (spans per core, steadier than wall time on a shared machine); the
+// table shows medians and ratios to (b). Every stage's span metrics are checked against (b).
+//
+//   node dist/bench/index.js [--quick] [--json] [--rounds 7] [--batches 64] [--spans-per-batch 512]
+//        [--attributes N] [--series 100000] [--duration 10] [--connections 4] [--seed N] [--no-http]
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import zlib from 'node:zlib';
+import { Core, SPAN_METRICS } from '../src/core/index.js';
+import { defaultConfig } from '../src/config/defaults.js';
+import type { SpanMetricsConfig } from '../src/config/types.js';
+import { SpanMetricsExposition } from '../src/exporters/spanmetrics.js';
+import { JsSpanMetrics } from './js-core.js';
+import { NaiveSpanMetrics, naiveKey } from './naive.js';
+import { writeBodies, type SenderResult } from './sender.js';
+import { generateWorkload, seriesBatches, type Workload, type WorkloadStats } from './workload.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SENDER = fileURLToPath(new URL('./sender.js', import.meta.url));
+const SINK = fileURLToPath(new URL('./sink.js', import.meta.url));
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+interface Options {
+  quick: boolean;
+  json: boolean;
+  rounds: number;
+  batches: number;
+  spansPerBatch: number;
+  attributes: number | undefined;
+  series: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  seed: number;
+  http: boolean;
+  /** Shortest timed sample of an in-process stage, ms. */
+  sampleMs: number;
+}
+
+const HELP = `usage: node dist/bench/index.js [options]
+  --spans-per-batch N  spans per request (default 512)
+  --batches N          requests in the workload (default 64)
+  --attributes N       span attributes per span (default: what instrumentation sets, 8–15)
+  --series N           series grown for bytes/series and /metrics render (default 100000)
+  --duration S         seconds per end-to-end HTTP run (default 10)
+  --rounds N           timed rounds per in-process stage (default 7)
+  --connections N      keep-alive connections of the HTTP sender (default 4)
+  --seed N             workload seed (default 24301)
+  --no-http            skip the end-to-end HTTP runs
+  --json               print one JSON object instead of the table
+  --quick              small and fast (CI smoke): 8 requests, 3 rounds, 5000 series, 1 s HTTP runs
+`;
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    quick: false, json: false, rounds: 7, batches: 64, spansPerBatch: 512, attributes: undefined, series: 100_000,
+    durationS: 10, warmupS: 1, connections: 4, seed: 24301, http: true, sampleMs: 400,
+  };
+  const given = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): number => {
+      const v = inline ?? argv[++i];
+      const n = Number(v);
+      if (v === undefined || !Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got ${v}`);
+      return n;
+    };
+    given.add(flag);
+    switch (flag) {
+      case '--quick': o.quick = true; break;
+      case '--json': o.json = true; break;
+      case '--no-http': o.http = false; break;
+      case '--rounds': o.rounds = Math.round(value()); break;
+      case '--batches': o.batches = Math.round(value()); break;
+      case '--spans-per-batch': o.spansPerBatch = Math.round(value()); break;
+      case '--attributes': o.attributes = Math.round(value()); break;
+      case '--series': o.series = Math.round(value()); break;
+      case '--duration': o.durationS = value(); break;
+      case '--connections': o.connections = Math.round(value()); break;
+      case '--seed': o.seed = Math.round(value()); break;
+      case '--help': case '-h': process.stdout.write(HELP); process.exit(0); break;
+      default: throw new Error(`unknown option ${a}\n${HELP}`);
+    }
+  }
+  if (o.quick) {
+    if (!given.has('--rounds')) o.rounds = 3;
+    if (!given.has('--batches')) o.batches = 8;
+    if (!given.has('--series')) o.series = 5000;
+    if (!given.has('--duration')) o.durationS = 1;
+    o.warmupS = 0.3;
+    o.sampleMs = 60;
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress and helpers
+
+class Progress {
+  private readonly tty = process.stderr.isTTY === true;
+  private width = 0;
+  update(msg: string): void {
+    const line = `[bench] ${msg}`;
+    if (this.tty) {
+      process.stderr.write(`\r${line.padEnd(this.width)}`);
+      this.width = line.length;
+    } else {
+      process.stderr.write(`${line}\n`);
+    }
+  }
+  done(): void {
+    if (this.tty && this.width > 0) process.stderr.write(`\r${' '.repeat(this.width)}\r`);
+    this.width = 0;
+  }
+}
+const progress = new Progress();
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function nowNs(): bigint {
+  return process.hrtime.bigint();
+}
+
+interface Rate {
+  /** Spans per second of wall-clock time. */
+  wall: number;
+  /** Spans per CPU-second of this process (all its threads): per core, and robust to other load. */
+  cpu: number;
+}
+
+/** Runs `pass` (returns spans handled) until at least `minMs` passed. */
+function sample(pass: () => number, minMs: number): Rate {
+  gc();
+  let spans = 0;
+  const c0 = process.cpuUsage();
+  const t0 = nowNs();
+  let elapsed = 0;
+  do {
+    spans += pass();
+    elapsed = Number(nowNs() - t0);
+  } while (elapsed < minMs * 1e6);
+  const c = process.cpuUsage(c0);
+  return { wall: (spans * 1e9) / elapsed, cpu: (spans * 1e6) / Math.max(1, c.user + c.system) };
+}
+
+const fmtInt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const fmt1 = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const fmt2 = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+function machine(): { cpu: string; nproc: number; node: string; platform: string; memoryGiB: number; loadAverage: number[] } {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1]!.trim();
+  } catch {
+    /* not Linux */
+  }
+  const nproc = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return { cpu, nproc, node: process.version, platform: `${os.platform()} ${os.release()}`, memoryGiB: os.totalmem() / 2 ** 30, loadAverage: os.loadavg() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-process stages
+
+interface StageResult {
+  key: string;
+  label: string;
+  /** Median spans per CPU-second. */
+  spansPerSec: number;
+  /** Median spans per wall-clock second. */
+  wallSpansPerSec: number;
+  nsPerSpan: number;
+  /** (b) spans/s ÷ this stage's spans/s. */
+  bOver: number;
+  rounds: Rate[];
+}
+
+interface Stage {
+  key: string;
+  label: string;
+  pass: () => number;
+}
+
+function corePass(core: Core, batches: Uint8Array[], expiring: boolean): () => number {
+  let nextExpiry = 0;
+  return () => {
+    let spans = 0;
+    for (let i = 0; i < batches.length; i++) {
+      const now = Date.now();
+      const r = core.ingest(batches[i]!, now);
+      if (!r.ok) throw new Error(`core rejected request ${i}: ${r.reason}`);
+      spans += r.spans;
+      // As the sidecar does: waiting service-graph entries are checked once a second.
+      if (expiring && now >= nextExpiry) {
+        core.expire(now);
+        nextExpiry = now + 1000;
+      }
+    }
+    return spans;
+  };
+}
+
+interface SeriesFacts {
+  calls: number;
+  sum: number;
+  size?: number;
+  buckets: number[];
+}
+
+function coreSeries(core: Core): Map<string, SeriesFacts> {
+  const view = core.table('spanMetrics')!;
+  const nb = view.valueCount - SPAN_METRICS.V_BUCKETS;
+  const out = new Map<string, SeriesFacts>();
+  // Kind and status: one key word each, or (older layout) one word kind | status << 16.
+  const layout = SPAN_METRICS as unknown as Record<string, number>;
+  const kindStatus = (slot: number): [number, number] => {
+    if (layout.KEY_SPAN_KIND !== undefined && layout.KEY_STATUS_CODE !== undefined) {
+      return [view.key(slot, layout.KEY_SPAN_KIND) | 0, view.key(slot, layout.KEY_STATUS_CODE) | 0];
+    }
+    const ks = view.key(slot, layout.KEY_KIND_STATUS!);
+    return [ks & 0xffff, ks >>> 16];
+  };
+  for (let slot = 0; slot < view.used; slot++) {
+    if (!view.live(slot)) continue; // a free slot (its series was removed as stale)
+    const [kind, status] = kindStatus(slot);
+    const key = naiveKey(core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE)), core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME)), kind, status);
+    const buckets: number[] = [];
+    for (let b = 0; b < nb; b++) buckets.push(view.value(slot, SPAN_METRICS.V_BUCKETS + b));
+    out.set(key, {
+      calls: view.value(slot, SPAN_METRICS.V_CALLS),
+      size: view.value(slot, SPAN_METRICS.V_SIZE),
+      sum: view.value(slot, SPAN_METRICS.V_SUM),
+      buckets,
+    });
+  }
+  return out;
+}
+
+function jsSeries(js: JsSpanMetrics): Map<string, SeriesFacts> {
+  const out = new Map<string, SeriesFacts>();
+  for (let s = 0; s < js.seriesCount; s++) {
+    const buckets: number[] = [];
+    for (let b = 0; b < js.bucketCount; b++) buckets.push(js.value(s, 3 + b));
+    out.set(naiveKey(js.label(js.key(s, 0)), js.label(js.key(s, 1)), js.key(s, 2), js.key(s, 3)), {
+      calls: js.value(s, 0), size: js.value(s, 1), sum: js.value(s, 2), buckets,
+    });
+  }
+  return out;
+}
+
+function naiveSeries(n: NaiveSpanMetrics): Map<string, SeriesFacts> {
+  return new Map([...n.series].map(([k, v]) => [k, { calls: v.calls, sum: v.sum, buckets: v.buckets }]));
+}
+
+/** Differences between two stages' span metrics (after the same passes); empty when they agree. */
+function compareSeries(name: string, want: Map<string, SeriesFacts>, got: Map<string, SeriesFacts>): string[] {
+  const problems: string[] = [];
+  const total = (m: Map<string, SeriesFacts>) => [...m.values()].reduce((n, s) => n + s.calls, 0);
+  if (total(want) !== total(got)) problems.push(`${name}: calls total ${total(got)}, core ${total(want)}`);
+  if (want.size !== got.size) problems.push(`${name}: ${got.size} series, core ${want.size}`);
+  for (const [k, w] of want) {
+    const g = got.get(k);
+    if (!g) {
+      if (problems.length < 8) problems.push(`${name}: missing series {${k}}`);
+      continue;
+    }
+    const bad = g.calls !== w.calls
+      || (g.size !== undefined && g.size !== w.size)
+      || Math.abs(g.sum - w.sum) > 1e-9 * Math.max(1, Math.abs(w.sum))
+      || g.buckets.some((b, i) => b !== w.buckets[i]);
+    if (bad && problems.length < 8) problems.push(`${name}: {${k}}: ${JSON.stringify(g)} vs core ${JSON.stringify(w)}`);
+  }
+  return problems;
+}
+
+async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): Promise<{ stages: StageResult[]; checks: string[]; edgeStore: Record<string, number> }> {
+  const cfg = defaultConfig();
+  const batches = w.batches;
+  const floor = await Core.create({ build: 'release' });
+  const full = await Core.create({ spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release' });
+  const smOnly = await Core.create({ spanMetrics: smConfig, build: 'release' });
+  const js = new JsSpanMetrics(smConfig.histogram_buckets);
+  const jsLite = new JsSpanMetrics(smConfig.histogram_buckets, { validate: false });
+  const naive = new NaiveSpanMetrics(smConfig.histogram_buckets);
+  const stages: Stage[] = [
+    { key: 'a', label: '(a) floor: copy into WASM + wire walk, no aggregation', pass: corePass(floor, batches, false) },
+    { key: 'b', label: '(b) spanmeter: + span metrics + service graphs', pass: corePass(full, batches, true) },
+    { key: 'b1', label: '(b1) spanmeter, span metrics only', pass: corePass(smOnly, batches, false) },
+    {
+      key: 'c', label: '(c) plain TypeScript: JS walker + typed arrays', pass: () => {
+        let n = 0;
+        for (const b of batches) n += js.ingest(b);
+        return n;
+      },
+    },
+    {
+      key: 'c0', label: '(c0) as (c), skipping what it does not aggregate', pass: () => {
+        let n = 0;
+        for (const b of batches) n += jsLite.ingest(b);
+        return n;
+      },
+    },
+    {
+      key: 'd', label: '(d) naive: protobufjs decode + Map', pass: () => {
+        let n = 0;
+        for (const b of batches) n += naive.ingest(b);
+        return n;
+      },
+    },
+  ];
+
+  // One pass each, then the stages must agree with the core on every series.
+  progress.update('checking that the stages agree on span metrics');
+  const checks: string[] = [];
+  for (const s of stages) {
+    const n = s.pass();
+    if (n !== w.stats.spans) checks.push(`${s.key}: handled ${n} spans of ${w.stats.spans}`);
+  }
+  const reference = coreSeries(full);
+  checks.push(...compareSeries('(b1)', reference, coreSeries(smOnly)));
+  checks.push(...compareSeries('(c)', reference, jsSeries(js)));
+  checks.push(...compareSeries('(c0)', reference, jsSeries(jsLite)));
+  // Malformed input: a request missing its last byte (its last field cut short) is refused
+  // whole by the core and by (c).
+  const cut = batches[0]!.subarray(0, batches[0]!.length - 1);
+  {
+    const before = full.table('spanMetrics')!.used;
+    if (full.ingest(cut, Date.now()).ok) checks.push('(b) accepted a truncated request');
+    let threw = false;
+    try {
+      js.ingest(cut);
+    } catch {
+      threw = true;
+    }
+    if (!threw) checks.push('(c) accepted a truncated request');
+    if (full.table('spanMetrics')!.used !== before) checks.push('(b) changed its series on a refused request');
+  }
+  checks.push(...compareSeries('(d)', reference, naiveSeries(naive)));
+  const refCalls = [...reference.values()].reduce((n, s) => n + s.calls, 0);
+  if (refCalls !== w.stats.spans) checks.push(`(b): calls total ${refCalls}, sent ${w.stats.spans}`);
+  if (reference.size !== w.stats.series) checks.push(`(b): ${reference.size} series, workload has ${w.stats.series}`);
+  const edgeStore = {
+    waiting: full.edgeStoreSize(),
+    edges: full.table('edges')?.used ?? 0,
+    dropped: sumValues(full, 'dropped'),
+  };
+
+  // Warm-up: a timed sample of each, thrown away.
+  for (const s of stages) {
+    progress.update(`warm-up ${s.key}`);
+    sample(s.pass, o.sampleMs);
+  }
+  const rates = new Map<string, Rate[]>(stages.map((s) => [s.key, []]));
+  for (let r = 0; r < o.rounds; r++) {
+    // Rotate the order so no stage always runs right after the naive one's garbage.
+    for (let k = 0; k < stages.length; k++) {
+      const s = stages[(k + r) % stages.length]!;
+      const so = rates.get(s.key)!;
+      progress.update(`round ${r + 1}/${o.rounds}: ${s.key}  ${so.length ? fmtInt(median(so.map((x) => x.cpu))) + ' spans/s so far' : ''}`);
+      rates.get(s.key)!.push(sample(s.pass, o.sampleMs));
+    }
+  }
+  const b = median(rates.get('b')!.map((x) => x.cpu));
+  return {
+    stages: stages.map((s) => {
+      const rs = rates.get(s.key)!;
+      const rate = median(rs.map((x) => x.cpu));
+      return {
+        key: s.key, label: s.label, spansPerSec: rate, wallSpansPerSec: median(rs.map((x) => x.wall)), nsPerSpan: 1e9 / rate,
+        bOver: b / rate, rounds: rs,
+      };
+    }),
+    checks,
+    edgeStore,
+  };
+}
+
+function sumValues(core: Core, table: 'dropped' | 'unpaired'): number {
+  const v = core.table(table);
+  let n = 0;
+  for (let s = 0; v && s < v.used; s++) if (v.live(s)) n += v.value(s, 0);
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bytes per series and /metrics render
+
+interface SeriesResult {
+  series: number;
+  core: {
+    bytesPerSeries: number;
+    labelBytesPerSeries: number;
+    beyondLabelsPerSeries: number;
+    recordStride: number;
+    indexBytesPerRecord: number;
+    staticRecordBytes: number;
+    internEntryBytes: number;
+    tableCapacity: number;
+  };
+  js: { bytesPerSeries: number; beyondLabelsPerSeries: number };
+  naive: { heapBytesPerSeries: number };
+  render: { firstMs: number; warmMs: number; encodeMs: number; megabytes: number; lines: number };
+}
+
+async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise<SeriesResult> {
+  const n = o.series;
+  progress.update(`encoding ${fmtInt(n)} spans with distinct names`);
+  const batches = seriesBatches(n, o.spansPerBatch);
+  // Label bytes: the distinct span names (the service name is one string for all).
+  const labelBytes = Array.from({ length: n }, (_, i) => `GET /api/v1/catalog/items/sku-${String(i).padStart(7, '0')}`.length)
+    .reduce((a, b) => a + b, 0);
+
+  progress.update(`growing the core to ${fmtInt(n)} series`);
+  const core = await Core.create({ spanMetrics: smConfig, build: 'release' });
+  // The first request sizes the input and staging buffers; measure from after it.
+  let r = core.ingest(batches[0]!, Date.now());
+  if (!r.ok) throw new Error(r.reason);
+  const used0 = core.table('spanMetrics')!.used;
+  const m0 = core.memoryBytes();
+  for (let i = 1; i < batches.length; i++) {
+    r = core.ingest(batches[i]!, Date.now());
+    if (!r.ok) throw new Error(r.reason);
+  }
+  const view = core.table('spanMetrics')!;
+  if (view.used !== n) throw new Error(`core holds ${view.used} series, expected ${n}`);
+  const grown = n - used0;
+  const bytesPerSeries = (core.memoryBytes() - m0) / grown;
+  const labelPerSeries = labelBytes / n;
+  const keyWords = SPAN_METRICS.KEY_DIMENSIONS + smConfig.dimensions.length;
+  const stride = 16 + ((keyWords * 4 + 7) & ~7) + 8 * (3 + smConfig.histogram_buckets.length);
+  const viewStride = (view as unknown as { stride?: number }).stride;
+  let capacity = 256;
+  while (capacity < n) capacity *= 2;
+
+  progress.update(`growing plain TypeScript (c) and naive (d) to ${fmtInt(n)} series`);
+  const js = new JsSpanMetrics(smConfig.histogram_buckets);
+  js.ingest(batches[0]!);
+  const j0 = js.heldBytes();
+  for (let i = 1; i < batches.length; i++) js.ingest(batches[i]!);
+  const jsPer = (js.heldBytes() - j0) / grown;
+  gc();
+  const naive = new NaiveSpanMetrics(smConfig.histogram_buckets);
+  naive.ingest(batches[0]!);
+  gc();
+  const h0 = process.memoryUsage().heapUsed;
+  for (let i = 1; i < batches.length; i++) naive.ingest(batches[i]!);
+  gc();
+  const naivePer = (process.memoryUsage().heapUsed - h0) / grown;
+  if (naive.series.size !== n || js.seriesCount !== n) throw new Error('(c)/(d) series count differs from the core');
+
+  progress.update(`/metrics render, ${fmtInt(n)} series`);
+  const exposition = new SpanMetricsExposition(core, smConfig);
+  let t0 = performance.now();
+  let text = exposition.render();
+  const firstMs = performance.now() - t0;
+  const warm: number[] = [];
+  const enc: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    gc();
+    t0 = performance.now();
+    text = exposition.render();
+    const t1 = performance.now();
+    const bytes = Buffer.from(text, 'utf8');
+    enc.push(performance.now() - t1);
+    warm.push(t1 - t0);
+    if (i === 0) {
+      let lines = 0;
+      for (let p = text.indexOf('\n'); p >= 0; p = text.indexOf('\n', p + 1)) lines++;
+      (exposition as unknown as { lines: number }).lines = lines;
+      (exposition as unknown as { mb: number }).mb = bytes.length / 1e6;
+    }
+  }
+  const meta = exposition as unknown as { lines: number; mb: number };
+  return {
+    series: n,
+    core: {
+      bytesPerSeries,
+      labelBytesPerSeries: labelPerSeries,
+      beyondLabelsPerSeries: bytesPerSeries - labelPerSeries,
+      recordStride: viewStride ?? stride,
+      indexBytesPerRecord: 16,
+      staticRecordBytes: (viewStride ?? stride) + 16,
+      internEntryBytes: 16,
+      tableCapacity: capacity,
+    },
+    js: { bytesPerSeries: jsPer, beyondLabelsPerSeries: jsPer - labelPerSeries },
+    naive: { heapBytesPerSeries: naivePer },
+    render: { firstMs, warmMs: median(warm), encodeMs: median(enc), megabytes: meta.mb, lines: meta.lines },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end over HTTP
+
+interface HttpRun {
+  /** spanmeter, or the HTTP floor (bench/sink.ts: read the body, gunzip it if gzip, answer 200). */
+  target: 'sidecar' | 'sink';
+  mode: 'uncompressed' | 'gzip';
+  spansPerSec: number;
+  requestsPerSec: number;
+  megabytesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU of the receiving process during the window, in cores. */
+  serverCpuCores: number;
+  senderCpuCores: number;
+  spansPerServerCoreSec: number;
+  failures: number;
+  firstFailure: string;
+}
+
+interface HttpResult {
+  connections: number;
+  durationS: number;
+  runs: HttpRun[];
+  gunzipAloneSpansPerSec: number;
+  gunzipPlusCoreSpansPerSec: number;
+  gzipRatio: number;
+  gzipOverGunzip: number;
+  accepted: number;
+  counted: number;
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+function clockTicks(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** CPU seconds used by a process so far (Linux), or NaN. */
+function cpuSeconds(pid: number, ticks: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / ticks;
+  } catch {
+    return NaN;
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* gone */
+  }
+}
+
+interface Receiver {
+  child: ChildProcess;
+  url: string;
+  metrics?: string;
+  stop: () => Promise<void>;
+}
+
+/** Spawns a receiver in its own process group; resolves once `ready` says it serves. */
+async function spawnReceiver(args: string[], name: string, ready: (out: string) => Promise<boolean>): Promise<Omit<Receiver, 'url'>> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_')));
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-20_000); });
+  child.stderr!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-20_000); });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const onExit = () => killGroup(child, 'SIGKILL');
+  process.once('exit', onExit);
+  const stop = async () => {
+    if (!exited) {
+      killGroup(child, 'SIGTERM');
+      const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      await exit;
+      clearTimeout(t);
+    }
+    process.removeListener('exit', onExit);
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited) throw new Error(`${name} exited before it was ready:\n${out}`);
+    if (await ready(out)) return { child, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} was not ready within 20 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startSidecar(dir: string): Promise<Receiver> {
+  const [pHttp, pMetrics] = await freePorts(2);
+  const configPath = join(dir, 'spanmeter.yaml');
+  writeFileSync(configPath, [
+    'otlp:',
+    `  http_endpoint: 127.0.0.1:${pHttp}`,
+    '  grpc_endpoint: ""',
+    `http_endpoint: 127.0.0.1:${pMetrics}`,
+    'processors: [span-metrics, service-graphs]',
+    'log_level: warn',
+    '',
+  ].join('\n'));
+  const metrics = `http://127.0.0.1:${pMetrics}`;
+  const r = await spawnReceiver(['bin/spanmeter.js', '--config', configPath], 'the sidecar', async () => {
+    try {
+      const res = await fetch(`${metrics}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  });
+  return { ...r, url: `http://127.0.0.1:${pHttp}/v1/traces`, metrics };
+}
+
+async function startSink(): Promise<Receiver> {
+  const [port] = await freePorts(1);
+  const r = await spawnReceiver([SINK, '--port', String(port), '--gunzip'], 'the HTTP sink', async (out) => out.includes('ready'));
+  return { ...r, url: `http://127.0.0.1:${port}/v1/traces` };
+}
+
+function runSender(args: string[], onMark: (m: 'W' | 'E') => void): Promise<SenderResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SENDER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    let err = '';
+    let result: SenderResult | undefined;
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line === 'W' || line === 'E') onMark(line);
+        else if (line.startsWith('{')) result = JSON.parse(line) as SenderResult;
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0 && result) resolve(result);
+      else reject(new Error(`sender exited with code ${code}: ${err}`));
+    });
+  });
+}
+
+/** Sum of traces_spanmetrics_calls_total samples in a /metrics page. */
+function callsTotal(text: string): number {
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('traces_spanmetrics_calls_total')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return n;
+}
+
+async function endToEnd(o: Options, w: Workload): Promise<HttpResult> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'spanmeter-bench-'));
+  try {
+    progress.update('gzip-compressing the request bodies');
+    const plain = w.batches.map((b, i) => ({ spans: w.spanCounts[i]!, bytes: b }));
+    const gz = plain.map((b) => ({ spans: b.spans, bytes: new Uint8Array(zlib.gzipSync(b.bytes)) }));
+    writeFileSync(join(dir, 'plain.bin'), writeBodies(plain));
+    writeFileSync(join(dir, 'gzip.bin'), writeBodies(gz));
+    const gzRatio = plain.reduce((n, b) => n + b.bytes.length, 0) / gz.reduce((n, b) => n + b.bytes.length, 0);
+
+    // gunzip alone on the same bodies (what the sidecar's one thread can inflate), then gunzip + core.
+    const cfg = defaultConfig();
+    const core = await Core.create({ spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release' });
+    const gunzipPass = () => {
+      let n = 0;
+      for (const b of gz) {
+        zlib.gunzipSync(b.bytes);
+        n += b.spans;
+      }
+      return n;
+    };
+    const bothPass = () => {
+      let n = 0;
+      for (const b of gz) {
+        const r = core.ingest(zlib.gunzipSync(b.bytes), Date.now());
+        if (!r.ok) throw new Error(r.reason);
+        n += r.spans;
+      }
+      return n;
+    };
+    sample(gunzipPass, o.sampleMs);
+    sample(bothPass, o.sampleMs);
+    const g: number[] = [];
+    const gb: number[] = [];
+    for (let r = 0; r < Math.max(3, Math.min(o.rounds, 5)); r++) {
+      progress.update(`gunzip alone, round ${r + 1}`);
+      g.push(sample(gunzipPass, o.sampleMs).cpu);
+      gb.push(sample(bothPass, o.sampleMs).cpu);
+    }
+
+    const ticks = clockTicks();
+    const runs: HttpRun[] = [];
+    let accepted = 0;
+    let counted = 0;
+    const load = async (target: HttpRun['target'], receiver: Receiver, mode: HttpRun['mode']): Promise<number> => {
+      let cpuW = NaN;
+      let cpuE = NaN;
+      const started = Date.now();
+      const timer = setInterval(() => {
+        const sec = (Date.now() - started) / 1000;
+        progress.update(`HTTP ${target} ${mode}: ${sec.toFixed(0)} s of ${(o.warmupS + o.durationS).toFixed(0)} s`);
+      }, 1000);
+      let res: SenderResult;
+      try {
+        res = await runSender([
+          '--url', receiver.url,
+          '--file', join(dir, mode === 'gzip' ? 'gzip.bin' : 'plain.bin'),
+          '--connections', String(o.connections),
+          '--warmup', String(Math.round(o.warmupS * 1000)),
+          '--duration', String(Math.round(o.durationS * 1000)),
+          ...(mode === 'gzip' ? ['--gzip'] : []),
+        ], (m) => {
+          if (m === 'W') cpuW = cpuSeconds(receiver.child.pid!, ticks);
+          else cpuE = cpuSeconds(receiver.child.pid!, ticks);
+        });
+      } finally {
+        clearInterval(timer);
+      }
+      const cores = (cpuE - cpuW) / res.seconds;
+      runs.push({
+        target,
+        mode,
+        spansPerSec: res.spans / res.seconds,
+        requestsPerSec: res.requests / res.seconds,
+        megabytesPerSec: res.bodyBytes / res.seconds / 1e6,
+        p50Ms: res.p50,
+        p99Ms: res.p99,
+        serverCpuCores: cores,
+        senderCpuCores: res.cpuSeconds / res.seconds,
+        spansPerServerCoreSec: res.spans / res.seconds / cores,
+        failures: res.failures,
+        firstFailure: res.firstFailure,
+      });
+      return res.acceptedTotal;
+    };
+
+    progress.update('starting the sidecar');
+    const sidecar = await startSidecar(dir);
+    try {
+      for (const mode of ['uncompressed', 'gzip'] as const) accepted += await load('sidecar', sidecar, mode);
+      progress.update('reading /metrics from the sidecar');
+      const page = await fetch(`${sidecar.metrics}/metrics`, { headers: { Accept: 'text/plain;version=0.0.4' } });
+      counted = callsTotal(await page.text());
+    } finally {
+      await sidecar.stop();
+    }
+    progress.update('starting the HTTP sink');
+    const sink = await startSink();
+    try {
+      for (const mode of ['uncompressed', 'gzip'] as const) await load('sink', sink, mode);
+    } finally {
+      await sink.stop();
+    }
+    const gzipRun = runs.find((r) => r.target === 'sidecar' && r.mode === 'gzip')!;
+    return {
+      connections: o.connections,
+      durationS: o.durationS,
+      runs,
+      gunzipAloneSpansPerSec: median(g),
+      gunzipPlusCoreSpansPerSec: median(gb),
+      gzipRatio: gzRatio,
+      gzipOverGunzip: gzipRun.spansPerSec / median(g),
+      accepted,
+      counted,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface Report {
+  machine: ReturnType<typeof machine>;
+  /** 1, 5 and 15 minute load averages when the run started (other work on the machine skews results). */
+  loadBefore: number[];
+  options: Options;
+  workload: WorkloadStats & { batches: number; spansPerBatch: number; generateMs: number };
+  edgeStoreAfterOnePass: Record<string, number>;
+  inProcess: StageResult[];
+  series?: SeriesResult;
+  http?: HttpResult;
+  checks: string[];
+  targets: { name: string; value: number; want: string; ok: boolean }[];
+  totalSeconds: number;
+}
+
+function targets(r: Report): Report['targets'] {
+  const rate = (k: string) => r.inProcess.find((s) => s.key === k)!.spansPerSec;
+  const t: Report['targets'] = [
+    { name: '(b) spans/s per core', value: rate('b'), want: '>= 4,000,000', ok: rate('b') >= 4e6 },
+    { name: '(b)/(a)', value: rate('b') / rate('a'), want: '>= 0.5', ok: rate('b') / rate('a') >= 0.5 },
+    { name: '(b)/(c)', value: rate('b') / rate('c'), want: '>= 2', ok: rate('b') / rate('c') >= 2 },
+    { name: '(b)/(d)', value: rate('b') / rate('d'), want: '>= 15', ok: rate('b') / rate('d') >= 15 },
+  ];
+  if (r.series) {
+    if (r.series.core.bytesPerSeries > 0) {
+      t.push({ name: 'bytes per series beyond label strings', value: r.series.core.beyondLabelsPerSeries, want: '<= 200', ok: r.series.core.beyondLabelsPerSeries <= 200 });
+    }
+    t.push({ name: `/metrics render, ${fmtInt(r.series.series)} series, ms`, value: r.series.render.warmMs, want: '< 250', ok: r.series.render.warmMs < 250 });
+  }
+  if (r.http) {
+    const plain = r.http.runs.find((x) => x.target === 'sidecar' && x.mode === 'uncompressed')!;
+    t.push({ name: 'HTTP uncompressed spans/s (2 cores)', value: plain.spansPerSec, want: '>= 1,500,000', ok: plain.spansPerSec >= 1.5e6 });
+    t.push({ name: 'HTTP gzip / gunzip alone', value: r.http.gzipOverGunzip, want: '>= 0.8', ok: r.http.gzipOverGunzip >= 0.8 });
+  }
+  return t;
+}
+
+function printTable(r: Report): void {
+  const m = r.machine;
+  const wl = r.workload;
+  const out: string[] = [];
+  out.push(`spanmeter bench: ${m.cpu}, ${m.nproc} cores, Node ${m.node}, ${m.platform}; load average ${r.loadBefore.map(fmt2).join(' ')} before, ${m.loadAverage.map(fmt2).join(' ')} after`);
+  out.push(`workload: ${wl.services} services (${wl.instances} pods), ${wl.operations} operations, ${wl.series} span-metrics series; `
+    + `${wl.batches} requests x ${wl.spansPerBatch} spans = ${fmtInt(wl.spans)} spans in ${fmtInt(wl.traces)} traces, `
+    + `${fmtInt(wl.bytesPerSpan)} B/span, ${fmt1(wl.attributesPerSpan)} attributes/span (${wl.minAttributes}-${wl.maxAttributes}), `
+    + `${fmt2(wl.errorRate * 100)}% errors, ${Math.round(wl.pairsSplit * 100)}% of ${fmtInt(wl.pairs)} client/server pairs split across requests`);
+  out.push(`service-graph store after one pass: ${fmtInt(r.edgeStoreAfterOnePass.waiting!)} waiting, ${fmtInt(r.edgeStoreAfterOnePass.edges!)} edges, ${fmtInt(r.edgeStoreAfterOnePass.dropped!)} dropped`);
+  out.push('');
+  out.push(`In process, one thread, median of ${r.options.rounds} rounds (spans per CPU-second of the process; wall-clock rates in --json):`);
+  const w0 = Math.max(...r.inProcess.map((s) => s.label.length));
+  out.push(`  ${'stage'.padEnd(w0)}  ${'spans/s'.padStart(12)}  ${'ns/span'.padStart(8)}  ${'(b) / stage'.padStart(11)}`);
+  for (const s of r.inProcess) {
+    out.push(`  ${s.label.padEnd(w0)}  ${fmtInt(s.spansPerSec).padStart(12)}  ${fmt1(s.nsPerSpan).padStart(8)}  ${fmt2(s.bOver).padStart(11)}`);
+  }
+  if (r.series) {
+    const s = r.series;
+    out.push('');
+    out.push(`Span-metrics series (default 14 buckets), ${fmtInt(s.series)} grown (distinct span names):`);
+    out.push(s.core.bytesPerSeries > 0
+      ? `  core (WASM): ${fmt1(s.core.bytesPerSeries)} B/series of linear memory grown = ${fmt1(s.core.labelBytesPerSeries)} B label + ${fmt1(s.core.beyondLabelsPerSeries)} B beyond it`
+      : `  core (WASM): ${fmtInt(s.series)} series fit in the initial linear memory (no growth to measure; use --series 100000)`);
+    out.push(`    static: record ${s.core.recordStride} B + index ${s.core.indexBytesPerRecord} B = ${s.core.staticRecordBytes} B per table slot (capacity ${fmtInt(s.core.tableCapacity)}); `
+      + `an interned label: 16 B entry + 11-21 B of index + its bytes`);
+    out.push(`  (c) plain TypeScript: ${fmt1(s.js.bytesPerSeries)} B/series in typed arrays (${fmt1(s.js.beyondLabelsPerSeries)} B beyond the label)`);
+    out.push(`  (d) naive Map: ${fmt1(s.naive.heapBytesPerSeries)} B/series of JS heap`);
+    out.push(`  /metrics render (SpanMetricsExposition.render): ${fmt1(s.render.warmMs)} ms (first, building label strings: ${fmt1(s.render.firstMs)} ms; `
+      + `UTF-8 encode +${fmt1(s.render.encodeMs)} ms), ${fmt1(s.render.megabytes)} MB, ${fmtInt(s.render.lines)} lines`);
+    const perLine = (s.render.warmMs * 1e6) / s.render.lines;
+    out.push(`    = ${fmtInt(perLine)} ns per sample line; each label set is ${fmt1(s.render.lines / s.series)} Prometheus series (calls, size, ${14 + 3} histogram lines), `
+      + `so 100,000 Prometheus series would take ~${fmt1((perLine * 1e5) / 1e6)} ms`);
+  }
+  if (r.http) {
+    const h = r.http;
+    out.push('');
+    out.push(`OTLP/HTTP end to end, ${wl.spansPerBatch}-span protobuf requests from a second process over ${h.connections} keep-alive connections, ${h.durationS} s per run:`);
+    out.push(`  ${'receiver'.padEnd(8)} ${'body'.padEnd(12)} ${'spans/s'.padStart(11)} ${'req/s'.padStart(6)} ${'MB/s'.padStart(6)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} `
+      + `${'receiver CPU'.padStart(12)} ${'spans/s per receiver core'.padStart(25)} ${'sender CPU'.padStart(10)}`);
+    for (const x of h.runs) {
+      out.push(`  ${x.target.padEnd(8)} ${x.mode.padEnd(12)} ${fmtInt(x.spansPerSec).padStart(11)} ${fmtInt(x.requestsPerSec).padStart(6)} ${fmt1(x.megabytesPerSec).padStart(6)} `
+        + `${fmt2(x.p50Ms).padStart(7)} ${fmt2(x.p99Ms).padStart(7)} ${fmt2(x.serverCpuCores).padStart(12)} ${fmtInt(x.spansPerServerCoreSec).padStart(25)} ${fmt2(x.senderCpuCores).padStart(10)}`
+        + (x.failures ? `  FAILURES ${x.failures}: ${x.firstFailure}` : ''));
+    }
+    out.push('  (sink: a bare node:http server that reads the body, gunzips it when gzip, and answers 200: the transport floor)');
+    const find = (t: HttpRun['target'], m: HttpRun['mode']) => h.runs.find((x) => x.target === t && x.mode === m);
+    for (const m of ['uncompressed', 'gzip'] as const) {
+      const a = find('sidecar', m);
+      const b = find('sink', m);
+      if (a && b) out.push(`  sidecar / sink, ${m}: ${fmt2(a.spansPerSec / b.spansPerSec)}`);
+    }
+    out.push(`  gunzip alone (zlib.gunzipSync in process, same bodies): ${fmtInt(h.gunzipAloneSpansPerSec)} spans/s per core; gunzip + core (b): ${fmtInt(h.gunzipPlusCoreSpansPerSec)} spans/s; `
+      + `gzip ratio ${fmt1(h.gzipRatio)}x; sidecar gzip / gunzip alone = ${fmt2(h.gzipOverGunzip)}`);
+    out.push(`  the sidecar counted ${fmtInt(h.counted)} spans in traces_spanmetrics_calls_total; the sender had ${fmtInt(h.accepted)} accepted`);
+  }
+  out.push('');
+  out.push('Targets (issue 6):');
+  for (const t of r.targets) {
+    const v = Math.abs(t.value) >= 1000 ? fmtInt(t.value) : fmt2(t.value);
+    out.push(`  ${t.ok ? 'met   ' : 'MISSED'} ${t.name}: ${v} (want ${t.want})`);
+  }
+  if (r.checks.length) {
+    out.push('');
+    out.push('CHECKS FAILED:');
+    for (const c of r.checks) out.push(`  ${c}`);
+  } else {
+    out.push(`Checks passed: (b1), (c), (c0) and (d) agree with (b) on every series (calls, buckets, sum; size but for (d)); `
+      + `(b) and (c) refuse a truncated request${r.http ? '; the sidecar counted every span it accepted' : ''}.`);
+  }
+  out.push(`Total ${fmt1(r.totalSeconds)} s.`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadBefore = os.loadavg();
+  const o = parseOptions(process.argv.slice(2));
+  const smConfig = defaultConfig().processor.span_metrics;
+
+  progress.update(`generating ${o.batches} requests of ${o.spansPerBatch} spans`);
+  const g0 = performance.now();
+  const w = generateWorkload({ seed: o.seed, batches: o.batches, spansPerBatch: o.spansPerBatch, attributes: o.attributes });
+  const generateMs = performance.now() - g0;
+
+  const ip = await inProcess(o, w, smConfig);
+  const series = await seriesAndRender(o, smConfig);
+  const http = o.http ? await endToEnd(o, w) : undefined;
+  const checks = [...ip.checks];
+  if (http) {
+    if (http.counted !== http.accepted) checks.push(`HTTP: sidecar counted ${http.counted} spans, sender had ${http.accepted} accepted`);
+    for (const r of http.runs) if (r.failures) checks.push(`HTTP ${r.mode}: ${r.failures} failed requests (${r.firstFailure})`);
+  }
+  progress.done();
+
+  const report: Report = {
+    machine: machine(),
+    loadBefore,
+    options: o,
+    workload: { ...w.stats, batches: o.batches, spansPerBatch: o.spansPerBatch, generateMs },
+    edgeStoreAfterOnePass: ip.edgeStore,
+    inProcess: ip.stages,
+    series,
+    http,
+    checks,
+    targets: [],
+    totalSeconds: (performance.now() - started) / 1000,
+  };
+  report.targets = targets(report);
+  if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else printTable(report);
+  if (checks.length) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  progress.done();
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
