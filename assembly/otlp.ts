@@ -236,6 +236,22 @@ function walkStatus(end: usize, span: usize): void {
   }
 }
 
+/** Whether [v, end) is an AnyValue of exactly one string, int, bool or double field. */
+// @ts-ignore: decorator
+@inline function isSimpleValue(v: usize, end: usize): bool {
+  if (end - v < 2) return false;
+  let tag = load<u8>(v);
+  if (tag == 0x0a) return v + 2 + <usize>load<u8>(v, 1) == end && load<u8>(v, 1) < 0x80; // string
+  if (tag == 0x21) return end - v == 9; // double
+  if (tag == 0x10 || tag == 0x18) { // bool, int: a varint ending exactly at end, at most 10 bytes
+    let n = end - v - 1;
+    if (n > 10 || load<u8>(end - 1) >= 0x80) return false;
+    for (let i: usize = 1; i < n; i++) if (load<u8>(v + i) < 0x80) return false;
+    return n < 10 || load<u8>(end - 1) <= 1;
+  }
+  return false;
+}
+
 /**
  * One attribute. A watched key stores where its AnyValue sits in `slots` (first occurrence
  * wins, as a linear search would find it); on a resource (`resource` != 0) service.name is
@@ -246,15 +262,14 @@ function walkKeyValue(end: usize, slots: usize, resource: usize): void {
   let keyLen: usize = 0;
   let valuePtr: usize = 0;
   let valueLen: usize = 0;
-  // Fast path for what every SDK writes: the key, then a value holding one string (or nothing),
-  // all lengths under 128. Anything else takes the general walk below.
+  // Fast path for what every SDK writes: the key, then a value holding one string, int, bool or
+  // double (or nothing), lengths under 128. Anything else takes the general walk below.
   let p = rp;
-  let q: usize = 0;
   if (end - p >= 4 && load<u8>(p) == 0x0a && load<u8>(p, 1) < 0x80) {
-    q = p + 2 + <usize>load<u8>(p, 1);
+    let q = p + 2 + <usize>load<u8>(p, 1);
     if (q + 2 <= end && load<u8>(q) == 0x12 && q + 2 + <usize>load<u8>(q, 1) == end) {
       let v = q + 2;
-      if (v == end || (end - v >= 2 && load<u8>(v) == 0x0a && v + 2 + <usize>load<u8>(v, 1) == end)) {
+      if (v == end || isSimpleValue(v, end)) {
         keyPtr = p + 2;
         keyLen = q - keyPtr;
         valuePtr = v;

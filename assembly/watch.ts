@@ -1,17 +1,34 @@
 // The attribute keys the processors read (dimensions, peer and database attributes). The walker
 // looks each attribute key up here; a hit records where the value sits, in the key's slot.
-import { hashBytes } from './hash';
+// Every attribute of every span passes through slotOf, so it hashes nothing: keys are grouped
+// by length, and a candidate is checked on its first 8 bytes before a full compare.
 
 export const MAX_WATCHED: i32 = 64;
+const LENGTHS: i32 = 64; // keys of 63 bytes and more share the last group
 
-// Per key: ptr u32, len u32, hash u32.
-const KEYS: usize = memory.data(MAX_WATCHED * 12);
+// Per key: ptr u32, len u32, next key of the same length group + 1 u32, pad u32, first 8 bytes u64.
+const KEY_SIZE: usize = 24;
+const KEYS: usize = memory.data(MAX_WATCHED * <i32>KEY_SIZE);
+// Per length group: first key + 1 (u8), 0 = none.
+const FIRST: usize = memory.data(LENGTHS);
 let watched: i32 = 0;
-// Bit k set when some watched key is k bytes long (k >= 63 share bit 63): most keys miss on one AND.
-let lengthMask: u64 = 0;
 
 export function watchedCount(): i32 {
   return watched;
+}
+
+// @ts-ignore: decorator
+@inline function groupOf(n: usize): usize {
+  return n < <usize>(LENGTHS - 1) ? n : <usize>(LENGTHS - 1);
+}
+
+/** The first min(n, 8) bytes of [p, p+n) as a little-endian u64, zero-padded. */
+// @ts-ignore: decorator
+@inline function prefix(p: usize, n: usize): u64 {
+  if (n >= 8) return load<u64>(p);
+  let v: u64 = 0;
+  for (let i: usize = 0; i < n; i++) v |= (<u64>load<u8>(p + i)) << (<u64>i << 3);
+  return v;
 }
 
 /** Adds a key (copied) and returns its slot, or the existing slot for a key seen before; -1 when full. */
@@ -21,28 +38,31 @@ export function watchKey(p: usize, n: usize): i32 {
   if (watched >= MAX_WATCHED) return -1;
   let copy = heap.alloc(n > 0 ? n : 1);
   memory.copy(copy, p, n);
-  let k = KEYS + <usize>watched * 12;
+  let k = KEYS + <usize>watched * KEY_SIZE;
+  let g = FIRST + groupOf(n);
   store<u32>(k, <u32>copy);
   store<u32>(k, <u32>n, 4);
-  store<u32>(k, hashBytes(p, n), 8);
-  lengthMask |= (<u64>1) << (n < 63 ? <u64>n : 63);
+  store<u32>(k, <u32>load<u8>(g), 8);
+  store<u64>(k, prefix(p, n), 16);
+  store<u8>(g, <u8>(watched + 1));
   return watched++;
 }
 
 /** The slot watching key [p, p+n), or -1. */
 // @ts-ignore: decorator
 @inline export function slotOf(p: usize, n: usize): i32 {
-  if ((lengthMask & ((<u64>1) << (n < 63 ? <u64>n : 63))) == 0) return -1;
-  return slotOfHashed(p, n);
+  let first = <i32>load<u8>(FIRST + groupOf(n));
+  return first == 0 ? -1 : slotInGroup(first, p, n);
 }
 
-function slotOfHashed(p: usize, n: usize): i32 {
-  let h = hashBytes(p, n);
-  for (let i = 0; i < watched; i++) {
-    let k = KEYS + <usize>i * 12;
-    if (load<u32>(k, 8) == h && <usize>load<u32>(k, 4) == n && memory.compare(<usize>load<u32>(k), p, n) == 0) {
-      return i;
+function slotInGroup(ref: i32, p: usize, n: usize): i32 {
+  let head = prefix(p, n);
+  while (ref != 0) {
+    let k = KEYS + <usize>(ref - 1) * KEY_SIZE;
+    if (load<u64>(k, 16) == head && <usize>load<u32>(k, 4) == n && memory.compare(<usize>load<u32>(k), p, n) == 0) {
+      return ref - 1;
     }
+    ref = <i32>load<u32>(k, 8);
   }
   return -1;
 }
