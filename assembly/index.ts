@@ -1,6 +1,6 @@
-// spanmeter core ABI. Only numbers and pointers cross this boundary (see README, "WASM ABI").
+// spanmeter core ABI. Only numbers and pointers cross this boundary (documented in docs/abi.md).
 // Set-up: watch_key for each attribute a processor reads, then *_configure, then start.
-// Per request: input_reserve(n) → host copies the body there → ingest(n, now).
+// Per request: input_reserve(n) → host copies the body there → ingest(n, nowMs).
 import { resetReader, failCode, failAt, failMessage, failField } from './wire';
 import { initSchema } from './schema';
 import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, freeEpoch, stringBytes } from './intern';

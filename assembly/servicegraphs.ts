@@ -350,13 +350,13 @@ function expire(e: usize, now: u32, nowMs: f64): void {
 
 /** Expires every entry whose wait ended at or before `nowMs` (all of them when nowMs is +Inf). */
 export function expireServiceGraphs(nowMs: f64): u32 {
-  let now = <u32>(Math.min(nowMs, 4294967295000) / 1000);
   let n: u32 = 0;
   while (true) {
     let e = oldest();
     if (e == 0 || load<f64>(e, E_EXPIRES) > nowMs) break;
-    // At shutdown (nowMs +Inf) an entry is stamped with the time its wait ends.
-    expire(e, now, isFinite(nowMs) ? nowMs : load<f64>(e, E_EXPIRES));
+    // Flushed early (nowMs +Inf, at shutdown), an entry is stamped with the time its wait ends.
+    let stamp = isFinite(nowMs) ? nowMs : load<f64>(e, E_EXPIRES);
+    expire(e, <u32>(stamp / 1000), stamp);
     n++;
   }
   return n;

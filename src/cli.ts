@@ -16,8 +16,15 @@ import { startHttpReceiver } from './receivers/http.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
 import type { RunningServer } from './receivers/types.js';
 import { Telemetry } from './telemetry.js';
+import { UiApi, telemetryCounters } from './ui/api.js';
+import { uiRoutes } from './ui/routes.js';
+import { startDemo, type Demo } from './ui/demo.js';
+
+// The single executable (sea/build.mjs) has no package.json beside it: its bundler defines this.
+declare const SPANMETER_BUNDLED_VERSION: string | undefined;
 
 function packageVersion(): string {
+  if (typeof SPANMETER_BUNDLED_VERSION === 'string') return SPANMETER_BUNDLED_VERSION;
   const pkg = new URL(import.meta.url.includes('/dist/src/') ? '../../package.json' : '../package.json', import.meta.url);
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
@@ -27,7 +34,7 @@ const MAINTENANCE_INTERVAL_MS = 1000;
 /** At most one log line this often while the series limit keeps folding label sets into overflow. */
 const LIMIT_LOG_INTERVAL_MS = 60_000;
 
-async function run(config: Config): Promise<void> {
+async function run(config: Config, demo = false): Promise<void> {
   const log = createLogger(config.log_level);
   const spanMetrics = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
   const serviceGraphs = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
@@ -108,10 +115,17 @@ async function run(config: Config): Promise<void> {
     collect: () => core.memoryBytes(),
   });
 
+  // The web page and its JSON API: they read the core only while someone looks (src/ui/api.ts).
+  const ui = new UiApi({
+    core, families, maxActiveSeries: maxActive, maxItems: serviceGraphs?.max_items,
+    selfCounters: telemetryCounters(telemetry.registry),
+  });
+
   const servers: RunningServer[] = [];
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
+    routes: uiRoutes(ui),
     renderers: [(format) => renderFamilies(families, format), (format) => telemetry.render(format)],
     health: () => ({
       ok: true,
@@ -152,6 +166,15 @@ async function run(config: Config): Promise<void> {
     { version: packageVersion(), ...addresses, processors: config.processors, max_request_body_size: maxBodyBytes },
     `spanmeter listening: OTLP/HTTP ${addresses.otlp_http ?? 'off'}, OTLP/gRPC ${addresses.otlp_grpc ?? 'off'}, metrics http://${metrics.address}/metrics; processors ${config.processors.join(', ')}`,
   );
+  let demoFeed: Demo | undefined;
+  if (demo) {
+    if (!addresses.otlp_http) throw new Error('--demo sends its traces to the OTLP/HTTP receiver: leave otlp.http_endpoint on');
+    const local = (a: string) => a.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+    demoFeed = await startDemo({ url: `http://${local(addresses.otlp_http)}/v1/traces`, logger: log });
+    const page = `http://${local(metrics.address)}/`;
+    log.info({ page }, 'demo: synthetic traces are flowing to the OTLP/HTTP receiver');
+    process.stdout.write(`\nspanmeter --demo: open ${page} in a browser to see the service graph (Ctrl-C stops)\n\n`);
+  }
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -162,7 +185,8 @@ async function run(config: Config): Promise<void> {
     // Receivers first, then every waiting service-graph entry is decided, then the push exporters
     // send one last collection (bounded by a deadline), then the metrics server.
     const [metricsServer, ...receivers] = servers;
-    Promise.all(receivers.map((s) => s.close()))
+    (demoFeed ? demoFeed.stop() : Promise.resolve())
+      .then(() => Promise.all(receivers.map((s) => s.close())))
       .then(() => core.expire(Infinity))
       .then(() => pushers.stop())
       .then(() => metricsServer.close())
@@ -198,7 +222,10 @@ async function main(): Promise<void> {
     return;
   }
   for (const w of loaded.warnings) process.stderr.write(`config warning: ${w}\n`);
-  await run(loaded.config);
+  if (loaded.demo) {
+    for (const p of ['span-metrics', 'service-graphs'] as const) if (!loaded.config.processors.includes(p)) loaded.config.processors.push(p);
+  }
+  await run(loaded.config, loaded.demo);
 }
 
 main().catch((err: unknown) => {

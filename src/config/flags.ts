@@ -56,6 +56,10 @@ export const FLAGS: readonly FlagSpec[] = [
     arg: 'KEY=VALUE',
     help: 'set any configuration key (repeatable), e.g.\n--set processor.span_metrics.dimensions=http.method,http.route',
   },
+  {
+    name: '--demo',
+    help: 'feed the sidecar a built-in synthetic topology (an online shop of 20 services)\nover OTLP/HTTP and print the address of its web page; turns on both processors',
+  },
   { name: '--help', alias: '-h', help: 'print this help and exit' },
   { name: '--version', help: 'print the version and exit' },
 ];

@@ -24,6 +24,8 @@ export type LoadResult =
       configFile: string | undefined;
       /** Settings that are valid but probably not what was meant; log them at warn. */
       warnings: string[];
+      /** --demo: feed the sidecar synthetic traces (src/ui/demo.ts). */
+      demo: boolean;
     }
   | { action: 'help' }
   | { action: 'version' };
@@ -93,7 +95,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
     config.processor.span_metrics.histogram_buckets = [...COLLECTOR_SPAN_METRICS_BUCKETS];
   }
 
-  return { action: 'run', config, configFile, warnings: warningsFor(config, assigned) };
+  return { action: 'run', config, configFile, warnings: warningsFor(config, assigned), demo: args.demo };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,6 +104,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
 interface Args {
   help: boolean;
   version: boolean;
+  demo: boolean;
   configFile: string | undefined;
   settings: Setting[];
 }
@@ -123,7 +126,7 @@ function unknownFlagMessage(name: string): string {
 }
 
 function parseArgv(argv: readonly string[], issues: ConfigIssue[]): Args {
-  const args: Args = { help: false, version: false, configFile: undefined, settings: [] };
+  const args: Args = { help: false, version: false, demo: false, configFile: undefined, settings: [] };
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (!token.startsWith('-') || token === '-' || token === '--') {
@@ -144,6 +147,7 @@ function parseArgv(argv: readonly string[], issues: ConfigIssue[]): Args {
     if (!flag.arg) {
       if (eq >= 0) issues.push({ origin: flag.name, path: '', message: 'takes no value' });
       else if (flag.name === '--help') args.help = true;
+      else if (flag.name === '--demo') args.demo = true;
       else args.version = true;
       continue;
     }

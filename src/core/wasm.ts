@@ -62,8 +62,17 @@ function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
 }
 
+// --- Embedders without a build/ directory (the single executable, sea/main.mjs) hand the bytes in.
+const providedBytes: Partial<Record<WasmBuild, Uint8Array<ArrayBuffer>>> = {};
+
+/** Makes instantiateCore(build) compile these bytes instead of reading build/…wasm from disk. */
+export function provideWasm(build: WasmBuild, bytes: Uint8Array<ArrayBuffer>): void {
+  providedBytes[build] = bytes;
+}
+// ---
+
 export async function instantiateCore(build: WasmBuild = 'release'): Promise<CoreExports> {
-  const module = await WebAssembly.compile(readFileSync(wasmPath(build)));
+  const module = await WebAssembly.compile(providedBytes[build] ?? readFileSync(wasmPath(build)));
   let memory: WebAssembly.Memory | undefined;
   const instance = await WebAssembly.instantiate(module, {
     env: {

@@ -60,9 +60,17 @@ export class ProtoWriter {
 
   /** Bytes as they are, no length prefix. */
   raw(bytes: Uint8Array): this {
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    const n = bytes.length;
+    this.reserve(n);
+    if (n < 64) {
+      // a loop beats TypedArray.set for the short label and sample chunks written per series
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = bytes[i]!;
+    } else {
+      this.buf.set(bytes, this.pos);
+    }
+    this.pos += n;
     return this;
   }
 

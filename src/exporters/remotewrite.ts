@@ -12,7 +12,13 @@
 //   rate()/increase() see its first increase (Tempo does the same). "Seen" is remembered per
 //   family per table slot by the slot's generation: bounded by the table, and a removed
 //   series (its slot reused) is forgotten.
-import type { SeriesTableView } from '../core/index.js';
+// - A series that was sent and is gone (removed after stale_duration, or its slot taken by
+//   another label set) gets a staleness marker (2 ms before the collection's timestamp), as
+//   Prometheus writes for a vanished scrape series: queries stop returning it at once instead
+//   of 5 minutes later.
+// - With sendExemplars, each exemplar the families keep goes out once, with the sample of its
+//   bucket (or counter): what was sent is remembered per slot by timestamp and trace.
+import type { Exemplar } from '../core/index.js';
 import type { Family, Labels } from './families.js';
 import { forEachSeries } from './families.js';
 import { scaled } from './exposition.js';
@@ -32,28 +38,17 @@ import {
 import type { Logger } from '../receivers/types.js';
 import { silentLogger } from '../receivers/types.js';
 
-/** One exemplar: a trace (and optionally span) that contributed `value` at `timestampMs`. */
-export interface Exemplar {
-  traceId: string;
-  spanId?: string;
-  value: number;
-  timestampMs: number;
-}
-
-/**
- * Where exemplars come from, once the families carry them: the exemplar of a histogram bucket
- * (`bucket` 0..bounds.length-1, bounds.length for +Inf) or of a counter (`bucket` -1).
- */
-export type ExemplarSource = (family: Family, view: SeriesTableView, slot: number, bucket: number) => Exemplar | undefined;
-
 export interface WriteRequestBuilderOptions {
   families: readonly Family[];
   /** Added to every series (external labels and instance); a series' own label wins. */
   extraLabels?: Readonly<Record<string, string>>;
   /** Most time series in one WriteRequest (default 2000). */
   maxSeriesPerRequest?: number;
-  /** Exemplars to attach (send_exemplars); none when absent. */
-  exemplars?: ExemplarSource;
+  /**
+   * Attach the families' exemplars (send_exemplars): each one once, on the bucket (or counter)
+   * it was kept for, its value in the family's unit. Default false.
+   */
+  sendExemplars?: boolean;
   /** Also send each family's type and help (WriteRequest.metadata) in the first request. Default true. */
   metadata?: boolean;
 }
@@ -98,19 +93,24 @@ function sampleSize(timestampMs: number): number {
   return 1 + varintSize(inner) + inner;
 }
 
-function writeSample(w: ProtoWriter, value: number, timestampMs: number): void {
+/** Prometheus's staleness marker, a NaN with payload 2 (little-endian bytes, written as they are: JS may not keep NaN payloads). */
+export const STALE_NAN_BYTES = Uint8Array.of(0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f);
+
+function writeSample(w: ProtoWriter, value: number, timestampMs: number, stale = false): void {
   w.tag(PROMPB.TIMESERIES_SAMPLES, 2).varint(1 + 8 + 1 + varintSize(timestampMs));
-  w.tag(PROMPB.SAMPLE_VALUE, 1).double(value);
+  w.tag(PROMPB.SAMPLE_VALUE, 1);
+  if (stale) w.raw(STALE_NAN_BYTES);
+  else w.double(value);
   w.tag(PROMPB.SAMPLE_TIMESTAMP, 0).varint(timestampMs);
 }
 
-function encodeExemplar(e: Exemplar): Uint8Array {
+function encodeExemplar(e: Exemplar, scale: number): Uint8Array {
   const labels = [encodeLabel('trace_id', e.traceId)];
   if (e.spanId) labels.push(encodeLabel('span_id', e.spanId));
   const ts = Math.max(0, Math.round(e.timestampMs));
   const w = new ProtoWriter(64);
   for (const l of labels) w.raw(l); // same field number (1) and shape as TimeSeries.labels
-  w.tag(PROMPB.EXEMPLAR_VALUE, 1).double(e.value);
+  w.tag(PROMPB.EXEMPLAR_VALUE, 1).double(e.value * scale);
   w.tag(PROMPB.EXEMPLAR_TIMESTAMP, 0).varint(ts);
   return encodeMessageField(PROMPB.TIMESERIES_EXEMPLARS, w.take());
 }
@@ -123,7 +123,13 @@ interface FamilyState {
   /** Encoded `le` labels, +Inf last (histograms). */
   le: Uint8Array[];
   /** Generation of each slot's series when it was last sent; a different one is a new series. */
-  sent: number[];
+  sent: (number | undefined)[];
+  /** The labels each slot's series was last sent with (for its staleness marker when it goes). */
+  sentLabels: (EncodedLabels | undefined)[];
+  /** The collection in which each slot's series was last seen. */
+  seenIn: number[];
+  /** Per slot, per bucket (one for a counter): the exemplar last sent, as timestamp and trace id. */
+  exemplarsSent: ({ timestampMs: number; traceId: string } | undefined)[][];
 }
 
 /** Builds WriteRequests from the metric families; keeps the state that makes first samples 0. */
@@ -133,6 +139,7 @@ export class WriteRequestBuilder {
   private readonly maxSeries: number;
   private readonly encodedLabels = new WeakMap<Labels, EncodedLabels>();
   private readonly metadata: Uint8Array | undefined;
+  private collections = 0;
 
   constructor(private readonly options: WriteRequestBuilderOptions) {
     this.maxSeries = options.maxSeriesPerRequest ?? 2000;
@@ -147,7 +154,7 @@ export class WriteRequestBuilder {
       const le = family.type === 'histogram'
         ? [...family.bounds.map((b) => formatSampleValue(scaled(b, family.milliseconds ? 1000 : 1))), '+Inf'].map((v) => encodeLabel('le', v))
         : [];
-      return { family, names, le, sent: [] };
+      return { family, names, le, sent: [], sentLabels: [], seenIn: [], exemplarsSent: [] };
     });
     this.metadata = options.metadata === false ? undefined : this.encodeMetadata();
   }
@@ -197,20 +204,24 @@ export class WriteRequestBuilder {
       samples = 0;
       exemplars = 0;
     };
-    const exemplarSource = this.options.exemplars;
+    const withExemplars = this.options.sendExemplars === true;
 
-    /** One TimeSeries: labels with `name` (and `le`), an optional initial 0, the value, an exemplar. */
-    const writeSeries = (labels: EncodedLabels, name: Uint8Array, le: Uint8Array | undefined, value: number, first: boolean, exemplar: Exemplar | undefined): void => {
+    const round = ++this.collections;
+
+    /**
+     * One TimeSeries: labels with `name` (and `le`), an optional initial 0, the value (or the
+     * staleness marker), an exemplar.
+     */
+    const writeSeries = (labels: EncodedLabels, name: Uint8Array, le: Uint8Array | undefined, value: number, first: boolean, exemplarBytes?: Uint8Array, stale = false): void => {
       if (series === 0 && out.length === 0 && this.metadata) w.raw(this.metadata);
-      const exemplarBytes = exemplar ? encodeExemplar(exemplar) : undefined;
       const labelBytes = labels.head.length + name.length + labels.middle.length + (le?.length ?? 0) + labels.tail.length;
-      const inner = labelBytes + (first ? sampleSize(t - 1) : 0) + sampleSize(t) + (exemplarBytes?.length ?? 0);
+      const inner = labelBytes + (first ? sampleSize(t - 1) : 0) + sampleSize(stale ? t - 2 : t) + (exemplarBytes?.length ?? 0);
       w.tag(PROMPB.WRITE_REQUEST_TIMESERIES, 2).varint(inner);
       w.raw(labels.head).raw(name).raw(labels.middle);
       if (le) w.raw(le);
       w.raw(labels.tail);
       if (first) writeSample(w, 0, t - 1);
-      writeSample(w, value, t);
+      writeSample(w, value, stale ? t - 2 : t, stale);
       if (exemplarBytes) {
         w.raw(exemplarBytes);
         exemplars++;
@@ -220,31 +231,71 @@ export class WriteRequestBuilder {
       if (series >= this.maxSeries) flush();
     };
 
+    /** Staleness markers for every time series of a family's series that is gone. */
+    const writeStale = (state: FamilyState, labels: EncodedLabels): void => {
+      const f = state.family;
+      if (f.type === 'counter') {
+        writeSeries(labels, state.names.get(`${f.name}_total`)!, undefined, NaN, false, undefined, true);
+        return;
+      }
+      const bucketName = state.names.get(`${f.name}_bucket`)!;
+      for (const le of state.le) writeSeries(labels, bucketName, le, NaN, false, undefined, true);
+      writeSeries(labels, state.names.get(`${f.name}_sum`)!, undefined, NaN, false, undefined, true);
+      writeSeries(labels, state.names.get(`${f.name}_count`)!, undefined, NaN, false, undefined, true);
+    };
+
     for (const state of this.states) {
       const f = state.family;
       const view = f.table();
       if (!view) continue;
+      const scale = f.type === 'histogram' && f.milliseconds ? 1000 : 1;
+      // Series sent before that are gone (removed, or their slot now holds another generation)
+      // get their staleness markers first, at t-2: before any new series' 0 at t-1, so that
+      // a label set that comes back in the same collection stays in time order.
+      forEachSeries(f, view, (slot) => {
+        if (state.sent[slot] === view.generation(slot)) state.seenIn[slot] = round;
+      });
+      for (let slot = 0; slot < state.sentLabels.length; slot++) {
+        const gone = state.sentLabels[slot];
+        if (!gone || state.seenIn[slot] === round) continue;
+        writeStale(state, gone);
+        state.sentLabels[slot] = undefined;
+        state.sent[slot] = undefined;
+      }
       forEachSeries(f, view, (slot) => {
         const gen = view.generation(slot);
         const first = state.sent[slot] !== gen;
-        state.sent[slot] = gen;
         const labels = this.labelsOf(f.labels.pairs(view, slot));
+        if (first && withExemplars) state.exemplarsSent[slot] = [];
+        state.sent[slot] = gen;
+        state.sentLabels[slot] = labels;
+        /** The exemplar of `bucket` (0 for a counter), encoded, if there is one not sent yet. */
+        const exemplar = (bucket: number, e: Exemplar | undefined, exScale: number): Uint8Array | undefined => {
+          if (!e) return undefined;
+          const sent = state.exemplarsSent[slot]!;
+          const last = sent[bucket];
+          if (last && last.timestampMs === e.timestampMs && last.traceId === e.traceId) return undefined;
+          sent[bucket] = { timestampMs: e.timestampMs, traceId: e.traceId };
+          return encodeExemplar(e, exScale);
+        };
         if (f.type === 'counter') {
-          const ex = exemplarSource?.(f, view, slot, -1);
+          const ex = withExemplars ? exemplar(0, f.exemplar?.(view, slot), 1) : undefined;
           writeSeries(labels, state.names.get(`${f.name}_total`)!, undefined, view.value(slot, f.value), first, ex);
           return;
         }
-        const scale = f.milliseconds ? 1000 : 1;
         const bucketName = state.names.get(`${f.name}_bucket`)!;
+        const B = f.bounds.length;
         let cumulative = 0;
-        for (let b = 0; b < f.bounds.length; b++) {
+        for (let b = 0; b < B; b++) {
           cumulative += view.value(slot, f.buckets + b);
-          writeSeries(labels, bucketName, state.le[b], cumulative, first, exemplarSource?.(f, view, slot, b));
+          const ex = withExemplars ? exemplar(b, f.exemplar?.(view, slot, b), scale) : undefined;
+          writeSeries(labels, bucketName, state.le[b], cumulative, first, ex);
         }
         const count = view.value(slot, f.count);
-        writeSeries(labels, bucketName, state.le[f.bounds.length], count, first, exemplarSource?.(f, view, slot, f.bounds.length));
-        writeSeries(labels, state.names.get(`${f.name}_sum`)!, undefined, view.value(slot, f.sum) * scale, first, undefined);
-        writeSeries(labels, state.names.get(`${f.name}_count`)!, undefined, count, first, undefined);
+        const ex = withExemplars ? exemplar(B, f.exemplar?.(view, slot, B), scale) : undefined;
+        writeSeries(labels, bucketName, state.le[B], count, first, ex);
+        writeSeries(labels, state.names.get(`${f.name}_sum`)!, undefined, view.value(slot, f.sum) * scale, first);
+        writeSeries(labels, state.names.get(`${f.name}_count`)!, undefined, count, first);
       });
     }
     flush();

@@ -29,12 +29,28 @@ export interface MetricsServerOptions {
   logger?: Logger;
   /** How long close() waits for requests in flight before cutting their connections, ms. Default 5000. */
   closeGraceMs?: number;
+  /**
+   * The web page and its JSON API (src/ui/routes.ts): asked for /ui, /ui/*, /api/* and, from
+   * browsers (Accept: text/html), /. Undefined answers 404.
+   */
+  routes?: (path: string, query: URLSearchParams) => Promise<RouteAnswer | undefined>;
+}
+
+/** An answer from `routes`. */
+export interface RouteAnswer {
+  status: number;
+  contentType: string;
+  body: string | Buffer;
+  headers?: Record<string, string>;
 }
 
 const INDEX = `spanmeter: RED metrics and service graphs from OpenTelemetry traces
 
   /metrics   Prometheus metrics
   /healthz   health check
+`;
+const INDEX_WITH_UI = `${INDEX}  /ui        the web page: service graph, RED tables, health
+  /api/graph, /api/red?service=NAME, /api/health   its JSON
 `;
 
 /** Joins renderer outputs so that each starts on its own line; OpenMetrics ends with `# EOF`. */
@@ -66,6 +82,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    if (options.routes && (path === '/ui' || path.startsWith('/ui/') || path.startsWith('/api/') || (path === '/' && /\btext\/html\b/.test(req.headers.accept ?? '')))) {
+      await route(options.routes, path, q < 0 ? '' : url.slice(q + 1), req, res);
+      return;
+    }
     if (path !== '/metrics' && path !== '/healthz' && path !== '/') {
       send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
       return;
@@ -110,8 +130,26 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       const body = JSON.stringify({ status: ok ? 'ok' : 'unhealthy', ...detail }) + '\n';
       send(res, ok ? 200 : 503, 'application/json', body, head);
     } else {
-      send(res, 200, 'text/plain; charset=utf-8', INDEX, head);
+      if (options.routes) res.setHeader('Vary', 'Accept');
+      send(res, 200, 'text/plain; charset=utf-8', options.routes ? INDEX_WITH_UI : INDEX, head);
     }
+  }
+
+  async function route(routes: NonNullable<MetricsServerOptions['routes']>, path: string, query: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const head = req.method === 'HEAD';
+    if (req.method !== 'GET' && !head) {
+      res.setHeader('Allow', 'GET, HEAD');
+      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: use GET\n');
+      return;
+    }
+    const answer = await routes(path, new URLSearchParams(query));
+    if (!answer) {
+      send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
+      return;
+    }
+    for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+    if (path === '/') res.setHeader('Vary', 'Accept');
+    send(res, answer.status, answer.contentType, answer.body, head);
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -36,6 +36,11 @@ const EXPECTED_DEFAULTS = {
   metrics_ingestion_time_range_slack: 0,
   naming: 'tempo',
   log_level: 'info',
+  remote_write: [],
+  collection_interval: 15000,
+  external_labels: {},
+  instance: '',
+  otlp_metrics: { endpoint: '', protocol: 'grpc', interval: 15000, temporality: 'cumulative', headers: {} },
 };
 
 describe('defaults', () => {

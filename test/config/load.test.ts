@@ -35,6 +35,21 @@ otlp:
   max_request_body_size: 1048576
 http_endpoint: 0.0.0.0:9464
 log_level: debug
+remote_write:
+  - url: http://mimir:9009/api/v1/push
+    headers: {X-Scope-OrgID: tenant-1}
+    send_exemplars: true
+    timeout: 10s
+  - url: https://prometheus.example/api/v1/write
+collection_interval: 30s
+external_labels: {cluster: eu-1, replica: a}
+instance: spanmeter-0
+otlp_metrics:
+  endpoint: http://alloy:4318
+  protocol: http/protobuf
+  interval: 1m
+  temporality: delta
+  headers: {Authorization: Bearer x}
 `;
 
 describe('YAML file', () => {
@@ -72,6 +87,20 @@ describe('YAML file', () => {
       metrics_ingestion_time_range_slack: 30000,
       naming: 'tempo',
       log_level: 'debug',
+      remote_write: [
+        { url: 'http://mimir:9009/api/v1/push', headers: { 'X-Scope-OrgID': 'tenant-1' }, send_exemplars: true, timeout: 10000 },
+        { url: 'https://prometheus.example/api/v1/write', headers: {}, send_exemplars: false, timeout: 30000 },
+      ],
+      collection_interval: 30000,
+      external_labels: { cluster: 'eu-1', replica: 'a' },
+      instance: 'spanmeter-0',
+      otlp_metrics: {
+        endpoint: 'http://alloy:4318',
+        protocol: 'http/protobuf',
+        interval: 60000,
+        temporality: 'delta',
+        headers: { Authorization: 'Bearer x' },
+      },
     });
   });
 
@@ -215,6 +244,15 @@ describe('env vars', () => {
       'SPANMETER_METRICS_INGESTION_TIME_RANGE_SLACK',
       'SPANMETER_NAMING',
       'SPANMETER_LOG_LEVEL',
+      'SPANMETER_REMOTE_WRITE',
+      'SPANMETER_COLLECTION_INTERVAL',
+      'SPANMETER_EXTERNAL_LABELS',
+      'SPANMETER_INSTANCE',
+      'SPANMETER_OTLP_METRICS_ENDPOINT',
+      'SPANMETER_OTLP_METRICS_PROTOCOL',
+      'SPANMETER_OTLP_METRICS_INTERVAL',
+      'SPANMETER_OTLP_METRICS_TEMPORALITY',
+      'SPANMETER_OTLP_METRICS_HEADERS',
     ]);
   });
 });

@@ -1,0 +1,194 @@
+// The package entry (`import { Spanmeter } from 'spanmeter'`): the WASM core and the Prometheus
+// exposition in-process, for a Node service that wants span metrics and service graphs without
+// running the sidecar. The sidecar is bin/spanmeter.js; the raw core is `spanmeter/wasm`
+// (its ABI: docs/abi.md).
+import { Core, type IngestResult } from './core/index.js';
+import type { WasmBuild } from './core/wasm.js';
+import { defaultConfig } from './config/defaults.js';
+import { COLLECTOR_SPAN_METRICS_BUCKETS } from './config/defaults.js';
+import { ConfigError, type ConfigIssue } from './config/errors.js';
+import { SCHEMA, pathString, walk, type Assignment, type ObjectSpec } from './config/schema.js';
+import type {
+  Config, IntrinsicDimensions, ProcessorName, ServiceGraphsConfig, SpanMetricsConfig,
+} from './config/types.js';
+import { OtlpError } from './otlp/errors.js';
+import { jsonToProtobuf } from './otlp/json.js';
+import type { Family } from './exporters/families.js';
+import { spanMetricsFamilies } from './exporters/spanmetrics.js';
+import { serviceGraphsFamilies } from './exporters/servicegraphs.js';
+import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderFamilies, type TextFormat } from './exporters/exposition.js';
+
+export type { IngestResult } from './core/index.js';
+export type { TextFormat } from './exporters/exposition.js';
+export type {
+  Config, IntrinsicDimensions, ProcessorName, ServiceGraphsConfig, SpanMetricsConfig,
+} from './config/types.js';
+export { ConfigError, type ConfigIssue } from './config/errors.js';
+export { defaultConfig } from './config/defaults.js';
+export { OPENMETRICS_TEXT, PROMETHEUS_TEXT } from './exporters/exposition.js';
+
+/** A Go duration string, as in the config file: "10s", "1m30s", "15m". */
+export type Duration = string;
+
+/**
+ * The keys of the sidecar's config file that apply in process, with the same names, types and
+ * checks (docs/config.md); everything left out keeps its default from defaultConfig(). The
+ * listener and exporter keys (otlp, http_endpoint, remote_write, …) belong to the sidecar and
+ * are refused here.
+ */
+export interface SpanmeterConfig {
+  /** Default: ['span-metrics']. */
+  processors?: ProcessorName[];
+  processor?: {
+    span_metrics?: Partial<Omit<SpanMetricsConfig, 'intrinsic_dimensions'>> & {
+      intrinsic_dimensions?: Partial<IntrinsicDimensions>;
+    };
+    service_graphs?: Partial<Omit<ServiceGraphsConfig, 'wait'>> & { wait?: Duration };
+  };
+  registry?: { max_active_series?: number; stale_duration?: Duration };
+  /** 'tempo' (default) or 'otel': the Collector spanmetrics connector's names and buckets. */
+  naming?: 'tempo' | 'otel';
+  /** Spans that ended longer than this before ingest are left out; default "0s" (keep all). */
+  metrics_ingestion_time_range_slack?: Duration;
+}
+
+export interface SpanmeterOptions {
+  /** Which core to load: 'release' (default, build/spanmeter.wasm) or 'debug' (assertions on). */
+  build?: WasmBuild;
+}
+
+/** The config keys Spanmeter.create accepts; the others configure the sidecar. */
+const IN_PROCESS_KEYS = ['processors', 'processor', 'registry', 'naming', 'metrics_ingestion_time_range_slack'];
+
+/** Checks `input` against the config schema and merges it over the defaults; throws ConfigError. */
+export function resolveConfig(input: SpanmeterConfig = {}): Config {
+  const issues: ConfigIssue[] = [];
+  const report = (path: readonly (string | number)[], message: string) =>
+    issues.push({ origin: 'Spanmeter.create', path: pathString(path), message });
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ConfigError([{ origin: 'Spanmeter.create', path: '', message: 'expected a config object' }]);
+  }
+  const fields: ObjectSpec['fields'] = {};
+  for (const key of IN_PROCESS_KEYS) fields[key] = SCHEMA.fields[key]!;
+  const assignments: Assignment[] = [];
+  for (const [key, value] of Object.entries(input)) {
+    if (Object.hasOwn(fields, key)) walk(fields[key]!, value, [key], report, assignments);
+    else if (Object.hasOwn(SCHEMA.fields, key)) report([key], 'configures the sidecar, not the in-process Spanmeter');
+    else walk({ kind: 'object', fields }, { [key]: value }, [], report, assignments); // "unknown key (did you mean …)"
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  const config = defaultConfig();
+  for (const { path, value } of assignments) {
+    let obj = config as unknown as Record<string, unknown>;
+    for (const seg of path.slice(0, -1)) obj = obj[seg] as Record<string, unknown>;
+    obj[path[path.length - 1]!] = value;
+  }
+  // As in the sidecar: the Collector's scheme comes with the Collector's default buckets.
+  if (config.naming === 'otel' && !assignments.some((a) => a.path.join('.') === 'processor.span_metrics.histogram_buckets')) {
+    config.processor.span_metrics.histogram_buckets = [...COLLECTOR_SPAN_METRICS_BUCKETS];
+  }
+  return config;
+}
+
+/**
+ * spanmeter in-process: feed it OTLP ExportTraceServiceRequests, read Prometheus metrics.
+ * Not thread-safe (nothing in Node is shared between threads anyway); one instance holds one
+ * WASM core whose memory grows with the series it tracks (see registry.max_active_series).
+ *
+ *   const meter = await Spanmeter.create({ processors: ['span-metrics', 'service-graphs'] });
+ *   meter.ingest(protobufBytes);           // or meter.ingestJson(otlpJsonText)
+ *   setInterval(() => meter.expire(), 1000);
+ *   res.end(meter.metrics());              // Prometheus text; metrics('openmetrics') for OpenMetrics
+ */
+export class Spanmeter {
+  private readonly families: Family[];
+
+  private constructor(
+    /** The WASM core host: tables, exemplars, counters (see src/core/index.ts). */
+    readonly core: Core,
+    /** The resolved configuration. */
+    readonly config: Config,
+  ) {
+    const sm = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
+    const sg = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
+    this.families = [
+      ...(sm ? spanMetricsFamilies(core, sm, config.naming) : []),
+      ...(sg ? serviceGraphsFamilies(core, sg) : []),
+    ];
+  }
+
+  /** Loads and configures a core. Throws ConfigError naming each bad key. */
+  static async create(config: SpanmeterConfig = {}, options: SpanmeterOptions = {}): Promise<Spanmeter> {
+    const resolved = resolveConfig(config);
+    const core = await Core.create({
+      spanMetrics: resolved.processors.includes('span-metrics') ? resolved.processor.span_metrics : undefined,
+      serviceGraphs: resolved.processors.includes('service-graphs') ? resolved.processor.service_graphs : undefined,
+      registry: resolved.registry,
+      slackMs: resolved.metrics_ingestion_time_range_slack,
+      build: options.build,
+    });
+    return new Spanmeter(core, resolved);
+  }
+
+  /**
+   * Aggregates one OTLP ExportTraceServiceRequest in protobuf (not gzipped), all or nothing:
+   * a malformed request changes nothing and answers `{ ok: false, reason }`.
+   */
+  ingest(request: Uint8Array, nowMs: number = Date.now()): IngestResult {
+    return this.core.ingest(request, nowMs);
+  }
+
+  /** The same for OTLP/JSON (hex ids, integer or name enums, int64 as string or number). */
+  ingestJson(body: string | Uint8Array, nowMs: number = Date.now()): IngestResult {
+    let bytes: Uint8Array;
+    try {
+      bytes = jsonToProtobuf(body);
+    } catch (err) {
+      if (err instanceof OtlpError) return { ok: false, reason: err.message, spans: 0 };
+      throw err;
+    }
+    return this.core.ingest(bytes, nowMs);
+  }
+
+  /** The metrics as GET /metrics shows them: Prometheus text 0.0.4, or OpenMetrics 1.0 (with exemplars, `# EOF`). */
+  metrics(format: TextFormat = 'text'): string {
+    const text = renderFamilies(this.families, format);
+    return format === 'openmetrics' ? `${text}# EOF\n` : text;
+  }
+
+  /** The Content-Type of metrics(format), for an HTTP answer. */
+  static contentType(format: TextFormat = 'text'): string {
+    return format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT;
+  }
+
+  /**
+   * Housekeeping, to call every second or so (the sidecar does): decides the service-graph
+   * entries whose `wait` has ended (edge, virtual node or unpaired) and removes series not
+   * updated within registry.stale_duration. Call it between ingests, not during one.
+   */
+  expire(nowMs: number = Date.now()): { expiredEdges: number; removedSeries: number } {
+    const expiredEdges = this.core.expire(nowMs);
+    return { expiredEdges, removedSeries: this.core.sweep(nowMs) };
+  }
+
+  /** Decides every waiting service-graph entry now, as at shutdown; returns how many. */
+  flush(): number {
+    return this.core.expire(Infinity);
+  }
+
+  /** Counters about the core itself (the sidecar's spanmeter_* self metrics). */
+  stats(): {
+    activeSeries: number; seriesLimited: number; seriesRemoved: number; edgeStoreSize: number;
+    labelValueBytes: number; wasmMemoryBytes: number;
+  } {
+    const c = this.core;
+    return {
+      activeSeries: c.activeSeries(),
+      seriesLimited: c.seriesLimited(),
+      seriesRemoved: c.seriesRemoved(),
+      edgeStoreSize: c.edgeStoreSize(),
+      labelValueBytes: c.stringBytes(),
+      wasmMemoryBytes: c.memoryBytes(),
+    };
+  }
+}

@@ -1,0 +1,79 @@
+// Number formatting and error levels for the web page (runs in the browser; no imports).
+
+const groups = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** Three significant digits, without an exponent; thousands grouped from 1000 on. */
+function sig3(x: number): string {
+  if (x >= 1000) return groups.format(Math.round(x));
+  if (x >= 100) return x.toFixed(0);
+  if (x >= 10) return x.toFixed(1);
+  if (x >= 1) return x.toFixed(2);
+  return Number(x.toPrecision(3)).toString();
+}
+
+/** Requests per second: "12.3/s"; "…" while unknown. */
+export function formatRate(rate: number | null | undefined, unit = '/s'): string {
+  if (rate === null || rate === undefined) return '…';
+  if (rate === 0) return `0${unit}`;
+  if (rate < 0.01) return `<0.01${unit}`;
+  return `${sig3(rate)}${unit}`;
+}
+
+/** An error ratio as a percentage: "0%", "0.25%", "12.5%", "100%"; "–" without requests. */
+export function formatPercent(ratio: number | null | undefined): string {
+  if (ratio === null || ratio === undefined) return '–';
+  if (ratio === 0) return '0%';
+  const p = ratio * 100;
+  if (p < 0.01) return '<0.01%';
+  if (p >= 99.95 && p < 100) return '99.9%';
+  if (p >= 10) return `${Number(p.toFixed(1))}%`;
+  return `${Number(p.toPrecision(2))}%`;
+}
+
+/** A latency in seconds: "850µs", "12.5ms", "1.2s"; "–" without observations. */
+export function formatSeconds(s: number | null | undefined): string {
+  if (s === null || s === undefined) return '–';
+  if (s === 0) return '0';
+  if (s < 0.001) return `${sig3(s * 1e6)}µs`;
+  if (s < 1) return `${sig3(s * 1000)}ms`;
+  return `${sig3(s)}s`;
+}
+
+/** A byte count: "4.0 MiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
+}
+
+/** A count: "1,234". */
+export function formatCount(n: number): string {
+  return groups.format(n);
+}
+
+export type ErrorLevel = 'none' | 'ok' | 'low' | 'mid' | 'high';
+
+/**
+ * Colour classes by error ratio: none (no requests), ok (no errors), low (< 1%), mid (< 5%),
+ * high (5% or more).
+ */
+export function errorLevel(ratio: number | null | undefined): ErrorLevel {
+  if (ratio === null || ratio === undefined) return 'none';
+  if (ratio === 0) return 'ok';
+  if (ratio < 0.01) return 'low';
+  if (ratio < 0.05) return 'mid';
+  return 'high';
+}
+
+/** Fits a name in `max` characters: a host name loses its last parts, anything else its end. */
+export function shorten(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const parts = s.split('.');
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length && out.length + 1 + parts[i]!.length <= max - 1; i++) out += `.${parts[i]}`;
+  return out.length <= max - 1 ? `${out}…` : `${s.slice(0, max - 1)}…`;
+}

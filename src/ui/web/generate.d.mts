@@ -1,0 +1,2 @@
+export declare const MODULES: string[];
+export declare function render(): string;

@@ -1,0 +1,421 @@
+// The web page's JSON API, computed in-process from a Core fed hand-built spans at controlled
+// times. Every expected number below is worked out by hand in the comments.
+//
+// Buckets: span metrics le 0.01, 0.1, 1 (+Inf); service graphs le 0.1, 1 (+Inf). A quantile is
+// Prometheus' histogram_quantile over the increase of the buckets: rank = q · count, found in the
+// first bucket whose cumulative count reaches it, interpolated linearly from its lower bound
+// (0 for the first bucket).
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Core } from '../../src/core/index.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import type { ServiceGraphsConfig, SpanMetricsConfig } from '../../src/config/types.js';
+import { spanMetricsFamilies } from '../../src/exporters/spanmetrics.js';
+import { serviceGraphsFamilies } from '../../src/exporters/servicegraphs.js';
+import { startMetricsServer } from '../../src/exporters/server.js';
+import type { RunningServer } from '../../src/receivers/types.js';
+import { Telemetry } from '../../src/telemetry.js';
+import { UiApi, telemetryCounters } from '../../src/ui/api.js';
+import { uiRoutes } from '../../src/ui/routes.js';
+import { histogramQuantile } from '../../src/ui/quantile.js';
+import { request, type SpanSpec } from '../servicegraphs/helpers.js';
+
+/** A wall-clock time in ms; the core takes it at ingest, the API from its clock. */
+const T = 1_700_000_000_000;
+
+function smConfig(over: Partial<SpanMetricsConfig> = {}): SpanMetricsConfig {
+  return { ...defaultConfig().processor.span_metrics, histogram_buckets: [0.01, 0.1, 1], ...over };
+}
+function sgConfig(over: Partial<ServiceGraphsConfig> = {}): ServiceGraphsConfig {
+  return { ...defaultConfig().processor.service_graphs, histogram_buckets: [0.1, 1], ...over };
+}
+
+interface Setup {
+  core: Core;
+  api: UiApi;
+  clock: { now: number };
+  telemetry: Telemetry;
+}
+
+async function setup(opts: { maxActiveSeries?: number; serviceGraphs?: boolean } = {}): Promise<Setup> {
+  const sm = smConfig();
+  const sg = sgConfig();
+  const registry = { ...defaultConfig().registry, max_active_series: opts.maxActiveSeries ?? 0 };
+  const withGraphs = opts.serviceGraphs ?? true;
+  const core = await Core.create({ spanMetrics: sm, serviceGraphs: withGraphs ? sg : undefined, registry, build: 'debug' });
+  const families = [...spanMetricsFamilies(core, sm), ...(withGraphs ? serviceGraphsFamilies(core, sg) : [])];
+  const clock = { now: T };
+  const telemetry = new Telemetry({ defaultMetrics: false });
+  const api = new UiApi({
+    core,
+    families,
+    maxActiveSeries: registry.max_active_series,
+    maxItems: withGraphs ? sg.max_items : undefined,
+    selfCounters: telemetryCounters(telemetry.registry),
+    now: () => clock.now,
+    minScanMs: 0,
+  });
+  return { core, api, clock, telemetry };
+}
+
+function ingest(core: Core, spans: SpanSpec[], nowMs: number): void {
+  expect(core.ingest(request(spans), nowMs)).toEqual({ ok: true, spans: spans.length });
+}
+
+/** The shop: frontend → checkout → (orders-db, mailer over messaging); a lone client to payment-gateway. */
+const TRAFFIC: SpanSpec[] = [
+  // trace 1: all OK
+  { trace: 1, id: 1, kind: 'server', service: 'frontend', name: 'GET /cart', durMs: 50 },
+  { trace: 1, id: 2, parent: 1, kind: 'client', service: 'frontend', name: 'POST checkout', durMs: 40 },
+  { trace: 1, id: 3, parent: 2, kind: 'server', service: 'checkout', name: 'Checkout', durMs: 30 },
+  { trace: 1, id: 4, parent: 3, kind: 'client', service: 'checkout', name: 'SELECT orders', durMs: 8, attrs: { 'db.system': 'postgresql', 'server.address': 'orders-db' } },
+  { trace: 1, id: 5, parent: 3, kind: 'producer', service: 'checkout', name: 'send orders', durMs: 2 },
+  { trace: 1, id: 6, parent: 5, kind: 'consumer', service: 'mailer', name: 'process orders', durMs: 60 },
+  // trace 2: the checkout server fails, and so does the frontend's server span
+  { trace: 2, id: 1, kind: 'server', service: 'frontend', name: 'GET /cart', durMs: 400, error: true },
+  { trace: 2, id: 2, parent: 1, kind: 'client', service: 'frontend', name: 'POST checkout', durMs: 350 },
+  { trace: 2, id: 3, parent: 2, kind: 'server', service: 'checkout', name: 'Checkout', durMs: 300, error: true },
+  // trace 3: a call to an uninstrumented payment gateway
+  { trace: 3, id: 1, kind: 'server', service: 'frontend', name: 'GET /home', durMs: 5 },
+  { trace: 3, id: 2, parent: 1, kind: 'client', service: 'frontend', name: 'charge', durMs: 20, attrs: { 'peer.service': 'payment-gateway' } },
+];
+
+const NULL_RATES = { rate: null, error_ratio: null, p50: null, p95: null, p99: null };
+
+describe('histogramQuantile', () => {
+  it('interpolates within the bucket as Prometheus does', () => {
+    // counts le 0.1: 1, le 1: 1, +Inf: 0 → rank 1 (q .5) ends bucket 1: 0 + 0.1·1/1 = 0.1;
+    // rank 1.9 (q .95) in bucket 2: 0.1 + 0.9·0.9/1 = 0.91
+    expect(histogramQuantile(0.5, [0.1, 1], [1, 1, 0])).toBe(0.1);
+    expect(histogramQuantile(0.95, [0.1, 1], [1, 1, 0])).toBeCloseTo(0.91, 12);
+    // in +Inf: the highest finite bound
+    expect(histogramQuantile(0.99, [0.1, 1], [0, 0, 5])).toBe(1);
+    // empty: null
+    expect(histogramQuantile(0.5, [0.1, 1], [0, 0, 0])).toBeNull();
+    // an offset into a longer array
+    expect(histogramQuantile(0.5, [0.1, 1], [9, 9, 0, 4, 0], 2)).toBe(0.55);
+  });
+});
+
+describe('/api/graph, /api/red, /api/health', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await setup();
+  });
+
+  it('the first look only takes a baseline: what came before is not counted', async () => {
+    const { core, api, clock } = s;
+    // Before anyone looks: one request at T-20s, its lone root expired at T-5s (user → frontend).
+    ingest(core, [{ trace: 100, id: 1, kind: 'server', service: 'frontend', name: 'GET /cart', durMs: 50 }], T - 20_000);
+    core.expire(T - 5000);
+    clock.now = T;
+    expect(await api.graph()).toEqual({
+      time: T,
+      window_seconds: 0,
+      span_metrics: true,
+      service_graphs: true,
+      nodes: [
+        { id: 'frontend', name: 'frontend', type: 'service', ...NULL_RATES, basis: 'spans' },
+        { id: 'user', name: 'user', type: 'virtual', ...NULL_RATES, basis: 'edges_out' },
+      ],
+      edges: [{ source: 'user', target: 'frontend', connection_type: 'virtual_node', ...NULL_RATES, latency: 'server' }],
+      overflow: null,
+    });
+  });
+
+  it('after 10 s: paired, database and messaging edges, rates over 10 s', async () => {
+    const { core, api, clock, telemetry } = s;
+    ingest(core, TRAFFIC, T + 1000);
+    telemetry.recordRequest({ protocol: 'http', code: 200, result: { ok: true, spans: 11 } });
+    clock.now = T + 10_000;
+    // frontend → checkout: 2 requests (one failed) / 10 s = 0.2/s, error ratio 0.5; server
+    //   latencies 0.03, 0.3 → buckets [1, 1, 0]: p50 0.1, p95 0.1 + 0.9·0.9 = 0.91, p99 0.1 + 0.9·0.98 = 0.982.
+    // checkout → orders-db (database): 1 / 10 s = 0.1/s; latency 0.008 (the client's, as the
+    //   server's) → [1, 0, 0]: p50 0.1·0.5 = 0.05, p95 0.095, p99 0.099.
+    // checkout → mailer (messaging): 1 request, server (consumer) latency 0.06 → same quantiles.
+    // user → frontend: nothing new since the baseline: rate 0, no ratio, no quantiles.
+    // Nodes from span metrics (server and consumer spans):
+    //   frontend: GET /cart 0.05, 0.4 (error), GET /home 0.005 → 3 / 10 s = 0.3/s, 1/3 errors;
+    //     buckets le .01: 1, le .1: 1, le 1: 1 → p50 rank 1.5: 0.01 + 0.09·0.5 = 0.055;
+    //     p95 rank 2.85: 0.1 + 0.9·0.85 = 0.865; p99 rank 2.97: 0.1 + 0.9·0.97 = 0.973.
+    //   checkout: Checkout 0.03, 0.3 (error) → 0.2/s, 0.5, [0, 1, 1, 0]: p50 rank 1: 0.01 + 0.09 = 0.1,
+    //     p95 0.91, p99 0.982.
+    //   mailer: process orders 0.06 → 0.1/s, 0; [0, 1, 0, 0]: p50 0.01 + 0.09·0.5 = 0.055,
+    //     p95 0.01 + 0.09·0.95 = 0.0955, p99 0.01 + 0.09·0.99 = 0.0991.
+    //   orders-db: from its one incoming edge: 0.1/s, 0, 0.05, 0.095, 0.099.
+    const graph = await api.graph();
+    expect(graph).toEqual({
+      time: T + 10_000,
+      window_seconds: 10,
+      span_metrics: true,
+      service_graphs: true,
+      nodes: [
+        { id: 'checkout', name: 'checkout', type: 'service', rate: 0.2, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'spans' },
+        { id: 'frontend', name: 'frontend', type: 'service', rate: 0.3, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'spans' },
+        { id: 'mailer', name: 'mailer', type: 'service', rate: 0.1, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'spans' },
+        { id: 'orders-db', name: 'orders-db', type: 'database', rate: 0.1, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, basis: 'edges_in' },
+        { id: 'user', name: 'user', type: 'virtual', rate: 0, error_ratio: null, p50: null, p95: null, p99: null, basis: 'edges_out' },
+      ],
+      edges: [
+        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.1, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
+        { source: 'checkout', target: 'orders-db', connection_type: 'database', rate: 0.1, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
+        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.2, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server' },
+        { source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0, error_ratio: null, p50: null, p95: null, p99: null, latency: 'server' },
+      ],
+      overflow: null,
+    });
+  });
+
+  it('after 20 s: virtual nodes from expired spans; rates over 20 s, and over a 10 s window', async () => {
+    const { core, api, clock, telemetry } = s;
+    // The wait (10 s) ends: three lone root servers become user → frontend, the lone client
+    // with peer.service an edge to payment-gateway.
+    core.expire(T + 12_000);
+    telemetry.recordRequest({ protocol: 'http', code: 400, result: { ok: false, spans: 10, reason: 'bad' } });
+    telemetry.recordRequest({ protocol: 'http', code: 413, rejected: 'too_large' });
+    telemetry.recordRequest({ protocol: 'http', code: 413, rejected: 'too_large' });
+    clock.now = T + 20_000;
+    // Over 20 s (from the first look at T):
+    // user → frontend: 3 requests (one failed) / 20 = 0.15/s, 1/3; server latencies 0.05, 0.4,
+    //   0.005 → [2, 1, 0]: p50 rank 1.5: 0.1·0.75 = 0.075; p95 rank 2.85: 0.1 + 0.9·0.85 = 0.865; p99 0.973.
+    // frontend → payment-gateway: 1 / 20 = 0.05/s; no server span: the client's 0.02 → [1, 0, 0]:
+    //   0.05, 0.095, 0.099.
+    // frontend → checkout 0.1/s; the rest 0.05/s.
+    // frontend (spans): 3 / 20 = 0.15/s; checkout 0.1/s; mailer 0.05/s; quantiles as before.
+    // user: its outgoing edge: 0.15/s, 1/3, 0.075, 0.865, 0.973.
+    const graph = await api.graph();
+    expect(graph).toEqual({
+      time: T + 20_000,
+      window_seconds: 20,
+      span_metrics: true,
+      service_graphs: true,
+      nodes: [
+        { id: 'checkout', name: 'checkout', type: 'service', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'spans' },
+        { id: 'frontend', name: 'frontend', type: 'service', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'spans' },
+        { id: 'mailer', name: 'mailer', type: 'service', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'spans' },
+        { id: 'orders-db', name: 'orders-db', type: 'database', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, basis: 'edges_in' },
+        { id: 'payment-gateway', name: 'payment-gateway', type: 'virtual', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, basis: 'edges_in' },
+        { id: 'user', name: 'user', type: 'virtual', rate: 0.15, error_ratio: 0.333333, p50: 0.075, p95: 0.865, p99: 0.973, basis: 'edges_out' },
+      ],
+      edges: [
+        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
+        { source: 'checkout', target: 'orders-db', connection_type: 'database', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
+        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server' },
+        { source: 'frontend', target: 'payment-gateway', connection_type: 'virtual_node', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'client' },
+        { source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0.15, error_ratio: 0.333333, p50: 0.075, p95: 0.865, p99: 0.973, latency: 'server' },
+      ],
+      overflow: null,
+    });
+
+    // A 10 s window starts at the snapshot kept at T + 10 s: only the expired edges are new:
+    // user → frontend 3 / 10 = 0.3/s, frontend → payment-gateway 0.1/s; the rest 0/s.
+    const recent = await api.graph({ windowMs: 10_000 });
+    expect(recent.window_seconds).toBe(10);
+    expect(recent.edges.map((e) => [e.source, e.target, e.rate, e.error_ratio, e.p95])).toEqual([
+      ['checkout', 'mailer', 0, null, null],
+      ['checkout', 'orders-db', 0, null, null],
+      ['frontend', 'checkout', 0, null, null],
+      ['frontend', 'payment-gateway', 0.1, 0, 0.095],
+      ['user', 'frontend', 0.3, 0.333333, 0.865],
+    ]);
+    expect(recent.nodes.map((n) => [n.id, n.type, n.rate])).toEqual([
+      ['checkout', 'service', 0],
+      ['frontend', 'service', 0],
+      ['mailer', 'service', 0],
+      ['orders-db', 'database', 0],
+      ['payment-gateway', 'virtual', 0.1],
+      ['user', 'virtual', 0.3],
+    ]);
+  });
+
+  it('/api/red: services (server and consumer spans) and operations (every kind), one service or all', async () => {
+    const { api } = s;
+    // Over 20 s. frontend's operations:
+    //   GET /cart (server): 0.05 and 0.4 (error) → 0.1/s, 0.5; [0, 1, 1, 0] → p50 0.1, p95 0.91, p99 0.982
+    //   GET /home (server): 0.005 → 0.05/s, 0; [1, 0, 0, 0] → p50 0.005, p95 0.0095, p99 0.0099
+    //   POST checkout (client): 0.04, 0.35 → 0.1/s, 0 (the client span did not fail); 0.1, 0.91, 0.982
+    //   charge (client): 0.02 → 0.05/s; [0, 1, 0, 0] → 0.055, 0.0955, 0.0991
+    // checkout: SELECT orders (client, 0.008) and send orders (producer, 0.002) are both in the
+    //   first bucket: 0.005, 0.0095, 0.0099.
+    const red = await api.red({ service: 'frontend' });
+    expect(red).toEqual({
+      time: T + 20_000,
+      window_seconds: 20,
+      span_metrics: true,
+      service: 'frontend',
+      services: [
+        { service: 'checkout', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'entry', operations: 3 },
+        { service: 'frontend', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'entry', operations: 4 },
+        { service: 'mailer', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'entry', operations: 1 },
+      ],
+      operations: [
+        { service: 'frontend', span_name: 'GET /cart', span_kind: 'SPAN_KIND_SERVER', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982 },
+        { service: 'frontend', span_name: 'GET /home', span_kind: 'SPAN_KIND_SERVER', rate: 0.05, error_ratio: 0, p50: 0.005, p95: 0.0095, p99: 0.0099 },
+        { service: 'frontend', span_name: 'POST checkout', span_kind: 'SPAN_KIND_CLIENT', rate: 0.1, error_ratio: 0, p50: 0.1, p95: 0.91, p99: 0.982 },
+        { service: 'frontend', span_name: 'charge', span_kind: 'SPAN_KIND_CLIENT', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991 },
+      ],
+      overflow: null,
+    });
+    const all = await api.red();
+    expect(all.service).toBeNull();
+    expect(all.operations.map((o) => [o.service, o.span_name, o.span_kind, o.rate, o.p50])).toEqual([
+      ['checkout', 'Checkout', 'SPAN_KIND_SERVER', 0.1, 0.1],
+      ['checkout', 'SELECT orders', 'SPAN_KIND_CLIENT', 0.05, 0.005],
+      ['checkout', 'send orders', 'SPAN_KIND_PRODUCER', 0.05, 0.005],
+      ['frontend', 'GET /cart', 'SPAN_KIND_SERVER', 0.1, 0.1],
+      ['frontend', 'GET /home', 'SPAN_KIND_SERVER', 0.05, 0.005],
+      ['frontend', 'POST checkout', 'SPAN_KIND_CLIENT', 0.1, 0.1],
+      ['frontend', 'charge', 'SPAN_KIND_CLIENT', 0.05, 0.055],
+      ['mailer', 'process orders', 'SPAN_KIND_CONSUMER', 0.05, 0.055],
+    ]);
+    expect((await api.red({ service: 'nobody' })).operations).toEqual([]);
+  });
+
+  it('/api/health: spans in and rejected by reason over the window, series, edge store', async () => {
+    const { api, core } = s;
+    // Since the first look (T, when every counter was 0): 11 accepted + 10 rejected = 21 spans
+    // received / 20 s = 1.05/s, 11 / 20 = 0.55/s accepted; malformed: 10 spans (0.5/s), 1 request
+    // (0.05/s); too_large: 2 requests (0.1/s).
+    const h = await api.health();
+    expect(h).toEqual({
+      time: T + 20_000,
+      window_seconds: 20,
+      spans: { received_per_second: 1.05, accepted_per_second: 0.55, received_total: 21, accepted_total: 11, dropped_late_total: 0 },
+      rejected: [
+        { reason: 'internal', spans_per_second: 0, spans_total: 0, requests_per_second: 0, requests_total: 0 },
+        { reason: 'malformed', spans_per_second: 0.5, spans_total: 10, requests_per_second: 0.05, requests_total: 1 },
+        { reason: 'too_large', spans_per_second: 0, spans_total: 0, requests_per_second: 0.1, requests_total: 2 },
+        { reason: 'unsupported_media_type', spans_per_second: 0, spans_total: 0, requests_per_second: 0, requests_total: 0 },
+      ],
+      series: { active: core.activeSeries(), limit: 0, limited_total: 0, removed_total: 0 },
+      service_graphs: { store_size: 0, max_items: 10_000, unpaired_total: 0, dropped_total: 0 },
+      wasm_memory_bytes: core.memoryBytes(),
+      warnings: [
+        'Rejecting malformed requests now (1 requests, 10 spans so far).',
+        'Rejecting too large requests now (2 requests, 0 spans so far).',
+      ],
+    });
+    expect(h.series.active).toBeGreaterThan(0);
+  });
+
+  it('the same JSON over HTTP, and the page and its scripts', async () => {
+    const { api } = s;
+    const server: RunningServer = await startMetricsServer({ endpoint: '127.0.0.1:0', renderers: [], routes: uiRoutes(api) });
+    try {
+      const base = `http://${server.address}`;
+      const graph = await fetch(`${base}/api/graph?window=10`);
+      expect(graph.status).toBe(200);
+      expect(graph.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(graph.headers.get('cache-control')).toBe('no-store');
+      expect(await graph.json()).toEqual(await api.graph({ windowMs: 10_000 }));
+      expect(await (await fetch(`${base}/api/red?service=mailer&window=1m`)).json()).toEqual(await api.red({ service: 'mailer', windowMs: 60_000 }));
+      expect(await (await fetch(`${base}/api/health`)).json()).toEqual(await api.health());
+      const bad = await fetch(`${base}/api/graph?window=soon`);
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error).toMatch(/^window: /);
+      expect((await fetch(`${base}/api/nothing`)).status).toBe(404);
+      expect((await fetch(`${base}/api/graph`, { method: 'POST' })).status).toBe(405);
+
+      // Browsers get the page at / and /ui; other clients the plain index at /.
+      const page = await fetch(`${base}/`, { headers: { Accept: 'text/html,application/xhtml+xml' } });
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      const html = await page.text();
+      expect(html).toContain('<script type="module" src="ui/app.js"></script>');
+      expect(await (await fetch(`${base}/ui`)).text()).toBe(html);
+      const index = await fetch(`${base}/`);
+      expect(index.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(await index.text()).toContain('/api/graph');
+      for (const name of ['app.js', 'layout.js', 'format.js']) {
+        const js = await fetch(`${base}/ui/${name}`);
+        expect(js.status).toBe(200);
+        expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+        expect(await js.text()).not.toMatch(/sourceMappingURL|import type/);
+      }
+      expect((await fetch(`${base}/ui/style.css`)).headers.get('content-type')).toBe('text/css; charset=utf-8');
+      expect((await fetch(`${base}/ui/secret.js`)).status).toBe(404);
+      expect((await fetch(`${base}/ui/../package.json`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('lifecycle and limits', () => {
+  let s: Setup | undefined;
+  afterEach(() => {
+    s?.api.release();
+    s = undefined;
+  });
+
+  it('snapshots are kept every 5 s for 5 minutes; the window starts at the oldest one inside it', async () => {
+    s = await setup({ serviceGraphs: false });
+    const { core, api, clock } = s;
+    const span = (trace: number): SpanSpec => ({ trace, id: 1, kind: 'server', service: 'api', name: 'GET /', durMs: 5 });
+    clock.now = T;
+    await api.red();
+    // One span every 2 s; a look every 2 s, but a snapshot only every ≥ 5 s: T, T+6, T+12, …
+    for (let i = 1; i <= 200; i++) {
+      ingest(core, [span(i)], T + i * 2000);
+      clock.now = T + i * 2000;
+      await api.red();
+    }
+    // At T+400 s: snapshots every 6 s (T+6·k); kept from T+100 on (5 minutes).
+    // 60 s window: the oldest snapshot at or after T+340 is T+342 → 58 s, 29 spans → 0.5/s.
+    let red = await api.red();
+    expect(red.window_seconds).toBe(58);
+    expect(red.services[0]!.rate).toBe(0.5);
+    // A longer window than kept is cut to 5 minutes: oldest kept ≥ T+100 is T+102 → 298 s, 149 spans.
+    red = await api.red({ windowMs: 3_600_000 });
+    expect(red.window_seconds).toBe(298);
+    expect(red.services[0]!.rate).toBe(0.5);
+    // Released after idling: the next look starts from nothing again.
+    api.release();
+    red = await api.red();
+    expect(red.window_seconds).toBe(0);
+    expect(red.services[0]!.rate).toBeNull();
+  });
+
+  it('a series removed as stale is not a counter reset of its operation', async () => {
+    s = await setup({ serviceGraphs: false });
+    const { core, api, clock } = s;
+    const span = (trace: number, error: boolean): SpanSpec => ({ trace, id: 1, kind: 'server', service: 'api', name: 'GET /', durMs: 5, error });
+    // Two series of one operation: status ERROR (only before T) and UNSET (every 5 minutes).
+    ingest(core, [span(1, true)], T - 1000);
+    clock.now = T;
+    await api.red();
+    for (let i = 1; i <= 3; i++) {
+      ingest(core, [span(10 + i, false)], T + i * 300_000 - 1000);
+      clock.now = T + i * 300_000;
+      await api.red();
+    }
+    // At T+1000 s the ERROR series (last updated T−1 s) is stale and removed: the operation's
+    // sum of series drops from 1 + 3 to 3, then one more UNSET span comes.
+    expect(core.sweep(T + 1_000_000)).toBe(1);
+    ingest(core, [span(20, false)], T + 1_000_000);
+    // 300 s window at T+1100 s: from the snapshot at T+900 s, 200 s: 1 span → 0.005/s, no errors.
+    clock.now = T + 1_100_000;
+    const red = await api.red({ windowMs: 300_000 });
+    expect(red.window_seconds).toBe(200);
+    expect(red.operations.map((o) => [o.span_name, o.rate, o.error_ratio])).toEqual([['GET /', 0.005, 0]]);
+  });
+
+  it('past max_active_series the new label sets are the overflow row, and a warning says so', async () => {
+    // A span-metrics label set with 3 buckets is 8 series (calls, size, 3 buckets + +Inf, sum,
+    // count), and the core keeps room for the overflow series (8 more): 24 holds two label sets.
+    s = await setup({ serviceGraphs: false, maxActiveSeries: 24 });
+    const { core, api, clock } = s;
+    clock.now = T;
+    await api.red();
+    const spans: SpanSpec[] = ['a', 'b', 'c', 'd'].map((svc, i) => ({ trace: 1, id: i + 1, kind: 'server', service: svc, name: 'op', durMs: 5 }));
+    ingest(core, spans, T + 1000);
+    clock.now = T + 10_000;
+    const red = await api.red();
+    // a and b fit; c and d go to the overflow series: 2 spans / 10 s = 0.2/s, both in le 0.01.
+    expect(red.services.map((r) => r.service)).toEqual(['a', 'b']);
+    expect(red.overflow).toEqual({ rate: 0.2, error_ratio: 0, p50: 0.005, p95: 0.0095, p99: 0.0099 });
+    const h = await api.health();
+    expect(h.series).toEqual({ active: 16, limit: 24, limited_total: 2, removed_total: 0 });
+    expect(h.warnings).toEqual(['Series limit reached (24): 2 new label sets were counted in the metric_overflow="true" series.']);
+    expect(h.service_graphs).toBeNull();
+  });
+});
