@@ -180,7 +180,7 @@ main { padding: 16px 20px; display: grid; gap: 16px; }
 .edge .hit { stroke: transparent !important; stroke-width: 12px; stroke-dasharray: none !important; }
 .arrow-none { fill: var(--lvl-none); } .arrow-ok { fill: var(--lvl-ok); } .arrow-low { fill: var(--lvl-low); }
 .arrow-mid { fill: var(--lvl-mid); } .arrow-high { fill: var(--lvl-high); }
-.node { cursor: pointer; transition: transform .5s ease, opacity .3s; }
+.node { cursor: pointer; transition: opacity .3s; }
 .node .shape-main { fill: var(--node-fill); stroke: var(--lvl-none); stroke-width: 1.5px; }
 .node.lvl-ok .shape-main { stroke: var(--lvl-ok); } .node.lvl-low .shape-main { stroke: var(--lvl-low); }
 .node.lvl-mid .shape-main { stroke: var(--lvl-mid); } .node.lvl-high .shape-main { stroke: var(--lvl-high); stroke-width: 2.5px; }

@@ -399,6 +399,31 @@ describe('lifecycle and limits', () => {
     expect(red.operations.map((o) => [o.span_name, o.rate, o.error_ratio])).toEqual([['GET /', 0.005, 0]]);
   });
 
+  it('a virtual node named like a service gets an id of its own', async () => {
+    s = await setup();
+    const { core, api, clock } = s;
+    clock.now = T;
+    await api.graph();
+    // A service called "user", and a root span whose caller becomes Tempo's virtual "user".
+    ingest(core, [
+      { trace: 1, id: 1, kind: 'server', service: 'web', name: 'GET /', durMs: 50 },
+      { trace: 1, id: 2, parent: 1, kind: 'client', service: 'web', name: 'GetUser', durMs: 40 },
+      { trace: 1, id: 3, parent: 2, kind: 'server', service: 'user', name: 'GetUser', durMs: 30 },
+    ], T + 1000);
+    core.expire(T + 12_000);
+    clock.now = T + 20_000;
+    const g = await api.graph();
+    expect(g.nodes.map((n) => [n.id, n.name, n.type, n.rate])).toEqual([
+      ['user', 'user', 'service', 0.05],
+      ['virtual:user', 'user', 'virtual', 0.05],
+      ['web', 'web', 'service', 0.05],
+    ]);
+    expect(g.edges.map((e) => [e.source, e.target, e.connection_type])).toEqual([
+      ['virtual:user', 'web', 'virtual_node'],
+      ['web', 'user', ''],
+    ]);
+  });
+
   it('past max_active_series the new label sets are the overflow row, and a warning says so', async () => {
     // A span-metrics label set with 3 buckets is 8 series (calls, size, 3 buckets + +Inf, sum,
     // count), and the core keeps room for the overflow series (8 more): 24 holds two label sets.

@@ -44,6 +44,7 @@ const state = {
   health: undefined as HealthResponse | undefined,
   topology: '',
   layout: undefined as Layout | undefined,
+  columnGap: NODE_W + 84,
   svcSort: { key: 'rate', desc: true } as Sort,
   opSort: { key: 'rate', desc: true } as Sort,
   svcFilter: '',
@@ -333,15 +334,15 @@ function bezier(p0: Point, p1: Point, p2: Point, p3: Point, t: number): Point {
   return { x: a * p0.x + b * p1.x + c * p2.x + d * p3.x, y: a * p0.y + b * p1.y + c * p2.y + d * p3.y };
 }
 
-/** The edge's curve, and where its label goes (in a gap between columns, not on a node). */
-function edgeGeometry(s: Point, t: Point, columnGap: number): { d: string; label: Point } {
+/** The edge's curve, and where its label may go, best first (not on a node in a column it crosses). */
+function edgeGeometry(s: Point, t: Point, columnGap: number): { d: string; spots: Point[] } {
   if (t.x > s.x + 1) {
     const p0 = { x: s.x + NODE_W / 2, y: s.y };
     const p3 = { x: t.x - NODE_W / 2 - 6, y: t.y };
     const dx = Math.max(30, (p3.x - p0.x) / 2);
     const p1 = { x: p0.x + dx, y: p0.y };
     const p2 = { x: p3.x - dx, y: p3.y };
-    // The middle gap the edge crosses.
+    // First choice: the middle of the gap between columns that the edge crosses halfway.
     const span = Math.round((t.x - s.x) / columnGap);
     const gapX = s.x + (Math.floor((span - 1) / 2) + 0.5) * columnGap;
     let lo = 0;
@@ -351,15 +352,17 @@ function edgeGeometry(s: Point, t: Point, columnGap: number): { d: string; label
       if (bezier(p0, p1, p2, p3, mid).x < gapX) lo = mid;
       else hi = mid;
     }
-    return { d: `M${p0.x},${p0.y} C${p1.x},${p1.y} ${p2.x},${p2.y} ${p3.x},${p3.y}`, label: bezier(p0, p1, p2, p3, lo) };
+    const spots = [lo, 0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78].map((u) => bezier(p0, p1, p2, p3, u));
+    return { d: `M${p0.x},${p0.y} C${p1.x},${p1.y} ${p2.x},${p2.y} ${p3.x},${p3.y}`, spots };
   }
   // Backwards or within a column: loop below both nodes.
   const p0 = { x: s.x, y: s.y + NODE_H / 2 };
-  const p3 = { x: t.x + (t.x === s.x ? 0 : 0), y: t.y + NODE_H / 2 + 6 };
+  const p3 = { x: t.x, y: t.y + NODE_H / 2 + 6 };
   const drop = 70 + Math.abs(s.y - t.y) * 0.15;
   const p1 = { x: s.x + (t.x === s.x ? NODE_W * 0.6 : 0), y: Math.max(s.y, t.y) + drop };
   const p2 = { x: t.x + (t.x === s.x ? NODE_W * 0.6 : 0), y: Math.max(s.y, t.y) + drop };
-  return { d: `M${p0.x},${p0.y} C${p1.x},${p1.y} ${p2.x},${p2.y} ${p3.x},${p3.y}`, label: bezier(p0, p1, p2, p3, 0.5) };
+  const spots = [0.5, 0.4, 0.6].map((u) => bezier(p0, p1, p2, p3, u));
+  return { d: `M${p0.x},${p0.y} C${p1.x},${p1.y} ${p2.x},${p2.y} ${p3.x},${p3.y}`, spots };
 }
 
 function nodeStats(n: GraphNode): string {
@@ -389,20 +392,30 @@ function renderGraph(g: GraphResponse): void {
   const ids = g.nodes.map((n) => n.id);
   const pairs = g.edges.map((e) => [e.source, e.target] as const);
   const topology = `${ids.join('\u0001')}\u0002${pairs.map((p) => p.join('\u0001')).join('\u0002')}`;
-  const columnGap = NODE_W + 84;
   if (topology !== state.topology) {
     const previous = state.layout ? new Map<string, Placement>([...state.layout.nodes].map(([id, p]) => [id, { rank: p.rank, order: p.order }])) : undefined;
-    state.layout = layoutGraph(ids, pairs, { previous, columnGap, rowGap: NODE_H + 38, marginX: NODE_W / 2 + 12, marginY: NODE_H / 2 + 16 });
+    const options = { previous, rowGap: NODE_H + 38, marginX: NODE_W / 2 + 12, marginY: NODE_H / 2 + 16 };
+    // Room for the edge labels between the columns, unless that makes the graph too wide.
+    state.columnGap = NODE_W + 140;
+    state.layout = layoutGraph(ids, pairs, { ...options, columnGap: state.columnGap });
+    if (state.layout.ranks > 5) {
+      state.columnGap = NODE_W + 84;
+      state.layout = layoutGraph(ids, pairs, { ...options, columnGap: state.columnGap });
+    }
     state.topology = topology;
-    const { width, height } = state.layout;
-    root.setAttribute('viewBox', `0 0 ${Math.max(width, 1)} ${Math.max(height + 60, 1)}`);
+    const { width, height, nodes } = state.layout;
+    // Room below for the loops of edges that go backwards.
+    const back = pairs.some(([a, b]) => (nodes.get(b)?.rank ?? 0) <= (nodes.get(a)?.rank ?? 0));
+    const h = height + (back ? 80 : 0);
+    root.setAttribute('viewBox', `0 0 ${Math.max(width, 1)} ${Math.max(h, 1)}`);
     root.setAttribute('width', String(width));
-    root.setAttribute('height', String(height + 60));
+    root.setAttribute('height', String(h));
     root.style.maxWidth = '100%';
     root.style.height = 'auto';
     root.style.minWidth = `${Math.min(width, Math.max(640, width * 0.7))}px`;
   }
   const layout = state.layout!;
+  const columnGap = state.columnGap;
 
   // Nodes.
   const seenNodes = new Set<string>();
@@ -431,7 +444,7 @@ function renderGraph(g: GraphResponse): void {
   const names = new Map(g.nodes.map((n) => [n.id, n.name]));
   const maxRate = Math.max(0, ...g.edges.map((e) => e.rate ?? 0));
   const seenEdges = new Set<string>();
-  const labels: { v: EdgeView; at: Point; text1: string; text2: string; rate: number; width: number }[] = [];
+  const labels: { v: EdgeView; spots: Point[]; rate: number; width: number }[] = [];
   for (const e of g.edges) {
     const s = layout.nodes.get(e.source);
     const t = layout.nodes.get(e.target);
@@ -445,20 +458,20 @@ function renderGraph(g: GraphResponse): void {
     v.g.dataset.target = e.target;
     v.label.dataset.source = e.source;
     v.label.dataset.target = e.target;
-    const { d, label } = edgeGeometry(s, t, columnGap);
+    const { d, spots } = edgeGeometry(s, t, columnGap);
     v.path.setAttribute('d', d);
     v.hit.setAttribute('d', d);
     const width = maxRate > 0 && e.rate ? 1.25 + 6 * Math.sqrt(e.rate / maxRate) : 1;
     v.path.setAttribute('stroke-width', width.toFixed(2));
     v.path.setAttribute('marker-end', `url(#arrow-${lvl})`);
     const text1 = `${formatRate(e.rate)} · ${formatPercent(e.error_ratio)}`;
-    const text2 = e.p50 === null ? '' : `p50 ${formatSeconds(e.p50)} · p95 ${formatSeconds(e.p95)}`;
+    const text2 = e.p50 === null ? '' : `p50 ${formatSeconds(e.p50, true)} · p95 ${formatSeconds(e.p95, true)}`;
     setText(v.title, `${names.get(e.source) ?? e.source} → ${names.get(e.target) ?? e.target}${CONNECTION_NAMES[e.connection_type] ?? ''}: ${formatRate(e.rate, ' requests/s')}, ${formatPercent(e.error_ratio)} errors, p50 ${formatSeconds(e.p50)}, p95 ${formatSeconds(e.p95)}, p99 ${formatSeconds(e.p99)} (${e.latency} spans)`);
     setText(v.line1, text1);
     setText(v.line2, text2);
     v.line1.setAttribute('class', `lvl-${lvl}`);
     const chars = Math.max(text1.length, text2.length);
-    labels.push({ v, at: label, text1, text2, rate: e.rate ?? 0, width: chars * 5.9 + 8 });
+    labels.push({ v, spots, rate: e.rate ?? 0, width: chars * 5.9 + 8 });
   }
   for (const [id, v] of edgeViews) {
     if (!seenEdges.has(id)) {
@@ -475,16 +488,18 @@ function renderGraph(g: GraphResponse): void {
   labels.sort((a, b) => b.rate - a.rate);
   for (const l of labels) {
     let placed = false;
-    for (const dy of [0, -14, 14, -28, 28]) {
-      const y = l.at.y + dy;
-      const box = { x0: l.at.x - l.width / 2, y0: y - LABEL_H / 2, x1: l.at.x + l.width / 2, y1: y + LABEL_H / 2 };
-      if (boxes.some((b) => box.x0 < b.x1 && box.x1 > b.x0 && box.y0 < b.y1 && box.y1 > b.y0)) continue;
-      boxes.push(box);
-      l.v.label.setAttribute('transform', `translate(${l.at.x.toFixed(1)},${y.toFixed(1)})`);
-      placed = true;
-      break;
+    spots: for (const at of l.spots) {
+      for (const dy of [0, -10, 10]) {
+        const y = at.y + dy;
+        const box = { x0: at.x - l.width / 2, y0: y - LABEL_H / 2, x1: at.x + l.width / 2, y1: y + LABEL_H / 2 };
+        if (boxes.some((b) => box.x0 < b.x1 && box.x1 > b.x0 && box.y0 < b.y1 && box.y1 > b.y0)) continue;
+        boxes.push(box);
+        l.v.label.setAttribute('transform', `translate(${at.x.toFixed(1)},${y.toFixed(1)})`);
+        placed = true;
+        break spots;
+      }
     }
-    if (!placed) l.v.label.setAttribute('transform', `translate(${l.at.x.toFixed(1)},${l.at.y.toFixed(1)})`);
+    if (!placed) l.v.label.setAttribute('transform', `translate(${l.spots[0]!.x.toFixed(1)},${l.spots[0]!.y.toFixed(1)})`);
     // A crowded label shows only while its edge's node is hovered or selected.
     l.v.label.classList.toggle('crowded', !placed);
   }

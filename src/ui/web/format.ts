@@ -30,13 +30,17 @@ export function formatPercent(ratio: number | null | undefined): string {
   return `${Number(p.toPrecision(2))}%`;
 }
 
-/** A latency in seconds: "850µs", "12.5ms", "1.2s"; "–" without observations. */
-export function formatSeconds(s: number | null | undefined): string {
+/**
+ * A latency in seconds: "850µs", "12.5ms", "1.20s"; "–" without observations. Compact drops
+ * trailing zeros ("50ms", "1.2s").
+ */
+export function formatSeconds(s: number | null | undefined, compact = false): string {
   if (s === null || s === undefined) return '–';
   if (s === 0) return '0';
-  if (s < 0.001) return `${sig3(s * 1e6)}µs`;
-  if (s < 1) return `${sig3(s * 1000)}ms`;
-  return `${sig3(s)}s`;
+  const [n, unit] = s < 0.001 ? [s * 1e6, 'µs'] : s < 1 ? [s * 1000, 'ms'] : [s, 's'];
+  let text = sig3(n);
+  if (compact && text.includes('.')) text = text.replace(/\.?0+$/, '');
+  return `${text}${unit}`;
 }
 
 /** A byte count: "4.0 MiB". */
