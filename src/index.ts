@@ -152,7 +152,7 @@ export class Spanmeter {
 
   /** The metrics as GET /metrics shows them: Prometheus text 0.0.4, or OpenMetrics 1.0 (with exemplars, `# EOF`). */
   metrics(format: TextFormat = 'text'): string {
-    const text = renderFamilies(this.families, format);
+    const text = renderFamilies(this.families, format).toString('utf8');
     return format === 'openmetrics' ? `${text}# EOF\n` : text;
   }
 

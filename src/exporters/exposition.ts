@@ -20,14 +20,47 @@ export function scaled(bound: number, scale: number): number {
   return scale === 1 ? bound : Number((bound * scale).toPrecision(15));
 }
 
-function braced(labels: string): string {
-  return labels === '' ? '' : `{${labels}}`;
+/**
+ * An output buffer written piece by piece: ASCII (names, numbers) written as latin1, label sets
+ * as the UTF-8 bytes cached per series. No string is built per line and none to encode at the end.
+ */
+class ByteWriter {
+  private buf = Buffer.allocUnsafe(1 << 16);
+  private n = 0;
+
+  private room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
+    this.buf.copy(next, 0, 0, this.n);
+    this.buf = next;
+  }
+
+  ascii(s: string): void {
+    this.room(s.length);
+    this.n += this.buf.write(s, this.n, 'latin1');
+  }
+
+  text(s: string): void {
+    const k = Buffer.byteLength(s);
+    this.room(k);
+    this.n += this.buf.write(s, this.n, 'utf8');
+  }
+
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.n);
+    this.n += b.length;
+  }
+
+  done(): Buffer {
+    return this.buf.subarray(0, this.n);
+  }
 }
 
-export function renderFamilies(families: readonly Family[], format: TextFormat): string {
-  let out = '';
-  for (const f of families) out += renderFamily(f, format);
-  return out;
+export function renderFamilies(families: readonly Family[], format: TextFormat): Buffer {
+  const out = new ByteWriter();
+  for (const f of families) renderFamily(f, format, out);
+  return out.done();
 }
 
 /** An OpenMetrics exemplar after a sample: ` # {trace_id="…",span_id="…"} value timestamp`. */
@@ -37,37 +70,57 @@ function exemplarText(e: Exemplar | undefined, scale: number): string {
   return ` # {trace_id="${e.traceId}"${span}} ${formatSampleValue(e.value * scale)} ${e.timestampMs / 1000}`;
 }
 
-function renderFamily(f: Family, format: TextFormat): string {
+function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
   const om = format === 'openmetrics';
   const counterName = `${f.name}_total`;
   // Text 0.0.4 names a counter family by its sample name; OpenMetrics by the name without _total.
   const headerName = f.type === 'counter' && !om ? counterName : f.name;
-  let out = `# HELP ${headerName} ${f.help}\n# TYPE ${headerName} ${f.type}\n`;
+  out.text(`# HELP ${headerName} ${f.help}\n# TYPE ${headerName} ${f.type}\n`);
   const view = f.table();
-  if (!view) return out;
+  if (!view) return;
   if (f.type === 'counter') {
+    const open = Buffer.from(`${counterName}{`);
+    const bare = Buffer.from(counterName);
     forEachSeries(f, view, (slot) => {
-      const exemplar = om ? exemplarText(f.exemplar?.(view, slot), 1) : '';
-      out += `${counterName}${braced(f.labels.text(view, slot))} ${formatSampleValue(view.value(slot, f.value))}${exemplar}\n`;
+      const labels = f.labels.bytes(view, slot);
+      const value = ` ${formatSampleValue(view.value(slot, f.value))}${om ? exemplarText(f.exemplar?.(view, slot), 1) : ''}\n`;
+      if (labels.length > 0) {
+        out.bytes(open);
+        out.bytes(labels);
+        out.ascii(`}${value}`);
+      } else {
+        out.bytes(bare);
+        out.ascii(value);
+      }
     });
-    return out;
+    return;
   }
   const scale = f.milliseconds ? 1000 : 1;
-  const le = f.bounds.map((b) => formatSampleValue(scaled(b, scale)));
+  const bucketName = Buffer.from(`${f.name}_bucket{`);
+  // `le="x"} ` after the labels, with the comma when there are labels.
+  const le = [...f.bounds.map((b) => formatSampleValue(scaled(b, scale))), '+Inf'];
+  const leAfterLabels = le.map((v) => `,le="${v}"} `);
+  const leAlone = le.map((v) => `le="${v}"} `);
+  const sumOpen = Buffer.from(`${f.name}_sum{`);
+  const countOpen = Buffer.from(`${f.name}_count{`);
   forEachSeries(f, view, (slot) => {
-    const labels = f.labels.text(view, slot);
-    const open = labels === '' ? '{' : `{${labels},`;
+    const labels = f.labels.bytes(view, slot);
+    const tails = labels.length > 0 ? leAfterLabels : leAlone;
     let cumulative = 0;
+    const count = view.value(slot, f.count);
     for (let b = 0; b < le.length; b++) {
-      cumulative += view.value(slot, f.buckets + b);
-      const exemplar = om ? exemplarText(f.exemplar?.(view, slot, b), scale) : '';
-      out += `${f.name}_bucket${open}le="${le[b]}"} ${formatSampleValue(cumulative)}${exemplar}\n`;
+      cumulative = b < f.bounds.length ? cumulative + view.value(slot, f.buckets + b) : count;
+      out.bytes(bucketName);
+      out.bytes(labels);
+      out.ascii(`${tails[b]}${formatSampleValue(cumulative)}${om ? exemplarText(f.exemplar?.(view, slot, b), scale) : ''}\n`);
     }
-    const count = formatSampleValue(view.value(slot, f.count));
-    const exemplar = om ? exemplarText(f.exemplar?.(view, slot, le.length), scale) : '';
-    out += `${f.name}_bucket${open}le="+Inf"} ${count}${exemplar}\n`;
-    out += `${f.name}_sum${braced(labels)} ${formatSampleValue(view.value(slot, f.sum) * scale)}\n`;
-    out += `${f.name}_count${braced(labels)} ${count}\n`;
+    // name{labels} value, or name value without labels: the `{` is dropped by starting one byte on.
+    const close = labels.length > 0 ? '}' : '';
+    out.bytes(labels.length > 0 ? sumOpen : sumOpen.subarray(0, sumOpen.length - 1));
+    out.bytes(labels);
+    out.ascii(`${close} ${formatSampleValue(view.value(slot, f.sum) * scale)}\n`);
+    out.bytes(labels.length > 0 ? countOpen : countOpen.subarray(0, countOpen.length - 1));
+    out.bytes(labels);
+    out.ascii(`${close} ${formatSampleValue(count)}\n`);
   });
-  return out;
 }

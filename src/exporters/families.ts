@@ -16,7 +16,7 @@ export const OVERFLOW_LABELS: Labels = [['metric_overflow', 'true']];
  */
 export class TableLabels {
   private pairsBySlot: Labels[] = [];
-  private textBySlot: string[] = [];
+  private bytesBySlot: Buffer[] = [];
   private generations: number[] = [];
 
   constructor(private readonly build: (view: SeriesTableView, slot: number) => Labels) {}
@@ -26,7 +26,7 @@ export class TableLabels {
     if (this.generations[slot] === gen) return;
     const pairs = view.overflow(slot) ? OVERFLOW_LABELS : this.build(view, slot).filter(([, v]) => v !== '');
     this.pairsBySlot[slot] = pairs;
-    this.textBySlot[slot] = pairs.map(([n, v]) => `${n}="${escapeLabelValue(v)}"`).join(',');
+    this.bytesBySlot[slot] = Buffer.from(pairs.map(([n, v]) => `${n}="${escapeLabelValue(v)}"`).join(','), 'utf8');
     this.generations[slot] = gen;
   }
 
@@ -35,10 +35,10 @@ export class TableLabels {
     return this.pairsBySlot[slot]!;
   }
 
-  /** `name="value",...`, escaped for the text formats. */
-  text(view: SeriesTableView, slot: number): string {
+  /** `name="value",...`, escaped for the text formats, as UTF-8 bytes. */
+  bytes(view: SeriesTableView, slot: number): Buffer {
     this.fill(view, slot);
-    return this.textBySlot[slot]!;
+    return this.bytesBySlot[slot]!;
   }
 }
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { formatHostPort, parseEndpoint } from '../receivers/endpoint.js';
 import { silentLogger, type Logger, type RunningServer } from '../receivers/types.js';
 
-export type Renderer = (format: TextFormat) => string | Promise<string>;
+export type Renderer = (format: TextFormat) => string | Uint8Array | Promise<string | Uint8Array>;
 
 /**
  * Health detail. `ok: false` answers 503; everything else is reported as JSON alongside
@@ -54,16 +54,21 @@ const INDEX_WITH_UI = `${INDEX}  /ui        the web page: service graph, RED tab
 `;
 
 /** Joins renderer outputs so that each starts on its own line; OpenMetrics ends with `# EOF`. */
-export async function renderAll(renderers: readonly Renderer[], format: TextFormat = 'text'): Promise<string> {
+export async function renderAll(renderers: readonly Renderer[], format: TextFormat = 'text'): Promise<Buffer> {
   const parts = await Promise.all(renderers.map((r) => r(format)));
-  let out = '';
+  const out: Uint8Array[] = [];
   for (const p of parts) {
-    if (p === '') continue;
-    out += p;
-    if (!p.endsWith('\n')) out += '\n';
+    const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+    if (bytes.length === 0) continue;
+    out.push(bytes);
+    if (bytes[bytes.length - 1] !== 0x0a) out.push(NEWLINE);
   }
-  return format === 'openmetrics' ? `${out}# EOF\n` : out;
+  if (format === 'openmetrics') out.push(EOF);
+  return Buffer.concat(out);
 }
+
+const NEWLINE = Buffer.from('\n');
+const EOF = Buffer.from('# EOF\n');
 
 export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningServer> {
   const { host, port } = parseEndpoint(options.endpoint);
@@ -98,7 +103,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     }
     if (path === '/metrics') {
       const format = negotiate(req.headers.accept);
-      let text: string;
+      let text: Buffer;
       try {
         text = await renderAll(renderers, format);
       } catch (err) {

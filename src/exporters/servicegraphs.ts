@@ -78,6 +78,6 @@ export class ServiceGraphsExposition {
   }
 
   render(format: TextFormat = 'text'): string {
-    return renderFamilies(this.families, format);
+    return renderFamilies(this.families, format).toString('utf8');
   }
 }

@@ -75,6 +75,6 @@ export class SpanMetricsExposition {
   }
 
   render(format: TextFormat = 'text'): string {
-    return renderFamilies(this.families, format);
+    return renderFamilies(this.families, format).toString('utf8');
   }
 }
