@@ -19,9 +19,17 @@ export type Protocol = 'http' | 'grpc';
  * - `malformed`: the bytes are not a valid ExportTraceServiceRequest (core rejection, bad JSON, bad gzip)
  * - `too_large`: over max_request_body_size (before or after decompression)
  * - `unsupported_media_type`: unknown Content-Type or Content-Encoding
- * - `internal`: a bug on our side (HTTP 500 / gRPC INTERNAL)
+ * - `internal`: a bug on our side or a core failure (HTTP 500 / gRPC INTERNAL)
+ * - `throttled`: the ingest budget (otlp.max_inflight_*) was full (HTTP 429 / gRPC UNAVAILABLE)
+ * - `too_many_spans`: over otlp.max_spans_per_request (HTTP 400 / gRPC INVALID_ARGUMENT)
+ * - `compression_ratio`: inflated past otlp.max_decompression_ratio (HTTP 413)
+ * - `unauthenticated`: missing or wrong bearer token (HTTP 401 / gRPC UNAUTHENTICATED)
+ * - `unavailable`: the core is being rebuilt after a failure (HTTP 503 / gRPC UNAVAILABLE)
  */
-export const REJECT_REASONS = ['malformed', 'too_large', 'unsupported_media_type', 'internal'] as const;
+export const REJECT_REASONS = [
+  'malformed', 'too_large', 'unsupported_media_type', 'internal', 'throttled', 'too_many_spans', 'compression_ratio',
+  'unauthenticated', 'unavailable',
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** What one finished OTLP request did, as the receivers report it. */
@@ -75,6 +83,7 @@ export class Telemetry {
   private readonly requestsRejected: Counter<'protocol' | 'reason'>;
   private readonly duration: Histogram<'protocol'>;
   private readonly collectErrors: Counter<'metric'>;
+  private readonly throttled: Counter<'protocol'>;
 
   constructor(options: TelemetryOptions = {}) {
     const registry = new Registry<PrometheusContentType>();
@@ -123,6 +132,13 @@ export class Telemetry {
       labelNames: ['metric'],
       registers,
     });
+    this.throttled = new Counter({
+      name: 'spanmeter_requests_throttled_total',
+      help: 'OTLP export requests refused because the ingest budget (otlp.max_inflight_bytes / max_inflight_requests) was full (HTTP 429, gRPC UNAVAILABLE), by protocol. Senders retry them.',
+      labelNames: ['protocol'],
+      registers,
+    });
+    for (const protocol of ['http', 'grpc'] as const) this.throttled.labels(protocol).inc(0);
     // Every reason is visible from the start, at zero.
     for (const reason of REJECT_REASONS) {
       this.spansRejected.labels(reason).inc(0);
@@ -148,6 +164,16 @@ export class Telemetry {
   countRequest(protocol: Protocol, code: number | string, rejected?: RejectReason): void {
     this.requests.labels(protocol, String(code)).inc();
     if (rejected) this.requestsRejected.labels(protocol, rejected).inc();
+  }
+
+  /** Counts spans turned away before they reached the core (e.g. too_many_spans). */
+  countRejectedSpans(reason: RejectReason, spans: number): void {
+    this.spansRejected.labels(reason).inc(spans);
+  }
+
+  /** Counts one request refused by the ingest budget (besides countRequest). */
+  countThrottled(protocol: Protocol): void {
+    this.throttled.labels(protocol).inc();
   }
 
   /**

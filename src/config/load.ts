@@ -89,6 +89,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
     assigned.add(a.path.join('.'));
   }
   checkEndpointsDistinct(config, issues);
+  checkSecurity(config, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   // The Collector's scheme comes with the Collector's default latency buckets.
   if (config.naming === 'otel' && !assigned.has('processor.span_metrics.histogram_buckets')) {
@@ -261,6 +262,22 @@ function setIn(target: object, path: readonly string[], value: unknown): void {
 }
 
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']); // '' is ":4318"
+
+/** TLS needs both a certificate and a key (and mTLS a certificate); a token comes from one place. */
+function checkSecurity(config: Config, issues: ConfigIssue[]): void {
+  for (const [prefix, tls] of [['otlp.tls', config.otlp.tls], ['tls', config.tls]] as const) {
+    if ((tls.cert_file === '') !== (tls.key_file === '')) {
+      issues.push({ origin: '', path: prefix, message: 'cert_file and key_file must be given together' });
+    } else if (tls.client_ca_file !== '' && tls.cert_file === '') {
+      issues.push({ origin: '', path: `${prefix}.client_ca_file`, message: 'needs cert_file and key_file (mTLS runs over TLS)' });
+    }
+  }
+  for (const [prefix, auth] of [['otlp.auth', config.otlp.auth], ['http_auth', config.http_auth]] as const) {
+    if (auth.bearer_token !== '' && auth.bearer_token_file !== '') {
+      issues.push({ origin: '', path: prefix, message: 'give bearer_token or bearer_token_file, not both' });
+    }
+  }
+}
 
 function checkEndpointsDistinct(config: Config, issues: ConfigIssue[]): void {
   const endpoints: [string, string][] = [

@@ -599,6 +599,21 @@ export const REMOTE_WRITE_DEFAULTS = { headers: {}, send_exemplars: false, timeo
 // ---------------------------------------------------------------------------------------------
 // The schema
 
+function tlsSpec(): ObjectSpec {
+  return {
+    kind: 'object',
+    fields: { cert_file: string(), key_file: string(), client_ca_file: string() },
+    hints: {
+      ca_file: 'client_ca_file is the CA that client certificates are checked against (mTLS)',
+      min_version: 'not supported: Node.js defaults apply (TLS 1.2 and later)',
+    },
+  };
+}
+
+function authSpec(): ObjectSpec {
+  return { kind: 'object', fields: { bearer_token: string(), bearer_token_file: string() } };
+}
+
 const NOT_YET = 'Tempo option not supported by spanmeter yet';
 
 export const SCHEMA: ObjectSpec = {
@@ -610,9 +625,17 @@ export const SCHEMA: ObjectSpec = {
         http_endpoint: endpoint(true),
         grpc_endpoint: endpoint(true),
         max_request_body_size: integer(1),
+        max_inflight_bytes: integer(0),
+        max_inflight_requests: integer(0),
+        max_spans_per_request: integer(0),
+        max_decompression_ratio: integer(0),
+        tls: tlsSpec(),
+        auth: authSpec(),
       },
     },
     http_endpoint: endpoint(false),
+    tls: tlsSpec(),
+    http_auth: authSpec(),
     processors: processors(),
     processor: {
       kind: 'object',

@@ -55,6 +55,34 @@ export interface OtlpConfig {
   grpc_endpoint: string;
   /** Largest request body accepted after decompression, bytes (HTTP and gRPC). */
   max_request_body_size: number;
+  /** Bytes of request bodies being received or handled at once; more answers 429 / UNAVAILABLE. 0 = unlimited. */
+  max_inflight_bytes: number;
+  /** Requests being received or handled at once; more answers 429 / UNAVAILABLE. 0 = unlimited. */
+  max_inflight_requests: number;
+  /** Most spans in one request; more answers 400 / INVALID_ARGUMENT. 0 = unlimited. */
+  max_spans_per_request: number;
+  /** Largest decompressed/compressed size ratio of an OTLP/HTTP body; more answers 413. 0 = off. */
+  max_decompression_ratio: number;
+  tls: TlsConfig;
+  auth: AuthConfig;
+}
+
+/** TLS for a listener (the Collector's key names); cert_file "" = plain TCP. */
+export interface TlsConfig {
+  /** PEM certificate chain; with key_file, turns TLS on. */
+  cert_file: string;
+  /** PEM private key. */
+  key_file: string;
+  /** PEM CA bundle; when set, clients must present a certificate it signed (mTLS). */
+  client_ca_file: string;
+}
+
+/** Bearer-token authentication; both empty = off. */
+export interface AuthConfig {
+  /** The token clients must send as `Authorization: Bearer <token>`. */
+  bearer_token: string;
+  /** A file holding the token (trailing newline ignored); read at startup. */
+  bearer_token_file: string;
 }
 
 export interface RegistryConfig {
@@ -93,6 +121,10 @@ export interface Config {
   otlp: OtlpConfig;
   /** host:port serving /metrics and /healthz. */
   http_endpoint: string;
+  /** TLS of http_endpoint. */
+  tls: TlsConfig;
+  /** Bearer token required on GET /metrics. */
+  http_auth: AuthConfig;
   processors: ProcessorName[];
   processor: {
     span_metrics: SpanMetricsConfig;

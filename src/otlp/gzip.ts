@@ -26,7 +26,7 @@ function isZlibHeader(body: Uint8Array): boolean {
  * too_large once the decoded body would exceed maxBytes. The returned array may share memory
  * with `body` (identity).
  */
-export function decompress(body: Uint8Array, contentEncoding: string | undefined, maxBytes: number): Uint8Array {
+export function decompress(body: Uint8Array, contentEncoding: string | undefined, maxBytes: number, maxRatio = 0): Uint8Array {
   // A list such as "gzip, identity" is legal HTTP; identity entries are no-ops.
   const codings = (contentEncoding ?? '')
     .split(',')
@@ -70,16 +70,25 @@ export function decompress(body: Uint8Array, contentEncoding: string | undefined
     );
   }
 
+  // The ratio limit (a gzip-bomb guard) lowers the output cap for this body when it is the tighter one.
+  const ratioCap = maxRatio > 0 ? Math.max(1, body.length) * maxRatio : Infinity;
+  const ratioBound = ratioCap < maxBytes;
+  const limit = ratioBound ? ratioCap : maxBytes;
+  const overRatio = (): OtlpError =>
+    new OtlpError(
+      'compression_ratio',
+      `${label}: decompressed request body is more than ${maxRatio} times its compressed size of ${body.length} bytes`,
+    );
   // maxOutputLength must be ≥ 1; a zero limit still rejects any non-empty output below.
-  const cap = Math.max(1, Math.min(Math.floor(maxBytes), bufferConstants.MAX_LENGTH));
+  const cap = Math.max(1, Math.min(Math.floor(limit), bufferConstants.MAX_LENGTH));
   let out: Buffer;
   try {
     out = inflate(body, { maxOutputLength: cap });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxBytes, `${label}: decompressed request body`);
+    if (e.code === 'ERR_BUFFER_TOO_LARGE') throw ratioBound ? overRatio() : tooLarge(maxBytes, `${label}: decompressed request body`);
     throw new OtlpError('bad_request', `${label}: ${e.message || 'corrupt compressed body'}`);
   }
-  if (out.length > maxBytes) throw tooLarge(maxBytes, `${label}: decompressed request body`);
+  if (out.length > limit) throw ratioBound ? overRatio() : tooLarge(maxBytes, `${label}: decompressed request body`);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }

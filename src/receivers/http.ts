@@ -1,14 +1,18 @@
 // OTLP/HTTP receiver: POST /v1/traces, protobuf or JSON, optionally gzip, on node:http.
 // Transport rules only: the bytes go to the consumer (the core) as one ExportTraceServiceRequest.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IngestResult } from '../core/result.js';
 import { OtlpError } from '../otlp/errors.js';
+import { countSpans } from '../otlp/count.js';
 import { decompress } from '../otlp/gzip.js';
 import { jsonToProtobuf } from '../otlp/json.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
 import { defaultTelemetry, type RejectReason, type Telemetry } from '../telemetry.js';
+import { IngestBudget, type BudgetTicket } from './budget.js';
 import { formatHostPort, parseEndpoint } from './endpoint.js';
+import { bearerChecker, type TlsMaterial } from './security.js';
 import { silentLogger, type Logger, type RunningServer, type TraceConsumer } from './types.js';
 
 export const TRACES_PATH = '/v1/traces';
@@ -24,6 +28,16 @@ export interface HttpReceiverOptions {
   telemetry?: Telemetry;
   /** How long close() waits for requests in flight before cutting their connections, ms. Default 5000. */
   closeGraceMs?: number;
+  /** Bytes and requests in flight, shared with the gRPC receiver; default unlimited. */
+  budget?: IngestBudget;
+  /** Most spans in one request; 0 or absent = unlimited. */
+  maxSpansPerRequest?: number;
+  /** Largest decompressed/compressed size ratio; 0 or absent = off. */
+  maxDecompressionRatio?: number;
+  /** Serve HTTPS (mTLS when clientCa is set). */
+  tls?: TlsMaterial;
+  /** Require `Authorization: Bearer <token>`. */
+  bearerToken?: string;
 }
 
 type Format = 'protobuf' | 'json';
@@ -37,6 +51,8 @@ const CONTENT_TYPES: Record<Format, string> = {
 const RPC_INVALID_ARGUMENT = 3;
 const RPC_RESOURCE_EXHAUSTED = 8;
 const RPC_INTERNAL = 13;
+const RPC_UNAVAILABLE = 14;
+const RPC_UNAUTHENTICATED = 16;
 
 /** The request's format from its Content-Type (parameters such as charset ignored), or undefined. */
 export function formatOf(contentType: string | undefined): Format | undefined {
@@ -70,6 +86,11 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   const consumer = options.consumer;
   const log = options.logger ?? silentLogger;
   const telemetry = options.telemetry ?? defaultTelemetry();
+  const budget = options.budget ?? IngestBudget.unlimited();
+  const maxSpans = options.maxSpansPerRequest ?? 0;
+  const maxRatio = options.maxDecompressionRatio ?? 0;
+  const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
+  const retryAfterSeconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
 
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void => {
     handle(req, res, expectContinue).catch((err: unknown) => {
@@ -79,7 +100,11 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       else res.destroy();
     });
   };
-  const server = http.createServer((req, res) => dispatch(req, res, false));
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => dispatch(req, res, false);
+  const tls = options.tls;
+  const server = tls
+    ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: tls.clientCa !== undefined }, onRequest)
+    : http.createServer(onRequest);
   // `Expect: 100-continue`: the client waits for our go-ahead, so a refusal (404/405/415/413 by
   // Content-Length) costs it no upload; 100 Continue is sent only when the body will be read.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => dispatch(req, res, true));
@@ -113,6 +138,14 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       sendText(res, 405, 'method not allowed: use POST\n');
       return;
     }
+    if (authorized && !authorized(req.headers.authorization)) {
+      log.debug({ remote: req.socket.remoteAddress }, 'otlp/http: missing or wrong bearer token');
+      res.setHeader('WWW-Authenticate', 'Bearer realm="spanmeter"');
+      dropUnreadBody(req, res);
+      sendText(res, 401, 'unauthorized: send Authorization: Bearer <token>\n');
+      record(401, 'unauthenticated');
+      return;
+    }
     const format = formatOf(req.headers['content-type']);
     if (!format) {
       log.debug({ contentType: req.headers['content-type'] }, 'otlp/http: unsupported content type');
@@ -138,12 +171,42 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       return;
     }
 
+    const ticket = budget.acquire(declared === undefined ? 0 : Number(declared) || 0);
+    if (!ticket) {
+      throttle(req, res, format, expectContinue);
+      return;
+    }
+    try {
+      await receive(req, res, format, encoding, declared === undefined ? ticket : undefined, expectContinue);
+    } finally {
+      ticket.release();
+    }
+  }
+
+  /** Answers 429 with Retry-After and a Status carrying RetryInfo; the body is discarded. */
+  function throttle(req: http.IncomingMessage, res: http.ServerResponse, format: Format, expectContinue: boolean): void {
+    const msg = `ingest budget full (${budget.inflightRequests} requests, ${budget.inflightBytes} bytes in flight): retry after ${retryAfterSeconds} s`;
+    log.debug({ inflight_requests: budget.inflightRequests, inflight_bytes: budget.inflightBytes }, 'otlp/http: throttled');
+    res.setHeader('Retry-After', String(retryAfterSeconds));
+    refuseBody(req, res, format, msg, expectContinue, 429, RPC_UNAVAILABLE, budget.retryAfterMs);
+    record(429, 'throttled');
+    telemetry.countThrottled('http');
+  }
+
+  async function receive(
+    req: http.IncomingMessage, res: http.ServerResponse, format: Format, encoding: string | undefined,
+    growing: BudgetTicket | undefined, expectContinue: boolean,
+  ): Promise<void> {
     if (expectContinue) {
       res.removeHeader('Connection');
       res.writeContinue();
     }
-    const body = await readBody(req, maxBodyBytes);
+    const body = await readBody(req, maxBodyBytes, growing);
     if (body === 'aborted') return; // the client went away; nobody to answer
+    if (body === 'throttled') {
+      throttle(req, res, format, false);
+      return;
+    }
     if (body === 'too_large') {
       const msg = `request body exceeds the limit of ${maxBodyBytes} bytes`;
       log.debug({ limit: maxBodyBytes }, `otlp/http: ${msg}`);
@@ -154,8 +217,17 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
 
     const t0 = performance.now();
     try {
-      let bytes = decompress(body, encoding, maxBodyBytes);
+      let bytes = decompress(body, encoding, maxBodyBytes, maxRatio);
       if (format === 'json') bytes = jsonToProtobuf(bytes);
+      if (maxSpans > 0 && countSpans(bytes, maxSpans) > maxSpans) {
+        const n = countSpans(bytes);
+        const msg = `request has ${n} spans, more than otlp.max_spans_per_request (${maxSpans})`;
+        log.debug({ spans: n, limit: maxSpans }, `otlp/http: ${msg}`);
+        sendStatus(res, format, 400, RPC_INVALID_ARGUMENT, msg);
+        record(400, 'too_many_spans', t0);
+        telemetry.countRejectedSpans('too_many_spans', n);
+        return;
+      }
       const result = consumer.ingest(bytes);
       if (result.ok) {
         send(res, 200, CONTENT_TYPES[format], encodeExportResponse(format));
@@ -168,8 +240,10 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     } catch (err) {
       if (err instanceof OtlpError) {
         const [status, rpc, reason] = errorMapping(err.kind);
-        log.debug({ reason: err.message }, 'otlp/http: request rejected');
-        sendStatus(res, format, status, rpc, err.message);
+        if (status >= 500) log.warn({ reason: err.message, status }, 'otlp/http: request failed');
+        else log.debug({ reason: err.message }, 'otlp/http: request rejected');
+        if (status === 503) res.setHeader('Retry-After', String(retryAfterSeconds));
+        sendStatus(res, format, status, rpc, err.message, status === 503 ? budget.retryAfterMs : undefined);
         record(status, reason, t0);
       } else {
         log.error({ err }, 'otlp/http: error while handling a request');
@@ -216,6 +290,14 @@ function errorMapping(kind: OtlpError['kind']): [status: number, rpc: number, re
       return [413, RPC_RESOURCE_EXHAUSTED, 'too_large'];
     case 'unsupported_media_type':
       return [415, RPC_INVALID_ARGUMENT, 'unsupported_media_type'];
+    case 'too_many_spans':
+      return [400, RPC_INVALID_ARGUMENT, 'too_many_spans'];
+    case 'compression_ratio':
+      return [413, RPC_RESOURCE_EXHAUSTED, 'compression_ratio'];
+    case 'unavailable':
+      return [503, RPC_UNAVAILABLE, 'unavailable'];
+    case 'internal':
+      return [500, RPC_INTERNAL, 'internal'];
     default:
       return [400, RPC_INVALID_ARGUMENT, 'malformed'];
   }
@@ -225,12 +307,12 @@ function errorMapping(kind: OtlpError['kind']): [status: number, rpc: number, re
  * Reads the whole body, refusing more than max bytes: past the cap it stops reading and answers
  * 'too_large' (the caller then closes the connection rather than drain an unbounded body).
  */
-function readBody(req: http.IncomingMessage, max: number): Promise<Uint8Array | 'too_large' | 'aborted'> {
+function readBody(req: http.IncomingMessage, max: number, ticket?: BudgetTicket): Promise<Uint8Array | 'too_large' | 'aborted' | 'throttled'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let total = 0;
     let done = false;
-    const finish = (v: Uint8Array | 'too_large' | 'aborted'): void => {
+    const finish = (v: Uint8Array | 'too_large' | 'aborted' | 'throttled'): void => {
       if (done) return;
       done = true;
       req.off('data', onData);
@@ -245,6 +327,13 @@ function readBody(req: http.IncomingMessage, max: number): Promise<Uint8Array | 
         chunks.length = 0;
         req.pause();
         finish('too_large');
+        return;
+      }
+      // A body of unknown length (chunked) takes its budget as it arrives.
+      if (ticket && !ticket.grow(chunk.length)) {
+        chunks.length = 0;
+        req.pause();
+        finish('throttled');
         return;
       }
       chunks.push(chunk);
@@ -285,14 +374,17 @@ function dropUnreadBody(req: http.IncomingMessage, res: http.ServerResponse): vo
  * the body is read and thrown away (up to REFUSED_DRAIN_LIMIT; past that the connection is cut):
  * the sender sees a 413, not a broken pipe. A client that asked first never sends it: close.
  */
-function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, format: Format, message: string, expectContinue: boolean): void {
+function refuseBody(
+  req: http.IncomingMessage, res: http.ServerResponse, format: Format, message: string, expectContinue: boolean,
+  status = 413, rpcCode = RPC_RESOURCE_EXHAUSTED, retryDelayMs?: number,
+): void {
   if (expectContinue) {
     res.setHeader('Connection', 'close');
-    sendStatus(res, format, 413, RPC_RESOURCE_EXHAUSTED, message);
+    sendStatus(res, format, status, rpcCode, message, retryDelayMs);
     req.pause();
     return;
   }
-  sendStatus(res, format, 413, RPC_RESOURCE_EXHAUSTED, message);
+  sendStatus(res, format, status, rpcCode, message, retryDelayMs);
   let drained = 0;
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
@@ -301,10 +393,10 @@ function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, format:
   req.resume();
 }
 
-function sendStatus(res: http.ServerResponse, format: Format, status: number, rpcCode: number, message: string): void {
+function sendStatus(res: http.ServerResponse, format: Format, status: number, rpcCode: number, message: string, retryDelayMs?: number): void {
   let body: Uint8Array;
   try {
-    body = encodeStatus(format, rpcCode, message);
+    body = encodeStatus(format, rpcCode, message, retryDelayMs === undefined ? {} : { retryDelayMs });
   } catch {
     sendText(res, status, `${message}\n`);
     return;

@@ -35,7 +35,7 @@ describe('conformance case configs', () => {
       span_multiplier_key: '',
       histogram_unit: 'ms',
     });
-    expect(c.otlp).toEqual({ http_endpoint: '127.0.0.1:40001', grpc_endpoint: '', max_request_body_size: 67108864 });
+    expect(c.otlp).toEqual({ http_endpoint: '127.0.0.1:40001', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
     expect(c.http_endpoint).toBe('127.0.0.1:40002');
     expect(c.log_level).toBe('info');
   });

@@ -7,8 +7,16 @@ const EXPECTED_DEFAULTS = {
     http_endpoint: '127.0.0.1:4318',
     grpc_endpoint: '127.0.0.1:4317',
     max_request_body_size: 67108864,
+    max_inflight_bytes: 268435456,
+    max_inflight_requests: 256,
+    max_spans_per_request: 0,
+    max_decompression_ratio: 1000,
+    tls: { cert_file: '', key_file: '', client_ca_file: '' },
+    auth: { bearer_token: '', bearer_token_file: '' },
   },
   http_endpoint: '127.0.0.1:9464',
+  tls: { cert_file: '', key_file: '', client_ca_file: '' },
+  http_auth: { bearer_token: '', bearer_token_file: '' },
   processors: ['span-metrics'],
   processor: {
     span_metrics: {

@@ -33,7 +33,15 @@ otlp:
   http_endpoint: 0.0.0.0:4318
   grpc_endpoint: ""
   max_request_body_size: 1048576
+  max_inflight_bytes: 1000000
+  max_inflight_requests: 8
+  max_spans_per_request: 5000
+  max_decompression_ratio: 200
+  tls: {cert_file: /etc/otlp.pem, key_file: /etc/otlp.key, client_ca_file: /etc/ca.pem}
+  auth: {bearer_token_file: /run/token}
 http_endpoint: 0.0.0.0:9464
+tls: {cert_file: /etc/m.pem, key_file: /etc/m.key}
+http_auth: {bearer_token: s3cret}
 log_level: debug
 remote_write:
   - url: http://mimir:9009/api/v1/push
@@ -58,8 +66,15 @@ describe('YAML file', () => {
     expect(r.configFile).toBe('spanmeter.yaml');
     expect(r.warnings).toEqual([]);
     expect(r.config).toEqual({
-      otlp: { http_endpoint: '0.0.0.0:4318', grpc_endpoint: '', max_request_body_size: 1048576 },
+      otlp: {
+        http_endpoint: '0.0.0.0:4318', grpc_endpoint: '', max_request_body_size: 1048576,
+        max_inflight_bytes: 1000000, max_inflight_requests: 8, max_spans_per_request: 5000, max_decompression_ratio: 200,
+        tls: { cert_file: '/etc/otlp.pem', key_file: '/etc/otlp.key', client_ca_file: '/etc/ca.pem' },
+        auth: { bearer_token: '', bearer_token_file: '/run/token' },
+      },
       http_endpoint: '0.0.0.0:9464',
+      tls: { cert_file: '/etc/m.pem', key_file: '/etc/m.key', client_ca_file: '' },
+      http_auth: { bearer_token: 's3cret', bearer_token_file: '' },
       processors: ['span-metrics', 'service-graphs'],
       processor: {
         span_metrics: {
@@ -108,7 +123,7 @@ describe('YAML file', () => {
     const r = load(['--config', 'c.yaml'], {}, {
       'c.yaml': 'otlp:\n  grpc_endpoint: ""\nprocessor:\n  span_metrics:\n    dimensions:\n  service_graphs: {}\nlog_level: ~\n',
     });
-    expect(r.config.otlp).toEqual({ http_endpoint: '127.0.0.1:4318', grpc_endpoint: '', max_request_body_size: 67108864 });
+    expect(r.config.otlp).toEqual({ http_endpoint: '127.0.0.1:4318', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
     expect(r.config.processor.span_metrics.dimensions).toEqual([]);
     expect(r.config.processor.service_graphs.wait).toBe(10000);
     expect(r.config.log_level).toBe('info');
@@ -217,7 +232,21 @@ describe('env vars', () => {
       'SPANMETER_OTLP_HTTP_ENDPOINT',
       'SPANMETER_OTLP_GRPC_ENDPOINT',
       'SPANMETER_OTLP_MAX_REQUEST_BODY_SIZE',
+      'SPANMETER_OTLP_MAX_INFLIGHT_BYTES',
+      'SPANMETER_OTLP_MAX_INFLIGHT_REQUESTS',
+      'SPANMETER_OTLP_MAX_SPANS_PER_REQUEST',
+      'SPANMETER_OTLP_MAX_DECOMPRESSION_RATIO',
+      'SPANMETER_OTLP_TLS_CERT_FILE',
+      'SPANMETER_OTLP_TLS_KEY_FILE',
+      'SPANMETER_OTLP_TLS_CLIENT_CA_FILE',
+      'SPANMETER_OTLP_AUTH_BEARER_TOKEN',
+      'SPANMETER_OTLP_AUTH_BEARER_TOKEN_FILE',
       'SPANMETER_HTTP_ENDPOINT',
+      'SPANMETER_TLS_CERT_FILE',
+      'SPANMETER_TLS_KEY_FILE',
+      'SPANMETER_TLS_CLIENT_CA_FILE',
+      'SPANMETER_HTTP_AUTH_BEARER_TOKEN',
+      'SPANMETER_HTTP_AUTH_BEARER_TOKEN_FILE',
       'SPANMETER_PROCESSORS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_BUCKETS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSIONS',
