@@ -28,11 +28,12 @@ import zlib from 'node:zlib';
 import { Core, SPAN_METRICS } from '../src/core/index.js';
 import { defaultConfig } from '../src/config/defaults.js';
 import type { SpanMetricsConfig } from '../src/config/types.js';
-import { SpanMetricsExposition } from '../src/exporters/spanmetrics.js';
+import { spanMetricsFamilies } from '../src/exporters/spanmetrics.js';
+import { renderFamilies } from '../src/exporters/exposition.js';
 import { JsSpanMetrics } from './js-core.js';
 import { NaiveSpanMetrics, naiveKey } from './naive.js';
 import { writeBodies, type SenderResult } from './sender.js';
-import { generateWorkload, seriesBatches, type Workload, type WorkloadStats } from './workload.js';
+import { generateWorkload, seriesBatches, type Workload, type WorkloadStats } from '../src/workload/workload.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SENDER = fileURLToPath(new URL('./sender.js', import.meta.url));
@@ -428,7 +429,7 @@ interface SeriesResult {
   };
   js: { bytesPerSeries: number; beyondLabelsPerSeries: number };
   naive: { heapBytesPerSeries: number };
-  render: { firstMs: number; warmMs: number; encodeMs: number; megabytes: number; lines: number };
+  render: { firstMs: number; warmMs: number; megabytes: number; lines: number };
 }
 
 async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise<SeriesResult> {
@@ -478,28 +479,21 @@ async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise
   if (naive.series.size !== n || js.seriesCount !== n) throw new Error('(c)/(d) series count differs from the core');
 
   progress.update(`/metrics render, ${fmtInt(n)} series`);
-  const exposition = new SpanMetricsExposition(core, smConfig);
+  // What GET /metrics does: the families written as bytes (no string to encode afterwards).
+  const families = spanMetricsFamilies(core, smConfig);
   let t0 = performance.now();
-  let text = exposition.render();
+  let bytes = renderFamilies(families, 'text');
   const firstMs = performance.now() - t0;
   const warm: number[] = [];
-  const enc: number[] = [];
   for (let i = 0; i < 3; i++) {
     gc();
     t0 = performance.now();
-    text = exposition.render();
-    const t1 = performance.now();
-    const bytes = Buffer.from(text, 'utf8');
-    enc.push(performance.now() - t1);
-    warm.push(t1 - t0);
-    if (i === 0) {
-      let lines = 0;
-      for (let p = text.indexOf('\n'); p >= 0; p = text.indexOf('\n', p + 1)) lines++;
-      (exposition as unknown as { lines: number }).lines = lines;
-      (exposition as unknown as { mb: number }).mb = bytes.length / 1e6;
-    }
+    bytes = renderFamilies(families, 'text');
+    warm.push(performance.now() - t0);
   }
-  const meta = exposition as unknown as { lines: number; mb: number };
+  let lines = 0;
+  for (let p = bytes.indexOf(0x0a); p >= 0; p = bytes.indexOf(0x0a, p + 1)) lines++;
+  const meta = { lines, mb: bytes.length / 1e6 };
   return {
     series: n,
     core: {
@@ -514,7 +508,7 @@ async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise
     },
     js: { bytesPerSeries: jsPer, beyondLabelsPerSeries: jsPer - labelPerSeries },
     naive: { heapBytesPerSeries: naivePer },
-    render: { firstMs, warmMs: median(warm), encodeMs: median(enc), megabytes: meta.mb, lines: meta.lines },
+    render: { firstMs, warmMs: median(warm), megabytes: meta.mb, lines: meta.lines },
   };
 }
 
@@ -881,8 +875,8 @@ function printTable(r: Report): void {
       + `an interned label: 16 B entry + 11-21 B of index + its bytes`);
     out.push(`  (c) plain TypeScript: ${fmt1(s.js.bytesPerSeries)} B/series in typed arrays (${fmt1(s.js.beyondLabelsPerSeries)} B beyond the label)`);
     out.push(`  (d) naive Map: ${fmt1(s.naive.heapBytesPerSeries)} B/series of JS heap`);
-    out.push(`  /metrics render (SpanMetricsExposition.render): ${fmt1(s.render.warmMs)} ms (first, building label strings: ${fmt1(s.render.firstMs)} ms; `
-      + `UTF-8 encode +${fmt1(s.render.encodeMs)} ms), ${fmt1(s.render.megabytes)} MB, ${fmtInt(s.render.lines)} lines`);
+    out.push(`  /metrics render (renderFamilies, bytes as served): ${fmt1(s.render.warmMs)} ms (first, building label sets: ${fmt1(s.render.firstMs)} ms), `
+      + `${fmt1(s.render.megabytes)} MB, ${fmtInt(s.render.lines)} lines`);
     const perLine = (s.render.warmMs * 1e6) / s.render.lines;
     out.push(`    = ${fmtInt(perLine)} ns per sample line; each label set is ${fmt1(s.render.lines / s.series)} Prometheus series (calls, size, ${14 + 3} histogram lines), `
       + `so 100,000 Prometheus series would take ~${fmt1((perLine * 1e5) / 1e6)} ms`);

@@ -6,7 +6,9 @@ import { ConfigError } from './config/errors.js';
 import { helpText } from './config/help.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
-import { Core } from './core/index.js';
+import { SupervisedCore } from './core/supervisor.js';
+import { IngestBudget } from './receivers/budget.js';
+import { loadBearerToken, loadTls } from './receivers/security.js';
 import { spanMetricsFamilies } from './exporters/spanmetrics.js';
 import { serviceGraphsFamilies } from './exporters/servicegraphs.js';
 import { renderFamilies } from './exporters/exposition.js';
@@ -38,9 +40,18 @@ async function run(config: Config, demo = false): Promise<void> {
   const log = createLogger(config.log_level);
   const spanMetrics = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
   const serviceGraphs = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
-  const core = await Core.create({
+  // TLS material and tokens are read first: a missing file stops the start with its key named.
+  const otlpTls = loadTls(config.otlp.tls, 'otlp.tls');
+  const httpTls = loadTls(config.tls, 'tls');
+  const otlpToken = loadBearerToken(config.otlp.auth, 'otlp.auth');
+  const metricsToken = loadBearerToken(config.http_auth, 'http_auth');
+  // The core runs supervised: a trap rebuilds it (src/core/supervisor.ts); everything else holds
+  // `core`, a view that always reaches the current instance.
+  const supervisor = await SupervisedCore.create({
     spanMetrics, serviceGraphs, registry: config.registry, slackMs: config.metrics_ingestion_time_range_slack,
-  });
+  }, log);
+  const core = supervisor.view;
+  const budget = new IngestBudget({ maxBytes: config.otlp.max_inflight_bytes, maxRequests: config.otlp.max_inflight_requests });
   const families = [
     ...(spanMetrics ? spanMetricsFamilies(core, spanMetrics, config.naming) : []),
     ...(serviceGraphs ? serviceGraphsFamilies(core, serviceGraphs) : []),
@@ -50,8 +61,8 @@ async function run(config: Config, demo = false): Promise<void> {
   let lastLimitLog = -Infinity;
   const maintenance = setInterval(() => {
     const now = Date.now();
-    core.expire(now);
-    core.sweep(now);
+    supervisor.run('expire', (c) => c.expire(now));
+    supervisor.run('sweep', (c) => c.sweep(now));
     const limited = core.seriesLimited();
     if (limited > limitedLogged && now - lastLimitLog >= LIMIT_LOG_INTERVAL_MS) {
       log.warn(
@@ -110,6 +121,26 @@ async function run(config: Config, demo = false): Promise<void> {
     ],
   });
   telemetry.addGauge({
+    name: 'spanmeter_ingest_inflight_bytes',
+    help: 'Bytes of OTLP request bodies being received or handled (bounded by otlp.max_inflight_bytes).',
+    collect: () => budget.inflightBytes,
+  });
+  telemetry.addGauge({
+    name: 'spanmeter_ingest_inflight_requests',
+    help: 'OTLP requests being received or handled (bounded by otlp.max_inflight_requests).',
+    collect: () => budget.inflightRequests,
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_core_restarts_total',
+    help: 'Times the core failed (a WASM trap) and was rebuilt; its aggregated state was lost each time.',
+    collect: () => supervisor.restarts(),
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_core_lost_series_total',
+    help: 'Active series dropped with failed core instances.',
+    collect: () => supervisor.lostSeries(),
+  });
+  telemetry.addGauge({
     name: 'spanmeter_wasm_memory_bytes',
     help: 'Linear memory of the WASM core.',
     collect: () => core.memoryBytes(),
@@ -122,13 +153,27 @@ async function run(config: Config, demo = false): Promise<void> {
   });
 
   const servers: RunningServer[] = [];
+  let receiversUp = false;
+  let stopping = false;
+  const receiverOptions = { budget, maxSpansPerRequest: config.otlp.max_spans_per_request, tls: otlpTls, bearerToken: otlpToken };
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
     routes: uiRoutes(ui),
     renderers: [(format) => renderFamilies(families, format), (format) => telemetry.render(format)],
+    tls: httpTls,
+    bearerToken: metricsToken,
+    ready: () => ({
+      ok: receiversUp && !stopping && !supervisor.isRebuilding(),
+      receivers: receiversUp ? 'up' : 'starting',
+      ...(stopping ? { shutting_down: true } : {}),
+      ...(supervisor.isRebuilding() ? { core: 'rebuilding' } : {}),
+    }),
     health: () => ({
       ok: true,
+      core_restarts: supervisor.restarts(),
+      core_lost_series: supervisor.lostSeries(),
+      ...(supervisor.lastFailure() ? { core_last_failure: supervisor.lastFailure() } : {}),
       active_series: core.activeSeries(),
       max_active_series: maxActive,
       series_limit: maxActive === 0
@@ -144,15 +189,16 @@ async function run(config: Config, demo = false): Promise<void> {
   servers.push(metrics);
   const addresses: Record<string, string> = { metrics: metrics.address };
   if (config.otlp.http_endpoint !== '') {
-    const s = await startHttpReceiver({ endpoint: config.otlp.http_endpoint, maxBodyBytes, consumer: core, logger: log, telemetry });
+    const s = await startHttpReceiver({ endpoint: config.otlp.http_endpoint, maxBodyBytes, consumer: supervisor, logger: log, telemetry, ...receiverOptions, maxDecompressionRatio: config.otlp.max_decompression_ratio });
     servers.push(s);
     addresses.otlp_http = s.address;
   }
   if (config.otlp.grpc_endpoint !== '') {
-    const s = await startGrpcReceiver({ endpoint: config.otlp.grpc_endpoint, maxBodyBytes, consumer: core, logger: log, telemetry });
+    const s = await startGrpcReceiver({ endpoint: config.otlp.grpc_endpoint, maxBodyBytes, consumer: supervisor, logger: log, telemetry, ...receiverOptions });
     servers.push(s);
     addresses.otlp_grpc = s.address;
   }
+  receiversUp = true;
   // Remote write and OTLP metrics push: started once /metrics is up (its port names the default instance).
   const pushers = startPushExporters({
     config,
@@ -176,7 +222,6 @@ async function run(config: Config, demo = false): Promise<void> {
     process.stdout.write(`\nspanmeter --demo: open ${page} in a browser to see the service graph (Ctrl-C stops)\n\n`);
   }
 
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;

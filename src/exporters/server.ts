@@ -2,11 +2,13 @@
 // /metrics concatenates the output of the renderers it is given, in order (the span metrics, then
 // the sidecar's self metrics), in Prometheus text format 0.0.4.
 import http from 'node:http';
+import https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type TextFormat } from './exposition.js';
 import type { AddressInfo } from 'node:net';
 import { formatHostPort, parseEndpoint } from '../receivers/endpoint.js';
 import { silentLogger, type Logger, type RunningServer } from '../receivers/types.js';
+import { bearerChecker, type TlsMaterial } from '../receivers/security.js';
 
 export type Renderer = (format: TextFormat) => string | Uint8Array | Promise<string | Uint8Array>;
 
@@ -24,6 +26,12 @@ export interface MetricsServerOptions {
   endpoint: string;
   /** Called in order on each scrape; their texts are joined (each ends with a newline). */
   renderers: readonly Renderer[];
+  /** Readiness for /readyz (200 when ready, 503 otherwise); without it /readyz answers 200. */
+  ready?: () => HealthReport;
+  /** Serve HTTPS (mTLS when clientCa is set). */
+  tls?: TlsMaterial;
+  /** Require `Authorization: Bearer <token>` on /metrics (401 otherwise). */
+  bearerToken?: string;
   /** Optional detail for /healthz; without it /healthz answers `ok`. */
   health?: () => HealthReport | Promise<HealthReport>;
   logger?: Logger;
@@ -48,6 +56,7 @@ const INDEX = `spanmeter: RED metrics and service graphs from OpenTelemetry trac
 
   /metrics   Prometheus metrics
   /healthz   health check
+  /readyz    readiness (503 while starting or shutting down)
 `;
 const INDEX_WITH_UI = `${INDEX}  /ui        the web page: service graph, RED tables, health
   /api/graph, /api/red?service=NAME, /api/health   its JSON
@@ -75,13 +84,18 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const log = options.logger ?? silentLogger;
   const { renderers, health } = options;
 
-  const server = http.createServer((req, res) => {
+  const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
+  const tls = options.tls;
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, 'metrics server: error while handling a request');
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', req.method === 'HEAD');
       else res.destroy();
     });
-  });
+  };
+  const server = tls
+    ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: tls.clientCa !== undefined }, onRequest)
+    : http.createServer(onRequest);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -91,7 +105,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       await route(options.routes, path, q < 0 ? '' : url.slice(q + 1), req, res);
       return;
     }
-    if (path !== '/metrics' && path !== '/healthz' && path !== '/') {
+    if (path !== '/metrics' && path !== '/healthz' && path !== '/readyz' && path !== '/') {
       send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
       return;
     }
@@ -99,6 +113,18 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     if (req.method !== 'GET' && !head) {
       res.setHeader('Allow', 'GET, HEAD');
       send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: use GET\n');
+      return;
+    }
+    if (path === '/metrics' && authorized && !authorized(req.headers.authorization)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="spanmeter"');
+      send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <token>\n', head);
+      return;
+    }
+    if (path === '/readyz') {
+      const report = options.ready ? options.ready() : { ok: true };
+      const { ok, ...detail } = report;
+      const body = JSON.stringify({ status: ok ? 'ready' : 'not ready', ...detail }) + '\n';
+      send(res, ok ? 200 : 503, 'application/json', body, head);
       return;
     }
     if (path === '/metrics') {

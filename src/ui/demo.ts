@@ -1,11 +1,12 @@
 // `spanmeter --demo`: feeds the sidecar's own OTLP/HTTP receiver a realistic synthetic
 // topology, so that the web page has something to show within seconds.
 //
-// The traffic is the benchmark's workload (bench/workload.ts: 20 services of an online shop in
+// The traffic is the benchmark's workload (src/workload/workload.ts: 20 services of an online shop in
 // tiers, HTTP and gRPC calls, PostgreSQL/Redis/MongoDB/Elasticsearch calls, Kafka producers and
 // consumers, 2–3 pods per service, 1% errors), generated once with a fixed seed and posted in
 // a loop as OTLP protobuf over HTTP, as a Collector would send it. The pace swings slowly around
 // `spansPerSecond` so that the rates on the page move.
+import { generateWorkload } from '../workload/workload.js';
 import http from 'node:http';
 import type { Logger } from '../receivers/types.js';
 
@@ -27,21 +28,7 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-interface WorkloadModule {
-  generateWorkload(opts: { seed?: number; batches: number; spansPerBatch: number }): { batches: Uint8Array[]; spanCounts: number[] };
-}
-
-/** Loads the benchmark's workload generator (part of the build: dist/bench/workload.js). */
-async function loadGenerator(): Promise<WorkloadModule> {
-  try {
-    return (await import('../../bench/workload.js')) as WorkloadModule;
-  } catch (err) {
-    throw new Error(`--demo needs the workload generator (bench/workload.js), which this installation lacks: ${(err as Error).message}`);
-  }
-}
-
 export async function startDemo(options: DemoOptions): Promise<Demo> {
-  const { generateWorkload } = await loadGenerator();
   const spansPerBatch = options.spansPerBatch ?? 50;
   const workload = generateWorkload({ seed: 0x5eed, batches: options.batches ?? 240, spansPerBatch });
   const mean = options.spansPerSecond ?? 400;

@@ -13,7 +13,7 @@ import { spanMetricsFamilies } from '../../src/exporters/spanmetrics.js';
 import { serviceGraphsFamilies } from '../../src/exporters/servicegraphs.js';
 import { startMetricsServer } from '../../src/exporters/server.js';
 import type { RunningServer } from '../../src/receivers/types.js';
-import { Telemetry } from '../../src/telemetry.js';
+import { REJECT_REASONS, Telemetry } from '../../src/telemetry.js';
 import { UiApi, telemetryCounters } from '../../src/ui/api.js';
 import { uiRoutes } from '../../src/ui/routes.js';
 import { histogramQuantile } from '../../src/ui/quantile.js';
@@ -276,16 +276,16 @@ describe('/api/graph, /api/red, /api/health', () => {
     // received / 20 s = 1.05/s, 11 / 20 = 0.55/s accepted; malformed: 10 spans (0.5/s), 1 request
     // (0.05/s); too_large: 2 requests (0.1/s).
     const h = await api.health();
+    // Every reason the sidecar counts is listed (at 0 when nothing was rejected for it), by name.
+    const zero = (reason: string) => ({ reason, spans_per_second: 0, spans_total: 0, requests_per_second: 0, requests_total: 0 });
+    const rejected: Record<string, unknown> = Object.fromEntries(REJECT_REASONS.map((r) => [r, zero(r)]));
+    rejected.malformed = { reason: 'malformed', spans_per_second: 0.5, spans_total: 10, requests_per_second: 0.05, requests_total: 1 };
+    rejected.too_large = { reason: 'too_large', spans_per_second: 0, spans_total: 0, requests_per_second: 0.1, requests_total: 2 };
     expect(h).toEqual({
       time: T + 20_000,
       window_seconds: 20,
       spans: { received_per_second: 1.05, accepted_per_second: 0.55, received_total: 21, accepted_total: 11, dropped_late_total: 0 },
-      rejected: [
-        { reason: 'internal', spans_per_second: 0, spans_total: 0, requests_per_second: 0, requests_total: 0 },
-        { reason: 'malformed', spans_per_second: 0.5, spans_total: 10, requests_per_second: 0.05, requests_total: 1 },
-        { reason: 'too_large', spans_per_second: 0, spans_total: 0, requests_per_second: 0.1, requests_total: 2 },
-        { reason: 'unsupported_media_type', spans_per_second: 0, spans_total: 0, requests_per_second: 0, requests_total: 0 },
-      ],
+      rejected: [...REJECT_REASONS].sort().map((r) => rejected[r]),
       series: { active: core.activeSeries(), limit: 0, limited_total: 0, removed_total: 0 },
       service_graphs: { store_size: 0, max_items: 10_000, unpaired_total: 0, dropped_total: 0 },
       wasm_memory_bytes: core.memoryBytes(),

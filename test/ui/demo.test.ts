@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { GraphResponse, RedResponse } from '../../src/ui/api.js';
 import { freePorts, PROJECT_ROOT } from '../support/sidecar.js';
 
-/** The services of bench/workload.ts. */
+/** The services of the benchmark workload (src/workload/workload.ts). */
 const SHOP = [
   'ad', 'api-gateway', 'auth', 'cart', 'checkout', 'currency', 'email', 'fraud-detection', 'frontend', 'inventory',
   'notification', 'order', 'payment', 'pricing', 'product-catalog', 'recommendation', 'review', 'search', 'shipping', 'user',

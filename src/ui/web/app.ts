@@ -130,14 +130,14 @@ function card(id: string, big: string, sub: string, bad = false): void {
 
 function renderHealth(h: HealthResponse): void {
   card('h-spans', formatRate(h.spans.received_per_second, ' spans/s'), `${formatCount(h.spans.accepted_total)} accepted since start`);
-  const rejectedNow = h.rejected.reduce((n, r) => n + (r.spans_per_second ?? 0), 0);
-  const rejectedTotal = h.rejected.reduce((n, r) => n + r.spans_total, 0);
-  const requestsTotal = h.rejected.reduce((n, r) => n + r.requests_total, 0);
+  // Spans turned away now; since start, the requests by reason (some are refused before their spans are counted).
+  const rejectedNow = h.rejected.reduce((n, r) => n + (r.spans_per_second ?? 0) + (r.requests_per_second ?? 0), 0);
+  const spansNow = h.rejected.reduce((n, r) => n + (r.spans_per_second ?? 0), 0);
   const reasons = h.rejected.filter((r) => r.spans_total > 0 || r.requests_total > 0).map((r) => `${r.reason.replace(/_/g, ' ')} ${formatCount(r.requests_total)}`);
   card(
     'h-rejected',
-    formatRate(h.window_seconds > 0 ? rejectedNow : null, ' spans/s'),
-    reasons.length > 0 ? `requests: ${reasons.join(', ')}` : `none since start${rejectedTotal + requestsTotal > 0 ? '' : ''}`,
+    formatRate(h.window_seconds > 0 ? spansNow : null, ' spans/s'),
+    reasons.length > 0 ? `requests since start: ${reasons.join(', ')}` : 'none since start',
     rejectedNow > 0,
   );
   const { active, limit, limited_total } = h.series;

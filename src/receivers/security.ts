@@ -1,0 +1,56 @@
+// TLS and bearer-token settings of the listeners, turned from config into what node:https and
+// grpc-js take. Files are read once at startup; a missing or unreadable file stops the start.
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AuthConfig, TlsConfig } from '../config/types.js';
+
+/** PEM material for a TLS listener; undefined means plain TCP. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  /** When present, clients must present a certificate signed by it (mTLS). */
+  clientCa?: Buffer;
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${what} ${JSON.stringify(path)}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads the files a TLS config names; undefined when TLS is off (cert_file ""). */
+export function loadTls(tls: TlsConfig, prefix: string): TlsMaterial | undefined {
+  if (tls.cert_file === '') return undefined;
+  return {
+    cert: readPem(tls.cert_file, `${prefix}.cert_file`),
+    key: readPem(tls.key_file, `${prefix}.key_file`),
+    clientCa: tls.client_ca_file === '' ? undefined : readPem(tls.client_ca_file, `${prefix}.client_ca_file`),
+  };
+}
+
+/** The bearer token an auth config asks for, or undefined when auth is off. */
+export function loadBearerToken(auth: AuthConfig, prefix: string): string | undefined {
+  if (auth.bearer_token !== '') return auth.bearer_token;
+  if (auth.bearer_token_file === '') return undefined;
+  const token = readPem(auth.bearer_token_file, `${prefix}.bearer_token_file`).toString('utf8').trim();
+  if (token === '') throw new Error(`${prefix}.bearer_token_file ${JSON.stringify(auth.bearer_token_file)} is empty`);
+  return token;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * A checker for `Authorization` header values: true when `Bearer <token>` (scheme
+ * case-insensitive) carries the expected token. Constant time in the token's content.
+ */
+export function bearerChecker(token: string): (authorization: string | undefined) => boolean {
+  const expected = digest(token);
+  return (authorization) => {
+    if (authorization === undefined) return false;
+    const m = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) return false;
+    return timingSafeEqual(digest(m[1]!), expected);
+  };
+}

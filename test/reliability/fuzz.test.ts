@@ -1,0 +1,215 @@
+// Fuzz: 100,000+ malformed and mutated OTLP payloads (protobuf and JSON) at a real sidecar's
+// HTTP receiver over keep-alive, and a share over gRPC. Every one is answered (2xx/4xx, never
+// 5xx, no hang), the process stays up, and a known good stream sent alongside shows up on
+// /metrics exactly. Seeded PRNG (mulberry32), so a failure replays with the same seed.
+import * as grpc from '@grpc/grpc-js';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchMetricsText, startSidecar, type Sidecar } from '../support/sidecar.js';
+import { encodeRequest, requestToOtlpJson, type Msg } from '../support/otlp-input.js';
+import { parsePrometheusText } from '../support/prom-text.js';
+import { grpcCall, requestMsg } from './helpers.js';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
+const HTTP_CASES = 100_000;
+const GRPC_CASES = 5_000;
+const GOOD_EVERY = 250;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rnd = mulberry32(SEED);
+const int = (n: number): number => Math.floor(rnd() * n);
+
+function richSeed(): Msg {
+  const m = requestMsg('fuzz-seed', 3, 'GET /x') as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
+  const spans = m.resourceSpans[0]!.scopeSpans[0]!.spans;
+  spans[0]!.attributes = [
+    { key: 'http.method', value: { stringValue: 'GET' } },
+    { key: 'n', value: { intValue: 42 } },
+    { key: 'arr', value: { arrayValue: { values: [{ stringValue: 'a' }, { doubleValue: 1.5 }] } } },
+    { key: 'kv', value: { kvlistValue: { values: [{ key: 'k', value: { boolValue: true } }] } } },
+  ];
+  spans[1]!.status = { code: 2, message: 'boom' };
+  spans[2]!.kind = 3;
+  spans[2]!.parentSpanId = new Uint8Array(8).fill(7);
+  spans[1]!.events = [{ name: 'e', timeUnixNano: 1 }];
+  return m;
+}
+
+const seedMsg = richSeed();
+const seedPb = encodeRequest(seedMsg);
+const seedJson = Buffer.from(requestToOtlpJson(seedMsg));
+
+function mutate(base: Uint8Array): Uint8Array {
+  const b = Buffer.from(base);
+  switch (int(9)) {
+    case 0: // truncate
+      return b.subarray(0, int(b.length));
+    case 1: { // flip bytes
+      const n = 1 + int(4);
+      for (let i = 0; i < n; i++) b[int(b.length)] ^= 1 << int(8);
+      return b;
+    }
+    case 2: { // insert random bytes
+      const at = int(b.length + 1);
+      const ins = Buffer.from(Array.from({ length: 1 + int(8) }, () => int(256)));
+      return Buffer.concat([b.subarray(0, at), ins, b.subarray(at)]);
+    }
+    case 3: { // duplicate a slice (repeated / duplicated fields)
+      const s = int(b.length);
+      const e = Math.min(b.length, s + 1 + int(64));
+      const at = int(b.length + 1);
+      return Buffer.concat([b.subarray(0, at), b.subarray(s, e), b.subarray(at)]);
+    }
+    case 4: { // huge length: a LEN field claiming gigabytes
+      const at = int(b.length + 1);
+      return Buffer.concat([b.subarray(0, at), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), b.subarray(at)]);
+    }
+    case 5: // the whole message repeated (duplicate top-level fields)
+      return Buffer.concat([b, b]);
+    case 6: // random garbage
+      return Buffer.from(Array.from({ length: int(200) }, () => int(256)));
+    case 7: { // overwrite a run with one byte value
+      const s = int(b.length);
+      b.fill(int(256), s, Math.min(b.length, s + 1 + int(16)));
+      return b;
+    }
+    default: // delete a run
+    {
+      const s = int(b.length);
+      return Buffer.concat([b.subarray(0, s), b.subarray(Math.min(b.length, s + 1 + int(32)))]);
+    }
+  }
+}
+
+/** Deeply nested protobuf (LEN inside LEN … as resource_spans/scope_spans/attributes) or JSON. */
+function deep(json: boolean): Uint8Array {
+  const depth = 100 + int(5000);
+  if (json) {
+    const open = int(2) ? '{"resourceSpans":[' : '{"a":';
+    return Buffer.from(open.repeat(depth) + '1' + (open.endsWith('[') ? ']}' : '}').repeat(depth));
+  }
+  let inner: Buffer = Buffer.from([0x0a, 0x00]);
+  for (let i = 0; i < Math.min(depth, 300); i++) {
+    const len: number[] = [];
+    let n = inner.length;
+    do {
+      len.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      n >>>= 7;
+    } while (n > 0);
+    inner = Buffer.concat([Buffer.from([[0x0a, 0x12, 0x3a, 0x2a][int(4)]!, ...len]), inner]);
+  }
+  return inner;
+}
+
+function fuzzCase(): { body: Uint8Array; contentType: string } {
+  const r = int(100);
+  if (r < 45) return { body: mutate(seedPb), contentType: 'application/x-protobuf' };
+  if (r < 85) return { body: mutate(seedJson), contentType: 'application/json' };
+  if (r < 92) return { body: deep(int(2) === 1), contentType: int(2) ? 'application/json' : 'application/x-protobuf' };
+  if (r < 96) return { body: mutate(seedJson), contentType: 'application/x-protobuf' }; // wrong type
+  return { body: mutate(seedPb), contentType: 'application/json' };
+}
+
+let sidecar: Sidecar;
+beforeAll(async () => {
+  sidecar = await startSidecar({ grpc: true, label: 'fuzz', config: { log_level: 'error' } });
+}, 30_000);
+afterAll(async () => {
+  await sidecar?.stop();
+});
+
+describe('fuzz', () => {
+  it(`answers ${HTTP_CASES + GRPC_CASES} malformed payloads with 2xx/4xx, stays up, keeps a good stream exact (seed ${SEED})`, async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    const url = new URL(sidecar.otlpHttpUrl);
+    const statuses = new Map<number, number>();
+    let goodSpans = 0;
+    let goodSent = 0;
+    const post = (body: Uint8Array, contentType: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = http.request(
+          { host: url.hostname, port: url.port, path: '/v1/traces', method: 'POST', agent, timeout: 10_000,
+            headers: { 'Content-Type': contentType, 'Content-Length': String(body.length) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+        req.on('error', reject);
+        req.end(body);
+      });
+    const failures: string[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < HTTP_CASES) {
+        const i = next++;
+        if (i % GOOD_EVERY === 0) {
+          const n = 1 + ((i / GOOD_EVERY) % 5);
+          const good = requestMsg('good-stream', n, 'good-op');
+          const json = (i / GOOD_EVERY) % 2 === 1;
+          const status = await post(json ? Buffer.from(requestToOtlpJson(good)) : encodeRequest(good), json ? 'application/json' : 'application/x-protobuf');
+          goodSent++;
+          if (status === 200) goodSpans += n;
+          else failures.push(`good request ${i}: ${status}`);
+        }
+        const c = fuzzCase();
+        let status: number;
+        try {
+          status = await post(c.body, c.contentType);
+        } catch (e) {
+          failures.push(`case ${i}: ${(e as Error).message} (${c.contentType}, ${Buffer.from(c.body).toString('base64').slice(0, 200)})`);
+          continue;
+        }
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        if (!(status >= 200 && status < 300) && !(status >= 400 && status < 500 && status !== 429)) {
+          failures.push(`case ${i}: status ${status} (${c.contentType}, ${Buffer.from(c.body).toString('base64').slice(0, 200)})`);
+        }
+      }
+    };
+    const grpcClient = new grpc.Client(sidecar.grpcEndpoint, grpc.credentials.createInsecure());
+    const grpcCodes = new Map<number, number>();
+    const grpcWorker = async (): Promise<void> => {
+      for (let i = 0; i < GRPC_CASES / 4; i++) {
+        const body = int(10) === 0 ? deep(false) : mutate(seedPb);
+        const r = await grpcCall(grpcClient, body);
+        grpcCodes.set(r.code, (grpcCodes.get(r.code) ?? 0) + 1);
+        if (r.code !== grpc.status.OK && r.code !== grpc.status.INVALID_ARGUMENT) failures.push(`grpc case: ${grpc.status[r.code]} ${r.details}`);
+      }
+    };
+    await Promise.all([...Array.from({ length: 32 }, worker), ...Array.from({ length: 4 }, grpcWorker)]);
+    grpcClient.close();
+    agent.destroy();
+
+    expect(failures.slice(0, 10)).toEqual([]);
+    expect(sidecar.alive()).toBe(true);
+    expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(HTTP_CASES);
+    // both kinds of answer occur: the mutations are neither all rejected nor all accepted
+    expect(statuses.get(400)).toBeGreaterThan(HTTP_CASES / 4);
+    expect(statuses.get(200)).toBeGreaterThan(100);
+    expect(grpcCodes.get(grpc.status.INVALID_ARGUMENT)).toBeGreaterThan(100);
+
+    // Mutated-but-valid requests leave series with any bytes in their label values (a raw CR is
+    // legal in text 0.0.4 but refused by the strict test parser): parse the lines checked here.
+    const text = (await fetchMetricsText(sidecar)).text;
+    const lines = text.split('\n').filter((l) => l.startsWith('traces_spanmetrics_calls_total{service="good-stream"') || l.startsWith('spanmeter_core_restarts_total '));
+    const expo = parsePrometheusText(lines.join('\n') + '\n');
+    const good = expo.samples.filter((s) => s.name === 'traces_spanmetrics_calls_total' && s.labels.service === 'good-stream');
+    expect(good.map((s) => s.labels.span_name)).toEqual(['good-op']);
+    expect(good[0]!.value).toBe(goodSpans);
+    expect(goodSent).toBe(HTTP_CASES / GOOD_EVERY);
+    const restarts = expo.samples.find((s) => s.name === 'spanmeter_core_restarts_total');
+    expect(restarts?.value).toBe(0);
+    console.log(`fuzz seed ${SEED}: http ${JSON.stringify(Object.fromEntries(statuses))}, grpc ${JSON.stringify(Object.fromEntries(grpcCodes))}, good spans ${goodSpans}`);
+  }, 120_000);
+});
