@@ -3,37 +3,22 @@
 // the OTLP/HTTP protobuf exporter must show up as sum(traces_spanmetrics_calls_total) == 37.
 // Without the binary the test fails when CI is set and is skipped (with a note) otherwise.
 // PROMETHEUS_BIN overrides the binary's path.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exportSpans, makeSpans, SpanKind, type SpanSpec } from '../support/otel.js';
-import { freePorts, sleep, startSidecar, type Sidecar } from '../support/sidecar.js';
+import { sleep, startSidecar, type Sidecar } from '../support/sidecar.js';
+import { HAVE_PROMETHEUS, IN_CI, PROMETHEUS, query, startPrometheus, type Prom } from '../support/prometheus.js';
 
-const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
-const HAVE_PROMETHEUS = existsSync(PROMETHEUS);
-const IN_CI = !!process.env.CI;
 const N = 37;
 
 if (!HAVE_PROMETHEUS && !IN_CI) {
   console.log(`prometheus e2e: skipped: ${PROMETHEUS} not found (apt-get install prometheus; CI fails instead of skipping)`);
 }
 
-interface Prom {
-  url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-async function startPrometheus(target: string): Promise<Prom> {
-  const [port] = await freePorts(1);
-  const dir = mkdtempSync(join(tmpdir(), 'spanmeter-prom-'));
-  const configFile = join(dir, 'prometheus.yml');
-  writeFileSync(
-    configFile,
-    [
+/** A Prometheus scraping `target` (host:port) every second. */
+function scraping(target: string): Promise<Prom> {
+  return startPrometheus({
+    config: [
       'global:',
       '  scrape_interval: 1s',
       '  scrape_timeout: 1s',
@@ -45,89 +30,7 @@ async function startPrometheus(target: string): Promise<Prom> {
       `      - targets: ['${target}']`,
       '',
     ].join('\n'),
-  );
-  let out = '';
-  const child: ChildProcess = spawn(
-    PROMETHEUS,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const append = (b: Buffer): void => {
-    out = (out + b.toString('utf8')).slice(-64 * 1024);
-  };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
-  let exited = false;
-  const done = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    });
-    child.once('error', (e) => {
-      append(Buffer.from(`spawn error: ${e.message}\n`));
-      exited = true;
-      resolve();
-    });
   });
-  const kill = (sig: NodeJS.Signals): void => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, sig);
-    } catch {
-      /* gone */
-    }
-  };
-  // never outlive the test process
-  const onExit = (): void => kill('SIGKILL');
-  process.once('exit', onExit);
-  void done.then(() => process.off('exit', onExit));
-  const prom: Prom = {
-    url: `http://127.0.0.1:${port}`,
-    output: () => out,
-    async stop() {
-      if (!exited) {
-        kill('SIGTERM');
-        const t = setTimeout(() => kill('SIGKILL'), 5000);
-        await done;
-        clearTimeout(t);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (exited) {
-      await prom.stop();
-      throw new Error(`prometheus exited at start-up:\n${out}`);
-    }
-    try {
-      const res = await fetch(`${prom.url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return prom;
-    } catch {
-      /* not yet */
-    }
-    if (Date.now() > deadline) {
-      await prom.stop();
-      throw new Error(`prometheus not ready within 30 s:\n${out}`);
-    }
-    await sleep(200);
-  }
-}
-
-interface QueryResult {
-  status: string;
-  data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
-  error?: string;
-}
-
-async function query(prom: Prom, q: string): Promise<QueryResult> {
-  const res = await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent(q)}`, { signal: AbortSignal.timeout(5000) });
-  return (await res.json()) as QueryResult;
 }
 
 async function targetHealth(prom: Prom): Promise<string> {
@@ -150,7 +53,7 @@ describe.skipIf(!HAVE_PROMETHEUS && !IN_CI)('real Prometheus scrapes the sidecar
       config: { processors: ['span-metrics'], processor: { span_metrics: { dimensions: ['http.method'] } } },
       label: 'prometheus-e2e',
     });
-    prom = await startPrometheus(new URL(sidecar.httpUrl).host);
+    prom = await scraping(new URL(sidecar.httpUrl).host);
   }, 60_000);
 
   afterAll(async () => {
@@ -188,7 +91,7 @@ describe.skipIf(!HAVE_PROMETHEUS && !IN_CI)('real Prometheus scrapes the sidecar
     while (Date.now() < deadline) {
       const r = await query(p, 'sum(traces_spanmetrics_calls_total)');
       last = JSON.stringify(r);
-      const v = r.data?.result[0]?.value[1];
+      const v = (r.data?.result[0] as { value?: [number, string] } | undefined)?.value?.[1];
       if (v !== undefined) {
         value = Number(v);
         if (value === N) break;
@@ -199,12 +102,12 @@ describe.skipIf(!HAVE_PROMETHEUS && !IN_CI)('real Prometheus scrapes the sidecar
 
     // the per-series counts, written by hand from the specs above
     const r = await query(p, 'sum by (span_name, span_kind, http_method) (traces_spanmetrics_calls_total)');
-    const got = (r.data?.result ?? [])
+    const got = ((r.data?.result ?? []) as { metric: Record<string, string>; value: [number, string] }[])
       .map((x) => `${x.metric.span_name}|${x.metric.span_kind}|${x.metric.http_method ?? ''}=${x.value[1]}`)
       .sort();
     expect(got).toEqual(['GET /a|SPAN_KIND_SERVER|GET=20', 'POST /a|SPAN_KIND_SERVER|POST=10', 'work|SPAN_KIND_INTERNAL|=7']);
     // the scrape itself is healthy
     const up = await query(p, 'up{job="spanmeter"}');
-    expect(up.data?.result[0]?.value[1]).toBe('1');
+    expect((up.data?.result[0] as { value: [number, string] } | undefined)?.value[1]).toBe('1');
   }, 90_000);
 });

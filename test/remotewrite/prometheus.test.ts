@@ -15,7 +15,7 @@ import {
   vector,
   waitForVector,
   type Prom,
-} from './prometheus.js';
+} from '../support/prometheus.js';
 
 if (!HAVE_PROMETHEUS && !IN_CI) {
   console.log(`remote write e2e: skipped: ${PROMETHEUS} not found (apt-get install prometheus; CI fails instead of skipping)`);

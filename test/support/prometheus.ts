@@ -1,11 +1,11 @@
 // A real Prometheus (Debian package, /usr/bin/prometheus; PROMETHEUS_BIN overrides) on a free
 // loopback port with a temporary storage directory, and its HTTP query API. Without the binary,
-// tests skip unless CI is set (then they fail), as test/e2e/prometheus.test.ts does.
+// tests skip unless CI is set (then they fail).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, sleep } from '../support/sidecar.js';
+import { freePorts, sleep } from './sidecar.js';
 
 export const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 export const HAVE_PROMETHEUS = existsSync(PROMETHEUS);
@@ -26,7 +26,7 @@ export interface PromOptions {
 
 export async function startPrometheus(opts: PromOptions = {}): Promise<Prom> {
   const [port] = await freePorts(1);
-  const dir = mkdtempSync(join(tmpdir(), 'spanmeter-prom-rw-'));
+  const dir = mkdtempSync(join(tmpdir(), 'spanmeter-prom-'));
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, opts.config ?? 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n');
   let out = '';
