@@ -5,8 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type TextFormat } from './exposition.js';
-import type { AddressInfo } from 'node:net';
-import { formatHostPort, parseEndpoint } from '../receivers/endpoint.js';
+import { listenHttp, parseEndpoint } from '../receivers/endpoint.js';
 import { silentLogger, type Logger, type RunningServer } from '../receivers/types.js';
 import { bearerChecker, type TlsMaterial } from '../receivers/security.js';
 
@@ -183,35 +182,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     send(res, answer.status, answer.contentType, answer.body, head);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen({ host, port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  server.on('error', (err) => log.error({ err }, 'metrics server: server error'));
-  const bound = server.address() as AddressInfo;
-  const address = formatHostPort(host ?? bound.address, bound.port);
-  log.info({ address }, 'metrics server listening');
-
-  let closing: Promise<void> | undefined;
-  return {
-    address,
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 5000);
-        timer.unref();
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
-  };
+  return listenHttp(server, { host, port }, 'metrics server', log, options.closeGraceMs);
 }
 
 function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer, head = false): void {

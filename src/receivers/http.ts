@@ -2,7 +2,6 @@
 // Transport rules only: the bytes go to the consumer (the core) as one ExportTraceServiceRequest.
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { IngestResult } from '../core/result.js';
 import { OtlpError } from '../otlp/errors.js';
 import { countSpans } from '../otlp/count.js';
@@ -11,7 +10,7 @@ import { jsonToProtobuf } from '../otlp/json.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
 import { defaultTelemetry, type RejectReason, type Telemetry } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
-import { formatHostPort, parseEndpoint } from './endpoint.js';
+import { listenHttp, parseEndpoint } from './endpoint.js';
 import { bearerChecker, type TlsMaterial } from './security.js';
 import { silentLogger, type Logger, type RunningServer, type TraceConsumer } from './types.js';
 
@@ -253,35 +252,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    server.once('error', onError);
-    server.listen({ host, port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  server.on('error', (err) => log.error({ err }, 'otlp/http: server error'));
-  const bound = server.address() as AddressInfo;
-  const address = formatHostPort(host ?? bound.address, bound.port);
-  log.info({ address }, 'otlp/http receiver listening');
-
-  let closing: Promise<void> | undefined;
-  return {
-    address,
-    close(): Promise<void> {
-      closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 5000);
-        timer.unref();
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
-  };
+  return listenHttp(server, { host, port }, 'otlp/http receiver', log, options.closeGraceMs);
 }
 
 function errorMapping(kind: OtlpError['kind']): [status: number, rpc: number, reason: RejectReason] {
