@@ -227,6 +227,12 @@ async function run(config: Config, demo = false): Promise<void> {
     stopping = true;
     log.info({ signal }, 'spanmeter stopping');
     clearInterval(maintenance);
+    // Whatever still hangs (a slow remote-write endpoint, a client holding a connection) does
+    // not keep the process past shutdown_timeout.
+    setTimeout(() => {
+      log.error({ shutdown_timeout_ms: config.shutdown_timeout }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, config.shutdown_timeout).unref();
     // Receivers first, then every waiting service-graph entry is decided, then the push exporters
     // send one last collection (bounded by a deadline), then the metrics server.
     const [metricsServer, ...receivers] = servers;

@@ -66,6 +66,7 @@ export function defaultConfig(): Config {
     registry: { max_active_series: 0, stale_duration: 15 * 60_000 },
     metrics_ingestion_time_range_slack: 0,
     naming: 'tempo',
+    shutdown_timeout: 30_000,
     log_level: 'info',
     remote_write: [],
     collection_interval: 15_000,

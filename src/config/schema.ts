@@ -706,6 +706,7 @@ export const SCHEMA: ObjectSpec = {
     },
     metrics_ingestion_time_range_slack: duration(true),
     naming: oneOf(['tempo', 'otel']),
+    shutdown_timeout: duration(),
     log_level: oneOf(LOG_LEVELS),
     remote_write: objectList(
       REMOTE_WRITE_ITEM,

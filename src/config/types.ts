@@ -135,6 +135,8 @@ export interface Config {
   metrics_ingestion_time_range_slack: number;
   /** Metric names: Tempo's (traces_spanmetrics_*) or the Collector's spanmetrics connector's (traces_span_metrics_*). */
   naming: 'tempo' | 'otel';
+  /** How long SIGTERM/SIGINT may take (drain, flush, last push) before the process exits anyway, ms. */
+  shutdown_timeout: number;
   log_level: LogLevel;
   /** Prometheus remote-write receivers; empty = no remote write. */
   remote_write: RemoteWriteConfig[];

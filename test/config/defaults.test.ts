@@ -43,6 +43,7 @@ const EXPECTED_DEFAULTS = {
   registry: { max_active_series: 0, stale_duration: 900000 },
   metrics_ingestion_time_range_slack: 0,
   naming: 'tempo',
+  shutdown_timeout: 30000,
   log_level: 'info',
   remote_write: [],
   collection_interval: 15000,

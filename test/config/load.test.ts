@@ -101,6 +101,7 @@ describe('YAML file', () => {
       registry: { max_active_series: 50000, stale_duration: 300000 },
       metrics_ingestion_time_range_slack: 30000,
       naming: 'tempo',
+      shutdown_timeout: 30000,
       log_level: 'debug',
       remote_write: [
         { url: 'http://mimir:9009/api/v1/push', headers: { 'X-Scope-OrgID': 'tenant-1' }, send_exemplars: true, timeout: 10000 },
@@ -272,6 +273,7 @@ describe('env vars', () => {
       'SPANMETER_REGISTRY_STALE_DURATION',
       'SPANMETER_METRICS_INGESTION_TIME_RANGE_SLACK',
       'SPANMETER_NAMING',
+      'SPANMETER_SHUTDOWN_TIMEOUT',
       'SPANMETER_LOG_LEVEL',
       'SPANMETER_REMOTE_WRITE',
       'SPANMETER_COLLECTION_INTERVAL',
