@@ -360,7 +360,7 @@ export class RemoteWriter {
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
-  constructor(private readonly options: RemoteWriterOptions) {
+  constructor(options: RemoteWriterOptions) {
     this.url = redactUrl(options.url);
     this.log = options.logger ?? silentLogger;
     this.builder = new WriteRequestBuilder(options);

@@ -7,35 +7,16 @@ import * as grpc from '@grpc/grpc-js';
 import { OtlpError } from '../otlp/errors.js';
 import { countSpans } from '../otlp/count.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
-import { defaultTelemetry, type RejectReason, type Telemetry } from '../telemetry.js';
+import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
 import { formatHostPort, parseEndpoint } from './endpoint.js';
-import { bearerChecker, type TlsMaterial } from './security.js';
-import { silentLogger, type Logger, type RunningServer, type TraceConsumer } from './types.js';
+import { bearerChecker } from './security.js';
+import { silentLogger, type ReceiverOptions, type RunningServer } from './types.js';
 
 export const TRACE_SERVICE_NAME = 'opentelemetry.proto.collector.trace.v1.TraceService';
 export const EXPORT_METHOD_PATH = `/${TRACE_SERVICE_NAME}/Export`;
 
-export interface GrpcReceiverOptions {
-  /** `host:port`; port 0 binds an ephemeral port (see RunningServer.address). */
-  endpoint: string;
-  /** Largest request message accepted, bytes, on the wire and after decompression. */
-  maxBodyBytes: number;
-  consumer: TraceConsumer;
-  logger?: Logger;
-  /** Where request metrics go; defaults to defaultTelemetry(). */
-  telemetry?: Telemetry;
-  /** How long close() waits for calls in flight before cutting them, ms. Default 5000. */
-  closeGraceMs?: number;
-  /** Bytes and calls in flight, shared with the HTTP receiver; default unlimited. */
-  budget?: IngestBudget;
-  /** Most spans in one request; 0 or absent = unlimited. */
-  maxSpansPerRequest?: number;
-  /** Serve gRPC over TLS (mTLS when clientCa is set). */
-  tls?: TlsMaterial;
-  /** Require metadata `authorization: Bearer <token>`. */
-  bearerToken?: string;
-}
+export type GrpcReceiverOptions = ReceiverOptions;
 
 /** Metadata key by which the handler tells the status interceptor a rejection's reason; never sent. */
 const REASON_KEY = 'x-spanmeter-reject-reason';

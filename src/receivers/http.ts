@@ -8,35 +8,17 @@ import { countSpans } from '../otlp/count.js';
 import { decompress } from '../otlp/gzip.js';
 import { jsonToProtobuf } from '../otlp/json.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
-import { defaultTelemetry, type RejectReason, type Telemetry } from '../telemetry.js';
+import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
 import { listenHttp, parseEndpoint } from './endpoint.js';
-import { bearerChecker, type TlsMaterial } from './security.js';
-import { silentLogger, type Logger, type RunningServer, type TraceConsumer } from './types.js';
+import { bearerChecker } from './security.js';
+import { silentLogger, type ReceiverOptions, type RunningServer } from './types.js';
 
 export const TRACES_PATH = '/v1/traces';
 
-export interface HttpReceiverOptions {
-  /** `host:port`; port 0 binds an ephemeral port (see RunningServer.address). */
-  endpoint: string;
-  /** Largest body accepted, bytes, on the wire and again after decompression. */
-  maxBodyBytes: number;
-  consumer: TraceConsumer;
-  logger?: Logger;
-  /** Where request metrics go; defaults to defaultTelemetry(). */
-  telemetry?: Telemetry;
-  /** How long close() waits for requests in flight before cutting their connections, ms. Default 5000. */
-  closeGraceMs?: number;
-  /** Bytes and requests in flight, shared with the gRPC receiver; default unlimited. */
-  budget?: IngestBudget;
-  /** Most spans in one request; 0 or absent = unlimited. */
-  maxSpansPerRequest?: number;
+export interface HttpReceiverOptions extends ReceiverOptions {
   /** Largest decompressed/compressed size ratio; 0 or absent = off. */
   maxDecompressionRatio?: number;
-  /** Serve HTTPS (mTLS when clientCa is set). */
-  tls?: TlsMaterial;
-  /** Require `Authorization: Bearer <token>`. */
-  bearerToken?: string;
 }
 
 type Format = 'protobuf' | 'json';
@@ -51,7 +33,6 @@ const RPC_INVALID_ARGUMENT = 3;
 const RPC_RESOURCE_EXHAUSTED = 8;
 const RPC_INTERNAL = 13;
 const RPC_UNAVAILABLE = 14;
-const RPC_UNAUTHENTICATED = 16;
 
 /** The request's format from its Content-Type (parameters such as charset ignored), or undefined. */
 export function formatOf(contentType: string | undefined): Format | undefined {

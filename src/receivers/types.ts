@@ -1,6 +1,9 @@
 // What the receivers need from the rest of the host. Kept structural so that the receivers do not
 // depend on the core's class or on the logging library.
 import type { IngestResult } from '../core/result.js';
+import type { Telemetry } from '../telemetry.js';
+import type { IngestBudget } from './budget.js';
+import type { TlsMaterial } from './security.js';
 
 /**
  * Takes one OTLP ExportTraceServiceRequest in protobuf wire format, synchronously.
@@ -28,4 +31,26 @@ export interface RunningServer {
   readonly address: string;
   /** Stops accepting, ends idle keep-alive connections, resolves when the server is closed. */
   close(): Promise<void>;
+}
+
+/** What both OTLP receivers are started with. */
+export interface ReceiverOptions {
+  /** `host:port`; port 0 binds an ephemeral port (see RunningServer.address). */
+  endpoint: string;
+  /** Largest request accepted, bytes, on the wire and again after decompression. */
+  maxBodyBytes: number;
+  consumer: TraceConsumer;
+  logger?: Logger;
+  /** Where request metrics go; defaults to defaultTelemetry(). */
+  telemetry?: Telemetry;
+  /** How long close() waits for requests in flight before cutting them, ms. Default 5000. */
+  closeGraceMs?: number;
+  /** Bytes and requests in flight, shared by both receivers; default unlimited. */
+  budget?: IngestBudget;
+  /** Most spans in one request; 0 or absent = unlimited. */
+  maxSpansPerRequest?: number;
+  /** Serve over TLS (mTLS when clientCa is set). */
+  tls?: TlsMaterial;
+  /** Require a bearer token (HTTP `Authorization`, gRPC metadata `authorization`). */
+  bearerToken?: string;
 }
