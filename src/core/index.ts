@@ -149,7 +149,7 @@ export class Core {
 
   /** Aggregates one OTLP ExportTraceServiceRequest (protobuf); all or nothing. */
   ingest(request: Uint8Array, nowMs: number = Date.now()): IngestResult {
-    const ptr = this.wasm.input_reserve(request.length);
+    const ptr = this.wasm.input_reserve(request.length) >>> 0; // addresses are u32; JS sees i32
     this.views().set(request, ptr);
     const n = this.wasm.ingest(request.length, nowMs);
     if (n >= 0) return { ok: true, spans: n };
@@ -220,7 +220,7 @@ export class Core {
     this.views();
     const w = this.wasm;
     const a = t.address;
-    t.view.refresh(this.u32, this.f64, w.table_slab(a), w.table_used(a), w.table_stride(a), w.table_values_offset(a));
+    t.view.refresh(this.u32, this.f64, w.table_slab(a) >>> 0, w.table_used(a), w.table_stride(a), w.table_values_offset(a));
     return t.view;
   }
 
@@ -229,7 +229,7 @@ export class Core {
    * `slot` of a table, if any.
    */
   exemplar(table: keyof typeof EXEMPLAR_TABLES, view: SeriesTableView, slot: number, bucket: number): Exemplar | undefined {
-    const p = this.wasm.exemplar(EXEMPLAR_TABLES[table], slot, view.generation(slot), bucket);
+    const p = this.wasm.exemplar(EXEMPLAR_TABLES[table], slot, view.generation(slot), bucket) >>> 0;
     if (p === 0) return undefined;
     const u8 = this.views();
     const span = u8.subarray(p + 16, p + 24);
@@ -270,7 +270,7 @@ export class Core {
 
 function watch(wasm: CoreExports, key: string): number {
   const bytes = encoder.encode(key);
-  const ptr = wasm.scratch(bytes.length);
+  const ptr = wasm.scratch(bytes.length) >>> 0;
   new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
   const slot = wasm.watch_key(ptr, bytes.length);
   if (slot < 0) throw new Error(`too many attribute keys configured (at ${key})`);
@@ -279,7 +279,7 @@ function watch(wasm: CoreExports, key: string): number {
 
 /** Copies f64 bucket bounds and i32 slots into core scratch memory; returns their addresses. */
 function passArguments(wasm: CoreExports, bounds: number[], slots: number[]): [number, number] {
-  const ptr = wasm.scratch(bounds.length * 8 + slots.length * 4);
+  const ptr = wasm.scratch(bounds.length * 8 + slots.length * 4) >>> 0;
   new Float64Array(wasm.memory.buffer, ptr, bounds.length).set(bounds);
   const slotsPtr = ptr + bounds.length * 8;
   new Int32Array(wasm.memory.buffer, slotsPtr, slots.length).set(slots);
