@@ -1,6 +1,9 @@
 // Attribute look-ups on staged spans, through the watched-key slots.
-import { SPAN_SLOTS, RES_SLOTS, SLOT_SIZE, RES_SERVICE_PTR, RES_SERVICE_LEN, RES_SERVICE_ID } from './staging';
-import { formatAnyValue, inverseDouble, valuePtr, valueLen } from './labelvalue';
+import {
+  SPAN_SLOTS, RES_SLOTS, SLOT_SIZE, RES_SERVICE_PTR, RES_SERVICE_LEN, RES_SERVICE_ID, SPAN_NAME_PTR, SPAN_NAME_LEN,
+  SPAN_NAME_ID, NOT_INTERNED,
+} from './staging';
+import { formatAnyValue, inverseDouble, integerValue, valuePtr, valueLen } from './labelvalue';
 import { intern } from './intern';
 
 /** The slot of `slot` on the span, or 0 when the span lacks the attribute (or slot < 0: not configured). */
@@ -15,6 +18,11 @@ export function resourceOrSpanSlot(resource: usize, span: usize, slot: i32): usi
   if (slot < 0) return 0;
   let s = resource + RES_SLOTS + <usize>slot * SLOT_SIZE;
   return load<u32>(s) != 0 ? s : spanSlot(span, slot);
+}
+
+/** The integer value of the attribute in slot record `s` (0: absent gives -1), see integerValue. */
+export function slotInteger(s: usize): i64 {
+  return s != 0 ? integerValue(<usize>load<u32>(s), <usize>load<u32>(s, 4)) : -1;
 }
 
 /** Interned label value of the attribute in slot record `s` (non-zero). */
@@ -52,4 +60,14 @@ export function serviceId(resource: usize): u32 {
 /** Whether the resource has a service.name attribute at all (service graphs skip those without). */
 export function hasServiceName(resource: usize): bool {
   return load<u32>(resource, RES_SERVICE_PTR) != 0;
+}
+
+/** Interned name of a span, cached on the record. */
+export function spanNameId(span: usize): u32 {
+  let id = load<u32>(span, SPAN_NAME_ID);
+  if (id == NOT_INTERNED) {
+    id = intern(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN));
+    store<u32>(span, id, SPAN_NAME_ID);
+  }
+  return id;
 }

@@ -7,7 +7,11 @@ import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, free
 import { watchKey } from './watch';
 import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } from './staging';
 import { walkRequest } from './otlp';
-import { configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable } from './spanmetrics';
+import {
+  configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents,
+  eventsEnabled, eventsTable,
+} from './spanmetrics';
+import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
   configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs,
   edges, unpaired, dropped, expiredClient, expiredServer,
@@ -18,7 +22,7 @@ import {
   SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
 } from './series';
 
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 2;
 
 initSchema();
 initIntern();
@@ -55,6 +59,29 @@ export function watch_key(ptr: usize, len: usize): i32 {
  */
 export function spanmetrics_configure(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32, multiplier: i32): void {
   configureSpanMetrics(bounds, boundCount, mask, slots, dims, multiplier);
+}
+
+/**
+ * The span-events metric (after spanmetrics_configure): `slots` holds the i32 watched-key slot
+ * of each of the `dims` event attributes that become labels.
+ */
+export function spanmetrics_events_configure(slots: usize, dims: i32): void {
+  configureEvents(slots, dims);
+}
+
+/**
+ * Adds an SLO (before start); returns its index or -1 past 32. `flags`: 1 latency (else
+ * availability), 2 an HTTP 5xx status attribute fails the span, 4 any service, 8 any span name,
+ * 16 the span name is a pattern (the host's env.slo_match decides). `service` and `name` are
+ * UTF-8; `kind` the span kind or -1 for any; `thresholdNs` the latency threshold.
+ */
+export function slo_add(flags: u32, servicePtr: usize, serviceLen: usize, namePtr: usize, nameLen: usize, kind: i32, thresholdNs: f64): i32 {
+  return addSlo(flags, servicePtr, serviceLen, namePtr, nameLen, kind, <u64>thresholdNs);
+}
+
+/** The SLO series table (0 without SLOs): key the SLO's index, values good and total spans. */
+export function slo_table(): usize {
+  return changetype<usize>(sloTable);
 }
 
 /**
@@ -111,6 +138,7 @@ export function ingest(n: usize, nowMs: f64): i32 {
   setReadOnly(budgetExhausted());
   if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs);
   if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
+  if (sloCount > 0) aggregateSlos();
   return <i32>spanCount;
 }
 
@@ -138,6 +166,7 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
   let cutoff = nowMs > staleMs ? <u32>((nowMs - staleMs) / 1000) : 0;
   let removed: u32 = 0;
   if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff);
+  if (eventsEnabled()) removed += removeStale(eventsTable, cutoff);
   if (serviceGraphsEnabled()) {
     removed += removeStale(edges, cutoff);
     removed += removeStale(unpaired, cutoff);
@@ -209,6 +238,10 @@ export function exemplar(table: u32, slot: u32, generation: u32, bucket: u32): u
 /** Span-metrics series table (0 when the processor is off). */
 export function spanmetrics_table(): usize {
   return changetype<usize>(spanMetricsTable);
+}
+/** Span-events series table (0 when the events metric is off). */
+export function spanmetrics_events_table(): usize {
+  return changetype<usize>(eventsTable);
 }
 /** Service-graph tables: completed edges, unpaired spans, dropped spans (0 when the processor is off). */
 export function servicegraphs_edges(): usize {

@@ -59,6 +59,14 @@ export function stringCount(): u32 {
   return entries + <usize>id * ENTRY;
 }
 
+/** Where the bytes of string `id` are, and how many (id 0: none). */
+export function stringPtr(id: u32): usize {
+  return <usize>load<u32>(entryOf(id));
+}
+export function stringLen(id: u32): usize {
+  return <usize>load<u32>(entryOf(id), 4);
+}
+
 export function retain(id: u32): void {
   if (id != 0 && id != MISSING) {
     let e = entryOf(id);

@@ -224,3 +224,17 @@ export function inverseDouble(p: usize, n: usize): f64 {
   let v = reinterpret<f64>(bits);
   return v > 0 ? 1 / v : 1;
 }
+
+/** The integer an AnyValue gives: its int value, or a string of 1 to 18 decimal digits; -1 otherwise. */
+export function integerValue(p: usize, n: usize): i64 {
+  findValue(p, n);
+  if (kind == 3) return <i64>bits;
+  if (kind != 1 || len == 0 || len > 18) return -1;
+  let v: i64 = 0;
+  for (let i: usize = 0; i < len; i++) {
+    let c = <i64>load<u8>(at + i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}

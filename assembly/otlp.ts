@@ -13,6 +13,7 @@ import {
   addResource, addSpan, resourceCount, SLOT_SIZE, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN,
   SPAN_SLOTS, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
   SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID,
+  spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS,
 } from './staging';
 import { slotOf } from './watch';
 
@@ -76,7 +77,7 @@ function walkResource(end: usize, resource: usize): void {
       let n = readLen(end, M_RESOURCE, 1);
       if (failCode != 0) return;
       let subEnd = rp + n;
-      walkKeyValue(subEnd, resource + RES_SLOTS, resource);
+      walkKeyValue(subEnd, resource + RES_SLOTS, resource, 0);
       seek(subEnd);
     } else {
       if (field == 2 && !expectWireType(tag & 7, WT_VARINT, M_RESOURCE, 2)) return;
@@ -173,7 +174,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
         let n = readLen(end, M_SPAN, 9);
         if (failCode != 0) return;
         let subEnd = rp + n;
-        walkKeyValue(subEnd, span + SPAN_SLOTS, 0);
+        walkKeyValue(subEnd, span + SPAN_SLOTS, 0, 0);
         seek(subEnd);
         break;
       }
@@ -185,6 +186,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
         if (failCode != 0) return;
         let subEnd = rp + n;
         if (field == 15) walkStatus(subEnd, span);
+        else if (field == 11 && stageEvents) walkEvent(subEnd, spanCount - 1);
         else validateMessage(field == 11 ? M_EVENT : M_LINK, subEnd, 1);
         seek(subEnd);
         break;
@@ -236,6 +238,35 @@ function walkStatus(end: usize, span: usize): void {
   }
 }
 
+/** One span event (the events metric is on): its name and watched attributes, checked as validateMessage would. */
+function walkEvent(end: usize, spanIndex: u32): void {
+  let event = addEvent(spanIndex);
+  while (rp < end) {
+    let tag = readTag(end, M_EVENT);
+    if (failCode != 0) return;
+    let field = tag >>> 3;
+    let wt = tag & 7;
+    if (field == 2 || field == 3) {
+      if (!expectWireType(wt, WT_LEN, M_EVENT, field)) return;
+      let n = readLen(end, M_EVENT, field);
+      if (failCode != 0) return;
+      let subEnd = rp + n;
+      if (field == 2) {
+        store<u32>(event, <u32>rp, EVENT_NAME_PTR);
+        store<u32>(event, <u32>n, EVENT_NAME_LEN);
+      } else {
+        walkKeyValue(subEnd, event + EVENT_SLOTS, 0, 2);
+      }
+      seek(subEnd);
+    } else {
+      if (field == 1 && !expectWireType(wt, WT_I64, M_EVENT, 1)) return;
+      if (field == 4 && !expectWireType(wt, WT_VARINT, M_EVENT, 4)) return;
+      skipField(wt, field, end, M_EVENT, 1);
+    }
+    if (failCode != 0) return;
+  }
+}
+
 /** Whether [v, end) is an AnyValue of exactly one string, int, bool or double field. */
 // @ts-ignore: decorator
 @inline function isSimpleValue(v: usize, end: usize): bool {
@@ -253,11 +284,11 @@ function walkStatus(end: usize, span: usize): void {
 }
 
 /**
- * One attribute. A watched key stores where its AnyValue sits in `slots` (first occurrence
- * wins, as a linear search would find it); on a resource (`resource` != 0) service.name is
- * also recorded.
+ * One attribute, a KeyValue message at nesting `depth`. A watched key stores where its AnyValue
+ * sits in `slots` (first occurrence wins, as a linear search would find it); on a resource
+ * (`resource` != 0) service.name is also recorded.
  */
-function walkKeyValue(end: usize, slots: usize, resource: usize): void {
+function walkKeyValue(end: usize, slots: usize, resource: usize, depth: i32): void {
   let keyPtr: usize = 0;
   let keyLen: usize = 0;
   let valuePtr: usize = 0;
@@ -293,12 +324,12 @@ function walkKeyValue(end: usize, slots: usize, resource: usize): void {
       } else {
         valuePtr = rp;
         valueLen = n;
-        validateMessage(M_ANY_VALUE, rp + n, 1);
+        validateMessage(M_ANY_VALUE, rp + n, depth + 1);
         if (failCode != 0) return;
         seek(valuePtr + n);
       }
     } else {
-      skipField(tag & 7, field, end, M_KEY_VALUE, 0);
+      skipField(tag & 7, field, end, M_KEY_VALUE, depth);
     }
     if (failCode != 0) return;
   }

@@ -13,7 +13,8 @@
 // Cardinality control lives here too: every table draws on one budget of active series,
 // counted as Prometheus counts them (a record costs `cost` series). Past the budget a new key
 // folds into the table's overflow record (exposed as metric_overflow="true"), kept outside
-// the index and paid for in advance, so the budget is never exceeded.
+// the index and paid for in advance, so the budget is never exceeded. A table of cost 0 (the
+// SLOs', whose records the config fixes) is outside the budget.
 import { hashWords } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { retain, release, MISSING } from './intern';
@@ -164,7 +165,7 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
     }
     i = (i + 1) & t.indexMask;
   }
-  if (maxActive != 0 && activeSeries + t.cost + reserved > maxActive) {
+  if (t.cost != 0 && maxActive != 0 && activeSeries + t.cost + reserved > maxActive) {
     limitedTotal += 1;
     return overflowRecord(t, now);
   }

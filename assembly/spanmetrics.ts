@@ -1,13 +1,16 @@
 // Span metrics (Tempo's span-metrics processor): per label set of service, span name, kind,
 // status code, optional status message and configured dimensions, a calls counter, a size
-// counter and a latency histogram, updated straight from the staged spans.
+// counter and a latency histogram, updated straight from the staged spans. Optionally (the
+// Collector connector's events metric) a count of span events per span label set, event name
+// and configured event attributes.
 import {
-  spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND,
+  spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND,
   SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, skipped,
-  SPAN_TRACE_ID, SPAN_ID,
+  SPAN_TRACE_ID, SPAN_ID, eventCount, eventAt, setStageEvents, EVENT_SPAN, EVENT_NAME_PTR, EVENT_NAME_LEN,
+  EVENT_SLOTS, SLOT_SIZE,
 } from './staging';
 import { intern } from './intern';
-import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
+import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier, spanNameId } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, slotOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
@@ -27,13 +30,22 @@ export const V_SIZE: usize = 8;
 export const V_SUM: usize = 16;
 export const V_BUCKETS: usize = 24;
 
+// Events key: the span's key words, then the event name, then one per event dimension.
+export const EVENT_KEY_NAME: i32 = KEY_FIXED; // plus the span dimensions
+// Events value: the count.
+export const V_EVENTS: usize = 0;
+
 export let table: SeriesTable = changetype<SeriesTable>(0);
+export let eventsTable: SeriesTable = changetype<SeriesTable>(0);
 let buckets: Buckets = changetype<Buckets>(0);
 let intrinsics: u32 = 0;
 let dimCount: i32 = 0;
 let dimSlots: usize = 0; // i32 watched-key slot per dimension
-let multiplierSlot: i32 = -1;
+export let multiplierSlot: i32 = -1;
 let key: usize = 0;
+let eventDimCount: i32 = 0;
+let eventDimSlots: usize = 0; // i32 watched-key slot per event dimension
+let eventKey: usize = 0;
 
 export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32, multiplier: i32): void {
   multiplierSlot = multiplier;
@@ -47,6 +59,21 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   table = newSeriesTable(KEY_FIXED + dims, 3 + boundCount, (1 << 2) | (1 << 3), <u32>boundCount + 5);
 }
 
+/** Turns on the events metric: `slots` holds the i32 watched-key slot of each of `dims` event attributes. */
+export function configureEvents(slots: usize, dims: i32): void {
+  eventDimCount = dims;
+  eventDimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
+  memory.copy(eventDimSlots, slots, <usize>dims * 4);
+  let words = KEY_FIXED + dimCount + 1 + dims;
+  eventKey = heap.alloc(<usize>words * 4);
+  eventsTable = newSeriesTable(words, 1, (1 << 2) | (1 << 3), 1);
+  setStageEvents(true);
+}
+
+export function eventsEnabled(): bool {
+  return changetype<usize>(eventsTable) != 0;
+}
+
 export function spanMetricsEnabled(): bool {
   return changetype<usize>(table) != 0;
 }
@@ -58,14 +85,13 @@ export function aggregateSpanMetrics(nowMs: f64): void {
   let now = <u32>(nowMs / 1000);
   let t = table;
   let count = spanCount;
+  let event: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     let span = spanAt(i);
     if (skipped(span)) continue;
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
     store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0);
-    store<u32>(key, (intrinsics & I_SPAN_NAME) != 0
-      ? intern(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN))
-      : 0, 4);
+    store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanNameId(span) : 0, 4);
     store<u32>(key, (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, 8);
     store<u32>(key, (intrinsics & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0, 12);
     store<u32>(key, (intrinsics & I_STATUS_MESSAGE) != 0
@@ -86,5 +112,23 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       EXEMPLAR_TABLE, slotOf(t, record), generationOf(record), <u32>b,
       <usize>load<u32>(span, SPAN_TRACE_ID), <usize>load<u32>(span, SPAN_ID), seconds, nowMs,
     );
+    if (changetype<usize>(eventsTable) != 0) {
+      while (event < eventCount && load<u32>(eventAt(event), EVENT_SPAN) < i) event++;
+      for (; event < eventCount && load<u32>(eventAt(event), EVENT_SPAN) == i; event++) countEvent(eventAt(event), now, w);
+    }
   }
+}
+
+/** Adds `w` to the events series of one event of the span whose key is in `key`. */
+function countEvent(event: usize, now: u32, w: f64): void {
+  let spanWords = <usize>(KEY_FIXED + dimCount) << 2;
+  memory.copy(eventKey, key, spanWords);
+  store<u32>(eventKey + spanWords, intern(<usize>load<u32>(event, EVENT_NAME_PTR), <usize>load<u32>(event, EVENT_NAME_LEN)));
+  for (let d = 0; d < eventDimCount; d++) {
+    let slot = load<i32>(eventDimSlots + (<usize>d << 2));
+    let s = event + EVENT_SLOTS + <usize>slot * SLOT_SIZE;
+    store<u32>(eventKey + spanWords + (<usize>(d + 1) << 2), load<u32>(s) != 0 ? slotValueId(s) : 0);
+  }
+  let r = upsert(eventsTable, eventKey, now) + eventsTable.valuesOffset;
+  store<f64>(r, load<f64>(r, V_EVENTS) + w, V_EVENTS);
 }

@@ -24,7 +24,17 @@ export const SPAN_TRACE_ID: usize = 48; // u32 ptr to 16 bytes, 0 = absent
 export const SPAN_ID: usize = 52; // u32 ptr to 8 bytes, 0 = absent
 export const SPAN_PARENT_ID: usize = 56; // u32 ptr to 8 bytes, 0 = absent (root span)
 export const SPAN_SKIP: usize = 60; // u32, non-zero: not aggregated (ended before the ingestion slack)
-export const SPAN_SLOTS: usize = 64;
+export const SPAN_NAME_ID: usize = 64; // u32 interned name (NOT_INTERNED until a processor needs it)
+export const SPAN_SLOTS: usize = 72;
+
+/** SPAN_NAME_ID before interning (intern's MISSING is 0xffffffff). */
+export const NOT_INTERNED: u32 = 0xfffffffe;
+
+// Event record (staged only while the events metric is on), in span order.
+export const EVENT_SPAN: usize = 0; // u32 index of the span record
+export const EVENT_NAME_PTR: usize = 4;
+export const EVENT_NAME_LEN: usize = 8;
+export const EVENT_SLOTS: usize = 12;
 
 // Watched-attribute slot: ptr u32 to the AnyValue message (0 = attribute absent), len u32.
 export const SLOT_SIZE: usize = 8;
@@ -40,6 +50,17 @@ export let spans: usize = 0;
 export let spanCount: u32 = 0;
 let spanCap: u32 = 0;
 
+/** Whether the walker stages events (else it only checks them). */
+export let stageEvents: bool = false;
+export let eventStride: usize = EVENT_SLOTS;
+export let events: usize = 0;
+export let eventCount: u32 = 0;
+let eventCap: u32 = 0;
+
+export function setStageEvents(on: bool): void {
+  stageEvents = on;
+}
+
 /** Sizes the records once the watched keys are known. */
 export function initStaging(): void {
   let slots = <usize>watchedCount() * SLOT_SIZE;
@@ -49,11 +70,15 @@ export function initStaging(): void {
   resources = heap.alloc(<usize>resourceCap * resourceStride);
   spanCap = 1024;
   spans = heap.alloc(<usize>spanCap * spanStride);
+  eventStride = EVENT_SLOTS + slots;
+  eventCap = 256;
+  events = heap.alloc(<usize>eventCap * eventStride);
 }
 
 export function resetStaging(): void {
   resourceCount = 0;
   spanCount = 0;
+  eventCount = 0;
 }
 
 export function addResource(): usize {
@@ -81,7 +106,24 @@ export function addSpan(resource: u32): usize {
   spanCount++;
   memory.fill(s, 0, spanStride);
   store<u32>(s, resource, SPAN_RESOURCE);
+  store<u32>(s, NOT_INTERNED, SPAN_NAME_ID);
   return s;
+}
+
+export function addEvent(span: u32): usize {
+  if (eventCount == eventCap) {
+    eventCap <<= 1;
+    events = heap.realloc(events, <usize>eventCap * eventStride);
+  }
+  let e = events + <usize>eventCount * eventStride;
+  eventCount++;
+  memory.fill(e, 0, eventStride);
+  store<u32>(e, span, EVENT_SPAN);
+  return e;
+}
+
+export function eventAt(i: u32): usize {
+  return events + <usize>i * eventStride;
 }
 
 export function spanAt(i: u32): usize {

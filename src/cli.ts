@@ -7,10 +7,10 @@ import { helpText } from './config/help.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { SupervisedCore } from './core/supervisor.js';
+import { coreOptions } from './core/index.js';
 import { IngestBudget } from './receivers/budget.js';
 import { loadBearerToken, loadTls } from './receivers/security.js';
-import { spanMetricsFamilies } from './exporters/spanmetrics.js';
-import { serviceGraphsFamilies } from './exporters/servicegraphs.js';
+import { configuredFamilies } from './exporters/catalog.js';
 import { renderFamilies } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startPushExporters } from './exporters/push.js';
@@ -38,7 +38,6 @@ const LIMIT_LOG_INTERVAL_MS = 60_000;
 
 async function run(config: Config, demo = false): Promise<void> {
   const log = createLogger(config.log_level);
-  const spanMetrics = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
   const serviceGraphs = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
   // TLS material and tokens are read first: a missing file stops the start with its key named.
   const otlpTls = loadTls(config.otlp.tls, 'otlp.tls');
@@ -47,15 +46,10 @@ async function run(config: Config, demo = false): Promise<void> {
   const metricsToken = loadBearerToken(config.http_auth, 'http_auth');
   // The core runs supervised: a trap rebuilds it (src/core/supervisor.ts); everything else holds
   // `core`, a view that always reaches the current instance.
-  const supervisor = await SupervisedCore.create({
-    spanMetrics, serviceGraphs, registry: config.registry, slackMs: config.metrics_ingestion_time_range_slack,
-  }, log);
+  const supervisor = await SupervisedCore.create(coreOptions(config), log);
   const core = supervisor.view;
   const budget = new IngestBudget({ maxBytes: config.otlp.max_inflight_bytes, maxRequests: config.otlp.max_inflight_requests });
-  const families = [
-    ...(spanMetrics ? spanMetricsFamilies(core, spanMetrics, config.naming) : []),
-    ...(serviceGraphs ? serviceGraphsFamilies(core, serviceGraphs) : []),
-  ];
+  const families = configuredFamilies(core, config);
   const maxActive = config.registry.max_active_series;
   let limitedLogged = 0;
   let lastLimitLog = -Infinity;

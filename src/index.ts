@@ -2,26 +2,26 @@
 // exposition in-process, for a Node service that wants span metrics and service graphs without
 // running the sidecar. The sidecar is bin/spanmeter.js; the raw core is `spanmeter/wasm`
 // (its ABI: docs/abi.md).
-import { Core, type IngestResult } from './core/index.js';
+import { Core, coreOptions, type IngestResult } from './core/index.js';
 import type { WasmBuild } from './core/wasm.js';
 import { defaultConfig } from './config/defaults.js';
 import { COLLECTOR_SPAN_METRICS_BUCKETS } from './config/defaults.js';
 import { ConfigError, type ConfigIssue } from './config/errors.js';
 import { SCHEMA, pathString, walk, type Assignment, type ObjectSpec } from './config/schema.js';
 import type {
-  Config, IntrinsicDimensions, ProcessorName, ServiceGraphsConfig, SpanMetricsConfig,
+  Config, IntrinsicDimensions, ProcessorName, ServiceGraphsConfig, SloConfig, SpanEventsConfig, SpanMetricsConfig,
 } from './config/types.js';
+import { checkSlos } from './config/slos.js';
 import { OtlpError } from './otlp/errors.js';
 import { jsonToProtobuf } from './otlp/json.js';
 import type { Family } from './exporters/families.js';
-import { spanMetricsFamilies } from './exporters/spanmetrics.js';
-import { serviceGraphsFamilies } from './exporters/servicegraphs.js';
+import { configuredFamilies } from './exporters/catalog.js';
 import { OPENMETRICS_TEXT, PROMETHEUS_TEXT, renderFamilies, type TextFormat } from './exporters/exposition.js';
 
 export type { IngestResult } from './core/index.js';
 export type { TextFormat } from './exporters/exposition.js';
 export type {
-  Config, IntrinsicDimensions, ProcessorName, ServiceGraphsConfig, SpanMetricsConfig,
+  Config, IntrinsicDimensions, ProcessorName, ServiceGraphsConfig, SloConfig, SpanEventsConfig, SpanMetricsConfig,
 } from './config/types.js';
 export { ConfigError, type ConfigIssue } from './config/errors.js';
 export { defaultConfig } from './config/defaults.js';
@@ -40,8 +40,9 @@ export interface SpanmeterConfig {
   /** Default: ['span-metrics']. */
   processors?: ProcessorName[];
   processor?: {
-    span_metrics?: Partial<Omit<SpanMetricsConfig, 'intrinsic_dimensions'>> & {
+    span_metrics?: Partial<Omit<SpanMetricsConfig, 'intrinsic_dimensions' | 'events'>> & {
       intrinsic_dimensions?: Partial<IntrinsicDimensions>;
+      events?: Partial<SpanEventsConfig>;
     };
     service_graphs?: Partial<Omit<ServiceGraphsConfig, 'wait'>> & { wait?: Duration };
   };
@@ -50,6 +51,8 @@ export interface SpanmeterConfig {
   naming?: 'tempo' | 'otel';
   /** Spans that ended longer than this before ingest are left out; default "0s" (keep all). */
   metrics_ingestion_time_range_slack?: Duration;
+  /** Service-level objectives: spanmeter_slo_good_total / spanmeter_slo_total per SLO. */
+  slos?: (Partial<Omit<SloConfig, 'window' | 'threshold'>> & { name: string; objective: number; window?: Duration; threshold?: Duration })[];
 }
 
 export interface SpanmeterOptions {
@@ -58,7 +61,7 @@ export interface SpanmeterOptions {
 }
 
 /** The config keys Spanmeter.create accepts; the others configure the sidecar. */
-const IN_PROCESS_KEYS = ['processors', 'processor', 'registry', 'naming', 'metrics_ingestion_time_range_slack'];
+const IN_PROCESS_KEYS = ['processors', 'processor', 'registry', 'naming', 'metrics_ingestion_time_range_slack', 'slos'];
 
 /** Checks `input` against the config schema and merges it over the defaults; throws ConfigError. */
 export function resolveConfig(input: SpanmeterConfig = {}): Config {
@@ -83,6 +86,8 @@ export function resolveConfig(input: SpanmeterConfig = {}): Config {
     for (const seg of path.slice(0, -1)) obj = obj[seg] as Record<string, unknown>;
     obj[path[path.length - 1]!] = value;
   }
+  checkSlos(config.slos, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
   // As in the sidecar: the Collector's scheme comes with the Collector's default buckets.
   if (config.naming === 'otel' && !assignments.some((a) => a.path.join('.') === 'processor.span_metrics.histogram_buckets')) {
     config.processor.span_metrics.histogram_buckets = [...COLLECTOR_SPAN_METRICS_BUCKETS];
@@ -109,24 +114,13 @@ export class Spanmeter {
     /** The resolved configuration. */
     readonly config: Config,
   ) {
-    const sm = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
-    const sg = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
-    this.families = [
-      ...(sm ? spanMetricsFamilies(core, sm, config.naming) : []),
-      ...(sg ? serviceGraphsFamilies(core, sg) : []),
-    ];
+    this.families = configuredFamilies(core, config);
   }
 
   /** Loads and configures a core. Throws ConfigError naming each bad key. */
   static async create(config: SpanmeterConfig = {}, options: SpanmeterOptions = {}): Promise<Spanmeter> {
     const resolved = resolveConfig(config);
-    const core = await Core.create({
-      spanMetrics: resolved.processors.includes('span-metrics') ? resolved.processor.span_metrics : undefined,
-      serviceGraphs: resolved.processors.includes('service-graphs') ? resolved.processor.service_graphs : undefined,
-      registry: resolved.registry,
-      slackMs: resolved.metrics_ingestion_time_range_slack,
-      build: options.build,
-    });
+    const core = await Core.create({ ...coreOptions(resolved), build: options.build });
     return new Spanmeter(core, resolved);
   }
 

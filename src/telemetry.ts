@@ -23,12 +23,14 @@ export type Protocol = 'http' | 'grpc';
  * - `throttled`: the ingest budget (otlp.max_inflight_*) was full (HTTP 429 / gRPC UNAVAILABLE)
  * - `too_many_spans`: over otlp.max_spans_per_request (HTTP 400 / gRPC INVALID_ARGUMENT)
  * - `compression_ratio`: inflated past otlp.max_decompression_ratio (HTTP 413)
+ * - `too_deep`: an OTLP/JSON attribute value nested deeper than the core accepts (HTTP 400; the
+ *   core refuses the same nesting in protobuf as `malformed`)
  * - `unauthenticated`: missing or wrong bearer token (HTTP 401 / gRPC UNAUTHENTICATED)
  * - `unavailable`: the core is being rebuilt after a failure (HTTP 503 / gRPC UNAVAILABLE)
  */
 export const REJECT_REASONS = [
   'malformed', 'too_large', 'unsupported_media_type', 'internal', 'throttled', 'too_many_spans', 'compression_ratio',
-  'unauthenticated', 'unavailable',
+  'unauthenticated', 'unavailable', 'too_deep',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

@@ -48,6 +48,7 @@ export function defaultConfig(): Config {
         },
         span_multiplier_key: '',
         histogram_unit: 'ms',
+        events: { enabled: false, dimensions: [] },
       },
       service_graphs: {
         wait: 10_000,
@@ -73,5 +74,6 @@ export function defaultConfig(): Config {
     external_labels: {},
     instance: '',
     otlp_metrics: { endpoint: '', protocol: 'grpc', interval: 15_000, temporality: 'cumulative', headers: {} },
+    slos: [],
   };
 }

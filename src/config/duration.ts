@@ -1,5 +1,6 @@
 // Go-style duration strings (time.ParseDuration): "10s", "1m30s", "500ms", "1.5h", "-2s", "0".
-// Units: ns, us (µs, μs), ms, s, m, h. Several number+unit parts may follow each other.
+// Units: ns, us (µs, μs), ms, s, m, h, and for time windows also d and w (as Prometheus writes
+// them). Several number+unit parts may follow each other.
 
 const UNIT_NS: Record<string, bigint> = {
   ns: 1n,
@@ -12,15 +13,18 @@ const UNIT_NS: Record<string, bigint> = {
   h: 3_600_000_000_000n,
 };
 
+/** Prometheus's longer units, accepted where a duration is a time window (an SLO's). */
+const DAY_UNITS_NS: Record<string, bigint> = { d: 86_400_000_000_000n, w: 604_800_000_000_000n };
+
 const MAX_NS = (1n << 63n) - 1n; // Go's time.Duration is an int64 of nanoseconds
 
 export class DurationError extends Error {}
 
 /**
  * Parses a Go duration string into milliseconds (fractional for sub-millisecond parts:
- * "1ns" → 0.000001). Throws DurationError with a readable reason.
+ * "1ns" → 0.000001); `days` also accepts d and w. Throws DurationError with a readable reason.
  */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, days = false): number {
   const quoted = JSON.stringify(text);
   let s = text;
   let negative = false;
@@ -31,6 +35,7 @@ export function parseDuration(text: string): number {
   if (s === '0') return 0;
   if (s === '') throw new DurationError(`invalid duration ${quoted}`);
 
+  const units = days ? 'ns, us, ms, s, m, h, d, w' : 'ns, us, ms, s, m, h';
   let totalNs = 0n;
   const part = /^(\d*)(?:\.(\d*))?([^\d.]*)/;
   while (s !== '') {
@@ -42,11 +47,11 @@ export function parseDuration(text: string): number {
       throw new DurationError(`invalid duration ${quoted}`);
     }
     if (unit === '') {
-      throw new DurationError(`invalid duration ${quoted} (missing unit: ns, us, ms, s, m, h)`);
+      throw new DurationError(`invalid duration ${quoted} (missing unit: ${units})`);
     }
-    const unitNs = UNIT_NS[unit];
+    const unitNs = UNIT_NS[unit] ?? (days ? DAY_UNITS_NS[unit] : undefined);
     if (unitNs === undefined) {
-      throw new DurationError(`invalid duration ${quoted} (unknown unit "${unit}": use ns, us, ms, s, m, h)`);
+      throw new DurationError(`invalid duration ${quoted} (unknown unit "${unit}": use ${units})`);
     }
     let ns = BigInt(whole === '' ? '0' : whole) * unitNs;
     if (frac) {

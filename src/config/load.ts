@@ -6,6 +6,7 @@ import { COLLECTOR_SPAN_METRICS_BUCKETS, defaultConfig } from './defaults.js';
 import { ConfigError, closest, type ConfigIssue } from './errors.js';
 import { FLAGS, type FlagSpec } from './flags.js';
 import { LEAVES, SCHEMA, pathString, specAt, splitEndpoint, walk, type Assignment, type Leaf, type Path } from './schema.js';
+import { checkSlos } from './slos.js';
 import type { Config } from './types.js';
 
 export interface LoadOptions {
@@ -90,6 +91,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   }
   checkEndpointsDistinct(config, issues);
   checkSecurity(config, issues);
+  checkSlos(config.slos, issues);
   if (issues.length > 0) throw new ConfigError(issues);
   // The Collector's scheme comes with the Collector's default latency buckets.
   if (config.naming === 'otel' && !assigned.has('processor.span_metrics.histogram_buckets')) {

@@ -66,6 +66,11 @@ function listFromText(text: string, item: (t: string) => unknown = (t) => t): un
   return t.split(',').map((s) => item(s.trim()));
 }
 
+/** Span kinds as an SLO names them: short or as the span-metrics label writes them. */
+export const SPAN_KIND_WORDS: readonly string[] = ['server', 'client', 'producer', 'consumer', 'internal'].flatMap(
+  (k) => [k, `span_kind_${k}`],
+);
+
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 export const PROCESSOR_NAMES: readonly ProcessorName[] = ['span-metrics', 'service-graphs'];
 
@@ -193,8 +198,8 @@ function string(): LeafSpec {
   };
 }
 
-/** A Go duration string, stored as milliseconds; must be > 0. */
-function duration(allowZero = false): LeafSpec {
+/** A Go duration string (with `days`, also d and w units), stored as milliseconds; must be > 0. */
+function duration(allowZero = false, days = false): LeafSpec {
   return {
     kind: 'leaf',
     type: 'duration',
@@ -206,7 +211,7 @@ function duration(allowZero = false): LeafSpec {
       }
       let ms: number;
       try {
-        ms = parseDuration(raw);
+        ms = parseDuration(raw, days);
       } catch (e) {
         report(path, e instanceof DurationError ? e.message : String(e));
         return INVALID;
@@ -216,6 +221,22 @@ function duration(allowZero = false): LeafSpec {
         return INVALID;
       }
       return ms;
+    },
+  };
+}
+
+/** A percentage strictly between 0 and 100. */
+function percent(): LeafSpec {
+  return {
+    kind: 'leaf',
+    type: 'number',
+    fromText: numberFromText,
+    check(raw, path, report) {
+      if (typeof raw !== 'number' || !(raw > 0 && raw < 100)) {
+        report(path, `expected a percentage between 0 and 100 (exclusive), like 99.9, got ${describe(raw)}`);
+        return INVALID;
+      }
+      return raw;
     },
   };
 }
@@ -534,15 +555,26 @@ function urlListFromText(text: string): unknown {
   return t.split(',').map((u) => ({ url: u.trim() }));
 }
 
+/** A YAML flow value ("[{name: a, objective: 99}]"); anything else stays text (an error). */
+function yamlFromText(text: string): unknown {
+  try {
+    return parseYaml(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 /**
  * A list of mappings, each checked against `item` and completed with `defaults()`; the keys in
  * `required` must be given. A later source replaces the whole list.
  */
-function objectList(item: ObjectSpec, defaults: () => Record<string, unknown>, required: readonly string[]): LeafSpec {
+function objectList(
+  item: ObjectSpec, defaults: () => Record<string, unknown>, required: readonly string[], fromText = urlListFromText,
+): LeafSpec {
   return {
     kind: 'leaf',
     type: 'list of mappings',
-    fromText: urlListFromText,
+    fromText,
     check(raw, path, report) {
       const list = checkList(raw, path, report);
       if (!list) return INVALID;
@@ -592,6 +624,29 @@ const REMOTE_WRITE_ITEM: ObjectSpec = {
     send_native_histograms: PROMETHEUS_ONLY,
   },
 };
+
+const SLO_ITEM: ObjectSpec = {
+  kind: 'object',
+  fields: {
+    name: string(),
+    description: string(),
+    service: string(),
+    span_name: string(),
+    span_name_regex: string(),
+    span_kind: oneOf(SPAN_KIND_WORDS),
+    objective: percent(),
+    window: duration(false, true),
+    kind: oneOf(['availability', 'latency']),
+    threshold: duration(),
+    http_5xx_as_error: boolean(),
+  },
+};
+
+/** Defaults of one slos entry besides its name and objective. */
+export const SLO_DEFAULTS = {
+  description: '', service: '', span_name: '', span_name_regex: '', span_kind: '', window: 30 * 86_400_000,
+  kind: 'availability', threshold: 0, http_5xx_as_error: false,
+} as const;
 
 /** Defaults of one remote_write entry besides its url. */
 export const REMOTE_WRITE_DEFAULTS = { headers: {}, send_exemplars: false, timeout: 30_000 } as const;
@@ -657,6 +712,10 @@ export const SCHEMA: ObjectSpec = {
             },
             span_multiplier_key: string(),
             histogram_unit: oneOf(['s', 'ms']),
+            events: {
+              kind: 'object',
+              fields: { enabled: boolean(), dimensions: nameList() },
+            },
           },
           hints: {
             dimension_mappings: NOT_YET,
@@ -726,6 +785,7 @@ export const SCHEMA: ObjectSpec = {
         headers: headers(),
       },
     },
+    slos: objectList(SLO_ITEM, () => ({ ...SLO_DEFAULTS }), ['name', 'objective'], yamlFromText),
   },
   hints: {
     storage:

@@ -21,6 +21,40 @@ export interface SpanMetricsConfig {
   span_multiplier_key: string;
   /** Unit of the latency histogram with naming: otel (the Collector's default is ms); tempo is always s. */
   histogram_unit: 's' | 'ms';
+  /** The span-events metric (the Collector connector's `events`). */
+  events: SpanEventsConfig;
+}
+
+export interface SpanEventsConfig {
+  /** Count span events by span labels, event name and `dimensions`. */
+  enabled: boolean;
+  /** Event attribute names that become labels. */
+  dimensions: string[];
+}
+
+/** One service-level objective over spans. */
+export interface SloConfig {
+  /** The `slo` label of its counters; unique. */
+  name: string;
+  /** For the alert annotations. */
+  description: string;
+  /** Exact service.name; "" = any service. */
+  service: string;
+  /** Exact span name; "" = any (unless span_name_regex). */
+  span_name: string;
+  /** A regular expression the whole span name must match; "" = none. */
+  span_name_regex: string;
+  /** Span kind (server, client, producer, consumer, internal); "" = any. */
+  span_kind: string;
+  /** Target percentage of good spans, 0 < objective < 100 (99.9). */
+  objective: number;
+  /** The SLO window, ms (YAML: "30d"). */
+  window: number;
+  kind: 'availability' | 'latency';
+  /** Latency SLOs: a span at or under this many ms is good. */
+  threshold: number;
+  /** Availability SLOs: a span with an HTTP 5xx status attribute fails even without ERROR status. */
+  http_5xx_as_error: boolean;
 }
 
 export interface ServiceGraphsConfig {
@@ -147,4 +181,6 @@ export interface Config {
   /** The `instance` label of remote-written and pushed series; "" = `<hostname>:<http port>`. */
   instance: string;
   otlp_metrics: OtlpMetricsConfig;
+  /** Service-level objectives: good and total span counters per SLO, and `spanmeter rules`. */
+  slos: SloConfig[];
 }

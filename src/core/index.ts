@@ -1,6 +1,7 @@
 // The core as the host sees it: configures the WASM module once, feeds it request bytes and
 // exposes its tables and interned strings to the exporters. The only code that calls the ABI.
-import type { RegistryConfig, ServiceGraphsConfig, SpanMetricsConfig } from '../config/types.js';
+import type { Config, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanMetricsConfig } from '../config/types.js';
+import { sloNamePattern, sloSpanKind } from '../config/slos.js';
 import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
 import { describeFailure } from './errors.js';
@@ -18,7 +19,20 @@ export interface CoreOptions {
   registry?: RegistryConfig;
   /** Spans that ended longer than this (ms) before ingest are left out; 0 = keep all. */
   slackMs?: number;
+  /** Service-level objectives counted in the core. */
+  slos?: readonly SloConfig[];
   build?: WasmBuild;
+}
+
+/** What a configuration asks of the core. */
+export function coreOptions(config: Config): CoreOptions {
+  return {
+    spanMetrics: config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined,
+    serviceGraphs: config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined,
+    registry: config.registry,
+    slackMs: config.metrics_ingestion_time_range_slack,
+    slos: config.slos,
+  };
 }
 
 // Span-metrics record layout (assembly/spanmetrics.ts).
@@ -33,7 +47,12 @@ export const SPAN_METRICS = {
   V_SIZE: 1,
   V_SUM: 2,
   V_BUCKETS: 3,
+  /** Events table: the span key words, then the event name and event dimensions; value [count]. */
+  V_EVENTS: 0,
 } as const;
+
+// SLO record layout (assembly/slos.ts): key [the SLO's index in options.slos], values [good, total].
+export const SLOS = { KEY_INDEX: 0, V_GOOD: 0, V_TOTAL: 1 } as const;
 
 // Service-graph edge record layout (assembly/servicegraphs.ts); buckets: server, client, messaging.
 export const SERVICE_GRAPHS = {
@@ -55,6 +74,13 @@ export const SERVICE_GRAPHS = {
 } as const;
 
 const INTRINSIC_BITS = { service: 1, span_name: 2, span_kind: 4, status_code: 8, status_message: 16 } as const;
+// SLO flags (assembly/slos.ts).
+const SLO_LATENCY = 1;
+const SLO_HTTP_5XX = 2;
+const SLO_ANY_SERVICE = 4;
+const SLO_ANY_NAME = 8;
+const SLO_NAME_PATTERN = 16;
+
 const SG_PREFIX = 1;
 const SG_MESSAGING_LATENCY = 2;
 const SG_VIRTUAL_NODE_LABEL = 4;
@@ -63,7 +89,13 @@ const encoder = new TextEncoder();
 // A byte-order mark is part of a label value, not a marker to drop.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-type TableName = 'spanMetrics' | 'edges' | 'unpaired' | 'dropped';
+type TableName = 'spanMetrics' | 'spanEvents' | 'edges' | 'unpaired' | 'dropped' | 'slos';
+
+/** An SLO's counts so far. */
+export interface SloCounts {
+  good: number;
+  total: number;
+}
 
 /** The trace and span of one observation, kept per histogram bucket. */
 export interface Exemplar {
@@ -96,6 +128,10 @@ export class Core {
     const sm = options.spanMetrics;
     if (sm) {
       this.addTable('spanMetrics', wasm.spanmetrics_table(), SPAN_METRICS.KEY_DIMENSIONS + sm.dimensions.length, 3 + sm.histogram_buckets.length);
+      if (sm.events.enabled) {
+        const words = SPAN_METRICS.KEY_DIMENSIONS + sm.dimensions.length + 1 + sm.events.dimensions.length;
+        this.addTable('spanEvents', wasm.spanmetrics_events_table(), words, 1);
+      }
     }
     const sg = options.serviceGraphs;
     if (sg) {
@@ -104,6 +140,7 @@ export class Core {
       this.addTable('unpaired', wasm.servicegraphs_unpaired(), 2, 1);
       this.addTable('dropped', wasm.servicegraphs_dropped(), 2, 1);
     }
+    if (options.slos?.length) this.addTable('slos', wasm.slo_table(), 1, 2);
   }
 
   private addTable(name: TableName, address: number, keyWords: number, valueCount: number): void {
@@ -111,7 +148,10 @@ export class Core {
   }
 
   static async create(options: CoreOptions): Promise<Core> {
-    const wasm = await instantiateCore(options.build);
+    const slos = options.slos ?? [];
+    const patterns = slos.map(sloNamePattern);
+    const sloMatch = (name: string) => patterns.reduce((bits, re, k) => (re?.test(name) ? bits | (1 << k) : bits), 0);
+    const wasm = await instantiateCore(options.build, { sloMatch });
     const slot = (key: string) => (key === '' ? -1 : watch(wasm, key));
     const sm = options.spanMetrics;
     if (sm) {
@@ -122,7 +162,13 @@ export class Core {
       const slots = sm.dimensions.map(slot);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
       wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, slot(sm.span_multiplier_key));
+      if (sm.events.enabled) {
+        const eventSlots = sm.events.dimensions.map(slot);
+        const [, eventSlotsPtr] = passArguments(wasm, [], eventSlots);
+        wasm.spanmetrics_events_configure(eventSlotsPtr, eventSlots.length);
+      }
     }
+    for (const slo of slos) addSlo(wasm, slo);
     const sg = options.serviceGraphs;
     if (sg) {
       const opts = (sg.enable_client_server_prefix ? SG_PREFIX : 0)
@@ -242,6 +288,16 @@ export class Core {
     };
   }
 
+  /** Good and total spans of each SLO, in the order configured. */
+  sloCounts(): SloCounts[] {
+    const view = this.table('slos');
+    const out: SloCounts[] = [];
+    for (let slot = 0; view && slot < view.used; slot++) {
+      out[view.key(slot, SLOS.KEY_INDEX)] = { good: view.value(slot, SLOS.V_GOOD), total: view.value(slot, SLOS.V_TOTAL) };
+    }
+    return out;
+  }
+
   /** Entries waiting in the service-graph edge store. */
   edgeStoreSize(): number {
     return this.options.serviceGraphs ? this.wasm.servicegraphs_store_size() : 0;
@@ -275,6 +331,22 @@ function watch(wasm: CoreExports, key: string): number {
   const slot = wasm.watch_key(ptr, bytes.length);
   if (slot < 0) throw new Error(`too many attribute keys configured (at ${key})`);
   return slot;
+}
+
+function addSlo(wasm: CoreExports, slo: SloConfig): void {
+  const flags = (slo.kind === 'latency' ? SLO_LATENCY : 0)
+    | (slo.http_5xx_as_error ? SLO_HTTP_5XX : 0)
+    | (slo.service === '' ? SLO_ANY_SERVICE : 0)
+    | (slo.span_name_regex !== '' ? SLO_NAME_PATTERN : slo.span_name === '' ? SLO_ANY_NAME : 0);
+  const service = encoder.encode(slo.service);
+  const name = encoder.encode(slo.span_name);
+  const ptr = wasm.scratch(service.length + name.length) >>> 0;
+  new Uint8Array(wasm.memory.buffer, ptr, service.length).set(service);
+  new Uint8Array(wasm.memory.buffer, ptr + service.length, name.length).set(name);
+  const thresholdNs = Math.round(slo.threshold * 1e6);
+  if (wasm.slo_add(flags, ptr, service.length, ptr + service.length, name.length, sloSpanKind(slo), thresholdNs) < 0) {
+    throw new Error(`too many SLOs (at ${slo.name})`);
+  }
 }
 
 /** Copies f64 bucket bounds and i32 slots into core scratch memory; returns their addresses. */

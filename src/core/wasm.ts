@@ -8,6 +8,9 @@ export interface CoreExports {
   scratch(n: number): number;
   watch_key(ptr: number, len: number): number;
   spanmetrics_configure(bounds: number, boundCount: number, mask: number, slots: number, dims: number, multiplier: number): void;
+  spanmetrics_events_configure(slots: number, dims: number): void;
+  slo_add(flags: number, servicePtr: number, serviceLen: number, namePtr: number, nameLen: number, kind: number, thresholdNs: number): number;
+  slo_table(): number;
   servicegraphs_configure(
     bounds: number, boundCount: number, opts: number, slots: number, dims: number, peers: number, dbs: number,
     waitMs: number, maxItems: number,
@@ -32,6 +35,7 @@ export interface CoreExports {
   string_count(): number;
   exemplar(table: number, slot: number, generation: number, bucket: number): number;
   spanmetrics_table(): number;
+  spanmetrics_events_table(): number;
   servicegraphs_edges(): number;
   servicegraphs_unpaired(): number;
   servicegraphs_dropped(): number;
@@ -43,7 +47,7 @@ export interface CoreExports {
   table_values_offset(t: number): number;
 }
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export type WasmBuild = 'release' | 'debug';
 
@@ -71,7 +75,15 @@ export function provideWasm(build: WasmBuild, bytes: Uint8Array<ArrayBuffer>): v
 }
 // ---
 
-export async function instantiateCore(build: WasmBuild = 'release'): Promise<CoreExports> {
+/** What the core asks of the host while it aggregates. */
+export interface CoreImports {
+  /** Bit k set: `name` matches the span-name pattern of SLO k (asked once per distinct name). */
+  sloMatch?(name: string): number;
+}
+
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+export async function instantiateCore(build: WasmBuild = 'release', imports: CoreImports = {}): Promise<CoreExports> {
   const module = await WebAssembly.compile(providedBytes[build] ?? readFileSync(wasmPath(build)));
   let memory: WebAssembly.Memory | undefined;
   const instance = await WebAssembly.instantiate(module, {
@@ -79,6 +91,10 @@ export async function instantiateCore(build: WasmBuild = 'release'): Promise<Cor
       abort(msg: number, file: number, line: number, column: number) {
         const m = memory ? `${readAsString(memory, msg)} in ${readAsString(memory, file)}:${line}:${column}` : 'abort';
         throw new Error(`spanmeter core aborted: ${m}`);
+      },
+      slo_match(ptr: number, len: number): number {
+        if (!imports.sloMatch || !memory) return 0;
+        return imports.sloMatch(decoder.decode(new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0)));
       },
     },
   });

@@ -1,5 +1,5 @@
 // The span-metrics families (Tempo's names): calls, latency histogram and size, read from the
-// core's span-metrics table.
+// core's span-metrics table; and the span-events counter, read from its events table.
 import type { Core, SeriesTableView } from '../core/index.js';
 import { SPAN_METRICS } from '../core/index.js';
 import type { SpanMetricsConfig } from '../config/types.js';
@@ -13,6 +13,7 @@ const SPAN_KINDS = [
 ];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 const INTRINSIC_LABELS = ['span_name', 'span_kind', 'status_code', 'status_message'];
+const EVENT_NAME_LABEL = 'event_name';
 
 /** An enum value as sent (an int32 on the wire); unknown ones print as their number. */
 function enumName(names: string[], v: number): string {
@@ -31,7 +32,7 @@ export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig, namin
   const reserved = [serviceLabel, ...INTRINSIC_LABELS, 'le'];
   const dimensionNames = dimensionLabelNames(config.dimensions, reserved, 'processor.span_metrics.dimensions');
   const on = config.intrinsic_dimensions;
-  const labels = new TableLabels((view: SeriesTableView, slot: number): Labels => {
+  const spanLabels = (view: SeriesTableView, slot: number): [string, string][] => {
     const pairs: [string, string][] = [];
     if (on.service) pairs.push([serviceLabel, core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE))]);
     if (on.span_name) pairs.push(['span_name', core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME))]);
@@ -40,7 +41,8 @@ export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig, namin
     if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SPAN_METRICS.KEY_STATUS_MESSAGE))]);
     dimensionNames.forEach((name, d) => pairs.push([name, core.label(view.key(slot, SPAN_METRICS.KEY_DIMENSIONS + d))]));
     return pairs;
-  });
+  };
+  const labels = new TableLabels(spanLabels);
   const table = () => core.table('spanMetrics');
   const ms = otel && config.histogram_unit === 'ms';
   const latency: HistogramFamily = {
@@ -55,15 +57,31 @@ export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig, namin
     value: SPAN_METRICS.V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
     exemplar: (view, slot) => latestExemplar(latency, view, slot),
   };
-  if (otel) return [calls, latency];
-  return [
-    calls,
-    latency,
-    {
+  const families: Family[] = [calls, latency];
+  if (!otel) {
+    families.push({
       type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SPAN_METRICS.V_SIZE,
       help: 'Encoded size of the spans counted, in bytes.',
-    },
-  ];
+    });
+  }
+  if (config.events.enabled) {
+    // Event labels: the span's, then event_name and the event dimensions (key words in that order).
+    const eventNameWord = SPAN_METRICS.KEY_DIMENSIONS + dimensionNames.length;
+    const eventDimensionNames = dimensionLabelNames(
+      config.events.dimensions, [...reserved, ...dimensionNames, EVENT_NAME_LABEL], 'processor.span_metrics.events.dimensions',
+    );
+    families.push({
+      type: 'counter', name: otel ? 'traces_span_metrics_events' : 'traces_spanmetrics_events', value: SPAN_METRICS.V_EVENTS,
+      table: () => core.table('spanEvents'),
+      labels: new TableLabels((view, slot) => [
+        ...spanLabels(view, slot),
+        [EVENT_NAME_LABEL, core.label(view.key(slot, eventNameWord))],
+        ...eventDimensionNames.map((name, d): [string, string] => [name, core.label(view.key(slot, eventNameWord + 1 + d))]),
+      ]),
+      help: 'Span events counted, by the span labels, event name and event dimensions.',
+    });
+  }
+  return families;
 }
 
 /** The span-metrics families of a core, rendered in a text format. */

@@ -9,8 +9,15 @@
 import { OtlpError } from './errors.js';
 import { ExportTraceServiceRequest, SpanKind, StatusCode, type LongLike } from './schema.js';
 
-/** Deepest JSON nesting the converter descends into (AnyValue arrays/kvlists recurse). */
-export const MAX_JSON_DEPTH = 64;
+/**
+ * How deep an attribute value may nest, in protobuf messages counted as the core counts them:
+ * the attribute's AnyValue is level 1, each ArrayValue, KeyValueList, KeyValue and AnyValue below
+ * it one more, and a message at this level or deeper is refused (31 arrays inside each other
+ * pass, 32 do not; 20 key-value lists pass, 21 do not). The same bound as the core's for protobuf
+ * (assembly/wire.ts MAX_DEPTH), so that a request is refused in JSON exactly when it is refused
+ * in protobuf; it also keeps the converter's recursion short, whatever JSON.parse accepted.
+ */
+export const MAX_VALUE_NESTING = 64;
 
 export interface JsonToProtobufOptions {
   /**
@@ -119,18 +126,37 @@ function toLong(b: bigint, unsigned: boolean): LongLike {
   return { low: Number(u & 0xffffffffn) | 0, high: Number(u >> 32n) | 0, unsigned };
 }
 
+/** `resourceSpans[0].scopeSpans[0]...` */
+function pathText(segs: readonly (string | number)[]): string {
+  let where = '';
+  for (const seg of segs) where += typeof seg === 'number' ? `[${seg}]` : where === '' ? seg : `.${seg}`;
+  return where;
+}
+
 class Converter {
   // Keys and indices from the root to the value being converted, for error messages.
   private readonly path: (string | number)[] = [];
+  // Protobuf message level inside the attribute value being converted (0 outside one), and the
+  // length of the path to that attribute's value.
+  private nesting = 0;
+  private valuePath = 0;
 
   constructor(private readonly base64Ids: boolean) {}
 
   /** Throws bad_request naming the current path (plus `key`, when a scalar field is at fault). */
   fail(reason: string, key?: string | number): never {
-    const segs = key === undefined ? this.path : [...this.path, key];
-    let where = '';
-    for (const seg of segs) where += typeof seg === 'number' ? `[${seg}]` : where === '' ? seg : `.${seg}`;
+    const where = pathText(key === undefined ? this.path : [...this.path, key]);
     throw new OtlpError('bad_request', `${where === '' ? 'request body' : where}: ${reason}`);
+  }
+
+  /** Steps one message deeper into an attribute value; refuses (too_deep) past MAX_VALUE_NESTING. */
+  private deeper(): void {
+    if (this.nesting === 0) this.valuePath = this.path.length;
+    if (++this.nesting < MAX_VALUE_NESTING) return;
+    throw new OtlpError(
+      'too_deep',
+      `${pathText(this.path.slice(0, this.valuePath))}: attribute value nested more than ${MAX_VALUE_NESTING - 1} levels deep (AnyValue, ArrayValue, KeyValueList and KeyValue messages)`,
+    );
   }
 
   /** A field given both as lowerCamelCase and as its proto name is ambiguous. */
@@ -543,7 +569,7 @@ class Converter {
 
   private anyValue(o: JsonObject): Msg {
     // Arrays and kvlists nest without bound; refuse before the recursion gets deep.
-    if (this.path.length >= MAX_JSON_DEPTH) this.fail(`values nested deeper than ${MAX_JSON_DEPTH} levels`);
+    this.deeper();
     // Oneof members are written even when they hold the default ("" or 0): presence matters.
     const m: Msg = {
       stringValue: undefined,
@@ -585,12 +611,12 @@ class Converter {
         case 'arrayValue':
         case 'array_value':
           member = 'arrayValue';
-          value = this.message(k, v, (a) => ({ values: this.listField(a, (e) => this.anyValue(e)) }));
+          value = this.message(k, v, (a) => this.nested(() => ({ values: this.listField(a, (e) => this.anyValue(e)) })));
           break;
         case 'kvlistValue':
         case 'kvlist_value':
           member = 'kvlistValue';
-          value = this.message(k, v, (a) => ({ values: this.listField(a, (kv) => this.keyValue(kv)) }));
+          value = this.message(k, v, (a) => this.nested(() => ({ values: this.listField(a, (kv) => this.nested(() => this.keyValue(kv))) })));
           break;
         case 'bytesValue':
         case 'bytes_value':
@@ -605,6 +631,15 @@ class Converter {
       setBy = k;
       m[member] = value;
     }
+    this.nesting--;
+    return m;
+  }
+
+  /** Converts one ArrayValue, KeyValueList or KeyValue inside an attribute value, a level deeper. */
+  private nested(conv: () => Msg): Msg {
+    this.deeper();
+    const m = conv();
+    this.nesting--;
     return m;
   }
 

@@ -246,6 +246,8 @@ function errorMapping(kind: OtlpError['kind']): [status: number, rpc: number, re
       return [400, RPC_INVALID_ARGUMENT, 'too_many_spans'];
     case 'compression_ratio':
       return [413, RPC_RESOURCE_EXHAUSTED, 'compression_ratio'];
+    case 'too_deep':
+      return [400, RPC_INVALID_ARGUMENT, 'too_deep'];
     case 'unavailable':
       return [503, RPC_UNAVAILABLE, 'unavailable'];
     case 'internal':

@@ -14,7 +14,7 @@ const CONFIG: SpanMetricsConfig = {
   dimensions: ['d'],
   intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: false },
   span_multiplier_key: '',
-  histogram_unit: 's',
+  histogram_unit: 's', events: { enabled: false, dimensions: [] },
 };
 
 /** The oracle: String(v)'s digits and exponent, laid out without an exponent. */

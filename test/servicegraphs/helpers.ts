@@ -38,6 +38,8 @@ export interface SpanSpec {
   attrs?: Attrs;
   /** Resource attributes besides service.name. */
   resource?: Attrs;
+  /** Span events, in order. */
+  events?: { name: string; attrs?: Attrs }[];
 }
 
 /** 2023-11-14T22:13:20Z in ns; timestamps near 1.7e18 as real exporters send them. */
@@ -91,6 +93,7 @@ export function spanMessage(s: SpanSpec): Record<string, unknown> {
     startTimeUnixNano: u64(start),
     endTimeUnixNano: u64(end),
     attributes: keyValues(s.attrs),
+    events: (s.events ?? []).map((e) => ({ name: e.name, timeUnixNano: u64(start), attributes: keyValues(e.attrs) })),
     ...(s.error ? { status: { code: 2, message: 'boom' } } : {}),
   };
 }
