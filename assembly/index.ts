@@ -7,6 +7,7 @@ import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, free
 import { watchKey } from './watch';
 import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } from './staging';
 import { walkRequest } from './otlp';
+import { setLimits } from './limits';
 import {
   configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents,
   eventsEnabled, eventsTable,
@@ -107,6 +108,15 @@ let lateSpans: f64 = 0;
 export function registry_configure(maxActiveSeries: u32, slackMs: f64): void {
   setMaxActive(maxActiveSeries);
   slackNs = <u64>(slackMs * 1e6);
+}
+
+/**
+ * Request limits (0 = none): the longest string in bytes (span and event names, status
+ * messages, attribute keys and string values at any depth) and the most attributes on a span.
+ * A request over either is refused whole (ingest error 10 or 11).
+ */
+export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32): void {
+  setLimits(maxStringLength, maxAttributesPerSpan);
 }
 
 /** Ends set-up. */

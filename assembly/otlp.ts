@@ -16,6 +16,7 @@ import {
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS,
 } from './staging';
 import { slotOf } from './watch';
+import { stringWithin, attributeWithin, maxStringLength } from './limits';
 
 // "service.name"
 const SERVICE_NAME: usize = memory.data<u8>([0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x2e, 0x6e, 0x61, 0x6d, 0x65]);
@@ -123,6 +124,7 @@ function readId(end: usize, field: u32, want: usize): usize {
 
 function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
   let span = addSpan(resourceIndex);
+  let attributes: u32 = 0;
   store<u32>(span, <u32>size, SPAN_SIZE);
   while (rp < end) {
     let tag = readTag(end, M_SPAN);
@@ -148,7 +150,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
       case 5: {
         if (!expectWireType(wt, WT_LEN, M_SPAN, 5)) return;
         let n = readLen(end, M_SPAN, 5);
-        if (failCode != 0) return;
+        if (failCode != 0 || !stringWithin(n, M_SPAN, 5)) return;
         store<u32>(span, <u32>rp, SPAN_NAME_PTR);
         store<u32>(span, <u32>n, SPAN_NAME_LEN);
         seek(rp + n);
@@ -170,7 +172,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
         break;
       }
       case 9: {
-        if (!expectWireType(wt, WT_LEN, M_SPAN, 9)) return;
+        if (!expectWireType(wt, WT_LEN, M_SPAN, 9) || !attributeWithin(++attributes, M_SPAN, 9)) return;
         let n = readLen(end, M_SPAN, 9);
         if (failCode != 0) return;
         let subEnd = rp + n;
@@ -224,7 +226,7 @@ function walkStatus(end: usize, span: usize): void {
     if (field == 2) {
       if (!expectWireType(wt, WT_LEN, M_STATUS, 2)) return;
       let n = readLen(end, M_STATUS, 2);
-      if (failCode != 0) return;
+      if (failCode != 0 || !stringWithin(n, M_STATUS, 2)) return;
       store<u32>(span, <u32>rp, SPAN_STATUS_MSG_PTR);
       store<u32>(span, <u32>n, SPAN_STATUS_MSG_LEN);
       seek(rp + n);
@@ -249,7 +251,7 @@ function walkEvent(end: usize, spanIndex: u32): void {
     if (field == 2 || field == 3) {
       if (!expectWireType(wt, WT_LEN, M_EVENT, field)) return;
       let n = readLen(end, M_EVENT, field);
-      if (failCode != 0) return;
+      if (failCode != 0 || (field == 2 && !stringWithin(n, M_EVENT, 2))) return;
       let subEnd = rp + n;
       if (field == 2) {
         store<u32>(event, <u32>rp, EVENT_NAME_PTR);
@@ -294,13 +296,14 @@ function walkKeyValue(end: usize, slots: usize, resource: usize, depth: i32): vo
   let valuePtr: usize = 0;
   let valueLen: usize = 0;
   // Fast path for what every SDK writes: the key, then a value holding one string, int, bool or
-  // double (or nothing), lengths under 128. Anything else takes the general walk below.
+  // double (or nothing), lengths under 128 (and the whole within the string limit, should that
+  // be lower). Anything else takes the general walk below.
   let p = rp;
   if (end - p >= 4 && load<u8>(p) == 0x0a && load<u8>(p, 1) < 0x80) {
     let q = p + 2 + <usize>load<u8>(p, 1);
     if (q + 2 <= end && load<u8>(q) == 0x12 && q + 2 + <usize>load<u8>(q, 1) == end) {
       let v = q + 2;
-      if (v == end || isSimpleValue(v, end)) {
+      if ((v == end || isSimpleValue(v, end)) && end - p <= maxStringLength) {
         keyPtr = p + 2;
         keyLen = q - keyPtr;
         valuePtr = v;
@@ -318,6 +321,7 @@ function walkKeyValue(end: usize, slots: usize, resource: usize, depth: i32): vo
       let n = readLen(end, M_KEY_VALUE, field);
       if (failCode != 0) return;
       if (field == 1) {
+        if (!stringWithin(n, M_KEY_VALUE, 1)) return;
         keyPtr = rp;
         keyLen = n;
         seek(rp + n);

@@ -5,6 +5,7 @@ import {
   rp, failCode, fail, readTag, readLen, seek, skipField, expectWireType,
   WT_VARINT, WT_I64, WT_LEN, WT_I32, E_DEPTH, MAX_DEPTH,
 } from './wire';
+import { stringWithin } from './limits';
 
 // Message ids (also reported to the host in failures; keep in step with src/core/errors.ts).
 export const M_REQUEST: i32 = 1;
@@ -23,10 +24,12 @@ export const M_LINK: i32 = 13;
 
 const FIELDS_PER_MESSAGE: i32 = 16;
 
-// Field spec byte: 0 = unknown field (skipped), else (wire type + 1) | (sub-message id << 3).
+// Field spec byte: 0 = unknown field (skipped), else (wire type + 1) | (sub-message id << 3),
+// plus STRING for the strings otlp.max_string_length bounds.
+const STRING: u32 = 0x80;
 // @ts-ignore: decorator
-@inline function spec(wt: u32, sub: i32 = 0): u8 {
-  return <u8>((wt + 1) | (<u32>sub << 3));
+@inline function spec(wt: u32, sub: i32 = 0, flags: u32 = 0): u8 {
+  return <u8>((wt + 1) | (<u32>sub << 3) | flags);
 }
 
 const SPECS: usize = memory.data(FIELDS_PER_MESSAGE * 14);
@@ -38,7 +41,7 @@ function define(message: i32, field: i32, s: u8): void {
 /** Fills the field table; called once at start. */
 export function initSchema(): void {
   // AnyValue: string, bool, int, double, array, kvlist, bytes
-  define(M_ANY_VALUE, 1, spec(WT_LEN));
+  define(M_ANY_VALUE, 1, spec(WT_LEN, 0, STRING));
   define(M_ANY_VALUE, 2, spec(WT_VARINT));
   define(M_ANY_VALUE, 3, spec(WT_VARINT));
   define(M_ANY_VALUE, 4, spec(WT_I64));
@@ -47,7 +50,7 @@ export function initSchema(): void {
   define(M_ANY_VALUE, 7, spec(WT_LEN));
   define(M_ARRAY_VALUE, 1, spec(WT_LEN, M_ANY_VALUE));
   define(M_KEY_VALUE_LIST, 1, spec(WT_LEN, M_KEY_VALUE));
-  define(M_KEY_VALUE, 1, spec(WT_LEN));
+  define(M_KEY_VALUE, 1, spec(WT_LEN, 0, STRING));
   define(M_KEY_VALUE, 2, spec(WT_LEN, M_ANY_VALUE));
   // InstrumentationScope: name, version, attributes, dropped_attributes_count
   define(M_SCOPE, 1, spec(WT_LEN));
@@ -56,7 +59,7 @@ export function initSchema(): void {
   define(M_SCOPE, 4, spec(WT_VARINT));
   // Span.Event: time_unix_nano, name, attributes, dropped_attributes_count
   define(M_EVENT, 1, spec(WT_I64));
-  define(M_EVENT, 2, spec(WT_LEN));
+  define(M_EVENT, 2, spec(WT_LEN, 0, STRING));
   define(M_EVENT, 3, spec(WT_LEN, M_KEY_VALUE));
   define(M_EVENT, 4, spec(WT_VARINT));
   // Span.Link: trace_id, span_id, trace_state, attributes, dropped_attributes_count, flags
@@ -86,8 +89,12 @@ export function validateMessage(message: i32, end: usize, depth: i32): void {
       skipField(wt, field, end, message, depth);
     } else {
       if (!expectWireType(wt, (s & 7) - 1, message, field)) return;
-      let sub = <i32>(s >>> 3);
-      if (sub != 0) {
+      let sub = <i32>((s >>> 3) & 15);
+      if ((s & STRING) != 0) {
+        let n = readLen(end, message, field);
+        if (failCode != 0 || !stringWithin(n, message, field)) return;
+        seek(rp + n);
+      } else if (sub != 0) {
         let n = readLen(end, message, field);
         if (failCode != 0) return;
         let subEnd = rp + n;

@@ -18,6 +18,9 @@ export const E_DEPTH: i32 = 6;
 export const E_ID_LENGTH: i32 = 7;
 export const E_GROUP: i32 = 8;
 export const E_FIELD_NUMBER: i32 = 9;
+// Limits the host sets (limits.ts), not malformations.
+export const E_STRING_LENGTH: i32 = 10;
+export const E_ATTRIBUTE_COUNT: i32 = 11;
 
 export const MAX_DEPTH: i32 = 64;
 

@@ -27,10 +27,12 @@ export type Protocol = 'http' | 'grpc';
  *   core refuses the same nesting in protobuf as `malformed`)
  * - `unauthenticated`: missing or wrong bearer token (HTTP 401 / gRPC UNAUTHENTICATED)
  * - `unavailable`: the core is being rebuilt after a failure (HTTP 503 / gRPC UNAVAILABLE)
+ * - `string_too_long`, `too_many_attributes`: over otlp.max_string_length or
+ *   otlp.max_attributes_per_span (HTTP 400 / gRPC INVALID_ARGUMENT)
  */
 export const REJECT_REASONS = [
   'malformed', 'too_large', 'unsupported_media_type', 'internal', 'throttled', 'too_many_spans', 'compression_ratio',
-  'unauthenticated', 'unavailable', 'too_deep',
+  'unauthenticated', 'unavailable', 'too_deep', 'string_too_long', 'too_many_attributes',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

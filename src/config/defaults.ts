@@ -28,6 +28,8 @@ export function defaultConfig(): Config {
       max_inflight_requests: 256,
       max_spans_per_request: 0,
       max_decompression_ratio: 1000,
+      max_string_length: 65_536,
+      max_attributes_per_span: 1024,
       tls: { cert_file: '', key_file: '', client_ca_file: '' },
       auth: { bearer_token: '', bearer_token_file: '' },
     },

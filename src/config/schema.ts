@@ -684,6 +684,8 @@ export const SCHEMA: ObjectSpec = {
         max_inflight_requests: integer(0),
         max_spans_per_request: integer(0),
         max_decompression_ratio: integer(0),
+        max_string_length: integer(0),
+        max_attributes_per_span: integer(0),
         tls: tlsSpec(),
         auth: authSpec(),
       },

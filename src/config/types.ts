@@ -97,6 +97,10 @@ export interface OtlpConfig {
   max_spans_per_request: number;
   /** Largest decompressed/compressed size ratio of an OTLP/HTTP body; more answers 413. 0 = off. */
   max_decompression_ratio: number;
+  /** Longest string in a span (names, status message, attribute keys and string values), bytes; more answers 400 / INVALID_ARGUMENT. 0 = unlimited. */
+  max_string_length: number;
+  /** Most attributes on one span; more answers 400 / INVALID_ARGUMENT. 0 = unlimited. */
+  max_attributes_per_span: number;
   tls: TlsConfig;
   auth: AuthConfig;
 }

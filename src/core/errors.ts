@@ -10,6 +10,14 @@ const FAILURES: Record<number, string> = {
   7: 'wrong id length (trace_id must be 16 bytes, span_id and parent_span_id 8, or empty)',
   8: 'unmatched group end',
   9: 'field number 0',
+  10: 'string longer than otlp.max_string_length',
+  11: 'more attributes than otlp.max_attributes_per_span',
+};
+
+/** Failure codes that are configured limits rather than malformed input. */
+export const LIMIT_FAILURES: Record<number, 'string_too_long' | 'too_many_attributes'> = {
+  10: 'string_too_long',
+  11: 'too_many_attributes',
 };
 
 const MESSAGES: Record<number, [string, Record<number, string>]> = {
@@ -45,5 +53,5 @@ export function describeFailure(code: number, offset: number, message: number, f
     const [name, fields] = entry;
     where = !(field > 0) ? ` in ${name}` : fields[field] ? ` in ${name}.${fields[field]} (field ${field})` : ` in ${name} field ${field}`;
   }
-  return `invalid protobuf: ${what}${where} at byte ${offset}`;
+  return `${code in LIMIT_FAILURES ? 'over a limit' : 'invalid protobuf'}: ${what}${where} at byte ${offset}`;
 }

@@ -4,7 +4,7 @@ import type { Config, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanMetric
 import { sloNamePattern, sloSpanKind } from '../config/slos.js';
 import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
-import { describeFailure } from './errors.js';
+import { describeFailure, LIMIT_FAILURES } from './errors.js';
 import { SeriesTableView } from './series.js';
 
 export type { IngestResult } from './result.js';
@@ -21,6 +21,8 @@ export interface CoreOptions {
   slackMs?: number;
   /** Service-level objectives counted in the core. */
   slos?: readonly SloConfig[];
+  /** Request limits (0 or absent: none). */
+  limits?: { maxStringLength: number; maxAttributesPerSpan: number };
   build?: WasmBuild;
 }
 
@@ -32,6 +34,7 @@ export function coreOptions(config: Config): CoreOptions {
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,
+    limits: { maxStringLength: config.otlp.max_string_length, maxAttributesPerSpan: config.otlp.max_attributes_per_span },
   };
 }
 
@@ -123,6 +126,8 @@ export class Core {
   private labels: string[] = [''];
   private labelsEpoch = 0;
   private readonly tables = new Map<TableName, { address: number; view: SeriesTableView }>();
+  /** When this instance was built, ms since the epoch: its counters count from then (a rebuilt core starts again). */
+  readonly createdAt = Date.now();
 
   private constructor(private readonly wasm: CoreExports, readonly options: CoreOptions) {
     const sm = options.spanMetrics;
@@ -189,6 +194,7 @@ export class Core {
     }
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
+    wasm.limits_configure(options.limits?.maxStringLength ?? 0, options.limits?.maxAttributesPerSpan ?? 0);
     wasm.start();
     return new Core(wasm, options);
   }
@@ -200,7 +206,8 @@ export class Core {
     const n = this.wasm.ingest(request.length, nowMs);
     if (n >= 0) return { ok: true, spans: n };
     const w = this.wasm;
-    return { ok: false, spans: w.spans_seen(), reason: describeFailure(-n, w.fail_offset(), w.fail_message(), w.fail_field()) };
+    const reason = describeFailure(-n, w.fail_offset(), w.fail_message(), w.fail_field());
+    return { ok: false, spans: w.spans_seen(), reason, cause: LIMIT_FAILURES[-n] ?? 'malformed' };
   }
 
   /** Expires service-graph entries whose wait has ended (all of them with Infinity); returns how many. */

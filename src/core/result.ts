@@ -1,4 +1,10 @@
 // What the core answers for one ExportTraceServiceRequest.
 export type IngestResult =
   | { ok: true; spans: number }
-  | { ok: false; reason: string; spans: number };
+  | {
+      ok: false;
+      reason: string;
+      spans: number;
+      /** Why, as a counter label: malformed bytes, or over a configured limit. */
+      cause: 'malformed' | 'string_too_long' | 'too_many_attributes';
+    };

@@ -169,7 +169,7 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
         telemetry.recordIngest('grpc', seconds, result);
         callback(null, okResponse);
       } else {
-        telemetry.recordIngest('grpc', seconds, result, 'malformed');
+        telemetry.recordIngest('grpc', seconds, result, result.cause);
         log.debug({ reason: result.reason, spans: result.spans }, 'otlp/grpc: request rejected');
         callback({ code: grpc.status.INVALID_ARGUMENT, details: result.reason });
       }

@@ -215,7 +215,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       } else {
         log.debug({ reason: result.reason, spans: result.spans }, 'otlp/http: request rejected');
         sendStatus(res, format, 400, RPC_INVALID_ARGUMENT, result.reason);
-        record(400, 'malformed', t0, result);
+        record(400, result.cause, t0, result);
       }
     } catch (err) {
       if (err instanceof OtlpError) {

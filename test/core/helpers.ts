@@ -146,8 +146,9 @@ export function spanMetricsConfig(
       ...on,
     },
     span_multiplier_key: '',
+    histogram_unit: 's',
     events: { enabled: false, dimensions: [] },
-  } as SpanMetricsConfig;
+  };
 }
 
 export async function makeCore(config: SpanMetricsConfig, build: 'release' | 'debug' = 'release'): Promise<{ core: Core; exposition: SpanMetricsExposition }> {

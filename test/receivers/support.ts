@@ -38,7 +38,7 @@ export class RecordingConsumer implements TraceConsumer {
     try {
       req = ExportTraceServiceRequest.decode(bytes) as unknown as PbExportTraceServiceRequest;
     } catch (err) {
-      return { ok: false, reason: `malformed request: ${(err as Error).message}`, spans: 0 };
+      return { ok: false, reason: `malformed request: ${(err as Error).message}`, spans: 0, cause: 'malformed' };
     }
     const names: string[] = [];
     const services: string[] = [];
@@ -51,7 +51,7 @@ export class RecordingConsumer implements TraceConsumer {
         }
       }
     }
-    if (names.includes('poison')) return { ok: false, reason: 'span "poison" is not welcome', spans: names.length };
+    if (names.includes('poison')) return { ok: false, reason: 'span "poison" is not welcome', spans: names.length, cause: 'malformed' };
     this.arrivals.push({ services, names });
     return { ok: true, spans: names.length };
   }

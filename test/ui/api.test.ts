@@ -8,7 +8,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
-import type { ServiceGraphsConfig, SpanMetricsConfig } from '../../src/config/types.js';
+import type { ServiceGraphsConfig, SloConfig, SpanMetricsConfig } from '../../src/config/types.js';
+import { SLO_DEFAULTS } from '../../src/config/schema.js';
 import { spanMetricsFamilies } from '../../src/exporters/spanmetrics.js';
 import { serviceGraphsFamilies } from '../../src/exporters/servicegraphs.js';
 import { startMetricsServer } from '../../src/exporters/server.js';
@@ -36,12 +37,12 @@ interface Setup {
   telemetry: Telemetry;
 }
 
-async function setup(opts: { maxActiveSeries?: number; serviceGraphs?: boolean } = {}): Promise<Setup> {
+async function setup(opts: { maxActiveSeries?: number; serviceGraphs?: boolean; slos?: SloConfig[] } = {}): Promise<Setup> {
   const sm = smConfig();
   const sg = sgConfig();
   const registry = { ...defaultConfig().registry, max_active_series: opts.maxActiveSeries ?? 0 };
   const withGraphs = opts.serviceGraphs ?? true;
-  const core = await Core.create({ spanMetrics: sm, serviceGraphs: withGraphs ? sg : undefined, registry, build: 'debug' });
+  const core = await Core.create({ spanMetrics: sm, serviceGraphs: withGraphs ? sg : undefined, registry, slos: opts.slos, build: 'debug' });
   const families = [...spanMetricsFamilies(core, sm), ...(withGraphs ? serviceGraphsFamilies(core, sg) : [])];
   const clock = { now: T };
   const telemetry = new Telemetry({ defaultMetrics: false });
@@ -170,7 +171,7 @@ describe('/api/graph, /api/red, /api/health', () => {
     // The wait (10 s) ends: three lone root servers become user → frontend, the lone client
     // with peer.service an edge to payment-gateway.
     core.expire(T + 12_000);
-    telemetry.recordRequest({ protocol: 'http', code: 400, result: { ok: false, spans: 10, reason: 'bad' } });
+    telemetry.recordRequest({ protocol: 'http', code: 400, result: { ok: false, spans: 10, reason: 'bad', cause: 'malformed' } });
     telemetry.recordRequest({ protocol: 'http', code: 413, rejected: 'too_large' });
     telemetry.recordRequest({ protocol: 'http', code: 413, rejected: 'too_large' });
     clock.now = T + 20_000;
@@ -309,6 +310,8 @@ describe('/api/graph, /api/red, /api/health', () => {
       expect(await graph.json()).toEqual(await api.graph({ windowMs: 10_000 }));
       expect(await (await fetch(`${base}/api/red?service=mailer&window=1m`)).json()).toEqual(await api.red({ service: 'mailer', windowMs: 60_000 }));
       expect(await (await fetch(`${base}/api/health`)).json()).toEqual(await api.health());
+      // No SLOs configured: an empty list.
+      expect((await (await fetch(`${base}/api/slos`)).json()).slos).toEqual([]);
       const bad = await fetch(`${base}/api/graph?window=soon`);
       expect(bad.status).toBe(400);
       expect((await bad.json()).error).toMatch(/^window: /);
@@ -336,6 +339,82 @@ describe('/api/graph, /api/red, /api/health', () => {
       expect((await fetch(`${base}/ui/../package.json`)).status).toBe(404);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('/api/slos', () => {
+  const DAY = 86_400_000;
+  const slos: SloConfig[] = [
+    { ...SLO_DEFAULTS, name: 'checkout-availability', description: 'Checkout answers', service: 'checkout', span_kind: 'server', objective: 99.9 },
+    { ...SLO_DEFAULTS, name: 'cart-latency', span_name: 'GET /cart', objective: 99, window: 7 * DAY, kind: 'latency', threshold: 300 },
+    { ...SLO_DEFAULTS, name: 'idle', service: 'nobody', objective: 95 },
+  ];
+  /** n checkout server spans, the first `errors` failed. */
+  const checkout = (first: number, n: number, errors: number): SpanSpec[] =>
+    Array.from({ length: n }, (_, i) => ({ trace: first + i, id: 1, kind: 'server', service: 'checkout', name: 'POST /checkout', durMs: 5, error: i < errors }));
+  /** n web spans GET /cart of 300 ms (at the threshold: good), the first `slow` of 301 ms. */
+  const cart = (first: number, n: number, slow: number): SpanSpec[] =>
+    Array.from({ length: n }, (_, i) => ({ trace: first + i, id: 1, kind: 'server', service: 'web', name: 'GET /cart', durMs: i < slow ? 301 : 300 }));
+
+  it('SLI and error budget left since the core started; burn rate over the window', async () => {
+    const before = Date.now();
+    const s = await setup({ serviceGraphs: false, slos });
+    const after = Date.now();
+    const { core, api, clock } = s;
+    try {
+      // The counts are the core's since it was built, whenever the first look comes.
+      expect(core.createdAt).toBeGreaterThanOrEqual(before);
+      expect(core.createdAt).toBeLessThanOrEqual(after);
+      ingest(core, [...checkout(1, 1000, 3), ...cart(2001, 200, 1)], T - 10_000);
+      clock.now = T;
+      // checkout-availability: 997 good of 1000; budget 1 − 0.999 = 0.001; bad 0.003 →
+      //   left 1 − 0.003 / 0.001 = −2 (overspent twice over).
+      // cart-latency: 199 good of 200 (one at 301 ms; 300 ms is good); budget 0.01; bad 0.005 →
+      //   left 1 − 0.005 / 0.01 = 0.5.
+      // idle: no spans: no SLI, nothing left to say. First look: no window, no burn rate.
+      expect(await api.slos()).toEqual({
+        time: T,
+        window_seconds: 0,
+        since: core.createdAt,
+        slos: [
+          {
+            name: 'checkout-availability', description: 'Checkout answers', service: 'checkout', span_name: '', span_name_regex: '',
+            span_kind: 'server', kind: 'availability', objective: 99.9, window_seconds: 2_592_000, threshold_seconds: null,
+            good: 997, total: 1000, sli: 0.997, error_budget: 0.001, budget_remaining: -2, basis: 'since_start', burn_rate: null,
+          },
+          {
+            name: 'cart-latency', description: '', service: '', span_name: 'GET /cart', span_name_regex: '',
+            span_kind: '', kind: 'latency', objective: 99, window_seconds: 604_800, threshold_seconds: 0.3,
+            good: 199, total: 200, sli: 0.995, error_budget: 0.01, budget_remaining: 0.5, basis: 'since_start', burn_rate: null,
+          },
+          {
+            name: 'idle', description: '', service: 'nobody', span_name: '', span_name_regex: '',
+            span_kind: '', kind: 'availability', objective: 95, window_seconds: 2_592_000, threshold_seconds: null,
+            good: 0, total: 0, sli: null, error_budget: 0.05, budget_remaining: null, basis: 'since_start', burn_rate: null,
+          },
+        ],
+      });
+
+      // 10 s later, after 100 more checkout spans (2 failed) and 100 cart spans (none slow):
+      // checkout: 1095 good of 1100; left 1 − (5 / 1100) / 0.001 = 1 − 4.545454… = −3.54545;
+      //   burn over the 10 s: (2 / 100) / 0.001 = 20.
+      // cart: 299 good of 300; left 1 − (1 / 300) / 0.01 = 1 − 0.333333… = 0.666667; burn 0.
+      ingest(core, [...checkout(3001, 100, 2), ...cart(4001, 100, 0)], T + 5000);
+      clock.now = T + 10_000;
+      const r = await api.slos();
+      expect(r.window_seconds).toBe(10);
+      expect(r.slos.map((x) => [x.name, x.good, x.total, x.sli, x.budget_remaining, x.burn_rate])).toEqual([
+        ['checkout-availability', 1095, 1100, 1095 / 1100, -3.54545, 20],
+        ['cart-latency', 299, 300, 299 / 300, 0.666667, 0],
+        ['idle', 0, 0, null, null, null],
+      ]);
+      // The same over HTTP.
+      const answer = await uiRoutes(api)('/api/slos', new URLSearchParams('window=10'));
+      expect(answer?.status).toBe(200);
+      expect(JSON.parse(String(answer?.body))).toEqual(r);
+    } finally {
+      api.release();
     }
   });
 });
