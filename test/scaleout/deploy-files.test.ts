@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { PROJECT_ROOT } from '../support/sidecar.js';
 import { IN_CI } from '../support/prometheus.js';
+import { dashboard } from './dashboard.js';
 
 const DEPLOY = join(PROJECT_ROOT, 'deploy');
 const PROMTOOL = process.env.PROMTOOL_BIN ?? '/usr/bin/promtool';
@@ -153,22 +154,18 @@ describe('deploy/ Alloy files (textual: no Alloy parser here)', () => {
 });
 
 describe('deploy/grafana-dashboard.json', () => {
-  const dash = JSON.parse(read('grafana-dashboard.json')) as {
-    templating: { list: { name: string; type: string; query: unknown }[] };
-    panels: { type: string; title: string; datasource?: { uid: string }; targets?: { expr: string; datasource: { uid: string } }[] }[];
-  };
   test('datasource is a template variable, used by every panel and query', () => {
-    const v = dash.templating.list.find((x) => x.name === 'datasource')!;
+    const v = dashboard.templating.list.find((x) => x.name === 'datasource')!;
     expect(v.type).toBe('datasource');
     expect(v.query).toBe('prometheus');
-    for (const p of dash.panels.filter((x) => x.type !== 'row')) {
+    for (const p of dashboard.panels.filter((x) => x.type !== 'row')) {
       expect(p.datasource?.uid, p.title).toBe('${datasource}');
       expect(p.targets!.length, p.title).toBeGreaterThan(0);
       for (const t of p.targets!) expect(t.datasource.uid, p.title).toBe('${datasource}');
     }
   });
   test('has RED, service-graph and health panels', () => {
-    const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr).join('\n');
+    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr).join('\n');
     for (const m of [
       'traces_spanmetrics_calls_total',
       'histogram_quantile(0.5,',
@@ -186,5 +183,28 @@ describe('deploy/grafana-dashboard.json', () => {
     ]) {
       expect(exprs, m).toContain(m);
     }
+  });
+
+  test('a nodeGraph panel: instant table queries "nodes" and "edges" whose labels are the fields it reads', () => {
+    const panels = dashboard.panels.filter((p) => p.type === 'nodeGraph');
+    expect(panels).toHaveLength(1);
+    const p = panels[0]!;
+    expect(p.targets!.map((t) => [t.refId, t.format, t.instant])).toEqual([
+      ['nodes', 'table', true],
+      ['edges', 'table', true],
+    ]);
+    const [nodes, edges] = p.targets!.map((t) => t.expr);
+    // the node graph finds its fields by name; a rename transformation only sets display names,
+    // so id, title, source and target are made as labels in PromQL
+    expect(nodes).toMatch(/label_replace\(.*"id", "\$1", "server"/);
+    expect(nodes).toMatch(/label_replace\(.*"title", "\$1", "client"/);
+    expect(edges).toMatch(/"source", "\$1", "client"/);
+    expect(edges).toMatch(/"target", "\$1", "server"/);
+    expect(edges).toMatch(/label_join\(.*"id", "->", "client", "server"\)$/);
+    for (const e of [nodes, edges]) expect(e).toContain('traces_service_graph_request_total[$__range]');
+    // mainstat: a new field (its name is the alias) computed from each frame's own value
+    expect(p.transformations).toEqual([
+      { id: 'calculateField', options: { mode: 'reduceRow', reduce: { reducer: 'sum' }, alias: 'mainstat', timeSeries: false } },
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request, type SpanSpec } from '../servicegraphs/helpers.js';
 import { PROJECT_ROOT, postTraces, sleep, startSidecar, type Sidecar } from '../support/sidecar.js';
+import { dashboard, substitute } from './dashboard.js';
 import { HAVE_PROMETHEUS, IN_CI, PROMETHEUS, query, startPrometheus, vector, waitForVector, type Prom, type VectorSample } from '../support/prometheus.js';
 
 const DEPLOY = join(PROJECT_ROOT, 'deploy');
@@ -45,19 +46,6 @@ function batch(k: number): { a: SpanSpec[]; b: SpanSpec[] } {
 const seriesKey = (s: SpanSpec): string =>
   `${s.service}|${s.name}|SPAN_KIND_${s.kind.toUpperCase()}|${s.error ? 'STATUS_CODE_ERROR' : 'STATUS_CODE_UNSET'}`;
 
-/** Replaces Grafana's template variables with values Prometheus accepts. */
-export function substitute(expr: string): string {
-  return expr
-    .replace(/\$\{?__rate_interval\}?/g, '1m')
-    .replace(/\$\{?__interval\}?/g, '30s')
-    .replace(/\$\{?__range\}?/g, '5m')
-    .replace(/\$\{datasource\}|\$datasource\b/g, 'prometheus')
-    .replace(/\$\{(job|service)\}|\$(job|service)\b/g, '.*');
-}
-
-const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana-dashboard.json'), 'utf8')) as {
-  panels: { title: string; type: string; targets?: { expr: string; refId: string }[] }[];
-};
 const dashExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ name: `${p.title} [${t.refId}]`, expr: t.expr })));
 const rules = (YAML.parse(readFileSync(RULES, 'utf8')) as { groups: { rules: { record: string; expr: string }[] }[] }).groups.flatMap((g) => g.rules);
 

@@ -9,11 +9,16 @@ import { freePorts, sleep } from './sidecar.js';
 
 export const PROMETHEUS = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 export const HAVE_PROMETHEUS = existsSync(PROMETHEUS);
+/** promtool, from the same package (PROMTOOL_BIN overrides). */
+export const PROMTOOL = process.env.PROMTOOL_BIN ?? '/usr/bin/promtool';
+export const HAVE_PROMTOOL = existsSync(PROMTOOL);
 export const IN_CI = !!process.env.CI;
 
 export interface Prom {
   url: string;
   output(): string;
+  /** Replaces prometheus.yml and reloads it (SIGHUP); resolves once the new config is in use. */
+  reload(config: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,9 +73,23 @@ export async function startPrometheus(opts: PromOptions = {}): Promise<Prom> {
   const onExit = (): void => kill('SIGKILL');
   process.once('exit', onExit);
   void done.then(() => process.off('exit', onExit));
+  const loadedConfig = async (): Promise<string> => {
+    const res = await fetch(`${prom.url}/api/v1/status/config`, { signal: AbortSignal.timeout(5000) });
+    return ((await res.json()) as { data: { yaml: string } }).data.yaml;
+  };
   const prom: Prom = {
     url: `http://127.0.0.1:${port}`,
     output: () => out,
+    async reload(config) {
+      const before = await loadedConfig();
+      writeFileSync(configFile, config);
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGHUP');
+      const deadline = Date.now() + 10_000;
+      while ((await loadedConfig()) === before) {
+        if (Date.now() > deadline) throw new Error(`prometheus did not load the new config within 10 s:\n${out}`);
+        await sleep(100);
+      }
+    },
     async stop() {
       if (!exited) {
         kill('SIGTERM');
