@@ -57,8 +57,8 @@ const INDEX = `spanmeter: RED metrics and service graphs from OpenTelemetry trac
   /healthz   health check
   /readyz    readiness (503 while starting or shutting down)
 `;
-const INDEX_WITH_UI = `${INDEX}  /ui        the web page: service graph, RED tables, health
-  /api/graph, /api/red?service=NAME, /api/health   its JSON
+const INDEX_WITH_UI = `${INDEX}  /ui        the web page: service graph, RED tables, health, SLOs
+  /api/graph, /api/red?service=NAME, /api/health, /api/slos   its JSON
 `;
 
 /** Joins renderer outputs so that each starts on its own line; OpenMetrics ends with `# EOF`. */

@@ -9,9 +9,11 @@
 // `snapshotIntervalMs` a copy of those totals is kept, for `retentionMs`. A rate is the increase
 // since the oldest snapshot inside the window divided by the time since it; a quantile is
 // interpolated in the increase of the buckets (Prometheus' histogram_quantile). Nobody looking:
-// no scan, no timer; after `idleMs` the state is dropped.
-import type { Core, SeriesTableView } from '../core/index.js';
+// no scan, no timer; after `idleMs` the state is dropped. SLOs are the exception: their good and
+// total counts are the core's, since it started; only their burn rate is over the window.
+import { SLOS, type Core, type SeriesTableView } from '../core/index.js';
 import type { CounterFamily, Family, HistogramFamily, Labels } from '../exporters/families.js';
+import type { SloConfig } from '../config/types.js';
 import { histogramQuantile } from './quantile.js';
 import type { Registry } from 'prom-client';
 
@@ -159,6 +161,37 @@ export interface HealthResponse {
   warnings: string[];
 }
 
+/** An SLO as configured (the spans it selects: "" = any), with its figures. */
+export interface SloRow extends Pick<SloConfig, 'name' | 'description' | 'service' | 'span_name' | 'span_name_regex' | 'span_kind' | 'kind' | 'objective'> {
+  /** The SLO's own window as configured, seconds (good, total and budget_remaining do not cover it: see basis). */
+  window_seconds: number;
+  /** Latency SLOs: a span at or under this many seconds is good; null for availability. */
+  threshold_seconds: number | null;
+  /** Spans selected since the core started, and those that were good. */
+  good: number;
+  total: number;
+  /** good / total, not rounded; null without spans. */
+  sli: number | null;
+  /** The share of spans allowed to be bad: 1 − objective / 100. */
+  error_budget: number;
+  /** 1 − (bad / total) / error_budget: 1 untouched, 0 spent, below 0 overspent; null without spans. */
+  budget_remaining: number | null;
+  /** What good, total, sli and budget_remaining count: the spans since the core started (`since`). */
+  basis: 'since_start';
+  /** Over the response's window: (bad / total) / error_budget (1 spends the budget at the pace the objective allows); null without spans in the window. */
+  burn_rate: number | null;
+}
+
+export interface SlosResponse {
+  time: number;
+  /** The window of burn_rate, seconds; 0 on the first request. */
+  window_seconds: number;
+  /** When the core started counting, ms since the epoch: the SLO counts are since then. */
+  since: number;
+  /** In the order configured; empty when no SLO is configured. */
+  slos: SloRow[];
+}
+
 export interface WindowQuery {
   /** Window length in ms (clamped to 1 s … retention). */
   windowMs?: number;
@@ -197,6 +230,11 @@ interface EdgeInfo extends KeyInfo {
   connectionType: GraphEdge['connection_type'];
   /** From the virtual_node label, when enabled: which side is the virtual node. */
   virtualNode: '' | 'client' | 'server';
+}
+
+interface SloInfo extends KeyInfo {
+  /** The SLO's index in the configuration. */
+  index: number;
 }
 
 interface Described<I> {
@@ -340,12 +378,14 @@ interface Snapshot {
   t: number;
   ops?: Float64Array;
   edges?: Float64Array;
+  slos?: Float64Array;
   self: SelfCounters;
 }
 
 interface State {
   ops?: Tracker<OpInfo>;
   edges?: Tracker<EdgeInfo>;
+  slos?: Tracker<SloInfo>;
   snapshots: Snapshot[];
   lastScan: number;
   self: SelfCounters;
@@ -639,6 +679,42 @@ export class UiApi {
     };
   }
 
+  async slos(query: WindowQuery = {}): Promise<SlosResponse> {
+    const w = await this.window(query);
+    const { core } = this.options;
+    const counts = core.sloCounts();
+    // Good and total over the window, by SLO index.
+    const recent = new Map<number, Float64Array>();
+    const tracker = this.state!.slos;
+    if (tracker && w.seconds > 0) {
+      for (let k = 0; k < tracker.size; k++) {
+        const d = new Float64Array(tracker.width);
+        tracker.delta(k, w.snapshot?.slos, d);
+        recent.set(tracker.infos[k]!.index, d);
+      }
+    }
+    const slos = (core.options.slos ?? []).map((slo, i): SloRow => {
+      const { good, total } = counts[i] ?? { good: 0, total: 0 };
+      const budget = (100 - slo.objective) / 100;
+      const d = recent.get(i);
+      const windowTotal = d ? d[1]! : 0;
+      const { name, description, service, span_name, span_name_regex, span_kind, kind, objective } = slo;
+      return {
+        name, description, service, span_name, span_name_regex, span_kind, kind, objective,
+        window_seconds: slo.window / 1000,
+        threshold_seconds: slo.kind === 'latency' ? r6(slo.threshold / 1000) : null,
+        good,
+        total,
+        sli: total > 0 ? good / total : null,
+        error_budget: r6(budget),
+        budget_remaining: total > 0 ? r6(1 - (total - good) / total / budget) : null,
+        basis: 'since_start',
+        burn_rate: windowTotal > 0 ? r6((windowTotal - d![0]!) / windowTotal / budget) : null,
+      };
+    });
+    return { time: w.now, window_seconds: r6(w.seconds), since: core.createdAt, slos };
+  }
+
   // -------------------------------------------------------------------------------------------
 
   /** Per-service RED rows from the operation totals. */
@@ -695,19 +771,21 @@ export class UiApi {
     const now = this.now();
     let s = this.state;
     if (!s) {
-      s = this.state = { ops: this.makeOps(), edges: this.makeEdges(), snapshots: [], lastScan: -Infinity, self };
+      s = this.state = { ops: this.makeOps(), edges: this.makeEdges(), slos: this.makeSlos(), snapshots: [], lastScan: -Infinity, self };
       s.ops?.scan(true);
       s.edges?.scan(true);
+      s.slos?.scan(true);
       s.lastScan = now;
     } else if (now - s.lastScan >= this.minScan) {
       s.ops?.scan(false);
       s.edges?.scan(false);
+      s.slos?.scan(false);
       s.lastScan = now;
     }
     s.self = self;
     const last = s.snapshots[s.snapshots.length - 1];
     if (!last || now - last.t >= this.interval) {
-      s.snapshots.push({ t: now, ops: s.ops?.copy(), edges: s.edges?.copy(), self });
+      s.snapshots.push({ t: now, ops: s.ops?.copy(), edges: s.edges?.copy(), slos: s.slos?.copy(), self });
     }
     while (s.snapshots.length > 1 && s.snapshots[0]!.t < now - this.retention) s.snapshots.shift();
     const windowMs = Math.min(Math.max(query.windowMs ?? this.defaultWindow, 1000), this.retention);
@@ -757,6 +835,26 @@ export class UiApi {
         out[2 + B] = view.value(slot, latency.count) - finite;
       },
       { overflow: true, service: '', spanName: '', spanKind: '' },
+    );
+  }
+
+  private makeSlos(): Tracker<SloInfo> | undefined {
+    const { core } = this.options;
+    const n = core.options.slos?.length ?? 0;
+    if (n === 0) return undefined;
+    return new Tracker<SloInfo>(
+      2,
+      n,
+      () => core.table('slos'),
+      (view, slot) => {
+        const index = view.key(slot, SLOS.KEY_INDEX);
+        return { key: String(index), info: { overflow: false, index }, flag: 0 };
+      },
+      (view, slot, _flag, out) => {
+        out[0] = view.value(slot, SLOS.V_GOOD);
+        out[1] = view.value(slot, SLOS.V_TOTAL);
+      },
+      { overflow: true, index: -1 },
     );
   }
 

@@ -38,6 +38,24 @@ export function pageHtml(refreshMs: number): string {
     <div class="card" id="h-graph"><h2>Edge store</h2><p class="big">…</p><p class="sub"></p></div>
   </section>
   <div id="warnings" class="warnings" role="alert" hidden></div>
+  <section id="slos" class="panel" aria-labelledby="slos-title" hidden>
+    <div class="panel-head">
+      <h2 id="slos-title">Service-level objectives</h2>
+      <p class="hint" id="slos-hint"></p>
+    </div>
+    <div class="table-wrap"><table id="slo-table" class="red slo">
+      <caption class="sr">Each SLO's target, its SLI and the share of its error budget left, from the spans since spanmeter started; the burn rate over the window chosen above (1× spends the budget at the pace the objective allows).</caption>
+      <thead><tr>
+        <th scope="col" class="text">SLO</th>
+        <th scope="col" class="text">Target</th>
+        <th scope="col">SLI</th>
+        <th scope="col">Error budget</th>
+        <th scope="col">Burn rate</th>
+        <th scope="col">Bad / all spans</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table></div>
+  </section>
   <section class="panel graph-panel" aria-labelledby="graph-title">
     <div class="panel-head">
       <h2 id="graph-title">Service graph</h2>
@@ -97,7 +115,7 @@ export function pageHtml(refreshMs: number): string {
     </table></div>
   </section>
 </main>
-<footer>Rates and quantiles over the window shown above, from the same counters and histograms as <a href="metrics">/metrics</a>; the page asks again every ${Math.round(refreshMs / 100) / 10} s while it is visible. JSON: <a href="api/graph">/api/graph</a>, <a href="api/red">/api/red</a>, <a href="api/health">/api/health</a>.</footer>
+<footer>Rates and quantiles over the window shown above, from the same counters and histograms as <a href="metrics">/metrics</a>; the page asks again every ${Math.round(refreshMs / 100) / 10} s while it is visible. JSON: <a href="api/graph">/api/graph</a>, <a href="api/red">/api/red</a>, <a href="api/health">/api/health</a>, <a href="api/slos">/api/slos</a>.</footer>
 </body>
 </html>
 `;
@@ -221,6 +239,16 @@ td.err.lvl-low { color: var(--lvl-low); } td.err.lvl-mid { color: var(--lvl-mid)
 td.err.lvl-high { color: var(--lvl-high); font-weight: 600; }
 td.kind { color: var(--muted); font-size: 12px; }
 td.empty { text-align: center !important; color: var(--muted); padding: 16px; }
+table.slo th { color: var(--muted); font-weight: 600; }
+table.slo td { vertical-align: top; }
+table.slo .line { display: block; color: var(--muted); font-size: 12px; }
+table.slo .slo-name { font-weight: 600; }
+table.slo td.miss { color: var(--lvl-high); font-weight: 600; }
+table.slo td.budget { min-width: 12em; }
+table.slo td.budget .pct { font-weight: 600; }
+table.slo td.budget .flag { color: var(--muted); margin-left: 5px; font-size: 12px; }
+table.slo td.budget.over .pct, table.slo td.budget.over .flag { color: var(--lvl-high); font-weight: 600; }
+.bar.over { background: var(--lvl-high); }
 footer { color: var(--muted); font-size: 12px; padding: 4px 20px 20px; }
 @media (prefers-reduced-motion: reduce) { .node, .edge path { transition: none; } }
 `;

@@ -1,6 +1,7 @@
 // The web page's routes on the metrics server: GET / (for browsers) and /ui → the page,
 // /ui/app.js, /ui/layout.js, /ui/format.js, /ui/style.css → its assets, and the JSON API:
-// /api/graph, /api/red?service=, /api/health (each takes ?window=, seconds or a duration such as 5m).
+// /api/graph, /api/red?service=, /api/health, /api/slos (each takes ?window=, seconds or a duration
+// such as 5m).
 import { parseDuration } from '../config/duration.js';
 import type { UiApi } from './api.js';
 import { PAGE_CSS, pageHtml } from './page.js';
@@ -66,8 +67,10 @@ export function uiRoutes(api: UiApi, options: UiRoutesOptions = {}): (path: stri
         return json(200, await api.red({ windowMs, service: query.get('service') ?? undefined }));
       case '/api/health':
         return json(200, await api.health({ windowMs }));
+      case '/api/slos':
+        return json(200, await api.slos({ windowMs }));
       default:
-        return json(404, { error: 'not found: /api/graph, /api/red?service=NAME, /api/health' });
+        return json(404, { error: 'not found: /api/graph, /api/red?service=NAME, /api/health, /api/slos' });
     }
   };
 }

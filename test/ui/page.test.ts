@@ -1,6 +1,7 @@
 // The web page in headless Chromium: the sidecar (a child process) gets a known topology over
 // OTLP/HTTP; the page must show its nodes, edges and RED numbers, follow new traffic without
-// moving what is already drawn, and work from the keyboard. Screenshots (light and dark) are
+// moving what is already drawn, and work from the keyboard. A second sidecar with two SLOs (one
+// within its error budget, one overspent) for the SLO section. Screenshots (light and dark) are
 // saved to $SPANMETER_ARTIFACTS (default: <tmp>/spanmeter-artifacts).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,17 +57,41 @@ const transforms = (page: Page) => page.$$eval('#graph .node', (ns) => Object.fr
 
 const POLL = { timeout: 20_000, interval: 250 };
 
+/** The SLO section's rows: every text part, the bar's width and whether the row is overspent. */
+const sloRows = (page: Page) =>
+  page.$$eval('#slo-table tbody tr', (trs) => trs.map((tr) => {
+    const t = (sel: string) => [...tr.querySelectorAll(sel)].map((e) => e.textContent);
+    return [
+      ...t('.slo-name, td .line, .target, .sli, .pct, .flag, .burn, .spans'),
+      (tr.querySelector('.bar span') as HTMLElement).style.width,
+      tr.querySelector('.budget')!.classList.contains('over') && tr.querySelector('.bar')!.classList.contains('over') ? 'over' : 'within',
+    ];
+  }));
+
 describe('the web page in Chromium', () => {
   let sidecar: Sidecar;
+  let sloSidecar: Sidecar;
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
 
   beforeAll(async () => {
-    sidecar = await startSidecar({
-      label: 'web page',
-      config: { processors: ['span-metrics', 'service-graphs'], processor: { service_graphs: { wait: '1s' } } },
-    });
+    [sidecar, sloSidecar] = await Promise.all([
+      startSidecar({
+        label: 'web page',
+        config: { processors: ['span-metrics', 'service-graphs'], processor: { service_graphs: { wait: '1s' } } },
+      }),
+      startSidecar({
+        label: 'web page with SLOs',
+        config: {
+          processors: ['span-metrics'],
+          slos: [
+            { name: 'checkout-availability', description: 'Checkout answers', service: 'checkout', span_kind: 'server', objective: 99.9 },
+            { name: 'cart-latency', span_name: 'GET /cart', objective: 99, kind: 'latency', threshold: '300ms', window: '7d' },
+          ],
+        },
+      }),
+    ]);
     browser = await launchBrowser();
     page = await browser.context.newPage();
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
@@ -78,6 +103,7 @@ describe('the web page in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await sidecar?.stop();
+    await sloSidecar?.stop();
   });
 
   it('shows the topology, the RED numbers and the health, and follows new traffic', async () => {
@@ -111,6 +137,8 @@ describe('the web page in Chromium', () => {
     expect(await nodeStats(page, 'api')).toMatch(/^[0-9.]+\/s · 25% err · p95 15.6ms$/);
     expect(await page.textContent('#h-spans .sub')).toBe('28 accepted since start');
     expect(await page.textContent('#h-graph .sub')).toBe('waiting spans · 0 unpaired · 0 dropped');
+    // No SLOs configured: no SLO section.
+    expect(await page.isHidden('#slos')).toBe(true);
 
     // More traffic, three of four failing: the numbers follow, nothing moves.
     const before = await transforms(page);
@@ -173,6 +201,45 @@ describe('the web page in Chromium', () => {
     ]);
     await page.fill('#op-filter', '');
     expect(problems).toEqual([]);
+  });
+
+  it('shows each SLO\'s target, SLI and error budget left, overspent or not', async () => {
+    const p = await browser.context.newPage();
+    try {
+      await p.goto(`${sloSidecar.httpUrl}/`);
+      await expect.poll(() => p.getAttribute('#status', 'class'), POLL).toBe('status live');
+      expect(await p.isVisible('#slos')).toBe(true);
+      // checkout: 1000 server spans, 3 failed; GET /cart: 200 spans, one of 301 ms (300 is good).
+      const spans: SpanSpec[] = [];
+      for (let i = 0; i < 1000; i++) spans.push({ trace: i + 1, id: 1, kind: 'server', service: 'checkout', name: 'POST /checkout', durMs: 5, error: i < 3 });
+      for (let i = 0; i < 200; i++) spans.push({ trace: 5000 + i, id: 1, kind: 'server', service: 'web', name: 'GET /cart', durMs: i === 0 ? 301 : 300 });
+      await send(sloSidecar, request(spans));
+      // checkout-availability: SLI 997 / 1000 = 99.7% (shown to 2 decimals, one more than the
+      //   objective's: 99.70 → 99.7%); budget 0.001, bad 0.003: 1 − 3 = −2 → −200%, overspent,
+      //   an empty bar on a red track; all of it came within the window: burn 0.003 / 0.001 = 3.
+      // cart-latency: SLI 199 / 200 = 99.5%; budget 0.01, bad 0.005: 50% left; burn 0.5.
+      await expect.poll(() => sloRows(p), POLL).toEqual([
+        ['checkout-availability', 'Checkout answers', '99.9% availability', '30d window', '99.7%', '−200%', 'overspent', '3.00×', '3 / 1,000', '0%', 'over'],
+        ['cart-latency', 'any service · GET /cart', '99% ≤ 300ms', '7d window', '99.5%', '50%', 'left', '0.5×', '1 / 200', '50%', 'within'],
+      ]);
+      // Below its objective the SLI is marked; at or above it, not.
+      expect(await p.$$eval('#slo-table td.sli', (tds) => tds.map((td) => td.classList.contains('miss')))).toEqual([true, false]);
+      // The page says what the figures count: since the sidecar started, not the SLO windows.
+      const { since } = (await (await fetch(`${sloSidecar.httpUrl}/api/slos`)).json()) as { since: number };
+      const time = await p.evaluate((t) => new Date(t).toLocaleTimeString(), since);
+      const hint = (await p.textContent('#slos-hint'))!.replace(/last \d+ s\./, 'last N s.');
+      expect(hint).toBe(`Counted since spanmeter started (${time}), not over each SLO's own window; burn rate over the last N s.`);
+      // Labelled for assistive technology: the section by its heading, the columns by their headers.
+      expect(await p.$eval('#slos', (s) => document.getElementById(s.getAttribute('aria-labelledby')!)?.textContent)).toBe('Service-level objectives');
+      expect(await p.$$eval('#slo-table thead th', (ths) => ths.map((th) => `${th.getAttribute('scope')} ${th.textContent}`))).toEqual([
+        'col SLO', 'col Target', 'col SLI', 'col Error budget', 'col Burn rate', 'col Bad / all spans',
+      ]);
+      await p.screenshot({ path: join(artifactDir(), 'page-slos.png'), fullPage: true });
+      await p.emulateMedia({ colorScheme: 'dark' });
+      await p.locator('#slos').screenshot({ path: join(artifactDir(), 'page-slos-dark.png') });
+    } finally {
+      await p.close();
+    }
   });
 
   it('is readable in the dark scheme', async () => {

@@ -1,8 +1,10 @@
 // The web page's script (runs in the browser): polls the JSON API while the page is visible and
-// draws the service graph, the RED tables and the sidecar's health.
-import type { GraphEdge, GraphNode, GraphResponse, HealthResponse, OperationRow, RedResponse, ServiceRow } from '../api.js';
+// draws the service graph, the RED tables, the sidecar's health and the SLOs.
+import type { GraphEdge, GraphNode, GraphResponse, HealthResponse, OperationRow, RedResponse, ServiceRow, SloRow, SlosResponse } from '../api.js';
 import { layoutGraph, type Layout, type Placement } from './layout.js';
-import { errorLevel, formatBytes, formatCount, formatPercent, formatRate, formatSeconds, shorten } from './format.js';
+import {
+  errorLevel, formatBudget, formatBytes, formatCount, formatDuration, formatPercent, formatRate, formatSeconds, formatSli, shorten,
+} from './format.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const NODE_W = 184;
@@ -42,6 +44,7 @@ const state = {
   graph: undefined as GraphResponse | undefined,
   red: undefined as RedResponse | undefined,
   health: undefined as HealthResponse | undefined,
+  slos: undefined as SlosResponse | undefined,
   topology: '',
   layout: undefined as Layout | undefined,
   columnGap: NODE_W + 84,
@@ -69,14 +72,16 @@ async function poll(): Promise<void> {
   try {
     const w = `window=${state.windowS}`;
     const svc = state.selected ? `&service=${encodeURIComponent(state.selected)}` : '';
-    const [graph, red, health] = await Promise.all([
+    const [graph, red, health, slos] = await Promise.all([
       getJson<GraphResponse>(`api/graph?${w}`),
       getJson<RedResponse>(`api/red?${w}${svc}`),
       getJson<HealthResponse>(`api/health?${w}`),
+      getJson<SlosResponse>(`api/slos?${w}`),
     ]);
     state.graph = graph;
     state.red = red;
     state.health = health;
+    state.slos = slos;
     render();
     setStatus(
       'live',
@@ -109,6 +114,7 @@ function setStatus(kind: 'live' | 'error' | 'paused', text: string): void {
 
 function render(): void {
   if (state.health) renderHealth(state.health);
+  if (state.slos) renderSlos(state.slos);
   if (state.graph) renderGraph(state.graph);
   if (state.red) {
     renderServices(state.red.services);
@@ -180,6 +186,98 @@ function renderHealth(h: HealthResponse): void {
     }
     box.hidden = h.warnings.length === 0;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SLOs: one row each, in the order configured; the section stays hidden without any.
+
+interface SloView {
+  tr: HTMLTableRowElement;
+  sli: HTMLTableCellElement;
+  budget: HTMLTableCellElement;
+  pct: HTMLSpanElement;
+  flag: HTMLSpanElement;
+  bar: HTMLDivElement;
+  burn: HTMLTableCellElement;
+  spans: HTMLTableCellElement;
+}
+let sloViews: SloView[] = [];
+let sloKey = '';
+
+function sloSelector(s: SloRow): string {
+  const name = s.span_name !== '' ? s.span_name : s.span_name_regex !== '' ? `/${s.span_name_regex}/` : 'any span';
+  const kind = s.span_kind.toLowerCase().replace(/^span_kind_/, '');
+  return [s.service || 'any service', name, ...(kind ? [`${kind} spans`] : [])].join(' · ');
+}
+
+function sloTarget(s: SloRow): string {
+  return s.kind === 'latency' ? `${s.objective}% ≤ ${formatSeconds(s.threshold_seconds, true)}` : `${s.objective}% availability`;
+}
+
+function td(tr: HTMLTableRowElement, cls: string, ...lines: [string, string][]): HTMLTableCellElement {
+  const c = document.createElement('td');
+  c.className = cls;
+  lines.forEach(([text, lineCls], i) => {
+    const span = document.createElement('span');
+    span.className = lineCls;
+    span.textContent = text;
+    // A space between the parts, so that they are not read (or copied) as one word.
+    if (i > 0) c.append(' ');
+    c.append(span);
+  });
+  tr.append(c);
+  return c;
+}
+
+function renderSlos(r: SlosResponse): void {
+  const section = el('#slos');
+  section.hidden = r.slos.length === 0;
+  if (r.slos.length === 0) return;
+  const since = new Date(r.since);
+  const sinceText = since.toDateString() === new Date(r.time).toDateString() ? since.toLocaleTimeString() : since.toLocaleString();
+  setText(
+    el('#slos-hint'),
+    `Counted since spanmeter started (${sinceText}), not over each SLO's own window; burn rate ${r.window_seconds > 0 ? `over the last ${Math.round(r.window_seconds)} s` : 'once the first interval is measured'}.`,
+  );
+  // Rows are built when the SLOs change (a restart with another config) and updated in place.
+  const key = JSON.stringify(r.slos.map((s) => [s.name, s.description, sloSelector(s), sloTarget(s), s.window_seconds]));
+  const tbody = el<HTMLTableElement>('#slo-table').tBodies[0]!;
+  if (key !== sloKey) {
+    sloKey = key;
+    sloViews = r.slos.map((s) => {
+      const tr = document.createElement('tr');
+      tr.dataset.key = s.name;
+      const selector = sloSelector(s);
+      td(tr, 'text name', [s.name, 'slo-name'], [s.description || selector, 'line']).title = `Spans: ${selector}`;
+      td(tr, 'text', [sloTarget(s), 'target'], [`${formatDuration(s.window_seconds)} window`, 'line']);
+      const sli = td(tr, 'num sli');
+      const budget = td(tr, 'budget', ['', 'pct'], ['', 'flag']);
+      const bar = document.createElement('div');
+      bar.className = 'bar';
+      bar.setAttribute('aria-hidden', 'true');
+      bar.append(document.createElement('span'));
+      budget.append(bar);
+      const burn = td(tr, 'num burn');
+      const spans = td(tr, 'num spans');
+      return { tr, sli, budget, pct: budget.querySelector('.pct')!, flag: budget.querySelector('.flag')!, bar, burn, spans };
+    });
+    tbody.replaceChildren(...sloViews.map((v) => v.tr));
+  }
+  r.slos.forEach((s, i) => {
+    const v = sloViews[i]!;
+    const remaining = s.budget_remaining;
+    const over = remaining !== null && remaining < 0;
+    setText(v.sli, formatSli(s.sli, s.objective));
+    v.sli.classList.toggle('miss', s.sli !== null && s.sli < s.objective / 100);
+    setText(v.pct, formatBudget(remaining));
+    setText(v.flag, remaining === null ? 'no spans yet' : over ? 'overspent' : 'left');
+    v.budget.classList.toggle('over', over);
+    (v.bar.firstElementChild as HTMLElement).style.width = `${remaining === null ? 0 : Math.min(100, Math.max(0, remaining * 100))}%`;
+    v.bar.classList.toggle('warn', remaining !== null && !over && remaining < 0.25);
+    v.bar.classList.toggle('over', over);
+    setText(v.burn, s.burn_rate === null ? '–' : formatRate(s.burn_rate, '×'));
+    setText(v.spans, `${formatCount(s.total - s.good)} / ${formatCount(s.total)}`);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -81,3 +81,44 @@ export function shorten(s: string, max: number): string {
   for (let i = 1; i < parts.length && out.length + 1 + parts[i]!.length <= max - 1; i++) out += `.${parts[i]}`;
   return out.length <= max - 1 ? `${out}…` : `${s.slice(0, max - 1)}…`;
 }
+
+/** Decimals of a number as written ("99.9" → 1). */
+function decimals(x: number): number {
+  const s = String(x);
+  const dot = s.indexOf('.');
+  return dot < 0 || s.includes('e') ? 0 : s.length - dot - 1;
+}
+
+/** Cut (not rounded) to `d` decimals, so a figure is never shown better than it is. */
+function floorTo(x: number, d: number): number {
+  const f = 10 ** d;
+  // The epsilon keeps 0.29 · 100 = 28.999999999999996 at 29.
+  return Math.floor(x * f + 1e-7) / f;
+}
+
+/**
+ * An SLI as a percentage with one decimal more than the objective, cut rather than rounded
+ * (99.89% is not shown as 99.9%; "100%" only when no span was bad): "99.7%", "99.95%"; "–"
+ * without spans.
+ */
+export function formatSli(sli: number | null | undefined, objective: number): string {
+  if (sli === null || sli === undefined) return '–';
+  return `${floorTo(sli * 100, Math.min(decimals(objective) + 1, 6))}%`;
+}
+
+/** Error budget left, cut to 0.1%: "100%", "37.5%", "−200%" (overspent), "−1,234%"; "–" without spans. */
+export function formatBudget(remaining: number | null | undefined): string {
+  if (remaining === null || remaining === undefined) return '–';
+  const p = floorTo(remaining * 100, 1);
+  const abs = Math.abs(p);
+  const text = abs >= 1000 ? groups.format(Math.round(abs)) : String(abs);
+  return `${p < 0 ? '−' : ''}${text}%`;
+}
+
+/** A duration in seconds in its largest whole unit: "30d", "12h", "90m", "45s". */
+export function formatDuration(seconds: number): string {
+  for (const [unit, s] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= s && seconds % s === 0) return `${seconds / s}${unit}`;
+  }
+  return `${seconds}s`;
+}
