@@ -1,6 +1,5 @@
 // The sidecar: loads the configuration, builds the core, and runs the OTLP receivers and the
-// metrics server until SIGTERM/SIGINT.
-import { readFileSync } from 'node:fs';
+// metrics server until SIGTERM/SIGINT. `spanmeter rules ...` prints the SLO rules instead (src/rules/).
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { helpText } from './config/help.js';
@@ -21,15 +20,8 @@ import { Telemetry } from './telemetry.js';
 import { UiApi, telemetryCounters } from './ui/api.js';
 import { uiRoutes } from './ui/routes.js';
 import { startDemo, type Demo } from './ui/demo.js';
-
-// The single executable (sea/build.mjs) has no package.json beside it: its bundler defines this.
-declare const SPANMETER_BUNDLED_VERSION: string | undefined;
-
-function packageVersion(): string {
-  if (typeof SPANMETER_BUNDLED_VERSION === 'string') return SPANMETER_BUNDLED_VERSION;
-  const pkg = new URL(import.meta.url.includes('/dist/src/') ? '../../package.json' : '../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-}
+import { rulesCommand } from './rules/command.js';
+import { packageVersion } from './version.js';
 
 /** How often waiting service-graph entries are expired and stale series removed. */
 const MAINTENANCE_INTERVAL_MS = 1000;
@@ -248,6 +240,13 @@ async function run(config: Config, demo = false): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'rules') {
+    const result = rulesCommand(process.argv.slice(3), process.env, packageVersion());
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    process.exitCode = result.code;
+    return;
+  }
   let loaded;
   try {
     loaded = loadConfig({ argv: process.argv.slice(2), env: process.env });

@@ -16,6 +16,7 @@ export function helpText(): string {
 
 Usage:
   spanmeter [--config FILE] [flags]
+  spanmeter rules --config FILE    print Prometheus rules for the configured SLOs (rules --help)
 
 Flags:
 ${flagLines.join('\n')}

@@ -133,11 +133,8 @@ function parseArgv(argv: readonly string[], issues: ConfigIssue[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (!token.startsWith('-') || token === '-' || token === '--') {
-      issues.push({
-        origin: '',
-        path: '',
-        message: `unexpected argument ${JSON.stringify(token)} (the config file is given with --config FILE)`,
-      });
+      const hint = token === 'rules' ? 'a subcommand comes first: spanmeter rules --config FILE' : 'the config file is given with --config FILE';
+      issues.push({ origin: '', path: '', message: `unexpected argument ${JSON.stringify(token)} (${hint})` });
       continue;
     }
     const eq = token.indexOf('=');

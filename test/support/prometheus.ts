@@ -29,6 +29,18 @@ export interface PromOptions {
   config?: string;
 }
 
+/** A prometheus.yml scraping `targets` (host:port) as job spanmeter, every second, with these rule files loaded. */
+export function scrapeConfig(targets: readonly string[], ruleFiles: readonly string[] = []): string {
+  return [
+    'global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}',
+    ...(ruleFiles.length > 0 ? ['rule_files:', ...ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)] : []),
+    'scrape_configs:',
+    '  - job_name: spanmeter',
+    `    static_configs: [{targets: ${JSON.stringify(targets)}}]`,
+    '',
+  ].join('\n');
+}
+
 export async function startPrometheus(opts: PromOptions = {}): Promise<Prom> {
   const [port] = await freePorts(1);
   const dir = mkdtempSync(join(tmpdir(), 'spanmeter-prom-'));

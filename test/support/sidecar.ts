@@ -6,8 +6,9 @@
 //   otlp: {http_endpoint: 127.0.0.1:P1, grpc_endpoint: 127.0.0.1:P2 or ""}
 //   http_endpoint: 127.0.0.1:P3
 // start waits until GET /healthz answers 200 (20 s at most); stop kills the process group.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,11 @@ export interface SidecarOptions {
   startTimeoutMs?: number;
   /** A name for messages. */
   label?: string;
+  /**
+   * The CA of the certificates named by the config's `tls` / `otlp.tls`: with those set, the
+   * URLs are https, and /healthz is polled over TLS trusting this CA.
+   */
+  ca?: string | Buffer;
 }
 
 export interface Sidecar {
@@ -91,6 +97,32 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 const OUTPUT_LIMIT = 256 * 1024;
 
+/** The environment of a spanmeter child: the harness's own SPANMETER_* settings are not its (it would reject them as unknown keys). */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_'))), ...extra };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/spanmeter.js ARGS` to its end (a one-shot command such as `rules`), in `cwd` (default the project root). */
+export function runCli(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin/spanmeter.js'), ...args],
+      { cwd: opts.cwd ?? PROJECT_ROOT, env: childEnv(opts.env), timeout: 20_000, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') reject(new Error(`spanmeter ${args.join(' ')}: ${err.message}\n${stderr}`));
+        else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
 export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
   const [pHttp, pGrpc, pMetrics] = await freePorts(3);
   const userConfig = structuredClone(opts.config ?? {});
@@ -104,6 +136,7 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     },
     http_endpoint: `127.0.0.1:${pMetrics}`,
   };
+  const scheme = (tls: unknown): string => ((tls as { cert_file?: string } | undefined)?.cert_file ? 'https' : 'http');
   const dir = mkdtempSync(join(tmpdir(), 'spanmeter-test-'));
   const configPath = join(dir, 'config.yaml');
   const configText = YAML.stringify(config);
@@ -120,8 +153,7 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     cwd: PROJECT_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // The harness's own SPANMETER_* settings are not the sidecar's: it would reject them as unknown keys.
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_'))), ...opts.env },
+    env: childEnv(opts.env),
   });
   live.add(child);
   child.stdout!.on('data', append);
@@ -141,10 +173,10 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     });
   });
 
-  const httpUrl = `http://127.0.0.1:${pMetrics}`;
+  const httpUrl = `${scheme(userConfig.tls)}://127.0.0.1:${pMetrics}`;
   let stopped = false;
   const sidecar: Sidecar = {
-    otlpHttpUrl: `http://127.0.0.1:${pHttp}`,
+    otlpHttpUrl: `${scheme(userOtlp.tls)}://127.0.0.1:${pHttp}`,
     grpcEndpoint: opts.grpc ? `127.0.0.1:${pGrpc}` : '',
     httpUrl,
     configPath,
@@ -179,10 +211,9 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
       );
     }
     try {
-      const res = await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return sidecar;
-      lastErr = `status ${res.status}`;
+      const status = await getStatus(`${httpUrl}/healthz`, opts.ca);
+      if (status === 200) return sidecar;
+      lastErr = `status ${status}`;
     } catch (e) {
       lastErr = (e as Error).message;
     }
@@ -195,6 +226,24 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** GET `url` (over TLS trusting `ca` when it is https) within a second; resolves to the status code. */
+function getStatus(url: string, ca?: string | Buffer): Promise<number> {
+  if (url.startsWith('http:')) {
+    return fetch(url, { signal: AbortSignal.timeout(1000) }).then(async (res) => {
+      await res.arrayBuffer();
+      return res.status;
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { ca, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 1 s')));
+    req.on('error', reject);
+  });
 }
 
 export const PROM_ACCEPT = 'text/plain;version=0.0.4';
