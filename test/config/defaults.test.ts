@@ -11,6 +11,8 @@ const EXPECTED_DEFAULTS = {
     max_inflight_requests: 256,
     max_spans_per_request: 0,
     max_decompression_ratio: 1000,
+    max_string_length: 65536,
+    max_attributes_per_span: 1024,
     tls: { cert_file: '', key_file: '', client_ca_file: '' },
     auth: { bearer_token: '', bearer_token_file: '' },
   },
@@ -25,6 +27,7 @@ const EXPECTED_DEFAULTS = {
       intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: false },
       span_multiplier_key: '',
       histogram_unit: 'ms',
+      events: { enabled: false, dimensions: [] },
     },
     service_graphs: {
       wait: 10000,
@@ -50,6 +53,7 @@ const EXPECTED_DEFAULTS = {
   external_labels: {},
   instance: '',
   otlp_metrics: { endpoint: '', protocol: 'grpc', interval: 15000, temporality: 'cumulative', headers: {} },
+  slos: [],
 };
 
 describe('defaults', () => {

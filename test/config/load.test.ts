@@ -13,6 +13,7 @@ processor:
     intrinsic_dimensions:
       status_message: true
     span_multiplier_key: sampling.ratio
+    events: {enabled: true, dimensions: [exception.type]}
   service_graphs:
     wait: 30s
     max_items: 20000
@@ -37,6 +38,8 @@ otlp:
   max_inflight_requests: 8
   max_spans_per_request: 5000
   max_decompression_ratio: 200
+  max_string_length: 4096
+  max_attributes_per_span: 256
   tls: {cert_file: /etc/otlp.pem, key_file: /etc/otlp.key, client_ca_file: /etc/ca.pem}
   auth: {bearer_token_file: /run/token}
 http_endpoint: 0.0.0.0:9464
@@ -58,6 +61,17 @@ otlp_metrics:
   interval: 1m
   temporality: delta
   headers: {Authorization: Bearer x}
+slos:
+  - name: checkout-latency
+    description: Checkout is fast
+    service: checkout
+    span_name_regex: "POST /checkout.*"
+    span_kind: SPAN_KIND_SERVER
+    objective: 99.5
+    window: 4w
+    kind: latency
+    threshold: 250ms
+  - {name: cart, objective: 99, http_5xx_as_error: true}
 `;
 
 describe('YAML file', () => {
@@ -69,6 +83,7 @@ describe('YAML file', () => {
       otlp: {
         http_endpoint: '0.0.0.0:4318', grpc_endpoint: '', max_request_body_size: 1048576,
         max_inflight_bytes: 1000000, max_inflight_requests: 8, max_spans_per_request: 5000, max_decompression_ratio: 200,
+        max_string_length: 4096, max_attributes_per_span: 256,
         tls: { cert_file: '/etc/otlp.pem', key_file: '/etc/otlp.key', client_ca_file: '/etc/ca.pem' },
         auth: { bearer_token: '', bearer_token_file: '/run/token' },
       },
@@ -83,6 +98,7 @@ describe('YAML file', () => {
           intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: true },
           span_multiplier_key: 'sampling.ratio',
           histogram_unit: 'ms',
+          events: { enabled: true, dimensions: ['exception.type'] },
         },
         service_graphs: {
           wait: 30000,
@@ -117,6 +133,17 @@ describe('YAML file', () => {
         temporality: 'delta',
         headers: { Authorization: 'Bearer x' },
       },
+      slos: [
+        {
+          name: 'checkout-latency', description: 'Checkout is fast', service: 'checkout', span_name: '',
+          span_name_regex: 'POST /checkout.*', span_kind: 'span_kind_server', objective: 99.5, window: 28 * 86_400_000,
+          kind: 'latency', threshold: 250, http_5xx_as_error: false,
+        },
+        {
+          name: 'cart', description: '', service: '', span_name: '', span_name_regex: '', span_kind: '', objective: 99,
+          window: 30 * 86_400_000, kind: 'availability', threshold: 0, http_5xx_as_error: true,
+        },
+      ],
     });
   });
 
@@ -124,7 +151,7 @@ describe('YAML file', () => {
     const r = load(['--config', 'c.yaml'], {}, {
       'c.yaml': 'otlp:\n  grpc_endpoint: ""\nprocessor:\n  span_metrics:\n    dimensions:\n  service_graphs: {}\nlog_level: ~\n',
     });
-    expect(r.config.otlp).toEqual({ http_endpoint: '127.0.0.1:4318', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
+    expect(r.config.otlp).toEqual({ http_endpoint: '127.0.0.1:4318', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, max_string_length: 65536, max_attributes_per_span: 1024, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
     expect(r.config.processor.span_metrics.dimensions).toEqual([]);
     expect(r.config.processor.service_graphs.wait).toBe(10000);
     expect(r.config.log_level).toBe('info');
@@ -237,6 +264,8 @@ describe('env vars', () => {
       'SPANMETER_OTLP_MAX_INFLIGHT_REQUESTS',
       'SPANMETER_OTLP_MAX_SPANS_PER_REQUEST',
       'SPANMETER_OTLP_MAX_DECOMPRESSION_RATIO',
+      'SPANMETER_OTLP_MAX_STRING_LENGTH',
+      'SPANMETER_OTLP_MAX_ATTRIBUTES_PER_SPAN',
       'SPANMETER_OTLP_TLS_CERT_FILE',
       'SPANMETER_OTLP_TLS_KEY_FILE',
       'SPANMETER_OTLP_TLS_CLIENT_CA_FILE',
@@ -258,6 +287,8 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SPAN_METRICS_INTRINSIC_DIMENSIONS_STATUS_MESSAGE',
       'SPANMETER_PROCESSOR_SPAN_METRICS_SPAN_MULTIPLIER_KEY',
       'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_UNIT',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_ENABLED',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_DIMENSIONS',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WAIT',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_MAX_ITEMS',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WORKERS',
@@ -284,6 +315,7 @@ describe('env vars', () => {
       'SPANMETER_OTLP_METRICS_INTERVAL',
       'SPANMETER_OTLP_METRICS_TEMPORALITY',
       'SPANMETER_OTLP_METRICS_HEADERS',
+      'SPANMETER_SLOS',
     ]);
   });
 });

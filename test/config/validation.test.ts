@@ -347,3 +347,25 @@ describe('ConfigError', () => {
     expect((err as ConfigError).name).toBe('ConfigError');
   });
 });
+
+describe('slos', () => {
+  it.each([
+    ['no name', 'slos:\n  - {objective: 99}\n', 'config error: c.yaml:2:5: slos[0]: missing name'],
+    ['objective 100', 'slos:\n  - {name: a, objective: 100}\n', 'config error: c.yaml:2:26: slos[0].objective: expected a percentage between 0 and 100 (exclusive), like 99.9, got number 100'],
+    ['a window unit', 'slos:\n  - {name: a, objective: 99, window: 30x}\n', 'config error: c.yaml:2:38: slos[0].window: invalid duration "30x" (unknown unit "x": use ns, us, ms, s, m, h, d, w)'],
+    ['a span kind', 'slos:\n  - {name: a, objective: 99, span_kind: rpc}\n', 'config error: c.yaml:2:41: slos[0].span_kind: expected one of server, span_kind_server, client, span_kind_client, producer, span_kind_producer, consumer, span_kind_consumer, internal, span_kind_internal, got string "rpc"'],
+    ['two names for one SLO', 'slos:\n  - {name: a, objective: 99}\n  - {name: a, objective: 98}\n', 'config error: slos[1].name: duplicate SLO name "a"'],
+    ['exact and pattern', 'slos:\n  - {name: a, objective: 99, span_name: x, span_name_regex: "x.*"}\n', 'config error: slos[0].span_name_regex: give span_name (exact) or span_name_regex, not both'],
+    ['a bad pattern', 'slos:\n  - {name: a, objective: 99, span_name_regex: "(x"}\n', 'config error: slos[0].span_name_regex: invalid regular expression: Invalid regular expression: /^(?:(x)$/u: Unterminated group'],
+    ['latency without threshold', 'slos:\n  - {name: a, objective: 99, kind: latency}\n', 'config error: slos[0].threshold: a latency SLO needs a threshold, like 300ms'],
+    ['availability with threshold', 'slos:\n  - {name: a, objective: 99, threshold: 1s}\n', 'config error: slos[0].threshold: only a latency SLO has a threshold'],
+    ['latency counting 5xx', 'slos:\n  - {name: a, objective: 99, kind: latency, threshold: 1s, http_5xx_as_error: true}\n', 'config error: slos[0].http_5xx_as_error: only an availability SLO counts HTTP 5xx'],
+  ])('%s', (_, yaml, message) => {
+    expect(fileError(yaml)).toBe(message);
+  });
+
+  it('at most 32', () => {
+    const yaml = `slos:\n${Array.from({ length: 33 }, (_, i) => `  - {name: s${i}, objective: 99}\n`).join('')}`;
+    expect(fileError(yaml)).toBe('config error: slos: at most 32 SLOs, got 33');
+  });
+});
