@@ -19,7 +19,7 @@ import type { RunningServer } from './receivers/types.js';
 import { Telemetry } from './telemetry.js';
 import { UiApi, telemetryCounters } from './ui/api.js';
 import { uiRoutes } from './ui/routes.js';
-import { startDemo, type Demo } from './ui/demo.js';
+import { DEMO_SLOS, startDemo, type Demo } from './ui/demo.js';
 import { rulesCommand } from './rules/command.js';
 import { packageVersion } from './version.js';
 
@@ -268,6 +268,7 @@ async function main(): Promise<void> {
   for (const w of loaded.warnings) process.stderr.write(`config warning: ${w}\n`);
   if (loaded.demo) {
     for (const p of ['span-metrics', 'service-graphs'] as const) if (!loaded.config.processors.includes(p)) loaded.config.processors.push(p);
+    if (loaded.config.slos.length === 0) loaded.config.slos = [...DEMO_SLOS];
   }
   await run(loaded.config, loaded.demo);
 }

@@ -9,6 +9,23 @@
 import { generateWorkload } from '../workload/workload.js';
 import http from 'node:http';
 import type { Logger } from '../receivers/types.js';
+import type { SloConfig } from '../config/types.js';
+
+const DAY_MS = 86_400_000;
+
+/** SLOs over the demo's shop, for the page's SLO section when the config names none. */
+export const DEMO_SLOS: readonly SloConfig[] = [
+  {
+    name: 'frontend-availability', description: 'Shop pages load without errors.', service: 'frontend', span_name: '',
+    span_name_regex: '', span_kind: 'server', objective: 99.5, window: 30 * DAY_MS, kind: 'availability', threshold: 0,
+    http_5xx_as_error: true,
+  },
+  {
+    name: 'checkout-latency', description: 'Checkout answers within half a second.', service: 'checkout', span_name: '',
+    span_name_regex: '', span_kind: 'server', objective: 99, window: 30 * DAY_MS, kind: 'latency', threshold: 500,
+    http_5xx_as_error: false,
+  },
+];
 
 export interface DemoOptions {
   /** The OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces. */

@@ -69,6 +69,10 @@ describe('spanmeter --demo', () => {
     expect(red.services.find((s) => s.service === 'frontend')?.rate).toBeGreaterThan(0);
     expect(red.operations.length).toBeGreaterThan(5);
     expect(red.operations.every((o) => o.service === 'checkout')).toBe(true);
+    // With no slos in the config, the demo brings two over the shop, counting its spans.
+    const slos = (await (await fetch(`${page}api/slos`)).json()) as { slos: { name: string; total: number }[] };
+    expect(slos.slos.map((x) => x.name)).toEqual(['frontend-availability', 'checkout-latency']);
+    expect(slos.slos.every((x) => x.total > 0)).toBe(true);
     const html = await fetch(page, { headers: { Accept: 'text/html' } });
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
 
