@@ -159,7 +159,7 @@ export class Telemetry {
 
   /** Records one finished OTLP request: countRequest plus recordIngest. Cheap: nothing per span. */
   recordRequest(r: RequestRecord): void {
-    const rejected = r.rejected ?? (r.result && !r.result.ok ? 'malformed' : undefined);
+    const rejected = r.rejected ?? (r.result && !r.result.ok ? r.result.cause : undefined);
     this.countRequest(r.protocol, r.code, rejected);
     this.recordIngest(r.protocol, r.seconds, r.result, rejected);
   }

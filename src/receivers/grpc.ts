@@ -171,7 +171,7 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
       } else {
         telemetry.recordIngest('grpc', seconds, result, result.cause);
         log.debug({ reason: result.reason, spans: result.spans }, 'otlp/grpc: request rejected');
-        callback({ code: grpc.status.INVALID_ARGUMENT, details: result.reason });
+        callback(withReason(grpc.status.INVALID_ARGUMENT, result.reason, result.cause));
       }
     } catch (err) {
       telemetry.recordIngest('grpc', (performance.now() - t0) / 1000);
