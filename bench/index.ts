@@ -16,9 +16,8 @@
 //
 //   node dist/bench/index.js [--quick] [--json] [--rounds 7] [--batches 64] [--spans-per-batch 512]
 //        [--attributes N] [--series 100000] [--duration 10] [--connections 4] [--seed N] [--no-http]
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,10 +31,10 @@ import { spanMetricsFamilies } from '../src/exporters/spanmetrics.js';
 import { renderFamilies } from '../src/exporters/exposition.js';
 import { JsSpanMetrics } from './js-core.js';
 import { NaiveSpanMetrics, naiveKey } from './naive.js';
+import { clockTicks, cpuSeconds, freePorts, spawnReceiver, startSidecar, type Receiver } from './processes.js';
 import { writeBodies, type SenderResult } from './sender.js';
 import { generateWorkload, seriesBatches, type Workload, type WorkloadStats } from '../src/workload/workload.js';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SENDER = fileURLToPath(new URL('./sender.js', import.meta.url));
 const SINK = fileURLToPath(new URL('./sink.js', import.meta.url));
 
@@ -542,109 +541,6 @@ interface HttpResult {
   gzipOverGunzip: number;
   accepted: number;
   counted: number;
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  })));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
-
-function clockTicks(): number {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-
-/** CPU seconds used by a process so far (Linux), or NaN. */
-function cpuSeconds(pid: number, ticks: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / ticks;
-  } catch {
-    return NaN;
-  }
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    /* gone */
-  }
-}
-
-interface Receiver {
-  child: ChildProcess;
-  url: string;
-  metrics?: string;
-  stop: () => Promise<void>;
-}
-
-/** Spawns a receiver in its own process group; resolves once `ready` says it serves. */
-async function spawnReceiver(args: string[], name: string, ready: (out: string) => Promise<boolean>): Promise<Omit<Receiver, 'url'>> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_')));
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-20_000); });
-  child.stderr!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-20_000); });
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
-  const onExit = () => killGroup(child, 'SIGKILL');
-  process.once('exit', onExit);
-  const stop = async () => {
-    if (!exited) {
-      killGroup(child, 'SIGTERM');
-      const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
-      await exit;
-      clearTimeout(t);
-    }
-    process.removeListener('exit', onExit);
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (exited) throw new Error(`${name} exited before it was ready:\n${out}`);
-    if (await ready(out)) return { child, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${name} was not ready within 20 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function startSidecar(dir: string): Promise<Receiver> {
-  const [pHttp, pMetrics] = await freePorts(2);
-  const configPath = join(dir, 'spanmeter.yaml');
-  writeFileSync(configPath, [
-    'otlp:',
-    `  http_endpoint: 127.0.0.1:${pHttp}`,
-    '  grpc_endpoint: ""',
-    `http_endpoint: 127.0.0.1:${pMetrics}`,
-    'processors: [span-metrics, service-graphs]',
-    'log_level: warn',
-    '',
-  ].join('\n'));
-  const metrics = `http://127.0.0.1:${pMetrics}`;
-  const r = await spawnReceiver(['bin/spanmeter.js', '--config', configPath], 'the sidecar', async () => {
-    try {
-      const res = await fetch(`${metrics}/healthz`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      return res.status === 200;
-    } catch {
-      return false;
-    }
-  });
-  return { ...r, url: `http://127.0.0.1:${pHttp}/v1/traces`, metrics };
 }
 
 async function startSink(): Promise<Receiver> {

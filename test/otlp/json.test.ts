@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OtlpError } from '../../src/otlp/errors.js';
-import { jsonToProtobuf, MAX_JSON_DEPTH, quoteBigIntegerLiterals } from '../../src/otlp/json.js';
+import { Spanmeter } from '../../src/index.js';
+import { jsonToProtobuf, MAX_VALUE_NESTING, quoteBigIntegerLiterals } from '../../src/otlp/json.js';
 import { ExportTraceServiceRequest } from '../../src/otlp/schema.js';
+import { encodeRequest, requestToOtlpJson, type Msg } from '../support/otlp-input.js';
 
 const INPUTS = new URL('../../../shared/conformance/inputs/', import.meta.url);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -468,26 +470,42 @@ describe('jsonToProtobuf: errors name the path', () => {
 });
 
 describe('jsonToProtobuf: nesting limit', () => {
-  // An attribute value nested `levels` arrays deep, with a string at the bottom.
-  function nested(levels: number): string {
-    let v = '{"stringValue":"x"}';
-    for (let i = 0; i < levels; i++) v = `{"arrayValue":{"values":[${v}]}}`;
-    return `{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"k","value":${v}}]}]}]}]}`;
+  // An attribute value of `levels` arrays (or key-value lists) inside each other, a string at the
+  // bottom, on the first span; the same request in OTLP/JSON and in protobuf.
+  function nested(levels: number, kind: 'array' | 'kvlist'): Msg {
+    let v: Msg = { stringValue: 'x' };
+    for (let i = 0; i < levels; i++) v = kind === 'array' ? { arrayValue: { values: [v] } } : { kvlistValue: { values: [{ key: 'k', value: v }] } };
+    const span = { traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(2), name: `${kind}-${levels}`, attributes: [{ key: 'v', value: v }] };
+    return { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'deep' } }] }, scopeSpans: [{ spans: [span] }] }] };
   }
+  const TOO_DEEP = 'resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value: attribute value nested more than 63 levels deep (AnyValue, ArrayValue, KeyValueList and KeyValue messages)';
 
-  it(`accepts values up to ${MAX_JSON_DEPTH} JSON levels deep`, () => {
-    // The innermost value sits at JSON depth 10 + 3 × 18 = 64.
-    let v = firstSpan(nested(18)).attributes[0].value;
-    for (let i = 0; i < 18; i++) v = v.arrayValue.values[0];
-    expect(v.stringValue).toBe('x');
+  it(`counts levels as the core does (MAX_VALUE_NESTING ${MAX_VALUE_NESTING}): 31 arrays or 20 key-value lists pass, 32 or 21 do not`, async () => {
+    // AnyValue is level 1; an array adds ArrayValue + AnyValue (2), a key-value list adds
+    // KeyValueList + KeyValue + AnyValue (3): the string sits at 2·31+1 = 63 and 3·20+1 = 61;
+    // one level more reaches 65 and 64.
+    const meter = await Spanmeter.create({});
+    for (const [kind, ok] of [['array', 31], ['kvlist', 20]] as const) {
+      const pass = nested(ok, kind);
+      expect(meter.ingestJson(requestToOtlpJson(pass))).toEqual({ ok: true, spans: 1 });
+      expect(meter.ingest(encodeRequest(pass))).toEqual({ ok: true, spans: 1 });
+      const refuse = nested(ok + 1, kind);
+      const err = errorOf(() => jsonToProtobuf(requestToOtlpJson(refuse)));
+      expect([err.kind, err.message]).toEqual(['too_deep', TOO_DEEP]);
+      expect(meter.ingestJson(requestToOtlpJson(refuse))).toMatchObject({ ok: false, reason: TOO_DEEP, spans: 0 });
+      // the core refuses the same request in protobuf
+      expect(meter.ingest(encodeRequest(refuse))).toMatchObject({ ok: false, reason: expect.stringContaining('nesting deeper than 64 levels') });
+    }
+    const calls = meter.metrics().split('\n').filter((l) => l.startsWith('traces_spanmetrics_calls_total')).map((l) => l.replace(/.*span_name="([^"]*)".* (\d+)$/, '$1 $2'));
+    expect(calls.sort()).toEqual(['array-31 2', 'kvlist-20 2']);
   });
 
-  it('rejects deeper values with bad_request, without exhausting the stack', () => {
-    for (const levels of [19, 1000, 20_000]) {
-      const err = errorOf(() => jsonToProtobuf(nested(levels)));
-      expect(err.kind).toBe('bad_request');
-      expect(err.message).toMatch(/^resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.attributes\[0\]\.value(\.arrayValue\.values\[0\])+: values nested deeper than 64 levels$/);
-    }
+  it('refuses 100,000 levels with too_deep, without exhausting the stack', () => {
+    const levels = 100_000;
+    const value = '{"arrayValue":{"values":['.repeat(levels) + '{"stringValue":"x"}' + ']}}'.repeat(levels);
+    const body = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"k","value":${value}}]}]}]}]}`;
+    const err = errorOf(() => jsonToProtobuf(body));
+    expect([err.kind, err.message]).toEqual(['too_deep', TOO_DEEP]);
   });
 
   it('does not mind deep unknown fields (they are never walked)', () => {

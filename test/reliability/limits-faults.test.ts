@@ -90,6 +90,36 @@ describe('decompression ratio', () => {
   });
 });
 
+describe('attribute nesting in OTLP/JSON', () => {
+  it('HTTP 400 with the path and reason too_deep; 31 nested arrays pass', async () => {
+    const consumer = new RecordingConsumer();
+    const telemetry = new Telemetry({ defaultMetrics: false });
+    const h = await startHttpReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: MAX, consumer, telemetry });
+    servers.push(h);
+    // one span with an attribute value of `arrays` arrays inside each other (as text: too deep for JSON.stringify)
+    const body = (service: string, arrays: number): Buffer => {
+      const msg = requestMsg(service, 1) as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
+      msg.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.attributes = [{ key: 'deep', value: { stringValue: 'HERE' } }];
+      const v = '{"arrayValue":{"values":['.repeat(arrays) + '{"stringValue":"x"}' + ']}}'.repeat(arrays);
+      return Buffer.from(requestToOtlpJson(msg).replace('{"stringValue":"HERE"}', v));
+    };
+    const json = { 'Content-Type': 'application/json' };
+    expect((await post(h.address, body('ok', 31), json)).status).toBe(200);
+    for (const arrays of [32, 50_000]) {
+      const r = await post(h.address, body('deep', arrays), json);
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body.toString())).toEqual({
+        code: 3,
+        message: 'resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value: attribute value nested more than 63 levels deep (AnyValue, ArrayValue, KeyValueList and KeyValue messages)',
+      });
+    }
+    expect(consumer.arrivals.map((a) => a.services[0])).toEqual(['ok']);
+    expect(await value(telemetry, 'spanmeter_requests_rejected_total', { protocol: 'http', reason: 'too_deep' })).toBe(2);
+    expect(await value(telemetry, 'spanmeter_requests_rejected_total', { reason: 'malformed' })).toBe(0);
+    expect(await value(telemetry, 'spanmeter_requests_total', { protocol: 'http', code: '400' })).toBe(2);
+  });
+});
+
 /** A core whose next ingest traps inside WASM: a real AssemblyScript abort (allocation too large). */
 function armTrap(core: Core): void {
   const original = core.ingest.bind(core);

@@ -1,6 +1,8 @@
 // TLS, mTLS and bearer tokens on the OTLP receivers and the metrics server, with certificates
-// made by openssl in a temp dir and real clients (node https, grpc-js, the OTel HTTP exporter).
+// made by openssl in a temp dir and real clients (node https, grpc-js, the OTel HTTP exporter):
+// each server on its own, then the sidecar configured with all of them.
 import * as grpc from '@grpc/grpc-js';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -14,6 +16,9 @@ import { loadBearerToken, loadTls, type TlsMaterial } from '../../src/receivers/
 import type { RunningServer } from '../../src/receivers/types.js';
 import { Telemetry } from '../../src/telemetry.js';
 import { RecordingConsumer } from '../receivers/support.js';
+import { exportSpans, makeSpans, SpanKind } from '../support/otel.js';
+import { parsePrometheusText } from '../support/prom-text.js';
+import { startSidecar, type Sidecar } from '../support/sidecar.js';
 import { grpcCall, request } from './helpers.js';
 
 let dir = '';
@@ -165,4 +170,73 @@ describe('bearer tokens on the receivers', () => {
     expect(text).toContain('spanmeter_requests_rejected_total{protocol="http",reason="unauthenticated"} 3\n');
     expect(text).toContain('spanmeter_requests_rejected_total{protocol="grpc",reason="unauthenticated"} 2\n');
   });
+});
+
+describe('the sidecar with TLS, mTLS and tokens from its config', () => {
+  let sidecar: Sidecar | undefined;
+  afterAll(async () => {
+    await sidecar?.stop();
+  });
+
+  it('OTLP/HTTP and gRPC over mTLS with a token, /metrics over TLS with another; probes open', async () => {
+    const f = (n: string) => join(dir, n);
+    writeFileSync(f('otlp-token'), 'otlp-tok\n');
+    sidecar = await startSidecar({
+      label: 'tls', grpc: true, ca,
+      config: {
+        log_level: 'error',
+        otlp: { tls: { cert_file: f('server.pem'), key_file: f('server.key'), client_ca_file: f('ca.pem') }, auth: { bearer_token_file: f('otlp-token') } },
+        tls: { cert_file: f('server.pem'), key_file: f('server.key') },
+        http_auth: { bearer_token: 'metrics-tok' },
+      },
+    });
+    const s = sidecar;
+    expect(s.otlpHttpUrl).toMatch(/^https:/);
+    expect(s.httpUrl).toMatch(/^https:/);
+    const otlp = new URL(s.otlpHttpUrl).host;
+    const metrics = new URL(s.httpUrl).host;
+
+    // the real exporter, with the client certificate and the token
+    const exporter = new OTLPTraceExporter({
+      url: `${s.otlpHttpUrl}/v1/traces`,
+      headers: { Authorization: 'Bearer otlp-tok' },
+      httpAgentOptions: { ca, cert: clientCert, key: clientKey },
+    });
+    try {
+      const start: [number, number] = [1_700_000_000, 0];
+      await exportSpans(exporter, await makeSpans('exporter-tls', [0, 1, 2].map(() => ({ name: 'op', kind: SpanKind.SERVER, start, durationNs: 1e6 }))));
+    } finally {
+      await exporter.shutdown();
+    }
+    await expect(httpsPost(otlp, request('no-cert', 1), { headers: { Authorization: 'Bearer otlp-tok' } })).rejects.toThrow();
+    expect((await httpsPost(otlp, request('no-token', 1), { cert: clientCert, key: clientKey })).status).toBe(401);
+    await expect(fetch(`http://${otlp}/v1/traces`, { method: 'POST', body: 'x' })).rejects.toThrow();
+
+    const grpcAddr = `localhost:${s.grpcEndpoint.slice(s.grpcEndpoint.lastIndexOf(':') + 1)}`;
+    const client = new grpc.Client(grpcAddr, grpc.credentials.createSsl(ca, clientKey, clientCert));
+    const withToken = new grpc.Metadata();
+    withToken.set('authorization', 'Bearer otlp-tok');
+    try {
+      expect((await grpcCall(client, request('grpc-tls', 2), withToken)).code).toBe(grpc.status.OK);
+      expect((await grpcCall(client, request('grpc-no-token', 2))).code).toBe(grpc.status.UNAUTHENTICATED);
+    } finally {
+      client.close();
+    }
+
+    const get = (path: string, headers: Record<string, string> = {}) => httpsPost(metrics, new Uint8Array(0), { headers }, path, 'GET');
+    expect((await get('/metrics')).status).toBe(401);
+    expect((await get('/metrics', { Authorization: 'Bearer otlp-tok' })).status).toBe(401);
+    const page = await get('/metrics', { Authorization: 'Bearer metrics-tok', Accept: 'text/plain;version=0.0.4' });
+    expect(page.status).toBe(200);
+    const samples = parsePrometheusText(page.body).samples;
+    const calls = samples.filter((x) => x.name === 'traces_spanmetrics_calls_total').map((x) => `${x.labels.service} ${x.value}`);
+    expect(calls.sort()).toEqual(['exporter-tls 3', 'grpc-tls 2']);
+    const rejected = samples.filter((x) => x.name === 'spanmeter_requests_rejected_total' && x.labels.reason === 'unauthenticated');
+    expect(rejected.map((x) => `${x.labels.protocol} ${x.value}`).sort()).toEqual(['grpc 1', 'http 1']);
+    const healthz = await get('/healthz');
+    expect(healthz.status).toBe(200);
+    const readyz = await get('/readyz');
+    expect([readyz.status, JSON.parse(readyz.body)]).toEqual([200, { status: 'ready', receivers: 'up' }]);
+    await expect(fetch(`http://${metrics}/healthz`)).rejects.toThrow();
+  }, 60_000);
 });

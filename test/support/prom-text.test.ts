@@ -58,6 +58,11 @@ describe('prom-text parser', () => {
     expect(validateExposition(expo)).toEqual([]);
   });
 
+  test('a carriage return inside a label value stands for itself', () => {
+    const e = parsePrometheusText('a{b="x\ry\r",c="\r"} 1\n');
+    expect(e.samples[0]!.labels).toEqual({ b: 'x\ry\r', c: '\r' });
+  });
+
   test('empty text is an empty exposition', () => {
     expect(parsePrometheusText('').samples).toEqual([]);
   });
@@ -82,6 +87,8 @@ describe('prom-text parser', () => {
     ['TYPE after samples', 'a 1\n# TYPE a counter\n', /after its samples/],
     ['family split in two groups', 'a 1\nb 1\na{x="1"} 2\n', /one group/],
     ['carriage return', 'a 1\r\n', /carriage/],
+    ['carriage return after the labels', 'a{b="1"}\r 1\n', /carriage/],
+    ['carriage return in a comment', '# HELP a x\r\na 1\n', /carriage/],
     ['malformed TYPE', '# TYPE\n', /HELP\/TYPE/],
   ];
   for (const [what, text, err] of bad) {

@@ -6,7 +6,9 @@
 //   # TYPE <name> counter|gauge|histogram|summary|untyped
 //   # <anything else>                 a comment, ignored
 //   <name>[{<label>="<value>",...}] <value> [<timestamp>]
-//                                     label value escapes: \\ \" \n
+//                                     label value escapes: \\ \" \n; a carriage return
+//                                     stands for itself inside a label value (Prometheus's
+//                                     lexers take it) and is an error anywhere else
 //                                     value: float, NaN, +Inf, -Inf (Inf); timestamp: int64 ms
 //
 // Structure rules: at most one HELP and one TYPE per metric family, both before its first
@@ -112,10 +114,10 @@ export function parsePrometheusText(text: string): Exposition {
 
   lines.forEach((line, i) => {
     const lineNo = i + 1;
-    if (line.includes('\r')) throw new PromParseError(lineNo, line, 'carriage return in line');
     if (/^[ \t]*$/.test(line)) return;
     const trimmed = line.replace(/^[ \t]+/, '');
     if (trimmed.startsWith('#')) {
+      if (line.includes('\r')) throw new PromParseError(lineNo, line, 'carriage return in line');
       const m = /^#[ \t]+(HELP|TYPE)[ \t]+(\S+)(?:[ \t](.*))?$/.exec(trimmed);
       if (!m) {
         if (/^#[ \t]+(HELP|TYPE)\b/.test(trimmed)) throw new PromParseError(lineNo, line, 'malformed HELP/TYPE line');
@@ -241,6 +243,7 @@ function parseSampleLine(s: string, lineNo: number, line: string): Sample {
     }
   }
   if (hadLabels) blanks = skipBlanks();
+  if (s.includes('\r', pos)) fail('carriage return in line');
   if (blanks === 0) fail(hadLabels ? 'expected a blank after "}"' : 'expected a blank after the metric name');
   const rest = s.slice(pos).replace(/[ \t]+$/, '');
   const parts = rest.split(/[ \t]+/);

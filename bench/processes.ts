@@ -1,0 +1,126 @@
+// Child processes of the benchmark and the soak run: free ports, a receiver (the sidecar or the
+// HTTP sink) in its own process group, its CPU time and resident memory from /proc.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  })));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+export function clockTicks(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** CPU seconds used by a process so far (Linux), or NaN. */
+export function cpuSeconds(pid: number, ticks: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / ticks;
+  } catch {
+    return NaN;
+  }
+}
+
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* gone */
+  }
+}
+
+export interface Receiver {
+  child: ChildProcess;
+  url: string;
+  metrics?: string;
+  stop: () => Promise<void>;
+}
+
+/** Spawns a receiver in its own process group; resolves once `ready` says it serves. */
+export async function spawnReceiver(args: string[], name: string, ready: (out: string) => Promise<boolean>): Promise<Omit<Receiver, 'url'>> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_')));
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-20_000); });
+  child.stderr!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-20_000); });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => { exited = true; resolve(); }));
+  const onExit = () => killGroup(child, 'SIGKILL');
+  process.once('exit', onExit);
+  const stop = async () => {
+    if (!exited) {
+      killGroup(child, 'SIGTERM');
+      const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+      await exit;
+      clearTimeout(t);
+    }
+    process.removeListener('exit', onExit);
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (exited) throw new Error(`${name} exited before it was ready:\n${out}`);
+    if (await ready(out)) return { child, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${name} was not ready within 20 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The sidecar (bin/spanmeter.js) with OTLP/HTTP and /metrics on free loopback ports, its config
+ * written to `dir`: both processors and log level warn, unless `config` (top-level YAML lines)
+ * says otherwise.
+ */
+export async function startSidecar(dir: string, config = ['processors: [span-metrics, service-graphs]', 'log_level: warn']): Promise<Receiver> {
+  const [pHttp, pMetrics] = await freePorts(2);
+  const configPath = join(dir, 'spanmeter.yaml');
+  writeFileSync(configPath, [
+    'otlp:',
+    `  http_endpoint: 127.0.0.1:${pHttp}`,
+    '  grpc_endpoint: ""',
+    `http_endpoint: 127.0.0.1:${pMetrics}`,
+    ...config,
+    '',
+  ].join('\n'));
+  const metrics = `http://127.0.0.1:${pMetrics}`;
+  const r = await spawnReceiver(['bin/spanmeter.js', '--config', configPath], 'the sidecar', async () => {
+    try {
+      const res = await fetch(`${metrics}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  });
+  return { ...r, url: `http://127.0.0.1:${pHttp}/v1/traces`, metrics };
+}
+
+/** Resident memory of a process (Linux /proc VmRSS), bytes, or NaN. */
+export function residentBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
