@@ -138,7 +138,7 @@ export class Spanmeter {
     try {
       bytes = jsonToProtobuf(body);
     } catch (err) {
-      if (err instanceof OtlpError) return { ok: false, reason: err.message, spans: 0, cause: 'malformed' };
+      if (err instanceof OtlpError) return { ok: false, reason: err.message, spans: 0, cause: err.kind === 'too_deep' ? 'too_deep' : 'malformed' };
       throw err;
     }
     return this.core.ingest(bytes, nowMs);

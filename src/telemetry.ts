@@ -23,8 +23,8 @@ export type Protocol = 'http' | 'grpc';
  * - `throttled`: the ingest budget (otlp.max_inflight_*) was full (HTTP 429 / gRPC UNAVAILABLE)
  * - `too_many_spans`: over otlp.max_spans_per_request (HTTP 400 / gRPC INVALID_ARGUMENT)
  * - `compression_ratio`: inflated past otlp.max_decompression_ratio (HTTP 413)
- * - `too_deep`: an OTLP/JSON attribute value nested deeper than the core accepts (HTTP 400; the
- *   core refuses the same nesting in protobuf as `malformed`)
+ * - `too_deep`: attribute values nested deeper than 64 levels, in OTLP/JSON or protobuf (HTTP 400
+ *   / gRPC INVALID_ARGUMENT)
  * - `unauthenticated`: missing or wrong bearer token (HTTP 401 / gRPC UNAUTHENTICATED)
  * - `unavailable`: the core is being rebuilt after a failure (HTTP 503 / gRPC UNAVAILABLE)
  * - `string_too_long`, `too_many_attributes`: over otlp.max_string_length or

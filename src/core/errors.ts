@@ -20,6 +20,11 @@ export const LIMIT_FAILURES: Record<number, 'string_too_long' | 'too_many_attrib
   11: 'too_many_attributes',
 };
 
+/** The counter reason of a failure code: its limit, too_deep for nesting (as OTLP/JSON names it), else malformed. */
+export function causeOf(code: number): 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes' {
+  return LIMIT_FAILURES[code] ?? (code === 6 ? 'too_deep' : 'malformed');
+}
+
 const MESSAGES: Record<number, [string, Record<number, string>]> = {
   1: ['ExportTraceServiceRequest', { 1: 'resource_spans' }],
   2: ['ResourceSpans', { 1: 'resource', 2: 'scope_spans', 3: 'schema_url' }],

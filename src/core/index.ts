@@ -4,7 +4,7 @@ import type { Config, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanMetric
 import { sloNamePattern, sloSpanKind } from '../config/slos.js';
 import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
-import { describeFailure, LIMIT_FAILURES } from './errors.js';
+import { causeOf, describeFailure } from './errors.js';
 import { SeriesTableView } from './series.js';
 
 export type { IngestResult } from './result.js';
@@ -207,7 +207,7 @@ export class Core {
     if (n >= 0) return { ok: true, spans: n };
     const w = this.wasm;
     const reason = describeFailure(-n, w.fail_offset(), w.fail_message(), w.fail_field());
-    return { ok: false, spans: w.spans_seen(), reason, cause: LIMIT_FAILURES[-n] ?? 'malformed' };
+    return { ok: false, spans: w.spans_seen(), reason, cause: causeOf(-n) };
   }
 
   /** Expires service-graph entries whose wait has ended (all of them with Infinity); returns how many. */
