@@ -3,6 +3,7 @@
 //        aggregation off (Core with no processors);
 //   (b)  spanmeter: copy + walk + span metrics + service graphs (default config);
 //   (b1) spanmeter with span metrics only, the like-for-like peer of (c) and (d);
+//   (b2) as (b1) plus the span-events metric and four SLOs (BENCH_SLOS), to price them;
 //   (c)  the same design in plain TypeScript (bench/js-core.ts), checking the structure of
 //        the whole request as the core does; (c0) the same, skipping unread what it does not
 //        aggregate;
@@ -26,7 +27,7 @@ import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { Core, SPAN_METRICS } from '../src/core/index.js';
 import { defaultConfig } from '../src/config/defaults.js';
-import type { SpanMetricsConfig } from '../src/config/types.js';
+import type { SloConfig, SpanMetricsConfig } from '../src/config/types.js';
 import { spanMetricsFamilies } from '../src/exporters/spanmetrics.js';
 import { renderFamilies } from '../src/exporters/exposition.js';
 import { JsSpanMetrics } from './js-core.js';
@@ -34,6 +35,14 @@ import { NaiveSpanMetrics, naiveKey } from './naive.js';
 import { clockTicks, cpuSeconds, freePorts, spawnReceiver, startSidecar, type Receiver } from './processes.js';
 import { writeBodies, type SenderResult } from './sender.js';
 import { generateWorkload, seriesBatches, type Workload, type WorkloadStats } from '../src/workload/workload.js';
+
+/** (b2)'s SLOs over the workload's shop: each kind of selector once (exact, pattern, kind, any). */
+const BENCH_SLOS: SloConfig[] = [
+  { name: 'frontend', service: 'frontend', span_kind: 'server', kind: 'availability', http_5xx_as_error: true },
+  { name: 'checkout', service: 'checkout', span_kind: 'server', kind: 'latency', threshold: 500, http_5xx_as_error: false },
+  { name: 'get', service: '', span_kind: '', kind: 'latency', threshold: 100, http_5xx_as_error: false, span_name_regex: 'GET .*' },
+  { name: 'all', service: '', span_kind: '', kind: 'availability', http_5xx_as_error: false },
+].map((s) => ({ description: '', span_name: '', span_name_regex: '', objective: 99, window: 30 * 86_400_000, threshold: 0, ...s } as SloConfig));
 
 const SENDER = fileURLToPath(new URL('./sender.js', import.meta.url));
 const SINK = fileURLToPath(new URL('./sink.js', import.meta.url));
@@ -308,6 +317,9 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
   const floor = await Core.create({ build: 'release' });
   const full = await Core.create({ spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release' });
   const smOnly = await Core.create({ spanMetrics: smConfig, build: 'release' });
+  const withSlos = await Core.create({
+    spanMetrics: { ...smConfig, events: { enabled: true, dimensions: ['exception.type'] } }, slos: BENCH_SLOS, build: 'release',
+  });
   const js = new JsSpanMetrics(smConfig.histogram_buckets);
   const jsLite = new JsSpanMetrics(smConfig.histogram_buckets, { validate: false });
   const naive = new NaiveSpanMetrics(smConfig.histogram_buckets);
@@ -315,6 +327,7 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
     { key: 'a', label: '(a) floor: copy into WASM + wire walk, no aggregation', pass: corePass(floor, batches, false) },
     { key: 'b', label: '(b) spanmeter: + span metrics + service graphs', pass: corePass(full, batches, true) },
     { key: 'b1', label: '(b1) spanmeter, span metrics only', pass: corePass(smOnly, batches, false) },
+    { key: 'b2', label: '(b2) as (b1), + events metric + 4 SLOs', pass: corePass(withSlos, batches, false) },
     {
       key: 'c', label: '(c) plain TypeScript: JS walker + typed arrays', pass: () => {
         let n = 0;
@@ -347,6 +360,9 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
   }
   const reference = coreSeries(full);
   checks.push(...compareSeries('(b1)', reference, coreSeries(smOnly)));
+  checks.push(...compareSeries('(b2)', reference, coreSeries(withSlos)));
+  const sloTotals = withSlos.sloCounts().map((c) => c.total);
+  if (!sloTotals.every((t) => t > 0)) checks.push(`(b2): an SLO selected no span (totals ${sloTotals.join(', ')})`);
   checks.push(...compareSeries('(c)', reference, jsSeries(js)));
   checks.push(...compareSeries('(c0)', reference, jsSeries(jsLite)));
   // Malformed input: a request missing its last byte (its last field cut short) is refused
@@ -810,7 +826,7 @@ function printTable(r: Report): void {
     out.push('CHECKS FAILED:');
     for (const c of r.checks) out.push(`  ${c}`);
   } else {
-    out.push(`Checks passed: (b1), (c), (c0) and (d) agree with (b) on every series (calls, buckets, sum; size but for (d)); `
+    out.push(`Checks passed: (b1), (b2), (c), (c0) and (d) agree with (b) on every series (calls, buckets, sum; size but for (d)); `
       + `(b) and (c) refuse a truncated request${r.http ? '; the sidecar counted every span it accepted' : ''}.`);
   }
   out.push(`Total ${fmt1(r.totalSeconds)} s.`);
