@@ -1,5 +1,6 @@
 // The Prometheus text format 0.0.4 and OpenMetrics 1.0, written from metric families straight
 // out of core memory: one cached label string per series, no object per sample.
+import { GrowableBytes } from './bytes.js';
 import type { Exemplar } from '../core/index.js';
 import type { Family } from './families.js';
 import { forEachSeries } from './families.js';
@@ -24,43 +25,28 @@ export function scaled(bound: number, scale: number): number {
  * An output buffer written piece by piece: ASCII (names, numbers) written as latin1, label sets
  * as the UTF-8 bytes cached per series. No string is built per line and none to encode at the end.
  */
-class ByteWriter {
-  private buf = Buffer.allocUnsafe(1 << 16);
-  private n = 0;
-
-  private room(k: number): void {
-    if (this.n + k <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
-    this.buf.copy(next, 0, 0, this.n);
-    this.buf = next;
-  }
-
+class ByteWriter extends GrowableBytes {
   ascii(s: string): void {
-    this.room(s.length);
-    this.n += this.buf.write(s, this.n, 'latin1');
+    this.reserve(s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
   }
 
   text(s: string): void {
-    const k = Buffer.byteLength(s);
-    this.room(k);
-    this.n += this.buf.write(s, this.n, 'utf8');
+    this.reserve(Buffer.byteLength(s));
+    this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
   bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.n);
-    this.n += b.length;
-  }
-
-  done(): Buffer {
-    return this.buf.subarray(0, this.n);
+    this.reserve(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 }
 
 export function renderFamilies(families: readonly Family[], format: TextFormat): Buffer {
   const out = new ByteWriter();
   for (const f of families) renderFamily(f, format, out);
-  return out.done();
+  return out.finish();
 }
 
 /** An OpenMetrics exemplar after a sample: ` # {trace_id="…",span_id="…"} value timestamp`. */

@@ -2,6 +2,8 @@
 // remote write's TimeSeries are assembled from label bytes cached per series, so no fork/ldelim
 // bookkeeping and no object per label or sample.
 
+import { GrowableBytes } from './bytes.js';
+
 const utf8 = new TextEncoder();
 
 /** Bytes of a varint holding `v` (a non-negative integer below 2^53). */
@@ -14,26 +16,7 @@ export function varintSize(v: number): number {
   return n;
 }
 
-export class ProtoWriter {
-  private buf: Uint8Array;
-  private view: DataView;
-  pos = 0;
-
-  constructor(capacity = 64 * 1024) {
-    this.buf = new Uint8Array(capacity);
-    this.view = new DataView(this.buf.buffer);
-  }
-
-  private reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
+export class ProtoWriter extends GrowableBytes {
   /** A varint; `v` must be a non-negative integer below 2^53. */
   varint(v: number): this {
     this.reserve(10);
@@ -53,7 +36,7 @@ export class ProtoWriter {
   /** A little-endian IEEE 754 double (wire type 1 payload). */
   double(v: number): this {
     this.reserve(8);
-    this.view.setFloat64(this.pos, v, true);
+    this.buf.writeDoubleLE(v, this.pos);
     this.pos += 8;
     return this;
   }
@@ -74,14 +57,9 @@ export class ProtoWriter {
     return this;
   }
 
-  /** The bytes written so far (a view: copy it before writing more). */
-  finish(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
-
   /** The bytes written so far as a new buffer, and the writer emptied for reuse. */
   take(): Uint8Array {
-    const out = this.buf.slice(0, this.pos);
+    const out = new Uint8Array(this.finish()); // a copy (Buffer's own slice would be a view)
     this.pos = 0;
     return out;
   }

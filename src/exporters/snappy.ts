@@ -12,6 +12,7 @@
 // The compressor works on 64 KiB blocks (so every offset fits in two bytes) and finds matches
 // greedily through a hash table of 4-byte sequences; past a run of misses it probes sparser, so
 // incompressible input costs little. decompress() is the reference the tests hold it against.
+import { GrowableBytes } from './bytes.js';
 
 const BLOCK_SIZE = 1 << 16;
 const MAX_TABLE_BITS = 14;
@@ -23,24 +24,8 @@ export class SnappyError extends Error {
   override name = 'SnappyError';
 }
 
-/** Growable output buffer. */
-class Output {
-  buf: Uint8Array;
-  pos = 0;
-
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(Math.max(16, capacity));
-  }
-
-  reserve(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-
+/** The compressed output. */
+class Output extends GrowableBytes {
   byte(b: number): void {
     this.reserve(1);
     this.buf[this.pos++] = b;
@@ -161,7 +146,7 @@ export function compress(input: Uint8Array): Uint8Array {
   for (let start = 0; start < input.length; start += BLOCK_SIZE) {
     compressBlock(out, input, start, Math.min(start + BLOCK_SIZE, input.length), table, tableBits);
   }
-  return out.buf.subarray(0, out.pos);
+  return out.finish();
 }
 
 /** The uncompressed length from the preamble. Throws SnappyError if it is malformed. */
