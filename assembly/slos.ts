@@ -122,6 +122,7 @@ export function aggregateSlos(): void {
     if (skipped(span)) continue;
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
     let bits: u64 = 0x100000000; // pattern answers not asked yet
+    let w: f64 = -1; // the span's weight, read once a first SLO selects it
     for (let k = 0; k < sloCount; k++) {
       let spec = SPECS + <usize>k * SPEC;
       let flags = load<u32>(spec, 12);
@@ -142,7 +143,7 @@ export function aggregateSlos(): void {
       } else {
         good = load<i32>(span, SPAN_STATUS_CODE) != STATUS_ERROR && !((flags & SLO_HTTP_5XX) != 0 && http5xx(span));
       }
-      let w = spanMultiplier(span, multiplierSlot);
+      if (w < 0) w = spanMultiplier(span, multiplierSlot);
       let c = <usize>load<u32>(spec, 24);
       if (good) store<f64>(c, load<f64>(c) + w);
       store<f64>(c, load<f64>(c, 8) + w, 8);
