@@ -9,24 +9,14 @@ import { fetchMetricsText, startSidecar, type Sidecar } from '../support/sidecar
 import { encodeRequest, requestToOtlpJson, type Msg } from '../support/otlp-input.js';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { grpcCall, requestMsg } from './helpers.js';
+import { rng } from '../servicegraphs/helpers.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const HTTP_CASES = 100_000;
 const GRPC_CASES = 5_000;
 const GOOD_EVERY = 250;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const rnd = mulberry32(SEED);
+const rnd = rng(SEED);
 const int = (n: number): number => Math.floor(rnd() * n);
 
 function richSeed(): Msg {
