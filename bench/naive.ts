@@ -5,7 +5,7 @@
 import {
   ExportTraceServiceRequest,
   type PbExportTraceServiceRequest,
-} from '../src/otlp/schema.js';
+} from '../src/otlp/messages.js';
 
 const SPAN_KINDS = [
   'SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT',

@@ -26,7 +26,7 @@ import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { ExportTraceServiceRequest } from '../src/otlp/schema.js';
+import { ExportTraceServiceRequest } from '../src/otlp/messages.js';
 import { Prng } from '../src/workload/prng.js';
 import { residentBytes, startSidecar } from './processes.js';
 

@@ -3,13 +3,23 @@
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config/types.js';
 
-export type Logger = PinoLogger;
+/** The subset of a pino logger the servers, exporters and the core use (structural, so any logger fits). */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const noop = (): void => {};
+/** A logger that drops everything (the default when none is given). */
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 
 /**
  * The process logger. `destination` defaults to stdout, written synchronously so that nothing
  * is lost when the process exits right after logging (logs are low volume: no per-span lines).
  */
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+export function createLogger(level: LogLevel, destination?: DestinationStream): PinoLogger {
   return pino(
     {
       level,

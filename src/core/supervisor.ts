@@ -5,8 +5,8 @@
 // in /healthz. While the new instance is being built, requests get 503 / UNAVAILABLE with a retry
 // delay: nothing is acknowledged that was not counted.
 import { OtlpError } from '../otlp/errors.js';
-import type { Logger, TraceConsumer } from '../receivers/types.js';
-import type { IngestResult } from './result.js';
+import type { Logger } from '../log.js';
+import type { IngestResult, TraceConsumer } from './result.js';
 import { Core, type CoreOptions } from './index.js';
 
 export interface CoreFailure {

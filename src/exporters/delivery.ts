@@ -4,8 +4,8 @@
 // with exponential backoff, or after the receiver's Retry-After / RetryInfo; any other
 // rejection drops the request at once. When the queue is full the oldest request is dropped:
 // pushed values are cumulative, so the newest request supersedes it. Every drop is counted.
-import type { Logger } from '../receivers/types.js';
-import { silentLogger } from '../receivers/types.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
 
 /** What one attempt to send a request came to. */
 export type Outcome =

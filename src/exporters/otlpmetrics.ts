@@ -22,11 +22,11 @@ import type { Family, Labels } from './families.js';
 import { forEachSeries } from './families.js';
 import { scaled } from './exposition.js';
 import type { Exemplar } from '../core/index.js';
-import { ExportMetricsServiceRequest, type PbKeyValue } from '../otlp/schema.js';
+import { ExportMetricsServiceRequest, type PbKeyValue } from '../otlp/messages.js';
 import { DeliveryQueue, redactUrl, type DeliveryStats } from './delivery.js';
 import { createOtlpSender, type OtlpSender, type OtlpTransportOptions } from './otlptransport.js';
-import type { Logger } from '../receivers/types.js';
-import { silentLogger } from '../receivers/types.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
 
 const Long = protobuf.util.Long as unknown as typeof LongClass;
 

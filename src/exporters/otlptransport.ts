@@ -9,7 +9,7 @@ import {
   METRICS_SERVICE_EXPORT_PATH,
   RpcRetryInfo,
   RpcStatus,
-} from '../otlp/schema.js';
+} from '../otlp/messages.js';
 import { fetchErrorOutcome, httpOutcome, withTimeout, type Outcome, type Send } from './delivery.js';
 
 export interface OtlpTransportOptions {

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config/types.js';
 import type { Telemetry } from '../telemetry.js';
-import type { Logger } from '../receivers/types.js';
+import type { Logger } from '../log.js';
 import type { Family } from './families.js';
 import { DROP_REASONS } from './delivery.js';
 import { RemoteWriter } from './remotewrite.js';

@@ -35,8 +35,8 @@ import {
   type DeliveryStats,
   type Outcome,
 } from './delivery.js';
-import type { Logger } from '../receivers/types.js';
-import { silentLogger } from '../receivers/types.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
 
 export interface WriteRequestBuilderOptions {
   families: readonly Family[];

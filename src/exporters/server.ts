@@ -5,9 +5,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type TextFormat } from './exposition.js';
-import { listenHttp, parseEndpoint } from '../receivers/endpoint.js';
-import { silentLogger, type Logger, type RunningServer } from '../receivers/types.js';
-import { bearerChecker, type TlsMaterial } from '../receivers/security.js';
+import { listenHttp, type RunningServer } from '../net/server.js';
+import { parseEndpoint } from '../net/endpoint.js';
+import { silentLogger, type Logger } from '../log.js';
+import { bearerChecker, type TlsMaterial } from '../net/security.js';
 
 export type Renderer = (format: TextFormat) => string | Uint8Array | Promise<string | Uint8Array>;
 

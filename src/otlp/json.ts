@@ -7,7 +7,7 @@
 // (ignored, as the spec requires) and lowerCamelCase and proto names share a case. Messages
 // are built with a fixed shape, unset fields undefined, which protobufjs skips on encode.
 import { OtlpError } from './errors.js';
-import { ExportTraceServiceRequest, SpanKind, StatusCode, type LongLike } from './schema.js';
+import { ExportTraceServiceRequest, SpanKind, StatusCode, type LongLike } from './messages.js';
 
 /**
  * How deep an attribute value may nest, in protobuf messages counted as the core counts them:

@@ -2,7 +2,7 @@
 // when spans were rejected) and google.rpc.Status on errors, in the request's own encoding as
 // OTLP/HTTP requires. JSON is written by hand: these shapes are tiny and fixed, and OTLP/JSON
 // wants int64 as a decimal string and proto3 defaults left out.
-import { ExportTraceServiceResponse, RpcRetryInfo, RpcStatus } from './schema.js';
+import { ExportTraceServiceResponse, RpcRetryInfo, RpcStatus } from './messages.js';
 
 export type ResponseFormat = 'protobuf' | 'json';
 

@@ -9,9 +9,11 @@ import { countSpans } from '../otlp/count.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
 import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
-import { formatHostPort, parseEndpoint } from './endpoint.js';
-import { bearerChecker } from './security.js';
-import { silentLogger, type ReceiverOptions, type RunningServer } from './types.js';
+import { formatHostPort, parseEndpoint } from '../net/endpoint.js';
+import { bearerChecker } from '../net/security.js';
+import { silentLogger } from '../log.js';
+import type { RunningServer } from '../net/server.js';
+import type { ReceiverOptions } from './types.js';
 
 export const TRACE_SERVICE_NAME = 'opentelemetry.proto.collector.trace.v1.TraceService';
 export const EXPORT_METHOD_PATH = `/${TRACE_SERVICE_NAME}/Export`;

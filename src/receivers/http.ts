@@ -10,9 +10,11 @@ import { jsonToProtobuf } from '../otlp/json.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
 import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
-import { listenHttp, parseEndpoint } from './endpoint.js';
-import { bearerChecker } from './security.js';
-import { silentLogger, type ReceiverOptions, type RunningServer } from './types.js';
+import { listenHttp, type RunningServer } from '../net/server.js';
+import { parseEndpoint } from '../net/endpoint.js';
+import { bearerChecker } from '../net/security.js';
+import { silentLogger } from '../log.js';
+import type { ReceiverOptions } from './types.js';
 
 export const TRACES_PATH = '/v1/traces';
 

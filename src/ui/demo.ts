@@ -8,7 +8,7 @@
 // `spansPerSecond` so that the rates on the page move.
 import { generateWorkload } from '../workload/workload.js';
 import http from 'node:http';
-import type { Logger } from '../receivers/types.js';
+import type { Logger } from '../log.js';
 import type { SloConfig } from '../config/types.js';
 
 const DAY_MS = 86_400_000;

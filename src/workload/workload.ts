@@ -10,7 +10,7 @@
 // Delivery: every pod's SDK flushes its finished spans on its own timer; the Collector batches
 // what arrives into requests of `spansPerBatch` spans. So the two sides of a pair usually land
 // in different requests, as they do in production.
-import { ExportTraceServiceRequest } from '../otlp/schema.js';
+import { ExportTraceServiceRequest } from '../otlp/messages.js';
 import { Prng } from './prng.js';
 
 export interface WorkloadOptions {

@@ -23,7 +23,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Core } from '../../src/core/index.js';
 import type { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
-import { referenceDecode } from '../../src/otlp/reference.js';
+import { referenceDecode } from '../support/reference.js';
 import {
   type Bytes, type SeriesMap, type TestConfig, Rng, addExpected, anyInt, anyString, cloneSeries, decodeReference,
   diffSeries, encode, explainMismatch, fDouble, fFixed64, fLen, fVarint, failureOf, findRuleViolation, hex, keyValue, makeCore,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import type { SpanMetricsConfig } from '../../src/config/types.js';
-import { ExportTraceServiceRequest } from '../../src/otlp/schema.js';
+import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 import { Rng, u64 } from './helpers.js';
 
 const CONFIG: SpanMetricsConfig = {

@@ -4,7 +4,7 @@ import {
   InstrumentationScope,
   Resource,
   Span,
-} from '../../src/otlp/schema.js';
+} from '../../src/otlp/messages.js';
 import { type Bytes, type Rng, encode, fLen, i64, tag, u64, varint } from './helpers.js';
 
 export interface GenOptions {

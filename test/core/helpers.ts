@@ -5,8 +5,8 @@ import protobuf from 'protobufjs';
 import { Core, SPAN_METRICS } from '../../src/core/index.js';
 import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import type { SpanMetricsConfig } from '../../src/config/types.js';
-import { formatAttributeValue, referenceDecode, type RefSpan, type RefValue } from '../../src/otlp/reference.js';
-import { otlpRoot, ExportTraceServiceRequest } from '../../src/otlp/schema.js';
+import { formatAttributeValue, referenceDecode, type RefSpan, type RefValue } from '../support/reference.js';
+import { otlpRoot, ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness (mulberry32): every run generates the same inputs.

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { OtlpError } from '../../src/otlp/errors.js';
 import { Spanmeter } from '../../src/index.js';
 import { jsonToProtobuf, MAX_VALUE_NESTING, quoteBigIntegerLiterals } from '../../src/otlp/json.js';
-import { ExportTraceServiceRequest } from '../../src/otlp/schema.js';
+import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 import { encodeRequest, requestToOtlpJson, type Msg } from '../support/otlp-input.js';
 
 const INPUTS = new URL('../../../shared/conformance/inputs/', import.meta.url);

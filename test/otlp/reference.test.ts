@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OtlpError } from '../../src/otlp/errors.js';
 import { jsonToProtobuf } from '../../src/otlp/json.js';
-import { formatAttributeValue, formatDouble, referenceDecode, type RefValue } from '../../src/otlp/reference.js';
+import { formatAttributeValue, formatDouble, referenceDecode, type RefValue } from '../support/reference.js';
 
 const INPUTS = new URL('../../../shared/conformance/inputs/', import.meta.url);
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));

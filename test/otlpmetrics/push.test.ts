@@ -9,7 +9,7 @@ import type { SpanMetricsConfig } from '../../src/config/types.js';
 import { spanMetricsFamilies } from '../../src/exporters/spanmetrics.js';
 import { OtlpMetricsPusher, msToNanos, type OtlpMetricsPusherOptions } from '../../src/exporters/otlpmetrics.js';
 import { grpcTarget, metricsUrl } from '../../src/exporters/otlptransport.js';
-import type { Logger } from '../../src/receivers/types.js';
+import type { Logger } from '../../src/log.js';
 import { request, type SpanSpec } from '../servicegraphs/helpers.js';
 import { compact, startGrpcReceiver, startHttpReceiver, type TestReceiver } from './receiver.js';
 

@@ -1,6 +1,6 @@
 // A small OTLP metrics receiver for the tests: OTLP/HTTP (POST /v1/metrics) and OTLP/gRPC
 // (MetricsService/Export) servers that decode each request with protobufjs through
-// src/otlp/schema.ts, keep it, and answer as the test scripts them. `compact` turns a request
+// src/otlp/messages.ts, keep it, and answer as the test scripts them. `compact` turns a request
 // into short lines that the tests compare with hand-written expectations.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,7 @@ import {
   ProtobufAny,
   RpcRetryInfo,
   RpcStatus,
-} from '../../src/otlp/schema.js';
+} from '../../src/otlp/messages.js';
 
 type LongLike = { toString(): string };
 const Long = protobuf.util.Long as unknown as { fromValue(v: unknown): LongLike };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHostPort, parseEndpoint } from '../../src/receivers/endpoint.js';
+import { formatHostPort, parseEndpoint } from '../../src/net/endpoint.js';
 
 describe('endpoints', () => {
   it('parses host:port, [v6]:port and :port', () => {

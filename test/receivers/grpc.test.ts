@@ -5,8 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { EXPORT_METHOD_PATH, startGrpcReceiver } from '../../src/receivers/grpc.js';
-import type { RunningServer } from '../../src/receivers/types.js';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/otlp/schema.js';
+import type { RunningServer } from '../../src/net/server.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/otlp/messages.js';
 import { Telemetry } from '../../src/telemetry.js';
 import { exportWith, makeSpans, RecordingConsumer, SPAN_NAMES } from './support.js';
 

@@ -7,8 +7,8 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { startHttpReceiver } from '../../src/receivers/http.js';
-import type { RunningServer } from '../../src/receivers/types.js';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus } from '../../src/otlp/schema.js';
+import type { RunningServer } from '../../src/net/server.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus } from '../../src/otlp/messages.js';
 import { Telemetry } from '../../src/telemetry.js';
 import { exportWith, makeSpans, RecordingConsumer, SPAN_NAMES } from './support.js';
 

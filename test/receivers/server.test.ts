@@ -1,7 +1,7 @@
 // The metrics/health server and the self-metrics registry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMetricsServer, type HealthReport } from '../../src/exporters/server.js';
-import type { RunningServer } from '../../src/receivers/types.js';
+import type { RunningServer } from '../../src/net/server.js';
 import { Telemetry } from '../../src/telemetry.js';
 
 describe('metrics server', () => {

@@ -9,9 +9,8 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import type { IngestResult } from '../../src/core/result.js';
-import type { TraceConsumer } from '../../src/receivers/types.js';
-import { ExportTraceServiceRequest, type PbExportTraceServiceRequest } from '../../src/otlp/schema.js';
+import type { IngestResult, TraceConsumer } from '../../src/core/result.js';
+import { ExportTraceServiceRequest, type PbExportTraceServiceRequest } from '../../src/otlp/messages.js';
 
 /** What arrived in one accepted request. */
 export interface Arrival {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IngestBudget } from '../../src/receivers/budget.js';
 import { startGrpcReceiver } from '../../src/receivers/grpc.js';
 import { startHttpReceiver } from '../../src/receivers/http.js';
-import type { RunningServer } from '../../src/receivers/types.js';
+import type { RunningServer } from '../../src/net/server.js';
 import { Telemetry } from '../../src/telemetry.js';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { RecordingConsumer } from '../receivers/support.js';

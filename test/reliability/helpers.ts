@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import http from 'node:http';
 import { EXPORT_METHOD_PATH } from '../../src/receivers/grpc.js';
-import { RpcRetryInfo, RpcStatus } from '../../src/otlp/schema.js';
+import { RpcRetryInfo, RpcStatus } from '../../src/otlp/messages.js';
 import { encodeRequest, type Msg } from '../support/otlp-input.js';
 
 let seq = 0;

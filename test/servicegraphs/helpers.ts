@@ -6,7 +6,7 @@ import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import type { ServiceGraphsConfig, SpanMetricsConfig } from '../../src/config/types.js';
 import { ServiceGraphsExposition } from '../../src/exporters/servicegraphs.js';
-import { ExportTraceServiceRequest } from '../../src/otlp/schema.js';
+import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 import { parsePrometheusText, validateExposition } from '../support/prom-text.js';
 
 const Long = protobuf.util.Long as unknown as {

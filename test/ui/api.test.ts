@@ -13,7 +13,7 @@ import { SLO_DEFAULTS } from '../../src/config/schema.js';
 import { spanMetricsFamilies } from '../../src/exporters/spanmetrics.js';
 import { serviceGraphsFamilies } from '../../src/exporters/servicegraphs.js';
 import { startMetricsServer } from '../../src/exporters/server.js';
-import type { RunningServer } from '../../src/receivers/types.js';
+import type { RunningServer } from '../../src/net/server.js';
 import { REJECT_REASONS, Telemetry } from '../../src/telemetry.js';
 import { UiApi, telemetryCounters } from '../../src/ui/api.js';
 import { uiRoutes } from '../../src/ui/routes.js';

@@ -4,14 +4,14 @@
 // attribute with a given key wins (FindAttributeValue), and values become label text the way
 // Tempo's StringifyAnyValue does (formatAttributeValue).
 import protobuf from 'protobufjs';
-import { OtlpError } from './errors.js';
+import { OtlpError } from '../../src/otlp/errors.js';
 import {
   ExportTraceServiceRequest,
   type LongLike,
   type PbAnyValue,
   type PbExportTraceServiceRequest,
   type PbKeyValue,
-} from './schema.js';
+} from '../../src/otlp/messages.js';
 
 export type RefValue =
   | { kind: 'string'; value: string }

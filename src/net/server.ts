@@ -1,32 +1,17 @@
+// A listening server as the sidecar holds it (OTLP receivers, the metrics/page server), and
+// listenHttp, which turns a node:http(s) server into one.
 import type http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Logger, RunningServer } from './types.js';
+import type { Logger } from '../log.js';
+import { formatHostPort, type HostPort } from './endpoint.js';
 
-// `host:port` endpoints as the config writes them.
-
-export interface HostPort {
-  /** Undefined when the endpoint names no host (`:4318`): listen on every interface. */
-  host: string | undefined;
-  port: number;
-}
-
-/**
- * Parses `host:port`, `[v6]:port` or `:port`. Port 0 asks for an ephemeral port.
- * Throws an Error naming the endpoint when it is not of that shape.
- */
-export function parseEndpoint(endpoint: string): HostPort {
-  const m = /^(?:\[([0-9a-fA-F:.%a-zA-Z]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(endpoint.trim());
-  if (!m) throw new Error(`invalid endpoint "${endpoint}": expected host:port`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`invalid endpoint "${endpoint}": port out of range`);
-  const host = m[1] ?? m[2];
-  return { host: host === '' ? undefined : host, port };
-}
-
-/** `host:port`, with IPv6 hosts in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+/** A running server. */
+export interface RunningServer {
+  /** The address actually bound, `host:port` (IPv6 hosts in brackets); the real port when 0 was asked. */
+  readonly address: string;
+  /** Stops accepting, ends idle keep-alive connections, resolves when the server is closed. */
+  close(): Promise<void>;
 }
 
 /**

@@ -1,5 +1,5 @@
 // The descriptor is checked against wire bytes written out by hand from opentelemetry-proto's
-// field numbers and types, so a wrong number or type in schema.ts cannot agree with itself.
+// field numbers and types, so a wrong number or type in messages.ts cannot agree with itself.
 import { describe, expect, it } from 'vitest';
 import {
   AnyValue,
@@ -18,7 +18,7 @@ import {
   StatusCode,
   TraceService,
   TracesData,
-} from '../../src/otlp/schema.js';
+} from '../../src/otlp/messages.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
