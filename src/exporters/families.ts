@@ -3,6 +3,7 @@
 // text formats, remote write, OTLP) reads the core through these, so names and labels are
 // decided in one place per processor.
 import type { Exemplar, SeriesTableView } from '../core/index.js';
+import type { SloConfig } from '../config/types.js';
 import { escapeLabelValue } from './labels.js';
 
 export type Labels = ReadonlyArray<readonly [name: string, value: string]>;
@@ -97,4 +98,55 @@ export function latestExemplar(histogram: HistogramFamily, view: SeriesTableView
     if (e && (!latest || e.timestampMs > latest.timestampMs)) latest = e;
   }
   return latest && { ...latest, value: 1 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed families: what a processor's families mean, for readers that are not exporters (the
+// web page). They hold the same family objects the exporters render, and read each label the
+// page needs by its role from the series' key, so no reader matches a metric or label name:
+// those change with the naming scheme (tempo or otel) and the configuration.
+
+/** One label of a table's series by its role; '' when the configuration leaves the label out. */
+export type LabelReader = (view: SeriesTableView, slot: number) => string;
+
+/** The span-metrics families (either naming scheme). */
+export interface SpanMetricsCatalog {
+  /** In exposition order. */
+  families: Family[];
+  calls: CounterFamily;
+  /** Same table and labels as calls; its count is the calls value. */
+  latency: HistogramFamily;
+  /** Absent with `naming: otel`. */
+  size?: CounterFamily;
+  /** With processor.span_metrics.events.enabled. */
+  events?: CounterFamily;
+  /** The intrinsic labels of a calls (and latency) series. */
+  labels: { service: LabelReader; spanName: LabelReader; spanKind: LabelReader; statusCode: LabelReader };
+}
+
+/** The service-graph families. */
+export interface ServiceGraphsCatalog {
+  families: Family[];
+  request: CounterFamily;
+  failed: CounterFamily;
+  /** Same table and labels as request; the bounds are the same for both. */
+  server: HistogramFamily;
+  client: HistogramFamily;
+  messaging?: HistogramFamily;
+  unpaired: CounterFamily;
+  dropped: CounterFamily;
+  /** The labels of an edge series (request, failed and the histograms). */
+  labels: { client: LabelReader; server: LabelReader; connectionType: LabelReader; virtualNode: LabelReader };
+}
+
+/** The SLO families: one series each per configured SLO. */
+export interface SlosCatalog {
+  families: Family[];
+  good: CounterFamily;
+  /** Same table and labels as good. */
+  total: CounterFamily;
+  /** The SLOs as configured, in order. */
+  slos: readonly SloConfig[];
+  /** The index in `slos` of the SLO a series counts. */
+  index(view: SeriesTableView, slot: number): number;
 }

@@ -4,7 +4,7 @@ import type { Core, SeriesTableView } from '../core/index.js';
 import { SERVICE_GRAPHS } from '../core/index.js';
 import type { ServiceGraphsConfig } from '../config/types.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, latestExemplar, type Family, type HistogramFamily, type Labels } from './families.js';
+import { TableLabels, latestExemplar, type CounterFamily, type Family, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
 import { EXEMPLAR_HISTOGRAM_STRIDE } from '../core/index.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
@@ -14,17 +14,28 @@ const VIRTUAL_NODES = ['', 'client', 'server'];
 const EDGE_LABELS = ['client', 'server', 'connection_type', 'virtual_node', 'le'] as const;
 
 export function serviceGraphsFamilies(core: Core, config: ServiceGraphsConfig): Family[] {
+  return serviceGraphsCatalog(core, config).families;
+}
+
+/** The same families, typed, with the edge labels read by role (see ServiceGraphsCatalog). */
+export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): ServiceGraphsCatalog {
   const names = config.enable_client_server_prefix
     ? [...config.dimensions.map((d) => `client_${d}`), ...config.dimensions.map((d) => `server_${d}`)]
     : config.dimensions;
   const dimensionNames = dimensionLabelNames(names, EDGE_LABELS, 'processor.service_graphs.dimensions');
   const G = SERVICE_GRAPHS;
   const B = config.histogram_buckets.length;
+  const edge = {
+    client: (view, slot) => core.label(view.key(slot, G.KEY_CLIENT)),
+    server: (view, slot) => core.label(view.key(slot, G.KEY_SERVER)),
+    connectionType: (view, slot) => CONNECTION_TYPES[view.key(slot, G.KEY_CONNECTION)] ?? '',
+    virtualNode: (view, slot) => VIRTUAL_NODES[view.key(slot, G.KEY_VIRTUAL_NODE)] ?? '',
+  } satisfies ServiceGraphsCatalog['labels'];
   const edgeLabels = new TableLabels((view: SeriesTableView, slot: number): Labels => [
-    ['client', core.label(view.key(slot, G.KEY_CLIENT))],
-    ['server', core.label(view.key(slot, G.KEY_SERVER))],
-    ['connection_type', CONNECTION_TYPES[view.key(slot, G.KEY_CONNECTION)] ?? ''],
-    ['virtual_node', VIRTUAL_NODES[view.key(slot, G.KEY_VIRTUAL_NODE)] ?? ''],
+    ['client', edge.client(view, slot)],
+    ['server', edge.server(view, slot)],
+    ['connection_type', edge.connectionType(view, slot)],
+    ['virtual_node', edge.virtualNode(view, slot)],
     ...dimensionNames.map((name, d): [string, string] => [name, core.label(view.key(slot, G.KEY_DIMENSIONS + d))]),
   ]);
   const pairLabels = () => new TableLabels((view: SeriesTableView, slot: number): Labels => [
@@ -38,35 +49,34 @@ export function serviceGraphsFamilies(core: Core, config: ServiceGraphsConfig): 
     exemplar: (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
   });
   const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, G.V_SERVER_SUM, G.V_REQUESTS);
-  return [
-    {
-      type: 'counter', name: 'traces_service_graph_request', table: edges, labels: edgeLabels, value: G.V_REQUESTS,
-      help: 'Requests between two services, from paired client and server spans.',
-      exemplar: (view, slot) => latestExemplar(server, view, slot),
-    },
-    {
-      // As in Tempo, the series exists once a failed request was seen.
-      type: 'counter', name: 'traces_service_graph_request_failed', table: edges, labels: edgeLabels, value: G.V_FAILED, skipZero: true,
-      help: 'Requests between two services where either span had status ERROR.',
-    },
-    server,
-    histogram('traces_service_graph_request_client_seconds', 'Client span duration of the requests between two services, in seconds.', 1, G.V_CLIENT_SUM, G.V_REQUESTS),
-    ...(config.enable_messaging_system_latency_histogram
-      ? [histogram(
-        'traces_service_graph_request_messaging_system_seconds',
-        'Time between the producer span ending and the consumer span starting, in seconds.',
-        2, G.V_MESSAGING_SUM, G.V_MESSAGING_COUNT, true,
-      )]
-      : []),
-    {
-      type: 'counter', name: 'traces_service_graph_unpaired_spans', table: () => core.table('unpaired'), labels: pairLabels(), value: 0,
-      help: 'Client or server spans whose other side never arrived within the wait and that made no virtual-node edge.',
-    },
-    {
-      type: 'counter', name: 'traces_service_graph_dropped_spans', table: () => core.table('dropped'), labels: pairLabels(), value: 0,
-      help: 'Client or server spans dropped because the edge store was full (max_items).',
-    },
-  ];
+  const request: CounterFamily = {
+    type: 'counter', name: 'traces_service_graph_request', table: edges, labels: edgeLabels, value: G.V_REQUESTS,
+    help: 'Requests between two services, from paired client and server spans.',
+    exemplar: (view, slot) => latestExemplar(server, view, slot),
+  };
+  const failed: CounterFamily = {
+    // As in Tempo, the series exists once a failed request was seen.
+    type: 'counter', name: 'traces_service_graph_request_failed', table: edges, labels: edgeLabels, value: G.V_FAILED, skipZero: true,
+    help: 'Requests between two services where either span had status ERROR.',
+  };
+  const client = histogram('traces_service_graph_request_client_seconds', 'Client span duration of the requests between two services, in seconds.', 1, G.V_CLIENT_SUM, G.V_REQUESTS);
+  const messaging = config.enable_messaging_system_latency_histogram
+    ? histogram(
+      'traces_service_graph_request_messaging_system_seconds',
+      'Time between the producer span ending and the consumer span starting, in seconds.',
+      2, G.V_MESSAGING_SUM, G.V_MESSAGING_COUNT, true,
+    )
+    : undefined;
+  const unpaired: CounterFamily = {
+    type: 'counter', name: 'traces_service_graph_unpaired_spans', table: () => core.table('unpaired'), labels: pairLabels(), value: 0,
+    help: 'Client or server spans whose other side never arrived within the wait and that made no virtual-node edge.',
+  };
+  const dropped: CounterFamily = {
+    type: 'counter', name: 'traces_service_graph_dropped_spans', table: () => core.table('dropped'), labels: pairLabels(), value: 0,
+    help: 'Client or server spans dropped because the edge store was full (max_items).',
+  };
+  const families: Family[] = [request, failed, server, client, ...(messaging ? [messaging] : []), unpaired, dropped];
+  return { families, request, failed, server, client, messaging, unpaired, dropped, labels: edge };
 }
 
 /** The service-graph families of a core, rendered in a text format. */

@@ -4,7 +4,7 @@ import type { Core, SeriesTableView } from '../core/index.js';
 import { SPAN_METRICS } from '../core/index.js';
 import type { SpanMetricsConfig } from '../config/types.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, latestExemplar, type Family, type HistogramFamily, type Labels } from './families.js';
+import { TableLabels, latestExemplar, type CounterFamily, type Family, type HistogramFamily, type LabelReader, type SpanMetricsCatalog } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 const SPAN_KINDS = [
@@ -26,18 +26,30 @@ function enumName(names: string[], v: number): string {
  * traces_span_metrics_duration_milliseconds (or _seconds), label service_name, no size counter.
  */
 export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig, naming: 'tempo' | 'otel' = 'tempo'): Family[] {
+  return spanMetricsCatalog(core, config, naming).families;
+}
+
+/** The same families, typed, with the intrinsic labels read by role (see SpanMetricsCatalog). */
+export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming: 'tempo' | 'otel' = 'tempo'): SpanMetricsCatalog {
   const otel = naming === 'otel';
   const serviceLabel = otel ? 'service_name' : 'service';
   // Labels a dimension may not take as they are: the intrinsics, and le, which the histogram's buckets carry.
   const reserved = [serviceLabel, ...INTRINSIC_LABELS, 'le'];
   const dimensionNames = dimensionLabelNames(config.dimensions, reserved, 'processor.span_metrics.dimensions');
   const on = config.intrinsic_dimensions;
+  const off: LabelReader = () => '';
+  const intrinsic = {
+    service: on.service ? (view, slot) => core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE)) : off,
+    spanName: on.span_name ? (view, slot) => core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME)) : off,
+    spanKind: on.span_kind ? (view, slot) => enumName(SPAN_KINDS, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND)) : off,
+    statusCode: on.status_code ? (view, slot) => enumName(STATUS_CODES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE)) : off,
+  } satisfies SpanMetricsCatalog['labels'];
   const spanLabels = (view: SeriesTableView, slot: number): [string, string][] => {
     const pairs: [string, string][] = [];
-    if (on.service) pairs.push([serviceLabel, core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE))]);
-    if (on.span_name) pairs.push(['span_name', core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME))]);
-    if (on.span_kind) pairs.push(['span_kind', enumName(SPAN_KINDS, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND))]);
-    if (on.status_code) pairs.push(['status_code', enumName(STATUS_CODES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE))]);
+    if (on.service) pairs.push([serviceLabel, intrinsic.service(view, slot)]);
+    if (on.span_name) pairs.push(['span_name', intrinsic.spanName(view, slot)]);
+    if (on.span_kind) pairs.push(['span_kind', intrinsic.spanKind(view, slot)]);
+    if (on.status_code) pairs.push(['status_code', intrinsic.statusCode(view, slot)]);
     if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SPAN_METRICS.KEY_STATUS_MESSAGE))]);
     dimensionNames.forEach((name, d) => pairs.push([name, core.label(view.key(slot, SPAN_METRICS.KEY_DIMENSIONS + d))]));
     return pairs;
@@ -52,25 +64,23 @@ export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig, namin
     name: !otel ? 'traces_spanmetrics_latency' : ms ? 'traces_span_metrics_duration_milliseconds' : 'traces_span_metrics_duration_seconds',
     help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
   };
-  const calls: Family = {
+  const calls: CounterFamily = {
     type: 'counter', name: otel ? 'traces_span_metrics_calls' : 'traces_spanmetrics_calls', table, labels,
     value: SPAN_METRICS.V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
     exemplar: (view, slot) => latestExemplar(latency, view, slot),
   };
-  const families: Family[] = [calls, latency];
-  if (!otel) {
-    families.push({
-      type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SPAN_METRICS.V_SIZE,
-      help: 'Encoded size of the spans counted, in bytes.',
-    });
-  }
+  const size: CounterFamily | undefined = otel ? undefined : {
+    type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SPAN_METRICS.V_SIZE,
+    help: 'Encoded size of the spans counted, in bytes.',
+  };
+  let events: CounterFamily | undefined;
   if (config.events.enabled) {
     // Event labels: the span's, then event_name and the event dimensions (key words in that order).
     const eventNameWord = SPAN_METRICS.KEY_DIMENSIONS + dimensionNames.length;
     const eventDimensionNames = dimensionLabelNames(
       config.events.dimensions, [...reserved, ...dimensionNames, EVENT_NAME_LABEL], 'processor.span_metrics.events.dimensions',
     );
-    families.push({
+    events = {
       type: 'counter', name: otel ? 'traces_span_metrics_events' : 'traces_spanmetrics_events', value: SPAN_METRICS.V_EVENTS,
       table: () => core.table('spanEvents'),
       labels: new TableLabels((view, slot) => [
@@ -79,9 +89,10 @@ export function spanMetricsFamilies(core: Core, config: SpanMetricsConfig, namin
         ...eventDimensionNames.map((name, d): [string, string] => [name, core.label(view.key(slot, eventNameWord + 1 + d))]),
       ]),
       help: 'Span events counted, by the span labels, event name and event dimensions.',
-    });
+    };
   }
-  return families;
+  const families: Family[] = [calls, latency, ...(size ? [size] : []), ...(events ? [events] : [])];
+  return { families, calls, latency, size, events, labels: intrinsic };
 }
 
 /** The span-metrics families of a core, rendered in a text format. */

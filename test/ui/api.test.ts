@@ -9,9 +9,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import type { ServiceGraphsConfig, SloConfig, SpanMetricsConfig } from '../../src/config/types.js';
-import { SLO_DEFAULTS } from '../../src/config/schema.js';
-import { spanMetricsFamilies } from '../../src/exporters/spanmetrics.js';
-import { serviceGraphsFamilies } from '../../src/exporters/servicegraphs.js';
+import { SLO_DEFAULTS } from '../../src/config/defaults.js';
+import { buildCatalog } from '../../src/exporters/catalog.js';
 import { startMetricsServer } from '../../src/exporters/server.js';
 import type { RunningServer } from '../../src/net/server.js';
 import { REJECT_REASONS, Telemetry } from '../../src/telemetry.js';
@@ -43,12 +42,12 @@ async function setup(opts: { maxActiveSeries?: number; serviceGraphs?: boolean; 
   const registry = { ...defaultConfig().registry, max_active_series: opts.maxActiveSeries ?? 0 };
   const withGraphs = opts.serviceGraphs ?? true;
   const core = await Core.create({ spanMetrics: sm, serviceGraphs: withGraphs ? sg : undefined, registry, slos: opts.slos, build: 'debug' });
-  const families = [...spanMetricsFamilies(core, sm), ...(withGraphs ? serviceGraphsFamilies(core, sg) : [])];
+  const catalog = buildCatalog(core, { spanMetrics: sm, serviceGraphs: withGraphs ? sg : undefined, slos: opts.slos });
   const clock = { now: T };
   const telemetry = new Telemetry({ defaultMetrics: false });
   const api = new UiApi({
     core,
-    families,
+    catalog,
     maxActiveSeries: registry.max_active_series,
     maxItems: withGraphs ? sg.max_items : undefined,
     selfCounters: telemetryCounters(telemetry.registry),

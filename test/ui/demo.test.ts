@@ -2,7 +2,7 @@
 // prints its page's address; within seconds /api/graph shows the shop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { GraphResponse, RedResponse } from '../../src/ui/api.js';
+import type { GraphResponse, RedResponse } from '../../src/ui/json.js';
 import { freePorts, PROJECT_ROOT } from '../support/sidecar.js';
 
 /** The services of the benchmark workload (src/workload/workload.ts). */

@@ -1,6 +1,6 @@
 // The web page's script (runs in the browser): polls the JSON API while the page is visible and
 // draws the service graph, the RED tables, the sidecar's health and the SLOs.
-import type { GraphEdge, GraphNode, GraphResponse, HealthResponse, OperationRow, RedResponse, ServiceRow, SloRow, SlosResponse } from '../api.js';
+import type { GraphEdge, GraphNode, GraphResponse, HealthResponse, OperationRow, RedResponse, ServiceRow, SloRow, SlosResponse } from '../json.js';
 import { layoutGraph, type Layout, type Placement } from './layout.js';
 import {
   errorLevel, formatBudget, formatBytes, formatCount, formatDuration, formatPercent, formatRate, formatSeconds, formatSli, shorten,

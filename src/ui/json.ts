@@ -1,0 +1,144 @@
+// The JSON the web page's API answers with (/api/graph, /api/red, /api/health, /api/slos): the
+// types src/ui/api.ts builds and the browser script (src/ui/web/app.ts) imports.
+import type { SloConfig } from '../config/types.js';
+
+/** Rates over the window; null while the window is empty (the first request). */
+export interface Rates {
+  /** Per second. */
+  rate: number | null;
+  /** Errors / all, 0..1; null without requests in the window. */
+  error_ratio: number | null;
+  /** Latency quantiles in seconds; null without observations in the window. */
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export type NodeType = 'service' | 'database' | 'virtual';
+
+export interface GraphNode extends Rates {
+  /** Unique: the name, but `virtual:NAME` for a virtual node named like a service or database. */
+  id: string;
+  /** The service, database or peer name, as in the metrics' labels. */
+  name: string;
+  type: NodeType;
+  /** Where the node's numbers come from: its server and consumer spans, all its spans, or the edges into (out of) it. */
+  basis: 'spans' | 'all_spans' | 'edges_in' | 'edges_out';
+}
+
+export interface GraphEdge extends Rates {
+  /** Node ids: the client and server labels (see GraphNode.id). */
+  source: string;
+  target: string;
+  connection_type: '' | 'virtual_node' | 'messaging_system' | 'database';
+  /** The histogram the quantiles come from: server spans, or client spans where the server is not instrumented. */
+  latency: 'server' | 'client';
+}
+
+export interface GraphResponse {
+  /** When the numbers were computed, ms since the epoch. */
+  time: number;
+  /** The time the rates cover, seconds; 0 on the first request (nothing to compare with yet). */
+  window_seconds: number;
+  span_metrics: boolean;
+  service_graphs: boolean;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  /** Requests on edges past the series limit (metric_overflow) or past maxEdges; null when none. */
+  overflow: Rates | null;
+}
+
+export interface ServiceRow extends Rates {
+  service: string;
+  /** `entry`: its SERVER and CONSUMER spans; `all`: every span (a service without entry spans). */
+  basis: 'entry' | 'all';
+  operations: number;
+}
+
+export interface OperationRow extends Rates {
+  service: string;
+  span_name: string;
+  span_kind: string;
+}
+
+export interface RedResponse {
+  time: number;
+  window_seconds: number;
+  span_metrics: boolean;
+  /** The service asked for, or null: operations of every service. */
+  service: string | null;
+  services: ServiceRow[];
+  operations: OperationRow[];
+  /** Spans in series past the series limit (metric_overflow) or past maxOperations; null when none. */
+  overflow: Rates | null;
+}
+
+export interface RejectedRow {
+  reason: string;
+  spans_per_second: number | null;
+  spans_total: number;
+  requests_per_second: number | null;
+  requests_total: number;
+}
+
+export interface HealthResponse {
+  time: number;
+  window_seconds: number;
+  spans: {
+    received_per_second: number | null;
+    accepted_per_second: number | null;
+    received_total: number;
+    accepted_total: number;
+    /** Accepted but left out of the metrics for ending before metrics_ingestion_time_range_slack. */
+    dropped_late_total: number;
+  };
+  rejected: RejectedRow[];
+  series: {
+    active: number;
+    /** 0: unlimited. */
+    limit: number;
+    /** New label sets folded into metric_overflow="true" so far. */
+    limited_total: number;
+    removed_total: number;
+  };
+  service_graphs: null | {
+    store_size: number;
+    max_items: number | null;
+    unpaired_total: number;
+    dropped_total: number;
+  };
+  wasm_memory_bytes: number;
+  /** Plain sentences, most important first. */
+  warnings: string[];
+}
+
+/** An SLO as configured (the spans it selects: "" = any), with its figures. */
+export interface SloRow extends Pick<SloConfig, 'name' | 'description' | 'service' | 'span_name' | 'span_name_regex' | 'span_kind' | 'kind' | 'objective'> {
+  /** The SLO's own window as configured, seconds (good, total and budget_remaining do not cover it: see basis). */
+  window_seconds: number;
+  /** Latency SLOs: a span at or under this many seconds is good; null for availability. */
+  threshold_seconds: number | null;
+  /** Spans selected since the core started, and those that were good. */
+  good: number;
+  total: number;
+  /** good / total, not rounded; null without spans. */
+  sli: number | null;
+  /** The share of spans allowed to be bad: 1 − objective / 100. */
+  error_budget: number;
+  /** 1 − (bad / total) / error_budget: 1 untouched, 0 spent, below 0 overspent; null without spans. */
+  budget_remaining: number | null;
+  /** What good, total, sli and budget_remaining count: the spans since the core started (`since`). */
+  basis: 'since_start';
+  /** Over the response's window: (bad / total) / error_budget (1 spends the budget at the pace the objective allows); null without spans in the window. */
+  burn_rate: number | null;
+}
+
+export interface SlosResponse {
+  time: number;
+  /** The window of burn_rate, seconds; 0 on the first request. */
+  window_seconds: number;
+  /** When the core started counting, ms since the epoch: the SLO counts are since then. */
+  since: number;
+  /** In the order configured; empty when no SLO is configured. */
+  slos: SloRow[];
+}
