@@ -9,7 +9,7 @@ import { SupervisedCore } from './core/supervisor.js';
 import { coreOptions } from './core/index.js';
 import { IngestBudget } from './receivers/budget.js';
 import { loadBearerToken, loadTls } from './net/security.js';
-import { configuredFamilies } from './exporters/catalog.js';
+import { configuredCatalog } from './exporters/catalog.js';
 import { renderFamilies } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startPushExporters } from './exporters/push.js';
@@ -41,7 +41,8 @@ async function run(config: Config, demo = false): Promise<void> {
   const supervisor = await SupervisedCore.create(coreOptions(config), log);
   const core = supervisor.view;
   const budget = new IngestBudget({ maxBytes: config.otlp.max_inflight_bytes, maxRequests: config.otlp.max_inflight_requests });
-  const families = configuredFamilies(core, config);
+  const catalog = configuredCatalog(core, config);
+  const families = catalog.families;
   const maxActive = config.registry.max_active_series;
   let limitedLogged = 0;
   let lastLimitLog = -Infinity;
@@ -134,7 +135,7 @@ async function run(config: Config, demo = false): Promise<void> {
 
   // The web page and its JSON API: they read the core only while someone looks (src/ui/api.ts).
   const ui = new UiApi({
-    core, families, maxActiveSeries: maxActive, maxItems: serviceGraphs?.max_items,
+    core, catalog, maxActiveSeries: maxActive, maxItems: serviceGraphs?.max_items,
     selfCounters: telemetryCounters(telemetry.registry),
   });
 
