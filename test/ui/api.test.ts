@@ -10,7 +10,8 @@ import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import type { ServiceGraphsConfig, SloConfig, SpanMetricsConfig } from '../../src/config/types.js';
 import { SLO_DEFAULTS } from '../../src/config/defaults.js';
-import { buildCatalog } from '../../src/exporters/catalog.js';
+import { buildCatalog, type Catalog } from '../../src/exporters/catalog.js';
+import { renderFamilies } from '../../src/exporters/exposition.js';
 import { startMetricsServer } from '../../src/exporters/server.js';
 import type { RunningServer } from '../../src/net/server.js';
 import { REJECT_REASONS, Telemetry } from '../../src/telemetry.js';
@@ -34,15 +35,24 @@ interface Setup {
   api: UiApi;
   clock: { now: number };
   telemetry: Telemetry;
+  catalog: Catalog;
 }
 
-async function setup(opts: { maxActiveSeries?: number; serviceGraphs?: boolean; slos?: SloConfig[] } = {}): Promise<Setup> {
-  const sm = smConfig();
+interface SetupOptions {
+  maxActiveSeries?: number;
+  serviceGraphs?: boolean;
+  slos?: SloConfig[];
+  naming?: 'tempo' | 'otel';
+  spanMetrics?: Partial<SpanMetricsConfig>;
+}
+
+async function setup(opts: SetupOptions = {}): Promise<Setup> {
+  const sm = smConfig(opts.spanMetrics);
   const sg = sgConfig();
   const registry = { ...defaultConfig().registry, max_active_series: opts.maxActiveSeries ?? 0 };
   const withGraphs = opts.serviceGraphs ?? true;
   const core = await Core.create({ spanMetrics: sm, serviceGraphs: withGraphs ? sg : undefined, registry, slos: opts.slos, build: 'debug' });
-  const catalog = buildCatalog(core, { spanMetrics: sm, serviceGraphs: withGraphs ? sg : undefined, slos: opts.slos });
+  const catalog = buildCatalog(core, { spanMetrics: sm, naming: opts.naming, serviceGraphs: withGraphs ? sg : undefined, slos: opts.slos });
   const clock = { now: T };
   const telemetry = new Telemetry({ defaultMetrics: false });
   const api = new UiApi({
@@ -54,7 +64,7 @@ async function setup(opts: { maxActiveSeries?: number; serviceGraphs?: boolean; 
     now: () => clock.now,
     minScanMs: 0,
   });
-  return { core, api, clock, telemetry };
+  return { core, api, clock, telemetry, catalog };
 }
 
 function ingest(core: Core, spans: SpanSpec[], nowMs: number): void {
@@ -414,6 +424,54 @@ describe('/api/slos', () => {
       expect(JSON.parse(String(answer?.body))).toEqual(r);
     } finally {
       api.release();
+    }
+  });
+});
+
+describe('naming: otel', () => {
+  // The page reads the families by role (src/exporters/catalog.ts), not by name: with the
+  // Collector's names (traces_span_metrics_calls_total, the duration histogram in milliseconds,
+  // label service_name) it must show what it shows with Tempo's.
+  it('the page shows the same graph, RED tables and SLOs as with Tempo naming', async () => {
+    const slos: SloConfig[] = [{ ...SLO_DEFAULTS, name: 'checkout', service: 'checkout', span_kind: 'server', objective: 99 }];
+    const tempo = await setup({ slos });
+    const otel = await setup({ slos, naming: 'otel', spanMetrics: { histogram_unit: 'ms' } });
+    try {
+      // The otel scheme is in force: Collector names and service_name on /metrics.
+      const text = renderFamilies(otel.catalog.families, 'text').toString('utf8');
+      expect(text).not.toContain('traces_spanmetrics_calls');
+      ingest(otel.core, TRAFFIC.slice(0, 1), T - 5000);
+      expect(renderFamilies(otel.catalog.families, 'text').toString('utf8'))
+        .toContain('traces_span_metrics_calls_total{service_name="frontend",span_name="GET /cart",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET"} 1');
+      ingest(tempo.core, TRAFFIC.slice(0, 1), T - 5000);
+      for (const { api, clock } of [tempo, otel]) {
+        clock.now = T;
+        await api.graph();
+      }
+      for (const { core, clock } of [tempo, otel]) {
+        ingest(core, TRAFFIC, T + 1000);
+        clock.now = T + 10_000;
+      }
+      const [graph, red, sloAnswer] = await Promise.all([otel.api.graph(), otel.api.red({ service: 'frontend' }), otel.api.slos()]);
+      // As in '/api/graph … after 10 s' above: checkout 0.2/s, half failed, p95 0.91; frontend
+      // 0.3/s, one in three failed; frontend → checkout 0.2/s.
+      expect(graph.nodes.filter((n) => n.type === 'service').map((n) => [n.id, n.rate, n.error_ratio, n.p95])).toEqual([
+        ['checkout', 0.2, 0.5, 0.91],
+        ['frontend', 0.3, 0.333333, 0.865],
+        ['mailer', 0.1, 0, 0.0955],
+      ]);
+      expect(graph.edges.find((e) => e.source === 'frontend')).toMatchObject({ target: 'checkout', rate: 0.2, error_ratio: 0.5 });
+      // frontend: GET /cart 0.05 s, 0.4 s (error) → 0.2/s, 0.5 (TRAFFIC trace 1 and 2 over 10 s).
+      expect(red.operations.find((o) => o.span_name === 'GET /cart')).toMatchObject({ service: 'frontend', span_kind: 'SPAN_KIND_SERVER', rate: 0.2, error_ratio: 0.5 });
+      // checkout server spans: Checkout twice, once failed: 1 good of 2; burn (1/2) / 0.01 = 50.
+      expect(sloAnswer.slos.map((x) => [x.name, x.good, x.total, x.burn_rate])).toEqual([['checkout', 1, 2, 50]]);
+      // And everything equals Tempo naming's answer (the time and the core's start aside).
+      expect(graph).toEqual(await tempo.api.graph());
+      expect(red).toEqual(await tempo.api.red({ service: 'frontend' }));
+      expect({ ...sloAnswer, since: 0 }).toEqual({ ...(await tempo.api.slos()), since: 0 });
+    } finally {
+      tempo.api.release();
+      otel.api.release();
     }
   });
 });
