@@ -4,14 +4,10 @@
 // (its ABI: docs/abi.md).
 import { Core, coreOptions, type IngestResult } from './core/index.js';
 import type { WasmBuild } from './core/wasm.js';
-import { defaultConfig } from './config/defaults.js';
-import { COLLECTOR_SPAN_METRICS_BUCKETS } from './config/defaults.js';
-import { ConfigError, type ConfigIssue } from './config/errors.js';
-import { SCHEMA, pathString, walk, type Assignment, type ObjectSpec } from './config/schema.js';
+import { loadObject } from './config/load.js';
 import type {
   Config, IntrinsicDimensions, ProcessorName, ServiceGraphsConfig, SloConfig, SpanEventsConfig, SpanMetricsConfig,
 } from './config/types.js';
-import { checkSlos } from './config/slos.js';
 import { OtlpError } from './otlp/errors.js';
 import { jsonToProtobuf } from './otlp/json.js';
 import type { Family } from './exporters/families.js';
@@ -60,39 +56,21 @@ export interface SpanmeterOptions {
   build?: WasmBuild;
 }
 
-/** The config keys Spanmeter.create accepts; the others configure the sidecar. */
-const IN_PROCESS_KEYS = ['processors', 'processor', 'registry', 'naming', 'metrics_ingestion_time_range_slack', 'slos'];
+/**
+ * The config keys Spanmeter.create accepts, the others configure the sidecar: exactly the keys of
+ * SpanmeterConfig (a key added to one and not the other fails to compile), and each a key of
+ * Config (else the loadObject call below fails to compile).
+ */
+const IN_PROCESS_KEYS = Object.keys({
+  processors: true, processor: true, registry: true, naming: true, metrics_ingestion_time_range_slack: true, slos: true,
+} satisfies Record<keyof SpanmeterConfig, true>) as (keyof SpanmeterConfig)[];
 
-/** Checks `input` against the config schema and merges it over the defaults; throws ConfigError. */
+/**
+ * Checks `input` against the config schema and merges it over the defaults, as the sidecar
+ * loads its file (config/load.ts, loadObject); throws ConfigError.
+ */
 export function resolveConfig(input: SpanmeterConfig = {}): Config {
-  const issues: ConfigIssue[] = [];
-  const report = (path: readonly (string | number)[], message: string) =>
-    issues.push({ origin: 'Spanmeter.create', path: pathString(path), message });
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new ConfigError([{ origin: 'Spanmeter.create', path: '', message: 'expected a config object' }]);
-  }
-  const fields: ObjectSpec['fields'] = {};
-  for (const key of IN_PROCESS_KEYS) fields[key] = SCHEMA.fields[key]!;
-  const assignments: Assignment[] = [];
-  for (const [key, value] of Object.entries(input)) {
-    if (Object.hasOwn(fields, key)) walk(fields[key]!, value, [key], report, assignments);
-    else if (Object.hasOwn(SCHEMA.fields, key)) report([key], 'configures the sidecar, not the in-process Spanmeter');
-    else walk({ kind: 'object', fields }, { [key]: value }, [], report, assignments); // "unknown key (did you mean …)"
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-  const config = defaultConfig();
-  for (const { path, value } of assignments) {
-    let obj = config as unknown as Record<string, unknown>;
-    for (const seg of path.slice(0, -1)) obj = obj[seg] as Record<string, unknown>;
-    obj[path[path.length - 1]!] = value;
-  }
-  checkSlos(config.slos, issues);
-  if (issues.length > 0) throw new ConfigError(issues);
-  // As in the sidecar: the Collector's scheme comes with the Collector's default buckets.
-  if (config.naming === 'otel' && !assignments.some((a) => a.path.join('.') === 'processor.span_metrics.histogram_buckets')) {
-    config.processor.span_metrics.histogram_buckets = [...COLLECTOR_SPAN_METRICS_BUCKETS];
-  }
-  return config;
+  return loadObject(input, 'Spanmeter.create', IN_PROCESS_KEYS);
 }
 
 /**

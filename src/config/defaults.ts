@@ -1,6 +1,6 @@
 // Defaults: Tempo's metrics-generator defaults for the processors, loopback addresses for the
 // listeners (as the OpenTelemetry Collector binds them now).
-import type { Config } from './types.js';
+import type { Config, RemoteWriteConfig, SloConfig } from './types.js';
 
 /** Span-metrics latency buckets, seconds: 0.002 · 2^k, k = 0..13 (Tempo's default). */
 export const DEFAULT_SPAN_METRICS_BUCKETS: readonly number[] = Object.freeze([
@@ -12,12 +12,23 @@ export const DEFAULT_SERVICE_GRAPHS_BUCKETS: readonly number[] = Object.freeze([
   0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8,
 ]);
 
-/** A fresh copy of the default configuration (safe to mutate). */
 /** The Collector spanmetrics connector's default latency buckets (2 ms … 15 s), in seconds: naming: otel. */
 export const COLLECTOR_SPAN_METRICS_BUCKETS: readonly number[] = Object.freeze([
   0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15,
 ]);
 
+/** Defaults of one slos entry besides its name and objective (every other SloConfig key). */
+export const SLO_DEFAULTS: Readonly<Omit<SloConfig, 'name' | 'objective'>> = {
+  description: '', service: '', span_name: '', span_name_regex: '', span_kind: '', window: 30 * 86_400_000,
+  kind: 'availability', threshold: 0, http_5xx_as_error: false,
+};
+
+/** Defaults of one remote_write entry besides its url (every other RemoteWriteConfig key). */
+export const REMOTE_WRITE_DEFAULTS: Readonly<Omit<RemoteWriteConfig, 'url'>> = {
+  headers: {}, send_exemplars: false, timeout: 30_000,
+};
+
+/** A fresh copy of the default configuration (safe to mutate). */
 export function defaultConfig(): Config {
   return {
     otlp: {

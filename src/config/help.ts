@@ -1,6 +1,6 @@
 // The --help text, built from the flag table and the schema so it cannot drift from them.
 import { FLAGS } from './flags.js';
-import { LEAVES } from './schema.js';
+import { LEAVES } from './keys.js';
 
 export function helpText(): string {
   const flagLines = FLAGS.map((f) => {

@@ -5,9 +5,11 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Docum
 import { COLLECTOR_SPAN_METRICS_BUCKETS, defaultConfig } from './defaults.js';
 import { ConfigError, closest, type ConfigIssue } from './errors.js';
 import { FLAGS, type FlagSpec } from './flags.js';
-import { LEAVES, SCHEMA, pathString, specAt, splitEndpoint, walk, type Assignment, type Leaf, type Path } from './schema.js';
+import { LEAVES, SCHEMA, specAt, type Leaf } from './keys.js';
+import { anySpec, pathString, walk, type AnyObjectSpec, type Assignment, type Path } from './spec.js';
 import { checkSlos } from './slos.js';
 import type { Config } from './types.js';
+import { splitEndpoint } from './values.js';
 
 export interface LoadOptions {
   /** The arguments after the program name: process.argv.slice(2). */
@@ -81,8 +83,39 @@ export function loadConfig(opts: LoadOptions): LoadResult {
     walk(s.leaf.spec, s.leaf.spec.fromText(s.text), s.leaf.path, report, assignments);
   }
 
-  if (issues.length > 0) throw new ConfigError(issues);
+  const { config, assigned } = merge(assignments, issues);
+  return { action: 'run', config, configFile, warnings: warningsFor(config, assigned), demo: args.demo };
+}
 
+/**
+ * The in-process configuration (Spanmeter.create, src/index.ts): a plain object holding some of
+ * the keys, `keys`; checked and merged as loadConfig checks and merges the file. A key of the
+ * sidecar's outside `keys` is refused. Throws ConfigError.
+ */
+export function loadObject(input: unknown, origin: string, keys: readonly (keyof Config)[]): Config {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ConfigError([{ origin, path: '', message: 'expected a config object' }]);
+  }
+  const issues: ConfigIssue[] = [];
+  const report = (path: Path, message: string) => issues.push({ origin, path: pathString(path), message });
+  const root = anySpec(SCHEMA);
+  const allowed: AnyObjectSpec = { kind: 'object', fields: {} };
+  for (const key of keys) allowed.fields[key] = root.fields[key]!;
+  const assignments: Assignment[] = [];
+  for (const [key, value] of Object.entries(input)) {
+    if (Object.hasOwn(allowed.fields, key)) walk(allowed.fields[key]!, value, [key], report, assignments);
+    else if (Object.hasOwn(root.fields, key)) report([key], 'configures the sidecar, not the in-process Spanmeter');
+    else walk(allowed, { [key]: value }, [], report, assignments); // "unknown key (did you mean …)"
+  }
+  return merge(assignments, issues).config;
+}
+
+/**
+ * The defaults with the checked assignments over them, in order (later wins), then the checks
+ * that span keys. Throws ConfigError if `issues` (from the sources) or these checks found any.
+ */
+function merge(assignments: readonly Assignment[], issues: ConfigIssue[]): { config: Config; assigned: Set<string> } {
+  if (issues.length > 0) throw new ConfigError(issues);
   const config = defaultConfig();
   const assigned = new Set<string>();
   for (const a of assignments) {
@@ -97,8 +130,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   if (config.naming === 'otel' && !assigned.has('processor.span_metrics.histogram_buckets')) {
     config.processor.span_metrics.histogram_buckets = [...COLLECTOR_SPAN_METRICS_BUCKETS];
   }
-
-  return { action: 'run', config, configFile, warnings: warningsFor(config, assigned), demo: args.demo };
+  return { config, assigned };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,7 +258,7 @@ function readYamlFile(file: string, readFile: (path: string) => string, issues: 
     const { line, col } = pos === undefined ? { line: 0, col: 0 } : lineCounter.linePos(pos);
     issues.push({ origin: pos === undefined ? file : `${file}:${line}:${col}`, path: pathString(path), message });
   };
-  walk(SCHEMA, raw, [], report, out);
+  walk(anySpec(SCHEMA), raw, [], report, out);
 }
 
 /** Offset in the source of the node at `path` (of its key if atKey). */

@@ -1,7 +1,11 @@
-// The configuration schema as the rest of the host sees it, after defaults and validation.
+// The configuration as the rest of the host sees it, after defaults and validation.
 // YAML keys follow Tempo's metrics_generator names so a Tempo user can copy theirs.
+// keys.ts checks each key (its SCHEMA is typed ObjectSpec<Config>) and defaults.ts gives each
+// its default (typed Config): a key added here and not there fails to compile.
 
-export type ProcessorName = 'span-metrics' | 'service-graphs';
+/** The processors spanmeter provides (the type is derived from this list, so the two cannot differ). */
+export const PROCESSOR_NAMES = ['span-metrics', 'service-graphs'] as const;
+export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
 
 export interface IntrinsicDimensions {
   service: boolean;
@@ -130,7 +134,8 @@ export interface RegistryConfig {
   stale_duration: number;
 }
 
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** One Prometheus remote-write receiver (Prometheus's / Tempo's `remote_write` entries). */
 export interface RemoteWriteConfig {

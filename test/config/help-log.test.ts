@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { helpText } from '../../src/config/help.js';
 import { FLAGS } from '../../src/config/flags.js';
-import { LEAVES } from '../../src/config/schema.js';
+import { LEAVES } from '../../src/config/keys.js';
 import { createLogger } from '../../src/log.js';
 
 describe('--help text', () => {

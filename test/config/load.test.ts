@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { LEAVES } from '../../src/config/schema.js';
+import { LEAVES } from '../../src/config/keys.js';
 import { errorOf, fakeReader, load } from './helpers.js';
 
 const TEMPO_STYLE = `

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { sloRules } from '../../src/rules/burnrate.js';
 import { rulesCommand } from '../../src/rules/command.js';
-import { SLO_DEFAULTS } from '../../src/config/schema.js';
+import { SLO_DEFAULTS } from '../../src/config/defaults.js';
 import type { SloConfig } from '../../src/config/types.js';
 import { PROJECT_ROOT, runCli } from '../support/sidecar.js';
 import { HAVE_PROMTOOL, IN_CI, PROMTOOL } from '../support/prometheus.js';

@@ -1,0 +1,241 @@
+// The config keys: every key spanmeter reads, the check of its value and, for the keys Tempo or
+// Prometheus have and spanmeter does not, the message to give instead of "unknown key". The YAML
+// file, env vars, --set and Spanmeter.create all go through these checks, so a value is valid or
+// invalid whatever its source. SCHEMA is typed ObjectSpec<Config> (spec.ts): it must name every
+// key of Config (types.ts), no other, each with a check yielding that key's type.
+import { REMOTE_WRITE_DEFAULTS, SLO_DEFAULTS } from './defaults.js';
+import { objectList, externalLabels, headers, yamlFromText } from './mappings.js';
+import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type ObjectSpec } from './spec.js';
+import { LOG_LEVELS, type Config, type RemoteWriteConfig, type SloConfig, type TlsConfig, type AuthConfig } from './types.js';
+import {
+  SPAN_KIND_WORDS, boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
+} from './values.js';
+
+const PROMETHEUS_ONLY = 'Prometheus remote_write option not supported by spanmeter';
+
+const REMOTE_WRITE_ITEM: ObjectSpec<RemoteWriteConfig> = {
+  kind: 'object',
+  fields: {
+    url: httpUrl(false),
+    headers: headers(),
+    send_exemplars: boolean(),
+    timeout: duration(),
+  },
+  hints: {
+    remote_timeout: "Prometheus's remote_timeout is timeout here",
+    name: PROMETHEUS_ONLY,
+    basic_auth: `${PROMETHEUS_ONLY} (send an Authorization header with headers instead)`,
+    authorization: `${PROMETHEUS_ONLY} (send an Authorization header with headers instead)`,
+    oauth2: PROMETHEUS_ONLY,
+    sigv4: PROMETHEUS_ONLY,
+    tls_config: PROMETHEUS_ONLY,
+    proxy_url: PROMETHEUS_ONLY,
+    queue_config: PROMETHEUS_ONLY,
+    metadata_config: PROMETHEUS_ONLY,
+    write_relabel_configs: PROMETHEUS_ONLY,
+    send_native_histograms: PROMETHEUS_ONLY,
+  },
+};
+
+const SLO_ITEM: ObjectSpec<SloConfig> = {
+  kind: 'object',
+  fields: {
+    name: string(),
+    description: string(),
+    service: string(),
+    span_name: string(),
+    span_name_regex: string(),
+    span_kind: oneOf(SPAN_KIND_WORDS),
+    objective: percent(),
+    window: duration(false, true),
+    kind: oneOf(['availability', 'latency']),
+    threshold: duration(),
+    http_5xx_as_error: boolean(),
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// The schema
+
+function tlsSpec(): ObjectSpec<TlsConfig> {
+  return {
+    kind: 'object',
+    fields: { cert_file: string(), key_file: string(), client_ca_file: string() },
+    hints: {
+      ca_file: 'client_ca_file is the CA that client certificates are checked against (mTLS)',
+      min_version: 'not supported: Node.js defaults apply (TLS 1.2 and later)',
+    },
+  };
+}
+
+function authSpec(): ObjectSpec<AuthConfig> {
+  return { kind: 'object', fields: { bearer_token: string(), bearer_token_file: string() } };
+}
+
+const NOT_YET = 'Tempo option not supported by spanmeter yet';
+
+export const SCHEMA: ObjectSpec<Config> = {
+  kind: 'object',
+  fields: {
+    otlp: {
+      kind: 'object',
+      fields: {
+        http_endpoint: endpoint(true),
+        grpc_endpoint: endpoint(true),
+        max_request_body_size: integer(1),
+        max_inflight_bytes: integer(0),
+        max_inflight_requests: integer(0),
+        max_spans_per_request: integer(0),
+        max_decompression_ratio: integer(0),
+        max_string_length: integer(0),
+        max_attributes_per_span: integer(0),
+        tls: tlsSpec(),
+        auth: authSpec(),
+      },
+    },
+    http_endpoint: endpoint(false),
+    tls: tlsSpec(),
+    http_auth: authSpec(),
+    processors: processors(),
+    processor: {
+      kind: 'object',
+      fields: {
+        span_metrics: {
+          kind: 'object',
+          fields: {
+            histogram_buckets: buckets(),
+            dimensions: nameList(),
+            intrinsic_dimensions: {
+              kind: 'object',
+              fields: {
+                service: boolean(),
+                span_name: boolean(),
+                span_kind: boolean(),
+                status_code: boolean(),
+                status_message: boolean(),
+              },
+            },
+            span_multiplier_key: string(),
+            histogram_unit: oneOf(['s', 'ms']),
+            events: {
+              kind: 'object',
+              fields: { enabled: boolean(), dimensions: nameList() },
+            },
+          },
+          hints: {
+            dimension_mappings: NOT_YET,
+            enable_target_info: NOT_YET,
+            enable_tracestate_span_multiplier: NOT_YET,
+            filter_policies: NOT_YET,
+            target_info_excluded_dimensions: NOT_YET,
+            enable_instance_label: NOT_YET,
+          },
+        },
+        service_graphs: {
+          kind: 'object',
+          fields: {
+            wait: duration(),
+            max_items: integer(1),
+            workers: integer(1),
+            histogram_buckets: buckets(),
+            dimensions: nameList(),
+            enable_client_server_prefix: boolean(),
+            enable_messaging_system_latency_histogram: boolean(),
+            enable_virtual_node_label: boolean(),
+            peer_attributes: nameList(),
+            database_name_attributes: nameList(),
+            span_multiplier_key: string(),
+          },
+          hints: {
+            enable_tracestate_span_multiplier: NOT_YET,
+            filter_policies: NOT_YET,
+          },
+        },
+      },
+      hints: {
+        local_blocks: 'Tempo processor not provided by spanmeter',
+        host_info: 'Tempo processor not provided by spanmeter',
+      },
+    },
+    registry: {
+      kind: 'object',
+      fields: {
+        max_active_series: integer(0),
+        stale_duration: duration(),
+      },
+      hints: {
+        collection_interval: 'unknown key (collection_interval is a top-level key in spanmeter)',
+        external_labels: 'unknown key (external_labels is a top-level key in spanmeter)',
+      },
+    },
+    metrics_ingestion_time_range_slack: duration(true),
+    naming: oneOf(['tempo', 'otel']),
+    shutdown_timeout: duration(),
+    log_level: oneOf(LOG_LEVELS),
+    remote_write: objectList(
+      REMOTE_WRITE_ITEM,
+      () => ({ ...REMOTE_WRITE_DEFAULTS, headers: { ...REMOTE_WRITE_DEFAULTS.headers } }),
+      ['url'],
+    ),
+    collection_interval: duration(),
+    external_labels: externalLabels(),
+    instance: string(),
+    otlp_metrics: {
+      kind: 'object',
+      fields: {
+        endpoint: httpUrl(true),
+        protocol: oneOf(['grpc', 'http/protobuf']),
+        interval: duration(),
+        temporality: oneOf(['cumulative', 'delta']),
+        headers: headers(),
+      },
+    },
+    slos: objectList(SLO_ITEM, () => ({ ...SLO_DEFAULTS }), ['name', 'objective'], yamlFromText),
+  },
+  hints: {
+    storage:
+      "unknown key (Tempo's metrics_generator.storage.remote_write list goes at the top level: remote_write:)",
+    metrics_generator:
+      "unknown key (this file takes the contents of Tempo's metrics_generator block: put processor: at the top level)",
+    overrides: "unknown key (list the processors in processors: at the top level instead of Tempo's overrides)",
+  },
+};
+
+export interface Leaf {
+  /** ["processor", "span_metrics", "dimensions"] */
+  path: string[];
+  /** "processor.span_metrics.dimensions" */
+  key: string;
+  /** "SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSIONS" */
+  env: string;
+  spec: AnyLeafSpec;
+}
+
+function collectLeaves(spec: AnyObjectSpec, prefix: string[], out: Leaf[]): Leaf[] {
+  for (const [name, child] of Object.entries(spec.fields)) {
+    const path = [...prefix, name];
+    if (child.kind === 'object') collectLeaves(child, path, out);
+    else out.push({ path, key: path.join('.'), env: envName(path), spec: child });
+  }
+  return out;
+}
+
+/** The env var for a key path: SPANMETER_ + path joined by "_", upper case. */
+export function envName(path: readonly string[]): string {
+  return `SPANMETER_${path.join('_').toUpperCase()}`;
+}
+
+/** Every settable key, in schema order. */
+export const LEAVES: readonly Leaf[] = collectLeaves(anySpec(SCHEMA), [], []);
+
+/** The schema node at a dotted key path, if any. */
+export function specAt(key: string): AnySpec | undefined {
+  let node: AnySpec = anySpec(SCHEMA);
+  for (const seg of key.split('.')) {
+    if (node.kind !== 'object') return undefined;
+    const next: AnySpec | undefined = Object.hasOwn(node.fields, seg) ? node.fields[seg] : undefined;
+    if (!next) return undefined;
+    node = next;
+  }
+  return node;
+}
