@@ -82,7 +82,15 @@ process.once('exit', () => {
   for (const c of live) killGroup(c, 'SIGKILL');
 });
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+/** Kills `child`'s process group with SIGKILL if the test process exits while it still runs. */
+export function killGroupOnExit(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.once('error', () => live.delete(child));
+}
+
+/** Sends `signal` to the process group of a child spawned with `detached: true` (to the child alone if that fails). */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
     process.kill(-child.pid, signal);

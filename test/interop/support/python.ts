@@ -7,12 +7,12 @@
 // removed and made again. Two processes making the same venv take turns through a lock folder.
 //
 //   SPANMETER_PYTHON   the interpreter that makes the venv (default: python3)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { interopCacheDir } from '../../../interop/paths.mjs';
-import { PROJECT_ROOT } from '../../support/sidecar.js';
+import { killGroup, killGroupOnExit, PROJECT_ROOT } from '../../support/sidecar.js';
 
 export const PYTHON_DIR = join(PROJECT_ROOT, 'interop', 'python');
 export const REQUIREMENTS = join(PYTHON_DIR, 'requirements.txt');
@@ -152,19 +152,6 @@ export interface PyResult {
 }
 
 const OUTPUT_LIMIT = 256 * 1024;
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) killGroup(c, 'SIGKILL');
-});
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
 
 export interface PyProcess {
   readonly pid: number;
@@ -193,7 +180,7 @@ export function spawnPy(venv: PythonVenv, command: string, args: readonly string
     // the venv's bin first, as `source bin/activate` would have it
     env: pythonEnv({ VIRTUAL_ENV: venv.dir, PATH: `${venv.bin}:${process.env.PATH ?? ''}`, ...env }),
   });
-  live.add(child);
+  killGroupOnExit(child);
   let out = '';
   const append = (chunk: Buffer): void => {
     out += chunk.toString('utf8');
@@ -205,13 +192,11 @@ export function spawnPy(venv: PythonVenv, command: string, args: readonly string
   const exited = new Promise<PyResult>((resolve) => {
     child.once('close', (code, signal) => {
       result = { code, signal, output: out };
-      live.delete(child);
       resolve(result);
     });
     child.once('error', (err) => {
       append(Buffer.from(`spawn error: ${err.message}\n`));
       result ??= { code: null, signal: null, output: out };
-      live.delete(child);
       resolve(result);
     });
   });
