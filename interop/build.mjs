@@ -1,3 +1,130 @@
-// `npm run interop:build`: builds the interop peers (placeholder; the Collector build lands next).
-console.log('otelcol: unavailable (not built yet)');
-console.log('tempo-oracle: unavailable (not built yet)');
+// `npm run interop:build`: builds the peers that the interop tests (test/interop/) run beside
+// spanmeter, into the interop cache folder (interop/paths.mjs), and ends with two lines:
+//
+//   otelcol: <absolute path of the Collector binary>
+//   tempo-oracle: unavailable (<why>)
+//
+// The Collector: the Collector's own builder, installed with `go install` at BUILDER_VERSION,
+// builds interop/otelcol/manifest.yaml. Go's module and build caches live in the cache folder
+// (go/mod, go/build), and the binary in otelcol/<key>/, key = hash of the manifest and the builder
+// version (paths.mjs): a rerun with an unchanged manifest only checks that the file is there.
+// A cold build downloads a few hundred modules and compiles the Collector: minutes on 2 cores.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  OTELCOL_BUILDER_MODULE as BUILDER_MODULE, OTELCOL_BUILDER_VERSION as BUILDER_VERSION,
+  interopCacheDir, otelcolBinaryName, otelcolBuildDir, otelcolManifestPath as manifestPath,
+} from './paths.mjs';
+
+/** Why there is no Tempo oracle (issue 16 asks for one; the workplace forbids the module). */
+export const TEMPO_ORACLE_UNAVAILABLE =
+  'github.com/grafana/tempo is AGPL-3.0 and may not be used as a dependency on this project\'s ' +
+  'machines; Tempo\'s behaviour is checked through the conformance pack\'s Tempo cases';
+
+const started = Date.now();
+
+function log(msg) {
+  const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+  console.log(`[interop:build ${s}s] ${msg}`);
+}
+
+function fail(msg) {
+  console.error(`interop:build: ${msg}`);
+  process.exit(1);
+}
+
+/** Go's environment for every step: module and build caches inside the interop cache folder. */
+function goEnv(cache) {
+  return {
+    ...process.env,
+    GOMODCACHE: join(cache, 'go', 'mod'),
+    GOCACHE: join(cache, 'go', 'build'),
+    GOFLAGS: [process.env.GOFLAGS ?? '', '-modcacherw'].join(' ').trim(),
+  };
+}
+
+/** Runs a command, streaming its output line by line behind a prefix; rejects on failure. */
+function run(cmd, args, opts, prefix) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const pipe = (stream) => {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          console.log(`  ${prefix}| ${line}`);
+          tail = (tail + line + '\n').slice(-8000);
+        }
+      });
+      stream.on('end', () => { if (buf) console.log(`  ${prefix}| ${buf}`); });
+    };
+    pipe(child.stdout);
+    pipe(child.stderr);
+    child.on('error', (e) => reject(new Error(`${cmd}: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${cmd} ${args.join(' ')} exited with ${signal ?? code}\n${tail}`));
+    });
+  });
+}
+
+async function buildOtelcol(cache) {
+  const goVersion = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (goVersion.error || goVersion.status !== 0) {
+    fail('`go` is not on PATH: the Collector is built with Go (1.24 or newer). Install Go and rerun.');
+  }
+  log(goVersion.stdout.trim());
+  const dir = otelcolBuildDir();
+  const binary = join(dir, 'dist', otelcolBinaryName);
+  if (existsSync(binary)) {
+    log(`Collector already built for this manifest: ${binary}`);
+    return binary;
+  }
+  const env = goEnv(cache);
+
+  const builderBin = join(cache, 'go', 'bin', `builder-${BUILDER_VERSION}`);
+  const builder = join(builderBin, 'builder');
+  if (!existsSync(builder)) {
+    log(`installing the Collector builder ${BUILDER_MODULE}@${BUILDER_VERSION}`);
+    mkdirSync(builderBin, { recursive: true });
+    await run('go', ['install', `${BUILDER_MODULE}@${BUILDER_VERSION}`],
+      { env: { ...env, GOBIN: builderBin } }, 'go install');
+  }
+  log(`builder: ${builder}`);
+
+  // Build in a scratch folder and rename it at the end, so that a build cut short never leaves
+  // a folder that looks finished.
+  const scratch = `${dir}.tmp-${process.pid}`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  log(`building the Collector from ${manifestPath} in ${scratch} (cold: several minutes)`);
+  await run(builder, ['--config', manifestPath], { cwd: scratch, env }, 'builder');
+  if (!existsSync(join(scratch, 'dist', otelcolBinaryName))) {
+    fail(`the builder finished but ${join(scratch, 'dist', otelcolBinaryName)} is missing`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(scratch, dir);
+  log(`built ${binary}`);
+  return binary;
+}
+
+const cache = interopCacheDir();
+log(`cache folder: ${cache}`);
+mkdirSync(cache, { recursive: true });
+let otelcol;
+try {
+  otelcol = await buildOtelcol(cache);
+} catch (e) {
+  fail(`building the Collector failed: ${e.message}`);
+}
+const version = spawnSync(otelcol, ['--version'], { encoding: 'utf8' });
+if (version.status !== 0) fail(`${otelcol} --version failed: ${version.stderr || version.error}`);
+log(version.stdout.trim());
+console.log(`otelcol: ${otelcol}`);
+console.log(`tempo-oracle: unavailable (${TEMPO_ORACLE_UNAVAILABLE})`);

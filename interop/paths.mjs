@@ -7,14 +7,41 @@
 //
 // Layout under it:
 //   go/mod, go/build   GOMODCACHE and GOCACHE for the builder and the Collector build
-//   otelcol/<key>/     the Collector built from interop/otelcol/manifest.yaml (key: its hash)
+//   go/bin/builder-<version>/  the Collector's builder (go install)
+//   otelcol/<key>/     the Collector built from interop/otelcol/manifest.yaml (key: a hash of the
+//                      manifest and the builder version), binary dist/otelcol-spanmeter
 //   venv/<key>/        Python virtual environments (key: the requirements file's hash)
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The Collector builder's release: the same one as every module in interop/otelcol/manifest.yaml. */
+export const OTELCOL_BUILDER_VERSION = 'v0.141.0';
+/** The Collector builder's Go package. */
+export const OTELCOL_BUILDER_MODULE = 'go.opentelemetry.io/collector/cmd/builder';
+/** dist.name in the manifest: the binary's file name. */
+export const otelcolBinaryName = 'otelcol-spanmeter';
+/** The builder manifest. */
+export const otelcolManifestPath = join(dirname(fileURLToPath(import.meta.url)), 'otelcol', 'manifest.yaml');
 
 /** The interop cache folder (see the header). */
 export function interopCacheDir() {
   if (process.env.SPANMETER_INTEROP_CACHE) return process.env.SPANMETER_INTEROP_CACHE;
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'spanmeter-interop');
+}
+
+/** The folder the Collector of the current manifest is built into (its binary: dist/<name>). */
+export function otelcolBuildDir() {
+  const key = createHash('sha256')
+    .update(readFileSync(otelcolManifestPath)).update('\0' + OTELCOL_BUILDER_VERSION)
+    .digest('hex').slice(0, 16);
+  return join(interopCacheDir(), 'otelcol', key);
+}
+
+/** Where `npm run interop:build` puts the Collector binary (it may not be there yet). */
+export function otelcolBinaryPath() {
+  return join(otelcolBuildDir(), 'dist', otelcolBinaryName);
 }
