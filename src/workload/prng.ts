@@ -1,13 +1,19 @@
-// A small seeded PRNG for the benchmark workload: xoshiro128** seeded through splitmix32, so
-// one seed gives the same topology, traces and bytes on every machine and Node version.
+// The one seeded PRNG of the project: the benchmark workload, the demo, the soak and every
+// randomized test draw from it (tests through test/support/prng.ts, which takes TEST_SEED and
+// prints the seed of a failure). xoshiro128** seeded through splitmix32, so one seed gives the
+// same topology, traces and bytes on every machine and Node version. Adding a method is safe;
+// changing what an existing one draws changes the bench's workload (figures are compared across runs).
 
 export class Prng {
+  /** The seed it started from, to print with a failure. */
+  readonly seed: number;
   private a: number;
   private b: number;
   private c: number;
   private d: number;
 
   constructor(seed: number) {
+    this.seed = seed;
     let s = seed >>> 0;
     const next = (): number => {
       s = (s + 0x9e3779b9) >>> 0;
@@ -39,6 +45,16 @@ export class Prng {
   /** Uniform in [0, 1). */
   next(): number {
     return this.u32() / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Uniform 64-bit unsigned integer. */
+  u64(): bigint {
+    return (BigInt(this.u32()) << 32n) | BigInt(this.u32());
   }
 
   /** Uniform integer in [lo, hi] (inclusive). */

@@ -1,11 +1,12 @@
 // Random OTLP ExportTraceServiceRequests (plain objects for protobufjs) and random mutations of
-// their encoding, all driven by the seeded Rng so every run sees the same inputs.
+// their encoding, all driven by a seeded Prng (test/support/prng.ts) so every run sees the same inputs.
 import {
   InstrumentationScope,
   Resource,
   Span,
 } from '../../src/otlp/messages.js';
-import { type Bytes, type Rng, encode, fLen, i64, tag, u64, varint } from './helpers.js';
+import type { Prng } from '../support/prng.js';
+import { type Bytes, encode, fLen, i64, tag, u64, varint } from './helpers.js';
 
 export interface GenOptions {
   maxResources: number;
@@ -41,14 +42,14 @@ const DOUBLES = [
 const KINDS = [0, 1, 2, 3, 4, 5, 9];
 const DEFAULT_BOUND_NS = 2_000_000n;
 
-export function randomString(rng: Rng, maxLen = 12, longP = 0): string {
+export function randomString(rng: Prng, maxLen = 12, longP = 0): string {
   if (rng.chance(longP)) {
     // Around the 2048-byte limit, with multi-byte characters straddling it.
     const unit = rng.pick(['a', 'é', '日', '😀', 'ab', 'aé']);
     const bytes = new TextEncoder().encode(unit).length;
-    return unit.repeat(Math.ceil((2040 + rng.int(40)) / bytes)) + randomString(rng, 4);
+    return unit.repeat(Math.ceil((2040 + rng.below(40)) / bytes)) + randomString(rng, 4);
   }
-  const n = rng.chance(0.1) ? 0 : rng.range(1, maxLen);
+  const n = rng.chance(0.1) ? 0 : rng.int(1, maxLen);
   let s = '';
   for (let i = 0; i < n; i++) {
     s += rng.chance(0.6) ? rng.pick(CHARS.slice(0, 10)) : rng.chance(0.99) ? rng.pick(CHARS) : rng.pick(LONE_SURROGATES);
@@ -56,12 +57,12 @@ export function randomString(rng: Rng, maxLen = 12, longP = 0): string {
   return s;
 }
 
-function randomInt(rng: Rng): bigint {
-  return rng.chance(0.5) ? rng.pick(INTS) : rng.chance(0.5) ? BigInt(rng.range(-1000, 1000)) : BigInt.asIntN(64, rng.u64());
+function randomInt(rng: Prng): bigint {
+  return rng.chance(0.5) ? rng.pick(INTS) : rng.chance(0.5) ? BigInt(rng.int(-1000, 1000)) : BigInt.asIntN(64, rng.u64());
 }
 
-function randomDouble(rng: Rng): number {
-  switch (rng.int(4)) {
+function randomDouble(rng: Prng): number {
+  switch (rng.below(4)) {
     case 0: return rng.pick(DOUBLES);
     case 1: {
       const dv = new DataView(new ArrayBuffer(8));
@@ -69,42 +70,42 @@ function randomDouble(rng: Rng): number {
       dv.setUint32(4, rng.u32());
       return dv.getFloat64(0);
     }
-    case 2: return rng.int(1_000_000) / 1000;
-    default: return (rng.next() - 0.5) * 10 ** rng.range(-30, 30);
+    case 2: return rng.below(1_000_000) / 1000;
+    default: return (rng.next() - 0.5) * 10 ** rng.int(-30, 30);
   }
 }
 
 /** An AnyValue object; `depth` bounds array/kvlist nesting. */
-export function randomAnyValue(rng: Rng, depth: number, o: GenOptions): object {
-  switch (rng.int(depth > 0 ? 9 : 7)) {
+export function randomAnyValue(rng: Prng, depth: number, o: GenOptions): object {
+  switch (rng.below(depth > 0 ? 9 : 7)) {
     case 0:
     case 1: return { stringValue: rng.chance(0.5) ? rng.pick(STRING_VALUES) : randomString(rng, 10, o.longStrings) };
     case 2: return { boolValue: rng.chance(0.5) };
     case 3: return { intValue: i64(randomInt(rng)) };
     case 4: return { doubleValue: randomDouble(rng) };
-    case 5: return { bytesValue: rng.bytes(rng.int(5)) };
+    case 5: return { bytesValue: rng.bytes(rng.below(5)) };
     case 6: return {};
-    case 7: return { arrayValue: { values: Array.from({ length: rng.int(4) }, () => randomAnyValue(rng, depth - 1, o)) } };
-    default: return { kvlistValue: { values: Array.from({ length: rng.int(4) }, () => randomKeyValue(rng, depth - 1, o)) } };
+    case 7: return { arrayValue: { values: Array.from({ length: rng.below(4) }, () => randomAnyValue(rng, depth - 1, o)) } };
+    default: return { kvlistValue: { values: Array.from({ length: rng.below(4) }, () => randomKeyValue(rng, depth - 1, o)) } };
   }
 }
 
-export function randomKeyValue(rng: Rng, depth: number, o: GenOptions): object {
+export function randomKeyValue(rng: Prng, depth: number, o: GenOptions): object {
   const key = rng.chance(0.85) ? rng.pick(ATTRIBUTE_KEYS) : randomString(rng, 6);
   return rng.chance(0.05) ? { key } : { key, value: randomAnyValue(rng, depth, o) };
 }
 
-function randomAttributes(rng: Rng, o: GenOptions): object[] {
-  return Array.from({ length: rng.int(o.maxAttributes + 1) }, () => randomKeyValue(rng, o.maxValueDepth, o));
+function randomAttributes(rng: Prng, o: GenOptions): object[] {
+  return Array.from({ length: rng.below(o.maxAttributes + 1) }, () => randomKeyValue(rng, o.maxValueDepth, o));
 }
 
-function randomTimes(rng: Rng): [bigint, bigint] {
-  const base = 1_700_000_000_000_000_000n + BigInt(rng.u32()) * 1000n + BigInt(rng.int(1000));
-  switch (rng.int(12)) {
+function randomTimes(rng: Prng): [bigint, bigint] {
+  const base = 1_700_000_000_000_000_000n + BigInt(rng.u32()) * 1000n + BigInt(rng.below(1000));
+  switch (rng.below(12)) {
     case 0: return [base, base];
-    case 1: return [base, base + BigInt(rng.int(2_000_000))];
-    case 2: return [base, base + (DEFAULT_BOUND_NS << BigInt(rng.int(14)))]; // exactly on a default bound
-    case 3: return [base, base + (DEFAULT_BOUND_NS << BigInt(rng.int(14))) + 1n];
+    case 1: return [base, base + BigInt(rng.below(2_000_000))];
+    case 2: return [base, base + (DEFAULT_BOUND_NS << BigInt(rng.below(14)))]; // exactly on a default bound
+    case 3: return [base, base + (DEFAULT_BOUND_NS << BigInt(rng.below(14))) + 1n];
     case 4: return [base, base - BigInt(rng.u32())]; // ends before it starts
     case 5: return [0n, 18446744073709551615n]; // huge
     case 6: return [base, 0n];
@@ -114,11 +115,11 @@ function randomTimes(rng: Rng): [bigint, bigint] {
   }
 }
 
-function maybe<T>(rng: Rng, p: number, v: () => T): T | undefined {
+function maybe<T>(rng: Prng, p: number, v: () => T): T | undefined {
   return rng.chance(p) ? v() : undefined;
 }
 
-function randomSpan(rng: Rng, o: GenOptions): object {
+function randomSpan(rng: Prng, o: GenOptions): object {
   const [start, end] = randomTimes(rng);
   return {
     traceId: rng.chance(0.85) ? rng.bytes(16) : rng.chance(0.5) ? new Uint8Array(0) : undefined,
@@ -131,52 +132,52 @@ function randomSpan(rng: Rng, o: GenOptions): object {
     endTimeUnixNano: end === 0n && rng.chance(0.5) ? undefined : u64(end),
     attributes: randomAttributes(rng, o),
     droppedAttributesCount: maybe(rng, 0.1, () => rng.u32()),
-    events: Array.from({ length: rng.int(3) }, () => ({
+    events: Array.from({ length: rng.below(3) }, () => ({
       timeUnixNano: u64(rng.u64()),
       name: randomString(rng, 6),
       attributes: randomAttributes(rng, o),
-      droppedAttributesCount: maybe(rng, 0.2, () => rng.int(10)),
+      droppedAttributesCount: maybe(rng, 0.2, () => rng.below(10)),
     })),
-    droppedEventsCount: maybe(rng, 0.1, () => rng.int(100)),
-    links: Array.from({ length: rng.int(3) }, () => ({
+    droppedEventsCount: maybe(rng, 0.1, () => rng.below(100)),
+    links: Array.from({ length: rng.below(3) }, () => ({
       traceId: rng.bytes(16),
       spanId: rng.bytes(8),
       traceState: maybe(rng, 0.3, () => randomString(rng, 6)),
       attributes: randomAttributes(rng, o),
-      droppedAttributesCount: maybe(rng, 0.2, () => rng.int(10)),
+      droppedAttributesCount: maybe(rng, 0.2, () => rng.below(10)),
       flags: maybe(rng, 0.5, () => rng.u32()),
     })),
-    droppedLinksCount: maybe(rng, 0.1, () => rng.int(100)),
+    droppedLinksCount: maybe(rng, 0.1, () => rng.below(100)),
     status: maybe(rng, 0.7, () => ({
-      code: rng.chance(0.03) ? 3 : rng.int(3),
+      code: rng.chance(0.03) ? 3 : rng.below(3),
       message: rng.chance(0.4) ? randomString(rng, 10, o.longStrings) : undefined,
     })),
     flags: maybe(rng, 0.3, () => rng.u32()),
   };
 }
 
-function randomResource(rng: Rng, o: GenOptions): object {
+function randomResource(rng: Prng, o: GenOptions): object {
   const attributes: object[] = [];
   const r = rng.next();
   if (r < 0.85) attributes.push({ key: 'service.name', value: { stringValue: rng.chance(0.7) ? rng.pick(['checkout', 'cart', 'db', '']) : randomString(rng, 10, o.longStrings) } });
   else if (r < 0.92) attributes.push({ key: 'service.name', value: randomAnyValue(rng, 1, o) }); // not a string
   attributes.push(...randomAttributes(rng, o));
   if (rng.chance(0.2)) attributes.unshift(...randomAttributes(rng, o));
-  return { attributes, droppedAttributesCount: maybe(rng, 0.1, () => rng.int(5)) };
+  return { attributes, droppedAttributesCount: maybe(rng, 0.1, () => rng.below(5)) };
 }
 
-export function randomRequest(rng: Rng, o: GenOptions): { resourceSpans: object[] } {
+export function randomRequest(rng: Prng, o: GenOptions): { resourceSpans: object[] } {
   return {
-    resourceSpans: Array.from({ length: rng.range(rng.chance(0.03) ? 0 : 1, o.maxResources) }, () => ({
+    resourceSpans: Array.from({ length: rng.int(rng.chance(0.03) ? 0 : 1, o.maxResources) }, () => ({
       resource: maybe(rng, 0.95, () => randomResource(rng, o)),
-      scopeSpans: Array.from({ length: rng.range(1, o.maxScopes) }, () => ({
+      scopeSpans: Array.from({ length: rng.int(1, o.maxScopes) }, () => ({
         scope: maybe(rng, 0.7, () => ({
           name: randomString(rng, 8),
           version: maybe(rng, 0.5, () => randomString(rng, 4)),
           attributes: randomAttributes(rng, o),
-          droppedAttributesCount: maybe(rng, 0.1, () => rng.int(5)),
+          droppedAttributesCount: maybe(rng, 0.1, () => rng.below(5)),
         })),
-        spans: Array.from({ length: rng.int(o.maxSpans + 1) }, () => randomSpan(rng, o)),
+        spans: Array.from({ length: rng.below(o.maxSpans + 1) }, () => randomSpan(rng, o)),
         schemaUrl: maybe(rng, 0.2, () => randomString(rng, 10)),
       })),
       schemaUrl: maybe(rng, 0.2, () => randomString(rng, 10)),
@@ -185,28 +186,28 @@ export function randomRequest(rng: Rng, o: GenOptions): { resourceSpans: object[
 }
 
 /** An unknown field (number above every OTLP field) of any wire type, groups nested. */
-export function unknownField(rng: Rng, depth = 0): Bytes {
+export function unknownField(rng: Prng, depth = 0): Bytes {
   const field = rng.pick([17, 18, 31, 100, 1000, 536870911]);
-  switch (rng.int(depth < 3 ? 5 : 4)) {
-    case 0: return [...tag(field, 0), ...varint(rng.chance(0.5) ? rng.int(300) : rng.u64())];
+  switch (rng.below(depth < 3 ? 5 : 4)) {
+    case 0: return [...tag(field, 0), ...varint(rng.chance(0.5) ? rng.below(300) : rng.u64())];
     case 1: return [...tag(field, 1), ...rng.bytes(8)];
-    case 2: return fLen(field, rng.bytes(rng.int(6)));
+    case 2: return fLen(field, rng.bytes(rng.below(6)));
     case 3: return [...tag(field, 5), ...rng.bytes(4)];
     default: {
-      const inner = Array.from({ length: rng.int(3) }, () => unknownField(rng, depth + 1)).flat();
+      const inner = Array.from({ length: rng.below(3) }, () => unknownField(rng, depth + 1)).flat();
       return [...tag(field, 3), ...inner, ...tag(field, 4)];
     }
   }
 }
 
-const maybeUnknown = (rng: Rng): Bytes => (rng.chance(0.3) ? unknownField(rng) : []);
+const maybeUnknown = (rng: Prng): Bytes => (rng.chance(0.3) ? unknownField(rng) : []);
 
 /**
  * Encodes the request the way another encoder might: fields of ResourceSpans out of order and
  * unknown fields of every wire type (groups included) in the request, ResourceSpans, ScopeSpans
  * and spans. Spans stay in order.
  */
-export function encodeWithUnknownFields(rng: Rng, req: { resourceSpans: object[] }): Uint8Array {
+export function encodeWithUnknownFields(rng: Prng, req: { resourceSpans: object[] }): Uint8Array {
   const out: Bytes = [...maybeUnknown(rng)];
   for (const rs of req.resourceSpans as { resource?: object; scopeSpans: { scope?: object; spans: object[] }[] }[]) {
     const resource = rs.resource ? fLen(1, Resource.encode(rs.resource).finish()) : [];
@@ -223,26 +224,26 @@ export function encodeWithUnknownFields(rng: Rng, req: { resourceSpans: object[]
   return new Uint8Array(out);
 }
 
-export function encodeRandomly(rng: Rng, req: { resourceSpans: object[] }): Uint8Array {
+export function encodeRandomly(rng: Prng, req: { resourceSpans: object[] }): Uint8Array {
   return rng.chance(0.5) ? encode(req) : encodeWithUnknownFields(rng, req);
 }
 
 const INTERESTING = [0x00, 0x01, 0x02, 0x07, 0x08, 0x0a, 0x0b, 0x0c, 0x0f, 0x10, 0x12, 0x1a, 0x2a, 0x7f, 0x80, 0x81, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xff];
 
 /** One to three random edits: truncation, byte overwrite, bit flip, ±1, insertion, deletion, duplication. */
-export function mutate(rng: Rng, input: Uint8Array): Uint8Array {
+export function mutate(rng: Prng, input: Uint8Array): Uint8Array {
   let b = Uint8Array.from(input);
-  const edits = rng.chance(0.7) ? 1 : rng.range(2, 3);
+  const edits = rng.chance(0.7) ? 1 : rng.int(2, 3);
   for (let e = 0; e < edits; e++) {
-    const at = rng.int(b.length + 1);
-    switch (rng.int(9)) {
-      case 0: b = b.slice(0, rng.int(b.length)); break;
-      case 1: if (at < b.length) b[at] = rng.int(256); break;
+    const at = rng.below(b.length + 1);
+    switch (rng.below(9)) {
+      case 0: b = b.slice(0, rng.below(b.length)); break;
+      case 1: if (at < b.length) b[at] = rng.below(256); break;
       case 2: if (at < b.length) b[at] = rng.pick(INTERESTING); break;
-      case 3: if (at < b.length) b[at]! ^= 1 << rng.int(8); break;
+      case 3: if (at < b.length) b[at]! ^= 1 << rng.below(8); break;
       case 4: if (at < b.length) b[at] = (b[at]! + (rng.chance(0.5) ? 1 : 255)) & 0xff; break;
       case 5: {
-        const ins = rng.chance(0.5) ? rng.bytes(rng.range(1, 4)) : Uint8Array.from(Array.from({ length: rng.range(1, 3) }, () => rng.pick(INTERESTING)));
+        const ins = rng.chance(0.5) ? rng.bytes(rng.int(1, 4)) : Uint8Array.from(Array.from({ length: rng.int(1, 3) }, () => rng.pick(INTERESTING)));
         const c = new Uint8Array(b.length + ins.length);
         c.set(b.subarray(0, at));
         c.set(ins, at);
@@ -251,16 +252,16 @@ export function mutate(rng: Rng, input: Uint8Array): Uint8Array {
         break;
       }
       case 6: {
-        const n = rng.range(1, 4);
+        const n = rng.int(1, 4);
         b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + n)]);
         break;
       }
       case 7: {
-        const n = rng.range(1, 16);
+        const n = rng.int(1, 16);
         b = Uint8Array.from([...b.subarray(0, at + n), ...b.subarray(at, at + n), ...b.subarray(at + n)]);
         break;
       }
-      default: if (at < b.length) b[at] = rng.int(128); break;
+      default: if (at < b.length) b[at] = rng.below(128); break;
     }
   }
   return b;

@@ -1,4 +1,4 @@
-// Shared by the core tests: a seeded PRNG, protobuf wire builders, span-metrics series computed
+// Shared by the core tests: protobuf wire builders, span-metrics series computed
 // independently from the protobufjs reference decoder, readers for the core's series table and
 // its text exposition, and an independent check of the rules the core enforces beyond protobufjs.
 import protobuf from 'protobufjs';
@@ -7,48 +7,6 @@ import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import type { SpanMetricsConfig } from '../../src/config/types.js';
 import { formatAttributeValue, referenceDecode, type RefSpan, type RefValue } from '../support/reference.js';
 import { otlpRoot, ExportTraceServiceRequest } from '../../src/otlp/messages.js';
-
-// ---------------------------------------------------------------------------------------------
-// Seeded randomness (mulberry32): every run generates the same inputs.
-
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  /** Integer in [lo, hi]. */
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  u32(): number {
-    return (this.next() * 4294967296) >>> 0;
-  }
-  u64(): bigint {
-    return (BigInt(this.u32()) << 32n) | BigInt(this.u32());
-  }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Protobuf wire builders for hand-made (and deliberately malformed) inputs.

@@ -1,7 +1,8 @@
 // Fuzz: 100,000+ malformed and mutated OTLP payloads (protobuf and JSON) at a real sidecar's
 // HTTP receiver over keep-alive, and a share over gRPC. Every one is answered (2xx/4xx, never
 // 5xx, no hang), the process stays up, and a known good stream sent alongside shows up on
-// /metrics exactly. Seeded PRNG (mulberry32), so a failure replays with the same seed.
+// /metrics exactly. Seeded (test/support/prng.ts): the seed is in the test's name, and
+// TEST_SEED=<seed> npx vitest run test/reliability/fuzz.test.ts replays a failure.
 import * as grpc from '@grpc/grpc-js';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,15 +10,15 @@ import { fetchMetricsText, startSidecar, type Sidecar } from '../support/sidecar
 import { encodeRequest, requestToOtlpJson, type Msg } from '../support/otlp-input.js';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { grpcCall, requestMsg } from './helpers.js';
-import { rng } from '../servicegraphs/helpers.js';
+import { Prng, testSeed } from '../support/prng.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
+const SEED = testSeed(0x5eed);
 const HTTP_CASES = 100_000;
 const GRPC_CASES = 5_000;
 const GOOD_EVERY = 250;
 
-const rnd = rng(SEED);
-const int = (n: number): number => Math.floor(rnd() * n);
+const rng = new Prng(SEED);
+const int = (n: number): number => rng.below(n);
 
 function richSeed(): Msg {
   const m = requestMsg('fuzz-seed', 3, 'GET /x') as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] };

@@ -7,10 +7,11 @@
 import { describe, expect, test } from 'vitest';
 import {
   CLIENT, DROPPED, FAILED, MSG, REQ, SERVER, SMALL_BUCKETS, UNPAIRED,
-  edgeLines, harness, histogram, line, permutations, request, requestOneResource, rng, sorted,
+  edgeLines, harness, histogram, line, permutations, request, requestOneResource, sorted,
   type Harness, type SpanSpec,
 } from './helpers.js';
 import { defaultConfig } from '../../src/config/defaults.js';
+import { testPrng } from '../support/prng.js';
 
 const DEFAULT_LE = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8];
 
@@ -574,7 +575,7 @@ describe('expiry order', () => {
 
 describe('randomized pairing against a model', () => {
   test('pairs in random order and random batches all complete; the store size follows the model', async () => {
-    const random = rng(20231114);
+    const random = testPrng(20231114);
     const MAX = 64;
     const PAIRS = 3000;
     const h = await harness({ max_items: MAX, histogram_buckets: SMALL_BUCKETS });
@@ -589,22 +590,22 @@ describe('randomized pairing against a model', () => {
       expect(h.core.edgeStoreSize()).toBe(waiting.length);
     };
     while (closed < PAIRS) {
-      const open = opened < PAIRS && waiting.length < MAX && (waiting.length === 0 || random() < 0.5);
+      const open = opened < PAIRS && waiting.length < MAX && (waiting.length === 0 || random.next() < 0.5);
       if (open) {
-        const trace = Math.floor(random() * 2 ** 40); // random ids: varied hashes and probe runs
+        const trace = Math.floor(random.next() * 2 ** 40); // random ids: varied hashes and probe runs
         const c: SpanSpec = { trace, id: 1, kind: 'client', service: 'c', durMs: 500 };
         const s: SpanSpec = { trace, id: 2, parent: 1, kind: 'server', service: 's', durMs: 250 };
-        const clientFirst = random() < 0.5;
+        const clientFirst = random.next() < 0.5;
         batch.push(clientFirst ? c : s);
         waiting.push({ trace, other: clientFirst ? s : c });
         opened++;
       } else {
-        const i = Math.floor(random() * waiting.length);
+        const i = Math.floor(random.next() * waiting.length);
         const [w] = waiting.splice(i, 1);
         batch.push(w!.other);
         closed++;
       }
-      if (random() < 0.1) flush();
+      if (random.next() < 0.1) flush();
     }
     flush();
     expect(h.core.edgeStoreSize()).toBe(0);
@@ -621,7 +622,7 @@ describe('randomized pairing against a model', () => {
 
 describe('randomized pairing, drops and expiry against a model', () => {
   test('expire() counts, store size and the final counters follow a FIFO model', async () => {
-    const random = rng(7);
+    const random = testPrng(7);
     const MAX = 16;
     const WAIT = 1000;
     const STEPS = 8000;
@@ -634,14 +635,14 @@ describe('randomized pairing, drops and expiry against a model', () => {
     const unpaired = { client: 0, server: 0 };
     const dropped = { client: 0, server: 0 };
     for (let step = 0; step < STEPS; step++) {
-      now += Math.floor(random() * 40);
+      now += Math.floor(random.next() * 40);
       const due = waiting.filter((w) => w.expires <= now);
       waiting = waiting.filter((w) => w.expires > now);
       for (const w of due) unpaired[w.clientFirst ? 'client' : 'server']++;
       expect(h.core.expire(now), `step ${step}`).toBe(due.length);
       const closable = waiting.filter((w) => !w.abandoned);
-      if (closable.length > 0 && random() < 0.45) {
-        const w = closable[Math.floor(random() * closable.length)]!;
+      if (closable.length > 0 && random.next() < 0.45) {
+        const w = closable[Math.floor(random.next() * closable.length)]!;
         waiting.splice(waiting.indexOf(w), 1);
         h.send([w.other], now);
         paired++;
@@ -649,12 +650,12 @@ describe('randomized pairing, drops and expiry against a model', () => {
         trace++;
         const c: SpanSpec = { trace: trace * 7919, id: 1, kind: 'client', service: 'c', durMs: 500 };
         const sv: SpanSpec = { trace: trace * 7919, id: 2, parent: 1, kind: 'server', service: 's', durMs: 250 };
-        const clientFirst = random() < 0.5;
+        const clientFirst = random.next() < 0.5;
         h.send([clientFirst ? c : sv], now);
         if (waiting.length === MAX) {
           dropped[clientFirst ? 'client' : 'server']++;
         } else {
-          waiting.push({ trace, expires: now + WAIT, clientFirst, other: clientFirst ? sv : c, abandoned: random() < 0.3 });
+          waiting.push({ trace, expires: now + WAIT, clientFirst, other: clientFirst ? sv : c, abandoned: random.next() < 0.3 });
         }
       }
       expect(h.core.edgeStoreSize(), `step ${step}`).toBe(waiting.length);
