@@ -1,5 +1,5 @@
-// The web page's HTML and CSS. The script is src/ui/web/app.ts, compiled with the rest and
-// served from the package (see routes.ts): no CDN, nothing fetched from elsewhere.
+// The web page's HTML and CSS. The script is src/ui/web/app.ts and the modules it imports,
+// compiled and served from the package (see routes.ts): no CDN, nothing fetched from elsewhere.
 
 export function pageHtml(refreshMs: number): string {
   return `<!doctype html>

@@ -1,5 +1,5 @@
 // The web page's routes on the metrics server: GET / (for browsers) and /ui → the page,
-// /ui/app.js, /ui/layout.js, /ui/format.js, /ui/style.css → its assets, and the JSON API:
+// /ui/NAME.js (src/ui/web/NAME.ts, from src/ui/assets.ts) and /ui/style.css → its assets, and the JSON API:
 // /api/graph, /api/red?service=, /api/health, /api/slos (each takes ?window=, seconds or a duration
 // such as 5m).
 import { parseDuration } from '../config/duration.js';

@@ -337,7 +337,8 @@ describe('/api/graph, /api/red, /api/health', () => {
       const index = await fetch(`${base}/`);
       expect(index.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       expect(await index.text()).toContain('/api/graph');
-      for (const name of ['app.js', 'layout.js', 'format.js']) {
+      // Every module of src/ui/web/ (the page loads app.js, which imports the others).
+      for (const name of ['app.js', 'cards.js', 'dom.js', 'format.js', 'graph.js', 'layout.js', 'state.js', 'tables.js']) {
         const js = await fetch(`${base}/ui/${name}`);
         expect(js.status).toBe(200);
         expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');

@@ -1,0 +1,19 @@
+// Small DOM helpers for the web page's modules (runs in the browser; no imports).
+
+export const SVG_NS = 'http://www.w3.org/2000/svg';
+
+export function el<T extends Element = HTMLElement>(selector: string): T {
+  const e = document.querySelector(selector);
+  if (!e) throw new Error(`missing ${selector}`);
+  return e as T;
+}
+
+export function svg<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
+  const e = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+
+export function setText(e: Element, text: string): void {
+  if (e.textContent !== text) e.textContent = text;
+}

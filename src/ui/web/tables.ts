@@ -1,0 +1,212 @@
+// The web page's RED tables, services and operations (runs in the browser): sortable (header
+// buttons), filterable, and navigable with the arrow keys.
+import type { OperationRow, ServiceRow } from '../json.js';
+import { el, setText } from './dom.js';
+import { errorLevel, formatPercent, formatRate, formatSeconds } from './format.js';
+import { state, type Sort } from './state.js';
+
+type Row = ServiceRow | OperationRow;
+
+function compare(key: string, desc: boolean) {
+  return (a: Row, b: Row): number => {
+    const x = (a as unknown as Record<string, unknown>)[key];
+    const y = (b as unknown as Record<string, unknown>)[key];
+    // Unknown values sort last either way.
+    if (x === null || x === undefined) return y === null || y === undefined ? 0 : 1;
+    if (y === null || y === undefined) return -1;
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return desc ? -c : c;
+  };
+}
+
+function sortRows<T extends Row>(rows: T[], sort: Sort, tiebreak: (r: T) => string): T[] {
+  const c = compare(sort.key, sort.desc);
+  return [...rows].sort((a, b) => c(a, b) || tiebreak(a).localeCompare(tiebreak(b)));
+}
+
+function updateSortHeaders(table: HTMLTableElement, sort: Sort): void {
+  for (const th of table.querySelectorAll<HTMLTableCellElement>('thead th')) {
+    if (th.dataset.key === sort.key) th.setAttribute('aria-sort', sort.desc ? 'descending' : 'ascending');
+    else th.removeAttribute('aria-sort');
+  }
+}
+
+function cell(tr: HTMLTableRowElement, i: number, text: string, cls: string): void {
+  let td = tr.children[i] as HTMLTableCellElement | undefined;
+  if (!td) {
+    td = document.createElement('td');
+    tr.append(td);
+  }
+  if (td.className !== cls) td.className = cls;
+  setText(td, text);
+}
+
+/** Puts rows (keyed) into the tbody in order, reusing row elements so focus stays where it was. */
+function fillBody(tbody: HTMLTableSectionElement, keys: string[], fill: (tr: HTMLTableRowElement, i: number) => void, emptyText: string, columns: number): void {
+  const active = document.activeElement;
+  const activeKey = active instanceof HTMLTableRowElement && active.parentElement === tbody ? active.dataset.key : undefined;
+  const existing = new Map<string, HTMLTableRowElement>();
+  for (const tr of tbody.querySelectorAll<HTMLTableRowElement>('tr[data-key]')) existing.set(tr.dataset.key!, tr);
+  const rows: HTMLTableRowElement[] = [];
+  keys.forEach((key, i) => {
+    let tr = existing.get(key);
+    if (!tr) {
+      tr = document.createElement('tr');
+      tr.dataset.key = key;
+    }
+    existing.delete(key);
+    fill(tr, i);
+    rows.push(tr);
+  });
+  if (rows.length === 0) {
+    const tr = document.createElement('tr');
+    const td = document.createElement('td');
+    td.colSpan = columns;
+    td.className = 'empty';
+    td.textContent = emptyText;
+    tr.append(td);
+    tbody.replaceChildren(tr);
+    return;
+  }
+  // Only move what is out of place (moving the focused row would blur it).
+  rows.forEach((tr, i) => {
+    if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] ?? null);
+  });
+  while (tbody.children.length > rows.length) tbody.lastElementChild!.remove();
+  // Roving tabindex: the focused (or first) row is the one Tab reaches.
+  const focusKey = activeKey ?? tbody.dataset.focus ?? rows[0]!.dataset.key;
+  let any = false;
+  for (const tr of rows) {
+    const on = tr.dataset.key === focusKey;
+    tr.tabIndex = on ? 0 : -1;
+    any ||= on;
+  }
+  if (!any) rows[0]!.tabIndex = 0;
+  if (activeKey && document.activeElement !== active) {
+    const again = rows.find((r) => r.dataset.key === activeKey);
+    again?.focus({ preventScroll: true });
+  }
+}
+
+export function renderServices(all: ServiceRow[]): void {
+  const table = el<HTMLTableElement>('#services');
+  const f = state.svcFilter.toLowerCase();
+  const rows = sortRows(all.filter((r) => f === '' || r.service.toLowerCase().includes(f)), state.svcSort, (r) => r.service);
+  updateSortHeaders(table, state.svcSort);
+  fillBody(
+    table.tBodies[0]!,
+    rows.map((r) => r.service),
+    (tr, i) => {
+      const r = rows[i]!;
+      tr.classList.toggle('selected', r.service === state.selected);
+      tr.setAttribute('aria-selected', String(r.service === state.selected));
+      tr.title = r.basis === 'entry' ? 'server and consumer spans' : 'all spans (this service has no server or consumer spans)';
+      cell(tr, 0, r.service, 'text name');
+      cell(tr, 1, formatRate(r.rate), 'num');
+      cell(tr, 2, formatPercent(r.error_ratio), `err lvl-${errorLevel(r.error_ratio)}`);
+      cell(tr, 3, formatSeconds(r.p50), 'num');
+      cell(tr, 4, formatSeconds(r.p95), 'num');
+      cell(tr, 5, formatSeconds(r.p99), 'num');
+      cell(tr, 6, String(r.operations), 'num');
+    },
+    state.red && !state.red.span_metrics ? 'Span metrics are off.' : f ? 'No service matches the filter.' : 'No spans yet.',
+    7,
+  );
+}
+
+const KIND_SHORT: Record<string, string> = {
+  SPAN_KIND_SERVER: 'server', SPAN_KIND_CLIENT: 'client', SPAN_KIND_INTERNAL: 'internal',
+  SPAN_KIND_PRODUCER: 'producer', SPAN_KIND_CONSUMER: 'consumer', SPAN_KIND_UNSPECIFIED: 'unspecified',
+};
+
+export function renderOperations(all: OperationRow[]): void {
+  const table = el<HTMLTableElement>('#operations');
+  const f = state.opFilter.toLowerCase();
+  const match = (r: OperationRow) =>
+    f === '' || r.span_name.toLowerCase().includes(f) || r.service.toLowerCase().includes(f) || (KIND_SHORT[r.span_kind] ?? r.span_kind).includes(f);
+  const rows = sortRows(all.filter(match), state.opSort, (r) => `${r.service}\u0000${r.span_name}\u0000${r.span_kind}`);
+  updateSortHeaders(table, state.opSort);
+  fillBody(
+    table.tBodies[0]!,
+    rows.map((r) => `${r.service}\u0000${r.span_name}\u0000${r.span_kind}`),
+    (tr, i) => {
+      const r = rows[i]!;
+      cell(tr, 0, r.service, 'text');
+      cell(tr, 1, r.span_name, 'text name');
+      cell(tr, 2, KIND_SHORT[r.span_kind] ?? r.span_kind, 'text kind');
+      cell(tr, 3, formatRate(r.rate), 'num');
+      cell(tr, 4, formatPercent(r.error_ratio), `err lvl-${errorLevel(r.error_ratio)}`);
+      cell(tr, 5, formatSeconds(r.p50), 'num');
+      cell(tr, 6, formatSeconds(r.p95), 'num');
+      cell(tr, 7, formatSeconds(r.p99), 'num');
+    },
+    f ? 'No operation matches the filter.' : 'No operations yet.',
+    8,
+  );
+}
+
+/**
+ * Wires a table's header buttons (sort, then `rerender`) and keys; with `select`, Enter, Space or a
+ * click selects a row's key and Escape clears the selection (select(null)).
+ */
+export function wireTable(table: HTMLTableElement, sort: () => Sort, rerender: () => void, select?: (key: string | null) => void): void {
+  for (const th of table.querySelectorAll<HTMLTableCellElement>('thead th')) {
+    th.querySelector('button')!.addEventListener('click', () => {
+      const s = sort();
+      const key = th.dataset.key!;
+      if (s.key === key) s.desc = !s.desc;
+      else {
+        s.key = key;
+        // Text columns start A→Z, numbers largest first.
+        s.desc = !th.classList.contains('text');
+      }
+      rerender();
+    });
+  }
+  const tbody = table.tBodies[0]!;
+  tbody.addEventListener('keydown', (ev) => {
+    const tr = (ev.target as HTMLElement).closest('tr');
+    if (!tr || !tr.dataset.key) return;
+    const rows = [...tbody.querySelectorAll<HTMLTableRowElement>('tr[data-key]')];
+    const i = rows.indexOf(tr);
+    let next = -1;
+    switch (ev.key) {
+      case 'ArrowDown': next = Math.min(rows.length - 1, i + 1); break;
+      case 'ArrowUp': next = Math.max(0, i - 1); break;
+      case 'Home': next = 0; break;
+      case 'End': next = rows.length - 1; break;
+      case 'PageDown': next = Math.min(rows.length - 1, i + 10); break;
+      case 'PageUp': next = Math.max(0, i - 10); break;
+      case 'Enter':
+      case ' ':
+        if (select) {
+          ev.preventDefault();
+          select(tr.dataset.key);
+        }
+        return;
+      case 'Escape':
+        if (select && state.selected) {
+          ev.preventDefault();
+          select(null);
+        }
+        return;
+      default:
+        return;
+    }
+    ev.preventDefault();
+    const target = rows[next]!;
+    for (const r of rows) r.tabIndex = r === target ? 0 : -1;
+    tbody.dataset.focus = target.dataset.key;
+    target.focus();
+  });
+  tbody.addEventListener('focusin', (ev) => {
+    const tr = (ev.target as HTMLElement).closest('tr');
+    if (tr?.dataset.key) tbody.dataset.focus = tr.dataset.key;
+  });
+  if (select) {
+    tbody.addEventListener('click', (ev) => {
+      const tr = (ev.target as HTMLElement).closest('tr');
+      if (tr?.dataset.key) select(tr.dataset.key);
+    });
+  }
+}
