@@ -12,21 +12,25 @@ describe('trace-id ring of the loadbalancing exporter', () => {
     expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
   });
 
-  test('positions of endpoint-1 and endpoint-2 with 5 points each (the exporter test vector)', () => {
-    expect(ringPoints(['endpoint-1'], 5)).toEqual([1401, 4175, 14133, 17836, 21667].map((pos) => ({ pos, endpoint: 'endpoint-1' })));
-    // a repeated endpoint adds nothing: its positions are taken
-    expect(ringPoints(['endpoint-1', 'endpoint-1'], 5)).toEqual(ringPoints(['endpoint-1'], 5));
-    expect(ringPoints(['endpoint-1', 'endpoint-2'], 5).map((p) => `${p.pos}:${p.endpoint.slice(-1)}`)).toEqual([
-      '1401:1', '4175:1', '10240:2', '14133:1', '15002:2', '17836:1', '21263:2', '21667:1', '26806:2', '27020:2',
+  // the vectors of consistent_hashing_test.go at contrib v0.141.0 (TestPositionsForEndpoints, TestEndpointFor)
+  test('positions of endpoint-1, and of endpoint-A and endpoint-B, with 5 points each (the exporter test vectors)', () => {
+    expect(ringPoints(['endpoint-1'], 5)).toEqual([0x21ca, 0x29d3, 0x3984, 0x5eaf, 0x8bc1].map((pos) => ({ pos, endpoint: 'endpoint-1' })));
+    // a repeated endpoint: each clash takes the next free position
+    expect(ringPoints(['endpoint-1', 'endpoint-1'], 5).map((p) => p.pos)).toEqual(
+      [0x21ca, 0x21cb, 0x29d3, 0x29d4, 0x3984, 0x3985, 0x5eaf, 0x5eb0, 0x8bc1, 0x8bc2],
+    );
+    expect(ringPoints(['endpoint-A', 'endpoint-B'], 5).map((p) => `${p.pos.toString(16)}:${p.endpoint.slice(-1)}`)).toEqual([
+      'dde:B', '162e:A', '21f5:B', '34e5:A', '61fb:B', '6910:B', '76a0:A', '7e2b:A', '7f7c:A', '85ac:B',
     ]);
   });
 
-  test('100 points per endpoint; trace ids 0102… and 8080… go to endpoint-1 and endpoint-2', () => {
+  test('100 points per endpoint; the ids of the exporter test go to its endpoints', () => {
     const ring = new TraceIdRing(['endpoint-2', 'endpoint-1']);
     expect(ring.points).toHaveLength(200);
-    const id = (a: number, b: number): Uint8Array => Uint8Array.from([a, b, ...new Array<number>(14).fill(0)]);
-    expect(ring.endpointFor(id(1, 2))).toBe('endpoint-1');
-    expect(ring.endpointFor(id(128, 128))).toBe('endpoint-2');
+    expect(ring.endpointFor(Uint8Array.of(1, 2, 0, 0))).toBe('endpoint-2');
+    expect(ring.endpointFor(Uint8Array.of(128, 128, 0, 0))).toBe('endpoint-1');
+    expect(ring.endpointFor(Buffer.from('ad-service-7'))).toBe('endpoint-2');
+    expect(ring.endpointFor(Buffer.from('get-recommendations-1'))).toBe('endpoint-1');
   });
 
   test('the hostnames order does not matter; a position past the last point wraps to the first', () => {

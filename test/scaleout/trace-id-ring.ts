@@ -2,9 +2,11 @@
 // `routing_key: traceID`, written for the tests from its documented behaviour:
 //
 // - the static resolver sorts its hostnames (byte order) and passes them on as written;
-// - the ring: for each endpoint in that order, 100 points at crc32(endpoint bytes + one byte i)
-//   mod 36000, i = 0..99 (CRC-32/IEEE); a point already taken by an earlier endpoint is
-//   skipped; the points are sorted by position;
+// - the ring: for each endpoint in that order, 100 points at crc32(endpoint bytes + i as 4 bytes
+//   little-endian) mod 36000, i = 0..99 (CRC-32/IEEE); a position already taken moves to the
+//   next free one (+1, up to 10 probes, else the point is left out); the points are sorted by
+//   position (the exporter as of Collector contrib v0.141.0, which test/interop/
+//   loadbalancing.test.ts runs for real);
 // - a trace goes to the first point at or after crc32(its 16 trace-id bytes) mod 36000,
 //   wrapping around to the lowest point.
 //
@@ -16,6 +18,8 @@ import { crc32 } from 'node:zlib';
 export const RING_POSITIONS = 36000;
 /** Points per endpoint (the exporter's default weight). */
 export const POINTS_PER_ENDPOINT = 100;
+/** How many following positions a point may move to when its own is taken. */
+export const LINEAR_PROBE_LIMIT = 10;
 
 export interface RingPoint {
   pos: number;
@@ -28,9 +32,16 @@ export function ringPoints(endpoints: string[], points = POINTS_PER_ENDPOINT): R
   const out: RingPoint[] = [];
   for (const endpoint of endpoints) {
     const name = Buffer.from(endpoint, 'utf8');
+    const index = Buffer.alloc(4);
     for (let i = 0; i < points; i++) {
-      const pos = crc32(Buffer.concat([name, Buffer.of(i & 0xff)])) % RING_POSITIONS;
-      if (taken.has(pos)) continue;
+      index.writeUInt32LE(i);
+      let pos = crc32(Buffer.concat([name, index])) % RING_POSITIONS;
+      let probed = 0;
+      while (taken.has(pos) && probed < LINEAR_PROBE_LIMIT) {
+        pos = (pos + 1) % RING_POSITIONS;
+        probed++;
+      }
+      if (probed >= LINEAR_PROBE_LIMIT) continue;
       taken.add(pos);
       out.push({ pos, endpoint });
     }
