@@ -1,4 +1,6 @@
 // The command-line flags. Each value flag sets one key; --set sets any key.
+import type { KeyPath } from './spec.js';
+import type { Config } from './types.js';
 
 export interface FlagSpec {
   /** "--otlp.http-endpoint" */
@@ -8,8 +10,8 @@ export interface FlagSpec {
   /** Placeholder for the value in --help; absent for switches. */
   arg?: string;
   /** The key path it sets ("otlp.http_endpoint"); absent for --config, --set, --help, --version. */
-  key?: string;
-  /** The env var with the same effect, if any. */
+  key?: KeyPath<Config>;
+  /** The env var with the same effect, for a flag without a key (a key's is keys.ts envName). */
   env?: string;
   help: string;
 }
@@ -20,35 +22,30 @@ export const FLAGS: readonly FlagSpec[] = [
     name: '--log-level',
     arg: 'LEVEL',
     key: 'log_level',
-    env: 'SPANMETER_LOG_LEVEL',
     help: 'trace, debug, info, warn, error, fatal or silent (default info)',
   },
   {
     name: '--otlp.http-endpoint',
     arg: 'HOST:PORT',
     key: 'otlp.http_endpoint',
-    env: 'SPANMETER_OTLP_HTTP_ENDPOINT',
     help: 'OTLP/HTTP listen address, "" disables (default 127.0.0.1:4318)',
   },
   {
     name: '--otlp.grpc-endpoint',
     arg: 'HOST:PORT',
     key: 'otlp.grpc_endpoint',
-    env: 'SPANMETER_OTLP_GRPC_ENDPOINT',
     help: 'OTLP/gRPC listen address, "" disables (default 127.0.0.1:4317)',
   },
   {
     name: '--http-endpoint',
     arg: 'HOST:PORT',
     key: 'http_endpoint',
-    env: 'SPANMETER_HTTP_ENDPOINT',
     help: '/metrics and /healthz listen address (default 127.0.0.1:9464)',
   },
   {
     name: '--processors',
     arg: 'LIST',
     key: 'processors',
-    env: 'SPANMETER_PROCESSORS',
     help: 'comma-separated: span-metrics, service-graphs (default span-metrics)',
   },
   {

@@ -1,15 +1,16 @@
 // The --help text, built from the flag table and the schema so it cannot drift from them.
 import { FLAGS } from './flags.js';
-import { LEAVES } from './keys.js';
+import { LEAVES, envName } from './keys.js';
 
 export function helpText(): string {
   const flagLines = FLAGS.map((f) => {
     const names = [f.alias, f.arg ? `${f.name} ${f.arg}` : f.name].filter(Boolean).join(', ');
     const lines = [`  ${names}`, ...f.help.split('\n').map((l) => `      ${l}`)];
-    if (f.env) lines.push(`      env: ${f.env}`);
+    const env = f.env ?? (f.key ? envName(f.key.split('.')) : undefined);
+    if (env) lines.push(`      env: ${env}`);
     return lines.join('\n');
   });
-  const named = new Set(FLAGS.map((f) => f.key).filter(Boolean));
+  const named = new Set<string | undefined>(FLAGS.map((f) => f.key));
   const otherEnv = LEAVES.filter((l) => !named.has(l.key)).map((l) => `  ${l.env}`);
 
   return `spanmeter: OpenTelemetry traces in (OTLP), Prometheus span metrics and service graphs out.

@@ -45,16 +45,19 @@ export interface ObjectSpec<T> {
 }
 
 /**
- * The spec a value of type T needs: a section for an interface, a leaf for a scalar, a list or a
- * free mapping (Record<string, string>). Wrapped in [] so that unions ('s' | 'ms', boolean) stay whole.
+ * Whether a value of type T is a section (an interface: its keys are config keys) rather than a
+ * leaf (a scalar, a list or a free mapping like Record<string, string>). Wrapped in [] so that
+ * unions ('s' | 'ms', boolean) stay whole.
  */
-export type SpecOf<T> = [T] extends [readonly unknown[]]
-  ? LeafSpec<T>
-  : [T] extends [object]
-    ? string extends keyof T
-      ? LeafSpec<T>
-      : ObjectSpec<T>
-    : LeafSpec<T>;
+type IsSection<T> = [T] extends [readonly unknown[]] ? false : [T] extends [object] ? (string extends keyof T ? false : true) : false;
+
+/** The spec a value of type T needs: a section's or a leaf's. */
+export type SpecOf<T> = IsSection<T> extends true ? ObjectSpec<T> : LeafSpec<T>;
+
+/** Every settable key of T as a dotted path: "log_level" | "otlp.http_endpoint" | …; sections left out. */
+export type KeyPath<T> = {
+  [K in keyof T & string]-?: IsSection<T[K]> extends true ? `${K}.${KeyPath<T[K]>}` : K;
+}[keyof T & string];
 
 /** Any spec, its value type forgotten: what the walk works on. */
 export type AnySpec = AnyLeafSpec | AnyObjectSpec;

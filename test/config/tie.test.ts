@@ -1,6 +1,6 @@
 // The config type (src/config/types.ts), its key table (keys.ts), its defaults (defaults.ts) and
-// the in-process subset (src/index.ts) are tied by their types: a key added to one and forgotten
-// in another must not compile. `npm run build` (the first step of `npm test`) compiles src/, so a
+// the in-process subset (src/index.ts) and the flags (flags.ts) are tied by their types: a key
+// added to one and forgotten in another must not compile. `npm run build` (the first step of `npm test`) compiles src/, so a
 // real drift fails there; this test shows the tie exists. It compiles the real files with the
 // TypeScript compiler, each time with one drift made in memory, and expects tsc to refuse it at
 // the place that was forgotten. The expected messages are tsc's own (TS2741 "Property … is
@@ -86,6 +86,11 @@ describe('config type, keys and defaults are tied (tsc refuses a drift)', () => 
     const errors = configErrors({ file: TYPES, find: '  http_5xx_as_error: boolean;\n}', replace: '  http_5xx_as_error: boolean;\n  new_slo_key: boolean;\n}' });
     expect(errors.some((e) => e.startsWith('src/config/keys.ts') && e.includes("Property 'new_slo_key' is missing"))).toBe(true);
     expect(errors.some((e) => e.startsWith('src/config/defaults.ts') && e.includes("Property 'new_slo_key' is missing"))).toBe(true);
+  });
+
+  it('a flag naming a key that does not exist is refused', { timeout: 60_000 }, () => {
+    const errors = configErrors({ file: join(ROOT, 'src/config/flags.ts'), find: "key: 'log_level',", replace: "key: 'log_levle'," });
+    expect(errors.some((e) => e.startsWith('src/config/flags.ts') && e.includes(`'"log_levle"' is not assignable to type`))).toBe(true);
   });
 
   it('a key added to SpanmeterConfig (src/index.ts) alone is refused', { timeout: 60_000 }, () => {
