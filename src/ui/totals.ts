@@ -3,7 +3,9 @@
 // edge (client, server, connection type) from the service-graph request counters and
 // histograms, per SLO from its good and total counters. Labels are read by role, never by
 // name, so either naming scheme (tempo or otel) gives the same totals.
+import type { SeriesTableView } from '../core/index.js';
 import type { ServiceGraphsCatalog, SlosCatalog, SpanMetricsCatalog } from '../exporters/catalog.js';
+import type { HistogramFamily } from '../exporters/families.js';
 import type { GraphEdge } from './json.js';
 import { OVERFLOW_KEY, Tracker, type KeyInfo } from './tracker.js';
 
@@ -27,6 +29,18 @@ export interface SloInfo extends KeyInfo {
 }
 
 const CONNECTION_TYPES = new Set(['', 'virtual_node', 'messaging_system', 'database']);
+
+/** A histogram's bucket counts into out[at … at + B], not cumulative; the last (+Inf) is the count less the others. */
+function readBuckets(view: SeriesTableView, slot: number, h: HistogramFamily, out: Float64Array, at: number): void {
+  const B = h.bounds.length;
+  let finite = 0;
+  for (let b = 0; b < B; b++) {
+    const c = view.value(slot, h.buckets + b);
+    out[at + b] = c;
+    finite += c;
+  }
+  out[at + B] = view.value(slot, h.count) - finite;
+}
 
 /**
  * Per operation: [calls, errors, latency bucket 0 … B−1, +Inf bucket] (width 2 + B + 1), the
@@ -52,13 +66,7 @@ export function operationTotals(sm: SpanMetricsCatalog, maxOperations: number): 
       const n = view.value(slot, calls.value);
       out[0] = n;
       out[1] = error ? n : 0;
-      let finite = 0;
-      for (let b = 0; b < B; b++) {
-        const c = view.value(slot, latency.buckets + b);
-        out[2 + b] = c;
-        finite += c;
-      }
-      out[2 + B] = view.value(slot, latency.count) - finite;
+      readBuckets(view, slot, latency, out, 2);
     },
     overflowInfo,
   );
@@ -89,15 +97,8 @@ export function edgeTotals(sg: ServiceGraphsCatalog, maxEdges: number): Tracker<
     (view, slot, _flag, out) => {
       out[0] = view.value(slot, request.value);
       out[1] = view.value(slot, failed.value);
-      for (const [h, at] of [[server, 2], [client, 3 + B]] as const) {
-        let finite = 0;
-        for (let b = 0; b < B; b++) {
-          const c = view.value(slot, h.buckets + b);
-          out[at + b] = c;
-          finite += c;
-        }
-        out[at + B] = view.value(slot, h.count) - finite;
-      }
+      readBuckets(view, slot, server, out, 2);
+      readBuckets(view, slot, client, out, 3 + B);
     },
     overflowInfo,
   );
