@@ -78,7 +78,7 @@ describe('formatting', () => {
 });
 
 describe('src/ui/assets.ts', () => {
-  it('holds the current src/ui/web/*.ts (else: node src/ui/web/generate.mjs)', () => {
+  it('holds the current src/ui/web/*.ts (npm run build, or node src/ui/web/generate.mjs, writes it)', () => {
     expect(readFileSync(new URL('../../src/ui/assets.ts', import.meta.url), 'utf8')).toBe(render());
   });
 });
