@@ -6,7 +6,8 @@ import { Core, coreOptions, type IngestResult } from './core/index.js';
 import type { WasmBuild } from './core/wasm.js';
 import { loadObject } from './config/load.js';
 import type {
-  Config, IntrinsicDimensions, ProcessorName, ServiceGraphsConfig, SloConfig, SpanEventsConfig, SpanMetricsConfig,
+  Config, IntrinsicDimensions, ProcessorName, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanEventsConfig,
+  SpanMetricsConfig,
 } from './config/types.js';
 import { OtlpError } from './otlp/errors.js';
 import { jsonToProtobuf } from './otlp/json.js';
@@ -42,9 +43,9 @@ export interface SpanmeterConfig {
     };
     service_graphs?: Partial<Omit<ServiceGraphsConfig, 'wait'>> & { wait?: Duration };
   };
-  registry?: { max_active_series?: number; stale_duration?: Duration };
+  registry?: Partial<Omit<RegistryConfig, 'stale_duration'>> & { stale_duration?: Duration };
   /** 'tempo' (default) or 'otel': the Collector spanmetrics connector's names and buckets. */
-  naming?: 'tempo' | 'otel';
+  naming?: Config['naming'];
   /** Spans that ended longer than this before ingest are left out; default "0s" (keep all). */
   metrics_ingestion_time_range_slack?: Duration;
   /** Service-level objectives: spanmeter_slo_good_total / spanmeter_slo_total per SLO. */

@@ -5,10 +5,11 @@
 // key of Config (types.ts), no other, each with a check yielding that key's type.
 import { REMOTE_WRITE_DEFAULTS, SLO_DEFAULTS } from './defaults.js';
 import { objectList, externalLabels, headers, yamlFromText } from './mappings.js';
+import { SPAN_KIND_WORDS } from './slos.js';
 import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type ObjectSpec } from './spec.js';
 import { LOG_LEVELS, type Config, type RemoteWriteConfig, type SloConfig, type TlsConfig, type AuthConfig } from './types.js';
 import {
-  SPAN_KIND_WORDS, boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
+  boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
 } from './values.js';
 
 const PROMETHEUS_ONLY = 'Prometheus remote_write option not supported by spanmeter';

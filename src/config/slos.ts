@@ -6,8 +6,11 @@ import type { SloConfig } from './types.js';
 /** Most SLOs: the core answers name patterns in one 32-bit mask. */
 export const MAX_SLOS = 32;
 
-/** OTLP span kind numbers by the short names an SLO uses. */
-const SPAN_KINDS: Record<string, number> = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
+/** OTLP span kind numbers by the short names an SLO uses (in the order error messages list them). */
+const SPAN_KINDS: Record<string, number> = { server: 2, client: 3, producer: 4, consumer: 5, internal: 1 };
+
+/** Span kinds as an SLO names them: short or as the span-metrics label writes them. */
+export const SPAN_KIND_WORDS: readonly string[] = Object.keys(SPAN_KINDS).flatMap((k) => [k, `span_kind_${k}`]);
 
 /** The OTLP span kind an SLO selects, or -1 for any. */
 export function sloSpanKind(slo: SloConfig): number {

@@ -28,11 +28,6 @@ export function listFromText(text: string, item: (t: string) => unknown = (t) =>
   return t.split(',').map((s) => item(s.trim()));
 }
 
-/** Span kinds as an SLO names them: short or as the span-metrics label writes them. */
-export const SPAN_KIND_WORDS: readonly string[] = ['server', 'client', 'producer', 'consumer', 'internal'].flatMap(
-  (k) => [k, `span_kind_${k}`],
-);
-
 
 /** Tempo processor names spanmeter does not provide. */
 const TEMPO_ONLY_PROCESSORS = new Set([
