@@ -17,7 +17,7 @@
 // metric or label name is matched here. The JSON's types are in src/ui/json.ts; the HTTP routes
 // in src/ui/routes.ts.
 import type { Core } from '../core/index.js';
-import type { Catalog, SlosCatalog } from '../exporters/catalog.js';
+import type { Catalog, ServiceGraphsCatalog, SlosCatalog, SpanMetricsCatalog } from '../exporters/catalog.js';
 import type { CounterFamily } from '../exporters/families.js';
 import type {
   GraphEdge, GraphNode, GraphResponse, HealthResponse, NodeType, OperationRow, Rates, RedResponse, RejectedRow, ServiceRow, SloRow,
@@ -114,8 +114,8 @@ export class UiApi {
   private readonly minScan: number;
   private readonly idle: number;
   /** The typed families of each processor that is on (the catalog's). */
-  private readonly sm?: Catalog['spanMetrics'];
-  private readonly sg?: Catalog['serviceGraphs'];
+  private readonly sm?: SpanMetricsCatalog;
+  private readonly sg?: ServiceGraphsCatalog;
   private readonly slo?: SlosCatalog;
 
   constructor(private readonly options: UiOptions) {
