@@ -137,9 +137,16 @@ async function scrapeBoth(pair: Pair, calls: { spanmeter: number; otelcol: numbe
   return result as Scraped;
 }
 
-/** The differences whose series carry `label=value` (on either side), split from the rest. */
-function partition(diffs: Difference[], pred: (d: Difference) => boolean): [Difference[], Difference[]] {
-  return [diffs.filter(pred), diffs.filter((d) => !pred(d))];
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).filter((k) => a[k] !== '');
+  const kb = Object.keys(b).filter((k) => b[k] !== '');
+  return ka.length === kb.length && ka.every((k) => a[k] === b[k]);
+}
+
+/** The value of the series of `metric` with exactly these labels (empty values = absent), or undefined. */
+function pick(m: Map<string, SeriesValue>, metric: string, labels: Record<string, string>): number | undefined {
+  for (const s of m.values()) if (s.metric === metric && sameLabels(s.labels, labels)) return s.value;
+  return undefined;
 }
 
 describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics connector', () => {
@@ -170,6 +177,44 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
     }
   });
 
+  describe("the conformance pack's inputs (../shared/conformance/inputs, read in place)", () => {
+    let pair: Pair;
+    beforeAll(async () => {
+      pair = await startPair('pack');
+    });
+    afterAll(async () => {
+      await pair?.stop();
+    });
+
+    test('every input, one request each, in name order: every series equal but those of resources without service.name', async () => {
+      const inputs = packInputs();
+      expect(inputs.length).toBeGreaterThan(10);
+      for (const i of inputs) await sendBoth(pair, i.body);
+      const named = inputs.reduce((n, i) => n + i.named, 0);
+      const nameless = inputs.reduce((n, i) => n + i.nameless, 0);
+      const s = await scrapeBoth(pair, { spanmeter: named + nameless, otelcol: named });
+      const diffs = compareSeries(s.spanmeter, s.otelcol);
+      // two differences (README). (1) Spans of a resource without service.name are counted by
+      // spanmeter (no service_name label, as Tempo does) and skipped by the Collector.
+      const noService = diffs.filter((d) => d.labels.service_name === undefined);
+      // (2) own-sm-dimensions.json: two "GET /items" spans of service api whose resource has
+      // deployment.environment=prod, one of them with the span attribute =staging. Tempo reads
+      // the resource first (prod twice), the Collector the span first (prod once, staging once).
+      const api = { service_name: 'api', span_name: 'GET /items', span_kind: 'SPAN_KIND_SERVER', status_code: 'STATUS_CODE_UNSET' };
+      expect(pick(s.spanmeter, CALLS, { ...api, deployment_environment: 'prod' })).toBe(2);
+      expect(pick(s.spanmeter, CALLS, { ...api, deployment_environment: 'staging' })).toBeUndefined();
+      expect(pick(s.otelcol, CALLS, { ...api, deployment_environment: 'prod' })).toBe(1);
+      expect(pick(s.otelcol, CALLS, { ...api, deployment_environment: 'staging' })).toBe(1);
+      const precedence = (d: Difference): boolean => d.labels.service_name === 'api' && d.labels.deployment_environment !== undefined;
+      const rest = diffs.filter((d) => d.labels.service_name !== undefined && !precedence(d));
+      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+      for (const d of noService) expect(d.right, d.key).toBeUndefined();
+      // (service.name "" has no service_name label on either side, and counts on both)
+      expect(total(s.spanmeter, CALLS, { service_name: undefined }) - total(s.otelcol, CALLS, { service_name: undefined })).toBe(nameless);
+      expect(nameless).toBeGreaterThan(0);
+    });
+  });
+
   describe('edge traces', () => {
     let pair: Pair;
     let scraped: Scraped;
@@ -189,19 +234,175 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
       await pair?.stop();
     });
 
-    test('report', () => {
-      console.log(showDifferences(diffs, 'spanmeter', 'Collector', 200));
+    // Where the peers agree, with hand-computed values (support/traces.ts builds every span).
+    const calls = (m: Map<string, SeriesValue>, labels: Record<string, string>): number | undefined => pick(m, CALLS, labels);
+    const SERVER = { span_kind: 'SPAN_KIND_SERVER', status_code: 'STATUS_CODE_UNSET' };
+
+    test('durations: exactly on a bound is in that bucket (le inclusive), 1 ns above is in the next; 0, negative, sub-ms, past the last bound', () => {
+      for (const side of [scraped.spanmeter, scraped.otelcol]) {
+        const on = { service_name: 'edge-durations', span_name: 'on-bound', k8s_namespace_name: 'edge', ...SERVER };
+        const above = { ...on, span_name: 'above-bound' };
+        BOUNDS_MS.forEach((b, i) => {
+          // span i lasts exactly bound i: cumulative count at le=bound i is i+1; the span 1 ns above it is not in
+          expect(pick(side, `${HIST}_bucket`, { ...on, le: String(b) })).toBe(i + 1);
+          expect(pick(side, `${HIST}_bucket`, { ...above, le: String(b) })).toBe(i);
+        });
+        expect(pick(side, `${HIST}_bucket`, { ...on, le: '+Inf' })).toBe(BOUNDS_MS.length);
+        // sum of the bounds, in ms: 2+4+6+8+10+50+100+200+400+800+1000+1400+2000+5000+10000+15000
+        expect(pick(side, `${HIST}_sum`, on)).toBeCloseTo(35_980, 9);
+        const z = { service_name: 'edge-durations', k8s_namespace_name: 'edge', ...SERVER };
+        for (const name of ['zero', 'negative']) {
+          expect(pick(side, `${HIST}_bucket`, { ...z, span_name: name, le: '2' })).toBe(1);
+          expect(pick(side, `${HIST}_sum`, { ...z, span_name: name })).toBe(0);
+        }
+        expect(pick(side, `${HIST}_sum`, { ...z, span_name: 'sub-ms' })).toBeCloseTo(0.001234, 12);
+        expect(pick(side, `${HIST}_bucket`, { ...z, span_name: 'past-last', le: '15000' })).toBe(0);
+        expect(pick(side, `${HIST}_bucket`, { ...z, span_name: 'past-last', le: '+Inf' })).toBe(1);
+      }
+    });
+
+    test('kinds and status codes: one series each of 6 x 3, named as both peers name them', () => {
+      const kinds = ['UNSPECIFIED', 'INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
+      for (const side of [scraped.spanmeter, scraped.otelcol]) {
+        for (const k of kinds) {
+          for (const st of ['UNSET', 'OK', 'ERROR']) {
+            expect(calls(side, { service_name: 'edge-status', span_name: `op-${k}`, span_kind: `SPAN_KIND_${k}`, status_code: `STATUS_CODE_${st}` })).toBe(1);
+          }
+        }
+      }
+    });
+
+    test('string, int, bool and plain double dimensions print alike; an empty string is no label', () => {
+      const d = { service_name: 'edge-dims', ...SERVER };
+      for (const side of [scraped.spanmeter, scraped.otelcol]) {
+        expect(calls(side, { ...d, span_name: 'dim-str', edge_str: 'a b/c"d\\e' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-int', edge_int: '42' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-int-neg', edge_int: '-7' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-int-big', edge_int: '9007199254740993' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-bool', edge_bool: 'true' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-bool-false', edge_bool: 'false' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-double', edge_double: '1.5' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-double-int', edge_double: '3' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-double-frac', edge_double: '0.1' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-many', http_request_method: 'GET', http_response_status_code: '503', edge_bool: 'true' })).toBe(1);
+        expect(calls(side, { ...d, span_name: 'dim-empty-str' })).toBe(1);
+      }
+    });
+
+    test('sampling: the pinned Collector counts a span once whatever its tracestate th or X-SampleRatio; so does spanmeter without span_multiplier_key', () => {
+      for (const side of [scraped.spanmeter, scraped.otelcol]) {
+        for (const name of ['th-50', 'th-25', 'attr-25']) expect(calls(side, { service_name: 'edge-sampled', span_name: name, ...SERVER })).toBe(1);
+      }
+    });
+
+    test('database and messaging spans, the consumer in a later request; service.name ""', () => {
+      for (const side of [scraped.spanmeter, scraped.otelcol]) {
+        const db = { service_name: 'edge-db', span_name: 'SELECT shop.orders', span_kind: 'SPAN_KIND_CLIENT', db_system_name: 'postgresql' };
+        expect(calls(side, { ...db, status_code: 'STATUS_CODE_UNSET' })).toBe(1);
+        expect(calls(side, { ...db, status_code: 'STATUS_CODE_ERROR' })).toBe(1);
+        const m = { service_name: 'edge-messaging', messaging_system: 'kafka', status_code: 'STATUS_CODE_UNSET' };
+        expect(calls(side, { ...m, span_name: 'orders publish', span_kind: 'SPAN_KIND_PRODUCER' })).toBe(1);
+        expect(calls(side, { ...m, span_name: 'orders process', span_kind: 'SPAN_KIND_CONSUMER' })).toBe(1);
+        expect(calls(side, { span_name: 'empty-service', ...SERVER })).toBe(1);
+      }
+    });
+
+    // The differences, each with both sides' values (README "Differences from Tempo and the
+    // Collector"). Left: spanmeter, which follows Tempo here; right: the Collector.
+    const DIFFERENT: { why: string; spanmeter?: Record<string, string>; otelcol?: Record<string, string>; calls: [number | undefined, number | undefined] }[] = [
+      {
+        why: 'a dimension on both the resource and the span: Tempo takes the resource, the Collector the span',
+        spanmeter: { service_name: 'edge-precedence', span_name: 'both', deployment_environment: 'from-resource', ...SERVER },
+        otelcol: { service_name: 'edge-precedence', span_name: 'both', deployment_environment: 'from-span', ...SERVER },
+        calls: [1, 1],
+      },
+      ...(
+        [
+          ['fmt-double-tiny', 'edge_double', '0.0000001', '1e-7'],
+          ['fmt-double-huge', 'edge_double', '1000000000000000000000', '1e+21'],
+          ['fmt-array', 'edge_array', '[ab]', '["a","b"]'],
+          ['fmt-array-mixed', 'edge_array', '[1true2.5]', '[1,true,2.5]'],
+          ['fmt-kvlist', 'edge_kvlist', '{k:vn:1}', '{"k":"v","n":1}'],
+          ['fmt-bytes', 'edge_bytes', '', 'AQID'],
+        ] as const
+      ).map(([span, label, ours, theirs]) => ({
+        why: `${span}: Tempo's value formatting vs pdata's AsString (JSON, ES6 numbers, base64)`,
+        spanmeter: { service_name: 'edge-dims-format', span_name: span, ...(ours ? { [label]: ours } : {}), ...SERVER },
+        otelcol: { service_name: 'edge-dims-format', span_name: span, [label]: theirs, ...SERVER },
+        calls: [1, 1] as [number, number],
+      })),
+      {
+        why: 'service.name an int: Tempo formats it ("5"), the Collector reads it as a string ("")',
+        spanmeter: { service_name: '5', span_name: 'int-service', ...SERVER },
+        otelcol: { span_name: 'int-service', ...SERVER },
+        calls: [1, 1],
+      },
+      {
+        why: 'no service.name: Tempo counts the spans with service "", the Collector skips the resource',
+        spanmeter: { span_name: 'no-service', ...SERVER },
+        calls: [2, undefined],
+      },
+      {
+        why: 'span kind 9: Tempo prints the number, the Collector an empty label',
+        spanmeter: { service_name: 'edge-odd-enums', span_name: 'kind-9', span_kind: '9', status_code: 'STATUS_CODE_UNSET' },
+        otelcol: { service_name: 'edge-odd-enums', span_name: 'kind-9', status_code: 'STATUS_CODE_UNSET' },
+        calls: [1, 1],
+      },
+      {
+        why: 'status code 5: Tempo prints the number, the Collector an empty label',
+        spanmeter: { service_name: 'edge-odd-enums', span_name: 'status-5', span_kind: 'SPAN_KIND_SERVER', status_code: '5' },
+        otelcol: { service_name: 'edge-odd-enums', span_name: 'status-5', span_kind: 'SPAN_KIND_SERVER' },
+        calls: [1, 1],
+      },
+    ];
+
+    test.each(DIFFERENT)('difference: $why', (d) => {
+      if (d.spanmeter) {
+        expect(calls(scraped.spanmeter, d.spanmeter), 'spanmeter').toBe(d.calls[0]);
+        expect(calls(scraped.otelcol, d.spanmeter), 'the Collector has no such series').toBeUndefined();
+      }
+      if (d.otelcol) {
+        expect(calls(scraped.otelcol, d.otelcol), 'Collector').toBe(d.calls[1]);
+        expect(calls(scraped.spanmeter, d.otelcol), 'spanmeter has no such series').toBeUndefined();
+      }
+    });
+
+    test('nothing else differs: every other series (counters, buckets, sums) is equal', () => {
+      const known = (labels: Record<string, string>): boolean => {
+        const { le: _le, ...rest } = labels;
+        return DIFFERENT.some((d) => [d.spanmeter, d.otelcol].some((l) => l && sameLabels(l, rest)));
+      };
+      const rest = diffs.filter((d) => !known(d.labels));
+      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+      // and the comparison saw the edges: every edge span is counted on the Collector's side
+      expect(total(scraped.otelcol, CALLS)).toBe(edges.spansWithService);
     });
   });
 });
 
-// the conformance pack's inputs, sent as they are, one request each
-export function packInputs(): { name: string; body: Uint8Array; spans: number }[] {
+
+/**
+ * The conformance pack's inputs in protobuf, with their spans counted by hand from the decoded
+ * request: `named` under a resource whose service.name is a string, `nameless` under one without
+ * service.name.
+ */
+function packInputs(): { name: string; body: Uint8Array; named: number; nameless: number }[] {
   const dir = join(PACK_DIR, 'inputs');
   return readdirSync(dir)
     .sort()
     .map((name) => {
       const input = loadInput(join(dir, name));
-      return { name, body: input.protobuf, spans: 0 };
+      let named = 0;
+      let nameless = 0;
+      type KVm = { key: string; value?: { stringValue?: string } };
+      type RS = { resource?: { attributes?: KVm[] }; scopeSpans?: { spans?: unknown[] }[] };
+      for (const rs of (input.message.resourceSpans ?? []) as RS[]) {
+        const n = (rs.scopeSpans ?? []).reduce((a, ss) => a + (ss.spans ?? []).length, 0);
+        const svc = (rs.resource?.attributes ?? []).find((a) => a.key === 'service.name');
+        if (!svc) nameless += n;
+        else if (typeof svc.value?.stringValue === 'string') named += n;
+        else throw new Error(`${name}: a service.name that is not a string; count it by hand`);
+      }
+      return { name, body: input.protobuf, named, nameless };
     });
 }

@@ -12,7 +12,7 @@
 // `le` is compared as a number ("+Inf" = infinity). Families not named are not compared
 // (target_info, the Collector's own telemetry, spanmeter_* self metrics).
 import { parsePrometheusText, validateExposition, type Sample } from '../../support/prom-text.js';
-import { seriesKey } from '../../support/conformance.js';
+import { normalizeLabels, seriesKey } from '../../support/conformance.js';
 
 /** Labels that are the exporter's, not the processors'. */
 export function isPlumbingLabel(name: string): boolean {
@@ -21,6 +21,7 @@ export function isPlumbingLabel(name: string): boolean {
 
 export interface SeriesValue {
   metric: string;
+  /** Normalized: no job/instance/otel_scope_*, no empty values, `le` canonical (String(number), +Inf). */
   labels: Record<string, string>;
   value: number;
 }
@@ -43,7 +44,7 @@ export function seriesOf(
   const want = new Set(sampleNames);
   for (const s of expo.samples) {
     if (!want.has(s.name)) continue;
-    const labels = strip(s);
+    const labels = normalizeLabels(strip(s));
     for (const l of opts.sumOver ?? []) delete labels[l];
     const key = seriesKey(s.name, labels);
     const prev = out.get(key);
