@@ -21,6 +21,7 @@ export const E_FIELD_NUMBER: i32 = 9;
 // Limits the host sets (limits.ts), not malformations.
 export const E_STRING_LENGTH: i32 = 10;
 export const E_ATTRIBUTE_COUNT: i32 = 11;
+export const E_SPAN_COUNT: i32 = 12;
 
 export const MAX_DEPTH: i32 = 64;
 

@@ -142,7 +142,7 @@ async function run(config: Config, demo = false): Promise<void> {
   const servers: RunningServer[] = [];
   let receiversUp = false;
   let stopping = false;
-  const receiverOptions = { budget, maxSpansPerRequest: config.otlp.max_spans_per_request, tls: otlpTls, bearerToken: otlpToken };
+  const receiverOptions = { budget, tls: otlpTls, bearerToken: otlpToken };
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,

@@ -12,16 +12,21 @@ const FAILURES: Record<number, string> = {
   9: 'field number 0',
   10: 'string longer than otlp.max_string_length',
   11: 'more attributes than otlp.max_attributes_per_span',
+  12: 'more spans than otlp.max_spans_per_request',
 };
 
+/** assembly/wire.ts E_SPAN_COUNT. */
+export const E_SPAN_COUNT = 12;
+
 /** Failure codes that are configured limits rather than malformed input. */
-export const LIMIT_FAILURES: Record<number, 'string_too_long' | 'too_many_attributes'> = {
+export const LIMIT_FAILURES: Record<number, 'string_too_long' | 'too_many_attributes' | 'too_many_spans'> = {
   10: 'string_too_long',
   11: 'too_many_attributes',
+  [E_SPAN_COUNT]: 'too_many_spans',
 };
 
 /** The counter reason of a failure code: its limit, too_deep for nesting (as OTLP/JSON names it), else malformed. */
-export function causeOf(code: number): 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes' {
+export function causeOf(code: number): 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes' | 'too_many_spans' {
   return LIMIT_FAILURES[code] ?? (code === 6 ? 'too_deep' : 'malformed');
 }
 
@@ -59,4 +64,12 @@ export function describeFailure(code: number, offset: number, message: number, f
     where = !(field > 0) ? ` in ${name}` : fields[field] ? ` in ${name}.${fields[field]} (field ${field})` : ` in ${name} field ${field}`;
   }
   return `${code in LIMIT_FAILURES ? 'over a limit' : 'invalid protobuf'}: ${what}${where} at byte ${offset}`;
+}
+
+/**
+ * The reason for E_SPAN_COUNT: every span of the request counted (spans_seen), and the limit. It
+ * names no byte: the words are those the receivers sent when they counted spans themselves.
+ */
+export function spanLimitReason(spans: number, limit: number): string {
+  return `request has ${spans} spans, more than otlp.max_spans_per_request (${limit})`;
 }

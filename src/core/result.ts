@@ -6,7 +6,7 @@ export type IngestResult =
       reason: string;
       spans: number;
       /** Why, as a counter label: malformed bytes, or over a configured limit. */
-      cause: 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes';
+      cause: 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes' | 'too_many_spans';
     };
 
 /**

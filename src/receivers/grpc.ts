@@ -4,11 +4,10 @@
 // grpc-js itself enforces the receive size (before and after gzip/deflate decompression) with
 // RESOURCE_EXHAUSTED, and answers UNIMPLEMENTED for an unknown grpc-encoding.
 import * as grpc from '@grpc/grpc-js';
-import { OtlpError } from '../otlp/errors.js';
-import { countSpans } from '../otlp/count.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
 import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
+import { ingestPath } from './ingest.js';
 import { formatHostPort, parseEndpoint } from '../net/endpoint.js';
 import { bearerChecker } from '../net/security.js';
 import { silentLogger } from '../log.js';
@@ -67,24 +66,28 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
   if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
     throw new Error(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
   }
-  const consumer = options.consumer;
   const log = options.logger ?? silentLogger;
   const telemetry = options.telemetry ?? defaultTelemetry();
   // An ExportTraceServiceResponse without partial success: the same bytes for every call.
   const okResponse = toBuffer(encodeExportResponse('protobuf'));
   const budget = options.budget ?? IngestBudget.unlimited();
-  const maxSpans = options.maxSpansPerRequest ?? 0;
+  // grpc-js has decompressed the message and held it to maxBodyBytes already.
+  const ingest = ingestPath({
+    protocol: 'grpc', consumer: options.consumer, telemetry, log, maxBodyBytes, maxDecompressionRatio: 0,
+    retryAfterMs: budget.retryAfterMs,
+  });
   const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
 
-  /** UNAVAILABLE with a google.rpc.Status carrying RetryInfo in grpc-status-details-bin (OTLP's throttling answer). */
-  const unavailable = (details: string, reason: RejectReason): grpc.StatusObject => {
+  /**
+   * A status with the reason it is counted under (for the status interceptor) and, given a retry
+   * delay, a google.rpc.Status carrying RetryInfo in grpc-status-details-bin (OTLP's answer to
+   * throttling and to a core being rebuilt).
+   */
+  const statusOf = (code: grpc.status, details: string, reason: RejectReason, retryDelayMs?: number): grpc.StatusObject => {
     const metadata = new grpc.Metadata();
-    metadata.set('grpc-status-details-bin', toBuffer(encodeStatus('protobuf', grpc.status.UNAVAILABLE, details, { retryDelayMs: budget.retryAfterMs })));
-    metadata.set(REASON_KEY, reason);
-    return { code: grpc.status.UNAVAILABLE, details, metadata };
-  };
-  const withReason = (code: grpc.status, details: string, reason: RejectReason): grpc.StatusObject => {
-    const metadata = new grpc.Metadata();
+    if (retryDelayMs !== undefined) {
+      metadata.set('grpc-status-details-bin', toBuffer(encodeStatus('protobuf', code, details, { retryDelayMs })));
+    }
     metadata.set(REASON_KEY, reason);
     return { code, details, metadata };
   };
@@ -118,19 +121,19 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
         next({
           onReceiveMetadata(metadata, nextMetadata) {
             if (authorized && !authorized(metadata.get('authorization').map(String)[0])) {
-              intercepting.sendStatus(withReason(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token (metadata authorization: Bearer <token>)', 'unauthenticated'));
+              intercepting.sendStatus(statusOf(grpc.status.UNAUTHENTICATED, 'missing or wrong bearer token (metadata authorization: Bearer <token>)', 'unauthenticated'));
               return;
             }
             ticket = budget.acquire(0);
             if (!ticket) {
-              intercepting.sendStatus(unavailable(throttledMessage(), 'throttled'));
+              intercepting.sendStatus(statusOf(grpc.status.UNAVAILABLE, throttledMessage(), 'throttled', budget.retryAfterMs));
               return;
             }
             nextMetadata(metadata);
           },
           onReceiveMessage(message: Buffer, nextMessage) {
             if (ticket && !ticket.grow(message.length)) {
-              intercepting.sendStatus(unavailable(throttledMessage(), 'throttled'));
+              intercepting.sendStatus(statusOf(grpc.status.UNAVAILABLE, throttledMessage(), 'throttled', budget.retryAfterMs));
               return;
             }
             nextMessage(message);
@@ -156,46 +159,9 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
   });
 
   const exportHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-    const t0 = performance.now();
-    try {
-      if (maxSpans > 0 && countSpans(call.request, maxSpans) > maxSpans) {
-        const n = countSpans(call.request);
-        telemetry.recordIngest('grpc', (performance.now() - t0) / 1000);
-        telemetry.countRejectedSpans('too_many_spans', n);
-        callback(withReason(grpc.status.INVALID_ARGUMENT, `request has ${n} spans, more than otlp.max_spans_per_request (${maxSpans})`, 'too_many_spans'));
-        return;
-      }
-      const result = consumer.ingest(call.request);
-      const seconds = (performance.now() - t0) / 1000;
-      if (result.ok) {
-        telemetry.recordIngest('grpc', seconds, result);
-        callback(null, okResponse);
-      } else {
-        telemetry.recordIngest('grpc', seconds, result, result.cause);
-        log.debug({ reason: result.reason, spans: result.spans }, 'otlp/grpc: request rejected');
-        callback(withReason(grpc.status.INVALID_ARGUMENT, result.reason, result.cause));
-      }
-    } catch (err) {
-      telemetry.recordIngest('grpc', (performance.now() - t0) / 1000);
-      if (err instanceof OtlpError && err.kind === 'unavailable') {
-        callback(unavailable(err.message, 'unavailable'));
-      } else if (err instanceof OtlpError && err.kind === 'internal') {
-        log.warn({ reason: err.message }, 'otlp/grpc: request failed');
-        callback(withReason(grpc.status.INTERNAL, err.message, 'internal'));
-      } else if (err instanceof OtlpError) {
-        log.debug({ reason: err.message }, 'otlp/grpc: request rejected');
-        const code =
-          err.kind === 'too_large'
-            ? grpc.status.RESOURCE_EXHAUSTED
-            : err.kind === 'unsupported_media_type'
-              ? grpc.status.UNIMPLEMENTED
-              : grpc.status.INVALID_ARGUMENT;
-        callback({ code, details: err.message });
-      } else {
-        log.error({ err }, 'otlp/grpc: error while handling a request');
-        callback({ code: grpc.status.INTERNAL, details: 'internal error' });
-      }
-    }
+    const outcome = ingest({ bytes: call.request, format: 'protobuf' });
+    if (outcome.code === grpc.status.OK) callback(null, okResponse);
+    else callback(statusOf(outcome.code, outcome.message, outcome.reason ?? 'internal', outcome.retryDelayMs));
   };
   server.addService(rawTraceServiceDefinition, { Export: exportHandler });
 

@@ -2,14 +2,10 @@
 // Transport rules only: the bytes go to the consumer (the core) as one ExportTraceServiceRequest.
 import http from 'node:http';
 import https from 'node:https';
-import type { IngestResult } from '../core/result.js';
-import { OtlpError } from '../otlp/errors.js';
-import { countSpans } from '../otlp/count.js';
-import { decompress } from '../otlp/gzip.js';
-import { jsonToProtobuf } from '../otlp/json.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
 import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
+import { Code, httpStatusOf, ingestPath } from './ingest.js';
 import { listenHttp, type RunningServer } from '../net/server.js';
 import { parseEndpoint } from '../net/endpoint.js';
 import { bearerChecker } from '../net/security.js';
@@ -25,16 +21,13 @@ export interface HttpReceiverOptions extends ReceiverOptions {
 
 type Format = 'protobuf' | 'json';
 
+/** Throttling (see throttle()). */
+const TOO_MANY_REQUESTS = 429;
+
 const CONTENT_TYPES: Record<Format, string> = {
   protobuf: 'application/x-protobuf',
   json: 'application/json',
 };
-
-// google.rpc.Code values used in Status bodies.
-const RPC_INVALID_ARGUMENT = 3;
-const RPC_RESOURCE_EXHAUSTED = 8;
-const RPC_INTERNAL = 13;
-const RPC_UNAVAILABLE = 14;
 
 /** The request's format from its Content-Type (parameters such as charset ignored), or undefined. */
 export function formatOf(contentType: string | undefined): Format | undefined {
@@ -65,12 +58,13 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes > 0)) {
     throw new Error(`maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
   }
-  const consumer = options.consumer;
   const log = options.logger ?? silentLogger;
   const telemetry = options.telemetry ?? defaultTelemetry();
   const budget = options.budget ?? IngestBudget.unlimited();
-  const maxSpans = options.maxSpansPerRequest ?? 0;
-  const maxRatio = options.maxDecompressionRatio ?? 0;
+  const ingest = ingestPath({
+    protocol: 'http', consumer: options.consumer, telemetry, log, maxBodyBytes,
+    maxDecompressionRatio: options.maxDecompressionRatio ?? 0, retryAfterMs: budget.retryAfterMs,
+  });
   const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
   const retryAfterSeconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
 
@@ -93,14 +87,9 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   // Malformed HTTP (bad request line, oversized headers, timeouts) is answered by node's own
   // clientError handling (400/431/408, then the socket is closed); it never reaches handle().
 
-  function record(code: number, rejected: RejectReason | undefined, t0?: number, result?: IngestResult): void {
-    telemetry.recordRequest({
-      protocol: 'http',
-      code,
-      seconds: t0 === undefined ? undefined : (performance.now() - t0) / 1000,
-      result,
-      rejected,
-    });
+  /** Counts a request refused before its body reached ingest (ingest times and counts the spans of the others). */
+  function record(status: number, rejected: RejectReason | undefined): void {
+    telemetry.countRequest('http', status, rejected);
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): Promise<void> {
@@ -124,24 +113,24 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       log.debug({ remote: req.socket.remoteAddress }, 'otlp/http: missing or wrong bearer token');
       res.setHeader('WWW-Authenticate', 'Bearer realm="spanmeter"');
       dropUnreadBody(req, res);
-      sendText(res, 401, 'unauthorized: send Authorization: Bearer <token>\n');
-      record(401, 'unauthenticated');
+      sendText(res, httpStatusOf(Code.UNAUTHENTICATED), 'unauthorized: send Authorization: Bearer <token>\n');
+      record(httpStatusOf(Code.UNAUTHENTICATED), 'unauthenticated');
       return;
     }
     const format = formatOf(req.headers['content-type']);
     if (!format) {
       log.debug({ contentType: req.headers['content-type'] }, 'otlp/http: unsupported content type');
       dropUnreadBody(req, res);
-      sendText(res, 415, 'unsupported media type: use application/x-protobuf or application/json\n');
-      record(415, 'unsupported_media_type');
+      sendText(res, httpStatusOf(Code.UNIMPLEMENTED), 'unsupported media type: use application/x-protobuf or application/json\n');
+      record(httpStatusOf(Code.UNIMPLEMENTED), 'unsupported_media_type');
       return;
     }
     const encoding = req.headers['content-encoding'];
     if (!encodingSupported(encoding)) {
       log.debug({ contentEncoding: encoding }, 'otlp/http: unsupported content encoding');
       dropUnreadBody(req, res);
-      sendStatus(res, format, 415, RPC_INVALID_ARGUMENT, `unsupported Content-Encoding "${encoding}": use gzip, deflate or identity`);
-      record(415, 'unsupported_media_type');
+      sendStatus(res, format, Code.UNIMPLEMENTED, `unsupported Content-Encoding "${encoding}": use gzip, deflate or identity`);
+      record(httpStatusOf(Code.UNIMPLEMENTED), 'unsupported_media_type');
       return;
     }
     const declared = req.headers['content-length'];
@@ -149,7 +138,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       const msg = `request body of ${declared} bytes exceeds the limit of ${maxBodyBytes} bytes`;
       log.debug({ contentLength: declared, limit: maxBodyBytes }, `otlp/http: ${msg}`);
       refuseBody(req, res, format, msg, expectContinue);
-      record(413, 'too_large');
+      record(httpStatusOf(Code.RESOURCE_EXHAUSTED), 'too_large');
       return;
     }
 
@@ -165,13 +154,17 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     }
   }
 
-  /** Answers 429 with Retry-After and a Status carrying RetryInfo; the body is discarded. */
+  /**
+   * Answers 429 with Retry-After and a Status carrying RetryInfo; the body is discarded. The one
+   * status not from httpStatusOf: OTLP/HTTP throttles with 429, OTLP/gRPC with UNAVAILABLE
+   * (what the gRPC receiver answers and the Status body says), and UNAVAILABLE is otherwise 503.
+   */
   function throttle(req: http.IncomingMessage, res: http.ServerResponse, format: Format, expectContinue: boolean): void {
     const msg = `ingest budget full (${budget.inflightRequests} requests, ${budget.inflightBytes} bytes in flight): retry after ${retryAfterSeconds} s`;
     log.debug({ inflight_requests: budget.inflightRequests, inflight_bytes: budget.inflightBytes }, 'otlp/http: throttled');
     res.setHeader('Retry-After', String(retryAfterSeconds));
-    refuseBody(req, res, format, msg, expectContinue, 429, RPC_UNAVAILABLE, budget.retryAfterMs);
-    record(429, 'throttled');
+    refuseBody(req, res, format, msg, expectContinue, TOO_MANY_REQUESTS, Code.UNAVAILABLE, budget.retryAfterMs);
+    record(TOO_MANY_REQUESTS, 'throttled');
     telemetry.countThrottled('http');
   }
 
@@ -193,70 +186,22 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       const msg = `request body exceeds the limit of ${maxBodyBytes} bytes`;
       log.debug({ limit: maxBodyBytes }, `otlp/http: ${msg}`);
       refuseBody(req, res, format, msg, false); // 100 Continue was sent: the body is coming
-      record(413, 'too_large');
+      record(httpStatusOf(Code.RESOURCE_EXHAUSTED), 'too_large');
       return;
     }
 
-    const t0 = performance.now();
-    try {
-      let bytes = decompress(body, encoding, maxBodyBytes, maxRatio);
-      if (format === 'json') bytes = jsonToProtobuf(bytes);
-      if (maxSpans > 0 && countSpans(bytes, maxSpans) > maxSpans) {
-        const n = countSpans(bytes);
-        const msg = `request has ${n} spans, more than otlp.max_spans_per_request (${maxSpans})`;
-        log.debug({ spans: n, limit: maxSpans }, `otlp/http: ${msg}`);
-        sendStatus(res, format, 400, RPC_INVALID_ARGUMENT, msg);
-        record(400, 'too_many_spans', t0);
-        telemetry.countRejectedSpans('too_many_spans', n);
-        return;
-      }
-      const result = consumer.ingest(bytes);
-      if (result.ok) {
-        send(res, 200, CONTENT_TYPES[format], encodeExportResponse(format));
-        record(200, undefined, t0, result);
-      } else {
-        log.debug({ reason: result.reason, spans: result.spans }, 'otlp/http: request rejected');
-        sendStatus(res, format, 400, RPC_INVALID_ARGUMENT, result.reason);
-        record(400, result.cause, t0, result);
-      }
-    } catch (err) {
-      if (err instanceof OtlpError) {
-        const [status, rpc, reason] = errorMapping(err.kind);
-        if (status >= 500) log.warn({ reason: err.message, status }, 'otlp/http: request failed');
-        else log.debug({ reason: err.message }, 'otlp/http: request rejected');
-        if (status === 503) res.setHeader('Retry-After', String(retryAfterSeconds));
-        sendStatus(res, format, status, rpc, err.message, status === 503 ? budget.retryAfterMs : undefined);
-        record(status, reason, t0);
-      } else {
-        log.error({ err }, 'otlp/http: error while handling a request');
-        sendStatus(res, format, 500, RPC_INTERNAL, 'internal error');
-        record(500, 'internal', t0);
-      }
+    const outcome = ingest({ bytes: body, format, encoding: encoding ?? 'identity' });
+    const status = httpStatusOf(outcome.code);
+    if (outcome.code === Code.OK) {
+      send(res, status, CONTENT_TYPES[format], encodeExportResponse(format));
+    } else {
+      if (outcome.retryDelayMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(outcome.retryDelayMs / 1000))));
+      sendStatus(res, format, outcome.code, outcome.message, outcome.retryDelayMs);
     }
+    record(status, outcome.reason);
   }
 
   return listenHttp(server, { host, port }, 'otlp/http receiver', log, options.closeGraceMs);
-}
-
-function errorMapping(kind: OtlpError['kind']): [status: number, rpc: number, reason: RejectReason] {
-  switch (kind) {
-    case 'too_large':
-      return [413, RPC_RESOURCE_EXHAUSTED, 'too_large'];
-    case 'unsupported_media_type':
-      return [415, RPC_INVALID_ARGUMENT, 'unsupported_media_type'];
-    case 'too_many_spans':
-      return [400, RPC_INVALID_ARGUMENT, 'too_many_spans'];
-    case 'compression_ratio':
-      return [413, RPC_RESOURCE_EXHAUSTED, 'compression_ratio'];
-    case 'too_deep':
-      return [400, RPC_INVALID_ARGUMENT, 'too_deep'];
-    case 'unavailable':
-      return [503, RPC_UNAVAILABLE, 'unavailable'];
-    case 'internal':
-      return [500, RPC_INTERNAL, 'internal'];
-    default:
-      return [400, RPC_INVALID_ARGUMENT, 'malformed'];
-  }
 }
 
 /**
@@ -332,15 +277,15 @@ function dropUnreadBody(req: http.IncomingMessage, res: http.ServerResponse): vo
  */
 function refuseBody(
   req: http.IncomingMessage, res: http.ServerResponse, format: Format, message: string, expectContinue: boolean,
-  status = 413, rpcCode = RPC_RESOURCE_EXHAUSTED, retryDelayMs?: number,
+  status = httpStatusOf(Code.RESOURCE_EXHAUSTED), code = Code.RESOURCE_EXHAUSTED, retryDelayMs?: number,
 ): void {
   if (expectContinue) {
     res.setHeader('Connection', 'close');
-    sendStatus(res, format, status, rpcCode, message, retryDelayMs);
+    sendStatus(res, format, code, message, retryDelayMs, status);
     req.pause();
     return;
   }
-  sendStatus(res, format, status, rpcCode, message, retryDelayMs);
+  sendStatus(res, format, code, message, retryDelayMs, status);
   let drained = 0;
   req.on('data', (chunk: Buffer) => {
     drained += chunk.length;
@@ -349,10 +294,11 @@ function refuseBody(
   req.resume();
 }
 
-function sendStatus(res: http.ServerResponse, format: Format, status: number, rpcCode: number, message: string, retryDelayMs?: number): void {
+/** A google.rpc.Status with `code`, answered with httpStatusOf(code) unless `status` says otherwise (429). */
+function sendStatus(res: http.ServerResponse, format: Format, code: Code, message: string, retryDelayMs?: number, status = httpStatusOf(code)): void {
   let body: Uint8Array;
   try {
-    body = encodeStatus(format, rpcCode, message, retryDelayMs === undefined ? {} : { retryDelayMs });
+    body = encodeStatus(format, code, message, retryDelayMs === undefined ? {} : { retryDelayMs });
   } catch {
     sendText(res, status, `${message}\n`);
     return;

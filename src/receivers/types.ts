@@ -19,8 +19,6 @@ export interface ReceiverOptions {
   closeGraceMs?: number;
   /** Bytes and requests in flight, shared by both receivers; default unlimited. */
   budget?: IngestBudget;
-  /** Most spans in one request; 0 or absent = unlimited. */
-  maxSpansPerRequest?: number;
   /** Serve over TLS (mTLS when clientCa is set). */
   tls?: TlsMaterial;
   /** Require a bearer token (HTTP `Authorization`, gRPC metadata `authorization`). */

@@ -1,5 +1,6 @@
-// otlp.max_string_length and otlp.max_attributes_per_span in the core: a string or an attribute
-// count one over the limit refuses the request whole, with the place named; at the limit passes.
+// otlp.max_string_length, otlp.max_attributes_per_span and otlp.max_spans_per_request in the core:
+// a string, an attribute count or a span count one over the limit refuses the request whole,
+// with the place named (the span limit: with the request's spans counted); at the limit passes.
 // Byte offsets are found in the hand-built request (where the offending string starts).
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
@@ -7,10 +8,10 @@ import { type Bytes, anyString, fFixed64, fLen, fVarint, keyValue, request, span
 
 const T0 = 1_700_000_000_000_000_000n;
 
-async function core(maxStringLength: number, maxAttributesPerSpan: number): Promise<Core> {
+async function core(maxStringLength: number, maxAttributesPerSpan: number, maxSpansPerRequest = 0): Promise<Core> {
   return Core.create({
     spanMetrics: { ...spanMetricsConfig([1], ['k']), events: { enabled: true, dimensions: [] } },
-    limits: { maxStringLength, maxAttributesPerSpan },
+    limits: { maxStringLength, maxAttributesPerSpan, maxSpansPerRequest },
   });
 }
 
@@ -91,5 +92,52 @@ describe('otlp.max_attributes_per_span (3 here)', () => {
       cause: 'too_many_attributes',
       reason: `over a limit: more attributes than otlp.max_attributes_per_span in Span.attributes (field 9) at byte ${at}`,
     });
+  });
+});
+
+describe('otlp.max_spans_per_request (3 here)', () => {
+  // ResourceSpans with a service.name resource and the given ScopeSpans; a ScopeSpans of named spans.
+  const resourceSpans = (...scopes: Bytes[]): Bytes => fLen(1, [...fLen(1, fLen(1, keyValue('service.name', anyString('svc')))), ...scopes.flat()]);
+  const scope = (...names: string[]): Bytes => fLen(2, names.flatMap((n) => fLen(2, span(n))));
+  const calls = (c: Core): number => {
+    const t = c.table('spanMetrics')!;
+    let n = 0;
+    for (let slot = 0; slot < t.used; slot++) n += t.value(slot, 0);
+    return n;
+  };
+
+  it('3 spans across resources and scopes pass; 7 are refused whole, every span counted', async () => {
+    const c = await core(0, 0, 3);
+    expect(c.ingest(new Uint8Array([...resourceSpans(scope('a', 'b')), ...resourceSpans(scope('c'))]))).toEqual({ ok: true, spans: 3 });
+    // The 4th span (d) is the first over: two resources, three scopes, 7 spans in all.
+    const bad = new Uint8Array([...resourceSpans(scope('a', 'b'), scope('c')), ...resourceSpans(scope('d', 'e', 'f', 'g'))]);
+    expect(c.ingest(bad)).toEqual({
+      ok: false,
+      spans: 7,
+      cause: 'too_many_spans',
+      reason: 'request has 7 spans, more than otlp.max_spans_per_request (3)',
+    });
+    expect(calls(c)).toBe(3); // the first request only
+  });
+
+  it('the limit wins over a malformation after it; spans are counted up to the malformation', async () => {
+    const c = await core(0, 0, 3);
+    // 4 spans, then a ResourceSpans whose length runs past the end (tag 0x0a, length 0x7f).
+    const bad = new Uint8Array([...resourceSpans(scope('a', 'b', 'c', 'd')), 0x0a, 0x7f, 0x00]);
+    expect(c.ingest(bad)).toEqual({
+      ok: false,
+      spans: 4,
+      cause: 'too_many_spans',
+      reason: 'request has 4 spans, more than otlp.max_spans_per_request (3)',
+    });
+    // Within the limit the same malformation is what is reported.
+    const within = new Uint8Array([...resourceSpans(scope('a', 'b', 'c')), 0x0a, 0x7f, 0x00]);
+    expect(c.ingest(within)).toMatchObject({ ok: false, spans: 3, cause: 'malformed' });
+    expect(calls(c)).toBe(0);
+  });
+
+  it('0 means no limit', async () => {
+    const names = Array.from({ length: 1000 }, (_, i) => `s${i}`);
+    expect((await core(0, 0, 0)).ingest(new Uint8Array(resourceSpans(scope(...names))))).toEqual({ ok: true, spans: 1000 });
   });
 });

@@ -212,6 +212,11 @@ describe('OTLP/HTTP receiver', () => {
         body: request(['x']),
       });
       expect(res.status).toBe(415);
+      // google.rpc.Code UNIMPLEMENTED (12), what the gRPC receiver answers for an encoding it cannot read.
+      expect(RpcStatus.decode(new Uint8Array(await res.arrayBuffer())).toJSON()).toEqual({
+        code: 12,
+        message: 'unsupported Content-Encoding "br": use gzip, deflate or identity',
+      });
       expect(consumer.arrivals).toHaveLength(0);
     });
 

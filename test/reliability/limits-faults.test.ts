@@ -4,10 +4,9 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { loadConfig } from '../../src/config/load.js';
-import { Core } from '../../src/core/index.js';
+import { Core, SPAN_METRICS } from '../../src/core/index.js';
 import { SupervisedCore } from '../../src/core/supervisor.js';
 import { startMetricsServer } from '../../src/exporters/server.js';
-import { countSpans } from '../../src/otlp/count.js';
 import { decompress } from '../../src/otlp/gzip.js';
 import { startGrpcReceiver } from '../../src/receivers/grpc.js';
 import { startHttpReceiver } from '../../src/receivers/http.js';
@@ -34,36 +33,39 @@ async function value(telemetry: Telemetry, name: string, labels: Record<string, 
 }
 
 describe('spans per request', () => {
-  it('countSpans counts across resources and scopes and stops on garbage', () => {
-    const msg = requestMsg('a', 3) as { resourceSpans: unknown[] };
-    msg.resourceSpans.push(...(requestMsg('b', 4) as { resourceSpans: unknown[] }).resourceSpans);
-    const bytes = request('a', 3);
-    expect(countSpans(bytes)).toBe(3);
-    expect(countSpans(bytes, 1)).toBe(2); // stops once past the limit
-    expect(countSpans(new Uint8Array([0x0a, 0xff]))).toBe(0);
-    expect(countSpans(new Uint8Array(0))).toBe(0);
-  });
-
   it('HTTP 400 and gRPC INVALID_ARGUMENT over otlp.max_spans_per_request, spans counted by reason', async () => {
-    const consumer = new RecordingConsumer();
+    // The limit is the core's (like the string and attribute limits): a real core holds it.
+    const core = await Core.create({
+      spanMetrics: defaultConfig().processor.span_metrics,
+      limits: { maxStringLength: 0, maxAttributesPerSpan: 0, maxSpansPerRequest: 5 },
+    });
     const telemetry = new Telemetry({ defaultMetrics: false });
-    const h = await startHttpReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: MAX, consumer, telemetry, maxSpansPerRequest: 5 });
-    const g = await startGrpcReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: MAX, consumer, telemetry, maxSpansPerRequest: 5 });
+    const h = await startHttpReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: MAX, consumer: core, telemetry });
+    const g = await startGrpcReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: MAX, consumer: core, telemetry });
     servers.push(h, g);
     expect((await post(h.address, request('ok', 5))).status).toBe(200);
     const r = await post(h.address, request('big', 7));
     expect(r.status).toBe(400);
+    expect(retryDelayMs(r.body)).toEqual({ code: 3, delayMs: undefined });
     const json = await post(h.address, Buffer.from(requestToOtlpJson(requestMsg('bigjson', 6))), { 'Content-Type': 'application/json' });
     expect(json.status).toBe(400);
-    expect(JSON.parse(json.body.toString()).message).toBe('request has 6 spans, more than otlp.max_spans_per_request (5)');
+    expect(JSON.parse(json.body.toString())).toEqual({ code: 3, message: 'request has 6 spans, more than otlp.max_spans_per_request (5)' });
     const client = new grpc.Client(g.address, grpc.credentials.createInsecure());
     const gr = await grpcCall(client, request('big', 9));
     client.close();
     expect(gr.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(gr.details).toBe('request has 9 spans, more than otlp.max_spans_per_request (5)');
-    expect(consumer.arrivals.map((a) => a.services[0])).toEqual(['ok']);
+    // Only the 5 spans of the first request were counted.
+    const t = core.table('spanMetrics')!;
+    let calls = 0;
+    for (let slot = 0; slot < t.used; slot++) calls += t.value(slot, SPAN_METRICS.V_CALLS);
+    expect(calls).toBe(5);
+    // 7 + 6 + 9 spans refused; as before the limit moved into the core, they count as rejected, not received.
     expect(await value(telemetry, 'spanmeter_spans_rejected_total', { reason: 'too_many_spans' })).toBe(22);
     expect(await value(telemetry, 'spanmeter_requests_rejected_total', { reason: 'too_many_spans' })).toBe(3);
+    expect(await value(telemetry, 'spanmeter_spans_received_total')).toBe(5);
+    expect(await value(telemetry, 'spanmeter_requests_total', { protocol: 'http', code: '400' })).toBe(2);
+    expect(await value(telemetry, 'spanmeter_requests_total', { protocol: 'grpc', code: 'INVALID_ARGUMENT' })).toBe(1);
   });
 });
 

@@ -1,0 +1,132 @@
+// The one ingest path under both OTLP receivers (as the Collector's otlpreceiver has one Export for
+// gRPC and HTTP): a request body, once the transport has admitted and read it, is decompressed
+// (HTTP), converted from OTLP/JSON (HTTP), handed to the core, timed and counted, and answered
+// with one outcome: a gRPC status code, a message and the reason it is counted under. The HTTP
+// receiver answers httpStatusOf(outcome.code); the gRPC receiver answers the code itself.
+// The span limit (otlp.max_spans_per_request), like the string and attribute limits, is the
+// core's: it refuses such a request whole, as it refuses a malformed one.
+import { status as Code } from '@grpc/grpc-js';
+import type { IngestResult, TraceConsumer } from '../core/result.js';
+import type { Logger } from '../log.js';
+import { OtlpError, type OtlpErrorKind } from '../otlp/errors.js';
+import { decompress } from '../otlp/gzip.js';
+import { jsonToProtobuf } from '../otlp/json.js';
+import type { Protocol, RejectReason, Telemetry } from '../telemetry.js';
+
+export { status as Code } from '@grpc/grpc-js';
+
+/** What became of one request. */
+export interface IngestOutcome {
+  /** The gRPC status code; OK when the core took the request. */
+  code: Code;
+  /** Why not, for the sender (empty when OK). */
+  message: string;
+  /** The reason it is counted under, when refused. */
+  reason?: RejectReason;
+  /** The retry delay to advertise (RetryInfo, Retry-After), when the sender should come back. */
+  retryDelayMs?: number;
+}
+
+/**
+ * The HTTP status of each gRPC code, the one table both receivers go by. It is the Collector
+ * otlpreceiver's (GetHTTPStatusCodeFromStatus in receiver/otlpreceiver/internal/errors) except for
+ * two codes whose statuses spanmeter answered before and keeps: RESOURCE_EXHAUSTED (a body over a
+ * size or decompression limit) is 413, where the Collector says 429, and UNIMPLEMENTED (a body
+ * encoding it cannot read) is 415, where the Collector says 404. Codes not listed are 500.
+ * Throttling is not an outcome of ingest: the HTTP receiver answers it 429 at admission.
+ */
+const HTTP_STATUS: ReadonlyMap<Code, number> = new Map([
+  [Code.OK, 200],
+  [Code.INVALID_ARGUMENT, 400],
+  [Code.UNAUTHENTICATED, 401],
+  [Code.PERMISSION_DENIED, 403],
+  [Code.RESOURCE_EXHAUSTED, 413],
+  [Code.UNIMPLEMENTED, 415],
+  [Code.CANCELLED, 503],
+  [Code.DEADLINE_EXCEEDED, 503],
+  [Code.ABORTED, 503],
+  [Code.OUT_OF_RANGE, 503],
+  [Code.UNAVAILABLE, 503],
+  [Code.DATA_LOSS, 503],
+]);
+
+export function httpStatusOf(code: Code): number {
+  return HTTP_STATUS.get(code) ?? 500;
+}
+
+/** The gRPC code and counted reason of each OtlpError kind (HTTP: through httpStatusOf). */
+const ERRORS: Readonly<Record<OtlpErrorKind, readonly [Code, RejectReason]>> = {
+  bad_request: [Code.INVALID_ARGUMENT, 'malformed'],
+  too_deep: [Code.INVALID_ARGUMENT, 'too_deep'],
+  too_large: [Code.RESOURCE_EXHAUSTED, 'too_large'],
+  compression_ratio: [Code.RESOURCE_EXHAUSTED, 'compression_ratio'],
+  unsupported_media_type: [Code.UNIMPLEMENTED, 'unsupported_media_type'],
+  unavailable: [Code.UNAVAILABLE, 'unavailable'],
+  internal: [Code.INTERNAL, 'internal'],
+};
+
+export interface IngestPathOptions {
+  protocol: Protocol;
+  consumer: TraceConsumer;
+  telemetry: Telemetry;
+  log: Logger;
+  /** Largest body after decompression, bytes. */
+  maxBodyBytes: number;
+  /** Largest decompressed/compressed size ratio; 0 = off. */
+  maxDecompressionRatio: number;
+  /** The delay advertised when the core cannot take requests for a moment, ms. */
+  retryAfterMs: number;
+}
+
+/** The body as the transport read it: its OTLP encoding and its Content-Encoding (HTTP only). */
+export interface IngestBody {
+  bytes: Uint8Array;
+  format: 'protobuf' | 'json';
+  encoding?: string;
+}
+
+const OK: IngestOutcome = { code: Code.OK, message: '' };
+
+/**
+ * The ingest function of one receiver: takes a body, never throws. Records the handling time and
+ * the spans (spanmeter_request_duration_seconds, spanmeter_spans_*_total); the receiver counts
+ * the answered request itself (spanmeter_requests_total), since only it knows every status it
+ * sends.
+ */
+export function ingestPath(options: IngestPathOptions): (body: IngestBody) => IngestOutcome {
+  const { protocol, consumer, telemetry, log, maxBodyBytes, maxDecompressionRatio, retryAfterMs } = options;
+  const prefix = `otlp/${protocol}`;
+  return (body) => {
+    const t0 = performance.now();
+    const seconds = (): number => (performance.now() - t0) / 1000;
+    let result: IngestResult;
+    try {
+      let bytes = body.encoding === undefined ? body.bytes : decompress(body.bytes, body.encoding, maxBodyBytes, maxDecompressionRatio);
+      if (body.format === 'json') bytes = jsonToProtobuf(bytes);
+      result = consumer.ingest(bytes);
+    } catch (err) {
+      telemetry.recordIngest(protocol, seconds());
+      if (!(err instanceof OtlpError)) {
+        log.error({ err }, `${prefix}: error while handling a request`);
+        return { code: Code.INTERNAL, message: 'internal error', reason: 'internal' };
+      }
+      const [code, reason] = ERRORS[err.kind];
+      if (code === Code.INTERNAL) log.warn({ reason: err.message }, `${prefix}: request failed`);
+      else log.debug({ reason: err.message }, `${prefix}: request rejected`);
+      return { code, message: err.message, reason, retryDelayMs: code === Code.UNAVAILABLE ? retryAfterMs : undefined };
+    }
+    if (result.ok) {
+      telemetry.recordIngest(protocol, seconds(), result);
+      return OK;
+    }
+    log.debug({ reason: result.reason, spans: result.spans }, `${prefix}: request rejected`);
+    if (result.cause === 'too_many_spans') {
+      // Counted as before the limit moved into the core: rejected, not received.
+      telemetry.recordIngest(protocol, seconds());
+      telemetry.countRejectedSpans('too_many_spans', result.spans);
+    } else {
+      telemetry.recordIngest(protocol, seconds(), result, result.cause);
+    }
+    return { code: Code.INVALID_ARGUMENT, message: result.reason, reason: result.cause };
+  };
+}

@@ -1,0 +1,104 @@
+// The one ingest path under both receivers: the gRPC code of each outcome, the one gRPC → HTTP
+// table, and what is counted. The HTTP and gRPC tests beside this one check that each receiver
+// answers what the outcome says; here the outcome itself, without a transport.
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { OtlpError } from '../../src/otlp/errors.js';
+import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
+import { silentLogger } from '../../src/log.js';
+import { httpStatusOf, ingestPath, type IngestBody } from '../../src/receivers/ingest.js';
+import { Telemetry } from '../../src/telemetry.js';
+import { parsePrometheusText } from '../support/prom-text.js';
+import { RecordingConsumer } from './support.js';
+
+describe('the gRPC code → HTTP status table', () => {
+  it("is the Collector otlpreceiver's, but 413 for RESOURCE_EXHAUSTED and 415 for UNIMPLEMENTED", () => {
+    // Expected: GetHTTPStatusCodeFromStatus in the Collector's receiver/otlpreceiver/internal/errors
+    // (Canceled, DeadlineExceeded, Aborted, OutOfRange, Unavailable, DataLoss → 503;
+    // ResourceExhausted → 429; InvalidArgument → 400; Unauthenticated → 401; PermissionDenied →
+    // 403; Unimplemented → 404; anything else → 500), OK → 200, and spanmeter's two statuses from
+    // before this table: 413 for a body over a limit, 415 for an encoding it cannot read.
+    const expected: Record<string, number> = {
+      OK: 200, CANCELLED: 503, UNKNOWN: 500, INVALID_ARGUMENT: 400, DEADLINE_EXCEEDED: 503, NOT_FOUND: 500,
+      ALREADY_EXISTS: 500, PERMISSION_DENIED: 403, RESOURCE_EXHAUSTED: 413, FAILED_PRECONDITION: 500, ABORTED: 503,
+      OUT_OF_RANGE: 503, UNIMPLEMENTED: 415, INTERNAL: 500, UNAVAILABLE: 503, DATA_LOSS: 503, UNAUTHENTICATED: 401,
+    };
+    const actual: Record<string, number> = {};
+    for (let code = 0; code <= 16; code++) actual[grpcStatus[code]!] = httpStatusOf(code);
+    expect(actual).toEqual(expected);
+  });
+});
+
+function request(names: string[]): Uint8Array {
+  return ExportTraceServiceRequest.encode({
+    resourceSpans: [{ scopeSpans: [{ spans: names.map((name) => ({ name })) }] }],
+  }).finish();
+}
+
+async function sample(telemetry: Telemetry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return parsePrometheusText(await telemetry.render('text')).samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
+}
+
+describe('ingestPath', () => {
+  const setup = () => {
+    const consumer = new RecordingConsumer();
+    const telemetry = new Telemetry({ defaultMetrics: false });
+    const ingest = ingestPath({
+      protocol: 'http', consumer, telemetry, log: silentLogger, maxBodyBytes: 1 << 20, maxDecompressionRatio: 100, retryAfterMs: 2500,
+    });
+    return { consumer, telemetry, ingest };
+  };
+  const pb = (bytes: Uint8Array, encoding?: string): IngestBody => ({ bytes, format: 'protobuf', encoding });
+
+  it('one outcome per way a request ends, never a throw', () => {
+    const { consumer, ingest } = setup();
+    expect(ingest(pb(request(['a', 'b'])))).toEqual({ code: grpcStatus.OK, message: '' });
+    expect(ingest(pb(gzipSync(request(['c'])), 'gzip'))).toEqual({ code: grpcStatus.OK, message: '' });
+    expect(ingest({ bytes: Buffer.from('{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"d"}]}]}]}'), format: 'json' }))
+      .toEqual({ code: grpcStatus.OK, message: '' });
+    expect(consumer.allNames()).toEqual(['a', 'b', 'c', 'd']);
+
+    // The consumer's refusal (RecordingConsumer refuses a span named poison).
+    expect(ingest(pb(request(['poison'])))).toEqual({
+      code: grpcStatus.INVALID_ARGUMENT, message: 'span "poison" is not welcome', reason: 'malformed',
+    });
+    // OtlpErrors of the decoding steps: messages from src/otlp (gzip.ts, json.ts).
+    expect(ingest(pb(request(['x']), 'gzip, gzip'))).toEqual({
+      code: grpcStatus.UNIMPLEMENTED,
+      message: 'Content-Encoding "gzip, gzip": only one encoding (gzip or deflate) is supported, not a chain',
+      reason: 'unsupported_media_type',
+    });
+    expect(ingest(pb(gzipSync(new Uint8Array(1 << 19)), 'gzip'))).toMatchObject({
+      code: grpcStatus.RESOURCE_EXHAUSTED, reason: 'compression_ratio',
+    });
+    expect(ingest(pb(gzipSync(new Uint8Array(2 << 20)), 'gzip'))).toMatchObject({ code: grpcStatus.RESOURCE_EXHAUSTED });
+    expect(ingest({ bytes: Buffer.from('{'), format: 'json' })).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, reason: 'malformed' });
+
+    // What the supervised core throws: retry later (with the delay), or a failure on our side.
+    consumer.throwNext = new OtlpError('unavailable', 'the core is being rebuilt');
+    expect(ingest(pb(request(['y'])))).toEqual({
+      code: grpcStatus.UNAVAILABLE, message: 'the core is being rebuilt', reason: 'unavailable', retryDelayMs: 2500,
+    });
+    consumer.throwNext = new OtlpError('internal', 'core failure');
+    expect(ingest(pb(request(['y'])))).toEqual({ code: grpcStatus.INTERNAL, message: 'core failure', reason: 'internal', retryDelayMs: undefined });
+    consumer.throwNext = new TypeError('a bug');
+    expect(ingest(pb(request(['y'])))).toEqual({ code: grpcStatus.INTERNAL, message: 'internal error', reason: 'internal' });
+    expect(consumer.allNames()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('times every request and counts the spans the core answered for; the transport counts the request', async () => {
+    const { telemetry, ingest } = setup();
+    ingest(pb(request(['a', 'b', 'c'])));
+    ingest(pb(request(['poison', 'e'])));
+    ingest(pb(request(['x']), 'br'));
+    // 3 accepted; 2 rejected as malformed (RecordingConsumer reports both spans); 5 received.
+    expect(await sample(telemetry, 'spanmeter_spans_received_total')).toBe(5);
+    expect(await sample(telemetry, 'spanmeter_spans_accepted_total')).toBe(3);
+    expect(await sample(telemetry, 'spanmeter_spans_rejected_total', { reason: 'malformed' })).toBe(2);
+    expect(await sample(telemetry, 'spanmeter_request_duration_seconds_count', { protocol: 'http' })).toBe(3);
+    expect(await sample(telemetry, 'spanmeter_requests_total')).toBe(0);
+  });
+});
