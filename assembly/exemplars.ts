@@ -3,16 +3,15 @@
 // whatever the number of series: a colliding observation replaces the older exemplar, which is
 // fine for samples meant only to point at a trace.
 
+import { EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE, EXEMPLAR_TIME, EXEMPLAR_SIZE } from './layout';
+
 const CAPACITY: u32 = 1 << 12;
-// Entry: key u64 (table, histogram bucket, slot), slot generation u32, pad u32, trace id 16 bytes,
-// span id 8 bytes, value f64, timestamp f64 (ms).
+// Entry: key u64 (table, histogram bucket, record index), the record's generation u32, pad u32,
+// then the exemplar the host reads (EXEMPLAR_TRACE_ID … EXEMPLAR_TIME from E_EXEMPLAR).
 const E_KEY: usize = 0;
 const E_GENERATION: usize = 8;
-export const E_TRACE: usize = 16;
-export const E_SPAN: usize = 32;
-export const E_VALUE: usize = 40;
-export const E_TIME: usize = 48;
-const ENTRY: usize = 56;
+export const E_EXEMPLAR: usize = 16;
+const ENTRY: usize = E_EXEMPLAR + EXEMPLAR_SIZE;
 
 let entries: usize = 0;
 
@@ -22,8 +21,8 @@ function initExemplars(): void {
 }
 
 // @ts-ignore: decorator
-@inline function keyOf(table: u32, slot: u32, bucket: u32): u64 {
-  return ((<u64>table + 1) << 48) | (<u64>bucket << 32) | <u64>slot;
+@inline function keyOf(table: u32, record: u32, bucket: u32): u64 {
+  return ((<u64>table + 1) << 48) | (<u64>bucket << 32) | <u64>record;
 }
 
 // @ts-ignore: decorator
@@ -33,27 +32,28 @@ function initExemplars(): void {
 }
 
 /**
- * Keeps (trace, span) as the exemplar of `bucket` of series `slot` (of that generation) in
- * `table`; `trace` 0 (a span without trace id) keeps nothing, `span` 0 stores zeros.
+ * Keeps (trace, span) as the exemplar of `bucket` of the series at index `record` (of that
+ * generation) in `table`; `trace` 0 (a span without trace id) keeps nothing, `span` 0 stores zeros.
  */
-export function recordExemplar(table: u32, slot: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64): void {
+export function recordExemplar(table: u32, record: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64): void {
   if (trace == 0) return;
   if (entries == 0) initExemplars();
-  let key = keyOf(table, slot, bucket);
+  let key = keyOf(table, record, bucket);
   let e = entryOf(key);
   store<u64>(e, key, E_KEY);
   store<u32>(e, generation, E_GENERATION);
-  store<u64>(e, load<u64>(trace), E_TRACE);
-  store<u64>(e, load<u64>(trace, 8), E_TRACE + 8);
-  store<u64>(e, span != 0 ? load<u64>(span) : 0, E_SPAN);
-  store<f64>(e, value, E_VALUE);
-  store<f64>(e, nowMs, E_TIME);
+  let x = e + E_EXEMPLAR;
+  store<u64>(x, load<u64>(trace), EXEMPLAR_TRACE_ID);
+  store<u64>(x, load<u64>(trace, 8), EXEMPLAR_TRACE_ID + 8);
+  store<u64>(x, span != 0 ? load<u64>(span) : 0, EXEMPLAR_SPAN_ID);
+  store<f64>(x, value, EXEMPLAR_VALUE);
+  store<f64>(x, nowMs, EXEMPLAR_TIME);
 }
 
 /** The exemplar entry of that bucket, or 0 when none is kept. */
-export function findExemplar(table: u32, slot: u32, generation: u32, bucket: u32): usize {
+export function findExemplar(table: u32, record: u32, generation: u32, bucket: u32): usize {
   if (entries == 0) return 0;
-  let key = keyOf(table, slot, bucket);
+  let key = keyOf(table, record, bucket);
   let e = entryOf(key);
   return load<u64>(e, E_KEY) == key && load<u32>(e, E_GENERATION) == generation ? e : 0;
 }

@@ -1,13 +1,14 @@
-// spanmeter core ABI. Only numbers and pointers cross this boundary (documented in docs/abi.md).
+// spanmeter core ABI. Only numbers and pointers cross this boundary (documented in docs/abi.md);
+// the record layouts, bits and codes both sides use are declared in layout.ts.
 // Set-up: watch_key for each attribute a processor reads, then *_configure, then start.
 // Per request: input_reserve(n) → host copies the body there → ingest(n, nowMs).
 import { resetReader, failCode, failAt, failMessage, failField } from './wire';
-import { initSchema } from './schema';
+import { initFieldTable } from './otlpfields';
 import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, freeEpoch, stringBytes } from './intern';
 import { watchKey } from './watch';
 import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } from './staging';
 import { walkRequest } from './otlp';
-import { setLimits, spansOver } from './limits';
+import { setLimits } from './limits';
 import {
   configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents,
   eventsEnabled, eventsTable,
@@ -18,14 +19,13 @@ import {
   edges, unpaired, dropped, expiredClient, expiredServer,
 } from './servicegraphs';
 import { size as edgeStoreSize } from './edgestore';
-import { findExemplar, E_TRACE } from './exemplars';
+import { findExemplar, E_EXEMPLAR } from './exemplars';
 import {
   SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
 } from './series';
+import { ABI_VERSION } from './layout';
 
-const ABI_VERSION: u32 = 2;
-
-initSchema();
+initFieldTable();
 initIntern();
 
 let scratchPtr: usize = 0;
@@ -47,15 +47,15 @@ export function scratch(n: usize): usize {
   return scratchPtr;
 }
 
-/** Registers an attribute key (UTF-8 at ptr) to be read from spans and resources; returns its slot or -1. */
+/** Registers an attribute key (UTF-8 at ptr) to be read from spans and resources; returns its watched-attribute slot or -1. */
 export function watch_key(ptr: usize, len: usize): i32 {
   return watchKey(ptr, len);
 }
 
 /**
  * Span metrics: `bounds` holds `boundCount` f64 bucket bounds (seconds, ascending), `mask`
- * the intrinsic dimensions (1 service, 2 span_name, 4 span_kind, 8 status_code,
- * 16 status_message), `slots` the i32 watched-key slot of each of the `dims` dimensions,
+ * the intrinsic dimensions (I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE,
+ * I_STATUS_MESSAGE), `slots` the i32 watched-key slot of each of the `dims` dimensions,
  * `multiplier` the slot of the span multiplier key or -1.
  */
 export function spanmetrics_configure(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32, multiplier: i32): void {
@@ -71,9 +71,9 @@ export function spanmetrics_events_configure(slots: usize, dims: i32): void {
 }
 
 /**
- * Adds an SLO (before start); returns its index or -1 past 32. `flags`: 1 latency (else
- * availability), 2 an HTTP 5xx status attribute fails the span, 4 any service, 8 any span name,
- * 16 the span name is a pattern (the host's env.slo_match decides). `service` and `name` are
+ * Adds an SLO (before start); returns its index or -1 past MAX_SLOS. `flags`: SLO_LATENCY (else
+ * availability), SLO_HTTP_5XX (an HTTP 5xx status attribute fails the span), SLO_ANY_SERVICE,
+ * SLO_ANY_NAME, SLO_NAME_PATTERN (the host's env.slo_match decides). `service` and `name` are
  * UTF-8; `kind` the span kind or -1 for any; `thresholdNs` the latency threshold.
  */
 export function slo_add(flags: u32, servicePtr: usize, serviceLen: usize, namePtr: usize, nameLen: usize, kind: i32, thresholdNs: f64): i32 {
@@ -86,8 +86,8 @@ export function slo_table(): usize {
 }
 
 /**
- * Service graphs: bucket bounds as for span metrics; `opts` bits 1 client/server prefix,
- * 2 messaging latency histogram, 4 virtual_node label; `slots` i32 watched-key slots of the
+ * Service graphs: bucket bounds as for span metrics; `opts` the SG_OPT_ bits (client/server
+ * prefix, messaging latency histogram, virtual_node label); `slots` i32 watched-key slots of the
  * `dims` dimensions, `peers` peer attributes, `dbs` database-name attributes, then
  * peer.service, server.address, network.peer.address, network.peer.port and the span
  * multiplier key (-1 = none); `waitMs` how long an entry waits; `maxItems` the store size.
@@ -112,12 +112,11 @@ export function registry_configure(maxActiveSeries: u32, slackMs: f64): void {
 
 /**
  * Request limits (0 = none): the longest string in bytes (span and event names, status
- * messages, attribute keys and string values at any depth), the most attributes on a span and
- * the most spans in a request. A request over any is refused whole (ingest error 10, 11 or 12;
- * spans_seen() then counts every span).
+ * messages, attribute keys and string values at any depth) and the most attributes on a span.
+ * A request over either is refused whole (ingest error E_STRING_LENGTH or E_ATTRIBUTE_COUNT).
  */
-export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32, maxSpansPerRequest: u32): void {
-  setLimits(maxStringLength, maxAttributesPerSpan, maxSpansPerRequest);
+export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32): void {
+  setLimits(maxStringLength, maxAttributesPerSpan);
 }
 
 /** Ends set-up. */
@@ -137,8 +136,8 @@ export function input_reserve(n: usize): usize {
 
 /**
  * Walks the ExportTraceServiceRequest of `n` bytes at the input buffer and aggregates it.
- * Returns the number of spans, or -code when the request is malformed, in which case
- * nothing was aggregated (see fail_* for where).
+ * Returns the number of spans, or -code (an E_ code) when the request is malformed or over a
+ * limit, in which case nothing was aggregated (see fail_* for where).
  */
 export function ingest(n: usize, nowMs: f64): i32 {
   resetStaging();
@@ -213,12 +212,9 @@ export function expire(nowMs: f64): u32 {
   return serviceGraphsEnabled() ? expireServiceGraphs(nowMs) : 0;
 }
 
-/**
- * Spans staged by the last ingest (before the failure, if it failed), plus those it counted past
- * the span limit (every span of a request refused for that limit, up to any malformation after it).
- */
+/** Spans staged by the last ingest (before the failure, if it failed). */
 export function spans_seen(): u32 {
-  return spanCount + spansOver;
+  return spanCount;
 }
 export function fail_offset(): u32 {
   return <u32>(failAt - inputPtr);
@@ -230,7 +226,7 @@ export function fail_field(): i32 {
   return failField;
 }
 
-/** The string table: per id (16 bytes) ptr u32, len u32; id 0 is the empty string. */
+/** The string table: per id an entry of STRING_ENTRY_SIZE bytes (STRING_PTR, STRING_LEN); id 0 is the empty string. */
 export function strings(): usize {
   return stringEntries();
 }
@@ -239,14 +235,15 @@ export function string_count(): u32 {
 }
 
 /**
- * The exemplar of a histogram bucket: `table` 0 span metrics, 1 service-graph edges; `bucket`
- * the bucket index (the count of bounds for +Inf), plus 64 per histogram after the first on
- * an edge (server, client, messaging). Returns the address of trace id (16 bytes), span id (8,
- * +16), value f64 (+24), timestamp ms f64 (+32), or 0 when none is kept.
+ * The exemplar of a histogram bucket of the series at index `record` (of that generation):
+ * `table` EXEMPLAR_TABLE_SPAN_METRICS or EXEMPLAR_TABLE_EDGES; `bucket` the bucket index (the
+ * count of bounds for +Inf), plus EXEMPLAR_HISTOGRAM_STRIDE per histogram after the first on an
+ * edge (server, client, messaging). Returns the address of the exemplar (EXEMPLAR_TRACE_ID …
+ * EXEMPLAR_TIME), or 0 when none is kept.
  */
-export function exemplar(table: u32, slot: u32, generation: u32, bucket: u32): usize {
-  let e = findExemplar(table, slot, generation, bucket);
-  return e != 0 ? e + E_TRACE : 0;
+export function exemplar(table: u32, record: u32, generation: u32, bucket: u32): usize {
+  let e = findExemplar(table, record, generation, bucket);
+  return e != 0 ? e + E_EXEMPLAR : 0;
 }
 
 /** Span-metrics series table (0 when the processor is off). */
@@ -286,4 +283,12 @@ export function table_stride(t: usize): usize {
 }
 export function table_values_offset(t: usize): usize {
   return changetype<SeriesTable>(t).valuesOffset;
+}
+/** u32 key words per record of table `t` (fixed for the table's life). */
+export function table_key_words(t: usize): i32 {
+  return changetype<SeriesTable>(t).keyWords;
+}
+/** f64 values per record of table `t` (fixed for the table's life). */
+export function table_value_count(t: usize): i32 {
+  return changetype<SeriesTable>(t).valueCount;
 }

@@ -8,15 +8,16 @@
 import { hashBytes } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
 import { newIndex, placeRef, removeRef } from './hashindex';
+import { STRING_PTR, STRING_LEN, STRING_HASH, STRING_REFS, STRING_ENTRY_SIZE } from './layout';
 
 /** Longest label value kept, in bytes (Tempo truncates values at 2048). */
 export const MAX_VALUE_BYTES: usize = 2048;
 /** The id intern() answers in read-only mode for a string it does not hold. */
 export const MISSING: u32 = 0xffffffff;
 
-// Entry per id: ptr u32, len u32, hash u32, references u32. A free entry has ptr 0 and its
-// len field links the free list (next free id).
-const ENTRY: usize = 16;
+// Entry per id (the host reads it: layout.ts): ptr u32, len u32, hash u32, references u32. A
+// free entry has ptr 0 and its len field links the free list (next free id).
+const ENTRY: usize = STRING_ENTRY_SIZE;
 
 let entries: usize = 0;
 let entryCap: u32 = 0;
@@ -61,23 +62,23 @@ export function stringCount(): u32 {
 
 /** Where the bytes of string `id` are, and how many (id 0: none). */
 export function stringPtr(id: u32): usize {
-  return <usize>load<u32>(entryOf(id));
+  return <usize>load<u32>(entryOf(id), STRING_PTR);
 }
 export function stringLen(id: u32): usize {
-  return <usize>load<u32>(entryOf(id), 4);
+  return <usize>load<u32>(entryOf(id), STRING_LEN);
 }
 
 export function retain(id: u32): void {
   if (id != 0 && id != MISSING) {
     let e = entryOf(id);
-    store<u32>(e, load<u32>(e, 12) + 1, 12);
+    store<u32>(e, load<u32>(e, STRING_REFS) + 1, STRING_REFS);
   }
 }
 
 export function release(id: u32): void {
   if (id != 0 && id != MISSING) {
     let e = entryOf(id);
-    store<u32>(e, load<u32>(e, 12) - 1, 12);
+    store<u32>(e, load<u32>(e, STRING_REFS) - 1, STRING_REFS);
   }
 }
 
@@ -89,7 +90,7 @@ function find(p: usize, n: usize, h: u32): u32 {
     if (id == 0) return 0;
     if (load<u32>(slot) == h) {
       let e = entryOf(id);
-      if (<usize>load<u32>(e, 4) == n && memory.compare(<usize>load<u32>(e), p, n) == 0) return id;
+      if (<usize>load<u32>(e, STRING_LEN) == n && memory.compare(<usize>load<u32>(e, STRING_PTR), p, n) == 0) return id;
     }
     i = (i + 1) & indexMask;
   }
@@ -114,7 +115,7 @@ function insert(p: usize, n: usize, h: u32): u32 {
   let id: u32;
   if (freeIds != 0) {
     id = freeIds;
-    freeIds = load<u32>(entryOf(id), 4);
+    freeIds = load<u32>(entryOf(id), STRING_LEN);
   } else {
     if (nextId >= entryCap) {
       let bytes = <usize>entryCap * ENTRY;
@@ -127,10 +128,10 @@ function insert(p: usize, n: usize, h: u32): u32 {
   let copy = heap.alloc(n);
   memory.copy(copy, p, n);
   let e = entryOf(id);
-  store<u32>(e, <u32>copy);
-  store<u32>(e, <u32>n, 4);
-  store<u32>(e, h, 8);
-  store<u32>(e, 0, 12);
+  store<u32>(e, <u32>copy, STRING_PTR);
+  store<u32>(e, <u32>n, STRING_LEN);
+  store<u32>(e, h, STRING_HASH);
+  store<u32>(e, 0, STRING_REFS);
   placeRef(index, indexMask, h, id);
   count++;
   stringBytes += n;
@@ -162,13 +163,13 @@ export function sweepStrings(): u32 {
   let freed: u32 = 0;
   for (let id: u32 = 1; id < nextId; id++) {
     let e = entryOf(id);
-    let p = <usize>load<u32>(e);
-    if (p == 0 || load<u32>(e, 12) != 0) continue;
-    removeRef(index, indexMask, load<u32>(e, 8), id);
-    stringBytes -= <usize>load<u32>(e, 4);
+    let p = <usize>load<u32>(e, STRING_PTR);
+    if (p == 0 || load<u32>(e, STRING_REFS) != 0) continue;
+    removeRef(index, indexMask, load<u32>(e, STRING_HASH), id);
+    stringBytes -= <usize>load<u32>(e, STRING_LEN);
     heap.free(p);
-    store<u32>(e, 0);
-    store<u32>(e, freeIds, 4);
+    store<u32>(e, 0, STRING_PTR);
+    store<u32>(e, freeIds, STRING_LEN);
     freeIds = id;
     count--;
     freed++;

@@ -3,22 +3,21 @@
 // sub-messages, structure-checked without being decoded.
 import {
   rp, failCode, fail, seek, readTag, readLen, readVarint, readFixed64, skipField, expectWireType,
-  WT_VARINT, WT_I64, WT_LEN, WT_I32, E_ID_LENGTH,
+  WT_VARINT, WT_I64, WT_LEN, WT_I32,
 } from './wire';
+import { validateMessage } from './otlpfields';
 import {
-  M_REQUEST, M_RESOURCE_SPANS, M_RESOURCE, M_SCOPE_SPANS, M_SPAN, M_STATUS, M_KEY_VALUE,
-  M_ANY_VALUE, M_SCOPE, M_EVENT, M_LINK, validateMessage,
-} from './schema';
+  E_ID_LENGTH, M_REQUEST, M_RESOURCE_SPANS, M_RESOURCE, M_SCOPE_SPANS, M_SPAN, M_STATUS, M_KEY_VALUE,
+  M_ANY_VALUE, M_SCOPE, M_EVENT, M_LINK,
+} from './layout';
 import {
   addResource, addSpan, resourceCount, SLOT_SIZE, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN,
   SPAN_SLOTS, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
   SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID,
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS,
 } from './staging';
-import { slotOf } from './watch';
-import {
-  stringWithin, attributeWithin, maxStringLength, maxSpansPerRequest, spanOver, resetSpanCount, checkSpanCount,
-} from './limits';
+import { watchedSlotOf } from './watch';
+import { stringWithin, attributeWithin, maxStringLength } from './limits';
 
 // "service.name"
 const SERVICE_NAME: usize = memory.data<u8>([0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x2e, 0x6e, 0x61, 0x6d, 0x65]);
@@ -30,12 +29,6 @@ const SERVICE_NAME_LEN: usize = 12;
 }
 
 export function walkRequest(end: usize): void {
-  resetSpanCount();
-  walkRequestFields(end);
-  checkSpanCount();
-}
-
-function walkRequestFields(end: usize): void {
   while (rp < end) {
     let tag = readTag(end, M_REQUEST);
     if (failCode != 0) return;
@@ -107,8 +100,7 @@ function walkScopeSpans(end: usize, resourceIndex: u32): void {
       if (failCode != 0) return;
       let subEnd = rp + n;
       if (field == 1) validateMessage(M_SCOPE, subEnd, 1);
-      else if (spanCount < maxSpansPerRequest) walkSpan(subEnd, resourceIndex, n);
-      else spanOver();
+      else walkSpan(subEnd, resourceIndex, n);
       seek(subEnd);
     } else {
       if (field == 3 && !expectWireType(tag & 7, WT_LEN, M_SCOPE_SPANS, 3)) return;
@@ -353,7 +345,7 @@ function walkKeyValue(end: usize, slots: usize, resource: usize, depth: i32): vo
     store<u32>(resource, <u32>valuePtr, RES_SERVICE_PTR);
     store<u32>(resource, <u32>valueLen, RES_SERVICE_LEN);
   }
-  let slot = slotOf(keyPtr, keyLen);
+  let slot = watchedSlotOf(keyPtr, keyLen);
   if (slot >= 0) {
     let s = slots + <usize>slot * SLOT_SIZE;
     if (load<u32>(s) == 0) {

@@ -1,14 +1,12 @@
 // A series table: records keyed by a tuple of u32 words (mostly interned label ids), each
 // followed by f64 values, in one slab the host reads directly when rendering. An
-// open-addressing index of (hash, slot + 1) finds a record without touching the slab on a miss.
+// open-addressing index of (hash, record index + 1) finds a record without touching the slab
+// on a miss. Record layout (little endian), `stride` bytes: the header (RECORD_HASH,
+// RECORD_UPDATED, RECORD_GENERATION, RECORD_FLAGS: layout.ts), the key words from RECORD_KEY
+// padded to 8 bytes, then the values, f64 each.
 //
-// Record layout (little endian), `stride` bytes:
-//   0  u32 hash of the key (on a free slot: the next free slot + 1)
-//   4  u32 last update, seconds (host clock)
-//   8  u32 generation: bumped whenever the slot is (re)used, so host caches can tell
-//   12 u32 flags: 1 live, 2 the overflow series
-//   16 key words, u32 each, padded to 8 bytes
-//   .. values, f64 each
+// A record is named by its index in the slab (the host's "slot" of a series): the index
+// survives the slab's growth, an address does not.
 //
 // Cardinality control lives here too: every table draws on one budget of active series,
 // counted as Prometheus counts them (a record costs `cost` series). Past the budget a new key
@@ -18,10 +16,9 @@
 import { hashWords } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { retain, release, MISSING } from './intern';
-
-export const HEADER: usize = 16;
-export const FLAG_LIVE: u32 = 1;
-export const FLAG_OVERFLOW: u32 = 2;
+import {
+  RECORD_HASH, RECORD_UPDATED, RECORD_GENERATION, RECORD_FLAGS, RECORD_KEY, RECORD_LIVE, RECORD_OVERFLOW,
+} from './layout';
 
 @unmanaged
 export class SeriesTable {
@@ -31,13 +28,13 @@ export class SeriesTable {
   valuesOffset: usize = 0;
   slab: usize = 0;
   capacity: u32 = 0;
-  used: u32 = 0; // slots handed out so far (the host iterates [0, used) and skips dead ones)
+  used: u32 = 0; // records handed out so far (the host iterates [0, used) and skips dead ones)
   index: usize = 0;
   indexMask: u32 = 0;
   nonIds: u32 = 0; // bit k: key word k is not an interned id (words 32 and up always are)
   cost: u32 = 0;
-  freeSlots: u32 = 0; // slot + 1
-  overflow: u32 = 0; // slot + 1 of the overflow record, 0 until needed
+  freeRecords: u32 = 0; // index + 1 of the first free record
+  overflow: u32 = 0; // index + 1 of the overflow record, 0 until needed
 }
 
 /** Active-series budget, 0 = unlimited. */
@@ -65,7 +62,7 @@ export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost
   let t = changetype<SeriesTable>(heap.alloc(offsetof<SeriesTable>()));
   t.keyWords = keyWords;
   t.valueCount = valueCount;
-  t.valuesOffset = HEADER + ((<usize>keyWords * 4 + 7) & ~7);
+  t.valuesOffset = RECORD_KEY + ((<usize>keyWords * 4 + 7) & ~7);
   t.stride = t.valuesOffset + <usize>valueCount * 8;
   t.capacity = 256;
   t.slab = heap.alloc(<usize>t.capacity * t.stride);
@@ -75,7 +72,7 @@ export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost
   t.index = newIndex(t.indexMask + 1);
   t.nonIds = nonIds;
   t.cost = cost;
-  t.freeSlots = 0;
+  t.freeRecords = 0;
   t.overflow = 0;
   reserved += cost;
   if (cost > largestCost) largestCost = cost;
@@ -83,8 +80,8 @@ export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost
 }
 
 // @ts-ignore: decorator
-@inline function recordAt(t: SeriesTable, slot: u32): usize {
-  return t.slab + <usize>slot * t.stride;
+@inline function recordAt(t: SeriesTable, index: u32): usize {
+  return t.slab + <usize>index * t.stride;
 }
 
 function grow(t: SeriesTable): void {
@@ -95,39 +92,41 @@ function grow(t: SeriesTable): void {
   heap.free(t.index);
   t.indexMask = (t.capacity << 1) - 1;
   t.index = newIndex(t.indexMask + 1);
-  for (let s: u32 = 0; s < t.used; s++) {
-    let r = recordAt(t, s);
-    if ((load<u32>(r, 12) & (FLAG_LIVE | FLAG_OVERFLOW)) == FLAG_LIVE) placeRef(t.index, t.indexMask, load<u32>(r), s + 1);
+  for (let i: u32 = 0; i < t.used; i++) {
+    let r = recordAt(t, i);
+    if ((load<u32>(r, RECORD_FLAGS) & (RECORD_LIVE | RECORD_OVERFLOW)) == RECORD_LIVE) {
+      placeRef(t.index, t.indexMask, load<u32>(r, RECORD_HASH), i + 1);
+    }
   }
 }
 
-/** A fresh slot (reused or new) with zeroed values and a new generation. */
+/** A fresh record (reused or new) with zeroed values and a new generation. */
 function allocate(t: SeriesTable, flags: u32, now: u32): usize {
-  let slot: u32;
-  if (t.freeSlots != 0) {
-    slot = t.freeSlots - 1;
-    t.freeSlots = load<u32>(recordAt(t, slot));
+  let index: u32;
+  if (t.freeRecords != 0) {
+    index = t.freeRecords - 1;
+    t.freeRecords = load<u32>(recordAt(t, index), RECORD_HASH);
   } else {
     if (t.used == t.capacity) grow(t);
-    slot = t.used++;
+    index = t.used++;
   }
-  let r = recordAt(t, slot);
-  let generation = load<u32>(r, 8) + 1;
+  let r = recordAt(t, index);
+  let generation = load<u32>(r, RECORD_GENERATION) + 1;
   memory.fill(r, 0, t.stride);
-  store<u32>(r, now, 4);
-  store<u32>(r, generation, 8);
-  store<u32>(r, flags, 12);
+  store<u32>(r, now, RECORD_UPDATED);
+  store<u32>(r, generation, RECORD_GENERATION);
+  store<u32>(r, flags, RECORD_FLAGS);
   return r;
 }
 
 function overflowRecord(t: SeriesTable, now: u32): usize {
   if (t.overflow == 0) {
-    let r = allocate(t, FLAG_LIVE | FLAG_OVERFLOW, now);
-    t.overflow = <u32>((r - t.slab) / t.stride) + 1;
+    let r = allocate(t, RECORD_LIVE | RECORD_OVERFLOW, now);
+    t.overflow = recordIndexOf(t, r) + 1;
     return r;
   }
   let r = recordAt(t, t.overflow - 1);
-  store<u32>(r, now, 4);
+  store<u32>(r, now, RECORD_UPDATED);
   return r;
 }
 
@@ -158,8 +157,8 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
     if (ref == 0) break;
     if (load<u32>(e) == h) {
       let r = recordAt(t, ref - 1);
-      if (memory.compare(r + HEADER, key, keyBytes) == 0) {
-        store<u32>(r, now, 4);
+      if (memory.compare(r + RECORD_KEY, key, keyBytes) == 0) {
+        store<u32>(r, now, RECORD_UPDATED);
         return r;
       }
     }
@@ -169,38 +168,38 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
     limitedTotal += 1;
     return overflowRecord(t, now);
   }
-  let r = allocate(t, FLAG_LIVE, now);
-  store<u32>(r, h);
-  memory.copy(r + HEADER, key, keyBytes);
-  for (let w = 0; w < n; w++) if (isId(t, w)) retain(load<u32>(r + HEADER + (<usize>w << 2)));
-  placeRef(t.index, t.indexMask, h, <u32>((r - t.slab) / t.stride) + 1);
+  let r = allocate(t, RECORD_LIVE, now);
+  store<u32>(r, h, RECORD_HASH);
+  memory.copy(r + RECORD_KEY, key, keyBytes);
+  for (let w = 0; w < n; w++) if (isId(t, w)) retain(load<u32>(r + RECORD_KEY + (<usize>w << 2)));
+  placeRef(t.index, t.indexMask, h, recordIndexOf(t, r) + 1);
   activeSeries += t.cost;
   return r;
 }
 
-/** The slot of record `r`, and its generation. */
+/** The index of record `r` in its table (what exemplars and the host name it by), and its generation. */
 // @ts-ignore: decorator
-@inline export function slotOf(t: SeriesTable, r: usize): u32 {
+@inline export function recordIndexOf(t: SeriesTable, r: usize): u32 {
   return <u32>((r - t.slab) / t.stride);
 }
 
 // @ts-ignore: decorator
 @inline export function generationOf(r: usize): u32 {
-  return load<u32>(r, 8);
+  return load<u32>(r, RECORD_GENERATION);
 }
 
 /** Removes the records last updated before `cutoff` (seconds); returns how many. */
 export function removeStale(t: SeriesTable, cutoff: u32): u32 {
   let removed: u32 = 0;
   let n = t.keyWords;
-  for (let s: u32 = 0; s < t.used; s++) {
-    let r = recordAt(t, s);
-    if (load<u32>(r, 12) != FLAG_LIVE || load<u32>(r, 4) >= cutoff) continue;
-    removeRef(t.index, t.indexMask, load<u32>(r), s + 1);
-    for (let w = 0; w < n; w++) if (isId(t, w)) release(load<u32>(r + HEADER + (<usize>w << 2)));
-    store<u32>(r, 0, 12);
-    store<u32>(r, t.freeSlots);
-    t.freeSlots = s + 1;
+  for (let i: u32 = 0; i < t.used; i++) {
+    let r = recordAt(t, i);
+    if (load<u32>(r, RECORD_FLAGS) != RECORD_LIVE || load<u32>(r, RECORD_UPDATED) >= cutoff) continue;
+    removeRef(t.index, t.indexMask, load<u32>(r, RECORD_HASH), i + 1);
+    for (let w = 0; w < n; w++) if (isId(t, w)) release(load<u32>(r + RECORD_KEY + (<usize>w << 2)));
+    store<u32>(r, 0, RECORD_FLAGS);
+    store<u32>(r, t.freeRecords, RECORD_HASH);
+    t.freeRecords = i + 1;
     activeSeries -= t.cost;
     removed++;
   }

@@ -11,7 +11,7 @@ import { valuePtr, valueLen } from './labelvalue';
 import {
   serviceId, hasServiceName, resourceOrSpanSlot, spanSlot, slotValueId, slotValue, spanMultiplier,
 } from './attributes';
-import { SeriesTable, newSeriesTable, upsert, slotOf, generationOf } from './series';
+import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import {
@@ -19,38 +19,20 @@ import {
   E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
   E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED,
 } from './edgestore';
+// The key words, values, label numbers and option bits the host reads and sets (layout.ts).
+import {
+  SG_KEY_CLIENT, SG_KEY_SERVER, SG_KEY_CONNECTION, SG_KEY_VIRTUAL_NODE, SG_KEY_DIMENSIONS, SG_V_REQUESTS, SG_V_FAILED,
+  SG_V_SERVER_SUM, SG_V_CLIENT_SUM, SG_V_MESSAGING_SUM, SG_V_MESSAGING_COUNT, SG_V_BUCKETS, SG_HISTOGRAMS,
+  CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_DATABASE, VIRTUAL_NONE,
+  VIRTUAL_CLIENT, VIRTUAL_SERVER, SG_OPT_CLIENT_SERVER_PREFIX, SG_OPT_MESSAGING_LATENCY, SG_OPT_VIRTUAL_NODE_LABEL,
+  PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_V_COUNT, EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE,
+} from './layout';
 
 const KIND_SERVER: u32 = 2;
 const KIND_CLIENT: u32 = 3;
 const KIND_PRODUCER: u32 = 4;
 const KIND_CONSUMER: u32 = 5;
 const STATUS_ERROR: u32 = 2;
-
-// connection_type label values, by number: "", virtual_node, messaging_system, database.
-export const CONNECTION_NONE: u32 = 0;
-export const CONNECTION_VIRTUAL_NODE: u32 = 1;
-export const CONNECTION_MESSAGING_SYSTEM: u32 = 2;
-export const CONNECTION_DATABASE: u32 = 3;
-
-// virtual_node label values: "", client, server.
-const VIRTUAL_CLIENT: u32 = 1;
-const VIRTUAL_SERVER: u32 = 2;
-
-// Option bits from the host.
-export const O_CLIENT_SERVER_PREFIX: u32 = 1;
-export const O_MESSAGING_LATENCY: u32 = 2;
-export const O_VIRTUAL_NODE_LABEL: u32 = 4;
-
-// Edge series key: client, server, connection type, virtual node, then the dimension labels.
-export const KEY_FIXED: i32 = 4;
-// Edge series values.
-export const V_REQUESTS: usize = 0;
-export const V_FAILED: usize = 8;
-export const V_SERVER_SUM: usize = 16;
-export const V_CLIENT_SUM: usize = 24;
-export const V_MESSAGING_SUM: usize = 32;
-export const V_MESSAGING_COUNT: usize = 40;
-export const V_BUCKETS: usize = 48; // server, then client, then messaging buckets
 
 export let edges: SeriesTable = changetype<SeriesTable>(0);
 /** Spans left without a pair at expiry, and spans dropped with the store full: key [client, server], value [count]. */
@@ -97,7 +79,7 @@ export function configureServiceGraphs(
   options = opts;
   waitMs = wait;
   dimCount = dims;
-  dimWords = (opts & O_CLIENT_SERVER_PREFIX) != 0 ? dims * 2 : dims;
+  dimWords = (opts & SG_OPT_CLIENT_SERVER_PREFIX) != 0 ? dims * 2 : dims;
   let n = dims + peers + dbs + 5;
   let copy = heap.alloc(<usize>n * 4);
   memory.copy(copy, slots, <usize>n * 4);
@@ -115,16 +97,20 @@ export function configureServiceGraphs(
   userId = intern(USER, 4);
   retain(userId); // held for good
   key = heap.alloc(KEY_BYTES);
-  edgeKey = heap.alloc(<usize>(KEY_FIXED + dimWords) * 4);
+  edgeKey = heap.alloc(<usize>(SG_KEY_DIMENSIONS + dimWords) * 4);
   pairKey = heap.alloc(8);
   initEdgeStore(maxItems, dimWords);
   // Cost in Prometheus series: requests, failed, and the server and client (and messaging)
   // histograms' buckets, +Inf, sum and count.
   let histogram = <u32>boundCount + 3;
-  let cost = 2 + 2 * histogram + ((opts & O_MESSAGING_LATENCY) != 0 ? histogram : 0);
-  edges = newSeriesTable(KEY_FIXED + dimWords, 6 + 3 * boundCount, (1 << 2) | (1 << 3), cost);
-  unpaired = newSeriesTable(2, 1, 0, 1);
-  dropped = newSeriesTable(2, 1, 0, 1);
+  let cost = 2 + 2 * histogram + ((opts & SG_OPT_MESSAGING_LATENCY) != 0 ? histogram : 0);
+  // Connection type and virtual node are numbers, not string ids.
+  edges = newSeriesTable(
+    SG_KEY_DIMENSIONS + dimWords, SG_V_BUCKETS + SG_HISTOGRAMS * boundCount,
+    (1 << SG_KEY_CONNECTION) | (1 << SG_KEY_VIRTUAL_NODE), cost,
+  );
+  unpaired = newSeriesTable(PAIR_KEY_SERVER + 1, PAIR_V_COUNT + 1, 0, 1);
+  dropped = newSeriesTable(PAIR_KEY_SERVER + 1, PAIR_V_COUNT + 1, 0, 1);
 }
 
 export function serviceGraphsEnabled(): bool {
@@ -132,10 +118,10 @@ export function serviceGraphsEnabled(): bool {
 }
 
 function countPair(t: SeriesTable, client: u32, server: u32, w: f64, now: u32): void {
-  store<u32>(pairKey, client);
-  store<u32>(pairKey, server, 4);
+  store<u32>(pairKey, client, PAIR_KEY_CLIENT << 2);
+  store<u32>(pairKey, server, PAIR_KEY_SERVER << 2);
   let r = upsert(t, pairKey, now) + t.valuesOffset;
-  store<f64>(r, load<f64>(r) + w);
+  store<f64>(r, load<f64>(r, PAIR_V_COUNT << 3) + w, PAIR_V_COUNT << 3);
 }
 
 /** Writes the edge key (trace id, then span id, zeros for absent ids) into `key`. */
@@ -170,7 +156,7 @@ function discard(e: usize, h: u32): void {
 }
 
 function upsertDimensions(e: usize, resource: usize, span: usize, client: bool): void {
-  let offset = (options & O_CLIENT_SERVER_PREFIX) != 0 && !client ? dimCount : 0;
+  let offset = (options & SG_OPT_CLIENT_SERVER_PREFIX) != 0 && !client ? dimCount : 0;
   for (let d = 0; d < dimCount; d++) {
     let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
     if (s != 0) setId(e, E_DIMENSIONS + (<usize>(offset + d) << 2), slotValueId(s));
@@ -227,45 +213,43 @@ function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): v
   setId(e, E_SERVER, name);
 }
 
-/** Exemplar table id of service-graph edges; a bucket's id is histogram * 64 + bucket. */
-export const EXEMPLAR_TABLE: u32 = 1;
-const EXEMPLAR_HISTOGRAM_STRIDE: u32 = 64;
-
 /** The edge key's trace id (its first 16 bytes), or 0 when the spans carried none. */
 function traceOf(e: usize): usize {
   return load<u64>(e) != 0 || load<u64>(e, 8) != 0 ? e : 0;
 }
 
 function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
-  store<u32>(edgeKey, load<u32>(e, E_CLIENT));
-  store<u32>(edgeKey, load<u32>(e, E_SERVER), 4);
-  store<u32>(edgeKey, load<u32>(e, E_CONNECTION), 8);
-  store<u32>(edgeKey, (options & O_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : 0, 12);
-  memory.copy(edgeKey + (<usize>KEY_FIXED << 2), e + E_DIMENSIONS, <usize>dimWords << 2);
+  store<u32>(edgeKey, load<u32>(e, E_CLIENT), SG_KEY_CLIENT << 2);
+  store<u32>(edgeKey, load<u32>(e, E_SERVER), SG_KEY_SERVER << 2);
+  store<u32>(edgeKey, load<u32>(e, E_CONNECTION), SG_KEY_CONNECTION << 2);
+  store<u32>(edgeKey, (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE, SG_KEY_VIRTUAL_NODE << 2);
+  memory.copy(edgeKey + (<usize>SG_KEY_DIMENSIONS << 2), e + E_DIMENSIONS, <usize>dimWords << 2);
   let t = edges;
   let record = upsert(t, edgeKey, now);
   let r = record + t.valuesOffset;
   let w = load<f64>(e, E_MULTIPLIER);
   let b = <usize>buckets.count << 3;
-  store<f64>(r, load<f64>(r, V_REQUESTS) + w, V_REQUESTS);
-  if ((load<u32>(e, E_FLAGS) & F_FAILED) != 0) store<f64>(r, load<f64>(r, V_FAILED) + w, V_FAILED);
+  store<f64>(r, load<f64>(r, SG_V_REQUESTS << 3) + w, SG_V_REQUESTS << 3);
+  if ((load<u32>(e, E_FLAGS) & F_FAILED) != 0) store<f64>(r, load<f64>(r, SG_V_FAILED << 3) + w, SG_V_FAILED << 3);
   // Exemplars point at the trace; the span id in the key is the client span's.
   let trace = traceOf(e);
-  let slot = slotOf(t, record);
+  let index = recordIndexOf(t, record);
   let generation = generationOf(record);
   let latency = load<f64>(e, E_SERVER_LATENCY);
-  let i = observe(buckets, r + V_SERVER_SUM, r + V_BUCKETS, latency, w);
-  recordExemplar(EXEMPLAR_TABLE, slot, generation, <u32>i, trace, trace + 16, latency, nowMs);
+  let i = observe(buckets, r + (SG_V_SERVER_SUM << 3), r + (SG_V_BUCKETS << 3), latency, w);
+  recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, <u32>i, trace, trace + 16, latency, nowMs);
   latency = load<f64>(e, E_CLIENT_LATENCY);
-  i = observe(buckets, r + V_CLIENT_SUM, r + V_BUCKETS + b, latency, w);
-  recordExemplar(EXEMPLAR_TABLE, slot, generation, EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, latency, nowMs);
-  if ((options & O_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
+  i = observe(buckets, r + (SG_V_CLIENT_SUM << 3), r + (SG_V_BUCKETS << 3) + b, latency, w);
+  recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, latency, nowMs);
+  if ((options & SG_OPT_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
     // Time in the queue: consumer start minus producer end; not observed when not positive.
     let seconds = durationSeconds(load<u64>(e, E_CLIENT_END), load<u64>(e, E_SERVER_START));
     if (seconds > 0) {
-      store<f64>(r, load<f64>(r, V_MESSAGING_COUNT) + w, V_MESSAGING_COUNT);
-      i = observe(buckets, r + V_MESSAGING_SUM, r + V_BUCKETS + 2 * b, seconds, w);
-      recordExemplar(EXEMPLAR_TABLE, slot, generation, 2 * EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, seconds, nowMs);
+      store<f64>(r, load<f64>(r, SG_V_MESSAGING_COUNT << 3) + w, SG_V_MESSAGING_COUNT << 3);
+      i = observe(buckets, r + (SG_V_MESSAGING_SUM << 3), r + (SG_V_BUCKETS << 3) + 2 * b, seconds, w);
+      recordExemplar(
+        EXEMPLAR_TABLE_EDGES, index, generation, 2 * EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, seconds, nowMs,
+      );
     }
   }
 }

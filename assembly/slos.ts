@@ -12,31 +12,27 @@ import { serviceId, spanNameId, spanSlot, spanMultiplier, slotInteger } from './
 import { watchKey } from './watch';
 import { SeriesTable, newSeriesTable, upsert } from './series';
 import { multiplierSlot } from './spanmetrics';
+import {
+  MAX_SLOS, SLO_KEY_INDEX, SLO_V_GOOD, SLO_V_TOTAL, SLO_LATENCY, SLO_HTTP_5XX, SLO_ANY_SERVICE, SLO_ANY_NAME,
+  SLO_NAME_PATTERN,
+} from './layout';
 
 // @ts-ignore: decorator
 @external("env", "slo_match")
 declare function hostMatch(p: usize, n: usize): u32;
 
-export const MAX_SLOS: i32 = 32;
 /** A selector meaning "any" (service, span name). */
 const ANY: u32 = 0xfffffffe;
 /** The span-name selector of an SLO with a name pattern. */
 const PATTERN: u32 = 0xfffffffd;
 const STATUS_ERROR: i32 = 2;
 
-// Flags of an SLO.
-export const SLO_LATENCY: u32 = 1;
-export const SLO_HTTP_5XX: u32 = 2;
-export const SLO_ANY_SERVICE: u32 = 4;
-export const SLO_ANY_NAME: u32 = 8;
-export const SLO_NAME_PATTERN: u32 = 16;
-
 // Per SLO: service id u32, span name id u32, kind i32 (-1 any), flags u32, threshold ns u64,
 // address of its values (good f64, total f64) u32.
 const SPEC: usize = 32;
 const SPECS: usize = memory.data(MAX_SLOS * <i32>SPEC);
 export let sloCount: i32 = 0;
-/** Key: the SLO's index (not a string id); values: good, total. */
+/** Key: the SLO's index (SLO_KEY_INDEX, not a string id); values: good, total. */
 export let table: SeriesTable = changetype<SeriesTable>(0);
 const KEY: usize = memory.data(4);
 
@@ -62,8 +58,8 @@ let answerCap: u32 = 0;
 export function addSlo(flags: u32, servicePtr: usize, serviceLen: usize, namePtr: usize, nameLen: usize, kind: i32, thresholdNs: u64): i32 {
   if (sloCount >= MAX_SLOS) return -1;
   // At most 32 records in a table that starts with room for 256: record addresses never move.
-  if (sloCount == 0) table = newSeriesTable(1, 2, 1, 0);
-  store<u32>(KEY, <u32>sloCount);
+  if (sloCount == 0) table = newSeriesTable(SLO_KEY_INDEX + 1, SLO_V_TOTAL + 1, 1 << SLO_KEY_INDEX, 0);
+  store<u32>(KEY, <u32>sloCount, SLO_KEY_INDEX << 2);
   let values = upsert(table, KEY, 0) + table.valuesOffset;
   let spec = SPECS + <usize>sloCount * SPEC;
   // Pinned ids: a span of this service or name gets them even when no new string may be stored.
@@ -145,8 +141,8 @@ export function aggregateSlos(): void {
       }
       if (w < 0) w = spanMultiplier(span, multiplierSlot);
       let c = <usize>load<u32>(spec, 24);
-      if (good) store<f64>(c, load<f64>(c) + w);
-      store<f64>(c, load<f64>(c, 8) + w, 8);
+      if (good) store<f64>(c, load<f64>(c, SLO_V_GOOD << 3) + w, SLO_V_GOOD << 3);
+      store<f64>(c, load<f64>(c, SLO_V_TOTAL << 3) + w, SLO_V_TOTAL << 3);
     }
   }
 }

@@ -11,29 +11,15 @@ import {
 } from './staging';
 import { intern } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier, spanNameId } from './attributes';
-import { SeriesTable, newSeriesTable, upsert, slotOf, generationOf } from './series';
+import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
-
-// Intrinsic dimension switches (bit mask from the host).
-export const I_SERVICE: u32 = 1;
-export const I_SPAN_NAME: u32 = 2;
-export const I_SPAN_KIND: u32 = 4;
-export const I_STATUS_CODE: u32 = 8;
-export const I_STATUS_MESSAGE: u32 = 16;
-
-// Key words: service, span name, kind, status code, status message, then one per dimension.
-export const KEY_FIXED: i32 = 5;
-// Values: calls, size bytes, latency sum, then one count per finite bucket.
-export const V_CALLS: usize = 0;
-export const V_SIZE: usize = 8;
-export const V_SUM: usize = 16;
-export const V_BUCKETS: usize = 24;
-
-// Events key: the span's key words, then the event name, then one per event dimension.
-export const EVENT_KEY_NAME: i32 = KEY_FIXED; // plus the span dimensions
-// Events value: the count.
-export const V_EVENTS: usize = 0;
+// The key words, values and mask bits the host reads and sets (layout.ts).
+import {
+  I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
+  SM_KEY_SPAN_KIND, SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE, SM_KEY_DIMENSIONS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
+  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS,
+} from './layout';
 
 export let table: SeriesTable = changetype<SeriesTable>(0);
 export let eventsTable: SeriesTable = changetype<SeriesTable>(0);
@@ -54,9 +40,12 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   dimCount = dims;
   dimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(dimSlots, slots, <usize>dims * 4);
-  key = heap.alloc(<usize>(KEY_FIXED + dims) * 4);
+  key = heap.alloc(<usize>(SM_KEY_DIMENSIONS + dims) * 4);
   // Cost in Prometheus series: calls, size, and the histogram's buckets, +Inf, sum and count.
-  table = newSeriesTable(KEY_FIXED + dims, 3 + boundCount, (1 << 2) | (1 << 3), <u32>boundCount + 5);
+  // Kind and status code are numbers, not string ids.
+  table = newSeriesTable(
+    SM_KEY_DIMENSIONS + dims, SM_V_BUCKETS + boundCount, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), <u32>boundCount + 5,
+  );
 }
 
 /** Turns on the events metric: `slots` holds the i32 watched-key slot of each of `dims` event attributes. */
@@ -64,9 +53,10 @@ export function configureEvents(slots: usize, dims: i32): void {
   eventDimCount = dims;
   eventDimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(eventDimSlots, slots, <usize>dims * 4);
-  let words = KEY_FIXED + dimCount + 1 + dims;
+  // The span's key words, then the event name, then one per event dimension.
+  let words = SM_KEY_DIMENSIONS + dimCount + 1 + dims;
   eventKey = heap.alloc(<usize>words * 4);
-  eventsTable = newSeriesTable(words, 1, (1 << 2) | (1 << 3), 1);
+  eventsTable = newSeriesTable(words, EVENTS_V_COUNT + 1, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), 1);
   setStageEvents(true);
 }
 
@@ -78,9 +68,6 @@ export function spanMetricsEnabled(): bool {
   return changetype<usize>(table) != 0;
 }
 
-/** Exemplar table id of span metrics (see exemplars.ts). */
-export const EXEMPLAR_TABLE: u32 = 0;
-
 export function aggregateSpanMetrics(nowMs: f64): void {
   let now = <u32>(nowMs / 1000);
   let t = table;
@@ -90,26 +77,26 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     let span = spanAt(i);
     if (skipped(span)) continue;
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
-    store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0);
-    store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanNameId(span) : 0, 4);
-    store<u32>(key, (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, 8);
-    store<u32>(key, (intrinsics & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0, 12);
+    store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0, SM_KEY_SERVICE << 2);
+    store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanNameId(span) : 0, SM_KEY_SPAN_NAME << 2);
+    store<u32>(key, (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, SM_KEY_SPAN_KIND << 2);
+    store<u32>(key, (intrinsics & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0, SM_KEY_STATUS_CODE << 2);
     store<u32>(key, (intrinsics & I_STATUS_MESSAGE) != 0
       ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
-      : 0, 16);
+      : 0, SM_KEY_STATUS_MESSAGE << 2);
     for (let d = 0; d < dimCount; d++) {
       let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
-      store<u32>(key + (<usize>(KEY_FIXED + d) << 2), s != 0 ? slotValueId(s) : 0);
+      store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + d) << 2), s != 0 ? slotValueId(s) : 0);
     }
     let record = upsert(t, key, now);
     let r = record + t.valuesOffset;
     let w = spanMultiplier(span, multiplierSlot);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
-    store<f64>(r, load<f64>(r, V_CALLS) + w, V_CALLS);
-    store<f64>(r, load<f64>(r, V_SIZE) + <f64>load<u32>(span, SPAN_SIZE), V_SIZE);
-    let b = observe(buckets, r + V_SUM, r + V_BUCKETS, seconds, w);
+    store<f64>(r, load<f64>(r, SM_V_CALLS << 3) + w, SM_V_CALLS << 3);
+    store<f64>(r, load<f64>(r, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
+    let b = observe(buckets, r + (SM_V_SUM << 3), r + (SM_V_BUCKETS << 3), seconds, w);
     recordExemplar(
-      EXEMPLAR_TABLE, slotOf(t, record), generationOf(record), <u32>b,
+      EXEMPLAR_TABLE_SPAN_METRICS, recordIndexOf(t, record), generationOf(record), <u32>b,
       <usize>load<u32>(span, SPAN_TRACE_ID), <usize>load<u32>(span, SPAN_ID), seconds, nowMs,
     );
     if (changetype<usize>(eventsTable) != 0) {
@@ -121,7 +108,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
 
 /** Adds `w` to the events series of one event of the span whose key is in `key`. */
 function countEvent(event: usize, now: u32, w: f64): void {
-  let spanWords = <usize>(KEY_FIXED + dimCount) << 2;
+  let spanWords = <usize>(SM_KEY_DIMENSIONS + dimCount) << 2;
   memory.copy(eventKey, key, spanWords);
   store<u32>(eventKey + spanWords, intern(<usize>load<u32>(event, EVENT_NAME_PTR), <usize>load<u32>(event, EVENT_NAME_LEN)));
   for (let d = 0; d < eventDimCount; d++) {
@@ -130,5 +117,5 @@ function countEvent(event: usize, now: u32, w: f64): void {
     store<u32>(eventKey + spanWords + (<usize>(d + 1) << 2), load<u32>(s) != 0 ? slotValueId(s) : 0);
   }
   let r = upsert(eventsTable, eventKey, now) + eventsTable.valuesOffset;
-  store<f64>(r, load<f64>(r, V_EVENTS) + w, V_EVENTS);
+  store<f64>(r, load<f64>(r, EVENTS_V_COUNT << 3) + w, EVENTS_V_COUNT << 3);
 }

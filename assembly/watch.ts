@@ -1,9 +1,11 @@
 // The attribute keys the processors read (dimensions, peer and database attributes). The walker
-// looks each attribute key up here; a hit records where the value sits, in the key's slot.
-// Every attribute of every span passes through slotOf, so it hashes nothing: keys are grouped
+// looks each attribute key up here; a hit records where the value sits, in the key's slot (its
+// watched-attribute slot: 0 … MAX_WATCHED - 1, the index of its place in the staging records;
+// not to be confused with a series record's index, series.ts). Every attribute of every span
+// passes through watchedSlotOf, so it hashes nothing: keys are grouped
 // by length, and a candidate is checked on its first 8 bytes before a full compare.
+import { MAX_WATCHED } from './layout';
 
-export const MAX_WATCHED: i32 = 64;
 const LENGTHS: i32 = 64; // keys of 63 bytes and more share the last group
 
 // Per key: ptr u32, len u32, next key of the same length group + 1 u32, pad u32, first 8 bytes u64.
@@ -33,7 +35,7 @@ export function watchedCount(): i32 {
 
 /** Adds a key (copied) and returns its slot, or the existing slot for a key seen before; -1 when full. */
 export function watchKey(p: usize, n: usize): i32 {
-  let found = slotOf(p, n);
+  let found = watchedSlotOf(p, n);
   if (found >= 0) return found;
   if (watched >= MAX_WATCHED) return -1;
   let copy = heap.alloc(n > 0 ? n : 1);
@@ -48,9 +50,9 @@ export function watchKey(p: usize, n: usize): i32 {
   return watched++;
 }
 
-/** The slot watching key [p, p+n), or -1. */
+/** The watched-attribute slot of key [p, p+n), or -1. */
 // @ts-ignore: decorator
-@inline export function slotOf(p: usize, n: usize): i32 {
+@inline export function watchedSlotOf(p: usize, n: usize): i32 {
   let first = <i32>load<u8>(FIRST + groupOf(n));
   return first == 0 ? -1 : slotInGroup(first, p, n);
 }

@@ -8,28 +8,16 @@ export const WT_SGROUP: u32 = 3;
 export const WT_EGROUP: u32 = 4;
 export const WT_I32: u32 = 5;
 
-// Failure codes (the host maps them to messages; keep in step with src/core/errors.ts).
-export const E_TRUNCATED: i32 = 1;
-export const E_VARINT: i32 = 2;
-export const E_WIRE_TYPE: i32 = 3;
-export const E_FIELD_WIRE_TYPE: i32 = 4;
-export const E_LENGTH: i32 = 5;
-export const E_DEPTH: i32 = 6;
-export const E_ID_LENGTH: i32 = 7;
-export const E_GROUP: i32 = 8;
-export const E_FIELD_NUMBER: i32 = 9;
-// Limits the host sets (limits.ts), not malformations.
-export const E_STRING_LENGTH: i32 = 10;
-export const E_ATTRIBUTE_COUNT: i32 = 11;
-export const E_SPAN_COUNT: i32 = 12;
-
-export const MAX_DEPTH: i32 = 64;
+// Failure codes (E_*, with the reason the host reports) and message ids (M_*): layout.ts.
+import {
+  E_TRUNCATED, E_VARINT, E_WIRE_TYPE, E_FIELD_WIRE_TYPE, E_LENGTH, E_DEPTH, E_GROUP, E_FIELD_NUMBER, MAX_DEPTH,
+} from './layout';
 
 /** Read cursor. */
 export let rp: usize = 0;
 export let failCode: i32 = 0;
 export let failAt: usize = 0;
-/** Message type (see schema.ts) and field number being read when the failure happened. */
+/** Message type (an M_ id, layout.ts) and field number being read when the failure happened. */
 export let failMessage: i32 = 0;
 export let failField: i32 = 0;
 

@@ -4,8 +4,9 @@ import type { Config, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanMetric
 import { sloNamePattern, sloSpanKind } from '../config/slos.js';
 import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
-import { causeOf, describeFailure, E_SPAN_COUNT, spanLimitReason } from './errors.js';
+import { causeOf, describeFailure } from './errors.js';
 import { SeriesTableView } from './series.js';
+import * as L from './layout.js';
 
 export type { IngestResult } from './result.js';
 export { SeriesTableView } from './series.js';
@@ -22,7 +23,7 @@ export interface CoreOptions {
   /** Service-level objectives counted in the core. */
   slos?: readonly SloConfig[];
   /** Request limits (0 or absent: none). */
-  limits?: { maxStringLength: number; maxAttributesPerSpan: number; maxSpansPerRequest?: number };
+  limits?: { maxStringLength: number; maxAttributesPerSpan: number };
   build?: WasmBuild;
 }
 
@@ -34,63 +35,62 @@ export function coreOptions(config: Config): CoreOptions {
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,
-    limits: {
-      maxStringLength: config.otlp.max_string_length,
-      maxAttributesPerSpan: config.otlp.max_attributes_per_span,
-      maxSpansPerRequest: config.otlp.max_spans_per_request,
-    },
+    limits: { maxStringLength: config.otlp.max_string_length, maxAttributesPerSpan: config.otlp.max_attributes_per_span },
   };
 }
 
-// Span-metrics record layout (assembly/spanmetrics.ts).
+// The record layouts, bits and codes host and core share are declared once, in
+// assembly/layout.ts, and reach the host as ./layout.js (generated, same names): import them
+// from there. The objects below only group a table's key words (KEY_, u32 word indexes) and
+// values (V_, f64 value indexes) for the exporters, under the layout.ts names without the
+// table's prefix.
+
+/** Span-metrics records (assembly/layout.ts SM_*); the events table's value is EVENTS_V_COUNT. */
 export const SPAN_METRICS = {
-  KEY_SERVICE: 0,
-  KEY_SPAN_NAME: 1,
-  KEY_SPAN_KIND: 2,
-  KEY_STATUS_CODE: 3,
-  KEY_STATUS_MESSAGE: 4,
-  KEY_DIMENSIONS: 5,
-  V_CALLS: 0,
-  V_SIZE: 1,
-  V_SUM: 2,
-  V_BUCKETS: 3,
+  KEY_SERVICE: L.SM_KEY_SERVICE,
+  KEY_SPAN_NAME: L.SM_KEY_SPAN_NAME,
+  KEY_SPAN_KIND: L.SM_KEY_SPAN_KIND,
+  KEY_STATUS_CODE: L.SM_KEY_STATUS_CODE,
+  KEY_STATUS_MESSAGE: L.SM_KEY_STATUS_MESSAGE,
+  KEY_DIMENSIONS: L.SM_KEY_DIMENSIONS,
+  V_CALLS: L.SM_V_CALLS,
+  V_SIZE: L.SM_V_SIZE,
+  V_SUM: L.SM_V_SUM,
+  V_BUCKETS: L.SM_V_BUCKETS,
   /** Events table: the span key words, then the event name and event dimensions; value [count]. */
-  V_EVENTS: 0,
+  V_EVENTS: L.EVENTS_V_COUNT,
 } as const;
 
-// SLO record layout (assembly/slos.ts): key [the SLO's index in options.slos], values [good, total].
-export const SLOS = { KEY_INDEX: 0, V_GOOD: 0, V_TOTAL: 1 } as const;
+/** SLO records (assembly/layout.ts SLO_*): key [the SLO's index in options.slos], values [good, total]. */
+export const SLOS = { KEY_INDEX: L.SLO_KEY_INDEX, V_GOOD: L.SLO_V_GOOD, V_TOTAL: L.SLO_V_TOTAL } as const;
 
-// Service-graph edge record layout (assembly/servicegraphs.ts); buckets: server, client, messaging.
+/** Service-graph edge records (assembly/layout.ts SG_*); buckets: server, client, messaging. */
 export const SERVICE_GRAPHS = {
-  KEY_CLIENT: 0,
-  KEY_SERVER: 1,
-  KEY_CONNECTION: 2,
-  KEY_VIRTUAL_NODE: 3,
-  KEY_DIMENSIONS: 4,
-  V_REQUESTS: 0,
-  V_FAILED: 1,
-  V_SERVER_SUM: 2,
-  V_CLIENT_SUM: 3,
-  V_MESSAGING_SUM: 4,
-  V_MESSAGING_COUNT: 5,
-  V_BUCKETS: 6,
-  /** Unpaired/dropped tables: key [client, server], value [count]. */
-  PAIR_CLIENT: 0,
-  PAIR_SERVER: 1,
+  KEY_CLIENT: L.SG_KEY_CLIENT,
+  KEY_SERVER: L.SG_KEY_SERVER,
+  KEY_CONNECTION: L.SG_KEY_CONNECTION,
+  KEY_VIRTUAL_NODE: L.SG_KEY_VIRTUAL_NODE,
+  KEY_DIMENSIONS: L.SG_KEY_DIMENSIONS,
+  V_REQUESTS: L.SG_V_REQUESTS,
+  V_FAILED: L.SG_V_FAILED,
+  V_SERVER_SUM: L.SG_V_SERVER_SUM,
+  V_CLIENT_SUM: L.SG_V_CLIENT_SUM,
+  V_MESSAGING_SUM: L.SG_V_MESSAGING_SUM,
+  V_MESSAGING_COUNT: L.SG_V_MESSAGING_COUNT,
+  V_BUCKETS: L.SG_V_BUCKETS,
+  /** Unpaired/dropped tables (PAIR_*): key [client, server], value [count]. */
+  PAIR_CLIENT: L.PAIR_KEY_CLIENT,
+  PAIR_SERVER: L.PAIR_KEY_SERVER,
 } as const;
 
-const INTRINSIC_BITS = { service: 1, span_name: 2, span_kind: 4, status_code: 8, status_message: 16 } as const;
-// SLO flags (assembly/slos.ts).
-const SLO_LATENCY = 1;
-const SLO_HTTP_5XX = 2;
-const SLO_ANY_SERVICE = 4;
-const SLO_ANY_NAME = 8;
-const SLO_NAME_PATTERN = 16;
-
-const SG_PREFIX = 1;
-const SG_MESSAGING_LATENCY = 2;
-const SG_VIRTUAL_NODE_LABEL = 4;
+/** The spanmetrics_configure mask bit of each intrinsic dimension, by its config key. */
+const INTRINSIC_BITS = {
+  service: L.I_SERVICE,
+  span_name: L.I_SPAN_NAME,
+  span_kind: L.I_SPAN_KIND,
+  status_code: L.I_STATUS_CODE,
+  status_message: L.I_STATUS_MESSAGE,
+} as const;
 
 const encoder = new TextEncoder();
 // A byte-order mark is part of a label value, not a marker to drop.
@@ -113,9 +113,10 @@ export interface Exemplar {
   timestampMs: number;
 }
 
-/** Exemplar tables of the core (assembly/exemplars.ts); on an edge, each histogram after the first adds 64. */
-export const EXEMPLAR_TABLES = { spanMetrics: 0, edges: 1 } as const;
-export const EXEMPLAR_HISTOGRAM_STRIDE = 64;
+/** Exemplar tables of the core (assembly/layout.ts EXEMPLAR_TABLE_*). */
+export const EXEMPLAR_TABLES = { spanMetrics: L.EXEMPLAR_TABLE_SPAN_METRICS, edges: L.EXEMPLAR_TABLE_EDGES } as const;
+/** On an edge, each histogram after the first adds this to the bucket index (assembly/layout.ts). */
+export const EXEMPLAR_HISTOGRAM_STRIDE = L.EXEMPLAR_HISTOGRAM_STRIDE;
 
 function hex(bytes: Uint8Array): string {
   let s = '';
@@ -134,26 +135,20 @@ export class Core {
   readonly createdAt = Date.now();
 
   private constructor(private readonly wasm: CoreExports, readonly options: CoreOptions) {
-    const sm = options.spanMetrics;
-    if (sm) {
-      this.addTable('spanMetrics', wasm.spanmetrics_table(), SPAN_METRICS.KEY_DIMENSIONS + sm.dimensions.length, 3 + sm.histogram_buckets.length);
-      if (sm.events.enabled) {
-        const words = SPAN_METRICS.KEY_DIMENSIONS + sm.dimensions.length + 1 + sm.events.dimensions.length;
-        this.addTable('spanEvents', wasm.spanmetrics_events_table(), words, 1);
-      }
+    // Records are sized by the core (key words and values: assembly/layout.ts); a table of a
+    // processor that is off is at address 0.
+    const tables: [TableName, number][] = [
+      ['spanMetrics', wasm.spanmetrics_table()],
+      ['spanEvents', wasm.spanmetrics_events_table()],
+      ['edges', wasm.servicegraphs_edges()],
+      ['unpaired', wasm.servicegraphs_unpaired()],
+      ['dropped', wasm.servicegraphs_dropped()],
+      ['slos', wasm.slo_table()],
+    ];
+    for (const [name, address] of tables) {
+      if (address === 0) continue;
+      this.tables.set(name, { address, view: new SeriesTableView(wasm.table_key_words(address), wasm.table_value_count(address)) });
     }
-    const sg = options.serviceGraphs;
-    if (sg) {
-      const dims = sg.dimensions.length * (sg.enable_client_server_prefix ? 2 : 1);
-      this.addTable('edges', wasm.servicegraphs_edges(), SERVICE_GRAPHS.KEY_DIMENSIONS + dims, 6 + 3 * sg.histogram_buckets.length);
-      this.addTable('unpaired', wasm.servicegraphs_unpaired(), 2, 1);
-      this.addTable('dropped', wasm.servicegraphs_dropped(), 2, 1);
-    }
-    if (options.slos?.length) this.addTable('slos', wasm.slo_table(), 1, 2);
-  }
-
-  private addTable(name: TableName, address: number, keyWords: number, valueCount: number): void {
-    this.tables.set(name, { address, view: new SeriesTableView(keyWords, valueCount) });
   }
 
   static async create(options: CoreOptions): Promise<Core> {
@@ -180,9 +175,9 @@ export class Core {
     for (const slo of slos) addSlo(wasm, slo);
     const sg = options.serviceGraphs;
     if (sg) {
-      const opts = (sg.enable_client_server_prefix ? SG_PREFIX : 0)
-        | (sg.enable_messaging_system_latency_histogram ? SG_MESSAGING_LATENCY : 0)
-        | (sg.enable_virtual_node_label ? SG_VIRTUAL_NODE_LABEL : 0);
+      const opts = (sg.enable_client_server_prefix ? L.SG_OPT_CLIENT_SERVER_PREFIX : 0)
+        | (sg.enable_messaging_system_latency_histogram ? L.SG_OPT_MESSAGING_LATENCY : 0)
+        | (sg.enable_virtual_node_label ? L.SG_OPT_VIRTUAL_NODE_LABEL : 0);
       const slots = [
         ...sg.dimensions.map(slot),
         ...sg.peer_attributes.map(slot),
@@ -198,8 +193,7 @@ export class Core {
     }
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
-    const limits = options.limits;
-    wasm.limits_configure(limits?.maxStringLength ?? 0, limits?.maxAttributesPerSpan ?? 0, limits?.maxSpansPerRequest ?? 0);
+    wasm.limits_configure(options.limits?.maxStringLength ?? 0, options.limits?.maxAttributesPerSpan ?? 0);
     wasm.start();
     return new Core(wasm, options);
   }
@@ -211,11 +205,8 @@ export class Core {
     const n = this.wasm.ingest(request.length, nowMs);
     if (n >= 0) return { ok: true, spans: n };
     const w = this.wasm;
-    const spans = w.spans_seen();
-    const reason = -n === E_SPAN_COUNT
-      ? spanLimitReason(spans, this.options.limits?.maxSpansPerRequest ?? 0)
-      : describeFailure(-n, w.fail_offset(), w.fail_message(), w.fail_field());
-    return { ok: false, spans, reason, cause: causeOf(-n) };
+    const reason = describeFailure(-n, w.fail_offset(), w.fail_message(), w.fail_field());
+    return { ok: false, spans: w.spans_seen(), reason, cause: causeOf(-n) };
   }
 
   /** Expires service-graph entries whose wait has ended (all of them with Infinity); returns how many. */
@@ -266,9 +257,9 @@ export class Core {
     let s = this.labels[id];
     if (s === undefined) {
       this.views();
-      const entry = (this.wasm.strings() >>> 2) + id * 4;
-      const ptr = this.u32[entry];
-      s = decoder.decode(this.u8.subarray(ptr, ptr + this.u32[entry + 1]));
+      const entry = (this.wasm.strings() >>> 0) + id * L.STRING_ENTRY_SIZE;
+      const ptr = this.u32[(entry + L.STRING_PTR) >>> 2]!;
+      s = decoder.decode(this.u8.subarray(ptr, ptr + this.u32[(entry + L.STRING_LEN) >>> 2]!));
       this.labels[id] = s;
     }
     return s;
@@ -286,20 +277,20 @@ export class Core {
   }
 
   /**
-   * The exemplar kept for `bucket` (0-based; the number of bounds means +Inf) of the series in
-   * `slot` of a table, if any.
+   * The exemplar kept for `bucket` (0-based; the number of bounds means +Inf) of the series at
+   * index `record` of a table, if any.
    */
-  exemplar(table: keyof typeof EXEMPLAR_TABLES, view: SeriesTableView, slot: number, bucket: number): Exemplar | undefined {
-    const p = this.wasm.exemplar(EXEMPLAR_TABLES[table], slot, view.generation(slot), bucket) >>> 0;
+  exemplar(table: keyof typeof EXEMPLAR_TABLES, view: SeriesTableView, record: number, bucket: number): Exemplar | undefined {
+    const p = this.wasm.exemplar(EXEMPLAR_TABLES[table], record, view.generation(record), bucket) >>> 0;
     if (p === 0) return undefined;
     const u8 = this.views();
-    const span = u8.subarray(p + 16, p + 24);
+    const span = u8.subarray(p + L.EXEMPLAR_SPAN_ID, p + L.EXEMPLAR_VALUE);
     const f64 = this.f64;
     return {
-      traceId: hex(u8.subarray(p, p + 16)),
+      traceId: hex(u8.subarray(p + L.EXEMPLAR_TRACE_ID, p + L.EXEMPLAR_SPAN_ID)),
       spanId: span.every((b) => b === 0) ? '' : hex(span),
-      value: f64[(p + 24) >>> 3],
-      timestampMs: f64[(p + 32) >>> 3],
+      value: f64[(p + L.EXEMPLAR_VALUE) >>> 3]!,
+      timestampMs: f64[(p + L.EXEMPLAR_TIME) >>> 3]!,
     };
   }
 
@@ -307,8 +298,8 @@ export class Core {
   sloCounts(): SloCounts[] {
     const view = this.table('slos');
     const out: SloCounts[] = [];
-    for (let slot = 0; view && slot < view.used; slot++) {
-      out[view.key(slot, SLOS.KEY_INDEX)] = { good: view.value(slot, SLOS.V_GOOD), total: view.value(slot, SLOS.V_TOTAL) };
+    for (let record = 0; view && record < view.used; record++) {
+      out[view.key(record, L.SLO_KEY_INDEX)] = { good: view.value(record, L.SLO_V_GOOD), total: view.value(record, L.SLO_V_TOTAL) };
     }
     return out;
   }
@@ -349,10 +340,10 @@ function watch(wasm: CoreExports, key: string): number {
 }
 
 function addSlo(wasm: CoreExports, slo: SloConfig): void {
-  const flags = (slo.kind === 'latency' ? SLO_LATENCY : 0)
-    | (slo.http_5xx_as_error ? SLO_HTTP_5XX : 0)
-    | (slo.service === '' ? SLO_ANY_SERVICE : 0)
-    | (slo.span_name_regex !== '' ? SLO_NAME_PATTERN : slo.span_name === '' ? SLO_ANY_NAME : 0);
+  const flags = (slo.kind === 'latency' ? L.SLO_LATENCY : 0)
+    | (slo.http_5xx_as_error ? L.SLO_HTTP_5XX : 0)
+    | (slo.service === '' ? L.SLO_ANY_SERVICE : 0)
+    | (slo.span_name_regex !== '' ? L.SLO_NAME_PATTERN : slo.span_name === '' ? L.SLO_ANY_NAME : 0);
   const service = encoder.encode(slo.service);
   const name = encoder.encode(slo.span_name);
   const ptr = wasm.scratch(service.length + name.length) >>> 0;

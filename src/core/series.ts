@@ -1,11 +1,9 @@
-// Read access to a series table in core memory (layout: assembly/series.ts), without
-// building a JS object per series or per sample.
+// Read access to a series table in core memory (record layout: assembly/layout.ts, RECORD_*),
+// without building a JS object per series or per sample. A series is named by its record
+// index in the table (what the exporters call its slot), valid for a pass over the table.
+import { RECORD_FLAGS, RECORD_GENERATION, RECORD_KEY, RECORD_LIVE, RECORD_OVERFLOW } from './layout.js';
 
-const HEADER_GENERATION = 8;
-const HEADER_FLAGS = 12;
-const HEADER_KEY = 16;
-const FLAG_LIVE = 1;
-const FLAG_OVERFLOW = 2;
+// Byte addresses become typed-array indexes by >>> 2 (u32) and >>> 3 (f64).
 
 export class SeriesTableView {
   used = 0;
@@ -15,6 +13,7 @@ export class SeriesTableView {
   private stride = 0;
   private valuesOffset = 0;
 
+  /** `keyWords` u32 key words and `valueCount` f64 values per record, as the core sized the table. */
   constructor(readonly keyWords: number, readonly valueCount: number) {}
 
   /** Re-reads the table's place in memory; call once before a pass (records move as it grows). */
@@ -27,25 +26,27 @@ export class SeriesTableView {
     this.valuesOffset = valuesOffset;
   }
 
-  /** Whether the slot holds a series (slots of removed series are skipped). */
-  live(slot: number): boolean {
-    return (this.u32[(this.slab + slot * this.stride + HEADER_FLAGS) >>> 2] & FLAG_LIVE) !== 0;
+  /** Whether the record holds a series (records of removed series are skipped). */
+  live(record: number): boolean {
+    return (this.u32[(this.slab + record * this.stride + RECORD_FLAGS) >>> 2]! & RECORD_LIVE) !== 0;
   }
 
-  /** Whether the slot is the table's overflow series (labelled metric_overflow="true"). */
-  overflow(slot: number): boolean {
-    return (this.u32[(this.slab + slot * this.stride + HEADER_FLAGS) >>> 2] & FLAG_OVERFLOW) !== 0;
+  /** Whether the record is the table's overflow series (labelled metric_overflow="true"). */
+  overflow(record: number): boolean {
+    return (this.u32[(this.slab + record * this.stride + RECORD_FLAGS) >>> 2]! & RECORD_OVERFLOW) !== 0;
   }
 
-  generation(slot: number): number {
-    return this.u32[(this.slab + slot * this.stride + HEADER_GENERATION) >>> 2];
+  generation(record: number): number {
+    return this.u32[(this.slab + record * this.stride + RECORD_GENERATION) >>> 2]!;
   }
 
-  key(slot: number, word: number): number {
-    return this.u32[((this.slab + slot * this.stride + HEADER_KEY) >>> 2) + word];
+  /** Key word `word` (a KEY_ constant of assembly/layout.ts, plus a dimension's number). */
+  key(record: number, word: number): number {
+    return this.u32[((this.slab + record * this.stride + RECORD_KEY) >>> 2) + word]!;
   }
 
-  value(slot: number, index: number): number {
-    return this.f64[((this.slab + slot * this.stride + this.valuesOffset) >>> 3) + index];
+  /** Value `index` (a V_ constant of assembly/layout.ts, plus a bucket's number). */
+  value(record: number, index: number): number {
+    return this.f64[((this.slab + record * this.stride + this.valuesOffset) >>> 3) + index]!;
   }
 }

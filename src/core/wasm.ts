@@ -1,11 +1,13 @@
 // Loads the compiled core and gives its raw exports a type. Nothing else touches the instance.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ABI_VERSION } from './layout.js';
 
 export interface CoreExports {
   memory: WebAssembly.Memory;
   abi_version(): number;
   scratch(n: number): number;
+  /** The key's watched-attribute slot, or -1. */
   watch_key(ptr: number, len: number): number;
   spanmetrics_configure(bounds: number, boundCount: number, mask: number, slots: number, dims: number, multiplier: number): void;
   spanmetrics_events_configure(slots: number, dims: number): void;
@@ -16,7 +18,7 @@ export interface CoreExports {
     waitMs: number, maxItems: number,
   ): void;
   registry_configure(maxActiveSeries: number, slackMs: number): void;
-  limits_configure(maxStringLength: number, maxAttributesPerSpan: number, maxSpansPerRequest: number): void;
+  limits_configure(maxStringLength: number, maxAttributesPerSpan: number): void;
   start(): void;
   input_reserve(n: number): number;
   ingest(n: number, nowMs: number): number;
@@ -34,7 +36,7 @@ export interface CoreExports {
   fail_field(): number;
   strings(): number;
   string_count(): number;
-  exemplar(table: number, slot: number, generation: number, bucket: number): number;
+  exemplar(table: number, record: number, generation: number, bucket: number): number;
   spanmetrics_table(): number;
   spanmetrics_events_table(): number;
   servicegraphs_edges(): number;
@@ -46,9 +48,10 @@ export interface CoreExports {
   table_used(t: number): number;
   table_stride(t: number): number;
   table_values_offset(t: number): number;
+  table_key_words(t: number): number;
+  table_value_count(t: number): number;
 }
 
-export const ABI_VERSION = 2;
 
 export type WasmBuild = 'release' | 'debug';
 

@@ -1,26 +1,14 @@
-// OTLP message types the walker knows, and a table-driven validator for the ones whose
-// contents spanmeter does not aggregate (events, links, scopes, nested attribute values):
-// their structure is still checked, so a request is accepted or rejected whole.
+// The OTLP field table: for the message types whose contents spanmeter does not aggregate
+// (events, links, scopes, nested attribute values), the wire type and sub-message of each
+// field, and a validator driven by it: their structure is still checked, so a request is
+// accepted or rejected whole. Message ids (M_*, also reported to the host in failures): layout.ts.
 import {
-  rp, failCode, fail, readTag, readLen, seek, skipField, expectWireType,
-  WT_VARINT, WT_I64, WT_LEN, WT_I32, E_DEPTH, MAX_DEPTH,
+  rp, failCode, fail, readTag, readLen, seek, skipField, expectWireType, WT_VARINT, WT_I64, WT_LEN, WT_I32,
 } from './wire';
 import { stringWithin } from './limits';
-
-// Message ids (also reported to the host in failures; keep in step with src/core/errors.ts).
-export const M_REQUEST: i32 = 1;
-export const M_RESOURCE_SPANS: i32 = 2;
-export const M_RESOURCE: i32 = 3;
-export const M_SCOPE_SPANS: i32 = 4;
-export const M_SPAN: i32 = 5;
-export const M_STATUS: i32 = 6;
-export const M_KEY_VALUE: i32 = 7;
-export const M_ANY_VALUE: i32 = 8;
-export const M_ARRAY_VALUE: i32 = 9;
-export const M_KEY_VALUE_LIST: i32 = 10;
-export const M_SCOPE: i32 = 11;
-export const M_EVENT: i32 = 12;
-export const M_LINK: i32 = 13;
+import {
+  E_DEPTH, MAX_DEPTH, M_KEY_VALUE, M_ANY_VALUE, M_ARRAY_VALUE, M_KEY_VALUE_LIST, M_SCOPE, M_EVENT, M_LINK,
+} from './layout';
 
 const FIELDS_PER_MESSAGE: i32 = 16;
 
@@ -39,7 +27,7 @@ function define(message: i32, field: i32, s: u8): void {
 }
 
 /** Fills the field table; called once at start. */
-export function initSchema(): void {
+export function initFieldTable(): void {
   // AnyValue: string, bool, int, double, array, kvlist, bytes
   define(M_ANY_VALUE, 1, spec(WT_LEN, 0, STRING));
   define(M_ANY_VALUE, 2, spec(WT_VARINT));

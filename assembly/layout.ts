@@ -1,0 +1,224 @@
+// What the core and its host share, declared once: the ABI version, the series record header,
+// the key words and values of each table, the option and flag bits of the configure calls, the
+// exemplar and string-table entries, the ingest error codes (with the reason the host sends)
+// and the message ids of a failure (with the message's name). docs/abi.md describes them.
+//
+// src/core/generate-layout.mjs turns this file into src/core/layout.ts, the same names with the
+// same values for the host (it runs in `npm run build:wasm`; test/core/layout.test.ts fails
+// while the generated file is stale). So only `export const NAME: TYPE = EXPR;` lines here, EXPR
+// integers and earlier names joined by + - * << | and parentheses; a `/** … */` line right
+// above a constant is carried over as its comment (for E_ and M_ constants: as the reason text
+// and the message name the host reports). Units: `KEY_` constants index u32 key words, `V_`
+// constants index f64 values (the core's byte offset is the index << 3), everything else
+// named for bytes or bits is in bytes or bits. The core imports these as compile-time
+// constants, so they cost nothing on the hot path.
+
+/** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
+export const ABI_VERSION: u32 = 2;
+
+// ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
+
+/** u32 hash of the key; on a free record, the next free record + 1. */
+export const RECORD_HASH: usize = 0;
+/** u32 last update, seconds of the host clock. */
+export const RECORD_UPDATED: usize = 4;
+/** u32 bumped whenever the record is (re)used, so caches keyed by record index can tell. */
+export const RECORD_GENERATION: usize = 8;
+/** u32 flags: RECORD_LIVE, RECORD_OVERFLOW. */
+export const RECORD_FLAGS: usize = 12;
+/** The first u32 key word. */
+export const RECORD_KEY: usize = 16;
+/** Flag: the record holds a series (skip records without it). */
+export const RECORD_LIVE: u32 = 1;
+/** Flag: the table's overflow record (exposed as metric_overflow="true"). */
+export const RECORD_OVERFLOW: u32 = 2;
+
+// ---- Span metrics table (spanmetrics.ts). Key words: the intrinsic dimensions, then one per
+// configured dimension. Values: calls, size, latency sum, then one count per finite bucket.
+
+export const SM_KEY_SERVICE: i32 = 0;
+export const SM_KEY_SPAN_NAME: i32 = 1;
+/** The span kind as sent (an int32, not a string id). */
+export const SM_KEY_SPAN_KIND: i32 = 2;
+/** The status code as sent (an int32, not a string id). */
+export const SM_KEY_STATUS_CODE: i32 = 3;
+export const SM_KEY_STATUS_MESSAGE: i32 = 4;
+/** The first configured dimension; the key has SM_KEY_DIMENSIONS + dimensions words. */
+export const SM_KEY_DIMENSIONS: i32 = 5;
+/** Calls (the latency histogram's count too). */
+export const SM_V_CALLS: i32 = 0;
+/** Size of the spans, bytes. */
+export const SM_V_SIZE: i32 = 1;
+/** Latency sum, seconds. */
+export const SM_V_SUM: i32 = 2;
+/** The first bucket count; a record has SM_V_BUCKETS + bounds values. */
+export const SM_V_BUCKETS: i32 = 3;
+
+// Intrinsic dimension switches (spanmetrics_configure's mask).
+export const I_SERVICE: u32 = 1;
+export const I_SPAN_NAME: u32 = 2;
+export const I_SPAN_KIND: u32 = 4;
+export const I_STATUS_CODE: u32 = 8;
+export const I_STATUS_MESSAGE: u32 = 16;
+
+// ---- Span events table (spanmetrics.ts): the span's key words (SM_KEY_DIMENSIONS + span
+// dimensions), then the event name, then one word per event dimension. One value.
+
+/** The event count (weighted like calls). */
+export const EVENTS_V_COUNT: i32 = 0;
+
+// ---- Service-graph edge table (servicegraphs.ts). Key words: client, server, connection type,
+// virtual node, then the dimensions (client ones, then server ones with the prefix option).
+// Values: the counters and sums, then SG_HISTOGRAMS runs of one count per finite bucket.
+
+export const SG_KEY_CLIENT: i32 = 0;
+export const SG_KEY_SERVER: i32 = 1;
+/** A CONNECTION_ number. */
+export const SG_KEY_CONNECTION: i32 = 2;
+/** A VIRTUAL_ number (only with SG_OPT_VIRTUAL_NODE_LABEL). */
+export const SG_KEY_VIRTUAL_NODE: i32 = 3;
+/** The first dimension; the key has SG_KEY_DIMENSIONS + dimension words. */
+export const SG_KEY_DIMENSIONS: i32 = 4;
+/** Requests (the count of the server and client histograms). */
+export const SG_V_REQUESTS: i32 = 0;
+export const SG_V_FAILED: i32 = 1;
+export const SG_V_SERVER_SUM: i32 = 2;
+export const SG_V_CLIENT_SUM: i32 = 3;
+export const SG_V_MESSAGING_SUM: i32 = 4;
+export const SG_V_MESSAGING_COUNT: i32 = 5;
+/** The first bucket count: server buckets, then client, then messaging. */
+export const SG_V_BUCKETS: i32 = 6;
+/** Histograms per edge (server, client, messaging): a record has SG_V_BUCKETS + SG_HISTOGRAMS * bounds values. */
+export const SG_HISTOGRAMS: i32 = 3;
+
+// connection_type label values, by number.
+export const CONNECTION_NONE: u32 = 0;
+export const CONNECTION_VIRTUAL_NODE: u32 = 1;
+export const CONNECTION_MESSAGING_SYSTEM: u32 = 2;
+export const CONNECTION_DATABASE: u32 = 3;
+// virtual_node label values, by number.
+export const VIRTUAL_NONE: u32 = 0;
+export const VIRTUAL_CLIENT: u32 = 1;
+export const VIRTUAL_SERVER: u32 = 2;
+
+// Option bits (servicegraphs_configure's opts).
+export const SG_OPT_CLIENT_SERVER_PREFIX: u32 = 1;
+export const SG_OPT_MESSAGING_LATENCY: u32 = 2;
+export const SG_OPT_VIRTUAL_NODE_LABEL: u32 = 4;
+
+// ---- Unpaired and dropped span tables (servicegraphs.ts).
+
+export const PAIR_KEY_CLIENT: i32 = 0;
+export const PAIR_KEY_SERVER: i32 = 1;
+/** The span count. */
+export const PAIR_V_COUNT: i32 = 0;
+
+// ---- SLO table (slos.ts): one record per SLO.
+
+/** The SLO's index in the order added (a number, not a string id). */
+export const SLO_KEY_INDEX: i32 = 0;
+export const SLO_V_GOOD: i32 = 0;
+export const SLO_V_TOTAL: i32 = 1;
+/** Most SLOs: name-pattern answers are one 32-bit mask. */
+export const MAX_SLOS: i32 = 32;
+
+// Flags of an SLO (slo_add's flags).
+export const SLO_LATENCY: u32 = 1;
+export const SLO_HTTP_5XX: u32 = 2;
+export const SLO_ANY_SERVICE: u32 = 4;
+export const SLO_ANY_NAME: u32 = 8;
+export const SLO_NAME_PATTERN: u32 = 16;
+
+// ---- Watched attribute keys (watch.ts).
+
+/** Most keys watch_key takes (the watched-attribute slots 0 … MAX_WATCHED - 1). */
+export const MAX_WATCHED: i32 = 64;
+
+// ---- Exemplars (exemplars.ts): the entry at the address `exemplar()` answers.
+
+/** exemplar()'s table argument: span metrics. */
+export const EXEMPLAR_TABLE_SPAN_METRICS: u32 = 0;
+/** exemplar()'s table argument: service-graph edges. */
+export const EXEMPLAR_TABLE_EDGES: u32 = 1;
+/** Added to an edge's bucket index per histogram after the first (client: 64, messaging: 128). */
+export const EXEMPLAR_HISTOGRAM_STRIDE: u32 = 64;
+/** 16 bytes. */
+export const EXEMPLAR_TRACE_ID: usize = 0;
+/** 8 bytes, zeros when the span had none. */
+export const EXEMPLAR_SPAN_ID: usize = 16;
+/** f64 observed value, seconds. */
+export const EXEMPLAR_VALUE: usize = 24;
+/** f64 time of the observation, ms. */
+export const EXEMPLAR_TIME: usize = 32;
+export const EXEMPLAR_SIZE: usize = 40;
+
+// ---- String table (intern.ts): one entry per id at strings() + id * STRING_ENTRY_SIZE.
+
+/** u32 address of the UTF-8 bytes (0 on a free entry). */
+export const STRING_PTR: usize = 0;
+/** u32 length in bytes (on a free entry: the next free id). */
+export const STRING_LEN: usize = 4;
+/** u32 hash (internal). */
+export const STRING_HASH: usize = 8;
+/** u32 references (internal). */
+export const STRING_REFS: usize = 12;
+export const STRING_ENTRY_SIZE: usize = 16;
+
+// ---- Ingest failures: ingest() answers -code. Each comment is the reason the host reports.
+
+/** truncated data */
+export const E_TRUNCATED: i32 = 1;
+/** varint overflows 64 bits */
+export const E_VARINT: i32 = 2;
+/** invalid wire type */
+export const E_WIRE_TYPE: i32 = 3;
+/** wrong wire type for a known field */
+export const E_FIELD_WIRE_TYPE: i32 = 4;
+/** length runs past the end of its message */
+export const E_LENGTH: i32 = 5;
+/** nesting deeper than 64 levels */
+export const E_DEPTH: i32 = 6;
+/** wrong id length (trace_id must be 16 bytes, span_id and parent_span_id 8, or empty) */
+export const E_ID_LENGTH: i32 = 7;
+/** unmatched group end */
+export const E_GROUP: i32 = 8;
+/** field number 0 */
+export const E_FIELD_NUMBER: i32 = 9;
+// Limits the host sets (limits_configure), not malformations.
+/** string longer than otlp.max_string_length */
+export const E_STRING_LENGTH: i32 = 10;
+/** more attributes than otlp.max_attributes_per_span */
+export const E_ATTRIBUTE_COUNT: i32 = 11;
+
+/** Deepest nesting of messages the walker follows (E_DEPTH beyond). */
+export const MAX_DEPTH: i32 = 64;
+
+// ---- Message ids (fail_message, and the walker's field table). Each comment is the message's
+// name in the OTLP protos.
+
+/** ExportTraceServiceRequest */
+export const M_REQUEST: i32 = 1;
+/** ResourceSpans */
+export const M_RESOURCE_SPANS: i32 = 2;
+/** Resource */
+export const M_RESOURCE: i32 = 3;
+/** ScopeSpans */
+export const M_SCOPE_SPANS: i32 = 4;
+/** Span */
+export const M_SPAN: i32 = 5;
+/** Status */
+export const M_STATUS: i32 = 6;
+/** KeyValue */
+export const M_KEY_VALUE: i32 = 7;
+/** AnyValue */
+export const M_ANY_VALUE: i32 = 8;
+/** ArrayValue */
+export const M_ARRAY_VALUE: i32 = 9;
+/** KeyValueList */
+export const M_KEY_VALUE_LIST: i32 = 10;
+/** InstrumentationScope */
+export const M_SCOPE: i32 = 11;
+/** Span.Event */
+export const M_EVENT: i32 = 12;
+/** Span.Link */
+export const M_LINK: i32 = 13;

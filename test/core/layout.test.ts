@@ -1,0 +1,125 @@
+// The constants host and core share (assembly/layout.ts): the generated src/core/layout.ts is
+// current, the generator keeps to what it can translate, and the built core uses the values
+// docs/abi.md documents (expected values below are read off docs/abi.md, not off layout.ts).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { render } from '../../src/core/generate-layout.mjs';
+import * as L from '../../src/core/layout.js';
+import { Core } from '../../src/core/index.js';
+import { describeFailure } from '../../src/core/errors.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { anyString, fFixed64, fLen, fVarint, keyValue, request } from './helpers.js';
+
+describe('src/core/layout.ts', () => {
+  it('holds the current assembly/layout.ts (else: node src/core/generate-layout.mjs)', () => {
+    expect(readFileSync(new URL('../../src/core/layout.ts', import.meta.url), 'utf8')).toBe(render());
+  });
+
+  it('carries names, values and comments over, and turns E_/M_ comments into the reason and name tables', () => {
+    const out = render([
+      '// header, for the core only',
+      '',
+      '/** The base. */',
+      'export const A: usize = 16;',
+      'export const B_SIZE: i32 = (A + 8) << 1;',
+      '/** it\'s broken */',
+      'export const E_BROKEN: i32 = 3;',
+      '/** Span.Event */',
+      'export const M_EVENT: i32 = 12;',
+    ].join('\n'));
+    expect(out).not.toContain('header, for the core only');
+    expect(out).toContain('/** The base. */\nexport const A = 16;\nexport const B_SIZE = 48;\n');
+    expect(out).toContain("  [E_BROKEN]: 'it\\'s broken',");
+    expect(out).toContain("  [M_EVENT]: 'Span.Event',");
+  });
+
+  it('refuses what it cannot translate', () => {
+    expect(() => render('export const A: i32 = B + 1;')).toThrow('B is not declared above');
+    expect(() => render('export const A: f64 = 1.5;')).toThrow('only constants and comments');
+    expect(() => render('export function f(): void {}')).toThrow('only constants and comments');
+    expect(() => render('export const A: i32 = 1;\nexport const A: i32 = 2;')).toThrow('A declared twice');
+  });
+});
+
+describe('the shared constants, as docs/abi.md documents them', () => {
+  it('has the ABI version, record header and exemplar and string-table entries of docs/abi.md', () => {
+    expect(L.ABI_VERSION).toBe(2);
+    // "Series tables": hash 0, last update 4, generation 8, flags 12 (1 live, 2 overflow), key words 16.
+    expect([L.RECORD_HASH, L.RECORD_UPDATED, L.RECORD_GENERATION, L.RECORD_FLAGS, L.RECORD_KEY]).toEqual([0, 4, 8, 12, 16]);
+    expect([L.RECORD_LIVE, L.RECORD_OVERFLOW]).toEqual([1, 2]);
+    // "Exemplars": trace id 0, span id 16, value 24, time 32; client histogram +64.
+    expect([L.EXEMPLAR_TRACE_ID, L.EXEMPLAR_SPAN_ID, L.EXEMPLAR_VALUE, L.EXEMPLAR_TIME]).toEqual([0, 16, 24, 32]);
+    expect(L.EXEMPLAR_HISTOGRAM_STRIDE).toBe(64);
+    // "The string table": 16-byte entries, address at 0, length at 4.
+    expect([L.STRING_ENTRY_SIZE, L.STRING_PTR, L.STRING_LEN]).toEqual([16, 0, 4]);
+  });
+
+  it('names every ingest error code and message id docs/abi.md lists', () => {
+    const doc = readFileSync(new URL('../../docs/abi.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Ingest errors'), doc.indexOf('## Reading the results'));
+    // The table's rows: | code | `E_NAME` | text |
+    const codes = [...section.matchAll(/^\| (\d+) \| `(E_\w+)` \|/gm)].map((m) => [m[2], Number(m[1])] as const);
+    expect(codes.length).toBeGreaterThanOrEqual(11);
+    const layout = L as unknown as Record<string, number>;
+    for (const [name, code] of codes) {
+      expect(layout[name], name).toBe(code);
+      expect(L.FAILURE_REASONS[code], name).toBeTypeOf('string');
+    }
+    expect(Object.keys(L.FAILURE_REASONS).map(Number)).toEqual(codes.map(([, code]) => code));
+    // The texts of the sidecar's reasons (test/core/helpers.ts FAILURE_TEXT, as before the move).
+    expect(L.FAILURE_REASONS[1]).toBe('truncated data');
+    expect(L.FAILURE_REASONS[6]).toBe('nesting deeper than 64 levels');
+    // "Message ids (`fail_message` …): 1 ExportTraceServiceRequest, 2 ResourceSpans, …"
+    const ids = section.slice(section.indexOf('Message ids'), section.indexOf('field numbers are'));
+    const messages = [...ids.replace(/\s+/g, ' ').matchAll(/(\d+) ([A-Z][\w.]+)/g)].map((m) => [Number(m[1]), m[2]] as const);
+    expect(messages.length).toBe(13);
+    expect(Object.entries(L.MESSAGE_NAMES).map(([id, name]) => [Number(id), name])).toEqual(messages);
+  });
+});
+
+describe('the built core agrees with the shared constants', () => {
+  const span = (name: string, kind: number): number[] => [
+    ...fLen(1, new Uint8Array(16).fill(1)), ...fLen(2, new Uint8Array(8).fill(2)), ...fLen(5, name), ...fVarint(6, kind),
+    ...fFixed64(7, 1_000_000_000n), ...fFixed64(8, 1_500_000_000n),
+    ...fLen(9, keyValue('http.route', anyString('/cart'))),
+  ];
+
+  it('sizes and fills records as layout.ts says: key words, values, flags', async () => {
+    const config = defaultConfig();
+    const sm = { ...config.processor.span_metrics, dimensions: ['http.route'], histogram_buckets: [1, 2] };
+    const core = await Core.create({ spanMetrics: sm, serviceGraphs: { ...config.processor.service_graphs, histogram_buckets: [1] } });
+    expect(core.ingest(request([span('GET /cart', 2)]), 1_700_000_000_000)).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    // docs/abi.md "Span metrics": key words 0-4 intrinsic, then D dimensions; values 3 + B.
+    expect([view.keyWords, view.valueCount]).toEqual([5 + 1, 3 + 2]);
+    expect(view.used).toBe(1);
+    expect(view.live(0)).toBe(true);
+    expect(view.overflow(0)).toBe(false);
+    expect(core.label(view.key(0, L.SM_KEY_SERVICE))).toBe('svc');
+    expect(core.label(view.key(0, L.SM_KEY_SPAN_NAME))).toBe('GET /cart');
+    expect(view.key(0, L.SM_KEY_SPAN_KIND)).toBe(2);
+    expect(core.label(view.key(0, L.SM_KEY_DIMENSIONS))).toBe('/cart');
+    expect(view.value(0, L.SM_V_CALLS)).toBe(1);
+    expect(view.value(0, L.SM_V_SUM)).toBe(0.5); // 1.5 s - 1 s
+    expect(view.value(0, L.SM_V_BUCKETS)).toBe(1); // 0.5 s <= 1
+    // docs/abi.md "Service-graph edges": 4 + W key words, 6 + 3B values; unpaired [client, server], [count].
+    const edges = core.table('edges')!;
+    expect([edges.keyWords, edges.valueCount]).toEqual([4, 6 + 3 * 1]);
+    const unpaired = core.table('unpaired')!;
+    expect([unpaired.keyWords, unpaired.valueCount]).toEqual([2, 1]);
+    // The exemplar of the 0.5 s observation: bucket 0, trace id 01…, span id 02….
+    const exemplar = core.exemplar('spanMetrics', view, 0, 0);
+    expect(exemplar).toEqual({ traceId: '01'.repeat(16), spanId: '02'.repeat(8), value: 0.5, timestampMs: 1_700_000_000_000 });
+  });
+
+  it('reports a failure with the reason and message name declared in layout.ts', async () => {
+    const core = await Core.create({ spanMetrics: defaultConfig().processor.span_metrics });
+    // A trace_id of 3 bytes: E_ID_LENGTH in Span.trace_id (docs/abi.md: code 7, message 5).
+    const result = core.ingest(request([[...fLen(1, new Uint8Array(3))]]));
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(/^invalid protobuf: wrong id length \(trace_id must be 16 bytes.*\) in Span\.trace_id \(field 1\) at byte \d+$/);
+    expect(describeFailure(L.E_STRING_LENGTH, 7, L.M_KEY_VALUE, 1)).toBe(
+      'over a limit: string longer than otlp.max_string_length in KeyValue.key (field 1) at byte 7',
+    );
+  });
+});
