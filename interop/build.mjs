@@ -40,7 +40,8 @@ function goEnv(cache) {
     ...process.env,
     GOMODCACHE: join(cache, 'go', 'mod'),
     GOCACHE: join(cache, 'go', 'build'),
-    GOFLAGS: [process.env.GOFLAGS ?? '', '-modcacherw'].join(' ').trim(),
+    // keep what `go env -w` set (e.g. -buildvcs=false) and let the cache be removed with rm -rf
+    GOFLAGS: [spawnSync('go', ['env', 'GOFLAGS'], { encoding: 'utf8' }).stdout?.trim() ?? '', '-modcacherw'].join(' ').trim(),
   };
 }
 
