@@ -21,7 +21,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePorts, startOtelcol, startSidecar, type Otelcol } from './support/otelcol.js';
 import { fetchMetricsText, postTraces, sleep, type Sidecar } from '../support/sidecar.js';
-import { compareSeries, seriesOf, settle, showDifferences, total, type Difference, type SeriesValue } from './support/compare.js';
+import { compareSeries, regroup, seriesOf, settle, showDifferences, total, type Difference, type SeriesValue } from './support/compare.js';
 import { serviceGraphEdges, workloadRequests } from './support/traces.js';
 
 const REQ = 'traces_service_graph_request_total';
@@ -123,6 +123,8 @@ interface Scraped {
   otelcol: Map<string, SeriesValue>;
   /** spanmeter's unpaired-spans counter (no Collector counterpart). */
   unpaired: Map<string, SeriesValue>;
+  /** The Collector's last scrape as it was. */
+  otelcolText: string;
 }
 
 /**
@@ -147,7 +149,8 @@ async function scrapeBoth(pair: Pair, ready: (s: Partial<Scraped>) => boolean = 
     ),
     settle(
       async () => {
-        result.otelcol = seriesOf(await scrapeOtelcol(pair), SAMPLES, 'Collector', { sumOver: ['failed'] });
+        result.otelcolText = await scrapeOtelcol(pair);
+        result.otelcol = seriesOf(result.otelcolText, SAMPLES, 'Collector', { sumOver: ['failed'] });
         return canon(result.otelcol);
       },
       () => ready(result),
@@ -157,6 +160,7 @@ async function scrapeBoth(pair: Pair, ready: (s: Partial<Scraped>) => boolean = 
   return result as Scraped;
 }
 
+/** The value of the series of `metric` with exactly these labels, or undefined. */
 const pick = (m: Map<string, SeriesValue>, metric: string, labels: Record<string, string>): number | undefined =>
   [...m.values()].find((s) => s.metric === metric && Object.keys(labels).length === Object.keys(s.labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
@@ -178,9 +182,104 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
       await pair?.stop();
     });
 
-    test('report', () => {
-      console.log(showDifferences(diffs, 'spanmeter', 'Collector', 200));
-      console.log([...s.unpaired.values()]);
+    const A = { client: 'sg-a', client_k8s_namespace_name: 'ns-a' };
+    const both = (metric: string, labels: Record<string, string>): [number | undefined, number | undefined] => [pick(s.spanmeter, metric, labels), pick(s.otelcol, metric, labels)];
+
+    test('client/server pairs, split across requests, errors on either side (g1-g4): 4 requests, 2 failed', () => {
+      const ab = { ...A, server: 'sg-b', server_k8s_namespace_name: 'ns-b' };
+      expect(both(REQ, ab)).toEqual([4, 4]);
+      expect(both(FAILED, ab)).toEqual([2, 2]);
+      // client spans 20 ms, server spans 10 ms (support/traces.ts)
+      expect(both(`${CLIENT}_sum`, ab).map((v) => v?.toFixed(9))).toEqual(['0.080000000', '0.080000000']);
+      expect(both(`${SERVER}_sum`, ab).map((v) => v?.toFixed(9))).toEqual(['0.040000000', '0.040000000']);
+      // the Collector splits the edge by a `failed` label (here added up); Tempo's scheme has none
+      expect(s.otelcolText).toMatch(/traces_service_graph_request_total\{[^}]*failed="true"[^}]*\} 2\n/);
+      expect(s.otelcolText).toMatch(/traces_service_graph_request_total\{[^}]*failed="false"[^}]*server="sg-b"[^}]*\} 2\n/);
     });
+
+    test('virtual nodes: a lone root server is called by "user" (g5), a lone client with peer.service calls it (g6)', () => {
+      expect(both(REQ, { client: 'user', server: 'sg-b', server_k8s_namespace_name: 'ns-b', connection_type: 'virtual_node' })).toEqual([1, 1]);
+      expect(both(REQ, { ...A, server: 'ext-api', connection_type: 'virtual_node' })).toEqual([1, 1]);
+    });
+
+    test('database edges from db.name alone (g9) and db.system alone (g11); messaging (g12)', () => {
+      expect(pick(s.spanmeter, REQ, { ...A, server: 'orders-db', connection_type: 'database' })).toBe(1);
+      expect(both(REQ, { ...A, server: 'postgresql', connection_type: 'database' })).toEqual([1, 1]);
+      expect(both(REQ, { ...A, server: 'sg-c', server_k8s_namespace_name: 'ns-c', connection_type: 'messaging_system' })).toEqual([1, 1]);
+    });
+
+    test('latency buckets are le-inclusive: a 0.1 s client span is in le=0.1, a 0.1 s + 1 ns server span in le=0.2 (g13)', () => {
+      const bc = { client: 'sg-b', client_k8s_namespace_name: 'ns-b', server: 'sg-c', server_k8s_namespace_name: 'ns-c' };
+      expect(both(`${CLIENT}_bucket`, { ...bc, le: '0.1' })).toEqual([1, 1]);
+      expect(both(`${SERVER}_bucket`, { ...bc, le: '0.1' })).toEqual([0, 0]);
+      expect(both(`${SERVER}_bucket`, { ...bc, le: '0.2' })).toEqual([1, 1]);
+    });
+
+    test('no edge from a lone non-root server (g8) or a resource without service.name (g14)', () => {
+      for (const side of [s.spanmeter, s.otelcol]) {
+        expect([...side.values()].filter((v) => v.labels.server === 'sg-c' && v.labels.client !== 'sg-a' && v.labels.client !== 'sg-b')).toEqual([]);
+      }
+      // spanmeter counts them as unpaired (the Collector has no such counter): g8 and g14's server
+      expect(pick(s.unpaired, UNPAIRED, { server: 'sg-c' })).toBe(2);
+    });
+
+    test('difference: a lone client without a peer attribute (g7): the Collector makes an edge to "unknown", Tempo and spanmeter count it unpaired', () => {
+      const unknown = { ...A, server: 'unknown', connection_type: 'virtual_node' };
+      expect(both(REQ, unknown)).toEqual([undefined, 1]);
+      expect(pick(s.unpaired, UNPAIRED, { client: 'sg-a' })).toBe(1);
+    });
+
+    test('difference: a database client span with peer.service (g10): the Collector names the server by the database attribute, Tempo and spanmeter by peer.service', () => {
+      expect(both(REQ, { ...A, server: 'pg-main', connection_type: 'database' })).toEqual([1, undefined]);
+      // orders-db: g9 on both, plus g10 on the Collector
+      expect(both(REQ, { ...A, server: 'orders-db', connection_type: 'database' })).toEqual([1, 2]);
+    });
+
+    test('nothing else differs: every other series (counters, buckets, sums) is equal', () => {
+      const explained = (d: Difference): boolean =>
+        d.labels.client === 'sg-a' && (d.labels.server === 'unknown' || d.labels.server === 'pg-main' || d.labels.server === 'orders-db');
+      const rest = diffs.filter((d) => !explained(d));
+      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+      expect(s.otelcol.size).toBeGreaterThan(100);
+    });
+  });
+
+  describe('the bench workload, two seeds, cumulative', () => {
+    let pair: Pair;
+    beforeAll(async () => {
+      pair = await startPair('workload');
+    });
+    afterAll(async () => {
+      await pair?.stop();
+    });
+    for (const seed of [1, 2]) {
+      test(`seed ${seed}`, async () => {
+        const w = workloadRequests(seed, 15, 200);
+        for (const r of w.requests) await sendBoth(pair, r);
+        const s = await scrapeBoth(pair);
+        // (1) database edges: the Collector names the server by the database attribute
+        // (db.namespace here), spanmeter as Tempo by server.address (the workload sets no
+        // peer.service). The same requests, latencies and failures, under other server names:
+        const db = (v: SeriesValue): boolean => v.labels.connection_type === 'database';
+        const dbDiffs = compareSeries(regroup(s.spanmeter, db, ['server']), regroup(s.otelcol, db, ['server']));
+        expect(dbDiffs, showDifferences(dbDiffs, 'spanmeter', 'Collector')).toEqual([]);
+        const servers = (m: Map<string, SeriesValue>): string[] => [...new Set([...m.values()].filter(db).map((v) => v.labels.server!))];
+        expect(servers(s.spanmeter).length).toBeGreaterThan(5);
+        for (const name of servers(s.spanmeter)) expect(name).toMatch(/\.svc\.cluster\.local$/);
+        for (const name of servers(s.otelcol)) expect(name).not.toMatch(/\.svc\.cluster\.local$/);
+        // (2) lone client spans without a peer attribute (traces cut at the workload's end): the
+        // Collector's edges to "unknown" are spanmeter's unpaired client spans, client by client
+        const unknown = regroup(s.otelcol, (v) => v.metric === REQ && v.labels.server === 'unknown', ['server', 'connection_type', 'client_k8s_namespace_name']);
+        const unpairedClients = regroup(s.unpaired, (v) => v.labels.client !== undefined, []);
+        expect([...unknown.values()].map((v) => [v.labels.client, v.value]).sort()).toEqual(
+          [...unpairedClients.values()].map((v) => [v.labels.client, v.value]).sort(),
+        );
+        expect(unknown.size).toBeGreaterThan(0);
+        // (3) everything else is equal
+        const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => d.labels.connection_type !== 'database' && d.labels.server !== 'unknown');
+        expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+        expect(total(s.spanmeter, REQ)).toBeGreaterThan(1000);
+      });
+    }
   });
 });

@@ -138,3 +138,21 @@ export async function settle(
     await new Promise((r) => setTimeout(r, every));
   }
 }
+
+/**
+ * The series that `where` selects, with the labels `drop` removed and the series that then
+ * coincide added up (e.g. database edges compared without their server name).
+ */
+export function regroup(series: Map<string, SeriesValue>, where: (s: SeriesValue) => boolean, drop: readonly string[]): Map<string, SeriesValue> {
+  const out = new Map<string, SeriesValue>();
+  for (const s of series.values()) {
+    if (!where(s)) continue;
+    const labels = { ...s.labels };
+    for (const l of drop) delete labels[l];
+    const key = seriesKey(s.metric, labels);
+    const prev = out.get(key);
+    if (prev) prev.value += s.value;
+    else out.set(key, { metric: s.metric, labels, value: s.value });
+  }
+  return out;
+}
