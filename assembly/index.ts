@@ -8,7 +8,7 @@ import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, free
 import { watchKey } from './watch';
 import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } from './staging';
 import { walkRequest } from './otlp';
-import { setLimits } from './limits';
+import { setLimits, spansOver } from './limits';
 import {
   configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents,
   eventsEnabled, eventsTable,
@@ -112,11 +112,12 @@ export function registry_configure(maxActiveSeries: u32, slackMs: f64): void {
 
 /**
  * Request limits (0 = none): the longest string in bytes (span and event names, status
- * messages, attribute keys and string values at any depth) and the most attributes on a span.
- * A request over either is refused whole (ingest error E_STRING_LENGTH or E_ATTRIBUTE_COUNT).
+ * messages, attribute keys and string values at any depth), the most attributes on a span and
+ * the most spans in a request. A request over any is refused whole (ingest error
+ * E_STRING_LENGTH, E_ATTRIBUTE_COUNT or E_SPAN_COUNT; spans_seen() then counts every span).
  */
-export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32): void {
-  setLimits(maxStringLength, maxAttributesPerSpan);
+export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32, maxSpansPerRequest: u32): void {
+  setLimits(maxStringLength, maxAttributesPerSpan, maxSpansPerRequest);
 }
 
 /** Ends set-up. */
@@ -212,9 +213,12 @@ export function expire(nowMs: f64): u32 {
   return serviceGraphsEnabled() ? expireServiceGraphs(nowMs) : 0;
 }
 
-/** Spans staged by the last ingest (before the failure, if it failed). */
+/**
+ * Spans staged by the last ingest (before the failure, if it failed), plus those it counted past
+ * the span limit (every span of a request refused for that limit, up to any malformation after it).
+ */
 export function spans_seen(): u32 {
-  return spanCount;
+  return spanCount + spansOver;
 }
 export function fail_offset(): u32 {
   return <u32>(failAt - inputPtr);

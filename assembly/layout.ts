@@ -189,6 +189,8 @@ export const E_FIELD_NUMBER: i32 = 9;
 export const E_STRING_LENGTH: i32 = 10;
 /** more attributes than otlp.max_attributes_per_span */
 export const E_ATTRIBUTE_COUNT: i32 = 11;
+/** more spans than otlp.max_spans_per_request */
+export const E_SPAN_COUNT: i32 = 12;
 
 /** Deepest nesting of messages the walker follows (E_DEPTH beyond). */
 export const MAX_DEPTH: i32 = 64;

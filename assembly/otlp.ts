@@ -17,7 +17,9 @@ import {
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS,
 } from './staging';
 import { watchedSlotOf } from './watch';
-import { stringWithin, attributeWithin, maxStringLength } from './limits';
+import {
+  stringWithin, attributeWithin, maxStringLength, maxSpansPerRequest, spanOver, resetSpanCount, checkSpanCount,
+} from './limits';
 
 // "service.name"
 const SERVICE_NAME: usize = memory.data<u8>([0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x2e, 0x6e, 0x61, 0x6d, 0x65]);
@@ -29,6 +31,12 @@ const SERVICE_NAME_LEN: usize = 12;
 }
 
 export function walkRequest(end: usize): void {
+  resetSpanCount();
+  walkRequestFields(end);
+  checkSpanCount();
+}
+
+function walkRequestFields(end: usize): void {
   while (rp < end) {
     let tag = readTag(end, M_REQUEST);
     if (failCode != 0) return;
@@ -100,7 +108,8 @@ function walkScopeSpans(end: usize, resourceIndex: u32): void {
       if (failCode != 0) return;
       let subEnd = rp + n;
       if (field == 1) validateMessage(M_SCOPE, subEnd, 1);
-      else walkSpan(subEnd, resourceIndex, n);
+      else if (spanCount < maxSpansPerRequest) walkSpan(subEnd, resourceIndex, n);
+      else spanOver();
       seek(subEnd);
     } else {
       if (field == 3 && !expectWireType(tag & 7, WT_LEN, M_SCOPE_SPANS, 3)) return;

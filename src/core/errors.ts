@@ -2,19 +2,20 @@
 // the message ids are declared once, in assembly/layout.ts (E_*, M_*), and reach the host
 // through the generated ./layout.ts; the field names below are the OTLP protos'.
 import {
-  E_ATTRIBUTE_COUNT, E_DEPTH, E_STRING_LENGTH, FAILURE_REASONS, MESSAGE_NAMES, M_ANY_VALUE, M_ARRAY_VALUE, M_EVENT,
-  M_KEY_VALUE, M_KEY_VALUE_LIST, M_LINK, M_REQUEST, M_RESOURCE, M_RESOURCE_SPANS, M_SCOPE, M_SCOPE_SPANS, M_SPAN,
-  M_STATUS,
+  E_ATTRIBUTE_COUNT, E_DEPTH, E_SPAN_COUNT, E_STRING_LENGTH, FAILURE_REASONS, MESSAGE_NAMES, M_ANY_VALUE,
+  M_ARRAY_VALUE, M_EVENT, M_KEY_VALUE, M_KEY_VALUE_LIST, M_LINK, M_REQUEST, M_RESOURCE, M_RESOURCE_SPANS, M_SCOPE,
+  M_SCOPE_SPANS, M_SPAN, M_STATUS,
 } from './layout.js';
 
 /** Failure codes that are configured limits rather than malformed input, by their counter reason. */
-export const LIMIT_FAILURES: Record<number, 'string_too_long' | 'too_many_attributes'> = {
+export const LIMIT_FAILURES: Record<number, 'string_too_long' | 'too_many_attributes' | 'too_many_spans'> = {
   [E_STRING_LENGTH]: 'string_too_long',
   [E_ATTRIBUTE_COUNT]: 'too_many_attributes',
+  [E_SPAN_COUNT]: 'too_many_spans',
 };
 
 /** The counter reason of a failure code: its limit, too_deep for nesting (as OTLP/JSON names it), else malformed. */
-export function causeOf(code: number): 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes' {
+export function causeOf(code: number): 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes' | 'too_many_spans' {
   return LIMIT_FAILURES[code] ?? (code === E_DEPTH ? 'too_deep' : 'malformed');
 }
 
@@ -53,4 +54,12 @@ export function describeFailure(code: number, offset: number, message: number, f
     where = !(field > 0) ? ` in ${name}` : fieldName ? ` in ${name}.${fieldName} (field ${field})` : ` in ${name} field ${field}`;
   }
   return `${code in LIMIT_FAILURES ? 'over a limit' : 'invalid protobuf'}: ${what}${where} at byte ${offset}`;
+}
+
+/**
+ * The reason for E_SPAN_COUNT: every span of the request counted (spans_seen), and the limit. It
+ * names no byte: the words are those the receivers sent when they counted spans themselves.
+ */
+export function spanLimitReason(spans: number, limit: number): string {
+  return `request has ${spans} spans, more than otlp.max_spans_per_request (${limit})`;
 }

@@ -4,7 +4,7 @@ import type { Config, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanMetric
 import { sloNamePattern, sloSpanKind } from '../config/slos.js';
 import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
-import { causeOf, describeFailure } from './errors.js';
+import { causeOf, describeFailure, spanLimitReason } from './errors.js';
 import { SeriesTableView } from './series.js';
 import * as L from './layout.js';
 
@@ -23,7 +23,7 @@ export interface CoreOptions {
   /** Service-level objectives counted in the core. */
   slos?: readonly SloConfig[];
   /** Request limits (0 or absent: none). */
-  limits?: { maxStringLength: number; maxAttributesPerSpan: number };
+  limits?: { maxStringLength: number; maxAttributesPerSpan: number; maxSpansPerRequest?: number };
   build?: WasmBuild;
 }
 
@@ -35,7 +35,11 @@ export function coreOptions(config: Config): CoreOptions {
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,
-    limits: { maxStringLength: config.otlp.max_string_length, maxAttributesPerSpan: config.otlp.max_attributes_per_span },
+    limits: {
+      maxStringLength: config.otlp.max_string_length,
+      maxAttributesPerSpan: config.otlp.max_attributes_per_span,
+      maxSpansPerRequest: config.otlp.max_spans_per_request,
+    },
   };
 }
 
@@ -193,7 +197,8 @@ export class Core {
     }
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
-    wasm.limits_configure(options.limits?.maxStringLength ?? 0, options.limits?.maxAttributesPerSpan ?? 0);
+    const limits = options.limits;
+    wasm.limits_configure(limits?.maxStringLength ?? 0, limits?.maxAttributesPerSpan ?? 0, limits?.maxSpansPerRequest ?? 0);
     wasm.start();
     return new Core(wasm, options);
   }
@@ -205,8 +210,11 @@ export class Core {
     const n = this.wasm.ingest(request.length, nowMs);
     if (n >= 0) return { ok: true, spans: n };
     const w = this.wasm;
-    const reason = describeFailure(-n, w.fail_offset(), w.fail_message(), w.fail_field());
-    return { ok: false, spans: w.spans_seen(), reason, cause: causeOf(-n) };
+    const spans = w.spans_seen();
+    const reason = -n === L.E_SPAN_COUNT
+      ? spanLimitReason(spans, this.options.limits?.maxSpansPerRequest ?? 0)
+      : describeFailure(-n, w.fail_offset(), w.fail_message(), w.fail_field());
+    return { ok: false, spans, reason, cause: causeOf(-n) };
   }
 
   /** Expires service-graph entries whose wait has ended (all of them with Infinity); returns how many. */

@@ -179,6 +179,8 @@ export const E_FIELD_NUMBER = 9;
 export const E_STRING_LENGTH = 10;
 /** more attributes than otlp.max_attributes_per_span */
 export const E_ATTRIBUTE_COUNT = 11;
+/** more spans than otlp.max_spans_per_request */
+export const E_SPAN_COUNT = 12;
 
 /** Deepest nesting of messages the walker follows (E_DEPTH beyond). */
 export const MAX_DEPTH = 64;
@@ -226,6 +228,7 @@ export const FAILURE_REASONS: Readonly<Record<number, string>> = {
   [E_FIELD_NUMBER]: 'field number 0',
   [E_STRING_LENGTH]: 'string longer than otlp.max_string_length',
   [E_ATTRIBUTE_COUNT]: 'more attributes than otlp.max_attributes_per_span',
+  [E_SPAN_COUNT]: 'more spans than otlp.max_spans_per_request',
 };
 
 /** The OTLP name of each message id (the M_ constants). */

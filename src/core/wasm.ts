@@ -18,7 +18,7 @@ export interface CoreExports {
     waitMs: number, maxItems: number,
   ): void;
   registry_configure(maxActiveSeries: number, slackMs: number): void;
-  limits_configure(maxStringLength: number, maxAttributesPerSpan: number): void;
+  limits_configure(maxStringLength: number, maxAttributesPerSpan: number, maxSpansPerRequest: number): void;
   start(): void;
   input_reserve(n: number): number;
   ingest(n: number, nowMs: number): number;
