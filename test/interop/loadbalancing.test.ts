@@ -135,7 +135,11 @@ describe('three spanmeters behind the real loadbalancing exporter = one spanmete
       const texts = await Promise.all([...fleet, single!].map(async (s) => (await fetchMetricsText(s)).text));
       const accepted = texts.map((t) => selfMetric(t, 'spanmeter_spans_accepted_total'));
       const waiting = texts.map((t) => selfMetric(t, 'spanmeter_edge_store_size'));
-      const settled = accepted[3] === total && accepted.slice(0, 3).reduce((a, b) => a + b, 0) === total && waiting.every((w) => w === 0);
+      const settled =
+        accepted[3] === total &&
+        accepted.slice(0, 3).reduce((a, b) => a + b, 0) === total &&
+        texts.every((t) => t.includes('\nspanmeter_edge_store_size ')) &&
+        waiting.every((w) => w === 0);
       const now = texts.map((t) => [...tracesSeries(t)].join(';')).join('|');
       if (settled && now === last) {
         fleetSelf = texts.slice(0, 3);

@@ -13,6 +13,7 @@
 //
 // The Collector's own metrics (otelcol_receiver_accepted_spans, otelcol_exporter_sent_spans, ...):
 // put `telemetryConfig(port)` under `service.telemetry` and read them with `otelcolTelemetry(port)`.
+// A config without `service.telemetry.metrics` gets `level: none` (no listener on :8888).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -117,8 +118,16 @@ function tcpAccepts(hostPort: string): Promise<boolean> {
  */
 export async function startOtelcol(config: string | Record<string, unknown>, opts: OtelcolOptions = {}): Promise<Otelcol> {
   const bin = otelcolBinary();
-  const configText = typeof config === 'string' ? config : YAML.stringify(config);
-  const parsed = (YAML.parse(configText) ?? {}) as Record<string, unknown>;
+  const parsed = (typeof config === 'string' ? YAML.parse(config) ?? {} : structuredClone(config)) as Record<string, unknown>;
+  // Without a metrics setting the Collector serves its own metrics on localhost:8888, which two
+  // Collectors (or a second test file) would fight over: off unless the config says otherwise.
+  const service = (parsed.service ??= {}) as Record<string, unknown>;
+  const telemetry = (service.telemetry ??= {}) as Record<string, unknown>;
+  let configText = typeof config === 'string' ? config : YAML.stringify(config);
+  if (telemetry.metrics === undefined) {
+    telemetry.metrics = { level: 'none' };
+    configText = YAML.stringify(parsed);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'spanmeter-otelcol-'));
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, configText);
