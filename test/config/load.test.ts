@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, loadObject } from '../../src/config/load.js';
 import { LEAVES } from '../../src/config/keys.js';
 import { errorOf, fakeReader, load } from './helpers.js';
 
@@ -402,5 +402,51 @@ describe('precedence: defaults < file < env < flags', () => {
     expect(
       errorOf(['--config', 'c.yaml', '--log-level', 'info'], {}, { 'c.yaml': 'log_level: loud\n' }),
     ).toBe('config error: c.yaml:1:12: log_level: expected one of trace, debug, info, warn, error, fatal, silent, got string "loud"');
+  });
+});
+
+describe('in process (Spanmeter.create): the same checks and merge as the file', () => {
+  const IN_PROCESS = ['processors', 'processor', 'registry', 'naming', 'metrics_ingestion_time_range_slack', 'slos'] as const;
+  const YAML = `
+processors: [span-metrics, service-graphs]
+naming: otel
+registry: {stale_duration: 2m}
+processor: {service_graphs: {wait: 2s}}
+slos: [{name: checkout, objective: 99.5, kind: latency, threshold: 300ms}]
+`;
+  const OBJECT = {
+    processors: ['span-metrics', 'service-graphs'],
+    naming: 'otel',
+    registry: { stale_duration: '2m' },
+    processor: { service_graphs: { wait: '2s' } },
+    slos: [{ name: 'checkout', objective: 99.5, kind: 'latency', threshold: '300ms' }],
+  };
+
+  it('an object gives the config the same YAML gives', () => {
+    const fromFile = load(['--config', 'c.yaml'], {}, { 'c.yaml': YAML }).config;
+    const fromObject = loadObject(OBJECT, 'Spanmeter.create', IN_PROCESS);
+    expect(fromObject).toEqual(fromFile);
+    // By hand: durations in ms; naming otel brings the Collector's buckets (2 ms … 15 s, 16 of them).
+    expect(fromObject.registry.stale_duration).toBe(120_000);
+    expect(fromObject.processor.service_graphs.wait).toBe(2000);
+    expect(fromObject.slos[0]).toMatchObject({ name: 'checkout', threshold: 300, window: 30 * 86_400_000, kind: 'latency' });
+    expect(fromObject.processor.span_metrics.histogram_buckets).toHaveLength(16);
+  });
+
+  it('the checks on the merged config hold too, with the origin of each problem', () => {
+    const issues = (input: unknown): string => {
+      try {
+        loadObject(input, 'Spanmeter.create', IN_PROCESS);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(issues({ slos: [{ name: 'a', objective: 99 }, { name: 'a', objective: 98 }] }))
+      .toBe('config error: slos[1].name: duplicate SLO name "a"');
+    expect(issues({ slos: [{ objective: 99 }], registry: { max_active_series: -1 } })).toBe(
+      'config error: Spanmeter.create: slos[0]: missing name\nconfig error: Spanmeter.create: registry.max_active_series: must be at least 0, got -1',
+    );
+    expect(issues({ http_endpoint: ':9464' })).toBe('config error: Spanmeter.create: http_endpoint: configures the sidecar, not the in-process Spanmeter');
   });
 });
