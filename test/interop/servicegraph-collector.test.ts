@@ -18,7 +18,11 @@
 //   (at once)                              metrics_flush_interval: 1s (default 60s)
 // The Collector labels every series `failed="true|false"`; Tempo's scheme has no such label
 // (the failed requests are their own counter), so the Collector's series are added up over it.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PACK_DIR } from '../support/conformance.js';
+import { loadInput } from '../support/otlp-input.js';
 import { freePorts, startOtelcol, startSidecar, type Otelcol } from './support/otelcol.js';
 import { fetchMetricsText, postTraces, sleep, type Sidecar } from '../support/sidecar.js';
 import { compareSeries, regroup, seriesOf, settle, showDifferences, total, type Difference, type SeriesValue } from './support/compare.js';
@@ -244,6 +248,52 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
     });
   });
 
+  describe("the conformance pack's inputs (../shared/conformance/inputs, read in place)", () => {
+    let pair: Pair;
+    beforeAll(async () => {
+      pair = await startPair('pack');
+    });
+    afterAll(async () => {
+      await pair?.stop();
+    });
+    test('every input, one request each, in name order: equal but for the three documented differences', async () => {
+      const dir = join(PACK_DIR, 'inputs');
+      const names = readdirSync(dir).sort();
+      expect(names.length).toBeGreaterThan(10);
+      for (const name of names) await sendBoth(pair, loadInput(join(dir, name)).protobuf);
+      const s = await scrapeBoth(pair);
+      const db = (v: { labels: Record<string, string> }): boolean => v.labels.connection_type === 'database';
+      // (1) database edges: the same requests under other server names (tempo-trace-with-*:
+      // spanmeter/Tempo mythical-database from peer.service, mythical-database:5432 from
+      // network.peer.address:port; the Collector postgres / postgresql from db.system)
+      const dbDiffs = compareSeries(regroup(s.spanmeter, db, ['server']), regroup(s.otelcol, db, ['server']));
+      expect(dbDiffs, showDifferences(dbDiffs, 'spanmeter', 'Collector')).toEqual([]);
+      expect(pick(s.spanmeter, REQ, { client: 'mythical-server', server: 'mythical-database', connection_type: 'database' })).toBe(4);
+      expect(pick(s.otelcol, REQ, { client: 'mythical-server', server: 'mythical-database', connection_type: 'database' })).toBeUndefined();
+      // (2) lone clients without a peer attribute: the Collector's "unknown" edges are
+      // spanmeter's unpaired client spans, client by client
+      const unknown = regroup(s.otelcol, (v) => v.metric === REQ && v.labels.server === 'unknown', ['server', 'connection_type']);
+      const unpairedClients = regroup(s.unpaired, (v) => v.labels.client !== undefined, []);
+      expect([...unknown.values()].map((v) => [v.labels.client, v.value]).sort()).toEqual(
+        [...unpairedClients.values()].map((v) => [v.labels.client, v.value]).sort(),
+      );
+      expect(unknown.size).toBeGreaterThan(3);
+      // (3) a lone root server span with a peer attribute (tempo-trace-with-virtual-nodes.json):
+      // Tempo and spanmeter name the virtual client by it, the Collector always "user"
+      expect(pick(s.spanmeter, REQ, { client: 'external-platform', server: 'bar-requester', connection_type: 'virtual_node' })).toBe(1);
+      expect(pick(s.otelcol, REQ, { client: 'user', server: 'bar-requester', connection_type: 'virtual_node' })).toBe(1);
+      expect(pick(s.spanmeter, REQ, { client: 'external-producer', server: 'internal-consumer', connection_type: 'virtual_node' })).toBe(1);
+      expect(pick(s.otelcol, REQ, { client: 'user', server: 'internal-consumer', connection_type: 'virtual_node' })).toBe(1);
+      const virtualClient = (v: { labels: Record<string, string> }): boolean => v.labels.connection_type === 'virtual_node' && ['bar-requester', 'internal-consumer'].includes(v.labels.server!);
+      const vcDiffs = compareSeries(regroup(s.spanmeter, virtualClient, ['client']), regroup(s.otelcol, virtualClient, ['client']));
+      expect(vcDiffs, showDifferences(vcDiffs, 'spanmeter', 'Collector')).toEqual([]);
+      // everything else is equal
+      const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !db(d) && d.labels.server !== 'unknown' && !virtualClient(d));
+      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+      expect(total(s.otelcol, REQ)).toBeGreaterThan(20);
+    });
+  });
+
   describe('the bench workload, two seeds, cumulative', () => {
     let pair: Pair;
     beforeAll(async () => {
@@ -260,7 +310,7 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
         // (1) database edges: the Collector names the server by the database attribute
         // (db.namespace here), spanmeter as Tempo by server.address (the workload sets no
         // peer.service). The same requests, latencies and failures, under other server names:
-        const db = (v: SeriesValue): boolean => v.labels.connection_type === 'database';
+        const db = (v: { labels: Record<string, string> }): boolean => v.labels.connection_type === 'database';
         const dbDiffs = compareSeries(regroup(s.spanmeter, db, ['server']), regroup(s.otelcol, db, ['server']));
         expect(dbDiffs, showDifferences(dbDiffs, 'spanmeter', 'Collector')).toEqual([]);
         const servers = (m: Map<string, SeriesValue>): string[] => [...new Set([...m.values()].filter(db).map((v) => v.labels.server!))];
