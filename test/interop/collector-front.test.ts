@@ -11,6 +11,8 @@
 // Then: spanmeter's traces_spanmetrics_calls_total summed = the spans sent = the spans the
 // Collector says it accepted (its own otelcol_receiver_accepted_spans, read from its telemetry
 // endpoint) = the spans its exporter says it sent (otelcol_exporter_sent_spans).
+// A second Collector sends to a port where spanmeter only starts after the spans arrived: the
+// sending queue and retries deliver them, each counted once.
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateWorkload } from '../../src/workload/workload.js';
@@ -138,4 +140,57 @@ describe('the Collector in front of spanmeter (README "Sending traces to spanmet
     expect(sdk('GET /cart', 'STATUS_CODE_ERROR')).toBe(SDK_ERRORS); // i % 4 == 3 is odd: GET /cart
     expect(sdk('POST /checkout', 'STATUS_CODE_ERROR')).toBe(0);
   });
+});
+
+describe('the Collector in front of spanmeter: spans sent while spanmeter is down', () => {
+  let spanmeter: Sidecar | undefined;
+  let otelcol: Otelcol | undefined;
+  afterAll(async () => {
+    await otelcol?.stop();
+    await spanmeter?.stop();
+  });
+
+  test('wait in the sending queue, are retried, and are counted exactly once when it comes up', async () => {
+    const [grpcPort, httpPort, telemetryPort, spanmeterGrpc] = await freePorts(4);
+    // the same README exporter block, pointed at a port where nothing listens yet
+    otelcol = await startOtelcol(
+      {
+        receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${grpcPort}` }, http: { endpoint: `127.0.0.1:${httpPort}` } } } },
+        exporters: { 'otlp/spanmeter': { endpoint: `127.0.0.1:${spanmeterGrpc}`, tls: { insecure: true } } },
+        service: {
+          telemetry: telemetryConfig(telemetryPort!),
+          pipelines: { traces: { receivers: ['otlp'], exporters: ['otlp/spanmeter'] } },
+        },
+      },
+      { label: 'collector (spanmeter down)' },
+    );
+    const w = generateWorkload({ seed: 61, batches: 5, spansPerBatch: 50 });
+    const sent = w.spanCounts.reduce((a, b) => a + b, 0);
+    expect(sent).toBe(250); // 5 × 50: the generator fills every batch
+    for (const body of w.batches) {
+      const res = await postTraces({ otlpHttpUrl: `http://127.0.0.1:${httpPort}` }, body, 'application/x-protobuf');
+      expect(res.status, res.text).toBe(200);
+    }
+    // the Collector accepted them and could not deliver them yet: they wait (queue or retry)
+    const t0 = await otelcolTelemetry(telemetryPort!);
+    expect(telemetrySum(t0, 'otelcol_receiver_accepted_spans', { receiver: 'otlp' })).toBe(sent);
+    expect(telemetrySum(t0, 'otelcol_exporter_sent_spans', { exporter: 'otlp/spanmeter' })).toBe(0);
+    await sleep(1500);
+    expect(otelcol.logs(), 'the exporter reported the failed export').toMatch(/Exporting failed\. Will retry|connection refused/);
+
+    spanmeter = await startSidecar({ config: { processors: ['span-metrics'] }, grpc: true, grpcPort: spanmeterGrpc, label: 'spanmeter (late)' });
+    let metrics = '';
+    const deadline = Date.now() + 90_000;
+    while (sum(metrics, 'traces_spanmetrics_calls_total') < sent && Date.now() < deadline) {
+      await sleep(500);
+      metrics = (await fetchMetricsText(spanmeter)).text;
+    }
+    await sleep(1000);
+    metrics = (await fetchMetricsText(spanmeter)).text;
+    const t1 = await otelcolTelemetry(telemetryPort!);
+    const context = `\ncollector logs:\n${otelcol.logs().slice(-3000)}`;
+    expect(sum(metrics, 'traces_spanmetrics_calls_total'), context).toBe(sent);
+    expect(telemetrySum(t1, 'otelcol_exporter_sent_spans', { exporter: 'otlp/spanmeter' }), context).toBe(sent);
+    expect(telemetrySum(t1, 'otelcol_exporter_send_failed_spans', { exporter: 'otlp/spanmeter' })).toBe(0);
+  }, 150_000);
 });

@@ -23,6 +23,8 @@ export interface SidecarOptions {
   config?: Record<string, unknown>;
   /** Also open the OTLP/gRPC receiver (default: off, grpc_endpoint ""). */
   grpc?: boolean;
+  /** With `grpc`: this port for the gRPC receiver instead of a free one (a client may already be sending to it). */
+  grpcPort?: number;
   /** Extra environment for the child. */
   env?: Record<string, string>;
   /** How long to wait for /healthz (default 20 s). */
@@ -132,7 +134,8 @@ export function runCli(args: readonly string[], opts: { cwd?: string; env?: Reco
 }
 
 export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> {
-  const [pHttp, pGrpc, pMetrics] = await freePorts(3);
+  const [pHttp, pFree, pMetrics] = await freePorts(3);
+  const pGrpc = opts.grpcPort ?? pFree;
   const userConfig = structuredClone(opts.config ?? {});
   const userOtlp = (userConfig.otlp ?? {}) as Record<string, unknown>;
   const config = {
