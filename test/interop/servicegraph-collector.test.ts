@@ -8,7 +8,7 @@
 //
 // The config translation (docs/config.md; the connector's config.go at the pinned release):
 //   spanmeter processor.service_graphs     Collector connectors.servicegraph
-//   wait: 2s                               store.ttl: 2s (expired every store_expiration_loop)
+//   wait: 4s                               store.ttl: 4s (expired every store_expiration_loop)
 //   max_items: 10000                       store.max_items: 10000
 //   histogram_buckets [s]                  latency_histogram_buckets [durations]
 //   dimensions: [k8s.namespace.name] with  dimensions: [k8s.namespace.name] (the Collector always
@@ -38,7 +38,7 @@ const PROTOBUF = 'application/x-protobuf';
 const BOUNDS_S = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8];
 const PEER_ATTRIBUTES = ['peer.service', 'db.name', 'db.system'];
 const DATABASE_ATTRIBUTES = ['db.namespace', 'db.name', 'db.system', 'db.system.name'];
-const WAIT_S = 2;
+const WAIT_S = 4;
 
 interface Pair {
   spanmeter: Sidecar;
