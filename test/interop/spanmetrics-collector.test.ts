@@ -31,7 +31,15 @@ import { BOUNDS_MS, SPAN_DIMENSIONS, spanMetricsEdges, workloadRequests } from '
 
 const CALLS = 'traces_span_metrics_calls_total';
 const HIST = 'traces_span_metrics_duration_milliseconds';
-const SAMPLES = [CALLS, `${HIST}_bucket`, `${HIST}_sum`, `${HIST}_count`];
+const HIST_S = 'traces_span_metrics_duration_seconds';
+const samples = (hist: string): string[] => [CALLS, `${hist}_bucket`, `${hist}_sum`, `${hist}_count`];
+
+/**
+ * The histogram settings of a pair. `explicit-ms` (most tests): the same 16 bounds given to both
+ * in ms. `defaults`: none given (spanmeter's naming: otel defaults against the connector's: ms,
+ * 2 ms … 15 s). `explicit-s`: unit s on both (traces_span_metrics_duration_seconds).
+ */
+type Histogram = 'explicit-ms' | 'defaults' | 'explicit-s';
 const PROTOBUF = 'application/x-protobuf';
 
 interface Pair {
@@ -39,17 +47,29 @@ interface Pair {
   otelcol: Otelcol;
   otelcolOtlp: { otlpHttpUrl: string };
   otelcolMetrics: string;
+  /** The histogram's sample names. */
+  samples: string[];
   stop(): Promise<void>;
 }
 
-async function startPair(label: string): Promise<Pair> {
+async function startPair(label: string, histogram: Histogram = 'explicit-ms'): Promise<Pair> {
+  const otelcolHistogram = {
+    'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
+    defaults: {},
+    'explicit-s': { unit: 's', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
+  }[histogram];
+  const spanmeterHistogram = {
+    'explicit-ms': { histogram_buckets: BOUNDS_MS.map((b) => b / 1000), histogram_unit: 'ms' },
+    defaults: {},
+    'explicit-s': { histogram_buckets: BOUNDS_MS.map((b) => b / 1000), histogram_unit: 's' },
+  }[histogram];
   const [pOtlp, pProm] = await freePorts(2);
   const otelcol = await startOtelcol(
     {
       receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${pOtlp}` } } } },
       connectors: {
         spanmetrics: {
-          histogram: { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
+          histogram: otelcolHistogram,
           dimensions: SPAN_DIMENSIONS.map((name) => ({ name })),
           resource_metrics_key_attributes: ['service.name'],
           metrics_flush_interval: '1s',
@@ -74,7 +94,7 @@ async function startPair(label: string): Promise<Pair> {
         naming: 'otel',
         processors: ['span-metrics'],
         processor: {
-          span_metrics: { histogram_buckets: BOUNDS_MS.map((b) => b / 1000), histogram_unit: 'ms', dimensions: SPAN_DIMENSIONS },
+          span_metrics: { ...spanmeterHistogram, dimensions: SPAN_DIMENSIONS },
         },
       },
     });
@@ -87,6 +107,7 @@ async function startPair(label: string): Promise<Pair> {
     otelcol,
     otelcolOtlp: { otlpHttpUrl: `http://127.0.0.1:${pOtlp}` },
     otelcolMetrics: `http://127.0.0.1:${pProm}/metrics`,
+    samples: samples(histogram === 'explicit-s' ? HIST_S : HIST),
     async stop() {
       await Promise.all([spanmeter.stop(), otelcol.stop()]);
     },
@@ -122,7 +143,7 @@ async function scrapeBoth(pair: Pair, calls: { spanmeter: number; otelcol: numbe
   const one = async (side: 'spanmeter' | 'otelcol', scrape: () => Promise<string>, want: number): Promise<void> => {
     await settle(
       async () => {
-        const series = seriesOf(await scrape(), SAMPLES, side);
+        const series = seriesOf(await scrape(), pair.samples, side);
         result[side] = series;
         return canon(series);
       },
@@ -147,6 +168,63 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
 function pick(m: Map<string, SeriesValue>, metric: string, labels: Record<string, string>): number | undefined {
   for (const s of m.values()) if (s.metric === metric && sameLabels(s.labels, labels)) return s.value;
   return undefined;
+}
+
+const SERVER = { span_kind: 'SPAN_KIND_SERVER', status_code: 'STATUS_CODE_UNSET' };
+
+// The differences, each with both sides' values (README "Differences from Tempo and the
+// Collector"). Left: spanmeter, which follows Tempo here; right: the Collector.
+const DIFFERENT: { why: string; spanmeter?: Record<string, string>; otelcol?: Record<string, string>; calls: [number | undefined, number | undefined] }[] = [
+  {
+    why: 'a dimension on both the resource and the span: Tempo takes the resource, the Collector the span',
+    spanmeter: { service_name: 'edge-precedence', span_name: 'both', deployment_environment: 'from-resource', ...SERVER },
+    otelcol: { service_name: 'edge-precedence', span_name: 'both', deployment_environment: 'from-span', ...SERVER },
+    calls: [1, 1],
+  },
+  ...(
+    [
+      ['fmt-double-tiny', 'edge_double', '0.0000001', '1e-7'],
+      ['fmt-double-huge', 'edge_double', '1000000000000000000000', '1e+21'],
+      ['fmt-array', 'edge_array', '[ab]', '["a","b"]'],
+      ['fmt-array-mixed', 'edge_array', '[1true2.5]', '[1,true,2.5]'],
+      ['fmt-kvlist', 'edge_kvlist', '{k:vn:1}', '{"k":"v","n":1}'],
+      ['fmt-bytes', 'edge_bytes', '', 'AQID'],
+    ] as const
+  ).map(([span, label, ours, theirs]) => ({
+    why: `${span}: Tempo's value formatting vs pdata's AsString (JSON, ES6 numbers, base64)`,
+    spanmeter: { service_name: 'edge-dims-format', span_name: span, ...(ours ? { [label]: ours } : {}), ...SERVER },
+    otelcol: { service_name: 'edge-dims-format', span_name: span, [label]: theirs, ...SERVER },
+    calls: [1, 1] as [number, number],
+  })),
+  {
+    why: 'service.name an int: Tempo formats it ("5"), the Collector reads it as a string ("")',
+    spanmeter: { service_name: '5', span_name: 'int-service', ...SERVER },
+    otelcol: { span_name: 'int-service', ...SERVER },
+    calls: [1, 1],
+  },
+  {
+    why: 'no service.name: Tempo counts the spans with service "", the Collector skips the resource',
+    spanmeter: { span_name: 'no-service', ...SERVER },
+    calls: [2, undefined],
+  },
+  {
+    why: 'span kind 9: Tempo prints the number, the Collector an empty label',
+    spanmeter: { service_name: 'edge-odd-enums', span_name: 'kind-9', span_kind: '9', status_code: 'STATUS_CODE_UNSET' },
+    otelcol: { service_name: 'edge-odd-enums', span_name: 'kind-9', status_code: 'STATUS_CODE_UNSET' },
+    calls: [1, 1],
+  },
+  {
+    why: 'status code 5: Tempo prints the number, the Collector an empty label',
+    spanmeter: { service_name: 'edge-odd-enums', span_name: 'status-5', span_kind: 'SPAN_KIND_SERVER', status_code: '5' },
+    otelcol: { service_name: 'edge-odd-enums', span_name: 'status-5', span_kind: 'SPAN_KIND_SERVER' },
+    calls: [1, 1],
+  },
+];
+
+/** Whether a differing series is one of DIFFERENT's (any histogram sample of it, too). */
+function documented(labels: Record<string, string>): boolean {
+  const { le: _le, ...rest } = labels;
+  return DIFFERENT.some((d) => [d.spanmeter, d.otelcol].some((l) => l && sameLabels(l, rest)));
 }
 
 describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics connector', () => {
@@ -236,7 +314,6 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
 
     // Where the peers agree, with hand-computed values (support/traces.ts builds every span).
     const calls = (m: Map<string, SeriesValue>, labels: Record<string, string>): number | undefined => pick(m, CALLS, labels);
-    const SERVER = { span_kind: 'SPAN_KIND_SERVER', status_code: 'STATUS_CODE_UNSET' };
 
     test('durations: exactly on a bound is in that bucket (le inclusive), 1 ns above is in the next; 0, negative, sub-ms, past the last bound', () => {
       for (const side of [scraped.spanmeter, scraped.otelcol]) {
@@ -307,54 +384,6 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
       }
     });
 
-    // The differences, each with both sides' values (README "Differences from Tempo and the
-    // Collector"). Left: spanmeter, which follows Tempo here; right: the Collector.
-    const DIFFERENT: { why: string; spanmeter?: Record<string, string>; otelcol?: Record<string, string>; calls: [number | undefined, number | undefined] }[] = [
-      {
-        why: 'a dimension on both the resource and the span: Tempo takes the resource, the Collector the span',
-        spanmeter: { service_name: 'edge-precedence', span_name: 'both', deployment_environment: 'from-resource', ...SERVER },
-        otelcol: { service_name: 'edge-precedence', span_name: 'both', deployment_environment: 'from-span', ...SERVER },
-        calls: [1, 1],
-      },
-      ...(
-        [
-          ['fmt-double-tiny', 'edge_double', '0.0000001', '1e-7'],
-          ['fmt-double-huge', 'edge_double', '1000000000000000000000', '1e+21'],
-          ['fmt-array', 'edge_array', '[ab]', '["a","b"]'],
-          ['fmt-array-mixed', 'edge_array', '[1true2.5]', '[1,true,2.5]'],
-          ['fmt-kvlist', 'edge_kvlist', '{k:vn:1}', '{"k":"v","n":1}'],
-          ['fmt-bytes', 'edge_bytes', '', 'AQID'],
-        ] as const
-      ).map(([span, label, ours, theirs]) => ({
-        why: `${span}: Tempo's value formatting vs pdata's AsString (JSON, ES6 numbers, base64)`,
-        spanmeter: { service_name: 'edge-dims-format', span_name: span, ...(ours ? { [label]: ours } : {}), ...SERVER },
-        otelcol: { service_name: 'edge-dims-format', span_name: span, [label]: theirs, ...SERVER },
-        calls: [1, 1] as [number, number],
-      })),
-      {
-        why: 'service.name an int: Tempo formats it ("5"), the Collector reads it as a string ("")',
-        spanmeter: { service_name: '5', span_name: 'int-service', ...SERVER },
-        otelcol: { span_name: 'int-service', ...SERVER },
-        calls: [1, 1],
-      },
-      {
-        why: 'no service.name: Tempo counts the spans with service "", the Collector skips the resource',
-        spanmeter: { span_name: 'no-service', ...SERVER },
-        calls: [2, undefined],
-      },
-      {
-        why: 'span kind 9: Tempo prints the number, the Collector an empty label',
-        spanmeter: { service_name: 'edge-odd-enums', span_name: 'kind-9', span_kind: '9', status_code: 'STATUS_CODE_UNSET' },
-        otelcol: { service_name: 'edge-odd-enums', span_name: 'kind-9', status_code: 'STATUS_CODE_UNSET' },
-        calls: [1, 1],
-      },
-      {
-        why: 'status code 5: Tempo prints the number, the Collector an empty label',
-        spanmeter: { service_name: 'edge-odd-enums', span_name: 'status-5', span_kind: 'SPAN_KIND_SERVER', status_code: '5' },
-        otelcol: { service_name: 'edge-odd-enums', span_name: 'status-5', span_kind: 'SPAN_KIND_SERVER' },
-        calls: [1, 1],
-      },
-    ];
 
     test.each(DIFFERENT)('difference: $why', (d) => {
       if (d.spanmeter) {
@@ -368,18 +397,37 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
     });
 
     test('nothing else differs: every other series (counters, buckets, sums) is equal', () => {
-      const known = (labels: Record<string, string>): boolean => {
-        const { le: _le, ...rest } = labels;
-        return DIFFERENT.some((d) => [d.spanmeter, d.otelcol].some((l) => l && sameLabels(l, rest)));
-      };
-      const rest = diffs.filter((d) => !known(d.labels));
+      const rest = diffs.filter((d) => !documented(d.labels));
       expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
       // and the comparison saw the edges: every edge span is counted on the Collector's side
       expect(total(scraped.otelcol, CALLS)).toBe(edges.spansWithService);
     });
   });
-});
 
+  describe("the histogram variants on the edge traces: both peers' defaults, and unit s", () => {
+    for (const variant of ['defaults', 'explicit-s'] as const) {
+      test(`${variant}: every series equal but the documented differences`, async () => {
+        const pair = await startPair(`edges ${variant}`, variant);
+        try {
+          const edges = spanMetricsEdges();
+          for (const r of edges.requests) await sendBoth(pair, r);
+          const s = await scrapeBoth(pair, { spanmeter: edges.spansWithService + edges.spansWithoutService, otelcol: edges.spansWithService });
+          const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels));
+          expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+          // the bounds both used (hand: the connector's defaults are BOUNDS_MS in ms; with unit s the same in s)
+          const les = [...s.otelcol.values()].filter((v) => v.labels.le !== undefined).map((v) => v.labels.le!);
+          const want = [...(variant === 'defaults' ? BOUNDS_MS : BOUNDS_MS.map((b) => b / 1000)).map(String), '+Inf'];
+          expect([...new Set(les)].sort()).toEqual([...want].sort());
+          const on = { service_name: 'edge-durations', span_name: 'on-bound', k8s_namespace_name: 'edge', ...SERVER };
+          expect(pick(s.otelcol, pair.samples[1]!, { ...on, le: want[0]! })).toBe(1);
+          expect(pick(s.spanmeter, pair.samples[1]!, { ...on, le: want[0]! })).toBe(1);
+        } finally {
+          await pair.stop();
+        }
+      });
+    }
+  });
+});
 
 /**
  * The conformance pack's inputs in protobuf, with their spans counted by hand from the decoded
