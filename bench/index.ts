@@ -25,7 +25,8 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
-import { Core, SPAN_METRICS } from '../src/core/index.js';
+import { Core } from '../src/core/index.js';
+import { RECORD_KEY, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM } from '../src/core/layout.js';
 import { defaultConfig } from '../src/config/defaults.js';
 import type { SloConfig, SpanMetricsConfig } from '../src/config/types.js';
 import { spanMetricsFamilies } from '../src/exporters/spanmetrics.js';
@@ -247,27 +248,19 @@ interface SeriesFacts {
 
 function coreSeries(core: Core): Map<string, SeriesFacts> {
   const view = core.table('spanMetrics')!;
-  const nb = view.valueCount - SPAN_METRICS.V_BUCKETS;
+  const nb = view.valueCount - SM_V_BUCKETS;
   const out = new Map<string, SeriesFacts>();
-  // Kind and status: one key word each, or (older layout) one word kind | status << 16.
-  const layout = SPAN_METRICS as unknown as Record<string, number>;
-  const kindStatus = (slot: number): [number, number] => {
-    if (layout.KEY_SPAN_KIND !== undefined && layout.KEY_STATUS_CODE !== undefined) {
-      return [view.key(slot, layout.KEY_SPAN_KIND) | 0, view.key(slot, layout.KEY_STATUS_CODE) | 0];
-    }
-    const ks = view.key(slot, layout.KEY_KIND_STATUS!);
-    return [ks & 0xffff, ks >>> 16];
-  };
+  const kindStatus = (slot: number): [number, number] => [view.key(slot, SM_KEY_SPAN_KIND) | 0, view.key(slot, SM_KEY_STATUS_CODE) | 0];
   for (let slot = 0; slot < view.used; slot++) {
     if (!view.live(slot)) continue; // a free slot (its series was removed as stale)
     const [kind, status] = kindStatus(slot);
-    const key = naiveKey(core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE)), core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME)), kind, status);
+    const key = naiveKey(core.label(view.key(slot, SM_KEY_SERVICE)), core.label(view.key(slot, SM_KEY_SPAN_NAME)), kind, status);
     const buckets: number[] = [];
-    for (let b = 0; b < nb; b++) buckets.push(view.value(slot, SPAN_METRICS.V_BUCKETS + b));
+    for (let b = 0; b < nb; b++) buckets.push(view.value(slot, SM_V_BUCKETS + b));
     out.set(key, {
-      calls: view.value(slot, SPAN_METRICS.V_CALLS),
-      size: view.value(slot, SPAN_METRICS.V_SIZE),
-      sum: view.value(slot, SPAN_METRICS.V_SUM),
+      calls: view.value(slot, SM_V_CALLS),
+      size: view.value(slot, SM_V_SIZE),
+      sum: view.value(slot, SM_V_SUM),
       buckets,
     });
   }
@@ -471,8 +464,8 @@ async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise
   const grown = n - used0;
   const bytesPerSeries = (core.memoryBytes() - m0) / grown;
   const labelPerSeries = labelBytes / n;
-  const keyWords = SPAN_METRICS.KEY_DIMENSIONS + smConfig.dimensions.length;
-  const stride = 16 + ((keyWords * 4 + 7) & ~7) + 8 * (3 + smConfig.histogram_buckets.length);
+  // A record: header, key words padded to 8 bytes, f64 values (assembly/layout.ts RECORD_*).
+  const stride = RECORD_KEY + ((view.keyWords * 4 + 7) & ~7) + 8 * view.valueCount;
   const viewStride = (view as unknown as { stride?: number }).stride;
   let capacity = 256;
   while (capacity < n) capacity *= 2;

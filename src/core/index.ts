@@ -44,48 +44,8 @@ export function coreOptions(config: Config): CoreOptions {
 }
 
 // The record layouts, bits and codes host and core share are declared once, in
-// assembly/layout.ts, and reach the host as ./layout.js (generated, same names): import them
-// from there. The objects below only group a table's key words (KEY_, u32 word indexes) and
-// values (V_, f64 value indexes) for the exporters, under the layout.ts names without the
-// table's prefix.
-
-/** Span-metrics records (assembly/layout.ts SM_*); the events table's value is EVENTS_V_COUNT. */
-export const SPAN_METRICS = {
-  KEY_SERVICE: L.SM_KEY_SERVICE,
-  KEY_SPAN_NAME: L.SM_KEY_SPAN_NAME,
-  KEY_SPAN_KIND: L.SM_KEY_SPAN_KIND,
-  KEY_STATUS_CODE: L.SM_KEY_STATUS_CODE,
-  KEY_STATUS_MESSAGE: L.SM_KEY_STATUS_MESSAGE,
-  KEY_DIMENSIONS: L.SM_KEY_DIMENSIONS,
-  V_CALLS: L.SM_V_CALLS,
-  V_SIZE: L.SM_V_SIZE,
-  V_SUM: L.SM_V_SUM,
-  V_BUCKETS: L.SM_V_BUCKETS,
-  /** Events table: the span key words, then the event name and event dimensions; value [count]. */
-  V_EVENTS: L.EVENTS_V_COUNT,
-} as const;
-
-/** SLO records (assembly/layout.ts SLO_*): key [the SLO's index in options.slos], values [good, total]. */
-export const SLOS = { KEY_INDEX: L.SLO_KEY_INDEX, V_GOOD: L.SLO_V_GOOD, V_TOTAL: L.SLO_V_TOTAL } as const;
-
-/** Service-graph edge records (assembly/layout.ts SG_*); buckets: server, client, messaging. */
-export const SERVICE_GRAPHS = {
-  KEY_CLIENT: L.SG_KEY_CLIENT,
-  KEY_SERVER: L.SG_KEY_SERVER,
-  KEY_CONNECTION: L.SG_KEY_CONNECTION,
-  KEY_VIRTUAL_NODE: L.SG_KEY_VIRTUAL_NODE,
-  KEY_DIMENSIONS: L.SG_KEY_DIMENSIONS,
-  V_REQUESTS: L.SG_V_REQUESTS,
-  V_FAILED: L.SG_V_FAILED,
-  V_SERVER_SUM: L.SG_V_SERVER_SUM,
-  V_CLIENT_SUM: L.SG_V_CLIENT_SUM,
-  V_MESSAGING_SUM: L.SG_V_MESSAGING_SUM,
-  V_MESSAGING_COUNT: L.SG_V_MESSAGING_COUNT,
-  V_BUCKETS: L.SG_V_BUCKETS,
-  /** Unpaired/dropped tables (PAIR_*): key [client, server], value [count]. */
-  PAIR_CLIENT: L.PAIR_KEY_CLIENT,
-  PAIR_SERVER: L.PAIR_KEY_SERVER,
-} as const;
+// assembly/layout.ts, and reach the host as ./layout.js (generated, the same names): readers of
+// the tables import the KEY_ (u32 key word) and V_ (f64 value) indexes from there.
 
 /** The spanmetrics_configure mask bit of each intrinsic dimension, by its config key. */
 const INTRINSIC_BITS = {
@@ -119,8 +79,6 @@ export interface Exemplar {
 
 /** Exemplar tables of the core (assembly/layout.ts EXEMPLAR_TABLE_*). */
 export const EXEMPLAR_TABLES = { spanMetrics: L.EXEMPLAR_TABLE_SPAN_METRICS, edges: L.EXEMPLAR_TABLE_EDGES } as const;
-/** On an edge, each histogram after the first adds this to the bucket index (assembly/layout.ts). */
-export const EXEMPLAR_HISTOGRAM_STRIDE = L.EXEMPLAR_HISTOGRAM_STRIDE;
 
 function hex(bytes: Uint8Array): string {
   let s = '';

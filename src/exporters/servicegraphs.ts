@@ -1,15 +1,24 @@
 // The service-graph families (Tempo's names): requests, failures, latency histograms per edge,
 // and the unpaired and dropped span counters, read from the core's service-graph tables.
 import type { Core, SeriesTableView } from '../core/index.js';
-import { SERVICE_GRAPHS } from '../core/index.js';
+import {
+  CONNECTION_DATABASE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, EXEMPLAR_HISTOGRAM_STRIDE,
+  PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_V_COUNT, SG_KEY_CLIENT, SG_KEY_CONNECTION, SG_KEY_DIMENSIONS, SG_KEY_SERVER,
+  SG_KEY_VIRTUAL_NODE, SG_V_BUCKETS, SG_V_CLIENT_SUM, SG_V_FAILED, SG_V_MESSAGING_COUNT, SG_V_MESSAGING_SUM,
+  SG_V_REQUESTS, SG_V_SERVER_SUM, VIRTUAL_CLIENT, VIRTUAL_NONE, VIRTUAL_SERVER,
+} from '../core/layout.js';
 import type { ServiceGraphsConfig } from '../config/types.js';
 import { dimensionLabelNames } from './labels.js';
 import { TableLabels, latestExemplar, type CounterFamily, type Family, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
-import { EXEMPLAR_HISTOGRAM_STRIDE } from '../core/index.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
-const CONNECTION_TYPES = ['', 'virtual_node', 'messaging_system', 'database'];
-const VIRTUAL_NODES = ['', 'client', 'server'];
+/** connection_type label values by the core's number. */
+const CONNECTION_TYPES: Record<number, string> = {
+  [CONNECTION_NONE]: '', [CONNECTION_VIRTUAL_NODE]: 'virtual_node', [CONNECTION_MESSAGING_SYSTEM]: 'messaging_system',
+  [CONNECTION_DATABASE]: 'database',
+};
+/** virtual_node label values by the core's number. */
+const VIRTUAL_NODES: Record<number, string> = { [VIRTUAL_NONE]: '', [VIRTUAL_CLIENT]: 'client', [VIRTUAL_SERVER]: 'server' };
 // Labels a dimension may not take as they are (le: the histograms' buckets carry it).
 const EDGE_LABELS = ['client', 'server', 'connection_type', 'virtual_node', 'le'] as const;
 
@@ -23,56 +32,55 @@ export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): S
     ? [...config.dimensions.map((d) => `client_${d}`), ...config.dimensions.map((d) => `server_${d}`)]
     : config.dimensions;
   const dimensionNames = dimensionLabelNames(names, EDGE_LABELS, 'processor.service_graphs.dimensions');
-  const G = SERVICE_GRAPHS;
   const B = config.histogram_buckets.length;
   const edge = {
-    client: (view, slot) => core.label(view.key(slot, G.KEY_CLIENT)),
-    server: (view, slot) => core.label(view.key(slot, G.KEY_SERVER)),
-    connectionType: (view, slot) => CONNECTION_TYPES[view.key(slot, G.KEY_CONNECTION)] ?? '',
-    virtualNode: (view, slot) => VIRTUAL_NODES[view.key(slot, G.KEY_VIRTUAL_NODE)] ?? '',
+    client: (view, slot) => core.label(view.key(slot, SG_KEY_CLIENT)),
+    server: (view, slot) => core.label(view.key(slot, SG_KEY_SERVER)),
+    connectionType: (view, slot) => CONNECTION_TYPES[view.key(slot, SG_KEY_CONNECTION)] ?? '',
+    virtualNode: (view, slot) => VIRTUAL_NODES[view.key(slot, SG_KEY_VIRTUAL_NODE)] ?? '',
   } satisfies ServiceGraphsCatalog['labels'];
   const edgeLabels = new TableLabels((view: SeriesTableView, slot: number): Labels => [
     ['client', edge.client(view, slot)],
     ['server', edge.server(view, slot)],
     ['connection_type', edge.connectionType(view, slot)],
     ['virtual_node', edge.virtualNode(view, slot)],
-    ...dimensionNames.map((name, d): [string, string] => [name, core.label(view.key(slot, G.KEY_DIMENSIONS + d))]),
+    ...dimensionNames.map((name, d): [string, string] => [name, core.label(view.key(slot, SG_KEY_DIMENSIONS + d))]),
   ]);
   const pairLabels = () => new TableLabels((view: SeriesTableView, slot: number): Labels => [
-    ['client', core.label(view.key(slot, G.PAIR_CLIENT))],
-    ['server', core.label(view.key(slot, G.PAIR_SERVER))],
+    ['client', core.label(view.key(slot, PAIR_KEY_CLIENT))],
+    ['server', core.label(view.key(slot, PAIR_KEY_SERVER))],
   ]);
   const edges = () => core.table('edges');
   const histogram = (name: string, help: string, index: number, sum: number, count: number, skipZero = false): HistogramFamily => ({
     type: 'histogram', name, help, table: edges, labels: edgeLabels, bounds: config.histogram_buckets,
-    buckets: G.V_BUCKETS + index * B, sum, count, skipZero,
+    buckets: SG_V_BUCKETS + index * B, sum, count, skipZero,
     exemplar: (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
   });
-  const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, G.V_SERVER_SUM, G.V_REQUESTS);
+  const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, SG_V_SERVER_SUM, SG_V_REQUESTS);
   const request: CounterFamily = {
-    type: 'counter', name: 'traces_service_graph_request', table: edges, labels: edgeLabels, value: G.V_REQUESTS,
+    type: 'counter', name: 'traces_service_graph_request', table: edges, labels: edgeLabels, value: SG_V_REQUESTS,
     help: 'Requests between two services, from paired client and server spans.',
     exemplar: (view, slot) => latestExemplar(server, view, slot),
   };
   const failed: CounterFamily = {
     // As in Tempo, the series exists once a failed request was seen.
-    type: 'counter', name: 'traces_service_graph_request_failed', table: edges, labels: edgeLabels, value: G.V_FAILED, skipZero: true,
+    type: 'counter', name: 'traces_service_graph_request_failed', table: edges, labels: edgeLabels, value: SG_V_FAILED, skipZero: true,
     help: 'Requests between two services where either span had status ERROR.',
   };
-  const client = histogram('traces_service_graph_request_client_seconds', 'Client span duration of the requests between two services, in seconds.', 1, G.V_CLIENT_SUM, G.V_REQUESTS);
+  const client = histogram('traces_service_graph_request_client_seconds', 'Client span duration of the requests between two services, in seconds.', 1, SG_V_CLIENT_SUM, SG_V_REQUESTS);
   const messaging = config.enable_messaging_system_latency_histogram
     ? histogram(
       'traces_service_graph_request_messaging_system_seconds',
       'Time between the producer span ending and the consumer span starting, in seconds.',
-      2, G.V_MESSAGING_SUM, G.V_MESSAGING_COUNT, true,
+      2, SG_V_MESSAGING_SUM, SG_V_MESSAGING_COUNT, true,
     )
     : undefined;
   const unpaired: CounterFamily = {
-    type: 'counter', name: 'traces_service_graph_unpaired_spans', table: () => core.table('unpaired'), labels: pairLabels(), value: 0,
+    type: 'counter', name: 'traces_service_graph_unpaired_spans', table: () => core.table('unpaired'), labels: pairLabels(), value: PAIR_V_COUNT,
     help: 'Client or server spans whose other side never arrived within the wait and that made no virtual-node edge.',
   };
   const dropped: CounterFamily = {
-    type: 'counter', name: 'traces_service_graph_dropped_spans', table: () => core.table('dropped'), labels: pairLabels(), value: 0,
+    type: 'counter', name: 'traces_service_graph_dropped_spans', table: () => core.table('dropped'), labels: pairLabels(), value: PAIR_V_COUNT,
     help: 'Client or server spans dropped because the edge store was full (max_items).',
   };
   const families: Family[] = [request, failed, server, client, ...(messaging ? [messaging] : []), unpaired, dropped];

@@ -1,7 +1,10 @@
 // The span-metrics families (Tempo's names): calls, latency histogram and size, read from the
 // core's span-metrics table; and the span-events counter, read from its events table.
 import type { Core, SeriesTableView } from '../core/index.js';
-import { SPAN_METRICS } from '../core/index.js';
+import {
+  EVENTS_V_COUNT, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE,
+  SM_KEY_STATUS_MESSAGE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
+} from '../core/layout.js';
 import type { SpanMetricsConfig } from '../config/types.js';
 import { dimensionLabelNames } from './labels.js';
 import { TableLabels, latestExemplar, type CounterFamily, type Family, type HistogramFamily, type LabelReader, type SpanMetricsCatalog } from './families.js';
@@ -39,10 +42,10 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const on = config.intrinsic_dimensions;
   const off: LabelReader = () => '';
   const intrinsic = {
-    service: on.service ? (view, slot) => core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE)) : off,
-    spanName: on.span_name ? (view, slot) => core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME)) : off,
-    spanKind: on.span_kind ? (view, slot) => enumName(SPAN_KINDS, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND)) : off,
-    statusCode: on.status_code ? (view, slot) => enumName(STATUS_CODES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE)) : off,
+    service: on.service ? (view, slot) => core.label(view.key(slot, SM_KEY_SERVICE)) : off,
+    spanName: on.span_name ? (view, slot) => core.label(view.key(slot, SM_KEY_SPAN_NAME)) : off,
+    spanKind: on.span_kind ? (view, slot) => enumName(SPAN_KINDS, view.key(slot, SM_KEY_SPAN_KIND)) : off,
+    statusCode: on.status_code ? (view, slot) => enumName(STATUS_CODES, view.key(slot, SM_KEY_STATUS_CODE)) : off,
   } satisfies SpanMetricsCatalog['labels'];
   const spanLabels = (view: SeriesTableView, slot: number): [string, string][] => {
     const pairs: [string, string][] = [];
@@ -50,8 +53,8 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     if (on.span_name) pairs.push(['span_name', intrinsic.spanName(view, slot)]);
     if (on.span_kind) pairs.push(['span_kind', intrinsic.spanKind(view, slot)]);
     if (on.status_code) pairs.push(['status_code', intrinsic.statusCode(view, slot)]);
-    if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SPAN_METRICS.KEY_STATUS_MESSAGE))]);
-    dimensionNames.forEach((name, d) => pairs.push([name, core.label(view.key(slot, SPAN_METRICS.KEY_DIMENSIONS + d))]));
+    if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SM_KEY_STATUS_MESSAGE))]);
+    dimensionNames.forEach((name, d) => pairs.push([name, core.label(view.key(slot, SM_KEY_DIMENSIONS + d))]));
     return pairs;
   };
   const labels = new TableLabels(spanLabels);
@@ -59,29 +62,29 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const ms = otel && config.histogram_unit === 'ms';
   const latency: HistogramFamily = {
     type: 'histogram', table, labels, bounds: config.histogram_buckets, milliseconds: ms,
-    buckets: SPAN_METRICS.V_BUCKETS, sum: SPAN_METRICS.V_SUM, count: SPAN_METRICS.V_CALLS,
+    buckets: SM_V_BUCKETS, sum: SM_V_SUM, count: SM_V_CALLS,
     exemplar: (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket),
     name: !otel ? 'traces_spanmetrics_latency' : ms ? 'traces_span_metrics_duration_milliseconds' : 'traces_span_metrics_duration_seconds',
     help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
   };
   const calls: CounterFamily = {
     type: 'counter', name: otel ? 'traces_span_metrics_calls' : 'traces_spanmetrics_calls', table, labels,
-    value: SPAN_METRICS.V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
+    value: SM_V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
     exemplar: (view, slot) => latestExemplar(latency, view, slot),
   };
   const size: CounterFamily | undefined = otel ? undefined : {
-    type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SPAN_METRICS.V_SIZE,
+    type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SM_V_SIZE,
     help: 'Encoded size of the spans counted, in bytes.',
   };
   let events: CounterFamily | undefined;
   if (config.events.enabled) {
     // Event labels: the span's, then event_name and the event dimensions (key words in that order).
-    const eventNameWord = SPAN_METRICS.KEY_DIMENSIONS + dimensionNames.length;
+    const eventNameWord = SM_KEY_DIMENSIONS + dimensionNames.length;
     const eventDimensionNames = dimensionLabelNames(
       config.events.dimensions, [...reserved, ...dimensionNames, EVENT_NAME_LABEL], 'processor.span_metrics.events.dimensions',
     );
     events = {
-      type: 'counter', name: otel ? 'traces_span_metrics_events' : 'traces_spanmetrics_events', value: SPAN_METRICS.V_EVENTS,
+      type: 'counter', name: otel ? 'traces_span_metrics_events' : 'traces_spanmetrics_events', value: EVENTS_V_COUNT,
       table: () => core.table('spanEvents'),
       labels: new TableLabels((view, slot) => [
         ...spanLabels(view, slot),

@@ -2,7 +2,11 @@
 // independently from the protobufjs reference decoder, readers for the core's series table and
 // its text exposition, and an independent check of the rules the core enforces beyond protobufjs.
 import protobuf from 'protobufjs';
-import { Core, SPAN_METRICS } from '../../src/core/index.js';
+import { Core } from '../../src/core/index.js';
+import {
+  SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE,
+  SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
+} from '../../src/core/layout.js';
 import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import type { SpanMetricsConfig } from '../../src/config/types.js';
 import { formatAttributeValue, referenceDecode, type RefSpan, type RefValue } from '../support/reference.js';
@@ -253,26 +257,26 @@ export function readCore(core: Core, cfg: TestConfig, labelCache?: string[]): Co
   for (let slot = 0; slot < view.used; slot++) {
     if (view.live && !view.live(slot)) continue;
     raw.push(slot);
-    for (let w = 0; w < SPAN_METRICS.KEY_DIMENSIONS + dims; w++) raw.push(view.key(slot, w));
+    for (let w = 0; w < SM_KEY_DIMENSIONS + dims; w++) raw.push(view.key(slot, w));
     let key = labelCache?.[slot];
     if (key === undefined) {
       const pairs: [string, string][] = [];
-      if (on.service) pairs.push(['service', core.label(view.key(slot, SPAN_METRICS.KEY_SERVICE))]);
-      if (on.span_name) pairs.push(['span_name', core.label(view.key(slot, SPAN_METRICS.KEY_SPAN_NAME))]);
-      if (on.span_kind) pairs.push(['span_kind', enumText(KIND_NAMES, view.key(slot, SPAN_METRICS.KEY_SPAN_KIND) | 0)]);
-      if (on.status_code) pairs.push(['status_code', enumText(STATUS_NAMES, view.key(slot, SPAN_METRICS.KEY_STATUS_CODE) | 0)]);
-      if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SPAN_METRICS.KEY_STATUS_MESSAGE))]);
-      for (let d = 0; d < dims; d++) pairs.push([cfg.dimensionLabels[d]!, core.label(view.key(slot, SPAN_METRICS.KEY_DIMENSIONS + d))]);
+      if (on.service) pairs.push(['service', core.label(view.key(slot, SM_KEY_SERVICE))]);
+      if (on.span_name) pairs.push(['span_name', core.label(view.key(slot, SM_KEY_SPAN_NAME))]);
+      if (on.span_kind) pairs.push(['span_kind', enumText(KIND_NAMES, view.key(slot, SM_KEY_SPAN_KIND) | 0)]);
+      if (on.status_code) pairs.push(['status_code', enumText(STATUS_NAMES, view.key(slot, SM_KEY_STATUS_CODE) | 0)]);
+      if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SM_KEY_STATUS_MESSAGE))]);
+      for (let d = 0; d < dims; d++) pairs.push([cfg.dimensionLabels[d]!, core.label(view.key(slot, SM_KEY_DIMENSIONS + d))]);
       key = labelKey(pairs);
       if (labelCache) labelCache[slot] = key;
     }
     const v: SeriesValues = {
-      calls: view.value(slot, SPAN_METRICS.V_CALLS),
-      size: view.value(slot, SPAN_METRICS.V_SIZE),
-      sum: view.value(slot, SPAN_METRICS.V_SUM),
+      calls: view.value(slot, SM_V_CALLS),
+      size: view.value(slot, SM_V_SIZE),
+      sum: view.value(slot, SM_V_SUM),
       buckets: [],
     };
-    for (let b = 0; b < bucketCount; b++) v.buckets.push(view.value(slot, SPAN_METRICS.V_BUCKETS + b));
+    for (let b = 0; b < bucketCount; b++) v.buckets.push(view.value(slot, SM_V_BUCKETS + b));
     raw.push(v.calls, v.size, v.sum, ...v.buckets);
     if (series.has(key)) duplicates.push(key);
     series.set(key, v);

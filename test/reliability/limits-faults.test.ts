@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { loadConfig } from '../../src/config/load.js';
-import { Core, SPAN_METRICS } from '../../src/core/index.js';
+import { Core } from '../../src/core/index.js';
+import { SM_V_CALLS } from '../../src/core/layout.js';
 import { SupervisedCore } from '../../src/core/supervisor.js';
 import { startMetricsServer } from '../../src/exporters/server.js';
 import { decompress } from '../../src/otlp/gzip.js';
@@ -58,7 +59,7 @@ describe('spans per request', () => {
     // Only the 5 spans of the first request were counted.
     const t = core.table('spanMetrics')!;
     let calls = 0;
-    for (let slot = 0; slot < t.used; slot++) calls += t.value(slot, SPAN_METRICS.V_CALLS);
+    for (let slot = 0; slot < t.used; slot++) calls += t.value(slot, SM_V_CALLS);
     expect(calls).toBe(5);
     // 7 + 6 + 9 spans refused; as before the limit moved into the core, they count as rejected, not received.
     expect(await value(telemetry, 'spanmeter_spans_rejected_total', { reason: 'too_many_spans' })).toBe(22);
