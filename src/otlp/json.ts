@@ -14,7 +14,7 @@ import { ExportTraceServiceRequest, SpanKind, StatusCode, type LongLike } from '
  * the attribute's AnyValue is level 1, each ArrayValue, KeyValueList, KeyValue and AnyValue below
  * it one more, and a message at this level or deeper is refused (31 arrays inside each other
  * pass, 32 do not; 20 key-value lists pass, 21 do not). The same bound as the core's for protobuf
- * (assembly/wire.ts MAX_DEPTH), so that a request is refused in JSON exactly when it is refused
+ * (assembly/layout.ts MAX_DEPTH), so that a request is refused in JSON exactly when it is refused
  * in protobuf; it also keeps the converter's recursion short, whatever JSON.parse accepted.
  */
 export const MAX_VALUE_NESTING = 64;
