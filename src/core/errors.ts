@@ -8,14 +8,18 @@ import {
 } from './layout.js';
 
 /** Failure codes that are configured limits rather than malformed input, by their counter reason. */
-export const LIMIT_FAILURES: Record<number, 'string_too_long' | 'too_many_attributes' | 'too_many_spans'> = {
+const LIMITS = {
   [E_STRING_LENGTH]: 'string_too_long',
   [E_ATTRIBUTE_COUNT]: 'too_many_attributes',
   [E_SPAN_COUNT]: 'too_many_spans',
-};
+} as const;
+export const LIMIT_FAILURES: Readonly<Record<number, (typeof LIMITS)[keyof typeof LIMITS] | undefined>> = LIMITS;
+
+/** Why the core refused a request, as a counter label: malformed bytes, too deep, or over a configured limit. */
+export type FailureCause = 'malformed' | 'too_deep' | (typeof LIMITS)[keyof typeof LIMITS];
 
 /** The counter reason of a failure code: its limit, too_deep for nesting (as OTLP/JSON names it), else malformed. */
-export function causeOf(code: number): 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes' | 'too_many_spans' {
+export function causeOf(code: number): FailureCause {
   return LIMIT_FAILURES[code] ?? (code === E_DEPTH ? 'too_deep' : 'malformed');
 }
 

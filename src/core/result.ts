@@ -1,4 +1,6 @@
 // What the core answers for one ExportTraceServiceRequest.
+import type { FailureCause } from './errors.js';
+
 export type IngestResult =
   | { ok: true; spans: number }
   | {
@@ -6,7 +8,7 @@ export type IngestResult =
       reason: string;
       spans: number;
       /** Why, as a counter label: malformed bytes, or over a configured limit. */
-      cause: 'malformed' | 'too_deep' | 'string_too_long' | 'too_many_attributes' | 'too_many_spans';
+      cause: FailureCause;
     };
 
 /**
