@@ -23,8 +23,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PACK_DIR } from '../support/conformance.js';
 import { loadInput } from '../support/otlp-input.js';
-import { freePorts, startOtelcol, startSidecar, type Otelcol } from './support/otelcol.js';
-import { fetchMetricsText, postTraces, sleep, type Sidecar } from '../support/sidecar.js';
+import { fetchMetricsText, sleep } from '../support/sidecar.js';
+import { scrapeOtelcol, sendBoth, startPair, type Pair } from './support/pair.js';
 import { compareSeries, regroup, seriesOf, settle, showDifferences, total, type Difference, type SeriesValue } from './support/compare.js';
 import { serviceGraphEdges, workloadRequests } from './support/traces.js';
 
@@ -34,92 +34,39 @@ const SERVER = 'traces_service_graph_request_server_seconds';
 const CLIENT = 'traces_service_graph_request_client_seconds';
 const UNPAIRED = 'traces_service_graph_unpaired_spans_total';
 const SAMPLES = [REQ, FAILED, ...[SERVER, CLIENT].flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`])];
-const PROTOBUF = 'application/x-protobuf';
 const BOUNDS_S = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8];
 const PEER_ATTRIBUTES = ['peer.service', 'db.name', 'db.system'];
 const DATABASE_ATTRIBUTES = ['db.namespace', 'db.name', 'db.system', 'db.system.name'];
 const WAIT_S = 4;
 
-interface Pair {
-  spanmeter: Sidecar;
-  otelcol: Otelcol;
-  otelcolOtlp: { otlpHttpUrl: string };
-  otelcolMetrics: string;
-  stop(): Promise<void>;
-}
-
-async function startPair(label: string): Promise<Pair> {
-  const [pOtlp, pProm] = await freePorts(2);
-  const otelcol = await startOtelcol(
-    {
-      receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${pOtlp}` } } } },
-      connectors: {
-        servicegraph: {
-          latency_histogram_buckets: BOUNDS_S.map((b) => `${Math.round(b * 1000)}ms`),
+function startServiceGraphPair(label: string): Promise<Pair> {
+  return startPair({
+    label,
+    connector: 'servicegraph',
+    connectorConfig: {
+      latency_histogram_buckets: BOUNDS_S.map((b) => `${Math.round(b * 1000)}ms`),
+      dimensions: ['k8s.namespace.name'],
+      store: { ttl: `${WAIT_S}s`, max_items: 10_000 },
+      store_expiration_loop: '200ms',
+      virtual_node_peer_attributes: PEER_ATTRIBUTES,
+      database_name_attributes: DATABASE_ATTRIBUTES,
+      metrics_flush_interval: '1s',
+    },
+    spanmeterConfig: {
+      processors: ['service-graphs'],
+      processor: {
+        service_graphs: {
+          wait: `${WAIT_S}s`,
+          max_items: 10_000,
+          histogram_buckets: BOUNDS_S,
           dimensions: ['k8s.namespace.name'],
-          store: { ttl: `${WAIT_S}s`, max_items: 10_000 },
-          store_expiration_loop: '200ms',
-          virtual_node_peer_attributes: PEER_ATTRIBUTES,
+          enable_client_server_prefix: true,
+          peer_attributes: PEER_ATTRIBUTES,
           database_name_attributes: DATABASE_ATTRIBUTES,
-          metrics_flush_interval: '1s',
         },
-      },
-      exporters: { prometheus: { endpoint: `127.0.0.1:${pProm}` } },
-      service: {
-        pipelines: {
-          traces: { receivers: ['otlp'], exporters: ['servicegraph'] },
-          metrics: { receivers: ['servicegraph'], exporters: ['prometheus'] },
-        },
-        telemetry: { metrics: { level: 'none' } },
       },
     },
-    { label: `${label} Collector` },
-  );
-  let spanmeter: Sidecar;
-  try {
-    spanmeter = await startSidecar({
-      label: `${label} spanmeter`,
-      config: {
-        processors: ['service-graphs'],
-        processor: {
-          service_graphs: {
-            wait: `${WAIT_S}s`,
-            max_items: 10_000,
-            histogram_buckets: BOUNDS_S,
-            dimensions: ['k8s.namespace.name'],
-            enable_client_server_prefix: true,
-            peer_attributes: PEER_ATTRIBUTES,
-            database_name_attributes: DATABASE_ATTRIBUTES,
-          },
-        },
-      },
-    });
-  } catch (e) {
-    await otelcol.stop();
-    throw e;
-  }
-  return {
-    spanmeter,
-    otelcol,
-    otelcolOtlp: { otlpHttpUrl: `http://127.0.0.1:${pOtlp}` },
-    otelcolMetrics: `http://127.0.0.1:${pProm}/metrics`,
-    async stop() {
-      await Promise.all([spanmeter.stop(), otelcol.stop()]);
-    },
-  };
-}
-
-async function sendBoth(pair: Pair, body: Uint8Array): Promise<void> {
-  const [a, b] = await Promise.all([postTraces(pair.spanmeter, body, PROTOBUF), postTraces(pair.otelcolOtlp, body, PROTOBUF)]);
-  expect(a.status, `spanmeter: ${a.text}`).toBe(200);
-  expect(b.status, `Collector: ${b.text}`).toBe(200);
-}
-
-async function scrapeOtelcol(pair: Pair): Promise<string> {
-  const res = await fetch(pair.otelcolMetrics, { headers: { Accept: 'text/plain;version=0.0.4' }, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`Collector /metrics: ${res.status}: ${text.slice(0, 300)}`);
-  return text;
+  });
 }
 
 interface Scraped {
@@ -174,7 +121,7 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
     let s: Scraped;
     let diffs: Difference[];
     beforeAll(async () => {
-      pair = await startPair('edges');
+      pair = await startServiceGraphPair('edges');
       const edges = serviceGraphEdges();
       await sendBoth(pair, edges.first);
       await sendBoth(pair, edges.second);
@@ -251,7 +198,7 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
   describe("the conformance pack's inputs (../shared/conformance/inputs, read in place)", () => {
     let pair: Pair;
     beforeAll(async () => {
-      pair = await startPair('pack');
+      pair = await startServiceGraphPair('pack');
     });
     afterAll(async () => {
       await pair?.stop();
@@ -297,7 +244,7 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
   describe('the bench workload, two seeds, cumulative', () => {
     let pair: Pair;
     beforeAll(async () => {
-      pair = await startPair('workload');
+      pair = await startServiceGraphPair('workload');
     });
     afterAll(async () => {
       await pair?.stop();

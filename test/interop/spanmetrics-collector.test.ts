@@ -22,8 +22,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePorts, startOtelcol, startSidecar, type Otelcol } from './support/otelcol.js';
-import { fetchMetricsText, postTraces, type Sidecar } from '../support/sidecar.js';
+import { fetchMetricsText } from '../support/sidecar.js';
+import { scrapeOtelcol, sendBoth, startPair, type Pair } from './support/pair.js';
 import { PACK_DIR } from '../support/conformance.js';
 import { loadInput } from '../support/otlp-input.js';
 import { compareSeries, seriesOf, settle, showDifferences, total, type Difference, type SeriesValue } from './support/compare.js';
@@ -40,19 +40,13 @@ const samples = (hist: string): string[] => [CALLS, `${hist}_bucket`, `${hist}_s
  * 2 ms … 15 s). `explicit-s`: unit s on both (traces_span_metrics_duration_seconds).
  */
 type Histogram = 'explicit-ms' | 'defaults' | 'explicit-s';
-const PROTOBUF = 'application/x-protobuf';
 
-interface Pair {
-  spanmeter: Sidecar;
-  otelcol: Otelcol;
-  otelcolOtlp: { otlpHttpUrl: string };
-  otelcolMetrics: string;
+interface SpanMetricsPair extends Pair {
   /** The histogram's sample names. */
   samples: string[];
-  stop(): Promise<void>;
 }
 
-async function startPair(label: string, histogram: Histogram = 'explicit-ms'): Promise<Pair> {
+async function startSpanMetricsPair(label: string, histogram: Histogram = 'explicit-ms'): Promise<SpanMetricsPair> {
   const otelcolHistogram = {
     'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
     defaults: {},
@@ -63,69 +57,22 @@ async function startPair(label: string, histogram: Histogram = 'explicit-ms'): P
     defaults: {},
     'explicit-s': { histogram_buckets: BOUNDS_MS.map((b) => b / 1000), histogram_unit: 's' },
   }[histogram];
-  const [pOtlp, pProm] = await freePorts(2);
-  const otelcol = await startOtelcol(
-    {
-      receivers: { otlp: { protocols: { http: { endpoint: `127.0.0.1:${pOtlp}` } } } },
-      connectors: {
-        spanmetrics: {
-          histogram: otelcolHistogram,
-          dimensions: SPAN_DIMENSIONS.map((name) => ({ name })),
-          resource_metrics_key_attributes: ['service.name'],
-          metrics_flush_interval: '1s',
-        },
-      },
-      exporters: { prometheus: { endpoint: `127.0.0.1:${pProm}` } },
-      service: {
-        pipelines: {
-          traces: { receivers: ['otlp'], exporters: ['spanmetrics'] },
-          metrics: { receivers: ['spanmetrics'], exporters: ['prometheus'] },
-        },
-        telemetry: { metrics: { level: 'none' } },
-      },
+  const pair = await startPair({
+    label,
+    connector: 'spanmetrics',
+    connectorConfig: {
+      histogram: otelcolHistogram,
+      dimensions: SPAN_DIMENSIONS.map((name) => ({ name })),
+      resource_metrics_key_attributes: ['service.name'],
+      metrics_flush_interval: '1s',
     },
-    { label: `${label} Collector` },
-  );
-  let spanmeter: Sidecar;
-  try {
-    spanmeter = await startSidecar({
-      label: `${label} spanmeter`,
-      config: {
-        naming: 'otel',
-        processors: ['span-metrics'],
-        processor: {
-          span_metrics: { ...spanmeterHistogram, dimensions: SPAN_DIMENSIONS },
-        },
-      },
-    });
-  } catch (e) {
-    await otelcol.stop();
-    throw e;
-  }
-  return {
-    spanmeter,
-    otelcol,
-    otelcolOtlp: { otlpHttpUrl: `http://127.0.0.1:${pOtlp}` },
-    otelcolMetrics: `http://127.0.0.1:${pProm}/metrics`,
-    samples: samples(histogram === 'explicit-s' ? HIST_S : HIST),
-    async stop() {
-      await Promise.all([spanmeter.stop(), otelcol.stop()]);
+    spanmeterConfig: {
+      naming: 'otel',
+      processors: ['span-metrics'],
+      processor: { span_metrics: { ...spanmeterHistogram, dimensions: SPAN_DIMENSIONS } },
     },
-  };
-}
-
-/** The same request to both, in protobuf over OTLP/HTTP; both must accept it whole. */
-async function sendBoth(pair: Pair, body: Uint8Array): Promise<void> {
-  const [a, b] = await Promise.all([postTraces(pair.spanmeter, body, PROTOBUF), postTraces(pair.otelcolOtlp, body, PROTOBUF)]);
-  expect(a.status, `spanmeter: ${a.text}`).toBe(200);
-  expect(b.status, `Collector: ${b.text}`).toBe(200);
-}
-
-async function scrapeOtelcol(pair: Pair): Promise<string> {
-  const res = await fetch(pair.otelcolMetrics, { headers: { Accept: 'text/plain;version=0.0.4' }, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`Collector /metrics: ${res.status}: ${text.slice(0, 300)}`);
-  return text;
+  });
+  return { ...pair, samples: samples(histogram === 'explicit-s' ? HIST_S : HIST) };
 }
 
 interface Scraped {
@@ -137,7 +84,7 @@ interface Scraped {
  * Scrapes both until each has settled: the same span-metrics series twice in a row, 0.5 s
  * apart, with the expected number of calls (the Collector flushes every second), 30 s at most.
  */
-async function scrapeBoth(pair: Pair, calls: { spanmeter: number; otelcol: number }): Promise<Scraped> {
+async function scrapeBoth(pair: SpanMetricsPair, calls: { spanmeter: number; otelcol: number }): Promise<Scraped> {
   const canon = (m: Map<string, SeriesValue>): string => JSON.stringify([...m].map(([k, v]) => [k, v.value]).sort());
   const result: Partial<Scraped> = {};
   const one = async (side: 'spanmeter' | 'otelcol', scrape: () => Promise<string>, want: number): Promise<void> => {
@@ -229,9 +176,9 @@ function documented(labels: Record<string, string>): boolean {
 
 describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics connector', () => {
   describe('the bench workload, three seeds, cumulative', () => {
-    let pair: Pair;
+    let pair: SpanMetricsPair;
     beforeAll(async () => {
-      pair = await startPair('workload');
+      pair = await startSpanMetricsPair('workload');
     });
     afterAll(async () => {
       await pair?.stop();
@@ -256,9 +203,9 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
   });
 
   describe("the conformance pack's inputs (../shared/conformance/inputs, read in place)", () => {
-    let pair: Pair;
+    let pair: SpanMetricsPair;
     beforeAll(async () => {
-      pair = await startPair('pack');
+      pair = await startSpanMetricsPair('pack');
     });
     afterAll(async () => {
       await pair?.stop();
@@ -294,12 +241,12 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
   });
 
   describe('edge traces', () => {
-    let pair: Pair;
+    let pair: SpanMetricsPair;
     let scraped: Scraped;
     let diffs: Difference[];
     const edges = spanMetricsEdges();
     beforeAll(async () => {
-      pair = await startPair('edges');
+      pair = await startSpanMetricsPair('edges');
       for (const r of edges.requests) await sendBoth(pair, r);
       // hand count: the Collector skips a resource without service.name; spanmeter counts it
       scraped = await scrapeBoth(pair, {
@@ -407,7 +354,7 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
   describe("the histogram variants on the edge traces: both peers' defaults, and unit s", () => {
     for (const variant of ['defaults', 'explicit-s'] as const) {
       test(`${variant}: every series equal but the documented differences`, async () => {
-        const pair = await startPair(`edges ${variant}`, variant);
+        const pair = await startSpanMetricsPair(`edges ${variant}`, variant);
         try {
           const edges = spanMetricsEdges();
           for (const r of edges.requests) await sendBoth(pair, r);

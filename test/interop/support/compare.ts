@@ -37,11 +37,20 @@ export function seriesOf(
   side: string,
   opts: { sumOver?: readonly string[] } = {},
 ): Map<string, SeriesValue> {
-  const expo = parsePrometheusText(text);
+  // only the families compared are parsed: the rest (self metrics, target_info) is not
+  // compared, and prom-client writes a NaN gauge as `Nan`, which the strict parser refuses
+  const want = new Set(sampleNames);
+  const families = new Set(sampleNames.map((n) => n.replace(/_(bucket|sum|count)$/, '')));
+  const kept = text.split('\n').filter((line) => {
+    if (line.startsWith('#')) return families.has(line.split(' ')[2] ?? '');
+    const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0];
+    return name !== undefined && want.has(name);
+  });
+  if (kept.length === 0) return new Map();
+  const expo = parsePrometheusText(kept.join('\n') + '\n');
   const problems = validateExposition(expo);
   if (problems.length > 0) throw new Error(`${side}: invalid exposition:\n${problems.slice(0, 10).join('\n')}`);
   const out = new Map<string, SeriesValue>();
-  const want = new Set(sampleNames);
   for (const s of expo.samples) {
     if (!want.has(s.name)) continue;
     const labels = normalizeLabels(strip(s));
