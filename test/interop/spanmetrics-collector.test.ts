@@ -10,10 +10,13 @@
 // The config translation (docs/config.md; the connector's config.go at the pinned release):
 //   spanmeter processor.span_metrics       Collector connectors.spanmetrics
 //   histogram_buckets [s]                  histogram.explicit.buckets [durations]
-//   histogram_unit: ms                     histogram.unit: ms
+//   histogram_unit: ms | s                 histogram.unit: ms | s
+//   (neither: naming: otel's defaults)     (neither: the connector's defaults, 2 ms … 15 s)
 //   dimensions [names]                     dimensions [{name}]
-//   intrinsic_dimensions (defaults)        exclude_dimensions: [] (service.name, span.name,
-//                                          span.kind, status.code all on)
+//   intrinsic_dimensions (defaults)        exclude_dimensions not set (service.name, span.name,
+//                                          span.kind, status.code all on; the pinned release
+//                                          adds no collector.instance.id, later ones do unless
+//                                          it is excluded)
 //   naming: otel                           namespace traces.span.metrics (the default)
 //   (one series per label set)             resource_metrics_key_attributes: [service.name]
 //                                          (else one resource per pod, distinguished only by
