@@ -106,6 +106,20 @@ export const SG_OPT_CLIENT_SERVER_PREFIX: u32 = 1;
 export const SG_OPT_MESSAGING_LATENCY: u32 = 2;
 export const SG_OPT_VIRTUAL_NODE_LABEL: u32 = 4;
 
+// servicegraphs_configure's slots: the dimensions', peer attributes' and database-name
+// attributes' slots, then SG_SLOTS_FIXED more, at these places (-1 = none).
+/** peer.service */
+export const SG_SLOT_PEER_SERVICE: i32 = 0;
+/** server.address */
+export const SG_SLOT_SERVER_ADDRESS: i32 = 1;
+/** network.peer.address */
+export const SG_SLOT_NETWORK_PEER_ADDRESS: i32 = 2;
+/** network.peer.port */
+export const SG_SLOT_NETWORK_PEER_PORT: i32 = 3;
+/** The span multiplier key. */
+export const SG_SLOT_MULTIPLIER: i32 = 4;
+export const SG_SLOTS_FIXED: i32 = 5;
+
 // ---- Unpaired and dropped span tables (servicegraphs.ts).
 
 export const PAIR_KEY_CLIENT: i32 = 0;

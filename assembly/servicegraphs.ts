@@ -25,6 +25,8 @@ import {
   SG_V_SERVER_SUM, SG_V_CLIENT_SUM, SG_V_MESSAGING_SUM, SG_V_MESSAGING_COUNT, SG_V_BUCKETS, SG_HISTOGRAMS,
   CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_DATABASE, VIRTUAL_NONE,
   VIRTUAL_CLIENT, VIRTUAL_SERVER, SG_OPT_CLIENT_SERVER_PREFIX, SG_OPT_MESSAGING_LATENCY, SG_OPT_VIRTUAL_NODE_LABEL,
+  SG_SLOT_PEER_SERVICE, SG_SLOT_SERVER_ADDRESS, SG_SLOT_NETWORK_PEER_ADDRESS, SG_SLOT_NETWORK_PEER_PORT,
+  SG_SLOT_MULTIPLIER, SG_SLOTS_FIXED,
   PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_V_COUNT, EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE,
 } from './layout';
 
@@ -68,8 +70,8 @@ const USER = memory.data<u8>([0x75, 0x73, 0x65, 0x72]);
 
 /**
  * `slots` holds i32 watched-key slots: `dims` dimensions, `peers` peer attributes, `dbs`
- * database-name attributes, then peer.service, server.address, network.peer.address,
- * network.peer.port and the span multiplier key (-1 = none).
+ * database-name attributes, then SG_SLOTS_FIXED more (layout.ts SG_SLOT_: peer.service,
+ * server.address, network.peer.address, network.peer.port and the span multiplier key; -1 = none).
  */
 export function configureServiceGraphs(
   bounds: usize, boundCount: i32, opts: u32, slots: usize, dims: i32, peers: i32, dbs: i32,
@@ -80,7 +82,7 @@ export function configureServiceGraphs(
   waitMs = wait;
   dimCount = dims;
   dimWords = (opts & SG_OPT_CLIENT_SERVER_PREFIX) != 0 ? dims * 2 : dims;
-  let n = dims + peers + dbs + 5;
+  let n = dims + peers + dbs + SG_SLOTS_FIXED;
   let copy = heap.alloc(<usize>n * 4);
   memory.copy(copy, slots, <usize>n * 4);
   dimSlots = copy;
@@ -89,11 +91,11 @@ export function configureServiceGraphs(
   dbCount = dbs;
   dbSlots = peerSlots + (<usize>peers << 2);
   let fixed = dbSlots + (<usize>dbs << 2);
-  peerServiceSlot = load<i32>(fixed);
-  serverAddressSlot = load<i32>(fixed, 4);
-  peerAddressSlot = load<i32>(fixed, 8);
-  peerPortSlot = load<i32>(fixed, 12);
-  multiplierSlot = load<i32>(fixed, 16);
+  peerServiceSlot = load<i32>(fixed + (<usize>SG_SLOT_PEER_SERVICE << 2));
+  serverAddressSlot = load<i32>(fixed + (<usize>SG_SLOT_SERVER_ADDRESS << 2));
+  peerAddressSlot = load<i32>(fixed + (<usize>SG_SLOT_NETWORK_PEER_ADDRESS << 2));
+  peerPortSlot = load<i32>(fixed + (<usize>SG_SLOT_NETWORK_PEER_PORT << 2));
+  multiplierSlot = load<i32>(fixed + (<usize>SG_SLOT_MULTIPLIER << 2));
   userId = intern(USER, 4);
   retain(userId); // held for good
   key = heap.alloc(KEY_BYTES);

@@ -140,12 +140,18 @@ export class Core {
       const opts = (sg.enable_client_server_prefix ? L.SG_OPT_CLIENT_SERVER_PREFIX : 0)
         | (sg.enable_messaging_system_latency_histogram ? L.SG_OPT_MESSAGING_LATENCY : 0)
         | (sg.enable_virtual_node_label ? L.SG_OPT_VIRTUAL_NODE_LABEL : 0);
+      // The attributes the core reads besides the configured ones, at their places (-1 = none).
+      const fixed = new Array<number>(L.SG_SLOTS_FIXED).fill(-1);
+      fixed[L.SG_SLOT_PEER_SERVICE] = slot('peer.service');
+      fixed[L.SG_SLOT_SERVER_ADDRESS] = slot('server.address');
+      fixed[L.SG_SLOT_NETWORK_PEER_ADDRESS] = slot('network.peer.address');
+      fixed[L.SG_SLOT_NETWORK_PEER_PORT] = slot('network.peer.port');
+      fixed[L.SG_SLOT_MULTIPLIER] = slot(sg.span_multiplier_key);
       const slots = [
         ...sg.dimensions.map(slot),
         ...sg.peer_attributes.map(slot),
         ...sg.database_name_attributes.map(slot),
-        ...['peer.service', 'server.address', 'network.peer.address', 'network.peer.port'].map(slot),
-        slot(sg.span_multiplier_key),
+        ...fixed,
       ];
       const [bounds, slotsPtr] = passArguments(wasm, sg.histogram_buckets, slots);
       wasm.servicegraphs_configure(

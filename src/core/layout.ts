@@ -96,6 +96,20 @@ export const SG_OPT_CLIENT_SERVER_PREFIX = 1;
 export const SG_OPT_MESSAGING_LATENCY = 2;
 export const SG_OPT_VIRTUAL_NODE_LABEL = 4;
 
+// servicegraphs_configure's slots: the dimensions', peer attributes' and database-name
+// attributes' slots, then SG_SLOTS_FIXED more, at these places (-1 = none).
+/** peer.service */
+export const SG_SLOT_PEER_SERVICE = 0;
+/** server.address */
+export const SG_SLOT_SERVER_ADDRESS = 1;
+/** network.peer.address */
+export const SG_SLOT_NETWORK_PEER_ADDRESS = 2;
+/** network.peer.port */
+export const SG_SLOT_NETWORK_PEER_PORT = 3;
+/** The span multiplier key. */
+export const SG_SLOT_MULTIPLIER = 4;
+export const SG_SLOTS_FIXED = 5;
+
 // ---- Unpaired and dropped span tables (servicegraphs.ts).
 
 export const PAIR_KEY_CLIENT = 0;
