@@ -35,6 +35,7 @@ import { BOUNDS_MS, SPAN_DIMENSIONS, spanMetricsEdges, workloadRequests } from '
 const CALLS = 'traces_span_metrics_calls_total';
 const HIST = 'traces_span_metrics_duration_milliseconds';
 const HIST_S = 'traces_span_metrics_duration_seconds';
+const EVENTS = 'traces_span_metrics_events_total';
 const samples = (hist: string): string[] => [CALLS, `${hist}_bucket`, `${hist}_sum`, `${hist}_count`];
 
 /**
@@ -68,11 +69,14 @@ async function startSpanMetricsPair(label: string, histogram: Histogram = 'expli
       dimensions: SPAN_DIMENSIONS.map((name) => ({ name })),
       resource_metrics_key_attributes: ['service.name'],
       metrics_flush_interval: '1s',
+      events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
     },
     spanmeterConfig: {
       naming: 'otel',
       processors: ['span-metrics'],
-      processor: { span_metrics: { ...spanmeterHistogram, dimensions: SPAN_DIMENSIONS } },
+      processor: {
+        span_metrics: { ...spanmeterHistogram, dimensions: SPAN_DIMENSIONS, events: { enabled: true, dimensions: ['exception.type'] } },
+      },
     },
   });
   return { ...pair, samples: samples(histogram === 'explicit-s' ? HIST_S : HIST) };
@@ -81,6 +85,11 @@ async function startSpanMetricsPair(label: string, histogram: Histogram = 'expli
 interface Scraped {
   spanmeter: Map<string, SeriesValue>;
   otelcol: Map<string, SeriesValue>;
+  /**
+   * The span-events counter of each side. spanmeter's is added up over its `event_name` label,
+   * which the Collector does not have (README "Span events"); the rest must then be equal.
+   */
+  events: { spanmeter: Map<string, SeriesValue>; otelcol: Map<string, SeriesValue> };
 }
 
 /**
@@ -90,12 +99,15 @@ interface Scraped {
 async function scrapeBoth(pair: SpanMetricsPair, calls: { spanmeter: number; otelcol: number }): Promise<Scraped> {
   const canon = (m: Map<string, SeriesValue>): string => JSON.stringify([...m].map(([k, v]) => [k, v.value]).sort());
   const result: Partial<Scraped> = {};
+  const events: Partial<Scraped['events']> = {};
   const one = async (side: 'spanmeter' | 'otelcol', scrape: () => Promise<string>, want: number): Promise<void> => {
     await settle(
       async () => {
-        const series = seriesOf(await scrape(), pair.samples, side);
+        const text = await scrape();
+        const series = seriesOf(text, pair.samples, side);
         result[side] = series;
-        return canon(series);
+        events[side] = seriesOf(text, [EVENTS], side, { sumOver: side === 'spanmeter' ? ['event_name'] : [] });
+        return canon(series) + canon(events[side]);
       },
       () => total(result[side]!, CALLS) === want,
       { what: `${side} expecting ${want} calls`, timeoutMs: 30_000 },
@@ -105,6 +117,7 @@ async function scrapeBoth(pair: SpanMetricsPair, calls: { spanmeter: number; ote
     one('spanmeter', async () => (await fetchMetricsText(pair.spanmeter)).text, calls.spanmeter),
     one('otelcol', () => scrapeOtelcol(pair), calls.otelcol),
   ]);
+  result.events = events as Scraped['events'];
   return result as Scraped;
 }
 
@@ -198,6 +211,10 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
         const s = await scrapeBoth(pair, { spanmeter: sent, otelcol: sent });
         const diffs = compareSeries(s.spanmeter, s.otelcol);
         expect(diffs, showDifferences(diffs, 'spanmeter', 'Collector')).toEqual([]);
+        // span events (the workload's exception events), spanmeter's added up over event_name
+        const eventDiffs = compareSeries(s.events.spanmeter, s.events.otelcol);
+        expect(eventDiffs, showDifferences(eventDiffs, 'spanmeter', 'Collector')).toEqual([]);
+        expect(total(s.events.otelcol, EVENTS)).toBeGreaterThan(0);
         // the comparison covered something: many series, histogram buckets included
         expect(s.otelcol.size).toBeGreaterThan(200);
         expect(total(s.otelcol, `${HIST}_count`)).toBe(sent);
@@ -344,6 +361,22 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
         expect(calls(scraped.otelcol, d.otelcol), 'Collector').toBe(d.calls[1]);
         expect(calls(scraped.spanmeter, d.otelcol), 'spanmeter has no such series').toBeUndefined();
       }
+    });
+
+    test('span events: two events of one span count under one label set once event_name is added up; an event without the dimension has no label', () => {
+      const two = { service_name: 'edge-events', span_name: 'ev-two', ...SERVER };
+      for (const side of [scraped.events.spanmeter, scraped.events.otelcol]) {
+        expect(pick(side, EVENTS, { ...two, exception_type: 'IOError' })).toBe(1);
+        expect(pick(side, EVENTS, two)).toBe(1);
+      }
+    });
+
+    test('difference: an event dimension also on the span: spanmeter takes the event\'s value, the Collector the span\'s', () => {
+      const both = { service_name: 'edge-events', span_name: 'ev-shadowed', ...SERVER };
+      expect(pick(scraped.events.spanmeter, EVENTS, { ...both, exception_type: 'Timeout' })).toBe(1);
+      expect(pick(scraped.events.otelcol, EVENTS, { ...both, exception_type: 'SpanLevel' })).toBe(1);
+      const rest = compareSeries(scraped.events.spanmeter, scraped.events.otelcol).filter((d) => d.labels.span_name !== 'ev-shadowed');
+      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
     });
 
     test('nothing else differs: every other series (counters, buckets, sums) is equal', () => {

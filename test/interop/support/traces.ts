@@ -65,6 +65,8 @@ export interface SpanSpec {
   parent?: string;
   attributes?: KV[];
   traceState?: string;
+  /** Span events, at the span's start. */
+  events?: { name: string; attributes?: KV[] }[];
 }
 
 export interface ResourceSpec {
@@ -86,6 +88,7 @@ function spanMsg(s: SpanSpec): Msg {
   };
   if (s.parent !== undefined) m.parentSpanId = spanId(s.parent);
   if (s.traceState !== undefined) m.traceState = s.traceState;
+  if (s.events !== undefined) m.events = s.events.map((e) => ({ timeUnixNano: nanos(start), name: e.name, attributes: e.attributes ?? [] }));
   if (s.status !== undefined) m.status = { code: s.status.code, ...(s.status.message ? { message: s.status.message } : {}) };
   return m;
 }
@@ -152,6 +155,7 @@ export interface SpanMetricsEdges {
  * agreeing ones from the documented differences):
  *   edge-durations   SERVER spans exactly on each bucket bound, 1 ns above it, 0, end before
  *                    start, and past the last bound
+ *   edge-events      span events: two on one span; an event dimension the span also has
  *   edge-status      every kind x every status code, an error with a message
  *   edge-dims        dimensions of type string, int, bool and doubles that print alike
  *   edge-dims-format doubles with an exponent, arrays, key-value lists, bytes as dimensions
@@ -229,8 +233,21 @@ export function spanMetricsEdges(): SpanMetricsEdges {
     { name: 'orders process', kind: KIND.CONSUMER, startNs: 5n * MS, durationNs: 9n * MS, trace: 'm1', id: 'm1-c', parent: 'm1-p', attributes: [str('messaging.system', 'kafka')] },
   ];
 
+  // span events: exception + retry on one span; an exception event whose type the span also has
+  const events: SpanSpec[] = [
+    {
+      name: 'ev-two', durationNs: 1n * MS, trace: 'ev1', id: 'ev1',
+      events: [{ name: 'exception', attributes: [str('exception.type', 'IOError')] }, { name: 'retry' }],
+    },
+    {
+      name: 'ev-shadowed', durationNs: 1n * MS, trace: 'ev2', id: 'ev2', attributes: [str('exception.type', 'SpanLevel')],
+      events: [{ name: 'exception', attributes: [str('exception.type', 'Timeout')] }],
+    },
+  ];
+
   const first = request([
     { attributes: service('edge-durations', str('k8s.namespace.name', 'edge')), spans: durations },
+    { attributes: service('edge-events'), spans: events },
     { attributes: service('edge-status'), spans: status },
     { attributes: service('edge-dims'), spans: dims },
     { attributes: service('edge-dims-format'), spans: dimsFormat },
@@ -247,7 +264,7 @@ export function spanMetricsEdges(): SpanMetricsEdges {
     { attributes: [int('service.name', 5)], spans: [{ name: 'int-service', durationNs: 1n * MS, trace: 'e4', id: 'e4' }] },
   ]);
   const withService =
-    durations.length + status.length + dims.length + dimsFormat.length + 1 + sampled.length + db.length + producer.length + consumer.length + odd.length + 1 + 1;
+    durations.length + events.length + status.length + dims.length + dimsFormat.length + 1 + sampled.length + db.length + producer.length + consumer.length + odd.length + 1 + 1;
   return { requests: [first, second], spansWithService: withService, spansWithoutService: 2 };
 }
 
