@@ -15,6 +15,7 @@
 //   enable_client_server_prefix: true      labels them client_X / server_X)
 //   peer_attributes                        virtual_node_peer_attributes
 //   database_name_attributes               database_name_attributes
+//   enable_virtual_node_label (edges)      virtual_node_extra_label
 //   (at once)                              metrics_flush_interval: 1s (default 60s)
 // The Collector labels every series `failed="true|false"`; Tempo's scheme has no such label
 // (the failed requests are their own counter), so the Collector's series are added up over it.
@@ -39,7 +40,8 @@ const PEER_ATTRIBUTES = ['peer.service', 'db.name', 'db.system'];
 const DATABASE_ATTRIBUTES = ['db.namespace', 'db.name', 'db.system', 'db.system.name'];
 const WAIT_S = 4;
 
-function startServiceGraphPair(label: string): Promise<Pair> {
+/** `virtualNodeLabel`: the Collector's virtual_node_extra_label = spanmeter's enable_virtual_node_label. */
+function startServiceGraphPair(label: string, virtualNodeLabel = false): Promise<Pair> {
   return startPair({
     label,
     connector: 'servicegraph',
@@ -51,6 +53,7 @@ function startServiceGraphPair(label: string): Promise<Pair> {
       virtual_node_peer_attributes: PEER_ATTRIBUTES,
       database_name_attributes: DATABASE_ATTRIBUTES,
       metrics_flush_interval: '1s',
+      virtual_node_extra_label: virtualNodeLabel,
     },
     spanmeterConfig: {
       processors: ['service-graphs'],
@@ -63,6 +66,7 @@ function startServiceGraphPair(label: string): Promise<Pair> {
           enable_client_server_prefix: true,
           peer_attributes: PEER_ATTRIBUTES,
           database_name_attributes: DATABASE_ATTRIBUTES,
+          enable_virtual_node_label: virtualNodeLabel,
         },
       },
     },
@@ -121,7 +125,7 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
     let s: Scraped;
     let diffs: Difference[];
     beforeAll(async () => {
-      pair = await startServiceGraphPair('edges');
+      pair = await startServiceGraphPair('edges', true);
       const edges = serviceGraphEdges();
       await sendBoth(pair, edges.first);
       await sendBoth(pair, edges.second);
@@ -148,9 +152,9 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
       expect(s.otelcolText).toMatch(/traces_service_graph_request_total\{[^}]*failed="false"[^}]*server="sg-b"[^}]*\} 2\n/);
     });
 
-    test('virtual nodes: a lone root server is called by "user" (g5), a lone client with peer.service calls it (g6)', () => {
-      expect(both(REQ, { client: 'user', server: 'sg-b', server_k8s_namespace_name: 'ns-b', connection_type: 'virtual_node' })).toEqual([1, 1]);
-      expect(both(REQ, { ...A, server: 'ext-api', connection_type: 'virtual_node' })).toEqual([1, 1]);
+    test('virtual nodes, labelled by the uninstrumented side: a lone root server is called by "user" (g5), a lone client with peer.service calls it (g6)', () => {
+      expect(both(REQ, { client: 'user', server: 'sg-b', server_k8s_namespace_name: 'ns-b', connection_type: 'virtual_node', virtual_node: 'client' })).toEqual([1, 1]);
+      expect(both(REQ, { ...A, server: 'ext-api', connection_type: 'virtual_node', virtual_node: 'server' })).toEqual([1, 1]);
     });
 
     test('database edges from db.name alone (g9) and db.system alone (g11); messaging (g12)', () => {
@@ -175,7 +179,7 @@ describe('service graphs: spanmeter = the Collector servicegraph connector where
     });
 
     test('difference: a lone client without a peer attribute (g7): the Collector makes an edge to "unknown", Tempo and spanmeter count it unpaired', () => {
-      const unknown = { ...A, server: 'unknown', connection_type: 'virtual_node' };
+      const unknown = { ...A, server: 'unknown', connection_type: 'virtual_node', virtual_node: 'server' };
       expect(both(REQ, unknown)).toEqual([undefined, 1]);
       expect(pick(s.unpaired, UNPAIRED, { client: 'sg-a' })).toBe(1);
     });
