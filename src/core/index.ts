@@ -126,8 +126,10 @@ export class Core {
         if (sm.intrinsic_dimensions[name as keyof typeof INTRINSIC_BITS]) mask |= bit;
       }
       const slots = sm.dimensions.map(slot);
+      // every watch (slot) before passArguments: a watch writes its key into the same scratch
+      const multiplier = slot(sm.span_multiplier_key);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
-      wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, slot(sm.span_multiplier_key));
+      wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, multiplier);
       if (sm.events.enabled) {
         const eventSlots = sm.events.dimensions.map(slot);
         const [, eventSlotsPtr] = passArguments(wasm, [], eventSlots);
