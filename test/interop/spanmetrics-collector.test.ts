@@ -50,7 +50,7 @@ interface SpanMetricsPair extends Pair {
   samples: string[];
 }
 
-async function startSpanMetricsPair(label: string, histogram: Histogram = 'explicit-ms'): Promise<SpanMetricsPair> {
+async function startSpanMetricsPair(label: string, histogram: Histogram = 'explicit-ms', spanMultiplierKey?: string): Promise<SpanMetricsPair> {
   const otelcolHistogram = {
     'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
     defaults: {},
@@ -75,7 +75,12 @@ async function startSpanMetricsPair(label: string, histogram: Histogram = 'expli
       naming: 'otel',
       processors: ['span-metrics'],
       processor: {
-        span_metrics: { ...spanmeterHistogram, dimensions: SPAN_DIMENSIONS, events: { enabled: true, dimensions: ['exception.type'] } },
+        span_metrics: {
+          ...spanmeterHistogram,
+          dimensions: SPAN_DIMENSIONS,
+          events: { enabled: true, dimensions: ['exception.type'] },
+          ...(spanMultiplierKey ? { span_multiplier_key: spanMultiplierKey } : {}),
+        },
       },
     },
   });
@@ -385,6 +390,24 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
       // and the comparison saw the edges: every edge span is counted on the Collector's side
       expect(total(scraped.otelcol, CALLS)).toBe(edges.spansWithService);
     });
+  });
+
+  test('difference: spanmeter with span_multiplier_key X-SampleRatio (Tempo) weights a span of ratio 0.25 four times; the Collector has no such key and counts it once', async () => {
+    const pair = await startSpanMetricsPair('edges multiplier', 'explicit-ms', 'X-SampleRatio');
+    try {
+      const edges = spanMetricsEdges();
+      for (const r of edges.requests) await sendBoth(pair, r);
+      // hand count: the attr-25 span weighs 1/0.25 = 4 in spanmeter, 1 in the Collector
+      const s = await scrapeBoth(pair, { spanmeter: edges.spansWithService + edges.spansWithoutService + 3, otelcol: edges.spansWithService });
+      const attr = { service_name: 'edge-sampled', span_name: 'attr-25', ...SERVER };
+      expect(pick(s.spanmeter, CALLS, attr)).toBe(4);
+      expect(pick(s.otelcol, CALLS, attr)).toBe(1);
+      expect(pick(s.spanmeter, `${HIST}_sum`, attr)).toBe(8); // 2 ms x 4
+      const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels) && d.labels.span_name !== 'attr-25');
+      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+    } finally {
+      await pair.stop();
+    }
   });
 
   describe("the histogram variants on the edge traces: both peers' defaults, and unit s", () => {
