@@ -50,7 +50,15 @@ interface SpanMetricsPair extends Pair {
   samples: string[];
 }
 
-async function startSpanMetricsPair(label: string, histogram: Histogram = 'explicit-ms', spanMultiplierKey?: string): Promise<SpanMetricsPair> {
+/**
+ * `spanMultiplierKey`: spanmeter's span_multiplier_key (the Collector has none). `noKindStatus`:
+ * the span_kind and status_code labels off (intrinsic_dimensions / exclude_dimensions).
+ */
+async function startSpanMetricsPair(
+  label: string,
+  histogram: Histogram = 'explicit-ms',
+  opts: { spanMultiplierKey?: string; noKindStatus?: boolean } = {},
+): Promise<SpanMetricsPair> {
   const otelcolHistogram = {
     'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
     defaults: {},
@@ -70,6 +78,7 @@ async function startSpanMetricsPair(label: string, histogram: Histogram = 'expli
       resource_metrics_key_attributes: ['service.name'],
       metrics_flush_interval: '1s',
       events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
+      ...(opts.noKindStatus ? { exclude_dimensions: ['span.kind', 'status.code'] } : {}),
     },
     spanmeterConfig: {
       naming: 'otel',
@@ -79,7 +88,8 @@ async function startSpanMetricsPair(label: string, histogram: Histogram = 'expli
           ...spanmeterHistogram,
           dimensions: SPAN_DIMENSIONS,
           events: { enabled: true, dimensions: ['exception.type'] },
-          ...(spanMultiplierKey ? { span_multiplier_key: spanMultiplierKey } : {}),
+          ...(opts.spanMultiplierKey ? { span_multiplier_key: opts.spanMultiplierKey } : {}),
+          ...(opts.noKindStatus ? { intrinsic_dimensions: { span_kind: false, status_code: false } } : {}),
         },
       },
     },
@@ -189,10 +199,14 @@ const DIFFERENT: { why: string; spanmeter?: Record<string, string>; otelcol?: Re
   },
 ];
 
-/** Whether a differing series is one of DIFFERENT's (any histogram sample of it, too). */
-function documented(labels: Record<string, string>): boolean {
+/**
+ * Whether a differing series is one of DIFFERENT's (any histogram sample of it, too); `off`:
+ * labels switched off on both sides, left out of DIFFERENT's label sets.
+ */
+function documented(labels: Record<string, string>, off: readonly string[] = []): boolean {
   const { le: _le, ...rest } = labels;
-  return DIFFERENT.some((d) => [d.spanmeter, d.otelcol].some((l) => l && sameLabels(l, rest)));
+  const without = (l: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(l).filter(([k]) => !off.includes(k)));
+  return DIFFERENT.some((d) => [d.spanmeter, d.otelcol].some((l) => l && sameLabels(without(l), rest)));
 }
 
 describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics connector', () => {
@@ -393,7 +407,7 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
   });
 
   test('difference: spanmeter with span_multiplier_key X-SampleRatio (Tempo) weights a span of ratio 0.25 four times; the Collector has no such key and counts it once', async () => {
-    const pair = await startSpanMetricsPair('edges multiplier', 'explicit-ms', 'X-SampleRatio');
+    const pair = await startSpanMetricsPair('edges multiplier', 'explicit-ms', { spanMultiplierKey: 'X-SampleRatio' });
     try {
       const edges = spanMetricsEdges();
       for (const r of edges.requests) await sendBoth(pair, r);
@@ -405,6 +419,24 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
       expect(pick(s.spanmeter, `${HIST}_sum`, attr)).toBe(8); // 2 ms x 4
       const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels) && d.labels.span_name !== 'attr-25');
       expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+    } finally {
+      await pair.stop();
+    }
+  });
+
+  test('span_kind and status_code switched off on both (intrinsic_dimensions / exclude_dimensions): the series merge alike', async () => {
+    const pair = await startSpanMetricsPair('edges no kind/status', 'explicit-ms', { noKindStatus: true });
+    try {
+      const edges = spanMetricsEdges();
+      for (const r of edges.requests) await sendBoth(pair, r);
+      const s = await scrapeBoth(pair, { spanmeter: edges.spansWithService + edges.spansWithoutService, otelcol: edges.spansWithService });
+      const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels, ['span_kind', 'status_code']));
+      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+      // by hand: the 3 status codes of each of the 6 kinds' spans now share one series per span name
+      for (const side of [s.spanmeter, s.otelcol]) {
+        expect(pick(side, CALLS, { service_name: 'edge-status', span_name: 'op-SERVER' })).toBe(3);
+        expect([...side.values()].some((v) => v.labels.span_kind !== undefined || v.labels.status_code !== undefined)).toBe(false);
+      }
     } finally {
       await pair.stop();
     }
