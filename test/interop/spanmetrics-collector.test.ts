@@ -136,6 +136,27 @@ async function scrapeBoth(pair: SpanMetricsPair, calls: { spanmeter: number; ote
   return result as Scraped;
 }
 
+/**
+ * A pair of its own fed the edge traces, scraped once settled, stopped. `extraCalls`: spanmeter's
+ * calls beyond one per span (span weights).
+ */
+async function edgesOnFreshPair(
+  label: string,
+  histogram: Histogram,
+  opts: Parameters<typeof startSpanMetricsPair>[2] = {},
+  extraCalls = 0,
+): Promise<Scraped & { samples: string[] }> {
+  const pair = await startSpanMetricsPair(label, histogram, opts);
+  try {
+    const edges = spanMetricsEdges();
+    for (const r of edges.requests) await sendBoth(pair, r);
+    const s = await scrapeBoth(pair, { spanmeter: edges.spansWithService + edges.spansWithoutService + extraCalls, otelcol: edges.spansWithService });
+    return { ...s, samples: pair.samples };
+  } finally {
+    await pair.stop();
+  }
+}
+
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a).filter((k) => a[k] !== '');
   const kb = Object.keys(b).filter((k) => b[k] !== '');
@@ -407,61 +428,40 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
   });
 
   test('difference: spanmeter with span_multiplier_key X-SampleRatio (Tempo) weights a span of ratio 0.25 four times; the Collector has no such key and counts it once', async () => {
-    const pair = await startSpanMetricsPair('edges multiplier', 'explicit-ms', { spanMultiplierKey: 'X-SampleRatio' });
-    try {
-      const edges = spanMetricsEdges();
-      for (const r of edges.requests) await sendBoth(pair, r);
-      // hand count: the attr-25 span weighs 1/0.25 = 4 in spanmeter, 1 in the Collector
-      const s = await scrapeBoth(pair, { spanmeter: edges.spansWithService + edges.spansWithoutService + 3, otelcol: edges.spansWithService });
-      const attr = { service_name: 'edge-sampled', span_name: 'attr-25', ...SERVER };
-      expect(pick(s.spanmeter, CALLS, attr)).toBe(4);
-      expect(pick(s.otelcol, CALLS, attr)).toBe(1);
-      expect(pick(s.spanmeter, `${HIST}_sum`, attr)).toBe(8); // 2 ms x 4
-      const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels) && d.labels.span_name !== 'attr-25');
-      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
-    } finally {
-      await pair.stop();
-    }
+    // hand count: the attr-25 span weighs 1/0.25 = 4 in spanmeter, 1 in the Collector
+    const s = await edgesOnFreshPair('edges multiplier', 'explicit-ms', { spanMultiplierKey: 'X-SampleRatio' }, 3);
+    const attr = { service_name: 'edge-sampled', span_name: 'attr-25', ...SERVER };
+    expect(pick(s.spanmeter, CALLS, attr)).toBe(4);
+    expect(pick(s.otelcol, CALLS, attr)).toBe(1);
+    expect(pick(s.spanmeter, `${HIST}_sum`, attr)).toBe(8); // 2 ms x 4
+    const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels) && d.labels.span_name !== 'attr-25');
+    expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
   });
 
   test('span_kind and status_code switched off on both (intrinsic_dimensions / exclude_dimensions): the series merge alike', async () => {
-    const pair = await startSpanMetricsPair('edges no kind/status', 'explicit-ms', { noKindStatus: true });
-    try {
-      const edges = spanMetricsEdges();
-      for (const r of edges.requests) await sendBoth(pair, r);
-      const s = await scrapeBoth(pair, { spanmeter: edges.spansWithService + edges.spansWithoutService, otelcol: edges.spansWithService });
-      const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels, ['span_kind', 'status_code']));
-      expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
-      // by hand: the 3 status codes of each of the 6 kinds' spans now share one series per span name
-      for (const side of [s.spanmeter, s.otelcol]) {
-        expect(pick(side, CALLS, { service_name: 'edge-status', span_name: 'op-SERVER' })).toBe(3);
-        expect([...side.values()].some((v) => v.labels.span_kind !== undefined || v.labels.status_code !== undefined)).toBe(false);
-      }
-    } finally {
-      await pair.stop();
+    const s = await edgesOnFreshPair('edges no kind/status', 'explicit-ms', { noKindStatus: true });
+    const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels, ['span_kind', 'status_code']));
+    expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+    // by hand: the 3 status codes of each of the 6 kinds' spans now share one series per span name
+    for (const side of [s.spanmeter, s.otelcol]) {
+      expect(pick(side, CALLS, { service_name: 'edge-status', span_name: 'op-SERVER' })).toBe(3);
+      expect([...side.values()].some((v) => v.labels.span_kind !== undefined || v.labels.status_code !== undefined)).toBe(false);
     }
   });
 
   describe("the histogram variants on the edge traces: both peers' defaults, and unit s", () => {
     for (const variant of ['defaults', 'explicit-s'] as const) {
       test(`${variant}: every series equal but the documented differences`, async () => {
-        const pair = await startSpanMetricsPair(`edges ${variant}`, variant);
-        try {
-          const edges = spanMetricsEdges();
-          for (const r of edges.requests) await sendBoth(pair, r);
-          const s = await scrapeBoth(pair, { spanmeter: edges.spansWithService + edges.spansWithoutService, otelcol: edges.spansWithService });
-          const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels));
-          expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
-          // the bounds both used (hand: the connector's defaults are BOUNDS_MS in ms; with unit s the same in s)
-          const les = [...s.otelcol.values()].filter((v) => v.labels.le !== undefined).map((v) => v.labels.le!);
-          const want = [...(variant === 'defaults' ? BOUNDS_MS : BOUNDS_MS.map((b) => b / 1000)).map(String), '+Inf'];
-          expect([...new Set(les)].sort()).toEqual([...want].sort());
-          const on = { service_name: 'edge-durations', span_name: 'on-bound', k8s_namespace_name: 'edge', ...SERVER };
-          expect(pick(s.otelcol, pair.samples[1]!, { ...on, le: want[0]! })).toBe(1);
-          expect(pick(s.spanmeter, pair.samples[1]!, { ...on, le: want[0]! })).toBe(1);
-        } finally {
-          await pair.stop();
-        }
+        const s = await edgesOnFreshPair(`edges ${variant}`, variant);
+        const rest = compareSeries(s.spanmeter, s.otelcol).filter((d) => !documented(d.labels));
+        expect(rest, showDifferences(rest, 'spanmeter', 'Collector')).toEqual([]);
+        // the bounds both used (hand: the connector's defaults are BOUNDS_MS in ms; with unit s the same in s)
+        const les = [...s.otelcol.values()].filter((v) => v.labels.le !== undefined).map((v) => v.labels.le!);
+        const want = [...(variant === 'defaults' ? BOUNDS_MS : BOUNDS_MS.map((b) => b / 1000)).map(String), '+Inf'];
+        expect([...new Set(les)].sort()).toEqual([...want].sort());
+        const on = { service_name: 'edge-durations', span_name: 'on-bound', k8s_namespace_name: 'edge', ...SERVER };
+        expect(pick(s.otelcol, s.samples[1]!, { ...on, le: want[0]! })).toBe(1);
+        expect(pick(s.spanmeter, s.samples[1]!, { ...on, le: want[0]! })).toBe(1);
       });
     }
   });
