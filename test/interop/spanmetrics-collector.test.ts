@@ -30,7 +30,7 @@ import { scrapeOtelcol, sendBoth, startPair, type Pair } from './support/pair.js
 import { PACK_DIR } from '../support/conformance.js';
 import { loadInput } from '../support/otlp-input.js';
 import { compareSeries, seriesOf, settle, showDifferences, total, type Difference, type SeriesValue } from './support/compare.js';
-import { BOUNDS_MS, SPAN_DIMENSIONS, spanMetricsEdges, workloadRequests } from './support/traces.js';
+import { BOUNDS_MS, SPAN_DIMENSIONS, invalidUtf8Request, spanMetricsEdges, workloadRequests } from './support/traces.js';
 
 const CALLS = 'traces_span_metrics_calls_total';
 const HIST = 'traces_span_metrics_duration_milliseconds';
@@ -207,6 +207,17 @@ const DIFFERENT: { why: string; spanmeter?: Record<string, string>; otelcol?: Re
     calls: [2, undefined],
   },
   {
+    why: 'a span name and a value past 2048 bytes: spanmeter cuts them at 2048 bytes on a character boundary, the Collector keeps them whole',
+    spanmeter: { service_name: 'edge-limits', span_name: 'n'.repeat(2048), edge_str: 'é'.repeat(1024), ...SERVER },
+    otelcol: { service_name: 'edge-limits', span_name: 'n'.repeat(3000), edge_str: 'é'.repeat(1500), ...SERVER },
+    calls: [1, 1],
+  },
+  {
+    why: 'a span name that is not UTF-8: spanmeter repairs it (U+FFFD); the Collector counts the span but its prometheus exporter drops the series',
+    spanmeter: { service_name: 'edge-limits', span_name: 'BAD\uFFFDNAME', ...SERVER },
+    calls: [1, undefined],
+  },
+  {
     why: 'span kind 9: Tempo prints the number, the Collector an empty label',
     spanmeter: { service_name: 'edge-odd-enums', span_name: 'kind-9', span_kind: '9', status_code: 'STATUS_CODE_UNSET' },
     otelcol: { service_name: 'edge-odd-enums', span_name: 'kind-9', status_code: 'STATUS_CODE_UNSET' },
@@ -308,9 +319,11 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
     beforeAll(async () => {
       pair = await startSpanMetricsPair('edges');
       for (const r of edges.requests) await sendBoth(pair, r);
-      // hand count: the Collector skips a resource without service.name; spanmeter counts it
+      await sendBoth(pair, invalidUtf8Request());
+      // hand count: the Collector skips a resource without service.name; spanmeter counts it;
+      // the span with a name that is not UTF-8 is not in the Collector's exposition
       scraped = await scrapeBoth(pair, {
-        spanmeter: edges.spansWithService + edges.spansWithoutService,
+        spanmeter: edges.spansWithService + edges.spansWithoutService + 1,
         otelcol: edges.spansWithService,
       });
       diffs = compareSeries(scraped.spanmeter, scraped.otelcol);

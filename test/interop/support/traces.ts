@@ -162,6 +162,7 @@ export interface SpanMetricsEdges {
  *   edge-precedence  a dimension on both the resource and the span, with different values
  *   edge-sampled     spans carrying a sampling ratio (tracestate th, X-SampleRatio attribute)
  *   edge-odd-enums   span kind 9 and status code 5 (not in the enums)
+ *   edge-limits      a span name and a dimension value longer than 2048 bytes
  *   ""               service.name present but empty
  *   (none)           a resource without service.name
  *   edge-int-service a resource whose service.name is an int
@@ -256,16 +257,28 @@ export function spanMetricsEdges(): SpanMetricsEdges {
     { attributes: service('edge-db'), spans: db },
     { attributes: service('edge-messaging'), spans: producer },
   ]);
+  // values past Tempo's 2048-byte label value limit: a span name and a 2-byte-character dimension
+  const limits: SpanSpec[] = [{ name: 'n'.repeat(3000), durationNs: 1n * MS, trace: 'l1', id: 'l1', attributes: [str('edge.str', 'é'.repeat(1500))] }];
+
   const second = request([
     { attributes: service('edge-messaging'), spans: consumer },
+    { attributes: service('edge-limits'), spans: limits },
     { attributes: service('edge-odd-enums'), spans: odd },
     { attributes: [str('service.name', '')], spans: [{ name: 'empty-service', durationNs: 1n * MS, trace: 'e1', id: 'e1' }] },
     { attributes: [str('host.name', 'nameless')], spans: [{ name: 'no-service', durationNs: 1n * MS, trace: 'e2', id: 'e2' }, { name: 'no-service', durationNs: 2n * MS, trace: 'e3', id: 'e3' }] },
     { attributes: [int('service.name', 5)], spans: [{ name: 'int-service', durationNs: 1n * MS, trace: 'e4', id: 'e4' }] },
   ]);
   const withService =
-    durations.length + events.length + status.length + dims.length + dimsFormat.length + 1 + sampled.length + db.length + producer.length + consumer.length + odd.length + 1 + 1;
+    durations.length + events.length + limits.length + status.length + dims.length + dimsFormat.length + 1 + sampled.length + db.length + producer.length + consumer.length + odd.length + 1 + 1;
   return { requests: [first, second], spansWithService: withService, spansWithoutService: 2 };
+}
+
+/** One request with a span whose name is not valid UTF-8 ("BAD", 0xff, "NAME"), service edge-limits. */
+export function invalidUtf8Request(): Uint8Array {
+  const body = request([{ attributes: service('edge-limits'), spans: [{ name: 'BADXNAME', durationNs: 1n * MS, trace: 'u1', id: 'u1' }] }]);
+  const at = Buffer.from(body).indexOf('BADXNAME');
+  body[at + 3] = 0xff;
+  return body;
 }
 
 // ---------------------------------------------------------------------------------------------
