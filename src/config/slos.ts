@@ -2,9 +2,8 @@
 // threshold), and what the core and the rule generator read from an SLO.
 import type { ConfigIssue } from './errors.js';
 import type { SloConfig } from './types.js';
-
-/** Most SLOs: the core answers name patterns in one 32-bit mask. */
-export const MAX_SLOS = 32;
+// MAX_SLOS: the core answers name patterns in one 32-bit mask.
+import { MAX_SLOS } from '../core/layout.js';
 
 /** OTLP span kind numbers by the short names an SLO uses (in the order error messages list them). */
 const SPAN_KINDS: Record<string, number> = { server: 2, client: 3, producer: 4, consumer: 5, internal: 1 };

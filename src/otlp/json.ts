@@ -7,6 +7,7 @@
 // (ignored, as the spec requires) and lowerCamelCase and proto names share a case. Messages
 // are built with a fixed shape, unset fields undefined, which protobufjs skips on encode.
 import { OtlpError } from './errors.js';
+import { MAX_DEPTH } from '../core/layout.js';
 import { ExportTraceServiceRequest, SpanKind, StatusCode, type LongLike } from './messages.js';
 
 /**
@@ -17,7 +18,7 @@ import { ExportTraceServiceRequest, SpanKind, StatusCode, type LongLike } from '
  * (assembly/layout.ts MAX_DEPTH), so that a request is refused in JSON exactly when it is refused
  * in protobuf; it also keeps the converter's recursion short, whatever JSON.parse accepted.
  */
-export const MAX_VALUE_NESTING = 64;
+export const MAX_VALUE_NESTING = MAX_DEPTH;
 
 export interface JsonToProtobufOptions {
   /**
