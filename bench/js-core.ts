@@ -501,12 +501,12 @@ export class JsSpanMetrics {
       const v = this.values;
       const o = slot * stride;
       const seconds = this.spSeconds[i]!;
-      v[o] += 1;
-      v[o + 1] += this.spSize[i]!;
-      v[o + 2] += seconds;
+      v[o] = v[o]! + 1;
+      v[o + 1] = v[o + 1]! + this.spSize[i]!;
+      v[o + 2] = v[o + 2]! + seconds;
       let k = 0;
       while (k < nb && bounds[k]! < seconds) k++;
-      if (k < nb) v[o + 3 + k] += 1;
+      if (k < nb) v[o + 3 + k] = v[o + 3 + k]! + 1;
     }
   }
 

@@ -222,7 +222,8 @@ async function run(config: Config, demo = false): Promise<void> {
     }, config.shutdown_timeout).unref();
     // Receivers first, then every waiting service-graph entry is decided, then the push exporters
     // send one last collection (bounded by a deadline), then the metrics server.
-    const [metricsServer, ...receivers] = servers;
+    const metricsServer = servers[0]!; // pushed first, above
+    const receivers = servers.slice(1);
     (demoFeed ? demoFeed.stop() : Promise.resolve())
       .then(() => Promise.all(receivers.map((s) => s.close())))
       .then(() => core.expire(Infinity))

@@ -66,7 +66,7 @@ export function wasmPath(build: WasmBuild): string {
 /** An AssemblyScript string (UTF-16, byte length at ptr - 4), for abort messages. */
 function readAsString(memory: WebAssembly.Memory, ptr: number): string {
   if (!ptr) return '';
-  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+  const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0]!;
   return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes >>> 1));
 }
 

@@ -43,7 +43,7 @@ describe('the release core through examples/embed.mjs', () => {
     const meter = await create(module);
     expect(meter.exports.abi_version()).toBe(2);
     const doc = readFileSync(join(ROOT, 'docs/abi.md'), 'utf8');
-    const documented = new Set([...doc.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]));
+    const documented = new Set([...doc.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!));
     const exported = WebAssembly.Module.exports(module).map((e) => e.name).filter((n) => n !== 'memory');
     expect(exported.filter((n) => !documented.has(n))).toEqual([]);
     expect([...documented].filter((n) => !exported.includes(n))).toEqual([]);
@@ -104,7 +104,7 @@ describe('the release core through examples/embed.mjs', () => {
     if (result.ok) return;
     // Core's reason: "invalid protobuf: <text> in <Message>.<field> (field N) at byte B".
     const [, text] = /^invalid protobuf: ([^]*?) (in |at byte)/.exec(result.reason)!;
-    expect(err!.message).toContain(`invalid protobuf: ${text.replace(/ \(.*$/, '')}`);
+    expect(err!.message).toContain(`invalid protobuf: ${text!.replace(/ \(.*$/, '')}`);
     expect(result.reason).toContain(`at byte ${x.fail_offset!() >>> 0}`);
     expect(x.fail_message!()).toBeGreaterThan(0);
     expect(meter.spanMetrics()).toEqual(before);

@@ -58,7 +58,7 @@ describe('the shared constants, as docs/abi.md documents them', () => {
     const doc = readFileSync(new URL('../../docs/abi.md', import.meta.url), 'utf8');
     const section = doc.slice(doc.indexOf('## Ingest errors'), doc.indexOf('## Reading the results'));
     // The table's rows: | code | `E_NAME` | text |
-    const codes = [...section.matchAll(/^\| (\d+) \| `(E_\w+)` \|/gm)].map((m) => [m[2], Number(m[1])] as const);
+    const codes = [...section.matchAll(/^\| (\d+) \| `(E_\w+)` \|/gm)].map((m) => [m[2]!, Number(m[1])] as const);
     expect(codes.length).toBeGreaterThanOrEqual(11);
     const layout = L as unknown as Record<string, number>;
     for (const [name, code] of codes) {

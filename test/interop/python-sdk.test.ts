@@ -84,7 +84,7 @@ function callsOf(e: Exposition, service: string): Record<string, number> {
 /** The latency histogram agrees with the calls counter, series by series. */
 function expectLatencyCounts(e: Exposition, service: string, calls: Record<string, number>): void {
   for (const [k, n] of Object.entries(calls)) {
-    const [span_name, span_kind, status_code] = k.split('|');
+    const [span_name, span_kind, status_code] = k.split('|') as [string, string, string];
     const labels = { service, span_name, span_kind, status_code };
     expect(total(e, 'traces_spanmetrics_latency_count', labels), `latency_count ${k}`).toBe(n);
     expect(total(e, 'traces_spanmetrics_latency_bucket', { ...labels, le: '+Inf' }), `latency +Inf ${k}`).toBe(n);

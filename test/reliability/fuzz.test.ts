@@ -47,7 +47,7 @@ function mutate(base: Uint8Array): Uint8Array {
       return b.subarray(0, int(b.length));
     case 1: { // flip bytes
       const n = 1 + int(4);
-      for (let i = 0; i < n; i++) b[int(b.length)] ^= 1 << int(8);
+      for (let i = 0; i < n; i++) b[int(b.length)]! ^= 1 << int(8);
       return b;
     }
     case 2: { // insert random bytes

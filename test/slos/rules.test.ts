@@ -176,7 +176,7 @@ describe('spanmeter rules: the rule file', () => {
     // Recording-rule labels are not templates; alert labels and annotations are.
     expect(rules[0]!.labels).toEqual({ slo: 'say "hi" {{ .x }}' });
     expect(rules[7]!.labels).toEqual({ severity: 'page', slo: 'say "hi" {{ "{{" }} .x }}' });
-    expect(rules[7]!.annotations!.description.split('\n')[0]).toBe('uses {{ "{{" }} braces }}');
+    expect(rules[7]!.annotations!.description!.split('\n')[0]).toBe('uses {{ "{{" }} braces }}');
     // 90%: a budget of 10%, page thresholds 14.4 × 0.1 = 1.44 and 6 × 0.1 = 0.6
     expect(thresholds(groups[0]!.rules)[0]).toEqual(['1.44', '1.44', '0.6', '0.6']);
   });

@@ -57,8 +57,11 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
+/** N numbers as a tuple (so `const [a, b] = await freePorts(2)` types both as number). */
+type Ports<N extends number, A extends number[] = []> = number extends N ? number[] : A['length'] extends N ? A : Ports<N, [...A, number]>;
+
 /** Free loopback TCP ports: all bound at once (so they differ), then released. */
-export async function freePorts(n: number): Promise<number[]> {
+export async function freePorts<N extends number>(n: N): Promise<Ports<N>> {
   const servers = await Promise.all(
     Array.from(
       { length: n },
@@ -76,7 +79,7 @@ export async function freePorts(n: number): Promise<number[]> {
     return a.port;
   });
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
+  return ports as Ports<N>;
 }
 
 const live = new Set<ChildProcess>();

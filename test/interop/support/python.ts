@@ -94,7 +94,7 @@ async function makeVenv(dir: string, marker: string): Promise<void> {
     );
   }
   const version = probe.stdout.trim();
-  const [major, minor] = version.split('.').map(Number);
+  const [major = 0, minor = 0] = version.split('.').map(Number);
   if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
     throw new Error(`${python} is Python ${version}; the pinned OpenTelemetry SDK needs ${MIN_PYTHON.join('.')} or newer (set SPANMETER_PYTHON)`);
   }
