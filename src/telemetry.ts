@@ -76,6 +76,9 @@ const DURATION_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
 
+/** A sample whose value prom-client wrote as `Nan` (it adds no timestamps). */
+const NAN_VALUE = / Nan$/gm;
+
 export class Telemetry {
   readonly registry: Registry<PrometheusContentType>;
   /** The same metrics again, for scrapers that ask for OpenMetrics. */
@@ -238,8 +241,10 @@ export class Telemetry {
 
   /** The sidecar's metrics in Prometheus text format 0.0.4 or OpenMetrics (without `# EOF`). */
   async render(format: TextFormat = 'text'): Promise<string> {
-    if (format === 'text') return this.registry.metrics();
-    return (await this.openMetrics.metrics()).replace(/# EOF\n?$/, '');
+    // prom-client writes NaN as `Nan` (nodejs_eventloop_lag_* before the first sample); both
+    // formats spell it `NaN`, and OpenMetrics parsers take no other spelling.
+    if (format === 'text') return (await this.registry.metrics()).replace(NAN_VALUE, ' NaN');
+    return (await this.openMetrics.metrics()).replace(NAN_VALUE, ' NaN').replace(/# EOF\n?$/, '');
   }
 
   /** Stops the default metrics' timers and forgets every metric. */
