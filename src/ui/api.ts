@@ -20,9 +20,10 @@ import type { Core } from '../core/index.js';
 import type { Catalog, ServiceGraphsCatalog, SlosCatalog, SpanMetricsCatalog } from '../exporters/catalog.js';
 import type { CounterFamily } from '../exporters/families.js';
 import type {
-  GraphEdge, GraphNode, GraphResponse, HealthResponse, NodeType, OperationRow, Rates, RedResponse, RejectedRow, ServiceRow, SloRow,
-  SlosResponse,
+  BucketRange, Buckets, GraphEdge, GraphNode, GraphResponse, HealthResponse, NodeType, OperationRow, Rates, RedResponse, RejectedRow,
+  ServiceRow, SloRow, SlosResponse,
 } from './json.js';
+import { serviceHistory, type TotalsAt } from './history.js';
 import { histogramQuantile } from './quantile.js';
 import type { Tracker } from './tracker.js';
 import { edgeTotals, operationTotals, sloCounts, sloTotals, type EdgeInfo, type OpInfo, type SloInfo } from './totals.js';
@@ -60,6 +61,8 @@ export interface UiOptions {
   maxOperations?: number;
   /** At most this many edges; default 1000. */
   maxEdges?: number;
+  /** ui.trace_url: a trace view's URL with {trace_id} in it; '' = no links to traces. */
+  traceUrl?: string;
 }
 
 export interface WindowQuery {
@@ -96,8 +99,15 @@ interface State {
 /** The window a response covers: the snapshot it compares with and the seconds since. */
 interface Window {
   now: number;
+  /** Undefined: the window is empty, and figures are since the core started. */
   snapshot: Snapshot | undefined;
   seconds: number;
+  /** The snapshots from `snapshot` on, oldest first. */
+  inside: Snapshot[];
+}
+
+function range(bounds: readonly number[] | undefined): BucketRange | null {
+  return bounds && bounds.length > 0 ? { first: bounds[0]!, last: bounds[bounds.length - 1]! } : null;
 }
 
 const EMPTY_SELF: SelfCounters = new Map();
@@ -151,6 +161,9 @@ export class UiApi {
     const edges = this.state!.edges;
     const bounds = this.sg?.server.bounds ?? [];
     const B = bounds.length;
+    const smBounds = this.sm?.latency.bounds ?? [];
+    // Span metrics tell more about a short edge when their first bucket is lower.
+    const finer = B > 0 && smBounds.length > 0 && smBounds[0]! < bounds[0]!;
 
     // Services with span metrics, and their RED numbers.
     const services = ops ? this.serviceRows(ops, w) : new Map<string, ServiceRow>();
@@ -212,15 +225,18 @@ export class UiApi {
       for (const e of [client, server]) if (!types.has(e.id)) types.set(e.id, e);
       add(incoming, server.id, d);
       add(outgoing, client.id, d);
-      // Latency: the server span's, except where there is none (a virtual server).
-      const latency = serverType === 'virtual' ? 'client' : 'server';
-      outEdges.push({
-        source: client.id,
-        target: server.id,
-        connection_type: info.connectionType,
-        ...this.rates(w, d[0]!, d[1]!, bounds, d, latency === 'server' ? 2 : 3 + B),
-        latency,
-      });
+      // Latency: the server span's, except where there is none (a virtual server); when its
+      // median is in the first bucket, the server service's own spans where their buckets are finer.
+      let latency: GraphEdge['latency'] = serverType === 'virtual' ? 'client' : 'server';
+      const rates = this.rates(w, d[0]!, d[1]!, bounds, d, latency === 'server' ? 2 : 3 + B);
+      const own = services.get(info.server);
+      if (latency === 'server' && finer && rates.p50 !== null && rates.p50 <= bounds[0]! && own && own.p50 !== null) {
+        latency = 'server_spans';
+        rates.p50 = own.p50;
+        rates.p95 = own.p95;
+        rates.p99 = own.p99;
+      }
+      outEdges.push({ source: client.id, target: server.id, connection_type: info.connectionType, ...rates, latency });
     }
     outEdges.sort((a, b) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.connection_type, b.connection_type));
 
@@ -243,6 +259,7 @@ export class UiApi {
       window_seconds: r6(w.seconds),
       span_metrics: this.spanMetrics,
       service_graphs: this.serviceGraphs,
+      buckets: this.buckets(),
       nodes: [...nodes.values()].sort((a, b) => cmp(a.id, b.id)),
       edges: outEdges,
       overflow: overflow ? this.rates(w, overflow[0]!, overflow[1]!, bounds, overflow, 2) : null,
@@ -256,6 +273,7 @@ export class UiApi {
     const operations: OperationRow[] = [];
     let overflow: Float64Array | undefined;
     const services = ops ? this.serviceRows(ops, w) : new Map<string, ServiceRow>();
+    const traces = ops ? this.latestTraces(ops) : new Map<number, string>();
     if (ops) {
       const bounds = this.sm!.latency.bounds;
       const d = new Float64Array(ops.width);
@@ -276,8 +294,18 @@ export class UiApi {
           span_name: info.spanName,
           span_kind: info.spanKind,
           ...this.rates(w, d[0]!, d[1]!, bounds, d, 2),
+          trace_id: traces.get(k) ?? null,
         });
       }
+    }
+    let historyTime: number[] = [];
+    if (ops && w.snapshot) {
+      const points: TotalsAt[] = w.inside.map((x) => ({ t: x.t, ops: x.ops! }));
+      if (points[points.length - 1]!.t < w.now) points.push({ t: w.now, ops: ops.totals });
+      const entry = new Map([...services.values()].map((r) => [r.service, r.basis === 'entry']));
+      const history = serviceHistory(ops, points, this.sm!.latency.bounds, entry, (kind) => ENTRY_KINDS.has(kind), r6);
+      for (const [service, h] of history) services.get(service)!.history = h;
+      historyTime = points.slice(1).map((p) => p.t);
     }
     operations.sort((a, b) => cmp(a.service, b.service) || cmp(a.span_name, b.span_name) || cmp(a.span_kind, b.span_kind));
     return {
@@ -285,7 +313,9 @@ export class UiApi {
       window_seconds: r6(w.seconds),
       span_metrics: this.spanMetrics,
       service,
+      buckets: { span_metrics: range(this.sm?.latency.bounds), service_graphs: null },
       services: [...services.values()].sort((a, b) => cmp(a.service, b.service)),
+      history_time: historyTime,
       operations,
       overflow: overflow ? this.rates(w, overflow[0]!, overflow[1]!, this.sm!.latency.bounds, overflow, 2) : null,
     };
@@ -445,7 +475,36 @@ export class UiApi {
       p50: q(0.5),
       p95: q(0.95),
       p99: q(0.99),
+      ...(w.snapshot ? {} : { total: count }),
     };
+  }
+
+  private buckets(): Buckets {
+    return { span_metrics: range(this.sm?.latency.bounds), service_graphs: range(this.sg?.server.bounds) };
+  }
+
+  /** ui.trace_url, '' without. */
+  get traceUrl(): string {
+    return this.options.traceUrl ?? '';
+  }
+
+  /** Per operation key, the trace id of the latest exemplar its series kept. */
+  private latestTraces(ops: Tracker<OpInfo>): Map<number, string> {
+    const out = new Map<number, string>();
+    const calls = this.sm!.calls;
+    const view = calls.table();
+    if (!view || !calls.exemplar) return out;
+    const latest = new Map<number, number>();
+    for (let slot = 0; slot < view.used; slot++) {
+      if (!view.live(slot)) continue;
+      const k = ops.keyOf(slot);
+      if (k < 0) continue;
+      const e = calls.exemplar(view, slot);
+      if (!e || e.traceId === '' || (latest.get(k) ?? -Infinity) >= e.timestampMs) continue;
+      latest.set(k, e.timestampMs);
+      out.set(k, e.traceId);
+    }
+    return out;
   }
 
   /** Scans if due, keeps a snapshot if due, and picks the snapshot the window starts at. */
@@ -455,10 +514,12 @@ export class UiApi {
     const now = this.now();
     let s = this.state;
     if (!s) {
+      // The first scan counts every series from 0: the figures since the core started, shown
+      // until the window has a second (the rates are differences of later scans from this one).
       s = this.state = { ops: this.makeOps(), edges: this.makeEdges(), slos: this.makeSlos(), snapshots: [], lastScan: -Infinity, self };
-      s.ops?.scan(true);
-      s.edges?.scan(true);
-      s.slos?.scan(true);
+      s.ops?.scan(false);
+      s.edges?.scan(false);
+      s.slos?.scan(false);
       s.lastScan = now;
     } else if (now - s.lastScan >= this.minScan) {
       s.ops?.scan(false);
@@ -477,7 +538,7 @@ export class UiApi {
     // Rates over less than a second say little: until then the window counts as empty.
     const snapshot = found && now - found.t >= 1000 ? found : undefined;
     const seconds = snapshot ? (now - snapshot.t) / 1000 : 0;
-    return { now, snapshot, seconds };
+    return { now, snapshot, seconds, inside: snapshot ? s.snapshots.filter((x) => x.t >= snapshot.t) : [] };
   }
 
   private touch(): void {

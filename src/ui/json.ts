@@ -2,7 +2,11 @@
 // types src/ui/api.ts builds and the browser script (src/ui/web/app.ts) imports.
 import type { SloConfig } from '../config/types.js';
 
-/** Rates over the window; null while the window is empty (the first request). */
+/**
+ * Rates over the window. While the window is empty (the first request, or less than a second
+ * after it): `rate` is null, `total` counts the requests since the core started, and the error
+ * ratio and quantiles are over those.
+ */
 export interface Rates {
   /** Per second. */
   rate: number | null;
@@ -12,6 +16,24 @@ export interface Rates {
   p50: number | null;
   p95: number | null;
   p99: number | null;
+  /** Only while the window is empty: requests since the core started. */
+  total?: number;
+}
+
+/**
+ * A latency histogram's first and last finite bucket bounds, seconds: a quantile at or under
+ * `first` fell in the first bucket (it says "under first"), one at `last` may be in +Inf (it
+ * says "over last"): histogram_quantile cannot tell more.
+ */
+export interface BucketRange {
+  first: number;
+  last: number;
+}
+
+/** The bucket ranges of the histograms a response's quantiles come from; null when the processor is off. */
+export interface Buckets {
+  span_metrics: BucketRange | null;
+  service_graphs: BucketRange | null;
 }
 
 export type NodeType = 'service' | 'database' | 'virtual';
@@ -31,8 +53,13 @@ export interface GraphEdge extends Rates {
   source: string;
   target: string;
   connection_type: '' | 'virtual_node' | 'messaging_system' | 'database';
-  /** The histogram the quantiles come from: server spans, or client spans where the server is not instrumented. */
-  latency: 'server' | 'client';
+  /**
+   * The histogram the quantiles come from: the edge's server-side one, its client-side one (the
+   * server is not instrumented), or `server_spans`: the server service's own span-metrics
+   * histogram (its server and consumer spans, from every caller), used when the edge's median
+   * falls in the first service-graph bucket and span metrics have a lower first bucket.
+   */
+  latency: 'server' | 'client' | 'server_spans';
 }
 
 export interface GraphResponse {
@@ -42,6 +69,8 @@ export interface GraphResponse {
   window_seconds: number;
   span_metrics: boolean;
   service_graphs: boolean;
+  /** Quantiles of nodes with basis spans/all_spans and of server_spans edges: span_metrics; the others: service_graphs. */
+  buckets: Buckets;
   nodes: GraphNode[];
   edges: GraphEdge[];
   /** Requests on edges past the series limit (metric_overflow) or past maxEdges; null when none. */
@@ -53,12 +82,23 @@ export interface ServiceRow extends Rates {
   /** `entry`: its SERVER and CONSUMER spans; `all`: every span (a service without entry spans). */
   basis: 'entry' | 'all';
   operations: number;
+  /** /api/red only: the same figures per interval between snapshots, oldest first (see RedResponse.history_time). */
+  history?: ServiceHistory;
+}
+
+/** Per interval: requests per second, error ratio and p95 (null without requests). */
+export interface ServiceHistory {
+  rate: number[];
+  error_ratio: (number | null)[];
+  p95: (number | null)[];
 }
 
 export interface OperationRow extends Rates {
   service: string;
   span_name: string;
   span_kind: string;
+  /** The trace id of the latest span the operation's series kept as an exemplar, or null. */
+  trace_id: string | null;
 }
 
 export interface RedResponse {
@@ -67,7 +107,11 @@ export interface RedResponse {
   span_metrics: boolean;
   /** The service asked for, or null: operations of every service. */
   service: string | null;
+  /** The span-metrics histogram's bucket range (service_graphs: null here). */
+  buckets: Buckets;
   services: ServiceRow[];
+  /** The end of each interval of the services' history, ms since the epoch; its start is the previous one's end (the first's: window start). */
+  history_time: number[];
   operations: OperationRow[];
   /** Spans in series past the series limit (metric_overflow) or past maxOperations; null when none. */
   overflow: Rates | null;

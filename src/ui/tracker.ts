@@ -98,6 +98,11 @@ export class Tracker<I extends KeyInfo, T extends TrackedTable = SeriesTableView
     }
   }
 
+  /** The key a slot's series counts toward, as of the last scan; -1 for a slot not seen live. */
+  keyOf(slot: number): number {
+    return slot < this.slotSeen.length && this.slotSeen[slot] === 1 ? this.slotKey[slot]! : -1;
+  }
+
   /** A copy of the totals. */
   copy(): Float64Array {
     return this.totals.slice(0, this.infos.length * this.width);

@@ -90,6 +90,8 @@ const TRAFFIC: SpanSpec[] = [
 ];
 
 const NULL_RATES = { rate: null, error_ratio: null, p50: null, p95: null, p99: null };
+/** The bucket ranges of setup(): span metrics le 0.01 … 1, service graphs le 0.1 … 1. */
+const BUCKETS = { span_metrics: { first: 0.01, last: 1 }, service_graphs: { first: 0.1, last: 1 } };
 
 describe('histogramQuantile', () => {
   it('interpolates within the bucket as Prometheus does', () => {
@@ -112,22 +114,29 @@ describe('/api/graph, /api/red, /api/health', () => {
     s = await setup();
   });
 
-  it('the first look only takes a baseline: what came before is not counted', async () => {
+  it('the first look has no rate yet: totals since the core started instead', async () => {
     const { core, api, clock } = s;
     // Before anyone looks: one request at T-20s, its lone root expired at T-5s (user → frontend).
     ingest(core, [{ trace: 100, id: 1, kind: 'server', service: 'frontend', name: 'GET /cart', durMs: 50 }], T - 20_000);
     core.expire(T - 5000);
     clock.now = T;
+    // No rate (no interval yet); total 1, no error. frontend's span 0.05 s in span-metrics bucket
+    // le 0.1: p50 rank 0.5: 0.01 + 0.09·0.5 = 0.055, p95 0.01 + 0.09·0.95 = 0.0955, p99 0.0991.
+    // The edge user → frontend: server latency 0.05 in service-graph bucket le 0.1: p50 0.05 ≤ 0.1,
+    // in the first bucket, and span metrics start lower (0.01): frontend's own spans (server_spans).
+    // The virtual user: its outgoing edge's own histogram, 0.05, 0.095, 0.099.
+    const first = { rate: null, error_ratio: 0, total: 1 };
     expect(await api.graph()).toEqual({
       time: T,
       window_seconds: 0,
       span_metrics: true,
       service_graphs: true,
+      buckets: BUCKETS,
       nodes: [
-        { id: 'frontend', name: 'frontend', type: 'service', ...NULL_RATES, basis: 'spans' },
-        { id: 'user', name: 'user', type: 'virtual', ...NULL_RATES, basis: 'edges_out' },
+        { id: 'frontend', name: 'frontend', type: 'service', ...first, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'spans' },
+        { id: 'user', name: 'user', type: 'virtual', ...first, p50: 0.05, p95: 0.095, p99: 0.099, basis: 'edges_out' },
       ],
-      edges: [{ source: 'user', target: 'frontend', connection_type: 'virtual_node', ...NULL_RATES, latency: 'server' }],
+      edges: [{ source: 'user', target: 'frontend', connection_type: 'virtual_node', ...first, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans' }],
       overflow: null,
     });
   });
@@ -142,7 +151,11 @@ describe('/api/graph, /api/red, /api/health', () => {
     // checkout → orders-db (database): 1 / 10 s = 0.1/s; latency 0.008 (the client's, as the
     //   server's) → [1, 0, 0]: p50 0.1·0.5 = 0.05, p95 0.095, p99 0.099.
     // checkout → mailer (messaging): 1 request, server (consumer) latency 0.06 → same quantiles.
-    // user → frontend: nothing new since the baseline: rate 0, no ratio, no quantiles.
+    // user → frontend: nothing new since the first look: rate 0, no ratio, no quantiles.
+    // checkout → mailer: its p50 0.05 is in the first service-graph bucket (le 0.1) and span
+    //   metrics start at 0.01: mailer's own server and consumer spans instead (server_spans);
+    //   frontend → checkout too (rank 1 of 2 ends the first bucket: p50 0.1 = its bound), with
+    //   checkout's own quantiles, which happen to be the same (0.1, 0.91, 0.982).
     // Nodes from span metrics (server and consumer spans):
     //   frontend: GET /cart 0.05, 0.4 (error), GET /home 0.005 → 3 / 10 s = 0.3/s, 1/3 errors;
     //     buckets le .01: 1, le .1: 1, le 1: 1 → p50 rank 1.5: 0.01 + 0.09·0.5 = 0.055;
@@ -158,6 +171,7 @@ describe('/api/graph, /api/red, /api/health', () => {
       window_seconds: 10,
       span_metrics: true,
       service_graphs: true,
+      buckets: BUCKETS,
       nodes: [
         { id: 'checkout', name: 'checkout', type: 'service', rate: 0.2, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'spans' },
         { id: 'frontend', name: 'frontend', type: 'service', rate: 0.3, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'spans' },
@@ -166,9 +180,9 @@ describe('/api/graph, /api/red, /api/health', () => {
         { id: 'user', name: 'user', type: 'virtual', rate: 0, error_ratio: null, p50: null, p95: null, p99: null, basis: 'edges_out' },
       ],
       edges: [
-        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.1, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
+        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.1, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans' },
         { source: 'checkout', target: 'orders-db', connection_type: 'database', rate: 0.1, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
-        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.2, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server' },
+        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.2, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server_spans' },
         { source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0, error_ratio: null, p50: null, p95: null, p99: null, latency: 'server' },
       ],
       overflow: null,
@@ -192,12 +206,16 @@ describe('/api/graph, /api/red, /api/health', () => {
     // frontend → checkout 0.1/s; the rest 0.05/s.
     // frontend (spans): 3 / 20 = 0.15/s; checkout 0.1/s; mailer 0.05/s; quantiles as before.
     // user: its outgoing edge: 0.15/s, 1/3, 0.075, 0.865, 0.973.
+    // Edges whose p50 is in the first bucket (le 0.1) and whose server has spans: their server's
+    //   own quantiles: checkout → mailer (mailer's 0.055, 0.0955, 0.0991), user → frontend
+    //   (frontend's 0.055, 0.865, 0.973). orders-db and payment-gateway have no spans: unchanged.
     const graph = await api.graph();
     expect(graph).toEqual({
       time: T + 20_000,
       window_seconds: 20,
       span_metrics: true,
       service_graphs: true,
+      buckets: BUCKETS,
       nodes: [
         { id: 'checkout', name: 'checkout', type: 'service', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'spans' },
         { id: 'frontend', name: 'frontend', type: 'service', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'spans' },
@@ -207,11 +225,11 @@ describe('/api/graph, /api/red, /api/health', () => {
         { id: 'user', name: 'user', type: 'virtual', rate: 0.15, error_ratio: 0.333333, p50: 0.075, p95: 0.865, p99: 0.973, basis: 'edges_out' },
       ],
       edges: [
-        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
+        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans' },
         { source: 'checkout', target: 'orders-db', connection_type: 'database', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
-        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server' },
+        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server_spans' },
         { source: 'frontend', target: 'payment-gateway', connection_type: 'virtual_node', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'client' },
-        { source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0.15, error_ratio: 0.333333, p50: 0.075, p95: 0.865, p99: 0.973, latency: 'server' },
+        { source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, latency: 'server_spans' },
       ],
       overflow: null,
     });
@@ -246,22 +264,33 @@ describe('/api/graph, /api/red, /api/health', () => {
     //   charge (client): 0.02 → 0.05/s; [0, 1, 0, 0] → 0.055, 0.0955, 0.0991
     // checkout: SELECT orders (client, 0.008) and send orders (producer, 0.002) are both in the
     //   first bucket: 0.005, 0.0095, 0.0099.
+    // History: the snapshots at T, T + 10 s and T + 20 s make two intervals. All the traffic came
+    // in the first (ingested at T + 1 s): checkout 2 spans / 10 s = 0.2/s, 1/2, p95 0.91;
+    // frontend 3 / 10 = 0.3/s, 1/3, p95 0.865; mailer 0.1/s, 0, p95 0.0955. The second: 0/s, none.
+    // Trace ids: the helper's 5eed0000 abcdef01 then the trace number (servicegraphs/helpers.ts);
+    // GET /cart and POST checkout were in traces 1 and 2 (the exemplar kept: trace 1, the later
+    // one of the same ingest time is not newer), GET /home and charge in trace 3.
     const red = await api.red({ service: 'frontend' });
+    const trace = (n: number) => `5eed0000abcdef01${n.toString(16).padStart(16, '0')}`;
+    const idle = { rate: 0, error_ratio: null, p95: null };
+    const history = (rate: number, error_ratio: number, p95: number) => ({ rate: [rate, idle.rate], error_ratio: [error_ratio, idle.error_ratio], p95: [p95, idle.p95] });
     expect(red).toEqual({
       time: T + 20_000,
       window_seconds: 20,
       span_metrics: true,
       service: 'frontend',
+      buckets: { span_metrics: { first: 0.01, last: 1 }, service_graphs: null },
       services: [
-        { service: 'checkout', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'entry', operations: 3 },
-        { service: 'frontend', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'entry', operations: 4 },
-        { service: 'mailer', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'entry', operations: 1 },
+        { service: 'checkout', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'entry', operations: 3, history: history(0.2, 0.5, 0.91) },
+        { service: 'frontend', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'entry', operations: 4, history: history(0.3, 0.333333, 0.865) },
+        { service: 'mailer', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'entry', operations: 1, history: history(0.1, 0, 0.0955) },
       ],
+      history_time: [T + 10_000, T + 20_000],
       operations: [
-        { service: 'frontend', span_name: 'GET /cart', span_kind: 'SPAN_KIND_SERVER', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982 },
-        { service: 'frontend', span_name: 'GET /home', span_kind: 'SPAN_KIND_SERVER', rate: 0.05, error_ratio: 0, p50: 0.005, p95: 0.0095, p99: 0.0099 },
-        { service: 'frontend', span_name: 'POST checkout', span_kind: 'SPAN_KIND_CLIENT', rate: 0.1, error_ratio: 0, p50: 0.1, p95: 0.91, p99: 0.982 },
-        { service: 'frontend', span_name: 'charge', span_kind: 'SPAN_KIND_CLIENT', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991 },
+        { service: 'frontend', span_name: 'GET /cart', span_kind: 'SPAN_KIND_SERVER', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, trace_id: trace(1) },
+        { service: 'frontend', span_name: 'GET /home', span_kind: 'SPAN_KIND_SERVER', rate: 0.05, error_ratio: 0, p50: 0.005, p95: 0.0095, p99: 0.0099, trace_id: trace(3) },
+        { service: 'frontend', span_name: 'POST checkout', span_kind: 'SPAN_KIND_CLIENT', rate: 0.1, error_ratio: 0, p50: 0.1, p95: 0.91, p99: 0.982, trace_id: trace(1) },
+        { service: 'frontend', span_name: 'charge', span_kind: 'SPAN_KIND_CLIENT', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, trace_id: trace(3) },
       ],
       overflow: null,
     });
