@@ -11,12 +11,14 @@
 // then bytes per active span-metrics series, /metrics render time for N series, and OTLP/HTTP
 // end to end: the sidecar in one process, a sender (bench/sender.ts) in another, uncompressed
 // and gzip, beside the transport floor (bench/sink.ts: a bare node:http receiver) and gunzip
-// alone on the same bodies. In-process stages take turns round by round and are timed in CPU
+// alone on the same bodies; then OTLP/gRPC end to end beside two gRPC transport floors and the
+// real OpenTelemetry Collector side by side (bench/grpc.ts). In-process stages take turns round by round and are timed in CPU
 // time of this process (spans per core, steadier than wall time on a shared machine); the
 // table shows medians and ratios to (b). Every stage's span metrics are checked against (b).
 //
 //   node dist/bench/index.js [--quick] [--json] [--rounds 7] [--batches 64] [--spans-per-batch 512]
-//        [--attributes N] [--series 100000] [--duration 10] [--connections 4] [--seed N] [--no-http]
+//        [--attributes N] [--series 100000] [--duration 10] [--connections 4] [--streams 2] [--seed N]
+//        [--no-http] [--no-grpc] [--no-collector]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +37,7 @@ import { JsSpanMetrics } from './js-core.js';
 import { NaiveSpanMetrics, naiveKey } from './naive.js';
 import { clockTicks, cpuSeconds, freePorts, spawnReceiver, startSidecar, type Receiver } from './processes.js';
 import { writeBodies, type SenderResult } from './sender.js';
+import { grpcEndToEnd, grpcTable, type GrpcResult } from './grpc.js';
 import { generateWorkload, seriesBatches, type Workload, type WorkloadStats } from '../src/workload/workload.js';
 
 /** (b2)'s SLOs over the workload's shop: each kind of selector once (exact, pattern, kind, any). */
@@ -64,6 +67,10 @@ interface Options {
   connections: number;
   seed: number;
   http: boolean;
+  grpc: boolean;
+  collector: boolean;
+  /** gRPC calls in flight per HTTP/2 channel (channels: --connections). */
+  streams: number;
   /** Shortest timed sample of an in-process stage, ms. */
   sampleMs: number;
 }
@@ -77,7 +84,10 @@ const HELP = `usage: node dist/bench/index.js [options]
   --rounds N           timed rounds per in-process stage (default 7)
   --connections N      keep-alive connections of the HTTP sender (default 4)
   --seed N             workload seed (default 24301)
+  --streams N          gRPC calls in flight per channel (channels: --connections; default 2)
   --no-http            skip the end-to-end HTTP runs
+  --no-grpc            skip the end-to-end gRPC runs (and the Collector beside them)
+  --no-collector       skip the Collector runs (also skipped when its binary is not built)
   --json               print one JSON object instead of the table
   --quick              small and fast (CI smoke): 8 requests, 3 rounds, 5000 series, 1 s HTTP runs
 `;
@@ -85,7 +95,7 @@ const HELP = `usage: node dist/bench/index.js [options]
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     quick: false, json: false, rounds: 7, batches: 64, spansPerBatch: 512, attributes: undefined, series: 100_000,
-    durationS: 10, warmupS: 1, connections: 4, seed: 24301, http: true, sampleMs: 400,
+    durationS: 10, warmupS: 1, connections: 4, seed: 24301, http: true, grpc: true, collector: true, streams: 2, sampleMs: 400,
   };
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -102,6 +112,9 @@ function parseOptions(argv: string[]): Options {
       case '--quick': o.quick = true; break;
       case '--json': o.json = true; break;
       case '--no-http': o.http = false; break;
+      case '--no-grpc': o.grpc = false; break;
+      case '--no-collector': o.collector = false; break;
+      case '--streams': o.streams = Math.round(value()); break;
       case '--rounds': o.rounds = Math.round(value()); break;
       case '--batches': o.batches = Math.round(value()); break;
       case '--spans-per-batch': o.spansPerBatch = Math.round(value()); break;
@@ -725,29 +738,59 @@ interface Report {
   inProcess: StageResult[];
   series?: SeriesResult;
   http?: HttpResult;
+  grpc?: GrpcResult;
+  /** The ratios issue 20 asks for (NaN: not measured in this run). */
+  ratios: Record<string, number>;
   checks: string[];
   targets: { name: string; value: number; want: string; ok: boolean }[];
   totalSeconds: number;
 }
 
+/** issue 20's ratios; NaN where this run did not measure the parts. */
+function ratios(r: Report): Record<string, number> {
+  const rate = (k: string) => r.inProcess.find((s) => s.key === k)!.spansPerSec;
+  const http = (t: HttpRun['target'], m: HttpRun['mode']) => r.http?.runs.find((x) => x.target === t && x.mode === m)?.spansPerSec ?? NaN;
+  return {
+    b_over_a: rate('b') / rate('a'),
+    b_over_c: rate('b') / rate('c'),
+    b_over_d: rate('b') / rate('d'),
+    grpc_gzip_over_floor: r.grpc?.gzipOverFloor ?? NaN,
+    grpc_gzip_over_http2_floor: r.grpc?.gzipOverHttp2Floor ?? NaN,
+    http_over_sink: http('sidecar', 'uncompressed') / http('sink', 'uncompressed'),
+    http_gzip_over_gunzip: r.http?.gzipOverGunzip ?? NaN,
+    cpu_efficiency_over_collector: r.grpc?.cpuEfficiencyOverCollector ?? NaN,
+    rss_collector_over_spanmeter: r.grpc?.rssCollectorOverSpanmeter ?? NaN,
+    bytes_per_series_grown: r.series && r.series.core.bytesPerSeries > 0 ? r.series.core.bytesPerSeries : NaN,
+  };
+}
+
+/** issue 20's targets, for what this run measured. */
 function targets(r: Report): Report['targets'] {
   const rate = (k: string) => r.inProcess.find((s) => s.key === k)!.spansPerSec;
+  const q = r.ratios;
   const t: Report['targets'] = [
     { name: '(b) spans/s per core', value: rate('b'), want: '>= 4,000,000', ok: rate('b') >= 4e6 },
-    { name: '(b)/(a)', value: rate('b') / rate('a'), want: '>= 0.5', ok: rate('b') / rate('a') >= 0.5 },
-    { name: '(b)/(c)', value: rate('b') / rate('c'), want: '>= 2', ok: rate('b') / rate('c') >= 2 },
-    { name: '(b)/(d)', value: rate('b') / rate('d'), want: '>= 15', ok: rate('b') / rate('d') >= 15 },
+    { name: '(b)/(a)', value: q.b_over_a!, want: '>= 0.65', ok: q.b_over_a! >= 0.65 },
+    { name: '(b)/(c)', value: q.b_over_c!, want: '>= 2', ok: q.b_over_c! >= 2 },
+    { name: '(b)/(d)', value: q.b_over_d!, want: '>= 15', ok: q.b_over_d! >= 15 },
   ];
   if (r.series) {
     if (r.series.core.bytesPerSeries > 0) {
-      t.push({ name: 'bytes per series beyond label strings', value: r.series.core.beyondLabelsPerSeries, want: '<= 200', ok: r.series.core.beyondLabelsPerSeries <= 200 });
+      t.push({ name: `bytes grown per series at ${fmtInt(r.series.series)} series`, value: r.series.core.bytesPerSeries, want: '<= 250', ok: r.series.core.bytesPerSeries <= 250 });
     }
-    t.push({ name: `/metrics render, ${fmtInt(r.series.series)} series, ms`, value: r.series.render.warmMs, want: '< 250', ok: r.series.render.warmMs < 250 });
+    const ms = (r.series.render.warmMs * 1e5) / r.series.render.lines;
+    t.push({ name: '/metrics render for 100,000 Prometheus series, ms', value: ms, want: '< 100', ok: ms < 100 });
   }
   if (r.http) {
-    const plain = r.http.runs.find((x) => x.target === 'sidecar' && x.mode === 'uncompressed')!;
-    t.push({ name: 'HTTP uncompressed spans/s (2 cores)', value: plain.spansPerSec, want: '>= 1,500,000', ok: plain.spansPerSec >= 1.5e6 });
-    t.push({ name: 'HTTP gzip / gunzip alone', value: r.http.gzipOverGunzip, want: '>= 0.8', ok: r.http.gzipOverGunzip >= 0.8 });
+    t.push({ name: 'HTTP uncompressed / sink', value: q.http_over_sink!, want: '>= 0.5', ok: q.http_over_sink! >= 0.5 });
+    t.push({ name: 'HTTP gzip / gunzip alone', value: q.http_gzip_over_gunzip!, want: '>= 0.8', ok: q.http_gzip_over_gunzip! >= 0.8 });
+  }
+  if (r.grpc) {
+    t.push({ name: 'gRPC gzip / grpc-js transport floor', value: q.grpc_gzip_over_floor!, want: '>= 0.6', ok: q.grpc_gzip_over_floor! >= 0.6 });
+    if (!r.grpc.collectorSkipped) {
+      t.push({ name: 'spans per CPU-s, sidecar / Collector (gRPC gzip)', value: q.cpu_efficiency_over_collector!, want: '>= 10', ok: q.cpu_efficiency_over_collector! >= 10 });
+      t.push({ name: 'peak RSS at 100,000 series, Collector / sidecar', value: q.rss_collector_over_spanmeter!, want: '>= 4', ok: q.rss_collector_over_spanmeter! >= 4 });
+    }
   }
   return t;
 }
@@ -808,8 +851,13 @@ function printTable(r: Report): void {
       + `gzip ratio ${fmt1(h.gzipRatio)}x; sidecar gzip / gunzip alone = ${fmt2(h.gzipOverGunzip)}`);
     out.push(`  the sidecar counted ${fmtInt(h.counted)} spans in traces_spanmetrics_calls_total; the sender had ${fmtInt(h.accepted)} accepted`);
   }
+  if (r.grpc) {
+    out.push('');
+    out.push(...grpcTable(r.grpc, wl.spansPerBatch));
+  }
   out.push('');
-  out.push('Targets (issue 6):');
+  out.push(`Ratios: ${Object.entries(r.ratios).map(([k, v]) => `${k} ${Number.isFinite(v) ? fmt2(v) : 'n/a'}`).join(', ')}`);
+  out.push('Targets (issue 20):');
   for (const t of r.targets) {
     const v = Math.abs(t.value) >= 1000 ? fmtInt(t.value) : fmt2(t.value);
     out.push(`  ${t.ok ? 'met   ' : 'MISSED'} ${t.name}: ${v} (want ${t.want})`);
@@ -841,6 +889,19 @@ async function main(): Promise<void> {
   const series = await seriesAndRender(o, smConfig);
   const http = o.http ? await endToEnd(o, w) : undefined;
   const checks = [...ip.checks];
+  let grpc: GrpcResult | undefined;
+  if (o.grpc) {
+    const dir = mkdtempSync(join(os.tmpdir(), 'spanmeter-bench-grpc-'));
+    try {
+      grpc = await grpcEndToEnd({
+        durationS: o.durationS, warmupS: o.warmupS, channels: o.connections, streams: o.streams, spansPerBatch: o.spansPerBatch,
+        seriesLevels: o.quick ? [o.series] : [10_000, 100_000], collector: o.collector,
+      }, w, dir, (m) => progress.update(m));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const r of grpc.runs) if (r.failures) checks.push(`gRPC ${r.target} ${r.mode}: ${r.failures} failed calls (${r.firstFailure})`);
+  }
   if (http) {
     if (http.counted !== http.accepted) checks.push(`HTTP: sidecar counted ${http.counted} spans, sender had ${http.accepted} accepted`);
     for (const r of http.runs) if (r.failures) checks.push(`HTTP ${r.mode}: ${r.failures} failed requests (${r.firstFailure})`);
@@ -856,10 +917,13 @@ async function main(): Promise<void> {
     inProcess: ip.stages,
     series,
     http,
+    grpc,
+    ratios: {},
     checks,
     targets: [],
     totalSeconds: (performance.now() - started) / 1000,
   };
+  report.ratios = ratios(report);
   report.targets = targets(report);
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else printTable(report);

@@ -50,14 +50,16 @@ export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 export interface Receiver {
   child: ChildProcess;
   url: string;
+  /** host:port of its OTLP/gRPC receiver, when it has one. */
+  grpc?: string;
   metrics?: string;
   stop: () => Promise<void>;
 }
 
-/** Spawns a receiver in its own process group; resolves once `ready` says it serves. */
-export async function spawnReceiver(args: string[], name: string, ready: (out: string) => Promise<boolean>): Promise<Omit<Receiver, 'url'>> {
+/** Spawns a receiver (a Node script, or `exe`) in its own process group; resolves once `ready` says it serves. */
+export async function spawnReceiver(args: string[], name: string, ready: (out: string) => Promise<boolean>, exe = process.execPath): Promise<Omit<Receiver, 'url'>> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_')));
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(exe, args, { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-20_000); });
   child.stderr!.on('data', (c: Buffer) => { out = (out + c.toString()).slice(-20_000); });
@@ -91,13 +93,13 @@ export async function spawnReceiver(args: string[], name: string, ready: (out: s
  * written to `dir`: both processors and log level warn, unless `config` (top-level YAML lines)
  * says otherwise.
  */
-export async function startSidecar(dir: string, config = ['processors: [span-metrics, service-graphs]', 'log_level: warn']): Promise<Receiver> {
-  const [pHttp, pMetrics] = await freePorts(2);
+export async function startSidecar(dir: string, config = ['processors: [span-metrics, service-graphs]', 'log_level: warn'], grpc = false): Promise<Receiver> {
+  const [pHttp, pMetrics, pGrpc] = await freePorts(3);
   const configPath = join(dir, 'spanmeter.yaml');
   writeFileSync(configPath, [
     'otlp:',
     `  http_endpoint: 127.0.0.1:${pHttp}`,
-    '  grpc_endpoint: ""',
+    `  grpc_endpoint: ${grpc ? `127.0.0.1:${pGrpc}` : '""'}`,
     `http_endpoint: 127.0.0.1:${pMetrics}`,
     ...config,
     '',
@@ -112,13 +114,13 @@ export async function startSidecar(dir: string, config = ['processors: [span-met
       return false;
     }
   });
-  return { ...r, url: `http://127.0.0.1:${pHttp}/v1/traces`, metrics };
+  return { ...r, url: `http://127.0.0.1:${pHttp}/v1/traces`, grpc: grpc ? `127.0.0.1:${pGrpc}` : undefined, metrics };
 }
 
-/** Resident memory of a process (Linux /proc VmRSS), bytes, or NaN. */
-export function residentBytes(pid: number): number {
+/** Resident memory of a process (Linux /proc VmRSS, or VmHWM: its peak), bytes, or NaN. */
+export function residentBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   try {
-    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : NaN;
   } catch {
     return NaN;
