@@ -3,6 +3,8 @@
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { helpText } from './config/help.js';
+import { printConfig } from './config/print.js';
+import { explainListenError } from './config/inuse.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { SupervisedCore } from './core/supervisor.js';
@@ -195,16 +197,18 @@ async function run(config: Config, demo = false): Promise<void> {
     logger: log,
     telemetry,
   });
+  // Wildcard binds are reached on loopback from this machine: the addresses to print and use.
+  const local = (a: string) => a.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+  const scheme = httpTls ? 'https' : 'http';
+  const page = `${scheme}://${local(metrics.address)}/`;
   log.info(
-    { version: packageVersion(), ...addresses, processors: config.processors, max_request_body_size: maxBodyBytes },
-    `spanmeter listening: OTLP/HTTP ${addresses.otlp_http ?? 'off'}, OTLP/gRPC ${addresses.otlp_grpc ?? 'off'}, metrics http://${metrics.address}/metrics; processors ${config.processors.join(', ')}`,
+    { version: packageVersion(), ...addresses, page, processors: config.processors, max_request_body_size: maxBodyBytes },
+    `spanmeter listening: OTLP/HTTP ${addresses.otlp_http ?? 'off'}, OTLP/gRPC ${addresses.otlp_grpc ?? 'off'}, metrics ${scheme}://${metrics.address}/metrics, web page ${page}; processors ${config.processors.join(', ')}`,
   );
   let demoFeed: Demo | undefined;
   if (demo) {
     if (!addresses.otlp_http) throw new Error('--demo sends its traces to the OTLP/HTTP receiver: leave otlp.http_endpoint on');
-    const local = (a: string) => a.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
     demoFeed = await startDemo({ url: `http://${local(addresses.otlp_http)}/v1/traces`, logger: log });
-    const page = `http://${local(metrics.address)}/`;
     log.info({ page }, 'demo: synthetic traces are flowing to the OTLP/HTTP receiver');
     process.stdout.write(`\nspanmeter --demo: open ${page} in a browser to see the service graph (Ctrl-C stops)\n\n`);
   }
@@ -230,7 +234,10 @@ async function run(config: Config, demo = false): Promise<void> {
       .then(() => pushers.stop())
       .then(() => metricsServer.close())
       .then(
-      () => process.exit(0),
+      () => {
+        log.info({ signal }, 'spanmeter stopped');
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'error while stopping');
         process.exit(1);
@@ -272,7 +279,18 @@ async function main(): Promise<void> {
     for (const p of ['span-metrics', 'service-graphs'] as const) if (!loaded.config.processors.includes(p)) loaded.config.processors.push(p);
     if (loaded.config.slos.length === 0) loaded.config.slos = [...DEMO_SLOS];
   }
-  await run(loaded.config, loaded.demo);
+  if (loaded.printConfig) {
+    process.stdout.write(printConfig(loaded.config));
+    return;
+  }
+  try {
+    await run(loaded.config, loaded.demo);
+  } catch (err) {
+    const explained = explainListenError(err, loaded.config, loaded.demo);
+    if (explained === undefined) throw err;
+    process.stderr.write(explained);
+    process.exit(1);
+  }
 }
 
 main().catch((err: unknown) => {

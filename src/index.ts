@@ -34,7 +34,7 @@ export type Duration = string;
  * are refused here.
  */
 export interface SpanmeterConfig {
-  /** Default: ['span-metrics']. */
+  /** Default: ['span-metrics', 'service-graphs'] (the sidecar's). */
   processors?: ProcessorName[];
   processor?: {
     span_metrics?: Partial<Omit<SpanMetricsConfig, 'intrinsic_dimensions' | 'events'>> & {

@@ -47,7 +47,9 @@ export function defaultConfig(): Config {
     http_endpoint: '127.0.0.1:9464',
     tls: { cert_file: '', key_file: '', client_ca_file: '' },
     http_auth: { bearer_token: '', bearer_token_file: '' },
-    processors: ['span-metrics'],
+    // Both on: a sidecar is run for both (Tempo keeps this list per tenant in its overrides and
+    // defaults to none; one sidecar is one tenant). Issue 18 item 1.
+    processors: ['span-metrics', 'service-graphs'],
     processor: {
       span_metrics: {
         histogram_buckets: [...DEFAULT_SPAN_METRICS_BUCKETS],

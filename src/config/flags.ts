@@ -40,13 +40,13 @@ export const FLAGS: readonly FlagSpec[] = [
     name: '--http-endpoint',
     arg: 'HOST:PORT',
     key: 'http_endpoint',
-    help: '/metrics and /healthz listen address (default 127.0.0.1:9464)',
+    help: 'listen address of /metrics, the web page (/) and its JSON API (/api/),\n/healthz and /readyz (default 127.0.0.1:9464)',
   },
   {
     name: '--processors',
     arg: 'LIST',
     key: 'processors',
-    help: 'comma-separated: span-metrics, service-graphs (default span-metrics)',
+    help: 'comma-separated: span-metrics, service-graphs (default both)',
   },
   {
     name: '--set',
@@ -56,6 +56,10 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: '--demo',
     help: 'feed the sidecar a built-in synthetic topology (an online shop of 20 services)\nover OTLP/HTTP and print the address of its web page; turns on both processors',
+  },
+  {
+    name: '--print-config',
+    help: 'print the effective configuration (defaults, file, env and flags merged) as YAML\nthat --config reads back, and exit; tokens are redacted',
   },
   { name: '--help', alias: '-h', help: 'print this help and exit' },
   { name: '--version', help: 'print the version and exit' },

@@ -29,6 +29,8 @@ export type LoadResult =
       warnings: string[];
       /** --demo: feed the sidecar synthetic traces (src/ui/demo.ts). */
       demo: boolean;
+      /** --print-config: print the effective configuration (print.ts) and exit. */
+      printConfig: boolean;
     }
   | { action: 'help' }
   | { action: 'version' };
@@ -84,7 +86,7 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   }
 
   const { config, assigned } = merge(assignments, issues);
-  return { action: 'run', config, configFile, warnings: warningsFor(config, assigned), demo: args.demo };
+  return { action: 'run', config, configFile, warnings: warningsFor(config, assigned), demo: args.demo, printConfig: args.printConfig };
 }
 
 /**
@@ -140,6 +142,7 @@ interface Args {
   help: boolean;
   version: boolean;
   demo: boolean;
+  printConfig: boolean;
   configFile: string | undefined;
   settings: Setting[];
 }
@@ -161,7 +164,7 @@ function unknownFlagMessage(name: string): string {
 }
 
 function parseArgv(argv: readonly string[], issues: ConfigIssue[]): Args {
-  const args: Args = { help: false, version: false, demo: false, configFile: undefined, settings: [] };
+  const args: Args = { help: false, version: false, demo: false, printConfig: false, configFile: undefined, settings: [] };
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     if (!token.startsWith('-') || token === '-' || token === '--') {
@@ -174,12 +177,16 @@ function parseArgv(argv: readonly string[], issues: ConfigIssue[]): Args {
     const flag = FLAG_BY_NAME.get(name);
     if (!flag) {
       issues.push({ origin: name, path: '', message: unknownFlagMessage(name) });
+      // Its value, if it has one, goes with it: `--processor span-metrics` is one mistake, not
+      // also an "unexpected argument" (spanmeter takes no positional arguments).
+      if (eq < 0 && i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) i++;
       continue;
     }
     if (!flag.arg) {
       if (eq >= 0) issues.push({ origin: flag.name, path: '', message: 'takes no value' });
       else if (flag.name === '--help') args.help = true;
       else if (flag.name === '--demo') args.demo = true;
+      else if (flag.name === '--print-config') args.printConfig = true;
       else args.version = true;
       continue;
     }

@@ -14,6 +14,21 @@ import type { ReceiverOptions } from './types.js';
 
 export const TRACES_PATH = '/v1/traces';
 
+/**
+ * The OTLP/HTTP paths of the other signals. An SDK given the generic OTEL_EXPORTER_OTLP_ENDPOINT
+ * sends its metrics and logs here too; they are answered 404 with a Status that names
+ * /v1/traces and the variable to use, logged once per signal and counted (reason not_traces).
+ */
+const OTHER_SIGNALS: ReadonlyMap<string, string> = new Map([['/v1/metrics', 'metrics'], ['/v1/logs', 'logs']]);
+
+/** The answer to a metrics or logs export: what spanmeter takes and how to send only traces. */
+export function notTracesMessage(signal: string, host: string | undefined): string {
+  const base = `http://${host ?? '127.0.0.1:4318'}`;
+  return `spanmeter receives traces only, not ${signal}: send traces to ${base}${TRACES_PATH} ` +
+    `(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=${base}${TRACES_PATH} instead of OTEL_EXPORTER_OTLP_ENDPOINT) ` +
+    `and ${signal} to your ${signal} backend`;
+}
+
 export interface HttpReceiverOptions extends ReceiverOptions {
   /** Largest decompressed/compressed size ratio; 0 or absent = off. */
   maxDecompressionRatio?: number;
@@ -23,6 +38,8 @@ type Format = 'protobuf' | 'json';
 
 /** Throttling (see throttle()). */
 const TOO_MANY_REQUESTS = 429;
+/** Metrics and logs exports (notTraces): not retryable for OTLP exporters, unlike 429/502/503/504. */
+const NOT_FOUND = 404;
 
 const CONTENT_TYPES: Record<Format, string> = {
   protobuf: 'application/x-protobuf',
@@ -67,6 +84,8 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   });
   const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
   const retryAfterSeconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
+  /** The signals already logged by notTraces (once each). */
+  const signalsLogged = new Set<string>();
 
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void => {
     handle(req, res, expectContinue).catch((err: unknown) => {
@@ -98,6 +117,11 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    const signal = OTHER_SIGNALS.get(path);
+    if (signal !== undefined && req.method === 'POST') {
+      notTraces(req, res, signal);
+      return;
+    }
     if (path !== TRACES_PATH) {
       dropUnreadBody(req, res);
       sendText(res, 404, 'not found\n');
@@ -152,6 +176,18 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     } finally {
       ticket.release();
     }
+  }
+
+  /** Refuses an export of metrics or logs (OTHER_SIGNALS): 404, a Status with notTracesMessage. */
+  function notTraces(req: http.IncomingMessage, res: http.ServerResponse, signal: string): void {
+    const message = notTracesMessage(signal, req.headers.host);
+    if (!signalsLogged.has(signal)) {
+      signalsLogged.add(signal);
+      log.warn({ signal, path: req.url, user_agent: req.headers['user-agent'] }, `otlp/http: ${message} (logged once; counted in spanmeter_requests_rejected_total{reason="not_traces"})`);
+    }
+    dropUnreadBody(req, res);
+    sendStatus(res, formatOf(req.headers['content-type']) ?? 'json', Code.UNIMPLEMENTED, message, undefined, NOT_FOUND);
+    record(NOT_FOUND, 'not_traces');
   }
 
   /**

@@ -117,6 +117,8 @@ export function ingestPath(options: IngestPathOptions): (body: IngestBody) => In
     }
     if (result.ok) {
       telemetry.recordIngest(protocol, seconds(), result);
+      // One line per request at debug (pino drops it cheaply at info): what arrived and how much.
+      log.debug({ spans: result.spans, bytes: body.bytes.byteLength, format: body.format, encoding: body.encoding ?? 'identity' }, `${prefix}: request accepted`);
       return OK;
     }
     log.debug({ reason: result.reason, spans: result.spans }, `${prefix}: request rejected`);

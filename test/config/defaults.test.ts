@@ -19,7 +19,7 @@ const EXPECTED_DEFAULTS = {
   http_endpoint: '127.0.0.1:9464',
   tls: { cert_file: '', key_file: '', client_ca_file: '' },
   http_auth: { bearer_token: '', bearer_token_file: '' },
-  processors: ['span-metrics'],
+  processors: ['span-metrics', 'service-graphs'], // both on (issue 18 item 1; docs/config.md)
   processor: {
     span_metrics: {
       histogram_buckets: [0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384],

@@ -159,7 +159,7 @@ describe('YAML file', () => {
 
   it('an empty file or a comment-only file is the defaults', () => {
     expect(load(['--config', 'e.yaml'], {}, { 'e.yaml': '' }).config.http_endpoint).toBe('127.0.0.1:9464');
-    expect(load(['--config', 'e.yaml'], {}, { 'e.yaml': '# nothing\n' }).config.processors).toEqual(['span-metrics']);
+    expect(load(['--config', 'e.yaml'], {}, { 'e.yaml': '# nothing\n' }).config.processors).toEqual(['span-metrics', 'service-graphs']);
   });
 
   it('resolves YAML anchors and aliases', () => {
@@ -386,7 +386,7 @@ describe('precedence: defaults < file < env < flags', () => {
     expect(c.http_endpoint).toBe('127.0.0.1:1002');
     expect(c.otlp.http_endpoint).toBe('127.0.0.1:2000');
     expect(c.otlp.grpc_endpoint).toBe('');
-    expect(c.processors).toEqual(['span-metrics']);
+    expect(c.processors).toEqual(['span-metrics', 'service-graphs']); // the default: no source sets it
   });
 
   it('a later source replaces a list, it does not append to it', () => {
