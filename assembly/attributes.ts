@@ -1,9 +1,10 @@
 // Attribute look-ups on staged spans, through the watched-key slots.
 import {
   SPAN_SLOTS, RES_SLOTS, SLOT_SIZE, RES_SERVICE_PTR, RES_SERVICE_LEN, RES_SERVICE_ID, SPAN_NAME_PTR, SPAN_NAME_LEN,
-  SPAN_NAME_ID, NOT_INTERNED,
+  SPAN_NAME_ID, NOT_INTERNED, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
 } from './staging';
-import { formatAnyValue, inverseDouble, integerValue, valuePtr, valueLen } from './labelvalue';
+import { tracestateMultiplier } from './tracestate';
+import { formatAnyValue, doubleOf, integerValue, valuePtr, valueLen } from './labelvalue';
 import { intern } from './intern';
 
 /** The slot of `slot` on the span, or 0 when the span lacks the attribute (or slot < 0: not configured). */
@@ -36,10 +37,31 @@ export function slotValue(s: usize): void {
   formatAnyValue(<usize>load<u32>(s), <usize>load<u32>(s, 4));
 }
 
-/** The weight of a span: 1 / the double attribute in `slot` (sampling ratio), or 1. */
-export function spanMultiplier(span: usize, slot: i32): f64 {
-  let s = spanSlot(span, slot);
-  return s != 0 ? inverseDouble(<usize>load<u32>(s), <usize>load<u32>(s, 4)) : 1;
+/** 1 / the positive double in slot record `s`, or 0 (absent, not a double, not positive). */
+function inverseRatio(s: usize): f64 {
+  if (s == 0) return 0;
+  let v = doubleOf(<usize>load<u32>(s), <usize>load<u32>(s, 4));
+  return v > 0 ? 1 / v : 0;
+}
+
+/**
+ * The weight of a span, as Tempo's GetSpanMultiplier finds it: with `tracestate`, the adjusted
+ * count of its tracestate's OpenTelemetry threshold; else 1 / the sampling ratio (a positive
+ * double) in `slot` on the span, else on the resource; else 1.
+ */
+export function spanMultiplier(resource: usize, span: usize, slot: i32, tracestate: bool): f64 {
+  if (tracestate) {
+    let n = <usize>load<u32>(span, SPAN_TRACE_STATE_LEN);
+    let m = n != 0 ? tracestateMultiplier(<usize>load<u32>(span, SPAN_TRACE_STATE_PTR), n) : 0;
+    if (m > 0) return m;
+  }
+  if (slot < 0) return 1;
+  let w = inverseRatio(spanSlot(span, slot));
+  if (w == 0) {
+    let s = resource + RES_SLOTS + <usize>slot * SLOT_SIZE;
+    w = inverseRatio(load<u32>(s) != 0 ? s : 0);
+  }
+  return w != 0 ? w : 1;
 }
 
 /** Interned service.name of a resource (formatted like any attribute; "" when absent), cached on the record. */

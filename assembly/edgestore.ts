@@ -31,6 +31,8 @@ export const F_CLIENT_SEEN: u32 = 1;
 export const F_SERVER_SEEN: u32 = 2;
 export const F_ROOT: u32 = 4; // the server side had no parent span id
 export const F_FAILED: u32 = 8;
+export const F_FILTERED_CLIENT: u32 = 16; // the client side was filtered out (filter policies)
+export const F_FILTERED_SERVER: u32 = 32;
 
 let entries: usize = 0;
 /** One entry outside the store, filled before deciding whether a span needs to wait at all. */

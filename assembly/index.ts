@@ -11,19 +11,21 @@ import { walkRequest } from './otlp';
 import { setLimits, spansOver } from './limits';
 import {
   configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents,
-  eventsEnabled, eventsTable,
+  eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
   configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs,
-  edges, unpaired, dropped, expiredClient, expiredServer,
+  edges, unpaired, dropped, expiredClient, expiredServer, setServiceGraphsFilter, setServiceGraphsTracestate,
+  filter as serviceGraphsFilter,
 } from './servicegraphs';
+import { newFilter } from './filters';
 import { size as edgeStoreSize } from './edgestore';
 import { findExemplar, E_EXEMPLAR } from './exemplars';
 import {
   SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
 } from './series';
-import { ABI_VERSION } from './layout';
+import { ABI_VERSION, PROCESSOR_SPAN_METRICS } from './layout';
 
 initFieldTable();
 initIntern();
@@ -98,12 +100,37 @@ export function servicegraphs_configure(
   configureServiceGraphs(bounds, boundCount, opts, slots, dims, peers, dbs, waitMs, maxItems);
 }
 
+/**
+ * Filter policies of a processor (PROCESSOR_SPAN_METRICS or PROCESSOR_SERVICE_GRAPHS), before
+ * start: `count` FILTER_COND_SIZE-byte condition records at `records`, sorted by category and
+ * policy, with the strings they point at after them, `bytes` in all (copied).
+ */
+export function filter_configure(processor: u32, records: usize, count: i32, bytes: usize): void {
+  if (count <= 0) return;
+  let f = newFilter(records, count, bytes);
+  if (processor == PROCESSOR_SPAN_METRICS) setSpanMetricsFilter(f);
+  else setServiceGraphsFilter(f);
+}
+
+/** Spans a processor's filter policies left out so far. */
+export function spans_filtered(processor: u32): f64 {
+  let f = processor == PROCESSOR_SPAN_METRICS ? spanMetricsFilter : serviceGraphsFilter;
+  return changetype<usize>(f) != 0 ? f.filtered : 0;
+}
+
+/** Weighs a processor's spans by their tracestate's sampling threshold first (Tempo's enable_tracestate_span_multiplier). */
+export function tracestate_configure(processor: u32, on: u32): void {
+  if (processor == PROCESSOR_SPAN_METRICS) setSpanMetricsTracestate(on != 0);
+  else setServiceGraphsTracestate(on != 0);
+}
+
 let slackNs: u64 = 0;
 let lateSpans: f64 = 0;
 
 /**
  * Registry limits: `maxActiveSeries` (0 = unlimited) caps active series across all tables;
- * `slackMs` (0 = off) leaves out spans that ended longer than that before the ingest time.
+ * `slackMs` (0 = off) leaves out spans that ended longer than that before the ingest time, or
+ * further than that after it (as Tempo bounds both sides).
  */
 export function registry_configure(maxActiveSeries: u32, slackMs: f64): void {
   setMaxActive(maxActiveSeries);
@@ -155,16 +182,18 @@ export function ingest(n: usize, nowMs: f64): i32 {
 
 function markLate(nowNs: u64): void {
   let oldest = nowNs > slackNs ? nowNs - slackNs : 0;
+  let newest = nowNs + slackNs;
   for (let i: u32 = 0; i < spanCount; i++) {
     let span = spanAt(i);
-    if (load<u64>(span, SPAN_END) < oldest) {
+    let end = load<u64>(span, SPAN_END);
+    if (end < oldest || end > newest) {
       store<u32>(span, 1, SPAN_SKIP);
       lateSpans += 1;
     }
   }
 }
 
-/** Spans left out so far for ending before the ingestion slack. */
+/** Spans left out so far for ending outside the ingestion slack (before or after). */
 export function late_spans(): f64 {
   return lateSpans;
 }

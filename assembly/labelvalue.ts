@@ -217,14 +217,6 @@ export function formatAnyValue(p: usize, n: usize): void {
   valueLen = w;
 }
 
-/** The span multiplier an AnyValue gives: 1 / its double value when that is positive, else 1. */
-export function inverseDouble(p: usize, n: usize): f64 {
-  findValue(p, n);
-  if (kind != 4) return 1;
-  let v = reinterpret<f64>(bits);
-  return v > 0 ? 1 / v : 1;
-}
-
 /** The integer an AnyValue gives: its int value, or a string of 1 to 18 decimal digits; -1 otherwise. */
 export function integerValue(p: usize, n: usize): i64 {
   findValue(p, n);
@@ -237,4 +229,32 @@ export function integerValue(p: usize, n: usize): i64 {
     v = v * 10 + c;
   }
   return v;
+}
+
+// The AnyValue's typed value as Go's getters read it (Tempo's filter policies and span
+// multiplier): a getter of another type than the value's answers its zero value.
+
+/** The double value (0 unless the AnyValue holds a double). */
+export function doubleOf(p: usize, n: usize): f64 {
+  findValue(p, n);
+  return kind == 4 ? reinterpret<f64>(bits) : 0;
+}
+
+/** The int value (0 unless the AnyValue holds an int). */
+export function intOf(p: usize, n: usize): i64 {
+  findValue(p, n);
+  return kind == 3 ? <i64>bits : 0;
+}
+
+/** The bool value (false unless the AnyValue holds a bool). */
+export function boolOf(p: usize, n: usize): bool {
+  findValue(p, n);
+  return kind == 2 && bits != 0;
+}
+
+/** The string value into valuePtr/valueLen, pointing into the request ("" unless the AnyValue holds a string). */
+export function stringOf(p: usize, n: usize): void {
+  findValue(p, n);
+  valuePtr = at;
+  valueLen = kind == 1 ? len : 0;
 }

@@ -14,7 +14,7 @@
 // constants, so they cost nothing on the hot path.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION: u32 = 2;
+export const ABI_VERSION: u32 = 3;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -142,6 +142,54 @@ export const SLO_HTTP_5XX: u32 = 2;
 export const SLO_ANY_SERVICE: u32 = 4;
 export const SLO_ANY_NAME: u32 = 8;
 export const SLO_NAME_PATTERN: u32 = 16;
+
+// ---- Filter policies (filters.ts): filter_configure takes FILTER_COND_SIZE-byte records, one
+// per condition, sorted by category (FILTER_EXCLUDE, FILTER_INCLUDE_ANY, FILTER_INCLUDE) and
+// then by policy; a policy matches when all its conditions do (Tempo's pkg/spanfilter).
+
+/** The processor argument of filter_configure, spans_filtered and tracestate_configure: span metrics. */
+export const PROCESSOR_SPAN_METRICS: u32 = 0;
+/** The processor argument of filter_configure, spans_filtered and tracestate_configure: service graphs. */
+export const PROCESSOR_SERVICE_GRAPHS: u32 = 1;
+/** u32 the policy's number (conditions of one policy are adjacent). */
+export const FILTER_COND_POLICY: usize = 0;
+/** u32 FILTER_EXCLUDE, FILTER_INCLUDE_ANY or FILTER_INCLUDE. */
+export const FILTER_COND_CATEGORY: usize = 4;
+/** u32 a FILTER_ON_ number: what the condition reads. */
+export const FILTER_COND_TARGET: usize = 8;
+/** u32 a FILTER_TEST_ number: how it compares. */
+export const FILTER_COND_TEST: usize = 12;
+/** i32 the watched-attribute slot (FILTER_ON_RESOURCE, FILTER_ON_SPAN). */
+export const FILTER_COND_SLOT: usize = 16;
+/** u32 FILTER_TEST_MASK: the bit set of kinds or status codes; FILTER_TEST_PATTERN: the pattern's bit; FILTER_TEST_STRING: the length. */
+export const FILTER_COND_ARG: usize = 20;
+/** u64 FILTER_TEST_INT: the i64; FILTER_TEST_DOUBLE: the f64; FILTER_TEST_BOOL: 0 or 1; FILTER_TEST_STRING: the bytes' offset from the records' address. */
+export const FILTER_COND_VALUE: usize = 24;
+export const FILTER_COND_SIZE: usize = 32;
+export const FILTER_EXCLUDE: u32 = 0;
+export const FILTER_INCLUDE_ANY: u32 = 1;
+export const FILTER_INCLUDE: u32 = 2;
+/** A policy without attributes: matches every span. */
+export const FILTER_ON_ANY: u32 = 0;
+/** The span kind (FILTER_TEST_MASK). */
+export const FILTER_ON_KIND: u32 = 1;
+/** The status code (FILTER_TEST_MASK). */
+export const FILTER_ON_STATUS: u32 = 2;
+/** The span name (FILTER_TEST_STRING or FILTER_TEST_PATTERN). */
+export const FILTER_ON_NAME: u32 = 3;
+/** A resource attribute (resource.x). */
+export const FILTER_ON_RESOURCE: u32 = 4;
+/** A span attribute (span.x). */
+export const FILTER_ON_SPAN: u32 = 5;
+export const FILTER_TEST_MASK: u32 = 0;
+export const FILTER_TEST_STRING: u32 = 1;
+export const FILTER_TEST_INT: u32 = 2;
+export const FILTER_TEST_DOUBLE: u32 = 3;
+export const FILTER_TEST_BOOL: u32 = 4;
+/** The string matches regular expression ARG: env.filter_match answers, once per distinct string. */
+export const FILTER_TEST_PATTERN: u32 = 5;
+/** Most regular expressions over all filter policies: env.filter_match answers in one 32-bit mask. */
+export const MAX_FILTER_PATTERNS: i32 = 32;
 
 // ---- Watched attribute keys (watch.ts).
 

@@ -13,7 +13,7 @@ import {
 import {
   addResource, addSpan, resourceCount, SLOT_SIZE, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN,
   SPAN_SLOTS, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
-  SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID,
+  SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS,
 } from './staging';
 import { watchedSlotOf } from './watch';
@@ -205,7 +205,11 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
       }
       case 3: {
         if (!expectWireType(wt, WT_LEN, M_SPAN, 3)) return;
-        skipField(wt, field, end, M_SPAN, 0);
+        let n = readLen(end, M_SPAN, 3);
+        if (failCode != 0) return;
+        store<u32>(span, <u32>rp, SPAN_TRACE_STATE_PTR);
+        store<u32>(span, <u32>n, SPAN_TRACE_STATE_LEN);
+        seek(rp + n);
         break;
       }
       case 10:

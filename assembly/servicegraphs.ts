@@ -13,11 +13,12 @@ import {
 } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
+import { Filter, keeps } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import {
   initEdgeStore, find, stage, insertStaged, staged, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
   E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
-  E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED,
+  E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED, F_FILTERED_CLIENT, F_FILTERED_SERVER,
 } from './edgestore';
 // The key words, values, label numbers and option bits the host reads and sets (layout.ts).
 import {
@@ -59,6 +60,8 @@ let serverAddressSlot: i32 = -1;
 let peerAddressSlot: i32 = -1;
 let peerPortSlot: i32 = -1;
 let multiplierSlot: i32 = -1;
+let tracestate: bool = false;
+export let filter: Filter = changetype<Filter>(0);
 let userId: u32 = 0;
 let key: usize = 0;
 let edgeKey: usize = 0;
@@ -113,6 +116,14 @@ export function configureServiceGraphs(
   );
   unpaired = newSeriesTable(PAIR_KEY_SERVER + 1, PAIR_V_COUNT + 1, 0, 1);
   dropped = newSeriesTable(PAIR_KEY_SERVER + 1, PAIR_V_COUNT + 1, 0, 1);
+}
+
+/** Filter policies (filters.ts) and the tracestate multiplier switch, set before start. */
+export function setServiceGraphsFilter(f: Filter): void {
+  filter = f;
+}
+export function setServiceGraphsTracestate(on: bool): void {
+  tracestate = on;
 }
 
 export function serviceGraphsEnabled(): bool {
@@ -267,13 +278,20 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     if (!client && kind != KIND_SERVER && kind != KIND_CONSUMER) continue;
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
     if (!hasServiceName(resource)) continue;
+    if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) {
+      filterSide(span, client, nowMs);
+      continue;
+    }
     let service = serviceId(resource);
-    let w = spanMultiplier(span, multiplierSlot);
+    let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
     buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
     let h = keyHash(key);
     // A span with no entry waiting is first filled in outside the store: a database call
     // completes on its own and never needs a place, even with the store full (as in Tempo).
     let e = find(key, h);
+    // The other side was filtered out: this one makes no edge, no virtual node, no unpaired span.
+    if (e != 0 && (load<u32>(e, E_FLAGS) & (client ? F_FILTERED_SERVER : F_FILTERED_CLIENT)) != 0
+        && (load<u32>(e, E_FLAGS) & (F_CLIENT_SEEN | F_SERVER_SEEN)) == 0) continue;
     if (e == 0) e = stage(key, nowMs + waitMs);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     let flags = load<u32>(e, E_FLAGS);
@@ -309,12 +327,43 @@ export function aggregateServiceGraphs(nowMs: f64): void {
 }
 
 /**
+ * A filtered-out span's side of its edge is remembered for `wait` (as Tempo's store keeps
+ * dropped span sides), so that the other side makes nothing either: an entry of the other side
+ * already waiting is let go (not counted as unpaired), and one arriving later is ignored. The
+ * mark takes a place in the edge store; with the store full it is not kept. A root server span
+ * has no client side to mark.
+ */
+function filterSide(span: usize, client: bool, nowMs: f64): void {
+  if (!client && load<u32>(span, SPAN_PARENT_ID) == 0) return;
+  buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
+  let h = keyHash(key);
+  let mark = client ? F_FILTERED_CLIENT : F_FILTERED_SERVER;
+  let e = find(key, h);
+  if (e != 0) {
+    let flags = load<u32>(e, E_FLAGS);
+    let waiting = flags & (F_CLIENT_SEEN | F_SERVER_SEEN);
+    if (waiting == 0 || waiting == (client ? F_CLIENT_SEEN : F_SERVER_SEEN)) {
+      store<u32>(e, flags | mark, E_FLAGS);
+      return;
+    }
+    discard(e, h); // the other side waits: it will never pair
+  }
+  e = stage(key, nowMs + waitMs);
+  store<u32>(e, mark, E_FLAGS);
+  insertStaged(h);
+}
+
+/**
  * An entry whose other side never came: a root server span becomes an edge from its peer
  * (or "user"), a client span with a peer attribute an edge to that virtual node; anything
  * else is counted as unpaired.
  */
 function expire(e: usize, now: u32, nowMs: f64): void {
   let flags = load<u32>(e, E_FLAGS);
+  if ((flags & (F_CLIENT_SEEN | F_SERVER_SEEN)) == 0) { // only the mark of a filtered side
+    discard(e, keyHash(e));
+    return;
+  }
   if ((flags & F_CLIENT_SEEN) != 0) expiredClient += 1;
   else expiredServer += 1;
   let client = load<u32>(e, E_CLIENT);

@@ -7,11 +7,12 @@
 // error (availability: status ERROR, or optionally an HTTP 5xx status attribute) or when it
 // lasted at most the threshold (latency).
 import { spanCount, spanAt, resourceAt, skipped, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END, SPAN_NAME_PTR, SPAN_NAME_LEN } from './staging';
-import { intern, retain, freeEpoch, MISSING, stringPtr, stringLen } from './intern';
+import { intern, retain, MISSING, stringPtr, stringLen } from './intern';
+import { Answers, newAnswers, answerOf, keepAnswer } from './answers';
 import { serviceId, spanNameId, spanSlot, spanMultiplier, slotInteger } from './attributes';
 import { watchKey } from './watch';
 import { SeriesTable, newSeriesTable, upsert } from './series';
-import { multiplierSlot } from './spanmetrics';
+import { multiplierSlot, tracestate } from './spanmetrics';
 import {
   MAX_SLOS, SLO_KEY_INDEX, SLO_V_GOOD, SLO_V_TOTAL, SLO_LATENCY, SLO_HTTP_5XX, SLO_ANY_SERVICE, SLO_ANY_NAME,
   SLO_NAME_PATTERN,
@@ -46,9 +47,8 @@ const HTTP_STATUS_CODE = memory.data<u8>([
 let httpSlotNew: i32 = -1;
 let httpSlotOld: i32 = -1;
 
-// Pattern answers per string id (8 bytes): the freeEpoch + 1 they hold for (0 = none), the bits.
-let answers: usize = 0;
-let answerCap: u32 = 0;
+// Pattern answers per string id.
+let answers: Answers = changetype<Answers>(0);
 
 /**
  * Adds an SLO; `service` and `name` are UTF-8 at [p, p+n) (ignored when the flags say any or
@@ -90,19 +90,9 @@ export function addSlo(flags: u32, servicePtr: usize, serviceLen: usize, namePtr
 function patternBits(span: usize): u32 {
   let id = spanNameId(span);
   if (id == MISSING) return hostMatch(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN));
-  if (id >= answerCap) {
-    let cap = answerCap == 0 ? <u32>1024 : answerCap;
-    while (cap <= id) cap <<= 1;
-    answers = answers == 0 ? heap.alloc(<usize>cap * 8) : heap.realloc(answers, <usize>cap * 8);
-    memory.fill(answers + <usize>answerCap * 8, 0, <usize>(cap - answerCap) * 8);
-    answerCap = cap;
-  }
-  let a = answers + (<usize>id << 3);
-  if (load<u32>(a) != freeEpoch + 1) {
-    store<u32>(a, freeEpoch + 1);
-    store<u32>(a, hostMatch(stringPtr(id), stringLen(id)), 4);
-  }
-  return load<u32>(a, 4);
+  if (changetype<usize>(answers) == 0) answers = newAnswers();
+  let a = answerOf(answers, id);
+  return a != 0 ? load<u32>(a) : keepAnswer(answers, id, hostMatch(stringPtr(id), stringLen(id)));
 }
 
 /** Whether the span's HTTP status attribute (the newer key first) is a 5xx. */
@@ -139,7 +129,7 @@ export function aggregateSlos(): void {
       } else {
         good = load<i32>(span, SPAN_STATUS_CODE) != STATUS_ERROR && !((flags & SLO_HTTP_5XX) != 0 && http5xx(span));
       }
-      if (w < 0) w = spanMultiplier(span, multiplierSlot);
+      if (w < 0) w = spanMultiplier(resource, span, multiplierSlot, tracestate);
       let c = <usize>load<u32>(spec, 24);
       if (good) store<f64>(c, load<f64>(c, SLO_V_GOOD << 3) + w, SLO_V_GOOD << 3);
       store<f64>(c, load<f64>(c, SLO_V_TOTAL << 3) + w, SLO_V_TOTAL << 3);

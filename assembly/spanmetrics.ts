@@ -13,6 +13,7 @@ import { intern } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier, spanNameId } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
+import { Filter, keeps } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
@@ -28,6 +29,9 @@ let intrinsics: u32 = 0;
 let dimCount: i32 = 0;
 let dimSlots: usize = 0; // i32 watched-key slot per dimension
 export let multiplierSlot: i32 = -1;
+/** Weigh spans by their tracestate's sampling threshold first (enable_tracestate_span_multiplier). */
+export let tracestate: bool = false;
+export let filter: Filter = changetype<Filter>(0);
 let key: usize = 0;
 let eventDimCount: i32 = 0;
 let eventDimSlots: usize = 0; // i32 watched-key slot per event dimension
@@ -60,6 +64,14 @@ export function configureEvents(slots: usize, dims: i32): void {
   setStageEvents(true);
 }
 
+/** Filter policies (filters.ts) and the tracestate multiplier switch, set before start. */
+export function setSpanMetricsFilter(f: Filter): void {
+  filter = f;
+}
+export function setSpanMetricsTracestate(on: bool): void {
+  tracestate = on;
+}
+
 export function eventsEnabled(): bool {
   return changetype<usize>(eventsTable) != 0;
 }
@@ -77,6 +89,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     let span = spanAt(i);
     if (skipped(span)) continue;
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
+    if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) continue;
     store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0, SM_KEY_SERVICE << 2);
     store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanNameId(span) : 0, SM_KEY_SPAN_NAME << 2);
     store<u32>(key, (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, SM_KEY_SPAN_KIND << 2);
@@ -90,7 +103,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     }
     let record = upsert(t, key, now);
     let r = record + t.valuesOffset;
-    let w = spanMultiplier(span, multiplierSlot);
+    let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     store<f64>(r, load<f64>(r, SM_V_CALLS << 3) + w, SM_V_CALLS << 3);
     store<f64>(r, load<f64>(r, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);

@@ -25,7 +25,9 @@ export const SPAN_ID: usize = 52; // u32 ptr to 8 bytes, 0 = absent
 export const SPAN_PARENT_ID: usize = 56; // u32 ptr to 8 bytes, 0 = absent (root span)
 export const SPAN_SKIP: usize = 60; // u32, non-zero: not aggregated (ended before the ingestion slack)
 export const SPAN_NAME_ID: usize = 64; // u32 interned name (NOT_INTERNED until a processor needs it)
-export const SPAN_SLOTS: usize = 72;
+export const SPAN_TRACE_STATE_PTR: usize = 68; // u32, W3C tracestate (0 = none)
+export const SPAN_TRACE_STATE_LEN: usize = 72; // u32
+export const SPAN_SLOTS: usize = 80;
 
 /** SPAN_NAME_ID before interning (intern's MISSING is 0xffffffff). */
 export const NOT_INTERNED: u32 = 0xfffffffe;

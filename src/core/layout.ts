@@ -4,7 +4,7 @@
 // V_ constants index f64 values, the rest is in bytes or bits as named.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -132,6 +132,54 @@ export const SLO_HTTP_5XX = 2;
 export const SLO_ANY_SERVICE = 4;
 export const SLO_ANY_NAME = 8;
 export const SLO_NAME_PATTERN = 16;
+
+// ---- Filter policies (filters.ts): filter_configure takes FILTER_COND_SIZE-byte records, one
+// per condition, sorted by category (FILTER_EXCLUDE, FILTER_INCLUDE_ANY, FILTER_INCLUDE) and
+// then by policy; a policy matches when all its conditions do (Tempo's pkg/spanfilter).
+
+/** The processor argument of filter_configure, spans_filtered and tracestate_configure: span metrics. */
+export const PROCESSOR_SPAN_METRICS = 0;
+/** The processor argument of filter_configure, spans_filtered and tracestate_configure: service graphs. */
+export const PROCESSOR_SERVICE_GRAPHS = 1;
+/** u32 the policy's number (conditions of one policy are adjacent). */
+export const FILTER_COND_POLICY = 0;
+/** u32 FILTER_EXCLUDE, FILTER_INCLUDE_ANY or FILTER_INCLUDE. */
+export const FILTER_COND_CATEGORY = 4;
+/** u32 a FILTER_ON_ number: what the condition reads. */
+export const FILTER_COND_TARGET = 8;
+/** u32 a FILTER_TEST_ number: how it compares. */
+export const FILTER_COND_TEST = 12;
+/** i32 the watched-attribute slot (FILTER_ON_RESOURCE, FILTER_ON_SPAN). */
+export const FILTER_COND_SLOT = 16;
+/** u32 FILTER_TEST_MASK: the bit set of kinds or status codes; FILTER_TEST_PATTERN: the pattern's bit; FILTER_TEST_STRING: the length. */
+export const FILTER_COND_ARG = 20;
+/** u64 FILTER_TEST_INT: the i64; FILTER_TEST_DOUBLE: the f64; FILTER_TEST_BOOL: 0 or 1; FILTER_TEST_STRING: the bytes' offset from the records' address. */
+export const FILTER_COND_VALUE = 24;
+export const FILTER_COND_SIZE = 32;
+export const FILTER_EXCLUDE = 0;
+export const FILTER_INCLUDE_ANY = 1;
+export const FILTER_INCLUDE = 2;
+/** A policy without attributes: matches every span. */
+export const FILTER_ON_ANY = 0;
+/** The span kind (FILTER_TEST_MASK). */
+export const FILTER_ON_KIND = 1;
+/** The status code (FILTER_TEST_MASK). */
+export const FILTER_ON_STATUS = 2;
+/** The span name (FILTER_TEST_STRING or FILTER_TEST_PATTERN). */
+export const FILTER_ON_NAME = 3;
+/** A resource attribute (resource.x). */
+export const FILTER_ON_RESOURCE = 4;
+/** A span attribute (span.x). */
+export const FILTER_ON_SPAN = 5;
+export const FILTER_TEST_MASK = 0;
+export const FILTER_TEST_STRING = 1;
+export const FILTER_TEST_INT = 2;
+export const FILTER_TEST_DOUBLE = 3;
+export const FILTER_TEST_BOOL = 4;
+/** The string matches regular expression ARG: env.filter_match answers, once per distinct string. */
+export const FILTER_TEST_PATTERN = 5;
+/** Most regular expressions over all filter policies: env.filter_match answers in one 32-bit mask. */
+export const MAX_FILTER_PATTERNS = 32;
 
 // ---- Watched attribute keys (watch.ts).
 

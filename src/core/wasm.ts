@@ -18,6 +18,9 @@ export interface CoreExports {
     waitMs: number, maxItems: number,
   ): void;
   registry_configure(maxActiveSeries: number, slackMs: number): void;
+  filter_configure(processor: number, records: number, count: number, bytes: number): void;
+  spans_filtered(processor: number): number;
+  tracestate_configure(processor: number, on: number): void;
   limits_configure(maxStringLength: number, maxAttributesPerSpan: number, maxSpansPerRequest: number): void;
   start(): void;
   input_reserve(n: number): number;
@@ -83,6 +86,8 @@ export function provideWasm(build: WasmBuild, bytes: Uint8Array<ArrayBuffer>): v
 export interface CoreImports {
   /** Bit k set: `name` matches the span-name pattern of SLO k (asked once per distinct name). */
   sloMatch?(name: string): number;
+  /** Bit k set: `value` matches the filter policies' regular expression k (asked once per distinct string). */
+  filterMatch?(value: string): number;
 }
 
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -99,6 +104,10 @@ export async function instantiateCore(build: WasmBuild = 'release', imports: Cor
       slo_match(ptr: number, len: number): number {
         if (!imports.sloMatch || !memory) return 0;
         return imports.sloMatch(decoder.decode(new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0)));
+      },
+      filter_match(ptr: number, len: number): number {
+        if (!imports.filterMatch || !memory) return 0;
+        return imports.filterMatch(decoder.decode(new Uint8Array(memory.buffer, ptr >>> 0, len >>> 0)));
       },
     },
   });

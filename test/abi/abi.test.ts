@@ -38,17 +38,17 @@ function sorted(m: SeriesMap): [string, unknown][] {
 const PACK_INPUTS = readdirSync(join(PACK_DIR, 'inputs')).filter((f) => /^(own|tempo|otelcol)-/.test(f)).sort();
 
 describe('the release core through examples/embed.mjs', () => {
-  it('speaks ABI version 2, and docs/abi.md documents every export and import', async () => {
+  it('speaks ABI version 3, and docs/abi.md documents every export and import', async () => {
     const module = new WebAssembly.Module(readBytes(RELEASE_WASM));
     const meter = await create(module);
-    expect(meter.exports.abi_version()).toBe(2);
+    expect(meter.exports.abi_version()).toBe(3);
     const doc = readFileSync(join(ROOT, 'docs/abi.md'), 'utf8');
     const documented = new Set([...doc.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!));
     const exported = WebAssembly.Module.exports(module).map((e) => e.name).filter((n) => n !== 'memory');
     expect(exported.filter((n) => !documented.has(n))).toEqual([]);
     expect([...documented].filter((n) => !exported.includes(n))).toEqual([]);
     const imported = WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`).sort();
-    expect(imported).toEqual(['env.abort:function', 'env.slo_match:function']);
+    expect(imported).toEqual(['env.abort:function', 'env.filter_match:function', 'env.slo_match:function']);
     const documentedImports = [...doc.matchAll(/^\| `(env\.[a-z_]+)` \|/gm)].map((m) => `${m[1]}:function`);
     expect(documentedImports.sort()).toEqual(imported);
   });
