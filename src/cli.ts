@@ -152,6 +152,8 @@ async function run(config: Config, demo = false): Promise<void> {
     renderers: [(format) => renderFamilies(families, format), (format) => telemetry.render(format)],
     tls: httpTls,
     bearerToken: metricsToken,
+    limits: config.http_limits,
+    onRefused: (reason) => telemetry.countHttpRefused(reason),
     ready: () => ({
       ok: receiversUp && !stopping && !supervisor.isRebuilding(),
       receivers: receiversUp ? 'up' : 'starting',

@@ -11,6 +11,7 @@ import {
 } from 'prom-client';
 import type { TextFormat } from './exporters/exposition.js';
 import type { IngestResult } from './core/result.js';
+import { REFUSAL_REASONS, type RefusalReason } from './net/limits.js';
 
 export type Protocol = 'http' | 'grpc';
 
@@ -78,6 +79,9 @@ const DURATION_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
 
+/** prom-client's default gauges named like counters; see the constructor. */
+const DUPLICATE_TOTAL_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** A sample whose value prom-client wrote as `Nan` (it adds no timestamps). */
 const NAN_VALUE = / Nan$/gm;
 
@@ -93,6 +97,7 @@ export class Telemetry {
   private readonly duration: Histogram<'protocol'>;
   private readonly collectErrors: Counter<'metric'>;
   private readonly throttled: Counter<'protocol'>;
+  private readonly httpRefused: Counter<'reason'>;
 
   constructor(options: TelemetryOptions = {}) {
     const registry = new Registry<PrometheusContentType>();
@@ -148,6 +153,13 @@ export class Telemetry {
       registers,
     });
     for (const protocol of ['http', 'grpc'] as const) this.throttled.labels(protocol).inc(0);
+    this.httpRefused = new Counter({
+      name: 'spanmeter_http_server_refused_total',
+      help: 'Clients of the metrics/page server turned away by http_limits, by reason: connections (over max_connections, closed on arrival), in_flight (503), pipelined (too many requests waiting on one connection, closed), write_timeout (response not written in time, closed).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of REFUSAL_REASONS) this.httpRefused.labels(reason).inc(0);
     // Every reason is visible from the start, at zero.
     for (const reason of REJECT_REASONS) {
       this.spansRejected.labels(reason).inc(0);
@@ -159,6 +171,10 @@ export class Telemetry {
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: registry });
       collectDefaultMetrics({ register: this.openMetrics });
+      // prom-client also registers nodejs_active_{handles,requests,resources}_total: gauges whose
+      // `_total` suffix promtool check metrics refuses (only counters end in _total). Each is the
+      // sum of the same-named gauge without it (by `type`), which stays.
+      for (const r of registers) for (const name of DUPLICATE_TOTAL_GAUGES) r.removeSingleMetric(name);
     }
   }
 
@@ -183,6 +199,11 @@ export class Telemetry {
   /** Counts one request refused by the ingest budget (besides countRequest). */
   countThrottled(protocol: Protocol): void {
     this.throttled.labels(protocol).inc();
+  }
+
+  /** Counts one client the metrics/page server turned away (src/net/limits.ts). */
+  countHttpRefused(reason: RefusalReason): void {
+    this.httpRefused.labels(reason).inc();
   }
 
   /**

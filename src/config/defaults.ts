@@ -47,6 +47,8 @@ export function defaultConfig(): Config {
     http_endpoint: '127.0.0.1:9464',
     tls: { cert_file: '', key_file: '', client_ca_file: '' },
     http_auth: { bearer_token: '', bearer_token_file: '' },
+    // Prometheus' --web.max-connections (512); the Collector's HTTP write timeout (30s). Issue 21.
+    http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30_000 },
     // Both on: a sidecar is run for both (Tempo keeps this list per tenant in its overrides and
     // defaults to none; one sidecar is one tenant). Issue 18 item 1.
     processors: ['span-metrics', 'service-graphs'],

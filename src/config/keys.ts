@@ -98,6 +98,10 @@ export const SCHEMA: ObjectSpec<Config> = {
     tls: tlsSpec(),
     http_auth: authSpec(),
     processors: processors(),
+    http_limits: {
+      kind: 'object',
+      fields: { max_connections: integer(0), max_requests_in_flight: integer(0), write_timeout: duration(true) },
+    },
     processor: {
       kind: 'object',
       fields: {

@@ -139,6 +139,16 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** One Prometheus remote-write receiver (Prometheus's / Tempo's `remote_write` entries). */
 export interface RemoteWriteConfig {
+/** Limits of the metrics/page server (http_endpoint) against clients that do not read; 0 = off. */
+export interface HttpLimitsConfig {
+  /** Open connections at once; more are closed on arrival (Prometheus' --web.max-connections). */
+  max_connections: number;
+  /** Requests being answered at once, probes aside; more get 503 (client_golang's MaxRequestsInFlight). */
+  max_requests_in_flight: number;
+  /** A response not written within this many ms cuts its connection (YAML: "30s"). */
+  write_timeout: number;
+}
+
   /** The receiver's write URL, e.g. http://prometheus:9090/api/v1/write. */
   url: string;
   /** Extra HTTP headers sent with every request (Authorization, X-Scope-OrgID, ...). */
@@ -166,7 +176,7 @@ export interface Config {
   http_endpoint: string;
   /** TLS of http_endpoint. */
   tls: TlsConfig;
-  /** Bearer token required on GET /metrics. */
+  /** Bearer token required on every path of http_endpoint but /healthz and /readyz. */
   http_auth: AuthConfig;
   processors: ProcessorName[];
   processor: {
@@ -180,6 +190,8 @@ export interface Config {
   naming: 'tempo' | 'otel';
   /** How long SIGTERM/SIGINT may take (drain, flush, last push) before the process exits anyway, ms. */
   shutdown_timeout: number;
+  /** Connection, in-flight and write-time limits of http_endpoint. */
+  http_limits: HttpLimitsConfig;
   log_level: LogLevel;
   /** Prometheus remote-write receivers; empty = no remote write. */
   remote_write: RemoteWriteConfig[];

@@ -1,14 +1,18 @@
 // The sidecar's own HTTP server (default 127.0.0.1:9464): GET /metrics, GET /healthz, GET /.
 // /metrics concatenates the output of the renderers it is given, in order (the span metrics, then
-// the sidecar's self metrics), in Prometheus text format 0.0.4.
+// the sidecar's self metrics), in Prometheus text format 0.0.4. With a bearer token every path
+// but the probes (/healthz, /readyz) asks for it; src/net/limits.ts bounds what clients that
+// never read can hold.
 import http from 'node:http';
 import https from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type TextFormat } from './exposition.js';
 import { listenHttp, type RunningServer } from '../net/server.js';
 import { parseEndpoint } from '../net/endpoint.js';
+import { defaultConfig } from '../config/defaults.js';
 import { silentLogger, type Logger } from '../log.js';
 import { bearerChecker, type TlsMaterial } from '../net/security.js';
+import { limitedListener, type RefusalReason, type ServerLimits } from '../net/limits.js';
 
 export type Renderer = (format: TextFormat) => string | Uint8Array | Promise<string | Uint8Array>;
 
@@ -30,8 +34,12 @@ export interface MetricsServerOptions {
   ready?: () => HealthReport;
   /** Serve HTTPS (mTLS when clientCa is set). */
   tls?: TlsMaterial;
-  /** Require `Authorization: Bearer <token>` on /metrics (401 otherwise). */
+  /** Require `Authorization: Bearer <token>` on every path but /healthz and /readyz (401 otherwise). */
   bearerToken?: string;
+  /** Connection, in-flight and write-time limits (src/net/limits.ts); default: config's http_limits defaults. */
+  limits?: ServerLimits;
+  /** Called each time a limit turns a client away (spanmeter_http_server_refused_total). */
+  onRefused?: (reason: RefusalReason) => void;
   /** Optional detail for /healthz; without it /healthz answers `ok`. */
   health?: () => HealthReport | Promise<HealthReport>;
   logger?: Logger;
@@ -86,7 +94,12 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
 
   const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
   const tls = options.tls;
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse, refused: boolean): void => {
+    if (refused) {
+      res.setHeader('Retry-After', '1');
+      send(res, 503, 'text/plain; charset=utf-8', 'too many requests in flight: retry later\n', req.method === 'HEAD');
+      return;
+    }
     handle(req, res).catch((err: unknown) => {
       log.error({ err }, 'metrics server: error while handling a request');
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', req.method === 'HEAD');
@@ -94,13 +107,27 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     });
   };
   const server = tls
-    ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: tls.clientCa !== undefined }, onRequest)
-    : http.createServer(onRequest);
+    ? https.createServer({ cert: tls.cert, key: tls.key, ca: tls.clientCa, requestCert: tls.clientCa !== undefined, rejectUnauthorized: tls.clientCa !== undefined })
+    : http.createServer();
+  server.on('request', limitedListener(server, {
+    limits: options.limits ?? defaultConfig().http_limits,
+    exempt: (req) => isProbe(pathOf(req.url ?? '/')),
+    handle: onRequest,
+    onRefused: options.onRefused,
+    log,
+    name: 'metrics server',
+  }));
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const path = pathOf(url);
+    const head = req.method === 'HEAD';
+    if (authorized && !isProbe(path) && !authorized(req.headers.authorization)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="spanmeter"');
+      send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <token>\n', head);
+      return;
+    }
     if (options.routes && (path === '/ui' || path.startsWith('/ui/') || path.startsWith('/api/') || (path === '/' && /\btext\/html\b/.test(req.headers.accept ?? '')))) {
       await route(options.routes, path, q < 0 ? '' : url.slice(q + 1), req, res);
       return;
@@ -109,15 +136,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
       return;
     }
-    const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) {
       res.setHeader('Allow', 'GET, HEAD');
       send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: use GET\n');
-      return;
-    }
-    if (path === '/metrics' && authorized && !authorized(req.headers.authorization)) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="spanmeter"');
-      send(res, 401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <token>\n', head);
       return;
     }
     if (path === '/readyz') {
@@ -129,6 +150,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     }
     if (path === '/metrics') {
       const format = negotiate(req.headers.accept);
+      const type = format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT;
+      res.setHeader('Vary', 'Accept, Accept-Encoding');
+      if (head) {
+        // The headers a GET would get, without rendering (its length is unknown until then).
+        res.writeHead(200, { 'Content-Type': type });
+        res.end();
+        return;
+      }
       let text: Buffer;
       try {
         text = await renderAll(renderers, format);
@@ -137,8 +166,6 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         send(res, 500, 'text/plain; charset=utf-8', 'rendering metrics failed\n', head);
         return;
       }
-      res.setHeader('Vary', 'Accept, Accept-Encoding');
-      const type = format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT;
       if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
         res.setHeader('Content-Encoding', 'gzip');
         send(res, 200, type, gzipSync(text), head);
@@ -185,6 +212,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
 
   return listenHttp(server, { host, port }, 'metrics server', log, options.closeGraceMs);
 }
+
+const pathOf = (url: string): string => {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+};
+
+/** The probes: open without a token and never refused by the in-flight cap. */
+const isProbe = (path: string): boolean => path === '/healthz' || path === '/readyz';
 
 function send(res: http.ServerResponse, status: number, contentType: string, body: string | Buffer, head = false): void {
   if (res.headersSent) return;

@@ -19,6 +19,8 @@ const EXPECTED_DEFAULTS = {
   http_endpoint: '127.0.0.1:9464',
   tls: { cert_file: '', key_file: '', client_ca_file: '' },
   http_auth: { bearer_token: '', bearer_token_file: '' },
+  // Prometheus' --web.max-connections default 512; the Collector's HTTP WriteTimeout 30s (issue 21).
+  http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000 },
   processors: ['span-metrics', 'service-graphs'], // both on (issue 18 item 1; docs/config.md)
   processor: {
     span_metrics: {

@@ -226,6 +226,10 @@ describe('the sidecar with TLS, mTLS and tokens from its config', () => {
     const get = (path: string, headers: Record<string, string> = {}) => httpsPost(metrics, new Uint8Array(0), { headers }, path, 'GET');
     expect((await get('/metrics')).status).toBe(401);
     expect((await get('/metrics', { Authorization: 'Bearer otlp-tok' })).status).toBe(401);
+    // Issue 21 item 7: the page's data (/api/*) asks for the same token; only the probes stay open.
+    expect((await get('/api/graph')).status).toBe(401);
+    expect((await get('/api/red?service=exporter-tls')).status).toBe(401);
+    expect((await get('/api/graph', { Authorization: 'Bearer metrics-tok' })).status).toBe(200);
     const page = await get('/metrics', { Authorization: 'Bearer metrics-tok', Accept: 'text/plain;version=0.0.4' });
     expect(page.status).toBe(200);
     const samples = parsePrometheusText(page.body).samples;
