@@ -9,7 +9,7 @@ import { CART_EDGE, FRONTEND_GET, sampleValue } from './helpers.js';
 const NOW = 1_700_000_100_000;
 
 describe('Spanmeter (src/index.ts)', () => {
-  it('defaults: span metrics only, Tempo names; protobuf and JSON give the same result', async () => {
+  it("defaults: the sidecar's (both processors), Tempo names; protobuf and JSON give the same result", async () => {
     const a = await Spanmeter.create();
     const b = await Spanmeter.create({});
     expect(a.config).toEqual(defaultConfig());
@@ -19,12 +19,21 @@ describe('Spanmeter (src/index.ts)', () => {
     expect(text).toBe(b.metrics());
     expect(sampleValue(text, 'traces_spanmetrics_calls_total', FRONTEND_GET)).toBe(2);
     expect(sampleValue(text, 'traces_spanmetrics_latency_bucket', `${FRONTEND_GET},le="0.016"`)).toBe(2);
-    expect(text).not.toContain('traces_service_graph');
+    // Both processors by default (docs/config.md): the sample's one frontend CLIENT -> cart SERVER
+    // pair is an edge at once, failed on both sides (examples/sample-request.json, status 2).
+    expect(a.config.processors).toEqual(['span-metrics', 'service-graphs']);
+    expect(sampleValue(text, 'traces_service_graph_request_total', CART_EDGE)).toBe(1);
+    expect(sampleValue(text, 'traces_service_graph_request_failed_total', CART_EDGE)).toBe(1);
     expect(a.metrics('openmetrics')).toMatch(/# EOF\n$/);
     expect(a.metrics('openmetrics')).toContain('# {trace_id="4bf92f3577b34da6a3ce929d0e0e4736"');
     expect(Spanmeter.contentType()).toBe(PROMETHEUS_TEXT);
     expect(Spanmeter.contentType('openmetrics')).toBe(OPENMETRICS_TEXT);
-    expect(a.stats().activeSeries).toBe(5 * 19);
+    // Span metrics alone: 5 label sets (frontend GET /, GET /cart, GET /api/cart; cart GET /api/cart,
+    // SELECT cart), 19 series each with the 14 default buckets (README, Cardinality).
+    const sm = await Spanmeter.create({ processors: ['span-metrics'] });
+    sm.ingest(readBytes(SAMPLE_PB), NOW);
+    expect(sm.metrics()).not.toContain('traces_service_graph');
+    expect(sm.stats().activeSeries).toBe(5 * 19);
   });
 
   it('bad input is refused whole, with a reason', async () => {
