@@ -1,10 +1,13 @@
 // OTLP/gRPC receiver: the real OpenTelemetry gRPC exporter (with and without gzip) as client, then
 // size limits and bad data with a plain grpc-js client.
 import * as grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { EXPORT_METHOD_PATH, startGrpcReceiver } from '../../src/receivers/grpc.js';
+import { percentEncode } from '../../src/receivers/grpc-wire.js';
 import type { RunningServer } from '../../src/net/server.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/otlp/messages.js';
 import { Telemetry } from '../../src/telemetry.js';
@@ -250,5 +253,132 @@ describe('OTLP/gRPC receiver', () => {
       await s.close();
       t.clear();
     }
+  });
+
+  describe('gRPC over HTTP/2 as the spec writes it (raw node:http2 client)', () => {
+    interface RawOutcome {
+      httpStatus: number;
+      status?: number;
+      message?: string;
+      acceptEncoding?: string;
+    }
+    /** One call with hand-made frames: the HTTP status and grpc-status/-message (trailers or trailers-only). */
+    const raw = (frames: Buffer[], headers: http2.OutgoingHttpHeaders = {}, path = EXPORT_METHOD_PATH, endRequest = true): Promise<RawOutcome> =>
+      new Promise((resolve, reject) => {
+        const session = http2.connect(`http://${server.address}`);
+        session.on('error', reject);
+        const out: RawOutcome = { httpStatus: 0 };
+        const take = (h: http2.IncomingHttpHeaders): void => {
+          if (h[':status'] !== undefined) out.httpStatus = Number(h[':status']);
+          if (h['grpc-accept-encoding'] !== undefined) out.acceptEncoding = String(h['grpc-accept-encoding']);
+          if (h['grpc-status'] !== undefined) {
+            out.status = Number(h['grpc-status']);
+            out.message = decodeURIComponent(String(h['grpc-message'] ?? ''));
+          }
+        };
+        const req = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+        req.on('response', take);
+        req.on('trailers', take);
+        req.on('data', () => {});
+        req.on('error', () => {});
+        req.on('close', () => {
+          session.close();
+          resolve(out);
+        });
+        for (const f of frames) req.write(f);
+        if (endRequest) req.end();
+      });
+    /** A Length-Prefixed-Message (PROTOCOL-HTTP2.md: Compressed-Flag, 4-byte big-endian length, message). */
+    const lpm = (flag: number, message: Uint8Array): Buffer => {
+      const b = Buffer.alloc(5 + message.length);
+      b[0] = flag;
+      b.writeUInt32BE(message.length, 1);
+      b.set(message, 5);
+      return b;
+    };
+
+    it('takes a gzip message flagged compressed under grpc-encoding gzip', async () => {
+      const out = await raw([lpm(1, zlib.gzipSync(request(['raw-gz'])))], { 'grpc-encoding': 'gzip' });
+      expect(out).toMatchObject({ httpStatus: 200, status: 0 });
+      expect(consumer.allNames()).toEqual(['raw-gz']);
+    });
+
+    it('INTERNAL for Compressed-Flag 1 without grpc-encoding, and for a flag other than 0 and 1', async () => {
+      // grpc/grpc doc/compression.md: a message flagged compressed on a call with no (or identity)
+      // grpc-encoding must fail with INTERNAL; PROTOCOL-HTTP2.md allows only 0 and 1 as the flag.
+      expect((await raw([lpm(1, zlib.gzipSync(request(['x'])))])).status).toBe(grpc.status.INTERNAL);
+      expect((await raw([lpm(1, request(['x']))], { 'grpc-encoding': 'identity' })).status).toBe(grpc.status.INTERNAL);
+      expect((await raw([lpm(2, request(['x']))])).status).toBe(grpc.status.INTERNAL);
+      expect(consumer.arrivals).toHaveLength(0);
+    });
+
+    it('UNIMPLEMENTED with grpc-accept-encoding for an encoding it cannot read', async () => {
+      // doc/compression.md: an unsupported message encoding is UNIMPLEMENTED and the server lists its own.
+      const out = await raw([lpm(1, request(['x']))], { 'grpc-encoding': 'br' });
+      expect(out.status).toBe(grpc.status.UNIMPLEMENTED);
+      expect(out.acceptEncoding?.split(',')).toEqual(expect.arrayContaining(['gzip', 'identity']));
+    });
+
+    it('UNIMPLEMENTED for a unary call with two messages or none; INTERNAL for a message cut short', async () => {
+      expect((await raw([lpm(0, request(['a'])), lpm(0, request(['b']))])).status).toBe(grpc.status.UNIMPLEMENTED);
+      expect((await raw([])).status).toBe(grpc.status.UNIMPLEMENTED);
+      expect((await raw([lpm(0, request(['a'])).subarray(0, 20)])).status).toBe(grpc.status.INTERNAL);
+      expect(consumer.arrivals).toHaveLength(0);
+    });
+
+    it('RESOURCE_EXHAUSTED from the length prefix alone, before the message has come', async () => {
+      const prefix = Buffer.from([0, 0, 0, 0, 0]);
+      prefix.writeUInt32BE(LIMIT + 1, 1);
+      const out = await raw([prefix], {}, EXPORT_METHOD_PATH, false);
+      expect(out.status).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    });
+
+    it('DEADLINE_EXCEEDED when grpc-timeout passes before the message', async () => {
+      const out = await raw([], { 'grpc-timeout': '50m' }, EXPORT_METHOD_PATH, false);
+      expect(out.status).toBe(grpc.status.DEADLINE_EXCEEDED);
+    });
+
+    it('415 for a content-type other than application/grpc (PROTOCOL-HTTP2.md)', async () => {
+      expect((await raw([lpm(0, request(['x']))], { 'content-type': 'application/json' })).httpStatus).toBe(415);
+    });
+  });
+
+  it('answers the Metrics and Logs services UNIMPLEMENTED naming the traces service, logged once each and counted', async () => {
+    const t = new Telemetry({ defaultMetrics: false });
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (_o: object, msg?: string) => { warnings.push(msg ?? ''); } };
+    const s = await startGrpcReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: LIMIT, consumer, telemetry: t, logger });
+    const client = new grpc.Client(s.address, grpc.credentials.createInsecure());
+    const other = (path: string) => new Promise<CallOutcome>((resolve) => {
+      client.makeUnaryRequest(path, (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, new Uint8Array(0), (error, response) => resolve({ error, response }));
+    });
+    try {
+      for (const path of ['/opentelemetry.proto.collector.metrics.v1.MetricsService/Export', '/opentelemetry.proto.collector.logs.v1.LogsService/Export']) {
+        for (let i = 0; i < 2; i++) {
+          const out = await other(path);
+          expect(out.error?.code).toBe(grpc.status.UNIMPLEMENTED);
+          expect(out.error?.details).toContain('opentelemetry.proto.collector.trace.v1.TraceService/Export');
+          expect(out.error?.details).toContain('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+        }
+      }
+      expect(warnings.filter((w) => w.includes('not metrics'))).toHaveLength(1);
+      expect(warnings.filter((w) => w.includes('not logs'))).toHaveLength(1);
+      const text = await t.render();
+      expect(text).toContain('spanmeter_requests_total{protocol="grpc",code="UNIMPLEMENTED"} 4\n');
+      expect(text).toContain('spanmeter_requests_rejected_total{protocol="grpc",reason="not_traces"} 4\n');
+    } finally {
+      client.close();
+      await s.close();
+      t.clear();
+    }
+  });
+});
+
+describe('percentEncode (grpc-message)', () => {
+  it('writes bytes outside 0x20-0x7E and % as %XX of their UTF-8', () => {
+    // PROTOCOL-HTTP2.md "Status-Message"; ü is U+00FC = UTF-8 C3 BC, % is 0x25 (hand-encoded).
+    expect(percentEncode('plain text: ok')).toBe('plain text: ok');
+    expect(percentEncode('ü 100%')).toBe('%C3%BC 100%25');
+    expect(percentEncode('a\nb')).toBe('a%0Ab');
   });
 });

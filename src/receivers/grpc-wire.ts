@@ -1,0 +1,98 @@
+// The pieces of the gRPC over HTTP/2 protocol (github.com/grpc/grpc, doc/PROTOCOL-HTTP2.md) the
+// OTLP/gRPC receiver speaks on node:http2: the Length-Prefixed-Message (1-byte Compressed-Flag,
+// 4-byte big-endian Message-Length, the message), grpc-timeout, grpc-message's percent-encoding
+// and the binary (-bin) metadata's base64, and the reassembly of a unary call's one message.
+import { status as Code } from '@grpc/grpc-js';
+
+export const GRPC_CONTENT_TYPE = 'application/grpc';
+/** The message encodings the receiver inflates (grpc-encoding), as it advertises them. */
+export const ACCEPT_ENCODING = 'identity,deflate,gzip';
+/** grpc-encoding values and what decompress() (otlp/gzip.ts) calls them. */
+export const ENCODINGS: ReadonlyMap<string, string | undefined> = new Map([['identity', undefined], ['gzip', 'gzip'], ['deflate', 'deflate']]);
+
+/** Bytes before each message: Compressed-Flag (1) + Message-Length (4). */
+export const PREFIX_BYTES = 5;
+
+/** A Length-Prefixed-Message holding `message` uncompressed. */
+export function frame(message: Uint8Array): Buffer {
+  const out = Buffer.alloc(PREFIX_BYTES + message.length);
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, PREFIX_BYTES);
+  return out;
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+/** grpc-timeout (TimeoutValue: 1-8 ASCII digits, then H M S m u n) in ms; undefined when absent or malformed. */
+export function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  return m ? Number(m[1]) * UNIT_MS[m[2]!]! : undefined;
+}
+
+/**
+ * grpc-message as the spec writes it: the UTF-8 bytes, each outside 0x20-0x7E or equal to '%'
+ * written %XX.
+ */
+export function percentEncode(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = '';
+  for (const b of Buffer.from(message, 'utf8')) {
+    out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** A -bin metadata value: base64 without padding (receivers accept both). */
+export function binHeader(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64').replace(/=+$/, '');
+}
+
+/** Why a unary call's DATA is not one well-formed message: a gRPC status and its message. */
+export interface FramingError {
+  code: Code;
+  message: string;
+}
+
+/**
+ * Collects the DATA of a unary call: learns the message's flag and length from its prefix as soon
+ * as 5 bytes have come, and keeps the chunks (one copy at the end, none when a single chunk holds
+ * it all).
+ */
+export class UnaryMessage {
+  private readonly chunks: Buffer[] = [];
+  private total = 0;
+  /** Compressed-Flag and Message-Length, once 5 bytes have arrived. */
+  flag = -1;
+  length = -1;
+
+  /** Adds a chunk; true when this chunk completed the prefix (flag and length are now known). */
+  push(chunk: Buffer): boolean {
+    const had = this.total;
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+    if (had >= PREFIX_BYTES || this.total < PREFIX_BYTES) return false;
+    const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.total);
+    this.flag = head[0]!;
+    this.length = head.readUInt32BE(1);
+    return true;
+  }
+
+  /** Bytes received so far, prefix included. */
+  get received(): number {
+    return this.total;
+  }
+
+  /** At the end of the request: the message, or why there is not exactly one. */
+  finish(): Buffer | FramingError {
+    if (this.total === 0) return { code: Code.UNIMPLEMENTED, message: 'the call ended without a request message (Export is unary)' };
+    if (this.total < PREFIX_BYTES || this.total < PREFIX_BYTES + this.length) {
+      return { code: Code.INTERNAL, message: `the request message was cut short: ${this.total} bytes of ${PREFIX_BYTES + Math.max(0, this.length)}` };
+    }
+    if (this.total > PREFIX_BYTES + this.length) {
+      return { code: Code.UNIMPLEMENTED, message: 'more than one request message on a unary call (Export is unary)' };
+    }
+    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.total);
+    return all.subarray(PREFIX_BYTES);
+  }
+}
