@@ -90,6 +90,15 @@ async function run(config: Config, demo = false): Promise<void> {
     labelNames: ['reason'],
     collect: () => [{ labels: { reason: 'outside_ingestion_slack' }, value: core.lateSpans() }],
   });
+  telemetry.addCounter({
+    name: 'spanmeter_spans_filtered_total',
+    help: "Spans a processor's filter_policies left out, by processor.",
+    labelNames: ['processor'],
+    collect: () => [
+      { labels: { processor: 'span-metrics' }, value: core.spansFiltered('span-metrics') },
+      { labels: { processor: 'service-graphs' }, value: core.spansFiltered('service-graphs') },
+    ],
+  });
   telemetry.addGauge({
     name: 'spanmeter_label_value_bytes',
     help: 'Bytes of distinct label values held by the core.',

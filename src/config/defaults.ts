@@ -66,6 +66,8 @@ export function defaultConfig(): Config {
         span_multiplier_key: '',
         histogram_unit: 'ms',
         events: { enabled: false, dimensions: [] },
+        filter_policies: [],
+        enable_tracestate_span_multiplier: false,
       },
       service_graphs: {
         wait: 10_000,
@@ -79,6 +81,8 @@ export function defaultConfig(): Config {
         peer_attributes: ['peer.service', 'db.name', 'db.system', 'db.system.name'],
         database_name_attributes: ['db.namespace', 'db.name', 'db.system', 'db.system.name'],
         span_multiplier_key: '',
+        filter_policies: [],
+        enable_tracestate_span_multiplier: false,
       },
     },
     registry: { max_active_series: 0, stale_duration: 15 * 60_000 },

@@ -6,6 +6,7 @@
 import { REMOTE_WRITE_DEFAULTS, SLO_DEFAULTS } from './defaults.js';
 import { objectList, externalLabels, headers, yamlFromText } from './mappings.js';
 import { SPAN_KIND_WORDS } from './slos.js';
+import { filterPolicies } from './filters.js';
 import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type ObjectSpec } from './spec.js';
 import { LOG_LEVELS, type Config, type RemoteWriteConfig, type SloConfig, type TlsConfig, type AuthConfig } from './types.js';
 import {
@@ -126,12 +127,12 @@ export const SCHEMA: ObjectSpec<Config> = {
               kind: 'object',
               fields: { enabled: boolean(), dimensions: nameList() },
             },
+            filter_policies: filterPolicies(),
+            enable_tracestate_span_multiplier: boolean(),
           },
           hints: {
             dimension_mappings: NOT_YET,
             enable_target_info: NOT_YET,
-            enable_tracestate_span_multiplier: NOT_YET,
-            filter_policies: NOT_YET,
             target_info_excluded_dimensions: NOT_YET,
             enable_instance_label: NOT_YET,
           },
@@ -150,10 +151,8 @@ export const SCHEMA: ObjectSpec<Config> = {
             peer_attributes: nameList(),
             database_name_attributes: nameList(),
             span_multiplier_key: string(),
-          },
-          hints: {
-            enable_tracestate_span_multiplier: NOT_YET,
-            filter_policies: NOT_YET,
+            filter_policies: filterPolicies(),
+            enable_tracestate_span_multiplier: boolean(),
           },
         },
       },

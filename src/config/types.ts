@@ -3,6 +3,8 @@
 // keys.ts checks each key (its SCHEMA is typed ObjectSpec<Config>) and defaults.ts gives each
 // its default (typed Config): a key added here and not there fails to compile.
 
+import type { FilterPolicy } from './filters.js';
+
 /** The processors spanmeter provides (the type is derived from this list, so the two cannot differ). */
 export const PROCESSOR_NAMES = ['span-metrics', 'service-graphs'] as const;
 export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
@@ -27,6 +29,10 @@ export interface SpanMetricsConfig {
   histogram_unit: 's' | 'ms';
   /** The span-events metric (the Collector connector's `events`). */
   events: SpanEventsConfig;
+  /** Tempo's filter policies: which spans are counted (src/config/filters.ts). */
+  filter_policies: FilterPolicy[];
+  /** Weigh a span by its tracestate's OpenTelemetry sampling threshold first (Tempo's option). */
+  enable_tracestate_span_multiplier: boolean;
 }
 
 export interface SpanEventsConfig {
@@ -84,6 +90,10 @@ export interface ServiceGraphsConfig {
   database_name_attributes: string[];
   /** Span attribute whose value weights the span (sampled traces); "" = off. */
   span_multiplier_key: string;
+  /** Tempo's filter policies: which client/server spans make edges (src/config/filters.ts). */
+  filter_policies: FilterPolicy[];
+  /** Weigh a span by its tracestate's OpenTelemetry sampling threshold first (Tempo's option). */
+  enable_tracestate_span_multiplier: boolean;
 }
 
 export interface OtlpConfig {

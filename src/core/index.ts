@@ -6,6 +6,7 @@ import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
 import { causeOf, describeFailure, spanLimitReason } from './errors.js';
 import { SeriesTableView } from './series.js';
+import { FilterPatterns, filterRecords } from './filters.js';
 import * as L from './layout.js';
 
 export type { IngestResult } from './result.js';
@@ -117,7 +118,8 @@ export class Core {
     const slos = options.slos ?? [];
     const patterns = slos.map(sloNamePattern);
     const sloMatch = (name: string) => patterns.reduce((bits, re, k) => (re?.test(name) ? bits | (1 << k) : bits), 0);
-    const wasm = await instantiateCore(options.build, { sloMatch });
+    const filterPatterns = new FilterPatterns();
+    const wasm = await instantiateCore(options.build, { sloMatch, filterMatch: filterPatterns.match });
     const slot = (key: string) => (key === '' ? -1 : watch(wasm, key));
     const sm = options.spanMetrics;
     if (sm) {
@@ -161,6 +163,8 @@ export class Core {
         sg.database_name_attributes.length, sg.wait, sg.max_items,
       );
     }
+    if (sm) configureFilters(wasm, L.PROCESSOR_SPAN_METRICS, sm, slot, filterPatterns);
+    if (sg) configureFilters(wasm, L.PROCESSOR_SERVICE_GRAPHS, sg, slot, filterPatterns);
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
     const limits = options.limits;
@@ -214,6 +218,11 @@ export class Core {
   /** Spans left out so far for ending before the ingestion slack. */
   lateSpans(): number {
     return this.wasm.late_spans();
+  }
+
+  /** Spans a processor's filter_policies left out so far. */
+  spansFiltered(processor: 'span-metrics' | 'service-graphs'): number {
+    return this.wasm.spans_filtered(processor === 'span-metrics' ? L.PROCESSOR_SPAN_METRICS : L.PROCESSOR_SERVICE_GRAPHS);
   }
 
   /** Bytes of label values the core holds. */
@@ -302,6 +311,20 @@ export class Core {
     }
     return this.u8;
   }
+}
+
+/** A processor's filter_policies and enable_tracestate_span_multiplier (after its other set-up). */
+function configureFilters(
+  wasm: CoreExports, processor: number, config: SpanMetricsConfig | ServiceGraphsConfig, slot: (key: string) => number,
+  patterns: FilterPatterns,
+): void {
+  wasm.tracestate_configure(processor, config.enable_tracestate_span_multiplier ? 1 : 0);
+  // every watch (slot) before the copy into scratch: a watch writes its key into the same scratch
+  const { bytes, count } = filterRecords(config.filter_policies, slot, patterns);
+  if (count === 0) return;
+  const ptr = wasm.scratch(bytes.length) >>> 0;
+  new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
+  wasm.filter_configure(processor, ptr, count, bytes.length);
 }
 
 function watch(wasm: CoreExports, key: string): number {

@@ -16,6 +16,7 @@ const CONFIG: SpanMetricsConfig = {
   intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: false },
   span_multiplier_key: '',
   histogram_unit: 's', events: { enabled: false, dimensions: [] },
+  filter_policies: [], enable_tracestate_span_multiplier: false,
 };
 
 /** The oracle: String(v)'s digits and exponent, laid out without an exponent. */

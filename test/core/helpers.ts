@@ -110,6 +110,8 @@ export function spanMetricsConfig(
     span_multiplier_key: '',
     histogram_unit: 's',
     events: { enabled: false, dimensions: [] },
+    filter_policies: [],
+    enable_tracestate_span_multiplier: false,
   };
 }
 
