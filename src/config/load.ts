@@ -8,6 +8,8 @@ import { FLAGS, type FlagSpec } from './flags.js';
 import { LEAVES, SCHEMA, specAt, type Leaf } from './keys.js';
 import { anySpec, pathString, walk, type AnyObjectSpec, type Assignment, type Path } from './spec.js';
 import { checkSlos } from './slos.js';
+import { resolveLabelCollisions } from './labelnames.js';
+import { translatePeerBlocks } from './peers.js';
 import type { Config } from './types.js';
 import { splitEndpoint } from './values.js';
 
@@ -59,8 +61,9 @@ export function loadConfig(opts: LoadOptions): LoadResult {
   // 1. The YAML file.
   const envFile = opts.env[CONFIG_ENV];
   const configFile = args.configFile ?? (envFile ? envFile : undefined);
+  const peerWarnings: string[] = [];
   if (configFile !== undefined) {
-    readYamlFile(configFile, opts.readFile ?? ((p) => readFileSync(p, 'utf8')), issues, assignments);
+    readYamlFile(configFile, opts.readFile ?? ((p) => readFileSync(p, 'utf8')), issues, assignments, peerWarnings);
   }
 
   // 2. Env vars, in schema order; unknown SPANMETER_* names are errors.
@@ -85,8 +88,10 @@ export function loadConfig(opts: LoadOptions): LoadResult {
     walk(s.leaf.spec, s.leaf.spec.fromText(s.text), s.leaf.path, report, assignments);
   }
 
-  const { config, assigned } = merge(assignments, issues);
-  return { action: 'run', config, configFile, warnings: warningsFor(config, assigned), demo: args.demo, printConfig: args.printConfig };
+  const merged = merge(assignments, issues);
+  const { config, assigned } = merged;
+  const warnings = [...peerWarnings, ...merged.warnings, ...warningsFor(config, assigned)];
+  return { action: 'run', config, configFile, warnings, demo: args.demo, printConfig: args.printConfig };
 }
 
 /**
@@ -116,7 +121,9 @@ export function loadObject(input: unknown, origin: string, keys: readonly (keyof
  * The defaults with the checked assignments over them, in order (later wins), then the checks
  * that span keys. Throws ConfigError if `issues` (from the sources) or these checks found any.
  */
-function merge(assignments: readonly Assignment[], issues: ConfigIssue[]): { config: Config; assigned: Set<string> } {
+function merge(
+  assignments: readonly Assignment[], issues: ConfigIssue[],
+): { config: Config; assigned: Set<string>; warnings: string[] } {
   if (issues.length > 0) throw new ConfigError(issues);
   const config = defaultConfig();
   const assigned = new Set<string>();
@@ -132,7 +139,8 @@ function merge(assignments: readonly Assignment[], issues: ConfigIssue[]): { con
   if (config.naming === 'otel' && !assigned.has('processor.span_metrics.histogram_buckets')) {
     config.processor.span_metrics.histogram_buckets = [...COLLECTOR_SPAN_METRICS_BUCKETS];
   }
-  return { config, assigned };
+  const warnings = resolveLabelCollisions(config);
+  return { config, assigned, warnings };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +244,9 @@ function parseSet(value: string, issues: ConfigIssue[]): Setting | undefined {
 // ---------------------------------------------------------------------------------------------
 // The YAML file
 
-function readYamlFile(file: string, readFile: (path: string) => string, issues: ConfigIssue[], out: Assignment[]) {
+function readYamlFile(
+  file: string, readFile: (path: string) => string, issues: ConfigIssue[], out: Assignment[], warnings: string[],
+): void {
   let text: string;
   try {
     text = readFile(file);
@@ -265,7 +275,9 @@ function readYamlFile(file: string, readFile: (path: string) => string, issues: 
     const { line, col } = pos === undefined ? { line: 0, col: 0 } : lineCounter.linePos(pos);
     issues.push({ origin: pos === undefined ? file : `${file}:${line}:${col}`, path: pathString(path), message });
   };
-  walk(anySpec(SCHEMA), raw, [], report, out);
+  // Tempo's metrics_generator / overrides blocks and the Collector's connectors, as pasted.
+  const rest = translatePeerBlocks(raw, report, out, warnings);
+  walk(anySpec(SCHEMA), rest, [], report, out);
 }
 
 /** Offset in the source of the node at `path` (of its key if atKey). */

@@ -8,6 +8,7 @@ import {
   SG_V_REQUESTS, SG_V_SERVER_SUM, VIRTUAL_CLIENT, VIRTUAL_NONE, VIRTUAL_SERVER,
 } from '../core/layout.js';
 import type { ServiceGraphsConfig } from '../config/types.js';
+import { SERVICE_GRAPHS_OWN_LABELS } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
 import { TableLabels, latestExemplar, type CounterFamily, type Family, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
@@ -19,8 +20,6 @@ const CONNECTION_TYPES: Record<number, string> = {
 };
 /** virtual_node label values by the core's number. */
 const VIRTUAL_NODES: Record<number, string> = { [VIRTUAL_NONE]: '', [VIRTUAL_CLIENT]: 'client', [VIRTUAL_SERVER]: 'server' };
-// Labels a dimension may not take as they are (le: the histograms' buckets carry it).
-const EDGE_LABELS = ['client', 'server', 'connection_type', 'virtual_node', 'le'] as const;
 
 export function serviceGraphsFamilies(core: Core, config: ServiceGraphsConfig): Family[] {
   return serviceGraphsCatalog(core, config).families;
@@ -31,7 +30,7 @@ export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): S
   const names = config.enable_client_server_prefix
     ? [...config.dimensions.map((d) => `client_${d}`), ...config.dimensions.map((d) => `server_${d}`)]
     : config.dimensions;
-  const dimensionNames = dimensionLabelNames(names, EDGE_LABELS, 'processor.service_graphs.dimensions');
+  const dimensionNames = dimensionLabelNames(names, SERVICE_GRAPHS_OWN_LABELS, 'processor.service_graphs.dimensions');
   const B = config.histogram_buckets.length;
   const edge = {
     client: (view, slot) => core.label(view.key(slot, SG_KEY_CLIENT)),

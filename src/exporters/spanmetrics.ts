@@ -6,6 +6,7 @@ import {
   SM_KEY_STATUS_MESSAGE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
 } from '../core/layout.js';
 import type { SpanMetricsConfig } from '../config/types.js';
+import { SPAN_METRICS_OWN_LABELS, sanitizeLabelName } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
 import { TableLabels, latestExemplar, type CounterFamily, type Family, type HistogramFamily, type LabelReader, type SpanMetricsCatalog } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
@@ -15,7 +16,6 @@ const SPAN_KINDS = [
   'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER',
 ];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
-const INTRINSIC_LABELS = ['span_name', 'span_kind', 'status_code', 'status_message'];
 const EVENT_NAME_LABEL = 'event_name';
 
 /** An enum value as sent (an int32 on the wire); unknown ones print as their number. */
@@ -37,7 +37,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const otel = naming === 'otel';
   const serviceLabel = otel ? 'service_name' : 'service';
   // Labels a dimension may not take as they are: the intrinsics, and le, which the histogram's buckets carry.
-  const reserved = [serviceLabel, ...INTRINSIC_LABELS, 'le'];
+  const reserved = [serviceLabel, ...SPAN_METRICS_OWN_LABELS];
   const dimensionNames = dimensionLabelNames(config.dimensions, reserved, 'processor.span_metrics.dimensions');
   const on = config.intrinsic_dimensions;
   const off: LabelReader = () => '';
@@ -60,15 +60,18 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const labels = new TableLabels(spanLabels);
   const table = () => core.table('spanMetrics');
   const ms = otel && config.histogram_unit === 'ms';
+  // naming: otel: the connector's `namespace` + "." + calls / duration / events, as the
+  // Collector's Prometheus exporter names them ("." → "_"); an empty namespace, no prefix.
+  const ns = config.namespace === '' ? '' : `${sanitizeLabelName(config.namespace)}_`;
   const latency: HistogramFamily = {
     type: 'histogram', table, labels, bounds: config.histogram_buckets, milliseconds: ms,
     buckets: SM_V_BUCKETS, sum: SM_V_SUM, count: SM_V_CALLS,
     exemplar: (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket),
-    name: !otel ? 'traces_spanmetrics_latency' : ms ? 'traces_span_metrics_duration_milliseconds' : 'traces_span_metrics_duration_seconds',
+    name: !otel ? 'traces_spanmetrics_latency' : ms ? `${ns}duration_milliseconds` : `${ns}duration_seconds`,
     help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
   };
   const calls: CounterFamily = {
-    type: 'counter', name: otel ? 'traces_span_metrics_calls' : 'traces_spanmetrics_calls', table, labels,
+    type: 'counter', name: otel ? `${ns}calls` : 'traces_spanmetrics_calls', table, labels,
     value: SM_V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
     exemplar: (view, slot) => latestExemplar(latency, view, slot),
   };
@@ -84,7 +87,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
       config.events.dimensions, [...reserved, ...dimensionNames, EVENT_NAME_LABEL], 'processor.span_metrics.events.dimensions',
     );
     events = {
-      type: 'counter', name: otel ? 'traces_span_metrics_events' : 'traces_spanmetrics_events', value: EVENTS_V_COUNT,
+      type: 'counter', name: otel ? `${ns}events` : 'traces_spanmetrics_events', value: EVENTS_V_COUNT,
       table: () => core.table('spanEvents'),
       labels: new TableLabels((view, slot) => [
         ...spanLabels(view, slot),

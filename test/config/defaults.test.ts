@@ -30,6 +30,7 @@ const EXPECTED_DEFAULTS = {
       span_multiplier_key: '',
       histogram_unit: 'ms',
       events: { enabled: false, dimensions: [] },
+      namespace: 'traces.span.metrics',
     },
     service_graphs: {
       wait: 10000,

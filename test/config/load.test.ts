@@ -99,6 +99,7 @@ describe('YAML file', () => {
           span_multiplier_key: 'sampling.ratio',
           histogram_unit: 'ms',
           events: { enabled: true, dimensions: ['exception.type'] },
+          namespace: 'traces.span.metrics',
         },
         service_graphs: {
           wait: 30000,
@@ -289,6 +290,7 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_UNIT',
       'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_ENABLED',
       'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_NAMESPACE',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WAIT',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_MAX_ITEMS',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WORKERS',

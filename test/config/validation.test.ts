@@ -35,9 +35,9 @@ describe('unknown keys, at every depth, with the key path and a hint', () => {
       'config error: c.yaml:2:3: processor.local_blocks: Tempo processor not provided by spanmeter',
     ],
     [
-      "a whole Tempo metrics_generator block",
-      'metrics_generator:\n  processor: {}\n',
-      "config error: c.yaml:1:1: metrics_generator: unknown key (this file takes the contents of Tempo's metrics_generator block: put processor: at the top level)",
+      "a key Tempo's metrics_generator block does not have (the block itself is read: peers.test.ts)",
+      'metrics_generator:\n  processors: [span-metrics]\n',
+      'config error: c.yaml:2:3: metrics_generator.processors: unknown key (not one of processor, registry, storage, metrics_ingestion_time_range_slack, ring, override_ring_key, ring_mode, codec, limiter_type, ingest_concurrency, instance_id, leave_consumer_group_on_shutdown, skip_stale_backlog_on_startup)',
     ],
   ])('%s', (_name, yaml, message) => {
     expect(fileError(yaml)).toBe(message);

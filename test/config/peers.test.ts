@@ -1,0 +1,188 @@
+// Peers' blocks pasted as they are (issue 18 item 8): Tempo's metrics_generator block and its
+// overrides, and the Collector's connectors block. Expected values are the peers' key meanings:
+// Tempo modules/generator/config.go, registry/config.go, storage/config.go,
+// modules/overrides/config.go and config_legacy.go; the Collector's connector/spanmetricsconnector
+// and connector/servicegraphconnector config.go, factory.go and connector.go at v0.141.0.
+import { describe, expect, it } from 'vitest';
+import { load, fileError } from './helpers.js';
+
+const file = (yaml: string) => load(['--config', 'c.yaml'], {}, { 'c.yaml': yaml });
+
+// Tempo's docker-compose example shape (example/docker-compose/shared/tempo.yaml), with one key of
+// every kind: translated, warned about, or shadowed.
+const TEMPO = `
+metrics_generator:
+  ring:
+    kvstore:
+      store: memberlist
+  processor:
+    service_graphs:
+      dimensions: [k8s.namespace.name]
+      max_items: 20000
+    span_metrics:
+      dimensions: [http.method]
+    local_blocks:
+      filter_server_spans: false
+  registry:
+    collection_interval: 5s
+    external_labels:
+      source: tempo
+      cluster: docker-compose
+    stale_duration: 5m
+    max_label_value_length: 1024
+  storage:
+    path: /var/tempo/generator/wal
+    remote_write:
+      - url: http://prometheus:9090/api/v1/write
+        send_exemplars: true
+        remote_timeout: 5s
+        basic_auth: {username: u, password: p}
+        queue_config: {capacity: 100}
+  metrics_ingestion_time_range_slack: 30s
+overrides:
+  defaults:
+    metrics_generator:
+      processors: [service-graphs, span-metrics, local-blocks]
+      max_active_series: 50000
+`;
+
+describe("Tempo's metrics_generator block and overrides", () => {
+  it('each key lands on its spanmeter key', () => {
+    const { config } = file(TEMPO);
+    expect(config.processors).toEqual(['service-graphs', 'span-metrics']);
+    expect(config.processor.span_metrics.dimensions).toEqual(['http.method']);
+    expect(config.processor.service_graphs.dimensions).toEqual(['k8s.namespace.name']);
+    expect(config.processor.service_graphs.max_items).toBe(20000);
+    expect(config.collection_interval).toBe(5000);
+    expect(config.external_labels).toEqual({ source: 'tempo', cluster: 'docker-compose' });
+    expect(config.registry.stale_duration).toBe(5 * 60_000);
+    expect(config.registry.max_active_series).toBe(50000);
+    expect(config.metrics_ingestion_time_range_slack).toBe(30_000);
+    expect(config.remote_write).toEqual([
+      {
+        url: 'http://prometheus:9090/api/v1/write',
+        send_exemplars: true,
+        timeout: 5000,
+        // RFC 7617: base64("u:p")
+        headers: { Authorization: 'Basic dTpw' },
+      },
+    ]);
+  });
+
+  it('every key without effect is named in a warning', () => {
+    const { warnings } = file(TEMPO);
+    const named = warnings.map((w) => w.split(' ')[0]);
+    expect(named).toEqual([
+      'metrics_generator.ring',
+      'metrics_generator.processor.local_blocks',
+      'metrics_generator.registry.max_label_value_length',
+      'metrics_generator.storage.path',
+      'metrics_generator.storage.remote_write[0].queue_config',
+      'overrides.defaults.metrics_generator.processors[2]',
+    ]);
+    expect(warnings[1]).toBe("metrics_generator.processor.local_blocks has no effect in spanmeter: Tempo's local_blocks processor is not provided");
+  });
+
+  it("the legacy flat overrides, one tenant's", () => {
+    const { config, warnings } = file(`
+overrides:
+  metrics_generator_processors: [span-metrics, service-graphs]
+  metrics_generator_max_active_series: 1000
+  metrics_generator_processor_span_metrics_dimensions: [http.route]
+  metrics_generator_processor_service_graphs_wait: 20s
+  max_traces_per_user: 10000
+`);
+    expect(config.processors).toEqual(['span-metrics', 'service-graphs']);
+    expect(config.registry.max_active_series).toBe(1000);
+    expect(config.processor.span_metrics.dimensions).toEqual(['http.route']);
+    expect(config.processor.service_graphs.wait).toBe(20_000);
+    expect(warnings).toEqual(['overrides.max_traces_per_user has no effect in spanmeter: a Tempo override spanmeter has no use for']);
+  });
+
+  it("spanmeter's own keys override the pasted block", () => {
+    const { config } = file(`${TEMPO}\nprocessors: [span-metrics]\ncollection_interval: 1m\n`);
+    expect(config.processors).toEqual(['span-metrics']);
+    expect(config.collection_interval).toBe(60_000);
+  });
+
+  it('errors inside the block name its path and line', () => {
+    expect(fileError('metrics_generator:\n  processor:\n    span_metrics:\n      histogram_bucket: [1]\n')).toBe(
+      'config error: c.yaml:4:7: metrics_generator.processor.span_metrics.histogram_bucket: unknown key (did you mean histogram_buckets?)',
+    );
+    expect(fileError('metrics_generator:\n  registry:\n    collection_interval: 5\n')).toBe(
+      'config error: c.yaml:3:26: metrics_generator.registry.collection_interval: expected a duration string like "10s", got number 5',
+    );
+    expect(fileError('metrics_generator:\n  registri: {}\n')).toMatch(/^config error: c.yaml:2:3: metrics_generator.registri: unknown key/);
+  });
+});
+
+describe("the Collector's connectors block", () => {
+  it('spanmetrics: naming otel, its dimensions, exclude_dimensions, histogram and namespace', () => {
+    const { config, warnings } = file(`
+connectors:
+  spanmetrics:
+    histogram:
+      unit: s
+      explicit:
+        buckets: [5ms, 100ms, 1s]
+    dimensions:
+      - name: http.method
+      - name: http.route
+    exclude_dimensions: [status.code]
+    namespace: app.spans
+    events:
+      enabled: true
+      dimensions: [{name: exception.type}]
+    metrics_flush_interval: 15s
+`);
+    expect(config.naming).toBe('otel');
+    expect(config.processors).toEqual(['span-metrics']);
+    const sm = config.processor.span_metrics;
+    expect(sm.histogram_unit).toBe('s');
+    expect(sm.histogram_buckets).toEqual([0.005, 0.1, 1]);
+    expect(sm.dimensions).toEqual(['http.method', 'http.route']);
+    expect(sm.intrinsic_dimensions).toEqual({ service: true, span_name: true, span_kind: true, status_code: false, status_message: false });
+    expect(sm.namespace).toBe('app.spans');
+    expect(sm.events).toEqual({ enabled: true, dimensions: ['exception.type'] });
+    expect(warnings).toEqual(['connectors.spanmetrics.metrics_flush_interval has no effect in spanmeter: spanmeter serves current values at every scrape']);
+  });
+
+  it("servicegraph: the connector's defaults where it differs from Tempo, then its keys", () => {
+    const { config } = file(`
+connectors:
+  servicegraph:
+    dimensions: [k8s.namespace.name]
+    store: {ttl: 5s}
+    virtual_node_extra_label: true
+`);
+    expect(config.processors).toEqual(['service-graphs']);
+    const sg = config.processor.service_graphs;
+    // factory.go createDefaultConfig: store ttl 2s, max_items 1000; connector.go: default bounds
+    // 0.002 … 15 s, virtual_node_peer_attributes [peer.service, db.name, db.system],
+    // database_name_attributes [db.name]; dimensions are always client_X / server_X.
+    expect(sg.wait).toBe(5000);
+    expect(sg.max_items).toBe(1000);
+    expect(sg.histogram_buckets).toEqual([0.002, 0.004, 0.006, 0.008, 0.01, 0.05, 0.1, 0.2, 0.4, 0.8, 1, 1.4, 2, 5, 10, 15]);
+    expect(sg.peer_attributes).toEqual(['peer.service', 'db.name', 'db.system']);
+    expect(sg.database_name_attributes).toEqual(['db.name']);
+    expect(sg.enable_client_server_prefix).toBe(true);
+    expect(sg.enable_virtual_node_label).toBe(true);
+    expect(sg.dimensions).toEqual(['k8s.namespace.name']);
+  });
+
+  it('both connectors run both processors', () => {
+    expect(file('connectors:\n  spanmetrics:\n  servicegraph/edges: {}\n').config.processors).toEqual(['span-metrics', 'service-graphs']);
+  });
+
+  it('what spanmeter does not do yet is an error, located', () => {
+    expect(fileError('connectors:\n  spanmetrics:\n    dimensions:\n      - name: a\n        default: x\n')).toBe(
+      "config error: c.yaml:5:9: connectors.spanmetrics.dimensions[0].default: a dimension's default value is not supported by spanmeter yet",
+    );
+    expect(fileError('connectors:\n  spanmetrics:\n    histogram:\n      exponential: {max_size: 160}\n')).toBe(
+      'config error: c.yaml:4:20: connectors.spanmetrics.histogram.exponential: exponential histograms are not supported by spanmeter yet (their own issue); use explicit buckets',
+    );
+    expect(fileError('connectors:\n  count: {}\n')).toBe(
+      'config error: c.yaml:2:3: connectors.count: unknown connector (spanmeter is the spanmetrics and servicegraph connectors)',
+    );
+  });
+});
