@@ -1,7 +1,13 @@
 // The web page's HTML and CSS. The script is src/ui/web/app.ts and the modules it imports,
 // compiled and served from the package (see routes.ts): no CDN, nothing fetched from elsewhere.
 
-export function pageHtml(refreshMs: number): string {
+/** Text for an HTML attribute value in double quotes. */
+function attr(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The page; `traceUrl` (ui.trace_url, '' = none) turns exemplars into links. */
+export function pageHtml(refreshMs: number, traceUrl = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -13,14 +19,14 @@ export function pageHtml(refreshMs: number): string {
 <link rel="stylesheet" href="ui/style.css">
 <script type="module" src="ui/app.js"></script>
 </head>
-<body data-refresh="${refreshMs}">
+<body data-refresh="${refreshMs}" data-trace-url="${attr(traceUrl)}">
 <a class="skip" href="#services">Skip to the tables</a>
 <header class="top">
   <h1>spanmeter</h1>
   <span id="status" class="status" role="status" aria-live="polite">connecting…</span>
   <span class="spacer"></span>
-  <label class="window">Window
-    <select id="window">
+  <label class="window"><span class="wide">Window</span>
+    <select id="window" aria-label="Window">
       <option value="30">30 s</option>
       <option value="60" selected>1 min</option>
       <option value="120">2 min</option>
@@ -73,6 +79,7 @@ export function pageHtml(refreshMs: number): string {
     </div>
     <div id="graph" class="graph"><svg role="group" aria-label="Service graph: services and the requests between them"></svg>
       <p class="empty" id="graph-empty" hidden></p></div>
+    <p class="graph-more" id="graph-more" hidden>The graph is wider than the page: scroll sideways for the rest →</p>
   </section>
   <section class="panel" aria-labelledby="services-title">
     <div class="panel-head">
@@ -89,6 +96,7 @@ export function pageHtml(refreshMs: number): string {
         <th scope="col" data-key="p95"><button type="button">p95</button></th>
         <th scope="col" data-key="p99"><button type="button">p99</button></th>
         <th scope="col" data-key="operations"><button type="button">Operations</button></th>
+        <th scope="col" class="trend" title="Rate (top), errors (middle) and p95 (bottom) per 5 s of the window">Trend</th>
       </tr></thead>
       <tbody></tbody>
     </table></div>
@@ -97,6 +105,17 @@ export function pageHtml(refreshMs: number): string {
     <div class="panel-head">
       <h2 id="ops-title">Operations</h2>
       <button id="clear-service" type="button" hidden>Show all services</button>
+      <label class="kind">Kind
+        <select id="op-kind">
+          <option value="">all</option>
+          <option value="SPAN_KIND_SERVER">server</option>
+          <option value="SPAN_KIND_CLIENT">client</option>
+          <option value="SPAN_KIND_INTERNAL">internal</option>
+          <option value="SPAN_KIND_PRODUCER">producer</option>
+          <option value="SPAN_KIND_CONSUMER">consumer</option>
+          <option value="SPAN_KIND_UNSPECIFIED">unspecified</option>
+        </select>
+      </label>
       <input id="op-filter" type="search" placeholder="Filter operations" aria-label="Filter operations">
     </div>
     <div class="table-wrap"><table id="operations" class="red">
@@ -110,6 +129,7 @@ export function pageHtml(refreshMs: number): string {
         <th scope="col" data-key="p50"><button type="button">p50</button></th>
         <th scope="col" data-key="p95"><button type="button">p95</button></th>
         <th scope="col" data-key="p99"><button type="button">p99</button></th>
+        <th scope="col" class="text" title="The trace of the latest span this operation kept as an exemplar">Trace</th>
       </tr></thead>
       <tbody></tbody>
     </table></div>
@@ -147,7 +167,7 @@ a { color: var(--accent); }
 .skip { position: absolute; left: -999px; top: 0; }
 .skip:focus { left: 8px; top: 8px; background: var(--panel); padding: 4px 8px; z-index: 10; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
-header.top { display: flex; align-items: center; gap: 14px; padding: 10px 20px; background: var(--panel); border-bottom: 1px solid var(--border); position: sticky; top: 0; z-index: 5; }
+header.top { display: flex; align-items: center; flex-wrap: wrap; gap: 6px 14px; padding: 10px 20px; background: var(--panel); border-bottom: 1px solid var(--border); position: sticky; top: 0; z-index: 5; }
 header.top h1 { font-size: 18px; margin: 0; letter-spacing: .02em; }
 .spacer { flex: 1; }
 .status { font-size: 13px; color: var(--muted); display: inline-flex; align-items: center; gap: 6px; }
@@ -158,7 +178,7 @@ header.top h1 { font-size: 18px; margin: 0; letter-spacing: .02em; }
 select, button, input { font: inherit; color: inherit; background: var(--panel); border: 1px solid var(--border); border-radius: 6px; padding: 4px 8px; }
 button { cursor: pointer; }
 button:hover { background: var(--hover); }
-label.window { display: inline-flex; gap: 6px; align-items: center; color: var(--muted); }
+label.window, label.kind { display: inline-flex; gap: 6px; align-items: center; color: var(--muted); }
 main { padding: 16px 20px; display: grid; gap: 16px; }
 .health { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px; }
 .card { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: 10px 14px; }
@@ -188,7 +208,9 @@ main { padding: 16px 20px; display: grid; gap: 16px; }
 .shape.virtual { border-style: dashed; border-radius: 6px; }
 .shape.messaging { border: none; border-top: 2px dashed var(--muted); height: 0; }
 .graph { overflow: auto; position: relative; min-height: 120px; }
-.graph svg { display: block; margin: 0 auto; }
+.graph svg { display: block; margin: 0 auto; max-width: 100%; height: auto; }
+.graph.scrolls { box-shadow: inset -14px 0 10px -10px var(--border); }
+.graph-more { color: var(--muted); font-size: 12px; margin: 4px 0 0; text-align: right; }
 .graph .empty { color: var(--muted); text-align: center; padding: 30px; margin: 0; }
 .edge path { fill: none; stroke: var(--lvl-none); transition: stroke-width .4s, stroke .4s, opacity .3s; }
 .edge.lvl-ok path { stroke: var(--lvl-ok); } .edge.lvl-low path { stroke: var(--lvl-low); }
@@ -249,6 +271,27 @@ table.slo td.budget .pct { font-weight: 600; }
 table.slo td.budget .flag { color: var(--muted); margin-left: 5px; font-size: 12px; }
 table.slo td.budget.over .pct, table.slo td.budget.over .flag { color: var(--lvl-high); font-weight: 600; }
 .bar.over { background: var(--lvl-high); }
+td.trend { padding-top: 2px; padding-bottom: 2px; }
+svg.spark { display: block; margin-left: auto; }
+.spark-rate { fill: none; stroke: var(--accent); stroke-width: 1.3px; }
+.spark-p95 { fill: none; stroke: var(--muted); stroke-width: 1.3px; }
+.spark-err { fill: var(--lvl-high); }
+td.trace code { font-size: 12px; color: var(--muted); user-select: all; }
 footer { color: var(--muted); font-size: 12px; padding: 4px 20px 20px; }
+@media (max-width: 600px) {
+  header.top { padding: 8px 12px; gap: 4px 10px; }
+  header.top h1 { font-size: 16px; }
+  header.top .wide { display: none; }
+  .status { order: 10; flex-basis: 100%; font-size: 12px; }
+  main { padding: 10px 8px; gap: 10px; }
+  .panel { padding: 10px 8px; }
+  .panel-head input { min-width: 0; flex: 1 1 140px; margin-left: 0; }
+  .legend { margin-left: 0; gap: 8px; }
+  .health { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; }
+  .card { padding: 8px 10px; }
+  .card .big { font-size: 18px; }
+  table.red th, table.red td { padding: 4px 6px; }
+  table.red td.name { min-width: 8em; }
+}
 @media (prefers-reduced-motion: reduce) { .node, .edge path { transition: none; } }
 `;

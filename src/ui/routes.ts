@@ -42,7 +42,7 @@ function json(status: number, value: unknown): UiAnswer {
 }
 
 export function uiRoutes(api: UiApi, options: UiRoutesOptions = {}): (path: string, query: URLSearchParams) => Promise<UiAnswer | undefined> {
-  const html = Buffer.from(pageHtml(options.refreshMs ?? 2000), 'utf8');
+  const html = Buffer.from(pageHtml(options.refreshMs ?? 2000, api.traceUrl), 'utf8');
   const css = Buffer.from(PAGE_CSS, 'utf8');
   const scripts = new Map(Object.entries(SCRIPTS).map(([name, text]) => [name, Buffer.from(text, 'utf8')]));
   return async (path, query) => {

@@ -40,7 +40,7 @@ async function poll(): Promise<void> {
       'live',
       graph.window_seconds > 0
         ? `live · last ${Math.round(graph.window_seconds)} s · ${new Date(graph.time).toLocaleTimeString()}`
-        : 'live · measuring the first interval…',
+        : 'live · totals since start; rates from the next update',
     );
   } catch (err) {
     setStatus('error', `not reachable: ${(err as Error).message}`);
@@ -118,6 +118,17 @@ function start(): void {
   });
   el<HTMLInputElement>('#op-filter').addEventListener('input', (ev) => {
     state.opFilter = (ev.target as HTMLInputElement).value;
+    render();
+  });
+  const kind = el<HTMLSelectElement>('#op-kind');
+  if ([...kind.options].some((o) => o.value === state.opKind)) kind.value = state.opKind;
+  else state.opKind = '';
+  kind.addEventListener('change', () => {
+    state.opKind = kind.value;
+    const url = new URL(location.href);
+    if (state.opKind) url.searchParams.set('kind', state.opKind);
+    else url.searchParams.delete('kind');
+    history.replaceState(null, '', url);
     render();
   });
   el('#clear-service').addEventListener('click', () => selectService(null));

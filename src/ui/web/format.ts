@@ -43,6 +43,24 @@ export function formatSeconds(s: number | null | undefined, compact = false): st
   return `${text}${unit}`;
 }
 
+/**
+ * A quantile with what its histogram can tell (`range`: its first and last finite bounds): in
+ * the first bucket (at or under its bound) "< 100ms", at the last bound (the rank may be in
+ * +Inf, where histogram_quantile answers that bound) "> 12.8s", else as formatSeconds.
+ */
+export function formatQuantile(s: number | null | undefined, range: { first: number; last: number } | null | undefined, compact = false): string {
+  if (s === null || s === undefined) return '–';
+  if (range && range.first > 0 && s <= range.first) return `< ${formatSeconds(range.first, compact)}`;
+  if (range && s >= range.last) return `> ${formatSeconds(range.last, compact)}`;
+  return formatSeconds(s, compact);
+}
+
+/** A rate, or while the window is empty the count since start: "12.3/s", "42 total". */
+export function formatRateOrTotal(r: { rate: number | null; total?: number }, unit = '/s'): string {
+  if (r.rate === null && r.total !== undefined) return `${formatCount(r.total)} total`;
+  return formatRate(r.rate, unit);
+}
+
 /** A byte count: "4.0 MiB". */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];

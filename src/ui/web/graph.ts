@@ -3,13 +3,15 @@
 // nothing; updated in place so that what is drawn does not move while the topology stays.
 import type { GraphEdge, GraphNode, GraphResponse } from '../json.js';
 import { el, setText, svg } from './dom.js';
-import { errorLevel, formatPercent, formatRate, formatSeconds, shorten } from './format.js';
+import { errorLevel, formatPercent, formatQuantile, formatRate, formatRateOrTotal, shorten } from './format.js';
 import { layoutGraph, type Layout, type Placement } from './layout.js';
 import { state } from './state.js';
 
 const NODE_W = 184;
 const NODE_H = 50;
 const LABEL_H = 28;
+/** The smallest the graph is drawn to fit the page's width (at 0.6, names are 7.5 px). */
+const MIN_SCALE = 0.6;
 const LEVELS = ['none', 'ok', 'low', 'mid', 'high'] as const;
 
 /** The graph's own state: the topology drawn, its layout, and the node under the pointer. */
@@ -200,12 +202,26 @@ function edgeGeometry(s: Point, t: Point, columnGap: number): { d: string; spots
   return { d: `M${p0.x},${p0.y} C${p1.x},${p1.y} ${p2.x},${p2.y} ${p3.x},${p3.y}`, spots };
 }
 
-function nodeStats(n: GraphNode): string {
-  const parts = [formatRate(n.rate)];
+/** The bucket range of the histogram a node's (or edge's) quantiles come from. */
+function nodeRange(g: GraphResponse, n: GraphNode) {
+  return n.basis === 'spans' || n.basis === 'all_spans' ? g.buckets.span_metrics : g.buckets.service_graphs;
+}
+function edgeRange(g: GraphResponse, e: GraphEdge) {
+  return e.latency === 'server_spans' ? g.buckets.span_metrics : g.buckets.service_graphs;
+}
+
+function nodeStats(n: GraphNode, range: ReturnType<typeof nodeRange>): string {
+  const parts = [formatRateOrTotal(n)];
   if (n.error_ratio !== null) parts.push(`${formatPercent(n.error_ratio)} err`);
-  if (n.p95 !== null) parts.push(`p95 ${formatSeconds(n.p95)}`);
+  if (n.p95 !== null) parts.push(`p95 ${formatQuantile(n.p95, range)}`);
   return parts.join(' · ');
 }
+
+const LATENCY_NAMES: Record<GraphEdge['latency'], string> = {
+  server: 'server spans',
+  client: 'client spans',
+  server_spans: "the server service's own spans, from every caller: the edge's histogram starts too high",
+};
 
 const TYPE_NAMES: Record<string, string> = { service: 'service', database: 'database', virtual: 'uninstrumented peer' };
 const CONNECTION_NAMES: Record<string, string> = { '': '', virtual_node: ' (to or from an uninstrumented peer)', messaging_system: ' (messaging)', database: ' (database)' };
@@ -216,7 +232,12 @@ export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => v
   const layer = ensureLayers(root);
   const empty = el('#graph-empty');
   const hint = el('#graph-hint');
-  setText(hint, !g.service_graphs ? 'Service graphs are off: enable the service-graphs processor to see the edges.' : '');
+  setText(
+    hint,
+    !g.service_graphs
+      ? 'Service graphs are off: add service-graphs to processors (processors: [span-metrics, service-graphs] in the config, or --processors span-metrics,service-graphs) to see the edges.'
+      : !g.span_metrics ? 'Span metrics are off: add span-metrics to processors for the services\' own numbers.' : '',
+  );
   if (g.nodes.length === 0) {
     empty.hidden = false;
     setText(empty, 'No services yet: send traces to the OTLP receiver (or start with --demo).');
@@ -246,10 +267,14 @@ export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => v
     root.setAttribute('viewBox', `0 0 ${Math.max(width, 1)} ${Math.max(h, 1)}`);
     root.setAttribute('width', String(width));
     root.setAttribute('height', String(h));
-    root.style.maxWidth = '100%';
-    root.style.height = 'auto';
-    root.style.minWidth = `${Math.min(width, Math.max(640, width * 0.7))}px`;
+    // Fitted to the width, but never below MIN_SCALE of its size (the text would be unreadable):
+    // past that it scrolls, and says so.
+    root.style.minWidth = `${Math.round(width * MIN_SCALE)}px`;
   }
+  const box = el('#graph');
+  const scrolls = box.scrollWidth > box.clientWidth + 1;
+  box.classList.toggle('scrolls', scrolls);
+  el('#graph-more').hidden = !scrolls;
   const layout = view.layout!;
   const columnGap = view.columnGap;
 
@@ -264,8 +289,9 @@ export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => v
     v.g.setAttribute('class', `node ${n.type} lvl-${lvl}${state.selected === n.id ? ' selected' : ''}`);
     v.g.setAttribute('transform', `translate(${p.x},${p.y})`);
     setText(v.name, shorten(n.name, 24));
-    setText(v.stats, nodeStats(n));
-    const desc = `${n.name} (${TYPE_NAMES[n.type] ?? n.type}): ${formatRate(n.rate, ' requests/s')}, ${formatPercent(n.error_ratio)} errors, p50 ${formatSeconds(n.p50)}, p95 ${formatSeconds(n.p95)}, p99 ${formatSeconds(n.p99)}`;
+    const range = nodeRange(g, n);
+    setText(v.stats, nodeStats(n, range));
+    const desc = `${n.name} (${TYPE_NAMES[n.type] ?? n.type}): ${formatRateOrTotal(n, ' requests/s')}, ${formatPercent(n.error_ratio)} errors, p50 ${formatQuantile(n.p50, range)}, p95 ${formatQuantile(n.p95, range)}, p99 ${formatQuantile(n.p99, range)}`;
     setText(v.title, desc);
     v.g.setAttribute('aria-label', desc);
   }
@@ -300,14 +326,19 @@ export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => v
     const width = maxRate > 0 && e.rate ? 1.25 + 6 * Math.sqrt(e.rate / maxRate) : 1;
     v.path.setAttribute('stroke-width', width.toFixed(2));
     v.path.setAttribute('marker-end', `url(#arrow-${lvl})`);
-    const text1 = `${formatRate(e.rate)} · ${formatPercent(e.error_ratio)}`;
-    const text2 = e.p50 === null ? '' : `p50 ${formatSeconds(e.p50, true)} · p95 ${formatSeconds(e.p95, true)}`;
-    setText(v.title, `${names.get(e.source) ?? e.source} → ${names.get(e.target) ?? e.target}${CONNECTION_NAMES[e.connection_type] ?? ''}: ${formatRate(e.rate, ' requests/s')}, ${formatPercent(e.error_ratio)} errors, p50 ${formatSeconds(e.p50)}, p95 ${formatSeconds(e.p95)}, p99 ${formatSeconds(e.p99)} (${e.latency} spans)`);
+    const range = edgeRange(g, e);
+    const text1 = `${formatRateOrTotal(e)} · ${formatPercent(e.error_ratio)}`;
+    const text2 = e.p50 === null ? '' : `p50 ${formatQuantile(e.p50, range, true)} · p95 ${formatQuantile(e.p95, range, true)}`;
+    setText(v.title, `${names.get(e.source) ?? e.source} → ${names.get(e.target) ?? e.target}${CONNECTION_NAMES[e.connection_type] ?? ''}: ${formatRateOrTotal(e, ' requests/s')}, ${formatPercent(e.error_ratio)} errors, p50 ${formatQuantile(e.p50, range)}, p95 ${formatQuantile(e.p95, range)}, p99 ${formatQuantile(e.p99, range)} (from ${LATENCY_NAMES[e.latency]})`);
     setText(v.line1, text1);
     setText(v.line2, text2);
     v.line1.setAttribute('class', `lvl-${lvl}`);
+    // The label's drawn width (shown to be measured), with room for its halo; an estimate
+    // where the browser cannot measure (not laid out yet).
+    v.label.classList.remove('crowded');
+    const measured = v.label.getBBox().width;
     const chars = Math.max(text1.length, text2.length);
-    labels.push({ v, spots, rate: e.rate ?? 0, width: chars * 5.9 + 8 });
+    labels.push({ v, spots, rate: e.rate ?? e.total ?? 0, width: (measured > 0 ? measured : chars * 6.2) + 8 });
   }
   for (const [id, v] of edgeViews) {
     if (!seenEdges.has(id)) {

@@ -22,6 +22,8 @@ export const state = {
   opSort: { key: 'rate', desc: true } as Sort,
   svcFilter: '',
   opFilter: '',
+  /** The operations table's span kind (SPAN_KIND_…), '' = every kind. */
+  opKind: params.get('kind') ?? '',
   timer: undefined as ReturnType<typeof setTimeout> | undefined,
   inFlight: false,
 };

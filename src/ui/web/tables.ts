@@ -2,7 +2,8 @@
 // buttons), filterable, and navigable with the arrow keys.
 import type { OperationRow, ServiceRow } from '../json.js';
 import { el, setText } from './dom.js';
-import { errorLevel, formatPercent, formatRate, formatSeconds } from './format.js';
+import { errorLevel, formatPercent, formatQuantile, formatRateOrTotal } from './format.js';
+import { renderSpark } from './spark.js';
 import { state, type Sort } from './state.js';
 
 type Row = ServiceRow | OperationRow;
@@ -31,14 +32,39 @@ function updateSortHeaders(table: HTMLTableElement, sort: Sort): void {
   }
 }
 
-function cell(tr: HTMLTableRowElement, i: number, text: string, cls: string): void {
+function cell(tr: HTMLTableRowElement, i: number, text: string | null, cls: string): HTMLTableCellElement {
   let td = tr.children[i] as HTMLTableCellElement | undefined;
   if (!td) {
     td = document.createElement('td');
     tr.append(td);
   }
   if (td.className !== cls) td.className = cls;
-  setText(td, text);
+  if (text !== null) setText(td, text);
+  return td;
+}
+
+/** A trace link (ui.trace_url) or, without one, the trace id to copy; nothing without an exemplar. */
+function traceCell(td: HTMLTableCellElement, traceId: string | null): void {
+  const template = document.body.dataset.traceUrl ?? '';
+  const key = `${template}\u0000${traceId ?? ''}`;
+  if (td.dataset.trace === key) return;
+  td.dataset.trace = key;
+  td.replaceChildren();
+  if (!traceId) return;
+  if (template !== '') {
+    const a = document.createElement('a');
+    a.href = template.split('{trace_id}').join(encodeURIComponent(traceId));
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    a.textContent = traceId.slice(0, 8);
+    a.title = `Open trace ${traceId} (the latest exemplar of this operation)`;
+    td.append(a);
+  } else {
+    const code = document.createElement('code');
+    code.textContent = traceId.slice(0, 8);
+    code.title = `Trace ${traceId}, the latest exemplar of this operation (set ui.trace_url to link to your trace view)`;
+    td.append(code);
+  }
 }
 
 /** Puts rows (keyed) into the tbody in order, reusing row elements so focus stays where it was. */
@@ -101,20 +127,25 @@ export function renderServices(all: ServiceRow[]): void {
       tr.classList.toggle('selected', r.service === state.selected);
       tr.setAttribute('aria-selected', String(r.service === state.selected));
       tr.title = r.basis === 'entry' ? 'server and consumer spans' : 'all spans (this service has no server or consumer spans)';
+      const b = state.red?.buckets.span_metrics;
       cell(tr, 0, r.service, 'text name');
-      cell(tr, 1, formatRate(r.rate), 'num');
+      cell(tr, 1, formatRateOrTotal(r), 'num');
       cell(tr, 2, formatPercent(r.error_ratio), `err lvl-${errorLevel(r.error_ratio)}`);
-      cell(tr, 3, formatSeconds(r.p50), 'num');
-      cell(tr, 4, formatSeconds(r.p95), 'num');
-      cell(tr, 5, formatSeconds(r.p99), 'num');
+      cell(tr, 3, formatQuantile(r.p50, b), 'num');
+      cell(tr, 4, formatQuantile(r.p95, b), 'num');
+      cell(tr, 5, formatQuantile(r.p99, b), 'num');
       cell(tr, 6, String(r.operations), 'num');
+      renderSpark(cell(tr, 7, null, 'trend'), r.history);
     },
-    state.red && !state.red.span_metrics ? 'Span metrics are off.' : f ? 'No service matches the filter.' : 'No spans yet.',
-    7,
+    state.red && !state.red.span_metrics ? SPAN_METRICS_OFF : f ? 'No service matches the filter.' : 'No spans yet.',
+    8,
   );
 }
 
-const KIND_SHORT: Record<string, string> = {
+/** What the page says where span metrics would be. */
+export const SPAN_METRICS_OFF = 'Span metrics are off: add span-metrics to processors (--processors span-metrics,service-graphs).';
+
+export const KIND_SHORT: Record<string, string> = {
   SPAN_KIND_SERVER: 'server', SPAN_KIND_CLIENT: 'client', SPAN_KIND_INTERNAL: 'internal',
   SPAN_KIND_PRODUCER: 'producer', SPAN_KIND_CONSUMER: 'consumer', SPAN_KIND_UNSPECIFIED: 'unspecified',
 };
@@ -122,8 +153,10 @@ const KIND_SHORT: Record<string, string> = {
 export function renderOperations(all: OperationRow[]): void {
   const table = el<HTMLTableElement>('#operations');
   const f = state.opFilter.toLowerCase();
+  const kind = state.opKind;
   const match = (r: OperationRow) =>
-    f === '' || r.span_name.toLowerCase().includes(f) || r.service.toLowerCase().includes(f) || (KIND_SHORT[r.span_kind] ?? r.span_kind).includes(f);
+    (kind === '' || r.span_kind === kind) &&
+    (f === '' || r.span_name.toLowerCase().includes(f) || r.service.toLowerCase().includes(f) || (KIND_SHORT[r.span_kind] ?? r.span_kind).includes(f));
   const rows = sortRows(all.filter(match), state.opSort, (r) => `${r.service}\u0000${r.span_name}\u0000${r.span_kind}`);
   updateSortHeaders(table, state.opSort);
   fillBody(
@@ -134,14 +167,16 @@ export function renderOperations(all: OperationRow[]): void {
       cell(tr, 0, r.service, 'text');
       cell(tr, 1, r.span_name, 'text name');
       cell(tr, 2, KIND_SHORT[r.span_kind] ?? r.span_kind, 'text kind');
-      cell(tr, 3, formatRate(r.rate), 'num');
+      const b = state.red?.buckets.span_metrics;
+      cell(tr, 3, formatRateOrTotal(r), 'num');
       cell(tr, 4, formatPercent(r.error_ratio), `err lvl-${errorLevel(r.error_ratio)}`);
-      cell(tr, 5, formatSeconds(r.p50), 'num');
-      cell(tr, 6, formatSeconds(r.p95), 'num');
-      cell(tr, 7, formatSeconds(r.p99), 'num');
+      cell(tr, 5, formatQuantile(r.p50, b), 'num');
+      cell(tr, 6, formatQuantile(r.p95, b), 'num');
+      cell(tr, 7, formatQuantile(r.p99, b), 'num');
+      traceCell(cell(tr, 8, null, 'trace'), r.trace_id);
     },
-    f ? 'No operation matches the filter.' : 'No operations yet.',
-    8,
+    state.red && !state.red.span_metrics ? SPAN_METRICS_OFF : f || kind ? 'No operation matches the filter.' : 'No operations yet.',
+    9,
   );
 }
 
@@ -150,7 +185,7 @@ export function renderOperations(all: OperationRow[]): void {
  * click selects a row's key and Escape clears the selection (select(null)).
  */
 export function wireTable(table: HTMLTableElement, sort: () => Sort, rerender: () => void, select?: (key: string | null) => void): void {
-  for (const th of table.querySelectorAll<HTMLTableCellElement>('thead th')) {
+  for (const th of table.querySelectorAll<HTMLTableCellElement>('thead th[data-key]')) {
     th.querySelector('button')!.addEventListener('click', () => {
       const s = sort();
       const key = th.dataset.key!;
