@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { layoutGraph, type Layout } from '../../src/ui/web/layout.js';
-import { errorLevel, formatPercent, formatRate, formatSeconds, shorten } from '../../src/ui/web/format.js';
+import { errorLevel, formatPercent, formatQuantile, formatRate, formatRateOrTotal, formatSeconds, shorten } from '../../src/ui/web/format.js';
+import { histogramQuantile } from '../../src/ui/quantile.js';
 import { render } from '../../src/ui/web/generate.mjs';
 
 const places = (l: Layout) => Object.fromEntries([...l.nodes].map(([id, p]) => [id, [p.rank, p.order]]));
@@ -68,6 +69,33 @@ describe('formatting', () => {
     ]);
     expect([0.05, 0.095, 0.0019, 1].map((s) => formatSeconds(s, true))).toEqual(['50ms', '95ms', '1.9ms', '1s']);
     expect([null, 0, 0.005, 0.01, 0.049, 0.05].map(errorLevel)).toEqual(['none', 'ok', 'low', 'mid', 'mid', 'high']);
+  });
+
+  it('a quantile in the first bucket or in +Inf says only what the histogram can tell', () => {
+    // Tempo's default service-graph buckets, 0.1 … 12.8 s (docs/config.md), first and last bound.
+    const bounds = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8];
+    const range = { first: 0.1, last: 12.8 };
+    const show = (q: number, counts: number[]) => formatQuantile(histogramQuantile(q, bounds, counts), range, true);
+    // 20 requests of 25 ms, all in le 0.1: histogram_quantile interpolates p50 to 0.1 · 10/20 =
+    // 0.05 and p95 to 0.095 (the "p50 50ms · p95 95ms" of issue 18), which only means "under 100 ms".
+    const fast = [20, 0, 0, 0, 0, 0, 0, 0, 0];
+    expect(histogramQuantile(0.5, bounds, fast)).toBe(0.05);
+    expect([show(0.5, fast), show(0.95, fast)]).toEqual(['< 100ms', '< 100ms']);
+    // 1 in le 0.1, 1 in le 0.2: p50 rank 1 ends the first bucket (0.1, still "under"); p95 rank
+    // 1.9 in le 0.2: 0.1 + 0.1 · 0.9 = 0.19, a figure between two bounds.
+    const mixed = [1, 1, 0, 0, 0, 0, 0, 0, 0];
+    expect([show(0.5, mixed), show(0.95, mixed)]).toEqual(['< 100ms', '190ms']);
+    // 10 over 12.8 s (+Inf): histogram_quantile answers the last bound, 12.8, meaning "over".
+    expect(show(0.99, [0, 0, 0, 0, 0, 0, 0, 0, 10])).toBe('> 12.8s');
+    expect(formatQuantile(null, range)).toBe('–');
+    // Without a range (unknown buckets): as formatSeconds.
+    expect(formatQuantile(0.05, null)).toBe('50.0ms');
+  });
+
+  it('a rate, or the total since start while there is none', () => {
+    expect(formatRateOrTotal({ rate: null, total: 1234 })).toBe('1,234 total');
+    expect(formatRateOrTotal({ rate: 2.5, total: 1234 })).toBe('2.50/s');
+    expect(formatRateOrTotal({ rate: null })).toBe('…');
   });
 
   it('shortens host names at a dot', () => {
