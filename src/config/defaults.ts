@@ -66,6 +66,7 @@ export function defaultConfig(): Config {
         span_multiplier_key: '',
         histogram_unit: 'ms',
         events: { enabled: false, dimensions: [] },
+        namespace: 'traces.span.metrics',
         filter_policies: [],
         enable_tracestate_span_multiplier: false,
       },

@@ -127,6 +127,7 @@ export const SCHEMA: ObjectSpec<Config> = {
               kind: 'object',
               fields: { enabled: boolean(), dimensions: nameList() },
             },
+            namespace: string(),
             filter_policies: filterPolicies(),
             enable_tracestate_span_multiplier: boolean(),
           },
@@ -199,9 +200,6 @@ export const SCHEMA: ObjectSpec<Config> = {
   hints: {
     storage:
       "unknown key (Tempo's metrics_generator.storage.remote_write list goes at the top level: remote_write:)",
-    metrics_generator:
-      "unknown key (this file takes the contents of Tempo's metrics_generator block: put processor: at the top level)",
-    overrides: "unknown key (list the processors in processors: at the top level instead of Tempo's overrides)",
   },
 };
 

@@ -29,6 +29,8 @@ export interface SpanMetricsConfig {
   histogram_unit: 's' | 'ms';
   /** The span-events metric (the Collector connector's `events`). */
   events: SpanEventsConfig;
+  /** With naming: otel, the metric names' prefix (the Collector connector's `namespace`); "" = none. */
+  namespace: string;
   /** Tempo's filter policies: which spans are counted (src/config/filters.ts). */
   filter_policies: FilterPolicy[];
   /** Weigh a span by its tracestate's OpenTelemetry sampling threshold first (Tempo's option). */
@@ -137,6 +139,16 @@ export interface AuthConfig {
   bearer_token_file: string;
 }
 
+/** Limits of the metrics/page server (http_endpoint) against clients that do not read; 0 = off. */
+export interface HttpLimitsConfig {
+  /** Open connections at once; more are closed on arrival (Prometheus' --web.max-connections). */
+  max_connections: number;
+  /** Requests being answered at once, probes aside; more get 503 (client_golang's MaxRequestsInFlight). */
+  max_requests_in_flight: number;
+  /** A response not written within this many ms cuts its connection (YAML: "30s"). */
+  write_timeout: number;
+}
+
 export interface RegistryConfig {
   /** Cap on active series across all processors, counted as Prometheus does; 0 = unlimited. */
   max_active_series: number;
@@ -149,16 +161,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** One Prometheus remote-write receiver (Prometheus's / Tempo's `remote_write` entries). */
 export interface RemoteWriteConfig {
-/** Limits of the metrics/page server (http_endpoint) against clients that do not read; 0 = off. */
-export interface HttpLimitsConfig {
-  /** Open connections at once; more are closed on arrival (Prometheus' --web.max-connections). */
-  max_connections: number;
-  /** Requests being answered at once, probes aside; more get 503 (client_golang's MaxRequestsInFlight). */
-  max_requests_in_flight: number;
-  /** A response not written within this many ms cuts its connection (YAML: "30s"). */
-  write_timeout: number;
-}
-
   /** The receiver's write URL, e.g. http://prometheus:9090/api/v1/write. */
   url: string;
   /** Extra HTTP headers sent with every request (Authorization, X-Scope-OrgID, ...). */

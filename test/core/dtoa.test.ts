@@ -15,7 +15,7 @@ const CONFIG: SpanMetricsConfig = {
   dimensions: ['d'],
   intrinsic_dimensions: { service: true, span_name: true, span_kind: true, status_code: true, status_message: false },
   span_multiplier_key: '',
-  histogram_unit: 's', events: { enabled: false, dimensions: [] },
+  histogram_unit: 's', events: { enabled: false, dimensions: [] }, namespace: 'traces.span.metrics',
   filter_policies: [], enable_tracestate_span_multiplier: false,
 };
 

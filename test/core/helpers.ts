@@ -110,6 +110,7 @@ export function spanMetricsConfig(
     span_multiplier_key: '',
     histogram_unit: 's',
     events: { enabled: false, dimensions: [] },
+    namespace: 'traces.span.metrics',
     filter_policies: [],
     enable_tracestate_span_multiplier: false,
   };
