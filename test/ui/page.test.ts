@@ -79,7 +79,10 @@ describe('the web page in Chromium', () => {
     [sidecar, sloSidecar] = await Promise.all([
       startSidecar({
         label: 'web page',
-        config: { processors: ['span-metrics', 'service-graphs'], processor: { service_graphs: { wait: '1s' } } },
+        config: {
+          processors: ['span-metrics', 'service-graphs'], processor: { service_graphs: { wait: '1s' } },
+          ui: { trace_url: 'http://127.0.0.1:16686/trace/{trace_id}' },
+        },
       }),
       startSidecar({
         label: 'web page with SLOs',
@@ -126,14 +129,19 @@ describe('the web page in Chromium', () => {
     ]);
     // api's server spans: 4 × 10 ms, one failed. Span-metrics buckets 0.002·2^k: all in
     // (0.008, 0.016]: p50 0.008 + 0.008·0.5 = 12 ms, p95 15.6 ms, p99 15.92 ms.
-    await expect.poll(async () => (await rowOf(page, 'services', 'api'))?.slice(2), POLL).toEqual(['25%', '12.0ms', '15.6ms', '15.9ms', '3']);
+    // (Columns: service, rate, errors, p50, p95, p99, operations, then the trend sparklines.)
+    await expect.poll(async () => (await rowOf(page, 'services', 'api'))?.slice(2, 7), POLL).toEqual(['25%', '12.0ms', '15.6ms', '15.9ms', '3']);
     // web and worker: 30 ms and 20 ms, in (0.016, 0.032]: 24 ms, 31.2 ms, 31.84 ms; no errors.
-    expect((await rowOf(page, 'services', 'web'))?.slice(2)).toEqual(['0%', '24.0ms', '31.2ms', '31.8ms', '3']);
-    expect((await rowOf(page, 'services', 'worker'))?.slice(2)).toEqual(['0%', '24.0ms', '31.2ms', '31.8ms', '1']);
+    expect((await rowOf(page, 'services', 'web'))?.slice(2, 7)).toEqual(['0%', '24.0ms', '31.2ms', '31.8ms', '3']);
+    expect((await rowOf(page, 'services', 'worker'))?.slice(2, 7)).toEqual(['0%', '24.0ms', '31.2ms', '31.8ms', '1']);
     expect((await rowOf(page, 'services', 'api'))![1]).toMatch(/^[0-9.]+\/s$/);
     // web → api: one of 4 failed; the server spans (10 ms) in the first service-graph bucket
-    // (0, 0.1]: p50 50 ms, p95 95 ms.
-    await expect.poll(() => edgeLabel(page, 'web', 'api'), POLL).toEqual([expect.stringMatching(/^[0-9.]+\/s · 25%$/), 'p50 50ms · p95 95ms']);
+    // (0, 0.1], where histogram_quantile would say p50 50 ms, p95 95 ms: the edge shows api's own
+    // server spans instead (span-metrics buckets start at 2 ms): p50 12 ms, p95 15.6 ms as above.
+    await expect.poll(() => edgeLabel(page, 'web', 'api'), POLL).toEqual([expect.stringMatching(/^[0-9.]+\/s · 25%$/), 'p50 12ms · p95 15.6ms']);
+    // pg-main has no spans of its own: its edge's 3 ms client spans stay in the first bucket,
+    // which is all the label says.
+    expect((await edgeLabel(page, 'api', 'pg-main'))[1]).toBe('p50 < 100ms · p95 < 100ms');
     expect(await nodeStats(page, 'api')).toMatch(/^[0-9.]+\/s · 25% err · p95 15.6ms$/);
     expect(await page.textContent('#h-spans .sub')).toBe('28 accepted since start');
     expect(await page.textContent('#h-graph .sub')).toBe('waiting spans · 0 unpaired · 0 dropped');
@@ -144,7 +152,7 @@ describe('the web page in Chromium', () => {
     const before = await transforms(page);
     await send(sidecar, traffic([5, 6, 7, 8], [5, 6, 7]));
     await expect.poll(async () => (await rowOf(page, 'services', 'api'))?.[2], POLL).toBe('50%');
-    await expect.poll(() => edgeLabel(page, 'web', 'api'), POLL).toEqual([expect.stringMatching(/ · 50%$/), 'p50 50ms · p95 95ms']);
+    await expect.poll(() => edgeLabel(page, 'web', 'api'), POLL).toEqual([expect.stringMatching(/ · 50%$/), 'p50 12ms · p95 15.6ms']);
     expect(await nodeStats(page, 'api')).toMatch(/ · 50% err · /);
     expect(await page.textContent('#h-spans .sub')).toBe('56 accepted since start');
     expect(await transforms(page)).toEqual(before);
@@ -153,7 +161,11 @@ describe('the web page in Chromium', () => {
     await send(sidecar, traffic([9, 10], [], true));
     await expect.poll(() => nodeIds(page), POLL).toContain('cache service');
     expect(await edgeKeys(page)).toContain('api → cache conn-none');
-    await expect.poll(async () => (await rowOf(page, 'services', 'cache'))?.slice(2), POLL).toEqual(['0%', '1.00ms', '1.90ms', '1.98ms', '1']);
+    // cache: 1 ms spans, in the first span-metrics bucket (0, 2 ms]: every quantile is "< 2.00ms"
+    // (histogram_quantile would say 1.00, 1.90, 1.98 ms).
+    await expect.poll(async () => (await rowOf(page, 'services', 'cache'))?.slice(2, 7), POLL).toEqual(['0%', '< 2.00ms', '< 2.00ms', '< 2.00ms', '1']);
+    // Each service's trend: a sparkline per row once the window has two snapshots.
+    await expect.poll(() => page.$$eval('#services tbody td.trend svg.spark', (s) => s.length), POLL).toBe(4);
 
     await page.waitForTimeout(2500);
     await page.screenshot({ path: join(artifactDir(), 'page.png'), fullPage: true });
@@ -200,6 +212,18 @@ describe('the web page in Chromium', () => {
       'GET /api/items', 'GET /api/items', 'SELECT items', 'process items', 'publish items',
     ]);
     await page.fill('#op-filter', '');
+    // The span-kind filter: only the client operations (web's two calls, api's SELECT and GET item).
+    await page.selectOption('#op-kind', 'SPAN_KIND_CLIENT');
+    expect(await page.$$eval('#operations tbody tr', (trs) => trs.map((t) => `${t.children[0]!.textContent} ${t.children[1]!.textContent}`).sort())).toEqual([
+      'api GET item', 'api SELECT items', 'web GET /api/items', 'web charge',
+    ]);
+    expect(new URL(page.url()).searchParams.get('kind')).toBe('SPAN_KIND_CLIENT');
+    await page.selectOption('#op-kind', '');
+    // Each operation links its latest exemplar to the trace view of ui.trace_url: a trace of the
+    // helper's (5eed0000abcdef01 and the trace number, servicegraphs/helpers.ts), shown by its first 8 digits.
+    const link = await page.$eval('#operations tbody tr td.trace a', (a) => [a.getAttribute('href'), a.textContent, a.getAttribute('rel')]);
+    expect(link[0]).toMatch(/^http:\/\/127\.0\.0\.1:16686\/trace\/5eed0000abcdef01[0-9a-f]{16}$/);
+    expect(link.slice(1)).toEqual(['5eed0000', 'noopener noreferrer']);
     expect(problems).toEqual([]);
   });
 
