@@ -30,6 +30,8 @@ const EXPECTED_DEFAULTS = {
       span_multiplier_key: '',
       histogram_unit: 'ms',
       events: { enabled: false, dimensions: [] },
+      filter_policies: [],
+      enable_tracestate_span_multiplier: false,
       namespace: 'traces.span.metrics',
     },
     service_graphs: {
@@ -44,6 +46,8 @@ const EXPECTED_DEFAULTS = {
       peer_attributes: ['peer.service', 'db.name', 'db.system', 'db.system.name'],
       database_name_attributes: ['db.namespace', 'db.name', 'db.system', 'db.system.name'],
       span_multiplier_key: '',
+      filter_policies: [],
+      enable_tracestate_span_multiplier: false,
     },
   },
   registry: { max_active_series: 0, stale_duration: 900000 },
