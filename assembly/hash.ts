@@ -1,46 +1,90 @@
-// Hashing of byte ranges and of interned-id tuples: multiply-xorshift, 8 bytes a step.
+// Hashing of byte ranges and of interned-id tuples, keyed per instance so that nobody can compute
+// colliding label values offline (hash flooding, issue 21 item 5).
+//
+// Byte ranges (label values, edge-store keys: whatever a sender chooses) go through
+// SipHash-1-3 (Aumasson and Bernstein; the keyed hash Rust's HashMap and Python's str use for
+// this reason) under a 128-bit key the host draws from its CSPRNG and hands in with hash_key()
+// before the first ingest (until then the key is zero: public, so floodable). An unkeyed
+// or seed-only multiply-xorshift hash is not enough: multiplication carries a flip of the top
+// bit unchanged, which gives collisions whatever the seed. Tuples of interned ids (series keys)
+// are words the core itself assigns, so they keep the cheaper multiply-xorshift, seeded too.
 
-const K1: u64 = 0x9e3779b97f4a7c15;
-const K2: u64 = 0xbf58476d1ce4e5b9;
+const M1: u64 = 0x9e3779b97f4a7c15;
+const M2: u64 = 0xbf58476d1ce4e5b9;
+
+let KEY0: u64 = 0;
+// SipHash's initial state: the key xored with "somepseudorandomlygeneratedbytes".
+let V0: u64 = 0x736f6d6570736575;
+let V1: u64 = 0x646f72616e646f6d;
+let V2: u64 = 0x6c7967656e657261;
+let V3: u64 = 0x7465646279746573;
+
+/** Sets the 128-bit key (k0, k1: SipHash's two little-endian key halves). Stored hashes go stale. */
+export function setHashKey(k0: u64, k1: u64): void {
+  KEY0 = k0;
+  V0 = k0 ^ 0x736f6d6570736575;
+  V1 = k1 ^ 0x646f72616e646f6d;
+  V2 = k0 ^ 0x6c7967656e657261;
+  V3 = k1 ^ 0x7465646279746573;
+}
 
 // @ts-ignore: decorator
 @inline function finish(h: u64): u32 {
   h ^= h >>> 31;
-  h *= K2;
+  h *= M2;
   h ^= h >>> 29;
   return <u32>h ^ <u32>(h >>> 32);
 }
 
+/** SipHash-1-3 of [p, p+n) under the instance's key, folded to 32 bits. */
 export function hashBytes(p: usize, n: usize): u32 {
-  let h: u64 = K1 ^ (<u64>n * K2);
-  while (n >= 8) {
-    h = (h ^ load<u64>(p)) * K1;
-    h ^= h >>> 32;
+  let v0 = V0, v1 = V1, v2 = V2, v3 = V3;
+  let b: u64 = <u64>n << 56;
+  let end = p + (n & ~(<usize>7));
+  while (p < end) {
+    let m = load<u64>(p);
+    v3 ^= m;
+    // one SipRound
+    v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+    v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+    v0 ^= m;
     p += 8;
-    n -= 8;
   }
-  let tail: u64 = 0;
-  if (n >= 4) {
-    tail = <u64>load<u32>(p);
-    p += 4;
-    n -= 4;
-    tail |= n > 0 ? (<u64>load<u8>(p) << 32) : 0;
-    tail |= n > 1 ? (<u64>load<u8>(p + 1) << 40) : 0;
-    tail |= n > 2 ? (<u64>load<u8>(p + 2) << 48) : 0;
+  let t = n & 7;
+  if (t >= 4) {
+    b |= <u64>load<u32>(p);
+    if (t > 4) b |= <u64>load<u8>(p + 4) << 32;
+    if (t > 5) b |= <u64>load<u8>(p + 5) << 40;
+    if (t > 6) b |= <u64>load<u8>(p + 6) << 48;
   } else {
-    tail |= n > 0 ? <u64>load<u8>(p) : 0;
-    tail |= n > 1 ? (<u64>load<u8>(p + 1) << 8) : 0;
-    tail |= n > 2 ? (<u64>load<u8>(p + 2) << 16) : 0;
+    if (t > 0) b |= <u64>load<u8>(p);
+    if (t > 1) b |= <u64>load<u8>(p + 1) << 8;
+    if (t > 2) b |= <u64>load<u8>(p + 2) << 16;
   }
-  h = (h ^ tail ^ 0xff) * K1;
-  return finish(h);
+  v3 ^= b;
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  v0 ^= b;
+  v2 ^= 0xff;
+  for (let r = 0; r < 3; r++) {
+    v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+    v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
+  }
+  let h = v0 ^ v1 ^ v2 ^ v3;
+  return <u32>h ^ <u32>(h >>> 32);
 }
 
 /** Hash of `n` u32 words at `p` (a series key). */
 export function hashWords(p: usize, n: i32): u32 {
-  let h: u64 = K1 ^ <u64>n;
+  let h: u64 = M1 ^ KEY0 ^ <u64>n;
   for (let i = 0; i < n; i++) {
-    h = (h ^ <u64>load<u32>(p + (<usize>i << 2))) * K1;
+    h = (h ^ <u64>load<u32>(p + (<usize>i << 2))) * M1;
     h ^= h >>> 29;
   }
   return finish(h);

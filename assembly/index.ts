@@ -4,7 +4,7 @@
 // Per request: input_reserve(n) → host copies the body there → ingest(n, nowMs).
 import { resetReader, failCode, failAt, failMessage, failField } from './wire';
 import { initFieldTable } from './otlpfields';
-import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, freeEpoch, stringBytes } from './intern';
+import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, freeEpoch, stringBytes, rekey, probes, lookups } from './intern';
 import { watchKey } from './watch';
 import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } from './staging';
 import { walkRequest } from './otlp';
@@ -265,6 +265,23 @@ export function strings(): usize {
 }
 export function string_count(): u32 {
   return stringCount();
+}
+
+/**
+ * The hash key for label values and edge keys (SipHash-1-3, assembly/hash.ts): four u32 words
+ * from the host's CSPRNG, before the first ingest. Without it the key is zero and public.
+ */
+export function hash_key(w0: u32, w1: u32, w2: u32, w3: u32): void {
+  rekey((<u64>w1 << 32) | <u64>w0, (<u64>w3 << 32) | <u64>w2);
+}
+
+/** Index slots looked at by label-value lookups so far; with intern_lookups, probes per lookup. */
+export function intern_probes(): f64 {
+  return <f64>probes;
+}
+
+export function intern_lookups(): f64 {
+  return <f64>lookups;
 }
 
 /**

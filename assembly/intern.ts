@@ -5,7 +5,7 @@
 // freed by sweepStrings(), which runs between requests, so an id used while a request is
 // aggregated never goes away under it. With the series limit reached, new strings are not
 // stored at all (readOnly): intern() answers MISSING and the span folds into the overflow series.
-import { hashBytes } from './hash';
+import { hashBytes, setHashKey } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { STRING_PTR, STRING_LEN, STRING_HASH, STRING_REFS, STRING_ENTRY_SIZE } from './layout';
@@ -82,9 +82,16 @@ export function release(id: u32): void {
   }
 }
 
+/** Index slots looked at by lookups so far (the host reads it: a flood shows as probes per lookup). */
+export let probes: u64 = 0;
+/** Lookups so far (intern() calls that reached the index). */
+export let lookups: u64 = 0;
+
 function find(p: usize, n: usize, h: u32): u32 {
   let i = h & indexMask;
+  lookups++;
   while (true) {
+    probes++;
     let slot = index + (<usize>i << 3);
     let id = load<u32>(slot, 4);
     if (id == 0) return 0;
@@ -156,6 +163,23 @@ export function intern(p: usize, n: usize): u32 {
     return id != 0 ? id : insert(SANITIZED, m, hs);
   }
   return insert(p, n, h);
+}
+
+/**
+ * Sets the hash key (hash.ts) and re-hashes the strings already held, so it may be called after
+ * set-up interned some; the series tables and the edge store must still be empty.
+ */
+export function rekey(k0: u64, k1: u64): void {
+  setHashKey(k0, k1);
+  memory.fill(index, 0, (<usize>indexMask + 1) << 3);
+  for (let id: u32 = 1; id < nextId; id++) {
+    let e = entryOf(id);
+    let p = <usize>load<u32>(e, STRING_PTR);
+    if (p == 0) continue;
+    let h = hashBytes(p, <usize>load<u32>(e, STRING_LEN));
+    store<u32>(e, h, STRING_HASH);
+    placeRef(index, indexMask, h, id);
+  }
 }
 
 /** Frees every string no series or edge entry holds; returns how many. */

@@ -57,7 +57,9 @@ export async function createSpanmeter(wasm, options = {}) {
   const bytesAt = (ptr, n) => new Uint8Array(x.memory.buffer, ptr, n);
   const data = () => new DataView(x.memory.buffer);
 
-  // 1. Set-up: watch the attribute keys, configure span metrics, then start.
+  // 1. Set-up: a random hash key (against hash flooding), watch the attribute keys, configure
+  //    span metrics, then start.
+  x.hash_key(...crypto.getRandomValues(new Uint32Array(4)));
   const slots = dimensions.map((name) => {
     const key = utf8.encode(name);
     const ptr = x.scratch(key.length);

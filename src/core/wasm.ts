@@ -39,6 +39,9 @@ export interface CoreExports {
   fail_field(): number;
   strings(): number;
   string_count(): number;
+  hash_key(w0: number, w1: number, w2: number, w3: number): void;
+  intern_probes(): number;
+  intern_lookups(): number;
   exemplar(table: number, record: number, generation: number, bucket: number): number;
   spanmetrics_table(): number;
   spanmetrics_events_table(): number;
@@ -116,5 +119,8 @@ export async function instantiateCore(build: WasmBuild = 'release', imports: Cor
   if (exports.abi_version() !== ABI_VERSION) {
     throw new Error(`spanmeter core ABI ${exports.abi_version()} does not match host ABI ${ABI_VERSION}: rebuild with npm run build`);
   }
+  // A fresh key per instance, so that no one can compute colliding label values (issue 21 item 5).
+  const key = crypto.getRandomValues(new Uint32Array(4));
+  exports.hash_key(key[0]!, key[1]!, key[2]!, key[3]!);
   return exports;
 }
