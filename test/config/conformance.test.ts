@@ -3,13 +3,13 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
+import { packFile, WITH_PACK } from '../support/conformance.js';
 
-const CASES = fileURLToPath(new URL('../../../shared/conformance/cases/', import.meta.url));
+const CASES = packFile('cases');
 const tmp = mkdtempSync(join(tmpdir(), 'spanmeter-conformance-config-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -24,7 +24,7 @@ function loadCase(file: string): Config {
   return r.config;
 }
 
-describe('conformance case configs', () => {
+describe.runIf(WITH_PACK)('conformance case configs', () => {
   it('sm-intrinsic-dimensions loads with the expected values', () => {
     const c = loadCase('sm-intrinsic-dimensions.yaml');
     expect(c.processors).toEqual(['span-metrics']);

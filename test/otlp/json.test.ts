@@ -6,7 +6,9 @@ import { jsonToProtobuf, MAX_VALUE_NESTING, quoteBigIntegerLiterals } from '../.
 import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 import { encodeRequest, requestToOtlpJson, type Msg } from '../support/otlp-input.js';
 
-const INPUTS = new URL('../../../shared/conformance/inputs/', import.meta.url);
+import { packFile, WITH_PACK } from '../support/conformance.js';
+
+const input = (name: string): Buffer => fs.readFileSync(packFile('inputs', name));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 // protobufjs decode, loosely typed: the tests pick fields out by hand.
@@ -292,8 +294,8 @@ describe('jsonToProtobuf: conversion', () => {
     expect(s.attributes).toEqual([]);
   });
 
-  it('reads the hand-written conformance inputs in place', () => {
-    const req = decode(jsonToProtobuf(fs.readFileSync(new URL('own-sm-precision.json', INPUTS))));
+  it.runIf(WITH_PACK)('reads the hand-written conformance inputs in place', () => {
+    const req = decode(jsonToProtobuf(input('own-sm-precision.json')));
     const spans = req.resourceSpans[0].scopeSpans[0].spans;
     expect(req.resourceSpans[0].resource.attributes[0].value.stringValue).toBe('precise');
     expect(spans.map((s: any) => s.startTimeUnixNano.toString())).toEqual([
@@ -309,7 +311,7 @@ describe('jsonToProtobuf: conversion', () => {
     expect(hex(spans[0].traceId)).toBe('a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9a9');
     expect(hex(spans[2].spanId)).toBe('aa00000000000003');
 
-    const esc = decode(jsonToProtobuf(fs.readFileSync(new URL('own-sm-escaping.json', INPUTS))));
+    const esc = decode(jsonToProtobuf(input('own-sm-escaping.json')));
     expect(esc.resourceSpans[0].resource.attributes[0].value.stringValue).toBe('café "au lait"');
     expect(esc.resourceSpans[0].scopeSpans[0].spans.map((s: any) => s.name)).toEqual([
       'say "hi"',
@@ -320,8 +322,8 @@ describe('jsonToProtobuf: conversion', () => {
     ]);
   });
 
-  it('reads base64 ids when asked (proto3 JSON such as Tempo test data)', () => {
-    const text = fs.readFileSync(new URL('tempo-trace-with-db-namespace.json', INPUTS), 'utf8');
+  it.runIf(WITH_PACK)('reads base64 ids when asked (proto3 JSON such as Tempo test data)', () => {
+    const text = input('tempo-trace-with-db-namespace.json').toString('utf8');
     const s = decode(jsonToProtobuf(text, { ids: 'base64' })).resourceSpans[0].scopeSpans[0].spans[0];
     // "QpC1h3qZMN55u0KDZTmOzA==" and "1gZXnld4dYc=" in hex
     expect(hex(s.traceId)).toBe('4290b5877a9930de79bb428365398ecc');

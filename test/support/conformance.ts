@@ -8,7 +8,32 @@ import YAML from 'yaml';
 import { parsePrometheusText, parsePromValue, validateExposition, type Exposition } from './prom-text.js';
 import { PROJECT_ROOT } from './sidecar.js';
 
-export const PACK_DIR = resolve(PROJECT_ROOT, process.env.SPANMETER_CONFORMANCE_DIR ?? '../shared/conformance');
+/**
+ * The conformance pack (README "Development"), the one place tests look for it:
+ * $SPANMETER_CONFORMANCE_DIR, else shared/conformance beside the clone (../shared/conformance).
+ */
+export const PACK_DIR = resolve(PROJECT_ROOT, process.env.SPANMETER_CONFORMANCE_DIR || '../shared/conformance');
+
+/** Whether the pack is there: its cases/ and inputs/ folders. */
+export const PACK_FOUND = existsSync(join(PACK_DIR, 'cases')) && existsSync(join(PACK_DIR, 'inputs'));
+
+/**
+ * Whether the tests that need the pack run: when it is there, or when SPANMETER_CONFORMANCE_REQUIRED=1
+ * (.ci/run sets it) so that a missing pack fails them instead of skipping them.
+ */
+export const WITH_PACK = PACK_FOUND || process.env.SPANMETER_CONFORMANCE_REQUIRED === '1';
+
+if (!WITH_PACK) {
+  process.stderr.write(
+    `conformance pack not found at ${PACK_DIR}: the tests that need it are skipped ` +
+      '(set SPANMETER_CONFORMANCE_DIR to the pack, see README "Development")\n',
+  );
+}
+
+/** A file of the pack: packFile('inputs', 'own-sm-basic.json'). */
+export function packFile(...parts: string[]): string {
+  return join(PACK_DIR, ...parts);
+}
 
 export interface CaseExpect {
   metric: string;
