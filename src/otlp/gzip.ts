@@ -81,9 +81,18 @@ export function decompress(body: Uint8Array, contentEncoding: string | undefined
     );
   // maxOutputLength must be ≥ 1; a zero limit still rejects any non-empty output below.
   const cap = Math.max(1, Math.min(Math.floor(limit), bufferConstants.MAX_LENGTH));
+  // One output chunk of the size the gzip trailer announces (ISIZE, RFC 1952 §2.3.1) instead of
+  // 16 KiB chunks joined at the end: a third less CPU on 512-span bodies (bench, issue 20). The
+  // claim is the sender's, so it is held to the cap and to 64 times the compressed size; a body
+  // that inflates to more still inflates whole, in further chunks.
+  let chunkSize = 16 * 1024;
+  if (label === 'gzip' && body.length >= 18) {
+    const isize = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(body.length - 4, true);
+    chunkSize = Math.max(64, Math.min(isize + 1, cap + 1, body.length * 64));
+  }
   let out: Buffer;
   try {
-    out = inflate(body, { maxOutputLength: cap });
+    out = inflate(body, { maxOutputLength: cap, chunkSize });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_BUFFER_TOO_LARGE') throw ratioBound ? overRatio() : tooLarge(maxBytes, `${label}: decompressed request body`);

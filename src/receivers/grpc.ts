@@ -33,7 +33,7 @@ import { bearerChecker } from '../net/security.js';
 import { silentLogger } from '../log.js';
 import type { RunningServer } from '../net/server.js';
 import type { ReceiverOptions } from './types.js';
-import { ACCEPT_ENCODING, binHeader, ENCODINGS, frame, GRPC_CONTENT_TYPE, parseTimeout, percentEncode, UnaryMessage } from './grpc-wire.js';
+import { ACCEPT_ENCODING, binHeader, ENCODINGS, frame, GRPC_CONTENT_TYPE, MessageScratch, parseTimeout, percentEncode, UnaryMessage } from './grpc-wire.js';
 
 export const TRACE_SERVICE_NAME = 'opentelemetry.proto.collector.trace.v1.TraceService';
 export const EXPORT_METHOD_PATH = `/${TRACE_SERVICE_NAME}/Export`;
@@ -96,6 +96,8 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
   });
   const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
   const loggedSignals = new Set<string>();
+  // Messages go to the consumer synchronously, and it must not keep them past ingest (the core copies them).
+  const scratch = new MessageScratch();
   const throttledMessage = (): string =>
     `ingest budget full (${budget.inflightRequests} requests, ${budget.inflightBytes} bytes in flight): retry after ${budget.retryAfterMs} ms`;
 
@@ -206,7 +208,7 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
     });
     stream.once('end', () => {
       if (finished) return;
-      const m = msg.finish();
+      const m = msg.finish(scratch);
       if (!Buffer.isBuffer(m)) {
         finish(m.code, m.message);
         return;

@@ -124,3 +124,34 @@ describe('decompress', () => {
     expect(err.message).toBe('Content-Encoding "gzip, gzip": only one encoding (gzip or deflate) is supported, not a chain');
   });
 });
+
+describe('gzip trailer size (ISIZE) as the output chunk size', () => {
+  // RFC 1952 §2.3.1: the last 4 bytes are the input size mod 2^32, little endian. decompress()
+  // sizes its output from them; a trailer that lies must change nothing but speed.
+  const body = Buffer.from('x'.repeat(100_000) + 'y'.repeat(50_000));
+  const withIsize = (isize: number): Buffer => {
+    const gz = Buffer.from(zlib.gzipSync(body));
+    gz.writeUInt32LE(isize >>> 0, gz.length - 4);
+    return gz;
+  };
+
+  it('inflates the whole body whether the trailer says more, less or 2^32-1', () => {
+    for (const isize of [body.length, 10, 0xffffffff]) {
+      // zlib checks ISIZE after inflating: a wrong one is refused as corrupt, never truncated.
+      let out: Uint8Array | undefined;
+      try {
+        out = decompress(withIsize(isize), 'gzip', MiB);
+      } catch (err) {
+        expect(isize).not.toBe(body.length);
+        expect((err as OtlpError).kind).toBe('bad_request');
+        continue;
+      }
+      expect(isize).toBe(body.length);
+      expect(Buffer.from(out).equals(body)).toBe(true);
+    }
+  });
+
+  it('still stops at the limit when the trailer claims less', () => {
+    expect(errorOf(() => decompress(withIsize(10), 'gzip', 1000)).kind).toBe('too_large');
+  });
+});
