@@ -122,6 +122,8 @@ export interface SpanMetricsCatalog {
   events?: CounterFamily;
   /** The intrinsic labels of a calls (and latency) series. */
   labels: { service: LabelReader; spanName: LabelReader; spanKind: LabelReader; statusCode: LabelReader };
+  /** The configured dimensions, in order: the attribute, and its value in a series ('' where the span had none). */
+  dimensions: readonly { attribute: string; read: LabelReader }[];
 }
 
 /** The service-graph families. */

@@ -98,7 +98,10 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     };
   }
   const families: Family[] = [calls, latency, ...(size ? [size] : []), ...(events ? [events] : [])];
-  return { families, calls, latency, size, events, labels: intrinsic };
+  const dimensions = config.dimensions.map((attribute, d) => ({
+    attribute, read: ((view, slot) => core.label(view.key(slot, SM_KEY_DIMENSIONS + d))) satisfies LabelReader,
+  }));
+  return { families, calls, latency, size, events, labels: intrinsic, dimensions };
 }
 
 /** The span-metrics families of a core, rendered in a text format. */

@@ -24,6 +24,7 @@ import type {
   ServiceRow, SloRow, SlosResponse,
 } from './json.js';
 import { serviceHistory, type TotalsAt } from './history.js';
+import { unusedDimensionWarning } from './semconv.js';
 import { histogramQuantile } from './quantile.js';
 import type { Tracker } from './tracker.js';
 import { edgeTotals, operationTotals, sloCounts, sloTotals, type EdgeInfo, type OpInfo, type SloInfo } from './totals.js';
@@ -127,6 +128,8 @@ export class UiApi {
   private readonly sm?: SpanMetricsCatalog;
   private readonly sg?: ServiceGraphsCatalog;
   private readonly slo?: SlosCatalog;
+  /** Indices of the span-metrics dimensions some series had a value for (see unusedDimensions). */
+  private readonly carried = new Set<number>();
 
   constructor(private readonly options: UiOptions) {
     this.now = options.now ?? Date.now;
@@ -375,6 +378,8 @@ export class UiApi {
       }
     }
     if (late > 0) warnings.push(`${late} spans ended before the ingestion slack and were left out.`);
+    const accepted = self.get('spans_accepted') ?? 0;
+    for (const attribute of this.unusedDimensions()) warnings.push(unusedDimensionWarning(attribute, accepted));
     return {
       time: w.now,
       window_seconds: r6(w.seconds),
@@ -481,6 +486,26 @@ export class UiApi {
 
   private buckets(): Buckets {
     return { span_metrics: range(this.sm?.latency.bounds), service_graphs: range(this.sg?.server.bounds) };
+  }
+
+  /**
+   * The configured span-metrics dimensions that no series has a value for, once there are
+   * series: no span carried them. A dimension seen once is not looked for again.
+   */
+  private unusedDimensions(): string[] {
+    const dims = this.sm?.dimensions ?? [];
+    const view = this.sm?.calls.table();
+    if (!view || dims.length === 0 || this.carried.size === dims.length) return [];
+    let series = 0;
+    for (let slot = 0; slot < view.used && this.carried.size < dims.length; slot++) {
+      if (!view.live(slot) || view.overflow(slot)) continue;
+      series++;
+      dims.forEach((d, i) => {
+        if (!this.carried.has(i) && d.read(view, slot) !== '') this.carried.add(i);
+      });
+    }
+    if (series === 0 && this.carried.size === 0) return [];
+    return dims.filter((_, i) => !this.carried.has(i)).map((d) => d.attribute);
   }
 
   /** ui.trace_url, '' without. */

@@ -609,4 +609,36 @@ describe('lifecycle and limits', () => {
     expect(h.warnings).toEqual(['Series limit reached (24): 2 new label sets were counted in the metric_overflow="true" series.']);
     expect(h.service_graphs).toBeNull();
   });
+
+  it('a configured dimension that no span carried is a warning, with its other spelling', async () => {
+    s = await setup({ serviceGraphs: false, spanMetrics: { dimensions: ['http.method', 'http.route', 'url.full', 'tenant'] } });
+    const { core, api, clock, telemetry } = s;
+    clock.now = T;
+    // No spans yet: nothing to say.
+    expect((await api.health()).warnings).toEqual([]);
+    // Three spans with http.request.method (the current name) and http.route; none has
+    // http.method, url.full or tenant.
+    const spans: SpanSpec[] = [1, 2, 3].map((n) => ({
+      trace: n, id: 1, kind: 'server', service: 'web', name: 'GET /items', durMs: 5,
+      attrs: { 'http.request.method': 'GET', 'http.route': '/items' },
+    }));
+    ingest(core, spans, T + 1000);
+    telemetry.recordRequest({ protocol: 'http', code: 200, result: { ok: true, spans: 3 } });
+    clock.now = T + 10_000;
+    // http.method became http.request.method (HTTP semantic conventions, stable in 1.23);
+    // url.full is the newer name of http.url; tenant is no convention's.
+    expect((await api.health()).warnings).toEqual([
+      'No span of the 3 so far carried the dimension http.method: current semantic conventions call it http.request.method (processor.span_metrics.dimensions).',
+      'No span of the 3 so far carried the dimension url.full: SDKs on semantic conventions before its rename send http.url (processor.span_metrics.dimensions).',
+      "No span of the 3 so far carried the dimension tenant: check its spelling against your spans' attributes (looked up on the resource, then the span).",
+    ]);
+    // A span with tenant (on its resource): that warning goes, for good.
+    ingest(core, [{ trace: 9, id: 1, kind: 'server', service: 'web', name: 'GET /items', durMs: 5, resource: { tenant: 'a' } }], T + 11_000);
+    telemetry.recordRequest({ protocol: 'http', code: 200, result: { ok: true, spans: 1 } });
+    clock.now = T + 20_000;
+    expect((await api.health()).warnings.map((w) => w.split(':')[0])).toEqual([
+      'No span of the 4 so far carried the dimension http.method',
+      'No span of the 4 so far carried the dimension url.full',
+    ]);
+  });
 });
