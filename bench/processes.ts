@@ -90,10 +90,11 @@ export async function spawnReceiver(args: string[], name: string, ready: (out: s
 
 /**
  * The sidecar (bin/spanmeter.js) with OTLP/HTTP and /metrics on free loopback ports, its config
- * written to `dir`: both processors and log level warn, unless `config` (top-level YAML lines)
- * says otherwise.
+ * written to `dir`: both processors, log level warn and no series limit (the Collector beside it
+ * has none; the default 200,000 would fold the 100,000-label-set level), unless `config`
+ * (top-level YAML lines) says otherwise.
  */
-export async function startSidecar(dir: string, config = ['processors: [span-metrics, service-graphs]', 'log_level: warn'], grpc = false): Promise<Receiver> {
+export async function startSidecar(dir: string, config = ['processors: [span-metrics, service-graphs]', 'log_level: warn', 'registry: {max_active_series: 0}'], grpc = false): Promise<Receiver> {
   const [pHttp, pMetrics, pGrpc] = await freePorts(3);
   const configPath = join(dir, 'spanmeter.yaml');
   writeFileSync(configPath, [

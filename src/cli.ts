@@ -56,7 +56,7 @@ async function run(config: Config, demo = false): Promise<void> {
     if (limited > limitedLogged && now - lastLimitLog >= LIMIT_LOG_INTERVAL_MS) {
       log.warn(
         { max_active_series: maxActive, active_series: core.activeSeries(), limited_since_last_log: limited - limitedLogged },
-        'series limit reached: new label sets are counted in the metric_overflow="true" series',
+        'series limit reached: new label sets are counted in the metric_overflow="true" series, not on their own; raise registry.max_active_series (0 = unlimited) if they are wanted',
       );
       limitedLogged = limited;
       lastLimitLog = now;

@@ -90,6 +90,7 @@ describe('YAML file', () => {
       http_endpoint: '0.0.0.0:9464',
       tls: { cert_file: '/etc/m.pem', key_file: '/etc/m.key', client_ca_file: '' },
       http_auth: { bearer_token: 's3cret', bearer_token_file: '' },
+      http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000 }, // defaults (issue 21)
       processors: ['span-metrics', 'service-graphs'],
       processor: {
         span_metrics: {
@@ -282,6 +283,9 @@ describe('env vars', () => {
       'SPANMETER_TLS_CLIENT_CA_FILE',
       'SPANMETER_HTTP_AUTH_BEARER_TOKEN',
       'SPANMETER_HTTP_AUTH_BEARER_TOKEN_FILE',
+      'SPANMETER_HTTP_LIMITS_MAX_CONNECTIONS',
+      'SPANMETER_HTTP_LIMITS_MAX_REQUESTS_IN_FLIGHT',
+      'SPANMETER_HTTP_LIMITS_WRITE_TIMEOUT',
       'SPANMETER_PROCESSORS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_BUCKETS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSIONS',
