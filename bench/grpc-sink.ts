@@ -6,12 +6,12 @@
 //   --impl grpc-js  on @grpc/grpc-js (identity deserializer; grpc-js itself gunzips), as the
 //                   sidecar's receiver was built before this bench
 //   --impl http2    a unary handler on node:http2 directly (reads the 5-byte-prefixed message,
-//                   zlib.gunzipSync when flagged)
+//                   inflates it when flagged with the sidecar's decompress(), src/otlp/gzip.ts)
 //
 //   node dist/bench/grpc-sink.js --port 4317 [--impl grpc-js|http2]   (prints "ready <port>")
 import * as grpc from '@grpc/grpc-js';
 import http2 from 'node:http2';
-import zlib from 'node:zlib';
+import { decompress } from '../src/otlp/gzip.js';
 
 const portArg = process.argv.indexOf('--port');
 const port = portArg >= 0 ? Number(process.argv[portArg + 1]) : 0;
@@ -60,8 +60,8 @@ if (impl === 'grpc-js') {
     });
     stream.on('end', () => {
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
-      let message = body.subarray(5, 5 + body.readUInt32BE(1));
-      if (body[0] === 1 && headers['grpc-encoding'] === 'gzip') message = zlib.gunzipSync(message, { maxOutputLength: MAX });
+      let message: Uint8Array = body.subarray(5, 5 + body.readUInt32BE(1));
+      if (body[0] === 1 && headers['grpc-encoding'] === 'gzip') message = decompress(message, 'gzip', MAX) as Buffer;
       sink ^= message.length;
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));

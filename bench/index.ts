@@ -4,6 +4,7 @@
 //   (b)  spanmeter: copy + walk + span metrics + service graphs (default config);
 //   (b1) spanmeter with span metrics only, the like-for-like peer of (c) and (d);
 //   (b2) as (b1) plus the span-events metric and four SLOs (BENCH_SLOS), to price them;
+//   (b3) as (b) with two filter policies on each processor (BENCH_FILTERS), keeping every span;
 //   (c)  the same design in plain TypeScript (bench/js-core.ts), checking the structure of
 //        the whole request as the core does; (c0) the same, skipping unread what it does not
 //        aggregate;
@@ -31,6 +32,7 @@ import { Core } from '../src/core/index.js';
 import { RECORD_KEY, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM } from '../src/core/layout.js';
 import { defaultConfig } from '../src/config/defaults.js';
 import type { SloConfig, SpanMetricsConfig } from '../src/config/types.js';
+import type { FilterPolicy } from '../src/config/filters.js';
 import { spanMetricsFamilies } from '../src/exporters/spanmetrics.js';
 import { renderFamilies } from '../src/exporters/exposition.js';
 import { JsSpanMetrics } from './js-core.js';
@@ -48,6 +50,12 @@ const BENCH_SLOS: SloConfig[] = [
   { name: 'all', service: '', span_kind: '', kind: 'availability', http_5xx_as_error: false },
 ].map((s) => ({ description: '', span_name: '', span_name_regex: '', objective: 99, window: 30 * 86_400_000, threshold: 0, ...s } as SloConfig));
 
+/** (b3)'s filter policies: an include on the kind and the service name, an exclude on a route; every workload span passes. */
+const BENCH_FILTERS: FilterPolicy[] = [
+  { include: { match_type: 'regex', attributes: [{ key: 'kind', value: 'SPAN_KIND_.*' }, { key: 'resource.service.name', value: '.' }] } },
+  { exclude: { match_type: 'regex', attributes: [{ key: 'span.http.route', value: '^/internal/' }] } },
+];
+
 const SENDER = fileURLToPath(new URL('./sender.js', import.meta.url));
 const SINK = fileURLToPath(new URL('./sink.js', import.meta.url));
 
@@ -57,6 +65,8 @@ const SINK = fileURLToPath(new URL('./sink.js', import.meta.url));
 interface Options {
   quick: boolean;
   json: boolean;
+  /** Also write the JSON report to this file (the table still goes to stdout). */
+  jsonFile: string;
   rounds: number;
   batches: number;
   spansPerBatch: number;
@@ -89,12 +99,13 @@ const HELP = `usage: node dist/bench/index.js [options]
   --no-grpc            skip the end-to-end gRPC runs (and the Collector beside them)
   --no-collector       skip the Collector runs (also skipped when its binary is not built)
   --json               print one JSON object instead of the table
+  --json-file PATH     print the table and write the JSON object to PATH
   --quick              small and fast (CI smoke): 8 requests, 3 rounds, 5000 series, 1 s HTTP runs
 `;
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
-    quick: false, json: false, rounds: 7, batches: 64, spansPerBatch: 512, attributes: undefined, series: 100_000,
+    quick: false, json: false, jsonFile: '', rounds: 7, batches: 64, spansPerBatch: 512, attributes: undefined, series: 100_000,
     durationS: 10, warmupS: 1, connections: 4, seed: 24301, http: true, grpc: true, collector: true, streams: 2, sampleMs: 400,
   };
   const given = new Set<string>();
@@ -111,6 +122,7 @@ function parseOptions(argv: string[]): Options {
     switch (flag) {
       case '--quick': o.quick = true; break;
       case '--json': o.json = true; break;
+      case '--json-file': o.jsonFile = inline ?? argv[++i] ?? ''; break;
       case '--no-http': o.http = false; break;
       case '--no-grpc': o.grpc = false; break;
       case '--no-collector': o.collector = false; break;
@@ -326,6 +338,10 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
   const withSlos = await Core.create({
     spanMetrics: { ...smConfig, events: { enabled: true, dimensions: ['exception.type'] } }, slos: BENCH_SLOS, build: 'release',
   });
+  const filtered = await Core.create({
+    spanMetrics: { ...cfg.processor.span_metrics, filter_policies: BENCH_FILTERS },
+    serviceGraphs: { ...cfg.processor.service_graphs, filter_policies: BENCH_FILTERS }, build: 'release',
+  });
   const js = new JsSpanMetrics(smConfig.histogram_buckets);
   const jsLite = new JsSpanMetrics(smConfig.histogram_buckets, { validate: false });
   const naive = new NaiveSpanMetrics(smConfig.histogram_buckets);
@@ -334,6 +350,7 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
     { key: 'b', label: '(b) spanmeter: + span metrics + service graphs', pass: corePass(full, batches, true) },
     { key: 'b1', label: '(b1) spanmeter, span metrics only', pass: corePass(smOnly, batches, false) },
     { key: 'b2', label: '(b2) as (b1), + events metric + 4 SLOs', pass: corePass(withSlos, batches, false) },
+    { key: 'b3', label: '(b3) as (b), + 2 filter policies per processor', pass: corePass(filtered, batches, true) },
     {
       key: 'c', label: '(c) plain TypeScript: JS walker + typed arrays', pass: () => {
         let n = 0;
@@ -367,6 +384,8 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
   const reference = coreSeries(full);
   checks.push(...compareSeries('(b1)', reference, coreSeries(smOnly)));
   checks.push(...compareSeries('(b2)', reference, coreSeries(withSlos)));
+  checks.push(...compareSeries('(b3)', reference, coreSeries(filtered)));
+  if (filtered.spansFiltered('span-metrics') + filtered.spansFiltered('service-graphs') !== 0) checks.push('(b3): a filter policy left out a span');
   const sloTotals = withSlos.sloCounts().map((c) => c.total);
   if (!sloTotals.every((t) => t > 0)) checks.push(`(b2): an SLO selected no span (totals ${sloTotals.join(', ')})`);
   checks.push(...compareSeries('(c)', reference, jsSeries(js)));
@@ -867,7 +886,7 @@ function printTable(r: Report): void {
     out.push('CHECKS FAILED:');
     for (const c of r.checks) out.push(`  ${c}`);
   } else {
-    out.push(`Checks passed: (b1), (b2), (c), (c0) and (d) agree with (b) on every series (calls, buckets, sum; size but for (d)); `
+    out.push(`Checks passed: (b1), (b2), (b3), (c), (c0) and (d) agree with (b) on every series (calls, buckets, sum; size but for (d)); `
       + `(b) and (c) refuse a truncated request${r.http ? '; the sidecar counted every span it accepted' : ''}.`);
   }
   out.push(`Total ${fmt1(r.totalSeconds)} s.`);
@@ -925,6 +944,7 @@ async function main(): Promise<void> {
   };
   report.ratios = ratios(report);
   report.targets = targets(report);
+  if (o.jsonFile) writeFileSync(o.jsonFile, JSON.stringify(report, null, 2) + '\n');
   if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else printTable(report);
   if (checks.length) process.exitCode = 1;
