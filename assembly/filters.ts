@@ -31,6 +31,12 @@ declare function hostMatch(p: usize, n: usize): u32;
   hasIncludeAny: bool;
   /** Spans left out so far. */
   filtered: f64;
+  /**
+   * Per condition on a resource attribute, 8 bytes: the address of the AnyValue last judged (0 =
+   * none) and the answer. Every span of a resource points at the same bytes, so a resource is
+   * judged once per request (forgetFilterMemo at the start of each).
+   */
+  memo: usize;
 }
 
 /** Answers of the regular expressions, shared by both processors' filters. */
@@ -47,6 +53,8 @@ export function newFilter(records: usize, count: i32, bytes: usize): Filter {
   f.hasInclude = false;
   f.hasIncludeAny = false;
   f.conds = heap.alloc(bytes > 0 ? bytes : 1);
+  f.memo = heap.alloc(<usize>count * 8);
+  memory.fill(f.memo, 0, <usize>count * 8);
   memory.copy(f.conds, records, bytes);
   for (let i = 0; i < count; i++) {
     let c = f.conds + <usize>i * FILTER_COND_SIZE;
@@ -97,8 +105,14 @@ function stringPasses(c: usize, test: u32, p: usize, n: usize, id: u32): bool {
   return (patternBits(id, p, n) & (<u32>1 << arg)) != 0;
 }
 
-/** Whether one condition holds for the span. */
-function holds(c: usize, resource: usize, span: usize): bool {
+/** Forgets the answers kept per resource attribute: the request bytes they pointed at are gone. Call before each request's spans. */
+export function forgetFilterMemo(f: Filter): void {
+  memory.fill(f.memo, 0, <usize>f.count * 8);
+}
+
+/** Whether condition `i` of `f` holds for the span. */
+function holds(f: Filter, i: i32, resource: usize, span: usize): bool {
+  let c = f.conds + <usize>i * FILTER_COND_SIZE;
   let target = load<u32>(c, FILTER_COND_TARGET);
   let test = load<u32>(c, FILTER_COND_TEST);
   if (target == FILTER_ON_ANY) return true;
@@ -118,6 +132,19 @@ function holds(c: usize, resource: usize, span: usize): bool {
   let p = <usize>load<u32>(s);
   if (p == 0) return false;
   let n = <usize>load<u32>(s, 4);
+  if (target == FILTER_ON_RESOURCE) {
+    let m = f.memo + (<usize>i << 3);
+    if (<usize>load<u32>(m) == p) return load<u32>(m, 4) != 0;
+    let answer = valueHolds(c, test, p, n);
+    store<u32>(m, <u32>p);
+    store<u32>(m, answer ? 1 : 0, 4);
+    return answer;
+  }
+  return valueHolds(c, test, p, n);
+}
+
+/** Whether the attribute value (AnyValue at [p, p+n)) passes condition record `c`. */
+function valueHolds(c: usize, test: u32, p: usize, n: usize): bool {
   switch (test) {
     case FILTER_TEST_INT: return intOf(p, n) == load<i64>(c, FILTER_COND_VALUE);
     case FILTER_TEST_DOUBLE: return doubleOf(p, n) == reinterpret<f64>(load<u64>(c, FILTER_COND_VALUE));
@@ -139,7 +166,7 @@ export function keeps(f: Filter, resource: usize, span: usize): bool {
     let category = load<u32>(c, FILTER_COND_CATEGORY);
     let match = true;
     for (let k = i; k < next; k++) {
-      if (!holds(f.conds + <usize>k * FILTER_COND_SIZE, resource, span)) {
+      if (!holds(f, k, resource, span)) {
         match = false;
         break;
       }

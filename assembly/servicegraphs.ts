@@ -13,7 +13,7 @@ import {
 } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
-import { Filter, keeps } from './filters';
+import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import {
   initEdgeStore, find, stage, insertStaged, staged, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
@@ -268,6 +268,7 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
 }
 
 export function aggregateServiceGraphs(nowMs: f64): void {
+  if (changetype<usize>(filter) != 0) forgetFilterMemo(filter);
   let now = <u32>(nowMs / 1000);
   let count = spanCount;
   for (let i: u32 = 0; i < count; i++) {

@@ -13,7 +13,7 @@ import { intern } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier, spanNameId } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
-import { Filter, keeps } from './filters';
+import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
@@ -81,6 +81,7 @@ export function spanMetricsEnabled(): bool {
 }
 
 export function aggregateSpanMetrics(nowMs: f64): void {
+  if (changetype<usize>(filter) != 0) forgetFilterMemo(filter);
   let now = <u32>(nowMs / 1000);
   let t = table;
   let count = spanCount;

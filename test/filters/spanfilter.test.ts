@@ -179,3 +179,16 @@ describe('filter_policies: a regular expression is evaluated once per distinct s
     expect(core.spansFiltered('span-metrics')).toBe(333 * 2);
   });
 });
+
+describe('filter_policies: a resource is judged once per request, afresh in the next', () => {
+  it('two requests of the same shape, resource env "prod" then "test" at the same offsets: kept, then left out', async () => {
+    const policies: FilterPolicy[] = [{ exclude: strict([['resource.env', 'test']]) }];
+    const core = await Core.create({ spanMetrics: { ...spanMetricsConfig([1], []), filter_policies: policies } });
+    const twoSpans = [spanBytes({ name: 'a' }), spanBytes({ name: 'b' })];
+    expect(core.ingest(request(twoSpans, [str('service.name', 'svc'), str('env', 'prod')])).ok).toBe(true);
+    expect(core.spansFiltered('span-metrics')).toBe(0);
+    // the core reuses its input buffer: the resource's AnyValue sits at the same address
+    expect(core.ingest(request(twoSpans, [str('service.name', 'svc'), str('env', 'test')])).ok).toBe(true);
+    expect(core.spansFiltered('span-metrics')).toBe(2);
+  });
+});
