@@ -120,6 +120,8 @@ export interface SpanMetricsCatalog {
   size?: CounterFamily;
   /** With processor.span_metrics.events.enabled. */
   events?: CounterFamily;
+  /** The labels of an events series besides the span's (which `labels` reads there too): event name and dimensions. */
+  eventLabels?: { name: LabelReader; dimensions: readonly { attribute: string; read: LabelReader }[] };
   /** The intrinsic labels of a calls (and latency) series. */
   labels: { service: LabelReader; spanName: LabelReader; spanKind: LabelReader; statusCode: LabelReader };
   /** The configured dimensions, in order: the attribute, and its value in a series ('' where the span had none). */

@@ -80,6 +80,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     help: 'Encoded size of the spans counted, in bytes.',
   };
   let events: CounterFamily | undefined;
+  let eventLabels: SpanMetricsCatalog['eventLabels'];
   if (config.events.enabled) {
     // Event labels: the span's, then event_name and the event dimensions (key words in that order).
     const eventNameWord = SM_KEY_DIMENSIONS + dimensionNames.length;
@@ -96,12 +97,18 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
       ]),
       help: 'Span events counted, by the span labels, event name and event dimensions.',
     };
+    eventLabels = {
+      name: (view, slot) => core.label(view.key(slot, eventNameWord)),
+      dimensions: config.events.dimensions.map((attribute, d) => ({
+        attribute, read: ((view, slot) => core.label(view.key(slot, eventNameWord + 1 + d))) satisfies LabelReader,
+      })),
+    };
   }
   const families: Family[] = [calls, latency, ...(size ? [size] : []), ...(events ? [events] : [])];
   const dimensions = config.dimensions.map((attribute, d) => ({
     attribute, read: ((view, slot) => core.label(view.key(slot, SM_KEY_DIMENSIONS + d))) satisfies LabelReader,
   }));
-  return { families, calls, latency, size, events, labels: intrinsic, dimensions };
+  return { families, calls, latency, size, events, eventLabels, labels: intrinsic, dimensions };
 }
 
 /** The span-metrics families of a core, rendered in a text format. */

@@ -20,14 +20,17 @@ import type { Core } from '../core/index.js';
 import type { Catalog, ServiceGraphsCatalog, SlosCatalog, SpanMetricsCatalog } from '../exporters/catalog.js';
 import type { CounterFamily } from '../exporters/families.js';
 import type {
-  BucketRange, Buckets, GraphEdge, GraphNode, GraphResponse, HealthResponse, NodeType, OperationRow, Rates, RedResponse, RejectedRow,
-  ServiceRow, SloRow, SlosResponse,
+  BucketRange, Buckets, GraphEdge, GraphNode, GraphResponse, HealthResponse, NodeType, OperationRow, Rates, RedResponse,
+  RejectedRow, ServiceRow, SloRow, SlosResponse,
 } from './json.js';
 import { serviceHistory, type TotalsAt } from './history.js';
+import { cmp, exceptionRows, latestTraces, r6 } from './rows.js';
 import { unusedDimensionWarning } from './semconv.js';
 import { histogramQuantile } from './quantile.js';
 import type { Tracker } from './tracker.js';
-import { edgeTotals, operationTotals, sloCounts, sloTotals, type EdgeInfo, type OpInfo, type SloInfo } from './totals.js';
+import {
+  edgeTotals, eventTotals, operationTotals, sloCounts, sloTotals, type EdgeInfo, type EventInfo, type OpInfo, type SloInfo,
+} from './totals.js';
 import type { Registry } from 'prom-client';
 
 /** The sidecar's own counters (`spanmeter_*`) by name; see `telemetryCounters`. */
@@ -73,11 +76,6 @@ export interface WindowQuery {
 
 const ENTRY_KINDS = new Set(['SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER']);
 
-/** 6 significant digits: enough for a page, and stable to compare. */
-function r6(x: number): number {
-  return x === 0 || !Number.isFinite(x) ? x : Number(x.toPrecision(6));
-}
-
 // ---------------------------------------------------------------------------------------------
 
 interface Snapshot {
@@ -85,6 +83,7 @@ interface Snapshot {
   ops?: Float64Array;
   edges?: Float64Array;
   slos?: Float64Array;
+  events?: Float64Array;
   self: SelfCounters;
 }
 
@@ -92,6 +91,7 @@ interface State {
   ops?: Tracker<OpInfo>;
   edges?: Tracker<EdgeInfo>;
   slos?: Tracker<SloInfo>;
+  events?: Tracker<EventInfo>;
   snapshots: Snapshot[];
   lastScan: number;
   self: SelfCounters;
@@ -276,7 +276,7 @@ export class UiApi {
     const operations: OperationRow[] = [];
     let overflow: Float64Array | undefined;
     const services = ops ? this.serviceRows(ops, w) : new Map<string, ServiceRow>();
-    const traces = ops ? this.latestTraces(ops) : new Map<number, string>();
+    const traces = ops ? latestTraces(ops, this.sm!.calls) : new Map<number, string>();
     if (ops) {
       const bounds = this.sm!.latency.bounds;
       const d = new Float64Array(ops.width);
@@ -320,6 +320,7 @@ export class UiApi {
       services: [...services.values()].sort((a, b) => cmp(a.service, b.service)),
       history_time: historyTime,
       operations,
+      exceptions: this.state!.events ? exceptionRows(this.state!.events, w.snapshot?.events, w.seconds, service, this.sm!) : null,
       overflow: overflow ? this.rates(w, overflow[0]!, overflow[1]!, this.sm!.latency.bounds, overflow, 2) : null,
     };
   }
@@ -513,25 +514,6 @@ export class UiApi {
     return this.options.traceUrl ?? '';
   }
 
-  /** Per operation key, the trace id of the latest exemplar its series kept. */
-  private latestTraces(ops: Tracker<OpInfo>): Map<number, string> {
-    const out = new Map<number, string>();
-    const calls = this.sm!.calls;
-    const view = calls.table();
-    if (!view || !calls.exemplar) return out;
-    const latest = new Map<number, number>();
-    for (let slot = 0; slot < view.used; slot++) {
-      if (!view.live(slot)) continue;
-      const k = ops.keyOf(slot);
-      if (k < 0) continue;
-      const e = calls.exemplar(view, slot);
-      if (!e || e.traceId === '' || (latest.get(k) ?? -Infinity) >= e.timestampMs) continue;
-      latest.set(k, e.timestampMs);
-      out.set(k, e.traceId);
-    }
-    return out;
-  }
-
   /** Scans if due, keeps a snapshot if due, and picks the snapshot the window starts at. */
   private async window(query: WindowQuery): Promise<Window> {
     this.touch();
@@ -541,21 +523,26 @@ export class UiApi {
     if (!s) {
       // The first scan counts every series from 0: the figures since the core started, shown
       // until the window has a second (the rates are differences of later scans from this one).
-      s = this.state = { ops: this.makeOps(), edges: this.makeEdges(), slos: this.makeSlos(), snapshots: [], lastScan: -Infinity, self };
+      s = this.state = {
+        ops: this.makeOps(), edges: this.makeEdges(), slos: this.makeSlos(), events: this.sm && eventTotals(this.sm, this.options.maxOperations ?? 2000),
+        snapshots: [], lastScan: -Infinity, self,
+      };
       s.ops?.scan(false);
       s.edges?.scan(false);
       s.slos?.scan(false);
+      s.events?.scan(false);
       s.lastScan = now;
     } else if (now - s.lastScan >= this.minScan) {
       s.ops?.scan(false);
       s.edges?.scan(false);
       s.slos?.scan(false);
+      s.events?.scan(false);
       s.lastScan = now;
     }
     s.self = self;
     const last = s.snapshots[s.snapshots.length - 1];
     if (!last || now - last.t >= this.interval) {
-      s.snapshots.push({ t: now, ops: s.ops?.copy(), edges: s.edges?.copy(), slos: s.slos?.copy(), self });
+      s.snapshots.push({ t: now, ops: s.ops?.copy(), edges: s.edges?.copy(), slos: s.slos?.copy(), events: s.events?.copy(), self });
     }
     while (s.snapshots.length > 1 && s.snapshots[0]!.t < now - this.retention) s.snapshots.shift();
     const windowMs = Math.min(Math.max(query.windowMs ?? this.defaultWindow, 1000), this.retention);
@@ -583,10 +570,6 @@ export class UiApi {
   private makeSlos(): Tracker<SloInfo> | undefined {
     return this.slo && sloTotals(this.slo);
   }
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Reads the sidecar's own counters from its prom-client registry, for UiOptions.selfCounters. */

@@ -101,6 +101,18 @@ export interface OperationRow extends Rates {
   trace_id: string | null;
 }
 
+/** Exceptions (span events named "exception") of one operation and type over the window. */
+export interface ExceptionRow {
+  service: string;
+  span_name: string;
+  /** The event's exception.type; '' when that is not an event dimension (or the event had none). */
+  exception_type: string;
+  /** In the window; while the window is empty, since the core started. */
+  count: number;
+  /** Per second; null while the window is empty. */
+  rate: number | null;
+}
+
 export interface RedResponse {
   time: number;
   window_seconds: number;
@@ -113,6 +125,11 @@ export interface RedResponse {
   /** The end of each interval of the services' history, ms since the epoch; its start is the previous one's end (the first's: window start). */
   history_time: number[];
   operations: OperationRow[];
+  /**
+   * Exceptions by operation and type, most first (of the service asked for, or all); null when
+   * processor.span_metrics.events is off. `typed`: exception.type is an event dimension.
+   */
+  exceptions: null | { typed: boolean; rows: ExceptionRow[] };
   /** Spans in series past the series limit (metric_overflow) or past maxOperations; null when none. */
   overflow: Rates | null;
 }

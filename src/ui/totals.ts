@@ -23,6 +23,15 @@ export interface EdgeInfo extends KeyInfo {
   virtualNode: '' | 'client' | 'server';
 }
 
+export interface EventInfo extends KeyInfo {
+  service: string;
+  spanName: string;
+  /** The event's name ("exception" for exceptions). */
+  eventName: string;
+  /** Its exception.type, when that is an event dimension; '' otherwise. */
+  exceptionType: string;
+}
+
 export interface SloInfo extends KeyInfo {
   /** The SLO's index in the configuration. */
   index: number;
@@ -99,6 +108,38 @@ export function edgeTotals(sg: ServiceGraphsCatalog, maxEdges: number): Tracker<
       out[1] = view.value(slot, failed.value);
       readBuckets(view, slot, server, out, 2);
       readBuckets(view, slot, client, out, 3 + B);
+    },
+    overflowInfo,
+  );
+}
+
+/** The event attribute that holds an exception's type (semantic conventions). */
+export const EXCEPTION_TYPE = 'exception.type';
+
+/** Per span event kind (service, span name, event name, exception type): [events]. */
+export function eventTotals(sm: SpanMetricsCatalog, maxKeys: number): Tracker<EventInfo> | undefined {
+  const { events, eventLabels, labels } = sm;
+  if (!events || !eventLabels) return undefined;
+  const type = eventLabels.dimensions.find((d) => d.attribute === EXCEPTION_TYPE)?.read;
+  const overflowInfo: EventInfo = { overflow: true, service: '', spanName: '', eventName: '', exceptionType: '' };
+  return new Tracker<EventInfo>(
+    1,
+    maxKeys,
+    events.table,
+    (view, slot) => {
+      if (view.overflow(slot)) return { key: OVERFLOW_KEY, info: overflowInfo, flag: 0 };
+      const service = labels.service(view, slot);
+      const spanName = labels.spanName(view, slot);
+      const eventName = eventLabels.name(view, slot);
+      const exceptionType = type ? type(view, slot) : '';
+      return {
+        key: `${service}\u0000${spanName}\u0000${eventName}\u0000${exceptionType}`,
+        info: { overflow: false, service, spanName, eventName, exceptionType },
+        flag: 0,
+      };
+    },
+    (view, slot, _flag, out) => {
+      out[0] = view.value(slot, events.value);
     },
     overflowInfo,
   );

@@ -292,6 +292,7 @@ describe('/api/graph, /api/red, /api/health', () => {
         { service: 'frontend', span_name: 'POST checkout', span_kind: 'SPAN_KIND_CLIENT', rate: 0.1, error_ratio: 0, p50: 0.1, p95: 0.91, p99: 0.982, trace_id: trace(1) },
         { service: 'frontend', span_name: 'charge', span_kind: 'SPAN_KIND_CLIENT', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, trace_id: trace(3) },
       ],
+      exceptions: null, // processor.span_metrics.events is off
       overflow: null,
     });
     const all = await api.red();
@@ -608,6 +609,39 @@ describe('lifecycle and limits', () => {
     expect(h.series).toEqual({ active: 16, limit: 24, limited_total: 2, removed_total: 0 });
     expect(h.warnings).toEqual(['Series limit reached (24): 2 new label sets were counted in the metric_overflow="true" series.']);
     expect(h.service_graphs).toBeNull();
+  });
+
+  it('exceptions by operation and type from the span-events counter, since start and then over the window', async () => {
+    s = await setup({ serviceGraphs: false, spanMetrics: { events: { enabled: true, dimensions: ['exception.type'] } } });
+    const { core, api, clock } = s;
+    const exc = (type: string) => ({ name: 'exception', attrs: { 'exception.type': type } });
+    // Before the first look: one IOError in checkout's Checkout.
+    ingest(core, [{ trace: 1, id: 1, kind: 'server', service: 'checkout', name: 'Checkout', durMs: 5, error: true, events: [exc('IOError')] }], T - 5000);
+    clock.now = T;
+    // First look: no rate yet, the count since start.
+    expect((await api.red()).exceptions).toEqual({
+      typed: true,
+      rows: [{ service: 'checkout', span_name: 'Checkout', exception_type: 'IOError', count: 1, rate: null }],
+    });
+    // Then: two IOErrors and a TimeoutError in Checkout, an IOError in cart's GET /cart, and an
+    // event that is not an exception (not counted here).
+    ingest(core, [
+      { trace: 2, id: 1, kind: 'server', service: 'checkout', name: 'Checkout', durMs: 5, events: [exc('IOError'), exc('TimeoutError'), { name: 'retry' }] },
+      { trace: 3, id: 1, kind: 'server', service: 'checkout', name: 'Checkout', durMs: 5, events: [exc('IOError')] },
+      { trace: 4, id: 1, kind: 'server', service: 'cart', name: 'GET /cart', durMs: 5, events: [exc('IOError')] },
+    ], T + 1000);
+    clock.now = T + 10_000;
+    // Over the 10 s since the first look: 2 / 10 = 0.2/s, then 1 / 10 = 0.1/s each, most first
+    // (ties by service, operation, type).
+    expect((await api.red()).exceptions).toEqual({
+      typed: true,
+      rows: [
+        { service: 'checkout', span_name: 'Checkout', exception_type: 'IOError', count: 2, rate: 0.2 },
+        { service: 'cart', span_name: 'GET /cart', exception_type: 'IOError', count: 1, rate: 0.1 },
+        { service: 'checkout', span_name: 'Checkout', exception_type: 'TimeoutError', count: 1, rate: 0.1 },
+      ],
+    });
+    expect((await api.red({ service: 'cart' })).exceptions?.rows.map((r) => r.exception_type)).toEqual(['IOError']);
   });
 
   it('a configured dimension that no span carried is a warning, with its other spelling', async () => {
