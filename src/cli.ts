@@ -285,7 +285,13 @@ async function main(): Promise<void> {
     process.stdout.write(`spanmeter ${packageVersion()}\n`);
     return;
   }
-  for (const w of loaded.warnings) process.stderr.write(`config warning: ${w}\n`);
+  // Warnings go to the JSON log with everything else (issue 18 item 8); to stderr when stdout
+  // carries the printed config.
+  const warnLog = loaded.printConfig || loaded.warnings.length === 0 ? undefined : createLogger(loaded.config.log_level);
+  for (const w of loaded.warnings) {
+    if (warnLog) warnLog.warn({ config_warning: w }, `config warning: ${w}`);
+    else process.stderr.write(`config warning: ${w}\n`);
+  }
   if (loaded.demo) {
     for (const p of ['span-metrics', 'service-graphs'] as const) if (!loaded.config.processors.includes(p)) loaded.config.processors.push(p);
     if (loaded.config.slos.length === 0) loaded.config.slos = [...DEMO_SLOS];
@@ -297,6 +303,11 @@ async function main(): Promise<void> {
   try {
     await run(loaded.config, loaded.demo);
   } catch (err) {
+    // A file the config names that cannot be used is a config error too: status 2.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
     const explained = explainListenError(err, loaded.config, loaded.demo);
     if (explained === undefined) throw err;
     process.stderr.write(explained);

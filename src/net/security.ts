@@ -2,7 +2,14 @@
 // grpc-js take. Files are read once at startup; a missing or unreadable file stops the start.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { ConfigError } from '../config/errors.js';
 import type { AuthConfig, TlsConfig } from '../config/types.js';
+
+/** A problem with a file the config names is a config error (the CLI exits 2), with its key. */
+function fileProblem(key: string, message: string): ConfigError {
+  return new ConfigError([{ origin: '', path: key, message }]);
+}
 
 /** PEM material for a TLS listener; undefined means plain TCP. */
 export interface TlsMaterial {
@@ -16,18 +23,25 @@ function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(`${what} ${JSON.stringify(path)}: ${(err as Error).message}`);
+    throw fileProblem(what, `cannot read ${JSON.stringify(path)}: ${(err as Error).message}`);
   }
 }
 
 /** Reads the files a TLS config names; undefined when TLS is off (cert_file ""). */
 export function loadTls(tls: TlsConfig, prefix: string): TlsMaterial | undefined {
   if (tls.cert_file === '') return undefined;
-  return {
+  const material = {
     cert: readPem(tls.cert_file, `${prefix}.cert_file`),
     key: readPem(tls.key_file, `${prefix}.key_file`),
     clientCa: tls.client_ca_file === '' ? undefined : readPem(tls.client_ca_file, `${prefix}.client_ca_file`),
   };
+  try {
+    // What the listener will do with them: PEM that does not parse, or a key of another certificate.
+    createSecureContext({ cert: material.cert, key: material.key, ca: material.clientCa });
+  } catch (err) {
+    throw fileProblem(prefix, `the certificate, key or CA files are not usable: ${(err as Error).message}`);
+  }
+  return material;
 }
 
 /** The bearer token an auth config asks for, or undefined when auth is off. */
@@ -35,7 +49,7 @@ export function loadBearerToken(auth: AuthConfig, prefix: string): string | unde
   if (auth.bearer_token !== '') return auth.bearer_token;
   if (auth.bearer_token_file === '') return undefined;
   const token = readPem(auth.bearer_token_file, `${prefix}.bearer_token_file`).toString('utf8').trim();
-  if (token === '') throw new Error(`${prefix}.bearer_token_file ${JSON.stringify(auth.bearer_token_file)} is empty`);
+  if (token === '') throw fileProblem(`${prefix}.bearer_token_file`, `${JSON.stringify(auth.bearer_token_file)} is empty`);
   return token;
 }
 

@@ -34,9 +34,7 @@ import { BOUNDS_MS, SPAN_DIMENSIONS, invalidUtf8Request, spanMetricsEdges, workl
 
 const CALLS = 'traces_span_metrics_calls_total';
 const HIST = 'traces_span_metrics_duration_milliseconds';
-const HIST_S = 'traces_span_metrics_duration_seconds';
 const EVENTS = 'traces_span_metrics_events_total';
-const samples = (hist: string): string[] => [CALLS, `${hist}_bucket`, `${hist}_sum`, `${hist}_count`];
 
 /**
  * The histogram settings of a pair. `explicit-ms` (most tests): the same 16 bounds given to both
@@ -48,16 +46,22 @@ type Histogram = 'explicit-ms' | 'defaults' | 'explicit-s';
 interface SpanMetricsPair extends Pair {
   /** The histogram's sample names. */
   samples: string[];
+  /** The calls counter's sample name. */
+  calls: string;
+  /** The events counter's sample name. */
+  events: string;
 }
 
 /**
  * `spanMultiplierKey`: spanmeter's span_multiplier_key (the Collector has none). `noKindStatus`:
  * the span_kind and status_code labels off (intrinsic_dimensions / exclude_dimensions).
+ * `pasted`: spanmeter is given the Collector's connector block as it is (`connectors:
+ * spanmetrics:`, src/config/peers.ts) instead of its own keys; `namespace`: the connector's.
  */
 async function startSpanMetricsPair(
   label: string,
   histogram: Histogram = 'explicit-ms',
-  opts: { spanMultiplierKey?: string; noKindStatus?: boolean } = {},
+  opts: { spanMultiplierKey?: string; noKindStatus?: boolean; pasted?: boolean; namespace?: string } = {},
 ): Promise<SpanMetricsPair> {
   const otelcolHistogram = {
     'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
@@ -69,18 +73,20 @@ async function startSpanMetricsPair(
     defaults: {},
     'explicit-s': { histogram_buckets: BOUNDS_MS.map((b) => b / 1000), histogram_unit: 's' },
   }[histogram];
+  const connectorConfig = {
+    histogram: otelcolHistogram,
+    dimensions: SPAN_DIMENSIONS.map((name) => ({ name })),
+    resource_metrics_key_attributes: ['service.name'],
+    metrics_flush_interval: '1s',
+    events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
+    ...(opts.noKindStatus ? { exclude_dimensions: ['span.kind', 'status.code'] } : {}),
+    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+  };
   const pair = await startPair({
     label,
     connector: 'spanmetrics',
-    connectorConfig: {
-      histogram: otelcolHistogram,
-      dimensions: SPAN_DIMENSIONS.map((name) => ({ name })),
-      resource_metrics_key_attributes: ['service.name'],
-      metrics_flush_interval: '1s',
-      events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
-      ...(opts.noKindStatus ? { exclude_dimensions: ['span.kind', 'status.code'] } : {}),
-    },
-    spanmeterConfig: {
+    connectorConfig,
+    spanmeterConfig: opts.pasted ? { connectors: { spanmetrics: connectorConfig } } : {
       naming: 'otel',
       processors: ['span-metrics'],
       processor: {
@@ -94,7 +100,11 @@ async function startSpanMetricsPair(
       },
     },
   });
-  return { ...pair, samples: samples(histogram === 'explicit-s' ? HIST_S : HIST) };
+  // The connector names its metrics namespace + "." + calls / duration; its prometheus exporter
+  // turns "." into "_" and adds the unit and _total (connector.go buildMetricName).
+  const ns = opts.namespace === undefined ? 'traces_span_metrics_' : opts.namespace === '' ? '' : `${opts.namespace.replaceAll('.', '_')}_`;
+  const hist = `${ns}duration_${histogram === 'explicit-s' ? 'seconds' : 'milliseconds'}`;
+  return { ...pair, samples: [`${ns}calls_total`, `${hist}_bucket`, `${hist}_sum`, `${hist}_count`], calls: `${ns}calls_total`, events: `${ns}events_total` };
 }
 
 interface Scraped {
@@ -121,10 +131,10 @@ async function scrapeBoth(pair: SpanMetricsPair, calls: { spanmeter: number; ote
         const text = await scrape();
         const series = seriesOf(text, pair.samples, side);
         result[side] = series;
-        events[side] = seriesOf(text, [EVENTS], side, { sumOver: side === 'spanmeter' ? ['event_name'] : [] });
+        events[side] = seriesOf(text, [pair.events], side, { sumOver: side === 'spanmeter' ? ['event_name'] : [] });
         return canon(series) + canon(events[side]);
       },
-      () => total(result[side]!, CALLS) === want,
+      () => total(result[side]!, pair.calls) === want,
       { what: `${side} expecting ${want} calls`, timeoutMs: 30_000 },
     );
   };
@@ -271,6 +281,54 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
         expect(total(s.otelcol, `${HIST}_count`)).toBe(sent);
       });
     }
+  });
+
+  // The Collector's connector block given to spanmeter as it is (issue 18 item 8, issue 19 item 8):
+  // src/config/peers.ts reads it as the connector does; no spanmeter key is set.
+  describe('the connector block pasted into spanmeter as it is (connectors: spanmetrics:)', () => {
+    test('namespace app.spans and exclude_dimensions [span.kind, status.code]: every series equal, under the namespace', async () => {
+      const pair = await startSpanMetricsPair('pasted', 'explicit-ms', { pasted: true, noKindStatus: true, namespace: 'app.spans' });
+      try {
+        const w = workloadRequests(1, 15, 200);
+        for (const r of w.requests) await sendBoth(pair, r);
+        const s = await scrapeBoth(pair, { spanmeter: w.spans, otelcol: w.spans });
+        const diffs = compareSeries(s.spanmeter, s.otelcol);
+        expect(diffs, showDifferences(diffs, 'spanmeter', 'Collector')).toEqual([]);
+        const eventDiffs = compareSeries(s.events.spanmeter, s.events.otelcol);
+        expect(eventDiffs, showDifferences(eventDiffs, 'spanmeter', 'Collector')).toEqual([]);
+        expect(total(s.events.otelcol, 'app_spans_events_total')).toBeGreaterThan(0);
+        // hand count: every workload span once, in the namespace's histogram
+        expect(total(s.otelcol, 'app_spans_duration_milliseconds_count')).toBe(w.spans);
+        expect(total(s.spanmeter, 'app_spans_duration_milliseconds_count')).toBe(w.spans);
+        for (const v of s.spanmeter.values()) {
+          expect(v.labels.span_kind, 'excluded').toBeUndefined();
+          expect(v.labels.status_code, 'excluded').toBeUndefined();
+        }
+      } finally {
+        await pair.stop();
+      }
+    });
+
+    test("no histogram settings and an empty namespace: the connector's default buckets, names without a prefix", async () => {
+      const pair = await startSpanMetricsPair('pasted-defaults', 'defaults', { pasted: true, namespace: '' });
+      try {
+        const w = workloadRequests(2, 10, 200);
+        for (const r of w.requests) await sendBoth(pair, r);
+        const s = await scrapeBoth(pair, { spanmeter: w.spans, otelcol: w.spans });
+        const diffs = compareSeries(s.spanmeter, s.otelcol);
+        expect(diffs, showDifferences(diffs, 'spanmeter', 'Collector')).toEqual([]);
+        expect(total(s.spanmeter, 'calls_total')).toBe(w.spans);
+        // the connector's 16 default bounds (2 ms … 15 s) and +Inf, on one series of each side
+        const { le: _le, ...one } = [...s.otelcol.values()].find((v) => v.metric === 'duration_milliseconds_bucket')!.labels;
+        const bounds = ['2', '4', '6', '8', '10', '50', '100', '200', '400', '800', '1000', '1400', '2000', '5000', '10000', '15000', '+Inf'];
+        for (const side of [s.spanmeter, s.otelcol]) {
+          for (const le of bounds) expect(pick(side, 'duration_milliseconds_bucket', { ...one, le }), le).toBeDefined();
+          expect([...side.values()].filter((v) => v.metric === 'duration_milliseconds_bucket' && sameLabels({ ...v.labels, le: '' }, one)).length).toBe(bounds.length);
+        }
+      } finally {
+        await pair.stop();
+      }
+    });
   });
 
   describe("the conformance pack's inputs (../shared/conformance/inputs, read in place)", () => {
