@@ -85,6 +85,26 @@ function invocation(): string {
   return /bin[\\/]spanmeter\.js$/.test(script) ? 'node bin/spanmeter.js' : 'spanmeter';
 }
 
+/** The arguments without --demo and the endpoint flags (with their values): the command sets those itself. */
+function otherArgs(argv: readonly string[]): string[] {
+  const flags = new Set<string>(ENDPOINT_FLAGS.map(([, flag]) => flag));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--demo' || flags.has(a.split('=')[0]!)) {
+      if (flags.has(a) && i + 1 < argv.length) i++; // its value
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/** An argument as a POSIX shell reads it back. */
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
 /**
  * The message for a listen error caused by a taken port, or undefined for any other error.
  * `demo`: the command suggested keeps --demo.
@@ -99,13 +119,14 @@ export function explainListenError(err: unknown, config: Config, demo: boolean):
   const key = clash?.[0];
   const holder = processOnPort(port);
   const who = holder === undefined ? 'another process' : holder.includes('spanmeter') ? `another spanmeter, ${holder}` : holder;
-  const moved = ENDPOINT_FLAGS.filter(([k]) => endpointOf(config, k) !== '').map(([k, flag]) => {
-    const { host, port: p } = splitEndpoint(endpointOf(config, k));
+  const moved = ENDPOINT_FLAGS.map(([k, flag]) => {
+    const value = endpointOf(config, k);
+    if (value === '') return `${flag} ''`;
+    const { host, port: p } = splitEndpoint(value);
     const next = p === 0 ? 0 : p + PORT_OFFSET > 65_535 ? 0 : p + PORT_OFFSET;
     return `${flag} ${host === '' ? '' : host.includes(':') ? `[${host}]` : host}:${next}`;
   });
-  const args = process.argv.slice(2).filter((a) => a !== '--demo');
-  const command = [invocation(), ...(demo ? ['--demo'] : []), ...args, ...moved].join(' ');
+  const command = [invocation(), ...(demo ? ['--demo'] : []), ...otherArgs(process.argv.slice(2)).map(shellQuote), ...moved].join(' ');
   return [
     `spanmeter: port ${port}${key ? ` (${key} ${endpointOf(config, key)})` : ''} is already in use, by ${who}.`,
     'To run both, stop that one or start this one on other ports, e.g.',

@@ -94,7 +94,8 @@ describe('a port already in use', () => {
       // The holder is found through /proc (Linux): the sidecar started above, by its pid.
       expect(r.stderr).toContain(`port ${port} (http_endpoint 127.0.0.1:${port}) is already in use, by another spanmeter, pid ${first.pid} `);
       // The same command on every port + 10000 (src/config/inuse.ts PORT_OFFSET).
-      expect(r.stderr).toContain(`--otlp.http-endpoint 127.0.0.1:${pHttp + 10_000} --otlp.grpc-endpoint 127.0.0.1:${pGrpc + 10_000} --http-endpoint 127.0.0.1:${port + 10_000}`);
+      // The flags given are replaced, not repeated.
+      expect(r.stderr).toContain(`\n  node bin/spanmeter.js --otlp.http-endpoint 127.0.0.1:${pHttp + 10_000} --otlp.grpc-endpoint 127.0.0.1:${pGrpc + 10_000} --http-endpoint 127.0.0.1:${port + 10_000}\n`);
       expect(first.alive()).toBe(true);
     } finally {
       await first.stop();
