@@ -134,6 +134,23 @@ export function pageHtml(refreshMs: number, traceUrl = ''): string {
       <tbody></tbody>
     </table></div>
   </section>
+  <section class="panel" aria-labelledby="exc-title">
+    <div class="panel-head">
+      <h2 id="exc-title">Exceptions</h2>
+      <p class="hint" id="exc-hint"></p>
+    </div>
+    <div class="table-wrap" id="exc-wrap"><table id="exceptions" class="red">
+      <caption class="sr">Exception events by operation and type over the window, most first.</caption>
+      <thead><tr>
+        <th scope="col" class="text">Service</th>
+        <th scope="col" class="text">Operation</th>
+        <th scope="col" class="text">Type</th>
+        <th scope="col">Rate</th>
+        <th scope="col">Count</th>
+      </tr></thead>
+      <tbody></tbody>
+    </table></div>
+  </section>
 </main>
 <footer>Rates and quantiles over the window shown above, from the same counters and histograms as <a href="metrics">/metrics</a>; the page asks again every ${Math.round(refreshMs / 100) / 10} s while it is visible. JSON: <a href="api/graph">/api/graph</a>, <a href="api/red">/api/red</a>, <a href="api/health">/api/health</a>, <a href="api/slos">/api/slos</a>.</footer>
 </body>
@@ -276,6 +293,7 @@ svg.spark { display: block; margin-left: auto; }
 .spark-rate { fill: none; stroke: var(--accent); stroke-width: 1.3px; }
 .spark-p95 { fill: none; stroke: var(--muted); stroke-width: 1.3px; }
 .spark-err { fill: var(--lvl-high); }
+td.exc-type { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12.5px; }
 td.trace code { font-size: 12px; color: var(--muted); user-select: all; }
 footer { color: var(--muted); font-size: 12px; padding: 4px 20px 20px; }
 @media (max-width: 600px) {

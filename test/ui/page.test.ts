@@ -21,7 +21,10 @@ function traffic(traces: number[], failing: number[], cache = false): Uint8Array
     spans.push(
       { trace: n, id: 1, kind: 'server', service: 'web', name: 'GET /', durMs: 30 },
       { trace: n, id: 2, parent: 1, kind: 'client', service: 'web', name: 'GET /api/items', durMs: 12 },
-      { trace: n, id: 3, parent: 2, kind: 'server', service: 'api', name: 'GET /api/items', durMs: 10, error: failing.includes(n) },
+      {
+        trace: n, id: 3, parent: 2, kind: 'server', service: 'api', name: 'GET /api/items', durMs: 10, error: failing.includes(n),
+        ...(failing.includes(n) ? { events: [{ name: 'exception', attrs: { 'exception.type': 'IOError' } }] } : {}),
+      },
       { trace: n, id: 4, parent: 3, kind: 'client', service: 'api', name: 'SELECT items', durMs: 3, attrs: { 'db.system': 'postgresql', 'server.address': 'pg-main' } },
       { trace: n, id: 5, parent: 3, kind: 'producer', service: 'api', name: 'publish items', durMs: 1 },
       { trace: n, id: 6, parent: 5, kind: 'consumer', service: 'worker', name: 'process items', durMs: 20 },
@@ -80,7 +83,8 @@ describe('the web page in Chromium', () => {
       startSidecar({
         label: 'web page',
         config: {
-          processors: ['span-metrics', 'service-graphs'], processor: { service_graphs: { wait: '1s' } },
+          processors: ['span-metrics', 'service-graphs'],
+          processor: { span_metrics: { events: { enabled: true, dimensions: ['exception.type'] } }, service_graphs: { wait: '1s' } },
           ui: { trace_url: 'http://127.0.0.1:16686/trace/{trace_id}' },
         },
       }),
@@ -167,6 +171,11 @@ describe('the web page in Chromium', () => {
     // Each service's trend: a sparkline per row once the window has two snapshots.
     await expect.poll(() => page.$$eval('#services tbody td.trend svg.spark', (s) => s.length), POLL).toBe(4);
 
+    // Exceptions: the failing api spans carried one IOError each, 1 + 3 since the page opened.
+    await expect.poll(() => page.$$eval('#exceptions tbody tr', (trs) => trs.map((t) => [...t.children].map((c, i) => (i === 3 ? '' : c.textContent)))), POLL)
+      .toEqual([['api', 'GET /api/items', 'IOError', '', '4']]);
+    expect(await page.textContent('#exc-hint')).toBe('');
+
     await page.waitForTimeout(2500);
     await page.screenshot({ path: join(artifactDir(), 'page.png'), fullPage: true });
   });
@@ -246,6 +255,9 @@ describe('the web page in Chromium', () => {
         ['checkout-availability', 'Checkout answers', '99.9% availability', '30d window', '99.7%', '−200%', 'overspent', '3.00×', '3 / 1,000', '0%', 'over'],
         ['cart-latency', 'any service · GET /cart', '99% ≤ 300ms', '7d window', '99.5%', '50%', 'left', '0.5×', '1 / 200', '50%', 'within'],
       ]);
+      // Span events are off there: the exceptions panel says how to turn them on.
+      expect(await p.textContent('#exc-hint')).toBe('Exception counts come from span events: set processor.span_metrics.events to {enabled: true, dimensions: [exception.type]}.');
+      expect(await p.isHidden('#exc-wrap')).toBe(true);
       // Below its objective the SLI is marked; at or above it, not.
       expect(await p.$$eval('#slo-table td.sli', (tds) => tds.map((td) => td.classList.contains('miss')))).toEqual([true, false]);
       // The page says what the figures count: since the sidecar started, not the SLO windows.

@@ -6,7 +6,7 @@ import { renderHealth, renderSlos } from './cards.js';
 import { el, setText } from './dom.js';
 import { renderGraph } from './graph.js';
 import { state } from './state.js';
-import { renderOperations, renderServices, wireTable } from './tables.js';
+import { renderExceptions, renderOperations, renderServices, wireTable } from './tables.js';
 
 const refreshMs = Math.min(Math.max(Number(document.body.dataset.refresh ?? 2000) || 2000, 250), 60_000);
 
@@ -72,6 +72,7 @@ function render(): void {
   if (state.red) {
     renderServices(state.red.services);
     renderOperations(state.red.operations);
+    renderExceptions(state.red.exceptions, state.red.span_metrics);
   }
   el('#clear-service').hidden = state.selected === null;
   setText(el('#ops-title'), state.selected ? `Operations of ${state.selected}` : 'Operations');

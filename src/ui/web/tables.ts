@@ -1,8 +1,8 @@
 // The web page's RED tables, services and operations (runs in the browser): sortable (header
 // buttons), filterable, and navigable with the arrow keys.
-import type { OperationRow, ServiceRow } from '../json.js';
+import type { OperationRow, RedResponse, ServiceRow } from '../json.js';
 import { el, setText } from './dom.js';
-import { errorLevel, formatPercent, formatQuantile, formatRateOrTotal } from './format.js';
+import { errorLevel, formatCount, formatPercent, formatQuantile, formatRate, formatRateOrTotal } from './format.js';
 import { renderSpark } from './spark.js';
 import { state, type Sort } from './state.js';
 
@@ -177,6 +177,33 @@ export function renderOperations(all: OperationRow[]): void {
     },
     state.red && !state.red.span_metrics ? SPAN_METRICS_OFF : f || kind ? 'No operation matches the filter.' : 'No operations yet.',
     9,
+  );
+}
+
+/** The exceptions table, or what to set to get it. */
+export function renderExceptions(ex: RedResponse['exceptions'], spanMetrics: boolean): void {
+  const hint = !spanMetrics
+    ? SPAN_METRICS_OFF
+    : ex === null
+      ? 'Exception counts come from span events: set processor.span_metrics.events to {enabled: true, dimensions: [exception.type]}.'
+      : ex.typed ? '' : 'Add exception.type to processor.span_metrics.events.dimensions to tell the types apart.';
+  setText(el('#exc-hint'), hint);
+  el('#exc-wrap').hidden = ex === null;
+  if (ex === null) return;
+  const rows = ex.rows;
+  fillBody(
+    el<HTMLTableElement>('#exceptions').tBodies[0]!,
+    rows.map((r) => `${r.service}\u0000${r.span_name}\u0000${r.exception_type}`),
+    (tr, i) => {
+      const r = rows[i]!;
+      cell(tr, 0, r.service, 'text');
+      cell(tr, 1, r.span_name, 'text name');
+      cell(tr, 2, r.exception_type || '(no type)', 'text exc-type');
+      cell(tr, 3, r.rate === null ? '…' : formatRate(r.rate), 'num');
+      cell(tr, 4, formatCount(r.count), 'num');
+    },
+    'No exceptions in the window.',
+    5,
   );
 }
 
