@@ -304,7 +304,9 @@ export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => v
 
   // Edges: width by rate (square root, relative to the busiest), colour by error ratio.
   const names = new Map(g.nodes.map((n) => [n.id, n.name]));
-  const maxRate = Math.max(0, ...g.edges.map((e) => e.rate ?? 0));
+  // (While there is no rate yet, the totals since start weigh the edges instead.)
+  const weight = (e: GraphEdge) => e.rate ?? e.total ?? 0;
+  const maxRate = Math.max(0, ...g.edges.map(weight));
   const seenEdges = new Set<string>();
   const labels: { v: EdgeView; spots: Point[]; rate: number; width: number }[] = [];
   for (const e of g.edges) {
@@ -323,7 +325,7 @@ export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => v
     const { d, spots } = edgeGeometry(s, t, columnGap);
     v.path.setAttribute('d', d);
     v.hit.setAttribute('d', d);
-    const width = maxRate > 0 && e.rate ? 1.25 + 6 * Math.sqrt(e.rate / maxRate) : 1;
+    const width = maxRate > 0 && weight(e) > 0 ? 1.25 + 6 * Math.sqrt(weight(e) / maxRate) : 1;
     v.path.setAttribute('stroke-width', width.toFixed(2));
     v.path.setAttribute('marker-end', `url(#arrow-${lvl})`);
     const range = edgeRange(g, e);
