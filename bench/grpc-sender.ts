@@ -10,16 +10,9 @@
 //   node dist/bench/grpc-sender.js --target 127.0.0.1:4317 --file bodies.bin [--gzip]
 //        [--channels 4] [--streams 4] [--warmup 1000] [--duration 10000]
 import http2 from 'node:http2';
-import { readBodies, type SenderResult } from './sender.js';
+import { arg, driveLoad, readBodies } from './sender.js';
 
 export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
-
-function arg(name: string, fallback?: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i >= 0 && i + 1 < process.argv.length) return process.argv[i + 1]!;
-  if (fallback === undefined) throw new Error(`grpc-sender: --${name} is required`);
-  return fallback;
-}
 
 /** One length-prefixed gRPC message (the gRPC over HTTP/2 spec's Length-Prefixed-Message). */
 export function grpcFrame(message: Uint8Array, compressed: boolean): Buffer {
@@ -33,11 +26,9 @@ export function grpcFrame(message: Uint8Array, compressed: boolean): Buffer {
 async function main(): Promise<void> {
   const target = arg('target');
   const gzip = process.argv.includes('--gzip');
-  const frames = readBodies(arg('file')).map((b) => ({ spans: b.spans, frame: grpcFrame(b.bytes, gzip), length: b.bytes.length }));
+  const bodies = readBodies(arg('file')).map((b) => ({ spans: b.spans, bytes: grpcFrame(b.bytes, gzip), size: b.bytes.length }));
   const channels = Number(arg('channels', '4'));
   const streams = Number(arg('streams', '4'));
-  const warmupMs = Number(arg('warmup', '1000'));
-  const durationMs = Number(arg('duration', '10000'));
   const headers: http2.OutgoingHttpHeaders = {
     ':method': 'POST',
     ':path': EXPORT_PATH,
@@ -53,26 +44,12 @@ async function main(): Promise<void> {
     s.once('error', reject);
   })));
 
-  const t0 = performance.now();
-  const windowStart = t0 + warmupMs;
-  const windowEnd = windowStart + durationMs;
-  let cpu0 = process.cpuUsage();
-  let cpuWindow = 0;
-  let next = 0;
-  let requests = 0;
-  let spans = 0;
-  let bodyBytes = 0;
-  let failures = 0;
-  let firstFailure = '';
-  let acceptedTotal = 0;
-  const latencies: number[] = [];
-
-  /** One unary call: the gRPC status from the trailers (or a trailers-only answer), -1 on a transport error. */
-  const call = (session: http2.ClientHttp2Session, frame: Buffer): Promise<{ status: number; message: string }> =>
+  /** One unary call: '' on grpc-status 0 (from the trailers or a trailers-only answer), else what went wrong. */
+  const call = (frame: Buffer, worker: number): Promise<string> =>
     new Promise((resolve) => {
       let status = -1;
       let message = '';
-      const req = session.request(headers);
+      const req = sessions[worker % channels]!.request(headers);
       const take = (h: http2.IncomingHttpHeaders): void => {
         if (h['grpc-status'] !== undefined) {
           status = Number(h['grpc-status']);
@@ -85,61 +62,20 @@ async function main(): Promise<void> {
       req.on('error', (e) => {
         if (!message) message = e.message;
       });
-      req.on('close', () => resolve({ status, message }));
+      req.on('close', () => {
+        if (status === 0) resolve('');
+        else if (status > 0) resolve(`grpc-status ${status}: ${message}`);
+        // A transport error: pause a little so a broken connection does not spin.
+        else setTimeout(() => resolve(`transport: ${message}`), 10);
+      });
       req.end(frame);
     });
 
-  const startTimer = setTimeout(() => {
-    cpu0 = process.cpuUsage();
-    process.stdout.write('W\n');
-  }, warmupMs);
-
-  const worker = async (session: http2.ClientHttp2Session): Promise<void> => {
-    for (;;) {
-      const started = performance.now();
-      if (started >= windowEnd) return;
-      const f = frames[next]!;
-      next = (next + 1) % frames.length;
-      const r = await call(session, f.frame);
-      const done = performance.now();
-      if (r.status === 0) {
-        acceptedTotal += f.spans;
-        if (done >= windowStart && done <= windowEnd) {
-          requests++;
-          spans += f.spans;
-          bodyBytes += f.length;
-          latencies.push(done - started);
-        }
-      } else {
-        failures++;
-        if (!firstFailure) firstFailure = `grpc-status ${r.status}: ${r.message}`;
-        if (r.status === -1) await new Promise((res) => setTimeout(res, 10));
-      }
-    }
-  };
-
-  let ended = false;
-  const endTimer = setTimeout(() => {
-    ended = true;
-    const c = process.cpuUsage(cpu0);
-    cpuWindow = (c.user + c.system) / 1e6;
-    process.stdout.write('E\n');
-  }, Math.max(0, windowEnd - performance.now()));
-  await Promise.all(sessions.flatMap((s) => Array.from({ length: streams }, () => worker(s))));
-  clearTimeout(startTimer);
-  if (!ended) {
-    clearTimeout(endTimer);
-    const c = process.cpuUsage(cpu0);
-    cpuWindow = (c.user + c.system) / 1e6;
-    process.stdout.write('E\n');
-  }
+  const result = await driveLoad({
+    bodies, workers: channels * streams,
+    warmupMs: Number(arg('warmup', '1000')), durationMs: Number(arg('duration', '10000')),
+  }, (body, worker) => call(body.bytes, worker));
   for (const s of sessions) s.close();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : 0);
-  const result: SenderResult = {
-    requests, spans, bodyBytes, seconds: durationMs / 1000, failures, firstFailure, acceptedTotal,
-    p50: q(0.5), p99: q(0.99), cpuSeconds: cpuWindow,
-  };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 

@@ -12,13 +12,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import zlib from 'node:zlib';
 import YAML from 'yaml';
 import { DEFAULT_SPAN_METRICS_BUCKETS, defaultConfig } from '../src/config/defaults.js';
 import { seriesBatches, type Workload } from '../src/workload/workload.js';
-import { PROJECT_ROOT, clockTicks, cpuSeconds, freePorts, residentBytes, spawnReceiver, startSidecar, type Receiver } from './processes.js';
+import { PROJECT_ROOT, clockTicks, cpuSeconds, freePorts, residentBytes, runSender, spawnReceiver, startSidecar, type Receiver } from './processes.js';
 import { writeBodies, type SenderResult } from './sender.js';
 
 const GRPC_SENDER = fileURLToPath(new URL('./grpc-sender.js', import.meta.url));
@@ -65,7 +64,10 @@ export interface GrpcResult {
   /** Why the Collector runs were skipped, if they were. */
   collectorSkipped?: string;
   collectorBinary?: string;
-  /** sidecar gzip ÷ the grpc-js floor gzip (and ÷ the node:http2 floor). */
+  /**
+   * Sidecar gzip ÷ the grpc-js floor gzip (and ÷ the node:http2 floor), in spans per CPU-second
+   * of the receiving process: on a shared machine wall-clock rates follow whatever else runs.
+   */
   gzipOverFloor: number;
   gzipOverHttp2Floor: number;
   /** Sidecar spans/CPU-s ÷ the Collector's, workload gzip (NaN without the Collector). */
@@ -139,31 +141,6 @@ async function startFloor(impl: 'grpc-js' | 'http2'): Promise<Receiver> {
   return { ...r, url: '', grpc: `127.0.0.1:${port}` };
 }
 
-function runGrpcSender(args: string[], onMark: (m: 'W' | 'E') => void): Promise<SenderResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GRPC_SENDER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    let err = '';
-    let result: SenderResult | undefined;
-    child.stdout.on('data', (c: Buffer) => {
-      buf += c.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line === 'W' || line === 'E') onMark(line);
-        else if (line.startsWith('{')) result = JSON.parse(line) as SenderResult;
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code === 0 && result) resolve(result);
-      else reject(new Error(`grpc-sender exited with code ${code}: ${err}`));
-    });
-  });
-}
-
 export async function grpcEndToEnd(o: GrpcOptions, w: Workload, dir: string, progress: (msg: string) => void): Promise<GrpcResult> {
   const files = new Map<string, string>();
   const bodiesFile = (load: 'workload' | number, mode: GrpcRun['mode']): string => {
@@ -192,7 +169,7 @@ export async function grpcEndToEnd(o: GrpcOptions, w: Workload, dir: string, pro
     const timer = setInterval(() => progress(`${label}: ${((Date.now() - started) / 1000).toFixed(0)} s of ${(o.warmupS + o.durationS).toFixed(0)} s`), 1000);
     let res: SenderResult;
     try {
-      res = await runGrpcSender([
+      res = await runSender(GRPC_SENDER, [
         '--target', receiver.grpc!,
         '--file', bodiesFile(what, mode),
         '--channels', String(o.channels),
@@ -267,8 +244,8 @@ export async function grpcEndToEnd(o: GrpcOptions, w: Workload, dir: string, pro
     runs,
     collectorSkipped: found.bin ? undefined : found.why,
     collectorBinary: found.bin,
-    gzipOverFloor: side.spansPerSec / find('floor-grpc-js', 'gzip')!.spansPerSec,
-    gzipOverHttp2Floor: side.spansPerSec / find('floor-http2', 'gzip')!.spansPerSec,
+    gzipOverFloor: side.spansPerCpuSec / find('floor-grpc-js', 'gzip')!.spansPerCpuSec,
+    gzipOverHttp2Floor: side.spansPerCpuSec / find('floor-http2', 'gzip')!.spansPerCpuSec,
     cpuEfficiencyOverCollector: col ? sideW.spansPerCpuSec / col.spansPerCpuSec : NaN,
     rssCollectorOverSpanmeter: colTop && sideTop ? colTop.peakRssBytes / sideTop.peakRssBytes : NaN,
   };
@@ -291,7 +268,7 @@ export function grpcTable(g: GrpcResult, spansPerBatch: number): string[] {
   }
   out.push('  (floor-grpc-js / floor-http2: a bare grpc-js server / node:http2 unary handler that gunzips and drops each message;');
   out.push('   collector: the OpenTelemetry Collector, otlp receiver -> spanmetrics + servicegraph connectors -> prometheus exporter)');
-  out.push(`  sidecar gzip / grpc-js floor gzip: ${fmt2(g.gzipOverFloor)}; / node:http2 floor gzip: ${fmt2(g.gzipOverHttp2Floor)}`);
+  out.push(`  spans per receiver CPU-second, sidecar gzip / grpc-js floor gzip: ${fmt2(g.gzipOverFloor)}; / node:http2 floor gzip: ${fmt2(g.gzipOverHttp2Floor)}`);
   if (g.collectorSkipped) out.push(`  the Collector runs were skipped: ${g.collectorSkipped}`);
   else {
     out.push(`  spans per receiver CPU-second, sidecar / Collector (workload, gzip): ${fmt2(g.cpuEfficiencyOverCollector)}; `

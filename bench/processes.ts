@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SenderResult } from './sender.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -116,6 +117,35 @@ export async function startSidecar(dir: string, config = ['processors: [span-met
     }
   });
   return { ...r, url: `http://127.0.0.1:${pHttp}/v1/traces`, grpc: grpc ? `127.0.0.1:${pGrpc}` : undefined, metrics };
+}
+
+/**
+ * Runs a load generator (bench/sender.ts, bench/grpc-sender.ts) as a second Node process: calls
+ * onMark at its "W" and "E" lines (the measured window's ends) and resolves with its JSON line.
+ */
+export function runSender(script: string, args: string[], onMark: (m: 'W' | 'E') => void): Promise<SenderResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    let err = '';
+    let result: SenderResult | undefined;
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line === 'W' || line === 'E') onMark(line);
+        else if (line.startsWith('{')) result = JSON.parse(line) as SenderResult;
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0 && result) resolve(result);
+      else reject(new Error(`${script} exited with code ${code}: ${err}`));
+    });
+  });
 }
 
 /** Resident memory of a process (Linux /proc VmRSS, or VmHWM: its peak), bytes, or NaN. */

@@ -28,7 +28,7 @@ export interface SenderResult {
   cpuSeconds: number;
 }
 
-interface Body {
+export interface Body {
   spans: number;
   bytes: Buffer;
 }
@@ -61,22 +61,29 @@ export function writeBodies(bodies: { spans: number; bytes: Uint8Array }[]): Buf
   return out;
 }
 
-function arg(name: string, fallback?: string): string {
+export function arg(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
   if (i >= 0 && i + 1 < process.argv.length) return process.argv[i + 1]!;
   if (fallback === undefined) throw new Error(`sender: --${name} is required`);
   return fallback;
 }
 
-async function main(): Promise<void> {
-  const url = new URL(arg('url'));
-  const bodies = readBodies(arg('file'));
-  const gzip = process.argv.includes('--gzip');
-  const connections = Number(arg('connections', '4'));
-  const warmupMs = Number(arg('warmup', '1000'));
-  const durationMs = Number(arg('duration', '10000'));
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+/** What a sender sends: a body of `spans` spans; `size` bytes of OTLP it carries (default: bytes.length). */
+export interface LoadBody extends Body {
+  size?: number;
+}
 
+/**
+ * Drives `workers` loops that send `bodies` round-robin (each waits for its answer before the
+ * next) for warmupMs + durationMs; writes "W\n" and "E\n" at the window's ends and counts what
+ * was answered OK inside the window. `send` resolves with an empty string when the answer is OK,
+ * else with what went wrong (a transport error resolves too).
+ */
+export async function driveLoad(
+  o: { bodies: LoadBody[]; workers: number; warmupMs: number; durationMs: number },
+  send: (body: LoadBody, worker: number) => Promise<string>,
+): Promise<SenderResult> {
+  const { bodies, warmupMs, durationMs } = o;
   const t0 = performance.now();
   const windowStart = t0 + warmupMs;
   const windowEnd = windowStart + durationMs;
@@ -91,7 +98,64 @@ async function main(): Promise<void> {
   let acceptedTotal = 0;
   const latencies: number[] = [];
 
-  const post = (body: Body): Promise<number> =>
+  const startTimer = setTimeout(() => {
+    cpu0 = process.cpuUsage();
+    process.stdout.write('W\n');
+  }, warmupMs);
+
+  // Throughput counts the requests answered inside the window.
+  const worker = async (w: number): Promise<void> => {
+    for (;;) {
+      const started = performance.now();
+      if (started >= windowEnd) return;
+      const body = bodies[next]!;
+      next = (next + 1) % bodies.length;
+      const failure = await send(body, w);
+      const done = performance.now();
+      if (failure === '') {
+        acceptedTotal += body.spans;
+        if (done >= windowStart && done <= windowEnd) {
+          requests++;
+          spans += body.spans;
+          bodyBytes += body.size ?? body.bytes.length;
+          latencies.push(done - started);
+        }
+      } else {
+        failures++;
+        if (!firstFailure) firstFailure = failure;
+      }
+    }
+  };
+
+  let ended = false;
+  const endWindow = (): void => {
+    ended = true;
+    const c = process.cpuUsage(cpu0);
+    cpuWindow = (c.user + c.system) / 1e6;
+    process.stdout.write('E\n');
+  };
+  const endTimer = setTimeout(endWindow, Math.max(0, windowEnd - performance.now()));
+  await Promise.all(Array.from({ length: o.workers }, (_, w) => worker(w)));
+  clearTimeout(startTimer);
+  if (!ended) {
+    clearTimeout(endTimer);
+    endWindow();
+  }
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : 0);
+  return {
+    requests, spans, bodyBytes, seconds: durationMs / 1000, failures, firstFailure, acceptedTotal,
+    p50: q(0.5), p99: q(0.99), cpuSeconds: cpuWindow,
+  };
+}
+
+async function main(): Promise<void> {
+  const url = new URL(arg('url'));
+  const gzip = process.argv.includes('--gzip');
+  const connections = Number(arg('connections', '4'));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+
+  const post = (body: Body): Promise<string> =>
     new Promise((resolve) => {
       const headers: http.OutgoingHttpHeaders = {
         'Content-Type': 'application/x-protobuf',
@@ -102,79 +166,19 @@ async function main(): Promise<void> {
         { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers },
         (res) => {
           res.on('data', () => {});
-          res.on('end', () => resolve(res.statusCode ?? 0));
-          res.on('error', (e) => {
-            if (!firstFailure) firstFailure = e.message;
-            resolve(0);
-          });
+          res.on('end', () => resolve(res.statusCode === 200 ? '' : `HTTP ${res.statusCode}`));
+          res.on('error', (e) => resolve(e.message));
         },
       );
-      req.on('error', (e) => {
-        if (!firstFailure) firstFailure = e.message;
-        resolve(0);
-      });
+      req.on('error', (e) => resolve(e.message));
       req.end(body.bytes);
     });
 
-  const startTimer = setTimeout(() => {
-    cpu0 = process.cpuUsage();
-    process.stdout.write('W\n');
-  }, warmupMs);
-
-  // Throughput counts the requests answered inside the window.
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const started = performance.now();
-      if (started >= windowEnd) return;
-      const body = bodies[next]!;
-      next = (next + 1) % bodies.length;
-      const status = await post(body);
-      const done = performance.now();
-      if (status === 200) {
-        acceptedTotal += body.spans;
-        if (done >= windowStart && done <= windowEnd) {
-          requests++;
-          spans += body.spans;
-          bodyBytes += body.bytes.length;
-          latencies.push(done - started);
-        }
-      } else {
-        failures++;
-        if (!firstFailure) firstFailure = `HTTP ${status}`;
-      }
-    }
-  };
-
-  let ended = false;
-  const endTimer = setTimeout(() => {
-    ended = true;
-    const c = process.cpuUsage(cpu0);
-    cpuWindow = (c.user + c.system) / 1e6;
-    process.stdout.write('E\n');
-  }, Math.max(0, windowEnd - performance.now()));
-  await Promise.all(Array.from({ length: connections }, worker));
-  clearTimeout(startTimer);
-  if (!ended) {
-    clearTimeout(endTimer);
-    const c = process.cpuUsage(cpu0);
-    cpuWindow = (c.user + c.system) / 1e6;
-    process.stdout.write('E\n');
-  }
+  const result = await driveLoad({
+    bodies: readBodies(arg('file')), workers: connections,
+    warmupMs: Number(arg('warmup', '1000')), durationMs: Number(arg('duration', '10000')),
+  }, post);
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! : 0);
-  const result: SenderResult = {
-    requests,
-    spans,
-    bodyBytes,
-    seconds: durationMs / 1000,
-    failures,
-    firstFailure,
-    acceptedTotal,
-    p50: q(0.5),
-    p99: q(0.99),
-    cpuSeconds: cpuWindow,
-  };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
