@@ -39,36 +39,33 @@ export function setHashKey(k0: u64, k1: u64): void {
 /** SipHash-1-3 of [p, p+n) under the instance's key, folded to 32 bits. */
 export function hashBytes(p: usize, n: usize): u32 {
   let v0 = V0, v1 = V1, v2 = V2, v3 = V3;
-  let b: u64 = <u64>n << 56;
+  // The last block: the 0–7 bytes past the whole words, little-endian, and n in the top byte.
   let end = p + (n & ~(<usize>7));
-  while (p < end) {
-    let m = load<u64>(p);
+  let t = n & 7;
+  let last: u64 = <u64>n << 56;
+  if (t >= 4) {
+    last |= <u64>load<u32>(end);
+    if (t > 4) last |= <u64>load<u8>(end + 4) << 32;
+    if (t > 5) last |= <u64>load<u8>(end + 5) << 40;
+    if (t > 6) last |= <u64>load<u8>(end + 6) << 48;
+  } else {
+    if (t > 0) last |= <u64>load<u8>(end);
+    if (t > 1) last |= <u64>load<u8>(end + 1) << 8;
+    if (t > 2) last |= <u64>load<u8>(end + 2) << 16;
+  }
+  // Compression: one SipRound per block, the last one included.
+  while (true) {
+    let m: u64 = p < end ? load<u64>(p) : last;
     v3 ^= m;
-    // one SipRound
     v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
     v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
     v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
     v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
     v0 ^= m;
+    if (p >= end) break;
     p += 8;
   }
-  let t = n & 7;
-  if (t >= 4) {
-    b |= <u64>load<u32>(p);
-    if (t > 4) b |= <u64>load<u8>(p + 4) << 32;
-    if (t > 5) b |= <u64>load<u8>(p + 5) << 40;
-    if (t > 6) b |= <u64>load<u8>(p + 6) << 48;
-  } else {
-    if (t > 0) b |= <u64>load<u8>(p);
-    if (t > 1) b |= <u64>load<u8>(p + 1) << 8;
-    if (t > 2) b |= <u64>load<u8>(p + 2) << 16;
-  }
-  v3 ^= b;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= b;
+  // Finalization: three SipRounds.
   v2 ^= 0xff;
   for (let r = 0; r < 3; r++) {
     v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);

@@ -9,8 +9,8 @@ import { defaultConfig } from '../../src/config/defaults.js';
 import { Core } from '../../src/core/index.js';
 import { STRING_ENTRY_SIZE, STRING_HASH, STRING_LEN, STRING_PTR } from '../../src/core/layout.js';
 import type { CoreExports } from '../../src/core/wasm.js';
-import { encodeRequest, type Msg } from '../support/otlp-input.js';
 import { testPrng } from '../support/prng.js';
+import { namedSpansRequest } from './helpers.js';
 
 const M64 = (1n << 64n) - 1n;
 const K1 = 0x9e3779b97f4a7c15n;
@@ -66,21 +66,8 @@ function collidingNames(count: number, seed: number): Uint8Array[] {
   return out;
 }
 
-let seq = 0;
-const id = (n: number) => { const b = new Uint8Array(n); new DataView(b.buffer).setUint32(n - 4, ++seq); b[0] = 1; return b; };
 const decoder = new TextDecoder();
-
-/** One request of spans of service `svc`, one per name. */
-function requestOf(names: readonly Uint8Array[]): Uint8Array {
-  const end = 1_700_000_000_000_000_000;
-  const msg: Msg = {
-    resourceSpans: [{
-      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
-      scopeSpans: [{ spans: names.map((n) => ({ traceId: id(16), spanId: id(8), name: decoder.decode(n), kind: 2, startTimeUnixNano: end - 5e6, endTimeUnixNano: end })) }],
-    }],
-  };
-  return encodeRequest(msg);
-}
+const requestOf = (names: readonly Uint8Array[]) => namedSpansRequest('svc', names.map((n) => decoder.decode(n)), 1_700_000_000_000_000_000);
 
 const wasmOf = (core: Core) => (core as unknown as { wasm: CoreExports }).wasm;
 

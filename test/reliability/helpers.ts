@@ -30,6 +30,16 @@ export function requestMsg(service: string, spans: number, name = 'op'): Msg {
   };
 }
 
+/** One request of server spans of `service`, one per name, ending at `endNs` (default now). */
+export function namedSpansRequest(service: string, names: readonly string[], endNs = Date.now() * 1e6): Uint8Array {
+  return encodeRequest({
+    resourceSpans: [{
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+      scopeSpans: [{ spans: names.map((name) => ({ traceId: id(16), spanId: id(8), name, kind: 2, startTimeUnixNano: endNs - 5e6, endTimeUnixNano: endNs })) }],
+    }],
+  });
+}
+
 export function request(service: string, spans: number, name = 'op'): Uint8Array {
   return encodeRequest(requestMsg(service, spans, name));
 }

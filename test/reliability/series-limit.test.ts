@@ -9,22 +9,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { fetchMetricsText, postTraces, startSidecar, type Sidecar } from '../support/sidecar.js';
-import { encodeRequest, type Msg } from '../support/otlp-input.js';
-
-let seq = 0;
-const id = (n: number) => { const b = new Uint8Array(n); new DataView(b.buffer).setUint32(n - 4, ++seq); b[0] = 1; return b; };
+import { namedSpansRequest } from './helpers.js';
 
 /** `count` server spans of `svc`, each named with its own user id. */
-function usersRequest(first: number, count: number): Uint8Array {
-  const end = Date.now() * 1e6;
-  const msg: Msg = {
-    resourceSpans: [{
-      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
-      scopeSpans: [{ spans: Array.from({ length: count }, (_, i) => ({ traceId: id(16), spanId: id(8), name: `GET /users/${first + i}`, kind: 2, startTimeUnixNano: end - 5e6, endTimeUnixNano: end })) }],
-    }],
-  };
-  return encodeRequest(msg);
-}
+const usersRequest = (first: number, count: number) => namedSpansRequest('svc', Array.from({ length: count }, (_, i) => `GET /users/${first + i}`));
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
