@@ -147,7 +147,7 @@ async function run(config: Config, demo = false): Promise<void> {
   // The web page and its JSON API: they read the core only while someone looks (src/ui/api.ts).
   const ui = new UiApi({
     core, catalog, maxActiveSeries: maxActive, maxItems: serviceGraphs?.max_items,
-    selfCounters: telemetryCounters(telemetry.registry),
+    selfCounters: telemetryCounters(telemetry.registry), traceUrl: config.ui.trace_url,
   });
 
   const servers: RunningServer[] = [];

@@ -100,5 +100,6 @@ export function defaultConfig(): Config {
     instance: '',
     otlp_metrics: { endpoint: '', protocol: 'grpc', interval: 15_000, temporality: 'cumulative', headers: {} },
     slos: [],
+    ui: { trace_url: '' },
   };
 }

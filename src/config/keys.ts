@@ -196,6 +196,7 @@ export const SCHEMA: ObjectSpec<Config> = {
       },
     },
     slos: objectList(SLO_ITEM, () => ({ ...SLO_DEFAULTS }), ['name', 'objective'], yamlFromText),
+    ui: { kind: 'object', fields: { trace_url: httpUrl(true) } },
   },
   hints: {
     storage:

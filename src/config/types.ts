@@ -216,4 +216,11 @@ export interface Config {
   otlp_metrics: OtlpMetricsConfig;
   /** Service-level objectives: good and total span counters per SLO, and `spanmeter rules`. */
   slos: SloConfig[];
+  /** The web page. */
+  ui: UiConfig;
+}
+
+export interface UiConfig {
+  /** A trace view's URL with `{trace_id}` where the trace id goes (Grafana Explore, Jaeger); "" = no links. */
+  trace_url: string;
 }

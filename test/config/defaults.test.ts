@@ -61,6 +61,7 @@ const EXPECTED_DEFAULTS = {
   instance: '',
   otlp_metrics: { endpoint: '', protocol: 'grpc', interval: 15000, temporality: 'cumulative', headers: {} },
   slos: [],
+  ui: { trace_url: '' }, // no trace links until a trace view is configured (docs/config.md)
 };
 
 describe('defaults', () => {
