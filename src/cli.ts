@@ -221,7 +221,12 @@ async function run(config: Config, demo = false): Promise<void> {
     if (!addresses.otlp_http) throw new Error('--demo sends its traces to the OTLP/HTTP receiver: leave otlp.http_endpoint on');
     demoFeed = await startDemo({ url: `http://${local(addresses.otlp_http)}/v1/traces`, logger: log });
     log.info({ page }, 'demo: synthetic traces are flowing to the OTLP/HTTP receiver');
-    process.stdout.write(`\nspanmeter --demo: open ${page} in a browser to see the service graph (Ctrl-C stops)\n\n`);
+    process.stdout.write(
+      `\nspanmeter --demo: open ${page} in a browser to see the service graph (Ctrl-C stops).\n` +
+        'The shop is a recorded loop of about 30 s: the traces it cuts at its end leave about 100 spans per\n' +
+        'loop without their other side, which the page counts as unpaired (as it would spans of an\n' +
+        'uninstrumented or lost peer).\n\n',
+    );
   }
 
   const stop = (signal: string) => {

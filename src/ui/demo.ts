@@ -13,16 +13,20 @@ import type { SloConfig } from '../config/types.js';
 
 const DAY_MS = 86_400_000;
 
-/** SLOs over the demo's shop, for the page's SLO section when the config names none. */
+/**
+ * SLOs over the demo's shop, for the page's SLO section when the config names none. Objectives it
+ * meets, with part of the budget spent: over the workload's loop the frontend's server spans are
+ * 98.4% good (5xx counted as errors) and checkout's 97.8% within 1 s (89% within 500 ms).
+ */
 export const DEMO_SLOS: readonly SloConfig[] = [
   {
     name: 'frontend-availability', description: 'Shop pages load without errors.', service: 'frontend', span_name: '',
-    span_name_regex: '', span_kind: 'server', objective: 99.5, window: 30 * DAY_MS, kind: 'availability', threshold: 0,
+    span_name_regex: '', span_kind: 'server', objective: 97, window: 30 * DAY_MS, kind: 'availability', threshold: 0,
     http_5xx_as_error: true,
   },
   {
-    name: 'checkout-latency', description: 'Checkout answers within half a second.', service: 'checkout', span_name: '',
-    span_name_regex: '', span_kind: 'server', objective: 99, window: 30 * DAY_MS, kind: 'latency', threshold: 500,
+    name: 'checkout-latency', description: 'Checkout answers within a second.', service: 'checkout', span_name: '',
+    span_name_regex: '', span_kind: 'server', objective: 95, window: 30 * DAY_MS, kind: 'latency', threshold: 1000,
     http_5xx_as_error: false,
   },
 ];
