@@ -39,7 +39,7 @@ describe('POST /v1/metrics and /v1/logs on the OTLP/HTTP receiver', () => {
   afterAll(() => s?.stop());
 
   it('answer 404 naming the traces endpoint, log once per signal, count every request', async () => {
-    const post = (path: string, type: string, body: string | Uint8Array) =>
+    const post = (path: string, type: string, body: string | Uint8Array<ArrayBuffer>) =>
       fetch(`${s.otlpHttpUrl}${path}`, { method: 'POST', headers: { 'Content-Type': type }, body });
     const host = new URL(s.otlpHttpUrl).host;
     // UNIMPLEMENTED is gRPC code 12 (grpc/status.proto).
