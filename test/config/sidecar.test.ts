@@ -1,0 +1,86 @@
+// The config end to end, in the real sidecar (node bin/spanmeter.js): two dimensions that become
+// one label name (Tempo's rule, spanmetrics.go: "we just take the last one configured"; its label
+// builder deletes a name set to ""), warnings in the JSON log, and config errors found after
+// loading (a file the config names) exiting with status 2 like the others (issue 19 item 6).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fetchMetricsText, postTraces, runCli, startSidecar, type Sidecar } from '../support/sidecar.js';
+import { encode, u64 } from '../core/helpers.js';
+
+const T0 = 1_700_000_000_000_000_000n;
+const str = (key: string, v: string) => ({ key, value: { stringValue: v } });
+
+function request(spans: { name: string; attributes: object[] }[]): Uint8Array {
+  return encode({ resourceSpans: [{
+    resource: { attributes: [str('service.name', 'api')] },
+    scopeSpans: [{ spans: spans.map((s, i) => ({
+      traceId: Buffer.alloc(16, 1), spanId: Buffer.from([0, 0, 0, 0, 0, 0, 0, i + 1]), name: s.name, kind: 2,
+      startTimeUnixNano: u64(T0), endTimeUnixNano: u64(T0 + 1_000_000n), attributes: s.attributes,
+    })) }],
+  }] });
+}
+
+describe('two dimensions with one label name: the last configured wins, as in Tempo', () => {
+  let sidecar: Sidecar;
+  beforeAll(async () => {
+    sidecar = await startSidecar({
+      label: 'collision',
+      config: {
+        processors: ['span-metrics'],
+        processor: { span_metrics: { histogram_buckets: [1], dimensions: ['deployment.environment', 'deployment_environment'] } },
+      },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+  });
+
+  it('starts, says so in the JSON log, and labels from the last one only', async () => {
+    const line = sidecar.output().split('\n').find((l) => l.includes('config warning'));
+    expect(line, sidecar.output()).toBeDefined();
+    const entry = JSON.parse(line!) as { level: string; msg: string };
+    expect(entry.level).toBe('warn');
+    expect(entry.msg).toBe(
+      'config warning: processor.span_metrics.dimensions: "deployment.environment" and "deployment_environment" both become label deployment_environment; the last configured, "deployment_environment", sets it (as in Tempo)',
+    );
+    const r = await postTraces(sidecar, request([
+      { name: 'both', attributes: [str('deployment.environment', 'first'), str('deployment_environment', 'last')] },
+      { name: 'first-only', attributes: [str('deployment.environment', 'first')] },
+      { name: 'last-only', attributes: [str('deployment_environment', 'last')] },
+    ]), 'application/x-protobuf');
+    expect(r.status).toBe(200);
+    const { text } = await fetchMetricsText(sidecar);
+    const calls = (span: string, env?: string) =>
+      `traces_spanmetrics_calls_total{service="api",span_name="${span}",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET"${env ? `,deployment_environment="${env}"` : ''}} 1\n`;
+    // Tempo: Add(first) then Add(last) -> last; Add(first) then Add("") -> no label; Add("") then Add(last) -> last
+    expect(text).toContain(calls('both', 'last'));
+    expect(text).toContain(calls('first-only'));
+    expect(text).toContain(calls('last-only', 'last'));
+    expect(text).not.toContain('"first"');
+  });
+});
+
+describe('a file the config names that cannot be used: status 2, the key named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spanmeter-cfg-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const missing = join(dir, 'none.pem');
+  const junk = join(dir, 'junk.pem');
+  const empty = join(dir, 'empty');
+  writeFileSync(junk, 'not a certificate\n');
+  writeFileSync(empty, '\n');
+  const listeners = 'otlp: {http_endpoint: "127.0.0.1:0", grpc_endpoint: ""}\nhttp_endpoint: "127.0.0.1:0"\n';
+
+  it.each([
+    ['a missing certificate', `tls: {cert_file: ${missing}, key_file: ${missing}}\n`, 'config error: tls.cert_file: cannot read'],
+    ['a certificate that is not PEM', `tls: {cert_file: ${junk}, key_file: ${junk}}\n`, 'config error: tls: the certificate, key or CA files are not usable'],
+    ['an empty token file', `http_auth: {bearer_token_file: ${empty}}\n`, 'config error: http_auth.bearer_token_file: '],
+  ])('%s', async (_name, yaml, message) => {
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, listeners + yaml);
+    const r = await runCli(['--config', file]);
+    expect(r.code, r.stderr + r.stdout).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+});
