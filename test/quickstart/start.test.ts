@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { freePorts, killGroup, killGroupOnExit, PROJECT_ROOT, runCli, sleep, startSidecar } from '../support/sidecar.js';
+import { freePorts, killGroup, killGroupOnExit, postTraces, PROJECT_ROOT, runCli, sleep, startSidecar } from '../support/sidecar.js';
 
 /** Whether a loopback port can be bound (nothing listens on it). */
 function portFree(port: number): Promise<boolean> {
@@ -154,5 +154,22 @@ describe('--help', () => {
     expect(r.stdout).toContain('listen address of /metrics, the web page (/) and its JSON API (/api/)');
     expect(r.stdout).toContain('span-metrics, service-graphs (default both)');
     expect(r.stdout).toContain('--print-config');
+  });
+});
+
+describe('log_level: debug', () => {
+  it('logs one line per accepted request: spans, bytes, format', async () => {
+    const s = await startSidecar({ config: { log_level: 'debug' }, label: 'debug log' });
+    try {
+      // Two spans, hand-written OTLP/JSON (the README quick start's curl span, twice).
+      const span = (id: string) => ({ traceId: '5b8efff798038103d269b633813fc60c', spanId: id, name: 'GET /cart', kind: 2, startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000012000000' });
+      const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] }, scopeSpans: [{ spans: [span('eee19b7ec3c1b174'), span('eee19b7ec3c1b175')] }] }] });
+      expect((await postTraces(s, body, 'application/json')).status).toBe(200);
+      const line = await waitFor(() => s.output(), /\{[^\n]*"msg":"otlp\/http: request accepted"[^\n]*\}/);
+      const entry = JSON.parse(line[0]) as { level: string; spans: number; bytes: number; format: string; encoding: string };
+      expect(entry).toMatchObject({ level: 'debug', spans: 2, bytes: Buffer.byteLength(body), format: 'json', encoding: 'identity' });
+    } finally {
+      await s.stop();
+    }
   });
 });
