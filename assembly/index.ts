@@ -10,7 +10,7 @@ import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } fro
 import { walkRequest } from './otlp';
 import { setLimits, spansOver } from './limits';
 import {
-  configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents,
+  configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
@@ -62,6 +62,14 @@ export function watch_key(ptr: usize, len: usize): i32 {
  */
 export function spanmetrics_configure(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32, multiplier: i32): void {
   configureSpanMetrics(bounds, boundCount, mask, slots, dims, multiplier);
+}
+
+/**
+ * A dimension's default (after spanmetrics_configure): the UTF-8 value at `ptr` labels dimension
+ * `d` of a span that has neither the attribute nor its resource (the Collector's `default`).
+ */
+export function spanmetrics_dimension_default(d: i32, ptr: usize, len: usize): void {
+  setDimensionDefault(d, ptr, len);
 }
 
 /**

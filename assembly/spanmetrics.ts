@@ -9,7 +9,7 @@ import {
   SPAN_TRACE_ID, SPAN_ID, eventCount, eventAt, setStageEvents, EVENT_SPAN, EVENT_NAME_PTR, EVENT_NAME_LEN,
   EVENT_SLOTS, SLOT_SIZE,
 } from './staging';
-import { intern } from './intern';
+import { intern, retain } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier, spanNameId } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
@@ -28,6 +28,7 @@ let buckets: Buckets = changetype<Buckets>(0);
 let intrinsics: u32 = 0;
 let dimCount: i32 = 0;
 let dimSlots: usize = 0; // i32 watched-key slot per dimension
+let dimDefaults: usize = 0; // u32 string id per dimension for a span without it (0: no label)
 export let multiplierSlot: i32 = -1;
 /** Weigh spans by their tracestate's sampling threshold first (enable_tracestate_span_multiplier). */
 export let tracestate: bool = false;
@@ -44,12 +45,25 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   dimCount = dims;
   dimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(dimSlots, slots, <usize>dims * 4);
+  dimDefaults = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
+  memory.fill(dimDefaults, 0, (dims > 0 ? <usize>dims : 1) * 4);
   key = heap.alloc(<usize>(SM_KEY_DIMENSIONS + dims) * 4);
   // Cost in Prometheus series: calls, size, and the histogram's buckets, +Inf, sum and count.
   // Kind and status code are numbers, not string ids.
   table = newSeriesTable(
     SM_KEY_DIMENSIONS + dims, SM_V_BUCKETS + boundCount, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), <u32>boundCount + 5,
   );
+}
+
+/**
+ * The value dimension `d` takes on a span that has it neither on itself nor on its resource (the
+ * Collector connector's dimension `default`); held for the process' life.
+ */
+export function setDimensionDefault(d: i32, ptr: usize, len: usize): void {
+  if (d < 0 || d >= dimCount) return;
+  let id = intern(ptr, len);
+  retain(id);
+  store<u32>(dimDefaults + (<usize>d << 2), id);
 }
 
 /** Turns on the events metric: `slots` holds the i32 watched-key slot of each of `dims` event attributes. */
@@ -100,7 +114,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       : 0, SM_KEY_STATUS_MESSAGE << 2);
     for (let d = 0; d < dimCount; d++) {
       let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
-      store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + d) << 2), s != 0 ? slotValueId(s) : 0);
+      store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + d) << 2), s != 0 ? slotValueId(s) : load<u32>(dimDefaults + (<usize>d << 2)));
     }
     let record = upsert(t, key, now);
     let r = record + t.valuesOffset;

@@ -4,7 +4,7 @@
 // invalid whatever its source. SCHEMA is typed ObjectSpec<Config> (spec.ts): it must name every
 // key of Config (types.ts), no other, each with a check yielding that key's type.
 import { REMOTE_WRITE_DEFAULTS, SLO_DEFAULTS } from './defaults.js';
-import { objectList, externalLabels, headers, yamlFromText } from './mappings.js';
+import { attributeValues, objectList, externalLabels, headers, yamlFromText } from './mappings.js';
 import { SPAN_KIND_WORDS } from './slos.js';
 import { filterPolicies } from './filters.js';
 import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type ObjectSpec } from './spec.js';
@@ -128,6 +128,7 @@ export const SCHEMA: ObjectSpec<Config> = {
               fields: { enabled: boolean(), dimensions: nameList() },
             },
             namespace: string(),
+            dimension_defaults: attributeValues(),
             filter_policies: filterPolicies(),
             enable_tracestate_span_multiplier: boolean(),
           },

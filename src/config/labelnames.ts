@@ -3,6 +3,7 @@
 // processor sets itself gets "__" before it (`span.kind` → `__span_kind`). Shared by the config
 // (which resolves collisions before the core is configured) and the exporters (which name the
 // labels).
+import type { ConfigIssue } from './errors.js';
 import type { Config } from './types.js';
 
 /** Labels the span-metrics families set themselves, besides the service label (`service` or `service_name`); le: the histogram's buckets. */
@@ -75,4 +76,15 @@ export function resolveLabelCollisions(config: Config): string[] {
   const sg = config.processor.service_graphs;
   sg.dimensions = apply('processor.service_graphs.dimensions', sg.dimensions, SERVICE_GRAPHS_OWN_LABELS);
   return warnings;
+}
+
+/** A dimension default must name a configured dimension (it is that dimension's value). */
+export function checkDimensionDefaults(config: Config): ConfigIssue[] {
+  const sm = config.processor.span_metrics;
+  return Object.keys(sm.dimension_defaults ?? {})
+    .filter((d) => !sm.dimensions.includes(d))
+    .map((d) => ({
+      origin: '', path: `processor.span_metrics.dimension_defaults.${d}`,
+      message: `not one of processor.span_metrics.dimensions (${sm.dimensions.join(', ') || 'none'})`,
+    }));
 }

@@ -106,6 +106,17 @@ export function headers(): LeafSpec<Record<string, string>> {
   });
 }
 
+/** Attribute names to values (a dimension's default): any non-empty name, any string value. */
+export function attributeValues(): LeafSpec<Record<string, string> | undefined> {
+  const map = stringMap({
+    type: 'mapping of attribute names to strings',
+    key: (name) => (name === '' ? 'an attribute name must not be empty' : undefined),
+    value: () => undefined,
+  });
+  // The key is optional in SpanMetricsConfig: the same check, typed for it.
+  return { ...map, check: (raw, path, report) => map.check(raw, path, report) };
+}
+
 /** "[{url: ...}]" → YAML flow list; "http://a/w,http://b/w" → [{url: ...}, ...]; "" → []. */
 export function urlListFromText(text: string): unknown {
   const t = text.trim();

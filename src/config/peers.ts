@@ -246,13 +246,17 @@ function durationBuckets(sink: Sink, raw: unknown, path: Path): unknown {
   });
 }
 
-/** [{name: a}, {name: b}] → [a, b]; a `default` is refused (not supported yet). */
-function dimensionNames(sink: Sink, raw: unknown, path: Path): unknown {
+/**
+ * [{name: a}, {name: b, default: x}] → [a, b], and {b: x} into `defaults`; without `defaults`
+ * (event dimensions) a `default` is refused (not supported yet).
+ */
+function dimensionNames(sink: Sink, raw: unknown, path: Path, defaults?: Record<string, unknown>): unknown {
   if (!Array.isArray(raw)) return raw;
   return raw.map((d, i) => {
     if (!isPlainObject(d)) return d;
     for (const k of Object.keys(d)) {
-      if (k === 'default') sink.report([...path, i, k], `a dimension's default value is ${NOT_YET}`, true);
+      if (k === 'default' && defaults && typeof d.name === 'string') defaults[d.name] = d.default;
+      else if (k === 'default') sink.report([...path, i, k], `an event dimension's default value is ${NOT_YET}`, true);
       else if (k !== 'name') sink.report([...path, i, k], 'unknown key (a dimension has name and default)', true);
     }
     return d.name;
@@ -273,7 +277,11 @@ const EXCLUDABLE: Record<string, string> = {
 };
 
 const SPANMETRICS: Record<string, Rule> = {
-  dimensions: (sink, v, path) => sink.set('processor.span_metrics.dimensions', dimensionNames(sink, v, path), path),
+  dimensions: (sink, v, path) => {
+    const defaults: Record<string, unknown> = {};
+    sink.set('processor.span_metrics.dimensions', dimensionNames(sink, v, path, defaults), path);
+    if (Object.keys(defaults).length > 0) sink.set('processor.span_metrics.dimension_defaults', defaults, path);
+  },
   calls_dimensions: refuseNonEmpty('calls_dimensions (labels for the calls counter only) are'),
   exclude_dimensions: (sink, v, path) => {
     if (!Array.isArray(v)) {

@@ -31,6 +31,8 @@ export interface SpanMetricsConfig {
   events: SpanEventsConfig;
   /** With naming: otel, the metric names' prefix (the Collector connector's `namespace`); "" = none. */
   namespace: string;
+  /** Dimension → the value a span without it takes (the Collector's dimension `default`); absent = none. */
+  dimension_defaults?: Record<string, string>;
   /** Tempo's filter policies: which spans are counted (src/config/filters.ts). */
   filter_policies: FilterPolicy[];
   /** Weigh a span by its tracestate's OpenTelemetry sampling threshold first (Tempo's option). */

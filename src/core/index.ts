@@ -132,6 +132,14 @@ export class Core {
       const multiplier = slot(sm.span_multiplier_key);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
       wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, multiplier);
+      sm.dimensions.forEach((d, i) => {
+        const value = sm.dimension_defaults?.[d];
+        if (value === undefined) return;
+        const bytes = encoder.encode(value);
+        const ptr = wasm.scratch(bytes.length) >>> 0;
+        new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
+        wasm.spanmetrics_dimension_default(i, ptr, bytes.length);
+      });
       if (sm.events.enabled) {
         const eventSlots = sm.events.dimensions.map(slot);
         const [, eventSlotsPtr] = passArguments(wasm, [], eventSlots);

@@ -128,6 +128,7 @@ connectors:
     dimensions:
       - name: http.method
       - name: http.route
+        default: unmatched
     exclude_dimensions: [status.code]
     namespace: app.spans
     events:
@@ -141,6 +142,7 @@ connectors:
     expect(sm.histogram_unit).toBe('s');
     expect(sm.histogram_buckets).toEqual([0.005, 0.1, 1]);
     expect(sm.dimensions).toEqual(['http.method', 'http.route']);
+    expect(sm.dimension_defaults).toEqual({ 'http.route': 'unmatched' });
     expect(sm.intrinsic_dimensions).toEqual({ service: true, span_name: true, span_kind: true, status_code: false, status_message: false });
     expect(sm.namespace).toBe('app.spans');
     expect(sm.events).toEqual({ enabled: true, dimensions: ['exception.type'] });
@@ -174,9 +176,15 @@ connectors:
     expect(file('connectors:\n  spanmetrics:\n  servicegraph/edges: {}\n').config.processors).toEqual(['span-metrics', 'service-graphs']);
   });
 
+  it('a default for a name that is not a dimension is an error', () => {
+    expect(fileError('processor:\n  span_metrics:\n    dimensions: [a]\n    dimension_defaults: {b: x}\n')).toBe(
+      'config error: processor.span_metrics.dimension_defaults.b: not one of processor.span_metrics.dimensions (a)',
+    );
+  });
+
   it('what spanmeter does not do yet is an error, located', () => {
-    expect(fileError('connectors:\n  spanmetrics:\n    dimensions:\n      - name: a\n        default: x\n')).toBe(
-      "config error: c.yaml:5:9: connectors.spanmetrics.dimensions[0].default: a dimension's default value is not supported by spanmeter yet",
+    expect(fileError('connectors:\n  spanmetrics:\n    events:\n      dimensions:\n        - name: a\n          default: x\n')).toBe(
+      "config error: c.yaml:6:11: connectors.spanmetrics.events.dimensions[0].default: an event dimension's default value is not supported by spanmeter yet",
     );
     expect(fileError('connectors:\n  spanmetrics:\n    histogram:\n      exponential: {max_size: 160}\n')).toBe(
       'config error: c.yaml:4:20: connectors.spanmetrics.histogram.exponential: exponential histograms are not supported by spanmeter yet (their own issue); use explicit buckets',

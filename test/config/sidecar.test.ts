@@ -62,6 +62,46 @@ describe('two dimensions with one label name: the last configured wins, as in Te
   });
 });
 
+describe("a dimension's default (the Collector connector's dimensions[].default)", () => {
+  let sidecar: Sidecar;
+  beforeAll(async () => {
+    sidecar = await startSidecar({
+      label: 'dimension-default',
+      config: {
+        processors: ['span-metrics'],
+        processor: {
+          span_metrics: {
+            histogram_buckets: [1],
+            dimensions: ['deployment.environment', 'http.route'],
+            dimension_defaults: { 'deployment.environment': 'unknown' },
+          },
+        },
+      },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+  });
+
+  it('labels a span without the attribute with the default; a span whose value is the default counts in the same series', async () => {
+    const r = await postTraces(sidecar, request([
+      { name: 'op', attributes: [str('deployment.environment', 'prod')] },
+      { name: 'op', attributes: [] },
+      { name: 'op', attributes: [str('deployment.environment', 'unknown')] },
+    ]), 'application/x-protobuf');
+    expect(r.status).toBe(200);
+    const { text } = await fetchMetricsText(sidecar);
+    const calls = (env: string, n: number) =>
+      `traces_spanmetrics_calls_total{service="api",span_name="op",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",deployment_environment="${env}"} ${n}\n`;
+    // the connector's GetDimensionValue: the attribute, else the default; one series per value,
+    // so the span without it and the span with "unknown" are one series of 2 (hand count)
+    expect(text).toContain(calls('prod', 1));
+    expect(text).toContain(calls('unknown', 2));
+    // http.route has no default: no label
+    expect(text).not.toContain('http_route');
+  });
+});
+
 describe('a file the config names that cannot be used: status 2, the key named', () => {
   const dir = mkdtempSync(join(tmpdir(), 'spanmeter-cfg-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

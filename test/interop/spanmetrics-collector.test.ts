@@ -56,12 +56,13 @@ interface SpanMetricsPair extends Pair {
  * `spanMultiplierKey`: spanmeter's span_multiplier_key (the Collector has none). `noKindStatus`:
  * the span_kind and status_code labels off (intrinsic_dimensions / exclude_dimensions).
  * `pasted`: spanmeter is given the Collector's connector block as it is (`connectors:
- * spanmetrics:`, src/config/peers.ts) instead of its own keys; `namespace`: the connector's.
+ * spanmetrics:`, src/config/peers.ts) instead of its own keys; `namespace`: the connector's;
+ * `httpRouteDefault`: the connector's `default` of a dimension http.route (not in SPAN_DIMENSIONS).
  */
 async function startSpanMetricsPair(
   label: string,
   histogram: Histogram = 'explicit-ms',
-  opts: { spanMultiplierKey?: string; noKindStatus?: boolean; pasted?: boolean; namespace?: string } = {},
+  opts: { spanMultiplierKey?: string; noKindStatus?: boolean; pasted?: boolean; namespace?: string; httpRouteDefault?: string } = {},
 ): Promise<SpanMetricsPair> {
   const otelcolHistogram = {
     'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
@@ -75,7 +76,10 @@ async function startSpanMetricsPair(
   }[histogram];
   const connectorConfig = {
     histogram: otelcolHistogram,
-    dimensions: SPAN_DIMENSIONS.map((name) => ({ name })),
+    dimensions: [
+      ...SPAN_DIMENSIONS.map((name) => ({ name })),
+      ...(opts.httpRouteDefault !== undefined ? [{ name: 'http.route', default: opts.httpRouteDefault }] : []),
+    ],
     resource_metrics_key_attributes: ['service.name'],
     metrics_flush_interval: '1s',
     events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
@@ -286,8 +290,8 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
   // The Collector's connector block given to spanmeter as it is (issue 18 item 8, issue 19 item 8):
   // src/config/peers.ts reads it as the connector does; no spanmeter key is set.
   describe('the connector block pasted into spanmeter as it is (connectors: spanmetrics:)', () => {
-    test('namespace app.spans and exclude_dimensions [span.kind, status.code]: every series equal, under the namespace', async () => {
-      const pair = await startSpanMetricsPair('pasted', 'explicit-ms', { pasted: true, noKindStatus: true, namespace: 'app.spans' });
+    test('namespace app.spans, exclude_dimensions [span.kind, status.code] and a dimension default: every series equal, under the namespace', async () => {
+      const pair = await startSpanMetricsPair('pasted', 'explicit-ms', { pasted: true, noKindStatus: true, namespace: 'app.spans', httpRouteDefault: 'no-route' });
       try {
         const w = workloadRequests(1, 15, 200);
         for (const r of w.requests) await sendBoth(pair, r);
@@ -300,6 +304,9 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
         // hand count: every workload span once, in the namespace's histogram
         expect(total(s.otelcol, 'app_spans_duration_milliseconds_count')).toBe(w.spans);
         expect(total(s.spanmeter, 'app_spans_duration_milliseconds_count')).toBe(w.spans);
+        // the workload's spans without http.route carry the default on both sides
+        expect(total(s.otelcol, 'app_spans_calls_total', { http_route: 'no-route' })).toBeGreaterThan(0);
+        expect(total(s.spanmeter, 'app_spans_calls_total', { http_route: 'no-route' })).toBe(total(s.otelcol, 'app_spans_calls_total', { http_route: 'no-route' }));
         for (const v of s.spanmeter.values()) {
           expect(v.labels.span_kind, 'excluded').toBeUndefined();
           expect(v.labels.status_code, 'excluded').toBeUndefined();
