@@ -211,7 +211,8 @@ describe('YAML file', () => {
   });
 
   it('warns when a processor block is configured but the processor is not enabled', () => {
-    const r = load(['--config', 'c.yaml'], {}, { 'c.yaml': 'processor: {service_graphs: {wait: 1s}}\n' });
+    // Both processors are on by default: this config turns service-graphs off and still configures it.
+    const r = load(['--config', 'c.yaml'], {}, { 'c.yaml': 'processors: [span-metrics]\nprocessor: {service_graphs: {wait: 1s}}\n' });
     expect(r.warnings).toEqual([
       'processor.service_graphs is configured but service-graphs is not in processors: it has no effect',
     ]);

@@ -287,10 +287,12 @@ describe('env vars and flags', () => {
   });
 
   it('unknown flags, missing values, stray arguments', () => {
-    expect(errorOf(['--log-levl', 'info'])).toBe(
+    // The word after an unknown flag is taken as its value: one mistake, one error (issue 18).
+    expect(errorOf(['--log-levl', 'info'])).toBe('config error: --log-levl: unknown flag (did you mean --log-level?)');
+    expect(errorOf(['--frobnicate', '--log-level', 'info', 'stray'])).toBe(
       [
-        'config error: --log-levl: unknown flag (did you mean --log-level?)',
-        'config error: unexpected argument "info" (the config file is given with --config FILE)',
+        'config error: --frobnicate: unknown flag (see --help)',
+        'config error: unexpected argument "stray" (the config file is given with --config FILE)',
       ].join('\n'),
     );
     expect(errorOf(['-config.file=tempo.yaml'])).toBe('config error: -config.file: unknown flag (did you mean --config?)');
