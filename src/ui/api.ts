@@ -491,9 +491,10 @@ export class UiApi {
 
   /**
    * The configured span-metrics dimensions that no series has a value for, once there are
-   * series: no span carried them. A dimension seen once is not looked for again.
+   * series: no span carried them. A dimension seen once is not looked for again. (The sidecar
+   * also logs them once, a minute after start: src/cli.ts.)
    */
-  private unusedDimensions(): string[] {
+  unusedDimensions(): string[] {
     const dims = this.sm?.dimensions ?? [];
     const view = this.sm?.calls.table();
     if (!view || dims.length === 0 || this.carried.size === dims.length) return [];

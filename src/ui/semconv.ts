@@ -38,10 +38,10 @@ export function otherSpellings(attribute: string): { newer: string[]; older: str
   };
 }
 
-/** The page's sentence for a configured dimension that none of `spans` spans carried. */
-export function unusedDimensionWarning(attribute: string, spans: number): string {
+/** The sentence for a configured dimension that none of `spans` spans (or: no span so far) carried. */
+export function unusedDimensionWarning(attribute: string, spans?: number): string {
   const { newer, older } = otherSpellings(attribute);
-  const head = `No span of the ${spans} so far carried the dimension ${attribute}`;
+  const head = spans === undefined ? `No span so far carried the dimension ${attribute}` : `No span of the ${spans} so far carried the dimension ${attribute}`;
   if (newer.length > 0) return `${head}: current semantic conventions call it ${newer.join(' or ')} (processor.span_metrics.dimensions).`;
   if (older.length > 0) return `${head}: SDKs on semantic conventions before its rename send ${older.join(' or ')} (processor.span_metrics.dimensions).`;
   return `${head}: check its spelling against your spans' attributes (looked up on the resource, then the span).`;
