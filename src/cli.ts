@@ -20,6 +20,7 @@ import { startGrpcReceiver } from './receivers/grpc.js';
 import type { RunningServer } from './net/server.js';
 import { Telemetry } from './telemetry.js';
 import { UiApi, telemetryCounters } from './ui/api.js';
+import { unusedDimensionWarning } from './ui/semconv.js';
 import { uiRoutes } from './ui/routes.js';
 import { DEMO_SLOS, startDemo, type Demo } from './ui/demo.js';
 import { rulesCommand } from './rules/command.js';
@@ -27,6 +28,8 @@ import { packageVersion } from './version.js';
 
 /** How often waiting service-graph entries are expired and stale series removed. */
 const MAINTENANCE_INTERVAL_MS = 1000;
+/** Configured span-metrics dimensions that no span carried are logged once, this long after start. */
+const UNUSED_DIMENSIONS_LOG_MS = 60_000;
 /** At most one log line this often while the series limit keeps folding label sets into overflow. */
 const LIMIT_LOG_INTERVAL_MS = 60_000;
 
@@ -48,8 +51,14 @@ async function run(config: Config, demo = false): Promise<void> {
   const maxActive = config.registry.max_active_series;
   let limitedLogged = 0;
   let lastLimitLog = -Infinity;
+  const startedAt = Date.now();
+  let dimensionsLogged = false;
   const maintenance = setInterval(() => {
     const now = Date.now();
+    if (!dimensionsLogged && now - startedAt >= UNUSED_DIMENSIONS_LOG_MS && core.activeSeries() > 0) {
+      dimensionsLogged = true;
+      for (const dimension of ui.unusedDimensions()) log.warn({ dimension }, unusedDimensionWarning(dimension));
+    }
     supervisor.run('expire', (c) => c.expire(now));
     supervisor.run('sweep', (c) => c.sweep(now));
     const limited = core.seriesLimited();
