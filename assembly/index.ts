@@ -10,7 +10,7 @@ import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } fro
 import { walkRequest } from './otlp';
 import { setLimits, spansOver } from './limits';
 import {
-  configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault,
+  configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
@@ -62,6 +62,15 @@ export function watch_key(ptr: usize, len: usize): i32 {
  */
 export function spanmetrics_configure(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32, multiplier: i32): void {
   configureSpanMetrics(bounds, boundCount, mask, slots, dims, multiplier);
+}
+
+/**
+ * Tempo's dimension mapping (before spanmetrics_configure): one more label, the values of the
+ * `count` source attributes (i32 watched-key slots at `slots`) that a span has, joined by the
+ * UTF-8 `join`. Returns 0, or -1 past 64 mappings.
+ */
+export function spanmetrics_mapping_add(joinPtr: usize, joinLen: usize, slots: usize, count: i32): i32 {
+  return addDimensionMapping(joinPtr, joinLen, slots, count) ? 0 : -1;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   SPAN_TRACE_ID, SPAN_ID, eventCount, eventAt, setStageEvents, EVENT_SPAN, EVENT_NAME_PTR, EVENT_NAME_LEN,
   EVENT_SLOTS, SLOT_SIZE,
 } from './staging';
-import { intern, retain } from './intern';
+import { intern, retain, stringPtr, stringLen, MISSING, MAX_VALUE_BYTES } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier, spanNameId } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
@@ -29,6 +29,14 @@ let intrinsics: u32 = 0;
 let dimCount: i32 = 0;
 let dimSlots: usize = 0; // i32 watched-key slot per dimension
 let dimDefaults: usize = 0; // u32 string id per dimension for a span without it (0: no label)
+// Tempo's dimension_mappings (added before configure): one label each, the values of its source
+// attributes that a span has, joined. A record: join ptr u32, join len u32, source count u32,
+// sources ptr u32 (i32 slots); their key words follow the dimensions'.
+const MAP_RECORD: usize = 16;
+const MAX_MAPPINGS: i32 = 64;
+let mapCount: i32 = 0;
+let mapRecords: usize = 0;
+const JOINED: usize = memory.data(<i32>MAX_VALUE_BYTES + 8);
 export let multiplierSlot: i32 = -1;
 /** Weigh spans by their tracestate's sampling threshold first (enable_tracestate_span_multiplier). */
 export let tracestate: bool = false;
@@ -37,6 +45,54 @@ let key: usize = 0;
 let eventDimCount: i32 = 0;
 let eventDimSlots: usize = 0; // i32 watched-key slot per event dimension
 let eventKey: usize = 0;
+
+/**
+ * Adds a dimension mapping (before configureSpanMetrics): `join` (UTF-8 at joinPtr) between the
+ * values of the `count` source attributes whose i32 slots are at `slots`. False past MAX_MAPPINGS.
+ */
+export function addDimensionMapping(joinPtr: usize, joinLen: usize, slots: usize, count: i32): bool {
+  if (mapCount >= MAX_MAPPINGS) return false;
+  if (mapRecords == 0) mapRecords = heap.alloc(<usize>MAX_MAPPINGS * MAP_RECORD);
+  let join = heap.alloc(joinLen > 0 ? joinLen : 1);
+  memory.copy(join, joinPtr, joinLen);
+  let sources = heap.alloc((count > 0 ? <usize>count : 1) * 4);
+  memory.copy(sources, slots, <usize>count * 4);
+  let r = mapRecords + <usize>mapCount * MAP_RECORD;
+  store<u32>(r, <u32>join);
+  store<u32>(r, <u32>joinLen, 4);
+  store<u32>(r, <u32>count, 8);
+  store<u32>(r, <u32>sources, 12);
+  mapCount++;
+  return true;
+}
+
+/** The id of mapping `m`'s value for a span: its sources' values that are set, joined (Tempo's loop); 0 when none. */
+function mappingValue(m: i32, resource: usize, span: usize): u32 {
+  let r = mapRecords + <usize>m * MAP_RECORD;
+  let join = <usize>load<u32>(r);
+  let joinLen = <usize>load<u32>(r, 4);
+  let count = <i32>load<u32>(r, 8);
+  let sources = <usize>load<u32>(r, 12);
+  let n: usize = 0;
+  for (let i = 0; i < count; i++) {
+    let s = resourceOrSpanSlot(resource, span, load<i32>(sources + (<usize>i << 2)));
+    if (s == 0) continue;
+    let id = slotValueId(s);
+    if (id == 0) continue;
+    if (id == MISSING) return MISSING;
+    if (n > 0) n = append(n, join, joinLen);
+    n = append(n, stringPtr(id), stringLen(id));
+  }
+  return n == 0 ? 0 : intern(JOINED, n);
+}
+
+/** Appends up to the label-value limit (intern cuts at a character boundary); returns the new length. */
+function append(n: usize, p: usize, len: usize): usize {
+  let room = MAX_VALUE_BYTES + 4 - n;
+  let k = len < room ? len : room;
+  memory.copy(JOINED + n, p, k);
+  return n + k;
+}
 
 export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, slots: usize, dims: i32, multiplier: i32): void {
   multiplierSlot = multiplier;
@@ -47,11 +103,11 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   memory.copy(dimSlots, slots, <usize>dims * 4);
   dimDefaults = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.fill(dimDefaults, 0, (dims > 0 ? <usize>dims : 1) * 4);
-  key = heap.alloc(<usize>(SM_KEY_DIMENSIONS + dims) * 4);
+  key = heap.alloc(<usize>(SM_KEY_DIMENSIONS + dims + mapCount) * 4);
   // Cost in Prometheus series: calls, size, and the histogram's buckets, +Inf, sum and count.
   // Kind and status code are numbers, not string ids.
   table = newSeriesTable(
-    SM_KEY_DIMENSIONS + dims, SM_V_BUCKETS + boundCount, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), <u32>boundCount + 5,
+    SM_KEY_DIMENSIONS + dims + mapCount, SM_V_BUCKETS + boundCount, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), <u32>boundCount + 5,
   );
 }
 
@@ -72,7 +128,7 @@ export function configureEvents(slots: usize, dims: i32): void {
   eventDimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(eventDimSlots, slots, <usize>dims * 4);
   // The span's key words, then the event name, then one per event dimension.
-  let words = SM_KEY_DIMENSIONS + dimCount + 1 + dims;
+  let words = SM_KEY_DIMENSIONS + dimCount + mapCount + 1 + dims;
   eventKey = heap.alloc(<usize>words * 4);
   eventsTable = newSeriesTable(words, EVENTS_V_COUNT + 1, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), 1);
   setStageEvents(true);
@@ -116,6 +172,9 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
       store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + d) << 2), s != 0 ? slotValueId(s) : load<u32>(dimDefaults + (<usize>d << 2)));
     }
+    for (let m = 0; m < mapCount; m++) {
+      store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + dimCount + m) << 2), mappingValue(m, resource, span));
+    }
     let record = upsert(t, key, now);
     let r = record + t.valuesOffset;
     let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
@@ -136,7 +195,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
 
 /** Adds `w` to the events series of one event of the span whose key is in `key`. */
 function countEvent(event: usize, now: u32, w: f64): void {
-  let spanWords = <usize>(SM_KEY_DIMENSIONS + dimCount) << 2;
+  let spanWords = <usize>(SM_KEY_DIMENSIONS + dimCount + mapCount) << 2;
   memory.copy(eventKey, key, spanWords);
   store<u32>(eventKey + spanWords, intern(<usize>load<u32>(event, EVENT_NAME_PTR), <usize>load<u32>(event, EVENT_NAME_LEN)));
   for (let d = 0; d < eventDimCount; d++) {

@@ -7,8 +7,8 @@ import { REMOTE_WRITE_DEFAULTS, SLO_DEFAULTS } from './defaults.js';
 import { attributeValues, objectList, externalLabels, headers, yamlFromText } from './mappings.js';
 import { SPAN_KIND_WORDS } from './slos.js';
 import { filterPolicies } from './filters.js';
-import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type ObjectSpec } from './spec.js';
-import { LOG_LEVELS, type Config, type RemoteWriteConfig, type SloConfig, type TlsConfig, type AuthConfig } from './types.js';
+import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type LeafSpec, type ObjectSpec } from './spec.js';
+import { LOG_LEVELS, type Config, type DimensionMappingConfig, type RemoteWriteConfig, type SloConfig, type TlsConfig, type AuthConfig } from './types.js';
 import {
   boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
 } from './values.js';
@@ -76,6 +76,17 @@ function authSpec(): ObjectSpec<AuthConfig> {
 
 const NOT_YET = 'Tempo option not supported by spanmeter yet';
 
+const MAPPING_ITEM: ObjectSpec<DimensionMappingConfig> = {
+  kind: 'object',
+  fields: { name: string(), source_labels: nameList(), join: string() },
+};
+
+/** Tempo's dimension_mappings list (optional in SpanMetricsConfig: the same check, typed for it). */
+function dimensionMappings(): LeafSpec<DimensionMappingConfig[] | undefined> {
+  const list = objectList(MAPPING_ITEM, () => ({ join: '' }), ['name', 'source_labels'], yamlFromText);
+  return { ...list, check: (raw, path, report) => list.check(raw, path, report) };
+}
+
 export const SCHEMA: ObjectSpec<Config> = {
   kind: 'object',
   fields: {
@@ -129,11 +140,11 @@ export const SCHEMA: ObjectSpec<Config> = {
             },
             namespace: string(),
             dimension_defaults: attributeValues(),
+            dimension_mappings: dimensionMappings(),
             filter_policies: filterPolicies(),
             enable_tracestate_span_multiplier: boolean(),
           },
           hints: {
-            dimension_mappings: NOT_YET,
             enable_target_info: NOT_YET,
             target_info_excluded_dimensions: NOT_YET,
             enable_instance_label: NOT_YET,

@@ -69,9 +69,9 @@ export function resolveLabelCollisions(config: Config): string[] {
     return kept;
   };
   const sm = config.processor.span_metrics;
-  const spanReserved = [config.naming === 'otel' ? 'service_name' : 'service', ...SPAN_METRICS_OWN_LABELS];
+  const spanReserved = spanMetricsReserved(config);
   sm.dimensions = apply('processor.span_metrics.dimensions', sm.dimensions, spanReserved);
-  const spanLabels = sm.dimensions.map((d) => dimensionLabel(d, spanReserved));
+  const spanLabels = [...sm.dimensions, ...(sm.dimension_mappings ?? []).map((m) => m.name)].map((d) => dimensionLabel(d, spanReserved));
   sm.events.dimensions = apply('processor.span_metrics.events.dimensions', sm.events.dimensions, [...spanReserved, ...spanLabels, 'event_name']);
   const sg = config.processor.service_graphs;
   sg.dimensions = apply('processor.service_graphs.dimensions', sg.dimensions, SERVICE_GRAPHS_OWN_LABELS);
@@ -87,4 +87,32 @@ export function checkDimensionDefaults(config: Config): ConfigIssue[] {
       origin: '', path: `processor.span_metrics.dimension_defaults.${d}`,
       message: `not one of processor.span_metrics.dimensions (${sm.dimensions.join(', ') || 'none'})`,
     }));
+}
+
+/**
+ * Tempo's checks of dimension_mappings (validation.ValidateDimensions): a mapping's label, named
+ * as a dimension's, may not be a dimension's label or another mapping's; and it needs a name.
+ */
+export function checkDimensionMappings(config: Config): ConfigIssue[] {
+  const sm = config.processor.span_metrics;
+  const reserved = spanMetricsReserved(config);
+  const seen = new Map<string, string>(sm.dimensions.map((d) => [dimensionLabel(d, reserved), `dimension "${d}"`]));
+  const issues: ConfigIssue[] = [];
+  (sm.dimension_mappings ?? []).forEach((m, i) => {
+    const path = `processor.span_metrics.dimension_mappings[${i}].name`;
+    if (m.name === '') {
+      issues.push({ origin: '', path, message: 'must not be empty' });
+      return;
+    }
+    const label = dimensionLabel(m.name, reserved);
+    const other = seen.get(label);
+    if (other) issues.push({ origin: '', path, message: `"${m.name}" produces label ${label}, which collides with ${other}` });
+    seen.set(label, `dimension_mapping "${m.name}"`);
+  });
+  return issues;
+}
+
+/** The labels span-metrics dimensions may not take as they are. */
+function spanMetricsReserved(config: Config): string[] {
+  return [config.naming === 'otel' ? 'service_name' : 'service', ...SPAN_METRICS_OWN_LABELS];
 }

@@ -8,7 +8,7 @@ import { FLAGS, type FlagSpec } from './flags.js';
 import { LEAVES, SCHEMA, specAt, type Leaf } from './keys.js';
 import { anySpec, pathString, walk, type AnyObjectSpec, type Assignment, type Path } from './spec.js';
 import { checkSlos } from './slos.js';
-import { checkDimensionDefaults, resolveLabelCollisions } from './labelnames.js';
+import { checkDimensionDefaults, checkDimensionMappings, resolveLabelCollisions } from './labelnames.js';
 import { translatePeerBlocks } from './peers.js';
 import type { Config } from './types.js';
 import { splitEndpoint } from './values.js';
@@ -134,7 +134,7 @@ function merge(
   checkEndpointsDistinct(config, issues);
   checkSecurity(config, issues);
   checkSlos(config.slos, issues);
-  issues.push(...checkDimensionDefaults(config));
+  issues.push(...checkDimensionDefaults(config), ...checkDimensionMappings(config));
   if (issues.length > 0) throw new ConfigError(issues);
   // The Collector's scheme comes with the Collector's default latency buckets.
   if (config.naming === 'otel' && !assigned.has('processor.span_metrics.histogram_buckets')) {

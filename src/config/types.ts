@@ -33,10 +33,20 @@ export interface SpanMetricsConfig {
   namespace: string;
   /** Dimension → the value a span without it takes (the Collector's dimension `default`); absent = none. */
   dimension_defaults?: Record<string, string>;
+  /** Tempo's dimension_mappings: labels joined from several attributes; absent = none. */
+  dimension_mappings?: DimensionMappingConfig[];
   /** Tempo's filter policies: which spans are counted (src/config/filters.ts). */
   filter_policies: FilterPolicy[];
   /** Weigh a span by its tracestate's OpenTelemetry sampling threshold first (Tempo's option). */
   enable_tracestate_span_multiplier: boolean;
+}
+
+/** One of Tempo's dimension_mappings: label `name` = the values of `source_labels` a span has, joined by `join`. */
+export interface DimensionMappingConfig {
+  name: string;
+  /** Span or resource attributes (resource first, as dimensions), in order. */
+  source_labels: string[];
+  join: string;
 }
 
 export interface SpanEventsConfig {

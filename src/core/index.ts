@@ -128,6 +128,16 @@ export class Core {
         if (sm.intrinsic_dimensions[name as keyof typeof INTRINSIC_BITS]) mask |= bit;
       }
       const slots = sm.dimensions.map(slot);
+      // Tempo's dimension mappings, before configure: their labels follow the dimensions'.
+      for (const m of sm.dimension_mappings ?? []) {
+        const sources = m.source_labels.map(slot);
+        const join = encoder.encode(m.join);
+        const ptr = wasm.scratch(join.length + 3 + sources.length * 4) >>> 0;
+        new Uint8Array(wasm.memory.buffer, ptr, join.length).set(join);
+        const at = (ptr + join.length + 3) & ~3;
+        new Int32Array(wasm.memory.buffer, at, sources.length).set(sources);
+        if (wasm.spanmetrics_mapping_add(ptr, join.length, at, sources.length) < 0) throw new Error('more than 64 dimension_mappings');
+      }
       // every watch (slot) before passArguments: a watch writes its key into the same scratch
       const multiplier = slot(sm.span_multiplier_key);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);

@@ -12,6 +12,7 @@ export interface CoreExports {
   spanmetrics_configure(bounds: number, boundCount: number, mask: number, slots: number, dims: number, multiplier: number): void;
   spanmetrics_events_configure(slots: number, dims: number): void;
   spanmetrics_dimension_default(d: number, ptr: number, len: number): void;
+  spanmetrics_mapping_add(joinPtr: number, joinLen: number, slots: number, count: number): number;
   slo_add(flags: number, servicePtr: number, serviceLen: number, namePtr: number, nameLen: number, kind: number, thresholdNs: number): number;
   slo_table(): number;
   servicegraphs_configure(

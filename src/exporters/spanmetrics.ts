@@ -38,7 +38,10 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const serviceLabel = otel ? 'service_name' : 'service';
   // Labels a dimension may not take as they are: the intrinsics, and le, which the histogram's buckets carry.
   const reserved = [serviceLabel, ...SPAN_METRICS_OWN_LABELS];
-  const dimensionNames = dimensionLabelNames(config.dimensions, reserved, 'processor.span_metrics.dimensions');
+  // The dimensions' labels, then Tempo's dimension mappings' (key words in that order).
+  const dimensionNames = dimensionLabelNames(
+    [...config.dimensions, ...(config.dimension_mappings ?? []).map((m) => m.name)], reserved, 'processor.span_metrics.dimensions',
+  );
   const on = config.intrinsic_dimensions;
   const off: LabelReader = () => '';
   const intrinsic = {

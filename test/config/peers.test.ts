@@ -105,6 +105,18 @@ overrides:
     expect(config.collection_interval).toBe(60_000);
   });
 
+  it('dimension_mappings as Tempo checks them (validation/fields.go ValidateDimensions)', () => {
+    const { config } = file('metrics_generator:\n  processor:\n    span_metrics:\n      dimension_mappings:\n        - {name: foo.bar, source_labels: [foo, bar], join: /}\n');
+    expect(config.processor.span_metrics.dimension_mappings).toEqual([{ name: 'foo.bar', source_labels: ['foo', 'bar'], join: '/' }]);
+    // Tempo's test case: a mapping whose label is a dimension's
+    expect(fileError('processor:\n  span_metrics:\n    dimensions: [foo.bar]\n    dimension_mappings: [{name: foo_bar, source_labels: [foo.bar]}]\n')).toBe(
+      'config error: processor.span_metrics.dimension_mappings[0].name: "foo_bar" produces label foo_bar, which collides with dimension "foo.bar"',
+    );
+    expect(fileError('processor:\n  span_metrics:\n    dimension_mappings: [{source_labels: [a]}]\n')).toBe(
+      'config error: c.yaml:3:26: processor.span_metrics.dimension_mappings[0]: missing name',
+    );
+  });
+
   it('errors inside the block name its path and line', () => {
     expect(fileError('metrics_generator:\n  processor:\n    span_metrics:\n      histogram_bucket: [1]\n')).toBe(
       'config error: c.yaml:4:7: metrics_generator.processor.span_metrics.histogram_bucket: unknown key (did you mean histogram_buckets?)',

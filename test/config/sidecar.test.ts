@@ -102,6 +102,50 @@ describe("a dimension's default (the Collector connector's dimensions[].default)
   });
 });
 
+// Tempo's dimension_mappings, with the mappings and attributes of its own test
+// (spanmetrics_test.go, "first_only", "world_only", "first/last"): the values a span has, joined.
+describe("Tempo's dimension_mappings", () => {
+  let sidecar: Sidecar;
+  beforeAll(async () => {
+    sidecar = await startSidecar({
+      label: 'dimension-mappings',
+      config: {
+        processors: ['span-metrics'],
+        processor: {
+          span_metrics: {
+            histogram_buckets: [1],
+            dimension_mappings: [
+              { name: 'first_only', source_labels: ['first', 'second'], join: '/' },
+              { name: 'world_only', source_labels: ['hello', 'world'], join: '/' },
+              { name: 'first/last', source_labels: ['first', 'middle', 'last'], join: '->' },
+            ],
+          },
+        },
+      },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+  });
+
+  it("labels as Tempo's test expects; values that join alike are one series, a span with none of them has no label", async () => {
+    const r = await postTraces(sidecar, request([
+      { name: 'op', attributes: [str('first', 'first-value'), str('world', 'world-value'), str('last', 'last-value')] },
+      // the same values and an empty "middle": the same labels, so the same series
+      { name: 'op', attributes: [str('first', 'first-value'), str('world', 'world-value'), str('last', 'last-value'), str('middle', '')] },
+      { name: 'bare', attributes: [] },
+    ]), 'application/x-protobuf');
+    expect(r.status).toBe(200);
+    const { text } = await fetchMetricsText(sidecar);
+    // Tempo's expected labels: first_only="first-value", world_only="world-value",
+    // first_last="first-value->last-value" (an empty "middle" is skipped, as a missing one)
+    expect(text).toContain(
+      'traces_spanmetrics_calls_total{service="api",span_name="op",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",first_only="first-value",world_only="world-value",first_last="first-value->last-value"} 2\n',
+    );
+    expect(text).toContain('traces_spanmetrics_calls_total{service="api",span_name="bare",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET"} 1\n');
+  });
+});
+
 describe('a file the config names that cannot be used: status 2, the key named', () => {
   const dir = mkdtempSync(join(tmpdir(), 'spanmeter-cfg-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
