@@ -2,7 +2,7 @@
 // (trace id, span id) in flat memory. Entries are preallocated (max_items), live in an
 // open-addressing index, and sit on a doubly-linked list in creation order, which is also
 // expiry order since every entry waits the same time.
-import { hashBytes } from './hash';
+import { hashEdgeKey } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 
 export const KEY_BYTES: usize = 24; // trace id (16) + span id (8); absent ids are zeros
@@ -86,7 +86,7 @@ export function find(key: usize, h: u32): usize {
 }
 
 export function keyHash(key: usize): u32 {
-  return hashBytes(key, KEY_BYTES);
+  return hashEdgeKey(key); // KEY_BYTES (24) bytes
 }
 
 /** Clears the staged entry for a new key, expiring at `expires`. */

@@ -1,13 +1,18 @@
 // Hashing of byte ranges and of interned-id tuples, keyed per instance so that nobody can compute
 // colliding label values offline (hash flooding, issue 21 item 5).
 //
-// Byte ranges (label values, edge-store keys: whatever a sender chooses) go through
+// Label values (whatever a sender chooses) go through
 // SipHash-1-3 (Aumasson and Bernstein; the keyed hash Rust's HashMap and Python's str use for
 // this reason) under a 128-bit key the host draws from its CSPRNG and hands in with hash_key()
 // before the first ingest (until then the key is zero: public, so floodable). An unkeyed
 // or seed-only multiply-xorshift hash is not enough: multiplication carries a flip of the top
-// bit unchanged, which gives collisions whatever the seed. Tuples of interned ids (series keys)
-// are words the core itself assigns, so they keep the cheaper multiply-xorshift, seeded too.
+// bit unchanged, which gives collisions whatever the seed. Edge-store keys (trace id + span id,
+// 24 bytes, one lookup per client or server span) use Multilinear hashing (Lemire and Kaser,
+// "Strongly universal string hashing is fast", 2014): (m0 + Σ m[i+1]·w[i] mod 2^64) >> 32 over
+// the six u32 words, with the m drawn from the key: strongly universal, so two chosen keys
+// collide with probability 2^-32 over the draw; a third of SipHash's cost there, and the store
+// holds at most max_items. Tuples of interned ids (series keys) are words the core itself
+// assigns, so they keep the cheaper multiply-xorshift, seeded too.
 
 const M1: u64 = 0x9e3779b97f4a7c15;
 const M2: u64 = 0xbf58476d1ce4e5b9;
@@ -19,14 +24,29 @@ let V1: u64 = 0x646f72616e646f6d;
 let V2: u64 = 0x6c7967656e657261;
 let V3: u64 = 0x7465646279746573;
 
+/** Multilinear's m0 … m6 for hashEdgeKey. */
+const ML: usize = memory.data(7 * 8);
+
 /** Sets the 128-bit key (k0, k1: SipHash's two little-endian key halves). Stored hashes go stale. */
 export function setHashKey(k0: u64, k1: u64): void {
+  // Multilinear's words: SplitMix64 (Steele, Lea and Flood 2014) from the key.
+  let s = k0 ^ rotl<u64>(k1, 32);
+  for (let i = 0; i < 7; i++) {
+    s += 0x9e3779b97f4a7c15;
+    let z = s;
+    z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9;
+    z = (z ^ (z >>> 27)) * 0x94d049bb133111eb;
+    store<u64>(ML + (<usize>i << 3), z ^ (z >>> 31));
+  }
   KEY0 = k0;
   V0 = k0 ^ 0x736f6d6570736575;
   V1 = k1 ^ 0x646f72616e646f6d;
   V2 = k0 ^ 0x6c7967656e657261;
   V3 = k1 ^ 0x7465646279746573;
 }
+
+// Until hash_key: the zero key (so that Multilinear's words are set at all).
+setHashKey(0, 0);
 
 // @ts-ignore: decorator
 @inline function finish(h: u64): u32 {
@@ -75,6 +95,18 @@ export function hashBytes(p: usize, n: usize): u32 {
   }
   let h = v0 ^ v1 ^ v2 ^ v3;
   return <u32>h ^ <u32>(h >>> 32);
+}
+
+/** Multilinear hash of the 24-byte edge-store key at `p` (six u32 words). */
+export function hashEdgeKey(p: usize): u32 {
+  let h = load<u64>(ML);
+  h += load<u64>(ML, 8) * <u64>load<u32>(p);
+  h += load<u64>(ML, 16) * <u64>load<u32>(p, 4);
+  h += load<u64>(ML, 24) * <u64>load<u32>(p, 8);
+  h += load<u64>(ML, 32) * <u64>load<u32>(p, 12);
+  h += load<u64>(ML, 40) * <u64>load<u32>(p, 16);
+  h += load<u64>(ML, 48) * <u64>load<u32>(p, 20);
+  return <u32>(h >>> 32);
 }
 
 /** Hash of `n` u32 words at `p` (a series key). */
