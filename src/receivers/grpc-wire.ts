@@ -74,6 +74,9 @@ export interface FramingError {
   message: string;
 }
 
+/** The answer to a unary call that carries more than one message. */
+export const TWO_MESSAGES = 'more than one request message on a unary call (Export is unary)';
+
 /**
  * Collects the DATA of a unary call: learns the message's flag and length from its prefix as soon
  * as 5 bytes have come, and keeps the chunks (one copy at the end, none when a single chunk holds
@@ -98,9 +101,9 @@ export class UnaryMessage {
     return true;
   }
 
-  /** Bytes received so far, prefix included. */
-  get received(): number {
-    return this.total;
+  /** True once more bytes have come than the one message the prefix announced. */
+  get overrun(): boolean {
+    return this.length >= 0 && this.total > PREFIX_BYTES + this.length;
   }
 
   /**
@@ -112,9 +115,7 @@ export class UnaryMessage {
     if (this.total < PREFIX_BYTES || this.total < PREFIX_BYTES + this.length) {
       return { code: Code.INTERNAL, message: `the request message was cut short: ${this.total} bytes of ${PREFIX_BYTES + Math.max(0, this.length)}` };
     }
-    if (this.total > PREFIX_BYTES + this.length) {
-      return { code: Code.UNIMPLEMENTED, message: 'more than one request message on a unary call (Export is unary)' };
-    }
+    if (this.overrun) return { code: Code.UNIMPLEMENTED, message: TWO_MESSAGES };
     if (this.chunks.length === 1) return this.chunks[0]!.subarray(PREFIX_BYTES);
     if (scratch === undefined || this.total > SCRATCH_MAX_BYTES) return Buffer.concat(this.chunks, this.total).subarray(PREFIX_BYTES);
     const out = scratch.take(this.total);

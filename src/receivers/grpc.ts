@@ -33,7 +33,7 @@ import { bearerChecker } from '../net/security.js';
 import { silentLogger } from '../log.js';
 import type { RunningServer } from '../net/server.js';
 import type { ReceiverOptions } from './types.js';
-import { ACCEPT_ENCODING, binHeader, ENCODINGS, frame, GRPC_CONTENT_TYPE, MessageScratch, parseTimeout, percentEncode, UnaryMessage } from './grpc-wire.js';
+import { ACCEPT_ENCODING, binHeader, ENCODINGS, frame, GRPC_CONTENT_TYPE, MessageScratch, parseTimeout, percentEncode, TWO_MESSAGES, UnaryMessage } from './grpc-wire.js';
 
 export const TRACE_SERVICE_NAME = 'opentelemetry.proto.collector.trace.v1.TraceService';
 export const EXPORT_METHOD_PATH = `/${TRACE_SERVICE_NAME}/Export`;
@@ -194,7 +194,11 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
     const msg = new UnaryMessage();
     stream.on('data', (chunk: Buffer) => {
       if (finished) return;
-      if (!msg.push(chunk)) return;
+      if (!msg.push(chunk)) {
+        // Bytes past the one message a unary call may carry: refused now, not buffered.
+        if (msg.overrun) finish(Code.UNIMPLEMENTED, TWO_MESSAGES);
+        return;
+      }
       // The prefix is in: refuse early what could never be taken.
       if (msg.flag > 1 || (msg.flag === 1 && encoding === undefined)) {
         finish(Code.INTERNAL, msg.flag > 1

@@ -333,6 +333,14 @@ describe('OTLP/gRPC receiver', () => {
       expect(out.status).toBe(grpc.status.RESOURCE_EXHAUSTED);
     });
 
+    it('UNIMPLEMENTED as soon as bytes come past the one message, without waiting for the end', async () => {
+      // The request never ends (endRequest false): only refusing on arrival can answer it.
+      const out = await raw([lpm(0, request(['a'])), Buffer.alloc(64 * 1024)], {}, EXPORT_METHOD_PATH, false);
+      expect(out.status).toBe(grpc.status.UNIMPLEMENTED);
+      expect(out.message).toMatch(/more than one request message/);
+      expect(consumer.arrivals).toHaveLength(0);
+    });
+
     it('DEADLINE_EXCEEDED when grpc-timeout passes before the message', async () => {
       const out = await raw([], { 'grpc-timeout': '50m' }, EXPORT_METHOD_PATH, false);
       expect(out.status).toBe(grpc.status.DEADLINE_EXCEEDED);
