@@ -146,6 +146,59 @@ describe("Tempo's dimension_mappings", () => {
   });
 });
 
+// Issue 18 item 8's "done when": a Tempo metrics_generator block and its overrides, as written in
+// a Tempo config, start the sidecar; the keys without effect are named in the JSON log.
+describe("Tempo's metrics_generator block and overrides, pasted", () => {
+  let sidecar: Sidecar;
+  beforeAll(async () => {
+    sidecar = await startSidecar({
+      label: 'tempo-block',
+      config: {
+        metrics_generator: {
+          ring: { kvstore: { store: 'memberlist' } },
+          processor: {
+            span_metrics: {
+              histogram_buckets: [1],
+              dimensions: ['deployment.environment'],
+              dimension_mappings: [{ name: 'route', source_labels: ['http.method', 'http.route'], join: ' ' }],
+            },
+            local_blocks: { filter_server_spans: false },
+          },
+          // a closed port on loopback: the writes fail and are retried, the sidecar runs on
+          registry: { collection_interval: '1m', external_labels: { source: 'tempo' } },
+          storage: { path: '/var/tempo/generator/wal', remote_write: [{ url: 'http://127.0.0.1:9/api/v1/write', send_exemplars: true }] },
+          metrics_ingestion_time_range_slack: '0s',
+        },
+        overrides: { defaults: { metrics_generator: { processors: ['span-metrics', 'local-blocks'], max_active_series: 1000 } } },
+      },
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await sidecar?.stop();
+  });
+
+  it('starts, names each key without effect in the JSON log, and counts spans with the block\'s settings', async () => {
+    const warned = sidecar.output().split('\n').filter((l) => l.includes('config warning'))
+      .map((l) => (JSON.parse(l) as { config_warning: string }).config_warning.split(' ')[0]);
+    expect(warned).toEqual([
+      'metrics_generator.ring',
+      'metrics_generator.processor.local_blocks',
+      'metrics_generator.storage.path',
+      'overrides.defaults.metrics_generator.processors[1]',
+    ]);
+    const r = await postTraces(sidecar, request([
+      { name: 'GET /cart', attributes: [str('http.method', 'GET'), str('http.route', '/cart'), str('deployment.environment', 'prod')] },
+    ]), 'application/x-protobuf');
+    expect(r.status).toBe(200);
+    const { text } = await fetchMetricsText(sidecar);
+    expect(text).toContain(
+      'traces_spanmetrics_calls_total{service="api",span_name="GET /cart",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",deployment_environment="prod",route="GET /cart"} 1\n',
+    );
+    // overrides' processors: span metrics only
+    expect(text).not.toContain('traces_service_graph_request_total');
+  });
+});
+
 describe('a file the config names that cannot be used: status 2, the key named', () => {
   const dir = mkdtempSync(join(tmpdir(), 'spanmeter-cfg-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
