@@ -12,6 +12,19 @@ import { encode, u64 } from '../core/helpers.js';
 const T0 = 1_700_000_000_000_000_000n;
 const str = (key: string, v: string) => ({ key, value: { stringValue: v } });
 
+/** A sidecar for the tests of one describe block, started before them and stopped after. */
+function runningSidecar(label: string, config: Record<string, unknown>): Sidecar {
+  let running: Sidecar | undefined;
+  beforeAll(async () => {
+    running = await startSidecar({ label, config });
+  }, 30_000);
+  afterAll(async () => {
+    await running?.stop();
+  });
+  // the tests run after beforeAll: every use finds it started
+  return new Proxy({} as Sidecar, { get: (_t, key) => Reflect.get(running!, key) as unknown });
+}
+
 function request(spans: { name: string; attributes: object[] }[]): Uint8Array {
   return encode({ resourceSpans: [{
     resource: { attributes: [str('service.name', 'api')] },
@@ -23,18 +36,9 @@ function request(spans: { name: string; attributes: object[] }[]): Uint8Array {
 }
 
 describe('two dimensions with one label name: the last configured wins, as in Tempo', () => {
-  let sidecar: Sidecar;
-  beforeAll(async () => {
-    sidecar = await startSidecar({
-      label: 'collision',
-      config: {
-        processors: ['span-metrics'],
-        processor: { span_metrics: { histogram_buckets: [1], dimensions: ['deployment.environment', 'deployment_environment'] } },
-      },
-    });
-  }, 30_000);
-  afterAll(async () => {
-    await sidecar?.stop();
+  const sidecar = runningSidecar('collision', {
+    processors: ['span-metrics'],
+    processor: { span_metrics: { histogram_buckets: [1], dimensions: ['deployment.environment', 'deployment_environment'] } },
   });
 
   it('starts, says so in the JSON log, and labels from the last one only', async () => {
@@ -63,24 +67,15 @@ describe('two dimensions with one label name: the last configured wins, as in Te
 });
 
 describe("a dimension's default (the Collector connector's dimensions[].default)", () => {
-  let sidecar: Sidecar;
-  beforeAll(async () => {
-    sidecar = await startSidecar({
-      label: 'dimension-default',
-      config: {
-        processors: ['span-metrics'],
-        processor: {
-          span_metrics: {
-            histogram_buckets: [1],
-            dimensions: ['deployment.environment', 'http.route'],
-            dimension_defaults: { 'deployment.environment': 'unknown' },
-          },
-        },
+  const sidecar = runningSidecar('dimension-default', {
+    processors: ['span-metrics'],
+    processor: {
+      span_metrics: {
+        histogram_buckets: [1],
+        dimensions: ['deployment.environment', 'http.route'],
+        dimension_defaults: { 'deployment.environment': 'unknown' },
       },
-    });
-  }, 30_000);
-  afterAll(async () => {
-    await sidecar?.stop();
+    },
   });
 
   it('labels a span without the attribute with the default; a span whose value is the default counts in the same series', async () => {
@@ -105,27 +100,18 @@ describe("a dimension's default (the Collector connector's dimensions[].default)
 // Tempo's dimension_mappings, with the mappings and attributes of its own test
 // (spanmetrics_test.go, "first_only", "world_only", "first/last"): the values a span has, joined.
 describe("Tempo's dimension_mappings", () => {
-  let sidecar: Sidecar;
-  beforeAll(async () => {
-    sidecar = await startSidecar({
-      label: 'dimension-mappings',
-      config: {
-        processors: ['span-metrics'],
-        processor: {
-          span_metrics: {
-            histogram_buckets: [1],
-            dimension_mappings: [
-              { name: 'first_only', source_labels: ['first', 'second'], join: '/' },
-              { name: 'world_only', source_labels: ['hello', 'world'], join: '/' },
-              { name: 'first/last', source_labels: ['first', 'middle', 'last'], join: '->' },
-            ],
-          },
-        },
+  const sidecar = runningSidecar('dimension-mappings', {
+    processors: ['span-metrics'],
+    processor: {
+      span_metrics: {
+        histogram_buckets: [1],
+        dimension_mappings: [
+          { name: 'first_only', source_labels: ['first', 'second'], join: '/' },
+          { name: 'world_only', source_labels: ['hello', 'world'], join: '/' },
+          { name: 'first/last', source_labels: ['first', 'middle', 'last'], join: '->' },
+        ],
       },
-    });
-  }, 30_000);
-  afterAll(async () => {
-    await sidecar?.stop();
+    },
   });
 
   it("labels as Tempo's test expects; values that join alike are one series, a span with none of them has no label", async () => {
@@ -149,32 +135,23 @@ describe("Tempo's dimension_mappings", () => {
 // Issue 18 item 8's "done when": a Tempo metrics_generator block and its overrides, as written in
 // a Tempo config, start the sidecar; the keys without effect are named in the JSON log.
 describe("Tempo's metrics_generator block and overrides, pasted", () => {
-  let sidecar: Sidecar;
-  beforeAll(async () => {
-    sidecar = await startSidecar({
-      label: 'tempo-block',
-      config: {
-        metrics_generator: {
-          ring: { kvstore: { store: 'memberlist' } },
-          processor: {
-            span_metrics: {
-              histogram_buckets: [1],
-              dimensions: ['deployment.environment'],
-              dimension_mappings: [{ name: 'route', source_labels: ['http.method', 'http.route'], join: ' ' }],
-            },
-            local_blocks: { filter_server_spans: false },
-          },
-          // a closed port on loopback: the writes fail and are retried, the sidecar runs on
-          registry: { collection_interval: '1m', external_labels: { source: 'tempo' } },
-          storage: { path: '/var/tempo/generator/wal', remote_write: [{ url: 'http://127.0.0.1:9/api/v1/write', send_exemplars: true }] },
-          metrics_ingestion_time_range_slack: '0s',
+  const sidecar = runningSidecar('tempo-block', {
+    metrics_generator: {
+      ring: { kvstore: { store: 'memberlist' } },
+      processor: {
+        span_metrics: {
+          histogram_buckets: [1],
+          dimensions: ['deployment.environment'],
+          dimension_mappings: [{ name: 'route', source_labels: ['http.method', 'http.route'], join: ' ' }],
         },
-        overrides: { defaults: { metrics_generator: { processors: ['span-metrics', 'local-blocks'], max_active_series: 1000 } } },
+        local_blocks: { filter_server_spans: false },
       },
-    });
-  }, 30_000);
-  afterAll(async () => {
-    await sidecar?.stop();
+      // a closed port on loopback: the writes fail and are retried, the sidecar runs on
+      registry: { collection_interval: '1m', external_labels: { source: 'tempo' } },
+      storage: { path: '/var/tempo/generator/wal', remote_write: [{ url: 'http://127.0.0.1:9/api/v1/write', send_exemplars: true }] },
+      metrics_ingestion_time_range_slack: '0s',
+    },
+    overrides: { defaults: { metrics_generator: { processors: ['span-metrics', 'local-blocks'], max_active_series: 1000 } } },
   });
 
   it('starts, names each key without effect in the JSON log, and counts spans with the block\'s settings', async () => {
