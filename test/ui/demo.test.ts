@@ -1,9 +1,8 @@
 // `spanmeter --demo`: the sidecar feeds itself the benchmark's shop topology over OTLP/HTTP and
 // prints its page's address; within seconds /api/graph shows the shop.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GraphResponse, RedResponse } from '../../src/ui/json.js';
-import { freePorts, PROJECT_ROOT } from '../support/sidecar.js';
+import { spawnDemo, type DemoProcess } from './demo-process.js';
 
 /** The services of the benchmark workload (src/workload/workload.ts). */
 const SHOP = [
@@ -12,26 +11,17 @@ const SHOP = [
 ];
 
 describe('spanmeter --demo', () => {
-  let child: ChildProcess | undefined;
-  let output = '';
+  let demo: DemoProcess | undefined;
   afterAll(() => {
-    if (child?.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+    if (demo?.child.pid && demo.child.exitCode === null) process.kill(-demo.child.pid, 'SIGKILL');
   });
 
   it('feeds the shop to its own receiver and shows it on /api/graph', async () => {
-    const [http, otlp] = await freePorts(2);
-    child = spawn(
-      process.execPath,
-      ['bin/spanmeter.js', '--demo', '--http-endpoint', `127.0.0.1:${http}`, '--otlp.http-endpoint', `127.0.0.1:${otlp}`, '--otlp.grpc-endpoint', '', '--log-level', 'warn'],
-      { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_'))) },
-    );
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    demo = await spawnDemo();
+    const { child, page, exited, output } = demo;
 
     // It says where the page is.
-    const page = `http://127.0.0.1:${http}/`;
-    await expect.poll(() => output, { timeout: 30_000, interval: 100 }).toContain(`spanmeter --demo: open ${page} in a browser`);
+    await expect.poll(() => output(), { timeout: 30_000, interval: 100 }).toContain(`spanmeter --demo: open ${page} in a browser`);
 
     // The first look is the baseline; the shop's services and edges fill in within seconds.
     let graph: GraphResponse | undefined;
@@ -41,7 +31,7 @@ describe('spanmeter --demo', () => {
           graph = (await (await fetch(`${page}api/graph?window=30`)).json()) as GraphResponse;
           return SHOP.filter((s) => !graph!.nodes.some((n) => n.id === s && n.type === 'service'));
         },
-        { timeout: 30_000, interval: 1000, message: `services missing from /api/graph; output:\n${output}` },
+        { timeout: 30_000, interval: 1000, message: `services missing from /api/graph; output:\n${output()}` },
       )
       .toEqual([]);
     await expect

@@ -64,10 +64,10 @@ run("the README's PromQL examples against a real Prometheus", () => {
       await sleep(1100);
     }
     // Every batch scraped: 6 × 4 api server spans.
-    const all = await waitForVector(prom, 'sum(traces_spanmetrics_calls_total{service="api"})', (v) => v[0]?.value[1] === String(4 * BATCHES));
+    const all = await waitForVector(prom, 'sum(traces_spanmetrics_calls_total{service="api"})', (v) => v[0]?.value[1] === String(4 * BATCHES), 60_000);
     expect(all[0]?.value[1], prom.output()).toBe(String(4 * BATCHES));
     await sleep(1500);
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await prom?.stop();

@@ -3,10 +3,10 @@
 // stays within two rows, the graph fits the width (or says that it scrolls), and no edge label
 // that is shown overlaps a node or another label, or is drawn in the colour of its background.
 // Screenshots of each go to $SPANMETER_ARTIFACTS (default <tmp>/spanmeter-artifacts).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, killGroup, PROJECT_ROOT, sleep } from '../support/sidecar.js';
+import { killGroup, sleep } from '../support/sidecar.js';
+import { spawnDemo, type DemoProcess } from './demo-process.js';
 import { artifactDir, launchBrowser } from './browser.js';
 
 const WIDTHS = [390, 1024, 1440] as const;
@@ -24,20 +24,12 @@ interface Measured {
 }
 
 describe('the page at 390, 1024 and 1440 px, light and dark', () => {
-  let child: ChildProcess | undefined;
+  let demo: DemoProcess | undefined;
   let page = '';
-  let output = '';
 
   beforeAll(async () => {
-    const [http, otlp] = await freePorts(2);
-    child = spawn(
-      process.execPath,
-      ['bin/spanmeter.js', '--demo', '--http-endpoint', `127.0.0.1:${http}`, '--otlp.http-endpoint', `127.0.0.1:${otlp}`, '--otlp.grpc-endpoint', '', '--log-level', 'warn'],
-      { cwd: PROJECT_ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_'))) },
-    );
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    page = `http://127.0.0.1:${http}/`;
+    demo = await spawnDemo();
+    page = demo.page;
     // The shop's edges, including those from "user" once the wait (10 s) has ended; read from
     // /metrics, so that the page's API has its first look in the first test.
     const deadline = Date.now() + 60_000;
@@ -48,13 +40,13 @@ describe('the page at 390, 1024 and 1440 px, light and dark', () => {
       } catch {
         // not up yet
       }
-      if (Date.now() > deadline) throw new Error(`the demo's graph did not fill in; output:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the demo's graph did not fill in; output:\n${demo.output()}`);
       await sleep(1000);
     }
   }, 90_000);
 
   afterAll(() => {
-    if (child && child.exitCode === null) killGroup(child, 'SIGKILL');
+    if (demo && demo.child.exitCode === null) killGroup(demo.child, 'SIGKILL');
   });
 
   it('opened after traffic, shows the totals since start at once, then rates', async () => {
