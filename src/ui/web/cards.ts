@@ -47,7 +47,7 @@ export function renderHealth(h: HealthResponse): void {
       sg.dropped_total > 0,
     );
   } else {
-    card('h-graph', 'off', 'service graphs are not enabled');
+    card('h-graph', 'off', 'add service-graphs to processors to turn service graphs on');
   }
   const box = el('#warnings');
   const key = h.warnings.join('\n');
