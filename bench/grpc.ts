@@ -17,7 +17,7 @@ import zlib from 'node:zlib';
 import YAML from 'yaml';
 import { DEFAULT_SPAN_METRICS_BUCKETS, defaultConfig } from '../src/config/defaults.js';
 import { seriesBatches, type Workload } from '../src/workload/workload.js';
-import { PROJECT_ROOT, clockTicks, cpuSeconds, freePorts, residentBytes, runSender, spawnReceiver, startSidecar, type Receiver } from './processes.js';
+import { PROJECT_ROOT, freePorts, measureLoad, residentBytes, spawnReceiver, startSidecar, type Receiver } from './processes.js';
 import { writeBodies, type SenderResult } from './sender.js';
 
 const GRPC_SENDER = fileURLToPath(new URL('./grpc-sender.js', import.meta.url));
@@ -159,32 +159,23 @@ export async function grpcEndToEnd(o: GrpcOptions, w: Workload, dir: string, pro
     return f;
   };
 
-  const ticks = clockTicks();
   const runs: GrpcRun[] = [];
   const load = async (target: GrpcTarget, receiver: Receiver, mode: GrpcRun['mode'], what: GrpcRun['load']): Promise<GrpcRun> => {
-    let cpuW = NaN;
-    let cpuE = NaN;
     const started = Date.now();
     const label = `gRPC ${target} ${mode} ${what === 'workload' ? 'workload' : `${what} series`}`;
     const timer = setInterval(() => progress(`${label}: ${((Date.now() - started) / 1000).toFixed(0)} s of ${(o.warmupS + o.durationS).toFixed(0)} s`), 1000);
-    let res: SenderResult;
+    let measured: { res: SenderResult; cpuSeconds: number };
     try {
-      res = await runSender(GRPC_SENDER, [
+      measured = await measureLoad(GRPC_SENDER, [
         '--target', receiver.grpc!,
         '--file', bodiesFile(what, mode),
         '--channels', String(o.channels),
         '--streams', String(o.streams),
-        '--warmup', String(Math.round(o.warmupS * 1000)),
-        '--duration', String(Math.round(o.durationS * 1000)),
-        ...(mode === 'gzip' ? ['--gzip'] : []),
-      ], (m) => {
-        if (m === 'W') cpuW = cpuSeconds(receiver.child.pid!, ticks);
-        else cpuE = cpuSeconds(receiver.child.pid!, ticks);
-      });
+      ], { ...o, gzip: mode === 'gzip' }, receiver.child.pid!);
     } finally {
       clearInterval(timer);
     }
-    const cpu = cpuE - cpuW;
+    const { res, cpuSeconds: cpu } = measured;
     const run: GrpcRun = {
       target, mode, load: what,
       spansPerSec: res.spans / res.seconds,

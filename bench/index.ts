@@ -36,7 +36,7 @@ import { spanMetricsFamilies } from '../src/exporters/spanmetrics.js';
 import { renderFamilies } from '../src/exporters/exposition.js';
 import { JsSpanMetrics } from './js-core.js';
 import { NaiveSpanMetrics, naiveKey } from './naive.js';
-import { clockTicks, cpuSeconds, freePorts, runSender, spawnReceiver, startSidecar, type Receiver } from './processes.js';
+import { freePorts, measureLoad, spawnReceiver, startSidecar, type Receiver } from './processes.js';
 import { writeBodies, type SenderResult } from './sender.js';
 import { grpcEndToEnd, grpcTable, type GrpcResult } from './grpc.js';
 import { generateWorkload, seriesBatches, type Workload, type WorkloadStats } from '../src/workload/workload.js';
@@ -638,35 +638,27 @@ async function endToEnd(o: Options, w: Workload): Promise<HttpResult> {
       gb.push(sample(bothPass, o.sampleMs).cpu);
     }
 
-    const ticks = clockTicks();
     const runs: HttpRun[] = [];
     let accepted = 0;
     let counted = 0;
     const load = async (target: HttpRun['target'], receiver: Receiver, mode: HttpRun['mode']): Promise<number> => {
-      let cpuW = NaN;
-      let cpuE = NaN;
       const started = Date.now();
       const timer = setInterval(() => {
         const sec = (Date.now() - started) / 1000;
         progress.update(`HTTP ${target} ${mode}: ${sec.toFixed(0)} s of ${(o.warmupS + o.durationS).toFixed(0)} s`);
       }, 1000);
-      let res: SenderResult;
+      let measured: { res: SenderResult; cpuSeconds: number };
       try {
-        res = await runSender(SENDER, [
+        measured = await measureLoad(SENDER, [
           '--url', receiver.url,
           '--file', join(dir, mode === 'gzip' ? 'gzip.bin' : 'plain.bin'),
           '--connections', String(o.connections),
-          '--warmup', String(Math.round(o.warmupS * 1000)),
-          '--duration', String(Math.round(o.durationS * 1000)),
-          ...(mode === 'gzip' ? ['--gzip'] : []),
-        ], (m) => {
-          if (m === 'W') cpuW = cpuSeconds(receiver.child.pid!, ticks);
-          else cpuE = cpuSeconds(receiver.child.pid!, ticks);
-        });
+        ], { ...o, gzip: mode === 'gzip' }, receiver.child.pid!);
       } finally {
         clearInterval(timer);
       }
-      const cores = (cpuE - cpuW) / res.seconds;
+      const { res } = measured;
+      const cores = measured.cpuSeconds / res.seconds;
       runs.push({
         target,
         mode,

@@ -148,6 +148,28 @@ export function runSender(script: string, args: string[], onMark: (m: 'W' | 'E')
   });
 }
 
+/**
+ * Runs a load generator (runSender) for warmupS + durationS, gzip bodies or not, against the
+ * receiving process `pid`: its result and the CPU-seconds `pid` used in the measured window.
+ */
+export async function measureLoad(
+  script: string, args: string[], o: { warmupS: number; durationS: number; gzip: boolean }, pid: number,
+): Promise<{ res: SenderResult; cpuSeconds: number }> {
+  const ticks = clockTicks();
+  let cpuW = NaN;
+  let cpuE = NaN;
+  const res = await runSender(script, [
+    ...args,
+    '--warmup', String(Math.round(o.warmupS * 1000)),
+    '--duration', String(Math.round(o.durationS * 1000)),
+    ...(o.gzip ? ['--gzip'] : []),
+  ], (m) => {
+    if (m === 'W') cpuW = cpuSeconds(pid, ticks);
+    else cpuE = cpuSeconds(pid, ticks);
+  });
+  return { res, cpuSeconds: cpuE - cpuW };
+}
+
 /** Resident memory of a process (Linux /proc VmRSS, or VmHWM: its peak), bytes, or NaN. */
 export function residentBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
   try {
