@@ -97,6 +97,25 @@ export function hashBytes(p: usize, n: usize): u32 {
   return <u32>h ^ <u32>(h >>> 32);
 }
 
+/**
+ * An unkeyed multiply hash of [p, p+n), for intern.ts's direct-mapped cache only: a slot holds
+ * one id, so colliding names evict each other and can never make a lookup walk a chain.
+ */
+export function quickHash(p: usize, n: usize): u32 {
+  let h: u64 = <u64>n * M2;
+  if (n >= 8) {
+    let end = p + n - 8;
+    while (p < end) {
+      h = (h ^ load<u64>(p)) * M1;
+      p += 8;
+    }
+    h = (h ^ load<u64>(end)) * M1; // the last 8 bytes, overlapping the loop's
+  } else {
+    for (let i: usize = 0; i < n; i++) h = (h ^ <u64>load<u8>(p + i)) * M1;
+  }
+  return <u32>(h >>> 32);
+}
+
 /** Multilinear hash of the 24-byte edge-store key at `p` (six u32 words). */
 export function hashEdgeKey(p: usize): u32 {
   let h = load<u64>(ML);

@@ -5,7 +5,7 @@
 // freed by sweepStrings(), which runs between requests, so an id used while a request is
 // aggregated never goes away under it. With the series limit reached, new strings are not
 // stored at all (readOnly): intern() answers MISSING and the span folds into the overflow series.
-import { hashBytes, setHashKey } from './hash';
+import { hashBytes, quickHash, setHashKey } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { STRING_PTR, STRING_LEN, STRING_HASH, STRING_REFS, STRING_ENTRY_SIZE } from './layout';
@@ -34,6 +34,12 @@ let indexMask: u32 = 0;
 let count: u32 = 0;
 
 const SANITIZED: usize = memory.data(<i32>MAX_VALUE_BYTES + 4);
+
+// In front of the index, a direct-mapped cache: the slot of quickHash(bytes) holds the id last
+// interned there. A hit (that id's bytes are these) skips SipHash and the index, so repeated
+// names cost what they did with the unkeyed hash; chosen names can only make it miss.
+const CACHE_SLOTS: u32 = 4096;
+const CACHE: usize = memory.data(<i32>CACHE_SLOTS * 4);
 
 export function initIntern(): void {
   entryCap = 1024;
@@ -84,7 +90,7 @@ export function release(id: u32): void {
 
 /** Index slots looked at by lookups so far (the host reads it: a flood shows as probes per lookup). */
 export let probes: u64 = 0;
-/** Lookups so far (intern() calls that reached the index). */
+/** Lookups so far (intern() calls that reached the index: the cache did not have the value). */
 export let lookups: u64 = 0;
 
 function find(p: usize, n: usize, h: u32): u32 {
@@ -153,16 +159,28 @@ function insert(p: usize, n: usize, h: u32): u32 {
 export function intern(p: usize, n: usize): u32 {
   n = clampToBoundary(p, n, MAX_VALUE_BYTES);
   if (n == 0) return 0;
+  let slot = CACHE + (<usize>(quickHash(p, n) & (CACHE_SLOTS - 1)) << 2);
+  let cached = load<u32>(slot);
+  if (cached != 0) {
+    // A freed id has ptr 0 (its len field then links the free list); a reused one other bytes.
+    let e = entryOf(cached);
+    let q = <usize>load<u32>(e, STRING_PTR);
+    if (q != 0 && <usize>load<u32>(e, STRING_LEN) == n && memory.compare(q, p, n) == 0) return cached;
+  }
   let h = hashBytes(p, n);
   let id = find(p, n, h);
-  if (id != 0) return id;
-  if (!isValidUtf8(p, n)) {
-    let m = sanitizeUtf8(p, n, SANITIZED, MAX_VALUE_BYTES);
-    let hs = hashBytes(SANITIZED, m);
-    id = find(SANITIZED, m, hs);
-    return id != 0 ? id : insert(SANITIZED, m, hs);
+  if (id == 0) {
+    if (!isValidUtf8(p, n)) {
+      let m = sanitizeUtf8(p, n, SANITIZED, MAX_VALUE_BYTES);
+      let hs = hashBytes(SANITIZED, m);
+      id = find(SANITIZED, m, hs);
+      return id != 0 ? id : insert(SANITIZED, m, hs);
+    }
+    id = insert(p, n, h);
+    if (id == MISSING) return id;
   }
-  return insert(p, n, h);
+  store<u32>(slot, id);
+  return id;
 }
 
 /**
