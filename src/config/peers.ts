@@ -80,7 +80,28 @@ function processorConfig(sink: Sink, raw: unknown, path: Path): void {
     if (Object.values(OTHER_TEMPO_PROCESSORS).includes(k)) sink.noEffect([...path, k], `Tempo's ${k} processor is not provided`);
     else rest[k] = v;
   }
-  sink.set('processor', rest, path);
+  sink.set('processor', withoutTargetInfoOff(sink, rest, path), path);
+}
+
+/**
+ * Tempo's target_info keys where they do nothing: `enable_target_info: false` (its default) is
+ * accepted, and with it off `enable_instance_label` and `target_info_excluded_dimensions` have no
+ * effect in Tempo either (spanmetrics.go reads both only with target_info on), so they are
+ * named in a warning. `enable_target_info: true` stays an error (not supported yet).
+ */
+function withoutTargetInfoOff(sink: Sink, processor: Raw, path: Path): Raw {
+  const sm = processor.span_metrics;
+  if (!isPlainObject(sm) || sm.enable_target_info === true) return processor;
+  const kept: Raw = {};
+  for (const [k, v] of Object.entries(sm)) {
+    if (k === 'enable_target_info' && v === false) continue;
+    if (k === 'enable_instance_label' || k === 'target_info_excluded_dimensions') {
+      sink.noEffect([...path, 'span_metrics', k], 'enable_target_info is off (as in Tempo, where it applies only with target_info)');
+    } else {
+      kept[k] = v;
+    }
+  }
+  return { ...processor, span_metrics: kept };
 }
 
 /** Tempo's processor list (a list, or a mapping whose keys are the processors). */
@@ -217,7 +238,7 @@ function tempoOverrides(sink: Sink, raw: unknown, path: Path): void {
     } else if (k.startsWith(LEGACY_PREFIX_SM) || k.startsWith(LEGACY_PREFIX_SG)) {
       const sm = k.startsWith(LEGACY_PREFIX_SM);
       const key = k.slice((sm ? LEGACY_PREFIX_SM : LEGACY_PREFIX_SG).length);
-      sink.set('processor', { [sm ? 'span_metrics' : 'service_graphs']: { [key]: v } }, at.slice(0, -1).concat(['processor']));
+      processorConfig(sink, { [sm ? 'span_metrics' : 'service_graphs']: { [key]: v } }, at.slice(0, -1).concat(['processor']));
     } else if (k === 'per_tenant_override_config' || k === 'per_tenant_override_period' || k === 'user_configurable_overrides') {
       sink.noEffect(at, `${ONE_PROCESS}: put the tenant's overrides in this file`);
     } else {
@@ -415,6 +436,8 @@ export function translatePeerBlocks(raw: unknown, report: Report, out: Assignmen
       tempoOverrides(sink, v, [k]);
     } else if (k === 'connectors') {
       connectors(sink, v, [k], connectorProcessors);
+    } else if (k === 'processor' && isPlainObject(v)) {
+      rest[k] = withoutTargetInfoOff(sink, v, [k]);
     } else {
       rest[k] = v;
     }

@@ -206,3 +206,32 @@ connectors:
     );
   });
 });
+
+describe("Tempo's target_info keys while target_info is off", () => {
+  it("enable_target_info: false (Tempo's default) is accepted; instance label and exclusions are named as without effect", () => {
+    // Tempo reads enable_instance_label and target_info_excluded_dimensions only with
+    // enable_target_info on (spanmetrics.go aggregateMetricsForSpan, buildAndSetTargetInfoLabels)
+    const { warnings } = file(`
+processor:
+  span_metrics:
+    enable_target_info: false
+    enable_instance_label: true
+    target_info_excluded_dimensions: [host.name]
+metrics_generator:
+  processor:
+    span_metrics:
+      enable_instance_label: false
+`);
+    expect(warnings.map((w) => w.split(' ')[0])).toEqual([
+      'processor.span_metrics.enable_instance_label',
+      'processor.span_metrics.target_info_excluded_dimensions',
+      'metrics_generator.processor.span_metrics.enable_instance_label',
+    ]);
+  });
+
+  it('enable_target_info: true is refused, with its path', () => {
+    expect(fileError('metrics_generator:\n  processor:\n    span_metrics:\n      enable_target_info: true\n')).toBe(
+      'config error: c.yaml:4:7: metrics_generator.processor.span_metrics.enable_target_info: Tempo option not supported by spanmeter yet',
+    );
+  });
+});

@@ -26,8 +26,8 @@ describe('unknown keys, at every depth, with the key path and a hint', () => {
     ],
     [
       'a Tempo option spanmeter does not support yet',
-      'processor:\n  span_metrics:\n    enable_instance_label: true\n',
-      'config error: c.yaml:3:5: processor.span_metrics.enable_instance_label: Tempo option not supported by spanmeter yet',
+      'processor:\n  span_metrics:\n    enable_target_info: true\n',
+      'config error: c.yaml:3:5: processor.span_metrics.enable_target_info: Tempo option not supported by spanmeter yet',
     ],
     [
       "Tempo's local_blocks processor",
