@@ -72,6 +72,8 @@ slos:
     kind: latency
     threshold: 250ms
   - {name: cart, objective: 99, http_5xx_as_error: true}
+ui:
+  trace_url: http://jaeger:16686/trace/{trace_id}
 `;
 
 describe('YAML file', () => {
@@ -150,6 +152,7 @@ describe('YAML file', () => {
           window: 30 * 86_400_000, kind: 'availability', threshold: 0, http_5xx_as_error: true,
         },
       ],
+      ui: { trace_url: 'http://jaeger:16686/trace/{trace_id}' },
     });
   });
 
@@ -333,6 +336,7 @@ describe('env vars', () => {
       'SPANMETER_OTLP_METRICS_TEMPORALITY',
       'SPANMETER_OTLP_METRICS_HEADERS',
       'SPANMETER_SLOS',
+      'SPANMETER_UI_TRACE_URL',
     ]);
   });
 });
