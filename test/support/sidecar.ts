@@ -94,6 +94,17 @@ export function killGroupOnExit(child: ChildProcess): void {
   child.once('error', () => live.delete(child));
 }
 
+/**
+ * Stops a child spawned with `detached: true`: SIGTERM to its group, SIGKILL after `graceMs`,
+ * then waits for `exited` (a promise that settles on the child's exit or spawn error).
+ */
+export async function terminateGroup(child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
+  killGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** Sends `signal` to the process group of a child spawned with `detached: true` (to the child alone if that fails). */
 export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
@@ -201,12 +212,7 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (exit === undefined) {
-        killGroup(child, 'SIGTERM');
-        const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      if (exit === undefined) await terminateGroup(child, exited, 3000);
       // any grandchildren left in the group
       killGroup(child, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });

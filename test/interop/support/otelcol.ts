@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { otelcolBinaryPath } from '../../../interop/paths.mjs';
 import { parsePrometheusText, type Sample } from '../../support/prom-text.js';
-import { killGroup, killGroupOnExit } from '../../support/sidecar.js';
+import { killGroupOnExit, terminateGroup } from '../../support/sidecar.js';
 
 export { freePorts, startSidecar } from '../../support/sidecar.js';
 
@@ -163,12 +163,7 @@ export async function startOtelcol(config: string | Record<string, unknown>, opt
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (exit === undefined) {
-        killGroup(child, 'SIGTERM');
-        const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      if (exit === undefined) await terminateGroup(child, exited, 10_000);
       rmSync(dir, { recursive: true, force: true });
     },
   };
