@@ -109,11 +109,11 @@ export const SCHEMA: ObjectSpec<Config> = {
     http_endpoint: endpoint(false),
     tls: tlsSpec(),
     http_auth: authSpec(),
-    processors: processors(),
     http_limits: {
       kind: 'object',
       fields: { max_connections: integer(0), max_requests_in_flight: integer(0), write_timeout: duration(true) },
     },
+    processors: processors(),
     processor: {
       kind: 'object',
       fields: {
@@ -138,11 +138,11 @@ export const SCHEMA: ObjectSpec<Config> = {
               kind: 'object',
               fields: { enabled: boolean(), dimensions: nameList() },
             },
+            filter_policies: filterPolicies(),
+            enable_tracestate_span_multiplier: boolean(),
             namespace: string(),
             dimension_defaults: attributeValues(),
             dimension_mappings: dimensionMappings(),
-            filter_policies: filterPolicies(),
-            enable_tracestate_span_multiplier: boolean(),
           },
           hints: {
             enable_target_info: NOT_YET,
