@@ -261,8 +261,13 @@ describe('the web page in Chromium', () => {
       // Below its objective the SLI is marked; at or above it, not.
       expect(await p.$$eval('#slo-table td.sli', (tds) => tds.map((td) => td.classList.contains('miss')))).toEqual([true, false]);
       // The page says what the figures count: since the sidecar started, not the SLO windows.
-      const { since } = (await (await fetch(`${sloSidecar.httpUrl}/api/slos`)).json()) as { since: number };
-      const time = await p.evaluate((t) => new Date(t).toLocaleTimeString(), since);
+      // The start time alone on the day of the answer, with its date on a later day (a run that
+      // crosses midnight).
+      const api = (await (await fetch(`${sloSidecar.httpUrl}/api/slos`)).json()) as { since: number; time: number };
+      const time = await p.evaluate(
+        ([s, now]) => (new Date(s).toDateString() === new Date(now).toDateString() ? new Date(s).toLocaleTimeString() : new Date(s).toLocaleString()),
+        [api.since, api.time] as const,
+      );
       const hint = (await p.textContent('#slos-hint'))!.replace(/last \d+ s\./, 'last N s.');
       expect(hint).toBe(`Counted since spanmeter started (${time}), not over each SLO's own window; burn rate over the last N s.`);
       // Labelled for assistive technology: the section by its heading, the columns by their headers.
