@@ -94,6 +94,32 @@ export function killGroupOnExit(child: ChildProcess): void {
   child.once('error', () => live.delete(child));
 }
 
+/** How a child ended: its exit code and signal (both null after a spawn error). */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * Watches a child for its end: `exited` settles on its exit or spawn error, `status()` says how
+ * it ended (undefined while it runs). A spawn error is written to `onOutput` first.
+ */
+export function watchExit(child: ChildProcess, onOutput: (chunk: Buffer) => void): { exited: Promise<void>; status: () => ExitStatus | undefined } {
+  let status: ExitStatus | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      status = { code, signal };
+      resolve();
+    });
+    child.once('error', (err) => {
+      onOutput(Buffer.from(`spawn error: ${err.message}\n`));
+      status ??= { code: null, signal: null };
+      resolve();
+    });
+  });
+  return { exited, status: () => status };
+}
+
 /**
  * Stops a child spawned with `detached: true`: SIGTERM to its group, SIGKILL after `graceMs`,
  * then waits for `exited` (a promise that settles on the child's exit or spawn error).
@@ -180,23 +206,10 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv(opts.env),
   });
-  live.add(child);
+  killGroupOnExit(child);
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = { code, signal };
-      live.delete(child);
-      resolve();
-    });
-    child.once('error', (err) => {
-      append(Buffer.from(`spawn error: ${err.message}\n`));
-      exit ??= { code: null, signal: null };
-      live.delete(child);
-      resolve();
-    });
-  });
+  const { exited, status: exitStatus } = watchExit(child, append);
 
   const httpUrl = `${scheme(userConfig.tls)}://127.0.0.1:${pMetrics}`;
   let stopped = false;
@@ -208,11 +221,11 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
     configText,
     pid: child.pid ?? -1,
     output: () => out,
-    alive: () => exit === undefined,
+    alive: () => exitStatus() === undefined,
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (exit === undefined) await terminateGroup(child, exited, 3000);
+      if (exitStatus() === undefined) await terminateGroup(child, exited, 3000);
       // any grandchildren left in the group
       killGroup(child, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
@@ -223,6 +236,7 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   let lastErr = '';
   for (;;) {
+    const exit = exitStatus();
     if (exit !== undefined) {
       await sidecar.stop();
       throw new Error(

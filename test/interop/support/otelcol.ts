@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { otelcolBinaryPath } from '../../../interop/paths.mjs';
 import { parsePrometheusText, type Sample } from '../../support/prom-text.js';
-import { killGroupOnExit, terminateGroup } from '../../support/sidecar.js';
+import { killGroupOnExit, terminateGroup, watchExit } from '../../support/sidecar.js';
 
 export { freePorts, startSidecar } from '../../support/sidecar.js';
 
@@ -141,29 +141,18 @@ export async function startOtelcol(config: string | Record<string, unknown>, opt
   killGroupOnExit(child);
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = { code, signal };
-      resolve();
-    });
-    child.once('error', (err) => {
-      append(Buffer.from(`spawn error: ${err.message}\n`));
-      exit ??= { code: null, signal: null };
-      resolve();
-    });
-  });
+  const { exited, status: exitStatus } = watchExit(child, append);
 
   let stopped = false;
   const otelcol: Otelcol = {
     pid: child.pid ?? -1,
     configText,
     logs: () => out,
-    alive: () => exit === undefined,
+    alive: () => exitStatus() === undefined,
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (exit === undefined) await terminateGroup(child, exited, 10_000);
+      if (exitStatus() === undefined) await terminateGroup(child, exited, 10_000);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -175,6 +164,7 @@ export async function startOtelcol(config: string | Record<string, unknown>, opt
   const health = healthUrl(parsed);
   let waitingFor = '';
   for (;;) {
+    const exit = exitStatus();
     if (exit !== undefined) {
       await otelcol.stop();
       throw new Error(
