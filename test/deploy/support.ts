@@ -81,7 +81,7 @@ export function parseAlloy(source: string): AlloyBlock[] {
   try {
     const file = join(dir, 'config.alloy');
     writeFileSync(file, source);
-    return JSON.parse(execFileSync(deployTools().deploycheck, ['alloy', file], { encoding: 'utf8' })) as AlloyBlock[];
+    return JSON.parse(execFileSync(deployTools().deploycheck, ['alloy', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as AlloyBlock[];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
