@@ -49,6 +49,10 @@ export function defaultConfig(): Config {
     http_auth: { bearer_token: '', bearer_token_file: '' },
     // Prometheus' --web.max-connections (512); the Collector's HTTP write timeout (30s). Issue 21.
     http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30_000 },
+    // On by default (the Collector's has no default): hard limit at 80% of the cgroup's or the
+    // machine's memory, the spike 20% of that (soft limit at 64%), checked every second (the
+    // Collector's recommended interval). Issue 21.
+    memory_limiter: { check_interval: 1000, limit_mib: 0, spike_limit_mib: 0, limit_percentage: 80, spike_limit_percentage: 0 },
     // Both on: a sidecar is run for both (Tempo keeps this list per tenant in its overrides and
     // defaults to none; one sidecar is one tenant). Issue 18 item 1.
     processors: ['span-metrics', 'service-graphs'],

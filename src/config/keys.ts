@@ -113,6 +113,21 @@ export const SCHEMA: ObjectSpec<Config> = {
       kind: 'object',
       fields: { max_connections: integer(0), max_requests_in_flight: integer(0), write_timeout: duration(true) },
     },
+    memory_limiter: {
+      kind: 'object',
+      fields: {
+        check_interval: duration(true),
+        limit_mib: integer(0),
+        spike_limit_mib: integer(0),
+        limit_percentage: integer(0),
+        spike_limit_percentage: integer(0),
+      },
+      hints: {
+        ballast_size_mib: 'the Collector dropped ballast_size_mib; spanmeter has no ballast',
+        min_gc_interval_when_soft_limited: 'not supported: spanmeter forces a GC at most every 10 s above the soft limit (the Collector\'s default)',
+        min_gc_interval_when_hard_limited: 'not supported: spanmeter forces a GC at every check above the hard limit (the Collector\'s default)',
+      },
+    },
     processors: processors(),
     processor: {
       kind: 'object',

@@ -21,6 +21,9 @@ const EXPECTED_DEFAULTS = {
   http_auth: { bearer_token: '', bearer_token_file: '' },
   // Prometheus' --web.max-connections default 512; the Collector's HTTP WriteTimeout 30s (issue 21).
   http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000 },
+  // On by default (the Collector's has none): 80% of the cgroup's or machine's memory, spike 20% of
+  // that; 1s is the Collector README's recommended check_interval (docs/config.md).
+  memory_limiter: { check_interval: 1000, limit_mib: 0, spike_limit_mib: 0, limit_percentage: 80, spike_limit_percentage: 0 },
   processors: ['span-metrics', 'service-graphs'], // both on (issue 18 item 1; docs/config.md)
   processor: {
     span_metrics: {

@@ -49,6 +49,7 @@ otlp:
 http_endpoint: 0.0.0.0:9464
 tls: {cert_file: /etc/m.pem, key_file: /etc/m.key}
 http_auth: {bearer_token: s3cret}
+memory_limiter: {check_interval: 5s, limit_mib: 4000, spike_limit_mib: 800}
 log_level: debug
 remote_write:
   - url: http://mimir:9009/api/v1/push
@@ -97,6 +98,8 @@ describe('YAML file', () => {
       tls: { cert_file: '/etc/m.pem', key_file: '/etc/m.key', client_ca_file: '' },
       http_auth: { bearer_token: 's3cret', bearer_token_file: '' },
       http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000 }, // defaults (issue 21)
+      // The Collector README's example values; the percentages keep their defaults.
+      memory_limiter: { check_interval: 5000, limit_mib: 4000, spike_limit_mib: 800, limit_percentage: 80, spike_limit_percentage: 0 },
       processors: ['span-metrics', 'service-graphs'],
       processor: {
         span_metrics: {
@@ -298,6 +301,11 @@ describe('env vars', () => {
       'SPANMETER_HTTP_LIMITS_MAX_CONNECTIONS',
       'SPANMETER_HTTP_LIMITS_MAX_REQUESTS_IN_FLIGHT',
       'SPANMETER_HTTP_LIMITS_WRITE_TIMEOUT',
+      'SPANMETER_MEMORY_LIMITER_CHECK_INTERVAL',
+      'SPANMETER_MEMORY_LIMITER_LIMIT_MIB',
+      'SPANMETER_MEMORY_LIMITER_SPIKE_LIMIT_MIB',
+      'SPANMETER_MEMORY_LIMITER_LIMIT_PERCENTAGE',
+      'SPANMETER_MEMORY_LIMITER_SPIKE_LIMIT_PERCENTAGE',
       'SPANMETER_PROCESSORS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_BUCKETS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSIONS',
