@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { CHART, PROJECT_ROOT } from './support.js';
+import { CHART, KUBE_VERSION, PROJECT_ROOT, helm, kubecheck } from './support.js';
 
 const valuesText = readFileSync(join(CHART, 'values.yaml'), 'utf8');
 const values = YAML.parse(valuesText) as Record<string, unknown>;
@@ -70,5 +70,39 @@ describe('chart README against values.yaml', () => {
     const r = spawnSync(process.execPath, ['deploy/helm/readme.mjs', '--check'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('README "Kubernetes": the two commands', () => {
+  const text = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  const section = text.slice(text.indexOf('\n## Kubernetes'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!;
+  const commands = block.replace(/\\\n\s*/g, '').trim().split('\n').map((l) => l.trim().split(/\s+/));
+
+  it('the seed, then helm install of this chart and helm upgrade of Alloy with the tested values file', () => {
+    expect(section).toContain('helm install alloy grafana/alloy -n observability');
+    expect(commands.map((c) => c.slice(0, 3).join(' '))).toEqual(['helm install spanmeter', 'helm upgrade alloy']);
+    const [install, upgrade] = commands as [string[], string[]];
+    expect(install[3]).toBe('deploy/helm/spanmeter');
+    expect(install.slice(4, 6)).toEqual(['-n', 'observability']);
+    expect(upgrade.slice(3, 8)).toEqual(['grafana/alloy', '-n', 'observability', '-f', 'deploy/helm/alloy-values.yaml']);
+    // every --set of the Alloy command names a key the values file has (the tests cover it)
+    const alloyValues = YAML.parse(readFileSync(join(PROJECT_ROOT, 'deploy/helm/alloy-values.yaml'), 'utf8'));
+    for (let i = 0; i < upgrade.length; i++) {
+      if (upgrade[i] !== '--set') continue;
+      const key = upgrade[i + 1]!.split('=')[0]!;
+      expect(key.split('.').reduce<any>((o, k) => o?.[k], alloyValues), key).toBeDefined();
+    }
+  });
+
+  it('the install command renders (helm template with the same arguments) and passes the strict check', () => {
+    const install = commands[0]!;
+    const r = helm(['template', install[2]!, join(PROJECT_ROOT, install[3]!), ...install.slice(4), '--kube-version', KUBE_VERSION]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const check = kubecheck(r.stdout);
+    expect(check.output).not.toContain('error');
+    expect(check.ok).toBe(true);
+    expect(r.stdout).toContain('image: "registry.example/spanmeter:0.1.0"');
   });
 });
