@@ -96,6 +96,11 @@ export function defaultConfig(): Config {
     registry: { max_active_series: 200_000, stale_duration: 15 * 60_000 },
     metrics_ingestion_time_range_slack: 0,
     naming: 'tempo',
+    // Tempo's overrides defaults (metrics_generator: classic, 1.1, 100, 15m).
+    generate_native_histograms: 'classic',
+    native_histogram_bucket_factor: 1.1,
+    native_histogram_max_bucket_number: 100,
+    native_histogram_min_reset_duration: 15 * 60_000,
     shutdown_timeout: 30_000,
     log_level: 'info',
     remote_write: [],

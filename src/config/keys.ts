@@ -10,7 +10,7 @@ import { filterPolicies } from './filters.js';
 import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type LeafSpec, type ObjectSpec } from './spec.js';
 import { LOG_LEVELS, type Config, type DimensionMappingConfig, type RemoteWriteConfig, type SloConfig, type TlsConfig, type AuthConfig } from './types.js';
 import {
-  boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
+  above, boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
 } from './values.js';
 
 const PROMETHEUS_ONLY = 'Prometheus remote_write option not supported by spanmeter';
@@ -202,6 +202,10 @@ export const SCHEMA: ObjectSpec<Config> = {
     },
     metrics_ingestion_time_range_slack: duration(true),
     naming: oneOf(['tempo', 'otel']),
+    generate_native_histograms: oneOf(['classic', 'native', 'both']),
+    native_histogram_bucket_factor: above(1),
+    native_histogram_max_bucket_number: integer(1),
+    native_histogram_min_reset_duration: duration(true),
     shutdown_timeout: duration(),
     log_level: oneOf(LOG_LEVELS),
     remote_write: objectList(

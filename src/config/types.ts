@@ -231,6 +231,14 @@ export interface Config {
   metrics_ingestion_time_range_slack: number;
   /** Metric names: Tempo's (traces_spanmetrics_*) or the Collector's spanmetrics connector's (traces_span_metrics_*). */
   naming: 'tempo' | 'otel';
+  /** Tempo's generate_native_histograms: classic buckets, native (exponential) histograms, or both, for every histogram. */
+  generate_native_histograms: 'classic' | 'native' | 'both';
+  /** Largest factor between native bucket bounds: picks the schema (1.1: schema 3, 2^(1/8)). */
+  native_histogram_bucket_factor: number;
+  /** Most buckets in use per native histogram; past it the resolution halves (or the histogram resets). */
+  native_histogram_max_bucket_number: number;
+  /** Least time between resets of a native histogram that outgrew its buckets, ms; 0 = never reset. */
+  native_histogram_min_reset_duration: number;
   /** How long SIGTERM/SIGINT may take (drain, flush, last push) before the process exits anyway, ms. */
   shutdown_timeout: number;
   /** Connection, in-flight and write-time limits of http_endpoint. */

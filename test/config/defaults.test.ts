@@ -56,6 +56,11 @@ const EXPECTED_DEFAULTS = {
   registry: { max_active_series: 200000, stale_duration: 900000 }, // a safe default, not Tempo's 0 (issue 21 item 4; docs/config.md)
   metrics_ingestion_time_range_slack: 0,
   naming: 'tempo',
+  // Tempo's overrides defaults (Tempo configuration docs: classic, 1.1, 100, 15m)
+  generate_native_histograms: 'classic',
+  native_histogram_bucket_factor: 1.1,
+  native_histogram_max_bucket_number: 100,
+  native_histogram_min_reset_duration: 900000,
   shutdown_timeout: 30000,
   log_level: 'info',
   remote_write: [],

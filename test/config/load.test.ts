@@ -30,6 +30,10 @@ registry:
   max_active_series: 50000
   stale_duration: 5m
 metrics_ingestion_time_range_slack: 30s
+generate_native_histograms: both
+native_histogram_bucket_factor: 1.05
+native_histogram_max_bucket_number: 120
+native_histogram_min_reset_duration: 1h
 otlp:
   http_endpoint: 0.0.0.0:4318
   grpc_endpoint: ""
@@ -128,6 +132,10 @@ describe('YAML file', () => {
       registry: { max_active_series: 50000, stale_duration: 300000 },
       metrics_ingestion_time_range_slack: 30000,
       naming: 'tempo',
+      generate_native_histograms: 'both',
+      native_histogram_bucket_factor: 1.05,
+      native_histogram_max_bucket_number: 120,
+      native_histogram_min_reset_duration: 3_600_000,
       shutdown_timeout: 30000,
       log_level: 'debug',
       remote_write: [
@@ -332,6 +340,10 @@ describe('env vars', () => {
       'SPANMETER_REGISTRY_STALE_DURATION',
       'SPANMETER_METRICS_INGESTION_TIME_RANGE_SLACK',
       'SPANMETER_NAMING',
+      'SPANMETER_GENERATE_NATIVE_HISTOGRAMS',
+      'SPANMETER_NATIVE_HISTOGRAM_BUCKET_FACTOR',
+      'SPANMETER_NATIVE_HISTOGRAM_MAX_BUCKET_NUMBER',
+      'SPANMETER_NATIVE_HISTOGRAM_MIN_RESET_DURATION',
       'SPANMETER_SHUTDOWN_TIMEOUT',
       'SPANMETER_LOG_LEVEL',
       'SPANMETER_REMOTE_WRITE',
