@@ -21,6 +21,7 @@ import {
   filter as serviceGraphsFilter,
 } from './servicegraphs';
 import { newFilter } from './filters';
+import { configureNative } from './nativehistogram';
 import { size as edgeStoreSize } from './edgestore';
 import { findExemplar, E_EXEMPLAR } from './exemplars';
 import {
@@ -136,6 +137,18 @@ export function servicegraphs_configure(
   bounds: usize, boundCount: i32, opts: u32, slots: usize, dims: i32, peers: i32, dbs: i32, waitMs: f64, maxItems: u32,
 ): void {
   configureServiceGraphs(bounds, boundCount, opts, slots, dims, peers, dbs, waitMs, maxItems);
+}
+
+/**
+ * Native histograms for a processor's histograms (PROCESSOR_SPAN_METRICS or
+ * PROCESSOR_SERVICE_GRAPHS), before its *_configure call: `schema` the starting resolution
+ * (-4 … 8), `maxBuckets` the most buckets in use per histogram, `minResetMs` the least time
+ * between resets (0: never), `classic` ≠ 0 when the classic buckets are exposed too (for the
+ * series limit). Each histogram record then holds NH_V_BUCKETS + maxBuckets more values per
+ * histogram (layout.ts NH_V_*).
+ */
+export function native_histograms_configure(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: u32): void {
+  configureNative(processor, schema, maxBuckets, minResetMs, classic != 0);
 }
 
 /**

@@ -136,6 +136,32 @@ export const SG_SLOT_NETWORK_PEER_PORT: i32 = 3;
 export const SG_SLOT_MULTIPLIER: i32 = 4;
 export const SG_SLOTS_FIXED: i32 = 5;
 
+// ---- Native histograms (nativehistogram.ts), with native_histograms_configure: each histogram
+// of the processor's table has a block of NH_V_BUCKETS + maxBuckets values after all the
+// classic buckets of its record (span metrics: at SM_V_BUCKETS + B; edges: at SG_V_BUCKETS +
+// SG_HISTOGRAMS * B, server, then client, then messaging). Indexes below are within a block.
+
+/** Halvings of the resolution since the last reset: the schema is the configured one minus this. */
+export const NH_V_REDUCED: i32 = 0;
+/** The bucket index (at the current schema) of the first bucket count. */
+export const NH_V_BASE: i32 = 1;
+/** Buckets from the lowest to the highest index in use (0: none yet). */
+export const NH_V_SPAN: i32 = 2;
+/** Observations (weighted), zero bucket included. */
+export const NH_V_COUNT: i32 = 3;
+/** Sum of the observations, seconds. */
+export const NH_V_SUM: i32 = 4;
+/** The zero bucket's count (values at or under 2^-128). */
+export const NH_V_ZERO: i32 = 5;
+/** Time of the first observation since the histogram (re)started, ms (the host's nowMs). */
+export const NH_V_START: i32 = 6;
+/** The first of NH_V_SPAN bucket counts (not cumulative), for indexes NH_V_BASE upwards. */
+export const NH_V_BUCKETS: i32 = 7;
+/** The highest schema (native_histograms_configure clamps to it). */
+export const NH_SCHEMA_MAX: i32 = 8;
+/** The lowest schema is minus this: -4 (native_histograms_configure clamps to it). */
+export const NH_SCHEMA_MIN_NEGATED: i32 = 4;
+
 // ---- Unpaired and dropped span tables (servicegraphs.ts).
 
 export const PAIR_KEY_CLIENT: i32 = 0;

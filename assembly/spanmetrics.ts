@@ -16,16 +16,19 @@ import { recordExemplar } from './exemplars';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './targetinfo';
+import { Native, nativeOf, observeNative, histogramCost } from './nativehistogram';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
   SM_KEY_SPAN_KIND, SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE, SM_KEY_DIMENSIONS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
-  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS,
+  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS, PROCESSOR_SPAN_METRICS,
 } from './layout';
 
 export let table: SeriesTable = changetype<SeriesTable>(0);
 export let eventsTable: SeriesTable = changetype<SeriesTable>(0);
 let buckets: Buckets = changetype<Buckets>(0);
+let native: Native = changetype<Native>(0); // native histograms: the block after the buckets
+let nativeAt: usize = 0;
 let intrinsics: u32 = 0;
 let dimCount: i32 = 0;
 let dimSlots: usize = 0; // i32 watched-key slot per dimension
@@ -108,10 +111,13 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   memory.fill(dimDefaults, 0, (dims > 0 ? <usize>dims : 1) * 4);
   extraWords = dims + mapCount + (targetInfoEnabled() ? 2 : 0);
   key = heap.alloc(<usize>(SM_KEY_DIMENSIONS + extraWords) * 4);
-  // Cost in Prometheus series: calls, size, and the histogram's buckets, +Inf, sum and count.
+  native = nativeOf(PROCESSOR_SPAN_METRICS);
+  nativeAt = <usize>(SM_V_BUCKETS + boundCount) << 3;
+  // Cost in Prometheus series: calls, size, and the histogram (nativehistogram.ts histogramCost).
   // Kind and status code are numbers, not string ids.
   table = newSeriesTable(
-    SM_KEY_DIMENSIONS + extraWords, SM_V_BUCKETS + boundCount, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), <u32>boundCount + 5,
+    SM_KEY_DIMENSIONS + extraWords, SM_V_BUCKETS + boundCount + (changetype<usize>(native) != 0 ? native.values : 0),
+    (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), 2 + histogramCost(PROCESSOR_SPAN_METRICS, boundCount),
   );
 }
 
@@ -193,6 +199,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     store<f64>(r, load<f64>(r, SM_V_CALLS << 3) + w, SM_V_CALLS << 3);
     store<f64>(r, load<f64>(r, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
     let b = observe(buckets, r + (SM_V_SUM << 3), r + (SM_V_BUCKETS << 3), seconds, w);
+    if (changetype<usize>(native) != 0) observeNative(native, r + nativeAt, seconds, w, nowMs);
     recordExemplar(
       EXEMPLAR_TABLE_SPAN_METRICS, recordIndexOf(t, record), generationOf(record), <u32>b,
       <usize>load<u32>(span, SPAN_TRACE_ID), <usize>load<u32>(span, SPAN_ID), seconds, nowMs,

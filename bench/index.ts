@@ -29,6 +29,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { Core } from '../src/core/index.js';
+import { schemaForFactor } from '../src/core/native.js';
 import { RECORD_KEY, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM } from '../src/core/layout.js';
 import { defaultConfig } from '../src/config/defaults.js';
 import type { DimensionMappingConfig, SloConfig, SpanMetricsConfig } from '../src/config/types.js';
@@ -276,7 +277,8 @@ interface SeriesFacts {
 
 function coreSeries(core: Core): Map<string, SeriesFacts> {
   const view = core.table('spanMetrics')!;
-  const nb = view.valueCount - SM_V_BUCKETS;
+  // The classic buckets only (native histogram blocks follow them: core.nativeBlock).
+  const nb = (core.nativeBlock('spanMetrics') ?? view.valueCount) - SM_V_BUCKETS;
   const out = new Map<string, SeriesFacts>();
   const kindStatus = (slot: number): [number, number] => [view.key(slot, SM_KEY_SPAN_KIND) | 0, view.key(slot, SM_KEY_STATUS_CODE) | 0];
   for (let slot = 0; slot < view.used; slot++) {
@@ -344,6 +346,11 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
     spanMetrics: { ...cfg.processor.span_metrics, filter_policies: BENCH_FILTERS, dimension_mappings: BENCH_MAPPING },
     serviceGraphs: { ...cfg.processor.service_graphs, filter_policies: BENCH_FILTERS }, build: 'release',
   });
+  // Native histograms (and classic buckets) on every histogram, with Tempo's defaults.
+  const native = await Core.create({
+    spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release',
+    nativeHistograms: { mode: 'both', schema: schemaForFactor(1.1), maxBuckets: 100, minResetMs: 15 * 60_000 },
+  });
   const js = new JsSpanMetrics(smConfig.histogram_buckets);
   const jsLite = new JsSpanMetrics(smConfig.histogram_buckets, { validate: false });
   const naive = new NaiveSpanMetrics(smConfig.histogram_buckets);
@@ -353,6 +360,7 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
     { key: 'b1', label: '(b1) spanmeter, span metrics only', pass: corePass(smOnly, batches, false) },
     { key: 'b2', label: '(b2) as (b1), + events metric + 4 SLOs', pass: corePass(withSlos, batches, false) },
     { key: 'b3', label: '(b3) as (b), + 2 filter policies per processor + 1 mapping', pass: corePass(filtered, batches, true) },
+    { key: 'b4', label: '(b4) as (b), + native histograms (both; factor 1.1, 100 buckets)', pass: corePass(native, batches, true) },
     {
       key: 'c', label: '(c) plain TypeScript: JS walker + typed arrays', pass: () => {
         let n = 0;
@@ -387,6 +395,7 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
   checks.push(...compareSeries('(b1)', reference, coreSeries(smOnly)));
   checks.push(...compareSeries('(b2)', reference, coreSeries(withSlos)));
   checks.push(...compareSeries('(b3)', reference, coreSeries(filtered)));
+  checks.push(...compareSeries('(b4)', reference, coreSeries(native)));
   if (filtered.spansFiltered('span-metrics') + filtered.spansFiltered('service-graphs') !== 0) checks.push('(b3): a filter policy left out a span');
   {
     // the mapping's word follows the (no) dimensions': it must have labelled some series
@@ -468,6 +477,8 @@ interface SeriesResult {
   series: number;
   core: {
     bytesPerSeries: number;
+    /** The same with native histograms on (both; factor 1.1, 100 buckets). */
+    nativeBytesPerSeries: number;
     labelBytesPerSeries: number;
     beyondLabelsPerSeries: number;
     recordStride: number;
@@ -504,6 +515,17 @@ async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise
   if (view.used !== n) throw new Error(`core holds ${view.used} series, expected ${n}`);
   const grown = n - used0;
   const bytesPerSeries = (core.memoryBytes() - m0) / grown;
+  // The same with native histograms too (generate_native_histograms: both, Tempo's defaults).
+  progress.update(`growing a core with native histograms to ${fmtInt(n)} series`);
+  const nativeCore = await Core.create({
+    spanMetrics: smConfig, build: 'release',
+    nativeHistograms: { mode: 'both', schema: schemaForFactor(1.1), maxBuckets: 100, minResetMs: 15 * 60_000 },
+  });
+  nativeCore.ingest(batches[0]!, Date.now());
+  const nativeUsed0 = nativeCore.table('spanMetrics')!.used;
+  const nm0 = nativeCore.memoryBytes();
+  for (let i = 1; i < batches.length; i++) nativeCore.ingest(batches[i]!, Date.now());
+  const nativeBytesPerSeries = (nativeCore.memoryBytes() - nm0) / (n - nativeUsed0);
   const labelPerSeries = labelBytes / n;
   // A record: header, key words padded to 8 bytes, f64 values (assembly/layout.ts RECORD_*).
   const stride = RECORD_KEY + ((view.keyWords * 4 + 7) & ~7) + 8 * view.valueCount;
@@ -547,6 +569,7 @@ async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise
     series: n,
     core: {
       bytesPerSeries,
+      nativeBytesPerSeries,
       labelBytesPerSeries: labelPerSeries,
       beyondLabelsPerSeries: bytesPerSeries - labelPerSeries,
       recordStride: viewStride ?? stride,
@@ -759,6 +782,7 @@ function ratios(r: Report): Record<string, number> {
     cpu_efficiency_over_collector: r.grpc?.cpuEfficiencyOverCollector ?? NaN,
     rss_collector_over_spanmeter: r.grpc?.rssCollectorOverSpanmeter ?? NaN,
     bytes_per_series_grown: r.series && r.series.core.bytesPerSeries > 0 ? r.series.core.bytesPerSeries : NaN,
+    bytes_per_series_grown_native: r.series && r.series.core.nativeBytesPerSeries > 0 ? r.series.core.nativeBytesPerSeries : NaN,
   };
 }
 
@@ -815,7 +839,7 @@ function printTable(r: Report): void {
     out.push('');
     out.push(`Span-metrics series (default 14 buckets), ${fmtInt(s.series)} grown (distinct span names):`);
     out.push(s.core.bytesPerSeries > 0
-      ? `  core (WASM): ${fmt1(s.core.bytesPerSeries)} B/series of linear memory grown = ${fmt1(s.core.labelBytesPerSeries)} B label + ${fmt1(s.core.beyondLabelsPerSeries)} B beyond it`
+      ? `  core (WASM): ${fmt1(s.core.bytesPerSeries)} B/series of linear memory grown = ${fmt1(s.core.labelBytesPerSeries)} B label + ${fmt1(s.core.beyondLabelsPerSeries)} B beyond it; ${fmt1(s.core.nativeBytesPerSeries)} B with native histograms (both, 100 buckets)`
       : `  core (WASM): ${fmtInt(s.series)} series fit in the initial linear memory (no growth to measure; use --series 100000)`);
     out.push(`    static: record ${s.core.recordStride} B + index ${s.core.indexBytesPerRecord} B = ${s.core.staticRecordBytes} B per table slot (capacity ${fmtInt(s.core.tableCapacity)}); `
       + `an interned label: 16 B entry + 11-21 B of index + its bytes`);

@@ -10,7 +10,7 @@ import { filterPolicies } from './filters.js';
 import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type LeafSpec, type ObjectSpec } from './spec.js';
 import { LOG_LEVELS, type Config, type DimensionMappingConfig, type RemoteWriteConfig, type SloConfig, type TlsConfig, type AuthConfig } from './types.js';
 import {
-  boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
+  above, boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
 } from './values.js';
 
 const PROMETHEUS_ONLY = 'Prometheus remote_write option not supported by spanmeter';
@@ -115,6 +115,21 @@ export const SCHEMA: ObjectSpec<Config> = {
       kind: 'object',
       fields: { max_connections: integer(0), max_requests_in_flight: integer(0), write_timeout: duration(true) },
     },
+    memory_limiter: {
+      kind: 'object',
+      fields: {
+        check_interval: duration(true),
+        limit_mib: integer(0),
+        spike_limit_mib: integer(0),
+        limit_percentage: integer(0),
+        spike_limit_percentage: integer(0),
+      },
+      hints: {
+        ballast_size_mib: 'the Collector dropped ballast_size_mib; spanmeter has no ballast',
+        min_gc_interval_when_soft_limited: 'not supported: spanmeter forces a GC at most every 10 s above the soft limit (the Collector\'s default)',
+        min_gc_interval_when_hard_limited: 'not supported: spanmeter forces a GC at every check above the hard limit (the Collector\'s default)',
+      },
+    },
     processors: processors(),
     processor: {
       kind: 'object',
@@ -187,6 +202,10 @@ export const SCHEMA: ObjectSpec<Config> = {
     },
     metrics_ingestion_time_range_slack: duration(true),
     naming: oneOf(['tempo', 'otel']),
+    generate_native_histograms: oneOf(['classic', 'native', 'both']),
+    native_histogram_bucket_factor: above(1),
+    native_histogram_max_bucket_number: integer(1),
+    native_histogram_min_reset_duration: duration(true),
     shutdown_timeout: duration(),
     log_level: oneOf(LOG_LEVELS),
     remote_write: objectList(

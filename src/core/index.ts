@@ -8,6 +8,7 @@ import { causeOf, describeFailure, spanLimitReason } from './errors.js';
 import { SeriesTableView } from './series.js';
 import { FilterPatterns, filterRecords } from './filters.js';
 import * as L from './layout.js';
+import { schemaForFactor } from './native.js';
 
 export type { IngestResult } from './result.js';
 export { SeriesTableView } from './series.js';
@@ -25,7 +26,21 @@ export interface CoreOptions {
   slos?: readonly SloConfig[];
   /** Request limits (0 or absent: none). */
   limits?: { maxStringLength: number; maxAttributesPerSpan: number; maxSpansPerRequest?: number };
+  /** Native histograms for both processors' histograms (generate_native_histograms); absent: classic only. */
+  nativeHistograms?: NativeHistogramOptions;
   build?: WasmBuild;
+}
+
+/** generate_native_histograms and its settings, as the core takes them. */
+export interface NativeHistogramOptions {
+  /** classic: no native histograms; native: only them; both: classic buckets too. */
+  mode: 'classic' | 'native' | 'both';
+  /** Starting resolution, -4 … 8 (schemaForFactor of the bucket factor). */
+  schema: number;
+  /** Most buckets in use per histogram before the resolution is halved (or the histogram reset). */
+  maxBuckets: number;
+  /** Least time between resets, ms; 0: never reset. */
+  minResetMs: number;
 }
 
 /** What a configuration asks of the core. */
@@ -36,6 +51,12 @@ export function coreOptions(config: Config): CoreOptions {
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,
+    nativeHistograms: {
+      mode: config.generate_native_histograms,
+      schema: schemaForFactor(config.native_histogram_bucket_factor),
+      maxBuckets: config.native_histogram_max_bucket_number,
+      minResetMs: config.native_histogram_min_reset_duration,
+    },
     limits: {
       maxStringLength: config.otlp.max_string_length,
       maxAttributesPerSpan: config.otlp.max_attributes_per_span,
@@ -122,8 +143,13 @@ export class Core {
     const filterPatterns = new FilterPatterns();
     const wasm = await instantiateCore(options.build, { sloMatch, filterMatch: filterPatterns.match });
     const slot = (key: string) => (key === '' ? -1 : watch(wasm, key));
+    const native = options.nativeHistograms && options.nativeHistograms.mode !== 'classic' ? options.nativeHistograms : undefined;
+    const configureNative = (processor: number) => {
+      if (native) wasm.native_histograms_configure(processor, native.schema, native.maxBuckets, native.minResetMs, native.mode === 'both' ? 1 : 0);
+    };
     const sm = options.spanMetrics;
     if (sm) {
+      configureNative(L.PROCESSOR_SPAN_METRICS);
       let mask = 0;
       for (const [name, bit] of Object.entries(INTRINSIC_BITS)) {
         if (sm.intrinsic_dimensions[name as keyof typeof INTRINSIC_BITS]) mask |= bit;
@@ -180,6 +206,7 @@ export class Core {
         ...fixed,
       ];
       const [bounds, slotsPtr] = passArguments(wasm, sg.histogram_buckets, slots);
+      configureNative(L.PROCESSOR_SERVICE_GRAPHS);
       wasm.servicegraphs_configure(
         bounds, sg.histogram_buckets.length, opts, slotsPtr, sg.dimensions.length, sg.peer_attributes.length,
         sg.database_name_attributes.length, sg.wait, sg.max_items,
@@ -297,6 +324,20 @@ export class Core {
       value: f64[(p + L.EXEMPLAR_VALUE) >>> 3]!,
       timestampMs: f64[(p + L.EXEMPLAR_TIME) >>> 3]!,
     };
+  }
+
+  /**
+   * The value index of a native histogram block in the records of `table` (span metrics: the
+   * latency histogram; edges: histogram `h`, 0 server, 1 client, 2 messaging), or undefined
+   * without native histograms.
+   */
+  nativeBlock(table: 'spanMetrics' | 'edges', h = 0): number | undefined {
+    const native = this.options.nativeHistograms;
+    if (!native || native.mode === 'classic') return undefined;
+    if (table === 'spanMetrics') return this.options.spanMetrics ? L.SM_V_BUCKETS + this.options.spanMetrics.histogram_buckets.length : undefined;
+    const sg = this.options.serviceGraphs;
+    if (!sg) return undefined;
+    return L.SG_V_BUCKETS + L.SG_HISTOGRAMS * sg.histogram_buckets.length + h * (L.NH_V_BUCKETS + Math.max(1, native.maxBuckets));
   }
 
   /** Good and total spans of each SLO, in the order configured. */
