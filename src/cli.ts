@@ -13,7 +13,7 @@ import { IngestBudget } from './receivers/budget.js';
 import { loadBearerToken, loadTls } from './net/security.js';
 import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
-import { renderFamilies } from './exporters/exposition.js';
+import { renderFamilies, streamFamilies, type TextFormat } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startPushExporters } from './exporters/push.js';
 import { startHttpReceiver } from './receivers/http.js';
@@ -170,7 +170,8 @@ async function run(config: Config, demo = false): Promise<void> {
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
     routes: uiRoutes(ui),
-    renderers: [(format) => renderFamilies(families, format), (format) => telemetry.render(format)],
+    // The families stream (written as they render); the self metrics are rendered whole, first.
+    renderers: [Object.assign((format: TextFormat) => renderFamilies(families, format), { stream: streamFamilies.bind(null, families) }), (format) => telemetry.render(format)],
     tls: httpTls,
     bearerToken: metricsToken,
     limits: config.http_limits,
