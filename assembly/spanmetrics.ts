@@ -15,6 +15,7 @@ import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from
 import { recordExemplar } from './exemplars';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
+import { tracking, upsertTracked } from './cardinality';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
@@ -175,7 +176,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     for (let m = 0; m < mapCount; m++) {
       store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + dimCount + m) << 2), mappingValue(m, resource, span));
     }
-    let record = upsert(t, key, now);
+    let record = tracking ? upsertTracked(t, key, now, resource, span, dimSlots, dimCount) : upsert(t, key, now);
     let r = record + t.valuesOffset;
     let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
