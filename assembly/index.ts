@@ -13,6 +13,7 @@ import {
   configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
+import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
   configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs,
@@ -72,6 +73,26 @@ export function spanmetrics_configure(bounds: usize, boundCount: i32, mask: u32,
  */
 export function spanmetrics_mapping_add(joinPtr: usize, joinLen: usize, slots: usize, count: i32): i32 {
   return addDimensionMapping(joinPtr, joinLen, slots, count) ? 0 : -1;
+}
+
+/**
+ * Tempo's target_info (before spanmetrics_configure): the traces_target_info table, and the job
+ * and instance words of the span-metrics key. `namespaceSlot` and `instanceSlot` are the
+ * watched-key slots of service.namespace and service.instance.id; `instanceLabel` 0 leaves the
+ * instance label out (enable_instance_label: false).
+ */
+export function spanmetrics_target_info_configure(namespaceSlot: i32, instanceSlot: i32, instanceLabel: u32): void {
+  configureTargetInfo(namespaceSlot, instanceSlot, instanceLabel != 0);
+}
+
+/** A resource attribute key (UTF-8 at ptr) left out of target_info; 0, or -1 past 64 keys. */
+export function spanmetrics_target_info_exclude(ptr: usize, len: usize): i32 {
+  return excludeTargetInfoKey(ptr, len) ? 0 : -1;
+}
+
+/** The target_info table (0 when target_info is off). */
+export function spanmetrics_target_info_table(): usize {
+  return changetype<usize>(targetTable);
 }
 
 /**
@@ -238,6 +259,7 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
   let removed: u32 = 0;
   if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff);
   if (eventsEnabled()) removed += removeStale(eventsTable, cutoff);
+  if (targetInfoEnabled()) removed += removeStale(targetTable, cutoff);
   if (serviceGraphsEnabled()) {
     removed += removeStale(edges, cutoff);
     removed += removeStale(unpaired, cutoff);

@@ -61,6 +61,22 @@ export const I_SPAN_KIND: u32 = 4;
 export const I_STATUS_CODE: u32 = 8;
 export const I_STATUS_MESSAGE: u32 = 16;
 
+// With target_info on (spanmetrics_target_info_configure), the span-metrics key has two more
+// words after the dimension mappings': the job label, then the instance label (0: none).
+
+// ---- Target info table (targetinfo.ts, Tempo's traces_target_info): one record per distinct
+// resource. Key words: job, instance, then TI_MAX_ATTRIBUTES (name, value) pairs of string ids
+// sorted by name bytes (0, 0 after the last). One value.
+
+export const TI_KEY_JOB: i32 = 0;
+export const TI_KEY_INSTANCE: i32 = 1;
+/** The first attribute's name; its value is the next word. */
+export const TI_KEY_ATTRIBUTES: i32 = 2;
+/** Most resource attributes on one target_info series (those with the first names in byte order). */
+export const TI_MAX_ATTRIBUTES: i32 = 64;
+/** The gauge's value, 1. */
+export const TI_V_VALUE: i32 = 0;
+
 // ---- Span events table (spanmetrics.ts): the span's key words (SM_KEY_DIMENSIONS + span
 // dimensions), then the event name, then one word per event dimension. One value.
 

@@ -73,6 +73,10 @@ export function defaultConfig(): Config {
         namespace: 'traces.span.metrics',
         filter_policies: [],
         enable_tracestate_span_multiplier: false,
+        // Tempo's defaults (spanmetrics/config.go RegisterFlagsAndApplyDefaults).
+        enable_target_info: false,
+        target_info_excluded_dimensions: [],
+        enable_instance_label: true,
       },
       service_graphs: {
         wait: 10_000,

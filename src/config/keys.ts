@@ -74,17 +74,19 @@ function authSpec(): ObjectSpec<AuthConfig> {
   return { kind: 'object', fields: { bearer_token: string(), bearer_token_file: string() } };
 }
 
-const NOT_YET = 'Tempo option not supported by spanmeter yet';
-
 const MAPPING_ITEM: ObjectSpec<DimensionMappingConfig> = {
   kind: 'object',
   fields: { name: string(), source_labels: nameList(), join: string() },
 };
 
-/** Tempo's dimension_mappings list (optional in SpanMetricsConfig: the same check, typed for it). */
+/** A key optional in its config type (it has a default all the same): the same check, typed for it. */
+function optional<T>(spec: LeafSpec<T>): LeafSpec<T | undefined> {
+  return { ...spec, check: (raw, path, report) => spec.check(raw, path, report) };
+}
+
+/** Tempo's dimension_mappings list. */
 function dimensionMappings(): LeafSpec<DimensionMappingConfig[] | undefined> {
-  const list = objectList(MAPPING_ITEM, () => ({ join: '' }), ['name', 'source_labels'], yamlFromText);
-  return { ...list, check: (raw, path, report) => list.check(raw, path, report) };
+  return optional(objectList(MAPPING_ITEM, () => ({ join: '' }), ['name', 'source_labels'], yamlFromText));
 }
 
 export const SCHEMA: ObjectSpec<Config> = {
@@ -158,11 +160,9 @@ export const SCHEMA: ObjectSpec<Config> = {
             namespace: string(),
             dimension_defaults: attributeValues(),
             dimension_mappings: dimensionMappings(),
-          },
-          hints: {
-            enable_target_info: NOT_YET,
-            target_info_excluded_dimensions: NOT_YET,
-            enable_instance_label: NOT_YET,
+            enable_target_info: optional(boolean()),
+            target_info_excluded_dimensions: optional(nameList()),
+            enable_instance_label: optional(boolean()),
           },
         },
         service_graphs: {

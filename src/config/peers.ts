@@ -87,7 +87,7 @@ function processorConfig(sink: Sink, raw: unknown, path: Path): void {
  * Tempo's target_info keys where they do nothing: `enable_target_info: false` (its default) is
  * accepted, and with it off `enable_instance_label` and `target_info_excluded_dimensions` have no
  * effect in Tempo either (spanmetrics.go reads both only with target_info on), so they are
- * named in a warning. `enable_target_info: true` stays an error (not supported yet).
+ * named in a warning. With `enable_target_info: true` all three are read as they are.
  */
 function withoutTargetInfoOff(sink: Sink, processor: Raw, path: Path): Raw {
   const sm = processor.span_metrics;

@@ -39,6 +39,12 @@ export interface SpanMetricsConfig {
   filter_policies: FilterPolicy[];
   /** Weigh a span by its tracestate's OpenTelemetry sampling threshold first (Tempo's option). */
   enable_tracestate_span_multiplier: boolean;
+  /** Tempo's traces_target_info per resource, and job/instance labels on the span-metrics series; absent = off. */
+  enable_target_info?: boolean;
+  /** Resource attributes left out of traces_target_info (Tempo's option); absent = none. */
+  target_info_excluded_dimensions?: string[];
+  /** With target_info: the instance label (service.instance.id) on target_info and the span metrics; absent = on. */
+  enable_instance_label?: boolean;
 }
 
 /** One of Tempo's dimension_mappings: label `name` = the values of `source_labels` a span has, joined by `join`. */

@@ -85,7 +85,7 @@ const encoder = new TextEncoder();
 // A byte-order mark is part of a label value, not a marker to drop.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-type TableName = 'spanMetrics' | 'spanEvents' | 'edges' | 'unpaired' | 'dropped' | 'slos';
+type TableName = 'spanMetrics' | 'spanEvents' | 'targetInfo' | 'edges' | 'unpaired' | 'dropped' | 'slos';
 
 /** An SLO's counts so far. */
 export interface SloCounts {
@@ -127,6 +127,7 @@ export class Core {
     const tables: [TableName, number][] = [
       ['spanMetrics', wasm.spanmetrics_table()],
       ['spanEvents', wasm.spanmetrics_events_table()],
+      ['targetInfo', wasm.spanmetrics_target_info_table()],
       ['edges', wasm.servicegraphs_edges()],
       ['unpaired', wasm.servicegraphs_unpaired()],
       ['dropped', wasm.servicegraphs_dropped()],
@@ -171,17 +172,20 @@ export class Core {
         new Int32Array(wasm.memory.buffer, at, sources.length).set(sources);
         if (wasm.spanmetrics_mapping_add(ptr, join.length, at, sources.length) < 0) throw new Error('more than 64 dimension_mappings');
       }
+      // Tempo's target_info, before configure: its job and instance words follow the mappings'.
+      if (sm.enable_target_info) {
+        for (const key of sm.target_info_excluded_dimensions ?? []) {
+          if (wasm.spanmetrics_target_info_exclude(...passString(wasm, key)) < 0) throw new Error('more than 64 target_info_excluded_dimensions');
+        }
+        wasm.spanmetrics_target_info_configure(slot('service.namespace'), slot('service.instance.id'), sm.enable_instance_label !== false ? 1 : 0);
+      }
       // every watch (slot) before passArguments: a watch writes its key into the same scratch
       const multiplier = slot(sm.span_multiplier_key);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
       wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, multiplier);
       sm.dimensions.forEach((d, i) => {
         const value = sm.dimension_defaults?.[d];
-        if (value === undefined) return;
-        const bytes = encoder.encode(value);
-        const ptr = wasm.scratch(bytes.length) >>> 0;
-        new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
-        wasm.spanmetrics_dimension_default(i, ptr, bytes.length);
+        if (value !== undefined) wasm.spanmetrics_dimension_default(i, ...passString(wasm, value));
       });
       if (sm.events.enabled) {
         const eventSlots = sm.events.dimensions.map(slot);
@@ -393,11 +397,16 @@ function configureFilters(
   wasm.filter_configure(processor, ptr, count, bytes.length);
 }
 
-function watch(wasm: CoreExports, key: string): number {
-  const bytes = encoder.encode(key);
+/** A string's UTF-8 bytes copied into scratch: their address and length (valid until the next scratch call). */
+function passString(wasm: CoreExports, s: string): [ptr: number, len: number] {
+  const bytes = encoder.encode(s);
   const ptr = wasm.scratch(bytes.length) >>> 0;
   new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
-  const slot = wasm.watch_key(ptr, bytes.length);
+  return [ptr, bytes.length];
+}
+
+function watch(wasm: CoreExports, key: string): number {
+  const slot = wasm.watch_key(...passString(wasm, key));
   if (slot < 0) throw new Error(`too many attribute keys configured (at ${key})`);
   return slot;
 }

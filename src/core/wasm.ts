@@ -13,6 +13,9 @@ export interface CoreExports {
   spanmetrics_events_configure(slots: number, dims: number): void;
   spanmetrics_dimension_default(d: number, ptr: number, len: number): void;
   spanmetrics_mapping_add(joinPtr: number, joinLen: number, slots: number, count: number): number;
+  spanmetrics_target_info_configure(namespaceSlot: number, instanceSlot: number, instanceLabel: number): void;
+  spanmetrics_target_info_exclude(ptr: number, len: number): number;
+  spanmetrics_target_info_table(): number;
   slo_add(flags: number, servicePtr: number, serviceLen: number, namePtr: number, nameLen: number, kind: number, thresholdNs: number): number;
   slo_table(): number;
   servicegraphs_configure(

@@ -182,6 +182,14 @@ export function renderFamiliesProto(families: readonly Family[]): Buffer {
     if (f.type === 'counter') {
       familyHeader(body, `${f.name}_total`, f.help, TYPE_COUNTER);
       if (view) forEachSeries(f, view, (slot) => counterMetric(nest, body, f, f.labels.pairs(view, slot), view.value(slot, f.value), f.exemplar?.(view, slot)));
+    } else if (f.type === 'gauge') {
+      familyHeader(body, f.name, f.help, TYPE_GAUGE);
+      if (view) {
+        forEachSeries(f, view, (slot) => nest.message(body, 4, (m) => {
+          labelPairs(nest, m, f.labels.pairs(view, slot));
+          nest.message(m, 2, (g) => g.tag(1, 1).double(view.value(slot, f.value)));
+        }));
+      }
     } else {
       familyHeader(body, f.name, f.help, TYPE_HISTOGRAM);
       if (view) forEachSeries(f, view, (slot) => histogramMetric(nest, body, f, slot, f.labels.pairs(view, slot)));

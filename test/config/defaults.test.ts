@@ -35,6 +35,9 @@ const EXPECTED_DEFAULTS = {
       events: { enabled: false, dimensions: [] },
       filter_policies: [],
       enable_tracestate_span_multiplier: false,
+      enable_target_info: false,
+      target_info_excluded_dimensions: [],
+      enable_instance_label: true,
       namespace: 'traces.span.metrics',
     },
     service_graphs: {

@@ -14,6 +14,9 @@ processor:
       status_message: true
     span_multiplier_key: sampling.ratio
     events: {enabled: true, dimensions: [exception.type]}
+    enable_target_info: true
+    target_info_excluded_dimensions: [host.id]
+    enable_instance_label: false
   service_graphs:
     wait: 30s
     max_items: 20000
@@ -111,6 +114,9 @@ describe('YAML file', () => {
           events: { enabled: true, dimensions: ['exception.type'] },
           filter_policies: [],
           enable_tracestate_span_multiplier: false,
+          enable_target_info: true,
+          target_info_excluded_dimensions: ['host.id'],
+          enable_instance_label: false,
           namespace: 'traces.span.metrics',
         },
         service_graphs: {
@@ -323,6 +329,9 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SPAN_METRICS_NAMESPACE',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSION_DEFAULTS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSION_MAPPINGS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_TARGET_INFO',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_TARGET_INFO_EXCLUDED_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_INSTANCE_LABEL',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WAIT',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_MAX_ITEMS',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WORKERS',

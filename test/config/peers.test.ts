@@ -249,7 +249,7 @@ overrides:
   });
 });
 
-describe("Tempo's target_info keys while target_info is off", () => {
+describe("Tempo's target_info keys", () => {
   it("enable_target_info: false (Tempo's default) is accepted; instance label and exclusions are named as without effect", () => {
     // Tempo reads enable_instance_label and target_info_excluded_dimensions only with
     // enable_target_info on (spanmetrics.go aggregateMetricsForSpan, buildAndSetTargetInfoLabels)
@@ -271,9 +271,22 @@ metrics_generator:
     ]);
   });
 
-  it('enable_target_info: true is refused, with its path', () => {
-    expect(fileError('metrics_generator:\n  processor:\n    span_metrics:\n      enable_target_info: true\n')).toBe(
-      'config error: c.yaml:4:7: metrics_generator.processor.span_metrics.enable_target_info: Tempo option not supported by spanmeter yet',
-    );
+  it('with enable_target_info: true all three are read as Tempo reads them, without a warning', () => {
+    const { config, warnings } = file(`
+metrics_generator:
+  processor:
+    span_metrics:
+      enable_target_info: true
+      enable_instance_label: false
+      target_info_excluded_dimensions: [host.name, container.id]
+`);
+    expect(warnings).toEqual([]);
+    const sm = config.processor.span_metrics;
+    expect([sm.enable_target_info, sm.enable_instance_label, sm.target_info_excluded_dimensions]).toEqual([true, false, ['host.name', 'container.id']]);
+  });
+
+  it("the defaults are Tempo's: target_info off, the instance label on (spanmetrics/config.go)", () => {
+    const sm = file('processors: [span-metrics]\n').config.processor.span_metrics;
+    expect([sm.enable_target_info, sm.enable_instance_label, sm.target_info_excluded_dimensions]).toEqual([false, true, []]);
   });
 });

@@ -25,11 +25,6 @@ describe('unknown keys, at every depth, with the key path and a hint', () => {
       'config error: c.yaml:3:5: processor.service_graphs.max_item: unknown key (did you mean max_items?)',
     ],
     [
-      'a Tempo option spanmeter does not support yet',
-      'processor:\n  span_metrics:\n    enable_target_info: true\n',
-      'config error: c.yaml:3:5: processor.span_metrics.enable_target_info: Tempo option not supported by spanmeter yet',
-    ],
-    [
       "Tempo's local_blocks processor",
       'processor:\n  local_blocks: {}\n',
       'config error: c.yaml:2:3: processor.local_blocks: Tempo processor not provided by spanmeter',
