@@ -113,6 +113,7 @@ describe('Alloy values (grafana/alloy chart)', () => {
     expect(cfg.http_endpoint).toBe(`0.0.0.0:${metricsPort.containerPort}`);
     const scrape = component(blocks, 'prometheus.scrape', 'spanmeter');
     expect(refs(scrape.attrs.targets)).toEqual(['discovery.relabel.spanmeter.output']);
+    expect(scrape.attrs.job_name).toBe('spanmeter'); // README: the series carry job="spanmeter"
     expect(refs(scrape.attrs.forward_to)).toEqual(['prometheus.remote_write.default.receiver']);
     const values = YAML.parse(readFileSync(ALLOY_VALUES, 'utf8'));
     // the Alloy pods share the targets (a DaemonSet by default): clustering on in the chart too
