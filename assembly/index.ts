@@ -13,6 +13,7 @@ import {
   configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
+import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
   configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs,
@@ -20,6 +21,7 @@ import {
   filter as serviceGraphsFilter,
 } from './servicegraphs';
 import { newFilter } from './filters';
+import { configureNative } from './nativehistogram';
 import { size as edgeStoreSize } from './edgestore';
 import { findExemplar, E_EXEMPLAR } from './exemplars';
 import {
@@ -74,6 +76,26 @@ export function spanmetrics_mapping_add(joinPtr: usize, joinLen: usize, slots: u
 }
 
 /**
+ * Tempo's target_info (before spanmetrics_configure): the traces_target_info table, and the job
+ * and instance words of the span-metrics key. `namespaceSlot` and `instanceSlot` are the
+ * watched-key slots of service.namespace and service.instance.id; `instanceLabel` 0 leaves the
+ * instance label out (enable_instance_label: false).
+ */
+export function spanmetrics_target_info_configure(namespaceSlot: i32, instanceSlot: i32, instanceLabel: u32): void {
+  configureTargetInfo(namespaceSlot, instanceSlot, instanceLabel != 0);
+}
+
+/** A resource attribute key (UTF-8 at ptr) left out of target_info; 0, or -1 past 64 keys. */
+export function spanmetrics_target_info_exclude(ptr: usize, len: usize): i32 {
+  return excludeTargetInfoKey(ptr, len) ? 0 : -1;
+}
+
+/** The target_info table (0 when target_info is off). */
+export function spanmetrics_target_info_table(): usize {
+  return changetype<usize>(targetTable);
+}
+
+/**
  * A dimension's default (after spanmetrics_configure): the UTF-8 value at `ptr` labels dimension
  * `d` of a span that has neither the attribute nor its resource (the Collector's `default`).
  */
@@ -115,6 +137,18 @@ export function servicegraphs_configure(
   bounds: usize, boundCount: i32, opts: u32, slots: usize, dims: i32, peers: i32, dbs: i32, waitMs: f64, maxItems: u32,
 ): void {
   configureServiceGraphs(bounds, boundCount, opts, slots, dims, peers, dbs, waitMs, maxItems);
+}
+
+/**
+ * Native histograms for a processor's histograms (PROCESSOR_SPAN_METRICS or
+ * PROCESSOR_SERVICE_GRAPHS), before its *_configure call: `schema` the starting resolution
+ * (-4 … 8), `maxBuckets` the most buckets in use per histogram, `minResetMs` the least time
+ * between resets (0: never), `classic` ≠ 0 when the classic buckets are exposed too (for the
+ * series limit). Each histogram record then holds NH_V_BUCKETS + maxBuckets more values per
+ * histogram (layout.ts NH_V_*).
+ */
+export function native_histograms_configure(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: u32): void {
+  configureNative(processor, schema, maxBuckets, minResetMs, classic != 0);
 }
 
 /**
@@ -224,6 +258,7 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
   let removed: u32 = 0;
   if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff);
   if (eventsEnabled()) removed += removeStale(eventsTable, cutoff);
+  if (targetInfoEnabled()) removed += removeStale(targetTable, cutoff);
   if (serviceGraphsEnabled()) {
     removed += removeStale(edges, cutoff);
     removed += removeStale(unpaired, cutoff);

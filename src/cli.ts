@@ -6,11 +6,12 @@ import { helpText } from './config/help.js';
 import { printConfig } from './config/print.js';
 import { explainListenError } from './config/inuse.js';
 import type { Config } from './config/types.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { SupervisedCore } from './core/supervisor.js';
 import { coreOptions } from './core/index.js';
 import { IngestBudget } from './receivers/budget.js';
 import { loadBearerToken, loadTls } from './net/security.js';
+import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
 import { renderFamilies } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
@@ -46,6 +47,7 @@ async function run(config: Config, demo = false): Promise<void> {
   const supervisor = await SupervisedCore.create(coreOptions(config), log);
   const core = supervisor.view;
   const budget = new IngestBudget({ maxBytes: config.otlp.max_inflight_bytes, maxRequests: config.otlp.max_inflight_requests });
+  const memory = startMemoryLimiter(config, log);
   const catalog = configuredCatalog(core, config);
   const families = catalog.families;
   const maxActive = config.registry.max_active_series;
@@ -147,6 +149,7 @@ async function run(config: Config, demo = false): Promise<void> {
     help: 'Active series dropped with failed core instances.',
     collect: () => supervisor.lostSeries(),
   });
+  if (memory) addMemoryMetrics(telemetry, memory);
   telemetry.addGauge({
     name: 'spanmeter_wasm_memory_bytes',
     help: 'Linear memory of the WASM core.',
@@ -162,7 +165,7 @@ async function run(config: Config, demo = false): Promise<void> {
   const servers: RunningServer[] = [];
   let receiversUp = false;
   let stopping = false;
-  const receiverOptions = { budget, tls: otlpTls, bearerToken: otlpToken };
+  const receiverOptions = { budget, memory, tls: otlpTls, bearerToken: otlpToken };
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
@@ -173,8 +176,9 @@ async function run(config: Config, demo = false): Promise<void> {
     limits: config.http_limits,
     onRefused: (reason) => telemetry.countHttpRefused(reason),
     ready: () => ({
-      ok: receiversUp && !stopping && !supervisor.isRebuilding(),
+      ok: receiversUp && !stopping && !supervisor.isRebuilding() && memory?.refusing === undefined,
       receivers: receiversUp ? 'up' : 'starting',
+      ...(memory?.refusing !== undefined ? { memory: `refusing data: ${memory.refusing}` } : {}),
       ...(stopping ? { shutting_down: true } : {}),
       ...(supervisor.isRebuilding() ? { core: 'rebuilding' } : {}),
     }),
@@ -192,6 +196,7 @@ async function run(config: Config, demo = false): Promise<void> {
           : 'not reached',
       edge_store_size: core.edgeStoreSize(),
       wasm_memory_bytes: core.memoryBytes(),
+      ...(memory ? { memory_used_bytes: memory.last.used, memory_soft_limit_bytes: memory.soft, memory_hard_limit_bytes: memory.hard } : {}),
     }),
     logger: log,
   });
@@ -243,6 +248,7 @@ async function run(config: Config, demo = false): Promise<void> {
     stopping = true;
     log.info({ signal }, 'spanmeter stopping');
     clearInterval(maintenance);
+    memory?.stop();
     // Whatever still hangs (a slow remote-write endpoint, a client holding a connection) does
     // not keep the process past shutdown_timeout.
     setTimeout(() => {
@@ -271,6 +277,48 @@ async function run(config: Config, demo = false): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The memory limiter as configured (memory_limiter), started; undefined when check_interval is 0. */
+function startMemoryLimiter(config: Config, log: Logger): MemoryLimiter | undefined {
+  const c = config.memory_limiter;
+  if (c.check_interval === 0) return undefined;
+  const available = availableMemory();
+  const { soft, hard } = memoryLimits(c, available);
+  log.info(
+    { soft_limit_mib: Math.round(soft / 2 ** 20), hard_limit_mib: Math.round(hard / 2 ** 20), check_interval_ms: c.check_interval, available_mib: Math.round(available.bytes / 2 ** 20), available_from: available.source },
+    'memory limiter configured',
+  );
+  return new MemoryLimiter({ soft, hard, checkIntervalMs: c.check_interval, log }).start();
+}
+
+function addMemoryMetrics(telemetry: Telemetry, memory: MemoryLimiter): void {
+  telemetry.addGauge({
+    name: 'spanmeter_memory_limit_bytes',
+    help: 'The memory limiter\'s limits (memory_limiter): data is refused above the soft one, a GC forced above the hard one.',
+    labelNames: ['limit'],
+    collect: () => [{ labels: { limit: 'soft' }, value: memory.soft }, { labels: { limit: 'hard' }, value: memory.hard }],
+  });
+  telemetry.addGauge({
+    name: 'spanmeter_memory_used_bytes',
+    help: 'Memory the limiter measured at its last check: JS heap in use plus external (Buffers, WASM memory).',
+    collect: () => memory.last.used,
+  });
+  telemetry.addGauge({
+    name: 'spanmeter_memory_limiter_refusing',
+    help: '1 while the memory limiter refuses OTLP data (memory above the soft limit), else 0.',
+    collect: () => (memory.refusing === undefined ? 0 : 1),
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_memory_limiter_refused_total',
+    help: 'OTLP requests the memory limiter refused (HTTP 429 / gRPC UNAVAILABLE, with a retry delay).',
+    collect: () => memory.refused,
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_memory_limiter_forced_gc_total',
+    help: 'Garbage collections the memory limiter forced.',
+    collect: () => memory.forcedGcs,
+  });
 }
 
 async function main(): Promise<void> {

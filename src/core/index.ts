@@ -8,6 +8,7 @@ import { causeOf, describeFailure, spanLimitReason } from './errors.js';
 import { SeriesTableView } from './series.js';
 import { FilterPatterns, filterRecords } from './filters.js';
 import * as L from './layout.js';
+import { schemaForFactor } from './native.js';
 
 export type { IngestResult } from './result.js';
 export { SeriesTableView } from './series.js';
@@ -25,7 +26,21 @@ export interface CoreOptions {
   slos?: readonly SloConfig[];
   /** Request limits (0 or absent: none). */
   limits?: { maxStringLength: number; maxAttributesPerSpan: number; maxSpansPerRequest?: number };
+  /** Native histograms for both processors' histograms (generate_native_histograms); absent: classic only. */
+  nativeHistograms?: NativeHistogramOptions;
   build?: WasmBuild;
+}
+
+/** generate_native_histograms and its settings, as the core takes them. */
+export interface NativeHistogramOptions {
+  /** classic: no native histograms; native: only them; both: classic buckets too. */
+  mode: 'classic' | 'native' | 'both';
+  /** Starting resolution, -4 … 8 (schemaForFactor of the bucket factor). */
+  schema: number;
+  /** Most buckets in use per histogram before the resolution is halved (or the histogram reset). */
+  maxBuckets: number;
+  /** Least time between resets, ms; 0: never reset. */
+  minResetMs: number;
 }
 
 /** What a configuration asks of the core. */
@@ -36,6 +51,12 @@ export function coreOptions(config: Config): CoreOptions {
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,
+    nativeHistograms: {
+      mode: config.generate_native_histograms,
+      schema: schemaForFactor(config.native_histogram_bucket_factor),
+      maxBuckets: config.native_histogram_max_bucket_number,
+      minResetMs: config.native_histogram_min_reset_duration,
+    },
     limits: {
       maxStringLength: config.otlp.max_string_length,
       maxAttributesPerSpan: config.otlp.max_attributes_per_span,
@@ -61,7 +82,7 @@ const encoder = new TextEncoder();
 // A byte-order mark is part of a label value, not a marker to drop.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-type TableName = 'spanMetrics' | 'spanEvents' | 'edges' | 'unpaired' | 'dropped' | 'slos';
+type TableName = 'spanMetrics' | 'spanEvents' | 'targetInfo' | 'edges' | 'unpaired' | 'dropped' | 'slos';
 
 /** An SLO's counts so far. */
 export interface SloCounts {
@@ -103,6 +124,7 @@ export class Core {
     const tables: [TableName, number][] = [
       ['spanMetrics', wasm.spanmetrics_table()],
       ['spanEvents', wasm.spanmetrics_events_table()],
+      ['targetInfo', wasm.spanmetrics_target_info_table()],
       ['edges', wasm.servicegraphs_edges()],
       ['unpaired', wasm.servicegraphs_unpaired()],
       ['dropped', wasm.servicegraphs_dropped()],
@@ -121,8 +143,13 @@ export class Core {
     const filterPatterns = new FilterPatterns();
     const wasm = await instantiateCore(options.build, { sloMatch, filterMatch: filterPatterns.match });
     const slot = (key: string) => (key === '' ? -1 : watch(wasm, key));
+    const native = options.nativeHistograms && options.nativeHistograms.mode !== 'classic' ? options.nativeHistograms : undefined;
+    const configureNative = (processor: number) => {
+      if (native) wasm.native_histograms_configure(processor, native.schema, native.maxBuckets, native.minResetMs, native.mode === 'both' ? 1 : 0);
+    };
     const sm = options.spanMetrics;
     if (sm) {
+      configureNative(L.PROCESSOR_SPAN_METRICS);
       let mask = 0;
       for (const [name, bit] of Object.entries(INTRINSIC_BITS)) {
         if (sm.intrinsic_dimensions[name as keyof typeof INTRINSIC_BITS]) mask |= bit;
@@ -138,17 +165,20 @@ export class Core {
         new Int32Array(wasm.memory.buffer, at, sources.length).set(sources);
         if (wasm.spanmetrics_mapping_add(ptr, join.length, at, sources.length) < 0) throw new Error('more than 64 dimension_mappings');
       }
+      // Tempo's target_info, before configure: its job and instance words follow the mappings'.
+      if (sm.enable_target_info) {
+        for (const key of sm.target_info_excluded_dimensions ?? []) {
+          if (wasm.spanmetrics_target_info_exclude(...passString(wasm, key)) < 0) throw new Error('more than 64 target_info_excluded_dimensions');
+        }
+        wasm.spanmetrics_target_info_configure(slot('service.namespace'), slot('service.instance.id'), sm.enable_instance_label !== false ? 1 : 0);
+      }
       // every watch (slot) before passArguments: a watch writes its key into the same scratch
       const multiplier = slot(sm.span_multiplier_key);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
       wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, multiplier);
       sm.dimensions.forEach((d, i) => {
         const value = sm.dimension_defaults?.[d];
-        if (value === undefined) return;
-        const bytes = encoder.encode(value);
-        const ptr = wasm.scratch(bytes.length) >>> 0;
-        new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
-        wasm.spanmetrics_dimension_default(i, ptr, bytes.length);
+        if (value !== undefined) wasm.spanmetrics_dimension_default(i, ...passString(wasm, value));
       });
       if (sm.events.enabled) {
         const eventSlots = sm.events.dimensions.map(slot);
@@ -176,6 +206,7 @@ export class Core {
         ...fixed,
       ];
       const [bounds, slotsPtr] = passArguments(wasm, sg.histogram_buckets, slots);
+      configureNative(L.PROCESSOR_SERVICE_GRAPHS);
       wasm.servicegraphs_configure(
         bounds, sg.histogram_buckets.length, opts, slotsPtr, sg.dimensions.length, sg.peer_attributes.length,
         sg.database_name_attributes.length, sg.wait, sg.max_items,
@@ -295,6 +326,20 @@ export class Core {
     };
   }
 
+  /**
+   * The value index of a native histogram block in the records of `table` (span metrics: the
+   * latency histogram; edges: histogram `h`, 0 server, 1 client, 2 messaging), or undefined
+   * without native histograms.
+   */
+  nativeBlock(table: 'spanMetrics' | 'edges', h = 0): number | undefined {
+    const native = this.options.nativeHistograms;
+    if (!native || native.mode === 'classic') return undefined;
+    if (table === 'spanMetrics') return this.options.spanMetrics ? L.SM_V_BUCKETS + this.options.spanMetrics.histogram_buckets.length : undefined;
+    const sg = this.options.serviceGraphs;
+    if (!sg) return undefined;
+    return L.SG_V_BUCKETS + L.SG_HISTOGRAMS * sg.histogram_buckets.length + h * (L.NH_V_BUCKETS + Math.max(1, native.maxBuckets));
+  }
+
   /** Good and total spans of each SLO, in the order configured. */
   sloCounts(): SloCounts[] {
     const view = this.table('slos');
@@ -345,11 +390,16 @@ function configureFilters(
   wasm.filter_configure(processor, ptr, count, bytes.length);
 }
 
-function watch(wasm: CoreExports, key: string): number {
-  const bytes = encoder.encode(key);
+/** A string's UTF-8 bytes copied into scratch: their address and length (valid until the next scratch call). */
+function passString(wasm: CoreExports, s: string): [ptr: number, len: number] {
+  const bytes = encoder.encode(s);
   const ptr = wasm.scratch(bytes.length) >>> 0;
   new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
-  const slot = wasm.watch_key(ptr, bytes.length);
+  return [ptr, bytes.length];
+}
+
+function watch(wasm: CoreExports, key: string): number {
+  const slot = wasm.watch_key(...passString(wasm, key));
   if (slot < 0) throw new Error(`too many attribute keys configured (at ${key})`);
   return slot;
 }

@@ -13,6 +13,9 @@ export interface CoreExports {
   spanmetrics_events_configure(slots: number, dims: number): void;
   spanmetrics_dimension_default(d: number, ptr: number, len: number): void;
   spanmetrics_mapping_add(joinPtr: number, joinLen: number, slots: number, count: number): number;
+  spanmetrics_target_info_configure(namespaceSlot: number, instanceSlot: number, instanceLabel: number): void;
+  spanmetrics_target_info_exclude(ptr: number, len: number): number;
+  spanmetrics_target_info_table(): number;
   slo_add(flags: number, servicePtr: number, serviceLen: number, namePtr: number, nameLen: number, kind: number, thresholdNs: number): number;
   slo_table(): number;
   servicegraphs_configure(
@@ -20,6 +23,7 @@ export interface CoreExports {
     waitMs: number, maxItems: number,
   ): void;
   registry_configure(maxActiveSeries: number, slackMs: number): void;
+  native_histograms_configure(processor: number, schema: number, maxBuckets: number, minResetMs: number, classic: number): void;
   filter_configure(processor: number, records: number, count: number, bytes: number): void;
   spans_filtered(processor: number): number;
   tracestate_configure(processor: number, on: number): void;

@@ -58,18 +58,19 @@ function exemplarText(e: Exemplar | undefined, scale: number): string {
 
 function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
   const om = format === 'openmetrics';
-  const counterName = `${f.name}_total`;
+  const sampleName = f.type === 'counter' ? `${f.name}_total` : f.name;
   // Text 0.0.4 names a counter family by its sample name; OpenMetrics by the name without _total.
-  const headerName = f.type === 'counter' && !om ? counterName : f.name;
+  const headerName = f.type === 'counter' && !om ? sampleName : f.name;
   out.text(`# HELP ${headerName} ${f.help}\n# TYPE ${headerName} ${f.type}\n`);
   const view = f.table();
   if (!view) return;
-  if (f.type === 'counter') {
-    const open = Buffer.from(`${counterName}{`);
-    const bare = Buffer.from(counterName);
+  if (f.type !== 'histogram') {
+    const open = Buffer.from(`${sampleName}{`);
+    const bare = Buffer.from(sampleName);
+    const exemplar = f.type === 'counter' ? f.exemplar : undefined;
     forEachSeries(f, view, (slot) => {
       const labels = f.labels.bytes(view, slot);
-      const value = ` ${formatSampleValue(view.value(slot, f.value))}${om ? exemplarText(f.exemplar?.(view, slot), 1) : ''}\n`;
+      const value = ` ${formatSampleValue(view.value(slot, f.value))}${om ? exemplarText(exemplar?.(view, slot), 1) : ''}\n`;
       if (labels.length > 0) {
         out.bytes(open);
         out.bytes(labels);

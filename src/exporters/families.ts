@@ -78,11 +78,18 @@ export interface HistogramFamily extends FamilyBase {
   exemplar?(view: SeriesTableView, slot: number, bucket: number): Exemplar | undefined;
 }
 
-export type Family = CounterFamily | HistogramFamily;
+/** A gauge (Tempo's traces_target_info): its samples are named as the family. */
+export interface GaugeFamily extends FamilyBase {
+  type: 'gauge';
+  /** Index of the value in the record. */
+  value: number;
+}
+
+export type Family = CounterFamily | HistogramFamily | GaugeFamily;
 
 /** Calls `visit` for each live series of the family, with its slot. */
 export function forEachSeries(family: Family, view: SeriesTableView, visit: (slot: number) => void): void {
-  const skipAt = family.skipZero ? (family.type === 'counter' ? family.value : family.count) : -1;
+  const skipAt = family.type === 'gauge' || !family.skipZero ? -1 : family.type === 'counter' ? family.value : family.count;
   for (let slot = 0; slot < view.used; slot++) {
     if (!view.live(slot)) continue;
     if (skipAt >= 0 && !(view.value(slot, skipAt) > 0)) continue;
@@ -120,6 +127,8 @@ export interface SpanMetricsCatalog {
   size?: CounterFamily;
   /** With processor.span_metrics.events.enabled. */
   events?: CounterFamily;
+  /** With processor.span_metrics.enable_target_info: traces_target_info. */
+  targetInfo?: GaugeFamily;
   /** The labels of an events series besides the span's (which `labels` reads there too): event name and dimensions. */
   eventLabels?: { name: LabelReader; dimensions: readonly { attribute: string; read: LabelReader }[] };
   /** The intrinsic labels of a calls (and latency) series. */

@@ -50,7 +50,14 @@ const HTTP_STATUS: ReadonlyMap<Code, number> = new Map([
   [Code.DATA_LOSS, 503],
 ]);
 
-export function httpStatusOf(code: Code): number {
+/**
+ * The HTTP status of an outcome: the code's (HTTP_STATUS), except a refusal that asks the sender
+ * to slow down (the ingest budget, the memory limiter), answered 429 as OTLP/HTTP throttles, with
+ * UNAVAILABLE in its Status as over gRPC. (The Collector answers its memory_limiter's refusals
+ * 503; both are retryable for OTLP exporters.)
+ */
+export function httpStatusOf(code: Code, reason?: RejectReason): number {
+  if (code === Code.UNAVAILABLE && (reason === 'throttled' || reason === 'memory_limited')) return 429;
   return HTTP_STATUS.get(code) ?? 500;
 }
 
@@ -76,6 +83,8 @@ export interface IngestPathOptions {
   maxDecompressionRatio: number;
   /** The delay advertised when the core cannot take requests for a moment, ms. */
   retryAfterMs: number;
+  /** The memory limiter (src/net/memory.ts): asked first; a reason refuses the request, retryable. */
+  memory?: { admit(): string | undefined };
 }
 
 /** The body as the transport read it: its OTLP encoding and its Content-Encoding (HTTP only). */
@@ -94,9 +103,16 @@ const OK: IngestOutcome = { code: Code.OK, message: '' };
  * sends.
  */
 export function ingestPath(options: IngestPathOptions): (body: IngestBody) => IngestOutcome {
-  const { protocol, consumer, telemetry, log, maxBodyBytes, maxDecompressionRatio, retryAfterMs } = options;
+  const { protocol, consumer, telemetry, log, maxBodyBytes, maxDecompressionRatio, retryAfterMs, memory } = options;
   const prefix = `otlp/${protocol}`;
   return (body) => {
+    // Before anything is inflated or converted: a refused request reached nothing, so the
+    // sender's retry can neither lose nor double-count spans.
+    const full = memory?.admit();
+    if (full !== undefined) {
+      log.debug({ reason: full }, `${prefix}: refused by the memory limiter`);
+      return { code: Code.UNAVAILABLE, message: `${full}: retry later`, reason: 'memory_limited', retryDelayMs: retryAfterMs };
+    }
     const t0 = performance.now();
     const seconds = (): number => (performance.now() - t0) / 1000;
     let result: IngestResult;

@@ -37,6 +37,9 @@ describe.runIf(WITH_PACK)('conformance case configs', () => {
       events: { enabled: false, dimensions: [] },
       filter_policies: [],
       enable_tracestate_span_multiplier: false,
+      enable_target_info: false,
+      target_info_excluded_dimensions: [],
+      enable_instance_label: true,
       namespace: 'traces.span.metrics',
     });
     expect(c.otlp).toEqual({ http_endpoint: '127.0.0.1:40001', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, max_string_length: 65536, max_attributes_per_span: 1024, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
