@@ -144,11 +144,12 @@ export function servicegraphs_configure(
  * PROCESSOR_SERVICE_GRAPHS), before its *_configure call: `schema` the starting resolution
  * (-4 … 8), `maxBuckets` the most buckets in use per histogram, `minResetMs` the least time
  * between resets (0: never), `classic` ≠ 0 when the classic buckets are exposed too (for the
- * series limit). Each histogram record then holds NH_V_BUCKETS + maxBuckets more values per
+ * series limit), `scale` what observations in seconds are multiplied by (1000: milliseconds; 0
+ * or 1: seconds). Each histogram record then holds NH_V_BUCKETS + maxBuckets more values per
  * histogram (layout.ts NH_V_*).
  */
-export function native_histograms_configure(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: u32): void {
-  configureNative(processor, schema, maxBuckets, minResetMs, classic != 0);
+export function native_histograms_configure(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: u32, scale: f64): void {
+  configureNative(processor, schema, maxBuckets, minResetMs, classic != 0, scale);
 }
 
 /**

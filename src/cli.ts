@@ -170,7 +170,7 @@ async function run(config: Config, demo = false): Promise<void> {
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
     routes: uiRoutes(ui),
-    renderers: [(format) => renderFamilies(families, format), (format) => telemetry.render(format)],
+    renderers: [(format) => renderFamilies(families, format), (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format))],
     tls: httpTls,
     bearerToken: metricsToken,
     limits: config.http_limits,

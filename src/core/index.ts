@@ -41,6 +41,8 @@ export interface NativeHistogramOptions {
   maxBuckets: number;
   /** Least time between resets, ms; 0: never reset. */
   minResetMs: number;
+  /** What span durations in seconds are multiplied by for the span-metrics histogram (1000 with naming: otel in ms); default 1. */
+  spanMetricsScale?: number;
 }
 
 /** What a configuration asks of the core. */
@@ -56,6 +58,7 @@ export function coreOptions(config: Config): CoreOptions {
       schema: schemaForFactor(config.native_histogram_bucket_factor),
       maxBuckets: config.native_histogram_max_bucket_number,
       minResetMs: config.native_histogram_min_reset_duration,
+      spanMetricsScale: config.naming === 'otel' && config.processor.span_metrics.histogram_unit === 'ms' ? 1000 : 1,
     },
     limits: {
       maxStringLength: config.otlp.max_string_length,
@@ -144,12 +147,16 @@ export class Core {
     const wasm = await instantiateCore(options.build, { sloMatch, filterMatch: filterPatterns.match });
     const slot = (key: string) => (key === '' ? -1 : watch(wasm, key));
     const native = options.nativeHistograms && options.nativeHistograms.mode !== 'classic' ? options.nativeHistograms : undefined;
-    const configureNative = (processor: number) => {
-      if (native) wasm.native_histograms_configure(processor, native.schema, native.maxBuckets, native.minResetMs, native.mode === 'both' ? 1 : 0);
+    const configureNative = (processor: number, scale = 1) => {
+      // With both, never reset: the classic buckets and counts (one message with them in the
+      // Prometheus protobuf) are not reset with it.
+      const both = native?.mode === 'both';
+      if (native) wasm.native_histograms_configure(processor, native.schema, native.maxBuckets, both ? 0 : native.minResetMs, both ? 1 : 0, scale);
     };
     const sm = options.spanMetrics;
     if (sm) {
-      configureNative(L.PROCESSOR_SPAN_METRICS);
+      // The native histogram counts in the unit the family shows (naming: otel's ms: bounds are not powers of two apart).
+      configureNative(L.PROCESSOR_SPAN_METRICS, native?.spanMetricsScale ?? 1);
       let mask = 0;
       for (const [name, bit] of Object.entries(INTRINSIC_BITS)) {
         if (sm.intrinsic_dimensions[name as keyof typeof INTRINSIC_BITS]) mask |= bit;

@@ -23,7 +23,7 @@ export interface CoreExports {
     waitMs: number, maxItems: number,
   ): void;
   registry_configure(maxActiveSeries: number, slackMs: number): void;
-  native_histograms_configure(processor: number, schema: number, maxBuckets: number, minResetMs: number, classic: number): void;
+  native_histograms_configure(processor: number, schema: number, maxBuckets: number, minResetMs: number, classic: number, scale: number): void;
   filter_configure(processor: number, records: number, count: number, bytes: number): void;
   spans_filtered(processor: number): number;
   tracestate_configure(processor: number, on: number): void;

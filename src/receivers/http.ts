@@ -226,7 +226,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       return;
     }
 
-    const outcome = ingest({ bytes: body, format, encoding: encoding ?? 'identity' });
+    const outcome = await ingest({ bytes: body, format, encoding: encoding ?? 'identity' });
     const status = httpStatusOf(outcome.code, outcome.reason);
     if (outcome.code === Code.OK) {
       send(res, status, CONTENT_TYPES[format], encodeExportResponse(format));

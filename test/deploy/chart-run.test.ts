@@ -8,8 +8,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,63 +15,8 @@ import { grpcCall, request, requestMsg } from '../reliability/helpers.js';
 import { encodeRequest } from '../support/otlp-input.js';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { freePorts } from '../support/sidecar.js';
-import { runPod, type Pod, type Secrets } from './pod.js';
+import { call, callsByService, probeUntilOk, runPod, servicePort, type Pod, type Secrets } from './pod.js';
 import { deployTools, render, type Rendered } from './support.js';
-
-interface Answer { status: number; body: string; headers: Record<string, unknown> }
-interface Client { ca?: Buffer; cert?: Buffer; key?: Buffer; token?: string; verify?: boolean }
-
-function call(scheme: string, port: number, path: string, c: Client = {}, body?: Uint8Array): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (c.token) headers.authorization = `Bearer ${c.token}`;
-  if (body) headers['content-type'] = 'application/x-protobuf';
-  return new Promise((resolve, reject) => {
-    const mod = scheme.toLowerCase() === 'https' ? https : http;
-    const req = mod.request({
-      host: '127.0.0.1', port, path, method: body ? 'POST' : 'GET', headers, agent: false, timeout: 5000,
-      ca: c.ca, cert: c.cert, key: c.key, rejectUnauthorized: c.verify ?? true,
-    }, (res: any) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: res.headers }));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 5 s')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Polls the rendered probe as the kubelet does until it answers 200 (or the time is up). */
-async function probeUntilOk(pod: Pod, probe: any, ms = 20_000): Promise<Answer> {
-  const { path, port, scheme = 'HTTP' } = probe.httpGet;
-  const deadline = Date.now() + ms;
-  let last: Answer | Error = new Error('no attempt');
-  while (Date.now() < deadline) {
-    if (!pod.alive()) throw new Error(`spanmeter exited:\n${pod.output()}`);
-    try {
-      last = await call(scheme, pod.port(port), path, { verify: false });
-      if (last.status === 200) return last;
-    } catch (e) {
-      last = e as Error;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`probe ${scheme} ${path} on ${port}: ${last instanceof Error ? last.message : last.status}\n${pod.output()}`);
-}
-
-function servicePort(r: Rendered, pod: Pod, name: string): number {
-  const p = r.get('Service', 'spanmeter').spec.ports.find((x: any) => x.name === name);
-  expect(p, `Service port ${name}`).toBeDefined();
-  return pod.port(p.targetPort);
-}
-
-function callsByService(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const s of parsePrometheusText(text).samples) {
-    if (s.name === 'traces_spanmetrics_calls_total') out[s.labels.service!] = (out[s.labels.service!] ?? 0) + s.value;
-  }
-  return out;
-}
 
 let pods: Pod[] = [];
 afterEach(async () => {
