@@ -27,6 +27,10 @@ import { findExemplar, E_EXEMPLAR } from './exemplars';
 import {
   SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
 } from './series';
+import {
+  configureCardinality, initCardinality, checkTracking, cardinalityTick, labelEstimate, labelLimited, labelExample,
+  seriesDemand, topService, topServiceCount,
+} from './cardinality';
 import { ABI_VERSION, PROCESSOR_SPAN_METRICS } from './layout';
 
 initFieldTable();
@@ -199,9 +203,19 @@ export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32
   setLimits(maxStringLength, maxAttributesPerSpan, maxSpansPerRequest);
 }
 
+/**
+ * Per-label caps (optional, before start): `capPerLabel` distinct values a span-metrics label may
+ * take over a window of `windowMs` (the stale duration) before new label sets get
+ * `__cardinality_overflow__` for it (0 = no cap; the default). See assembly/cardinality.ts.
+ */
+export function cardinality_configure(capPerLabel: u32, windowMs: f64): void {
+  configureCardinality(capPerLabel, windowMs);
+}
+
 /** Ends set-up. */
 export function start(): void {
   initStaging();
+  if (spanMetricsEnabled()) initCardinality(spanMetricsTable);
 }
 
 /** Address of a buffer of at least `n` bytes for the next request body. */
@@ -226,6 +240,7 @@ export function ingest(n: usize, nowMs: f64): i32 {
   if (failCode != 0) return -failCode;
   if (slackNs != 0) markLate(<u64>(nowMs * 1e6));
   setReadOnly(budgetExhausted());
+  checkTracking(nowMs, spanCount);
   if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs);
   if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
   if (sloCount > 0) aggregateSlos();
@@ -265,6 +280,7 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
     removed += removeStale(unpaired, cutoff);
     removed += removeStale(dropped, cutoff);
   }
+  cardinalityTick(nowMs);
   sweepStrings();
   return removed;
 }
@@ -394,4 +410,31 @@ export function table_key_words(t: usize): i32 {
 /** f64 values per record of table `t` (fixed for the table's life). */
 export function table_value_count(t: usize): i32 {
   return changetype<SeriesTable>(t).valueCount;
+}
+
+/**
+ * Distinct values of span-metrics key word `word` (a label: service, span name, status message,
+ * a dimension or mapping) over the window, -1 while not tracked (no cap and nothing held back yet).
+ */
+export function label_cardinality(word: i32): f64 {
+  return labelEstimate(word);
+}
+/** Values of span-metrics key word `word` replaced by `__cardinality_overflow__` so far. */
+export function label_values_limited(word: i32): f64 {
+  return labelLimited(word);
+}
+/** Address of key word `word`'s latest held-back value: u32 length, then up to LABEL_EXAMPLE_BYTES bytes; 0 when none. */
+export function label_example(word: i32): usize {
+  return labelExample(word);
+}
+/** Series the traffic would make: active series plus the label sets held back (by a cap or the series limit) over the window. */
+export function series_demand(): f64 {
+  return seriesDemand();
+}
+/** The held-back spans' top services (TOP_SERVICES entries): entry `i`'s service string id (0: empty) and its count. */
+export function top_service(i: i32): u32 {
+  return topService(i);
+}
+export function top_service_count(i: i32): f64 {
+  return topServiceCount(i);
 }

@@ -341,3 +341,10 @@ export const M_SCOPE: i32 = 11;
 export const M_EVENT: i32 = 12;
 /** Span.Link */
 export const M_LINK: i32 = 13;
+
+// ---- Cardinality (cardinality.ts): per-label caps and demand estimates of the span-metrics table.
+
+/** Bytes kept of a label's latest held-back value (label_example: a u32 length, then the bytes). */
+export const LABEL_EXAMPLE_BYTES: usize = 96;
+/** Entries of the held-back services' top list (top_service). */
+export const TOP_SERVICES: i32 = 8;

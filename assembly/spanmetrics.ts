@@ -17,6 +17,7 @@ import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './targetinfo';
 import { Native, nativeOf, observeNative, histogramCost } from './nativehistogram';
+import { tracking, upsertTracked } from './cardinality';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
@@ -192,7 +193,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       store<u32>(at, jobOf(resourceIndex, resource));
       store<u32>(at, instanceOf(resourceIndex, resource), 4);
     }
-    let record = upsert(t, key, now);
+    let record = tracking ? upsertTracked(t, key, now, resource, span, dimSlots, dimCount) : upsert(t, key, now);
     let r = record + t.valuesOffset;
     let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));

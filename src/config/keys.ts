@@ -193,6 +193,7 @@ export const SCHEMA: ObjectSpec<Config> = {
       kind: 'object',
       fields: {
         max_active_series: integer(0),
+        max_cardinality_per_label: integer(0),
         stale_duration: duration(),
       },
       hints: {

@@ -201,7 +201,7 @@ const TEMPO_GENERATOR_OVERRIDES: Record<string, Rule> = {
   remote_write_headers: '!give the headers in each remote_write entry',
   forwarder: '!spanmeter forwards nothing',
   span_name_sanitization: '!span names are used as they are',
-  max_cardinality_per_label: '!registry.max_active_series is the limit',
+  max_cardinality_per_label: 'registry.max_cardinality_per_label',
 };
 
 /** Tempo's legacy flat overrides that spanmeter reads. */
@@ -210,6 +210,7 @@ const LEGACY_PREFIX_SG = 'metrics_generator_processor_service_graphs_';
 const LEGACY: Record<string, string> = {
   metrics_generator_processors: 'processors',
   metrics_generator_max_active_series: 'registry.max_active_series',
+  metrics_generator_max_cardinality_per_label: 'registry.max_cardinality_per_label',
   metrics_generator_collection_interval: 'collection_interval',
   metrics_generator_ingestion_time_range_slack: 'metrics_ingestion_time_range_slack',
   metrics_generator_generate_native_histograms: 'generate_native_histograms',

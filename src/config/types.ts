@@ -189,6 +189,11 @@ export interface MemoryLimiterConfig {
 export interface RegistryConfig {
   /** Cap on active series across all processors, counted as Prometheus does; 0 = unlimited. */
   max_active_series: number;
+  /**
+   * Distinct values a span-metrics label may take over stale_duration before new label sets get
+   * `__cardinality_overflow__` for it (Tempo's max_cardinality_per_label); 0 = no cap.
+   */
+  max_cardinality_per_label: number;
   /** Series not updated for this long are removed, in milliseconds (YAML: "15m"). */
   stale_duration: number;
 }

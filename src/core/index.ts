@@ -18,8 +18,8 @@ export interface CoreOptions {
   spanMetrics?: SpanMetricsConfig;
   /** Service graph settings; absent when the processor is off. */
   serviceGraphs?: ServiceGraphsConfig;
-  /** Series limit and stale-series expiry; default: unlimited, 15 minutes. */
-  registry?: RegistryConfig;
+  /** Series limit, per-label cap and stale-series expiry; default: unlimited, no cap, 15 minutes. */
+  registry?: Omit<RegistryConfig, 'max_cardinality_per_label'> & { max_cardinality_per_label?: number };
   /** Spans that ended longer than this (ms) before ingest are left out; 0 = keep all. */
   slackMs?: number;
   /** Service-level objectives counted in the core. */
@@ -223,6 +223,8 @@ export class Core {
     if (sg) configureFilters(wasm, L.PROCESSOR_SERVICE_GRAPHS, sg, slot, filterPatterns);
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
+    const labelCap = Math.min(options.registry?.max_cardinality_per_label ?? 0, 0xffffffff);
+    wasm.cardinality_configure(labelCap, options.registry?.stale_duration ?? 15 * 60_000);
     const limits = options.limits;
     wasm.limits_configure(limits?.maxStringLength ?? 0, limits?.maxAttributesPerSpan ?? 0, limits?.maxSpansPerRequest ?? 0);
     wasm.start();
@@ -355,6 +357,38 @@ export class Core {
       out[view.key(record, L.SLO_KEY_INDEX)] = { good: view.value(record, L.SLO_V_GOOD), total: view.value(record, L.SLO_V_TOTAL) };
     }
     return out;
+  }
+
+  /**
+   * Per label of the span-metrics key (by key word: L.SM_KEY_SERVICE, L.SM_KEY_SPAN_NAME, …):
+   * distinct values over the window (undefined while not tracked: no cap and nothing held back
+   * yet), values replaced by __cardinality_overflow__ and the latest held-back value.
+   */
+  labelCardinality(word: number): { estimate: number; limited: number; example: string | undefined } | undefined {
+    const estimate = this.wasm.label_cardinality(word);
+    if (estimate < 0) return undefined;
+    const p = this.wasm.label_example(word) >>> 0;
+    let example: string | undefined;
+    if (p !== 0) {
+      const u8 = this.views();
+      example = decoder.decode(u8.subarray(p + 4, p + 4 + this.u32[p >>> 2]!));
+    }
+    return { estimate, limited: this.wasm.label_values_limited(word), example };
+  }
+
+  /** Series the traffic would make: active series plus the span-metrics label sets held back over the window. */
+  seriesDemand(): number {
+    return this.wasm.series_demand();
+  }
+
+  /** The services whose spans were held back most (a space-saving top list: counts are upper bounds), most first. */
+  heldBackServices(): { service: string; spans: number }[] {
+    const out: { service: string; spans: number }[] = [];
+    for (let i = 0; i < L.TOP_SERVICES; i++) {
+      const id = this.wasm.top_service(i);
+      if (id !== 0) out.push({ service: this.label(id), spans: this.wasm.top_service_count(i) });
+    }
+    return out.sort((a, b) => b.spans - a.spans);
   }
 
   /** Entries waiting in the service-graph edge store. */

@@ -332,6 +332,13 @@ export const M_EVENT = 12;
 /** Span.Link */
 export const M_LINK = 13;
 
+// ---- Cardinality (cardinality.ts): per-label caps and demand estimates of the span-metrics table.
+
+/** Bytes kept of a label's latest held-back value (label_example: a u32 length, then the bytes). */
+export const LABEL_EXAMPLE_BYTES = 96;
+/** Entries of the held-back services' top list (top_service). */
+export const TOP_SERVICES = 8;
+
 /** The reason the host reports for each ingest failure code (the E_ constants). */
 export const FAILURE_REASONS: Readonly<Record<number, string>> = {
   [E_TRUNCATED]: 'truncated data',

@@ -28,6 +28,8 @@ export interface CoreExports {
   spans_filtered(processor: number): number;
   tracestate_configure(processor: number, on: number): void;
   limits_configure(maxStringLength: number, maxAttributesPerSpan: number, maxSpansPerRequest: number): void;
+  /** Optional (no cap without it). */
+  cardinality_configure(capPerLabel: number, windowMs: number): void;
   start(): void;
   input_reserve(n: number): number;
   ingest(n: number, nowMs: number): number;
@@ -62,6 +64,12 @@ export interface CoreExports {
   table_values_offset(t: number): number;
   table_key_words(t: number): number;
   table_value_count(t: number): number;
+  label_cardinality(word: number): number;
+  label_values_limited(word: number): number;
+  label_example(word: number): number;
+  series_demand(): number;
+  top_service(i: number): number;
+  top_service_count(i: number): number;
 }
 
 

@@ -44,6 +44,7 @@ overrides:
     metrics_generator:
       processors: [service-graphs, span-metrics, local-blocks]
       max_active_series: 50000
+      max_cardinality_per_label: 500
 `;
 
 describe("Tempo's metrics_generator block and overrides", () => {
@@ -57,6 +58,7 @@ describe("Tempo's metrics_generator block and overrides", () => {
     expect(config.external_labels).toEqual({ source: 'tempo', cluster: 'docker-compose' });
     expect(config.registry.stale_duration).toBe(5 * 60_000);
     expect(config.registry.max_active_series).toBe(50000);
+    expect(config.registry.max_cardinality_per_label).toBe(500);
     expect(config.metrics_ingestion_time_range_slack).toBe(30_000);
     expect(config.remote_write).toEqual([
       {
@@ -88,12 +90,14 @@ describe("Tempo's metrics_generator block and overrides", () => {
 overrides:
   metrics_generator_processors: [span-metrics, service-graphs]
   metrics_generator_max_active_series: 1000
+  metrics_generator_max_cardinality_per_label: 200
   metrics_generator_processor_span_metrics_dimensions: [http.route]
   metrics_generator_processor_service_graphs_wait: 20s
   max_traces_per_user: 10000
 `);
     expect(config.processors).toEqual(['span-metrics', 'service-graphs']);
     expect(config.registry.max_active_series).toBe(1000);
+    expect(config.registry.max_cardinality_per_label).toBe(200);
     expect(config.processor.span_metrics.dimensions).toEqual(['http.route']);
     expect(config.processor.service_graphs.wait).toBe(20_000);
     expect(warnings).toEqual(['overrides.max_traces_per_user has no effect in spanmeter: a Tempo override spanmeter has no use for']);
