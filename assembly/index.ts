@@ -10,7 +10,7 @@ import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } fro
 import { walkRequest } from './otlp';
 import { setLimits, spansOver } from './limits';
 import {
-  configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
+  configureSpanMetrics, configureSplitDimensions, callsTable as spanCallsTable, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
 import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
@@ -27,6 +27,10 @@ import { findExemplar, E_EXEMPLAR } from './exemplars';
 import {
   SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
 } from './series';
+import {
+  configureCardinality, initCardinality, checkTracking, cardinalityTick, labelEstimate, labelLimited, labelExample,
+  seriesDemand, topService, topServiceCount,
+} from './cardinality';
 import { ABI_VERSION, PROCESSOR_SPAN_METRICS } from './layout';
 
 initFieldTable();
@@ -90,6 +94,20 @@ export function spanmetrics_target_info_exclude(ptr: usize, len: usize): i32 {
   return excludeTargetInfoKey(ptr, len) ? 0 : -1;
 }
 
+/**
+ * The Collector connector's calls_dimensions and histogram.dimensions (before
+ * spanmetrics_configure): `slots` holds the i32 slots of the `calls` calls dimensions, then of
+ * the `hist` histogram dimensions. With either, calls and size go to spanmetrics_calls_table.
+ */
+export function spanmetrics_split_configure(slots: usize, calls: i32, hist: i32): void {
+  configureSplitDimensions(slots, calls, hist);
+}
+
+/** The calls table of split dimensions (0 without calls_dimensions and histogram.dimensions). */
+export function spanmetrics_calls_table(): usize {
+  return changetype<usize>(spanCallsTable);
+}
+
 /** The target_info table (0 when target_info is off). */
 export function spanmetrics_target_info_table(): usize {
   return changetype<usize>(targetTable);
@@ -144,11 +162,12 @@ export function servicegraphs_configure(
  * PROCESSOR_SERVICE_GRAPHS), before its *_configure call: `schema` the starting resolution
  * (-4 … 8), `maxBuckets` the most buckets in use per histogram, `minResetMs` the least time
  * between resets (0: never), `classic` ≠ 0 when the classic buckets are exposed too (for the
- * series limit). Each histogram record then holds NH_V_BUCKETS + maxBuckets more values per
+ * series limit), `scale` what observations in seconds are multiplied by (1000: milliseconds; 0
+ * or 1: seconds). Each histogram record then holds NH_V_BUCKETS + maxBuckets more values per
  * histogram (layout.ts NH_V_*).
  */
-export function native_histograms_configure(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: u32): void {
-  configureNative(processor, schema, maxBuckets, minResetMs, classic != 0);
+export function native_histograms_configure(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: u32, scale: f64): void {
+  configureNative(processor, schema, maxBuckets, minResetMs, classic != 0, scale);
 }
 
 /**
@@ -198,9 +217,19 @@ export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32
   setLimits(maxStringLength, maxAttributesPerSpan, maxSpansPerRequest);
 }
 
+/**
+ * Per-label caps (optional, before start): `capPerLabel` distinct values a span-metrics label may
+ * take over a window of `windowMs` (the stale duration) before new label sets get
+ * `__cardinality_overflow__` for it (0 = no cap; the default). See assembly/cardinality.ts.
+ */
+export function cardinality_configure(capPerLabel: u32, windowMs: f64): void {
+  configureCardinality(capPerLabel, windowMs);
+}
+
 /** Ends set-up. */
 export function start(): void {
   initStaging();
+  if (spanMetricsEnabled()) initCardinality(spanMetricsTable);
 }
 
 /** Address of a buffer of at least `n` bytes for the next request body. */
@@ -225,6 +254,7 @@ export function ingest(n: usize, nowMs: f64): i32 {
   if (failCode != 0) return -failCode;
   if (slackNs != 0) markLate(<u64>(nowMs * 1e6));
   setReadOnly(budgetExhausted());
+  checkTracking(nowMs, spanCount);
   if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs);
   if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
   if (sloCount > 0) aggregateSlos();
@@ -259,11 +289,13 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
   if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff);
   if (eventsEnabled()) removed += removeStale(eventsTable, cutoff);
   if (targetInfoEnabled()) removed += removeStale(targetTable, cutoff);
+  if (changetype<usize>(spanCallsTable) != 0) removed += removeStale(spanCallsTable, cutoff);
   if (serviceGraphsEnabled()) {
     removed += removeStale(edges, cutoff);
     removed += removeStale(unpaired, cutoff);
     removed += removeStale(dropped, cutoff);
   }
+  cardinalityTick(nowMs);
   sweepStrings();
   return removed;
 }
@@ -393,4 +425,31 @@ export function table_key_words(t: usize): i32 {
 /** f64 values per record of table `t` (fixed for the table's life). */
 export function table_value_count(t: usize): i32 {
   return changetype<SeriesTable>(t).valueCount;
+}
+
+/**
+ * Distinct values of span-metrics key word `word` (a label: service, span name, status message,
+ * a dimension or mapping) over the window, -1 while not tracked (no cap and nothing held back yet).
+ */
+export function label_cardinality(word: i32): f64 {
+  return labelEstimate(word);
+}
+/** Values of span-metrics key word `word` replaced by `__cardinality_overflow__` so far. */
+export function label_values_limited(word: i32): f64 {
+  return labelLimited(word);
+}
+/** Address of key word `word`'s latest held-back value: u32 length, then up to LABEL_EXAMPLE_BYTES bytes; 0 when none. */
+export function label_example(word: i32): usize {
+  return labelExample(word);
+}
+/** Series the traffic would make: active series plus the label sets held back (by a cap or the series limit) over the window. */
+export function series_demand(): f64 {
+  return seriesDemand();
+}
+/** The held-back spans' top services (TOP_SERVICES entries): entry `i`'s service string id (0: empty) and its count. */
+export function top_service(i: i32): u32 {
+  return topService(i);
+}
+export function top_service_count(i: i32): f64 {
+  return topServiceCount(i);
 }

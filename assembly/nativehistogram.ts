@@ -33,6 +33,8 @@ export class Native {
   classic: bool = false;
   /** 0: never reset. */
   minResetMs: f64 = 0;
+  /** Observations are multiplied by this first (1000: a histogram in milliseconds). */
+  scale: f64 = 1;
   /** 2^fine f64 bounds 2^(j/2^fine - 1), j = 0 … 2^fine - 1: the frexp fractions where buckets end. */
   bounds: usize = 0;
 }
@@ -42,7 +44,7 @@ let spanMetrics: Native = none;
 let serviceGraphs: Native = none;
 
 /** Sets a processor's native histograms (PROCESSOR_SPAN_METRICS or PROCESSOR_SERVICE_GRAPHS), before its configure call. */
-export function configureNative(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: bool): void {
+export function configureNative(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: bool, scale: f64): void {
   let n = changetype<Native>(heap.alloc(offsetof<Native>()));
   if (schema < NH_SCHEMA_MIN) schema = NH_SCHEMA_MIN;
   if (schema > NH_SCHEMA_MAX) schema = NH_SCHEMA_MAX;
@@ -52,6 +54,7 @@ export function configureNative(processor: u32, schema: i32, maxBuckets: i32, mi
   n.values = NH_V_BUCKETS + n.maxBuckets;
   n.minResetMs = minResetMs;
   n.classic = classic;
+  n.scale = scale > 0 ? scale : 1;
   let count = 1 << n.fine;
   n.bounds = heap.alloc(<usize>count << 3);
   for (let j = 0; j < count; j++) store<f64>(n.bounds + (<usize>j << 3), Math.pow(2, <f64>j / <f64>count - 1));
@@ -112,8 +115,12 @@ function halve(h: usize): void {
   store<f64>(h, load<f64>(h, NH_V_REDUCED << 3) + 1, NH_V_REDUCED << 3);
 }
 
-/** Adds one observation of `v` (seconds, >= 0) with weight `w` to the histogram block at `h`. */
-export function observeNative(n: Native, h: usize, v: f64, w: f64, nowMs: f64): void {
+/** Adds one observation of `seconds` (>= 0; times n.scale) with weight `w` to the histogram block at `h`. */
+export function observeNative(n: Native, h: usize, seconds: f64, w: f64, nowMs: f64): void {
+  addNative(n, h, seconds * n.scale, w, nowMs);
+}
+
+function addNative(n: Native, h: usize, v: f64, w: f64, nowMs: f64): void {
   if (load<f64>(h, NH_V_START << 3) == 0) store<f64>(h, nowMs, NH_V_START << 3);
   store<f64>(h, load<f64>(h, NH_V_COUNT << 3) + w, NH_V_COUNT << 3);
   store<f64>(h, load<f64>(h, NH_V_SUM << 3) + v * w, NH_V_SUM << 3);
@@ -142,7 +149,7 @@ export function observeNative(n: Native, h: usize, v: f64, w: f64, nowMs: f64): 
       if (n.minResetMs > 0 && nowMs - start >= n.minResetMs) {
         // As client_golang: the histogram starts again, this value its first observation.
         reset(n, h, nowMs);
-        observeNative(n, h, v, w, nowMs);
+        addNative(n, h, v, w, nowMs);
         return;
       }
       while (hi - lo + 1 > n.maxBuckets && reduced < n.schema - NH_SCHEMA_MIN) {

@@ -13,7 +13,7 @@ import { IngestBudget } from './receivers/budget.js';
 import { loadBearerToken, loadTls } from './net/security.js';
 import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
-import { renderFamilies, streamFamilies, type TextFormat } from './exporters/exposition.js';
+import { renderFamilies, streamFamilies, type ExpositionFormat } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startPushExporters } from './exporters/push.js';
 import { startHttpReceiver } from './receivers/http.js';
@@ -22,6 +22,7 @@ import type { RunningServer } from './net/server.js';
 import { Telemetry } from './telemetry.js';
 import { UiApi, telemetryCounters } from './ui/api.js';
 import { unusedDimensionWarning } from './ui/semconv.js';
+import { cardinalityLimits, spanMetricsLabelWords, watchCardinality } from './ui/cardinality.js';
 import { uiRoutes } from './ui/routes.js';
 import { DEMO_SLOS, startDemo, type Demo } from './ui/demo.js';
 import { rulesCommand } from './rules/command.js';
@@ -55,8 +56,13 @@ async function run(config: Config, demo = false): Promise<void> {
   let lastLimitLog = -Infinity;
   const startedAt = Date.now();
   let dimensionsLogged = false;
+  const telemetry = new Telemetry();
+  const spanMetrics = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
+  const labelWords = spanMetrics ? spanMetricsLabelWords(spanMetrics, config.naming) : [];
+  const checkCardinality = watchCardinality({ core, words: labelWords, registry: config.registry, telemetry, log });
   const maintenance = setInterval(() => {
     const now = Date.now();
+    checkCardinality();
     if (!dimensionsLogged && now - startedAt >= UNUSED_DIMENSIONS_LOG_MS && core.activeSeries() > 0) {
       dimensionsLogged = true;
       for (const dimension of ui.unusedDimensions()) log.warn({ dimension }, unusedDimensionWarning(dimension));
@@ -65,16 +71,20 @@ async function run(config: Config, demo = false): Promise<void> {
     supervisor.run('sweep', (c) => c.sweep(now));
     const limited = core.seriesLimited();
     if (limited > limitedLogged && now - lastLimitLog >= LIMIT_LOG_INTERVAL_MS) {
+      const { series_demand_estimate, labels, held_back_services, fixes } = cardinalityLimits(core, labelWords, config.registry);
       log.warn(
-        { max_active_series: maxActive, active_series: core.activeSeries(), limited_since_last_log: limited - limitedLogged },
-        'series limit reached: new label sets are counted in the metric_overflow="true" series, not on their own; raise registry.max_active_series (0 = unlimited) if they are wanted',
+        {
+          max_active_series: maxActive, active_series: core.activeSeries(), limited_since_last_log: limited - limitedLogged,
+          series_demand_estimate, top_labels: labels.slice(0, 3), held_back_services: held_back_services.slice(0, 3), fixes,
+        },
+        'series limit reached: new label sets are counted in the metric_overflow="true" series, not on their own; raise registry.max_active_series (0 = unlimited) if they are wanted' +
+          (labels[0] ? `; the traffic would make about ${series_demand_estimate} series, most distinct values in label ${labels[0].label} (${labels[0].estimate}${labels[0].example !== undefined ? `, e.g. ${JSON.stringify(labels[0].example)}` : ''}); fix: ${fixes[0] ?? ''}` : ''),
       );
       limitedLogged = limited;
       lastLimitLog = now;
     }
   }, MAINTENANCE_INTERVAL_MS);
 
-  const telemetry = new Telemetry();
   telemetry.addGauge({
     name: 'spanmeter_active_series',
     help: 'Active series held by the core, counted as Prometheus counts them (a histogram costs its buckets + 2).',
@@ -170,8 +180,11 @@ async function run(config: Config, demo = false): Promise<void> {
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
     routes: uiRoutes(ui),
-    // The families stream (written as they render); the self metrics are rendered whole, first.
-    renderers: [Object.assign((format: TextFormat) => renderFamilies(families, format), { stream: streamFamilies.bind(null, families) }), (format) => telemetry.render(format)],
+    // The families stream in the text formats (written as they render); the self metrics are rendered whole, first.
+    renderers: [
+      Object.assign((format: ExpositionFormat) => renderFamilies(families, format), { stream: streamFamilies.bind(null, families) }),
+      (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format)),
+    ],
     tls: httpTls,
     bearerToken: metricsToken,
     limits: config.http_limits,
@@ -195,6 +208,7 @@ async function run(config: Config, demo = false): Promise<void> {
         : core.seriesLimited() > 0
           ? `reached: ${core.seriesLimited()} new label sets went to metric_overflow="true"`
           : 'not reached',
+      ...(core.seriesLimited() > 0 ? { series_demand_estimate: Math.round(core.seriesDemand()) } : {}),
       edge_store_size: core.edgeStoreSize(),
       wasm_memory_bytes: core.memoryBytes(),
       ...(memory ? { memory_used_bytes: memory.last.used, memory_soft_limit_bytes: memory.soft, memory_hard_limit_bytes: memory.hard } : {}),

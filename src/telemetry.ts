@@ -10,6 +10,7 @@ import {
   type PrometheusContentType,
 } from 'prom-client';
 import type { TextFormat } from './exporters/exposition.js';
+import { promClientProto, type PromClientMetric } from './exporters/protoexposition.js';
 import type { IngestResult } from './core/result.js';
 import { REFUSAL_REASONS, type RefusalReason } from './net/limits.js';
 
@@ -263,6 +264,11 @@ export class Telemetry {
         }
       },
     });
+  }
+
+  /** The sidecar's metrics in the Prometheus protobuf exposition (length-delimited MetricFamily messages). */
+  async renderProto(): Promise<Buffer> {
+    return promClientProto((await this.registry.getMetricsAsJSON()) as unknown as PromClientMetric[]);
   }
 
   /** The sidecar's metrics in Prometheus text format 0.0.4 or OpenMetrics (without `# EOF`). */

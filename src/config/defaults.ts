@@ -97,7 +97,7 @@ export function defaultConfig(): Config {
     // Tempo and the Collector default to no limit; spanmeter does not, so that ids in span names
     // cannot grow the default install without bound (issue 21 item 4). 200,000 Prometheus series
     // is ~10,500 span-metrics label sets with the 14 default buckets; 0 turns the limit off.
-    registry: { max_active_series: 200_000, stale_duration: 15 * 60_000 },
+    registry: { max_active_series: 200_000, max_cardinality_per_label: 0, stale_duration: 15 * 60_000 },
     metrics_ingestion_time_range_slack: 0,
     naming: 'tempo',
     // Tempo's overrides defaults (metrics_generator: classic, 1.1, 100, 15m).

@@ -153,13 +153,15 @@ export const SCHEMA: ObjectSpec<Config> = {
             histogram_unit: oneOf(['s', 'ms']),
             events: {
               kind: 'object',
-              fields: { enabled: boolean(), dimensions: nameList() },
+              fields: { enabled: boolean(), dimensions: nameList(), dimension_defaults: optional(attributeValues()) },
             },
             filter_policies: filterPolicies(),
             enable_tracestate_span_multiplier: boolean(),
             namespace: string(),
             dimension_defaults: attributeValues(),
             dimension_mappings: dimensionMappings(),
+            calls_dimensions: optional(nameList()),
+            histogram_dimensions: optional(nameList()),
             enable_target_info: optional(boolean()),
             target_info_excluded_dimensions: optional(nameList()),
             enable_instance_label: optional(boolean()),
@@ -193,6 +195,7 @@ export const SCHEMA: ObjectSpec<Config> = {
       kind: 'object',
       fields: {
         max_active_series: integer(0),
+        max_cardinality_per_label: integer(0),
         stale_duration: duration(),
       },
       hints: {

@@ -18,8 +18,8 @@ export interface CoreOptions {
   spanMetrics?: SpanMetricsConfig;
   /** Service graph settings; absent when the processor is off. */
   serviceGraphs?: ServiceGraphsConfig;
-  /** Series limit and stale-series expiry; default: unlimited, 15 minutes. */
-  registry?: RegistryConfig;
+  /** Series limit, per-label cap and stale-series expiry; default: unlimited, no cap, 15 minutes. */
+  registry?: Omit<RegistryConfig, 'max_cardinality_per_label'> & { max_cardinality_per_label?: number };
   /** Spans that ended longer than this (ms) before ingest are left out; 0 = keep all. */
   slackMs?: number;
   /** Service-level objectives counted in the core. */
@@ -41,6 +41,8 @@ export interface NativeHistogramOptions {
   maxBuckets: number;
   /** Least time between resets, ms; 0: never reset. */
   minResetMs: number;
+  /** What span durations in seconds are multiplied by for the span-metrics histogram (1000 with naming: otel in ms); default 1. */
+  spanMetricsScale?: number;
 }
 
 /** What a configuration asks of the core. */
@@ -56,6 +58,7 @@ export function coreOptions(config: Config): CoreOptions {
       schema: schemaForFactor(config.native_histogram_bucket_factor),
       maxBuckets: config.native_histogram_max_bucket_number,
       minResetMs: config.native_histogram_min_reset_duration,
+      spanMetricsScale: config.naming === 'otel' && config.processor.span_metrics.histogram_unit === 'ms' ? 1000 : 1,
     },
     limits: {
       maxStringLength: config.otlp.max_string_length,
@@ -82,7 +85,7 @@ const encoder = new TextEncoder();
 // A byte-order mark is part of a label value, not a marker to drop.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-type TableName = 'spanMetrics' | 'spanEvents' | 'targetInfo' | 'edges' | 'unpaired' | 'dropped' | 'slos';
+type TableName = 'spanMetrics' | 'spanCalls' | 'spanEvents' | 'targetInfo' | 'edges' | 'unpaired' | 'dropped' | 'slos';
 
 /** An SLO's counts so far. */
 export interface SloCounts {
@@ -123,6 +126,7 @@ export class Core {
     // processor that is off is at address 0.
     const tables: [TableName, number][] = [
       ['spanMetrics', wasm.spanmetrics_table()],
+      ['spanCalls', wasm.spanmetrics_calls_table()],
       ['spanEvents', wasm.spanmetrics_events_table()],
       ['targetInfo', wasm.spanmetrics_target_info_table()],
       ['edges', wasm.servicegraphs_edges()],
@@ -144,12 +148,16 @@ export class Core {
     const wasm = await instantiateCore(options.build, { sloMatch, filterMatch: filterPatterns.match });
     const slot = (key: string) => (key === '' ? -1 : watch(wasm, key));
     const native = options.nativeHistograms && options.nativeHistograms.mode !== 'classic' ? options.nativeHistograms : undefined;
-    const configureNative = (processor: number) => {
-      if (native) wasm.native_histograms_configure(processor, native.schema, native.maxBuckets, native.minResetMs, native.mode === 'both' ? 1 : 0);
+    const configureNative = (processor: number, scale = 1) => {
+      // With both, never reset: the classic buckets and counts (one message with them in the
+      // Prometheus protobuf) are not reset with it.
+      const both = native?.mode === 'both';
+      if (native) wasm.native_histograms_configure(processor, native.schema, native.maxBuckets, both ? 0 : native.minResetMs, both ? 1 : 0, scale);
     };
     const sm = options.spanMetrics;
     if (sm) {
-      configureNative(L.PROCESSOR_SPAN_METRICS);
+      // The native histogram counts in the unit the family shows (naming: otel's ms: bounds are not powers of two apart).
+      configureNative(L.PROCESSOR_SPAN_METRICS, native?.spanMetricsScale ?? 1);
       let mask = 0;
       for (const [name, bit] of Object.entries(INTRINSIC_BITS)) {
         if (sm.intrinsic_dimensions[name as keyof typeof INTRINSIC_BITS]) mask |= bit;
@@ -172,19 +180,34 @@ export class Core {
         }
         wasm.spanmetrics_target_info_configure(slot('service.namespace'), slot('service.instance.id'), sm.enable_instance_label !== false ? 1 : 0);
       }
+      // The connector's calls_dimensions and histogram.dimensions, before configure.
+      const callsDimensions = sm.calls_dimensions ?? [];
+      const histogramDimensions = sm.histogram_dimensions ?? [];
+      if (callsDimensions.length + histogramDimensions.length > 0) {
+        const split = [...callsDimensions, ...histogramDimensions].map(slot);
+        const [, splitPtr] = passArguments(wasm, [], split);
+        wasm.spanmetrics_split_configure(splitPtr, callsDimensions.length, histogramDimensions.length);
+      }
       // every watch (slot) before passArguments: a watch writes its key into the same scratch
       const multiplier = slot(sm.span_multiplier_key);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
       wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, multiplier);
-      sm.dimensions.forEach((d, i) => {
-        const value = sm.dimension_defaults?.[d];
-        if (value !== undefined) wasm.spanmetrics_dimension_default(i, ...passString(wasm, value));
-      });
+      const eventDimensions = sm.events.enabled ? sm.events.dimensions : [];
       if (sm.events.enabled) {
-        const eventSlots = sm.events.dimensions.map(slot);
+        const eventSlots = eventDimensions.map(slot);
         const [, eventSlotsPtr] = passArguments(wasm, [], eventSlots);
         wasm.spanmetrics_events_configure(eventSlotsPtr, eventSlots.length);
       }
+      // Defaults, numbered as the core numbers them: dimensions, calls, histogram, event dimensions.
+      [...sm.dimensions, ...callsDimensions, ...histogramDimensions].forEach((d, i) => {
+        const value = sm.dimension_defaults?.[d];
+        if (value !== undefined) wasm.spanmetrics_dimension_default(i, ...passString(wasm, value));
+      });
+      const base = sm.dimensions.length + callsDimensions.length + histogramDimensions.length;
+      eventDimensions.forEach((d, i) => {
+        const value = sm.events.dimension_defaults?.[d];
+        if (value !== undefined) wasm.spanmetrics_dimension_default(base + i, ...passString(wasm, value));
+      });
     }
     for (const slo of slos) addSlo(wasm, slo);
     const sg = options.serviceGraphs;
@@ -216,6 +239,8 @@ export class Core {
     if (sg) configureFilters(wasm, L.PROCESSOR_SERVICE_GRAPHS, sg, slot, filterPatterns);
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
+    const labelCap = Math.min(options.registry?.max_cardinality_per_label ?? 0, 0xffffffff);
+    wasm.cardinality_configure(labelCap, options.registry?.stale_duration ?? 15 * 60_000);
     const limits = options.limits;
     wasm.limits_configure(limits?.maxStringLength ?? 0, limits?.maxAttributesPerSpan ?? 0, limits?.maxSpansPerRequest ?? 0);
     wasm.start();
@@ -348,6 +373,38 @@ export class Core {
       out[view.key(record, L.SLO_KEY_INDEX)] = { good: view.value(record, L.SLO_V_GOOD), total: view.value(record, L.SLO_V_TOTAL) };
     }
     return out;
+  }
+
+  /**
+   * Per label of the span-metrics key (by key word: L.SM_KEY_SERVICE, L.SM_KEY_SPAN_NAME, …):
+   * distinct values over the window (undefined while not tracked: no cap and nothing held back
+   * yet), values replaced by __cardinality_overflow__ and the latest held-back value.
+   */
+  labelCardinality(word: number): { estimate: number; limited: number; example: string | undefined } | undefined {
+    const estimate = this.wasm.label_cardinality(word);
+    if (estimate < 0) return undefined;
+    const p = this.wasm.label_example(word) >>> 0;
+    let example: string | undefined;
+    if (p !== 0) {
+      const u8 = this.views();
+      example = decoder.decode(u8.subarray(p + 4, p + 4 + this.u32[p >>> 2]!));
+    }
+    return { estimate, limited: this.wasm.label_values_limited(word), example };
+  }
+
+  /** Series the traffic would make: active series plus the span-metrics label sets held back over the window. */
+  seriesDemand(): number {
+    return this.wasm.series_demand();
+  }
+
+  /** The services whose spans were held back most (a space-saving top list: counts are upper bounds), most first. */
+  heldBackServices(): { service: string; spans: number }[] {
+    const out: { service: string; spans: number }[] = [];
+    for (let i = 0; i < L.TOP_SERVICES; i++) {
+      const id = this.wasm.top_service(i);
+      if (id !== 0) out.push({ service: this.label(id), spans: this.wasm.top_service_count(i) });
+    }
+    return out.sort((a, b) => b.spans - a.spans);
   }
 
   /** Entries waiting in the service-graph edge store. */

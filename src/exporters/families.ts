@@ -2,7 +2,7 @@
 // which of a record's values it shows, and how its label sets are made. Every output (the
 // text formats, remote write, OTLP) reads the core through these, so names and labels are
 // decided in one place per processor.
-import type { Exemplar, SeriesTableView } from '../core/index.js';
+import type { Core, Exemplar, SeriesTableView } from '../core/index.js';
 import type { SloConfig } from '../config/types.js';
 import { escapeLabelValue } from './labels.js';
 
@@ -76,6 +76,25 @@ export interface HistogramFamily extends FamilyBase {
   skipZero?: boolean;
   /** The trace of a recent observation in `bucket` (bounds.length: +Inf), if kept. */
   exemplar?(view: SeriesTableView, slot: number, bucket: number): Exemplar | undefined;
+  /** The native histogram kept beside the buckets (generate_native_histograms), if any. */
+  native?: NativeFamily;
+}
+
+/** Where a histogram family's native histograms are, and whether its classic buckets go out too. */
+export interface NativeFamily {
+  /** Value index of the native histogram block in a record (core/native.ts readNative). */
+  block: number;
+  /** The configured schema (the block says how far it was reduced). */
+  schema: number;
+  /** generate_native_histograms: both (else native only: the buckets are not shown). */
+  classic: boolean;
+}
+
+/** The native histogram of a span-metrics series, or of an edge's histogram `h` (0 server, 1 client, 2 messaging). */
+export function nativeFamily(core: Core, table: 'spanMetrics' | 'edges', h = 0): NativeFamily | undefined {
+  const block = core.nativeBlock(table, h);
+  const options = core.options.nativeHistograms;
+  return block === undefined || !options ? undefined : { block, schema: options.schema, classic: options.mode === 'both' };
 }
 
 /** A gauge (Tempo's traces_target_info): its samples are named as the family. */
@@ -124,6 +143,10 @@ export type LabelReader = (view: SeriesTableView, slot: number) => string;
 export interface SpanMetricsCatalog {
   /** In exposition order. */
   families: Family[];
+  /**
+   * The calls per latency label set (the histogram's count). The exported counter, unless
+   * calls_dimensions or histogram_dimensions give it labels of its own (then `families` holds that one).
+   */
   calls: CounterFamily;
   /** Same table and labels as calls; its count is the calls value. */
   latency: HistogramFamily;
@@ -154,6 +177,8 @@ export interface ServiceGraphsCatalog {
   dropped: CounterFamily;
   /** The labels of an edge series (request, failed and the histograms). */
   labels: { client: LabelReader; server: LabelReader; connectionType: LabelReader; virtualNode: LabelReader };
+  /** The labels of an unpaired or dropped series (reason: '' on every dropped one). */
+  pair: { client: LabelReader; server: LabelReader; reason: LabelReader };
 }
 
 /** The SLO families: one series each per configured SLO. */

@@ -7,7 +7,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type TextFormat } from './exposition.js';
+import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type ExpositionFormat, type TextFormat } from './exposition.js';
+import { PROMETHEUS_PROTOBUF } from './protoexposition.js';
 import { listenHttp, type RunningServer } from '../net/server.js';
 import { parseEndpoint } from '../net/endpoint.js';
 import { defaultConfig } from '../config/defaults.js';
@@ -17,12 +18,14 @@ import { limitedListener, type RefusalReason, type ServerLimits } from '../net/l
 
 /**
  * Renders part of /metrics. One with `stream` (the metric families, streamFamilies) is written to
- * the response in chunks as it renders, waiting when the reader is behind; the others are rendered
- * whole before the answer starts.
+ * the response in chunks as it renders in the text formats, waiting when the reader is behind;
+ * the others (and all in protobuf) are rendered whole before the answer starts.
  */
-export type Renderer = ((format: TextFormat) => string | Uint8Array | Promise<string | Uint8Array>) & {
+export type Renderer = ((format: ExpositionFormat) => string | Uint8Array | Promise<string | Uint8Array>) & {
   stream?: (format: TextFormat, write: (chunk: Buffer) => Promise<void> | undefined) => Promise<void>;
 };
+
+const CONTENT_TYPES: Record<ExpositionFormat, string> = { text: PROMETHEUS_TEXT, openmetrics: OPENMETRICS_TEXT, protobuf: PROMETHEUS_PROTOBUF };
 
 /**
  * Health detail. `ok: false` answers 503; everything else is reported as JSON alongside
@@ -78,15 +81,18 @@ const INDEX_WITH_UI = `${INDEX}  /ui        the web page: service graph, RED tab
   /api/graph, /api/red?service=NAME, /api/health, /api/slos   its JSON
 `;
 
-/** Joins renderer outputs so that each starts on its own line; OpenMetrics ends with `# EOF`. */
-export async function renderAll(renderers: readonly Renderer[], format: TextFormat = 'text'): Promise<Buffer> {
+/**
+ * Joins renderer outputs so that each starts on its own line; OpenMetrics ends with `# EOF`;
+ * protobuf messages (length-delimited) are joined as they are.
+ */
+export async function renderAll(renderers: readonly Renderer[], format: ExpositionFormat = 'text'): Promise<Buffer> {
   const parts = await Promise.all(renderers.map((r) => r(format)));
   const out: Uint8Array[] = [];
   for (const p of parts) {
     const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
     if (bytes.length === 0) continue;
     out.push(bytes);
-    if (bytes[bytes.length - 1] !== 0x0a) out.push(NEWLINE);
+    if (format !== 'protobuf' && bytes[bytes.length - 1] !== 0x0a) out.push(NEWLINE);
   }
   if (format === 'openmetrics') out.push(EOF);
   return Buffer.concat(out);
@@ -163,7 +169,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     }
     if (path === '/metrics') {
       const format = negotiate(req.headers.accept);
-      const type = format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT;
+      const type = CONTENT_TYPES[format];
       res.setHeader('Vary', 'Accept, Accept-Encoding');
       if (head) {
         // The headers a GET would get, without rendering (its length is unknown until then).
@@ -200,10 +206,11 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
    * `stream` (spanmeter's own metrics: small) are rendered first, so that their failure still
    * answers 500; a failure once the answer has started cuts the connection.
    */
-  async function streamMetrics(req: http.IncomingMessage, res: http.ServerResponse, format: TextFormat, type: string): Promise<void> {
+  async function streamMetrics(req: http.IncomingMessage, res: http.ServerResponse, format: ExpositionFormat, type: string): Promise<void> {
+    const text = format !== 'protobuf';
     let parts: (Uint8Array | Renderer)[];
     try {
-      parts = await Promise.all(renderers.map(async (r) => (r.stream ? r : toBytes(await r(format)))));
+      parts = await Promise.all(renderers.map(async (r) => (r.stream && text ? r : toBytes(await r(format)))));
     } catch (err) {
       log.error({ err }, 'metrics server: rendering /metrics failed');
       send(res, 500, 'text/plain; charset=utf-8', 'rendering metrics failed\n');
@@ -227,20 +234,21 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       });
     };
     try {
+      // Text: each part starts on its own line (renderAll's joining); protobuf: delimited messages, as they are.
       let last = NEWLINE[0];
       for (const p of parts) {
         if (p instanceof Uint8Array) {
           if (p.length === 0) continue;
-          if (last !== NEWLINE[0]) await write(NEWLINE);
+          if (text && last !== NEWLINE[0]) await write(NEWLINE);
           await write(p);
           last = p[p.length - 1];
-        } else {
+        } else if (format !== 'protobuf') {
           if (last !== NEWLINE[0]) await write(NEWLINE);
           await p.stream!(format, (chunk) => write(chunk));
           last = NEWLINE[0]; // streamFamilies writes whole lines
         }
       }
-      if (last !== NEWLINE[0]) await write(NEWLINE);
+      if (text && last !== NEWLINE[0]) await write(NEWLINE);
       if (format === 'openmetrics') await write(EOF);
       sink.end();
     } catch (err) {

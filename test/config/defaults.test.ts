@@ -56,7 +56,7 @@ const EXPECTED_DEFAULTS = {
       enable_tracestate_span_multiplier: false,
     },
   },
-  registry: { max_active_series: 200000, stale_duration: 900000 }, // a safe default, not Tempo's 0 (issue 21 item 4; docs/config.md)
+  registry: { max_active_series: 200000, max_cardinality_per_label: 0, stale_duration: 900000 }, // a safe default, not Tempo's 0 (issue 21 item 4; docs/config.md)
   metrics_ingestion_time_range_slack: 0,
   naming: 'tempo',
   // Tempo's overrides defaults (Tempo configuration docs: classic, 1.1, 100, 15m)

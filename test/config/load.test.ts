@@ -31,6 +31,7 @@ processor:
     span_multiplier_key: X-SampleRatio
 registry:
   max_active_series: 50000
+  max_cardinality_per_label: 500
   stale_duration: 5m
 metrics_ingestion_time_range_slack: 30s
 generate_native_histograms: both
@@ -135,7 +136,7 @@ describe('YAML file', () => {
           enable_tracestate_span_multiplier: false,
         },
       },
-      registry: { max_active_series: 50000, stale_duration: 300000 },
+      registry: { max_active_series: 50000, max_cardinality_per_label: 500, stale_duration: 300000 },
       metrics_ingestion_time_range_slack: 30000,
       naming: 'tempo',
       generate_native_histograms: 'both',
@@ -324,11 +325,14 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_UNIT',
       'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_ENABLED',
       'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_DIMENSION_DEFAULTS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_FILTER_POLICIES',
       'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_TRACESTATE_SPAN_MULTIPLIER',
       'SPANMETER_PROCESSOR_SPAN_METRICS_NAMESPACE',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSION_DEFAULTS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSION_MAPPINGS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_CALLS_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_DIMENSIONS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_TARGET_INFO',
       'SPANMETER_PROCESSOR_SPAN_METRICS_TARGET_INFO_EXCLUDED_DIMENSIONS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_INSTANCE_LABEL',
@@ -346,6 +350,7 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_FILTER_POLICIES',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_ENABLE_TRACESTATE_SPAN_MULTIPLIER',
       'SPANMETER_REGISTRY_MAX_ACTIVE_SERIES',
+      'SPANMETER_REGISTRY_MAX_CARDINALITY_PER_LABEL',
       'SPANMETER_REGISTRY_STALE_DURATION',
       'SPANMETER_METRICS_INGESTION_TIME_RANGE_SLACK',
       'SPANMETER_NAMING',

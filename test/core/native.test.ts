@@ -188,3 +188,16 @@ describe('service-graph edges', () => {
     expect(core.nativeBlock('edges', 0)).toBe(6 + 3 * 2);
   });
 });
+
+describe('a span-metrics histogram in milliseconds (naming: otel, histogram_unit: ms)', () => {
+  it('counts milliseconds: 1 ms is the top of bucket 0, 2 ms of bucket 2^schema', async () => {
+    const core = await Core.create({
+      spanMetrics: spanMetricsConfig([0.1], []),
+      nativeHistograms: { mode: 'native', schema: 3, maxBuckets: 160, minResetMs: 0, spanMetricsScale: 1000 },
+    });
+    core.ingest(request([span('a', 1_000_000n), span('b', 2_000_000n)]), NOW);
+    const got = histograms(core, 3);
+    // By hand: 1 ms = 2^0 ms, 2 ms = 2^1 ms, the upper bounds of buckets 0 and 8 at schema 3; sums in ms.
+    expect([got.get('a')!.firstIndex, got.get('a')!.sum, got.get('b')!.firstIndex, got.get('b')!.sum]).toEqual([0, 1, 8, 2]);
+  });
+});

@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
-import { renderFamilies, streamFamilies, type TextFormat } from '../../src/exporters/exposition.js';
+import { renderFamilies, streamFamilies, type ExpositionFormat, type TextFormat } from '../../src/exporters/exposition.js';
 import { spanMetricsFamilies } from '../../src/exporters/spanmetrics.js';
 import { startMetricsServer, type Renderer } from '../../src/exporters/server.js';
 import type { RunningServer } from '../../src/net/server.js';
@@ -78,7 +78,7 @@ describe('GET /metrics streams and waits for its reader', () => {
     const { families } = await coreWith(20_000); // ~68 MB of text 0.0.4
     const total = renderFamilies(families, 'text').length;
     let rendered = 0;
-    const spanMetrics: Renderer = Object.assign((format: TextFormat) => renderFamilies(families, format), {
+    const spanMetrics: Renderer = Object.assign((format: ExpositionFormat) => renderFamilies(families, format), {
       stream: (format: TextFormat, write: (chunk: Buffer) => Promise<void> | undefined) =>
         streamFamilies(families, format, (chunk) => {
           rendered += chunk.length;
