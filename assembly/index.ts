@@ -13,6 +13,7 @@ import {
   configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
+import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
   configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs,
@@ -20,11 +21,16 @@ import {
   filter as serviceGraphsFilter,
 } from './servicegraphs';
 import { newFilter } from './filters';
+import { configureNative } from './nativehistogram';
 import { size as edgeStoreSize } from './edgestore';
 import { findExemplar, E_EXEMPLAR } from './exemplars';
 import {
   SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
 } from './series';
+import {
+  configureCardinality, initCardinality, checkTracking, cardinalityTick, labelEstimate, labelLimited, labelExample,
+  seriesDemand, topService, topServiceCount,
+} from './cardinality';
 import { ABI_VERSION, PROCESSOR_SPAN_METRICS } from './layout';
 
 initFieldTable();
@@ -74,6 +80,26 @@ export function spanmetrics_mapping_add(joinPtr: usize, joinLen: usize, slots: u
 }
 
 /**
+ * Tempo's target_info (before spanmetrics_configure): the traces_target_info table, and the job
+ * and instance words of the span-metrics key. `namespaceSlot` and `instanceSlot` are the
+ * watched-key slots of service.namespace and service.instance.id; `instanceLabel` 0 leaves the
+ * instance label out (enable_instance_label: false).
+ */
+export function spanmetrics_target_info_configure(namespaceSlot: i32, instanceSlot: i32, instanceLabel: u32): void {
+  configureTargetInfo(namespaceSlot, instanceSlot, instanceLabel != 0);
+}
+
+/** A resource attribute key (UTF-8 at ptr) left out of target_info; 0, or -1 past 64 keys. */
+export function spanmetrics_target_info_exclude(ptr: usize, len: usize): i32 {
+  return excludeTargetInfoKey(ptr, len) ? 0 : -1;
+}
+
+/** The target_info table (0 when target_info is off). */
+export function spanmetrics_target_info_table(): usize {
+  return changetype<usize>(targetTable);
+}
+
+/**
  * A dimension's default (after spanmetrics_configure): the UTF-8 value at `ptr` labels dimension
  * `d` of a span that has neither the attribute nor its resource (the Collector's `default`).
  */
@@ -115,6 +141,19 @@ export function servicegraphs_configure(
   bounds: usize, boundCount: i32, opts: u32, slots: usize, dims: i32, peers: i32, dbs: i32, waitMs: f64, maxItems: u32,
 ): void {
   configureServiceGraphs(bounds, boundCount, opts, slots, dims, peers, dbs, waitMs, maxItems);
+}
+
+/**
+ * Native histograms for a processor's histograms (PROCESSOR_SPAN_METRICS or
+ * PROCESSOR_SERVICE_GRAPHS), before its *_configure call: `schema` the starting resolution
+ * (-4 … 8), `maxBuckets` the most buckets in use per histogram, `minResetMs` the least time
+ * between resets (0: never), `classic` ≠ 0 when the classic buckets are exposed too (for the
+ * series limit), `scale` what observations in seconds are multiplied by (1000: milliseconds; 0
+ * or 1: seconds). Each histogram record then holds NH_V_BUCKETS + maxBuckets more values per
+ * histogram (layout.ts NH_V_*).
+ */
+export function native_histograms_configure(processor: u32, schema: i32, maxBuckets: i32, minResetMs: f64, classic: u32, scale: f64): void {
+  configureNative(processor, schema, maxBuckets, minResetMs, classic != 0, scale);
 }
 
 /**
@@ -164,9 +203,19 @@ export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32
   setLimits(maxStringLength, maxAttributesPerSpan, maxSpansPerRequest);
 }
 
+/**
+ * Per-label caps (optional, before start): `capPerLabel` distinct values a span-metrics label may
+ * take over a window of `windowMs` (the stale duration) before new label sets get
+ * `__cardinality_overflow__` for it (0 = no cap; the default). See assembly/cardinality.ts.
+ */
+export function cardinality_configure(capPerLabel: u32, windowMs: f64): void {
+  configureCardinality(capPerLabel, windowMs);
+}
+
 /** Ends set-up. */
 export function start(): void {
   initStaging();
+  if (spanMetricsEnabled()) initCardinality(spanMetricsTable);
 }
 
 /** Address of a buffer of at least `n` bytes for the next request body. */
@@ -191,6 +240,7 @@ export function ingest(n: usize, nowMs: f64): i32 {
   if (failCode != 0) return -failCode;
   if (slackNs != 0) markLate(<u64>(nowMs * 1e6));
   setReadOnly(budgetExhausted());
+  checkTracking(nowMs, spanCount);
   if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs);
   if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
   if (sloCount > 0) aggregateSlos();
@@ -224,11 +274,13 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
   let removed: u32 = 0;
   if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff);
   if (eventsEnabled()) removed += removeStale(eventsTable, cutoff);
+  if (targetInfoEnabled()) removed += removeStale(targetTable, cutoff);
   if (serviceGraphsEnabled()) {
     removed += removeStale(edges, cutoff);
     removed += removeStale(unpaired, cutoff);
     removed += removeStale(dropped, cutoff);
   }
+  cardinalityTick(nowMs);
   sweepStrings();
   return removed;
 }
@@ -358,4 +410,31 @@ export function table_key_words(t: usize): i32 {
 /** f64 values per record of table `t` (fixed for the table's life). */
 export function table_value_count(t: usize): i32 {
   return changetype<SeriesTable>(t).valueCount;
+}
+
+/**
+ * Distinct values of span-metrics key word `word` (a label: service, span name, status message,
+ * a dimension or mapping) over the window, -1 while not tracked (no cap and nothing held back yet).
+ */
+export function label_cardinality(word: i32): f64 {
+  return labelEstimate(word);
+}
+/** Values of span-metrics key word `word` replaced by `__cardinality_overflow__` so far. */
+export function label_values_limited(word: i32): f64 {
+  return labelLimited(word);
+}
+/** Address of key word `word`'s latest held-back value: u32 length, then up to LABEL_EXAMPLE_BYTES bytes; 0 when none. */
+export function label_example(word: i32): usize {
+  return labelExample(word);
+}
+/** Series the traffic would make: active series plus the label sets held back (by a cap or the series limit) over the window. */
+export function series_demand(): f64 {
+  return seriesDemand();
+}
+/** The held-back spans' top services (TOP_SERVICES entries): entry `i`'s service string id (0: empty) and its count. */
+export function top_service(i: i32): u32 {
+  return topService(i);
+}
+export function top_service_count(i: i32): f64 {
+  return topServiceCount(i);
 }

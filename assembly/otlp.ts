@@ -17,6 +17,7 @@ import {
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS,
 } from './staging';
 import { watchedSlotOf } from './watch';
+import { stageResourceAttributes, beginResource, noteResourceAttribute, resetTargetInfo } from './targetinfo';
 import {
   stringWithin, attributeWithin, maxStringLength, maxSpansPerRequest, spanOver, resetSpanCount, checkSpanCount,
 } from './limits';
@@ -32,6 +33,7 @@ const SERVICE_NAME_LEN: usize = 12;
 
 export function walkRequest(end: usize): void {
   resetSpanCount();
+  if (stageResourceAttributes) resetTargetInfo();
   walkRequestFields(end);
   checkSpanCount();
 }
@@ -57,6 +59,7 @@ function walkRequestFields(end: usize): void {
 function walkResourceSpans(end: usize): void {
   let resource = addResource();
   let index = resourceCount - 1;
+  if (stageResourceAttributes) beginResource(index);
   while (rp < end) {
     let tag = readTag(end, M_RESOURCE_SPANS);
     if (failCode != 0) return;
@@ -353,6 +356,7 @@ function walkKeyValue(end: usize, slots: usize, resource: usize, depth: i32): vo
   }
   // A key with no value field is present with an empty value: point the slot at the key.
   if (valuePtr == 0) valuePtr = keyPtr != 0 ? keyPtr : end;
+  if (resource != 0 && stageResourceAttributes) noteResourceAttribute(keyPtr, keyLen, valuePtr, valueLen);
   if (resource != 0 && keyLen == SERVICE_NAME_LEN && load<u32>(resource, RES_SERVICE_PTR) == 0
       && memory.compare(keyPtr, SERVICE_NAME, SERVICE_NAME_LEN) == 0) {
     store<u32>(resource, <u32>valuePtr, RES_SERVICE_PTR);

@@ -150,20 +150,8 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
   }
   let h = hashWords(key, n);
   let keyBytes = <usize>n << 2;
-  let i = h & t.indexMask;
-  while (true) {
-    let e = t.index + (<usize>i << 3);
-    let ref = load<u32>(e, 4);
-    if (ref == 0) break;
-    if (load<u32>(e) == h) {
-      let r = recordAt(t, ref - 1);
-      if (memory.compare(r + RECORD_KEY, key, keyBytes) == 0) {
-        store<u32>(r, now, RECORD_UPDATED);
-        return r;
-      }
-    }
-    i = (i + 1) & t.indexMask;
-  }
+  let found = lookup(t, key, h, now);
+  if (found != 0) return found;
   if (t.cost != 0 && maxActive != 0 && activeSeries + t.cost + reserved > maxActive) {
     limitedTotal += 1;
     return overflowRecord(t, now);
@@ -175,6 +163,29 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
   placeRef(t.index, t.indexMask, h, recordIndexOf(t, r) + 1);
   activeSeries += t.cost;
   return r;
+}
+
+/** The record for the key held in `key` if it has one (its update time set to `now`), else 0; creates nothing. */
+export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
+  return lookup(t, key, hashWords(key, t.keyWords), now);
+}
+
+function lookup(t: SeriesTable, key: usize, h: u32, now: u32): usize {
+  let keyBytes = <usize>t.keyWords << 2;
+  let i = h & t.indexMask;
+  while (true) {
+    let e = t.index + (<usize>i << 3);
+    let ref = load<u32>(e, 4);
+    if (ref == 0) return 0;
+    if (load<u32>(e) == h) {
+      let r = recordAt(t, ref - 1);
+      if (memory.compare(r + RECORD_KEY, key, keyBytes) == 0) {
+        store<u32>(r, now, RECORD_UPDATED);
+        return r;
+      }
+    }
+    i = (i + 1) & t.indexMask;
+  }
 }
 
 /** The index of record `r` in its table (what exemplars and the host name it by), and its generation. */

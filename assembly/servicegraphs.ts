@@ -15,6 +15,7 @@ import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from
 import { recordExemplar } from './exemplars';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
+import { Native, nativeOf, observeNative, histogramCost, nativeOffset } from './nativehistogram';
 import {
   initEdgeStore, find, stage, insertStaged, staged, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
   E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
@@ -29,6 +30,7 @@ import {
   SG_SLOT_PEER_SERVICE, SG_SLOT_SERVER_ADDRESS, SG_SLOT_NETWORK_PEER_ADDRESS, SG_SLOT_NETWORK_PEER_PORT,
   SG_SLOT_MULTIPLIER, SG_SLOTS_FIXED,
   PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_V_COUNT, EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE,
+  PROCESSOR_SERVICE_GRAPHS,
 } from './layout';
 
 const KIND_SERVER: u32 = 2;
@@ -46,6 +48,7 @@ export let expiredClient: f64 = 0;
 export let expiredServer: f64 = 0;
 
 let buckets: Buckets = changetype<Buckets>(0);
+let native: Native = changetype<Native>(0); // native histograms: blocks after the buckets
 let options: u32 = 0;
 let waitMs: f64 = 0;
 let dimCount: i32 = 0;
@@ -107,11 +110,13 @@ export function configureServiceGraphs(
   initEdgeStore(maxItems, dimWords);
   // Cost in Prometheus series: requests, failed, and the server and client (and messaging)
   // histograms' buckets, +Inf, sum and count.
-  let histogram = <u32>boundCount + 3;
+  native = nativeOf(PROCESSOR_SERVICE_GRAPHS);
+  let histogram = histogramCost(PROCESSOR_SERVICE_GRAPHS, boundCount);
   let cost = 2 + 2 * histogram + ((opts & SG_OPT_MESSAGING_LATENCY) != 0 ? histogram : 0);
   // Connection type and virtual node are numbers, not string ids.
   edges = newSeriesTable(
-    SG_KEY_DIMENSIONS + dimWords, SG_V_BUCKETS + SG_HISTOGRAMS * boundCount,
+    SG_KEY_DIMENSIONS + dimWords,
+    SG_V_BUCKETS + SG_HISTOGRAMS * boundCount + (changetype<usize>(native) != 0 ? SG_HISTOGRAMS * native.values : 0),
     (1 << SG_KEY_CONNECTION) | (1 << SG_KEY_VIRTUAL_NODE), cost,
   );
   unpaired = newSeriesTable(PAIR_KEY_SERVER + 1, PAIR_V_COUNT + 1, 0, 1);
@@ -250,9 +255,12 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   let generation = generationOf(record);
   let latency = load<f64>(e, E_SERVER_LATENCY);
   let i = observe(buckets, r + (SG_V_SERVER_SUM << 3), r + (SG_V_BUCKETS << 3), latency, w);
+  let nativeFirst = SG_V_BUCKETS + SG_HISTOGRAMS * buckets.count;
+  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 0), latency, w, nowMs);
   recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, <u32>i, trace, trace + 16, latency, nowMs);
   latency = load<f64>(e, E_CLIENT_LATENCY);
   i = observe(buckets, r + (SG_V_CLIENT_SUM << 3), r + (SG_V_BUCKETS << 3) + b, latency, w);
+  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 1), latency, w, nowMs);
   recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, latency, nowMs);
   if ((options & SG_OPT_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
     // Time in the queue: consumer start minus producer end; not observed when not positive.
@@ -260,6 +268,7 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
     if (seconds > 0) {
       store<f64>(r, load<f64>(r, SG_V_MESSAGING_COUNT << 3) + w, SG_V_MESSAGING_COUNT << 3);
       i = observe(buckets, r + (SG_V_MESSAGING_SUM << 3), r + (SG_V_BUCKETS << 3) + 2 * b, seconds, w);
+      if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 2), seconds, w, nowMs);
       recordExemplar(
         EXEMPLAR_TABLE_EDGES, index, generation, 2 * EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, seconds, nowMs,
       );

@@ -15,16 +15,21 @@ import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from
 import { recordExemplar } from './exemplars';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
+import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './targetinfo';
+import { Native, nativeOf, observeNative, histogramCost } from './nativehistogram';
+import { tracking, upsertTracked } from './cardinality';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
   SM_KEY_SPAN_KIND, SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE, SM_KEY_DIMENSIONS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
-  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS,
+  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS, PROCESSOR_SPAN_METRICS,
 } from './layout';
 
 export let table: SeriesTable = changetype<SeriesTable>(0);
 export let eventsTable: SeriesTable = changetype<SeriesTable>(0);
 let buckets: Buckets = changetype<Buckets>(0);
+let native: Native = changetype<Native>(0); // native histograms: the block after the buckets
+let nativeAt: usize = 0;
 let intrinsics: u32 = 0;
 let dimCount: i32 = 0;
 let dimSlots: usize = 0; // i32 watched-key slot per dimension
@@ -42,6 +47,8 @@ export let multiplierSlot: i32 = -1;
 export let tracestate: bool = false;
 export let filter: Filter = changetype<Filter>(0);
 let key: usize = 0;
+/** Key words after the intrinsics: dimensions, mappings, and job and instance with target_info. */
+let extraWords: i32 = 0;
 let eventDimCount: i32 = 0;
 let eventDimSlots: usize = 0; // i32 watched-key slot per event dimension
 let eventKey: usize = 0;
@@ -103,11 +110,15 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   memory.copy(dimSlots, slots, <usize>dims * 4);
   dimDefaults = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.fill(dimDefaults, 0, (dims > 0 ? <usize>dims : 1) * 4);
-  key = heap.alloc(<usize>(SM_KEY_DIMENSIONS + dims + mapCount) * 4);
-  // Cost in Prometheus series: calls, size, and the histogram's buckets, +Inf, sum and count.
+  extraWords = dims + mapCount + (targetInfoEnabled() ? 2 : 0);
+  key = heap.alloc(<usize>(SM_KEY_DIMENSIONS + extraWords) * 4);
+  native = nativeOf(PROCESSOR_SPAN_METRICS);
+  nativeAt = <usize>(SM_V_BUCKETS + boundCount) << 3;
+  // Cost in Prometheus series: calls, size, and the histogram (nativehistogram.ts histogramCost).
   // Kind and status code are numbers, not string ids.
   table = newSeriesTable(
-    SM_KEY_DIMENSIONS + dims + mapCount, SM_V_BUCKETS + boundCount, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), <u32>boundCount + 5,
+    SM_KEY_DIMENSIONS + extraWords, SM_V_BUCKETS + boundCount + (changetype<usize>(native) != 0 ? native.values : 0),
+    (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), 2 + histogramCost(PROCESSOR_SPAN_METRICS, boundCount),
   );
 }
 
@@ -128,7 +139,7 @@ export function configureEvents(slots: usize, dims: i32): void {
   eventDimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(eventDimSlots, slots, <usize>dims * 4);
   // The span's key words, then the event name, then one per event dimension.
-  let words = SM_KEY_DIMENSIONS + dimCount + mapCount + 1 + dims;
+  let words = SM_KEY_DIMENSIONS + extraWords + 1 + dims;
   eventKey = heap.alloc(<usize>words * 4);
   eventsTable = newSeriesTable(words, EVENTS_V_COUNT + 1, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), 1);
   setStageEvents(true);
@@ -155,11 +166,13 @@ export function aggregateSpanMetrics(nowMs: f64): void {
   let now = <u32>(nowMs / 1000);
   let t = table;
   let count = spanCount;
+  let targetInfo = targetInfoEnabled();
   let event: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     let span = spanAt(i);
     if (skipped(span)) continue;
-    let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
+    let resourceIndex = load<u32>(span, SPAN_RESOURCE);
+    let resource = resourceAt(resourceIndex);
     if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) continue;
     store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0, SM_KEY_SERVICE << 2);
     store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanNameId(span) : 0, SM_KEY_SPAN_NAME << 2);
@@ -175,17 +188,25 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     for (let m = 0; m < mapCount; m++) {
       store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + dimCount + m) << 2), mappingValue(m, resource, span));
     }
-    let record = upsert(t, key, now);
+    if (targetInfo) {
+      let at = key + (<usize>(SM_KEY_DIMENSIONS + dimCount + mapCount) << 2);
+      store<u32>(at, jobOf(resourceIndex, resource));
+      store<u32>(at, instanceOf(resourceIndex, resource), 4);
+    }
+    let record = tracking ? upsertTracked(t, key, now, resource, span, dimSlots, dimCount) : upsert(t, key, now);
     let r = record + t.valuesOffset;
     let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     store<f64>(r, load<f64>(r, SM_V_CALLS << 3) + w, SM_V_CALLS << 3);
     store<f64>(r, load<f64>(r, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
     let b = observe(buckets, r + (SM_V_SUM << 3), r + (SM_V_BUCKETS << 3), seconds, w);
+    if (changetype<usize>(native) != 0) observeNative(native, r + nativeAt, seconds, w, nowMs);
     recordExemplar(
       EXEMPLAR_TABLE_SPAN_METRICS, recordIndexOf(t, record), generationOf(record), <u32>b,
       <usize>load<u32>(span, SPAN_TRACE_ID), <usize>load<u32>(span, SPAN_ID), seconds, nowMs,
     );
+    // After the span's series, as Tempo orders them: span metrics claim the series budget first.
+    if (targetInfo) upsertTargetInfo(resourceIndex, resource, now);
     if (changetype<usize>(eventsTable) != 0) {
       while (event < eventCount && load<u32>(eventAt(event), EVENT_SPAN) < i) event++;
       for (; event < eventCount && load<u32>(eventAt(event), EVENT_SPAN) == i; event++) countEvent(eventAt(event), now, w);
@@ -195,7 +216,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
 
 /** Adds `w` to the events series of one event of the span whose key is in `key`. */
 function countEvent(event: usize, now: u32, w: f64): void {
-  let spanWords = <usize>(SM_KEY_DIMENSIONS + dimCount + mapCount) << 2;
+  let spanWords = <usize>(SM_KEY_DIMENSIONS + extraWords) << 2;
   memory.copy(eventKey, key, spanWords);
   store<u32>(eventKey + spanWords, intern(<usize>load<u32>(event, EVENT_NAME_PTR), <usize>load<u32>(event, EVENT_NAME_LEN)));
   for (let d = 0; d < eventDimCount; d++) {

@@ -4,7 +4,8 @@
 //   (b)  spanmeter: copy + walk + span metrics + service graphs (default config);
 //   (b1) spanmeter with span metrics only, the like-for-like peer of (c) and (d);
 //   (b2) as (b1) plus the span-events metric and four SLOs (BENCH_SLOS), to price them;
-//   (b3) as (b) with two filter policies on each processor (BENCH_FILTERS), keeping every span;
+//   (b3) as (b) with two filter policies on each processor (BENCH_FILTERS), keeping every span,
+//        and a dimension mapping on span metrics (BENCH_MAPPING);
 //   (c)  the same design in plain TypeScript (bench/js-core.ts), checking the structure of
 //        the whole request as the core does; (c0) the same, skipping unread what it does not
 //        aggregate;
@@ -28,9 +29,10 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
 import { Core } from '../src/core/index.js';
-import { RECORD_KEY, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM } from '../src/core/layout.js';
+import { schemaForFactor } from '../src/core/native.js';
+import { RECORD_KEY, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM } from '../src/core/layout.js';
 import { defaultConfig } from '../src/config/defaults.js';
-import type { SloConfig, SpanMetricsConfig } from '../src/config/types.js';
+import type { DimensionMappingConfig, SloConfig, SpanMetricsConfig } from '../src/config/types.js';
 import type { FilterPolicy } from '../src/config/filters.js';
 import { spanMetricsFamilies } from '../src/exporters/spanmetrics.js';
 import { renderFamilies } from '../src/exporters/exposition.js';
@@ -54,6 +56,9 @@ const BENCH_FILTERS: FilterPolicy[] = [
   { include: { match_type: 'regex', attributes: [{ key: 'kind', value: 'SPAN_KIND_.*' }, { key: 'resource.service.name', value: '.' }] } },
   { exclude: { match_type: 'regex', attributes: [{ key: 'span.http.route', value: '^/internal/' }] } },
 ];
+
+/** (b3)'s dimension mapping (Tempo's dimension_mappings): method and route of the HTTP server spans, joined. */
+const BENCH_MAPPING: DimensionMappingConfig[] = [{ name: 'route', source_labels: ['http.request.method', 'http.route'], join: ' ' }];
 
 const SENDER = fileURLToPath(new URL('./sender.js', import.meta.url));
 const SINK = fileURLToPath(new URL('./sink.js', import.meta.url));
@@ -272,21 +277,21 @@ interface SeriesFacts {
 
 function coreSeries(core: Core): Map<string, SeriesFacts> {
   const view = core.table('spanMetrics')!;
-  const nb = view.valueCount - SM_V_BUCKETS;
+  // The classic buckets only (native histogram blocks follow them: core.nativeBlock).
+  const nb = (core.nativeBlock('spanMetrics') ?? view.valueCount) - SM_V_BUCKETS;
   const out = new Map<string, SeriesFacts>();
   const kindStatus = (slot: number): [number, number] => [view.key(slot, SM_KEY_SPAN_KIND) | 0, view.key(slot, SM_KEY_STATUS_CODE) | 0];
   for (let slot = 0; slot < view.used; slot++) {
     if (!view.live(slot)) continue; // a free slot (its series was removed as stale)
     const [kind, status] = kindStatus(slot);
     const key = naiveKey(core.label(view.key(slot, SM_KEY_SERVICE)), core.label(view.key(slot, SM_KEY_SPAN_NAME)), kind, status);
-    const buckets: number[] = [];
-    for (let b = 0; b < nb; b++) buckets.push(view.value(slot, SM_V_BUCKETS + b));
-    out.set(key, {
-      calls: view.value(slot, SM_V_CALLS),
-      size: view.value(slot, SM_V_SIZE),
-      sum: view.value(slot, SM_V_SUM),
-      buckets,
-    });
+    // Series that differ only in words past the intrinsics ((b3)'s mapping) add up into one.
+    const s = out.get(key) ?? { calls: 0, size: 0, sum: 0, buckets: new Array<number>(nb).fill(0) };
+    s.calls += view.value(slot, SM_V_CALLS);
+    s.size = (s.size ?? 0) + view.value(slot, SM_V_SIZE);
+    s.sum += view.value(slot, SM_V_SUM);
+    for (let b = 0; b < nb; b++) s.buckets[b] = s.buckets[b]! + view.value(slot, SM_V_BUCKETS + b);
+    out.set(key, s);
   }
   return out;
 }
@@ -338,8 +343,13 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
     spanMetrics: { ...smConfig, events: { enabled: true, dimensions: ['exception.type'] } }, slos: BENCH_SLOS, build: 'release',
   });
   const filtered = await Core.create({
-    spanMetrics: { ...cfg.processor.span_metrics, filter_policies: BENCH_FILTERS },
+    spanMetrics: { ...cfg.processor.span_metrics, filter_policies: BENCH_FILTERS, dimension_mappings: BENCH_MAPPING },
     serviceGraphs: { ...cfg.processor.service_graphs, filter_policies: BENCH_FILTERS }, build: 'release',
+  });
+  // Native histograms (and classic buckets) on every histogram, with Tempo's defaults.
+  const native = await Core.create({
+    spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release',
+    nativeHistograms: { mode: 'both', schema: schemaForFactor(1.1), maxBuckets: 100, minResetMs: 15 * 60_000 },
   });
   const js = new JsSpanMetrics(smConfig.histogram_buckets);
   const jsLite = new JsSpanMetrics(smConfig.histogram_buckets, { validate: false });
@@ -349,7 +359,8 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
     { key: 'b', label: '(b) spanmeter: + span metrics + service graphs', pass: corePass(full, batches, true) },
     { key: 'b1', label: '(b1) spanmeter, span metrics only', pass: corePass(smOnly, batches, false) },
     { key: 'b2', label: '(b2) as (b1), + events metric + 4 SLOs', pass: corePass(withSlos, batches, false) },
-    { key: 'b3', label: '(b3) as (b), + 2 filter policies per processor', pass: corePass(filtered, batches, true) },
+    { key: 'b3', label: '(b3) as (b), + 2 filter policies per processor + 1 mapping', pass: corePass(filtered, batches, true) },
+    { key: 'b4', label: '(b4) as (b), + native histograms (both; factor 1.1, 100 buckets)', pass: corePass(native, batches, true) },
     {
       key: 'c', label: '(c) plain TypeScript: JS walker + typed arrays', pass: () => {
         let n = 0;
@@ -384,7 +395,15 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
   checks.push(...compareSeries('(b1)', reference, coreSeries(smOnly)));
   checks.push(...compareSeries('(b2)', reference, coreSeries(withSlos)));
   checks.push(...compareSeries('(b3)', reference, coreSeries(filtered)));
+  checks.push(...compareSeries('(b4)', reference, coreSeries(native)));
   if (filtered.spansFiltered('span-metrics') + filtered.spansFiltered('service-graphs') !== 0) checks.push('(b3): a filter policy left out a span');
+  {
+    // the mapping's word follows the (no) dimensions': it must have labelled some series
+    const view = filtered.table('spanMetrics')!;
+    let labelled = 0;
+    for (let slot = 0; slot < view.used; slot++) if (view.live(slot) && view.key(slot, SM_KEY_DIMENSIONS) !== 0) labelled++;
+    if (labelled === 0) checks.push('(b3): the dimension mapping labelled no series');
+  }
   const sloTotals = withSlos.sloCounts().map((c) => c.total);
   if (!sloTotals.every((t) => t > 0)) checks.push(`(b2): an SLO selected no span (totals ${sloTotals.join(', ')})`);
   checks.push(...compareSeries('(c)', reference, jsSeries(js)));
@@ -458,6 +477,8 @@ interface SeriesResult {
   series: number;
   core: {
     bytesPerSeries: number;
+    /** The same with native histograms on (both; factor 1.1, 100 buckets). */
+    nativeBytesPerSeries: number;
     labelBytesPerSeries: number;
     beyondLabelsPerSeries: number;
     recordStride: number;
@@ -494,6 +515,17 @@ async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise
   if (view.used !== n) throw new Error(`core holds ${view.used} series, expected ${n}`);
   const grown = n - used0;
   const bytesPerSeries = (core.memoryBytes() - m0) / grown;
+  // The same with native histograms too (generate_native_histograms: both, Tempo's defaults).
+  progress.update(`growing a core with native histograms to ${fmtInt(n)} series`);
+  const nativeCore = await Core.create({
+    spanMetrics: smConfig, build: 'release',
+    nativeHistograms: { mode: 'both', schema: schemaForFactor(1.1), maxBuckets: 100, minResetMs: 15 * 60_000 },
+  });
+  nativeCore.ingest(batches[0]!, Date.now());
+  const nativeUsed0 = nativeCore.table('spanMetrics')!.used;
+  const nm0 = nativeCore.memoryBytes();
+  for (let i = 1; i < batches.length; i++) nativeCore.ingest(batches[i]!, Date.now());
+  const nativeBytesPerSeries = (nativeCore.memoryBytes() - nm0) / (n - nativeUsed0);
   const labelPerSeries = labelBytes / n;
   // A record: header, key words padded to 8 bytes, f64 values (assembly/layout.ts RECORD_*).
   const stride = RECORD_KEY + ((view.keyWords * 4 + 7) & ~7) + 8 * view.valueCount;
@@ -537,6 +569,7 @@ async function seriesAndRender(o: Options, smConfig: SpanMetricsConfig): Promise
     series: n,
     core: {
       bytesPerSeries,
+      nativeBytesPerSeries,
       labelBytesPerSeries: labelPerSeries,
       beyondLabelsPerSeries: bytesPerSeries - labelPerSeries,
       recordStride: viewStride ?? stride,
@@ -749,6 +782,7 @@ function ratios(r: Report): Record<string, number> {
     cpu_efficiency_over_collector: r.grpc?.cpuEfficiencyOverCollector ?? NaN,
     rss_collector_over_spanmeter: r.grpc?.rssCollectorOverSpanmeter ?? NaN,
     bytes_per_series_grown: r.series && r.series.core.bytesPerSeries > 0 ? r.series.core.bytesPerSeries : NaN,
+    bytes_per_series_grown_native: r.series && r.series.core.nativeBytesPerSeries > 0 ? r.series.core.nativeBytesPerSeries : NaN,
   };
 }
 
@@ -805,7 +839,7 @@ function printTable(r: Report): void {
     out.push('');
     out.push(`Span-metrics series (default 14 buckets), ${fmtInt(s.series)} grown (distinct span names):`);
     out.push(s.core.bytesPerSeries > 0
-      ? `  core (WASM): ${fmt1(s.core.bytesPerSeries)} B/series of linear memory grown = ${fmt1(s.core.labelBytesPerSeries)} B label + ${fmt1(s.core.beyondLabelsPerSeries)} B beyond it`
+      ? `  core (WASM): ${fmt1(s.core.bytesPerSeries)} B/series of linear memory grown = ${fmt1(s.core.labelBytesPerSeries)} B label + ${fmt1(s.core.beyondLabelsPerSeries)} B beyond it; ${fmt1(s.core.nativeBytesPerSeries)} B with native histograms (both, 100 buckets)`
       : `  core (WASM): ${fmtInt(s.series)} series fit in the initial linear memory (no growth to measure; use --series 100000)`);
     out.push(`    static: record ${s.core.recordStride} B + index ${s.core.indexBytesPerRecord} B = ${s.core.staticRecordBytes} B per table slot (capacity ${fmtInt(s.core.tableCapacity)}); `
       + `an interned label: 16 B entry + 11-21 B of index + its bytes`);

@@ -6,12 +6,13 @@ import { helpText } from './config/help.js';
 import { printConfig } from './config/print.js';
 import { explainListenError } from './config/inuse.js';
 import type { Config } from './config/types.js';
-import { createLogger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { SupervisedCore } from './core/supervisor.js';
 import { coreOptions } from './core/index.js';
 import { IngestBudget } from './receivers/budget.js';
 import { loadBearerToken, loadTls } from './net/security.js';
 import { ConnectionGuard } from './net/connections.js';
+import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
 import { renderFamilies } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
@@ -22,6 +23,7 @@ import type { RunningServer } from './net/server.js';
 import { Telemetry } from './telemetry.js';
 import { UiApi, telemetryCounters } from './ui/api.js';
 import { unusedDimensionWarning } from './ui/semconv.js';
+import { cardinalityLimits, spanMetricsLabelWords, watchCardinality } from './ui/cardinality.js';
 import { uiRoutes } from './ui/routes.js';
 import { DEMO_SLOS, startDemo, type Demo } from './ui/demo.js';
 import { rulesCommand } from './rules/command.js';
@@ -47,6 +49,7 @@ async function run(config: Config, demo = false): Promise<void> {
   const supervisor = await SupervisedCore.create(coreOptions(config), log);
   const core = supervisor.view;
   const budget = new IngestBudget({ maxBytes: config.otlp.max_inflight_bytes, maxRequests: config.otlp.max_inflight_requests });
+  const memory = startMemoryLimiter(config, log);
   const catalog = configuredCatalog(core, config);
   const families = catalog.families;
   const maxActive = config.registry.max_active_series;
@@ -54,8 +57,13 @@ async function run(config: Config, demo = false): Promise<void> {
   let lastLimitLog = -Infinity;
   const startedAt = Date.now();
   let dimensionsLogged = false;
+  const telemetry = new Telemetry();
+  const spanMetrics = config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined;
+  const labelWords = spanMetrics ? spanMetricsLabelWords(spanMetrics, config.naming) : [];
+  const checkCardinality = watchCardinality({ core, words: labelWords, registry: config.registry, telemetry, log });
   const maintenance = setInterval(() => {
     const now = Date.now();
+    checkCardinality();
     if (!dimensionsLogged && now - startedAt >= UNUSED_DIMENSIONS_LOG_MS && core.activeSeries() > 0) {
       dimensionsLogged = true;
       for (const dimension of ui.unusedDimensions()) log.warn({ dimension }, unusedDimensionWarning(dimension));
@@ -64,16 +72,20 @@ async function run(config: Config, demo = false): Promise<void> {
     supervisor.run('sweep', (c) => c.sweep(now));
     const limited = core.seriesLimited();
     if (limited > limitedLogged && now - lastLimitLog >= LIMIT_LOG_INTERVAL_MS) {
+      const { series_demand_estimate, labels, held_back_services, fixes } = cardinalityLimits(core, labelWords, config.registry);
       log.warn(
-        { max_active_series: maxActive, active_series: core.activeSeries(), limited_since_last_log: limited - limitedLogged },
-        'series limit reached: new label sets are counted in the metric_overflow="true" series, not on their own; raise registry.max_active_series (0 = unlimited) if they are wanted',
+        {
+          max_active_series: maxActive, active_series: core.activeSeries(), limited_since_last_log: limited - limitedLogged,
+          series_demand_estimate, top_labels: labels.slice(0, 3), held_back_services: held_back_services.slice(0, 3), fixes,
+        },
+        'series limit reached: new label sets are counted in the metric_overflow="true" series, not on their own; raise registry.max_active_series (0 = unlimited) if they are wanted' +
+          (labels[0] ? `; the traffic would make about ${series_demand_estimate} series, most distinct values in label ${labels[0].label} (${labels[0].estimate}${labels[0].example !== undefined ? `, e.g. ${JSON.stringify(labels[0].example)}` : ''}); fix: ${fixes[0] ?? ''}` : ''),
       );
       limitedLogged = limited;
       lastLimitLog = now;
     }
   }, MAINTENANCE_INTERVAL_MS);
 
-  const telemetry = new Telemetry();
   telemetry.addGauge({
     name: 'spanmeter_active_series',
     help: 'Active series held by the core, counted as Prometheus counts them (a histogram costs its buckets + 2).',
@@ -148,6 +160,7 @@ async function run(config: Config, demo = false): Promise<void> {
     help: 'Active series dropped with failed core instances.',
     collect: () => supervisor.lostSeries(),
   });
+  if (memory) addMemoryMetrics(telemetry, memory);
   telemetry.addGauge({
     name: 'spanmeter_wasm_memory_bytes',
     help: 'Linear memory of the WASM core.',
@@ -171,19 +184,20 @@ async function run(config: Config, demo = false): Promise<void> {
   const servers: RunningServer[] = [];
   let receiversUp = false;
   let stopping = false;
-  const receiverOptions = { budget, tls: otlpTls, bearerToken: otlpToken, limits: config.otlp };
+  const receiverOptions = { budget, memory, tls: otlpTls, bearerToken: otlpToken, limits: config.otlp };
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
     routes: uiRoutes(ui),
-    renderers: [(format) => renderFamilies(families, format), (format) => telemetry.render(format)],
+    renderers: [(format) => renderFamilies(families, format), (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format))],
     tls: httpTls,
     bearerToken: metricsToken,
     limits: config.http_limits,
     onRefused: (reason) => telemetry.countHttpRefused(reason),
     ready: () => ({
-      ok: receiversUp && !stopping && !supervisor.isRebuilding() && !budget.full,
+      ok: receiversUp && !stopping && !supervisor.isRebuilding() && memory?.refusing === undefined && !budget.full,
       receivers: receiversUp ? 'up' : 'starting',
+      ...(memory?.refusing !== undefined ? { memory: `refusing data: ${memory.refusing}` } : {}),
       ...(stopping ? { shutting_down: true } : {}),
       ...(supervisor.isRebuilding() ? { core: 'rebuilding' } : {}),
       // Not ready while the ingest budget is full (new requests get 429 / UNAVAILABLE); the
@@ -202,8 +216,10 @@ async function run(config: Config, demo = false): Promise<void> {
         : core.seriesLimited() > 0
           ? `reached: ${core.seriesLimited()} new label sets went to metric_overflow="true"`
           : 'not reached',
+      ...(core.seriesLimited() > 0 ? { series_demand_estimate: Math.round(core.seriesDemand()) } : {}),
       edge_store_size: core.edgeStoreSize(),
       wasm_memory_bytes: core.memoryBytes(),
+      ...(memory ? { memory_used_bytes: memory.last.used, memory_soft_limit_bytes: memory.soft, memory_hard_limit_bytes: memory.hard } : {}),
     }),
     logger: log,
   });
@@ -258,6 +274,7 @@ async function run(config: Config, demo = false): Promise<void> {
     stopping = true;
     log.info({ signal }, 'spanmeter stopping');
     clearInterval(maintenance);
+    memory?.stop();
     // Whatever still hangs (a slow remote-write endpoint, a client holding a connection) does
     // not keep the process past shutdown_timeout.
     setTimeout(() => {
@@ -286,6 +303,48 @@ async function run(config: Config, demo = false): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The memory limiter as configured (memory_limiter), started; undefined when check_interval is 0. */
+function startMemoryLimiter(config: Config, log: Logger): MemoryLimiter | undefined {
+  const c = config.memory_limiter;
+  if (c.check_interval === 0) return undefined;
+  const available = availableMemory();
+  const { soft, hard } = memoryLimits(c, available);
+  log.info(
+    { soft_limit_mib: Math.round(soft / 2 ** 20), hard_limit_mib: Math.round(hard / 2 ** 20), check_interval_ms: c.check_interval, available_mib: Math.round(available.bytes / 2 ** 20), available_from: available.source },
+    'memory limiter configured',
+  );
+  return new MemoryLimiter({ soft, hard, checkIntervalMs: c.check_interval, log }).start();
+}
+
+function addMemoryMetrics(telemetry: Telemetry, memory: MemoryLimiter): void {
+  telemetry.addGauge({
+    name: 'spanmeter_memory_limit_bytes',
+    help: 'The memory limiter\'s limits (memory_limiter): data is refused above the soft one, a GC forced above the hard one.',
+    labelNames: ['limit'],
+    collect: () => [{ labels: { limit: 'soft' }, value: memory.soft }, { labels: { limit: 'hard' }, value: memory.hard }],
+  });
+  telemetry.addGauge({
+    name: 'spanmeter_memory_used_bytes',
+    help: 'Memory the limiter measured at its last check: JS heap in use plus external (Buffers, WASM memory).',
+    collect: () => memory.last.used,
+  });
+  telemetry.addGauge({
+    name: 'spanmeter_memory_limiter_refusing',
+    help: '1 while the memory limiter refuses OTLP data (memory above the soft limit), else 0.',
+    collect: () => (memory.refusing === undefined ? 0 : 1),
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_memory_limiter_refused_total',
+    help: 'OTLP requests the memory limiter refused (HTTP 429 / gRPC UNAVAILABLE, with a retry delay).',
+    collect: () => memory.refused,
+  });
+  telemetry.addCounter({
+    name: 'spanmeter_memory_limiter_forced_gc_total',
+    help: 'Garbage collections the memory limiter forced.',
+    collect: () => memory.forcedGcs,
+  });
 }
 
 async function main(): Promise<void> {

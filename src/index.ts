@@ -46,6 +46,14 @@ export interface SpanmeterConfig {
   registry?: Partial<Omit<RegistryConfig, 'stale_duration'>> & { stale_duration?: Duration };
   /** 'tempo' (default) or 'otel': the Collector spanmetrics connector's names and buckets. */
   naming?: Config['naming'];
+  /** 'classic' (default), 'native' or 'both': native (exponential) histograms, as Tempo's overrides. */
+  generate_native_histograms?: Config['generate_native_histograms'];
+  /** Default 1.1 (schema 3). */
+  native_histogram_bucket_factor?: number;
+  /** Default 100. */
+  native_histogram_max_bucket_number?: number;
+  /** Default "15m"; "0s": never reset. */
+  native_histogram_min_reset_duration?: Duration;
   /** Spans that ended longer than this before ingest are left out; default "0s" (keep all). */
   metrics_ingestion_time_range_slack?: Duration;
   /** Service-level objectives: spanmeter_slo_good_total / spanmeter_slo_total per SLO. */
@@ -64,6 +72,8 @@ export interface SpanmeterOptions {
  */
 const IN_PROCESS_KEYS = Object.keys({
   processors: true, processor: true, registry: true, naming: true, metrics_ingestion_time_range_slack: true, slos: true,
+  generate_native_histograms: true, native_histogram_bucket_factor: true, native_histogram_max_bucket_number: true,
+  native_histogram_min_reset_duration: true,
 } satisfies Record<keyof SpanmeterConfig, true>) as (keyof SpanmeterConfig)[];
 
 /**

@@ -10,6 +10,7 @@ import {
   type PrometheusContentType,
 } from 'prom-client';
 import type { TextFormat } from './exporters/exposition.js';
+import { promClientProto, type PromClientMetric } from './exporters/protoexposition.js';
 import type { IngestResult } from './core/result.js';
 import { REFUSAL_REASONS, type RefusalReason } from './net/limits.js';
 
@@ -30,12 +31,15 @@ export type Protocol = 'http' | 'grpc';
  * - `unavailable`: the core is being rebuilt after a failure (HTTP 503 / gRPC UNAVAILABLE)
  * - `string_too_long`, `too_many_attributes`: over otlp.max_string_length or
  *   otlp.max_attributes_per_span (HTTP 400 / gRPC INVALID_ARGUMENT)
+ * - `memory_limited`: the memory limiter (memory_limiter) refused it, memory being above its soft
+ *   limit (HTTP 429 / gRPC UNAVAILABLE, both with a retry delay)
  * - `not_traces`: OTLP metrics or logs, sent to a receiver of traces only (HTTP 404 on /v1/metrics
  *   and /v1/logs, with a Status naming /v1/traces)
  */
 export const REJECT_REASONS = [
   'malformed', 'too_large', 'unsupported_media_type', 'internal', 'throttled', 'too_many_spans', 'compression_ratio',
   'unauthenticated', 'unavailable', 'too_deep', 'string_too_long', 'too_many_attributes', 'not_traces',
+  'memory_limited',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -277,6 +281,11 @@ export class Telemetry {
         }
       },
     });
+  }
+
+  /** The sidecar's metrics in the Prometheus protobuf exposition (length-delimited MetricFamily messages). */
+  async renderProto(): Promise<Buffer> {
+    return promClientProto((await this.registry.getMetricsAsJSON()) as unknown as PromClientMetric[]);
   }
 
   /** The sidecar's metrics in Prometheus text format 0.0.4 or OpenMetrics (without `# EOF`). */

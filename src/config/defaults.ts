@@ -62,6 +62,10 @@ export function defaultConfig(): Config {
     http_auth: { bearer_token: '', bearer_token_file: '' },
     // Prometheus' --web.max-connections (512); the Collector's HTTP write timeout (30s). Issue 21.
     http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30_000, read_header_timeout: 60_000, idle_timeout: 60_000 },
+    // On by default (the Collector's has no default): hard limit at 80% of the cgroup's or the
+    // machine's memory, the spike 20% of that (soft limit at 64%), checked every second (the
+    // Collector's recommended interval). Issue 21.
+    memory_limiter: { check_interval: 1000, limit_mib: 0, spike_limit_mib: 0, limit_percentage: 80, spike_limit_percentage: 0 },
     // Both on: a sidecar is run for both (Tempo keeps this list per tenant in its overrides and
     // defaults to none; one sidecar is one tenant). Issue 18 item 1.
     processors: ['span-metrics', 'service-graphs'],
@@ -82,6 +86,10 @@ export function defaultConfig(): Config {
         namespace: 'traces.span.metrics',
         filter_policies: [],
         enable_tracestate_span_multiplier: false,
+        // Tempo's defaults (spanmetrics/config.go RegisterFlagsAndApplyDefaults).
+        enable_target_info: false,
+        target_info_excluded_dimensions: [],
+        enable_instance_label: true,
       },
       service_graphs: {
         wait: 10_000,
@@ -102,9 +110,14 @@ export function defaultConfig(): Config {
     // Tempo and the Collector default to no limit; spanmeter does not, so that ids in span names
     // cannot grow the default install without bound (issue 21 item 4). 200,000 Prometheus series
     // is ~10,500 span-metrics label sets with the 14 default buckets; 0 turns the limit off.
-    registry: { max_active_series: 200_000, stale_duration: 15 * 60_000 },
+    registry: { max_active_series: 200_000, max_cardinality_per_label: 0, stale_duration: 15 * 60_000 },
     metrics_ingestion_time_range_slack: 0,
     naming: 'tempo',
+    // Tempo's overrides defaults (metrics_generator: classic, 1.1, 100, 15m).
+    generate_native_histograms: 'classic',
+    native_histogram_bucket_factor: 1.1,
+    native_histogram_max_bucket_number: 100,
+    native_histogram_min_reset_duration: 15 * 60_000,
     shutdown_timeout: 30_000,
     log_level: 'info',
     remote_write: [],

@@ -10,7 +10,7 @@ import { filterPolicies } from './filters.js';
 import { anySpec, type AnySpec, type AnyLeafSpec, type AnyObjectSpec, type LeafSpec, type ObjectSpec } from './spec.js';
 import { LOG_LEVELS, type Config, type DimensionMappingConfig, type RemoteWriteConfig, type SloConfig, type TlsConfig, type AuthConfig } from './types.js';
 import {
-  boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
+  above, boolean, buckets, duration, endpoint, httpUrl, integer, nameList, oneOf, percent, processors, string,
 } from './values.js';
 
 const PROMETHEUS_ONLY = 'Prometheus remote_write option not supported by spanmeter';
@@ -74,17 +74,19 @@ function authSpec(): ObjectSpec<AuthConfig> {
   return { kind: 'object', fields: { bearer_token: string(), bearer_token_file: string() } };
 }
 
-const NOT_YET = 'Tempo option not supported by spanmeter yet';
-
 const MAPPING_ITEM: ObjectSpec<DimensionMappingConfig> = {
   kind: 'object',
   fields: { name: string(), source_labels: nameList(), join: string() },
 };
 
-/** Tempo's dimension_mappings list (optional in SpanMetricsConfig: the same check, typed for it). */
+/** A key optional in its config type (it has a default all the same): the same check, typed for it. */
+function optional<T>(spec: LeafSpec<T>): LeafSpec<T | undefined> {
+  return { ...spec, check: (raw, path, report) => spec.check(raw, path, report) };
+}
+
+/** Tempo's dimension_mappings list. */
 function dimensionMappings(): LeafSpec<DimensionMappingConfig[] | undefined> {
-  const list = objectList(MAPPING_ITEM, () => ({ join: '' }), ['name', 'source_labels'], yamlFromText);
-  return { ...list, check: (raw, path, report) => list.check(raw, path, report) };
+  return optional(objectList(MAPPING_ITEM, () => ({ join: '' }), ['name', 'source_labels'], yamlFromText));
 }
 
 export const SCHEMA: ObjectSpec<Config> = {
@@ -137,6 +139,21 @@ export const SCHEMA: ObjectSpec<Config> = {
         read_header_timeout: duration(true), idle_timeout: duration(true),
       },
     },
+    memory_limiter: {
+      kind: 'object',
+      fields: {
+        check_interval: duration(true),
+        limit_mib: integer(0),
+        spike_limit_mib: integer(0),
+        limit_percentage: integer(0),
+        spike_limit_percentage: integer(0),
+      },
+      hints: {
+        ballast_size_mib: 'the Collector dropped ballast_size_mib; spanmeter has no ballast',
+        min_gc_interval_when_soft_limited: 'not supported: spanmeter forces a GC at most every 10 s above the soft limit (the Collector\'s default)',
+        min_gc_interval_when_hard_limited: 'not supported: spanmeter forces a GC at every check above the hard limit (the Collector\'s default)',
+      },
+    },
     processors: processors(),
     processor: {
       kind: 'object',
@@ -167,11 +184,9 @@ export const SCHEMA: ObjectSpec<Config> = {
             namespace: string(),
             dimension_defaults: attributeValues(),
             dimension_mappings: dimensionMappings(),
-          },
-          hints: {
-            enable_target_info: NOT_YET,
-            target_info_excluded_dimensions: NOT_YET,
-            enable_instance_label: NOT_YET,
+            enable_target_info: optional(boolean()),
+            target_info_excluded_dimensions: optional(nameList()),
+            enable_instance_label: optional(boolean()),
           },
         },
         service_graphs: {
@@ -202,6 +217,7 @@ export const SCHEMA: ObjectSpec<Config> = {
       kind: 'object',
       fields: {
         max_active_series: integer(0),
+        max_cardinality_per_label: integer(0),
         stale_duration: duration(),
       },
       hints: {
@@ -211,6 +227,10 @@ export const SCHEMA: ObjectSpec<Config> = {
     },
     metrics_ingestion_time_range_slack: duration(true),
     naming: oneOf(['tempo', 'otel']),
+    generate_native_histograms: oneOf(['classic', 'native', 'both']),
+    native_histogram_bucket_factor: above(1),
+    native_histogram_max_bucket_number: integer(1),
+    native_histogram_min_reset_duration: duration(true),
     shutdown_timeout: duration(),
     log_level: oneOf(LOG_LEVELS),
     remote_write: objectList(

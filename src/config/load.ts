@@ -133,6 +133,7 @@ function merge(
   }
   checkEndpointsDistinct(config, issues);
   checkSecurity(config, issues);
+  checkMemoryLimiter(config, issues);
   checkSlos(config.slos, issues);
   issues.push(...checkDimensionDefaults(config), ...checkDimensionMappings(config));
   if (issues.length > 0) throw new ConfigError(issues);
@@ -327,6 +328,20 @@ function checkSecurity(config: Config, issues: ConfigIssue[]): void {
     if (auth.bearer_token !== '' && auth.bearer_token_file !== '') {
       issues.push({ origin: '', path: prefix, message: 'give bearer_token or bearer_token_file, not both' });
     }
+  }
+}
+
+/** The Collector's memory_limiter checks (internal/memorylimiter/config.go Validate), by key. */
+function checkMemoryLimiter(config: Config, issues: ConfigIssue[]): void {
+  const m = config.memory_limiter;
+  if (m.check_interval === 0) return; // off
+  const at = (key: string, message: string) => issues.push({ origin: '', path: `memory_limiter.${key}`, message });
+  if (m.limit_mib === 0 && m.limit_percentage === 0) at('limit_mib', 'limit_mib or limit_percentage must be greater than zero (check_interval: 0s turns the limiter off)');
+  if (m.limit_percentage > 100) at('limit_percentage', `must be at most 100, got ${m.limit_percentage}`);
+  if (m.spike_limit_percentage > 100) at('spike_limit_percentage', `must be at most 100, got ${m.spike_limit_percentage}`);
+  if (m.limit_mib > 0 && m.spike_limit_mib >= m.limit_mib) at('spike_limit_mib', `must be smaller than limit_mib (${m.limit_mib}), got ${m.spike_limit_mib}`);
+  if (m.limit_mib === 0 && m.limit_percentage > 0 && m.spike_limit_percentage >= m.limit_percentage) {
+    at('spike_limit_percentage', `must be smaller than limit_percentage (${m.limit_percentage}), got ${m.spike_limit_percentage}`);
   }
 }
 

@@ -87,7 +87,7 @@ function processorConfig(sink: Sink, raw: unknown, path: Path): void {
  * Tempo's target_info keys where they do nothing: `enable_target_info: false` (its default) is
  * accepted, and with it off `enable_instance_label` and `target_info_excluded_dimensions` have no
  * effect in Tempo either (spanmetrics.go reads both only with target_info on), so they are
- * named in a warning. `enable_target_info: true` stays an error (not supported yet).
+ * named in a warning. With `enable_target_info: true` all three are read as they are.
  */
 function withoutTargetInfoOff(sink: Sink, processor: Raw, path: Path): Raw {
   const sm = processor.span_metrics;
@@ -193,15 +193,15 @@ const TEMPO_GENERATOR_OVERRIDES: Record<string, Rule> = {
   ring_size: `!${ONE_PROCESS}`,
   max_active_entities: '!host_info is not provided',
   disable_collection: '!remote write is off when remote_write lists no receiver',
-  generate_native_histograms: '!native histograms are not provided; classic histograms are',
-  native_histogram_bucket_factor: '!native histograms are not provided',
-  native_histogram_max_bucket_number: '!native histograms are not provided',
-  native_histogram_min_reset_duration: '!native histograms are not provided',
+  generate_native_histograms: 'generate_native_histograms',
+  native_histogram_bucket_factor: 'native_histogram_bucket_factor',
+  native_histogram_max_bucket_number: 'native_histogram_max_bucket_number',
+  native_histogram_min_reset_duration: 'native_histogram_min_reset_duration',
   trace_id_label_name: '!exemplars carry trace_id',
   remote_write_headers: '!give the headers in each remote_write entry',
   forwarder: '!spanmeter forwards nothing',
   span_name_sanitization: '!span names are used as they are',
-  max_cardinality_per_label: '!registry.max_active_series is the limit',
+  max_cardinality_per_label: 'registry.max_cardinality_per_label',
 };
 
 /** Tempo's legacy flat overrides that spanmeter reads. */
@@ -210,8 +210,13 @@ const LEGACY_PREFIX_SG = 'metrics_generator_processor_service_graphs_';
 const LEGACY: Record<string, string> = {
   metrics_generator_processors: 'processors',
   metrics_generator_max_active_series: 'registry.max_active_series',
+  metrics_generator_max_cardinality_per_label: 'registry.max_cardinality_per_label',
   metrics_generator_collection_interval: 'collection_interval',
   metrics_generator_ingestion_time_range_slack: 'metrics_ingestion_time_range_slack',
+  metrics_generator_generate_native_histograms: 'generate_native_histograms',
+  metrics_generator_native_histogram_bucket_factor: 'native_histogram_bucket_factor',
+  metrics_generator_native_histogram_max_bucket_number: 'native_histogram_max_bucket_number',
+  metrics_generator_native_histogram_min_reset_duration: 'native_histogram_min_reset_duration',
 };
 
 function tempoOverrides(sink: Sink, raw: unknown, path: Path): void {
@@ -284,6 +289,24 @@ function dimensionNames(sink: Sink, raw: unknown, path: Path, defaults?: Record<
   });
 }
 
+/**
+ * The connectors' exponential histograms (`histogram.exponential.max_size`,
+ * `exponential_histogram_max_size`) as native histograms: only them, at most `maxSize` buckets,
+ * starting at the finest schema (8; the Collector starts at scale 20 and scales down as
+ * spanmeter halves), never reset (the Collector's cumulative histograms are not).
+ */
+function exponentialHistograms(sink: Sink, maxSize: unknown, path: Path): void {
+  sink.set('generate_native_histograms', 'native', path);
+  sink.set('native_histogram_bucket_factor', COLLECTOR_EXPONENTIAL_FACTOR, path);
+  sink.set('native_histogram_max_bucket_number', maxSize, path);
+  sink.set('native_histogram_min_reset_duration', '0s', path);
+}
+
+/** A bucket factor that picks the finest schema, 8 (2^(2^-8) = 1.0027…, rounded down). */
+const COLLECTOR_EXPONENTIAL_FACTOR = 1.0027;
+/** The connectors' default max_size (160, the OpenTelemetry SDKs' default). */
+const COLLECTOR_EXPONENTIAL_MAX_SIZE = 160;
+
 function refuseNonEmpty(what: string): Rule {
   return (sink, v, path) => {
     if (Array.isArray(v) && v.length === 0) return;
@@ -328,7 +351,12 @@ const SPANMETRICS: Record<string, Rule> = {
           });
         }
       },
-      exponential: (k, _e, at) => k.report(at, `exponential histograms are ${NOT_YET} (their own issue); use explicit buckets`),
+      exponential: (k, e, at) => {
+        const ex = e === null || e === undefined ? {} : k.section(e, at);
+        if (!ex) return;
+        exponentialHistograms(k, COLLECTOR_EXPONENTIAL_MAX_SIZE, at);
+        apply(k, ex, at, { max_size: (k2, size, at2) => k2.set('native_histogram_max_bucket_number', size, at2) });
+      },
       disable: refuseNonEmpty('turning the duration histogram off is'),
       dimensions: refuseNonEmpty('histogram.dimensions (labels for the histogram only) are'),
     });
@@ -379,7 +407,10 @@ const SERVICEGRAPH: Record<string, Rule> = {
   virtual_node_peer_attributes: 'processor.service_graphs.peer_attributes',
   virtual_node_extra_label: 'processor.service_graphs.enable_virtual_node_label',
   database_name_attributes: 'processor.service_graphs.database_name_attributes',
-  exponential_histogram_max_size: (sink, _v, path) => sink.report(path, `exponential histograms are ${NOT_YET}`),
+  exponential_histogram_max_size: (sink, v, path) => {
+    // 0, the connector's default, keeps its explicit buckets.
+    if (v !== 0) exponentialHistograms(sink, v, path);
+  },
   metrics_flush_interval: FLUSH,
   cache_loop: '!spanmeter has no such cache',
   store_expiration_loop: '!expired edges are checked every second',

@@ -39,6 +39,12 @@ export interface SpanMetricsConfig {
   filter_policies: FilterPolicy[];
   /** Weigh a span by its tracestate's OpenTelemetry sampling threshold first (Tempo's option). */
   enable_tracestate_span_multiplier: boolean;
+  /** Tempo's traces_target_info per resource, and job/instance labels on the span-metrics series; absent = off. */
+  enable_target_info?: boolean;
+  /** Resource attributes left out of traces_target_info (Tempo's option); absent = none. */
+  target_info_excluded_dimensions?: string[];
+  /** With target_info: the instance label (service.instance.id) on target_info and the span metrics; absent = on. */
+  enable_instance_label?: boolean;
 }
 
 /** One of Tempo's dimension_mappings: label `name` = the values of `source_labels` a span has, joined by `join`. */
@@ -199,9 +205,33 @@ export interface HttpLimitsConfig {
   idle_timeout: number;
 }
 
+/**
+ * The memory limiter (the Collector's memory_limiter, same keys and meanings): above the soft
+ * limit (limit - spike) OTLP requests are refused with a retryable answer, above the hard limit a
+ * garbage collection is forced as well. limit_mib wins over limit_percentage (of the cgroup's
+ * memory limit, else the machine's memory); check_interval 0 turns the limiter off.
+ */
+export interface MemoryLimiterConfig {
+  /** How often memory is measured, ms (YAML: "1s"); 0 = limiter off. */
+  check_interval: number;
+  /** The hard limit, MiB; 0 = use limit_percentage. */
+  limit_mib: number;
+  /** Hard limit minus soft limit, MiB; 0 = 20% of limit_mib. */
+  spike_limit_mib: number;
+  /** The hard limit as a percentage of the available memory (cgroup or machine), when limit_mib is 0. */
+  limit_percentage: number;
+  /** Hard minus soft limit as a percentage of the available memory, with limit_percentage; 0 = 20% of the limit. */
+  spike_limit_percentage: number;
+}
+
 export interface RegistryConfig {
   /** Cap on active series across all processors, counted as Prometheus does; 0 = unlimited. */
   max_active_series: number;
+  /**
+   * Distinct values a span-metrics label may take over stale_duration before new label sets get
+   * `__cardinality_overflow__` for it (Tempo's max_cardinality_per_label); 0 = no cap.
+   */
+  max_cardinality_per_label: number;
   /** Series not updated for this long are removed, in milliseconds (YAML: "15m"). */
   stale_duration: number;
 }
@@ -250,10 +280,20 @@ export interface Config {
   metrics_ingestion_time_range_slack: number;
   /** Metric names: Tempo's (traces_spanmetrics_*) or the Collector's spanmetrics connector's (traces_span_metrics_*). */
   naming: 'tempo' | 'otel';
+  /** Tempo's generate_native_histograms: classic buckets, native (exponential) histograms, or both, for every histogram. */
+  generate_native_histograms: 'classic' | 'native' | 'both';
+  /** Largest factor between native bucket bounds: picks the schema (1.1: schema 3, 2^(1/8)). */
+  native_histogram_bucket_factor: number;
+  /** Most buckets in use per native histogram; past it the resolution halves (or the histogram resets). */
+  native_histogram_max_bucket_number: number;
+  /** Least time between resets of a native histogram that outgrew its buckets, ms; 0 = never reset. */
+  native_histogram_min_reset_duration: number;
   /** How long SIGTERM/SIGINT may take (drain, flush, last push) before the process exits anyway, ms. */
   shutdown_timeout: number;
   /** Connection, in-flight and write-time limits of http_endpoint. */
   http_limits: HttpLimitsConfig;
+  /** Refuse OTLP data while the process's memory is above a limit (issue 21). */
+  memory_limiter: MemoryLimiterConfig;
   log_level: LogLevel;
   /** Prometheus remote-write receivers; empty = no remote write. */
   remote_write: RemoteWriteConfig[];

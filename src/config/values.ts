@@ -196,6 +196,22 @@ export function percent(): LeafSpec<number> {
   };
 }
 
+/** A number above `min` (exclusive), like a native histogram's bucket factor above 1. */
+export function above(min: number): LeafSpec<number> {
+  return {
+    kind: 'leaf',
+    type: 'number',
+    fromText: numberFromText,
+    check(raw, path, report) {
+      if (typeof raw !== 'number' || !Number.isFinite(raw) || !(raw > min)) {
+        report(path, `expected a number above ${min}, like ${min + 0.1}, got ${describe(raw)}`);
+        return INVALID;
+      }
+      return raw;
+    },
+  };
+}
+
 /** One of a fixed set of words (any case); yields exactly their union, so a word the key's type adds must be listed. */
 export function oneOf<const W extends string>(words: readonly W[]): LeafSpec<W> {
   return {

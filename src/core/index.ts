@@ -8,6 +8,7 @@ import { causeOf, describeFailure, spanLimitReason } from './errors.js';
 import { SeriesTableView } from './series.js';
 import { FilterPatterns, filterRecords } from './filters.js';
 import * as L from './layout.js';
+import { schemaForFactor } from './native.js';
 
 export type { IngestResult } from './result.js';
 export { SeriesTableView } from './series.js';
@@ -17,15 +18,31 @@ export interface CoreOptions {
   spanMetrics?: SpanMetricsConfig;
   /** Service graph settings; absent when the processor is off. */
   serviceGraphs?: ServiceGraphsConfig;
-  /** Series limit and stale-series expiry; default: unlimited, 15 minutes. */
-  registry?: RegistryConfig;
+  /** Series limit, per-label cap and stale-series expiry; default: unlimited, no cap, 15 minutes. */
+  registry?: Omit<RegistryConfig, 'max_cardinality_per_label'> & { max_cardinality_per_label?: number };
   /** Spans that ended longer than this (ms) before ingest are left out; 0 = keep all. */
   slackMs?: number;
   /** Service-level objectives counted in the core. */
   slos?: readonly SloConfig[];
   /** Request limits (0 or absent: none). */
   limits?: { maxStringLength: number; maxAttributesPerSpan: number; maxSpansPerRequest?: number };
+  /** Native histograms for both processors' histograms (generate_native_histograms); absent: classic only. */
+  nativeHistograms?: NativeHistogramOptions;
   build?: WasmBuild;
+}
+
+/** generate_native_histograms and its settings, as the core takes them. */
+export interface NativeHistogramOptions {
+  /** classic: no native histograms; native: only them; both: classic buckets too. */
+  mode: 'classic' | 'native' | 'both';
+  /** Starting resolution, -4 … 8 (schemaForFactor of the bucket factor). */
+  schema: number;
+  /** Most buckets in use per histogram before the resolution is halved (or the histogram reset). */
+  maxBuckets: number;
+  /** Least time between resets, ms; 0: never reset. */
+  minResetMs: number;
+  /** What span durations in seconds are multiplied by for the span-metrics histogram (1000 with naming: otel in ms); default 1. */
+  spanMetricsScale?: number;
 }
 
 /** What a configuration asks of the core. */
@@ -36,6 +53,13 @@ export function coreOptions(config: Config): CoreOptions {
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,
+    nativeHistograms: {
+      mode: config.generate_native_histograms,
+      schema: schemaForFactor(config.native_histogram_bucket_factor),
+      maxBuckets: config.native_histogram_max_bucket_number,
+      minResetMs: config.native_histogram_min_reset_duration,
+      spanMetricsScale: config.naming === 'otel' && config.processor.span_metrics.histogram_unit === 'ms' ? 1000 : 1,
+    },
     limits: {
       maxStringLength: config.otlp.max_string_length,
       maxAttributesPerSpan: config.otlp.max_attributes_per_span,
@@ -61,7 +85,7 @@ const encoder = new TextEncoder();
 // A byte-order mark is part of a label value, not a marker to drop.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-type TableName = 'spanMetrics' | 'spanEvents' | 'edges' | 'unpaired' | 'dropped' | 'slos';
+type TableName = 'spanMetrics' | 'spanEvents' | 'targetInfo' | 'edges' | 'unpaired' | 'dropped' | 'slos';
 
 /** An SLO's counts so far. */
 export interface SloCounts {
@@ -103,6 +127,7 @@ export class Core {
     const tables: [TableName, number][] = [
       ['spanMetrics', wasm.spanmetrics_table()],
       ['spanEvents', wasm.spanmetrics_events_table()],
+      ['targetInfo', wasm.spanmetrics_target_info_table()],
       ['edges', wasm.servicegraphs_edges()],
       ['unpaired', wasm.servicegraphs_unpaired()],
       ['dropped', wasm.servicegraphs_dropped()],
@@ -121,8 +146,17 @@ export class Core {
     const filterPatterns = new FilterPatterns();
     const wasm = await instantiateCore(options.build, { sloMatch, filterMatch: filterPatterns.match });
     const slot = (key: string) => (key === '' ? -1 : watch(wasm, key));
+    const native = options.nativeHistograms && options.nativeHistograms.mode !== 'classic' ? options.nativeHistograms : undefined;
+    const configureNative = (processor: number, scale = 1) => {
+      // With both, never reset: the classic buckets and counts (one message with them in the
+      // Prometheus protobuf) are not reset with it.
+      const both = native?.mode === 'both';
+      if (native) wasm.native_histograms_configure(processor, native.schema, native.maxBuckets, both ? 0 : native.minResetMs, both ? 1 : 0, scale);
+    };
     const sm = options.spanMetrics;
     if (sm) {
+      // The native histogram counts in the unit the family shows (naming: otel's ms: bounds are not powers of two apart).
+      configureNative(L.PROCESSOR_SPAN_METRICS, native?.spanMetricsScale ?? 1);
       let mask = 0;
       for (const [name, bit] of Object.entries(INTRINSIC_BITS)) {
         if (sm.intrinsic_dimensions[name as keyof typeof INTRINSIC_BITS]) mask |= bit;
@@ -138,17 +172,20 @@ export class Core {
         new Int32Array(wasm.memory.buffer, at, sources.length).set(sources);
         if (wasm.spanmetrics_mapping_add(ptr, join.length, at, sources.length) < 0) throw new Error('more than 64 dimension_mappings');
       }
+      // Tempo's target_info, before configure: its job and instance words follow the mappings'.
+      if (sm.enable_target_info) {
+        for (const key of sm.target_info_excluded_dimensions ?? []) {
+          if (wasm.spanmetrics_target_info_exclude(...passString(wasm, key)) < 0) throw new Error('more than 64 target_info_excluded_dimensions');
+        }
+        wasm.spanmetrics_target_info_configure(slot('service.namespace'), slot('service.instance.id'), sm.enable_instance_label !== false ? 1 : 0);
+      }
       // every watch (slot) before passArguments: a watch writes its key into the same scratch
       const multiplier = slot(sm.span_multiplier_key);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
       wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, multiplier);
       sm.dimensions.forEach((d, i) => {
         const value = sm.dimension_defaults?.[d];
-        if (value === undefined) return;
-        const bytes = encoder.encode(value);
-        const ptr = wasm.scratch(bytes.length) >>> 0;
-        new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
-        wasm.spanmetrics_dimension_default(i, ptr, bytes.length);
+        if (value !== undefined) wasm.spanmetrics_dimension_default(i, ...passString(wasm, value));
       });
       if (sm.events.enabled) {
         const eventSlots = sm.events.dimensions.map(slot);
@@ -176,6 +213,7 @@ export class Core {
         ...fixed,
       ];
       const [bounds, slotsPtr] = passArguments(wasm, sg.histogram_buckets, slots);
+      configureNative(L.PROCESSOR_SERVICE_GRAPHS);
       wasm.servicegraphs_configure(
         bounds, sg.histogram_buckets.length, opts, slotsPtr, sg.dimensions.length, sg.peer_attributes.length,
         sg.database_name_attributes.length, sg.wait, sg.max_items,
@@ -185,6 +223,8 @@ export class Core {
     if (sg) configureFilters(wasm, L.PROCESSOR_SERVICE_GRAPHS, sg, slot, filterPatterns);
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
+    const labelCap = Math.min(options.registry?.max_cardinality_per_label ?? 0, 0xffffffff);
+    wasm.cardinality_configure(labelCap, options.registry?.stale_duration ?? 15 * 60_000);
     const limits = options.limits;
     wasm.limits_configure(limits?.maxStringLength ?? 0, limits?.maxAttributesPerSpan ?? 0, limits?.maxSpansPerRequest ?? 0);
     wasm.start();
@@ -295,6 +335,20 @@ export class Core {
     };
   }
 
+  /**
+   * The value index of a native histogram block in the records of `table` (span metrics: the
+   * latency histogram; edges: histogram `h`, 0 server, 1 client, 2 messaging), or undefined
+   * without native histograms.
+   */
+  nativeBlock(table: 'spanMetrics' | 'edges', h = 0): number | undefined {
+    const native = this.options.nativeHistograms;
+    if (!native || native.mode === 'classic') return undefined;
+    if (table === 'spanMetrics') return this.options.spanMetrics ? L.SM_V_BUCKETS + this.options.spanMetrics.histogram_buckets.length : undefined;
+    const sg = this.options.serviceGraphs;
+    if (!sg) return undefined;
+    return L.SG_V_BUCKETS + L.SG_HISTOGRAMS * sg.histogram_buckets.length + h * (L.NH_V_BUCKETS + Math.max(1, native.maxBuckets));
+  }
+
   /** Good and total spans of each SLO, in the order configured. */
   sloCounts(): SloCounts[] {
     const view = this.table('slos');
@@ -303,6 +357,38 @@ export class Core {
       out[view.key(record, L.SLO_KEY_INDEX)] = { good: view.value(record, L.SLO_V_GOOD), total: view.value(record, L.SLO_V_TOTAL) };
     }
     return out;
+  }
+
+  /**
+   * Per label of the span-metrics key (by key word: L.SM_KEY_SERVICE, L.SM_KEY_SPAN_NAME, …):
+   * distinct values over the window (undefined while not tracked: no cap and nothing held back
+   * yet), values replaced by __cardinality_overflow__ and the latest held-back value.
+   */
+  labelCardinality(word: number): { estimate: number; limited: number; example: string | undefined } | undefined {
+    const estimate = this.wasm.label_cardinality(word);
+    if (estimate < 0) return undefined;
+    const p = this.wasm.label_example(word) >>> 0;
+    let example: string | undefined;
+    if (p !== 0) {
+      const u8 = this.views();
+      example = decoder.decode(u8.subarray(p + 4, p + 4 + this.u32[p >>> 2]!));
+    }
+    return { estimate, limited: this.wasm.label_values_limited(word), example };
+  }
+
+  /** Series the traffic would make: active series plus the span-metrics label sets held back over the window. */
+  seriesDemand(): number {
+    return this.wasm.series_demand();
+  }
+
+  /** The services whose spans were held back most (a space-saving top list: counts are upper bounds), most first. */
+  heldBackServices(): { service: string; spans: number }[] {
+    const out: { service: string; spans: number }[] = [];
+    for (let i = 0; i < L.TOP_SERVICES; i++) {
+      const id = this.wasm.top_service(i);
+      if (id !== 0) out.push({ service: this.label(id), spans: this.wasm.top_service_count(i) });
+    }
+    return out.sort((a, b) => b.spans - a.spans);
   }
 
   /** Entries waiting in the service-graph edge store. */
@@ -345,11 +431,16 @@ function configureFilters(
   wasm.filter_configure(processor, ptr, count, bytes.length);
 }
 
-function watch(wasm: CoreExports, key: string): number {
-  const bytes = encoder.encode(key);
+/** A string's UTF-8 bytes copied into scratch: their address and length (valid until the next scratch call). */
+function passString(wasm: CoreExports, s: string): [ptr: number, len: number] {
+  const bytes = encoder.encode(s);
   const ptr = wasm.scratch(bytes.length) >>> 0;
   new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
-  const slot = wasm.watch_key(ptr, bytes.length);
+  return [ptr, bytes.length];
+}
+
+function watch(wasm: CoreExports, key: string): number {
+  const slot = wasm.watch_key(...passString(wasm, key));
   if (slot < 0) throw new Error(`too many attribute keys configured (at ${key})`);
   return slot;
 }

@@ -51,6 +51,22 @@ export const I_SPAN_KIND = 4;
 export const I_STATUS_CODE = 8;
 export const I_STATUS_MESSAGE = 16;
 
+// With target_info on (spanmetrics_target_info_configure), the span-metrics key has two more
+// words after the dimension mappings': the job label, then the instance label (0: none).
+
+// ---- Target info table (targetinfo.ts, Tempo's traces_target_info): one record per distinct
+// resource. Key words: job, instance, then TI_MAX_ATTRIBUTES (name, value) pairs of string ids
+// sorted by name bytes (0, 0 after the last). One value.
+
+export const TI_KEY_JOB = 0;
+export const TI_KEY_INSTANCE = 1;
+/** The first attribute's name; its value is the next word. */
+export const TI_KEY_ATTRIBUTES = 2;
+/** Most resource attributes on one target_info series (those with the first names in byte order). */
+export const TI_MAX_ATTRIBUTES = 64;
+/** The gauge's value, 1. */
+export const TI_V_VALUE = 0;
+
 // ---- Span events table (spanmetrics.ts): the span's key words (SM_KEY_DIMENSIONS + span
 // dimensions), then the event name, then one word per event dimension. One value.
 
@@ -109,6 +125,32 @@ export const SG_SLOT_NETWORK_PEER_PORT = 3;
 /** The span multiplier key. */
 export const SG_SLOT_MULTIPLIER = 4;
 export const SG_SLOTS_FIXED = 5;
+
+// ---- Native histograms (nativehistogram.ts), with native_histograms_configure: each histogram
+// of the processor's table has a block of NH_V_BUCKETS + maxBuckets values after all the
+// classic buckets of its record (span metrics: at SM_V_BUCKETS + B; edges: at SG_V_BUCKETS +
+// SG_HISTOGRAMS * B, server, then client, then messaging). Indexes below are within a block.
+
+/** Halvings of the resolution since the last reset: the schema is the configured one minus this. */
+export const NH_V_REDUCED = 0;
+/** The bucket index (at the current schema) of the first bucket count. */
+export const NH_V_BASE = 1;
+/** Buckets from the lowest to the highest index in use (0: none yet). */
+export const NH_V_SPAN = 2;
+/** Observations (weighted), zero bucket included. */
+export const NH_V_COUNT = 3;
+/** Sum of the observations, seconds. */
+export const NH_V_SUM = 4;
+/** The zero bucket's count (values at or under 2^-128). */
+export const NH_V_ZERO = 5;
+/** Time of the first observation since the histogram (re)started, ms (the host's nowMs). */
+export const NH_V_START = 6;
+/** The first of NH_V_SPAN bucket counts (not cumulative), for indexes NH_V_BASE upwards. */
+export const NH_V_BUCKETS = 7;
+/** The highest schema (native_histograms_configure clamps to it). */
+export const NH_SCHEMA_MAX = 8;
+/** The lowest schema is minus this: -4 (native_histograms_configure clamps to it). */
+export const NH_SCHEMA_MIN_NEGATED = 4;
 
 // ---- Unpaired and dropped span tables (servicegraphs.ts).
 
@@ -276,6 +318,13 @@ export const M_SCOPE = 11;
 export const M_EVENT = 12;
 /** Span.Link */
 export const M_LINK = 13;
+
+// ---- Cardinality (cardinality.ts): per-label caps and demand estimates of the span-metrics table.
+
+/** Bytes kept of a label's latest held-back value (label_example: a u32 length, then the bytes). */
+export const LABEL_EXAMPLE_BYTES = 96;
+/** Entries of the held-back services' top list (top_service). */
+export const TOP_SERVICES = 8;
 
 /** The reason the host reports for each ingest failure code (the E_ constants). */
 export const FAILURE_REASONS: Readonly<Record<number, string>> = {

@@ -13,6 +13,9 @@ export interface CoreExports {
   spanmetrics_events_configure(slots: number, dims: number): void;
   spanmetrics_dimension_default(d: number, ptr: number, len: number): void;
   spanmetrics_mapping_add(joinPtr: number, joinLen: number, slots: number, count: number): number;
+  spanmetrics_target_info_configure(namespaceSlot: number, instanceSlot: number, instanceLabel: number): void;
+  spanmetrics_target_info_exclude(ptr: number, len: number): number;
+  spanmetrics_target_info_table(): number;
   slo_add(flags: number, servicePtr: number, serviceLen: number, namePtr: number, nameLen: number, kind: number, thresholdNs: number): number;
   slo_table(): number;
   servicegraphs_configure(
@@ -20,10 +23,13 @@ export interface CoreExports {
     waitMs: number, maxItems: number,
   ): void;
   registry_configure(maxActiveSeries: number, slackMs: number): void;
+  native_histograms_configure(processor: number, schema: number, maxBuckets: number, minResetMs: number, classic: number, scale: number): void;
   filter_configure(processor: number, records: number, count: number, bytes: number): void;
   spans_filtered(processor: number): number;
   tracestate_configure(processor: number, on: number): void;
   limits_configure(maxStringLength: number, maxAttributesPerSpan: number, maxSpansPerRequest: number): void;
+  /** Optional (no cap without it). */
+  cardinality_configure(capPerLabel: number, windowMs: number): void;
   start(): void;
   input_reserve(n: number): number;
   ingest(n: number, nowMs: number): number;
@@ -58,6 +64,12 @@ export interface CoreExports {
   table_values_offset(t: number): number;
   table_key_words(t: number): number;
   table_value_count(t: number): number;
+  label_cardinality(word: number): number;
+  label_values_limited(word: number): number;
+  label_example(word: number): number;
+  series_demand(): number;
+  top_service(i: number): number;
+  top_service_count(i: number): number;
 }
 
 

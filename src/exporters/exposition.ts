@@ -4,22 +4,45 @@ import { GrowableBytes } from './bytes.js';
 import type { Exemplar } from '../core/index.js';
 import type { Family } from './families.js';
 import { forEachSeries } from './families.js';
-import { formatSampleValue } from './labels.js';
+import { formatSampleValue, scaled } from './labels.js';
+import { renderFamiliesProto } from './protoexposition.js';
 
 export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_TEXT = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 
 export type TextFormat = 'text' | 'openmetrics';
+/** The formats of /metrics: the text ones, and the Prometheus protobuf (protoexposition.ts), which carries native histograms. */
+export type ExpositionFormat = TextFormat | 'protobuf';
 
-/** The format a scraper asks for in `Accept`: OpenMetrics when it lists it, text otherwise. */
-export function negotiate(accept: string | undefined): TextFormat {
-  return accept !== undefined && /application\/openmetrics-text/i.test(accept) ? 'openmetrics' : 'text';
+/**
+ * The format a scraper asks for in `Accept`, by its q-values: the Prometheus protobuf
+ * (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+ * encoding=delimited`, what Prometheus asks first with native histograms on), OpenMetrics, or
+ * text (also for anything else). Ties go to the earlier entry.
+ */
+export function negotiate(accept: string | undefined): ExpositionFormat {
+  if (accept === undefined) return 'text';
+  let best: ExpositionFormat = 'text';
+  let bestQ = -1;
+  for (const entry of accept.split(',')) {
+    const [type = '', ...params] = entry.split(';').map((p) => p.trim().toLowerCase());
+    const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? 1);
+    let format: ExpositionFormat | undefined;
+    if (type === 'application/vnd.google.protobuf') {
+      const proto = params.find((p) => p.startsWith('proto='))?.slice(6);
+      const encoding = params.find((p) => p.startsWith('encoding='))?.slice(9);
+      if (proto === 'io.prometheus.client.metricfamily' && encoding === 'delimited') format = 'protobuf';
+    } else if (type === 'application/openmetrics-text') format = 'openmetrics';
+    else if (type === 'text/plain') format = 'text';
+    if (format !== undefined && Number.isFinite(q) && q > bestQ) {
+      best = format;
+      bestQ = q;
+    }
+  }
+  return best;
 }
 
-/** A bound in the family's unit: 0.002 s shows as 2 ms, not 2.0000000000000004. */
-export function scaled(bound: number, scale: number): number {
-  return scale === 1 ? bound : Number((bound * scale).toPrecision(15));
-}
+export { scaled } from './labels.js';
 
 /**
  * An output buffer written piece by piece: ASCII (names, numbers) written as latin1, label sets
@@ -43,7 +66,8 @@ class ByteWriter extends GrowableBytes {
   }
 }
 
-export function renderFamilies(families: readonly Family[], format: TextFormat): Buffer {
+export function renderFamilies(families: readonly Family[], format: ExpositionFormat): Buffer {
+  if (format === 'protobuf') return renderFamiliesProto(families);
   const out = new ByteWriter();
   for (const f of families) renderFamily(f, format, out);
   return out.finish();
@@ -58,18 +82,19 @@ function exemplarText(e: Exemplar | undefined, scale: number): string {
 
 function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
   const om = format === 'openmetrics';
-  const counterName = `${f.name}_total`;
+  const sampleName = f.type === 'counter' ? `${f.name}_total` : f.name;
   // Text 0.0.4 names a counter family by its sample name; OpenMetrics by the name without _total.
-  const headerName = f.type === 'counter' && !om ? counterName : f.name;
+  const headerName = f.type === 'counter' && !om ? sampleName : f.name;
   out.text(`# HELP ${headerName} ${f.help}\n# TYPE ${headerName} ${f.type}\n`);
   const view = f.table();
   if (!view) return;
-  if (f.type === 'counter') {
-    const open = Buffer.from(`${counterName}{`);
-    const bare = Buffer.from(counterName);
+  if (f.type !== 'histogram') {
+    const open = Buffer.from(`${sampleName}{`);
+    const bare = Buffer.from(sampleName);
+    const exemplar = f.type === 'counter' ? f.exemplar : undefined;
     forEachSeries(f, view, (slot) => {
       const labels = f.labels.bytes(view, slot);
-      const value = ` ${formatSampleValue(view.value(slot, f.value))}${om ? exemplarText(f.exemplar?.(view, slot), 1) : ''}\n`;
+      const value = ` ${formatSampleValue(view.value(slot, f.value))}${om ? exemplarText(exemplar?.(view, slot), 1) : ''}\n`;
       if (labels.length > 0) {
         out.bytes(open);
         out.bytes(labels);
@@ -84,7 +109,9 @@ function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
   const scale = f.milliseconds ? 1000 : 1;
   const bucketName = Buffer.from(`${f.name}_bucket{`);
   // `le="x"} ` after the labels, with the comma when there are labels.
-  const le = [...f.bounds.map((b) => formatSampleValue(scaled(b, scale))), '+Inf'];
+  // With native histograms only, the text formats show the +Inf bucket, sum and count (as client_golang does).
+  const bounds = f.native && !f.native.classic ? [] : f.bounds;
+  const le = [...bounds.map((b) => formatSampleValue(scaled(b, scale))), '+Inf'];
   const leAfterLabels = le.map((v) => `,le="${v}"} `);
   const leAlone = le.map((v) => `le="${v}"} `);
   const sumOpen = Buffer.from(`${f.name}_sum{`);
@@ -95,10 +122,11 @@ function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
     let cumulative = 0;
     const count = view.value(slot, f.count);
     for (let b = 0; b < le.length; b++) {
-      cumulative = b < f.bounds.length ? cumulative + view.value(slot, f.buckets + b) : count;
+      cumulative = b < bounds.length ? cumulative + view.value(slot, f.buckets + b) : count;
       out.bytes(bucketName);
       out.bytes(labels);
-      out.ascii(`${tails[b]}${formatSampleValue(cumulative)}${om ? exemplarText(f.exemplar?.(view, slot, b), scale) : ''}\n`);
+      const exemplar = om ? f.exemplar?.(view, slot, b < bounds.length ? b : f.bounds.length) : undefined;
+      out.ascii(`${tails[b]}${formatSampleValue(cumulative)}${exemplarText(exemplar, scale)}\n`);
     }
     // name{labels} value, or name value without labels: the `{` is dropped by starting one byte on.
     const close = labels.length > 0 ? '}' : '';

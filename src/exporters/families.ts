@@ -2,7 +2,7 @@
 // which of a record's values it shows, and how its label sets are made. Every output (the
 // text formats, remote write, OTLP) reads the core through these, so names and labels are
 // decided in one place per processor.
-import type { Exemplar, SeriesTableView } from '../core/index.js';
+import type { Core, Exemplar, SeriesTableView } from '../core/index.js';
 import type { SloConfig } from '../config/types.js';
 import { escapeLabelValue } from './labels.js';
 
@@ -76,13 +76,39 @@ export interface HistogramFamily extends FamilyBase {
   skipZero?: boolean;
   /** The trace of a recent observation in `bucket` (bounds.length: +Inf), if kept. */
   exemplar?(view: SeriesTableView, slot: number, bucket: number): Exemplar | undefined;
+  /** The native histogram kept beside the buckets (generate_native_histograms), if any. */
+  native?: NativeFamily;
 }
 
-export type Family = CounterFamily | HistogramFamily;
+/** Where a histogram family's native histograms are, and whether its classic buckets go out too. */
+export interface NativeFamily {
+  /** Value index of the native histogram block in a record (core/native.ts readNative). */
+  block: number;
+  /** The configured schema (the block says how far it was reduced). */
+  schema: number;
+  /** generate_native_histograms: both (else native only: the buckets are not shown). */
+  classic: boolean;
+}
+
+/** The native histogram of a span-metrics series, or of an edge's histogram `h` (0 server, 1 client, 2 messaging). */
+export function nativeFamily(core: Core, table: 'spanMetrics' | 'edges', h = 0): NativeFamily | undefined {
+  const block = core.nativeBlock(table, h);
+  const options = core.options.nativeHistograms;
+  return block === undefined || !options ? undefined : { block, schema: options.schema, classic: options.mode === 'both' };
+}
+
+/** A gauge (Tempo's traces_target_info): its samples are named as the family. */
+export interface GaugeFamily extends FamilyBase {
+  type: 'gauge';
+  /** Index of the value in the record. */
+  value: number;
+}
+
+export type Family = CounterFamily | HistogramFamily | GaugeFamily;
 
 /** Calls `visit` for each live series of the family, with its slot. */
 export function forEachSeries(family: Family, view: SeriesTableView, visit: (slot: number) => void): void {
-  const skipAt = family.skipZero ? (family.type === 'counter' ? family.value : family.count) : -1;
+  const skipAt = family.type === 'gauge' || !family.skipZero ? -1 : family.type === 'counter' ? family.value : family.count;
   for (let slot = 0; slot < view.used; slot++) {
     if (!view.live(slot)) continue;
     if (skipAt >= 0 && !(view.value(slot, skipAt) > 0)) continue;
@@ -120,6 +146,8 @@ export interface SpanMetricsCatalog {
   size?: CounterFamily;
   /** With processor.span_metrics.events.enabled. */
   events?: CounterFamily;
+  /** With processor.span_metrics.enable_target_info: traces_target_info. */
+  targetInfo?: GaugeFamily;
   /** The labels of an events series besides the span's (which `labels` reads there too): event name and dimensions. */
   eventLabels?: { name: LabelReader; dimensions: readonly { attribute: string; read: LabelReader }[] };
   /** The intrinsic labels of a calls (and latency) series. */

@@ -25,3 +25,8 @@ export function formatSampleValue(v: number): string {
   if (v === -Infinity) return '-Inf';
   return String(v);
 }
+
+/** A bound in the family's unit: 0.002 s shows as 2 ms, not 2.0000000000000004. */
+export function scaled(bound: number, scale: number): number {
+  return scale === 1 ? bound : Number((bound * scale).toPrecision(15));
+}

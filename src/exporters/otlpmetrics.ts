@@ -160,7 +160,7 @@ export class OtlpMetricsBuilder {
           current = [];
           const data = f.type === 'counter'
             ? { sum: { dataPoints: current, aggregationTemporality: temporality, isMonotonic: true } }
-            : { histogram: { dataPoints: current, aggregationTemporality: temporality } };
+            : f.type === 'gauge' ? { gauge: { dataPoints: current } } : { histogram: { dataPoints: current, aggregationTemporality: temporality } };
           metrics.push({ name: f.name, description: f.help, ...(unit ? { unit } : {}), ...data });
         }
         current.push(point);
@@ -179,12 +179,12 @@ export class OtlpMetricsBuilder {
           st = { generation: gen, startMs: st ? intervalStartMs : this.options.startMs };
           slots[slot] = st;
         }
-        const values = f.type === 'counter'
+        const values = f.type !== 'histogram'
           ? Float64Array.of(view.value(slot, f.value))
           : Float64Array.from({ length: f.bounds.length + 2 }, (_, i) =>
             view.value(slot, i < f.bounds.length ? f.buckets + i : i === f.bounds.length ? f.count : f.sum));
         let shown = values;
-        if (delta) {
+        if (delta && f.type !== 'gauge') {
           const prev = st.previous;
           shown = prev ? values.map((v, i) => v - prev[i]!) : values;
           st.previous = values;
@@ -195,6 +195,10 @@ export class OtlpMetricsBuilder {
           startTimeUnixNano: delta ? deltaStart : msToNanos(st.startMs),
           timeUnixNano: now,
         };
+        if (f.type === 'gauge') {
+          add({ attributes: common.attributes, timeUnixNano: now, asDouble: shown[0]! });
+          return;
+        }
         if (f.type === 'counter') {
           const exemplars = withExemplars ? fresh([f.exemplar?.(view, slot)], 1) : [];
           add({ ...common, asDouble: shown[0]!, ...(exemplars.length > 0 ? { exemplars } : {}) });

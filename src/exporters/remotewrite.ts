@@ -149,7 +149,7 @@ export class WriteRequestBuilder {
       const names = new Map<string, Uint8Array>();
       const sampleNames = family.type === 'counter'
         ? [`${family.name}_total`]
-        : [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`];
+        : family.type === 'gauge' ? [family.name] : [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`];
       for (const n of sampleNames) names.set(n, encodeLabel('__name__', n));
       const le = family.type === 'histogram'
         ? [...family.bounds.map((b) => formatSampleValue(scaled(b, family.milliseconds ? 1000 : 1))), '+Inf'].map((v) => encodeLabel('le', v))
@@ -162,7 +162,9 @@ export class WriteRequestBuilder {
   private encodeMetadata(): Uint8Array {
     const parts = this.options.families.map((f) => {
       const w = new ProtoWriter(256);
-      w.tag(PROMPB.METADATA_TYPE, 0).varint(f.type === 'counter' ? METRIC_TYPE.COUNTER : METRIC_TYPE.HISTOGRAM);
+      w.tag(PROMPB.METADATA_TYPE, 0).varint(
+        f.type === 'counter' ? METRIC_TYPE.COUNTER : f.type === 'gauge' ? METRIC_TYPE.GAUGE : METRIC_TYPE.HISTOGRAM,
+      );
       w.raw(encodeStringField(PROMPB.METADATA_FAMILY_NAME, f.type === 'counter' ? `${f.name}_total` : f.name));
       if (f.help) w.raw(encodeStringField(PROMPB.METADATA_HELP, f.help));
       return encodeMessageField(PROMPB.WRITE_REQUEST_METADATA, w.take());
@@ -234,8 +236,8 @@ export class WriteRequestBuilder {
     /** Staleness markers for every time series of a family's series that is gone. */
     const writeStale = (state: FamilyState, labels: EncodedLabels): void => {
       const f = state.family;
-      if (f.type === 'counter') {
-        writeSeries(labels, state.names.get(`${f.name}_total`)!, undefined, NaN, false, undefined, true);
+      if (f.type !== 'histogram') {
+        writeSeries(labels, state.names.get(f.type === 'counter' ? `${f.name}_total` : f.name)!, undefined, NaN, false, undefined, true);
         return;
       }
       const bucketName = state.names.get(`${f.name}_bucket`)!;
@@ -278,6 +280,11 @@ export class WriteRequestBuilder {
           sent[bucket] = { timestampMs: e.timestampMs, traceId: e.traceId };
           return encodeExemplar(e, exScale);
         };
+        if (f.type === 'gauge') {
+          // No initial 0: that is for counters, whose first increase it shows.
+          writeSeries(labels, state.names.get(f.name)!, undefined, view.value(slot, f.value), false);
+          return;
+        }
         if (f.type === 'counter') {
           const ex = withExemplars ? exemplar(0, f.exemplar?.(view, slot), 1) : undefined;
           writeSeries(labels, state.names.get(`${f.name}_total`)!, undefined, view.value(slot, f.value), first, ex);

@@ -6,7 +6,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import { gzipSync } from 'node:zlib';
-import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type TextFormat } from './exposition.js';
+import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type ExpositionFormat } from './exposition.js';
+import { PROMETHEUS_PROTOBUF } from './protoexposition.js';
 import { listenHttp, type RunningServer } from '../net/server.js';
 import { parseEndpoint } from '../net/endpoint.js';
 import { defaultConfig } from '../config/defaults.js';
@@ -14,7 +15,9 @@ import { silentLogger, type Logger } from '../log.js';
 import { bearerChecker, type TlsMaterial } from '../net/security.js';
 import { limitedListener, type RefusalReason, type ServerLimits } from '../net/limits.js';
 
-export type Renderer = (format: TextFormat) => string | Uint8Array | Promise<string | Uint8Array>;
+export type Renderer = (format: ExpositionFormat) => string | Uint8Array | Promise<string | Uint8Array>;
+
+const CONTENT_TYPES: Record<ExpositionFormat, string> = { text: PROMETHEUS_TEXT, openmetrics: OPENMETRICS_TEXT, protobuf: PROMETHEUS_PROTOBUF };
 
 /**
  * Health detail. `ok: false` answers 503; everything else is reported as JSON alongside
@@ -70,15 +73,18 @@ const INDEX_WITH_UI = `${INDEX}  /ui        the web page: service graph, RED tab
   /api/graph, /api/red?service=NAME, /api/health, /api/slos   its JSON
 `;
 
-/** Joins renderer outputs so that each starts on its own line; OpenMetrics ends with `# EOF`. */
-export async function renderAll(renderers: readonly Renderer[], format: TextFormat = 'text'): Promise<Buffer> {
+/**
+ * Joins renderer outputs so that each starts on its own line; OpenMetrics ends with `# EOF`;
+ * protobuf messages (length-delimited) are joined as they are.
+ */
+export async function renderAll(renderers: readonly Renderer[], format: ExpositionFormat = 'text'): Promise<Buffer> {
   const parts = await Promise.all(renderers.map((r) => r(format)));
   const out: Uint8Array[] = [];
   for (const p of parts) {
     const bytes = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
     if (bytes.length === 0) continue;
     out.push(bytes);
-    if (bytes[bytes.length - 1] !== 0x0a) out.push(NEWLINE);
+    if (format !== 'protobuf' && bytes[bytes.length - 1] !== 0x0a) out.push(NEWLINE);
   }
   if (format === 'openmetrics') out.push(EOF);
   return Buffer.concat(out);
@@ -150,7 +156,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     }
     if (path === '/metrics') {
       const format = negotiate(req.headers.accept);
-      const type = format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT;
+      const type = CONTENT_TYPES[format];
       res.setHeader('Vary', 'Accept, Accept-Encoding');
       if (head) {
         // The headers a GET would get, without rendering (its length is unknown until then).

@@ -10,7 +10,7 @@ import {
 import type { ServiceGraphsConfig } from '../config/types.js';
 import { SERVICE_GRAPHS_OWN_LABELS } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, latestExemplar, type CounterFamily, type Family, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
+import { TableLabels, latestExemplar, nativeFamily, type CounterFamily, type Family, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 /** connection_type label values by the core's number. */
@@ -54,6 +54,7 @@ export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): S
     type: 'histogram', name, help, table: edges, labels: edgeLabels, bounds: config.histogram_buckets,
     buckets: SG_V_BUCKETS + index * B, sum, count, skipZero,
     exemplar: (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
+    native: nativeFamily(core, 'edges', index),
   });
   const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, SG_V_SERVER_SUM, SG_V_REQUESTS);
   const request: CounterFamily = {

@@ -3,12 +3,16 @@
 import type { Core, SeriesTableView } from '../core/index.js';
 import {
   EVENTS_V_COUNT, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE,
-  SM_KEY_STATUS_MESSAGE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
+  SM_KEY_STATUS_MESSAGE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM, TI_KEY_ATTRIBUTES, TI_KEY_INSTANCE, TI_KEY_JOB,
+  TI_MAX_ATTRIBUTES, TI_V_VALUE,
 } from '../core/layout.js';
 import type { SpanMetricsConfig } from '../config/types.js';
-import { SPAN_METRICS_OWN_LABELS, sanitizeLabelName } from '../config/labelnames.js';
+import { SPAN_METRICS_OWN_LABELS, dimensionLabel, sanitizeLabelName } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, latestExemplar, type CounterFamily, type Family, type HistogramFamily, type LabelReader, type SpanMetricsCatalog } from './families.js';
+import {
+  TableLabels, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type LabelReader,
+  type SpanMetricsCatalog,
+} from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 const SPAN_KINDS = [
@@ -17,6 +21,9 @@ const SPAN_KINDS = [
 ];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 const EVENT_NAME_LABEL = 'event_name';
+/** Tempo's job and instance labels (processor.DimJob, DimInstance), with enable_target_info. */
+const JOB_LABEL = 'job';
+const INSTANCE_LABEL = 'instance';
 
 /** An enum value as sent (an int32 on the wire); unknown ones print as their number. */
 function enumName(names: string[], v: number): string {
@@ -58,6 +65,12 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     if (on.status_code) pairs.push(['status_code', intrinsic.statusCode(view, slot)]);
     if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SM_KEY_STATUS_MESSAGE))]);
     dimensionNames.forEach((name, d) => pairs.push([name, core.label(view.key(slot, SM_KEY_DIMENSIONS + d))]));
+    if (config.enable_target_info) {
+      // Tempo adds job and instance after the dimensions, so a set one replaces a dimension of that name.
+      const jobWord = SM_KEY_DIMENSIONS + dimensionNames.length;
+      setLabel(pairs, JOB_LABEL, core.label(view.key(slot, jobWord)));
+      setLabel(pairs, INSTANCE_LABEL, core.label(view.key(slot, jobWord + 1)));
+    }
     return pairs;
   };
   const labels = new TableLabels(spanLabels);
@@ -70,6 +83,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     type: 'histogram', table, labels, bounds: config.histogram_buckets, milliseconds: ms,
     buckets: SM_V_BUCKETS, sum: SM_V_SUM, count: SM_V_CALLS,
     exemplar: (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket),
+    native: nativeFamily(core, 'spanMetrics'),
     name: !otel ? 'traces_spanmetrics_latency' : ms ? `${ns}duration_milliseconds` : `${ns}duration_seconds`,
     help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
   };
@@ -86,7 +100,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   let eventLabels: SpanMetricsCatalog['eventLabels'];
   if (config.events.enabled) {
     // Event labels: the span's, then event_name and the event dimensions (key words in that order).
-    const eventNameWord = SM_KEY_DIMENSIONS + dimensionNames.length;
+    const eventNameWord = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0);
     const eventDimensionNames = dimensionLabelNames(
       config.events.dimensions, [...reserved, ...dimensionNames, EVENT_NAME_LABEL], 'processor.span_metrics.events.dimensions',
     );
@@ -107,11 +121,46 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
       })),
     };
   }
-  const families: Family[] = [calls, latency, ...(size ? [size] : []), ...(events ? [events] : [])];
+  const targetInfo = config.enable_target_info ? targetInfoFamily(core, serviceLabel) : undefined;
+  const families: Family[] = [calls, latency, ...(size ? [size] : []), ...(events ? [events] : []), ...(targetInfo ? [targetInfo] : [])];
   const dimensions = config.dimensions.map((attribute, d) => ({
     attribute, read: ((view, slot) => core.label(view.key(slot, SM_KEY_DIMENSIONS + d))) satisfies LabelReader,
   }));
-  return { families, calls, latency, size, events, eventLabels, labels: intrinsic, dimensions };
+  return { families, calls, latency, size, events, eventLabels, targetInfo, labels: intrinsic, dimensions };
+}
+
+/** Sets label `name` to a non-empty `value`, in place of one of that name (Tempo's builder: the last Add wins). */
+function setLabel(pairs: [string, string][], name: string, value: string): void {
+  if (value === '') return;
+  const at = pairs.findIndex(([n]) => n === name);
+  if (at >= 0) pairs.splice(at, 1);
+  pairs.push([name, value]);
+}
+
+/**
+ * Tempo's traces_target_info: job, instance and the resource's other attributes (the core keeps
+ * them sorted by key), each key named as a dimension is, with "__" before one of Tempo's
+ * intrinsic labels, job or instance (spanmetrics/config.go targetInfoIntrinsicLabelsSet); of two
+ * keys that become one name, the later wins.
+ */
+function targetInfoFamily(core: Core, serviceLabel: string): GaugeFamily {
+  const reserved = [serviceLabel, 'span_name', 'span_kind', 'status_code', 'status_message', JOB_LABEL, INSTANCE_LABEL];
+  const labels = new TableLabels((view, slot) => {
+    const byName = new Map<string, string>();
+    for (let i = 0; i < TI_MAX_ATTRIBUTES; i++) {
+      const name = view.key(slot, TI_KEY_ATTRIBUTES + 2 * i);
+      if (name === 0) break;
+      const label = dimensionLabel(core.label(name), reserved);
+      if (label === '__name__') continue;
+      byName.delete(label);
+      byName.set(label, core.label(view.key(slot, TI_KEY_ATTRIBUTES + 2 * i + 1)));
+    }
+    return [[JOB_LABEL, core.label(view.key(slot, TI_KEY_JOB))], [INSTANCE_LABEL, core.label(view.key(slot, TI_KEY_INSTANCE))], ...byName];
+  });
+  return {
+    type: 'gauge', name: 'traces_target_info', table: () => core.table('targetInfo'), labels, value: TI_V_VALUE,
+    help: 'Resource attributes of each job and instance whose spans were counted (Tempo target_info).',
+  };
 }
 
 /** The span-metrics families of a core, rendered in a text format. */

@@ -100,7 +100,7 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
   // no ratio limit on gRPC, as before (grpc-js had none).
   const ingest = ingestPath({
     protocol: 'grpc', consumer: options.consumer, telemetry, log, maxBodyBytes, maxDecompressionRatio: 0,
-    retryAfterMs: budget.retryAfterMs,
+    retryAfterMs: budget.retryAfterMs, memory: options.memory,
   });
   const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
   const loggedSignals = new Set<string>();

@@ -83,7 +83,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   const budget = options.budget ?? IngestBudget.unlimited();
   const ingest = ingestPath({
     protocol: 'http', consumer: options.consumer, telemetry, log, maxBodyBytes,
-    maxDecompressionRatio: options.maxDecompressionRatio ?? 0, retryAfterMs: budget.retryAfterMs,
+    maxDecompressionRatio: options.maxDecompressionRatio ?? 0, retryAfterMs: budget.retryAfterMs, memory: options.memory,
   });
   const authorized = options.bearerToken === undefined ? undefined : bearerChecker(options.bearerToken);
   const retryAfterSeconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
@@ -249,13 +249,13 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       return;
     }
 
-    const outcome = ingest({ bytes: body, format, encoding: encoding ?? 'identity' });
-    const status = httpStatusOf(outcome.code);
+    const outcome = await ingest({ bytes: body, format, encoding: encoding ?? 'identity' });
+    const status = httpStatusOf(outcome.code, outcome.reason);
     if (outcome.code === Code.OK) {
       send(res, status, CONTENT_TYPES[format], encodeExportResponse(format));
     } else {
       if (outcome.retryDelayMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(outcome.retryDelayMs / 1000))));
-      sendStatus(res, format, outcome.code, outcome.message, outcome.retryDelayMs);
+      sendStatus(res, format, outcome.code, outcome.message, outcome.retryDelayMs, status);
     }
     record(status, outcome.reason);
   }

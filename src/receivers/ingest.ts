@@ -10,7 +10,7 @@ import type { IngestResult, TraceConsumer } from '../core/result.js';
 import type { Logger } from '../log.js';
 import { OtlpError, type OtlpErrorKind } from '../otlp/errors.js';
 import { decompress } from '../otlp/gzip.js';
-import { jsonToProtobuf } from '../otlp/json.js';
+import { JsonConverter } from '../otlp/json-converter.js';
 import type { Protocol, RejectReason, Telemetry } from '../telemetry.js';
 
 export { status as Code } from '@grpc/grpc-js';
@@ -50,7 +50,14 @@ const HTTP_STATUS: ReadonlyMap<Code, number> = new Map([
   [Code.DATA_LOSS, 503],
 ]);
 
-export function httpStatusOf(code: Code): number {
+/**
+ * The HTTP status of an outcome: the code's (HTTP_STATUS), except a refusal that asks the sender
+ * to slow down (the ingest budget, the memory limiter), answered 429 as OTLP/HTTP throttles, with
+ * UNAVAILABLE in its Status as over gRPC. (The Collector answers its memory_limiter's refusals
+ * 503; both are retryable for OTLP exporters.)
+ */
+export function httpStatusOf(code: Code, reason?: RejectReason): number {
+  if (code === Code.UNAVAILABLE && (reason === 'throttled' || reason === 'memory_limited')) return 429;
   return HTTP_STATUS.get(code) ?? 500;
 }
 
@@ -76,6 +83,8 @@ export interface IngestPathOptions {
   maxDecompressionRatio: number;
   /** The delay advertised when the core cannot take requests for a moment, ms. */
   retryAfterMs: number;
+  /** The memory limiter (src/net/memory.ts): asked first; a reason refuses the request, retryable. */
+  memory?: { admit(): string | undefined };
 }
 
 /** The body as the transport read it: its OTLP encoding and its Content-Encoding (HTTP only). */
@@ -88,32 +97,45 @@ export interface IngestBody {
 const OK: IngestOutcome = { code: Code.OK, message: '' };
 
 /**
+ * A receiver's ingest function. Protobuf bodies are handled synchronously (the gRPC receiver
+ * reuses the message buffer as soon as it returns); OTLP/JSON bodies go to the converter's worker
+ * thread (src/otlp/json-converter.ts) and are answered when converted and ingested.
+ */
+export interface Ingest {
+  (body: IngestBody & { format: 'protobuf' }): IngestOutcome;
+  (body: IngestBody): IngestOutcome | Promise<IngestOutcome>;
+}
+
+/**
  * The ingest function of one receiver: takes a body, never throws. Records the handling time and
  * the spans (spanmeter_request_duration_seconds, spanmeter_spans_*_total); the receiver counts
  * the answered request itself (spanmeter_requests_total), since only it knows every status it
  * sends.
  */
-export function ingestPath(options: IngestPathOptions): (body: IngestBody) => IngestOutcome {
-  const { protocol, consumer, telemetry, log, maxBodyBytes, maxDecompressionRatio, retryAfterMs } = options;
+export function ingestPath(options: IngestPathOptions): Ingest {
+  const { protocol, consumer, telemetry, log, maxBodyBytes, maxDecompressionRatio, retryAfterMs, memory } = options;
   const prefix = `otlp/${protocol}`;
-  return (body) => {
-    const t0 = performance.now();
+  let json: JsonConverter | undefined;
+
+  const failed = (err: unknown, t0: number): IngestOutcome => {
+    telemetry.recordIngest(protocol, (performance.now() - t0) / 1000);
+    if (!(err instanceof OtlpError)) {
+      log.error({ err }, `${prefix}: error while handling a request`);
+      return { code: Code.INTERNAL, message: 'internal error', reason: 'internal' };
+    }
+    const [code, reason] = ERRORS[err.kind];
+    if (code === Code.INTERNAL) log.warn({ reason: err.message }, `${prefix}: request failed`);
+    else log.debug({ reason: err.message }, `${prefix}: request rejected`);
+    return { code, message: err.message, reason, retryDelayMs: code === Code.UNAVAILABLE ? retryAfterMs : undefined };
+  };
+
+  const take = (body: IngestBody, bytes: Uint8Array, t0: number): IngestOutcome => {
     const seconds = (): number => (performance.now() - t0) / 1000;
     let result: IngestResult;
     try {
-      let bytes = body.encoding === undefined ? body.bytes : decompress(body.bytes, body.encoding, maxBodyBytes, maxDecompressionRatio);
-      if (body.format === 'json') bytes = jsonToProtobuf(bytes);
       result = consumer.ingest(bytes);
     } catch (err) {
-      telemetry.recordIngest(protocol, seconds());
-      if (!(err instanceof OtlpError)) {
-        log.error({ err }, `${prefix}: error while handling a request`);
-        return { code: Code.INTERNAL, message: 'internal error', reason: 'internal' };
-      }
-      const [code, reason] = ERRORS[err.kind];
-      if (code === Code.INTERNAL) log.warn({ reason: err.message }, `${prefix}: request failed`);
-      else log.debug({ reason: err.message }, `${prefix}: request rejected`);
-      return { code, message: err.message, reason, retryDelayMs: code === Code.UNAVAILABLE ? retryAfterMs : undefined };
+      return failed(err, t0);
     }
     if (result.ok) {
       telemetry.recordIngest(protocol, seconds(), result);
@@ -131,4 +153,27 @@ export function ingestPath(options: IngestPathOptions): (body: IngestBody) => In
     }
     return { code: Code.INVALID_ARGUMENT, message: result.reason, reason: result.cause };
   };
+
+  const ingest = (body: IngestBody): IngestOutcome | Promise<IngestOutcome> => {
+    // Before anything is inflated or converted: a refused request reached nothing, so the
+    // sender's retry can neither lose nor double-count spans.
+    const full = memory?.admit();
+    if (full !== undefined) {
+      log.debug({ reason: full }, `${prefix}: refused by the memory limiter`);
+      return { code: Code.UNAVAILABLE, message: `${full}: retry later`, reason: 'memory_limited', retryDelayMs: retryAfterMs };
+    }
+    const t0 = performance.now();
+    if (body.format === 'json') {
+      json ??= new JsonConverter({ maxBodyBytes, maxDecompressionRatio });
+      return json.convert(body.bytes, body.encoding).then((bytes) => take(body, bytes, t0), (err: unknown) => failed(err, t0));
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = body.encoding === undefined ? body.bytes : decompress(body.bytes, body.encoding, maxBodyBytes, maxDecompressionRatio);
+    } catch (err) {
+      return failed(err, t0);
+    }
+    return take(body, bytes, t0);
+  };
+  return ingest as Ingest;
 }

@@ -28,6 +28,8 @@ export interface ReceiverOptions {
   budget?: IngestBudget;
   /** Serve over TLS (mTLS when clientCa is set). */
   tls?: TlsMaterial;
+  /** The memory limiter (src/net/memory.ts), asked by the ingest path before each request. */
+  memory?: { admit(): string | undefined };
   /** Require a bearer token (HTTP `Authorization`, gRPC metadata `authorization`). */
   bearerToken?: string;
   /** Timeouts and connection limits; each absent one takes its default (config/defaults.ts). */

@@ -29,6 +29,9 @@ const EXPECTED_DEFAULTS = {
   http_auth: { bearer_token: '', bearer_token_file: '' },
   // Prometheus' --web.max-connections default 512; the Collector's HTTP WriteTimeout 30s (issue 21).
   http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000, read_header_timeout: 60000, idle_timeout: 60000 },
+  // On by default (the Collector's has none): 80% of the cgroup's or machine's memory, spike 20% of
+  // that; 1s is the Collector README's recommended check_interval (docs/config.md).
+  memory_limiter: { check_interval: 1000, limit_mib: 0, spike_limit_mib: 0, limit_percentage: 80, spike_limit_percentage: 0 },
   processors: ['span-metrics', 'service-graphs'], // both on (issue 18 item 1; docs/config.md)
   processor: {
     span_metrics: {
@@ -40,6 +43,9 @@ const EXPECTED_DEFAULTS = {
       events: { enabled: false, dimensions: [] },
       filter_policies: [],
       enable_tracestate_span_multiplier: false,
+      enable_target_info: false,
+      target_info_excluded_dimensions: [],
+      enable_instance_label: true,
       namespace: 'traces.span.metrics',
     },
     service_graphs: {
@@ -58,9 +64,14 @@ const EXPECTED_DEFAULTS = {
       enable_tracestate_span_multiplier: false,
     },
   },
-  registry: { max_active_series: 200000, stale_duration: 900000 }, // a safe default, not Tempo's 0 (issue 21 item 4; docs/config.md)
+  registry: { max_active_series: 200000, max_cardinality_per_label: 0, stale_duration: 900000 }, // a safe default, not Tempo's 0 (issue 21 item 4; docs/config.md)
   metrics_ingestion_time_range_slack: 0,
   naming: 'tempo',
+  // Tempo's overrides defaults (Tempo configuration docs: classic, 1.1, 100, 15m)
+  generate_native_histograms: 'classic',
+  native_histogram_bucket_factor: 1.1,
+  native_histogram_max_bucket_number: 100,
+  native_histogram_min_reset_duration: 900000,
   shutdown_timeout: 30000,
   log_level: 'info',
   remote_write: [],

@@ -14,6 +14,9 @@ processor:
       status_message: true
     span_multiplier_key: sampling.ratio
     events: {enabled: true, dimensions: [exception.type]}
+    enable_target_info: true
+    target_info_excluded_dimensions: [host.id]
+    enable_instance_label: false
   service_graphs:
     wait: 30s
     max_items: 20000
@@ -28,8 +31,13 @@ processor:
     span_multiplier_key: X-SampleRatio
 registry:
   max_active_series: 50000
+  max_cardinality_per_label: 500
   stale_duration: 5m
 metrics_ingestion_time_range_slack: 30s
+generate_native_histograms: both
+native_histogram_bucket_factor: 1.05
+native_histogram_max_bucket_number: 120
+native_histogram_min_reset_duration: 1h
 otlp:
   http_endpoint: 0.0.0.0:4318
   grpc_endpoint: ""
@@ -45,6 +53,7 @@ otlp:
 http_endpoint: 0.0.0.0:9464
 tls: {cert_file: /etc/m.pem, key_file: /etc/m.key}
 http_auth: {bearer_token: s3cret}
+memory_limiter: {check_interval: 5s, limit_mib: 4000, spike_limit_mib: 800}
 log_level: debug
 remote_write:
   - url: http://mimir:9009/api/v1/push
@@ -99,6 +108,8 @@ describe('YAML file', () => {
       tls: { cert_file: '/etc/m.pem', key_file: '/etc/m.key', client_ca_file: '' },
       http_auth: { bearer_token: 's3cret', bearer_token_file: '' },
       http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000, read_header_timeout: 60000, idle_timeout: 60000 }, // defaults (issue 21)
+      // The Collector README's example values; the percentages keep their defaults.
+      memory_limiter: { check_interval: 5000, limit_mib: 4000, spike_limit_mib: 800, limit_percentage: 80, spike_limit_percentage: 0 },
       processors: ['span-metrics', 'service-graphs'],
       processor: {
         span_metrics: {
@@ -110,6 +121,9 @@ describe('YAML file', () => {
           events: { enabled: true, dimensions: ['exception.type'] },
           filter_policies: [],
           enable_tracestate_span_multiplier: false,
+          enable_target_info: true,
+          target_info_excluded_dimensions: ['host.id'],
+          enable_instance_label: false,
           namespace: 'traces.span.metrics',
         },
         service_graphs: {
@@ -128,9 +142,13 @@ describe('YAML file', () => {
           enable_tracestate_span_multiplier: false,
         },
       },
-      registry: { max_active_series: 50000, stale_duration: 300000 },
+      registry: { max_active_series: 50000, max_cardinality_per_label: 500, stale_duration: 300000 },
       metrics_ingestion_time_range_slack: 30000,
       naming: 'tempo',
+      generate_native_histograms: 'both',
+      native_histogram_bucket_factor: 1.05,
+      native_histogram_max_bucket_number: 120,
+      native_histogram_min_reset_duration: 3_600_000,
       shutdown_timeout: 30000,
       log_level: 'debug',
       remote_write: [
@@ -310,6 +328,11 @@ describe('env vars', () => {
       'SPANMETER_HTTP_LIMITS_WRITE_TIMEOUT',
       'SPANMETER_HTTP_LIMITS_READ_HEADER_TIMEOUT',
       'SPANMETER_HTTP_LIMITS_IDLE_TIMEOUT',
+      'SPANMETER_MEMORY_LIMITER_CHECK_INTERVAL',
+      'SPANMETER_MEMORY_LIMITER_LIMIT_MIB',
+      'SPANMETER_MEMORY_LIMITER_SPIKE_LIMIT_MIB',
+      'SPANMETER_MEMORY_LIMITER_LIMIT_PERCENTAGE',
+      'SPANMETER_MEMORY_LIMITER_SPIKE_LIMIT_PERCENTAGE',
       'SPANMETER_PROCESSORS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_BUCKETS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSIONS',
@@ -327,6 +350,9 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SPAN_METRICS_NAMESPACE',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSION_DEFAULTS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSION_MAPPINGS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_TARGET_INFO',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_TARGET_INFO_EXCLUDED_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_INSTANCE_LABEL',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WAIT',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_MAX_ITEMS',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_WORKERS',
@@ -341,9 +367,14 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_FILTER_POLICIES',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_ENABLE_TRACESTATE_SPAN_MULTIPLIER',
       'SPANMETER_REGISTRY_MAX_ACTIVE_SERIES',
+      'SPANMETER_REGISTRY_MAX_CARDINALITY_PER_LABEL',
       'SPANMETER_REGISTRY_STALE_DURATION',
       'SPANMETER_METRICS_INGESTION_TIME_RANGE_SLACK',
       'SPANMETER_NAMING',
+      'SPANMETER_GENERATE_NATIVE_HISTOGRAMS',
+      'SPANMETER_NATIVE_HISTOGRAM_BUCKET_FACTOR',
+      'SPANMETER_NATIVE_HISTOGRAM_MAX_BUCKET_NUMBER',
+      'SPANMETER_NATIVE_HISTOGRAM_MIN_RESET_DURATION',
       'SPANMETER_SHUTDOWN_TIMEOUT',
       'SPANMETER_LOG_LEVEL',
       'SPANMETER_REMOTE_WRITE',

@@ -44,6 +44,7 @@ overrides:
     metrics_generator:
       processors: [service-graphs, span-metrics, local-blocks]
       max_active_series: 50000
+      max_cardinality_per_label: 500
 `;
 
 describe("Tempo's metrics_generator block and overrides", () => {
@@ -57,6 +58,7 @@ describe("Tempo's metrics_generator block and overrides", () => {
     expect(config.external_labels).toEqual({ source: 'tempo', cluster: 'docker-compose' });
     expect(config.registry.stale_duration).toBe(5 * 60_000);
     expect(config.registry.max_active_series).toBe(50000);
+    expect(config.registry.max_cardinality_per_label).toBe(500);
     expect(config.metrics_ingestion_time_range_slack).toBe(30_000);
     expect(config.remote_write).toEqual([
       {
@@ -88,12 +90,14 @@ describe("Tempo's metrics_generator block and overrides", () => {
 overrides:
   metrics_generator_processors: [span-metrics, service-graphs]
   metrics_generator_max_active_series: 1000
+  metrics_generator_max_cardinality_per_label: 200
   metrics_generator_processor_span_metrics_dimensions: [http.route]
   metrics_generator_processor_service_graphs_wait: 20s
   max_traces_per_user: 10000
 `);
     expect(config.processors).toEqual(['span-metrics', 'service-graphs']);
     expect(config.registry.max_active_series).toBe(1000);
+    expect(config.registry.max_cardinality_per_label).toBe(200);
     expect(config.processor.span_metrics.dimensions).toEqual(['http.route']);
     expect(config.processor.service_graphs.wait).toBe(20_000);
     expect(warnings).toEqual(['overrides.max_traces_per_user has no effect in spanmeter: a Tempo override spanmeter has no use for']);
@@ -198,16 +202,58 @@ connectors:
     expect(fileError('connectors:\n  spanmetrics:\n    events:\n      dimensions:\n        - name: a\n          default: x\n')).toBe(
       "config error: c.yaml:6:11: connectors.spanmetrics.events.dimensions[0].default: an event dimension's default value is not supported by spanmeter yet",
     );
-    expect(fileError('connectors:\n  spanmetrics:\n    histogram:\n      exponential: {max_size: 160}\n')).toBe(
-      'config error: c.yaml:4:20: connectors.spanmetrics.histogram.exponential: exponential histograms are not supported by spanmeter yet (their own issue); use explicit buckets',
-    );
     expect(fileError('connectors:\n  count: {}\n')).toBe(
       'config error: c.yaml:2:3: connectors.count: unknown connector (spanmeter is the spanmetrics and servicegraph connectors)',
     );
   });
 });
 
-describe("Tempo's target_info keys while target_info is off", () => {
+describe('native histograms from pasted blocks', () => {
+  it("Tempo's overrides (new and legacy format) set the top-level keys", () => {
+    // Tempo modules/overrides: generate_native_histograms, native_histogram_bucket_factor,
+    // native_histogram_max_bucket_number, native_histogram_min_reset_duration (legacy: metrics_generator_ prefix).
+    const { config } = file(`
+overrides:
+  defaults:
+    metrics_generator:
+      generate_native_histograms: both
+      native_histogram_bucket_factor: 1.2
+      native_histogram_max_bucket_number: 160
+      native_histogram_min_reset_duration: 10m
+`);
+    expect([config.generate_native_histograms, config.native_histogram_bucket_factor, config.native_histogram_max_bucket_number,
+      config.native_histogram_min_reset_duration]).toEqual(['both', 1.2, 160, 600_000]);
+    const legacy = file(`
+overrides:
+  metrics_generator_generate_native_histograms: native
+  metrics_generator_native_histogram_max_bucket_number: 101
+`).config;
+    expect([legacy.generate_native_histograms, legacy.native_histogram_max_bucket_number]).toEqual(['native', 101]);
+    // Defaults as Tempo's: classic, 1.1, 100, 15m (Tempo's configuration docs, overrides).
+    const d = file('processors: [span-metrics]\n').config;
+    expect([d.generate_native_histograms, d.native_histogram_bucket_factor, d.native_histogram_max_bucket_number,
+      d.native_histogram_min_reset_duration]).toEqual(['classic', 1.1, 100, 900_000]);
+  });
+
+  it("the connectors' exponential histograms are native histograms of their max size, never reset", () => {
+    const sm = file('connectors:\n  spanmetrics:\n    histogram:\n      exponential: {max_size: 80}\n').config;
+    expect([sm.generate_native_histograms, sm.native_histogram_max_bucket_number, sm.native_histogram_min_reset_duration]).toEqual(['native', 80, 0]);
+    // Without max_size, the connector's default 160 (spanmetricsconnector config.go).
+    expect(file('connectors:\n  spanmetrics:\n    histogram:\n      exponential: {}\n').config.native_histogram_max_bucket_number).toBe(160);
+    const sg = file('connectors:\n  servicegraph:\n    exponential_histogram_max_size: 120\n').config;
+    expect([sg.generate_native_histograms, sg.native_histogram_max_bucket_number]).toEqual(['native', 120]);
+    // 0 (the servicegraph connector's default) keeps explicit buckets.
+    expect(file('connectors:\n  servicegraph:\n    exponential_histogram_max_size: 0\n').config.generate_native_histograms).toBe('classic');
+  });
+
+  it('a bad value names the key', () => {
+    expect(fileError('generate_native_histograms: yes-please\n')).toContain('generate_native_histograms: expected one of classic, native, both');
+    expect(fileError('native_histogram_bucket_factor: 1\n')).toContain('native_histogram_bucket_factor: expected a number above 1');
+    expect(fileError('native_histogram_max_bucket_number: 0\n')).toContain('native_histogram_max_bucket_number');
+  });
+});
+
+describe("Tempo's target_info keys", () => {
   it("enable_target_info: false (Tempo's default) is accepted; instance label and exclusions are named as without effect", () => {
     // Tempo reads enable_instance_label and target_info_excluded_dimensions only with
     // enable_target_info on (spanmetrics.go aggregateMetricsForSpan, buildAndSetTargetInfoLabels)
@@ -229,9 +275,22 @@ metrics_generator:
     ]);
   });
 
-  it('enable_target_info: true is refused, with its path', () => {
-    expect(fileError('metrics_generator:\n  processor:\n    span_metrics:\n      enable_target_info: true\n')).toBe(
-      'config error: c.yaml:4:7: metrics_generator.processor.span_metrics.enable_target_info: Tempo option not supported by spanmeter yet',
-    );
+  it('with enable_target_info: true all three are read as Tempo reads them, without a warning', () => {
+    const { config, warnings } = file(`
+metrics_generator:
+  processor:
+    span_metrics:
+      enable_target_info: true
+      enable_instance_label: false
+      target_info_excluded_dimensions: [host.name, container.id]
+`);
+    expect(warnings).toEqual([]);
+    const sm = config.processor.span_metrics;
+    expect([sm.enable_target_info, sm.enable_instance_label, sm.target_info_excluded_dimensions]).toEqual([true, false, ['host.name', 'container.id']]);
+  });
+
+  it("the defaults are Tempo's: target_info off, the instance label on (spanmetrics/config.go)", () => {
+    const sm = file('processors: [span-metrics]\n').config.processor.span_metrics;
+    expect([sm.enable_target_info, sm.enable_instance_label, sm.target_info_excluded_dimensions]).toEqual([false, true, []]);
   });
 });

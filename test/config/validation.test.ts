@@ -25,11 +25,6 @@ describe('unknown keys, at every depth, with the key path and a hint', () => {
       'config error: c.yaml:3:5: processor.service_graphs.max_item: unknown key (did you mean max_items?)',
     ],
     [
-      'a Tempo option spanmeter does not support yet',
-      'processor:\n  span_metrics:\n    enable_target_info: true\n',
-      'config error: c.yaml:3:5: processor.span_metrics.enable_target_info: Tempo option not supported by spanmeter yet',
-    ],
-    [
       "Tempo's local_blocks processor",
       'processor:\n  local_blocks: {}\n',
       'config error: c.yaml:2:3: processor.local_blocks: Tempo processor not provided by spanmeter',
@@ -369,5 +364,21 @@ describe('slos', () => {
   it('at most 32', () => {
     const yaml = `slos:\n${Array.from({ length: 33 }, (_, i) => `  - {name: s${i}, objective: 99}\n`).join('')}`;
     expect(fileError(yaml)).toBe('config error: slos: at most 32 SLOs, got 33');
+  });
+});
+
+describe('memory_limiter: the Collector memory_limiter checks (internal/memorylimiter/config.go Validate)', () => {
+  it.each([
+    ['no limit', 'memory_limiter: {limit_percentage: 0}\n', 'config error: memory_limiter.limit_mib: limit_mib or limit_percentage must be greater than zero (check_interval: 0s turns the limiter off)'],
+    ['spike not below limit', 'memory_limiter: {limit_mib: 100, spike_limit_mib: 100}\n', 'config error: memory_limiter.spike_limit_mib: must be smaller than limit_mib (100), got 100'],
+    ['percentage over 100', 'memory_limiter: {limit_percentage: 101}\n', 'config error: memory_limiter.limit_percentage: must be at most 100, got 101'],
+    ['spike percentage not below limit', 'memory_limiter: {limit_percentage: 50, spike_limit_percentage: 60}\n', 'config error: memory_limiter.spike_limit_percentage: must be smaller than limit_percentage (50), got 60'],
+    ['a Collector key spanmeter has not', 'memory_limiter: {ballast_size_mib: 2000}\n', 'config error: c.yaml:1:18: memory_limiter.ballast_size_mib: the Collector dropped ballast_size_mib; spanmeter has no ballast'],
+  ])('%s', (_name, yaml, message) => {
+    expect(fileError(yaml)).toBe(message);
+  });
+
+  it('check_interval 0s turns it off, and then nothing else is checked', () => {
+    expect(() => fileError('memory_limiter: {check_interval: 0s, limit_percentage: 0}\n')).toThrow('expected a ConfigError');
   });
 });

@@ -52,6 +52,10 @@ describe('the shared constants, as docs/abi.md documents them', () => {
     expect(L.EXEMPLAR_HISTOGRAM_STRIDE).toBe(64);
     // "The string table": 16-byte entries, address at 0, length at 4.
     expect([L.STRING_ENTRY_SIZE, L.STRING_PTR, L.STRING_LEN]).toEqual([16, 0, 4]);
+    // "Native histograms": reduced 0, base 1, span 2, count 3, sum 4, zero 5, start 6, buckets from 7; schemas -4 … 8.
+    expect([L.NH_V_REDUCED, L.NH_V_BASE, L.NH_V_SPAN, L.NH_V_COUNT, L.NH_V_SUM, L.NH_V_ZERO, L.NH_V_START, L.NH_V_BUCKETS])
+      .toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect([-L.NH_SCHEMA_MIN_NEGATED, L.NH_SCHEMA_MAX]).toEqual([-4, 8]);
   });
 
   it('names every ingest error code and message id docs/abi.md lists', () => {

@@ -51,13 +51,14 @@ describe('ingestPath', () => {
     });
     return { consumer, telemetry, ingest };
   };
-  const pb = (bytes: Uint8Array, encoding?: string): IngestBody => ({ bytes, format: 'protobuf', encoding });
+  const pb = (bytes: Uint8Array, encoding?: string): IngestBody & { format: 'protobuf' } => ({ bytes, format: 'protobuf', encoding });
 
-  it('one outcome per way a request ends, never a throw', () => {
+  it('one outcome per way a request ends, never a throw', async () => {
     const { consumer, ingest } = setup();
     expect(ingest(pb(request(['a', 'b'])))).toEqual({ code: grpcStatus.OK, message: '' });
     expect(ingest(pb(gzipSync(request(['c'])), 'gzip'))).toEqual({ code: grpcStatus.OK, message: '' });
-    expect(ingest({ bytes: Buffer.from('{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"d"}]}]}]}'), format: 'json' }))
+    // OTLP/JSON is answered asynchronously (converted in a worker thread when running from dist/).
+    expect(await ingest({ bytes: Buffer.from('{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"d"}]}]}]}'), format: 'json' }))
       .toEqual({ code: grpcStatus.OK, message: '' });
     expect(consumer.allNames()).toEqual(['a', 'b', 'c', 'd']);
 
@@ -75,7 +76,7 @@ describe('ingestPath', () => {
       code: grpcStatus.RESOURCE_EXHAUSTED, reason: 'compression_ratio',
     });
     expect(ingest(pb(gzipSync(new Uint8Array(2 << 20)), 'gzip'))).toMatchObject({ code: grpcStatus.RESOURCE_EXHAUSTED });
-    expect(ingest({ bytes: Buffer.from('{'), format: 'json' })).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, reason: 'malformed' });
+    expect(await ingest({ bytes: Buffer.from('{'), format: 'json' })).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, reason: 'malformed' });
 
     // What the supervised core throws: retry later (with the delay), or a failure on our side.
     consumer.throwNext = new OtlpError('unavailable', 'the core is being rebuilt');
@@ -87,6 +88,27 @@ describe('ingestPath', () => {
     consumer.throwNext = new TypeError('a bug');
     expect(ingest(pb(request(['y'])))).toEqual({ code: grpcStatus.INTERNAL, message: 'internal error', reason: 'internal' });
     expect(consumer.allNames()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('the memory limiter is asked first: its reason refuses the request, retryable, and nothing reaches the core', () => {
+    const consumer = new RecordingConsumer();
+    let reason: string | undefined = 'memory in use 70 MiB is above the soft limit of 64 MiB (memory_limiter)';
+    const ingest = ingestPath({
+      protocol: 'http', consumer, telemetry: new Telemetry({ defaultMetrics: false }), log: silentLogger, maxBodyBytes: 1 << 20,
+      maxDecompressionRatio: 100, retryAfterMs: 2500, memory: { admit: () => reason },
+    });
+    const refused = ingest(pb(request(['a'])));
+    expect(refused).toEqual({
+      code: grpcStatus.UNAVAILABLE, reason: 'memory_limited', retryDelayMs: 2500,
+      message: 'memory in use 70 MiB is above the soft limit of 64 MiB (memory_limiter): retry later',
+    });
+    // 429 over HTTP, as the ingest budget throttles (the brief of issue 21; the Collector says 503).
+    expect(httpStatusOf(refused.code, refused.reason)).toBe(429);
+    expect(httpStatusOf(grpcStatus.UNAVAILABLE, 'unavailable')).toBe(503);
+    expect(consumer.allNames()).toEqual([]);
+    reason = undefined;
+    expect(ingest(pb(request(['b'])))).toEqual({ code: grpcStatus.OK, message: '' });
+    expect(consumer.allNames()).toEqual(['b']);
   });
 
   it('times every request and counts the spans the core answered for; the transport counts the request', async () => {

@@ -47,6 +47,13 @@ describe('the default series limit (issue 21 item 4)', () => {
     // The warning, within the maintenance second.
     for (let i = 0; i < 100 && !s.output().includes('series limit reached'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(s.output()).toContain('raise registry.max_active_series');
+    // Issue 23: the warning names the label that makes the new sets, and the fix.
+    expect(s.output()).toContain('most distinct values in label span_name');
+    expect(s.output()).toContain('fix: processor.span_metrics.span_name_normalization: on');
+    // You would need N: 30,000 label sets of 19 series; the 19,475 held back are estimated
+    // (HyperLogLog, 3.25 % standard error: within 3 of them).
+    const demand = value('spanmeter_series_demand_estimate')!;
+    expect(Math.abs(demand - N * 19)).toBeLessThan((N - 10_525) * 19 * 3 * 0.0325);
     // 30,000 more ids: nothing new is stored past the limit, so the resident set stays put
     // (bound: 32 MiB over what it was after the first 30,000 names and a scrape).
     const rssAfterLimit = rssMiB(s.pid);
