@@ -67,7 +67,7 @@ export function buildDeployTools() {
     const scratch = `${dirname(check)}.tmp-${process.pid}`;
     mkdirSync(scratch, { recursive: true });
     console.log(`[deploy:tools] go build ${deploycheckDir}`);
-    go(['build', '-o', join(scratch, 'deploycheck'), '.'], goEnv(cache), deploycheckDir);
+    go(['build', '-buildvcs=false', '-o', join(scratch, 'deploycheck'), '.'], goEnv(cache), deploycheckDir);
     rmSync(dirname(check), { recursive: true, force: true });
     renameSync(scratch, dirname(check));
   }
