@@ -169,6 +169,8 @@ export interface ServiceGraphsCatalog {
   dropped: CounterFamily;
   /** The labels of an edge series (request, failed and the histograms). */
   labels: { client: LabelReader; server: LabelReader; connectionType: LabelReader; virtualNode: LabelReader };
+  /** The labels of an unpaired or dropped series (reason: '' on every dropped one). */
+  pair: { client: LabelReader; server: LabelReader; reason: LabelReader };
 }
 
 /** The SLO families: one series each per configured SLO. */
