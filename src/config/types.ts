@@ -33,6 +33,10 @@ export interface SpanMetricsConfig {
   namespace: string;
   /** Dimension → the value a span without it takes (the Collector's dimension `default`); absent = none. */
   dimension_defaults?: Record<string, string>;
+  /** The Collector connector's calls_dimensions: labels of the calls (and size) counter only; absent = none. */
+  calls_dimensions?: string[];
+  /** The Collector connector's histogram.dimensions: labels of the duration histogram only; absent = none. */
+  histogram_dimensions?: string[];
   /** Tempo's dimension_mappings: labels joined from several attributes; absent = none. */
   dimension_mappings?: DimensionMappingConfig[];
   /** Tempo's filter policies: which spans are counted (src/config/filters.ts). */
@@ -60,6 +64,8 @@ export interface SpanEventsConfig {
   enabled: boolean;
   /** Event attribute names that become labels. */
   dimensions: string[];
+  /** Event dimension → the value an event without it takes (the connector's events.dimensions[].default); absent = none. */
+  dimension_defaults?: Record<string, string>;
 }
 
 /** One service-level objective over spans. */

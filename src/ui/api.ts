@@ -26,6 +26,7 @@ import type {
 import { serviceHistory, type TotalsAt } from './history.js';
 import { cmp, exceptionRows, latestTraces, r6 } from './rows.js';
 import { unusedDimensionWarning } from './semconv.js';
+import { missingEdges } from './missing.js';
 import { histogramQuantile } from './quantile.js';
 import type { Tracker } from './tracker.js';
 import {
@@ -360,6 +361,7 @@ export class UiApi {
         max_items: this.options.maxItems ?? null,
         unpaired_total: sum(this.sg.unpaired),
         dropped_total: sum(this.sg.dropped),
+        missing_edges: missingEdges(this.sg),
       }
       : null;
     const late = core.lateSpans();
