@@ -146,6 +146,10 @@ export type LabelReader = (view: SeriesTableView, slot: number) => string;
 export interface SpanMetricsCatalog {
   /** In exposition order. */
   families: Family[];
+  /**
+   * The calls per latency label set (the histogram's count). The exported counter, unless
+   * calls_dimensions or histogram_dimensions give it labels of its own (then `families` holds that one).
+   */
   calls: CounterFamily;
   /** Same table and labels as calls; its count is the calls value. */
   latency: HistogramFamily;
