@@ -21,6 +21,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' }, tlsConfig: { ca: { secret: { name: 'spanmeter-metrics-tls', key: 'ca.crt' } }, serverName: 'spanmeter' } },
     podMonitor: { enabled: true },
   },
+  'grpc-off': { ports: { otlpGrpc: 0 }, headlessService: { enabled: false }, podDisruptionBudget: { enabled: false }, serviceAccount: { create: false } },
   networkpolicy: {
     networkPolicy: {
       enabled: true,
@@ -188,6 +189,15 @@ describe('rendered objects', () => {
     const closed = render({ networkPolicy: { enabled: true, metricsFrom: [{ podSelector: {} }] } }).get('NetworkPolicy');
     expect(closed.spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ port: 'http-metrics', protocol: 'TCP' }] }]);
     for (const rule of closed.spec.ingress) expect(rule.from.length).toBeGreaterThan(0);
+  });
+
+  it('a receiver port 0 turns that receiver off and leaves its ports out; optional objects go', () => {
+    const r = rendered['grpc-off']!;
+    expect(kinds(r)).toEqual(['ConfigMap/spanmeter', 'Deployment/spanmeter', 'Service/spanmeter']);
+    expect(configOf(r).otlp).toEqual({ grpc_endpoint: '', http_endpoint: '0.0.0.0:4318' });
+    expect(container(r).ports.map((p: any) => p.name)).toEqual(['otlp-http', 'http-metrics']);
+    expect(r.get('Service').spec.ports.map((p: any) => p.name)).toEqual(['otlp-http', 'http-metrics']);
+    expect(podSpec(r).serviceAccountName).toBe('default');
   });
 
   it('the config checksum changes with the config and only with it', () => {
