@@ -178,7 +178,7 @@ async function run(config: Config, demo = false): Promise<void> {
   const connections = new ConnectionGuard({ log });
   telemetry.addCounter({
     name: 'spanmeter_connections_refused_total',
-    help: 'Connections closed on arrival, by server (otlp_http, otlp_grpc, metrics) and reason: max_connections (over the port\'s max_connections), open_files (the process is near its open-file limit, ulimit -n; the OTLP ports stop 16 connections before the metrics port), accept_failed (accept() failed: EMFILE, ENFILE, ENOMEM).',
+    help: 'Connections closed on arrival, by server (otlp_http, otlp_grpc, metrics) and reason: max_connections (over the port\'s max_connections), open_files (the process is near its open-file limit, ulimit -n; the OTLP ports stop 16 connections before the metrics port), accept_failed (accept() failed: EMFILE, ENFILE, ENOMEM), tls_handshake (a TLS port\'s handshake failed, e.g. plain HTTP sent to it).',
     labelNames: ['server', 'reason'],
     collect: () => connections.samples(),
   });
