@@ -13,6 +13,7 @@ import {
   configureSpanMetrics, configureSplitDimensions, callsTable as spanCallsTable, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
+import { includeScope } from './scopes';
 import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
@@ -106,6 +107,15 @@ export function spanmetrics_split_configure(slots: usize, calls: i32, hist: i32)
 /** The calls table of split dimensions (0 without calls_dimensions and histogram.dimensions). */
 export function spanmetrics_calls_table(): usize {
   return changetype<usize>(spanCallsTable);
+}
+
+/**
+ * The Collector connector's include_instrumentation_scope (before spanmetrics_configure): spans of
+ * the scope named by the UTF-8 at `ptr` get two more span-metrics key words after job/instance
+ * (or the mappings'): the scope's name and version. 0, or -1 past 64 names.
+ */
+export function spanmetrics_scope_include(ptr: usize, len: usize): i32 {
+  return includeScope(ptr, len) ? 0 : -1;
 }
 
 /** The target_info table (0 when target_info is off). */

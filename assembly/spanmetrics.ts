@@ -7,7 +7,7 @@ import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND,
   SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, skipped,
   SPAN_TRACE_ID, SPAN_ID, eventCount, eventAt, setStageEvents, EVENT_SPAN, EVENT_NAME_PTR, EVENT_NAME_LEN,
-  EVENT_SLOTS, SLOT_SIZE,
+  EVENT_SLOTS, SLOT_SIZE, SPAN_SCOPE,
 } from './staging';
 import { intern, retain, stringPtr, stringLen, MISSING, MAX_VALUE_BYTES } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier, spanNameId } from './attributes';
@@ -16,6 +16,7 @@ import { recordExemplar } from './exemplars';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './targetinfo';
+import { stageScopes, scopeWords } from './scopes';
 import { Native, nativeOf, observeNative, histogramCost } from './nativehistogram';
 import { tracking, upsertTracked } from './cardinality';
 // The key words, values and mask bits the host reads and sets (layout.ts).
@@ -120,7 +121,7 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   dimCount = dims;
   dimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(dimSlots, slots, <usize>dims * 4);
-  extraWords = dims + mapCount + (targetInfoEnabled() ? 2 : 0);
+  extraWords = dims + mapCount + (targetInfoEnabled() ? 2 : 0) + (stageScopes ? 2 : 0);
   let spanWords = SM_KEY_DIMENSIONS + extraWords;
   key = heap.alloc(<usize>(spanWords + histDimCount) * 4);
   let split = callsDimCount + histDimCount > 0;
@@ -227,6 +228,10 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       let at = key + (<usize>(SM_KEY_DIMENSIONS + dimCount + mapCount) << 2);
       store<u32>(at, jobOf(resourceIndex, resource));
       store<u32>(at, instanceOf(resourceIndex, resource), 4);
+    }
+    if (stageScopes) {
+      let words = SM_KEY_DIMENSIONS + dimCount + mapCount + (targetInfo ? 2 : 0);
+      scopeWords(load<u32>(span, SPAN_SCOPE), key + (<usize>words << 2));
     }
     let spanBytes = <usize>(SM_KEY_DIMENSIONS + extraWords) << 2;
     if (histDimCount > 0) dimensionValues(key + spanBytes, resource, span, histDimSlots, histDimCount, dimCount + callsDimCount);

@@ -186,6 +186,7 @@ export const SCHEMA: ObjectSpec<Config> = {
             dimension_mappings: dimensionMappings(),
             calls_dimensions: optional(nameList()),
             histogram_dimensions: optional(nameList()),
+            include_instrumentation_scope: optional(nameList()),
             enable_target_info: optional(boolean()),
             target_info_excluded_dimensions: optional(nameList()),
             enable_instance_label: optional(boolean()),

@@ -374,7 +374,7 @@ function spanmetricsRules(defaults: Record<string, unknown>, eventDefaults: Reco
     add_resource_attributes: '!the connector copies resource attributes to its metrics whatever it says (v0.141: the '
       + 'excludeResourceMetrics gate is off by default); its prometheus exporter turns them into job, instance and '
       + "target_info, which processor.span_metrics.enable_target_info gives (Tempo's)",
-    include_instrumentation_scope: refuseNonEmpty('instrumentation scope labels are'),
+    include_instrumentation_scope: 'processor.span_metrics.include_instrumentation_scope',
     aggregation_temporality: '!/metrics is cumulative; otlp_metrics.temporality chooses for the OTLP push',
     metrics_flush_interval: FLUSH,
     metrics_expiration: (sink, v, path) => {

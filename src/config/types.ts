@@ -37,6 +37,8 @@ export interface SpanMetricsConfig {
   calls_dimensions?: string[];
   /** The Collector connector's histogram.dimensions: labels of the duration histogram only; absent = none. */
   histogram_dimensions?: string[];
+  /** The Collector connector's include_instrumentation_scope: scope names whose spans get scope labels; absent = none. */
+  include_instrumentation_scope?: string[];
   /** Tempo's dimension_mappings: labels joined from several attributes; absent = none. */
   dimension_mappings?: DimensionMappingConfig[];
   /** Tempo's filter policies: which spans are counted (src/config/filters.ts). */

@@ -180,6 +180,10 @@ export class Core {
         }
         wasm.spanmetrics_target_info_configure(slot('service.namespace'), slot('service.instance.id'), sm.enable_instance_label !== false ? 1 : 0);
       }
+      // The connector's include_instrumentation_scope, before configure: two words after job/instance.
+      for (const name of sm.include_instrumentation_scope ?? []) {
+        if (wasm.spanmetrics_scope_include(...passString(wasm, name)) < 0) throw new Error('more than 64 include_instrumentation_scope names');
+      }
       // The connector's calls_dimensions and histogram.dimensions, before configure.
       const callsDimensions = sm.calls_dimensions ?? [];
       const histogramDimensions = sm.histogram_dimensions ?? [];

@@ -18,6 +18,7 @@ export interface CoreExports {
   spanmetrics_target_info_table(): number;
   spanmetrics_split_configure(slots: number, calls: number, hist: number): void;
   spanmetrics_calls_table(): number;
+  spanmetrics_scope_include(ptr: number, len: number): number;
   slo_add(flags: number, servicePtr: number, serviceLen: number, namePtr: number, nameLen: number, kind: number, thresholdNs: number): number;
   slo_table(): number;
   servicegraphs_configure(

@@ -21,6 +21,9 @@ const SPAN_KINDS = [
 ];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 const EVENT_NAME_LABEL = 'event_name';
+/** The connector's scope labels (connector.go instrumentationScopeNameKey / VersionKey, as its prometheus exporter names them). */
+const SCOPE_NAME_LABEL = 'span_instrumentation_scope_name';
+const SCOPE_VERSION_LABEL = 'span_instrumentation_scope_version';
 /** Tempo's job and instance labels (processor.DimJob, DimInstance), with enable_target_info. */
 const JOB_LABEL = 'job';
 const INSTANCE_LABEL = 'instance';
@@ -57,6 +60,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     spanKind: on.span_kind ? (view, slot) => enumName(SPAN_KINDS, view.key(slot, SM_KEY_SPAN_KIND)) : off,
     statusCode: on.status_code ? (view, slot) => enumName(STATUS_CODES, view.key(slot, SM_KEY_STATUS_CODE)) : off,
   } satisfies SpanMetricsCatalog['labels'];
+  const scopes = (config.include_instrumentation_scope ?? []).length > 0;
   const spanLabels = (view: SeriesTableView, slot: number): [string, string][] => {
     const pairs: [string, string][] = [];
     if (on.service) pairs.push([serviceLabel, intrinsic.service(view, slot)]);
@@ -71,10 +75,15 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
       setLabel(pairs, JOB_LABEL, core.label(view.key(slot, jobWord)));
       setLabel(pairs, INSTANCE_LABEL, core.label(view.key(slot, jobWord + 1)));
     }
+    if (scopes) {
+      const scopeWord = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0);
+      setLabel(pairs, SCOPE_NAME_LABEL, core.label(view.key(slot, scopeWord)));
+      setLabel(pairs, SCOPE_VERSION_LABEL, core.label(view.key(slot, scopeWord + 1)));
+    }
     return pairs;
   };
   // The span's key words end here; the histogram's (or the calls table's) dimensions follow.
-  const spanWords = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0);
+  const spanWords = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0) + (scopes ? 2 : 0);
   const spanLabelNames = [...reserved, ...dimensionNames];
   const histogramDimensionNames = dimensionLabelNames(config.histogram_dimensions ?? [], spanLabelNames, 'processor.span_metrics.histogram_dimensions');
   const callsDimensionNames = dimensionLabelNames(config.calls_dimensions ?? [], spanLabelNames, 'processor.span_metrics.calls_dimensions');

@@ -205,7 +205,7 @@ connectors:
   });
 });
 
-describe("the connector's split dimensions, event dimension defaults and add_resource_attributes", () => {
+describe("the connector's split dimensions, event dimension defaults, scopes and add_resource_attributes", () => {
   it('calls_dimensions, histogram.dimensions and events.dimensions become their keys; every default in its map', () => {
     // config.go at v0.141.0: Dimension{name, default} in dimensions, calls_dimensions,
     // histogram.dimensions and events.dimensions
@@ -216,9 +216,11 @@ connectors:
     calls_dimensions: [{name: http.route, default: none}]
     histogram: {dimensions: [{name: url.scheme}]}
     events: {enabled: true, dimensions: [{name: exception.type, default: unknown}]}
+    include_instrumentation_scope: [io.opentelemetry.okhttp-3.0]
 `);
     expect(warnings).toEqual([]);
     const sm = config.processor.span_metrics;
+    expect(sm.include_instrumentation_scope).toEqual(['io.opentelemetry.okhttp-3.0']);
     expect([sm.dimensions, sm.calls_dimensions, sm.histogram_dimensions, sm.events.dimensions]).toEqual([['env'], ['http.route'], ['url.scheme'], ['exception.type']]);
     expect(sm.dimension_defaults).toEqual({ env: 'dev', 'http.route': 'none' });
     expect(sm.events.dimension_defaults).toEqual({ 'exception.type': 'unknown' });

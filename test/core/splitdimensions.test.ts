@@ -85,3 +85,29 @@ describe("an event dimension's default", () => {
     expect(events).toHaveLength(2);
   });
 });
+
+describe('include_instrumentation_scope', () => {
+  it('spans of a listed scope get its name and version (none when empty); other scopes and a scope without a name none', async () => {
+    // connector.go buildAttributes: the labels only when the scope's name is listed and not empty,
+    // the version only when not empty
+    const span = (i: number) => ({
+      traceId: Buffer.alloc(16, 5), spanId: Buffer.from([0, 0, 0, 0, 0, 0, 3, i]), name: 'op', kind: 2,
+      startTimeUnixNano: u64(T0), endTimeUnixNano: u64(T0 + 1_000_000n), attributes: [str('env', 'prod')],
+    });
+    const body = encode({ resourceSpans: [{
+      resource: { attributes: [str('service.name', 'api')] },
+      scopeSpans: [
+        { scope: { name: 'lib.http', version: '1.2' }, spans: [span(1), span(2)] },
+        { scope: { name: 'lib.db' }, spans: [span(3)] },
+        { scope: { name: 'lib.other', version: '9' }, spans: [span(4)] },
+        { scope: { version: '3' }, spans: [span(5)] },
+      ],
+    }] });
+    // '' listed too: a scope without a name still gets nothing (the connector's `!= ""`)
+    const samples = await render({ include_instrumentation_scope: ['lib.http', 'lib.db', ''] }, body);
+    const calls = samples.filter((s) => s.name === 'traces_spanmetrics_calls_total')
+      .map((s) => [s.labels.span_instrumentation_scope_name ?? '-', s.labels.span_instrumentation_scope_version ?? '-', s.value]);
+    expect(calls).toEqual(expect.arrayContaining([['lib.http', '1.2', 2], ['lib.db', '-', 1], ['-', '-', 2]]));
+    expect(calls).toHaveLength(3);
+  });
+});

@@ -23,6 +23,7 @@
 //                                          the exporter's instance label)
 //   (at once)                              metrics_flush_interval: 1s (default 60s)
 import { readdirSync } from 'node:fs';
+import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fetchMetricsText } from '../support/sidecar.js';
@@ -59,12 +60,12 @@ interface SpanMetricsPair extends Pair {
  * spanmetrics:`, src/config/peers.ts) instead of its own keys; `namespace`: the connector's;
  * `httpRouteDefault`: the connector's `default` of a dimension http.route (not in SPAN_DIMENSIONS).
  * `split` (with `pasted`): SPLIT's calls_dimensions, histogram.dimensions, event dimension default
- * and add_resource_attributes.
+ * and add_resource_attributes; `scopes`: include_instrumentation_scope.
  */
 async function startSpanMetricsPair(
   label: string,
   histogram: Histogram = 'explicit-ms',
-  opts: { spanMultiplierKey?: string; noKindStatus?: boolean; pasted?: boolean; namespace?: string; httpRouteDefault?: string; split?: boolean } = {},
+  opts: { spanMultiplierKey?: string; noKindStatus?: boolean; pasted?: boolean; namespace?: string; httpRouteDefault?: string; split?: boolean; scopes?: string[] } = {},
 ): Promise<SpanMetricsPair> {
   const otelcolHistogram = {
     'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
@@ -89,6 +90,7 @@ async function startSpanMetricsPair(
     ...(opts.noKindStatus ? { exclude_dimensions: ['span.kind', 'status.code'] } : {}),
     ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
     ...(opts.split ? { calls_dimensions: SPLIT.calls, events: { enabled: true, dimensions: SPLIT.events }, add_resource_attributes: true } : {}),
+    ...(opts.scopes ? { include_instrumentation_scope: opts.scopes } : {}),
   };
   const pair = await startPair({
     label,
@@ -332,10 +334,16 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
       }
     });
 
-    test('calls_dimensions, histogram.dimensions with a default, an event dimension default, add_resource_attributes: every series equal', async () => {
-      const pair = await startSpanMetricsPair('pasted-split', 'explicit-ms', { pasted: true, split: true });
+    test('calls_dimensions, histogram.dimensions with a default, an event dimension default, add_resource_attributes, include_instrumentation_scope: every series equal', async () => {
+      const w = workloadRequests(4, 15, 200);
+      // two of the workload's scope names (one per ScopeSpans), read from its first request
+      const first = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(w.requests[0]!)) as {
+        resourceSpans: { scopeSpans: { scope: { name: string } }[] }[];
+      };
+      const names = [...new Set(first.resourceSpans.flatMap((r) => r.scopeSpans.map((s) => s.scope.name)))].sort().slice(0, 2);
+      expect(names).toHaveLength(2);
+      const pair = await startSpanMetricsPair('pasted-split', 'explicit-ms', { pasted: true, split: true, scopes: names });
       try {
-        const w = workloadRequests(4, 15, 200);
         for (const r of w.requests) await sendBoth(pair, r);
         const s = await scrapeBoth(pair, { spanmeter: w.spans, otelcol: w.spans });
         const diffs = compareSeries(s.spanmeter, s.otelcol);
@@ -357,6 +365,12 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
         expect(total(s.events.otelcol, EVENTS, { exception_escaped: 'unset' })).toBe(total(s.events.otelcol, EVENTS));
         expect(total(s.events.otelcol, EVENTS)).toBeGreaterThan(0);
         expect(total(s.spanmeter, CALLS)).toBe(w.spans);
+        // the connector's span.instrumentation.scope.name / .version on the spans of those scopes only
+        for (const side of [s.spanmeter, s.otelcol]) {
+          const scoped = [...side.values()].filter((v) => v.metric === CALLS && v.labels.span_instrumentation_scope_name !== undefined);
+          expect(new Set(scoped.map((v) => v.labels.span_instrumentation_scope_name))).toEqual(new Set(names));
+          expect(scoped.every((v) => (v.labels.span_instrumentation_scope_version ?? '') !== '')).toBe(true);
+        }
       } finally {
         await pair.stop();
       }
