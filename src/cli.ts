@@ -6,6 +6,7 @@ import { helpText } from './config/help.js';
 import { printConfig } from './config/print.js';
 import { explainListenError } from './config/inuse.js';
 import type { Config } from './config/types.js';
+import { serviceGraphsOn } from './config/types.js';
 import { createLogger, type Logger } from './log.js';
 import { SupervisedCore } from './core/supervisor.js';
 import { coreOptions } from './core/index.js';
@@ -38,7 +39,7 @@ const LIMIT_LOG_INTERVAL_MS = 60_000;
 
 async function run(config: Config, demo = false): Promise<void> {
   const log = createLogger(config.log_level);
-  const serviceGraphs = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
+  const serviceGraphs = serviceGraphsOn(config.processors) ? config.processor.service_graphs : undefined;
   // TLS material and tokens are read first: a missing file stops the start with its key named.
   const otlpTls = loadTls(config.otlp.tls, 'otlp.tls');
   const httpTls = loadTls(config.tls, 'tls');
@@ -177,7 +178,7 @@ async function run(config: Config, demo = false): Promise<void> {
   const connections = new ConnectionGuard({ log });
   telemetry.addCounter({
     name: 'spanmeter_connections_refused_total',
-    help: 'Connections closed on arrival, by server (otlp_http, otlp_grpc, metrics) and reason: max_connections (over the port\'s max_connections), open_files (the process is near its open-file limit, ulimit -n; the OTLP ports stop 16 connections before the metrics port), accept_failed (accept() failed: EMFILE, ENFILE, ENOMEM).',
+    help: 'Connections closed on arrival, by server (otlp_http, otlp_grpc, metrics) and reason: max_connections (over the port\'s max_connections), open_files (the process is near its open-file limit, ulimit -n; the OTLP ports stop 16 connections before the metrics port), accept_failed (accept() failed: EMFILE, ENFILE, ENOMEM), tls_handshake (a TLS port\'s handshake failed, e.g. plain HTTP sent to it).',
     labelNames: ['server', 'reason'],
     collect: () => connections.samples(),
   });

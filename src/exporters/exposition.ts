@@ -3,7 +3,7 @@
 import { GrowableBytes } from './bytes.js';
 import type { Exemplar } from '../core/index.js';
 import type { Family } from './families.js';
-import { forEachSeries } from './families.js';
+import { forEachSeries, sampleValue } from './families.js';
 import { formatSampleValue, scaled } from './labels.js';
 import { renderFamiliesProto } from './protoexposition.js';
 
@@ -94,7 +94,7 @@ function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
     const exemplar = f.type === 'counter' ? f.exemplar : undefined;
     forEachSeries(f, view, (slot) => {
       const labels = f.labels.bytes(view, slot);
-      const value = ` ${formatSampleValue(view.value(slot, f.value))}${om ? exemplarText(exemplar?.(view, slot), 1) : ''}\n`;
+      const value = ` ${formatSampleValue(sampleValue(f, view, slot))}${om ? exemplarText(exemplar?.(view, slot), 1) : ''}\n`;
       if (labels.length > 0) {
         out.bytes(open);
         out.bytes(labels);

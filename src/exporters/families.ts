@@ -102,6 +102,13 @@ export interface GaugeFamily extends FamilyBase {
   type: 'gauge';
   /** Index of the value in the record. */
   value: number;
+  /** A presence gauge: this value for every series, whatever the record holds (traces_service_graph_connection_info). */
+  constant?: number;
+}
+
+/** The sample value of a counter or gauge series. */
+export function sampleValue(f: CounterFamily | GaugeFamily, view: SeriesTableView, slot: number): number {
+  return f.type === 'gauge' && f.constant !== undefined ? f.constant : view.value(slot, f.value);
 }
 
 export type Family = CounterFamily | HistogramFamily | GaugeFamily;

@@ -10,13 +10,16 @@
 //   receivers stop METRICS_RESERVE connections earlier than the metrics port, so /healthz,
 //   /readyz and /metrics still answer while the ingest ports are flooded;
 // - `accept_failed`: accept() failed all the same (EMFILE/ENFILE when other descriptors filled the
-//   table, ENOMEM...), which Node reports as a server 'error'.
+//   table, ENOMEM...), which Node reports as a server 'error';
+// - `tls_handshake`: on a TLS port, the handshake failed; plain HTTP or HTTP/2 sent to it is
+//   named in the log (net/security.ts answers plain HTTP/1 with Go's 400).
 import fs from 'node:fs';
 import type net from 'node:net';
 import type { Logger } from '../log.js';
 import { warnEvery } from './warn.js';
+import { isPlaintextError } from './security.js';
 
-export const CONNECTION_REFUSALS = ['max_connections', 'open_files', 'accept_failed'] as const;
+export const CONNECTION_REFUSALS = ['max_connections', 'open_files', 'accept_failed', 'tls_handshake'] as const;
 export type ConnectionRefusal = (typeof CONNECTION_REFUSALS)[number];
 
 /** Descriptors kept free for files, outgoing connections (remote write, OTLP push) and Node itself. */
@@ -99,6 +102,10 @@ export class ConnectionGuard {
     server.on('error', (err: NodeJS.ErrnoException) => {
       if (err.syscall === 'accept') this.refuse(name, 'accept_failed', {}, quiet);
     });
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: { remoteAddress?: string }) =>
+      this.refuse(name, 'tls_handshake', { code: err.code, remote: socket.remoteAddress }, undefined, isPlaintextError(err)
+        ? 'a client sent plain HTTP or HTTP/2 to this TLS port: use https:// (OTLP exporters: the endpoint\'s scheme, or insecure: false)'
+        : `TLS handshake failed (${err.code ?? err.message})`));
   }
 
   /** The refusals so far, one sample per watched port and reason (the counter's collect). */
@@ -110,13 +117,13 @@ export class ConnectionGuard {
     return out;
   }
 
-  private refuse(name: string, reason: ConnectionRefusal, detail: Record<string, unknown>, quiet?: ReadonlySet<ConnectionRefusal>): void {
+  private refuse(name: string, reason: ConnectionRefusal, detail: Record<string, unknown>, quiet?: ReadonlySet<ConnectionRefusal>, why?: string): void {
     const key = `${name}\0${reason}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     if (quiet?.has(reason)) return;
-    const hint = reason === 'max_connections'
+    const hint = why ?? (reason === 'max_connections'
       ? 'the port is at its max_connections'
-      : `the process is near its open-file limit (ulimit -n): ${this.capacity} connections fit; raise the limit or lower max_connections`;
+      : `the process is near its open-file limit (ulimit -n): ${this.capacity} connections fit; raise the limit or lower max_connections`);
     this.warn(key, { server: name, reason, ...detail }, `${name}: connection refused (${reason}): ${hint}; counted in spanmeter_connections_refused_total`);
   }
 }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { formatHostPort, type HostPort } from './endpoint.js';
 import { warnEvery } from './warn.js';
+import { answerPlaintext } from './security.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -48,6 +49,7 @@ export async function listenHttp(
     });
   });
   logServerErrors(server, name, log);
+  if ('setSecureContext' in server) answerPlaintext(server);
   const bound = server.address() as AddressInfo;
   const address = formatHostPort(host ?? bound.address, bound.port);
   log.info({ address }, `${name} listening`);

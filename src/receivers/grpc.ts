@@ -34,7 +34,7 @@ import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
 import { ingestPath } from './ingest.js';
 import { formatHostPort, parseEndpoint } from '../net/endpoint.js';
-import { bearerChecker } from '../net/security.js';
+import { answerPlaintext, bearerChecker } from '../net/security.js';
 import { silentLogger } from '../log.js';
 import { logServerErrors, type RunningServer } from '../net/server.js';
 import { receiverLimits, type ReceiverOptions } from './types.js';
@@ -280,7 +280,8 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
   server.on('stream', onStream);
   // A TLS client that does not offer h2 (or a handshake that fails): drop the connection.
   server.on('unknownProtocol', (socket: Duplex) => socket.destroy());
-  server.on('tlsClientError', () => {});
+  // A failed handshake closes the connection (counted by net/connections.ts); plain HTTP/1 gets Go's 400.
+  if (tls) answerPlaintext(server);
 
   const bindHost = host ?? '0.0.0.0';
   const boundPort = await new Promise<number>((resolve, reject) => {

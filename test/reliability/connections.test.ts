@@ -5,9 +5,13 @@
 // on arrival, counted in spanmeter_connections_refused_total{server,reason} and logged at most
 // once a minute, and the OTLP ports stop short of the metrics port, so the probes keep answering.
 // The sidecar runs under `prlimit --nofile=160:160` (util-linux); loopback, 200 connections.
+// Also (item 9): plain HTTP sent to a TLS port, which used to close silently.
 import * as grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { fetchMetricsText, postTraces, startSidecar, type Sidecar } from '../support/sidecar.js';
@@ -45,8 +49,10 @@ const countLines = (text: string, needle: string) => text.split('\n').filter((l)
 
 describe('connection exhaustion (issue 21 item 8)', () => {
   const sidecars: Sidecar[] = [];
+  const cleanupDirs: string[] = [];
   afterAll(async () => {
     await Promise.all(sidecars.map((s) => s.stop()));
+    for (const d of cleanupDirs) rmSync(d, { recursive: true, force: true });
   });
 
   it.skipIf(!HAVE_PRLIMIT)('at the open-file limit: connections refused, counted, logged once; probes answer; ingest recovers', async () => {
@@ -90,5 +96,36 @@ describe('connection exhaustion (issue 21 item 8)', () => {
       client.close();
     }
     expect(await refused(s, 'otlp_grpc', 'max_connections')).toBe(10);
+  }, 60_000);
+
+  it('plain HTTP to a TLS port: Go\'s 400 in plain text, counted and logged as a failed handshake', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spanmeter-plaintext-'));
+    cleanupDirs.push(dir);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=localhost'], { cwd: dir, stdio: 'pipe' });
+    const tls = { cert_file: join(dir, 'c.pem'), key_file: join(dir, 'k.pem') };
+    const s = await startSidecar({ label: 'plaintext', grpc: true, config: { processors: ['span-metrics'], otlp: { tls } } });
+    sidecars.push(s);
+    const port = Number(new URL(s.otlpHttpUrl).port);
+    const answer = await new Promise<string>((resolve) => {
+      const sock = net.connect({ host: '127.0.0.1', port }, () => sock.write('POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'));
+      let got = '';
+      sock.on('data', (c: Buffer) => { got += c.toString('latin1'); });
+      sock.on('error', () => {});
+      sock.once('close', () => resolve(got));
+    });
+    // Go's net/http answer to the same mistake (server.go), as curl shows it
+    expect(answer).toMatch(/^HTTP\/1\.0 400 Bad Request\r\n/);
+    expect(answer).toContain('Client sent an HTTP request to an HTTPS server.');
+    // an HTTP/2 client without TLS to the gRPC port: closed, counted, named in the log
+    const client = new grpc.Client(s.grpcEndpoint, grpc.credentials.createInsecure());
+    try {
+      expect((await grpcCall(client, request('plain', 1))).code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+    expect(await refused(s, 'otlp_http', 'tls_handshake')).toBe(1);
+    expect(await refused(s, 'otlp_grpc', 'tls_handshake')).toBeGreaterThanOrEqual(1); // grpc-js may try again before giving up
+    expect(countLines(s.output(), 'otlp_http: connection refused (tls_handshake): a client sent plain HTTP or HTTP/2 to this TLS port')).toBe(1);
+    expect(s.output()).toContain('otlp_grpc: connection refused (tls_handshake): a client sent plain HTTP or HTTP/2 to this TLS port');
   }, 60_000);
 });
