@@ -15,7 +15,7 @@ import { loadBearerToken, loadTls } from './net/security.js';
 import { ConnectionGuard } from './net/connections.js';
 import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
-import { renderFamilies } from './exporters/exposition.js';
+import { renderFamilies, streamFamilies, type ExpositionFormat } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startPushExporters } from './exporters/push.js';
 import { startHttpReceiver } from './receivers/http.js';
@@ -190,7 +190,11 @@ async function run(config: Config, demo = false): Promise<void> {
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
     routes: uiRoutes(ui),
-    renderers: [(format) => renderFamilies(families, format), (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format))],
+    // The families stream in the text formats (written as they render); the self metrics are rendered whole, first.
+    renderers: [
+      Object.assign((format: ExpositionFormat) => renderFamilies(families, format), { stream: streamFamilies.bind(null, families) }),
+      (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format)),
+    ],
     tls: httpTls,
     bearerToken: metricsToken,
     limits: config.http_limits,
