@@ -31,6 +31,7 @@ import {
   configureCardinality, initCardinality, checkTracking, cardinalityTick, labelEstimate, labelLimited, labelExample,
   seriesDemand, topService, topServiceCount,
 } from './cardinality';
+import { configureNormalization, normalizedName } from './normalize';
 import { ABI_VERSION, PROCESSOR_SPAN_METRICS } from './layout';
 
 initFieldTable();
@@ -210,6 +211,20 @@ export function limits_configure(maxStringLength: u32, maxAttributesPerSpan: u32
  */
 export function cardinality_configure(capPerLabel: u32, windowMs: f64): void {
   configureCardinality(capPerLabel, windowMs);
+}
+
+/**
+ * Span-name normalisation of span metrics (optional, before start; assembly/normalize.ts):
+ * `mode` NORMALIZE_OFF (the default), NORMALIZE_DRY_RUN or NORMALIZE_ON; `routeSlot` the watched
+ * slot of http.route (-1: none), whose value replaces a path-like name under NORMALIZE_ON.
+ */
+export function normalize_configure(mode: u32, routeSlot: i32): void {
+  configureNormalization(mode, routeSlot);
+}
+
+/** The string id of the normalised form of string `id` (itself when unchanged, 0xffffffff when it could not be held). */
+export function normalized_name(id: u32): u32 {
+  return normalizedName(id);
 }
 
 /** Ends set-up. */

@@ -335,3 +335,11 @@ export const M_LINK: i32 = 13;
 export const LABEL_EXAMPLE_BYTES: usize = 96;
 /** Entries of the held-back services' top list (top_service). */
 export const TOP_SERVICES: i32 = 8;
+
+// normalize_configure's modes (span_name_normalization).
+/** off: span names as they are. */
+export const NORMALIZE_OFF: u32 = 0;
+/** dry_run: span names as they are; normalized_name answers for the host's report. */
+export const NORMALIZE_DRY_RUN: u32 = 1;
+/** on: path-like span names normalised (or their http.route) before the series lookup. */
+export const NORMALIZE_ON: u32 = 2;

@@ -220,6 +220,10 @@ export class Core {
       );
     }
     if (sm) configureFilters(wasm, L.PROCESSOR_SPAN_METRICS, sm, slot, filterPatterns);
+    const normalization = sm?.span_name_normalization ?? 'off';
+    if (normalization !== 'off') {
+      wasm.normalize_configure(normalization === 'on' ? L.NORMALIZE_ON : L.NORMALIZE_DRY_RUN, slot('http.route'));
+    }
     if (sg) configureFilters(wasm, L.PROCESSOR_SERVICE_GRAPHS, sg, slot, filterPatterns);
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
@@ -374,6 +378,11 @@ export class Core {
       example = decoder.decode(u8.subarray(p + 4, p + 4 + this.u32[p >>> 2]!));
     }
     return { estimate, limited: this.wasm.label_values_limited(word), example };
+  }
+
+  /** The string id of the normalised form of span name `id` (span_name_normalization; itself when unchanged). */
+  normalizedName(id: number): number {
+    return this.wasm.normalized_name(id) >>> 0;
   }
 
   /** Series the traffic would make: active series plus the span-metrics label sets held back over the window. */

@@ -326,6 +326,14 @@ export const LABEL_EXAMPLE_BYTES = 96;
 /** Entries of the held-back services' top list (top_service). */
 export const TOP_SERVICES = 8;
 
+// normalize_configure's modes (span_name_normalization).
+/** off: span names as they are. */
+export const NORMALIZE_OFF = 0;
+/** dry_run: span names as they are; normalized_name answers for the host's report. */
+export const NORMALIZE_DRY_RUN = 1;
+/** on: path-like span names normalised (or their http.route) before the series lookup. */
+export const NORMALIZE_ON = 2;
+
 /** The reason the host reports for each ingest failure code (the E_ constants). */
 export const FAILURE_REASONS: Readonly<Record<number, string>> = {
   [E_TRUNCATED]: 'truncated data',

@@ -30,6 +30,9 @@ export interface CoreExports {
   limits_configure(maxStringLength: number, maxAttributesPerSpan: number, maxSpansPerRequest: number): void;
   /** Optional (no cap without it). */
   cardinality_configure(capPerLabel: number, windowMs: number): void;
+  /** Optional (off without it). */
+  normalize_configure(mode: number, routeSlot: number): void;
+  normalized_name(id: number): number;
   start(): void;
   input_reserve(n: number): number;
   ingest(n: number, nowMs: number): number;
