@@ -73,6 +73,10 @@ export interface CoreExports {
   series_demand(): number;
   top_service(i: number): number;
   top_service_count(i: number): number;
+  preview_configure(on: number): void;
+  preview_entries(): number;
+  preview_estimate(i: number): number;
+  preview_sampled(): number;
 }
 
 
