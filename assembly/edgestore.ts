@@ -33,6 +33,8 @@ export const F_ROOT: u32 = 4; // the server side had no parent span id
 export const F_FAILED: u32 = 8;
 export const F_FILTERED_CLIENT: u32 = 16; // the client side was filtered out (filter policies)
 export const F_FILTERED_SERVER: u32 = 32;
+export const F_PARENT_SEEN: u32 = 64; // the server side's parent span came, and is not a client or producer
+export const F_SAMPLED: u32 = 128; // the waiting span's tracestate carries a sampling threshold (probability < 1)
 
 let entries: usize = 0;
 /** One entry outside the store, filled before deciding whether a span needs to wait at all. */

@@ -10,9 +10,10 @@ import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } fro
 import { walkRequest } from './otlp';
 import { setLimits, spansOver } from './limits';
 import {
-  configureSpanMetrics, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
+  configureSpanMetrics, configureSplitDimensions, callsTable as spanCallsTable, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
+import { includeScope } from './scopes';
 import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
@@ -94,6 +95,29 @@ export function spanmetrics_target_info_configure(namespaceSlot: i32, instanceSl
 /** A resource attribute key (UTF-8 at ptr) left out of target_info; 0, or -1 past 64 keys. */
 export function spanmetrics_target_info_exclude(ptr: usize, len: usize): i32 {
   return excludeTargetInfoKey(ptr, len) ? 0 : -1;
+}
+
+/**
+ * The Collector connector's calls_dimensions and histogram.dimensions (before
+ * spanmetrics_configure): `slots` holds the i32 slots of the `calls` calls dimensions, then of
+ * the `hist` histogram dimensions. With either, calls and size go to spanmetrics_calls_table.
+ */
+export function spanmetrics_split_configure(slots: usize, calls: i32, hist: i32): void {
+  configureSplitDimensions(slots, calls, hist);
+}
+
+/** The calls table of split dimensions (0 without calls_dimensions and histogram.dimensions). */
+export function spanmetrics_calls_table(): usize {
+  return changetype<usize>(spanCallsTable);
+}
+
+/**
+ * The Collector connector's include_instrumentation_scope (before spanmetrics_configure): spans of
+ * the scope named by the UTF-8 at `ptr` get two more span-metrics key words after job/instance
+ * (or the mappings'): the scope's name and version. 0, or -1 past 64 names.
+ */
+export function spanmetrics_scope_include(ptr: usize, len: usize): i32 {
+  return includeScope(ptr, len) ? 0 : -1;
 }
 
 /** The target_info table (0 when target_info is off). */
@@ -298,6 +322,7 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
   if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff);
   if (eventsEnabled()) removed += removeStale(eventsTable, cutoff);
   if (targetInfoEnabled()) removed += removeStale(targetTable, cutoff);
+  if (changetype<usize>(spanCallsTable) != 0) removed += removeStale(spanCallsTable, cutoff);
   if (serviceGraphsEnabled()) {
     removed += removeStale(edges, cutoff);
     removed += removeStale(unpaired, cutoff);

@@ -13,11 +13,12 @@ import {
 import {
   addResource, addSpan, resourceCount, SLOT_SIZE, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN,
   SPAN_SLOTS, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
-  SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, SPAN_BODY,
-  spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS,
+  SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
+  spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE, SPAN_BODY,
 } from './staging';
 import { watchedSlotOf } from './watch';
 import { stageResourceAttributes, beginResource, noteResourceAttribute, resetTargetInfo } from './targetinfo';
+import { stageScopes, resetScopes, beginScopeSpans, noteScope } from './scopes';
 import {
   stringWithin, attributeWithin, maxStringLength, maxSpansPerRequest, spanOver, resetSpanCount, checkSpanCount,
 } from './limits';
@@ -34,6 +35,7 @@ const SERVICE_NAME_LEN: usize = 12;
 export function walkRequest(end: usize): void {
   resetSpanCount();
   if (stageResourceAttributes) resetTargetInfo();
+  if (stageScopes) resetScopes();
   walkRequestFields(end);
   checkSpanCount();
 }
@@ -101,6 +103,7 @@ function walkResource(end: usize, resource: usize): void {
 }
 
 function walkScopeSpans(end: usize, resourceIndex: u32): void {
+  let scope: u32 = stageScopes ? beginScopeSpans() : 0;
   while (rp < end) {
     let tag = readTag(end, M_SCOPE_SPANS);
     if (failCode != 0) return;
@@ -110,9 +113,19 @@ function walkScopeSpans(end: usize, resourceIndex: u32): void {
       let n = readLen(end, M_SCOPE_SPANS, field);
       if (failCode != 0) return;
       let subEnd = rp + n;
-      if (field == 1) validateMessage(M_SCOPE, subEnd, 1);
-      else if (spanCount < maxSpansPerRequest) walkSpan(subEnd, resourceIndex, n);
-      else spanOver();
+      if (field == 1) {
+        let start = rp;
+        validateMessage(M_SCOPE, subEnd, 1);
+        if (stageScopes && failCode == 0) {
+          seek(start);
+          noteScope(scope, subEnd);
+        }
+      } else if (spanCount < maxSpansPerRequest) {
+        walkSpan(subEnd, resourceIndex, n);
+        if (stageScopes) store<u32>(spanAt(spanCount - 1), scope, SPAN_SCOPE);
+      } else {
+        spanOver();
+      }
       seek(subEnd);
     } else {
       if (field == 3 && !expectWireType(tag & 7, WT_LEN, M_SCOPE_SPANS, 3)) return;

@@ -4,8 +4,10 @@
 // spans decided when an entry expires.
 import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
-  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, skipped,
+  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, skipped,
 } from './staging';
+import { tracestateMultiplier } from './tracestate';
+import { initRecentSpans, nextBatch, remember, recall, R_ERROR } from './recentspans';
 import { intern, retain, release } from './intern';
 import { valuePtr, valueLen } from './labelvalue';
 import {
@@ -20,6 +22,7 @@ import {
   initEdgeStore, find, stage, insertStaged, staged, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
   E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
   E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED, F_FILTERED_CLIENT, F_FILTERED_SERVER,
+  F_PARENT_SEEN, F_SAMPLED,
 } from './edgestore';
 // The key words, values, label numbers and option bits the host reads and sets (layout.ts).
 import {
@@ -29,7 +32,8 @@ import {
   VIRTUAL_CLIENT, VIRTUAL_SERVER, SG_OPT_CLIENT_SERVER_PREFIX, SG_OPT_MESSAGING_LATENCY, SG_OPT_VIRTUAL_NODE_LABEL,
   SG_SLOT_PEER_SERVICE, SG_SLOT_SERVER_ADDRESS, SG_SLOT_NETWORK_PEER_ADDRESS, SG_SLOT_NETWORK_PEER_PORT,
   SG_SLOT_MULTIPLIER, SG_SLOTS_FIXED,
-  PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_V_COUNT, EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE,
+  PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_KEY_REASON, PAIR_V_COUNT, EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE,
+  REASON_NONE, REASON_CLIENT_ONLY, REASON_SERVER_ONLY, REASON_PARENT_UNKNOWN, REASON_SAMPLED_OUT,
   PROCESSOR_SERVICE_GRAPHS,
 } from './layout';
 
@@ -40,7 +44,7 @@ const KIND_CONSUMER: u32 = 5;
 const STATUS_ERROR: u32 = 2;
 
 export let edges: SeriesTable = changetype<SeriesTable>(0);
-/** Spans left without a pair at expiry, and spans dropped with the store full: key [client, server], value [count]. */
+/** Spans left without a pair at expiry (by reason), and spans dropped with the store full: key [client, server, reason], value [count]. */
 export let unpaired: SeriesTable = changetype<SeriesTable>(0);
 export let dropped: SeriesTable = changetype<SeriesTable>(0);
 /** Entries expired, by the side that waited. */
@@ -106,8 +110,9 @@ export function configureServiceGraphs(
   retain(userId); // held for good
   key = heap.alloc(KEY_BYTES);
   edgeKey = heap.alloc(<usize>(SG_KEY_DIMENSIONS + dimWords) * 4);
-  pairKey = heap.alloc(8);
+  pairKey = heap.alloc(12);
   initEdgeStore(maxItems, dimWords);
+  initRecentSpans(false);
   // Cost in Prometheus series: requests, failed, and the server and client (and messaging)
   // histograms' buckets, +Inf, sum and count.
   native = nativeOf(PROCESSOR_SERVICE_GRAPHS);
@@ -119,8 +124,8 @@ export function configureServiceGraphs(
     SG_V_BUCKETS + SG_HISTOGRAMS * boundCount + (changetype<usize>(native) != 0 ? SG_HISTOGRAMS * native.values : 0),
     (1 << SG_KEY_CONNECTION) | (1 << SG_KEY_VIRTUAL_NODE), cost,
   );
-  unpaired = newSeriesTable(PAIR_KEY_SERVER + 1, PAIR_V_COUNT + 1, 0, 1);
-  dropped = newSeriesTable(PAIR_KEY_SERVER + 1, PAIR_V_COUNT + 1, 0, 1);
+  unpaired = newSeriesTable(PAIR_KEY_REASON + 1, PAIR_V_COUNT + 1, 1 << PAIR_KEY_REASON, 1);
+  dropped = newSeriesTable(PAIR_KEY_REASON + 1, PAIR_V_COUNT + 1, 1 << PAIR_KEY_REASON, 1);
 }
 
 /** Filter policies (filters.ts) and the tracestate multiplier switch, set before start. */
@@ -135,21 +140,22 @@ export function serviceGraphsEnabled(): bool {
   return changetype<usize>(edges) != 0;
 }
 
-function countPair(t: SeriesTable, client: u32, server: u32, w: f64, now: u32): void {
+function countPair(t: SeriesTable, client: u32, server: u32, reason: u32, w: f64, now: u32): void {
   store<u32>(pairKey, client, PAIR_KEY_CLIENT << 2);
   store<u32>(pairKey, server, PAIR_KEY_SERVER << 2);
+  store<u32>(pairKey, reason, PAIR_KEY_REASON << 2);
   let r = upsert(t, pairKey, now) + t.valuesOffset;
   store<f64>(r, load<f64>(r, PAIR_V_COUNT << 3) + w, PAIR_V_COUNT << 3);
 }
 
 /** Writes the edge key (trace id, then span id, zeros for absent ids) into `key`. */
 function buildKey(span: usize, idField: usize): void {
+  // Word by word: memory.copy and memory.fill are calls out of the module, costly at this size.
   let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
-  if (trace != 0) memory.copy(key, trace, 16);
-  else memory.fill(key, 0, 16);
+  store<u64>(key, trace != 0 ? load<u64>(trace) : 0);
+  store<u64>(key, trace != 0 ? load<u64>(trace, 8) : 0, 8);
   let id = <usize>load<u32>(span + idField);
-  if (id != 0) memory.copy(key + 16, id, 8);
-  else memory.fill(key + 16, 0, 8);
+  store<u64>(key, id != 0 ? load<u64>(id) : 0, 16);
 }
 
 /** Stores interned id `id` at `offset` of entry `e`, holding it while the entry does. */
@@ -276,18 +282,45 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   }
 }
 
+/**
+ * A span that is not a client or producer is remembered (recentspans.ts), so that a server span
+ * arriving later can tell that its parent came; and a server span already waiting for it (a
+ * parent that is not a client) learns it here.
+ */
+function rememberSpan(span: usize, i: u32, resource: usize, kind: u32): void {
+  if (load<u32>(span, SPAN_TRACE_ID) == 0 || load<u32>(span, SPAN_ID) == 0) return;
+  buildKey(span, SPAN_ID);
+  let h = keyHash(key);
+  let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
+  remember(key, h, serviceId(resource), kind | failed, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), i);
+  let e = find(key, h);
+  if (e != 0) {
+    let flags = load<u32>(e, E_FLAGS);
+    if ((flags & (F_SERVER_SEEN | F_CLIENT_SEEN)) == F_SERVER_SEEN) store<u32>(e, flags | F_PARENT_SEEN, E_FLAGS);
+  }
+}
+
+/** Whether the span's tracestate says it was sampled with a probability below 1. */
+function sampled(span: usize): bool {
+  let p = <usize>load<u32>(span, SPAN_TRACE_STATE_PTR);
+  return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
+}
+
 export function aggregateServiceGraphs(nowMs: f64): void {
   if (changetype<usize>(filter) != 0) forgetFilterMemo(filter);
   let now = <u32>(nowMs / 1000);
   let count = spanCount;
+  nextBatch();
   for (let i: u32 = 0; i < count; i++) {
     let span = spanAt(i);
     if (skipped(span)) continue;
     let kind = load<u32>(span, SPAN_KIND);
     let client = kind == KIND_CLIENT || kind == KIND_PRODUCER;
-    if (!client && kind != KIND_SERVER && kind != KIND_CONSUMER) continue;
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
     if (!hasServiceName(resource)) continue;
+    // Clients and producers wait in the store, where their children find them.
+    if (!client) rememberSpan(span, i, resource, kind);
+    if (!client && kind != KIND_SERVER && kind != KIND_CONSUMER) continue;
     if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) {
       filterSide(span, client, nowMs);
       continue;
@@ -302,10 +335,15 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     // The other side was filtered out: this one makes no edge, no virtual node, no unpaired span.
     if (e != 0 && (load<u32>(e, E_FLAGS) & (client ? F_FILTERED_SERVER : F_FILTERED_CLIENT)) != 0
         && (load<u32>(e, E_FLAGS) & (F_CLIENT_SEEN | F_SERVER_SEEN)) == 0) continue;
-    if (e == 0) e = stage(key, nowMs + waitMs);
+    if (e == 0) {
+      e = stage(key, nowMs + waitMs);
+      // A server span's parent that came before it (earlier in this request or in an earlier one).
+      if (!client && recall(key, h) != 0) store<u32>(e, F_PARENT_SEEN, E_FLAGS);
+    }
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     let flags = load<u32>(e, E_FLAGS);
     if (load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR) flags |= F_FAILED;
+    if (sampled(span)) flags |= F_SAMPLED;
     store<u32>(e, kind == KIND_PRODUCER || kind == KIND_CONSUMER ? CONNECTION_MESSAGING_SYSTEM : CONNECTION_NONE, E_CONNECTION);
     store<f64>(e, w, E_MULTIPLIER);
     if (client) {
@@ -330,7 +368,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     if (e != staged) {
       if (paired) discard(e, h);
     } else if (paired || insertStaged(h) == 0) {
-      if (!paired) countPair(dropped, client ? service : 0, client ? 0 : service, w, now);
+      if (!paired) countPair(dropped, client ? service : 0, client ? 0 : service, REASON_NONE, w, now);
       releaseIds(e);
     }
   }
@@ -388,9 +426,16 @@ function expire(e: usize, now: u32, nowMs: f64): void {
     store<u32>(e, CONNECTION_VIRTUAL_NODE, E_CONNECTION);
     complete(e, VIRTUAL_SERVER, now, nowMs);
   } else {
-    countPair(unpaired, client, server, load<f64>(e, E_MULTIPLIER), now);
+    countPair(unpaired, client, server, reasonOf(flags), load<f64>(e, E_MULTIPLIER), now);
   }
   discard(e, keyHash(e));
+}
+
+/** Why a waiting span found no other side (REASON_ numbers, layout.ts). */
+function reasonOf(flags: u32): u32 {
+  if ((flags & F_CLIENT_SEEN) != 0) return (flags & F_SAMPLED) != 0 ? REASON_SAMPLED_OUT : REASON_CLIENT_ONLY;
+  if ((flags & F_PARENT_SEEN) != 0) return REASON_SERVER_ONLY;
+  return (flags & F_SAMPLED) != 0 ? REASON_SAMPLED_OUT : REASON_PARENT_UNKNOWN;
 }
 
 /** Expires every entry whose wait ended at or before `nowMs` (all of them when nowMs is +Inf). */

@@ -7,7 +7,7 @@ import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND,
   SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, skipped,
   SPAN_TRACE_ID, SPAN_ID, eventCount, eventAt, setStageEvents, EVENT_SPAN, EVENT_NAME_PTR, EVENT_NAME_LEN,
-  EVENT_SLOTS, SLOT_SIZE,
+  EVENT_SLOTS, SLOT_SIZE, SPAN_SCOPE,
 } from './staging';
 import { intern, retain, stringPtr, stringLen, MISSING, MAX_VALUE_BYTES } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
@@ -16,6 +16,7 @@ import { recordExemplar } from './exemplars';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './targetinfo';
+import { stageScopes, scopeWords } from './scopes';
 import { Native, nativeOf, observeNative, histogramCost } from './nativehistogram';
 import { tracking, upsertTracked } from './cardinality';
 import { spanMetricsNameId } from './normalize';
@@ -34,7 +35,19 @@ let nativeAt: usize = 0;
 let intrinsics: u32 = 0;
 let dimCount: i32 = 0;
 let dimSlots: usize = 0; // i32 watched-key slot per dimension
-let dimDefaults: usize = 0; // u32 string id per dimension for a span without it (0: no label)
+// The Collector connector's calls_dimensions and histogram.dimensions (set before configure): with
+// either, calls and size are counted in callsTable, keyed by the span's words and the calls
+// dimensions, and the histogram's table keys the histogram dimensions after the span's words.
+let callsDimCount: i32 = 0;
+let callsDimSlots: usize = 0;
+let histDimCount: i32 = 0;
+let histDimSlots: usize = 0;
+export let callsTable: SeriesTable = changetype<SeriesTable>(0);
+let callsKey: usize = 0;
+// u32 string id per dimension for a span without it (0: no label), numbered: the dimensions, the
+// calls dimensions, the histogram dimensions, the event dimensions.
+const MAX_DEFAULTS: i32 = 256;
+const DEFAULTS: usize = memory.data(MAX_DEFAULTS * 4);
 // Tempo's dimension_mappings (added before configure): one label each, the values of its source
 // attributes that a span has, joined. A record: join ptr u32, join len u32, source count u32,
 // sources ptr u32 (i32 slots); their key words follow the dimensions'.
@@ -109,18 +122,44 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   dimCount = dims;
   dimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(dimSlots, slots, <usize>dims * 4);
-  dimDefaults = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
-  memory.fill(dimDefaults, 0, (dims > 0 ? <usize>dims : 1) * 4);
-  extraWords = dims + mapCount + (targetInfoEnabled() ? 2 : 0);
-  key = heap.alloc(<usize>(SM_KEY_DIMENSIONS + extraWords) * 4);
+  extraWords = dims + mapCount + (targetInfoEnabled() ? 2 : 0) + (stageScopes ? 2 : 0);
+  let spanWords = SM_KEY_DIMENSIONS + extraWords;
+  key = heap.alloc(<usize>(spanWords + histDimCount) * 4);
+  let split = callsDimCount + histDimCount > 0;
+  if (split) {
+    callsKey = heap.alloc(<usize>(spanWords + callsDimCount + 1) * 4);
+    callsTable = newSeriesTable(spanWords + callsDimCount, SM_V_SIZE + 1, (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), 2);
+  }
   native = nativeOf(PROCESSOR_SPAN_METRICS);
   nativeAt = <usize>(SM_V_BUCKETS + boundCount) << 3;
   // Cost in Prometheus series: calls, size, and the histogram (nativehistogram.ts histogramCost).
   // Kind and status code are numbers, not string ids.
   table = newSeriesTable(
-    SM_KEY_DIMENSIONS + extraWords, SM_V_BUCKETS + boundCount + (changetype<usize>(native) != 0 ? native.values : 0),
-    (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), 2 + histogramCost(PROCESSOR_SPAN_METRICS, boundCount),
+    spanWords + histDimCount, SM_V_BUCKETS + boundCount + (changetype<usize>(native) != 0 ? native.values : 0),
+    (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), (split ? 0 : 2) + histogramCost(PROCESSOR_SPAN_METRICS, boundCount),
   );
+}
+
+/**
+ * The connector's calls_dimensions and histogram.dimensions (before configureSpanMetrics): `slots`
+ * holds the i32 watched-key slots of the `calls` calls dimensions, then of the `hist` histogram ones.
+ */
+export function configureSplitDimensions(slots: usize, calls: i32, hist: i32): void {
+  callsDimCount = calls;
+  callsDimSlots = heap.alloc((calls > 0 ? <usize>calls : 1) * 4);
+  memory.copy(callsDimSlots, slots, <usize>calls * 4);
+  histDimCount = hist;
+  histDimSlots = heap.alloc((hist > 0 ? <usize>hist : 1) * 4);
+  memory.copy(histDimSlots, slots + (<usize>calls << 2), <usize>hist * 4);
+}
+
+/** Stores into `at` the value of each of `n` dimensions (slots at `slots`, defaults from DEFAULTS + first). */
+// @ts-ignore: decorator
+@inline function dimensionValues(at: usize, resource: usize, span: usize, slots: usize, n: i32, first: i32): void {
+  for (let d = 0; d < n; d++) {
+    let s = resourceOrSpanSlot(resource, span, load<i32>(slots + (<usize>d << 2)));
+    store<u32>(at + (<usize>d << 2), s != 0 ? slotValueId(s) : load<u32>(DEFAULTS + (<usize>(first + d) << 2)));
+  }
 }
 
 /**
@@ -128,10 +167,10 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
  * Collector connector's dimension `default`); held for the process' life.
  */
 export function setDimensionDefault(d: i32, ptr: usize, len: usize): void {
-  if (d < 0 || d >= dimCount) return;
+  if (d < 0 || d >= dimCount + callsDimCount + histDimCount + eventDimCount || d >= MAX_DEFAULTS) return;
   let id = intern(ptr, len);
   retain(id);
-  store<u32>(dimDefaults + (<usize>d << 2), id);
+  store<u32>(DEFAULTS + (<usize>d << 2), id);
 }
 
 /** Turns on the events metric: `slots` holds the i32 watched-key slot of each of `dims` event attributes. */
@@ -182,10 +221,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     store<u32>(key, (intrinsics & I_STATUS_MESSAGE) != 0
       ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
       : 0, SM_KEY_STATUS_MESSAGE << 2);
-    for (let d = 0; d < dimCount; d++) {
-      let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
-      store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + d) << 2), s != 0 ? slotValueId(s) : load<u32>(dimDefaults + (<usize>d << 2)));
-    }
+    dimensionValues(key + (<usize>SM_KEY_DIMENSIONS << 2), resource, span, dimSlots, dimCount, 0);
     for (let m = 0; m < mapCount; m++) {
       store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + dimCount + m) << 2), mappingValue(m, resource, span));
     }
@@ -194,6 +230,12 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       store<u32>(at, jobOf(resourceIndex, resource));
       store<u32>(at, instanceOf(resourceIndex, resource), 4);
     }
+    if (stageScopes) {
+      let words = SM_KEY_DIMENSIONS + dimCount + mapCount + (targetInfo ? 2 : 0);
+      scopeWords(load<u32>(span, SPAN_SCOPE), key + (<usize>words << 2));
+    }
+    let spanBytes = <usize>(SM_KEY_DIMENSIONS + extraWords) << 2;
+    if (histDimCount > 0) dimensionValues(key + spanBytes, resource, span, histDimSlots, histDimCount, dimCount + callsDimCount);
     let record = tracking ? upsertTracked(t, key, now, resource, span, dimSlots, dimCount) : upsert(t, key, now);
     let r = record + t.valuesOffset;
     let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
@@ -206,6 +248,13 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       EXEMPLAR_TABLE_SPAN_METRICS, recordIndexOf(t, record), generationOf(record), <u32>b,
       <usize>load<u32>(span, SPAN_TRACE_ID), <usize>load<u32>(span, SPAN_ID), seconds, nowMs,
     );
+    if (changetype<usize>(callsTable) != 0) {
+      memory.copy(callsKey, key, spanBytes);
+      dimensionValues(callsKey + spanBytes, resource, span, callsDimSlots, callsDimCount, dimCount);
+      let c = upsert(callsTable, callsKey, now) + callsTable.valuesOffset;
+      store<f64>(c, load<f64>(c, SM_V_CALLS << 3) + w, SM_V_CALLS << 3);
+      store<f64>(c, load<f64>(c, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
+    }
     // After the span's series, as Tempo orders them: span metrics claim the series budget first.
     if (targetInfo) upsertTargetInfo(resourceIndex, resource, now);
     if (changetype<usize>(eventsTable) != 0) {
@@ -223,7 +272,8 @@ function countEvent(event: usize, now: u32, w: f64): void {
   for (let d = 0; d < eventDimCount; d++) {
     let slot = load<i32>(eventDimSlots + (<usize>d << 2));
     let s = event + EVENT_SLOTS + <usize>slot * SLOT_SIZE;
-    store<u32>(eventKey + spanWords + (<usize>(d + 1) << 2), load<u32>(s) != 0 ? slotValueId(s) : 0);
+    let fallback = load<u32>(DEFAULTS + (<usize>(dimCount + callsDimCount + histDimCount + d) << 2));
+    store<u32>(eventKey + spanWords + (<usize>(d + 1) << 2), load<u32>(s) != 0 ? slotValueId(s) : fallback);
   }
   let r = upsert(eventsTable, eventKey, now) + eventsTable.valuesOffset;
   store<f64>(r, load<f64>(r, EVENTS_V_COUNT << 3) + w, EVENTS_V_COUNT << 3);

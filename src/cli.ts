@@ -11,6 +11,7 @@ import { SupervisedCore } from './core/supervisor.js';
 import { coreOptions } from './core/index.js';
 import { IngestBudget } from './receivers/budget.js';
 import { loadBearerToken, loadTls } from './net/security.js';
+import { ConnectionGuard } from './net/connections.js';
 import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
 import { renderFamilies } from './exporters/exposition.js';
@@ -173,10 +174,18 @@ async function run(config: Config, demo = false): Promise<void> {
     selfCounters: telemetryCounters(telemetry.registry), traceUrl: config.ui.trace_url,
   });
 
+  // Connections of all three ports stay under the open-file limit, refusals counted (issue 21 item 8).
+  const connections = new ConnectionGuard({ log });
+  telemetry.addCounter({
+    name: 'spanmeter_connections_refused_total',
+    help: 'Connections closed on arrival, by server (otlp_http, otlp_grpc, metrics) and reason: max_connections (over the port\'s max_connections), open_files (the process is near its open-file limit, ulimit -n; the OTLP ports stop 16 connections before the metrics port), accept_failed (accept() failed: EMFILE, ENFILE, ENOMEM), tls_handshake (a TLS port\'s handshake failed, e.g. plain HTTP sent to it).',
+    labelNames: ['server', 'reason'],
+    collect: () => connections.samples(),
+  });
   const servers: RunningServer[] = [];
   let receiversUp = false;
   let stopping = false;
-  const receiverOptions = { budget, memory, tls: otlpTls, bearerToken: otlpToken };
+  const receiverOptions = { budget, memory, tls: otlpTls, bearerToken: otlpToken, limits: config.otlp };
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
@@ -187,11 +196,14 @@ async function run(config: Config, demo = false): Promise<void> {
     limits: config.http_limits,
     onRefused: (reason) => telemetry.countHttpRefused(reason),
     ready: () => ({
-      ok: receiversUp && !stopping && !supervisor.isRebuilding() && memory?.refusing === undefined,
+      ok: receiversUp && !stopping && !supervisor.isRebuilding() && memory?.refusing === undefined && !budget.full,
       receivers: receiversUp ? 'up' : 'starting',
       ...(memory?.refusing !== undefined ? { memory: `refusing data: ${memory.refusing}` } : {}),
       ...(stopping ? { shutting_down: true } : {}),
       ...(supervisor.isRebuilding() ? { core: 'rebuilding' } : {}),
+      // Not ready while the ingest budget is full (new requests get 429 / UNAVAILABLE); the
+      // timeouts reclaim budget held by stalled senders (issue 21 item 3).
+      ...(budget.full ? { ingest_budget: `full: ${budget.inflightRequests} requests, ${budget.inflightBytes} bytes in flight` } : {}),
     }),
     health: () => ({
       ok: true,
@@ -213,15 +225,18 @@ async function run(config: Config, demo = false): Promise<void> {
     logger: log,
   });
   servers.push(metrics);
+  if (metrics.listener) connections.watch(metrics.listener, 'metrics', { metrics: true });
   const addresses: Record<string, string> = { metrics: metrics.address };
   if (config.otlp.http_endpoint !== '') {
     const s = await startHttpReceiver({ endpoint: config.otlp.http_endpoint, maxBodyBytes, consumer: supervisor, logger: log, telemetry, ...receiverOptions, maxDecompressionRatio: config.otlp.max_decompression_ratio });
     servers.push(s);
+    if (s.listener) connections.watch(s.listener, 'otlp_http', { maxConnections: config.otlp.max_connections });
     addresses.otlp_http = s.address;
   }
   if (config.otlp.grpc_endpoint !== '') {
     const s = await startGrpcReceiver({ endpoint: config.otlp.grpc_endpoint, maxBodyBytes, consumer: supervisor, logger: log, telemetry, ...receiverOptions });
     servers.push(s);
+    if (s.listener) connections.watch(s.listener, 'otlp_grpc', { maxConnections: config.otlp.max_connections });
     addresses.otlp_grpc = s.address;
   }
   receiversUp = true;

@@ -43,6 +43,10 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
+/** Why a receiver cut a request, call or connection (spanmeter_ingest_cut_total). */
+export const CUT_REASONS = ['stalled', 'write_timeout', 'read_timeout', 'too_many_pings'] as const;
+export type CutReason = (typeof CUT_REASONS)[number];
+
 /** What one finished OTLP request did, as the receivers report it. */
 export interface RequestRecord {
   protocol: Protocol;
@@ -102,6 +106,7 @@ export class Telemetry {
   private readonly collectErrors: Counter<'metric'>;
   private readonly throttled: Counter<'protocol'>;
   private readonly httpRefused: Counter<'reason'>;
+  private readonly cut: Counter<'protocol' | 'reason'>;
 
   constructor(options: TelemetryOptions = {}) {
     const registry = new Registry<PrometheusContentType>();
@@ -159,11 +164,18 @@ export class Telemetry {
     for (const protocol of ['http', 'grpc'] as const) this.throttled.labels(protocol).inc(0);
     this.httpRefused = new Counter({
       name: 'spanmeter_http_server_refused_total',
-      help: 'Clients of the metrics/page server turned away by http_limits, by reason: connections (over max_connections, closed on arrival), in_flight (503), pipelined (too many requests waiting on one connection, closed), write_timeout (response not written in time, closed).',
+      help: 'Clients of the metrics/page server turned away by http_limits, by reason: connections (over max_connections, closed on arrival), in_flight (503), pipelined (too many requests waiting on one connection, closed), write_timeout (response not written in time, closed), read_timeout (headers not read within read_header_timeout: 408, closed).',
       labelNames: ['reason'],
       registers,
     });
     for (const reason of REFUSAL_REASONS) this.httpRefused.labels(reason).inc(0);
+    this.cut = new Counter({
+      name: 'spanmeter_ingest_cut_total',
+      help: 'OTLP requests, calls and connections the receivers cut, by protocol and reason: stalled (no body bytes for otlp.stalled_request_timeout while holding ingest budget), write_timeout (not received and answered within otlp.write_timeout), read_timeout (HTTP headers or request not read in time: 408), too_many_pings (gRPC keepalive enforcement: GOAWAY ENHANCE_YOUR_CALM).',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    });
+    for (const reason of CUT_REASONS) for (const protocol of ['http', 'grpc'] as const) this.cut.labels(protocol, reason).inc(0);
     // Every reason is visible from the start, at zero.
     for (const reason of REJECT_REASONS) {
       this.spansRejected.labels(reason).inc(0);
@@ -208,6 +220,11 @@ export class Telemetry {
   /** Counts one client the metrics/page server turned away (src/net/limits.ts). */
   countHttpRefused(reason: RefusalReason): void {
     this.httpRefused.labels(reason).inc();
+  }
+
+  /** Counts one request, call or connection a receiver cut (a timeout or abuse; see CUT_REASONS). */
+  countCut(protocol: Protocol, reason: CutReason): void {
+    this.cut.labels(protocol, reason).inc();
   }
 
   /**

@@ -41,6 +41,19 @@ export function defaultConfig(): Config {
       max_decompression_ratio: 1000,
       max_string_length: 65_536,
       max_attributes_per_span: 1024,
+      // Issue 21: the Collector's HTTP server defaults (headers 1m, response 30s, idle 1m); a call
+      // holding ingest budget without a byte for 10s is cut; gRPC as grpc-go enforces pings (5m).
+      max_connections: 1024,
+      read_header_timeout: 60_000,
+      read_timeout: 60_000,
+      write_timeout: 30_000,
+      idle_timeout: 60_000,
+      stalled_request_timeout: 10_000,
+      max_concurrent_streams: 100,
+      keepalive: {
+        server_parameters: { max_connection_idle: 300_000, max_connection_age: 0, max_connection_age_grace: 30_000 },
+        enforcement_policy: { min_time: 300_000, permit_without_stream: false },
+      },
       tls: { cert_file: '', key_file: '', client_ca_file: '' },
       auth: { bearer_token: '', bearer_token_file: '' },
     },
@@ -48,7 +61,7 @@ export function defaultConfig(): Config {
     tls: { cert_file: '', key_file: '', client_ca_file: '' },
     http_auth: { bearer_token: '', bearer_token_file: '' },
     // Prometheus' --web.max-connections (512); the Collector's HTTP write timeout (30s). Issue 21.
-    http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30_000 },
+    http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30_000, read_header_timeout: 60_000, idle_timeout: 60_000 },
     // On by default (the Collector's has no default): hard limit at 80% of the cgroup's or the
     // machine's memory, the spike 20% of that (soft limit at 64%), checked every second (the
     // Collector's recommended interval). Issue 21.

@@ -104,6 +104,27 @@ export const SCHEMA: ObjectSpec<Config> = {
         max_decompression_ratio: integer(0),
         max_string_length: integer(0),
         max_attributes_per_span: integer(0),
+        max_connections: integer(0),
+        read_header_timeout: duration(true),
+        read_timeout: duration(true),
+        write_timeout: duration(true),
+        idle_timeout: duration(true),
+        stalled_request_timeout: duration(true),
+        max_concurrent_streams: integer(0),
+        keepalive: {
+          kind: 'object',
+          fields: {
+            server_parameters: {
+              kind: 'object',
+              fields: { max_connection_idle: duration(true), max_connection_age: duration(true), max_connection_age_grace: duration(true) },
+              hints: {
+                time: 'not supported: spanmeter sends no keepalive pings of its own (idle connections are closed after max_connection_idle)',
+                timeout: 'not supported: spanmeter sends no keepalive pings of its own (idle connections are closed after max_connection_idle)',
+              },
+            },
+            enforcement_policy: { kind: 'object', fields: { min_time: duration(true), permit_without_stream: boolean() } },
+          },
+        },
         tls: tlsSpec(),
         auth: authSpec(),
       },
@@ -113,7 +134,10 @@ export const SCHEMA: ObjectSpec<Config> = {
     http_auth: authSpec(),
     http_limits: {
       kind: 'object',
-      fields: { max_connections: integer(0), max_requests_in_flight: integer(0), write_timeout: duration(true) },
+      fields: {
+        max_connections: integer(0), max_requests_in_flight: integer(0), write_timeout: duration(true),
+        read_header_timeout: duration(true), idle_timeout: duration(true),
+      },
     },
     memory_limiter: {
       kind: 'object',
@@ -153,13 +177,16 @@ export const SCHEMA: ObjectSpec<Config> = {
             histogram_unit: oneOf(['s', 'ms']),
             events: {
               kind: 'object',
-              fields: { enabled: boolean(), dimensions: nameList() },
+              fields: { enabled: boolean(), dimensions: nameList(), dimension_defaults: optional(attributeValues()) },
             },
             filter_policies: filterPolicies(),
             enable_tracestate_span_multiplier: boolean(),
             namespace: string(),
             dimension_defaults: attributeValues(),
             dimension_mappings: dimensionMappings(),
+            calls_dimensions: optional(nameList()),
+            histogram_dimensions: optional(nameList()),
+            include_instrumentation_scope: optional(nameList()),
             enable_target_info: optional(boolean()),
             target_info_excluded_dimensions: optional(nameList()),
             enable_instance_label: optional(boolean()),

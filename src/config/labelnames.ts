@@ -73,6 +73,11 @@ export function resolveLabelCollisions(config: Config): string[] {
   sm.dimensions = apply('processor.span_metrics.dimensions', sm.dimensions, spanReserved);
   const spanLabels = [...sm.dimensions, ...(sm.dimension_mappings ?? []).map((m) => m.name)].map((d) => dimensionLabel(d, spanReserved));
   sm.events.dimensions = apply('processor.span_metrics.events.dimensions', sm.events.dimensions, [...spanReserved, ...spanLabels, 'event_name']);
+  // The connector's calls and histogram dimensions give way to the span's labels ("__" before them).
+  if (sm.calls_dimensions) sm.calls_dimensions = apply('processor.span_metrics.calls_dimensions', sm.calls_dimensions, [...spanReserved, ...spanLabels]);
+  if (sm.histogram_dimensions) {
+    sm.histogram_dimensions = apply('processor.span_metrics.histogram_dimensions', sm.histogram_dimensions, [...spanReserved, ...spanLabels]);
+  }
   const sg = config.processor.service_graphs;
   sg.dimensions = apply('processor.service_graphs.dimensions', sg.dimensions, SERVICE_GRAPHS_OWN_LABELS);
   return warnings;
@@ -81,12 +86,15 @@ export function resolveLabelCollisions(config: Config): string[] {
 /** A dimension default must name a configured dimension (it is that dimension's value). */
 export function checkDimensionDefaults(config: Config): ConfigIssue[] {
   const sm = config.processor.span_metrics;
-  return Object.keys(sm.dimension_defaults ?? {})
-    .filter((d) => !sm.dimensions.includes(d))
-    .map((d) => ({
-      origin: '', path: `processor.span_metrics.dimension_defaults.${d}`,
-      message: `not one of processor.span_metrics.dimensions (${sm.dimensions.join(', ') || 'none'})`,
+  const named = [...sm.dimensions, ...(sm.calls_dimensions ?? []), ...(sm.histogram_dimensions ?? [])];
+  const issues = (defaults: Record<string, string> | undefined, list: string[], key: string, lists: string): ConfigIssue[] =>
+    Object.keys(defaults ?? {}).filter((d) => !list.includes(d)).map((d) => ({
+      origin: '', path: `processor.span_metrics.${key}.${d}`, message: `not one of ${lists} (${list.join(', ') || 'none'})`,
     }));
+  return [
+    ...issues(sm.dimension_defaults, named, 'dimension_defaults', 'processor.span_metrics.dimensions, calls_dimensions, histogram_dimensions'),
+    ...issues(sm.events.dimension_defaults, sm.events.dimensions, 'events.dimension_defaults', 'processor.span_metrics.events.dimensions'),
+  ];
 }
 
 /**

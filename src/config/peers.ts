@@ -272,17 +272,13 @@ function durationBuckets(sink: Sink, raw: unknown, path: Path): unknown {
   });
 }
 
-/**
- * [{name: a}, {name: b, default: x}] → [a, b], and {b: x} into `defaults`; without `defaults`
- * (event dimensions) a `default` is refused (not supported yet).
- */
-function dimensionNames(sink: Sink, raw: unknown, path: Path, defaults?: Record<string, unknown>): unknown {
+/** [{name: a}, {name: b, default: x}] → [a, b], and {b: x} into `defaults`. */
+function dimensionNames(sink: Sink, raw: unknown, path: Path, defaults: Record<string, unknown>): unknown {
   if (!Array.isArray(raw)) return raw;
   return raw.map((d, i) => {
     if (!isPlainObject(d)) return d;
     for (const k of Object.keys(d)) {
-      if (k === 'default' && defaults && typeof d.name === 'string') defaults[d.name] = d.default;
-      else if (k === 'default') sink.report([...path, i, k], `an event dimension's default value is ${NOT_YET}`, true);
+      if (k === 'default' && typeof d.name === 'string') defaults[d.name] = d.default;
       else if (k !== 'name') sink.report([...path, i, k], 'unknown key (a dimension has name and default)', true);
     }
     return d.name;
@@ -320,71 +316,78 @@ const EXCLUDABLE: Record<string, string> = {
   'service.name': 'service', 'span.name': 'span_name', 'span.kind': 'span_kind', 'status.code': 'status_code',
 };
 
-const SPANMETRICS: Record<string, Rule> = {
-  dimensions: (sink, v, path) => {
-    const defaults: Record<string, unknown> = {};
-    sink.set('processor.span_metrics.dimensions', dimensionNames(sink, v, path, defaults), path);
-    if (Object.keys(defaults).length > 0) sink.set('processor.span_metrics.dimension_defaults', defaults, path);
-  },
-  calls_dimensions: refuseNonEmpty('calls_dimensions (labels for the calls counter only) are'),
-  exclude_dimensions: (sink, v, path) => {
-    if (!Array.isArray(v)) {
-      sink.report(path, `expected a list, got ${describe(v)}`);
-      return;
-    }
-    v.forEach((name, i) => {
-      const key = typeof name === 'string' && Object.hasOwn(EXCLUDABLE, name) ? EXCLUDABLE[name] : undefined;
-      if (key) sink.set(`processor.span_metrics.intrinsic_dimensions.${key}`, false, [...path, i]);
-      else sink.noEffect([...path, i], 'not a label spanmeter sets (service.name, span.name, span.kind, status.code are)');
-    });
-  },
-  histogram: (sink, v, path) => {
-    const s = sink.section(v, path);
-    if (!s) return;
-    apply(sink, s, path, {
-      unit: 'processor.span_metrics.histogram_unit',
-      explicit: (k, e, at) => {
-        const ex = k.section(e, at);
-        if (ex) {
-          apply(k, ex, at, {
-            buckets: (k2, b, at2) => k2.set('processor.span_metrics.histogram_buckets', durationBuckets(k2, b, at2), at2),
-          });
-        }
-      },
-      exponential: (k, e, at) => {
-        const ex = e === null || e === undefined ? {} : k.section(e, at);
-        if (!ex) return;
-        exponentialHistograms(k, COLLECTOR_EXPONENTIAL_MAX_SIZE, at);
-        apply(k, ex, at, { max_size: (k2, size, at2) => k2.set('native_histogram_max_bucket_number', size, at2) });
-      },
-      disable: refuseNonEmpty('turning the duration histogram off is'),
-      dimensions: refuseNonEmpty('histogram.dimensions (labels for the histogram only) are'),
-    });
-  },
-  namespace: 'processor.span_metrics.namespace',
-  events: (sink, v, path) => {
-    const s = sink.section(v, path);
-    if (!s) return;
-    apply(sink, s, path, {
-      enabled: 'processor.span_metrics.events.enabled',
-      dimensions: (k, d, at) => k.set('processor.span_metrics.events.dimensions', dimensionNames(k, d, at), at),
-    });
-  },
-  resource_metrics_key_attributes: '!spanmeter keeps one series per label set, as the Collector does with [service.name]',
-  add_resource_attributes: refuseNonEmpty('resource attributes on every data point are'),
-  include_instrumentation_scope: refuseNonEmpty('instrumentation scope labels are'),
-  aggregation_temporality: '!/metrics is cumulative; otlp_metrics.temporality chooses for the OTLP push',
-  metrics_flush_interval: FLUSH,
-  metrics_expiration: (sink, v, path) => {
-    if (v === '0s' || v === 0 || v === '0') sink.noEffect(path, 'series not updated for registry.stale_duration (15m) are removed');
-    else sink.set('registry.stale_duration', v, path);
-  },
-  dimensions_cache_size: '!spanmeter has no such cache',
-  resource_metrics_cache_size: '!spanmeter has no such cache',
-  metric_timestamp_cache_size: '!spanmeter has no such cache',
-  aggregation_cardinality_limit: '!registry.max_active_series is the limit',
-  exemplars: '!spanmeter always keeps one exemplar per bucket',
-};
+/**
+ * The spanmetrics connector's keys. The `default`s of its dimensions, calls and histogram
+ * dimensions go into `defaults` (one map: spanmeter's dimension_defaults), its event dimensions'
+ * into `eventDefaults`, set once the whole block is read.
+ */
+function spanmetricsRules(defaults: Record<string, unknown>, eventDefaults: Record<string, unknown>): Record<string, Rule> {
+  return {
+    dimensions: (sink, v, path) => sink.set('processor.span_metrics.dimensions', dimensionNames(sink, v, path, defaults), path),
+    calls_dimensions: (sink, v, path) => sink.set('processor.span_metrics.calls_dimensions', dimensionNames(sink, v, path, defaults), path),
+    exclude_dimensions: (sink, v, path) => {
+      if (!Array.isArray(v)) {
+        sink.report(path, `expected a list, got ${describe(v)}`);
+        return;
+      }
+      v.forEach((name, i) => {
+        const key = typeof name === 'string' && Object.hasOwn(EXCLUDABLE, name) ? EXCLUDABLE[name] : undefined;
+        if (key) sink.set(`processor.span_metrics.intrinsic_dimensions.${key}`, false, [...path, i]);
+        else sink.noEffect([...path, i], 'not a label spanmeter sets (service.name, span.name, span.kind, status.code are)');
+      });
+    },
+    histogram: (sink, v, path) => {
+      const s = sink.section(v, path);
+      if (!s) return;
+      apply(sink, s, path, {
+        unit: 'processor.span_metrics.histogram_unit',
+        explicit: (k, e, at) => {
+          const ex = k.section(e, at);
+          if (ex) {
+            apply(k, ex, at, {
+              buckets: (k2, b, at2) => k2.set('processor.span_metrics.histogram_buckets', durationBuckets(k2, b, at2), at2),
+            });
+          }
+        },
+        exponential: (k, e, at) => {
+          const ex = e === null || e === undefined ? {} : k.section(e, at);
+          if (!ex) return;
+          exponentialHistograms(k, COLLECTOR_EXPONENTIAL_MAX_SIZE, at);
+          apply(k, ex, at, { max_size: (k2, size, at2) => k2.set('native_histogram_max_bucket_number', size, at2) });
+        },
+        disable: refuseNonEmpty('turning the duration histogram off is'),
+        dimensions: (k, d, at) => k.set('processor.span_metrics.histogram_dimensions', dimensionNames(k, d, at, defaults), at),
+      });
+    },
+    namespace: 'processor.span_metrics.namespace',
+    events: (sink, v, path) => {
+      const s = sink.section(v, path);
+      if (!s) return;
+      apply(sink, s, path, {
+        enabled: 'processor.span_metrics.events.enabled',
+        dimensions: (k, d, at) => k.set('processor.span_metrics.events.dimensions', dimensionNames(k, d, at, eventDefaults), at),
+      });
+    },
+    resource_metrics_key_attributes: '!spanmeter keeps one series per label set, as the Collector does with [service.name]',
+    // v0.141 copies the resource attributes whatever this says (its excludeResourceMetrics gate is
+    // alpha, off); its prometheus exporter makes job, instance and target_info of them.
+    add_resource_attributes: '!the connector copies resource attributes to its metrics whatever it says (v0.141: the '
+      + 'excludeResourceMetrics gate is off by default); its prometheus exporter turns them into job, instance and '
+      + "target_info, which processor.span_metrics.enable_target_info gives (Tempo's)",
+    include_instrumentation_scope: 'processor.span_metrics.include_instrumentation_scope',
+    aggregation_temporality: '!/metrics is cumulative; otlp_metrics.temporality chooses for the OTLP push',
+    metrics_flush_interval: FLUSH,
+    metrics_expiration: (sink, v, path) => {
+      if (v === '0s' || v === 0 || v === '0') sink.noEffect(path, 'series not updated for registry.stale_duration (15m) are removed');
+      else sink.set('registry.stale_duration', v, path);
+    },
+    dimensions_cache_size: '!spanmeter has no such cache',
+    resource_metrics_cache_size: '!spanmeter has no such cache',
+    metric_timestamp_cache_size: '!spanmeter has no such cache',
+    aggregation_cardinality_limit: '!registry.max_active_series is the limit',
+    exemplars: '!spanmeter always keeps one exemplar per bucket',
+  };
+}
 
 /** The servicegraph connector's defaults that differ from Tempo's (connector.go, factory.go at v0.141.0). */
 const SERVICEGRAPH_DEFAULTS: [string, unknown][] = [
@@ -440,7 +443,11 @@ function connectors(sink: Sink, raw: unknown, path: Path, processors: Set<string
       // The connector's names: traces_span_metrics_* and service_name (naming: otel).
       sink.set('naming', 'otel', at);
       processors.add('span-metrics');
-      apply(sink, block, at, SPANMETRICS);
+      const defaults: Record<string, unknown> = {};
+      const eventDefaults: Record<string, unknown> = {};
+      apply(sink, block, at, spanmetricsRules(defaults, eventDefaults));
+      if (Object.keys(defaults).length > 0) sink.set('processor.span_metrics.dimension_defaults', defaults, at);
+      if (Object.keys(eventDefaults).length > 0) sink.set('processor.span_metrics.events.dimension_defaults', eventDefaults, at);
     } else {
       for (const [key, value] of SERVICEGRAPH_DEFAULTS) sink.set(key, value, at);
       processors.add('service-graphs');

@@ -33,6 +33,12 @@ export interface SpanMetricsConfig {
   namespace: string;
   /** Dimension → the value a span without it takes (the Collector's dimension `default`); absent = none. */
   dimension_defaults?: Record<string, string>;
+  /** The Collector connector's calls_dimensions: labels of the calls (and size) counter only; absent = none. */
+  calls_dimensions?: string[];
+  /** The Collector connector's histogram.dimensions: labels of the duration histogram only; absent = none. */
+  histogram_dimensions?: string[];
+  /** The Collector connector's include_instrumentation_scope: scope names whose spans get scope labels; absent = none. */
+  include_instrumentation_scope?: string[];
   /** Tempo's dimension_mappings: labels joined from several attributes; absent = none. */
   dimension_mappings?: DimensionMappingConfig[];
   /** Tempo's filter policies: which spans are counted (src/config/filters.ts). */
@@ -62,6 +68,8 @@ export interface SpanEventsConfig {
   enabled: boolean;
   /** Event attribute names that become labels. */
   dimensions: string[];
+  /** Event dimension → the value an event without it takes (the connector's events.dimensions[].default); absent = none. */
+  dimension_defaults?: Record<string, string>;
 }
 
 /** One service-level objective over spans. */
@@ -137,8 +145,42 @@ export interface OtlpConfig {
   max_string_length: number;
   /** Most attributes on one span; more answers 400 / INVALID_ARGUMENT. 0 = unlimited. */
   max_attributes_per_span: number;
+  /** Open connections per receiver port; more are closed on arrival, counted and logged. 0 = unlimited. */
+  max_connections: number;
+  /** OTLP/HTTP: request headers must arrive within this many ms (408 otherwise). 0 = Node's default. */
+  read_header_timeout: number;
+  /** OTLP/HTTP: the whole request must arrive within this many ms (408 otherwise). 0 = no limit. */
+  read_timeout: number;
+  /** A request (HTTP) or call (gRPC) must be received and answered within this many ms, or it is cut. 0 = no limit. */
+  write_timeout: number;
+  /** OTLP/HTTP: an idle keep-alive connection is closed after this many ms. 0 = Node's default (5s). */
+  idle_timeout: number;
+  /** A request or call holding ingest budget that receives no body bytes for this many ms is cut. 0 = no limit. */
+  stalled_request_timeout: number;
+  /** OTLP/gRPC: streams (calls) open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). 0 = unlimited. */
+  max_concurrent_streams: number;
+  /** OTLP/gRPC connection management, with the Collector's (grpc-go's) names. */
+  keepalive: GrpcKeepaliveConfig;
   tls: TlsConfig;
   auth: AuthConfig;
+}
+
+/** The Collector's keepalive block of a gRPC server (configgrpc). */
+export interface GrpcKeepaliveConfig {
+  server_parameters: {
+    /** A connection without a call for this long gets GOAWAY, ms; 0 = never. */
+    max_connection_idle: number;
+    /** A connection this old gets GOAWAY, ms; 0 = never. */
+    max_connection_age: number;
+    /** After the GOAWAY of max_connection_age, calls in flight have this long before the connection is cut, ms. */
+    max_connection_age_grace: number;
+  };
+  enforcement_policy: {
+    /** Pings closer together than this earn a strike (3 strikes: GOAWAY ENHANCE_YOUR_CALM), ms. */
+    min_time: number;
+    /** Pings on a connection without calls are allowed (at min_time). */
+    permit_without_stream: boolean;
+  };
 }
 
 /** TLS for a listener (the Collector's key names); cert_file "" = plain TCP. */
@@ -167,6 +209,10 @@ export interface HttpLimitsConfig {
   max_requests_in_flight: number;
   /** A response not written within this many ms cuts its connection (YAML: "30s"). */
   write_timeout: number;
+  /** Request headers must arrive within this many ms (408 otherwise); 0 = Node's default. */
+  read_header_timeout: number;
+  /** An idle keep-alive connection is closed after this many ms; 0 = Node's default (5s). */
+  idle_timeout: number;
 }
 
 /**

@@ -87,7 +87,7 @@ const encoder = new TextEncoder();
 // A byte-order mark is part of a label value, not a marker to drop.
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
-type TableName = 'spanMetrics' | 'spanEvents' | 'targetInfo' | 'edges' | 'unpaired' | 'dropped' | 'slos';
+type TableName = 'spanMetrics' | 'spanCalls' | 'spanEvents' | 'targetInfo' | 'edges' | 'unpaired' | 'dropped' | 'slos';
 
 /** An SLO's counts so far. */
 export interface SloCounts {
@@ -128,6 +128,7 @@ export class Core {
     // processor that is off is at address 0.
     const tables: [TableName, number][] = [
       ['spanMetrics', wasm.spanmetrics_table()],
+      ['spanCalls', wasm.spanmetrics_calls_table()],
       ['spanEvents', wasm.spanmetrics_events_table()],
       ['targetInfo', wasm.spanmetrics_target_info_table()],
       ['edges', wasm.servicegraphs_edges()],
@@ -181,19 +182,38 @@ export class Core {
         }
         wasm.spanmetrics_target_info_configure(slot('service.namespace'), slot('service.instance.id'), sm.enable_instance_label !== false ? 1 : 0);
       }
+      // The connector's include_instrumentation_scope, before configure: two words after job/instance.
+      for (const name of sm.include_instrumentation_scope ?? []) {
+        if (wasm.spanmetrics_scope_include(...passString(wasm, name)) < 0) throw new Error('more than 64 include_instrumentation_scope names');
+      }
+      // The connector's calls_dimensions and histogram.dimensions, before configure.
+      const callsDimensions = sm.calls_dimensions ?? [];
+      const histogramDimensions = sm.histogram_dimensions ?? [];
+      if (callsDimensions.length + histogramDimensions.length > 0) {
+        const split = [...callsDimensions, ...histogramDimensions].map(slot);
+        const [, splitPtr] = passArguments(wasm, [], split);
+        wasm.spanmetrics_split_configure(splitPtr, callsDimensions.length, histogramDimensions.length);
+      }
       // every watch (slot) before passArguments: a watch writes its key into the same scratch
       const multiplier = slot(sm.span_multiplier_key);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
       wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, multiplier);
-      sm.dimensions.forEach((d, i) => {
-        const value = sm.dimension_defaults?.[d];
-        if (value !== undefined) wasm.spanmetrics_dimension_default(i, ...passString(wasm, value));
-      });
+      const eventDimensions = sm.events.enabled ? sm.events.dimensions : [];
       if (sm.events.enabled) {
-        const eventSlots = sm.events.dimensions.map(slot);
+        const eventSlots = eventDimensions.map(slot);
         const [, eventSlotsPtr] = passArguments(wasm, [], eventSlots);
         wasm.spanmetrics_events_configure(eventSlotsPtr, eventSlots.length);
       }
+      // Defaults, numbered as the core numbers them: dimensions, calls, histogram, event dimensions.
+      [...sm.dimensions, ...callsDimensions, ...histogramDimensions].forEach((d, i) => {
+        const value = sm.dimension_defaults?.[d];
+        if (value !== undefined) wasm.spanmetrics_dimension_default(i, ...passString(wasm, value));
+      });
+      const base = sm.dimensions.length + callsDimensions.length + histogramDimensions.length;
+      eventDimensions.forEach((d, i) => {
+        const value = sm.events.dimension_defaults?.[d];
+        if (value !== undefined) wasm.spanmetrics_dimension_default(base + i, ...passString(wasm, value));
+      });
     }
     for (const slo of slos) addSlo(wasm, slo);
     const sg = options.serviceGraphs;

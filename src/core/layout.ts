@@ -4,7 +4,7 @@
 // V_ constants index f64 values, the rest is in bytes or bits as named.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -156,8 +156,21 @@ export const NH_SCHEMA_MIN_NEGATED = 4;
 
 export const PAIR_KEY_CLIENT = 0;
 export const PAIR_KEY_SERVER = 1;
+/** A REASON_ number (unpaired table; REASON_NONE in the dropped table). */
+export const PAIR_KEY_REASON = 2;
 /** The span count. */
 export const PAIR_V_COUNT = 0;
+
+// reason label values of the unpaired table, by number.
+export const REASON_NONE = 0;
+/** A client or producer span: no server or consumer span came for it. */
+export const REASON_CLIENT_ONLY = 1;
+/** A server or consumer span whose parent came but is not a client or producer span. */
+export const REASON_SERVER_ONLY = 2;
+/** A server or consumer span whose parent span never came. */
+export const REASON_PARENT_UNKNOWN = 3;
+/** The waiting span was sampled with probability below 1 (tracestate ot=th:), its other side likely not. */
+export const REASON_SAMPLED_OUT = 4;
 
 // ---- SLO table (slos.ts): one record per SLO.
 

@@ -16,6 +16,9 @@ export interface CoreExports {
   spanmetrics_target_info_configure(namespaceSlot: number, instanceSlot: number, instanceLabel: number): void;
   spanmetrics_target_info_exclude(ptr: number, len: number): number;
   spanmetrics_target_info_table(): number;
+  spanmetrics_split_configure(slots: number, calls: number, hist: number): void;
+  spanmetrics_calls_table(): number;
+  spanmetrics_scope_include(ptr: number, len: number): number;
   slo_add(flags: number, servicePtr: number, serviceLen: number, namePtr: number, nameLen: number, kind: number, thresholdNs: number): number;
   slo_table(): number;
   servicegraphs_configure(

@@ -139,6 +139,10 @@ export type LabelReader = (view: SeriesTableView, slot: number) => string;
 export interface SpanMetricsCatalog {
   /** In exposition order. */
   families: Family[];
+  /**
+   * The calls per latency label set (the histogram's count). The exported counter, unless
+   * calls_dimensions or histogram_dimensions give it labels of its own (then `families` holds that one).
+   */
   calls: CounterFamily;
   /** Same table and labels as calls; its count is the calls value. */
   latency: HistogramFamily;
@@ -169,6 +173,8 @@ export interface ServiceGraphsCatalog {
   dropped: CounterFamily;
   /** The labels of an edge series (request, failed and the histograms). */
   labels: { client: LabelReader; server: LabelReader; connectionType: LabelReader; virtualNode: LabelReader };
+  /** The labels of an unpaired or dropped series (reason: '' on every dropped one). */
+  pair: { client: LabelReader; server: LabelReader; reason: LabelReader };
 }
 
 /** The SLO families: one series each per configured SLO. */

@@ -14,6 +14,11 @@
 //   series that did not change is left out of that push.
 // - Histogram counts are integers on the wire: with a span multiplier the weighted counts are
 //   rounded (cumulatively, so the buckets still add up to the count).
+// - A histogram family with native histograms (generate_native_histograms: native or both) is an
+//   ExponentialHistogram instead (OTLP carries one form per metric): scale = the schema, the
+//   positive buckets dense from their offset (OTLP's bucket index is Prometheus' minus 1), the
+//   zero bucket and threshold; counts rounded as above. Delta: the previous push's buckets are
+//   brought down to the current scale before they are subtracted; after a reset, the whole.
 // - Exemplars the families keep (trace and span of an observation per bucket; a counter's is
 //   the latest) are attached once: those recorded since the previous push.
 import protobuf from 'protobufjs';
@@ -22,6 +27,7 @@ import type { Family, Labels } from './families.js';
 import { forEachSeries } from './families.js';
 import { scaled } from './exposition.js';
 import type { Exemplar } from '../core/index.js';
+import { readNative, type NativeHistogram } from '../core/native.js';
 import { ExportMetricsServiceRequest, type PbKeyValue } from '../otlp/messages.js';
 import { DeliveryQueue, redactUrl, type DeliveryStats } from './delivery.js';
 import { createOtlpSender, type OtlpSender, type OtlpTransportOptions } from './otlptransport.js';
@@ -89,6 +95,51 @@ interface SlotState {
   startMs: number;
   /** Delta: the values at the previous push (counter: [value]; histogram: buckets…, count, sum). */
   previous?: Float64Array;
+  /** Delta, native histograms: the histogram at the previous push. */
+  previousNative?: NativeHistogram;
+}
+
+/**
+ * `h` minus `before` (an earlier reading of the same histogram): `before`'s buckets are merged
+ * down to `h`'s schema first (bucket k becomes ceil(k / 2^d)). A histogram that started again
+ * since (reset: a later start, fewer observations or a finer schema) is returned whole.
+ */
+export function subtractNative(h: NativeHistogram, before: NativeHistogram): NativeHistogram {
+  if (before.startMs !== h.startMs || before.count > h.count || before.schema < h.schema) return h;
+  const d = before.schema - h.schema;
+  const counts = [...h.counts];
+  let first = h.firstIndex;
+  const at = (k: number): number => {
+    // Grow the window down when `before` had a bucket below (only possible with zero counts left).
+    while (k < first) {
+      counts.unshift(0);
+      first--;
+    }
+    while (k - first >= counts.length) counts.push(0);
+    return k - first;
+  };
+  before.counts.forEach((c, i) => {
+    if (c === 0) return;
+    const k = Math.ceil((before.firstIndex + i) / 2 ** d);
+    counts[at(k)]! -= c;
+  });
+  return {
+    ...h, count: h.count - before.count, sum: h.sum - before.sum, zeroCount: h.zeroCount - before.zeroCount, firstIndex: first, counts,
+  };
+}
+
+/** Whole counts, rounded cumulatively so that they add up to the rounded total. */
+function roundCounts(counts: readonly number[], start = 0): number[] {
+  const out: number[] = [];
+  let cumulative = start;
+  let roundedBefore = Math.round(start);
+  for (const c of counts) {
+    cumulative += c;
+    const rounded = Math.max(roundedBefore, Math.round(cumulative));
+    out.push(rounded - roundedBefore);
+    roundedBefore = rounded;
+  }
+  return out;
 }
 
 export class OtlpMetricsBuilder {
@@ -160,7 +211,11 @@ export class OtlpMetricsBuilder {
           current = [];
           const data = f.type === 'counter'
             ? { sum: { dataPoints: current, aggregationTemporality: temporality, isMonotonic: true } }
-            : f.type === 'gauge' ? { gauge: { dataPoints: current } } : { histogram: { dataPoints: current, aggregationTemporality: temporality } };
+            : f.type === 'gauge'
+              ? { gauge: { dataPoints: current } }
+              : f.native
+                ? { exponentialHistogram: { dataPoints: current, aggregationTemporality: temporality } }
+                : { histogram: { dataPoints: current, aggregationTemporality: temporality } };
           metrics.push({ name: f.name, description: f.help, ...(unit ? { unit } : {}), ...data });
         }
         current.push(point);
@@ -178,6 +233,35 @@ export class OtlpMetricsBuilder {
           // a series seen at an earlier push was removed: this one started after that push
           st = { generation: gen, startMs: st ? intervalStartMs : this.options.startMs };
           slots[slot] = st;
+        }
+        if (f.type === 'histogram' && f.native) {
+          const reading = readNative(view, slot, f.native.block, f.native.schema);
+          let h = reading;
+          if (delta) {
+            h = st.previousNative ? subtractNative(reading, st.previousNative) : reading;
+            st.previousNative = reading;
+            if (h.count === 0) return;
+          }
+          // A reset (native only) starts the cumulative values again: the start time moves with it.
+          const start = delta ? deltaStart : msToNanos(Math.max(st.startMs, reading.startMs - 1));
+          const zeroCount = Math.round(h.zeroCount);
+          const bucketCounts = roundCounts(h.counts, h.zeroCount);
+          const exemplars = withExemplars
+            ? fresh(Array.from({ length: f.bounds.length + 1 }, (_, b) => f.exemplar?.(view, slot, b)), scale)
+            : [];
+          add({
+            attributes: this.attributesOf(f.labels.pairs(view, slot)),
+            startTimeUnixNano: start,
+            timeUnixNano: now,
+            count: zeroCount + bucketCounts.reduce((a, b) => a + b, 0),
+            sum: h.sum,
+            scale: h.schema,
+            zeroCount,
+            zeroThreshold: h.zeroThreshold,
+            ...(h.counts.length > 0 ? { positive: { offset: h.firstIndex - 1, bucketCounts } } : {}),
+            ...(exemplars.length > 0 ? { exemplars } : {}),
+          });
+          return;
         }
         const values = f.type !== 'histogram'
           ? Float64Array.of(view.value(slot, f.value))

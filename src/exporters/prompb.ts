@@ -13,6 +13,20 @@ export const PROMPB = {
   TIMESERIES_LABELS: 1,
   TIMESERIES_SAMPLES: 2,
   TIMESERIES_EXEMPLARS: 3,
+  TIMESERIES_HISTOGRAMS: 4,
+  HISTOGRAM_COUNT_INT: 1,
+  HISTOGRAM_COUNT_FLOAT: 2,
+  HISTOGRAM_SUM: 3,
+  HISTOGRAM_SCHEMA: 4,
+  HISTOGRAM_ZERO_THRESHOLD: 5,
+  HISTOGRAM_ZERO_COUNT_INT: 6,
+  HISTOGRAM_ZERO_COUNT_FLOAT: 7,
+  HISTOGRAM_POSITIVE_SPANS: 11,
+  HISTOGRAM_POSITIVE_DELTAS: 12,
+  HISTOGRAM_POSITIVE_COUNTS: 13,
+  HISTOGRAM_TIMESTAMP: 15,
+  BUCKET_SPAN_OFFSET: 1,
+  BUCKET_SPAN_LENGTH: 2,
   LABEL_NAME: 1,
   LABEL_VALUE: 2,
   SAMPLE_VALUE: 1,
@@ -45,6 +59,30 @@ const descriptor = {
             labels: { rule: 'repeated', type: 'Label', id: 1 },
             samples: { rule: 'repeated', type: 'Sample', id: 2 },
             exemplars: { rule: 'repeated', type: 'Exemplar', id: 3 },
+            histograms: { rule: 'repeated', type: 'Histogram', id: 4 },
+          } satisfies Fields,
+        },
+        Histogram: {
+          // prompb types.proto; count and zero_count are oneofs of an int and a float field.
+          fields: {
+            countInt: { type: 'uint64', id: 1 },
+            countFloat: { type: 'double', id: 2 },
+            sum: { type: 'double', id: 3 },
+            schema: { type: 'sint32', id: 4 },
+            zeroThreshold: { type: 'double', id: 5 },
+            zeroCountInt: { type: 'uint64', id: 6 },
+            zeroCountFloat: { type: 'double', id: 7 },
+            positiveSpans: { rule: 'repeated', type: 'BucketSpan', id: 11 },
+            positiveDeltas: { rule: 'repeated', type: 'sint64', id: 12 },
+            positiveCounts: { rule: 'repeated', type: 'double', id: 13 },
+            resetHint: { type: 'int32', id: 14 },
+            timestamp: { type: 'int64', id: 15 },
+          } satisfies Fields,
+        },
+        BucketSpan: {
+          fields: {
+            offset: { type: 'sint32', id: 1 },
+            length: { type: 'uint32', id: 2 },
           } satisfies Fields,
         },
         Label: {
@@ -102,10 +140,24 @@ export interface PbExemplar {
   value: number;
   timestamp: PbSample['timestamp'];
 }
+export interface PbHistogram {
+  countInt?: number | { toNumber(): number };
+  countFloat?: number;
+  sum: number;
+  schema: number;
+  zeroThreshold: number;
+  zeroCountInt?: number | { toNumber(): number };
+  zeroCountFloat?: number;
+  positiveSpans: { offset: number; length: number }[];
+  positiveDeltas: (number | { toNumber(): number })[];
+  positiveCounts: number[];
+  timestamp: PbSample['timestamp'];
+}
 export interface PbTimeSeries {
   labels: PbLabel[];
   samples: PbSample[];
   exemplars: PbExemplar[];
+  histograms: PbHistogram[];
 }
 export interface PbMetricMetadata {
   type: number;

@@ -7,7 +7,9 @@
 //   `instance` added to every series (a series' own label of the same name wins, as in
 //   Prometheus). Each series' label bytes are encoded once and reused while it lives.
 // - Histograms go out as classic series: `_bucket{le}` cumulative with `+Inf` = count, `_sum`,
-//   `_count`; counters as `<name>_total`; bounds and sums in the family's unit.
+//   `_count`; counters as `<name>_total`; bounds and sums in the family's unit. A family with
+//   native histograms (generate_native_histograms) also sends, or with `native` only sends, one
+//   series named as the family carrying a prompb Histogram (sparse spans, count deltas).
 // - A series seen for the first time first gets a 0 sample 1 ms before its first real one, so
 //   rate()/increase() see its first increase (Tempo does the same). "Seen" is remembered per
 //   family per table slot by the slot's generation: bounded by the table, and a removed
@@ -19,6 +21,7 @@
 // - With sendExemplars, each exemplar the families keep goes out once, with the sample of its
 //   bucket (or counter): what was sent is remembered per slot by timestamp and trace.
 import type { Exemplar } from '../core/index.js';
+import { readNative, sparseBuckets, type NativeHistogram } from '../core/native.js';
 import type { Family, Labels } from './families.js';
 import { forEachSeries } from './families.js';
 import { scaled } from './exposition.js';
@@ -104,6 +107,56 @@ function writeSample(w: ProtoWriter, value: number, timestampMs: number, stale =
   w.tag(PROMPB.SAMPLE_TIMESTAMP, 0).varint(timestampMs);
 }
 
+/** zigzag of a signed integer (|n| < 2^52), as sint32/sint64 fields carry it. */
+function zigzag(n: number): number {
+  return n >= 0 ? 2 * n : -2 * n - 1;
+}
+
+/**
+ * A TimeSeries.histograms entry (prompb Histogram) for native histogram `h` at `timestampMs`:
+ * integer counts as deltas, or (weighted spans counted fractions) float counts; `stale` writes
+ * Prometheus' staleness marker as the sum, `empty` the histogram with nothing observed.
+ */
+function encodeNativeHistogram(h: NativeHistogram, timestampMs: number, form: 'value' | 'empty' | 'stale' = 'value'): Uint8Array {
+  const w = new ProtoWriter(256);
+  const { spans, counts } = form === 'value' ? sparseBuckets(h) : { spans: [], counts: [] };
+  const count = form === 'value' ? h.count : 0;
+  const zero = form === 'value' ? h.zeroCount : 0;
+  const float = !Number.isInteger(count) || !Number.isInteger(zero) || counts.some((c) => !Number.isInteger(c));
+  if (float) w.tag(PROMPB.HISTOGRAM_COUNT_FLOAT, 1).double(count);
+  else w.tag(PROMPB.HISTOGRAM_COUNT_INT, 0).varint(count);
+  w.tag(PROMPB.HISTOGRAM_SUM, 1);
+  if (form === 'stale') w.raw(STALE_NAN_BYTES);
+  else w.double(form === 'value' ? h.sum : 0);
+  w.tag(PROMPB.HISTOGRAM_SCHEMA, 0).varint(zigzag(h.schema));
+  w.tag(PROMPB.HISTOGRAM_ZERO_THRESHOLD, 1).double(h.zeroThreshold);
+  if (float) w.tag(PROMPB.HISTOGRAM_ZERO_COUNT_FLOAT, 1).double(zero);
+  else w.tag(PROMPB.HISTOGRAM_ZERO_COUNT_INT, 0).varint(zero);
+  for (const s of spans) {
+    const inner = 1 + varintSize(zigzag(s.offset)) + 1 + varintSize(s.length);
+    w.tag(PROMPB.HISTOGRAM_POSITIVE_SPANS, 2).varint(inner);
+    w.tag(PROMPB.BUCKET_SPAN_OFFSET, 0).varint(zigzag(s.offset));
+    w.tag(PROMPB.BUCKET_SPAN_LENGTH, 0).varint(s.length);
+  }
+  if (counts.length > 0) {
+    if (float) {
+      w.tag(PROMPB.HISTOGRAM_POSITIVE_COUNTS, 2).varint(counts.length * 8);
+      for (const c of counts) w.double(c);
+    } else {
+      const deltas: number[] = [];
+      let previous = 0;
+      for (const c of counts) {
+        deltas.push(zigzag(c - previous));
+        previous = c;
+      }
+      w.tag(PROMPB.HISTOGRAM_POSITIVE_DELTAS, 2).varint(deltas.reduce((n, d) => n + varintSize(d), 0));
+      for (const d of deltas) w.varint(d);
+    }
+  }
+  w.tag(PROMPB.HISTOGRAM_TIMESTAMP, 0).varint(timestampMs);
+  return encodeMessageField(PROMPB.TIMESERIES_HISTOGRAMS, w.take());
+}
+
 function encodeExemplar(e: Exemplar, scale: number): Uint8Array {
   const labels = [encodeLabel('trace_id', e.traceId)];
   if (e.spanId) labels.push(encodeLabel('span_id', e.spanId));
@@ -149,7 +202,7 @@ export class WriteRequestBuilder {
       const names = new Map<string, Uint8Array>();
       const sampleNames = family.type === 'counter'
         ? [`${family.name}_total`]
-        : family.type === 'gauge' ? [family.name] : [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`];
+        : family.type === 'gauge' ? [family.name] : [`${family.name}_bucket`, `${family.name}_sum`, `${family.name}_count`, family.name];
       for (const n of sampleNames) names.set(n, encodeLabel('__name__', n));
       const le = family.type === 'histogram'
         ? [...family.bounds.map((b) => formatSampleValue(scaled(b, family.milliseconds ? 1000 : 1))), '+Inf'].map((v) => encodeLabel('le', v))
@@ -233,12 +286,31 @@ export class WriteRequestBuilder {
       if (series >= this.maxSeries) flush();
     };
 
+    /** One TimeSeries of a native histogram: labels with `name`, then the encoded Histogram entries. */
+    const writeHistogramSeries = (labels: EncodedLabels, name: Uint8Array, histograms: Uint8Array[]): void => {
+      if (series === 0 && out.length === 0 && this.metadata) w.raw(this.metadata);
+      const labelBytes = labels.head.length + name.length + labels.middle.length + labels.tail.length;
+      w.tag(PROMPB.WRITE_REQUEST_TIMESERIES, 2).varint(labelBytes + histograms.reduce((n, h) => n + h.length, 0));
+      w.raw(labels.head).raw(name).raw(labels.middle).raw(labels.tail);
+      for (const h of histograms) w.raw(h);
+      series++;
+      samples += histograms.length;
+      if (series >= this.maxSeries) flush();
+    };
+
     /** Staleness markers for every time series of a family's series that is gone. */
     const writeStale = (state: FamilyState, labels: EncodedLabels): void => {
       const f = state.family;
       if (f.type !== 'histogram') {
         writeSeries(labels, state.names.get(f.type === 'counter' ? `${f.name}_total` : f.name)!, undefined, NaN, false, undefined, true);
         return;
+      }
+      if (f.native) {
+        const marker: NativeHistogram = {
+          schema: f.native.schema, count: 0, sum: 0, zeroThreshold: 0, zeroCount: 0, firstIndex: 0, counts: [], startMs: 0,
+        };
+        writeHistogramSeries(labels, state.names.get(f.name)!, [encodeNativeHistogram(marker, t - 2, 'stale')]);
+        if (!f.native.classic) return;
       }
       const bucketName = state.names.get(`${f.name}_bucket`)!;
       for (const le of state.le) writeSeries(labels, bucketName, le, NaN, false, undefined, true);
@@ -289,6 +361,13 @@ export class WriteRequestBuilder {
           const ex = withExemplars ? exemplar(0, f.exemplar?.(view, slot), 1) : undefined;
           writeSeries(labels, state.names.get(`${f.name}_total`)!, undefined, view.value(slot, f.value), first, ex);
           return;
+        }
+        if (f.native) {
+          // An empty histogram first for a new series (as the 0 before a counter's first value).
+          const h = readNative(view, slot, f.native.block, f.native.schema);
+          const entries = first ? [encodeNativeHistogram(h, t - 1, 'empty'), encodeNativeHistogram(h, t)] : [encodeNativeHistogram(h, t)];
+          writeHistogramSeries(labels, state.names.get(f.name)!, entries);
+          if (!f.native.classic) return;
         }
         const bucketName = state.names.get(`${f.name}_bucket`)!;
         const B = f.bounds.length;

@@ -3,7 +3,8 @@
 import type { Core, SeriesTableView } from '../core/index.js';
 import {
   CONNECTION_DATABASE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, EXEMPLAR_HISTOGRAM_STRIDE,
-  PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_V_COUNT, SG_KEY_CLIENT, SG_KEY_CONNECTION, SG_KEY_DIMENSIONS, SG_KEY_SERVER,
+  PAIR_KEY_CLIENT, PAIR_KEY_REASON, PAIR_KEY_SERVER, PAIR_V_COUNT, REASON_CLIENT_ONLY, REASON_NONE, REASON_PARENT_UNKNOWN,
+  REASON_SAMPLED_OUT, REASON_SERVER_ONLY, SG_KEY_CLIENT, SG_KEY_CONNECTION, SG_KEY_DIMENSIONS, SG_KEY_SERVER,
   SG_KEY_VIRTUAL_NODE, SG_V_BUCKETS, SG_V_CLIENT_SUM, SG_V_FAILED, SG_V_MESSAGING_COUNT, SG_V_MESSAGING_SUM,
   SG_V_REQUESTS, SG_V_SERVER_SUM, VIRTUAL_CLIENT, VIRTUAL_NONE, VIRTUAL_SERVER,
 } from '../core/layout.js';
@@ -17,6 +18,11 @@ import { renderFamilies, type TextFormat } from './exposition.js';
 const CONNECTION_TYPES: Record<number, string> = {
   [CONNECTION_NONE]: '', [CONNECTION_VIRTUAL_NODE]: 'virtual_node', [CONNECTION_MESSAGING_SYSTEM]: 'messaging_system',
   [CONNECTION_DATABASE]: 'database',
+};
+/** reason label values of the unpaired spans by the core's number (the dropped spans have none). */
+export const UNPAIRED_REASONS: Record<number, string> = {
+  [REASON_NONE]: '', [REASON_CLIENT_ONLY]: 'client_only', [REASON_SERVER_ONLY]: 'server_only',
+  [REASON_PARENT_UNKNOWN]: 'parent_unknown', [REASON_SAMPLED_OUT]: 'sampled_out',
 };
 /** virtual_node label values by the core's number. */
 const VIRTUAL_NODES: Record<number, string> = { [VIRTUAL_NONE]: '', [VIRTUAL_CLIENT]: 'client', [VIRTUAL_SERVER]: 'server' };
@@ -45,9 +51,15 @@ export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): S
     ['virtual_node', edge.virtualNode(view, slot)],
     ...dimensionNames.map((name, d): [string, string] => [name, core.label(view.key(slot, SG_KEY_DIMENSIONS + d))]),
   ]);
+  const pair = {
+    client: (view, slot) => core.label(view.key(slot, PAIR_KEY_CLIENT)),
+    server: (view, slot) => core.label(view.key(slot, PAIR_KEY_SERVER)),
+    reason: (view, slot) => UNPAIRED_REASONS[view.key(slot, PAIR_KEY_REASON)] ?? '',
+  } satisfies ServiceGraphsCatalog['pair'];
   const pairLabels = () => new TableLabels((view: SeriesTableView, slot: number): Labels => [
-    ['client', core.label(view.key(slot, PAIR_KEY_CLIENT))],
-    ['server', core.label(view.key(slot, PAIR_KEY_SERVER))],
+    ['client', pair.client(view, slot)],
+    ['server', pair.server(view, slot)],
+    ['reason', pair.reason(view, slot)],
   ]);
   const edges = () => core.table('edges');
   const histogram = (name: string, help: string, index: number, sum: number, count: number, skipZero = false): HistogramFamily => ({
@@ -77,14 +89,14 @@ export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): S
     : undefined;
   const unpaired: CounterFamily = {
     type: 'counter', name: 'traces_service_graph_unpaired_spans', table: () => core.table('unpaired'), labels: pairLabels(), value: PAIR_V_COUNT,
-    help: 'Client or server spans whose other side never arrived within the wait and that made no virtual-node edge.',
+    help: 'Client or server spans whose other side never arrived within the wait and that made no virtual-node edge, by reason.',
   };
   const dropped: CounterFamily = {
     type: 'counter', name: 'traces_service_graph_dropped_spans', table: () => core.table('dropped'), labels: pairLabels(), value: PAIR_V_COUNT,
     help: 'Client or server spans dropped because the edge store was full (max_items).',
   };
   const families: Family[] = [request, failed, server, client, ...(messaging ? [messaging] : []), unpaired, dropped];
-  return { families, request, failed, server, client, messaging, unpaired, dropped, labels: edge };
+  return { families, request, failed, server, client, messaging, unpaired, dropped, labels: edge, pair };
 }
 
 /** The service-graph families of a core, rendered in a text format. */

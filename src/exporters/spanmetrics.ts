@@ -21,6 +21,9 @@ const SPAN_KINDS = [
 ];
 const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 const EVENT_NAME_LABEL = 'event_name';
+/** The connector's scope labels (connector.go instrumentationScopeNameKey / VersionKey, as its prometheus exporter names them). */
+const SCOPE_NAME_LABEL = 'span_instrumentation_scope_name';
+const SCOPE_VERSION_LABEL = 'span_instrumentation_scope_version';
 /** Tempo's job and instance labels (processor.DimJob, DimInstance), with enable_target_info. */
 const JOB_LABEL = 'job';
 const INSTANCE_LABEL = 'instance';
@@ -57,6 +60,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     spanKind: on.span_kind ? (view, slot) => enumName(SPAN_KINDS, view.key(slot, SM_KEY_SPAN_KIND)) : off,
     statusCode: on.status_code ? (view, slot) => enumName(STATUS_CODES, view.key(slot, SM_KEY_STATUS_CODE)) : off,
   } satisfies SpanMetricsCatalog['labels'];
+  const scopes = (config.include_instrumentation_scope ?? []).length > 0;
   const spanLabels = (view: SeriesTableView, slot: number): [string, string][] => {
     const pairs: [string, string][] = [];
     if (on.service) pairs.push([serviceLabel, intrinsic.service(view, slot)]);
@@ -71,9 +75,24 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
       setLabel(pairs, JOB_LABEL, core.label(view.key(slot, jobWord)));
       setLabel(pairs, INSTANCE_LABEL, core.label(view.key(slot, jobWord + 1)));
     }
+    if (scopes) {
+      const scopeWord = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0);
+      setLabel(pairs, SCOPE_NAME_LABEL, core.label(view.key(slot, scopeWord)));
+      setLabel(pairs, SCOPE_VERSION_LABEL, core.label(view.key(slot, scopeWord + 1)));
+    }
     return pairs;
   };
-  const labels = new TableLabels(spanLabels);
+  // The span's key words end here; the histogram's (or the calls table's) dimensions follow.
+  const spanWords = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0) + (scopes ? 2 : 0);
+  const spanLabelNames = [...reserved, ...dimensionNames];
+  const histogramDimensionNames = dimensionLabelNames(config.histogram_dimensions ?? [], spanLabelNames, 'processor.span_metrics.histogram_dimensions');
+  const callsDimensionNames = dimensionLabelNames(config.calls_dimensions ?? [], spanLabelNames, 'processor.span_metrics.calls_dimensions');
+  const withWords = (names: string[]) => (view: SeriesTableView, slot: number): [string, string][] => [
+    ...spanLabels(view, slot), ...names.map((name, d): [string, string] => [name, core.label(view.key(slot, spanWords + d))]),
+  ];
+  // The connector's calls_dimensions and histogram.dimensions: calls and size in a table of their own.
+  const split = callsDimensionNames.length + histogramDimensionNames.length > 0;
+  const labels = new TableLabels(withWords(histogramDimensionNames));
   const table = () => core.table('spanMetrics');
   const ms = otel && config.histogram_unit === 'ms';
   // naming: otel: the connector's `namespace` + "." + calls / duration / events, as the
@@ -87,20 +106,25 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     name: !otel ? 'traces_spanmetrics_latency' : ms ? `${ns}duration_milliseconds` : `${ns}duration_seconds`,
     help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
   };
+  // The calls of the histogram's label sets (its count): what the page reads, and the exported
+  // counter unless the dimensions are split.
   const calls: CounterFamily = {
     type: 'counter', name: otel ? `${ns}calls` : 'traces_spanmetrics_calls', table, labels,
     value: SM_V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
     exemplar: (view, slot) => latestExemplar(latency, view, slot),
   };
+  const callsLabels = split ? new TableLabels(withWords(callsDimensionNames)) : labels;
+  const callsTable = split ? () => core.table('spanCalls') : table;
+  const exportedCalls: CounterFamily = split ? { ...calls, table: callsTable, labels: callsLabels, exemplar: undefined } : calls;
   const size: CounterFamily | undefined = otel ? undefined : {
-    type: 'counter', name: 'traces_spanmetrics_size', table, labels, value: SM_V_SIZE,
+    type: 'counter', name: 'traces_spanmetrics_size', table: callsTable, labels: callsLabels, value: SM_V_SIZE,
     help: 'Encoded size of the spans counted, in bytes.',
   };
   let events: CounterFamily | undefined;
   let eventLabels: SpanMetricsCatalog['eventLabels'];
   if (config.events.enabled) {
     // Event labels: the span's, then event_name and the event dimensions (key words in that order).
-    const eventNameWord = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0);
+    const eventNameWord = spanWords;
     const eventDimensionNames = dimensionLabelNames(
       config.events.dimensions, [...reserved, ...dimensionNames, EVENT_NAME_LABEL], 'processor.span_metrics.events.dimensions',
     );
@@ -122,7 +146,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     };
   }
   const targetInfo = config.enable_target_info ? targetInfoFamily(core, serviceLabel) : undefined;
-  const families: Family[] = [calls, latency, ...(size ? [size] : []), ...(events ? [events] : []), ...(targetInfo ? [targetInfo] : [])];
+  const families: Family[] = [exportedCalls, latency, ...(size ? [size] : []), ...(events ? [events] : []), ...(targetInfo ? [targetInfo] : [])];
   const dimensions = config.dimensions.map((attribute, d) => ({
     attribute, read: ((view, slot) => core.label(view.key(slot, SM_KEY_DIMENSIONS + d))) satisfies LabelReader,
   }));

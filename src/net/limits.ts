@@ -9,9 +9,11 @@ import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { HttpLimitsConfig } from '../config/types.js';
+import { applyHttpTimeouts } from './timeouts.js';
+import { warnEvery } from './warn.js';
 
-/** The limits, as config's http_limits gives them (each 0 = off). */
-export type ServerLimits = HttpLimitsConfig;
+/** The limits, as config's http_limits gives them (each 0 = off; absent timeouts: Node's defaults). */
+export type ServerLimits = Omit<HttpLimitsConfig, 'read_header_timeout' | 'idle_timeout'> & Partial<Pick<HttpLimitsConfig, 'read_header_timeout' | 'idle_timeout'>>;
 
 /**
  * Requests a connection may have waiting behind the one being answered (HTTP/1.1 pipelining);
@@ -20,10 +22,8 @@ export type ServerLimits = HttpLimitsConfig;
 export const MAX_PIPELINED_REQUESTS = 8;
 
 /** Why the server turned a client away (the `reason` of spanmeter_http_server_refused_total). */
-export const REFUSAL_REASONS = ['connections', 'in_flight', 'pipelined', 'write_timeout'] as const;
+export const REFUSAL_REASONS = ['connections', 'in_flight', 'pipelined', 'write_timeout', 'read_timeout'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
-
-const LOG_INTERVAL_MS = 60_000;
 
 export interface LimitOptions {
   limits: ServerLimits;
@@ -45,14 +45,14 @@ interface Connection {
 /** Applies the limits to `server` and returns its request listener. */
 export function limitedListener(server: http.Server | https.Server, options: LimitOptions): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const { limits, exempt, handle, log, name } = options;
-  const lastLog = new Map<RefusalReason, number>();
+  const warn = warnEvery(log);
   const refuse = (reason: RefusalReason, detail: Record<string, unknown>): void => {
     options.onRefused?.(reason);
-    const now = Date.now();
-    if (now - (lastLog.get(reason) ?? -Infinity) < LOG_INTERVAL_MS) return;
-    lastLog.set(reason, now);
-    log.warn({ reason, ...detail }, `${name}: client turned away (${reason}); logged at most once a minute per reason`);
+    warn(reason, { reason, ...detail }, `${name}: client turned away (${reason})`);
   };
+  // Headers within read_header_timeout (408 otherwise), idle keep-alive connections closed after idle_timeout.
+  applyHttpTimeouts(server, { read_header_timeout: limits.read_header_timeout, idle_timeout: limits.idle_timeout }, (socket) =>
+    refuse('read_timeout', { read_header_timeout_ms: server.headersTimeout, remote: (socket as Socket).remoteAddress }));
   if (limits.max_connections > 0) {
     server.maxConnections = limits.max_connections;
     server.on('drop', (data?: { remoteAddress?: string }) => refuse('connections', { max_connections: limits.max_connections, remote: data?.remoteAddress }));

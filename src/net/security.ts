@@ -3,6 +3,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import type { Server } from 'node:net';
 import { ConfigError } from '../config/errors.js';
 import type { AuthConfig, TlsConfig } from '../config/types.js';
 
@@ -67,4 +68,23 @@ export function bearerChecker(token: string): (authorization: string | undefined
     if (!m) return false;
     return timingSafeEqual(digest(m[1]!), expected);
   };
+}
+
+/** Go's net/http answer to plain HTTP on a TLS port (server.go), so curl and SDKs say what went wrong. */
+export const PLAINTEXT_ANSWER = 'HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+
+/** OpenSSL's reading of plain HTTP/1 ("http request") and of an HTTP/2 preface or other plaintext ("wrong version number"). */
+export function isPlaintextError(err: NodeJS.ErrnoException): boolean {
+  return err.code === 'ERR_SSL_HTTP_REQUEST' || err.code === 'ERR_SSL_WRONG_VERSION_NUMBER';
+}
+
+/**
+ * On a TLS server: a client that sends plain HTTP/1 gets PLAINTEXT_ANSWER in plain text before
+ * the connection closes, instead of a silent close (issue 21 item 9). ConnectionGuard counts and
+ * logs the failed handshakes.
+ */
+export function answerPlaintext(server: Server): void {
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: { _parent?: { writable: boolean; end(s: string): void } }) => {
+    if (err.code === 'ERR_SSL_HTTP_REQUEST' && socket._parent?.writable) socket._parent.end(PLAINTEXT_ANSWER);
+  });
 }

@@ -2,9 +2,12 @@
 // listenHttp, which turns a node:http(s) server into one.
 import type http from 'node:http';
 import type https from 'node:https';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 import { formatHostPort, type HostPort } from './endpoint.js';
+import { warnEvery } from './warn.js';
+import { answerPlaintext } from './security.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -12,6 +15,20 @@ export interface RunningServer {
   readonly address: string;
   /** Stops accepting, ends idle keep-alive connections, resolves when the server is closed. */
   close(): Promise<void>;
+  /** The listening server (for net/connections.ts's ConnectionGuard). */
+  readonly listener?: net.Server;
+}
+
+/**
+ * Logs a listening server's errors: a failed accept() (EMFILE, ENFILE, ENOMEM: it repeats with
+ * every connection; ConnectionGuard counts them) at most once a minute, anything else each time.
+ */
+export function logServerErrors(server: net.Server, name: string, log: Logger): void {
+  const warn = warnEvery(log);
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.syscall === 'accept') warn('accept', { err, code: err.code }, `${name}: accept() failed (${err.code}): connections are being refused; counted in spanmeter_connections_refused_total{reason="accept_failed"}`);
+    else log.error({ err }, `${name}: server error`);
+  });
 }
 
 /**
@@ -31,13 +48,15 @@ export async function listenHttp(
       resolve();
     });
   });
-  server.on('error', (err) => log.error({ err }, `${name}: server error`));
+  logServerErrors(server, name, log);
+  if ('setSecureContext' in server) answerPlaintext(server);
   const bound = server.address() as AddressInfo;
   const address = formatHostPort(host ?? bound.address, bound.port);
   log.info({ address }, `${name} listening`);
   let closing: Promise<void> | undefined;
   return {
     address,
+    listener: server,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);

@@ -47,6 +47,12 @@ export class IngestBudget {
     return this.requests;
   }
 
+  /** True while a new request would be refused (requests or bytes at their bound): /readyz says so. */
+  get full(): boolean {
+    if (this.requests === 0) return false;
+    return (this.maxRequests > 0 && this.requests >= this.maxRequests) || (this.maxBytes > 0 && this.bytes >= this.maxBytes);
+  }
+
   /**
    * Admits one request expected to bring `bytes` (its Content-Length, or 0 when unknown), or
    * returns undefined when the budget is full. A request alone is always admitted, so a body

@@ -101,6 +101,11 @@ export class UnaryMessage {
     return true;
   }
 
+  /** True once the prefix and the whole message it announced have come. */
+  get complete(): boolean {
+    return this.length >= 0 && this.total >= PREFIX_BYTES + this.length;
+  }
+
   /** True once more bytes have come than the one message the prefix announced. */
   get overrun(): boolean {
     return this.length >= 0 && this.total > PREFIX_BYTES + this.length;

@@ -20,6 +20,11 @@
 // - UNAUTHENTICATED without the bearer token; UNAVAILABLE with RetryInfo in
 //   grpc-status-details-bin while the ingest budget is full;
 // - DEADLINE_EXCEEDED when grpc-timeout passes before the message has arrived;
+// - UNAVAILABLE when the message stops coming for otlp.stalled_request_timeout after its length
+//   prefix (the call held ingest budget) or the call is not received and answered within
+//   otlp.write_timeout (then RST_STREAM CANCEL if the answer cannot be sent: a zero window);
+// Budget is taken when the 5-byte length prefix has come, for the whole message: a call that
+// sent headers only holds a stream of its own connection (max_concurrent_streams), no budget.
 // - HTTP 415 for a content-type that is not application/grpc, 405 for a method other than POST.
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -29,11 +34,14 @@ import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
 import { ingestPath } from './ingest.js';
 import { formatHostPort, parseEndpoint } from '../net/endpoint.js';
-import { bearerChecker } from '../net/security.js';
+import { answerPlaintext, bearerChecker } from '../net/security.js';
 import { silentLogger } from '../log.js';
-import type { RunningServer } from '../net/server.js';
-import type { ReceiverOptions } from './types.js';
-import { ACCEPT_ENCODING, binHeader, ENCODINGS, frame, GRPC_CONTENT_TYPE, MessageScratch, parseTimeout, percentEncode, TWO_MESSAGES, UnaryMessage } from './grpc-wire.js';
+import { logServerErrors, type RunningServer } from '../net/server.js';
+import { receiverLimits, type ReceiverOptions } from './types.js';
+import { GrpcSessions } from './grpc-sessions.js';
+import { warnEvery } from '../net/warn.js';
+import type { CutReason } from '../telemetry.js';
+import { ACCEPT_ENCODING, binHeader, ENCODINGS, frame, GRPC_CONTENT_TYPE, MessageScratch, parseTimeout, percentEncode, PREFIX_BYTES, TWO_MESSAGES, UnaryMessage } from './grpc-wire.js';
 
 export const TRACE_SERVICE_NAME = 'opentelemetry.proto.collector.trace.v1.TraceService';
 export const EXPORT_METHOD_PATH = `/${TRACE_SERVICE_NAME}/Export`;
@@ -98,6 +106,14 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
   const loggedSignals = new Set<string>();
   // Messages go to the consumer synchronously, and it must not keep them past ingest (the core copies them).
   const scratch = new MessageScratch();
+  const limits = receiverLimits(options.limits);
+  const warn = warnEvery(log);
+  const cut = (reason: CutReason, detail: Record<string, unknown>): void => {
+    telemetry.countCut('grpc', reason);
+    warn(reason, { reason, ...detail }, `otlp/grpc: ${reason === 'too_many_pings' ? 'connection' : 'call'} cut (${reason})`);
+  };
+  const sessions = new GrpcSessions(limits.keepalive, (session) =>
+    cut('too_many_pings', { remote: session.socket?.remoteAddress, min_time_ms: limits.keepalive.enforcement_policy.min_time }));
   const throttledMessage = (): string =>
     `ingest budget full (${budget.inflightRequests} requests, ${budget.inflightBytes} bytes in flight): retry after ${budget.retryAfterMs} ms`;
 
@@ -105,10 +121,26 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
     let finished = false;
     let ticket: BudgetTicket | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let stall: NodeJS.Timeout | undefined;
+    const session = stream.session;
+    if (session) sessions.opened(session);
+    // Received and answered within write_timeout, or cut: a call whose answer cannot leave (the
+    // client's window stays 0) gets RST_STREAM CANCEL, freeing its stream.
+    const deadline = limits.write_timeout > 0
+      ? setTimeout(() => {
+        cut('write_timeout', { write_timeout_ms: limits.write_timeout, answered: finished });
+        finish(Code.UNAVAILABLE, `the call was not received and answered within ${limits.write_timeout} ms (otlp.write_timeout)`, null);
+        if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+      }, limits.write_timeout)
+      : undefined;
+    deadline?.unref();
     stream.on('error', () => {});
     stream.once('close', () => {
       ticket?.release();
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      clearTimeout(stall);
+      clearTimeout(deadline);
+      if (session) sessions.closed(session);
     });
 
     /**
@@ -120,7 +152,9 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
       const reason = why === undefined ? reasonOf(code) : why ?? undefined;
       finished = true;
       ticket?.release();
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      clearTimeout(stall);
+      sessions.wrote(session);
       telemetry.countRequest('grpc', Code[code] ?? String(code), code === Code.OK ? undefined : reason);
       if (reason === 'throttled') telemetry.countThrottled('grpc');
       if (code !== Code.OK && code !== Code.INVALID_ARGUMENT) log.debug({ code: Code[code], details: message }, 'otlp/grpc: call failed');
@@ -180,11 +214,6 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
       return;
     }
     const encoding = ENCODINGS.get(encodingName);
-    ticket = budget.acquire(0);
-    if (!ticket) {
-      finish(Code.UNAVAILABLE, throttledMessage(), 'throttled', budget.retryAfterMs);
-      return;
-    }
     const timeoutMs = parseTimeout(headers['grpc-timeout'] as string | undefined);
     if (timeoutMs !== undefined) {
       timer = setTimeout(() => finish(Code.DEADLINE_EXCEEDED, 'deadline exceeded before the request message arrived'), timeoutMs);
@@ -194,6 +223,7 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
     const msg = new UnaryMessage();
     stream.on('data', (chunk: Buffer) => {
       if (finished) return;
+      stall?.refresh();
       if (!msg.push(chunk)) {
         // Bytes past the one message a unary call may carry: refused now, not buffered.
         if (msg.overrun) finish(Code.UNIMPLEMENTED, TWO_MESSAGES);
@@ -206,11 +236,20 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
           : `the message is flagged compressed but the call's grpc-encoding is ${encodingName}`);
       } else if (msg.length > maxBodyBytes) {
         finish(Code.RESOURCE_EXHAUSTED, `request message of ${msg.length} bytes is larger than the limit of ${maxBodyBytes} bytes`, 'too_large');
-      } else if (!ticket!.grow(msg.length)) {
+      } else if (!(ticket = budget.acquire(PREFIX_BYTES + msg.length))) {
         finish(Code.UNAVAILABLE, throttledMessage(), 'throttled', budget.retryAfterMs);
+      } else if (limits.stalled_request_timeout > 0 && !msg.complete) {
+        // The call holds budget now: the rest of its message must keep coming.
+        const stalledMs = limits.stalled_request_timeout;
+        stall = setTimeout(() => {
+          cut('stalled', { stalled_request_timeout_ms: stalledMs, remote: session?.socket?.remoteAddress });
+          finish(Code.UNAVAILABLE, `no request bytes for ${stalledMs} ms: call cut (otlp.stalled_request_timeout)`, null);
+        }, stalledMs);
+        stall.unref();
       }
     });
     stream.once('end', () => {
+      clearTimeout(stall);
       if (finished) return;
       const m = msg.finish(scratch);
       if (!Buffer.isBuffer(m)) {
@@ -226,7 +265,10 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
   const serverOptions: http2.ServerOptions = {
     // Room for many calls in flight on one connection (OTLP exporters keep one channel).
     maxSessionMemory: 64,
-    settings: { initialWindowSize: 1 << 20 },
+    settings: {
+      initialWindowSize: 1 << 20,
+      ...(limits.max_concurrent_streams > 0 ? { maxConcurrentStreams: limits.max_concurrent_streams } : {}),
+    },
   };
   const server = tls
     ? http2.createSecureServer({
@@ -234,16 +276,12 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
       ...(tls.clientCa !== undefined ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     })
     : http2.createServer(serverOptions);
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('error', () => {});
-    session.once('close', () => sessions.delete(session));
-  });
+  server.on('session', (session: http2.ServerHttp2Session) => sessions.add(session));
   server.on('stream', onStream);
   // A TLS client that does not offer h2 (or a handshake that fails): drop the connection.
   server.on('unknownProtocol', (socket: Duplex) => socket.destroy());
-  server.on('tlsClientError', () => {});
+  // A failed handshake closes the connection (counted by net/connections.ts); plain HTTP/1 gets Go's 400.
+  if (tls) answerPlaintext(server);
 
   const bindHost = host ?? '0.0.0.0';
   const boundPort = await new Promise<number>((resolve, reject) => {
@@ -254,25 +292,24 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
       resolve(typeof a === 'object' && a ? a.port : port);
     });
   });
-  server.on('error', (err) => log.error({ err }, 'otlp/grpc: server error'));
+  logServerErrors(server, 'otlp/grpc receiver', log);
   const address = formatHostPort(bindHost, boundPort);
   log.info({ address }, 'otlp/grpc receiver listening');
 
   let closing: Promise<void> | undefined;
   return {
     address,
+    listener: server,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         // GOAWAY to every connection: calls in flight finish, new ones go elsewhere; cut after the grace.
-        const timer = setTimeout(() => {
-          for (const s of sessions) s.destroy(undefined, NGHTTP2_CANCEL);
-        }, options.closeGraceMs ?? 5000);
+        const timer = setTimeout(() => sessions.destroyAll(), options.closeGraceMs ?? 5000);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
           resolve();
         });
-        for (const s of sessions) s.close();
+        sessions.closeAll();
       });
       return closing;
     },

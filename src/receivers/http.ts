@@ -10,7 +10,10 @@ import { listenHttp, type RunningServer } from '../net/server.js';
 import { parseEndpoint } from '../net/endpoint.js';
 import { bearerChecker } from '../net/security.js';
 import { silentLogger } from '../log.js';
-import type { ReceiverOptions } from './types.js';
+import { receiverLimits, type ReceiverOptions } from './types.js';
+import { applyHttpTimeouts } from '../net/timeouts.js';
+import { warnEvery } from '../net/warn.js';
+import type { CutReason } from '../telemetry.js';
 
 export const TRACES_PATH = '/v1/traces';
 
@@ -86,8 +89,23 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   const retryAfterSeconds = Math.max(1, Math.ceil(budget.retryAfterMs / 1000));
   /** The signals already logged by notTraces (once each). */
   const signalsLogged = new Set<string>();
+  const limits = receiverLimits(options.limits);
+  const warn = warnEvery(log);
+  /** Cuts a request that ran out of time (issue 21 item 3): counted, logged now and then, its connection closed. */
+  const cut = (reason: CutReason, socket: { remoteAddress?: string; destroy(): void } | undefined, detail: Record<string, unknown>): void => {
+    telemetry.countCut('http', reason);
+    warn(reason, { reason, remote: socket?.remoteAddress, ...detail }, `otlp/http: request cut (${reason})`);
+    socket?.destroy();
+  };
 
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void => {
+    // Received and answered within write_timeout (Go's WriteTimeout: from the end of the headers
+    // to the end of the response), or the connection is cut: bounds slow bodies and slow readers.
+    if (limits.write_timeout > 0) {
+      const timer = setTimeout(() => cut('write_timeout', req.socket, { write_timeout_ms: limits.write_timeout }), limits.write_timeout);
+      timer.unref();
+      res.once('close', () => clearTimeout(timer));
+    }
     handle(req, res, expectContinue).catch((err: unknown) => {
       // handle() catches everything itself; this is the last line of defence.
       log.error({ err }, 'otlp/http: unhandled error');
@@ -103,8 +121,11 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   // `Expect: 100-continue`: the client waits for our go-ahead, so a refusal (404/405/415/413 by
   // Content-Length) costs it no upload; 100 Continue is sent only when the body will be read.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => dispatch(req, res, true));
-  // Malformed HTTP (bad request line, oversized headers, timeouts) is answered by node's own
-  // clientError handling (400/431/408, then the socket is closed); it never reaches handle().
+  // Malformed HTTP (bad request line, oversized headers) is answered 400/431 and the socket
+  // closed, headers or request not read in time 408 (counted as read_timeout); it never reaches handle().
+  applyHttpTimeouts(server, limits, (socket) => cut('read_timeout', undefined, {
+    remote: (socket as { remoteAddress?: string }).remoteAddress, read_header_timeout_ms: server.headersTimeout, read_timeout_ms: server.requestTimeout,
+  }));
 
   /** Counts a request refused before its body reached ingest (ingest times and counts the spans of the others). */
   function record(status: number, rejected: RejectReason | undefined): void {
@@ -212,7 +233,9 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       res.removeHeader('Connection');
       res.writeContinue();
     }
-    const body = await readBody(req, maxBodyBytes, growing);
+    // A body that stops coming while it holds budget is cut after stalled_request_timeout.
+    const body = await readBody(req, maxBodyBytes, growing, limits.stalled_request_timeout,
+      () => cut('stalled', req.socket, { stalled_request_timeout_ms: limits.stalled_request_timeout }));
     if (body === 'aborted') return; // the client went away; nobody to answer
     if (body === 'throttled') {
       throttle(req, res, format, false);
@@ -242,16 +265,27 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
 
 /**
  * Reads the whole body, refusing more than max bytes: past the cap it stops reading and answers
- * 'too_large' (the caller then closes the connection rather than drain an unbounded body).
+ * 'too_large' (the caller then closes the connection rather than drain an unbounded body). When
+ * no bytes come for `stallMs` (0 = no limit), `onStall` is called and the read ends 'aborted'.
  */
-function readBody(req: http.IncomingMessage, max: number, ticket?: BudgetTicket): Promise<Uint8Array | 'too_large' | 'aborted' | 'throttled'> {
+function readBody(
+  req: http.IncomingMessage, max: number, ticket: BudgetTicket | undefined, stallMs: number, onStall: () => void,
+): Promise<Uint8Array | 'too_large' | 'aborted' | 'throttled'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let total = 0;
     let done = false;
+    const stall = stallMs > 0 && !req.complete
+      ? setTimeout(() => {
+        finish('aborted');
+        onStall();
+      }, stallMs)
+      : undefined;
+    stall?.unref();
     const finish = (v: Uint8Array | 'too_large' | 'aborted' | 'throttled'): void => {
       if (done) return;
       done = true;
+      clearTimeout(stall);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAbort);
@@ -259,6 +293,7 @@ function readBody(req: http.IncomingMessage, max: number, ticket?: BudgetTicket)
       resolve(v);
     };
     const onData = (chunk: Buffer): void => {
+      stall?.refresh();
       total += chunk.length;
       if (total > max) {
         chunks.length = 0;

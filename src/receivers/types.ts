@@ -4,6 +4,13 @@ import type { Logger } from '../log.js';
 import type { TlsMaterial } from '../net/security.js';
 import type { Telemetry } from '../telemetry.js';
 import type { IngestBudget } from './budget.js';
+import type { OtlpConfig } from '../config/types.js';
+import { defaultConfig } from '../config/defaults.js';
+
+/** The receivers' timeouts and connection limits, as config's otlp section names them (issue 21). */
+export type ReceiverLimits = Pick<OtlpConfig,
+  'max_connections' | 'read_header_timeout' | 'read_timeout' | 'write_timeout' | 'idle_timeout' |
+  'stalled_request_timeout' | 'max_concurrent_streams' | 'keepalive'>;
 
 /** What both OTLP receivers are started with. */
 export interface ReceiverOptions {
@@ -25,4 +32,16 @@ export interface ReceiverOptions {
   memory?: { admit(): string | undefined };
   /** Require a bearer token (HTTP `Authorization`, gRPC metadata `authorization`). */
   bearerToken?: string;
+  /** Timeouts and connection limits; each absent one takes its default (config/defaults.ts). */
+  limits?: Partial<ReceiverLimits>;
+}
+
+/** The limits a receiver runs with: `given` over the defaults. */
+export function receiverLimits(given: Partial<ReceiverLimits> = {}): ReceiverLimits {
+  const d = defaultConfig().otlp;
+  return {
+    max_connections: d.max_connections, read_header_timeout: d.read_header_timeout, read_timeout: d.read_timeout,
+    write_timeout: d.write_timeout, idle_timeout: d.idle_timeout, stalled_request_timeout: d.stalled_request_timeout,
+    max_concurrent_streams: d.max_concurrent_streams, keepalive: d.keepalive, ...given,
+  };
 }

@@ -26,7 +26,8 @@ import type {
 import { serviceHistory, type TotalsAt } from './history.js';
 import { cmp, exceptionRows, latestTraces, r6 } from './rows.js';
 import { unusedDimensionWarning } from './semconv.js';
-import { histogramQuantile } from './quantile.js';
+import { missingEdges } from './missing.js';
+import { histogramQuantile, pageBounds } from './quantile.js';
 import type { Tracker } from './tracker.js';
 import {
   edgeTotals, eventTotals, operationTotals, sloCounts, sloTotals, type EdgeInfo, type EventInfo, type OpInfo, type SloInfo,
@@ -162,9 +163,9 @@ export class UiApi {
     const w = await this.window(query);
     const ops = this.state!.ops;
     const edges = this.state!.edges;
-    const bounds = this.sg?.server.bounds ?? [];
+    const bounds = this.sg ? pageBounds(this.sg.server) : [];
     const B = bounds.length;
-    const smBounds = this.sm?.latency.bounds ?? [];
+    const smBounds = this.sm ? pageBounds(this.sm.latency) : [];
     // Span metrics tell more about a short edge when their first bucket is lower.
     const finer = B > 0 && smBounds.length > 0 && smBounds[0]! < bounds[0]!;
 
@@ -278,7 +279,7 @@ export class UiApi {
     const services = ops ? this.serviceRows(ops, w) : new Map<string, ServiceRow>();
     const traces = ops ? latestTraces(ops, this.sm!.calls) : new Map<number, string>();
     if (ops) {
-      const bounds = this.sm!.latency.bounds;
+      const bounds = pageBounds(this.sm!.latency);
       const d = new Float64Array(ops.width);
       for (let k = 0; k < ops.size; k++) {
         const info = ops.infos[k]!;
@@ -306,7 +307,7 @@ export class UiApi {
       const points: TotalsAt[] = w.inside.map((x) => ({ t: x.t, ops: x.ops! }));
       if (points[points.length - 1]!.t < w.now) points.push({ t: w.now, ops: ops.totals });
       const entry = new Map([...services.values()].map((r) => [r.service, r.basis === 'entry']));
-      const history = serviceHistory(ops, points, this.sm!.latency.bounds, entry, (kind) => ENTRY_KINDS.has(kind), r6);
+      const history = serviceHistory(ops, points, pageBounds(this.sm!.latency), entry, (kind) => ENTRY_KINDS.has(kind), r6);
       for (const [service, h] of history) services.get(service)!.history = h;
       historyTime = points.slice(1).map((p) => p.t);
     }
@@ -316,12 +317,12 @@ export class UiApi {
       window_seconds: r6(w.seconds),
       span_metrics: this.spanMetrics,
       service,
-      buckets: { span_metrics: range(this.sm?.latency.bounds), service_graphs: null },
+      buckets: { span_metrics: range(this.sm && pageBounds(this.sm.latency)), service_graphs: null },
       services: [...services.values()].sort((a, b) => cmp(a.service, b.service)),
       history_time: historyTime,
       operations,
       exceptions: this.state!.events ? exceptionRows(this.state!.events, w.snapshot?.events, w.seconds, service, this.sm!) : null,
-      overflow: overflow ? this.rates(w, overflow[0]!, overflow[1]!, this.sm!.latency.bounds, overflow, 2) : null,
+      overflow: overflow ? this.rates(w, overflow[0]!, overflow[1]!, pageBounds(this.sm!.latency), overflow, 2) : null,
     };
   }
 
@@ -360,6 +361,7 @@ export class UiApi {
         max_items: this.options.maxItems ?? null,
         unpaired_total: sum(this.sg.unpaired),
         dropped_total: sum(this.sg.dropped),
+        missing_edges: missingEdges(this.sg),
       }
       : null;
     const late = core.lateSpans();
@@ -461,7 +463,7 @@ export class UiApi {
         for (let i = 0; i < ops.width; i++) a.entry[i]! += d[i]!;
       }
     }
-    const bounds = this.sm!.latency.bounds;
+    const bounds = pageBounds(this.sm!.latency);
     const out = new Map<string, ServiceRow>();
     for (const [service, a] of acc) {
       const v = a.hasEntry ? a.entry : a.all;
@@ -486,7 +488,7 @@ export class UiApi {
   }
 
   private buckets(): Buckets {
-    return { span_metrics: range(this.sm?.latency.bounds), service_graphs: range(this.sg?.server.bounds) };
+    return { span_metrics: range(this.sm && pageBounds(this.sm.latency)), service_graphs: range(this.sg && pageBounds(this.sg.server)) };
   }
 
   /**

@@ -167,10 +167,30 @@ export interface HealthResponse {
     max_items: number | null;
     unpaired_total: number;
     dropped_total: number;
+    /** Per service and side, the spans that never met their other side, largest share first (src/ui/missing.ts). */
+    missing_edges: MissingEdgeRow[];
   };
   wasm_memory_bytes: number;
   /** Plain sentences, most important first. */
   warnings: string[];
+}
+
+/** Why a span made no edge: the unpaired spans' reason label, and store_full for the dropped ones. */
+export type MissingReason = 'client_only' | 'server_only' | 'parent_unknown' | 'sampled_out' | 'store_full';
+
+/** One service's side that lost spans, since the core started. */
+export interface MissingEdgeRow {
+  service: string;
+  side: 'client' | 'server';
+  /** Spans of that side: paired requests + missing. */
+  spans: number;
+  /** Spans of that side that made no edge. */
+  missing: number;
+  /** missing / spans. */
+  share: number;
+  reasons: Record<MissingReason, number>;
+  /** What the page shows, e.g. "payments: 12% of client spans never met their server (…): is the server instrumented? …". */
+  sentence: string;
 }
 
 /** An SLO as configured (the spans it selects: "" = any), with its figures. */

@@ -44,6 +44,7 @@ export function pageHtml(refreshMs: number, traceUrl = ''): string {
     <div class="card" id="h-graph"><h2>Edge store</h2><p class="big">…</p><p class="sub"></p></div>
   </section>
   <div id="warnings" class="warnings" role="alert" hidden></div>
+  <div id="missing-edges" class="missing" hidden><h2>Why edges are missing (since start)</h2><ul></ul></div>
   <section id="slos" class="panel" aria-labelledby="slos-title" hidden>
     <div class="panel-head">
       <h2 id="slos-title">Service-level objectives</h2>
@@ -233,6 +234,9 @@ main { padding: 16px 20px; display: grid; gap: 16px; }
 .bar.full span { background: var(--lvl-high); }
 .warnings { background: var(--warn-bg); border: 1px solid var(--warn-border); color: var(--warn-text); border-radius: 8px; padding: 8px 14px; }
 .warnings ul { margin: 0; padding-left: 18px; }
+.missing { border: 1px solid var(--warn-border); border-radius: 8px; padding: 8px 14px; }
+.missing h2 { font-size: 13px; margin: 0 0 4px; }
+.missing ul { margin: 0; padding-left: 18px; }
 .panel { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: 12px 14px; min-width: 0; }
 .panel-head { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; margin-bottom: 8px; }
 .panel-head h2 { font-size: 16px; margin: 0; }

@@ -8,6 +8,8 @@ import type { ServiceGraphsCatalog, SlosCatalog, SpanMetricsCatalog } from '../e
 import type { HistogramFamily } from '../exporters/families.js';
 import type { GraphEdge } from './json.js';
 import { OVERFLOW_KEY, Tracker, type KeyInfo } from './tracker.js';
+import { readNative } from '../core/native.js';
+import { addNativeToGrid, pageBounds, pageGrid } from './quantile.js';
 
 export interface OpInfo extends KeyInfo {
   service: string;
@@ -39,8 +41,17 @@ export interface SloInfo extends KeyInfo {
 
 const CONNECTION_TYPES = new Set(['', 'virtual_node', 'messaging_system', 'database']);
 
-/** A histogram's bucket counts into out[at … at + B], not cumulative; the last (+Inf) is the count less the others. */
+/**
+ * A histogram's bucket counts into out[at … at + B], not cumulative; the last (+Inf) is the count
+ * less the others. With native histograms, on the page's grid (quantile.ts pageGrid).
+ */
 function readBuckets(view: SeriesTableView, slot: number, h: HistogramFamily, out: Float64Array, at: number): void {
+  const grid = pageGrid(h);
+  if (grid && h.native) {
+    out.fill(0, at, at + grid.bounds.length + 1);
+    addNativeToGrid(grid, readNative(view, slot, h.native.block, h.native.schema), out, at);
+    return;
+  }
   const B = h.bounds.length;
   let finite = 0;
   for (let b = 0; b < B; b++) {
@@ -57,7 +68,7 @@ function readBuckets(view: SeriesTableView, slot: number, h: HistogramFamily, ou
  */
 export function operationTotals(sm: SpanMetricsCatalog, maxOperations: number): Tracker<OpInfo> {
   const { calls, latency, labels } = sm;
-  const B = latency.bounds.length;
+  const B = pageBounds(latency).length;
   const overflowInfo: OpInfo = { overflow: true, service: '', spanName: '', spanKind: '' };
   return new Tracker<OpInfo>(
     2 + B + 1,
@@ -87,7 +98,7 @@ export function operationTotals(sm: SpanMetricsCatalog, maxOperations: number): 
  */
 export function edgeTotals(sg: ServiceGraphsCatalog, maxEdges: number): Tracker<EdgeInfo> {
   const { request, failed, server, client, labels } = sg;
-  const B = server.bounds.length;
+  const B = pageBounds(server).length;
   const overflowInfo: EdgeInfo = { overflow: true, client: '', server: '', connectionType: '', virtualNode: '' };
   return new Tracker<EdgeInfo>(
     2 + 2 * (B + 1),

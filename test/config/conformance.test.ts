@@ -42,7 +42,7 @@ describe.runIf(WITH_PACK)('conformance case configs', () => {
       enable_instance_label: true,
       namespace: 'traces.span.metrics',
     });
-    expect(c.otlp).toEqual({ http_endpoint: '127.0.0.1:40001', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, max_string_length: 65536, max_attributes_per_span: 1024, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
+    expect(c.otlp).toEqual({ http_endpoint: '127.0.0.1:40001', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, max_string_length: 65536, max_attributes_per_span: 1024, max_connections: 1024, read_header_timeout: 60000, read_timeout: 60000, write_timeout: 30000, idle_timeout: 60000, stalled_request_timeout: 10000, max_concurrent_streams: 100, keepalive: { server_parameters: { max_connection_idle: 300000, max_connection_age: 0, max_connection_age_grace: 30000 }, enforcement_policy: { min_time: 300000, permit_without_stream: false } }, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
     expect(c.http_endpoint).toBe('127.0.0.1:40002');
     expect(c.log_level).toBe('info');
   });

@@ -13,6 +13,14 @@ const EXPECTED_DEFAULTS = {
     max_decompression_ratio: 1000,
     max_string_length: 65536,
     max_attributes_per_span: 1024,
+    // issue 21 item 3: the Collector's confighttp defaults (read_header_timeout 1m, write_timeout
+    // 30s, idle_timeout 1m); grpc-go's keepalive enforcement min_time 5m; ours otherwise (docs/config.md)
+    max_connections: 1024, read_header_timeout: 60000, read_timeout: 60000, write_timeout: 30000, idle_timeout: 60000,
+    stalled_request_timeout: 10000, max_concurrent_streams: 100,
+    keepalive: {
+      server_parameters: { max_connection_idle: 300000, max_connection_age: 0, max_connection_age_grace: 30000 },
+      enforcement_policy: { min_time: 300000, permit_without_stream: false },
+    },
     tls: { cert_file: '', key_file: '', client_ca_file: '' },
     auth: { bearer_token: '', bearer_token_file: '' },
   },
@@ -20,7 +28,7 @@ const EXPECTED_DEFAULTS = {
   tls: { cert_file: '', key_file: '', client_ca_file: '' },
   http_auth: { bearer_token: '', bearer_token_file: '' },
   // Prometheus' --web.max-connections default 512; the Collector's HTTP WriteTimeout 30s (issue 21).
-  http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000 },
+  http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000, read_header_timeout: 60000, idle_timeout: 60000 },
   // On by default (the Collector's has none): 80% of the cgroup's or machine's memory, spike 20% of
   // that; 1s is the Collector README's recommended check_interval (docs/config.md).
   memory_limiter: { check_interval: 1000, limit_mib: 0, spike_limit_mib: 0, limit_percentage: 80, spike_limit_percentage: 0 },

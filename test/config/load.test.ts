@@ -95,13 +95,19 @@ describe('YAML file', () => {
         http_endpoint: '0.0.0.0:4318', grpc_endpoint: '', max_request_body_size: 1048576,
         max_inflight_bytes: 1000000, max_inflight_requests: 8, max_spans_per_request: 5000, max_decompression_ratio: 200,
         max_string_length: 4096, max_attributes_per_span: 256,
+        max_connections: 1024, read_header_timeout: 60000, read_timeout: 60000, write_timeout: 30000, idle_timeout: 60000,
+        stalled_request_timeout: 10000, max_concurrent_streams: 100,
+        keepalive: {
+          server_parameters: { max_connection_idle: 300000, max_connection_age: 0, max_connection_age_grace: 30000 },
+          enforcement_policy: { min_time: 300000, permit_without_stream: false },
+        },
         tls: { cert_file: '/etc/otlp.pem', key_file: '/etc/otlp.key', client_ca_file: '/etc/ca.pem' },
         auth: { bearer_token: '', bearer_token_file: '/run/token' },
       },
       http_endpoint: '0.0.0.0:9464',
       tls: { cert_file: '/etc/m.pem', key_file: '/etc/m.key', client_ca_file: '' },
       http_auth: { bearer_token: 's3cret', bearer_token_file: '' },
-      http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000 }, // defaults (issue 21)
+      http_limits: { max_connections: 512, max_requests_in_flight: 16, write_timeout: 30000, read_header_timeout: 60000, idle_timeout: 60000 }, // defaults (issue 21)
       // The Collector README's example values; the percentages keep their defaults.
       memory_limiter: { check_interval: 5000, limit_mib: 4000, spike_limit_mib: 800, limit_percentage: 80, spike_limit_percentage: 0 },
       processors: ['span-metrics', 'service-graphs'],
@@ -178,7 +184,7 @@ describe('YAML file', () => {
     const r = load(['--config', 'c.yaml'], {}, {
       'c.yaml': 'otlp:\n  grpc_endpoint: ""\nprocessor:\n  span_metrics:\n    dimensions:\n  service_graphs: {}\nlog_level: ~\n',
     });
-    expect(r.config.otlp).toEqual({ http_endpoint: '127.0.0.1:4318', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, max_string_length: 65536, max_attributes_per_span: 1024, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
+    expect(r.config.otlp).toEqual({ http_endpoint: '127.0.0.1:4318', grpc_endpoint: '', max_request_body_size: 67108864, max_inflight_bytes: 268435456, max_inflight_requests: 256, max_spans_per_request: 0, max_decompression_ratio: 1000, max_string_length: 65536, max_attributes_per_span: 1024, max_connections: 1024, read_header_timeout: 60000, read_timeout: 60000, write_timeout: 30000, idle_timeout: 60000, stalled_request_timeout: 10000, max_concurrent_streams: 100, keepalive: { server_parameters: { max_connection_idle: 300000, max_connection_age: 0, max_connection_age_grace: 30000 }, enforcement_policy: { min_time: 300000, permit_without_stream: false } }, tls: { cert_file: '', key_file: '', client_ca_file: '' }, auth: { bearer_token: '', bearer_token_file: '' } });
     expect(r.config.processor.span_metrics.dimensions).toEqual([]);
     expect(r.config.processor.service_graphs.wait).toBe(10000);
     expect(r.config.log_level).toBe('info');
@@ -294,6 +300,18 @@ describe('env vars', () => {
       'SPANMETER_OTLP_MAX_DECOMPRESSION_RATIO',
       'SPANMETER_OTLP_MAX_STRING_LENGTH',
       'SPANMETER_OTLP_MAX_ATTRIBUTES_PER_SPAN',
+      'SPANMETER_OTLP_MAX_CONNECTIONS',
+      'SPANMETER_OTLP_READ_HEADER_TIMEOUT',
+      'SPANMETER_OTLP_READ_TIMEOUT',
+      'SPANMETER_OTLP_WRITE_TIMEOUT',
+      'SPANMETER_OTLP_IDLE_TIMEOUT',
+      'SPANMETER_OTLP_STALLED_REQUEST_TIMEOUT',
+      'SPANMETER_OTLP_MAX_CONCURRENT_STREAMS',
+      'SPANMETER_OTLP_KEEPALIVE_SERVER_PARAMETERS_MAX_CONNECTION_IDLE',
+      'SPANMETER_OTLP_KEEPALIVE_SERVER_PARAMETERS_MAX_CONNECTION_AGE',
+      'SPANMETER_OTLP_KEEPALIVE_SERVER_PARAMETERS_MAX_CONNECTION_AGE_GRACE',
+      'SPANMETER_OTLP_KEEPALIVE_ENFORCEMENT_POLICY_MIN_TIME',
+      'SPANMETER_OTLP_KEEPALIVE_ENFORCEMENT_POLICY_PERMIT_WITHOUT_STREAM',
       'SPANMETER_OTLP_TLS_CERT_FILE',
       'SPANMETER_OTLP_TLS_KEY_FILE',
       'SPANMETER_OTLP_TLS_CLIENT_CA_FILE',
@@ -308,6 +326,8 @@ describe('env vars', () => {
       'SPANMETER_HTTP_LIMITS_MAX_CONNECTIONS',
       'SPANMETER_HTTP_LIMITS_MAX_REQUESTS_IN_FLIGHT',
       'SPANMETER_HTTP_LIMITS_WRITE_TIMEOUT',
+      'SPANMETER_HTTP_LIMITS_READ_HEADER_TIMEOUT',
+      'SPANMETER_HTTP_LIMITS_IDLE_TIMEOUT',
       'SPANMETER_MEMORY_LIMITER_CHECK_INTERVAL',
       'SPANMETER_MEMORY_LIMITER_LIMIT_MIB',
       'SPANMETER_MEMORY_LIMITER_SPIKE_LIMIT_MIB',
@@ -325,11 +345,15 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_UNIT',
       'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_ENABLED',
       'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_EVENTS_DIMENSION_DEFAULTS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_FILTER_POLICIES',
       'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_TRACESTATE_SPAN_MULTIPLIER',
       'SPANMETER_PROCESSOR_SPAN_METRICS_NAMESPACE',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSION_DEFAULTS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_DIMENSION_MAPPINGS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_CALLS_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_HISTOGRAM_DIMENSIONS',
+      'SPANMETER_PROCESSOR_SPAN_METRICS_INCLUDE_INSTRUMENTATION_SCOPE',
       'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_TARGET_INFO',
       'SPANMETER_PROCESSOR_SPAN_METRICS_TARGET_INFO_EXCLUDED_DIMENSIONS',
       'SPANMETER_PROCESSOR_SPAN_METRICS_ENABLE_INSTANCE_LABEL',

@@ -194,16 +194,47 @@ connectors:
 
   it('a default for a name that is not a dimension is an error', () => {
     expect(fileError('processor:\n  span_metrics:\n    dimensions: [a]\n    dimension_defaults: {b: x}\n')).toBe(
-      'config error: processor.span_metrics.dimension_defaults.b: not one of processor.span_metrics.dimensions (a)',
+      'config error: processor.span_metrics.dimension_defaults.b: not one of processor.span_metrics.dimensions, calls_dimensions, histogram_dimensions (a)',
     );
   });
 
-  it('what spanmeter does not do yet is an error, located', () => {
-    expect(fileError('connectors:\n  spanmetrics:\n    events:\n      dimensions:\n        - name: a\n          default: x\n')).toBe(
-      "config error: c.yaml:6:11: connectors.spanmetrics.events.dimensions[0].default: an event dimension's default value is not supported by spanmeter yet",
-    );
+  it('what spanmeter does not do is an error, located', () => {
     expect(fileError('connectors:\n  count: {}\n')).toBe(
       'config error: c.yaml:2:3: connectors.count: unknown connector (spanmeter is the spanmetrics and servicegraph connectors)',
+    );
+  });
+});
+
+describe("the connector's split dimensions, event dimension defaults, scopes and add_resource_attributes", () => {
+  it('calls_dimensions, histogram.dimensions and events.dimensions become their keys; every default in its map', () => {
+    // config.go at v0.141.0: Dimension{name, default} in dimensions, calls_dimensions,
+    // histogram.dimensions and events.dimensions
+    const { config, warnings } = file(`
+connectors:
+  spanmetrics:
+    dimensions: [{name: env, default: dev}]
+    calls_dimensions: [{name: http.route, default: none}]
+    histogram: {dimensions: [{name: url.scheme}]}
+    events: {enabled: true, dimensions: [{name: exception.type, default: unknown}]}
+    include_instrumentation_scope: [io.opentelemetry.okhttp-3.0]
+`);
+    expect(warnings).toEqual([]);
+    const sm = config.processor.span_metrics;
+    expect(sm.include_instrumentation_scope).toEqual(['io.opentelemetry.okhttp-3.0']);
+    expect([sm.dimensions, sm.calls_dimensions, sm.histogram_dimensions, sm.events.dimensions]).toEqual([['env'], ['http.route'], ['url.scheme'], ['exception.type']]);
+    expect(sm.dimension_defaults).toEqual({ env: 'dev', 'http.route': 'none' });
+    expect(sm.events.dimension_defaults).toEqual({ 'exception.type': 'unknown' });
+  });
+
+  it('add_resource_attributes is named as without effect (v0.141 copies the resource attributes anyway)', () => {
+    const { warnings } = file('connectors:\n  spanmetrics:\n    add_resource_attributes: true\n');
+    expect(warnings.map((w) => w.split(' ')[0])).toEqual(['connectors.spanmetrics.add_resource_attributes']);
+    expect(warnings[0]).toContain('enable_target_info');
+  });
+
+  it('an event default for a name that is not an event dimension is an error', () => {
+    expect(fileError('processor:\n  span_metrics:\n    events: {enabled: true, dimensions: [a], dimension_defaults: {b: x}}\n')).toBe(
+      'config error: processor.span_metrics.events.dimension_defaults.b: not one of processor.span_metrics.events.dimensions (a)',
     );
   });
 });

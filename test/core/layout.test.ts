@@ -43,7 +43,7 @@ describe('src/core/layout.ts', () => {
 
 describe('the shared constants, as docs/abi.md documents them', () => {
   it('has the ABI version, record header and exemplar and string-table entries of docs/abi.md', () => {
-    expect(L.ABI_VERSION).toBe(3);
+    expect(L.ABI_VERSION).toBe(4);
     // "Series tables": hash 0, last update 4, generation 8, flags 12 (1 live, 2 overflow), key words 16.
     expect([L.RECORD_HASH, L.RECORD_UPDATED, L.RECORD_GENERATION, L.RECORD_FLAGS, L.RECORD_KEY]).toEqual([0, 4, 8, 12, 16]);
     expect([L.RECORD_LIVE, L.RECORD_OVERFLOW]).toEqual([1, 2]);
@@ -106,11 +106,11 @@ describe('the built core agrees with the shared constants', () => {
     expect(view.value(0, L.SM_V_CALLS)).toBe(1);
     expect(view.value(0, L.SM_V_SUM)).toBe(0.5); // 1.5 s - 1 s
     expect(view.value(0, L.SM_V_BUCKETS)).toBe(1); // 0.5 s <= 1
-    // docs/abi.md "Service-graph edges": 4 + W key words, 6 + 3B values; unpaired [client, server], [count].
+    // docs/abi.md "Service-graph edges": 4 + W key words, 6 + 3B values; unpaired [client, server, reason], [count].
     const edges = core.table('edges')!;
     expect([edges.keyWords, edges.valueCount]).toEqual([4, 6 + 3 * 1]);
     const unpaired = core.table('unpaired')!;
-    expect([unpaired.keyWords, unpaired.valueCount]).toEqual([2, 1]);
+    expect([unpaired.keyWords, unpaired.valueCount]).toEqual([3, 1]);
     // The exemplar of the 0.5 s observation: bucket 0, trace id 01…, span id 02….
     const exemplar = core.exemplar('spanMetrics', view, 0, 0);
     expect(exemplar).toEqual({ traceId: '01'.repeat(16), spanId: '02'.repeat(8), value: 0.5, timestampMs: 1_700_000_000_000 });

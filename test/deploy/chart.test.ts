@@ -5,6 +5,8 @@
 // (non-root, read-only root filesystem, no privilege escalation, dropped capabilities, probes on
 // /healthz and /readyz) and from the Kubernetes API reference (a NetworkPolicy rule without
 // `from` admits every source; a headless Service has clusterIP None).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { CHART, NAMESPACE, deployTools, helm, kubecheck, podSpec, render, type Rendered } from './support.js';
@@ -19,6 +21,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
     serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' }, tlsConfig: { ca: { secret: { name: 'spanmeter-metrics-tls', key: 'ca.crt' } }, serverName: 'spanmeter' } },
     podMonitor: { enabled: true },
   },
+  'grpc-off': { ports: { otlpGrpc: 0 }, headlessService: { enabled: false }, podDisruptionBudget: { enabled: false }, serviceAccount: { create: false } },
   networkpolicy: {
     networkPolicy: {
       enabled: true,
@@ -188,12 +191,46 @@ describe('rendered objects', () => {
     for (const rule of closed.spec.ingress) expect(rule.from.length).toBeGreaterThan(0);
   });
 
+  it('a receiver port 0 turns that receiver off and leaves its ports out; optional objects go', () => {
+    const r = rendered['grpc-off']!;
+    expect(kinds(r)).toEqual(['ConfigMap/spanmeter', 'Deployment/spanmeter', 'Service/spanmeter']);
+    expect(configOf(r).otlp).toEqual({ grpc_endpoint: '', http_endpoint: '0.0.0.0:4318' });
+    expect(container(r).ports.map((p: any) => p.name)).toEqual(['otlp-http', 'http-metrics']);
+    expect(r.get('Service').spec.ports.map((p: any) => p.name)).toEqual(['otlp-http', 'http-metrics']);
+    expect(podSpec(r).serviceAccountName).toBe('default');
+  });
+
   it('the config checksum changes with the config and only with it', () => {
     const sum = (r: Rendered): string => r.get('Deployment').spec.template.metadata.annotations['checksum/config'];
     const base = sum(rendered.default!);
     expect(base).toMatch(/^[0-9a-f]{64}$/);
     expect(sum(render({ config: { processors: ['span-metrics'], log_level: 'debug' } }))).not.toBe(base);
     expect(sum(render({ resources: { requests: { cpu: '1' } } }))).toBe(base);
+  });
+
+  it('values.schema.json covers exactly the keys of values.yaml, and helm refuses a typo or a wrong type', () => {
+    const schema = JSON.parse(readFileSync(join(CHART, 'values.schema.json'), 'utf8'));
+    const values = YAML.parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
+    // the mappings the schema closes (additionalProperties: false) have the keys values.yaml has;
+    // `global` is Helm's own (a parent chart's globals reach every subchart)
+    const closed = (s: any, v: any, path: string): string[] => {
+      if (s.additionalProperties !== false) return [];
+      const sk = Object.keys(s.properties).filter((k) => !(path === '' && k === 'global')).sort();
+      expect(sk, path || '(top)').toEqual(Object.keys(v).sort());
+      return [path, ...sk.flatMap((k) => closed(s.properties[k], v[k], path ? `${path}.${k}` : k))];
+    };
+    expect(closed(schema, values, '').length).toBeGreaterThan(10);
+    const refused = (values: Record<string, unknown>): string => {
+      const r = helm(['template', 'spanmeter', CHART], values);
+      expect(r.status).not.toBe(0);
+      return r.stderr;
+    };
+    // a typo would otherwise be ignored silently: replica instead of replicas
+    expect(refused({ replica: 3 })).toContain("additional properties 'replica' not allowed");
+    expect(refused({ serviceMonitor: { enable: true } })).toContain("additional properties 'enable' not allowed");
+    expect(refused({ kind: 'deployment' })).toContain('/kind');
+    expect(refused({ ports: { http: 99999 } })).toContain('/ports/http');
+    expect(refused({ replicas: '3' })).toContain('/replicas');
   });
 
   it('refuses values it cannot honour, naming them', () => {
@@ -205,6 +242,6 @@ describe('rendered objects', () => {
     expect(fail({ config: { http_endpoint: '0.0.0.0:1' } })).toContain('config.http_endpoint is set by the chart');
     expect(fail({ config: { otlp: { grpc_endpoint: '0.0.0.0:1' } } })).toContain('config.otlp.grpc_endpoint is set by the chart');
     expect(fail({ tls: { otlp: { enabled: true } } })).toContain('tls.otlp.enabled needs tls.otlp.secretName');
-    expect(fail({ kind: 'StatefulSet' })).toContain('kind must be Deployment or DaemonSet');
+    expect(fail({ kind: 'StatefulSet' })).toContain("/kind': value must be one of 'Deployment', 'DaemonSet'");
   });
 });

@@ -10,14 +10,19 @@
 //    uses are those of the rendered spanmeter chart.
 //  - Collector: the chart merges `config` over its defaults, where a null deletes a default key
 //    (Helm's values semantics); `config` with its nulls removed passes `otelcol validate` of the
-//    Collector built by `npm run interop:build` (v0.141.0 with the loadbalancing exporter).
+//    Collector built by `npm run interop:build` (v0.141.0 with the loadbalancing exporter), and
+//    that Collector running it sends an SDK's spans to the rendered spanmeter pod and to Tempo.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { otelcolBinary } from '../interop/support/otelcol.js';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { otelcolBinary, startOtelcol } from '../interop/support/otelcol.js';
+import { exportSpans, makeSpans, SpanKind } from '../support/otel.js';
+import { fetchMetricsText, freePorts, startSidecar } from '../support/sidecar.js';
+import { call, callsByService, probeUntilOk, runPod, servicePort } from './pod.js';
 import { NAMESPACE, PROJECT_ROOT, deployTools, helm, parseAlloy, podSpec, render, type AlloyBlock, type Rendered } from './support.js';
 
 const ALLOY_VALUES = join(PROJECT_ROOT, 'deploy/helm/alloy-values.yaml');
@@ -76,6 +81,11 @@ function danglingRefs(blocks: AlloyBlock[]): string[] {
   return blocks.flatMap(allRefs).filter((r) => !declared.has(r.slice(0, r.lastIndexOf('.'))));
 }
 
+/** The chart rendered on these loopback ports (what runPod runs). */
+function spanmeterAt(g: number, h: number, m: number): Rendered {
+  return render({ listenAddress: '127.0.0.1', ports: { otlpGrpc: g, otlpHttp: h, http: m } });
+}
+
 function targetPortOf(svcName: string, portName: string): number {
   const svc = spanmeter.get('Service', svcName);
   const p = svc.spec.ports.find((x: any) => x.name === portName);
@@ -113,6 +123,7 @@ describe('Alloy values (grafana/alloy chart)', () => {
     expect(cfg.http_endpoint).toBe(`0.0.0.0:${metricsPort.containerPort}`);
     const scrape = component(blocks, 'prometheus.scrape', 'spanmeter');
     expect(refs(scrape.attrs.targets)).toEqual(['discovery.relabel.spanmeter.output']);
+    expect(scrape.attrs.job_name).toBe('spanmeter'); // README: the series carry job="spanmeter"
     expect(refs(scrape.attrs.forward_to)).toEqual(['prometheus.remote_write.default.receiver']);
     const values = YAML.parse(readFileSync(ALLOY_VALUES, 'utf8'));
     // the Alloy pods share the targets (a DaemonSet by default): clustering on in the chart too
@@ -194,5 +205,53 @@ describe('Collector values (open-telemetry/opentelemetry-collector chart)', () =
     expect(Object.entries(values.config.receivers).filter(([, v]) => v === null).map(([k]) => k).sort()).toEqual(['jaeger', 'prometheus', 'zipkin']);
     // the k8s resolver's RBAC: EndpointSlices (loadbalancingexporter resolver_k8s.go lists and watches discovery/v1 EndpointSlices)
     expect(values.clusterRole.rules).toEqual([{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] }]);
+  });
+
+  it('runs: the real Collector with this config feeds the rendered spanmeter pod and a Tempo stand-in', async () => {
+    // Substitutions, all for lack of a cluster: listen addresses on free loopback ports instead of
+    // ${env:MY_POD_IP} and the chart's fixed ports; the k8s resolver replaced by the static one
+    // with the pod's gRPC address (what the resolver would find in the headless Service's
+    // EndpointSlice); Tempo played by a second spanmeter (an OTLP/gRPC receiver that counts).
+    const [otlpGrpc, otlpHttp, health, g, h, m] = await freePorts(6);
+    const rendered = spanmeterAt(g, h, m);
+    const pod = runPod(rendered);
+    const tempo = await startSidecar({ grpc: true, label: 'tempo stand-in' });
+    let otelcol: Awaited<ReturnType<typeof startOtelcol>> | undefined;
+    try {
+      await probeUntilOk(pod, pod.container.readinessProbe);
+      const cfg = structuredClone(config);
+      cfg.receivers.otlp.protocols.grpc.endpoint = `127.0.0.1:${otlpGrpc}`;
+      cfg.receivers.otlp.protocols.http.endpoint = `127.0.0.1:${otlpHttp}`;
+      cfg.extensions.health_check.endpoint = `127.0.0.1:${health}`;
+      cfg.exporters['otlp/tempo'].endpoint = tempo.grpcEndpoint;
+      const lb = cfg.exporters['loadbalancing/spanmeter'];
+      lb.resolver = { static: { hostnames: lb.resolver.k8s.ports.map(() => `127.0.0.1:${servicePort(rendered, pod, 'otlp-grpc')}`) } };
+      otelcol = await startOtelcol(cfg, { label: 'collector-values' });
+      const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${otlpGrpc}` });
+      try {
+        const start: [number, number] = [Math.floor(Date.now() / 1000), 0];
+        await exportSpans(exporter, await makeSpans('via-collector', ['GET /a', 'GET /b', 'GET /c'].map((name) => ({
+          name, kind: SpanKind.SERVER, start, durationNs: 5e6,
+        }))));
+      } finally {
+        await exporter.shutdown();
+      }
+      // 3 spans sent (hand count): each side gets all 3 once the batch processor flushes (200 ms default)
+      const deadline = Date.now() + 20_000;
+      let seen: [Record<string, number>, Record<string, number>] = [{}, {}];
+      while (Date.now() < deadline) {
+        seen = [
+          callsByService((await call('http', pod.port('http-metrics'), '/metrics')).body),
+          callsByService((await fetchMetricsText(tempo)).text),
+        ];
+        if (seen[0]['via-collector'] === 3 && seen[1]['via-collector'] === 3) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(seen).toEqual([{ 'via-collector': 3 }, { 'via-collector': 3 }]);
+    } finally {
+      await otelcol?.stop();
+      await tempo.stop();
+      await pod.stop();
+    }
   });
 });

@@ -23,6 +23,7 @@
 //                                          the exporter's instance label)
 //   (at once)                              metrics_flush_interval: 1s (default 60s)
 import { readdirSync } from 'node:fs';
+import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fetchMetricsText } from '../support/sidecar.js';
@@ -58,17 +59,20 @@ interface SpanMetricsPair extends Pair {
  * `pasted`: spanmeter is given the Collector's connector block as it is (`connectors:
  * spanmetrics:`, src/config/peers.ts) instead of its own keys; `namespace`: the connector's;
  * `httpRouteDefault`: the connector's `default` of a dimension http.route (not in SPAN_DIMENSIONS).
+ * `split` (with `pasted`): SPLIT's calls_dimensions, histogram.dimensions, event dimension default
+ * and add_resource_attributes; `scopes`: include_instrumentation_scope.
  */
 async function startSpanMetricsPair(
   label: string,
   histogram: Histogram = 'explicit-ms',
-  opts: { spanMultiplierKey?: string; noKindStatus?: boolean; pasted?: boolean; namespace?: string; httpRouteDefault?: string } = {},
+  opts: { spanMultiplierKey?: string; noKindStatus?: boolean; pasted?: boolean; namespace?: string; httpRouteDefault?: string; split?: boolean; scopes?: string[] } = {},
 ): Promise<SpanMetricsPair> {
   const otelcolHistogram = {
     'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
     defaults: {},
     'explicit-s': { unit: 's', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
   }[histogram];
+  if (opts.split) Object.assign(otelcolHistogram, { dimensions: SPLIT.histogram });
   const spanmeterHistogram = {
     'explicit-ms': { histogram_buckets: BOUNDS_MS.map((b) => b / 1000), histogram_unit: 'ms' },
     defaults: {},
@@ -85,6 +89,8 @@ async function startSpanMetricsPair(
     events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
     ...(opts.noKindStatus ? { exclude_dimensions: ['span.kind', 'status.code'] } : {}),
     ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+    ...(opts.split ? { calls_dimensions: SPLIT.calls, events: { enabled: true, dimensions: SPLIT.events }, add_resource_attributes: true } : {}),
+    ...(opts.scopes ? { include_instrumentation_scope: opts.scopes } : {}),
   };
   const pair = await startPair({
     label,
@@ -110,6 +116,18 @@ async function startSpanMetricsPair(
   const hist = `${ns}duration_${histogram === 'explicit-s' ? 'seconds' : 'milliseconds'}`;
   return { ...pair, samples: [`${ns}calls_total`, `${hist}_bucket`, `${hist}_sum`, `${hist}_count`], calls: `${ns}calls_total`, events: `${ns}events_total` };
 }
+
+/**
+ * The connector's split dimensions (config.go at v0.141.0: calls_dimensions label the calls
+ * counter only, histogram.dimensions the duration histogram only, both after `dimensions`;
+ * connector.go aggregateMetrics), a default on a histogram dimension and on an event dimension
+ * no workload event has (so every event takes it).
+ */
+const SPLIT = {
+  calls: [{ name: 'http.route' }],
+  histogram: [{ name: 'url.scheme', default: 'none' }],
+  events: [{ name: 'exception.type' }, { name: 'exception.escaped', default: 'unset' }],
+};
 
 interface Scraped {
   spanmeter: Map<string, SeriesValue>;
@@ -310,6 +328,48 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
         for (const v of s.spanmeter.values()) {
           expect(v.labels.span_kind, 'excluded').toBeUndefined();
           expect(v.labels.status_code, 'excluded').toBeUndefined();
+        }
+      } finally {
+        await pair.stop();
+      }
+    });
+
+    test('calls_dimensions, histogram.dimensions with a default, an event dimension default, add_resource_attributes, include_instrumentation_scope: every series equal', async () => {
+      const w = workloadRequests(4, 15, 200);
+      // two of the workload's scope names (one per ScopeSpans), read from its first request
+      const first = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(w.requests[0]!)) as {
+        resourceSpans: { scopeSpans: { scope: { name: string } }[] }[];
+      };
+      const names = [...new Set(first.resourceSpans.flatMap((r) => r.scopeSpans.map((s) => s.scope.name)))].sort().slice(0, 2);
+      expect(names).toHaveLength(2);
+      const pair = await startSpanMetricsPair('pasted-split', 'explicit-ms', { pasted: true, split: true, scopes: names });
+      try {
+        for (const r of w.requests) await sendBoth(pair, r);
+        const s = await scrapeBoth(pair, { spanmeter: w.spans, otelcol: w.spans });
+        const diffs = compareSeries(s.spanmeter, s.otelcol);
+        expect(diffs, showDifferences(diffs, 'spanmeter', 'Collector')).toEqual([]);
+        const eventDiffs = compareSeries(s.events.spanmeter, s.events.otelcol);
+        expect(eventDiffs, showDifferences(eventDiffs, 'spanmeter', 'Collector')).toEqual([]);
+        for (const side of [s.spanmeter, s.otelcol]) {
+          const calls = [...side.values()].filter((v) => v.metric === CALLS);
+          const hist = [...side.values()].filter((v) => v.metric === `${HIST}_count`);
+          // http.route on calls only (the workload's HTTP server spans have it), url.scheme on the histogram only
+          expect(calls.some((v) => v.labels.http_route !== undefined)).toBe(true);
+          expect(calls.every((v) => v.labels.url_scheme === undefined)).toBe(true);
+          expect(hist.every((v) => v.labels.http_route === undefined)).toBe(true);
+          // spans without url.scheme take the default: every span is on a histogram series with the label
+          expect(hist.every((v) => v.labels.url_scheme !== undefined)).toBe(true);
+          expect(total(side, `${HIST}_count`, { url_scheme: 'none' })).toBeGreaterThan(0);
+        }
+        // every event takes the default of exception.escaped, on both sides (hand count: the events are the total)
+        expect(total(s.events.otelcol, EVENTS, { exception_escaped: 'unset' })).toBe(total(s.events.otelcol, EVENTS));
+        expect(total(s.events.otelcol, EVENTS)).toBeGreaterThan(0);
+        expect(total(s.spanmeter, CALLS)).toBe(w.spans);
+        // the connector's span.instrumentation.scope.name / .version on the spans of those scopes only
+        for (const side of [s.spanmeter, s.otelcol]) {
+          const scoped = [...side.values()].filter((v) => v.metric === CALLS && v.labels.span_instrumentation_scope_name !== undefined);
+          expect(new Set(scoped.map((v) => v.labels.span_instrumentation_scope_name))).toEqual(new Set(names));
+          expect(scoped.every((v) => (v.labels.span_instrumentation_scope_version ?? '') !== '')).toBe(true);
         }
       } finally {
         await pair.stop();

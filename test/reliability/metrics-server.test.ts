@@ -210,5 +210,8 @@ describe('smaller (issue 21 item 9)', () => {
 
 // The defaults the README states (Reliability and security).
 it('http_limits defaults', () => {
-  expect(defaultConfig().http_limits).toEqual({ max_connections: 512, max_requests_in_flight: 16, write_timeout: 30_000 });
+  // read_header_timeout and idle_timeout: the Collector's confighttp defaults (1m each).
+  expect(defaultConfig().http_limits).toEqual({
+    max_connections: 512, max_requests_in_flight: 16, write_timeout: 30_000, read_header_timeout: 60_000, idle_timeout: 60_000,
+  });
 });

@@ -63,8 +63,9 @@ describe('a trace split across two instances during a routing change', () => {
       if ((ua.length > 0 && ub.length > 0) || Date.now() > deadline) break;
       await sleep(250);
     }
-    expect(ua).toEqual(['{"client":"frontend"} 1']);
-    expect(ub).toEqual(['{"server":"cart"} 1']);
+    // A's client never met its server (client_only); B's server never saw its parent, the client on A (parent_unknown)
+    expect(ua).toEqual(['{"client":"frontend","reason":"client_only"} 1']);
+    expect(ub).toEqual(['{"server":"cart","reason":"parent_unknown"} 1']);
     // still no edge from the split trace: A has only the control edge, B none
     expect(await samples(A, 'traces_service_graph_request_total')).toEqual(['{"client":"frontend","server":"cart"} 1']);
     expect(await samples(B, 'traces_service_graph_request_total')).toEqual([]);

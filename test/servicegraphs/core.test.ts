@@ -149,7 +149,7 @@ describe('more pairing rules', () => {
       sorted([
         ...edgeLines('client="a",server="first",connection_type="virtual_node"', { server: [0], client: [0.5] }),
         ...edgeLines('client="b",server="ps",connection_type="virtual_node"', { server: [0], client: [0.5] }),
-        line(UNPAIRED, 'client="c"', 1),
+        line(UNPAIRED, 'client="c",reason="client_only"', 1),
       ]),
     );
   });
@@ -315,7 +315,11 @@ describe('unpaired spans', () => {
     expect(h.core.expire(999)).toBe(0);
     expect(h.core.expire(1000)).toBe(4);
     expect(h.lines()).toEqual(
-      sorted([line(UNPAIRED, 'server="billing"', 2), line(UNPAIRED, 'client="api"', 1), line(UNPAIRED, 'server="worker"', 1)]),
+      sorted([
+        // their parents (span 1, span 5) never came; the client's server never came
+        line(UNPAIRED, 'server="billing",reason="parent_unknown"', 2), line(UNPAIRED, 'client="api",reason="client_only"', 1),
+        line(UNPAIRED, 'server="worker",reason="parent_unknown"', 1),
+      ]),
     );
   });
 
@@ -327,7 +331,7 @@ describe('unpaired spans', () => {
     ]);
     expect(h.core.edgeStoreSize()).toBe(1);
     h.core.expire(Infinity);
-    expect(h.lines()).toEqual([line(UNPAIRED, 'client="api"', 1)]);
+    expect(h.lines()).toEqual([line(UNPAIRED, 'client="api",reason="client_only"', 1)]);
   });
 });
 
@@ -476,7 +480,7 @@ describe('store capacity (max_items)', () => {
     expect(core.expire(Infinity)).toBe(MAX);
     expect(core.edgeStoreSize()).toBe(0);
     expect(core.expiredEdges('client')).toBe(MAX);
-    expect(h.lines()).toEqual(sorted([line(DROPPED, 'client="flood"', TOTAL - MAX), line(UNPAIRED, 'client="flood"', MAX)]));
+    expect(h.lines()).toEqual(sorted([line(DROPPED, 'client="flood"', TOTAL - MAX), line(UNPAIRED, 'client="flood",reason="client_only"', MAX)]));
     // the store is usable again, and memory is still what it was
     expect(core.ingest(batch(TOTAL / BATCH), 20_000).ok).toBe(true);
     expect(core.edgeStoreSize()).toBe(MAX);
@@ -499,7 +503,7 @@ describe('store capacity (max_items)', () => {
     expect(expired).toEqual(Array.from({ length: 40 }, (_, b) => (b >= 2 && b % 2 === 0 ? MAX : 0)));
     expect(core.memoryBytes()).toBe(memory);
     expect(core.expire(Infinity)).toBe(MAX);
-    expect(h.lines()).toEqual(sorted([line(DROPPED, 'client="flood"', 20 * MAX), line(UNPAIRED, 'client="flood"', 20 * MAX)]));
+    expect(h.lines()).toEqual(sorted([line(DROPPED, 'client="flood"', 20 * MAX), line(UNPAIRED, 'client="flood",reason="client_only"', 20 * MAX)]));
   });
 
   test('with the store full, a span whose other side waits still pairs (not dropped)', async () => {
@@ -666,8 +670,9 @@ describe('randomized pairing, drops and expiry against a model', () => {
     expect(counters).toEqual(
       sorted([
         line(REQ, 'client="c",server="s"', paired),
-        line(UNPAIRED, 'client="c"', unpaired.client),
-        line(UNPAIRED, 'server="s"', unpaired.server),
+        // a waiting client's server never came; a waiting server's parent (the client) never came
+        line(UNPAIRED, 'client="c",reason="client_only"', unpaired.client),
+        line(UNPAIRED, 'server="s",reason="parent_unknown"', unpaired.server),
         line(DROPPED, 'client="c"', dropped.client),
         line(DROPPED, 'server="s"', dropped.server),
       ]),
@@ -709,7 +714,8 @@ describe('durations', () => {
     ]);
     expect(h.core.edgeStoreSize()).toBe(1);
     h.core.expire(Infinity);
-    expect(h.lines()).toEqual([line(UNPAIRED, 'server="b"', 1)]);
+    // its parent came, an internal span: server_only
+    expect(h.lines()).toEqual([line(UNPAIRED, 'server="b",reason="server_only"', 1)]);
   });
 });
 

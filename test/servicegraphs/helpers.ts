@@ -40,6 +40,8 @@ export interface SpanSpec {
   resource?: Attrs;
   /** Span events, in order. */
   events?: { name: string; attrs?: Attrs }[];
+  /** W3C tracestate. */
+  traceState?: string;
 }
 
 /** 2023-11-14T22:13:20Z in ns; timestamps near 1.7e18 as real exporters send them. */
@@ -88,6 +90,7 @@ export function spanMessage(s: SpanSpec): Record<string, unknown> {
     traceId: traceId(s.trace),
     spanId: spanId(s.id),
     ...(s.parent !== undefined ? { parentSpanId: spanId(s.parent) } : {}),
+    ...(s.traceState !== undefined ? { traceState: s.traceState } : {}),
     name: s.name ?? `${s.kind} ${s.id}`,
     kind: KIND[s.kind],
     startTimeUnixNano: u64(start),

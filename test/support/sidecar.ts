@@ -31,6 +31,8 @@ export interface SidecarOptions {
   startTimeoutMs?: number;
   /** A name for messages. */
   label?: string;
+  /** A command the child runs under, e.g. ['prlimit', '--nofile=128:128', '--'] (it must exec node in place). */
+  wrapper?: string[];
   /**
    * The CA of the certificates named by the config's `tls` / `otlp.tls`: with those set, the
    * URLs are https, and /healthz is polled over TLS trusting this CA.
@@ -200,7 +202,8 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
   };
   // SPANMETER_BIN: another entry script (e.g. a stand-in while testing the harness itself)
   const entry = process.env.SPANMETER_BIN ?? 'bin/spanmeter.js';
-  const child = spawn(process.execPath, [entry, '--config', configPath], {
+  const [command, ...args] = [...(opts.wrapper ?? []), process.execPath, entry, '--config', configPath];
+  const child = spawn(command!, args, {
     cwd: PROJECT_ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -151,6 +151,8 @@ describe('the web page in Chromium', () => {
     expect(await page.textContent('#h-graph .sub')).toBe('waiting spans · 0 unpaired · 0 dropped');
     // No SLOs configured: no SLO section.
     expect(await page.isHidden('#slos')).toBe(true);
+    // Every span met its other side: nothing on why edges are missing.
+    expect(await page.isHidden('#missing-edges')).toBe(true);
 
     // More traffic, three of four failing: the numbers follow, nothing moves.
     const before = await transforms(page);
@@ -175,6 +177,15 @@ describe('the web page in Chromium', () => {
     await expect.poll(() => page.$$eval('#exceptions tbody tr', (trs) => trs.map((t) => [...t.children].map((c, i) => (i === 3 ? '' : c.textContent)))), POLL)
       .toEqual([['api', 'GET /api/items', 'IOError', '', '4']]);
     expect(await page.textContent('#exc-hint')).toBe('');
+
+    // A server span whose caller never sends its span: after the wait (1 s), the page says why its
+    // edge is missing (src/ui/missing.ts's sentence; 1 of cart's 1 server spans: 100%).
+    await send(sidecar, request([{ trace: 99, id: 2, parent: 1, kind: 'server', service: 'cart', name: 'GET /cart', durMs: 5 }]));
+    await expect.poll(() => page.$$eval('#missing-edges li', (lis) => lis.map((li) => li.textContent)), POLL).toEqual([
+      'cart: 100% of server spans never met their client (1 parent_unknown): their parent spans never came: '
+        + 'is the caller instrumented? is it sampled differently? does it send to another instance?',
+    ]);
+    expect(await page.isVisible('#missing-edges')).toBe(true);
 
     await page.waitForTimeout(2500);
     await page.screenshot({ path: join(artifactDir(), 'page.png'), fullPage: true });

@@ -65,6 +65,21 @@ export function renderHealth(h: HealthResponse): void {
     }
     box.hidden = h.warnings.length === 0;
   }
+  renderMissingEdges(sg?.missing_edges ?? []);
+}
+
+/** Why edges are missing: one sentence per service and side (src/ui/missing.ts writes them). */
+function renderMissingEdges(rows: readonly { sentence: string }[]): void {
+  const box = el('#missing-edges');
+  const key = rows.map((r) => r.sentence).join('\n');
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.querySelector('ul')!.replaceChildren(...rows.map((r) => {
+    const li = document.createElement('li');
+    li.textContent = r.sentence;
+    return li;
+  }));
+  box.hidden = rows.length === 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+// Recent spans: who a (trace id, span id) was, for the service-graph processor's questions about
+// a span's parent (did the parent of a server span come? which service is it, for an edge
+// inferred from a parent/child link?). A direct-mapped cache of fixed size, so memory is bounded
+// whatever the traffic: a colliding span replaces the older one, and a parent overwritten before
+// its child arrives reads as one that never came. Each span is written before the request's
+// spans are paired, so a parent in the same request is always found. CLIENT and PRODUCER spans
+// are not written: they wait in the edge store, where their children find them.
+
+import { freeEpoch } from './intern';
+
+/** Entries (a power of two): 65,536 × 32 bytes = 2 MiB, and 1 MiB more with infer_edges. */
+export const RECENT_CAPACITY: u32 = 1 << 16;
+// Entry: the key (trace id 16, span id 8), the service, and the kind, status and epoch.
+const R_SERVICE: usize = 24; // u32 interned id, not held: valid while the epoch is the intern's freeEpoch
+const R_INFO: usize = 28; // u32: kind (bits 0-7), R_ERROR, the low 16 bits of freeEpoch (bits 16-31)
+const ENTRY: usize = 32;
+export const R_ERROR: u32 = 0x100;
+// Details, only with infer_edges (`details` != 0): what an inferred edge observes of its parent.
+const D_SECONDS: usize = 0; // f64 duration
+const D_BATCH: usize = 8; // u32 request number when written
+const D_INDEX: usize = 12; // u32 the span's index in that request's staging
+const DETAIL: usize = 16;
+
+let entries: usize = 0;
+let details: usize = 0;
+/** Counts requests, so that an entry written in this request can lead back to its span record. */
+let batch: u32 = 0;
+
+export function initRecentSpans(withDetails: bool): void {
+  entries = heap.alloc(<usize>RECENT_CAPACITY * ENTRY);
+  memory.fill(entries, 0, <usize>RECENT_CAPACITY * ENTRY);
+  if (withDetails) {
+    details = heap.alloc(<usize>RECENT_CAPACITY * DETAIL);
+    memory.fill(details, 0, <usize>RECENT_CAPACITY * DETAIL);
+  }
+}
+
+export function nextBatch(): void {
+  batch++;
+}
+
+/** Remembers the span whose key (trace id, span id) is at `key`, hashed `h`; `info` its kind | R_ERROR. */
+export function remember(key: usize, h: u32, service: u32, info: u32, seconds: f64, index: u32): void {
+  let slot = <usize>(h & (RECENT_CAPACITY - 1));
+  let e = entries + slot * ENTRY;
+  store<u64>(e, load<u64>(key)); // KEY_BYTES, word by word
+  store<u64>(e, load<u64>(key, 8), 8);
+  store<u64>(e, load<u64>(key, 16), 16);
+  store<u32>(e, service, R_SERVICE);
+  store<u32>(e, (info & 0xffff) | (freeEpoch << 16), R_INFO);
+  if (details != 0) {
+    let d = details + slot * DETAIL;
+    store<f64>(d, seconds, D_SECONDS);
+    store<u32>(d, batch, D_BATCH);
+    store<u32>(d, index, D_INDEX);
+  }
+}
+
+/** The entry of the span with key `key` (hashed `h`), or 0 when it is not (or no longer) known. */
+export function recall(key: usize, h: u32): usize {
+  let e = entries + <usize>(h & (RECENT_CAPACITY - 1)) * ENTRY;
+  return load<u64>(e, 16) == load<u64>(key, 16) && load<u64>(e) == load<u64>(key) && load<u64>(e, 8) == load<u64>(key, 8)
+    && load<u32>(e, R_SERVICE) != 0 ? e : 0;
+}
+
+/** The span's service id, or 0 when ids were freed since (it may name another string now). */
+export function recalledService(e: usize): u32 {
+  return load<u32>(e, R_INFO) >>> 16 == (freeEpoch & 0xffff) ? load<u32>(e, R_SERVICE) : 0;
+}
+// @ts-ignore: decorator
+@inline export function recalledKind(e: usize): u32 {
+  return load<u32>(e, R_INFO) & 0xff;
+}
+// @ts-ignore: decorator
+@inline export function recalledFailed(e: usize): bool {
+  return (load<u32>(e, R_INFO) & R_ERROR) != 0;
+}
+function detailOf(e: usize): usize {
+  return details + ((e - entries) / ENTRY) * DETAIL;
+}
+/** The span's duration (infer_edges only). */
+export function recalledSeconds(e: usize): f64 {
+  return load<f64>(detailOf(e), D_SECONDS);
+}
+/** The span's index in the current request's staging, or -1 when it came in an earlier request (infer_edges only). */
+export function recalledIndex(e: usize): i32 {
+  let d = detailOf(e);
+  return load<u32>(d, D_BATCH) == batch ? <i32>load<u32>(d, D_INDEX) : -1;
+}
