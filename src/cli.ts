@@ -6,6 +6,7 @@ import { helpText } from './config/help.js';
 import { printConfig } from './config/print.js';
 import { explainListenError } from './config/inuse.js';
 import type { Config } from './config/types.js';
+import { serviceGraphsOn } from './config/types.js';
 import { createLogger, type Logger } from './log.js';
 import { SupervisedCore } from './core/supervisor.js';
 import { coreOptions } from './core/index.js';
@@ -14,7 +15,7 @@ import { loadBearerToken, loadTls } from './net/security.js';
 import { ConnectionGuard } from './net/connections.js';
 import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
-import { renderFamilies } from './exporters/exposition.js';
+import { renderFamilies, streamFamilies, type ExpositionFormat } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startPushExporters } from './exporters/push.js';
 import { startHttpReceiver } from './receivers/http.js';
@@ -39,7 +40,7 @@ const LIMIT_LOG_INTERVAL_MS = 60_000;
 
 async function run(config: Config, demo = false): Promise<void> {
   const log = createLogger(config.log_level);
-  const serviceGraphs = config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined;
+  const serviceGraphs = serviceGraphsOn(config.processors) ? config.processor.service_graphs : undefined;
   // TLS material and tokens are read first: a missing file stops the start with its key named.
   const otlpTls = loadTls(config.otlp.tls, 'otlp.tls');
   const httpTls = loadTls(config.tls, 'tls');
@@ -190,7 +191,11 @@ async function run(config: Config, demo = false): Promise<void> {
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
     routes: uiRoutes(ui, { cardinality: cardinalityApi({ core, spanMetrics, words: labelWords, registry: config.registry }) }),
-    renderers: [(format) => renderFamilies(families, format), (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format))],
+    // The families stream in the text formats (written as they render); the self metrics are rendered whole, first.
+    renderers: [
+      Object.assign((format: ExpositionFormat) => renderFamilies(families, format), { stream: streamFamilies.bind(null, families) }),
+      (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format)),
+    ],
     tls: httpTls,
     bearerToken: metricsToken,
     limits: config.http_limits,

@@ -11,6 +11,7 @@ import { checkSlos } from './slos.js';
 import { checkDimensionDefaults, checkDimensionMappings, resolveLabelCollisions } from './labelnames.js';
 import { translatePeerBlocks } from './peers.js';
 import type { Config } from './types.js';
+import { serviceGraphsOn } from './types.js';
 import { splitEndpoint } from './values.js';
 
 export interface LoadOptions {
@@ -368,13 +369,13 @@ function checkEndpointsDistinct(config: Config, issues: ConfigIssue[]): void {
 
 function warningsFor(config: Config, assigned: Set<string>): string[] {
   const warnings: string[] = [];
-  const blocks: [string, string][] = [
-    ['span_metrics', 'span-metrics'],
-    ['service_graphs', 'service-graphs'],
+  const blocks: [string, string, boolean][] = [
+    ['span_metrics', 'span-metrics', config.processors.includes('span-metrics')],
+    ['service_graphs', 'service-graphs', serviceGraphsOn(config.processors)],
   ];
-  for (const [block, processor] of blocks) {
+  for (const [block, processor, on] of blocks) {
     const prefix = `processor.${block}.`;
-    if ((config.processors as string[]).includes(processor)) continue;
+    if (on) continue;
     if ([...assigned].some((k) => k.startsWith(prefix))) {
       warnings.push(`processor.${block} is configured but ${processor} is not in processors: it has no effect`);
     }

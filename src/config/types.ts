@@ -6,8 +6,16 @@
 import type { FilterPolicy } from './filters.js';
 
 /** The processors spanmeter provides (the type is derived from this list, so the two cannot differ). */
-export const PROCESSOR_NAMES = ['span-metrics', 'service-graphs'] as const;
+export const PROCESSOR_NAMES = ['span-metrics', 'service-graphs', 'service-graphs-connection-info'] as const;
 export type ProcessorName = (typeof PROCESSOR_NAMES)[number];
+
+/**
+ * Whether the service-graph processor runs: `service-graphs` (requests and latency) or Tempo's
+ * `service-graphs-connection-info` subprocessor (traces_service_graph_connection_info), or both.
+ */
+export function serviceGraphsOn(processors: readonly ProcessorName[]): boolean {
+  return processors.includes('service-graphs') || processors.includes('service-graphs-connection-info');
+}
 
 export interface IntrinsicDimensions {
   service: boolean;

@@ -38,7 +38,6 @@ const TEMPO_ONLY_PROCESSORS = new Set([
   'span-metrics-size',
   'service-graphs-request',
   'service-graphs-latency',
-  'service-graphs-connection-info',
 ]);
 
 interface ParsedEndpoint {
@@ -307,7 +306,7 @@ export function buckets(): LeafSpec<number[]> {
 export function processors(): LeafSpec<ProcessorName[]> {
   return {
     kind: 'leaf',
-    type: 'list of span-metrics|service-graphs',
+    type: `list of ${PROCESSOR_NAMES.join('|')}`,
     fromText: (t) => listFromText(t),
     check(raw, path, report) {
       const list = checkList(raw, path, report);

@@ -1,6 +1,7 @@
 // The core as the host sees it: configures the WASM module once, feeds it request bytes and
 // exposes its tables and interned strings to the exporters. The only code that calls the ABI.
 import type { Config, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanMetricsConfig } from '../config/types.js';
+import { serviceGraphsOn } from '../config/types.js';
 import { sloNamePattern, sloSpanKind } from '../config/slos.js';
 import type { IngestResult } from './result.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
@@ -51,7 +52,7 @@ export interface NativeHistogramOptions {
 export function coreOptions(config: Config): CoreOptions {
   return {
     spanMetrics: config.processors.includes('span-metrics') ? config.processor.span_metrics : undefined,
-    serviceGraphs: config.processors.includes('service-graphs') ? config.processor.service_graphs : undefined,
+    serviceGraphs: serviceGraphsOn(config.processors) ? config.processor.service_graphs : undefined,
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,

@@ -24,7 +24,7 @@
 import protobuf from 'protobufjs';
 import type LongClass from 'long';
 import type { Family, Labels } from './families.js';
-import { forEachSeries } from './families.js';
+import { forEachSeries, sampleValue } from './families.js';
 import { scaled } from './exposition.js';
 import type { Exemplar } from '../core/index.js';
 import { readNative, type NativeHistogram } from '../core/native.js';
@@ -264,7 +264,7 @@ export class OtlpMetricsBuilder {
           return;
         }
         const values = f.type !== 'histogram'
-          ? Float64Array.of(view.value(slot, f.value))
+          ? Float64Array.of(sampleValue(f, view, slot))
           : Float64Array.from({ length: f.bounds.length + 2 }, (_, i) =>
             view.value(slot, i < f.bounds.length ? f.buckets + i : i === f.bounds.length ? f.count : f.sum));
         let shown = values;

@@ -10,7 +10,7 @@
 import { ProtoWriter } from './protowriter.js';
 import type { Exemplar } from '../core/index.js';
 import { readNative, sparseBuckets } from '../core/native.js';
-import { forEachSeries, type CounterFamily, type Family, type HistogramFamily, type Labels } from './families.js';
+import { forEachSeries, sampleValue, type CounterFamily, type Family, type HistogramFamily, type Labels } from './families.js';
 import { scaled } from './labels.js';
 
 export const PROMETHEUS_PROTOBUF = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
@@ -187,7 +187,7 @@ export function renderFamiliesProto(families: readonly Family[]): Buffer {
       if (view) {
         forEachSeries(f, view, (slot) => nest.message(body, 4, (m) => {
           labelPairs(nest, m, f.labels.pairs(view, slot));
-          nest.message(m, 2, (g) => g.tag(1, 1).double(view.value(slot, f.value)));
+          nest.message(m, 2, (g) => g.tag(1, 1).double(sampleValue(f, view, slot)));
         }));
       }
     } else {

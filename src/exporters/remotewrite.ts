@@ -23,7 +23,7 @@
 import type { Exemplar } from '../core/index.js';
 import { readNative, sparseBuckets, type NativeHistogram } from '../core/native.js';
 import type { Family, Labels } from './families.js';
-import { forEachSeries } from './families.js';
+import { forEachSeries, sampleValue } from './families.js';
 import { scaled } from './exposition.js';
 import { formatSampleValue } from './labels.js';
 import { compress } from './snappy.js';
@@ -354,7 +354,7 @@ export class WriteRequestBuilder {
         };
         if (f.type === 'gauge') {
           // No initial 0: that is for counters, whose first increase it shows.
-          writeSeries(labels, state.names.get(f.name)!, undefined, view.value(slot, f.value), false);
+          writeSeries(labels, state.names.get(f.name)!, undefined, sampleValue(f, view, slot), false);
           return;
         }
         if (f.type === 'counter') {

@@ -11,7 +11,7 @@ import {
 import type { ServiceGraphsConfig } from '../config/types.js';
 import { SERVICE_GRAPHS_OWN_LABELS } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, latestExemplar, nativeFamily, type CounterFamily, type Family, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
+import { TableLabels, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 /** connection_type label values by the core's number. */
@@ -27,12 +27,23 @@ export const UNPAIRED_REASONS: Record<number, string> = {
 /** virtual_node label values by the core's number. */
 const VIRTUAL_NODES: Record<number, string> = { [VIRTUAL_NONE]: '', [VIRTUAL_CLIENT]: 'client', [VIRTUAL_SERVER]: 'server' };
 
-export function serviceGraphsFamilies(core: Core, config: ServiceGraphsConfig): Family[] {
-  return serviceGraphsCatalog(core, config).families;
+/**
+ * Which families go out, by Tempo's processor names: `service-graphs` gives the requests and
+ * latency families, the `service-graphs-connection-info` subprocessor the presence gauge.
+ */
+export interface ServiceGraphsMetrics {
+  requests: boolean;
+  connectionInfo: boolean;
+}
+
+export function serviceGraphsFamilies(core: Core, config: ServiceGraphsConfig, metrics?: ServiceGraphsMetrics): Family[] {
+  return serviceGraphsCatalog(core, config, metrics).families;
 }
 
 /** The same families, typed, with the edge labels read by role (see ServiceGraphsCatalog). */
-export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): ServiceGraphsCatalog {
+export function serviceGraphsCatalog(
+  core: Core, config: ServiceGraphsConfig, metrics: ServiceGraphsMetrics = { requests: true, connectionInfo: false },
+): ServiceGraphsCatalog {
   const names = config.enable_client_server_prefix
     ? [...config.dimensions.map((d) => `client_${d}`), ...config.dimensions.map((d) => `server_${d}`)]
     : config.dimensions;
@@ -95,7 +106,16 @@ export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): S
     type: 'counter', name: 'traces_service_graph_dropped_spans', table: () => core.table('dropped'), labels: pairLabels(), value: PAIR_V_COUNT,
     help: 'Client or server spans dropped because the edge store was full (max_items).',
   };
-  const families: Family[] = [request, failed, server, client, ...(messaging ? [messaging] : []), unpaired, dropped];
+  // Tempo's: 1 per edge series while it is kept (a series goes when stale_duration passes without a request), never weighted.
+  const connectionInfo: GaugeFamily = {
+    type: 'gauge', name: 'traces_service_graph_connection_info', table: edges, labels: edgeLabels, value: SG_V_REQUESTS, constant: 1,
+    help: 'Edges between two services seen recently: 1 per edge (Tempo\'s service-graphs-connection-info).',
+  };
+  const families: Family[] = [
+    ...(metrics.requests ? [request, failed, server, client, ...(messaging ? [messaging] : [])] : []),
+    ...(metrics.connectionInfo ? [connectionInfo] : []),
+    unpaired, dropped,
+  ];
   return { families, request, failed, server, client, messaging, unpaired, dropped, labels: edge, pair };
 }
 
@@ -103,8 +123,8 @@ export function serviceGraphsCatalog(core: Core, config: ServiceGraphsConfig): S
 export class ServiceGraphsExposition {
   readonly families: Family[];
 
-  constructor(core: Core, config: ServiceGraphsConfig) {
-    this.families = serviceGraphsFamilies(core, config);
+  constructor(core: Core, config: ServiceGraphsConfig, metrics?: ServiceGraphsMetrics) {
+    this.families = serviceGraphsFamilies(core, config, metrics);
   }
 
   render(format: TextFormat = 'text'): string {

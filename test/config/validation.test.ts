@@ -202,10 +202,10 @@ describe('endpoints: host:port, port 0..65535, "" disables an OTLP receiver only
 describe('processors', () => {
   it.each([
     ['underscore spelling', 'processors: [span_metrics]\n', 'config error: c.yaml:1:14: processors[0]: unknown processor "span_metrics" (did you mean span-metrics?)'],
-    ['unknown', 'processors: [span-metrics, tracing]\n', 'config error: c.yaml:1:28: processors[1]: unknown processor "tracing" (supported: span-metrics, service-graphs)'],
-    ['a Tempo-only processor', 'processors: [local-blocks]\n', 'config error: c.yaml:1:14: processors[0]: Tempo processor "local-blocks" is not provided by spanmeter (supported: span-metrics, service-graphs)'],
+    ['unknown', 'processors: [span-metrics, tracing]\n', 'config error: c.yaml:1:28: processors[1]: unknown processor "tracing" (supported: span-metrics, service-graphs, service-graphs-connection-info)'],
+    ['a Tempo-only processor', 'processors: [local-blocks]\n', 'config error: c.yaml:1:14: processors[0]: Tempo processor "local-blocks" is not provided by spanmeter (supported: span-metrics, service-graphs, service-graphs-connection-info)'],
     ['duplicate', 'processors: [service-graphs, service-graphs]\n', 'config error: c.yaml:1:30: processors[1]: duplicate "service-graphs"'],
-    ['empty', 'processors: []\n', 'config error: c.yaml:1:13: processors: must list at least one processor (span-metrics, service-graphs)'],
+    ['empty', 'processors: []\n', 'config error: c.yaml:1:13: processors: must list at least one processor (span-metrics, service-graphs, service-graphs-connection-info)'],
     ['a string, not a list', 'processors: span-metrics\n', 'config error: c.yaml:1:13: processors: expected a list, got string "span-metrics"'],
   ])('%s', (_name, yaml, message) => {
     expect(fileError(yaml)).toBe(message);
@@ -333,7 +333,7 @@ describe('ConfigError', () => {
       {
         origin: 'env SPANMETER_PROCESSORS',
         path: 'processors[0]',
-        message: 'unknown processor "nope" (supported: span-metrics, service-graphs)',
+        message: 'unknown processor "nope" (supported: span-metrics, service-graphs, service-graphs-connection-info)',
       },
       {
         origin: '--log-level',
