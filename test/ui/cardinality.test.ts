@@ -96,8 +96,11 @@ describe('GET /api/cardinality and spanmeter cardinality', () => {
     expect(n.span_name_normalization).toBe('dry_run');
     // the names with a real user id (the others carry __cardinality_overflow__): one per method
     expect(n.merges.map((m) => m.name).sort()).toEqual(['GET /users/{id}/cart', 'POST /users/{id}/cart', 'PUT /users/{id}/cart']);
-    // each of those label sets has a user_id of its own, so normalising their names merges none
-    expect(n.label_sets_after).toBe(n.label_sets);
+    // most of those label sets have a user_id of their own, which normalising the names keeps
+    // apart; only sets whose user_id went to the overflow value while their name did not merge
+    // (the two labels pass the cap a few values apart: the estimates are each a random draw)
+    expect(n.label_sets_after).toBeLessThanOrEqual(n.label_sets);
+    expect(n.label_sets_after).toBeGreaterThan(n.label_sets - 4 * 0.0325 * 200 * 2);
   });
 
   it('spanmeter cardinality prints the same, as tables', async () => {
