@@ -24,7 +24,8 @@ import type { RunningServer } from './net/server.js';
 import { Telemetry } from './telemetry.js';
 import { UiApi, telemetryCounters } from './ui/api.js';
 import { unusedDimensionWarning } from './ui/semconv.js';
-import { cardinalityLimits, spanMetricsLabelWords, watchCardinality } from './ui/cardinality.js';
+import { cardinalityApi, cardinalityLimits, spanMetricsLabelWords, watchCardinality } from './ui/cardinality.js';
+import { cardinalityCommand } from './ui/cardinality-command.js';
 import { uiRoutes } from './ui/routes.js';
 import { DEMO_SLOS, startDemo, type Demo } from './ui/demo.js';
 import { rulesCommand } from './rules/command.js';
@@ -189,7 +190,7 @@ async function run(config: Config, demo = false): Promise<void> {
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
-    routes: uiRoutes(ui),
+    routes: uiRoutes(ui, { cardinality: cardinalityApi({ core, spanMetrics, words: labelWords, registry: config.registry }) }),
     // The families stream in the text formats (written as they render); the self metrics are rendered whole, first.
     renderers: [
       Object.assign((format: ExpositionFormat) => renderFamilies(families, format), { stream: streamFamilies.bind(null, families) }),
@@ -353,6 +354,13 @@ function addMemoryMetrics(telemetry: Telemetry, memory: MemoryLimiter): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'cardinality') {
+    const result = await cardinalityCommand(process.argv.slice(3), process.env);
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    process.exitCode = result.code;
+    return;
+  }
   if (process.argv[2] === 'rules') {
     const result = rulesCommand(process.argv.slice(3), process.env, packageVersion());
     process.stdout.write(result.stdout);
