@@ -32,6 +32,8 @@ import {
   configureCardinality, initCardinality, checkTracking, cardinalityTick, labelEstimate, labelLimited, labelExample,
   seriesDemand, topService, topServiceCount,
 } from './cardinality';
+import { configureNormalization, normalizedName } from './normalize';
+import { setPreview, initPreview, previewSpans, previewEstimate, entries as previewEntries, sampled as previewSampled } from './preview';
 import { ABI_VERSION, PROCESSOR_SPAN_METRICS } from './layout';
 
 initFieldTable();
@@ -236,10 +238,30 @@ export function cardinality_configure(capPerLabel: u32, windowMs: f64): void {
   configureCardinality(capPerLabel, windowMs);
 }
 
+/**
+ * Span-name normalisation of span metrics (optional, before start; assembly/normalize.ts):
+ * `mode` NORMALIZE_OFF (the default), NORMALIZE_DRY_RUN or NORMALIZE_ON; `routeSlot` the watched
+ * slot of http.route (-1: none), whose value replaces a path-like name under NORMALIZE_ON.
+ */
+export function normalize_configure(mode: u32, routeSlot: i32): void {
+  configureNormalization(mode, routeSlot);
+}
+
+/** The string id of the normalised form of string `id` (itself when unchanged, 0xffffffff when it could not be held). */
+export function normalized_name(id: u32): u32 {
+  return normalizedName(id);
+}
+
+/** The what-if preview of attribute keys (assembly/preview.ts): on (1, the default) or off (0); before start. */
+export function preview_configure(on: u32): void {
+  setPreview(on != 0);
+}
+
 /** Ends set-up. */
 export function start(): void {
   initStaging();
   if (spanMetricsEnabled()) initCardinality(spanMetricsTable);
+  initPreview();
 }
 
 /** Address of a buffer of at least `n` bytes for the next request body. */
@@ -268,6 +290,7 @@ export function ingest(n: usize, nowMs: f64): i32 {
   if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs);
   if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
   if (sloCount > 0) aggregateSlos();
+  previewSpans();
   return <i32>spanCount;
 }
 
@@ -462,4 +485,17 @@ export function top_service(i: i32): u32 {
 }
 export function top_service_count(i: i32): f64 {
   return topServiceCount(i);
+}
+
+/** The what-if preview's table (PREVIEW_ENTRIES entries of PREVIEW_ENTRY_SIZE bytes: PV_ offsets); an entry is in use when its PV_SPANS > 0. */
+export function preview_entries(): usize {
+  return previewEntries;
+}
+/** Distinct values of preview entry `i`'s key among its sampled spans (HyperLogLog, 3.25 % standard error). */
+export function preview_estimate(i: i32): f64 {
+  return previewEstimate(i);
+}
+/** Spans whose attributes the preview read so far (one in 2^PREVIEW_SAMPLE_SHIFT). */
+export function preview_sampled(): f64 {
+  return previewSampled;
 }

@@ -14,7 +14,7 @@ import {
   addResource, addSpan, resourceCount, SLOT_SIZE, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN,
   SPAN_SLOTS, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
   SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
-  spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE,
+  spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE, SPAN_BODY,
 } from './staging';
 import { watchedSlotOf } from './watch';
 import { stageResourceAttributes, beginResource, noteResourceAttribute, resetTargetInfo } from './targetinfo';
@@ -152,6 +152,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
   let span = addSpan(resourceIndex);
   let attributes: u32 = 0;
   store<u32>(span, <u32>size, SPAN_SIZE);
+  store<u32>(span, <u32>rp, SPAN_BODY);
   while (rp < end) {
     let tag = readTag(end, M_SPAN);
     if (failCode != 0) return;

@@ -10,7 +10,7 @@ import {
   EVENT_SLOTS, SLOT_SIZE, SPAN_SCOPE,
 } from './staging';
 import { intern, retain, stringPtr, stringLen, MISSING, MAX_VALUE_BYTES } from './intern';
-import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier, spanNameId } from './attributes';
+import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
 import { Filter, keeps, forgetFilterMemo } from './filters';
@@ -19,6 +19,7 @@ import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './target
 import { stageScopes, scopeWords } from './scopes';
 import { Native, nativeOf, observeNative, histogramCost } from './nativehistogram';
 import { tracking, upsertTracked } from './cardinality';
+import { spanMetricsNameId } from './normalize';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
@@ -214,7 +215,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     let resource = resourceAt(resourceIndex);
     if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) continue;
     store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0, SM_KEY_SERVICE << 2);
-    store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanNameId(span) : 0, SM_KEY_SPAN_NAME << 2);
+    store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanMetricsNameId(span) : 0, SM_KEY_SPAN_NAME << 2);
     store<u32>(key, (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, SM_KEY_SPAN_KIND << 2);
     store<u32>(key, (intrinsics & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0, SM_KEY_STATUS_CODE << 2);
     store<u32>(key, (intrinsics & I_STATUS_MESSAGE) != 0

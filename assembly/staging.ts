@@ -28,7 +28,8 @@ export const SPAN_NAME_ID: usize = 64; // u32 interned name (NOT_INTERNED until 
 export const SPAN_TRACE_STATE_PTR: usize = 68; // u32, W3C tracestate (0 = none)
 export const SPAN_TRACE_STATE_LEN: usize = 72; // u32
 export const SPAN_SCOPE: usize = 76; // u32 its ScopeSpans' record (scopes.ts; only while scopes are staged)
-export const SPAN_SLOTS: usize = 80;
+export const SPAN_BODY: usize = 80; // u32 where the Span message starts (SPAN_SIZE bytes): the preview re-reads its attributes
+export const SPAN_SLOTS: usize = 88;
 
 /** SPAN_NAME_ID before interning (intern's MISSING is 0xffffffff). */
 export const NOT_INTERNED: u32 = 0xfffffffe;

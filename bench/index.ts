@@ -351,6 +351,14 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
     spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release',
     nativeHistograms: { mode: 'both', schema: schemaForFactor(1.1), maxBuckets: 100, minResetMs: 15 * 60_000 },
   });
+  // Issue 23: span-name normalisation on (ids in path-like names, http.route when present).
+  const normalized = await Core.create({
+    spanMetrics: { ...cfg.processor.span_metrics, span_name_normalization: 'on' }, serviceGraphs: cfg.processor.service_graphs, build: 'release',
+  });
+  // The same as (b) without the what-if preview of attribute keys: (b) − (b6) is the preview's cost.
+  const noPreview = await Core.create({
+    spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release', preview: false,
+  });
   const js = new JsSpanMetrics(smConfig.histogram_buckets);
   const jsLite = new JsSpanMetrics(smConfig.histogram_buckets, { validate: false });
   const naive = new NaiveSpanMetrics(smConfig.histogram_buckets);
@@ -361,6 +369,8 @@ async function inProcess(o: Options, w: Workload, smConfig: SpanMetricsConfig): 
     { key: 'b2', label: '(b2) as (b1), + events metric + 4 SLOs', pass: corePass(withSlos, batches, false) },
     { key: 'b3', label: '(b3) as (b), + 2 filter policies per processor + 1 mapping', pass: corePass(filtered, batches, true) },
     { key: 'b4', label: '(b4) as (b), + native histograms (both; factor 1.1, 100 buckets)', pass: corePass(native, batches, true) },
+    { key: 'b5', label: '(b5) as (b), + span_name_normalization: on', pass: corePass(normalized, batches, true) },
+    { key: 'b6', label: '(b6) as (b), without the what-if preview (one span in 64 re-read)', pass: corePass(noPreview, batches, true) },
     {
       key: 'c', label: '(c) plain TypeScript: JS walker + typed arrays', pass: () => {
         let n = 0;

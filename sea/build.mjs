@@ -5,7 +5,8 @@
 //      CommonJS file, build/sea/spanmeter.cjs: a SEA runs one script and can require() only
 //      Node's built-in modules. The package version is compiled in (no package.json beside it).
 //   2. `node --experimental-sea-config build/sea/sea-config.json` writes the blob: that script plus
-//      build/spanmeter.wasm as the asset "spanmeter.wasm" (read with node:sea getAsset).
+//      build/spanmeter.wasm as the asset "spanmeter.wasm" (read with node:sea getAsset), and the
+//      OTLP/JSON converter's worker bundled alone as the asset "json-worker.cjs".
 //   3. The running node binary is copied to the output and postject injects the blob as the
 //      NODE_SEA_BLOB resource, flipping the SEA fuse.
 //
@@ -53,6 +54,14 @@ const bundle = await rolldown({
 await bundle.write({ file: bundlePath, format: 'cjs', codeSplitting: false });
 await bundle.close();
 
+// 1b. The OTLP/JSON converter's worker thread (src/otlp/json-converter.ts) as a script of its
+// own: a SEA cannot start a worker from a file, so it is stored as the asset json-worker.cjs and
+// started with eval.
+const workerPath = join(WORK, 'json-worker.cjs');
+const workerBundle = await rolldown({ input: join(ROOT, 'dist', 'src', 'otlp', 'json-worker.js'), platform: 'node', logLevel: 'warn' });
+await workerBundle.write({ file: workerPath, format: 'cjs', codeSplitting: false });
+await workerBundle.close();
+
 // 2. The blob.
 const blobPath = join(WORK, 'spanmeter.blob');
 const seaConfig = {
@@ -60,7 +69,7 @@ const seaConfig = {
   output: blobPath,
   disableExperimentalSEAWarning: true,
   useCodeCache: true,
-  assets: { 'spanmeter.wasm': join(ROOT, 'build', 'spanmeter.wasm') },
+  assets: { 'spanmeter.wasm': join(ROOT, 'build', 'spanmeter.wasm'), 'json-worker.cjs': workerPath },
 };
 writeFileSync(join(WORK, 'sea-config.json'), `${JSON.stringify(seaConfig, null, 2)}\n`);
 execFileSync(process.execPath, ['--experimental-sea-config', join(WORK, 'sea-config.json')], { stdio: 'inherit' });

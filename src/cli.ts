@@ -15,7 +15,7 @@ import { loadBearerToken, loadTls } from './net/security.js';
 import { ConnectionGuard } from './net/connections.js';
 import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
-import { renderFamilies } from './exporters/exposition.js';
+import { renderFamilies, streamFamilies, type ExpositionFormat } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
 import { startPushExporters } from './exporters/push.js';
 import { startHttpReceiver } from './receivers/http.js';
@@ -24,7 +24,8 @@ import type { RunningServer } from './net/server.js';
 import { Telemetry } from './telemetry.js';
 import { UiApi, telemetryCounters } from './ui/api.js';
 import { unusedDimensionWarning } from './ui/semconv.js';
-import { cardinalityLimits, spanMetricsLabelWords, watchCardinality } from './ui/cardinality.js';
+import { cardinalityApi, cardinalityLimits, spanMetricsLabelWords, watchCardinality } from './ui/cardinality.js';
+import { cardinalityCommand } from './ui/cardinality-command.js';
 import { uiRoutes } from './ui/routes.js';
 import { DEMO_SLOS, startDemo, type Demo } from './ui/demo.js';
 import { rulesCommand } from './rules/command.js';
@@ -189,8 +190,12 @@ async function run(config: Config, demo = false): Promise<void> {
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
     endpoint: config.http_endpoint,
-    routes: uiRoutes(ui),
-    renderers: [(format) => renderFamilies(families, format), (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format))],
+    routes: uiRoutes(ui, { cardinality: cardinalityApi({ core, spanMetrics, words: labelWords, registry: config.registry }) }),
+    // The families stream in the text formats (written as they render); the self metrics are rendered whole, first.
+    renderers: [
+      Object.assign((format: ExpositionFormat) => renderFamilies(families, format), { stream: streamFamilies.bind(null, families) }),
+      (format) => (format === 'protobuf' ? telemetry.renderProto() : telemetry.render(format)),
+    ],
     tls: httpTls,
     bearerToken: metricsToken,
     limits: config.http_limits,
@@ -349,6 +354,13 @@ function addMemoryMetrics(telemetry: Telemetry, memory: MemoryLimiter): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'cardinality') {
+    const result = await cardinalityCommand(process.argv.slice(3), process.env);
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    process.exitCode = result.code;
+    return;
+  }
   if (process.argv[2] === 'rules') {
     const result = rulesCommand(process.argv.slice(3), process.env, packageVersion());
     process.stdout.write(result.stdout);

@@ -190,6 +190,7 @@ export const SCHEMA: ObjectSpec<Config> = {
             enable_target_info: optional(boolean()),
             target_info_excluded_dimensions: optional(nameList()),
             enable_instance_label: optional(boolean()),
+            span_name_normalization: optional(oneOf(['off', 'dry_run', 'on'])),
           },
         },
         service_graphs: {

@@ -59,6 +59,8 @@ export interface SpanMetricsConfig {
   target_info_excluded_dimensions?: string[];
   /** With target_info: the instance label (service.instance.id) on target_info and the span metrics; absent = on. */
   enable_instance_label?: boolean;
+  /** Ids in path-like span names replaced by placeholders (on), only reported (dry_run), or not (off, also when absent). */
+  span_name_normalization?: 'off' | 'dry_run' | 'on';
 }
 
 /** One of Tempo's dimension_mappings: label `name` = the values of `source_labels` a span has, joined by `join`. */

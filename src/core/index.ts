@@ -25,6 +25,8 @@ export interface CoreOptions {
   slackMs?: number;
   /** Service-level objectives counted in the core. */
   slos?: readonly SloConfig[];
+  /** The what-if preview of attribute keys (assembly/preview.ts); default on. */
+  preview?: boolean;
   /** Request limits (0 or absent: none). */
   limits?: { maxStringLength: number; maxAttributesPerSpan: number; maxSpansPerRequest?: number };
   /** Native histograms for both processors' histograms (generate_native_histograms); absent: classic only. */
@@ -242,10 +244,15 @@ export class Core {
       );
     }
     if (sm) configureFilters(wasm, L.PROCESSOR_SPAN_METRICS, sm, slot, filterPatterns);
+    const normalization = sm?.span_name_normalization ?? 'off';
+    if (normalization !== 'off') {
+      wasm.normalize_configure(normalization === 'on' ? L.NORMALIZE_ON : L.NORMALIZE_DRY_RUN, slot('http.route'));
+    }
     if (sg) configureFilters(wasm, L.PROCESSOR_SERVICE_GRAPHS, sg, slot, filterPatterns);
     const maxActive = Math.min(options.registry?.max_active_series ?? 0, 0xffffffff);
     wasm.registry_configure(maxActive, options.slackMs ?? 0);
     const labelCap = Math.min(options.registry?.max_cardinality_per_label ?? 0, 0xffffffff);
+    if (options.preview === false) wasm.preview_configure(0);
     wasm.cardinality_configure(labelCap, options.registry?.stale_duration ?? 15 * 60_000);
     const limits = options.limits;
     wasm.limits_configure(limits?.maxStringLength ?? 0, limits?.maxAttributesPerSpan ?? 0, limits?.maxSpansPerRequest ?? 0);
@@ -396,6 +403,44 @@ export class Core {
       example = decoder.decode(u8.subarray(p + 4, p + 4 + this.u32[p >>> 2]!));
     }
     return { estimate, limited: this.wasm.label_values_limited(word), example };
+  }
+
+  /** The string id of the normalised form of span name `id` (span_name_normalization; itself when unchanged). */
+  normalizedName(id: number): number {
+    return this.wasm.normalized_name(id) >>> 0;
+  }
+
+  /**
+   * The what-if preview (assembly/preview.ts): per service and attribute key seen on the sampled
+   * spans, the sampled spans that carried it, the distinct values among them (HyperLogLog) and
+   * up to three example values.
+   */
+  previewKeys(): { service: string; key: string; spans: number; estimate: number; examples: string[] }[] {
+    const base = this.wasm.preview_entries() >>> 0;
+    const out: { service: string; key: string; spans: number; estimate: number; examples: string[] }[] = [];
+    if (base === 0) return out;
+    for (let i = 0; i < L.PREVIEW_ENTRIES; i++) {
+      const e = base + i * L.PREVIEW_ENTRY_SIZE;
+      const u8 = this.views();
+      const spans = this.f64[(e + L.PV_SPANS) >>> 3]!;
+      if (spans === 0) continue;
+      const keyLen = Math.min(this.u32[(e + L.PV_KEY_LEN) >>> 2]!, L.PV_KEY_BYTES);
+      const key = decoder.decode(u8.subarray(e + L.PV_KEY, e + L.PV_KEY + keyLen));
+      const examples: string[] = [];
+      const count = this.u32[(e + L.PV_EXAMPLES) >>> 2]!;
+      for (let k = 0; k < count; k++) {
+        const x = e + L.PV_EXAMPLES + 4 + k * (4 + L.PV_EXAMPLE_BYTES);
+        examples.push(decoder.decode(u8.subarray(x + 4, x + 4 + this.u32[x >>> 2]!)));
+      }
+      const serviceId = this.u32[(e + L.PV_SERVICE) >>> 2]!;
+      out.push({ service: this.label(serviceId), key, spans, estimate: this.wasm.preview_estimate(i), examples });
+    }
+    return out;
+  }
+
+  /** Spans whose attributes the preview read so far. */
+  previewSampled(): number {
+    return this.wasm.preview_sampled();
   }
 
   /** Series the traffic would make: active series plus the span-metrics label sets held back over the window. */

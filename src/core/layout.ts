@@ -343,6 +343,39 @@ export const LABEL_EXAMPLE_BYTES = 96;
 /** Entries of the held-back services' top list (top_service). */
 export const TOP_SERVICES = 8;
 
+// normalize_configure's modes (span_name_normalization).
+/** off: span names as they are. */
+export const NORMALIZE_OFF = 0;
+/** dry_run: span names as they are; normalized_name answers for the host's report. */
+export const NORMALIZE_DRY_RUN = 1;
+/** on: path-like span names normalised (or their http.route) before the series lookup. */
+export const NORMALIZE_ON = 2;
+
+// ---- What-if preview (preview.ts): per (service, attribute key) seen on sampled spans, an
+// entry of PREVIEW_ENTRY_SIZE bytes at preview_entries() + i * PREVIEW_ENTRY_SIZE.
+
+/** Entries: PREVIEW_WAYS per set; the least-sampled entry of a set makes room for a new key. */
+export const PREVIEW_ENTRIES = 512;
+export const PREVIEW_WAYS = 4;
+/** One span in 2^PREVIEW_SAMPLE_SHIFT has its attributes read. */
+export const PREVIEW_SAMPLE_SHIFT = 6;
+/** u32 the service's string id (0: spans without service.name); an entry is in use when PV_SPANS > 0. */
+export const PV_SERVICE = 0;
+/** u32 the key's length in bytes (up to PV_KEY_BYTES kept). */
+export const PV_KEY_LEN = 4;
+/** f64 sampled spans that carried the key. */
+export const PV_SPANS = 8;
+/** The key's first PV_KEY_BYTES bytes. */
+export const PV_KEY = 16;
+export const PV_KEY_BYTES = 48;
+/** u32 example values kept (up to PV_EXAMPLE_COUNT), then per example a u32 length and PV_EXAMPLE_BYTES bytes. */
+export const PV_EXAMPLES = 64;
+export const PV_EXAMPLE_COUNT = 3;
+export const PV_EXAMPLE_BYTES = 40;
+/** The HyperLogLog sketch of the values (hll.ts; preview_estimate reads it). */
+export const PV_SKETCH = 200;
+export const PREVIEW_ENTRY_SIZE = 1240;
+
 /** The reason the host reports for each ingest failure code (the E_ constants). */
 export const FAILURE_REASONS: Readonly<Record<number, string>> = {
   [E_TRUNCATED]: 'truncated data',

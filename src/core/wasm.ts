@@ -33,6 +33,9 @@ export interface CoreExports {
   limits_configure(maxStringLength: number, maxAttributesPerSpan: number, maxSpansPerRequest: number): void;
   /** Optional (no cap without it). */
   cardinality_configure(capPerLabel: number, windowMs: number): void;
+  /** Optional (off without it). */
+  normalize_configure(mode: number, routeSlot: number): void;
+  normalized_name(id: number): number;
   start(): void;
   input_reserve(n: number): number;
   ingest(n: number, nowMs: number): number;
@@ -73,6 +76,10 @@ export interface CoreExports {
   series_demand(): number;
   top_service(i: number): number;
   top_service_count(i: number): number;
+  preview_configure(on: number): void;
+  preview_entries(): number;
+  preview_estimate(i: number): number;
+  preview_sampled(): number;
 }
 
 

@@ -1,7 +1,7 @@
 // The Prometheus text format 0.0.4 and OpenMetrics 1.0, written from metric families straight
 // out of core memory: one cached label string per series, no object per sample.
 import { GrowableBytes } from './bytes.js';
-import type { Exemplar } from '../core/index.js';
+import type { Exemplar, SeriesTableView } from '../core/index.js';
 import type { Family } from './families.js';
 import { forEachSeries, sampleValue } from './families.js';
 import { formatSampleValue, scaled } from './labels.js';
@@ -64,13 +64,60 @@ class ByteWriter extends GrowableBytes {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
+
+  /** The bytes written so far, handed over: writing goes on in a new buffer of the same size. */
+  take(): Buffer {
+    const chunk = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
+    this.pos = 0;
+    return chunk;
+  }
 }
 
 export function renderFamilies(families: readonly Family[], format: ExpositionFormat): Buffer {
   if (format === 'protobuf') return renderFamiliesProto(families);
   const out = new ByteWriter();
-  for (const f of families) renderFamily(f, format, out);
+  for (const f of families) {
+    const write = familyWriter(f, format, out);
+    const view = f.table();
+    if (view) forEachSeries(f, view, (slot) => write(view, slot));
+  }
   return out.finish();
+}
+
+/** About how many bytes streamFamilies hands over at a time. */
+export const STREAM_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The bytes renderFamilies makes, handed to `write` in chunks of about `chunkBytes` as they are
+ * written, so that no buffer holds the whole exposition (GET /metrics, src/exporters/server.ts).
+ * When `write` answers a promise (the reader is behind), rendering waits for it and then reads
+ * the family's table again where it stopped: memory may have grown meanwhile (a new view), and a
+ * series keeps its slot for life, so each series is written once, as it is when its turn comes;
+ * series made meanwhile in slots already passed show at the next scrape.
+ */
+export async function streamFamilies(
+  families: readonly Family[], format: TextFormat, write: (chunk: Buffer) => Promise<void> | undefined, chunkBytes = STREAM_CHUNK_BYTES,
+): Promise<void> {
+  const out = new ByteWriter(chunkBytes + 16 * 1024);
+  for (const f of families) {
+    const writeSeries = familyWriter(f, format, out);
+    let slot = 0;
+    for (let view = f.table(); view && slot < view.used; ) {
+      const v = view;
+      slot = forEachSeries(f, v, (s) => {
+        writeSeries(v, s);
+        return out.pos >= chunkBytes;
+      }, slot);
+      if (out.pos < chunkBytes) continue;
+      const wait = write(out.take());
+      if (wait) {
+        await wait;
+        view = f.table();
+      }
+    }
+  }
+  if (out.pos > 0) await write(out.take());
 }
 
 /** An OpenMetrics exemplar after a sample: ` # {trace_id="…",span_id="…"} value timestamp`. */
@@ -80,19 +127,18 @@ function exemplarText(e: Exemplar | undefined, scale: number): string {
   return ` # {trace_id="${e.traceId}"${span}} ${formatSampleValue(e.value * scale)} ${e.timestampMs / 1000}`;
 }
 
-function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
+/** Writes the family's HELP and TYPE lines and returns the writer of one series' lines. */
+function familyWriter(f: Family, format: TextFormat, out: ByteWriter): (view: SeriesTableView, slot: number) => void {
   const om = format === 'openmetrics';
   const sampleName = f.type === 'counter' ? `${f.name}_total` : f.name;
   // Text 0.0.4 names a counter family by its sample name; OpenMetrics by the name without _total.
   const headerName = f.type === 'counter' && !om ? sampleName : f.name;
   out.text(`# HELP ${headerName} ${f.help}\n# TYPE ${headerName} ${f.type}\n`);
-  const view = f.table();
-  if (!view) return;
   if (f.type !== 'histogram') {
     const open = Buffer.from(`${sampleName}{`);
     const bare = Buffer.from(sampleName);
     const exemplar = f.type === 'counter' ? f.exemplar : undefined;
-    forEachSeries(f, view, (slot) => {
+    return (view, slot) => {
       const labels = f.labels.bytes(view, slot);
       const value = ` ${formatSampleValue(sampleValue(f, view, slot))}${om ? exemplarText(exemplar?.(view, slot), 1) : ''}\n`;
       if (labels.length > 0) {
@@ -103,8 +149,7 @@ function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
         out.bytes(bare);
         out.ascii(value);
       }
-    });
-    return;
+    };
   }
   const scale = f.milliseconds ? 1000 : 1;
   const bucketName = Buffer.from(`${f.name}_bucket{`);
@@ -116,7 +161,7 @@ function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
   const leAlone = le.map((v) => `le="${v}"} `);
   const sumOpen = Buffer.from(`${f.name}_sum{`);
   const countOpen = Buffer.from(`${f.name}_count{`);
-  forEachSeries(f, view, (slot) => {
+  return (view, slot) => {
     const labels = f.labels.bytes(view, slot);
     const tails = labels.length > 0 ? leAfterLabels : leAlone;
     let cumulative = 0;
@@ -136,5 +181,5 @@ function renderFamily(f: Family, format: TextFormat, out: ByteWriter): void {
     out.bytes(labels.length > 0 ? countOpen : countOpen.subarray(0, countOpen.length - 1));
     out.bytes(labels);
     out.ascii(`${close} ${formatSampleValue(count)}\n`);
-  });
+  };
 }

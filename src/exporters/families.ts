@@ -113,14 +113,18 @@ export function sampleValue(f: CounterFamily | GaugeFamily, view: SeriesTableVie
 
 export type Family = CounterFamily | HistogramFamily | GaugeFamily;
 
-/** Calls `visit` for each live series of the family, with its slot. */
-export function forEachSeries(family: Family, view: SeriesTableView, visit: (slot: number) => void): void {
+/**
+ * Calls `visit` for each live series of the family, with its slot, from slot `from` on; stops
+ * after a visit that answers true. Returns the slot to go on from (view.used when done).
+ */
+export function forEachSeries(family: Family, view: SeriesTableView, visit: (slot: number) => boolean | void, from = 0): number {
   const skipAt = family.type === 'gauge' || !family.skipZero ? -1 : family.type === 'counter' ? family.value : family.count;
-  for (let slot = 0; slot < view.used; slot++) {
+  for (let slot = from; slot < view.used; slot++) {
     if (!view.live(slot)) continue;
     if (skipAt >= 0 && !(view.value(slot, skipAt) > 0)) continue;
-    visit(slot);
+    if (visit(slot) === true) return slot + 1;
   }
+  return view.used;
 }
 
 /** The most recent of the exemplars kept for a histogram's buckets, as the exemplar of an increment of 1. */

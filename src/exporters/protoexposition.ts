@@ -53,13 +53,23 @@ function zigzag(n: number): number {
   return n >= 0 ? 2 * n : -2 * n - 1;
 }
 
+/** Encoded label pairs per label set: TableLabels keeps one array per series while it lives, so this is once per series. */
+const encodedLabels = new WeakMap<Labels, Uint8Array>();
+
 function labelPairs(nest: Nest, w: ProtoWriter, labels: Labels): void {
-  for (const [name, value] of labels) {
-    nest.message(w, 1, (p) => {
-      stringField(p, 1, name);
-      stringField(p, 2, value);
-    });
+  let bytes = encodedLabels.get(labels);
+  if (!bytes) {
+    const e = new ProtoWriter(64);
+    for (const [name, value] of labels) {
+      nest.message(e, 1, (p) => {
+        stringField(p, 1, name);
+        stringField(p, 2, value);
+      });
+    }
+    bytes = e.take();
+    encodedLabels.set(labels, bytes);
   }
+  w.raw(bytes);
 }
 
 function exemplarField(nest: Nest, w: ProtoWriter, field: number, e: Exemplar | undefined, scale: number): void {

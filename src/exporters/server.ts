@@ -5,8 +5,9 @@
 // never read can hold.
 import http from 'node:http';
 import https from 'node:https';
-import { gzipSync } from 'node:zlib';
-import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type ExpositionFormat } from './exposition.js';
+import type { Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { negotiate, OPENMETRICS_TEXT, PROMETHEUS_TEXT, type ExpositionFormat, type TextFormat } from './exposition.js';
 import { PROMETHEUS_PROTOBUF } from './protoexposition.js';
 import { listenHttp, type RunningServer } from '../net/server.js';
 import { parseEndpoint } from '../net/endpoint.js';
@@ -15,7 +16,14 @@ import { silentLogger, type Logger } from '../log.js';
 import { bearerChecker, type TlsMaterial } from '../net/security.js';
 import { limitedListener, type RefusalReason, type ServerLimits } from '../net/limits.js';
 
-export type Renderer = (format: ExpositionFormat) => string | Uint8Array | Promise<string | Uint8Array>;
+/**
+ * Renders part of /metrics. One with `stream` (the metric families, streamFamilies) is written to
+ * the response in chunks as it renders in the text formats, waiting when the reader is behind;
+ * the others (and all in protobuf) are rendered whole before the answer starts.
+ */
+export type Renderer = ((format: ExpositionFormat) => string | Uint8Array | Promise<string | Uint8Array>) & {
+  stream?: (format: TextFormat, write: (chunk: Buffer) => Promise<void> | undefined) => Promise<void>;
+};
 
 const CONTENT_TYPES: Record<ExpositionFormat, string> = { text: PROMETHEUS_TEXT, openmetrics: OPENMETRICS_TEXT, protobuf: PROMETHEUS_PROTOBUF };
 
@@ -91,6 +99,11 @@ export async function renderAll(renderers: readonly Renderer[], format: Expositi
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/** The scraper went away (or write_timeout cut it) while /metrics was being written. */
+class ScrapeGone extends Error {}
+
+const toBytes = (p: string | Uint8Array): Uint8Array => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
 const EOF = Buffer.from('# EOF\n');
 
 export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningServer> {
@@ -164,20 +177,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         res.end();
         return;
       }
-      let text: Buffer;
-      try {
-        text = await renderAll(renderers, format);
-      } catch (err) {
-        log.error({ err }, 'metrics server: rendering /metrics failed');
-        send(res, 500, 'text/plain; charset=utf-8', 'rendering metrics failed\n', head);
-        return;
-      }
-      if (/\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
-        res.setHeader('Content-Encoding', 'gzip');
-        send(res, 200, type, gzipSync(text), head);
-      } else {
-        send(res, 200, type, text, head);
-      }
+      await streamMetrics(req, res, format, type);
     } else if (path === '/healthz') {
       if (!health) {
         send(res, 200, 'text/plain; charset=utf-8', 'ok\n', head);
@@ -196,6 +196,65 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     } else {
       if (options.routes) res.setHeader('Vary', 'Accept');
       send(res, 200, 'text/plain; charset=utf-8', options.routes ? INDEX_WITH_UI : INDEX, head);
+    }
+  }
+
+  /**
+   * GET /metrics, written as it renders (chunked, gzip as a stream when asked): no buffer holds
+   * the whole exposition, so its size cannot fail a scrape, and a reader that falls behind holds
+   * up the rendering (write_timeout bounds how long) rather than memory. The renderers without
+   * `stream` (spanmeter's own metrics: small) are rendered first, so that their failure still
+   * answers 500; a failure once the answer has started cuts the connection.
+   */
+  async function streamMetrics(req: http.IncomingMessage, res: http.ServerResponse, format: ExpositionFormat, type: string): Promise<void> {
+    const text = format !== 'protobuf';
+    let parts: (Uint8Array | Renderer)[];
+    try {
+      parts = await Promise.all(renderers.map(async (r) => (r.stream && text ? r : toBytes(await r(format)))));
+    } catch (err) {
+      log.error({ err }, 'metrics server: rendering /metrics failed');
+      send(res, 500, 'text/plain; charset=utf-8', 'rendering metrics failed\n');
+      return;
+    }
+    const gzip = /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '');
+    res.writeHead(200, { 'Content-Type': type, ...(gzip ? { 'Content-Encoding': 'gzip' } : {}) });
+    const sink: Writable = gzip ? createGzip() : res;
+    if (gzip) sink.pipe(res);
+    const write = (chunk: Uint8Array): Promise<void> | undefined => {
+      if (res.destroyed) throw new ScrapeGone();
+      if (sink.write(chunk)) return undefined;
+      return new Promise<void>((resolve) => {
+        const done = (): void => {
+          sink.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        sink.on('drain', done);
+        res.on('close', done);
+      });
+    };
+    try {
+      // Text: each part starts on its own line (renderAll's joining); protobuf: delimited messages, as they are.
+      let last = NEWLINE[0];
+      for (const p of parts) {
+        if (p instanceof Uint8Array) {
+          if (p.length === 0) continue;
+          if (text && last !== NEWLINE[0]) await write(NEWLINE);
+          await write(p);
+          last = p[p.length - 1];
+        } else if (format !== 'protobuf') {
+          if (last !== NEWLINE[0]) await write(NEWLINE);
+          await p.stream!(format, (chunk) => write(chunk));
+          last = NEWLINE[0]; // streamFamilies writes whole lines
+        }
+      }
+      if (text && last !== NEWLINE[0]) await write(NEWLINE);
+      if (format === 'openmetrics') await write(EOF);
+      sink.end();
+    } catch (err) {
+      if (!(err instanceof ScrapeGone)) log.error({ err }, 'metrics server: rendering /metrics failed after the answer started: connection cut');
+      sink.destroy();
+      res.destroy();
     }
   }
 

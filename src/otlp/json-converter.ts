@@ -4,8 +4,9 @@
 // body that needs more ends that worker, not the process, and is answered 413. Each body is also
 // held to `maxNodes` objects and arrays before it is parsed (json-job.ts), so most such bodies are
 // refused early. Run from the TypeScript sources (tests in-process), where there is no compiled
-// worker script, the same job runs inline.
+// worker script, the same job runs inline; the single executable carries the worker's bundle.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { OtlpError, type OtlpErrorKind } from './errors.js';
@@ -35,10 +36,24 @@ interface Pending {
 
 type Answer = { id: number; bytes: Uint8Array } | { id: number; kind: OtlpErrorKind; message: string };
 
-const WORKER_URL = new URL('./json-worker.js', import.meta.url);
+/**
+ * How the worker starts: in the single executable (sea/build.mjs), from its bundle stored as the
+ * asset json-worker.cjs; else from the compiled script beside this file. Undefined (run from the
+ * TypeScript sources, where there is none): the job runs inline.
+ */
+function workerSource(): { source: string | URL; evaluate: boolean } | undefined {
+  try {
+    const sea = createRequire(import.meta.url)('node:sea') as { isSea(): boolean; getAsset(key: string, encoding: string): string };
+    if (sea.isSea()) return { source: sea.getAsset('json-worker.cjs', 'utf8'), evaluate: true };
+  } catch {
+    // no node:sea (Node < 20.12), or an executable built without the asset: as from files
+  }
+  const url = new URL('./json-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(url)) ? { source: url, evaluate: false } : undefined;
+}
 
 export class JsonConverter {
-  private readonly inline = !existsSync(fileURLToPath(WORKER_URL));
+  private readonly from = workerSource();
   private worker: Worker | undefined;
   private current: Pending | undefined;
   private readonly queue: Pending[] = [];
@@ -55,7 +70,7 @@ export class JsonConverter {
   /** The protobuf bytes of one OTLP/JSON body (Content-Encoding undone first); rejects with an OtlpError. */
   convert(bytes: Uint8Array, encoding: string | undefined): Promise<Uint8Array> {
     const job: JsonJob = { ...this.limits, bytes, encoding, maxNodes: MAX_JSON_NODES };
-    if (this.inline) {
+    if (!this.from) {
       try {
         return Promise.resolve(runJsonJob(job));
       } catch (err) {
@@ -98,7 +113,7 @@ export class JsonConverter {
 
   private spawn(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: JSON_CONVERTER_HEAP_MIB } });
+    const w = new Worker(this.from!.source, { eval: this.from!.evaluate, resourceLimits: { maxOldGenerationSizeMb: JSON_CONVERTER_HEAP_MIB } });
     w.unref();
     w.on('message', (a: Answer) => {
       if (this.current?.id !== a.id) return;

@@ -4,7 +4,9 @@
 // held back most, the demand estimate, and the config line that fixes the leading offender.
 // Read by /api/cardinality, the page, the log and the spanmeter_* self metrics.
 import type { Core } from '../core/index.js';
-import { SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_NAME, SM_KEY_STATUS_MESSAGE } from '../core/layout.js';
+import {
+  PREVIEW_ENTRIES, PREVIEW_ENTRY_SIZE, PREVIEW_SAMPLE_SHIFT, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_NAME, SM_KEY_STATUS_MESSAGE,
+} from '../core/layout.js';
 import type { SpanMetricsConfig } from '../config/types.js';
 import { SPAN_METRICS_OWN_LABELS } from '../config/labelnames.js';
 import { dimensionLabelNames } from '../exporters/labels.js';
@@ -172,5 +174,144 @@ export function watchCardinality(opts: {
           `${c.example !== undefined ? ` (e.g. ${JSON.stringify(c.example)})` : ''}; fix: ${fixFor(w)}`,
       );
     }
+  };
+}
+
+/** What a key would be as a dimension: safe, costly (many values), never (a value per request: ids, IPs, e-mails, UUIDs). */
+export type Verdict = 'safe' | 'costly' | 'never';
+
+/** Values that identify one request or user, whatever their count. */
+const UNIQUE_SHAPES = [
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, // UUID
+  /^[^@\s]+@[^@\s]+\.[^@\s]+$/, // e-mail
+  /^\d{1,3}(\.\d{1,3}){3}$/, // IPv4
+  /^[0-9a-f]*:[0-9a-f:]*:[0-9a-f]*$/i, // IPv6
+  /^[0-9a-f]{16,}$/i, // trace or span id, hash
+];
+
+export interface PreviewKey {
+  service: string;
+  key: string;
+  /** Distinct values among the sampled spans that carried the key (HyperLogLog). */
+  estimate: number;
+  /** Sampled spans that carried it. */
+  spans: number;
+  verdict: Verdict;
+  /** Span-metrics series the key would make as a dimension: the service's label sets now × its values × series per set. */
+  series_if_dimension: number;
+  /** Configured as a span-metrics dimension already. */
+  dimension: boolean;
+  examples: string[];
+}
+
+/** Distinct values above which a key is costly: the per-label cap when set, else 100. */
+export const COSTLY_VALUES = 100;
+
+export function verdictOf(estimate: number, spans: number, examples: readonly string[], costly: number): Verdict {
+  if (examples.some((x) => UNIQUE_SHAPES.some((re) => re.test(x)))) return 'never';
+  if (spans >= 20 && estimate >= 0.9 * spans) return 'never';
+  return estimate > costly ? 'costly' : 'safe';
+}
+
+/** The preview of every (service, key) the core sampled, most distinct values first. */
+export function previewKeys(core: Core, config: SpanMetricsConfig | undefined, cap: number): PreviewKey[] {
+  const setsByService = new Map<string, number>();
+  const view = config ? core.table('spanMetrics') : undefined;
+  const ids = new Map<number, number>();
+  for (let r = 0; view && r < view.used; r++) {
+    if (!view.live(r) || view.overflow(r)) continue;
+    const id = view.key(r, SM_KEY_SERVICE);
+    ids.set(id, (ids.get(id) ?? 0) + 1);
+  }
+  for (const [id, n] of ids) setsByService.set(core.label(id), n);
+  const perSet = config ? config.histogram_buckets.length + 5 : 0;
+  const dims = new Set(config?.dimensions ?? []);
+  const costly = cap > 0 ? cap : COSTLY_VALUES;
+  return core.previewKeys()
+    .map((k) => {
+      const estimate = Math.round(k.estimate);
+      return {
+        service: k.service, key: k.key, estimate, spans: k.spans,
+        verdict: verdictOf(estimate, k.spans, k.examples, costly),
+        series_if_dimension: (setsByService.get(k.service) ?? 0) * Math.max(estimate, 1) * perSet,
+        dimension: dims.has(k.key), examples: k.examples,
+      };
+    })
+    .sort((a, b) => b.estimate - a.estimate || (a.service < b.service ? -1 : a.service > b.service ? 1 : a.key < b.key ? -1 : 1));
+}
+
+export interface NameMerge {
+  /** The normalised name. */
+  name: string;
+  /** Distinct span names that become it. */
+  names: number;
+  examples: string[];
+}
+
+/**
+ * What span_name_normalization merges among the span-metrics series now: per normalised name
+ * the names that become it, and the label sets before and after (the other labels kept).
+ */
+export function nameMerges(core: Core): { merges: NameMerge[]; label_sets: number; label_sets_after: number } {
+  const view = core.table('spanMetrics');
+  if (!view) return { merges: [], label_sets: 0, label_sets_after: 0 };
+  // first the keys, then the core calls (normalising may grow memory and move the table)
+  const rows: { name: number; rest: string }[] = [];
+  for (let r = 0; r < view.used; r++) {
+    if (!view.live(r) || view.overflow(r)) continue;
+    const words: number[] = [];
+    for (let w = 0; w < view.keyWords; w++) if (w !== SM_KEY_SPAN_NAME) words.push(view.key(r, w));
+    rows.push({ name: view.key(r, SM_KEY_SPAN_NAME), rest: words.join(',') });
+  }
+  const normOf = new Map<number, number>();
+  for (const { name } of rows) if (!normOf.has(name)) normOf.set(name, core.normalizedName(name));
+  const after = new Set(rows.map((r) => `${normOf.get(r.name)}|${r.rest}`));
+  const groups = new Map<number, Set<number>>();
+  for (const [name, norm] of normOf) {
+    if (norm === name || norm === 0xffffffff) continue;
+    let g = groups.get(norm);
+    if (!g) groups.set(norm, (g = new Set()));
+    g.add(name);
+  }
+  const merges = [...groups].map(([norm, names]) => ({
+    name: core.label(norm), names: names.size, examples: [...names].slice(0, 3).map((id) => core.label(id)),
+  })).filter((m) => m.names > 1).sort((a, b) => b.names - a.names).slice(0, 50);
+  return { merges, label_sets: rows.length, label_sets_after: after.size };
+}
+
+/** GET /api/cardinality. */
+export interface CardinalityResponse {
+  limits: CardinalityLimits;
+  preview: { sampled_spans: number; sampling: string; memory_bytes: number; keys: PreviewKey[] };
+  span_names: { span_name_normalization: 'off' | 'dry_run' | 'on'; merges: NameMerge[]; label_sets: number; label_sets_after: number };
+}
+
+/** Bytes of the preview's table (assembly/preview.ts: 512 entries of 1,240 bytes). */
+const PREVIEW_MEMORY_BYTES = PREVIEW_ENTRIES * PREVIEW_ENTRY_SIZE;
+/** The span-name report walks every span-metrics series: at most this often. */
+const NAME_REPORT_MS = 10_000;
+
+/** The answer of GET /api/cardinality, from the core now (the span-name report at most every 10 s). */
+export function cardinalityApi(opts: {
+  core: Core; spanMetrics: SpanMetricsConfig | undefined; words: readonly LabelWord[];
+  registry: { max_active_series: number; max_cardinality_per_label: number }; now?: () => number;
+}): () => CardinalityResponse {
+  const now = opts.now ?? Date.now;
+  let names: CardinalityResponse['span_names'] | undefined;
+  let namesAt = -Infinity;
+  return () => {
+    const { core, spanMetrics, words, registry } = opts;
+    if (!names || now() - namesAt >= NAME_REPORT_MS) {
+      names = { span_name_normalization: spanMetrics?.span_name_normalization ?? 'off', ...nameMerges(core) };
+      namesAt = now();
+    }
+    return {
+      limits: cardinalityLimits(core, words, registry),
+      preview: {
+        sampled_spans: core.previewSampled(), sampling: `1 span in ${1 << PREVIEW_SAMPLE_SHIFT}`, memory_bytes: PREVIEW_MEMORY_BYTES,
+        keys: previewKeys(core, spanMetrics, registry.max_cardinality_per_label),
+      },
+      span_names: names,
+    };
   };
 }

@@ -152,8 +152,32 @@ export function pageHtml(refreshMs: number, traceUrl = ''): string {
       <tbody></tbody>
     </table></div>
   </section>
+  <section class="panel" aria-labelledby="card-title">
+    <div class="panel-head">
+      <h2 id="card-title">Cardinality</h2>
+      <p class="hint" id="card-summary"></p>
+    </div>
+    <ul id="card-fixes" class="fixes" hidden></ul>
+    <div class="table-wrap"><table id="card-labels" class="red">
+      <caption class="sr">Span-metrics labels by distinct values over stale_duration.</caption>
+      <thead><tr><th scope="col" class="text">Label</th><th scope="col" class="text">From</th><th scope="col">Values</th><th scope="col">Limited</th><th scope="col" class="text">Example held back</th></tr></thead>
+      <tbody></tbody>
+    </table></div>
+    <p class="hint" id="card-keys-hint"></p>
+    <div class="table-wrap"><table id="card-keys" class="red">
+      <caption class="sr">Attribute keys per service: what each would cost as a dimension.</caption>
+      <thead><tr><th scope="col" class="text">Service</th><th scope="col" class="text">Attribute key</th><th scope="col">Values</th><th scope="col">Series as dimension</th><th scope="col" class="text">Verdict</th><th scope="col" class="text">Examples</th></tr></thead>
+      <tbody></tbody>
+    </table></div>
+    <p class="hint" id="card-names-hint"></p>
+    <div class="table-wrap"><table id="card-names" class="red">
+      <caption class="sr">Span names that normalisation would merge.</caption>
+      <thead><tr><th scope="col" class="text">Becomes</th><th scope="col">Names</th><th scope="col" class="text">Examples</th></tr></thead>
+      <tbody></tbody>
+    </table></div>
+  </section>
 </main>
-<footer>Rates and quantiles over the window shown above, from the same counters and histograms as <a href="metrics">/metrics</a>; the page asks again every ${Math.round(refreshMs / 100) / 10} s while it is visible. JSON: <a href="api/graph">/api/graph</a>, <a href="api/red">/api/red</a>, <a href="api/health">/api/health</a>, <a href="api/slos">/api/slos</a>.</footer>
+<footer>Rates and quantiles over the window shown above, from the same counters and histograms as <a href="metrics">/metrics</a>; the page asks again every ${Math.round(refreshMs / 100) / 10} s while it is visible. JSON: <a href="api/graph">/api/graph</a>, <a href="api/red">/api/red</a>, <a href="api/health">/api/health</a>, <a href="api/slos">/api/slos</a>, <a href="api/cardinality">/api/cardinality</a>.</footer>
 </body>
 </html>
 `;

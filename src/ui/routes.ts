@@ -1,7 +1,7 @@
 // The web page's routes on the metrics server: GET / (for browsers) and /ui → the page,
 // /ui/NAME.js (src/ui/web/NAME.ts, from src/ui/assets.ts) and /ui/style.css → its assets, and the JSON API:
 // /api/graph, /api/red?service=, /api/health, /api/slos (each takes ?window=, seconds or a duration
-// such as 5m).
+// such as 5m), and /api/cardinality (no window: src/ui/cardinality.ts).
 import { parseDuration } from '../config/duration.js';
 import type { UiApi } from './api.js';
 import { PAGE_CSS, pageHtml } from './page.js';
@@ -17,6 +17,8 @@ export interface UiAnswer {
 export interface UiRoutesOptions {
   /** How often the page asks the API again, ms; default 2000. */
   refreshMs?: number;
+  /** GET /api/cardinality (src/ui/cardinality.ts); absent: 404. */
+  cardinality?: () => unknown;
 }
 
 const PAGE_HEADERS = {
@@ -69,8 +71,11 @@ export function uiRoutes(api: UiApi, options: UiRoutesOptions = {}): (path: stri
         return json(200, await api.health({ windowMs }));
       case '/api/slos':
         return json(200, await api.slos({ windowMs }));
+      case '/api/cardinality':
+        if (options.cardinality) return json(200, options.cardinality());
+      // falls through
       default:
-        return json(404, { error: 'not found: /api/graph, /api/red?service=NAME, /api/health, /api/slos' });
+        return json(404, { error: 'not found: /api/graph, /api/red?service=NAME, /api/health, /api/slos, /api/cardinality' });
     }
   };
 }

@@ -143,6 +143,9 @@ describe("Tempo's metrics_generator block and overrides, pasted", () => {
           histogram_buckets: [1],
           dimensions: ['deployment.environment'],
           dimension_mappings: [{ name: 'route', source_labels: ['http.method', 'http.route'], join: ' ' }],
+          enable_target_info: true,
+          target_info_excluded_dimensions: ['host.name'],
+          enable_instance_label: true,
         },
         local_blocks: { filter_server_spans: false },
       },
@@ -168,9 +171,13 @@ describe("Tempo's metrics_generator block and overrides, pasted", () => {
     ]), 'application/x-protobuf');
     expect(r.status).toBe(200);
     const { text } = await fetchMetricsText(sidecar);
+    // enable_target_info: Tempo's job label (service.name alone: no namespace; no instance id, no instance)
     expect(text).toContain(
-      'traces_spanmetrics_calls_total{service="api",span_name="GET /cart",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",deployment_environment="prod",route="GET /cart"} 1\n',
+      'traces_spanmetrics_calls_total{service="api",span_name="GET /cart",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET",deployment_environment="prod",route="GET /cart",job="api"} 1\n',
     );
+    // the resource has service.name only: job and nothing else, so no target_info series (Tempo's TestTargetInfoWithJobAndInstanceOnly)
+    expect(text).toContain('# TYPE traces_target_info gauge\n');
+    expect(text).not.toContain('traces_target_info{');
     // overrides' processors: span metrics only
     expect(text).not.toContain('traces_service_graph_request_total');
   });

@@ -179,6 +179,20 @@ describe('target_info beyond the Tempo tests', () => {
     expect(targetInfo(text)).toEqual([{ labels: sorted({ job: 'a', cluster: 'c1', zone: 'z1' }), value: 1 }]);
   });
 
+  it('past 64 attributes the first 64 keys in byte order; values formatted as Tempo formats labels', async () => {
+    // 70 keys k00 … k69 sent in reverse: k00 … k63 kept (byte order), k64 … k69 left out
+    const keys = Array.from({ length: 70 }, (_, i) => `k${String(i).padStart(2, '0')}`).reverse();
+    const { text } = await run({}, [batch([
+      str('service.name', 'a'), ...keys.map((k) => str(k, 'v')),
+      { key: 'count', value: { intValue: 42 } }, { key: 'flag', value: { boolValue: true } },
+    ], 1)]);
+    const [series] = targetInfo(text);
+    const labels = Object.keys(series!.labels);
+    // "count" and "flag" sort before "k…": with them, 62 of the k keys fit (k00 … k61)
+    expect(labels.filter((l) => l.startsWith('k'))).toEqual(Array.from({ length: 62 }, (_, i) => `k${String(i).padStart(2, '0')}`));
+    expect([series!.labels.count, series!.labels.flag, series!.labels.job]).toEqual(['42', 'true', 'a']);
+  });
+
   it('target_info counts against the series limit and is removed when stale, as the span series are', async () => {
     const config = { ...spanMetricsConfig([1], []), enable_target_info: true };
     const core = await Core.create({ spanMetrics: config, build: 'debug', registry: { max_active_series: 0, stale_duration: 60_000 } });

@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onTestFailed } from 'vitest';
 import YAML from 'yaml';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -236,6 +237,16 @@ export async function startSidecar(opts: SidecarOptions = {}): Promise<Sidecar> 
   };
 
   const label = opts.label ? `${opts.label}: ` : '';
+  // A test that fails with a sidecar started inside it shows how the sidecar ended and its last
+  // output (a "socket hang up" says nothing of whether the process died). In beforeAll there is no
+  // test to hook: vitest refuses, and nothing is printed.
+  try {
+    onTestFailed(() => {
+      console.error(`${label}sidecar ${exitStatus() === undefined ? 'still running' : `ended ${JSON.stringify(exitStatus())}`}; its last output:\n${out.slice(-4096)}`);
+    });
+  } catch {
+    /* not inside a test */
+  }
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   let lastErr = '';
   for (;;) {

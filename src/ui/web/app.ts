@@ -3,6 +3,7 @@
 // SLOs (cards.ts).
 import type { GraphResponse, HealthResponse, RedResponse, SlosResponse } from '../json.js';
 import { renderHealth, renderSlos } from './cards.js';
+import { startCardinality } from './cardinality.js';
 import { el, setText } from './dom.js';
 import { renderGraph } from './graph.js';
 import { state } from './state.js';
@@ -140,6 +141,7 @@ function start(): void {
     else void poll();
   });
   void poll();
+  startCardinality();
 }
 
 start();

@@ -1,0 +1,171 @@
+// The what-if preview of dimensions: for the attribute keys spans carry, configured as
+// dimensions or not, the distinct values per service and key, so that a user sees what a key
+// would cost as a label before adding it (GET /api/cardinality, `spanmeter cardinality`).
+//
+// One span in 2^PREVIEW_SAMPLE_SHIFT (64) has its attributes re-read from the request bytes
+// after aggregation; each (service, key) pair is an entry of a fixed table (PREVIEW_ENTRIES, set
+// associative by a keyed hash of service and key, PREVIEW_WAYS ways): its sampled spans, a few
+// example values and a HyperLogLog sketch of the values (hll.ts). A new pair takes the way of
+// its set with the fewest sampled spans, so the most frequent keys stay. Memory: 512 entries of
+// 1,240 bytes, 635 KB, allocated at start; nothing per span.
+import { hashBytes } from './hash';
+import { HLL_BYTES, clearSketch, addToSketch, sketchEstimate, mix64 } from './hll';
+import { retain, release, MISSING } from './intern';
+import { serviceId } from './attributes';
+import { formatAnyValue, valuePtr, valueLen } from './labelvalue';
+import { spanCount, spanAt, resourceAt, skipped, SPAN_RESOURCE, SPAN_BODY, SPAN_SIZE } from './staging';
+import {
+  PREVIEW_ENTRIES, PREVIEW_WAYS, PREVIEW_SAMPLE_SHIFT, PREVIEW_ENTRY_SIZE, PV_SERVICE, PV_KEY_LEN, PV_SPANS, PV_KEY,
+  PV_KEY_BYTES, PV_EXAMPLES, PV_EXAMPLE_COUNT, PV_EXAMPLE_BYTES, PV_SKETCH,
+} from './layout';
+
+export let entries: usize = 0;
+let seen: u32 = 0; // spans looked at, for the sampling
+export let sampled: f64 = 0;
+
+let enabled = true;
+
+/** Turns the preview off (before start; it is on by default). */
+export function setPreview(on: bool): void {
+  enabled = on;
+}
+
+/** Allocates the table (at start). */
+export function initPreview(): void {
+  if (!enabled) return;
+  let bytes = <usize>PREVIEW_ENTRIES * PREVIEW_ENTRY_SIZE;
+  entries = heap.alloc(bytes);
+  memory.fill(entries, 0, bytes);
+  for (let i = 0; i < PREVIEW_ENTRIES; i++) clearSketch(entries + <usize>i * PREVIEW_ENTRY_SIZE + PV_SKETCH);
+}
+
+/** After a request's aggregation: reads the attributes of its sampled spans. */
+export function previewSpans(): void {
+  if (entries == 0) return;
+  const mask: u32 = (1 << PREVIEW_SAMPLE_SHIFT) - 1;
+  for (let i: u32 = 0; i < spanCount; i++) {
+    if ((seen++ & mask) != 0) continue;
+    let span = spanAt(i);
+    if (skipped(span)) continue;
+    let service = serviceId(resourceAt(load<u32>(span, SPAN_RESOURCE)));
+    if (service == MISSING) continue;
+    sampled += 1;
+    let p = <usize>load<u32>(span, SPAN_BODY);
+    readAttributes(p, p + <usize>load<u32>(span, SPAN_SIZE), service);
+  }
+}
+
+/** A varint at `p` (the request was checked whole: no bounds to fail); sets `at` past it. */
+let at: usize = 0;
+function varint(p: usize): u64 {
+  let v: u64 = 0;
+  let shift: u64 = 0;
+  while (true) {
+    let b = load<u8>(p++);
+    v |= (<u64>(b & 0x7f)) << shift;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  at = p;
+  return v;
+}
+
+/** Walks a Span message's fields and takes each attribute (field 9). */
+function readAttributes(p: usize, end: usize, service: u32): void {
+  while (p < end) {
+    let tag = <u32>varint(p);
+    p = at;
+    let wt = tag & 7;
+    if (wt == 0) {
+      varint(p);
+      p = at;
+    } else if (wt == 1) {
+      p += 8;
+    } else if (wt == 5) {
+      p += 4;
+    } else if (wt == 2) {
+      let n = <usize>varint(p);
+      p = at;
+      if ((tag >>> 3) == 9) keyValue(p, p + n, service);
+      p += n;
+    } else {
+      return; // groups: not in what SDKs send; stop reading this span
+    }
+  }
+}
+
+/** One KeyValue: its key (field 1) and AnyValue (field 2). */
+function keyValue(p: usize, end: usize, service: u32): void {
+  let key: usize = 0;
+  let keyLen: usize = 0;
+  let value: usize = 0;
+  let vLen: usize = 0;
+  while (p < end) {
+    let tag = <u32>varint(p);
+    p = at;
+    let wt = tag & 7;
+    if (wt != 2) {
+      if (wt == 0) { varint(p); p = at; } else if (wt == 1) p += 8; else if (wt == 5) p += 4; else return;
+      continue;
+    }
+    let n = <usize>varint(p);
+    p = at;
+    if ((tag >>> 3) == 1) {
+      key = p;
+      keyLen = n;
+    } else if ((tag >>> 3) == 2) {
+      value = p;
+      vLen = n;
+    }
+    p += n;
+  }
+  if (keyLen == 0) return;
+  let e = entryFor(service, key, keyLen);
+  store<f64>(e, load<f64>(e, PV_SPANS) + 1, PV_SPANS);
+  formatAnyValue(value, vLen);
+  if (addToSketch(e + PV_SKETCH, mix64(<u64>hashBytes(valuePtr, valueLen)))) keepExample(e, valuePtr, valueLen);
+}
+
+/** The entry of (service, key), taken over from the least-sampled way of its set when new. */
+function entryFor(service: u32, key: usize, keyLen: usize): usize {
+  let kept = keyLen < PV_KEY_BYTES ? keyLen : PV_KEY_BYTES;
+  let h = hashBytes(key, kept) ^ (service * 0x9e3779b1);
+  let sets = <u32>(PREVIEW_ENTRIES / PREVIEW_WAYS);
+  let first = entries + <usize>((h % sets) * <u32>PREVIEW_WAYS) * PREVIEW_ENTRY_SIZE;
+  let least: usize = 0;
+  for (let w = 0; w < PREVIEW_WAYS; w++) {
+    let e = first + <usize>w * PREVIEW_ENTRY_SIZE;
+    if (load<u32>(e, PV_SERVICE) == service && <usize>load<u32>(e, PV_KEY_LEN) == keyLen
+        && load<f64>(e, PV_SPANS) > 0 && memory.compare(e + PV_KEY, key, kept) == 0) return e;
+    if (least == 0 || load<f64>(e, PV_SPANS) < load<f64>(least, PV_SPANS)) least = e;
+  }
+  release(load<u32>(least, PV_SERVICE));
+  retain(service);
+  store<u32>(least, service, PV_SERVICE);
+  store<u32>(least, <u32>keyLen, PV_KEY_LEN);
+  store<f64>(least, 0, PV_SPANS);
+  memory.copy(least + PV_KEY, key, kept);
+  store<u32>(least, 0, PV_EXAMPLES);
+  clearSketch(least + PV_SKETCH);
+  return least;
+}
+
+/** Keeps a value as an example (the first PV_EXAMPLE_COUNT values that raised the sketch). */
+function keepExample(e: usize, p: usize, n: usize): void {
+  let count = <i32>load<u32>(e, PV_EXAMPLES);
+  if (count >= PV_EXAMPLE_COUNT) return;
+  let x = e + PV_EXAMPLES + 4 + <usize>count * (4 + PV_EXAMPLE_BYTES);
+  if (n > PV_EXAMPLE_BYTES) n = PV_EXAMPLE_BYTES;
+  store<u32>(x, <u32>n);
+  memory.copy(x + 4, p, n);
+  store<u32>(e, <u32>(count + 1), PV_EXAMPLES);
+}
+
+/** Distinct values of entry `i`'s key among its sampled spans (HyperLogLog). */
+export function previewEstimate(i: i32): f64 {
+  if (entries == 0 || i < 0 || i >= PREVIEW_ENTRIES) return 0;
+  return sketchEstimate(entries + <usize>i * PREVIEW_ENTRY_SIZE + PV_SKETCH);
+}
+
+// HLL_BYTES is what PV_SKETCH leaves room for (layout.ts: PREVIEW_ENTRY_SIZE - PV_SKETCH).
+assert(PREVIEW_ENTRY_SIZE - PV_SKETCH == HLL_BYTES);
