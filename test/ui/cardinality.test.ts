@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRequest } from '../support/otlp-input.js';
 import { postTraces, runCli, startSidecar, type Sidecar } from '../support/sidecar.js';
 import type { CardinalityResponse } from '../../src/ui/cardinality.js';
+import { launchBrowser } from './browser.js';
 
 // The hash key is drawn per core from the CSPRNG, so each run is another draw: 4 standard
 // errors (a normal deviate past 4σ: 6 in 100,000).
@@ -101,6 +102,27 @@ describe('GET /api/cardinality and spanmeter cardinality', () => {
     // (the two labels pass the cap a few values apart: the estimates are each a random draw)
     expect(n.label_sets_after).toBeLessThanOrEqual(n.label_sets);
     expect(n.label_sets_after).toBeGreaterThan(n.label_sets - 4 * 0.0325 * 200 * 2);
+  });
+
+  it('the page\'s Cardinality panel, in Chromium, names the fix, the offending key and the merges', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      await page.goto(`${s.httpUrl}/ui`);
+      const poll = { timeout: 20_000, interval: 250 };
+      await expect.poll(() => page.textContent('#card-fixes'), poll).toContain('remove user.id from processor.span_metrics.dimensions');
+      expect(await page.isVisible('#card-fixes')).toBe(true);
+      expect(await page.textContent('#card-summary')).toMatch(/^Series held back: \d+ active of 200000, the traffic would make about \d+\.$/);
+      const keyRows = await page.$$eval('#card-keys tbody tr', (trs) => trs.map((t) => [...t.children].map((c) => c.textContent)));
+      const ip = keyRows.find((r) => r[1] === 'client.address')!;
+      expect([ip[0], ip[4]]).toEqual(['shop', 'never']);
+      expect(keyRows.find((r) => r[1] === 'user.id (dimension)')![4]).toBe('never');
+      expect(keyRows.find((r) => r[1] === 'http.request.method')!.slice(2, 3).concat(keyRows.find((r) => r[1] === 'http.request.method')![4]!)).toEqual(['3', 'safe']);
+      const names = await page.$$eval('#card-names tbody tr', (trs) => trs.map((t) => t.children[0]!.textContent));
+      expect(names).toContain('GET /users/{id}/cart');
+    } finally {
+      await browser.close();
+    }
   });
 
   it('spanmeter cardinality prints the same, as tables', async () => {
