@@ -1,7 +1,7 @@
 // /metrics in the Prometheus protobuf exposition, with native histograms: Accept negotiation as
 // Prometheus asks, the MetricFamily messages decoded with a schema written here from
 // prometheus/client_model metrics.proto (not with our writer), and a real Prometheus
-// (--enable-feature=native-histograms) scraping the sidecar: histogram_quantile on the native
+// (--enable-feature=native-histograms) scraping the sidecar, for span metrics and an edge: histogram_quantile on the native
 // histogram within the schema's relative error of the exact quantile of the durations sent.
 import protobuf from 'protobufjs';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -11,7 +11,8 @@ import { spanMetricsFamilies } from '../../src/exporters/spanmetrics.js';
 import { negotiate, renderFamilies } from '../../src/exporters/exposition.js';
 import { fFixed64, fLen, request, spanMetricsConfig } from '../core/helpers.js';
 import { exportSpans, makeSpans, SpanKind, type SpanSpec } from '../support/otel.js';
-import { sleep, startSidecar, type Sidecar } from '../support/sidecar.js';
+import { postTraces, sleep, startSidecar, type Sidecar } from '../support/sidecar.js';
+import { request as edgeRequest, type SpanSpec as EdgeSpan } from '../servicegraphs/helpers.js';
 import { HAVE_PROMETHEUS, IN_CI, PROMETHEUS, query, startPrometheus, type Prom } from '../support/prometheus.js';
 
 // io.prometheus.client, from client_model's metrics.proto (field numbers and types).
@@ -169,7 +170,7 @@ describe.skipIf(!HAVE_PROMETHEUS && !IN_CI)('a real Prometheus scrapes native hi
 
   beforeAll(async () => {
     if (!HAVE_PROMETHEUS) return;
-    sidecar = await startSidecar({ config: { processors: ['span-metrics'], generate_native_histograms: 'both' }, label: 'native-prom' });
+    sidecar = await startSidecar({ config: { processors: ['span-metrics', 'service-graphs'], generate_native_histograms: 'both' }, label: 'native-prom' });
     const target = new URL(sidecar.httpUrl).host;
     // One Prometheus asks for the protobuf (native histograms), one for OpenMetrics (classic buckets).
     native = await scrape(target, ['--enable-feature=native-histograms']);
@@ -191,6 +192,13 @@ describe.skipIf(!HAVE_PROMETHEUS && !IN_CI)('a real Prometheus scrapes native hi
     } finally {
       await exporter.shutdown();
     }
+    // The same durations on an edge front → back (server spans; clients 1 ms longer).
+    const pairs: EdgeSpan[] = durations.flatMap((ns, i): EdgeSpan[] => [
+      { trace: i + 1, id: 1, kind: 'client', service: 'front', name: 'GET /q', durMs: ns / 1e6 + 1 },
+      { trace: i + 1, id: 2, parent: 1, kind: 'server', service: 'back', name: 'GET /q', durMs: ns / 1e6 },
+    ]);
+    const posted = await postTraces(sidecar!, edgeRequest(pairs), 'application/x-protobuf');
+    expect(posted.status, posted.text).toBe(200);
     const value = async (p: Prom, q: string): Promise<number | undefined> => {
       const r = await query(p, q);
       const v = (r.data?.result[0] as { value?: [number, string] } | undefined)?.value?.[1];
@@ -199,16 +207,20 @@ describe.skipIf(!HAVE_PROMETHEUS && !IN_CI)('a real Prometheus scrapes native hi
     const deadline = Date.now() + 60_000;
     let nativeCount: number | undefined;
     let classicCount: number | undefined;
+    const EDGE = 'traces_service_graph_request_server_seconds{client="front",server="back"}';
+    let edgeCounts: (number | undefined)[] = [];
     while (Date.now() < deadline) {
-      nativeCount = await value(native!, 'histogram_count(traces_spanmetrics_latency{span_name="GET /q"})');
-      classicCount = await value(classic!, 'traces_spanmetrics_latency_count{span_name="GET /q"}');
-      if (nativeCount === N && classicCount === N) break;
+      nativeCount = await value(native!, 'histogram_count(traces_spanmetrics_latency{service="native-svc",span_name="GET /q"})');
+      classicCount = await value(classic!, 'traces_spanmetrics_latency_count{service="native-svc",span_name="GET /q"}');
+      edgeCounts = [await value(native!, `histogram_count(${EDGE})`), await value(classic!, EDGE.replace('_seconds{', '_seconds_count{'))];
+      if (nativeCount === N && classicCount === N && edgeCounts[0] === N && edgeCounts[1] === N) break;
       await sleep(500);
     }
     expect([nativeCount, classicCount], `native Prometheus: ${native!.output().slice(-1500)}\nsidecar: ${sidecar!.output().slice(-1500)}`).toEqual([N, N]);
+    expect(edgeCounts).toEqual([N, N]);
     // The sum too, in both forms (the same observations).
-    const nativeSum = await value(native!, 'histogram_sum(traces_spanmetrics_latency{span_name="GET /q"})');
-    const classicSum = await value(classic!, 'traces_spanmetrics_latency_sum{span_name="GET /q"}');
+    const nativeSum = await value(native!, 'histogram_sum(traces_spanmetrics_latency{service="native-svc",span_name="GET /q"})');
+    const classicSum = await value(classic!, 'traces_spanmetrics_latency_sum{service="native-svc",span_name="GET /q"}');
     expect(nativeSum).toBeCloseTo(classicSum!, 9);
     // Exact quantiles (nearest rank) of the durations sent; at schema 3 a bucket spans a factor
     // 2^(1/8), so an estimate inside the rank's bucket is off by less than 2^(1/8) - 1 (9.05 %).
@@ -216,8 +228,10 @@ describe.skipIf(!HAVE_PROMETHEUS && !IN_CI)('a real Prometheus scrapes native hi
     const bound = 2 ** (1 / 8) - 1;
     for (const q of [0.5, 0.9, 0.95, 0.99]) {
       const exact = sorted[Math.ceil(q * N) - 1]!;
-      const estimate = await value(native!, `histogram_quantile(${q}, traces_spanmetrics_latency{span_name="GET /q"})`);
-      expect(Math.abs(estimate! - exact) / exact, `q=${q}: ${estimate} vs exact ${exact}`).toBeLessThan(bound);
+      for (const series of ['traces_spanmetrics_latency{service="native-svc",span_name="GET /q"}', EDGE]) {
+        const estimate = await value(native!, `histogram_quantile(${q}, ${series})`);
+        expect(Math.abs(estimate! - exact) / exact, `${series} q=${q}: ${estimate} vs exact ${exact}`).toBeLessThan(bound);
+      }
     }
     // The classic buckets (Tempo's default, 2 ms · 2^k) are far coarser: shown for contrast in the
     // failure message only, not asserted.
