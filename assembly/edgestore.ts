@@ -35,6 +35,8 @@ export const F_FILTERED_CLIENT: u32 = 16; // the client side was filtered out (f
 export const F_FILTERED_SERVER: u32 = 32;
 export const F_PARENT_SEEN: u32 = 64; // the server side's parent span came, and is not a client or producer
 export const F_SAMPLED: u32 = 128; // the waiting span's tracestate carries a sampling threshold (probability < 1)
+export const F_CHILD: u32 = 256; // infer_edges: E_SERVER holds a child span's service that is not a server span
+export const F_CHILD_FAILED: u32 = 512; // that child had status ERROR
 
 let entries: usize = 0;
 /** One entry outside the store, filled before deciding whether a span needs to wait at all. */

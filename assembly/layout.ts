@@ -112,6 +112,8 @@ export const CONNECTION_NONE: u32 = 0;
 export const CONNECTION_VIRTUAL_NODE: u32 = 1;
 export const CONNECTION_MESSAGING_SYSTEM: u32 = 2;
 export const CONNECTION_DATABASE: u32 = 3;
+/** An edge inferred from a parent/child link across services (SG_OPT_INFER_PARENT_CHILD). */
+export const CONNECTION_PARENT_CHILD: u32 = 4;
 // virtual_node label values, by number.
 export const VIRTUAL_NONE: u32 = 0;
 export const VIRTUAL_CLIENT: u32 = 1;
@@ -121,6 +123,8 @@ export const VIRTUAL_SERVER: u32 = 2;
 export const SG_OPT_CLIENT_SERVER_PREFIX: u32 = 1;
 export const SG_OPT_MESSAGING_LATENCY: u32 = 2;
 export const SG_OPT_VIRTUAL_NODE_LABEL: u32 = 4;
+/** infer_edges: parent_child. */
+export const SG_OPT_INFER_PARENT_CHILD: u32 = 8;
 
 // servicegraphs_configure's slots: the dimensions', peer attributes' and database-name
 // attributes' slots, then SG_SLOTS_FIXED more, at these places (-1 = none).

@@ -7,7 +7,9 @@ import {
   SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, skipped,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
-import { initRecentSpans, nextBatch, remember, recall, R_ERROR } from './recentspans';
+import {
+  initRecentSpans, nextBatch, remember, recall, recalledService, recalledSeconds, recalledFailed, recalledIndex, R_ERROR,
+} from './recentspans';
 import { intern, retain, release } from './intern';
 import { valuePtr, valueLen } from './labelvalue';
 import {
@@ -22,14 +24,14 @@ import {
   initEdgeStore, find, stage, insertStaged, staged, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
   E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
   E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED, F_FILTERED_CLIENT, F_FILTERED_SERVER,
-  F_PARENT_SEEN, F_SAMPLED,
+  F_PARENT_SEEN, F_SAMPLED, F_CHILD, F_CHILD_FAILED,
 } from './edgestore';
 // The key words, values, label numbers and option bits the host reads and sets (layout.ts).
 import {
   SG_KEY_CLIENT, SG_KEY_SERVER, SG_KEY_CONNECTION, SG_KEY_VIRTUAL_NODE, SG_KEY_DIMENSIONS, SG_V_REQUESTS, SG_V_FAILED,
   SG_V_SERVER_SUM, SG_V_CLIENT_SUM, SG_V_MESSAGING_SUM, SG_V_MESSAGING_COUNT, SG_V_BUCKETS, SG_HISTOGRAMS,
-  CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_DATABASE, VIRTUAL_NONE,
-  VIRTUAL_CLIENT, VIRTUAL_SERVER, SG_OPT_CLIENT_SERVER_PREFIX, SG_OPT_MESSAGING_LATENCY, SG_OPT_VIRTUAL_NODE_LABEL,
+  CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_DATABASE, CONNECTION_PARENT_CHILD, VIRTUAL_NONE,
+  VIRTUAL_CLIENT, VIRTUAL_SERVER, SG_OPT_CLIENT_SERVER_PREFIX, SG_OPT_MESSAGING_LATENCY, SG_OPT_VIRTUAL_NODE_LABEL, SG_OPT_INFER_PARENT_CHILD,
   SG_SLOT_PEER_SERVICE, SG_SLOT_SERVER_ADDRESS, SG_SLOT_NETWORK_PEER_ADDRESS, SG_SLOT_NETWORK_PEER_PORT,
   SG_SLOT_MULTIPLIER, SG_SLOTS_FIXED,
   PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_KEY_REASON, PAIR_V_COUNT, EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE,
@@ -54,6 +56,7 @@ export let expiredServer: f64 = 0;
 let buckets: Buckets = changetype<Buckets>(0);
 let native: Native = changetype<Native>(0); // native histograms: blocks after the buckets
 let options: u32 = 0;
+let inferEdges: bool = false;
 let waitMs: f64 = 0;
 let dimCount: i32 = 0;
 let dimWords: i32 = 0;
@@ -89,6 +92,7 @@ export function configureServiceGraphs(
 ): void {
   buckets = newBuckets(bounds, boundCount);
   options = opts;
+  inferEdges = (opts & SG_OPT_INFER_PARENT_CHILD) != 0;
   waitMs = wait;
   dimCount = dims;
   dimWords = (opts & SG_OPT_CLIENT_SERVER_PREFIX) != 0 ? dims * 2 : dims;
@@ -112,7 +116,7 @@ export function configureServiceGraphs(
   edgeKey = heap.alloc(<usize>(SG_KEY_DIMENSIONS + dimWords) * 4);
   pairKey = heap.alloc(12);
   initEdgeStore(maxItems, dimWords);
-  initRecentSpans(false);
+  initRecentSpans(inferEdges);
   // Cost in Prometheus series: requests, failed, and the server and client (and messaging)
   // histograms' buckets, +Inf, sum and count.
   native = nativeOf(PROCESSOR_SERVICE_GRAPHS);
@@ -287,17 +291,103 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
  * arriving later can tell that its parent came; and a server span already waiting for it (a
  * parent that is not a client) learns it here.
  */
-function rememberSpan(span: usize, i: u32, resource: usize, kind: u32): void {
+function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64): void {
   if (load<u32>(span, SPAN_TRACE_ID) == 0 || load<u32>(span, SPAN_ID) == 0) return;
   buildKey(span, SPAN_ID);
   let h = keyHash(key);
+  let service = serviceId(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
-  remember(key, h, serviceId(resource), kind | failed, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), i);
+  remember(key, h, service, kind | failed, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), i);
+  let e = find(key, h);
+  if (e == 0) return;
+  let flags = load<u32>(e, E_FLAGS);
+  if ((flags & (F_SERVER_SEEN | F_CHILD)) == 0 || (flags & F_CLIENT_SEEN) != 0) return;
+  // A child waits for this span, its parent, which is not a client.
+  if (inferEdges && load<u32>(e, E_SERVER) != service) {
+    parentSide(e, resource, span, service);
+    completeInferred(e, now, nowMs);
+    discard(e, h);
+  } else if ((flags & F_SERVER_SEEN) != 0) {
+    store<u32>(e, flags | F_PARENT_SEEN, E_FLAGS);
+  } else {
+    discard(e, h); // an inferred child of a span of its own service: a call inside it
+  }
+}
+
+// ---- infer_edges: parent_child. A span whose parent is a span of another service, and the pair
+// not a client/server or producer/consumer pair, makes an edge parent service → child service.
+
+/** The parent side of an inferred edge, from a span of this request. */
+function parentSide(e: usize, resource: usize, span: usize, service: u32): void {
+  setId(e, E_CLIENT, service);
+  store<f64>(e, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), E_CLIENT_LATENCY);
+  if (load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR) store<u32>(e, load<u32>(e, E_FLAGS) | F_FAILED, E_FLAGS);
+  upsertDimensions(e, resource, span, true);
+}
+
+/** The parent side from the recent-spans cache: its dimensions only when it came in this request. */
+function recalledParentSide(e: usize, r: usize, service: u32): void {
+  let index = recalledIndex(r);
+  if (index >= 0) {
+    let span = spanAt(<u32>index);
+    parentSide(e, resourceAt(load<u32>(span, SPAN_RESOURCE)), span, service);
+    return;
+  }
+  setId(e, E_CLIENT, service);
+  store<f64>(e, recalledSeconds(r), E_CLIENT_LATENCY);
+  if (recalledFailed(r)) store<u32>(e, load<u32>(e, E_FLAGS) | F_FAILED, E_FLAGS);
+}
+
+/** A child that is not a server span, standing in for the server side (F_CHILD) until a real one comes. */
+function childSide(e: usize, resource: usize, span: usize, service: u32): void {
+  let flags = load<u32>(e, E_FLAGS) | F_CHILD;
+  if (load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR) flags |= F_CHILD_FAILED;
+  store<u32>(e, flags, E_FLAGS);
+  setId(e, E_SERVER, service);
+  store<f64>(e, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), E_SERVER_LATENCY);
+  upsertDimensions(e, resource, span, false);
+}
+
+function completeInferred(e: usize, now: u32, nowMs: f64): void {
+  let flags = load<u32>(e, E_FLAGS);
+  if ((flags & F_CHILD_FAILED) != 0) store<u32>(e, flags | F_FAILED, E_FLAGS);
+  store<u32>(e, CONNECTION_PARENT_CHILD, E_CONNECTION);
+  complete(e, VIRTUAL_NONE, now, nowMs);
+}
+
+/**
+ * The child role of a span that is not a server or consumer span: with its parent a client
+ * waiting for its server, it stands in for the server until the wait ends; with its parent
+ * already seen (not a client), the edge completes now; else it waits for its parent.
+ */
+function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32, nowMs: f64): void {
+  if (load<u32>(span, SPAN_PARENT_ID) == 0) return;
+  buildKey(span, SPAN_PARENT_ID);
+  let h = keyHash(key);
   let e = find(key, h);
   if (e != 0) {
     let flags = load<u32>(e, E_FLAGS);
-    if ((flags & (F_SERVER_SEEN | F_CLIENT_SEEN)) == F_SERVER_SEEN) store<u32>(e, flags | F_PARENT_SEEN, E_FLAGS);
+    if ((flags & F_CLIENT_SEEN) != 0 && (flags & (F_SERVER_SEEN | F_CHILD)) == 0 && load<u32>(e, E_CLIENT) != service) {
+      childSide(e, resource, span, service);
+    }
+    return; // else another child, or a server, already waits for this parent
   }
+  let r = recall(key, h);
+  if (r != 0) {
+    let parent = recalledService(r);
+    if (parent == 0 || parent == service) return;
+    e = stage(key, nowMs + waitMs);
+    store<f64>(e, w, E_MULTIPLIER);
+    childSide(e, resource, span, service);
+    recalledParentSide(e, r, parent);
+    completeInferred(e, now, nowMs);
+    releaseIds(e);
+    return;
+  }
+  e = stage(key, nowMs + waitMs);
+  store<f64>(e, w, E_MULTIPLIER);
+  childSide(e, resource, span, service);
+  if (insertStaged(h) == 0) releaseIds(e);
 }
 
 /** Whether the span's tracestate says it was sampled with a probability below 1. */
@@ -319,14 +409,17 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
     if (!hasServiceName(resource)) continue;
     // Clients and producers wait in the store, where their children find them.
-    if (!client) rememberSpan(span, i, resource, kind);
-    if (!client && kind != KIND_SERVER && kind != KIND_CONSUMER) continue;
+    if (!client) rememberSpan(span, i, resource, kind, now, nowMs);
+    let server = kind == KIND_SERVER || kind == KIND_CONSUMER;
+    if (!client && !server && !inferEdges) continue;
     if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) {
-      filterSide(span, client, nowMs);
+      if (client || server) filterSide(span, client, nowMs);
       continue;
     }
     let service = serviceId(resource);
     let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
+    if (inferEdges && !server) inferChild(span, resource, service, w, now, nowMs);
+    if (!client && !server) continue;
     buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
     let h = keyHash(key);
     // A span with no entry waiting is first filled in outside the store: a database call
@@ -335,10 +428,15 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     // The other side was filtered out: this one makes no edge, no virtual node, no unpaired span.
     if (e != 0 && (load<u32>(e, E_FLAGS) & (client ? F_FILTERED_SERVER : F_FILTERED_CLIENT)) != 0
         && (load<u32>(e, E_FLAGS) & (F_CLIENT_SEEN | F_SERVER_SEEN)) == 0) continue;
+    let inferredFrom: usize = 0;
     if (e == 0) {
       e = stage(key, nowMs + waitMs);
       // A server span's parent that came before it (earlier in this request or in an earlier one).
-      if (!client && recall(key, h) != 0) store<u32>(e, F_PARENT_SEEN, E_FLAGS);
+      let r = client ? 0 : recall(key, h);
+      if (r != 0) {
+        store<u32>(e, F_PARENT_SEEN, E_FLAGS);
+        if (inferEdges && recalledService(r) != 0 && recalledService(r) != service) inferredFrom = r;
+      }
     }
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     let flags = load<u32>(e, E_FLAGS);
@@ -356,14 +454,22 @@ export function aggregateServiceGraphs(nowMs: f64): void {
       upsertDatabase(e, resource, span, seconds);
     } else {
       if (load<u32>(span, SPAN_PARENT_ID) == 0) flags |= F_ROOT;
-      store<u32>(e, flags | F_SERVER_SEEN, E_FLAGS);
+      store<u32>(e, (flags | F_SERVER_SEEN) & ~(F_CHILD | F_CHILD_FAILED), E_FLAGS);
       setId(e, E_SERVER, service);
       store<f64>(e, seconds, E_SERVER_LATENCY);
       store<u64>(e, load<u64>(span, SPAN_START), E_SERVER_START);
       upsertDimensions(e, resource, span, false);
       upsertPeer(e, span);
     }
-    let paired = load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0;
+    if (inferredFrom != 0) { // its parent, not a client, came before it: an inferred edge now
+      recalledParentSide(e, inferredFrom, recalledService(inferredFrom));
+      completeInferred(e, now, nowMs);
+      releaseIds(e);
+      continue;
+    }
+    // A child standing in for the server (F_CHILD) is decided when the wait ends: a server may still come.
+    let paired = load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0
+      && ((load<u32>(e, E_FLAGS) & F_CHILD) == 0 || load<u32>(e, E_CONNECTION) == CONNECTION_DATABASE);
     if (paired) complete(e, 0, now, nowMs);
     if (e != staged) {
       if (paired) discard(e, h);
@@ -408,7 +514,7 @@ function filterSide(span: usize, client: bool, nowMs: f64): void {
  */
 function expire(e: usize, now: u32, nowMs: f64): void {
   let flags = load<u32>(e, E_FLAGS);
-  if ((flags & (F_CLIENT_SEEN | F_SERVER_SEEN)) == 0) { // only the mark of a filtered side
+  if ((flags & (F_CLIENT_SEEN | F_SERVER_SEEN)) == 0) { // a filtered side's mark, or an inferred child whose parent never came
     discard(e, keyHash(e));
     return;
   }
@@ -417,7 +523,9 @@ function expire(e: usize, now: u32, nowMs: f64): void {
   let client = load<u32>(e, E_CLIENT);
   let server = load<u32>(e, E_SERVER);
   let peer = load<u32>(e, E_PEER);
-  if (client == 0 && (flags & F_ROOT) != 0) {
+  if ((flags & (F_CLIENT_SEEN | F_SERVER_SEEN | F_CHILD)) == (F_CLIENT_SEEN | F_CHILD)) {
+    completeInferred(e, now, nowMs); // a client whose server never came, but a child in another service did
+  } else if (client == 0 && (flags & F_ROOT) != 0) {
     setId(e, E_CLIENT, peer != 0 ? peer : userId);
     store<u32>(e, CONNECTION_VIRTUAL_NODE, E_CONNECTION);
     complete(e, VIRTUAL_CLIENT, now, nowMs);

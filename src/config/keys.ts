@@ -204,6 +204,7 @@ export const SCHEMA: ObjectSpec<Config> = {
             enable_client_server_prefix: boolean(),
             enable_messaging_system_latency_histogram: boolean(),
             enable_virtual_node_label: boolean(),
+            infer_edges: oneOf(['off', 'parent_child']),
             peer_attributes: nameList(),
             database_name_attributes: nameList(),
             span_multiplier_key: string(),

@@ -122,6 +122,8 @@ export interface ServiceGraphsConfig {
   enable_messaging_system_latency_histogram: boolean;
   /** Add the `virtual_node` label (client|server) to edges with an uninstrumented side. */
   enable_virtual_node_label: boolean;
+  /** Edges from parent/child links across services that are not client/server pairs (off: Tempo's pairing only). */
+  infer_edges: 'off' | 'parent_child';
   /** Attributes naming the peer of a lone client span (virtual node), searched in order. */
   peer_attributes: string[];
   /** Attributes naming the database of a database edge, searched in order. */

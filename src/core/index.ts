@@ -221,7 +221,8 @@ export class Core {
     if (sg) {
       const opts = (sg.enable_client_server_prefix ? L.SG_OPT_CLIENT_SERVER_PREFIX : 0)
         | (sg.enable_messaging_system_latency_histogram ? L.SG_OPT_MESSAGING_LATENCY : 0)
-        | (sg.enable_virtual_node_label ? L.SG_OPT_VIRTUAL_NODE_LABEL : 0);
+        | (sg.enable_virtual_node_label ? L.SG_OPT_VIRTUAL_NODE_LABEL : 0)
+        | (sg.infer_edges === 'parent_child' ? L.SG_OPT_INFER_PARENT_CHILD : 0);
       // The attributes the core reads besides the configured ones, at their places (-1 = none).
       const fixed = new Array<number>(L.SG_SLOTS_FIXED).fill(-1);
       fixed[L.SG_SLOT_PEER_SERVICE] = slot('peer.service');

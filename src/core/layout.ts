@@ -102,6 +102,8 @@ export const CONNECTION_NONE = 0;
 export const CONNECTION_VIRTUAL_NODE = 1;
 export const CONNECTION_MESSAGING_SYSTEM = 2;
 export const CONNECTION_DATABASE = 3;
+/** An edge inferred from a parent/child link across services (SG_OPT_INFER_PARENT_CHILD). */
+export const CONNECTION_PARENT_CHILD = 4;
 // virtual_node label values, by number.
 export const VIRTUAL_NONE = 0;
 export const VIRTUAL_CLIENT = 1;
@@ -111,6 +113,8 @@ export const VIRTUAL_SERVER = 2;
 export const SG_OPT_CLIENT_SERVER_PREFIX = 1;
 export const SG_OPT_MESSAGING_LATENCY = 2;
 export const SG_OPT_VIRTUAL_NODE_LABEL = 4;
+/** infer_edges: parent_child. */
+export const SG_OPT_INFER_PARENT_CHILD = 8;
 
 // servicegraphs_configure's slots: the dimensions', peer attributes' and database-name
 // attributes' slots, then SG_SLOTS_FIXED more, at these places (-1 = none).

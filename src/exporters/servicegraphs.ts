@@ -2,7 +2,7 @@
 // and the unpaired and dropped span counters, read from the core's service-graph tables.
 import type { Core, SeriesTableView } from '../core/index.js';
 import {
-  CONNECTION_DATABASE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, EXEMPLAR_HISTOGRAM_STRIDE,
+  CONNECTION_DATABASE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_PARENT_CHILD, CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, EXEMPLAR_HISTOGRAM_STRIDE,
   PAIR_KEY_CLIENT, PAIR_KEY_REASON, PAIR_KEY_SERVER, PAIR_V_COUNT, REASON_CLIENT_ONLY, REASON_NONE, REASON_PARENT_UNKNOWN,
   REASON_SAMPLED_OUT, REASON_SERVER_ONLY, SG_KEY_CLIENT, SG_KEY_CONNECTION, SG_KEY_DIMENSIONS, SG_KEY_SERVER,
   SG_KEY_VIRTUAL_NODE, SG_V_BUCKETS, SG_V_CLIENT_SUM, SG_V_FAILED, SG_V_MESSAGING_COUNT, SG_V_MESSAGING_SUM,
@@ -17,7 +17,7 @@ import { renderFamilies, type TextFormat } from './exposition.js';
 /** connection_type label values by the core's number. */
 const CONNECTION_TYPES: Record<number, string> = {
   [CONNECTION_NONE]: '', [CONNECTION_VIRTUAL_NODE]: 'virtual_node', [CONNECTION_MESSAGING_SYSTEM]: 'messaging_system',
-  [CONNECTION_DATABASE]: 'database',
+  [CONNECTION_DATABASE]: 'database', [CONNECTION_PARENT_CHILD]: 'parent_child',
 };
 /** reason label values of the unpaired spans by the core's number (the dropped spans have none). */
 export const UNPAIRED_REASONS: Record<number, string> = {

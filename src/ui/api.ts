@@ -190,7 +190,7 @@ export class UiApi {
         }
         edgeList.push({ info, d });
         // Both ends of a paired edge are instrumented, and the client of a database call.
-        if (info.connectionType === '' || info.connectionType === 'messaging_system') {
+        if (info.connectionType === '' || info.connectionType === 'messaging_system' || info.connectionType === 'parent_child') {
           known.add(info.client);
           known.add(info.server);
         } else if (info.connectionType === 'database') {

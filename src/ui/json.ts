@@ -52,7 +52,7 @@ export interface GraphEdge extends Rates {
   /** Node ids: the client and server labels (see GraphNode.id). */
   source: string;
   target: string;
-  connection_type: '' | 'virtual_node' | 'messaging_system' | 'database';
+  connection_type: '' | 'virtual_node' | 'messaging_system' | 'database' | 'parent_child';
   /**
    * The histogram the quantiles come from: the edge's server-side one, its client-side one (the
    * server is not instrumented), or `server_spans`: the server service's own span-metrics

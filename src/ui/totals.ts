@@ -39,7 +39,7 @@ export interface SloInfo extends KeyInfo {
   index: number;
 }
 
-const CONNECTION_TYPES = new Set(['', 'virtual_node', 'messaging_system', 'database']);
+const CONNECTION_TYPES = new Set(['', 'virtual_node', 'messaging_system', 'database', 'parent_child']);
 
 /**
  * A histogram's bucket counts into out[at … at + B], not cumulative; the last (+Inf) is the count

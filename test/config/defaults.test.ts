@@ -57,6 +57,7 @@ const EXPECTED_DEFAULTS = {
       enable_client_server_prefix: false,
       enable_messaging_system_latency_histogram: false,
       enable_virtual_node_label: false,
+      infer_edges: 'off',
       peer_attributes: ['peer.service', 'db.name', 'db.system', 'db.system.name'],
       database_name_attributes: ['db.namespace', 'db.name', 'db.system', 'db.system.name'],
       span_multiplier_key: '',

@@ -26,6 +26,7 @@ processor:
     enable_client_server_prefix: true
     enable_messaging_system_latency_histogram: true
     enable_virtual_node_label: true
+    infer_edges: parent_child
     peer_attributes: [peer.service, server.address]
     database_name_attributes: [db.namespace]
     span_multiplier_key: X-SampleRatio
@@ -135,6 +136,7 @@ describe('YAML file', () => {
           enable_client_server_prefix: true,
           enable_messaging_system_latency_histogram: true,
           enable_virtual_node_label: true,
+          infer_edges: 'parent_child',
           peer_attributes: ['peer.service', 'server.address'],
           database_name_attributes: ['db.namespace'],
           span_multiplier_key: 'X-SampleRatio',
@@ -366,6 +368,7 @@ describe('env vars', () => {
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_ENABLE_CLIENT_SERVER_PREFIX',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_ENABLE_MESSAGING_SYSTEM_LATENCY_HISTOGRAM',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_ENABLE_VIRTUAL_NODE_LABEL',
+      'SPANMETER_PROCESSOR_SERVICE_GRAPHS_INFER_EDGES',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_PEER_ATTRIBUTES',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_DATABASE_NAME_ATTRIBUTES',
       'SPANMETER_PROCESSOR_SERVICE_GRAPHS_SPAN_MULTIPLIER_KEY',

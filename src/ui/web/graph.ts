@@ -224,7 +224,7 @@ const LATENCY_NAMES: Record<GraphEdge['latency'], string> = {
 };
 
 const TYPE_NAMES: Record<string, string> = { service: 'service', database: 'database', virtual: 'uninstrumented peer' };
-const CONNECTION_NAMES: Record<string, string> = { '': '', virtual_node: ' (to or from an uninstrumented peer)', messaging_system: ' (messaging)', database: ' (database)' };
+const CONNECTION_NAMES: Record<string, string> = { '': '', virtual_node: ' (to or from an uninstrumented peer)', messaging_system: ' (messaging)', database: ' (database)', parent_child: ' (inferred from a parent/child link)' };
 
 /** Draws the graph; a click (or Enter) on a service node calls onSelect with its id, on another node with null. */
 export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => void): void {
