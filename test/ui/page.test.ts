@@ -196,7 +196,7 @@ describe('the web page in Chromium', () => {
     await page.focus('#services th[data-key="service"] button');
     await page.keyboard.press('Enter');
     expect(await page.getAttribute('#services th[data-key="service"]', 'aria-sort')).toBe('ascending');
-    expect(await page.$$eval('#services tbody tr', (trs) => trs.map((t) => t.children[0]!.textContent))).toEqual(['api', 'cache', 'web', 'worker']);
+    expect(await page.$$eval('#services tbody tr', (trs) => trs.map((t) => t.children[0]!.textContent))).toEqual(['api', 'cache', 'cart', 'web', 'worker']); // cart: the missing-edge span sent above
     // Errors, largest first.
     await page.click('#services th[data-key="error_ratio"] button');
     expect(await page.getAttribute('#services th[data-key="error_ratio"]', 'aria-sort')).toBe('descending');
@@ -299,7 +299,7 @@ describe('the web page in Chromium', () => {
     try {
       const p = await dark.context.newPage();
       await p.goto(`${sidecar.httpUrl}/ui`);
-      await expect.poll(() => p.$$eval('#graph .node', (ns) => ns.length), POLL).toBe(7);
+      await expect.poll(() => p.$$eval('#graph .node', (ns) => ns.length), POLL).toBe(8); // 7 and cart, whose edge is missing
       const [bg, fg] = await p.evaluate(() => [getComputedStyle(document.body).backgroundColor || getComputedStyle(document.documentElement).backgroundColor, getComputedStyle(document.body).color]);
       const lum = (c: string) => {
         const [r, g, b] = c.match(/\d+/g)!.map(Number) as [number, number, number];
