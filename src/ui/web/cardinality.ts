@@ -3,7 +3,7 @@
 // attribute keys spans carry with their distinct values and verdicts, and the span names that
 // span_name_normalization would merge (src/ui/cardinality.ts builds the JSON).
 import type { CardinalityResponse } from '../cardinality.js';
-import { el, setText } from './dom.js';
+import { el, emptyRow, setText } from './dom.js';
 
 const EVERY_MS = 10_000;
 
@@ -18,15 +18,7 @@ function rows(tbody: HTMLTableSectionElement, cells: string[][], empty: string, 
     });
     return tr;
   });
-  if (out.length === 0) {
-    const tr = document.createElement('tr');
-    const td = document.createElement('td');
-    td.colSpan = columns;
-    td.className = 'empty';
-    td.textContent = empty;
-    tr.append(td);
-    out.push(tr);
-  }
+  if (out.length === 0) out.push(emptyRow(columns, empty));
   tbody.replaceChildren(...out);
 }
 

@@ -17,3 +17,14 @@ export function svg<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record
 export function setText(e: Element, text: string): void {
   if (e.textContent !== text) e.textContent = text;
 }
+
+/** A table's one row when it has none: `text` across all `columns`. */
+export function emptyRow(columns: number, text: string): HTMLTableRowElement {
+  const tr = document.createElement('tr');
+  const td = document.createElement('td');
+  td.colSpan = columns;
+  td.className = 'empty';
+  td.textContent = text;
+  tr.append(td);
+  return tr;
+}

@@ -1,7 +1,7 @@
 // The web page's RED tables, services and operations (runs in the browser): sortable (header
 // buttons), filterable, and navigable with the arrow keys.
 import type { OperationRow, RedResponse, ServiceRow } from '../json.js';
-import { el, setText } from './dom.js';
+import { el, emptyRow, setText } from './dom.js';
 import { errorLevel, formatCount, formatPercent, formatQuantile, formatRate, formatRateOrTotal } from './format.js';
 import { renderSpark } from './spark.js';
 import { state, type Sort } from './state.js';
@@ -85,13 +85,7 @@ function fillBody(tbody: HTMLTableSectionElement, keys: string[], fill: (tr: HTM
     rows.push(tr);
   });
   if (rows.length === 0) {
-    const tr = document.createElement('tr');
-    const td = document.createElement('td');
-    td.colSpan = columns;
-    td.className = 'empty';
-    td.textContent = emptyText;
-    tr.append(td);
-    tbody.replaceChildren(tr);
+    tbody.replaceChildren(emptyRow(columns, emptyText));
     return;
   }
   // Only move what is out of place (moving the focused row would blur it).
