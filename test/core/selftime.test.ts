@@ -117,7 +117,10 @@ describe('self time', () => {
     core.ingest(request([{ name: 'B', id: 2, parent: 1, from: 10, to: 40 }]), NOW + WAIT + 1);
     // D's parent (id 9) never comes
     core.ingest(request([{ name: 'D', id: 4, parent: 9, from: 0, to: 5 }]), NOW + WAIT + 1);
-    // B and D are decided at t + 2·wait + 1 and stay tombstones one wait more: all gone after t + 4·wait.
+    // B and D (waiting until t + 2·wait + 1) are decided at the expiry at t + 3·wait, then stay
+    // tombstones one wait from there: gone at the expiry at t + 4·wait.
+    core.expire(NOW + 3 * WAIT);
+    expect(core.selfTimeStore().size).toBe(2);
     core.expire(NOW + 4 * WAIT);
     const r = read(core);
     expect(r.A).toMatchObject({ count: 1, late: 1, unknown: 0 });
