@@ -27,6 +27,10 @@ async function main(): Promise<void> {
   const roundsAt = argv.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(argv[roundsAt + 1]) : 7;
   const json = argv.includes('--json');
+  // For instruction counts (valgrind --tool=callgrind): warm up and make `--passes N` passes of one
+  // core only (`--only on|off`); the difference between N and 0 passes, over the spans, is per span.
+  const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+  const passes = argv.includes('--passes') ? Number(argv[argv.indexOf('--passes') + 1]) : 0;
   const cfg = defaultConfig();
   const workloads = Array.from({ length: SEEDS }, (_, k) =>
     generateWorkload({ seed: 24301 + k, batches: BATCHES, spansPerBatch: SPANS_PER_BATCH }).batches);
@@ -61,8 +65,14 @@ async function main(): Promise<void> {
   };
   // Warm-up: two rounds of workloads each, so the store is at its steady size.
   for (let k = 0; k < 2 * SEEDS; k++) {
-    pass(off);
-    pass(on);
+    if (only !== 'on') pass(off);
+    if (only !== 'off') pass(on);
+  }
+  if (only !== undefined) {
+    let spans = 0;
+    for (let k = 0; k < passes; k++) spans += pass(only === 'on' ? on : off);
+    console.log(JSON.stringify({ only, passes, spans }));
+    return;
   }
   const ns: Record<'off' | 'on', number[]> = { off: [], on: [] };
   for (let r = 0; r < rounds; r++) {
