@@ -1,6 +1,6 @@
 // The cost of self time (processor.span_metrics.self_time) per span, on the bench's stage (b):
 // span metrics + service graphs with the default config, self time off and on, alternating round
-// by round, timed in CPU time (`node dist/bench/selftime.js [--rounds N] [--json]`).
+// by round, timed in CPU time (`node --expose-gc dist/bench/selftime.js [--rounds N] [--json]`; and with issue 24's infer_edges too).
 //
 // Self time keeps every span `wait` and its tombstone one more, so passing the same requests again
 // (as bench/index.ts's stages do) would find every span already there. Here each pass sends the
@@ -37,7 +37,11 @@ async function main(): Promise<void> {
   const base = { spanMetrics: cfg.processor.span_metrics, serviceGraphs: { ...cfg.processor.service_graphs, wait: WAIT_MS }, build: 'release' as const };
   const off = await Core.create(base);
   const on = await Core.create({ ...base, selfTime: { maxItems: 100_000, waitMs: WAIT_MS } });
-  const clocks = new Map<Core, { now: number; next: number }>([[off, { now: Date.now(), next: 0 }], [on, { now: Date.now(), next: 0 }]]);
+  // Issue 24's options all on: infer_edges parent_child too (the unpaired reasons are always counted).
+  const all = await Core.create({
+    ...base, serviceGraphs: { ...base.serviceGraphs, infer_edges: 'parent_child' }, selfTime: { maxItems: 100_000, waitMs: WAIT_MS },
+  });
+  const clocks = new Map<Core, { now: number; next: number }>([off, on, all].map((c) => [c, { now: Date.now(), next: 0 }]));
   /** One pass: the next workload's requests, then one expiry; returns the spans. */
   const pass = (core: Core): number => {
     const c = clocks.get(core)!;
@@ -65,19 +69,25 @@ async function main(): Promise<void> {
   };
   // Warm-up: two rounds of workloads each, so the store is at its steady size.
   for (let k = 0; k < 2 * SEEDS; k++) {
-    if (only !== 'on') pass(off);
-    if (only !== 'off') pass(on);
+    if (only === undefined || only === 'off') pass(off);
+    if (only === undefined || only === 'on') pass(on);
+    if (only === undefined || only === 'all') pass(all);
   }
   if (only !== undefined) {
     let spans = 0;
-    for (let k = 0; k < passes; k++) spans += pass(only === 'on' ? on : off);
+    const core = only === 'on' ? on : only === 'all' ? all : off;
+    for (let k = 0; k < passes; k++) spans += pass(core);
     console.log(JSON.stringify({ only, passes, spans }));
     return;
   }
-  const ns: Record<'off' | 'on', number[]> = { off: [], on: [] };
+  const ns: Record<'off' | 'on' | 'all', number[]> = { off: [], on: [], all: [] };
+  const cores: ['off' | 'on' | 'all', Core][] = [['off', off], ['on', on], ['all', all]];
   for (let r = 0; r < rounds; r++) {
-    const order: ['off' | 'on', Core][] = r % 2 ? [['on', on], ['off', off]] : [['off', off], ['on', on]];
-    for (const [key, core] of order) ns[key].push(sample(core));
+    // Rotate the order round by round.
+    for (let k = 0; k < cores.length; k++) {
+      const [key, core] = cores[(k + r) % cores.length]!;
+      ns[key].push(sample(core));
+    }
   }
   const block = on.selfTimeBlock()!;
   const view = on.table('spanMetrics')!;
@@ -91,13 +101,14 @@ async function main(): Promise<void> {
     late += view.value(s, block + 3);
   }
   const result = {
-    offNsPerSpan: median(ns.off), onNsPerSpan: median(ns.on), costNsPerSpan: median(ns.on) - median(ns.off),
+    offNsPerSpan: median(ns.off), onNsPerSpan: median(ns.on), costNsPerSpan: median(ns.on) - median(ns.off), allNsPerSpan: median(ns.all),
     rounds: ns, store: on.selfTimeStore(), observed, unknown, lateChildren: late,
   };
   if (json) console.log(JSON.stringify(result));
   else {
     console.log(`(b) self time off  ${result.offNsPerSpan.toFixed(1)} ns/span`);
     console.log(`(b) self time on   ${result.onNsPerSpan.toFixed(1)} ns/span  (+${result.costNsPerSpan.toFixed(1)})`);
+    console.log(`(b) + infer_edges: parent_child + self time  ${result.allNsPerSpan.toFixed(1)} ns/span  (+${(result.allNsPerSpan - result.offNsPerSpan).toFixed(1)})`);
     console.log(`store ${JSON.stringify(result.store)}, observed ${observed}, unknown ${unknown}, late children ${late}`);
   }
 }
