@@ -127,6 +127,32 @@ export function forEachSeries(family: Family, view: SeriesTableView, visit: (slo
   return view.used;
 }
 
+/**
+ * A histogram bucket's exemplar: the series' slowest observation of the window when it fell in
+ * this bucket (OpenMetrics allows one per bucket: the slowest wins over the bucket's own), else
+ * the bucket's latest (`own`).
+ */
+export function slowestFirst(
+  core: Core, table: 'spanMetrics' | 'edges', own: (view: SeriesTableView, slot: number, bucket: number) => Exemplar | undefined,
+): (view: SeriesTableView, slot: number, bucket: number) => Exemplar | undefined {
+  return (view, slot, bucket) => {
+    const slowest = core.worst(table, view, slot, 'slowest');
+    if (slowest && slowest.bucket === bucket) return { traceId: slowest.traceId, spanId: slowest.spanId, value: slowest.value, timestampMs: slowest.timestampMs };
+    return own(view, slot, bucket);
+  };
+}
+
+/** A counter's exemplar: the series' latest failed observation as an increment of 1, else `otherwise`. */
+export function failedFirst(
+  core: Core, table: 'spanMetrics' | 'edges', otherwise?: (view: SeriesTableView, slot: number) => Exemplar | undefined,
+): (view: SeriesTableView, slot: number) => Exemplar | undefined {
+  return (view, slot) => {
+    const failed = core.worst(table, view, slot, 'failed');
+    if (failed) return { traceId: failed.traceId, spanId: failed.spanId, value: 1, timestampMs: failed.timestampMs };
+    return otherwise?.(view, slot);
+  };
+}
+
 /** The most recent of the exemplars kept for a histogram's buckets, as the exemplar of an increment of 1. */
 export function latestExemplar(histogram: HistogramFamily, view: SeriesTableView, slot: number): Exemplar | undefined {
   let latest: Exemplar | undefined;

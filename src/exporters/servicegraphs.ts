@@ -11,7 +11,7 @@ import {
 import type { ServiceGraphsConfig } from '../config/types.js';
 import { SERVICE_GRAPHS_OWN_LABELS } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
+import { TableLabels, failedFirst, latestExemplar, nativeFamily, slowestFirst, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 /** connection_type label values by the core's number. */
@@ -76,7 +76,10 @@ export function serviceGraphsCatalog(
   const histogram = (name: string, help: string, index: number, sum: number, count: number, skipZero = false): HistogramFamily => ({
     type: 'histogram', name, help, table: edges, labels: edgeLabels, bounds: config.histogram_buckets,
     buckets: SG_V_BUCKETS + index * B, sum, count, skipZero,
-    exemplar: (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
+    exemplar: index === 0
+      // The edge's slowest is by server span duration: it belongs to the server histogram.
+      ? slowestFirst(core, 'edges', (view, slot, bucket) => core.exemplar('edges', view, slot, bucket))
+      : (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
     native: nativeFamily(core, 'edges', index),
   });
   const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, SG_V_SERVER_SUM, SG_V_REQUESTS);
@@ -89,6 +92,7 @@ export function serviceGraphsCatalog(
     // As in Tempo, the series exists once a failed request was seen.
     type: 'counter', name: 'traces_service_graph_request_failed', table: edges, labels: edgeLabels, value: SG_V_FAILED, skipZero: true,
     help: 'Requests between two services where either span had status ERROR.',
+    exemplar: failedFirst(core, 'edges'),
   };
   const client = histogram('traces_service_graph_request_client_seconds', 'Client span duration of the requests between two services, in seconds.', 1, SG_V_CLIENT_SUM, SG_V_REQUESTS);
   const messaging = config.enable_messaging_system_latency_histogram

@@ -10,7 +10,7 @@ import type { SpanMetricsConfig } from '../config/types.js';
 import { SPAN_METRICS_OWN_LABELS, dimensionLabel, sanitizeLabelName } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
 import {
-  TableLabels, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type LabelReader,
+  TableLabels, failedFirst, latestExemplar, nativeFamily, slowestFirst, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type LabelReader,
   type SpanMetricsCatalog,
 } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
@@ -101,7 +101,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const latency: HistogramFamily = {
     type: 'histogram', table, labels, bounds: config.histogram_buckets, milliseconds: ms,
     buckets: SM_V_BUCKETS, sum: SM_V_SUM, count: SM_V_CALLS,
-    exemplar: (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket),
+    exemplar: slowestFirst(core, 'spanMetrics', (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket)),
     native: nativeFamily(core, 'spanMetrics'),
     name: !otel ? 'traces_spanmetrics_latency' : ms ? `${ns}duration_milliseconds` : `${ns}duration_seconds`,
     help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
@@ -111,7 +111,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const calls: CounterFamily = {
     type: 'counter', name: otel ? `${ns}calls` : 'traces_spanmetrics_calls', table, labels,
     value: SM_V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
-    exemplar: (view, slot) => latestExemplar(latency, view, slot),
+    exemplar: failedFirst(core, 'spanMetrics', (view, slot) => latestExemplar(latency, view, slot)),
   };
   const callsLabels = split ? new TableLabels(withWords(callsDimensionNames)) : labels;
   const callsTable = split ? () => core.table('spanCalls') : table;
