@@ -11,7 +11,7 @@ import {
 import type { ServiceGraphsConfig } from '../config/types.js';
 import { SERVICE_GRAPHS_OWN_LABELS } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, failedFirst, latestExemplar, nativeFamily, slowestFirst, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
+import { TableLabels, failedFirst, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 /** connection_type label values by the core's number. */
@@ -76,10 +76,9 @@ export function serviceGraphsCatalog(
   const histogram = (name: string, help: string, index: number, sum: number, count: number, skipZero = false): HistogramFamily => ({
     type: 'histogram', name, help, table: edges, labels: edgeLabels, bounds: config.histogram_buckets,
     buckets: SG_V_BUCKETS + index * B, sum, count, skipZero,
-    exemplar: index === 0
-      // The edge's slowest is by server span duration: it belongs to the server histogram.
-      ? slowestFirst(core, 'edges', (view, slot, bucket) => core.exemplar('edges', view, slot, bucket))
-      : (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
+    exemplar: (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
+    // The edge's slowest is by server span duration: it belongs to the server histogram.
+    ...(index === 0 ? { slowest: (view: SeriesTableView, slot: number) => core.worst('edges', view, slot, 'slowest') } : {}),
     native: nativeFamily(core, 'edges', index),
   });
   const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, SG_V_SERVER_SUM, SG_V_REQUESTS);

@@ -10,7 +10,7 @@ import type { SpanMetricsConfig } from '../config/types.js';
 import { SPAN_METRICS_OWN_LABELS, dimensionLabel, sanitizeLabelName } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
 import {
-  TableLabels, failedFirst, latestExemplar, nativeFamily, slowestFirst, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type LabelReader,
+  TableLabels, failedFirst, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type LabelReader,
   type SpanMetricsCatalog,
 } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
@@ -101,7 +101,8 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const latency: HistogramFamily = {
     type: 'histogram', table, labels, bounds: config.histogram_buckets, milliseconds: ms,
     buckets: SM_V_BUCKETS, sum: SM_V_SUM, count: SM_V_CALLS,
-    exemplar: slowestFirst(core, 'spanMetrics', (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket)),
+    exemplar: (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket),
+    slowest: (view, slot) => core.worst('spanMetrics', view, slot, 'slowest'),
     native: nativeFamily(core, 'spanMetrics'),
     name: !otel ? 'traces_spanmetrics_latency' : ms ? `${ns}duration_milliseconds` : `${ns}duration_seconds`,
     help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
