@@ -13,8 +13,9 @@
 //
 // Slot (WORST_SIZE bytes): the exemplar (EXEMPLAR_TRACE_ID … EXEMPLAR_TIME, what the host reads),
 // WORST_BUCKET the histogram bucket the value fell in, then the record's generation (0: empty).
+import { E_CLIENT_LATENCY, E_SERVER_LATENCY, E_FLAGS, F_FAILED } from './edgestore';
 import {
-  EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE, EXEMPLAR_TIME, WORST_BUCKET, WORST_SIZE, WORST_SLOWEST, WORST_FAILED,
+  EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE, EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE, EXEMPLAR_TIME, WORST_BUCKET, WORST_SIZE, WORST_SLOWEST, WORST_FAILED,
 } from './layout';
 
 /** OTLP Status.code STATUS_CODE_ERROR: a failed span. */
@@ -118,4 +119,20 @@ export function findWorst(table: u32, record: u32, generation: u32, which: u32):
   if (chunk == 0) return 0;
   let s = chunk + <usize>(record & (CHUNK - 1)) * WORST_SIZE;
   return load<u32>(s, W_GENERATION) == generation && generation != 0 ? s : 0;
+}
+
+/**
+ * A completed edge `e` (edgestore.ts) of the record at `record`: its slowest by server span
+ * duration (bucket `serverBucket` of the server histogram), or, on an edge without one (a virtual
+ * server: the client span alone), by client span duration (bucket `clientBucket` of the client
+ * histogram, EXEMPLAR_HISTOGRAM_STRIDE added); failed when either side was.
+ */
+export function observeWorstEdge(e: usize, record: u32, generation: u32, serverBucket: u32, clientBucket: u32, trace: usize, nowMs: f64): void {
+  let server = load<f64>(e, E_SERVER_LATENCY);
+  let client = load<f64>(e, E_CLIENT_LATENCY);
+  let byClient = server == 0 && client > 0;
+  observeWorst(
+    EXEMPLAR_TABLE_EDGES, record, generation, byClient ? EXEMPLAR_HISTOGRAM_STRIDE + clientBucket : serverBucket,
+    trace, trace + 16, byClient ? client : server, nowMs, (load<u32>(e, E_FLAGS) & F_FAILED) != 0,
+  );
 }

@@ -58,6 +58,7 @@ export function coreOptions(config: Config): CoreOptions {
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,
+    exemplarWindowMs: config.exemplars.window,
     nativeHistograms: {
       mode: config.generate_native_histograms,
       schema: schemaForFactor(config.native_histogram_bucket_factor),

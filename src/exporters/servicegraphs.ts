@@ -77,8 +77,12 @@ export function serviceGraphsCatalog(
     type: 'histogram', name, help, table: edges, labels: edgeLabels, bounds: config.histogram_buckets,
     buckets: SG_V_BUCKETS + index * B, sum, count, skipZero,
     exemplar: (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
-    // The edge's slowest is by server span duration: it belongs to the server histogram.
-    ...(index === 0 ? { slowest: (view: SeriesTableView, slot: number) => core.worst('edges', view, slot, 'slowest') } : {}),
+    // The edge's slowest is by server span duration (server histogram), by client span duration
+    // without a server span (client histogram: its bucket is EXEMPLAR_HISTOGRAM_STRIDE on).
+    slowest: (view, slot) => {
+      const x = core.worst('edges', view, slot, 'slowest');
+      return x && Math.floor(x.bucket / EXEMPLAR_HISTOGRAM_STRIDE) === index ? { ...x, bucket: x.bucket % EXEMPLAR_HISTOGRAM_STRIDE } : undefined;
+    },
     native: nativeFamily(core, 'edges', index),
   });
   const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, SG_V_SERVER_SUM, SG_V_REQUESTS);

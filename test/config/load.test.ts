@@ -395,6 +395,7 @@ describe('env vars', () => {
       'SPANMETER_OTLP_METRICS_TEMPORALITY',
       'SPANMETER_OTLP_METRICS_HEADERS',
       'SPANMETER_SLOS',
+      'SPANMETER_EXEMPLARS_WINDOW',
       'SPANMETER_UI_TRACE_URL',
     ]);
   });

@@ -166,4 +166,24 @@ describe('the worst trace of an edge', () => {
       `traces_service_graph_request_client_seconds_bucket{${labels},le="1"} 3 ${ex(3, '0.06', 1700000102)}`,
     );
   });
+
+  test('an edge without a server span (a virtual server) keeps its slowest by client duration, on the client histogram', async () => {
+    const sg = { ...defaultConfig().processor.service_graphs, histogram_buckets: [1] };
+    const core = await Core.create({ serviceGraphs: sg });
+    const peer = (ms: number, n: number) => span('charge', trace(n), spanId(n), ms, 3, { attributes: [{ key: 'peer.service', value: { stringValue: 'payments' } }] });
+    core.ingest(request('web', [peer(300, 1)]), NOW_MS);
+    core.ingest(request('web', [peer(100, 2)]), NOW_MS + 1000);
+    // Past the wait (10 s by default) each lone client becomes an edge to the virtual node "payments".
+    core.expire(NOW_MS + 20_000);
+    const om = new ServiceGraphsExposition(core, sg).render('openmetrics');
+    const labels = 'client="web",server="payments",connection_type="virtual_node"';
+    // Both client spans in le 1: the bucket's own would be trace 2; the slowest, trace 1, wins.
+    expect(lineOf(om, `traces_service_graph_request_client_seconds_bucket{${labels},le="1"}`)).toBe(
+      `traces_service_graph_request_client_seconds_bucket{${labels},le="1"} 2 ${ex(1, '0.3', 1700000120)}`,
+    );
+    // The server histogram (0 s observed, no server span) keeps its bucket's own, not the slowest.
+    expect(lineOf(om, `traces_service_graph_request_server_seconds_bucket{${labels},le="1"}`)).toBe(
+      `traces_service_graph_request_server_seconds_bucket{${labels},le="1"} 2 ${ex(2, '0', 1700000120)}`,
+    );
+  });
 });
