@@ -82,6 +82,8 @@ slos:
     kind: latency
     threshold: 250ms
   - {name: cart, objective: 99, http_5xx_as_error: true}
+exemplars:
+  window: 30s
 ui:
   trace_url: http://jaeger:16686/trace/{trace_id}
 `;
@@ -178,6 +180,7 @@ describe('YAML file', () => {
           window: 30 * 86_400_000, kind: 'availability', threshold: 0, http_5xx_as_error: true,
         },
       ],
+      exemplars: { window: 30_000 },
       ui: { trace_url: 'http://jaeger:16686/trace/{trace_id}' },
     });
   });
