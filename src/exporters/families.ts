@@ -60,6 +60,8 @@ export interface CounterFamily extends FamilyBase {
   skipZero?: boolean;
   /** The trace of a recent increment (its value is the increment), if kept. */
   exemplar?(view: SeriesTableView, slot: number): Exemplar | undefined;
+  /** The series' latest failed observation (assembly/worst.ts; its value in seconds), if kept. */
+  failed?(view: SeriesTableView, slot: number): Exemplar | undefined;
 }
 
 export interface HistogramFamily extends FamilyBase {
@@ -142,13 +144,14 @@ export function bucketExemplar(
   return f.exemplar?.(view, slot, bucket);
 }
 
-/** A counter's exemplar: the series' latest failed observation as an increment of 1, else `otherwise`. */
+/** A counter's exemplar: the series' latest failed observation (`failed`) as an increment of 1, else `otherwise`. */
 export function failedFirst(
-  core: Core, table: 'spanMetrics' | 'edges', otherwise?: (view: SeriesTableView, slot: number) => Exemplar | undefined,
+  failed: (view: SeriesTableView, slot: number) => Exemplar | undefined,
+  otherwise?: (view: SeriesTableView, slot: number) => Exemplar | undefined,
 ): (view: SeriesTableView, slot: number) => Exemplar | undefined {
   return (view, slot) => {
-    const failed = core.worst(table, view, slot, 'failed');
-    if (failed) return { traceId: failed.traceId, spanId: failed.spanId, value: 1, timestampMs: failed.timestampMs };
+    const f = failed(view, slot);
+    if (f) return { traceId: f.traceId, spanId: f.spanId, value: 1, timestampMs: f.timestampMs };
     return otherwise?.(view, slot);
   };
 }

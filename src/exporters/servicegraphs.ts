@@ -95,7 +95,8 @@ export function serviceGraphsCatalog(
     // As in Tempo, the series exists once a failed request was seen.
     type: 'counter', name: 'traces_service_graph_request_failed', table: edges, labels: edgeLabels, value: SG_V_FAILED, skipZero: true,
     help: 'Requests between two services where either span had status ERROR.',
-    exemplar: failedFirst(core, 'edges'),
+    failed: (view, slot) => core.worst('edges', view, slot, 'failed'),
+    exemplar: failedFirst((view, slot) => core.worst('edges', view, slot, 'failed')),
   };
   const client = histogram('traces_service_graph_request_client_seconds', 'Client span duration of the requests between two services, in seconds.', 1, SG_V_CLIENT_SUM, SG_V_REQUESTS);
   const messaging = config.enable_messaging_system_latency_histogram

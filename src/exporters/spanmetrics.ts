@@ -112,11 +112,12 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const calls: CounterFamily = {
     type: 'counter', name: otel ? `${ns}calls` : 'traces_spanmetrics_calls', table, labels,
     value: SM_V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
-    exemplar: failedFirst(core, 'spanMetrics', (view, slot) => latestExemplar(latency, view, slot)),
+    failed: (view, slot) => core.worst('spanMetrics', view, slot, 'failed'),
+    exemplar: failedFirst((view, slot) => core.worst('spanMetrics', view, slot, 'failed'), (view, slot) => latestExemplar(latency, view, slot)),
   };
   const callsLabels = split ? new TableLabels(withWords(callsDimensionNames)) : labels;
   const callsTable = split ? () => core.table('spanCalls') : table;
-  const exportedCalls: CounterFamily = split ? { ...calls, table: callsTable, labels: callsLabels, exemplar: undefined } : calls;
+  const exportedCalls: CounterFamily = split ? { ...calls, table: callsTable, labels: callsLabels, exemplar: undefined, failed: undefined } : calls;
   const size: CounterFamily | undefined = otel ? undefined : {
     type: 'counter', name: 'traces_spanmetrics_size', table: callsTable, labels: callsLabels, value: SM_V_SIZE,
     help: 'Encoded size of the spans counted, in bytes.',
