@@ -54,6 +54,23 @@ export const SM_V_SUM: i32 = 2;
 /** The first bucket count; a record has SM_V_BUCKETS + bounds values. */
 export const SM_V_BUCKETS: i32 = 3;
 
+// With spanmetrics_self_time_configure (selftime.ts), each span-metrics record holds a self-time
+// block of ST_V_BUCKETS + B values after the latency buckets and any native histogram block
+// (spanmetrics_self_time_block says where). Indexes below are within the block.
+
+/** Self-time observations (weighted): the self-time histogram's count. */
+export const ST_V_COUNT: i32 = 0;
+/** Self-time sum, seconds. */
+export const ST_V_SUM: i32 = 1;
+/** Spans of the series whose self time was not observed: their children could not all be kept (weighted). */
+export const ST_V_UNKNOWN: i32 = 2;
+/** Children that arrived after their parent's self time was observed (weighted by the parent's weight). */
+export const ST_V_LATE: i32 = 3;
+/** The first self-time bucket count (the latency histogram's bounds). */
+export const ST_V_BUCKETS: i32 = 4;
+/** Child intervals an entry of the self-time store keeps merged before it folds the earliest into a sum. */
+export const ST_INTERVALS: i32 = 4;
+
 // Intrinsic dimension switches (spanmetrics_configure's mask).
 export const I_SERVICE: u32 = 1;
 export const I_SPAN_NAME: u32 = 2;

@@ -56,6 +56,8 @@ describe('the shared constants, as docs/abi.md documents them', () => {
     expect([L.NH_V_REDUCED, L.NH_V_BASE, L.NH_V_SPAN, L.NH_V_COUNT, L.NH_V_SUM, L.NH_V_ZERO, L.NH_V_START, L.NH_V_BUCKETS])
       .toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect([-L.NH_SCHEMA_MIN_NEGATED, L.NH_SCHEMA_MAX]).toEqual([-4, 8]);
+    // "Self time": count 0, sum 1, unknown 2, late 3, buckets from 4.
+    expect([L.ST_V_COUNT, L.ST_V_SUM, L.ST_V_UNKNOWN, L.ST_V_LATE, L.ST_V_BUCKETS]).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('names every ingest error code and message id docs/abi.md lists', () => {
