@@ -482,8 +482,13 @@ export function servicegraphs_store_size(): u32 {
 export function servicegraphs_expired(side: i32): f64 {
   return side == 0 ? expiredClient : expiredServer;
 }
-export function table_slab(t: usize): usize {
-  return changetype<SeriesTable>(t).slab;
+/** Address of table `t`'s chunk directory: a u32 chunk address per CHUNK_RECORDS records (moves as the table grows). */
+export function table_chunks(t: usize): usize {
+  return changetype<SeriesTable>(t).chunks;
+}
+/** Records per chunk of table `t` (fixed for the table's life). */
+export function table_chunk_records(t: usize): u32 {
+  return changetype<SeriesTable>(t).perChunk;
 }
 export function table_used(t: usize): u32 {
   return changetype<SeriesTable>(t).used;

@@ -14,7 +14,7 @@
 // constants, so they cost nothing on the hot path.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION: u32 = 4;
+export const ABI_VERSION: u32 = 5;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -28,6 +28,10 @@ export const RECORD_GENERATION: usize = 8;
 export const RECORD_FLAGS: usize = 12;
 /** The first u32 key word. */
 export const RECORD_KEY: usize = 16;
+/** Records live in chunks of this many bytes, each aligned to it (a larger record: a chunk of its own). */
+export const CHUNK_BYTES: usize = 65536;
+/** A chunk starts with its number (u32); its records follow from this offset. */
+export const CHUNK_HEADER: usize = 8;
 /** Flag: the record holds a series (skip records without it). */
 export const RECORD_LIVE: u32 = 1;
 /** Flag: the table's overflow record (exposed as metric_overflow="true"). */

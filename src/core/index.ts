@@ -358,7 +358,7 @@ export class Core {
     this.views();
     const w = this.wasm;
     const a = t.address;
-    t.view.refresh(this.u32, this.f64, w.table_slab(a) >>> 0, w.table_used(a), w.table_stride(a), w.table_values_offset(a));
+    t.view.refresh(this.u32, this.f64, w.table_chunks(a) >>> 0, w.table_chunk_records(a), w.table_used(a), w.table_stride(a), w.table_values_offset(a));
     return t.view;
   }
 

@@ -4,7 +4,7 @@
 // V_ constants index f64 values, the rest is in bytes or bits as named.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -18,6 +18,10 @@ export const RECORD_GENERATION = 8;
 export const RECORD_FLAGS = 12;
 /** The first u32 key word. */
 export const RECORD_KEY = 16;
+/** Records live in chunks of this many bytes, each aligned to it (a larger record: a chunk of its own). */
+export const CHUNK_BYTES = 65536;
+/** A chunk starts with its number (u32); its records follow from this offset. */
+export const CHUNK_HEADER = 8;
 /** Flag: the record holds a series (skip records without it). */
 export const RECORD_LIVE = 1;
 /** Flag: the table's overflow record (exposed as metric_overflow="true"). */

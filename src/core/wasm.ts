@@ -72,7 +72,8 @@ export interface CoreExports {
   servicegraphs_dropped(): number;
   servicegraphs_store_size(): number;
   servicegraphs_expired(side: number): number;
-  table_slab(t: number): number;
+  table_chunks(t: number): number;
+  table_chunk_records(t: number): number;
   table_used(t: number): number;
   table_stride(t: number): number;
   table_values_offset(t: number): number;
