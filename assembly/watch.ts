@@ -5,6 +5,7 @@
 // passes through watchedSlotOf, so it hashes nothing: keys are grouped
 // by length, and a candidate is checked on its first 8 bytes before a full compare.
 import { MAX_WATCHED } from './layout';
+import { bytesEqual } from './bytes';
 
 const LENGTHS: i32 = 64; // keys of 63 bytes and more share the last group
 
@@ -61,7 +62,7 @@ function slotInGroup(ref: i32, p: usize, n: usize): i32 {
   let head = prefix(p, n);
   while (ref != 0) {
     let k = KEYS + <usize>(ref - 1) * KEY_SIZE;
-    if (load<u64>(k, 16) == head && <usize>load<u32>(k, 4) == n && memory.compare(<usize>load<u32>(k), p, n) == 0) {
+    if (load<u64>(k, 16) == head && <usize>load<u32>(k, 4) == n && bytesEqual(<usize>load<u32>(k), p, n)) {
       return ref - 1;
     }
     ref = <i32>load<u32>(k, 8);
