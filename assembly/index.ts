@@ -14,6 +14,7 @@ import {
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
 import { includeScope } from './scopes';
+import { configureSelfTime, selfTimeOn, selfTimeBlock, expireSelfTime, storeSize as selfTimeStoreSize, dropped as selfTimeDropped, orphans as selfTimeOrphans } from './selftime';
 import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
@@ -104,6 +105,26 @@ export function spanmetrics_target_info_exclude(ptr: usize, len: usize): i32 {
  */
 export function spanmetrics_split_configure(slots: usize, calls: i32, hist: i32): void {
   configureSplitDimensions(slots, calls, hist);
+}
+
+/**
+ * Self time (before spanmetrics_configure): each span-metrics record gains a self-time block
+ * (layout.ts ST_V_*, at spanmetrics_self_time_block): per span, its duration minus the union of
+ * its children's intervals clipped to it, for the children that come within `waitMs` of it. At
+ * most `maxItems` spans and tombstones wait (selftime.ts). `expire` decides them.
+ */
+export function spanmetrics_self_time_configure(maxItems: u32, waitMs: f64): void {
+  configureSelfTime(maxItems, waitMs);
+}
+
+/** The value index of the self-time block in a span-metrics record, or -1 without self time. */
+export function spanmetrics_self_time_block(): i32 {
+  return selfTimeBlock;
+}
+
+/** Self-time store counters: 0 entries in use, 1 spans and children refused with it full, 2 entries whose parent never came. */
+export function self_time_counter(which: i32): f64 {
+  return which == 0 ? <f64>selfTimeStoreSize : which == 1 ? selfTimeDropped : which == 2 ? selfTimeOrphans : 0;
 }
 
 /** The calls table of split dimensions (0 without calls_dimensions and histogram.dimensions). */
@@ -354,8 +375,9 @@ export function string_bytes(): usize {
   return stringBytes;
 }
 
-/** Expires service-graph entries whose wait ended by `nowMs` (+Inf: all, at shutdown); returns how many. */
+/** Expires service-graph and self-time entries whose wait ended by `nowMs` (+Inf: all, at shutdown); returns the service-graph entries decided. */
 export function expire(nowMs: f64): u32 {
+  if (selfTimeOn) expireSelfTime(nowMs);
   return serviceGraphsEnabled() ? expireServiceGraphs(nowMs) : 0;
 }
 
@@ -439,8 +461,13 @@ export function servicegraphs_store_size(): u32 {
 export function servicegraphs_expired(side: i32): f64 {
   return side == 0 ? expiredClient : expiredServer;
 }
-export function table_slab(t: usize): usize {
-  return changetype<SeriesTable>(t).slab;
+/** Address of table `t`'s chunk directory: a u32 chunk address per CHUNK_RECORDS records (moves as the table grows). */
+export function table_chunks(t: usize): usize {
+  return changetype<SeriesTable>(t).chunks;
+}
+/** Records per chunk of table `t` (fixed for the table's life). */
+export function table_chunk_records(t: usize): u32 {
+  return changetype<SeriesTable>(t).perChunk;
 }
 export function table_used(t: usize): u32 {
   return changetype<SeriesTable>(t).used;

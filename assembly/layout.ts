@@ -14,7 +14,7 @@
 // constants, so they cost nothing on the hot path.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION: u32 = 4;
+export const ABI_VERSION: u32 = 5;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -28,6 +28,10 @@ export const RECORD_GENERATION: usize = 8;
 export const RECORD_FLAGS: usize = 12;
 /** The first u32 key word. */
 export const RECORD_KEY: usize = 16;
+/** Records live in chunks of this many bytes, each aligned to it (a larger record: a chunk of its own). */
+export const CHUNK_BYTES: usize = 65536;
+/** A chunk starts with its number (u32); its records follow from this offset. */
+export const CHUNK_HEADER: usize = 8;
 /** Flag: the record holds a series (skip records without it). */
 export const RECORD_LIVE: u32 = 1;
 /** Flag: the table's overflow record (exposed as metric_overflow="true"). */
@@ -53,6 +57,23 @@ export const SM_V_SIZE: i32 = 1;
 export const SM_V_SUM: i32 = 2;
 /** The first bucket count; a record has SM_V_BUCKETS + bounds values. */
 export const SM_V_BUCKETS: i32 = 3;
+
+// With spanmetrics_self_time_configure (selftime.ts), each span-metrics record holds a self-time
+// block of ST_V_BUCKETS + B values after the latency buckets and any native histogram block
+// (spanmetrics_self_time_block says where). Indexes below are within the block.
+
+/** Self-time observations (weighted): the self-time histogram's count. */
+export const ST_V_COUNT: i32 = 0;
+/** Self-time sum, seconds. */
+export const ST_V_SUM: i32 = 1;
+/** Spans of the series whose self time was not observed: their children could not all be kept (weighted). */
+export const ST_V_UNKNOWN: i32 = 2;
+/** Children that arrived after their parent's self time was observed (weighted by the parent's weight). */
+export const ST_V_LATE: i32 = 3;
+/** The first self-time bucket count (the latency histogram's bounds). */
+export const ST_V_BUCKETS: i32 = 4;
+/** Child intervals an entry of the self-time store keeps merged before it folds the earliest into a sum. */
+export const ST_INTERVALS: i32 = 4;
 
 // Intrinsic dimension switches (spanmetrics_configure's mask).
 export const I_SERVICE: u32 = 1;

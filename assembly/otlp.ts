@@ -2,12 +2,12 @@
 // record per resource and per span. Fields nobody aggregates are skipped or, for known
 // sub-messages, structure-checked without being decoded.
 import {
-  rp, failCode, fail, seek, readTag, readLen, readVarint, readFixed64, skipField, expectWireType,
-  WT_VARINT, WT_I64, WT_LEN, WT_I32,
+  rp, failCode, fail, seek, readTag, readLen, skipField, expectWireType, tagAt, lenAt, NO_LEN,
+  readTagSlow, readLenSlow, readVarint, readVarintSlow, WT_VARINT, WT_I64, WT_LEN, WT_I32,
 } from './wire';
 import { validateMessage } from './otlpfields';
 import {
-  E_ID_LENGTH, M_REQUEST, M_RESOURCE_SPANS, M_RESOURCE, M_SCOPE_SPANS, M_SPAN, M_STATUS, M_KEY_VALUE,
+  E_ID_LENGTH, E_TRUNCATED, M_REQUEST, M_RESOURCE_SPANS, M_RESOURCE, M_SCOPE_SPANS, M_SPAN, M_STATUS, M_KEY_VALUE,
   M_ANY_VALUE, M_SCOPE, M_EVENT, M_LINK,
 } from './layout';
 import {
@@ -20,7 +20,7 @@ import { watchedSlotOf } from './watch';
 import { stageResourceAttributes, beginResource, noteResourceAttribute, resetTargetInfo } from './targetinfo';
 import { stageScopes, resetScopes, beginScopeSpans, noteScope } from './scopes';
 import {
-  stringWithin, attributeWithin, maxStringLength, maxSpansPerRequest, spanOver, resetSpanCount, checkSpanCount,
+  stringWithin, attributeWithin, maxStringLength, maxAttributesPerSpan, maxSpansPerRequest, spanOver, resetSpanCount, checkSpanCount,
 } from './limits';
 
 // "service.name"
@@ -92,7 +92,7 @@ function walkResource(end: usize, resource: usize): void {
       let n = readLen(end, M_RESOURCE, 1);
       if (failCode != 0) return;
       let subEnd = rp + n;
-      walkKeyValue(subEnd, resource + RES_SLOTS, resource, 0);
+      walkKeyValue(rp, subEnd, resource + RES_SLOTS, resource, 0);
       seek(subEnd);
     } else {
       if (field == 2 && !expectWireType(tag & 7, WT_VARINT, M_RESOURCE, 2)) return;
@@ -135,117 +135,174 @@ function walkScopeSpans(end: usize, resourceIndex: u32): void {
   }
 }
 
-/** Reads a trace or span id of `want` bytes (or empty) and returns its address, 0 when empty. */
-function readId(end: usize, field: u32, want: usize): usize {
-  let n = readLen(end, M_SPAN, field);
-  if (failCode != 0) return 0;
-  if (n != 0 && n != want) {
-    fail(E_ID_LENGTH, M_SPAN, field);
-    return 0;
-  }
-  let p: usize = n == 0 ? 0 : rp;
-  seek(rp + n);
-  return p;
+/** Records that `field` of `message`, whose tag ends at `p`, has wire type `wt` where `expected` is due. */
+function wrongType(p: usize, wt: u32, expected: u32, message: i32, field: i32): void {
+  seek(p);
+  expectWireType(wt, expected, message, field);
 }
 
+/**
+ * One span. Its cursor is the local `p` (rp is set from it before anything that reads rp or
+ * records a failure, and taken back after); the checks, their order and the failures they record
+ * (code, offset, message, field) are those of the wire.ts readers.
+ */
 function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
   let span = addSpan(resourceIndex);
   let attributes: u32 = 0;
+  let p = rp;
   store<u32>(span, <u32>size, SPAN_SIZE);
-  store<u32>(span, <u32>rp, SPAN_BODY);
-  while (rp < end) {
-    let tag = readTag(end, M_SPAN);
-    if (failCode != 0) return;
+  store<u32>(span, <u32>p, SPAN_BODY);
+  while (p < end) {
+    let tag = tagAt(p, end);
+    if (tag != 0) p++;
+    else {
+      seek(p);
+      tag = readTagSlow(end, M_SPAN);
+      if (failCode != 0) return;
+      p = rp;
+    }
+    if (tag == 0x4a) {
+      // an attribute (field 9, LEN), most of a span's fields: first, and not through the switch
+      if (++attributes > maxAttributesPerSpan) {
+        seek(p);
+        attributeWithin(attributes, M_SPAN, 9);
+        return;
+      }
+      let n = lenAt(p, end);
+      if (n != NO_LEN) p++;
+      else {
+        seek(p);
+        n = readLenSlow(end, M_SPAN, 9);
+        if (failCode != 0) return;
+        p = rp;
+      }
+      let subEnd = p + n;
+      let q = simpleKeyValue(p, subEnd);
+      if (q != 0) watchValue(span + SPAN_SLOTS, p + 2, q - p - 2, q + 2, subEnd - q - 2);
+      else {
+        walkKeyValue(p, subEnd, span + SPAN_SLOTS, 0, 0);
+        if (failCode != 0) return;
+      }
+      p = subEnd;
+      continue;
+    }
     let field = tag >>> 3;
     let wt = tag & 7;
     switch (field) {
-      case 1: {
-        if (!expectWireType(wt, WT_LEN, M_SPAN, 1)) return;
-        store<u32>(span, <u32>readId(end, 1, 16), SPAN_TRACE_ID);
-        break;
+      case 9: { // an attribute of another wire type than LEN (tag 0x4a went above)
+        wrongType(p, wt, WT_LEN, M_SPAN, 9);
+        return;
       }
-      case 2: {
-        if (!expectWireType(wt, WT_LEN, M_SPAN, 2)) return;
-        store<u32>(span, <u32>readId(end, 2, 8), SPAN_ID);
-        break;
-      }
-      case 4: {
-        if (!expectWireType(wt, WT_LEN, M_SPAN, 4)) return;
-        store<u32>(span, <u32>readId(end, 4, 8), SPAN_PARENT_ID);
-        break;
-      }
-      case 5: {
-        if (!expectWireType(wt, WT_LEN, M_SPAN, 5)) return;
-        let n = readLen(end, M_SPAN, 5);
-        if (failCode != 0 || !stringWithin(n, M_SPAN, 5)) return;
-        store<u32>(span, <u32>rp, SPAN_NAME_PTR);
-        store<u32>(span, <u32>n, SPAN_NAME_LEN);
-        seek(rp + n);
-        break;
-      }
-      case 6: {
-        if (!expectWireType(wt, WT_VARINT, M_SPAN, 6)) return;
-        store<i32>(span, <i32>readVarint(end), SPAN_KIND);
-        break;
-      }
-      case 7: {
-        if (!expectWireType(wt, WT_I64, M_SPAN, 7)) return;
-        store<u64>(span, readFixed64(end, M_SPAN, 7), SPAN_START);
-        break;
-      }
-      case 8: {
-        if (!expectWireType(wt, WT_I64, M_SPAN, 8)) return;
-        store<u64>(span, readFixed64(end, M_SPAN, 8), SPAN_END);
-        break;
-      }
-      case 9: {
-        if (!expectWireType(wt, WT_LEN, M_SPAN, 9) || !attributeWithin(++attributes, M_SPAN, 9)) return;
-        let n = readLen(end, M_SPAN, 9);
-        if (failCode != 0) return;
-        let subEnd = rp + n;
-        walkKeyValue(subEnd, span + SPAN_SLOTS, 0, 0);
-        seek(subEnd);
-        break;
-      }
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+      case 5:
       case 11:
       case 13:
       case 15: {
-        if (!expectWireType(wt, WT_LEN, M_SPAN, field)) return;
-        let n = readLen(end, M_SPAN, field);
+        if (wt != WT_LEN) {
+          wrongType(p, wt, WT_LEN, M_SPAN, field);
+          return;
+        }
+        let n = lenAt(p, end);
+        if (n != NO_LEN) p++;
+        else {
+          seek(p);
+          n = readLenSlow(end, M_SPAN, field);
+          if (failCode != 0) return;
+          p = rp;
+        }
+        let subEnd = p + n;
+        if (field == 1 || field == 2 || field == 4) {
+          // a trace id of 16 bytes, a span or parent span id of 8, or empty
+          if (n != 0 && n != (field == 1 ? 16 : 8)) {
+            seek(p);
+            fail(E_ID_LENGTH, M_SPAN, field);
+            return;
+          }
+          let id = n == 0 ? 0 : <u32>p;
+          if (field == 1) store<u32>(span, id, SPAN_TRACE_ID);
+          else if (field == 2) store<u32>(span, id, SPAN_ID);
+          else store<u32>(span, id, SPAN_PARENT_ID);
+        } else if (field == 5) {
+          if (n > maxStringLength) {
+            seek(p);
+            stringWithin(n, M_SPAN, 5);
+            return;
+          }
+          store<u32>(span, <u32>p, SPAN_NAME_PTR);
+          store<u32>(span, <u32>n, SPAN_NAME_LEN);
+        } else if (field == 3) {
+          store<u32>(span, <u32>p, SPAN_TRACE_STATE_PTR);
+          store<u32>(span, <u32>n, SPAN_TRACE_STATE_LEN);
+        } else {
+          seek(p);
+          if (field == 15) walkStatus(subEnd, span);
+          else if (field == 11 && stageEvents) walkEvent(subEnd, spanCount - 1);
+          else validateMessage(field == 11 ? M_EVENT : M_LINK, subEnd, 1);
+        }
         if (failCode != 0) return;
-        let subEnd = rp + n;
-        if (field == 15) walkStatus(subEnd, span);
-        else if (field == 11 && stageEvents) walkEvent(subEnd, spanCount - 1);
-        else validateMessage(field == 11 ? M_EVENT : M_LINK, subEnd, 1);
-        seek(subEnd);
+        p = subEnd;
         break;
       }
-      case 3: {
-        if (!expectWireType(wt, WT_LEN, M_SPAN, 3)) return;
-        let n = readLen(end, M_SPAN, 3);
-        if (failCode != 0) return;
-        store<u32>(span, <u32>rp, SPAN_TRACE_STATE_PTR);
-        store<u32>(span, <u32>n, SPAN_TRACE_STATE_LEN);
-        seek(rp + n);
-        break;
-      }
+      case 6: // kind
       case 10:
       case 12:
       case 14: {
-        if (!expectWireType(wt, WT_VARINT, M_SPAN, field)) return;
-        skipField(wt, field, end, M_SPAN, 0);
+        if (wt != WT_VARINT) {
+          wrongType(p, wt, WT_VARINT, M_SPAN, field);
+          return;
+        }
+        let v: u64;
+        if (p < end && load<u8>(p) < 0x80) v = <u64>load<u8>(p++);
+        else {
+          seek(p);
+          v = readVarintSlow(end);
+          if (failCode != 0) return;
+          p = rp;
+        }
+        if (field == 6) store<i32>(span, <i32>v, SPAN_KIND);
         break;
       }
-      case 16: {
-        if (!expectWireType(wt, WT_I32, M_SPAN, 16)) return;
-        skipField(wt, field, end, M_SPAN, 0);
+      case 7: // start and end times
+      case 8: {
+        if (wt != WT_I64) {
+          wrongType(p, wt, WT_I64, M_SPAN, field);
+          return;
+        }
+        if (end - p < 8) {
+          seek(p);
+          fail(E_TRUNCATED, M_SPAN, field);
+          return;
+        }
+        if (field == 7) store<u64>(span, load<u64>(p), SPAN_START);
+        else store<u64>(span, load<u64>(p), SPAN_END);
+        p += 8;
         break;
       }
-      default:
+      case 16: { // flags
+        if (wt != WT_I32) {
+          wrongType(p, wt, WT_I32, M_SPAN, 16);
+          return;
+        }
+        if (end - p < 4) {
+          seek(p);
+          fail(E_TRUNCATED, M_SPAN, 16);
+          return;
+        }
+        p += 4;
+        break;
+      }
+      default: {
+        seek(p);
         skipField(wt, field, end, M_SPAN, 0);
+        if (failCode != 0) return;
+        p = rp;
+      }
     }
-    if (failCode != 0) return;
   }
+  seek(p);
 }
 
 function walkStatus(end: usize, span: usize): void {
@@ -288,7 +345,7 @@ function walkEvent(end: usize, spanIndex: u32): void {
         store<u32>(event, <u32>rp, EVENT_NAME_PTR);
         store<u32>(event, <u32>n, EVENT_NAME_LEN);
       } else {
-        walkKeyValue(subEnd, event + EVENT_SLOTS, 0, 2);
+        walkKeyValue(rp, subEnd, event + EVENT_SLOTS, 0, 2);
       }
       seek(subEnd);
     } else {
@@ -317,33 +374,57 @@ function walkEvent(end: usize, spanIndex: u32): void {
 }
 
 /**
- * One attribute, a KeyValue message at nesting `depth`. A watched key stores where its AnyValue
- * sits in `slots` (first occurrence wins, as a linear search would find it); on a resource
- * (`resource` != 0) service.name is also recorded.
+ * Where the value field (tag 0x12) of the KeyValue [p, end) starts when it is what every SDK
+ * writes: the key, then a value holding one string, int, bool or double (or nothing), lengths
+ * under 128, and the whole within the string limit (should that be lower); else 0, and
+ * walkKeyValue's general walk reads it.
  */
-function walkKeyValue(end: usize, slots: usize, resource: usize, depth: i32): void {
-  let keyPtr: usize = 0;
-  let keyLen: usize = 0;
-  let valuePtr: usize = 0;
-  let valueLen: usize = 0;
-  // Fast path for what every SDK writes: the key, then a value holding one string, int, bool or
-  // double (or nothing), lengths under 128 (and the whole within the string limit, should that
-  // be lower). Anything else takes the general walk below.
-  let p = rp;
+// @ts-ignore: decorator
+@inline function simpleKeyValue(p: usize, end: usize): usize {
   if (end - p >= 4 && load<u8>(p) == 0x0a && load<u8>(p, 1) < 0x80) {
     let q = p + 2 + <usize>load<u8>(p, 1);
     if (q + 2 <= end && load<u8>(q) == 0x12 && q + 2 + <usize>load<u8>(q, 1) == end) {
       let v = q + 2;
-      if ((v == end || isSimpleValue(v, end)) && end - p <= maxStringLength) {
-        keyPtr = p + 2;
-        keyLen = q - keyPtr;
-        valuePtr = v;
-        valueLen = end - v;
-        seek(end);
-      }
+      if ((v == end || isSimpleValue(v, end)) && end - p <= maxStringLength) return q;
     }
   }
-  while (rp < end) {
+  return 0;
+}
+
+/** A watched key [keyPtr, +keyLen) stores where its value sits in its slot of `slots`, unless an earlier one did. */
+// @ts-ignore: decorator
+@inline function watchValue(slots: usize, keyPtr: usize, keyLen: usize, valuePtr: usize, valueLen: usize): void {
+  let slot = watchedSlotOf(keyPtr, keyLen);
+  if (slot >= 0) {
+    let s = slots + <usize>slot * SLOT_SIZE;
+    if (load<u32>(s) == 0) {
+      store<u32>(s, <u32>valuePtr);
+      store<u32>(s, <u32>valueLen, 4);
+    }
+  }
+}
+
+/**
+ * One attribute, a KeyValue message at nesting `depth`. A watched key stores where its AnyValue
+ * sits in `slots` (first occurrence wins, as a linear search would find it); on a resource
+ * (`resource` != 0) service.name is also recorded.
+ */
+function walkKeyValue(p: usize, end: usize, slots: usize, resource: usize, depth: i32): void {
+  let keyPtr: usize = 0;
+  let keyLen: usize = 0;
+  let valuePtr: usize = 0;
+  let valueLen: usize = 0;
+  let q = simpleKeyValue(p, end);
+  if (q != 0) {
+    keyPtr = p + 2;
+    keyLen = q - keyPtr;
+    valuePtr = q + 2;
+    valueLen = end - valuePtr;
+    p = end;
+  }
+  // (p == end: the fast path read it all, or it is empty; rp is not this attribute's cursor then)
+  if (p < end) seek(p);
+  while (p < end && rp < end) {
     let tag = readTag(end, M_KEY_VALUE);
     if (failCode != 0) return;
     let field = tag >>> 3;
@@ -376,12 +457,5 @@ function walkKeyValue(end: usize, slots: usize, resource: usize, depth: i32): vo
     store<u32>(resource, <u32>valuePtr, RES_SERVICE_PTR);
     store<u32>(resource, <u32>valueLen, RES_SERVICE_LEN);
   }
-  let slot = watchedSlotOf(keyPtr, keyLen);
-  if (slot >= 0) {
-    let s = slots + <usize>slot * SLOT_SIZE;
-    if (load<u32>(s) == 0) {
-      store<u32>(s, <u32>valuePtr);
-      store<u32>(s, <u32>valueLen, 4);
-    }
-  }
+  watchValue(slots, keyPtr, keyLen, valuePtr, valueLen);
 }

@@ -1,12 +1,17 @@
 // A series table: records keyed by a tuple of u32 words (mostly interned label ids), each
-// followed by f64 values, in one slab the host reads directly when rendering. An
-// open-addressing index of (hash, record index + 1) finds a record without touching the slab
-// on a miss. Record layout (little endian), `stride` bytes: the header (RECORD_HASH,
-// RECORD_UPDATED, RECORD_GENERATION, RECORD_FLAGS: layout.ts), the key words from RECORD_KEY
-// padded to 8 bytes, then the values, f64 each.
+// followed by f64 values, which the host reads directly when rendering. The records live in
+// chunks of one 64 KiB page each (a record larger than a page: a chunk of its own), so the
+// table grows a chunk at a time without copying or leaving old records behind; a chunk
+// starts with its number (u32, CHUNK_HEADER bytes), then CHUNK_RECORDS records of `stride`
+// bytes. The directory (u32 chunk addresses, the host reads it) is the only part that moves.
+// An open-addressing index of (hash, record address) finds a record without touching the
+// records on a miss; it grows (rehashed from itself) when over 3/4 full.
+// Record layout (little endian), `stride` bytes: the header (RECORD_HASH, RECORD_UPDATED,
+// RECORD_GENERATION, RECORD_FLAGS: layout.ts), the key words from RECORD_KEY padded to 8
+// bytes, then the values, f64 each.
 //
-// A record is named by its index in the slab (the host's "slot" of a series): the index
-// survives the slab's growth, an address does not.
+// A record is named by its index in the table (the host's "slot" of a series): chunk number
+// times records per chunk plus its place in the chunk; it never moves.
 //
 // Cardinality control lives here too: every table draws on one budget of active series,
 // counted as Prometheus counts them (a record costs `cost` series). Past the budget a new key
@@ -18,6 +23,7 @@ import { newIndex, placeRef, removeRef } from './hashindex';
 import { retain, release, MISSING } from './intern';
 import {
   RECORD_HASH, RECORD_UPDATED, RECORD_GENERATION, RECORD_FLAGS, RECORD_KEY, RECORD_LIVE, RECORD_OVERFLOW,
+  CHUNK_BYTES, CHUNK_HEADER,
 } from './layout';
 
 @unmanaged
@@ -26,11 +32,16 @@ export class SeriesTable {
   valueCount: i32 = 0;
   stride: usize = 0;
   valuesOffset: usize = 0;
-  slab: usize = 0;
-  capacity: u32 = 0;
+  chunks: usize = 0; // directory: u32 address per chunk
+  chunkCount: u32 = 0;
+  chunkCap: u32 = 0;
+  perChunk: u32 = 0; // records per chunk
+  chunkBytes: usize = 0;
+  capacity: u32 = 0; // chunkCount * perChunk
   used: u32 = 0; // records handed out so far (the host iterates [0, used) and skips dead ones)
   index: usize = 0;
   indexMask: u32 = 0;
+  indexed: u32 = 0; // refs in the index
   nonIds: u32 = 0; // bit k: key word k is not an interned id (words 32 and up always are)
   cost: u32 = 0;
   freeRecords: u32 = 0; // index + 1 of the first free record
@@ -64,12 +75,17 @@ export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost
   t.valueCount = valueCount;
   t.valuesOffset = RECORD_KEY + ((<usize>keyWords * 4 + 7) & ~7);
   t.stride = t.valuesOffset + <usize>valueCount * 8;
-  t.capacity = 256;
-  t.slab = heap.alloc(<usize>t.capacity * t.stride);
-  memory.fill(t.slab, 0, <usize>t.capacity * t.stride);
+  let room = CHUNK_BYTES - CHUNK_HEADER;
+  t.perChunk = t.stride <= room ? <u32>(room / t.stride) : 1;
+  t.chunkBytes = CHUNK_HEADER + <usize>t.perChunk * t.stride;
+  t.chunkCap = 8;
+  t.chunks = heap.alloc(<usize>t.chunkCap << 2);
+  t.chunkCount = 0;
+  t.capacity = 0;
   t.used = 0;
   t.indexMask = 511;
   t.index = newIndex(t.indexMask + 1);
+  t.indexed = 0;
   t.nonIds = nonIds;
   t.cost = cost;
   t.freeRecords = 0;
@@ -81,23 +97,41 @@ export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost
 
 // @ts-ignore: decorator
 @inline function recordAt(t: SeriesTable, index: u32): usize {
-  return t.slab + <usize>index * t.stride;
+  let chunk = <usize>load<u32>(t.chunks + (<usize>(index / t.perChunk) << 2));
+  return chunk + CHUNK_HEADER + <usize>(index % t.perChunk) * t.stride;
 }
 
+/** One more chunk of zeroed records. */
 function grow(t: SeriesTable): void {
-  let bytes = <usize>t.capacity * t.stride;
-  t.slab = heap.realloc(t.slab, bytes << 1);
-  memory.fill(t.slab + bytes, 0, bytes);
-  t.capacity <<= 1;
-  heap.free(t.index);
-  t.indexMask = (t.capacity << 1) - 1;
-  t.index = newIndex(t.indexMask + 1);
-  for (let i: u32 = 0; i < t.used; i++) {
-    let r = recordAt(t, i);
-    if ((load<u32>(r, RECORD_FLAGS) & (RECORD_LIVE | RECORD_OVERFLOW)) == RECORD_LIVE) {
-      placeRef(t.index, t.indexMask, load<u32>(r, RECORD_HASH), i + 1);
-    }
+  if (t.chunkCount == t.chunkCap) {
+    t.chunkCap <<= 1;
+    t.chunks = heap.realloc(t.chunks, <usize>t.chunkCap << 2);
   }
+  // Over 32 KiB, heap.alloc answers whole pages, page-aligned (runtime.ts): CHUNK_BYTES-aligned.
+  let chunk = heap.alloc(max<usize>(t.chunkBytes, CHUNK_BYTES));
+  memory.fill(chunk, 0, t.chunkBytes);
+  store<u32>(chunk, t.chunkCount);
+  store<u32>(t.chunks + (<usize>t.chunkCount << 2), <u32>chunk);
+  t.chunkCount++;
+  t.capacity += t.perChunk;
+}
+
+/** Places a record's ref, doubling the index (rehashed from its own slots) when over 3/4 full. */
+function indexRecord(t: SeriesTable, h: u32, r: usize): void {
+  if ((t.indexed + 1) * 4 > (t.indexMask + 1) * 3) {
+    let old = t.index;
+    let oldSize = t.indexMask + 1;
+    t.indexMask = (oldSize << 1) - 1;
+    t.index = newIndex(t.indexMask + 1);
+    for (let i: u32 = 0; i < oldSize; i++) {
+      let slot = old + (<usize>i << 3);
+      let ref = load<u32>(slot, 4);
+      if (ref != 0) placeRef(t.index, t.indexMask, load<u32>(slot), ref);
+    }
+    heap.free(old);
+  }
+  placeRef(t.index, t.indexMask, h, <u32>r);
+  t.indexed++;
 }
 
 /** A fresh record (reused or new) with zeroed values and a new generation. */
@@ -160,7 +194,7 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
   store<u32>(r, h, RECORD_HASH);
   memory.copy(r + RECORD_KEY, key, keyBytes);
   for (let w = 0; w < n; w++) if (isId(t, w)) retain(load<u32>(r + RECORD_KEY + (<usize>w << 2)));
-  placeRef(t.index, t.indexMask, h, recordIndexOf(t, r) + 1);
+  indexRecord(t, h, r);
   activeSeries += t.cost;
   return r;
 }
@@ -175,10 +209,9 @@ function lookup(t: SeriesTable, key: usize, h: u32, now: u32): usize {
   let i = h & t.indexMask;
   while (true) {
     let e = t.index + (<usize>i << 3);
-    let ref = load<u32>(e, 4);
-    if (ref == 0) return 0;
+    let r = <usize>load<u32>(e, 4);
+    if (r == 0) return 0;
     if (load<u32>(e) == h) {
-      let r = recordAt(t, ref - 1);
       if (memory.compare(r + RECORD_KEY, key, keyBytes) == 0) {
         store<u32>(r, now, RECORD_UPDATED);
         return r;
@@ -191,7 +224,8 @@ function lookup(t: SeriesTable, key: usize, h: u32, now: u32): usize {
 /** The index of record `r` in its table (what exemplars and the host name it by), and its generation. */
 // @ts-ignore: decorator
 @inline export function recordIndexOf(t: SeriesTable, r: usize): u32 {
-  return <u32>((r - t.slab) / t.stride);
+  let chunk = r & ~(CHUNK_BYTES - 1);
+  return load<u32>(chunk) * t.perChunk + <u32>((r - chunk - CHUNK_HEADER) / t.stride);
 }
 
 // @ts-ignore: decorator
@@ -206,7 +240,8 @@ export function removeStale(t: SeriesTable, cutoff: u32): u32 {
   for (let i: u32 = 0; i < t.used; i++) {
     let r = recordAt(t, i);
     if (load<u32>(r, RECORD_FLAGS) != RECORD_LIVE || load<u32>(r, RECORD_UPDATED) >= cutoff) continue;
-    removeRef(t.index, t.indexMask, load<u32>(r, RECORD_HASH), i + 1);
+    removeRef(t.index, t.indexMask, load<u32>(r, RECORD_HASH), <u32>r);
+    t.indexed--;
     for (let w = 0; w < n; w++) if (isId(t, w)) release(load<u32>(r + RECORD_KEY + (<usize>w << 2)));
     store<u32>(r, 0, RECORD_FLAGS);
     store<u32>(r, t.freeRecords, RECORD_HASH);

@@ -20,6 +20,7 @@ import { stageScopes, scopeWords } from './scopes';
 import { Native, nativeOf, observeNative, histogramCost } from './nativehistogram';
 import { tracking, upsertTracked } from './cardinality';
 import { spanMetricsNameId } from './normalize';
+import { selfTimeOn, selfTimeValues, attachSelfTime, noteSpan } from './selftime';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
@@ -134,10 +135,14 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   nativeAt = <usize>(SM_V_BUCKETS + boundCount) << 3;
   // Cost in Prometheus series: calls, size, and the histogram (nativehistogram.ts histogramCost).
   // Kind and status code are numbers, not string ids.
+  // With self time (selftime.ts), its block follows: a classic histogram (B + 3 series) and two counters.
+  let selfAt = SM_V_BUCKETS + boundCount + (changetype<usize>(native) != 0 ? native.values : 0);
   table = newSeriesTable(
-    spanWords + histDimCount, SM_V_BUCKETS + boundCount + (changetype<usize>(native) != 0 ? native.values : 0),
-    (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE), (split ? 0 : 2) + histogramCost(PROCESSOR_SPAN_METRICS, boundCount),
+    spanWords + histDimCount, selfAt + selfTimeValues(boundCount),
+    (1 << SM_KEY_SPAN_KIND) | (1 << SM_KEY_STATUS_CODE),
+    (split ? 0 : 2) + histogramCost(PROCESSOR_SPAN_METRICS, boundCount) + (selfTimeOn ? <u32>boundCount + 5 : 0),
   );
+  if (selfTimeOn) attachSelfTime(table, buckets, selfAt);
 }
 
 /**
@@ -213,7 +218,10 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     if (skipped(span)) continue;
     let resourceIndex = load<u32>(span, SPAN_RESOURCE);
     let resource = resourceAt(resourceIndex);
-    if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) continue;
+    if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) {
+      if (selfTimeOn) noteSpan(span, 0, 0, nowMs); // still a child covering its parent's time
+      continue;
+    }
     store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0, SM_KEY_SERVICE << 2);
     store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanMetricsNameId(span) : 0, SM_KEY_SPAN_NAME << 2);
     store<u32>(key, (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, SM_KEY_SPAN_KIND << 2);
@@ -248,6 +256,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       EXEMPLAR_TABLE_SPAN_METRICS, recordIndexOf(t, record), generationOf(record), <u32>b,
       <usize>load<u32>(span, SPAN_TRACE_ID), <usize>load<u32>(span, SPAN_ID), seconds, nowMs,
     );
+    if (selfTimeOn) noteSpan(span, record, w, nowMs);
     if (changetype<usize>(callsTable) != 0) {
       memory.copy(callsKey, key, spanBytes);
       dimensionValues(callsKey + spanBytes, resource, span, callsDimSlots, callsDimCount, dimCount);

@@ -58,7 +58,7 @@ export function fail(code: i32, message: i32, field: i32): void {
   return readVarintSlow(end);
 }
 
-function readVarintSlow(end: usize): u64 {
+export function readVarintSlow(end: usize): u64 {
   let result: u64 = 0;
   let shift: u64 = 0;
   while (true) {
@@ -91,7 +91,7 @@ function readVarintSlow(end: usize): u64 {
   return readTagSlow(end, message);
 }
 
-function readTagSlow(end: usize, message: i32): u32 {
+export function readTagSlow(end: usize, message: i32): u32 {
   let start = rp;
   let t = readVarint(end);
   if (failCode != 0) return 0;
@@ -124,7 +124,7 @@ function readTagSlow(end: usize, message: i32): u32 {
   return readLenSlow(end, message, field);
 }
 
-function readLenSlow(end: usize, message: i32, field: i32): usize {
+export function readLenSlow(end: usize, message: i32, field: i32): usize {
   let start = rp;
   let n = readVarint(end);
   if (failCode != 0) return 0;
@@ -137,6 +137,33 @@ function readLenSlow(end: usize, message: i32, field: i32): usize {
     return 0;
   }
   return <usize>n;
+}
+
+// Walkers that keep their cursor in a local (the module's rp lives in memory, and a walk that
+// reads and writes it per byte waits on it) use these one-byte fast paths and fall back to the
+// *Slow functions with rp set to their cursor, taking rp back after.
+
+/** lenAt's answer when the length is not one byte within `end`: the caller takes readLenSlow. */
+export const NO_LEN: usize = <usize>0xffffffff;
+
+/** readLen's fast path at p: the length when it is one byte and what it announces lies within `end`, else NO_LEN. */
+// @ts-ignore: decorator
+@inline export function lenAt(p: usize, end: usize): usize {
+  if (p < end) {
+    let b = <usize>load<u8>(p);
+    if (b < 0x80 && b < end - p) return b;
+  }
+  return NO_LEN;
+}
+
+/** readTag's fast path at p: the tag when it is one byte (field number 1..15), else 0. */
+// @ts-ignore: decorator
+@inline export function tagAt(p: usize, end: usize): u32 {
+  if (p < end) {
+    let b = <u32>load<u8>(p);
+    if (b < 0x80 && b >= 8) return b;
+  }
+  return 0;
 }
 
 export function readFixed64(end: usize, message: i32, field: i32): u64 {

@@ -51,7 +51,7 @@ export async function createSpanmeter(wasm, options = {}) {
   };
   const result = await WebAssembly.instantiate(wasm, imports);
   x = (result.instance ?? result).exports;
-  if (x.abi_version() !== 4) throw new Error(`unsupported spanmeter ABI ${x.abi_version()} (this host speaks 4)`);
+  if (x.abi_version() !== 5) throw new Error(`unsupported spanmeter ABI ${x.abi_version()} (this host speaks 5)`);
 
   // memory.grow detaches every view on x.memory.buffer: so views are made fresh after each call.
   const bytesAt = (ptr, n) => new Uint8Array(x.memory.buffer, ptr, n);
@@ -104,12 +104,14 @@ export async function createSpanmeter(wasm, options = {}) {
     /** Every span-metrics series: labels, calls, size in bytes, and the latency histogram (cumulative buckets). */
     spanMetrics() {
       const t = x.spanmetrics_table();
-      const slab = x.table_slab(t) >>> 0, used = x.table_used(t) >>> 0;
+      const chunks = x.table_chunks(t) >>> 0, perChunk = x.table_chunk_records(t) >>> 0, used = x.table_used(t) >>> 0;
       const stride = x.table_stride(t) >>> 0, valuesAt = x.table_values_offset(t) >>> 0;
       const out = [];
       for (let slot = 0; slot < used; slot++) {
         const d = data(); // label() below does not grow memory, but a fresh view costs nothing
-        const r = slab + slot * stride;
+        // Records live in chunks: a u32 chunk number, then perChunk records (docs/abi.md).
+        const chunk = Math.floor(slot / perChunk);
+        const r = d.getUint32(chunks + chunk * 4, true) + 8 + (slot - chunk * perChunk) * stride;
         const flags = d.getUint32(r + 12, true);
         if ((flags & 1) === 0) continue; // a free slot
         const key = (w) => d.getUint32(r + 16 + w * 4, true);

@@ -18,6 +18,9 @@ export const COLLECTOR_SPAN_METRICS_BUCKETS: readonly number[] = Object.freeze([
 ]);
 
 /** Defaults of one slos entry besides its name and objective (every other SloConfig key). */
+/** processor.span_metrics.self_time_max_items when absent: spans (and tombstones) the self-time store holds, 168 bytes each. */
+export const SELF_TIME_MAX_ITEMS = 100_000;
+
 export const SLO_DEFAULTS: Readonly<Omit<SloConfig, 'name' | 'objective'>> = {
   description: '', service: '', span_name: '', span_name_regex: '', span_kind: '', window: 30 * 86_400_000,
   kind: 'availability', threshold: 0, http_5xx_as_error: false,

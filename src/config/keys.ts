@@ -191,6 +191,8 @@ export const SCHEMA: ObjectSpec<Config> = {
             target_info_excluded_dimensions: optional(nameList()),
             enable_instance_label: optional(boolean()),
             span_name_normalization: optional(oneOf(['off', 'dry_run', 'on'])),
+            self_time: optional(boolean()),
+            self_time_max_items: optional(integer(1)),
           },
         },
         service_graphs: {

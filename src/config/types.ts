@@ -61,6 +61,10 @@ export interface SpanMetricsConfig {
   enable_instance_label?: boolean;
   /** Ids in path-like span names replaced by placeholders (on), only reported (dry_run), or not (off, also when absent). */
   span_name_normalization?: 'off' | 'dry_run' | 'on';
+  /** Self time per span (duration minus its children's union within service_graphs.wait) as a histogram; absent = off. */
+  self_time?: boolean;
+  /** Most spans (and tombstones) the self-time store holds; absent = SELF_TIME_MAX_ITEMS. */
+  self_time_max_items?: number;
 }
 
 /** One of Tempo's dimension_mappings: label `name` = the values of `source_labels` a span has, joined by `join`. */

@@ -10,6 +10,7 @@ import { SeriesTableView } from './series.js';
 import { FilterPatterns, filterRecords } from './filters.js';
 import * as L from './layout.js';
 import { schemaForFactor } from './native.js';
+import { SELF_TIME_MAX_ITEMS } from '../config/defaults.js';
 
 export type { IngestResult } from './result.js';
 export { SeriesTableView } from './series.js';
@@ -31,6 +32,8 @@ export interface CoreOptions {
   limits?: { maxStringLength: number; maxAttributesPerSpan: number; maxSpansPerRequest?: number };
   /** Native histograms for both processors' histograms (generate_native_histograms); absent: classic only. */
   nativeHistograms?: NativeHistogramOptions;
+  /** Self time of the span-metrics series (processor.span_metrics.self_time): store size and wait (ms); absent: off. */
+  selfTime?: { maxItems: number; waitMs: number };
   build?: WasmBuild;
 }
 
@@ -63,6 +66,9 @@ export function coreOptions(config: Config): CoreOptions {
       minResetMs: config.native_histogram_min_reset_duration,
       spanMetricsScale: config.naming === 'otel' && config.processor.span_metrics.histogram_unit === 'ms' ? 1000 : 1,
     },
+    selfTime: config.processors.includes('span-metrics') && config.processor.span_metrics.self_time
+      ? { maxItems: config.processor.span_metrics.self_time_max_items ?? SELF_TIME_MAX_ITEMS, waitMs: config.processor.service_graphs.wait }
+      : undefined,
     limits: {
       maxStringLength: config.otlp.max_string_length,
       maxAttributesPerSpan: config.otlp.max_attributes_per_span,
@@ -197,6 +203,7 @@ export class Core {
       }
       // every watch (slot) before passArguments: a watch writes its key into the same scratch
       const multiplier = slot(sm.span_multiplier_key);
+      if (options.selfTime) wasm.spanmetrics_self_time_configure(options.selfTime.maxItems, options.selfTime.waitMs);
       const [bounds, slotsPtr] = passArguments(wasm, sm.histogram_buckets, slots);
       wasm.spanmetrics_configure(bounds, sm.histogram_buckets.length, mask, slotsPtr, slots.length, multiplier);
       const eventDimensions = sm.events.enabled ? sm.events.dimensions : [];
@@ -342,7 +349,7 @@ export class Core {
     this.views();
     const w = this.wasm;
     const a = t.address;
-    t.view.refresh(this.u32, this.f64, w.table_slab(a) >>> 0, w.table_used(a), w.table_stride(a), w.table_values_offset(a));
+    t.view.refresh(this.u32, this.f64, w.table_chunks(a) >>> 0, w.table_chunk_records(a), w.table_used(a), w.table_stride(a), w.table_values_offset(a));
     return t.view;
   }
 
@@ -376,6 +383,17 @@ export class Core {
     const sg = this.options.serviceGraphs;
     if (!sg) return undefined;
     return L.SG_V_BUCKETS + L.SG_HISTOGRAMS * sg.histogram_buckets.length + h * (L.NH_V_BUCKETS + Math.max(1, native.maxBuckets));
+  }
+
+  /** The value index of the self-time block (layout ST_V_*) in a span-metrics record, or undefined without self time. */
+  selfTimeBlock(): number | undefined {
+    const block = this.wasm.spanmetrics_self_time_block();
+    return block < 0 ? undefined : block;
+  }
+
+  /** The self-time store: entries in use, spans and children refused with it full, entries whose parent never came. */
+  selfTimeStore(): { size: number; dropped: number; orphans: number } {
+    return { size: this.wasm.self_time_counter(0), dropped: this.wasm.self_time_counter(1), orphans: this.wasm.self_time_counter(2) };
   }
 
   /** Good and total spans of each SLO, in the order configured. */

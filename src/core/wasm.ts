@@ -17,6 +17,11 @@ export interface CoreExports {
   spanmetrics_target_info_exclude(ptr: number, len: number): number;
   spanmetrics_target_info_table(): number;
   spanmetrics_split_configure(slots: number, calls: number, hist: number): void;
+  spanmetrics_self_time_configure(maxItems: number, waitMs: number): void;
+  /** The value index of the self-time block in a span-metrics record, or -1. */
+  spanmetrics_self_time_block(): number;
+  /** 0 entries in use, 1 spans and children refused with the store full, 2 entries whose parent never came. */
+  self_time_counter(which: number): number;
   spanmetrics_calls_table(): number;
   spanmetrics_scope_include(ptr: number, len: number): number;
   slo_add(flags: number, servicePtr: number, serviceLen: number, namePtr: number, nameLen: number, kind: number, thresholdNs: number): number;
@@ -64,7 +69,8 @@ export interface CoreExports {
   servicegraphs_dropped(): number;
   servicegraphs_store_size(): number;
   servicegraphs_expired(side: number): number;
-  table_slab(t: number): number;
+  table_chunks(t: number): number;
+  table_chunk_records(t: number): number;
   table_used(t: number): number;
   table_stride(t: number): number;
   table_values_offset(t: number): number;

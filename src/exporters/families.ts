@@ -159,6 +159,8 @@ export interface SpanMetricsCatalog {
   latency: HistogramFamily;
   /** Absent with `naming: otel`. */
   size?: CounterFamily;
+  /** With processor.span_metrics.self_time: the self-time histogram and its two counters, on the latency series. */
+  selfTime?: { histogram: HistogramFamily; unknown: CounterFamily; late: CounterFamily };
   /** With processor.span_metrics.events.enabled. */
   events?: CounterFamily;
   /** With processor.span_metrics.enable_target_info: traces_target_info. */

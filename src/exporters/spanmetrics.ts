@@ -3,7 +3,7 @@
 import type { Core, SeriesTableView } from '../core/index.js';
 import {
   EVENTS_V_COUNT, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE,
-  SM_KEY_STATUS_MESSAGE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM, TI_KEY_ATTRIBUTES, TI_KEY_INSTANCE, TI_KEY_JOB,
+  SM_KEY_STATUS_MESSAGE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM, ST_V_BUCKETS, ST_V_COUNT, ST_V_LATE, ST_V_SUM, ST_V_UNKNOWN, TI_KEY_ATTRIBUTES, TI_KEY_INSTANCE, TI_KEY_JOB,
   TI_MAX_ATTRIBUTES, TI_V_VALUE,
 } from '../core/layout.js';
 import type { SpanMetricsConfig } from '../config/types.js';
@@ -120,6 +120,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     type: 'counter', name: 'traces_spanmetrics_size', table: callsTable, labels: callsLabels, value: SM_V_SIZE,
     help: 'Encoded size of the spans counted, in bytes.',
   };
+  const selfTime = selfTimeFamilies(core, latency, otel ? ns : undefined);
   let events: CounterFamily | undefined;
   let eventLabels: SpanMetricsCatalog['eventLabels'];
   if (config.events.enabled) {
@@ -146,11 +147,41 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     };
   }
   const targetInfo = config.enable_target_info ? targetInfoFamily(core, serviceLabel) : undefined;
-  const families: Family[] = [exportedCalls, latency, ...(size ? [size] : []), ...(events ? [events] : []), ...(targetInfo ? [targetInfo] : [])];
+  const families: Family[] = [
+    exportedCalls, latency, ...(size ? [size] : []), ...(selfTime ? [selfTime.histogram, selfTime.unknown, selfTime.late] : []), ...(events ? [events] : []), ...(targetInfo ? [targetInfo] : [])];
   const dimensions = config.dimensions.map((attribute, d) => ({
     attribute, read: ((view, slot) => core.label(view.key(slot, SM_KEY_DIMENSIONS + d))) satisfies LabelReader,
   }));
-  return { families, calls, latency, size, events, eventLabels, targetInfo, labels: intrinsic, dimensions };
+  return { families, calls, latency, size, selfTime, events, eventLabels, targetInfo, labels: intrinsic, dimensions };
+}
+
+/**
+ * Self time (processor.span_metrics.self_time), on the latency histogram's series and buckets:
+ * the histogram, the spans whose self time is unknown (their children could not all be kept) and
+ * the children that came after their parent's self time was observed. `ns`: naming otel's prefix.
+ */
+function selfTimeFamilies(core: Core, latency: HistogramFamily, ns: string | undefined): SpanMetricsCatalog['selfTime'] {
+  const block = core.selfTimeBlock();
+  if (block === undefined) return undefined;
+  const ms = latency.milliseconds === true;
+  const prefix = ns === undefined ? 'traces_spanmetrics_' : ns;
+  const base = { table: latency.table, labels: latency.labels };
+  return {
+    histogram: {
+      ...base, type: 'histogram', bounds: latency.bounds, milliseconds: ms,
+      buckets: block + ST_V_BUCKETS, sum: block + ST_V_SUM, count: block + ST_V_COUNT,
+      name: `${prefix}self_time_${ms ? 'milliseconds' : 'seconds'}`,
+      help: `Span duration minus the time its children (those that came within wait) cover, in ${ms ? 'milliseconds' : 'seconds'}.`,
+    },
+    unknown: {
+      ...base, type: 'counter', value: block + ST_V_UNKNOWN, skipZero: true, name: `${prefix}self_time_unknown`,
+      help: 'Spans whose self time was not observed: their children could not all be kept (self-time store full or too many disjoint children).',
+    },
+    late: {
+      ...base, type: 'counter', value: block + ST_V_LATE, skipZero: true, name: `${prefix}self_time_late_children`,
+      help: 'Children that came after their parent span\'s self time was observed (that observation was too high).',
+    },
+  };
 }
 
 /** Sets label `name` to a non-empty `value`, in place of one of that name (Tempo's builder: the last Add wins). */

@@ -43,7 +43,7 @@ describe('src/core/layout.ts', () => {
 
 describe('the shared constants, as docs/abi.md documents them', () => {
   it('has the ABI version, record header and exemplar and string-table entries of docs/abi.md', () => {
-    expect(L.ABI_VERSION).toBe(4);
+    expect(L.ABI_VERSION).toBe(5);
     // "Series tables": hash 0, last update 4, generation 8, flags 12 (1 live, 2 overflow), key words 16.
     expect([L.RECORD_HASH, L.RECORD_UPDATED, L.RECORD_GENERATION, L.RECORD_FLAGS, L.RECORD_KEY]).toEqual([0, 4, 8, 12, 16]);
     expect([L.RECORD_LIVE, L.RECORD_OVERFLOW]).toEqual([1, 2]);
@@ -56,6 +56,8 @@ describe('the shared constants, as docs/abi.md documents them', () => {
     expect([L.NH_V_REDUCED, L.NH_V_BASE, L.NH_V_SPAN, L.NH_V_COUNT, L.NH_V_SUM, L.NH_V_ZERO, L.NH_V_START, L.NH_V_BUCKETS])
       .toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect([-L.NH_SCHEMA_MIN_NEGATED, L.NH_SCHEMA_MAX]).toEqual([-4, 8]);
+    // "Self time": count 0, sum 1, unknown 2, late 3, buckets from 4.
+    expect([L.ST_V_COUNT, L.ST_V_SUM, L.ST_V_UNKNOWN, L.ST_V_LATE, L.ST_V_BUCKETS]).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('names every ingest error code and message id docs/abi.md lists', () => {

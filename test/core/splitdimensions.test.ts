@@ -4,7 +4,7 @@
 // connector's (connector.go aggregateMetrics at v0.141.0: calls keyed by dimensions +
 // calls_dimensions, the histogram by dimensions + histogram.dimensions, events by dimensions +
 // event dimensions); the expected counts below are hand counts of the spans sent. The real
-// Collector is compared in test/interop/spanmetrics-collector.test.ts ("calls_dimensions, …").
+// Collector is compared in test/interop/spanmetrics-pasted.test.ts ("calls_dimensions, …").
 import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';

@@ -1,8 +1,8 @@
 // Differential test: spanmeter with `naming: otel` against the real OpenTelemetry Collector's
 // `spanmetrics` connector (otlp receiver -> spanmetrics -> prometheus exporter), on the same
 // OTLP/HTTP requests: the bench workload under three seeds, edge traces (support/traces.ts) and
-// the conformance pack's inputs. Both are scraped once they have settled; every counter and
-// bucket must be equal, sums equal within float rounding, label sets equal after dropping the
+// the conformance pack's inputs (the connector block pasted as it is: spanmetrics-pasted.test.ts).
+// Both are scraped once they have settled; every counter and bucket must be equal, sums equal within float rounding, label sets equal after dropping the
 // exporter's plumbing (support/compare.ts). The differences the peers have on purpose are
 // asserted one by one, with the values each side gives (README "Differences from Tempo and the
 // Collector").
@@ -23,150 +23,17 @@
 //                                          the exporter's instance label)
 //   (at once)                              metrics_flush_interval: 1s (default 60s)
 import { readdirSync } from 'node:fs';
-import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { fetchMetricsText } from '../support/sidecar.js';
-import { scrapeOtelcol, sendBoth, startPair, type Pair } from './support/pair.js';
+import { sendBoth } from './support/pair.js';
 import { PACK_DIR } from '../support/conformance.js';
 import { loadInput } from '../support/otlp-input.js';
-import { compareSeries, seriesOf, settle, showDifferences, total, type Difference, type SeriesValue } from './support/compare.js';
-import { BOUNDS_MS, SPAN_DIMENSIONS, invalidUtf8Request, spanMetricsEdges, workloadRequests } from './support/traces.js';
-
-const CALLS = 'traces_span_metrics_calls_total';
-const HIST = 'traces_span_metrics_duration_milliseconds';
-const EVENTS = 'traces_span_metrics_events_total';
-
-/**
- * The histogram settings of a pair. `explicit-ms` (most tests): the same 16 bounds given to both
- * in ms. `defaults`: none given (spanmeter's naming: otel defaults against the connector's: ms,
- * 2 ms … 15 s). `explicit-s`: unit s on both (traces_span_metrics_duration_seconds).
- */
-type Histogram = 'explicit-ms' | 'defaults' | 'explicit-s';
-
-interface SpanMetricsPair extends Pair {
-  /** The histogram's sample names. */
-  samples: string[];
-  /** The calls counter's sample name. */
-  calls: string;
-  /** The events counter's sample name. */
-  events: string;
-}
-
-/**
- * `spanMultiplierKey`: spanmeter's span_multiplier_key (the Collector has none). `noKindStatus`:
- * the span_kind and status_code labels off (intrinsic_dimensions / exclude_dimensions).
- * `pasted`: spanmeter is given the Collector's connector block as it is (`connectors:
- * spanmetrics:`, src/config/peers.ts) instead of its own keys; `namespace`: the connector's;
- * `httpRouteDefault`: the connector's `default` of a dimension http.route (not in SPAN_DIMENSIONS).
- * `split` (with `pasted`): SPLIT's calls_dimensions, histogram.dimensions, event dimension default
- * and add_resource_attributes; `scopes`: include_instrumentation_scope.
- */
-async function startSpanMetricsPair(
-  label: string,
-  histogram: Histogram = 'explicit-ms',
-  opts: { spanMultiplierKey?: string; noKindStatus?: boolean; pasted?: boolean; namespace?: string; httpRouteDefault?: string; split?: boolean; scopes?: string[] } = {},
-): Promise<SpanMetricsPair> {
-  const otelcolHistogram = {
-    'explicit-ms': { unit: 'ms', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
-    defaults: {},
-    'explicit-s': { unit: 's', explicit: { buckets: BOUNDS_MS.map((b) => `${b}ms`) } },
-  }[histogram];
-  if (opts.split) Object.assign(otelcolHistogram, { dimensions: SPLIT.histogram });
-  const spanmeterHistogram = {
-    'explicit-ms': { histogram_buckets: BOUNDS_MS.map((b) => b / 1000), histogram_unit: 'ms' },
-    defaults: {},
-    'explicit-s': { histogram_buckets: BOUNDS_MS.map((b) => b / 1000), histogram_unit: 's' },
-  }[histogram];
-  const connectorConfig = {
-    histogram: otelcolHistogram,
-    dimensions: [
-      ...SPAN_DIMENSIONS.map((name) => ({ name })),
-      ...(opts.httpRouteDefault !== undefined ? [{ name: 'http.route', default: opts.httpRouteDefault }] : []),
-    ],
-    resource_metrics_key_attributes: ['service.name'],
-    metrics_flush_interval: '1s',
-    events: { enabled: true, dimensions: [{ name: 'exception.type' }] },
-    ...(opts.noKindStatus ? { exclude_dimensions: ['span.kind', 'status.code'] } : {}),
-    ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
-    ...(opts.split ? { calls_dimensions: SPLIT.calls, events: { enabled: true, dimensions: SPLIT.events }, add_resource_attributes: true } : {}),
-    ...(opts.scopes ? { include_instrumentation_scope: opts.scopes } : {}),
-  };
-  const pair = await startPair({
-    label,
-    connector: 'spanmetrics',
-    connectorConfig,
-    spanmeterConfig: opts.pasted ? { connectors: { spanmetrics: connectorConfig } } : {
-      naming: 'otel',
-      processors: ['span-metrics'],
-      processor: {
-        span_metrics: {
-          ...spanmeterHistogram,
-          dimensions: SPAN_DIMENSIONS,
-          events: { enabled: true, dimensions: ['exception.type'] },
-          ...(opts.spanMultiplierKey ? { span_multiplier_key: opts.spanMultiplierKey } : {}),
-          ...(opts.noKindStatus ? { intrinsic_dimensions: { span_kind: false, status_code: false } } : {}),
-        },
-      },
-    },
-  });
-  // The connector names its metrics namespace + "." + calls / duration; its prometheus exporter
-  // turns "." into "_" and adds the unit and _total (connector.go buildMetricName).
-  const ns = opts.namespace === undefined ? 'traces_span_metrics_' : opts.namespace === '' ? '' : `${opts.namespace.replaceAll('.', '_')}_`;
-  const hist = `${ns}duration_${histogram === 'explicit-s' ? 'seconds' : 'milliseconds'}`;
-  return { ...pair, samples: [`${ns}calls_total`, `${hist}_bucket`, `${hist}_sum`, `${hist}_count`], calls: `${ns}calls_total`, events: `${ns}events_total` };
-}
-
-/**
- * The connector's split dimensions (config.go at v0.141.0: calls_dimensions label the calls
- * counter only, histogram.dimensions the duration histogram only, both after `dimensions`;
- * connector.go aggregateMetrics), a default on a histogram dimension and on an event dimension
- * no workload event has (so every event takes it).
- */
-const SPLIT = {
-  calls: [{ name: 'http.route' }],
-  histogram: [{ name: 'url.scheme', default: 'none' }],
-  events: [{ name: 'exception.type' }, { name: 'exception.escaped', default: 'unset' }],
-};
-
-interface Scraped {
-  spanmeter: Map<string, SeriesValue>;
-  otelcol: Map<string, SeriesValue>;
-  /**
-   * The span-events counter of each side. spanmeter's is added up over its `event_name` label,
-   * which the Collector does not have (README "Span events"); the rest must then be equal.
-   */
-  events: { spanmeter: Map<string, SeriesValue>; otelcol: Map<string, SeriesValue> };
-}
-
-/**
- * Scrapes both until each has settled: the same span-metrics series twice in a row, 0.5 s
- * apart, with the expected number of calls (the Collector flushes every second), 30 s at most.
- */
-async function scrapeBoth(pair: SpanMetricsPair, calls: { spanmeter: number; otelcol: number }): Promise<Scraped> {
-  const canon = (m: Map<string, SeriesValue>): string => JSON.stringify([...m].map(([k, v]) => [k, v.value]).sort());
-  const result: Partial<Scraped> = {};
-  const events: Partial<Scraped['events']> = {};
-  const one = async (side: 'spanmeter' | 'otelcol', scrape: () => Promise<string>, want: number): Promise<void> => {
-    await settle(
-      async () => {
-        const text = await scrape();
-        const series = seriesOf(text, pair.samples, side);
-        result[side] = series;
-        events[side] = seriesOf(text, [pair.events], side, { sumOver: side === 'spanmeter' ? ['event_name'] : [] });
-        return canon(series) + canon(events[side]);
-      },
-      () => total(result[side]!, pair.calls) === want,
-      { what: `${side} expecting ${want} calls`, timeoutMs: 30_000 },
-    );
-  };
-  await Promise.all([
-    one('spanmeter', async () => (await fetchMetricsText(pair.spanmeter)).text, calls.spanmeter),
-    one('otelcol', () => scrapeOtelcol(pair), calls.otelcol),
-  ]);
-  result.events = events as Scraped['events'];
-  return result as Scraped;
-}
+import { compareSeries, showDifferences, total, type Difference, type SeriesValue } from './support/compare.js';
+import { BOUNDS_MS, invalidUtf8Request, spanMetricsEdges, workloadRequests } from './support/traces.js';
+import {
+  CALLS, EVENTS, HIST, expectSameAsCollector, pick, sameLabels, scrapeBoth, startSpanMetricsPair,
+  type Histogram, type Scraped, type SpanMetricsPair,
+} from './support/spanmetrics-pair.js';
 
 /**
  * A pair of its own fed the edge traces, scraped once settled, stopped. `extraCalls`: spanmeter's
@@ -189,17 +56,6 @@ async function edgesOnFreshPair(
   }
 }
 
-function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  const ka = Object.keys(a).filter((k) => a[k] !== '');
-  const kb = Object.keys(b).filter((k) => b[k] !== '');
-  return ka.length === kb.length && ka.every((k) => a[k] === b[k]);
-}
-
-/** The value of the series of `metric` with exactly these labels (empty values = absent), or undefined. */
-function pick(m: Map<string, SeriesValue>, metric: string, labels: Record<string, string>): number | undefined {
-  for (const s of m.values()) if (s.metric === metric && sameLabels(s.labels, labels)) return s.value;
-  return undefined;
-}
 
 const SERVER = { span_kind: 'SPAN_KIND_SERVER', status_code: 'STATUS_CODE_UNSET' };
 
@@ -287,16 +143,10 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
     for (const seed of [1, 2, 3]) {
       test(`seed ${seed}: every series equal`, async () => {
         const w = workloadRequests(seed, 15, 200);
-        for (const r of w.requests) await sendBoth(pair, r);
         sent += w.spans;
         // every workload resource has a service.name, so both count every span (hand count: the
-        // workload's own span total)
-        const s = await scrapeBoth(pair, { spanmeter: sent, otelcol: sent });
-        const diffs = compareSeries(s.spanmeter, s.otelcol);
-        expect(diffs, showDifferences(diffs, 'spanmeter', 'Collector')).toEqual([]);
-        // span events (the workload's exception events), spanmeter's added up over event_name
-        const eventDiffs = compareSeries(s.events.spanmeter, s.events.otelcol);
-        expect(eventDiffs, showDifferences(eventDiffs, 'spanmeter', 'Collector')).toEqual([]);
+        // workload's own span total); span events are the workload's exception events
+        const s = await expectSameAsCollector(pair, w.requests, { spanmeter: sent, otelcol: sent });
         expect(total(s.events.otelcol, EVENTS)).toBeGreaterThan(0);
         // the comparison covered something: many series, histogram buckets included
         expect(s.otelcol.size).toBeGreaterThan(200);
@@ -305,98 +155,6 @@ describe('span metrics: spanmeter (naming: otel) = the Collector spanmetrics con
     }
   });
 
-  // The Collector's connector block given to spanmeter as it is (issue 18 item 8, issue 19 item 8):
-  // src/config/peers.ts reads it as the connector does; no spanmeter key is set.
-  describe('the connector block pasted into spanmeter as it is (connectors: spanmetrics:)', () => {
-    test('namespace app.spans, exclude_dimensions [span.kind, status.code] and a dimension default: every series equal, under the namespace', async () => {
-      const pair = await startSpanMetricsPair('pasted', 'explicit-ms', { pasted: true, noKindStatus: true, namespace: 'app.spans', httpRouteDefault: 'no-route' });
-      try {
-        const w = workloadRequests(1, 15, 200);
-        for (const r of w.requests) await sendBoth(pair, r);
-        const s = await scrapeBoth(pair, { spanmeter: w.spans, otelcol: w.spans });
-        const diffs = compareSeries(s.spanmeter, s.otelcol);
-        expect(diffs, showDifferences(diffs, 'spanmeter', 'Collector')).toEqual([]);
-        const eventDiffs = compareSeries(s.events.spanmeter, s.events.otelcol);
-        expect(eventDiffs, showDifferences(eventDiffs, 'spanmeter', 'Collector')).toEqual([]);
-        expect(total(s.events.otelcol, 'app_spans_events_total')).toBeGreaterThan(0);
-        // hand count: every workload span once, in the namespace's histogram
-        expect(total(s.otelcol, 'app_spans_duration_milliseconds_count')).toBe(w.spans);
-        expect(total(s.spanmeter, 'app_spans_duration_milliseconds_count')).toBe(w.spans);
-        // the workload's spans without http.route carry the default on both sides
-        expect(total(s.otelcol, 'app_spans_calls_total', { http_route: 'no-route' })).toBeGreaterThan(0);
-        expect(total(s.spanmeter, 'app_spans_calls_total', { http_route: 'no-route' })).toBe(total(s.otelcol, 'app_spans_calls_total', { http_route: 'no-route' }));
-        for (const v of s.spanmeter.values()) {
-          expect(v.labels.span_kind, 'excluded').toBeUndefined();
-          expect(v.labels.status_code, 'excluded').toBeUndefined();
-        }
-      } finally {
-        await pair.stop();
-      }
-    });
-
-    test('calls_dimensions, histogram.dimensions with a default, an event dimension default, add_resource_attributes, include_instrumentation_scope: every series equal', async () => {
-      const w = workloadRequests(4, 15, 200);
-      // two of the workload's scope names (one per ScopeSpans), read from its first request
-      const first = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(w.requests[0]!)) as {
-        resourceSpans: { scopeSpans: { scope: { name: string } }[] }[];
-      };
-      const names = [...new Set(first.resourceSpans.flatMap((r) => r.scopeSpans.map((s) => s.scope.name)))].sort().slice(0, 2);
-      expect(names).toHaveLength(2);
-      const pair = await startSpanMetricsPair('pasted-split', 'explicit-ms', { pasted: true, split: true, scopes: names });
-      try {
-        for (const r of w.requests) await sendBoth(pair, r);
-        const s = await scrapeBoth(pair, { spanmeter: w.spans, otelcol: w.spans });
-        const diffs = compareSeries(s.spanmeter, s.otelcol);
-        expect(diffs, showDifferences(diffs, 'spanmeter', 'Collector')).toEqual([]);
-        const eventDiffs = compareSeries(s.events.spanmeter, s.events.otelcol);
-        expect(eventDiffs, showDifferences(eventDiffs, 'spanmeter', 'Collector')).toEqual([]);
-        for (const side of [s.spanmeter, s.otelcol]) {
-          const calls = [...side.values()].filter((v) => v.metric === CALLS);
-          const hist = [...side.values()].filter((v) => v.metric === `${HIST}_count`);
-          // http.route on calls only (the workload's HTTP server spans have it), url.scheme on the histogram only
-          expect(calls.some((v) => v.labels.http_route !== undefined)).toBe(true);
-          expect(calls.every((v) => v.labels.url_scheme === undefined)).toBe(true);
-          expect(hist.every((v) => v.labels.http_route === undefined)).toBe(true);
-          // spans without url.scheme take the default: every span is on a histogram series with the label
-          expect(hist.every((v) => v.labels.url_scheme !== undefined)).toBe(true);
-          expect(total(side, `${HIST}_count`, { url_scheme: 'none' })).toBeGreaterThan(0);
-        }
-        // every event takes the default of exception.escaped, on both sides (hand count: the events are the total)
-        expect(total(s.events.otelcol, EVENTS, { exception_escaped: 'unset' })).toBe(total(s.events.otelcol, EVENTS));
-        expect(total(s.events.otelcol, EVENTS)).toBeGreaterThan(0);
-        expect(total(s.spanmeter, CALLS)).toBe(w.spans);
-        // the connector's span.instrumentation.scope.name / .version on the spans of those scopes only
-        for (const side of [s.spanmeter, s.otelcol]) {
-          const scoped = [...side.values()].filter((v) => v.metric === CALLS && v.labels.span_instrumentation_scope_name !== undefined);
-          expect(new Set(scoped.map((v) => v.labels.span_instrumentation_scope_name))).toEqual(new Set(names));
-          expect(scoped.every((v) => (v.labels.span_instrumentation_scope_version ?? '') !== '')).toBe(true);
-        }
-      } finally {
-        await pair.stop();
-      }
-    });
-
-    test("no histogram settings and an empty namespace: the connector's default buckets, names without a prefix", async () => {
-      const pair = await startSpanMetricsPair('pasted-defaults', 'defaults', { pasted: true, namespace: '' });
-      try {
-        const w = workloadRequests(2, 10, 200);
-        for (const r of w.requests) await sendBoth(pair, r);
-        const s = await scrapeBoth(pair, { spanmeter: w.spans, otelcol: w.spans });
-        const diffs = compareSeries(s.spanmeter, s.otelcol);
-        expect(diffs, showDifferences(diffs, 'spanmeter', 'Collector')).toEqual([]);
-        expect(total(s.spanmeter, 'calls_total')).toBe(w.spans);
-        // the connector's 16 default bounds (2 ms … 15 s) and +Inf, on one series of each side
-        const { le: _le, ...one } = [...s.otelcol.values()].find((v) => v.metric === 'duration_milliseconds_bucket')!.labels;
-        const bounds = ['2', '4', '6', '8', '10', '50', '100', '200', '400', '800', '1000', '1400', '2000', '5000', '10000', '15000', '+Inf'];
-        for (const side of [s.spanmeter, s.otelcol]) {
-          for (const le of bounds) expect(pick(side, 'duration_milliseconds_bucket', { ...one, le }), le).toBeDefined();
-          expect([...side.values()].filter((v) => v.metric === 'duration_milliseconds_bucket' && sameLabels({ ...v.labels, le: '' }, one)).length).toBe(bounds.length);
-        }
-      } finally {
-        await pair.stop();
-      }
-    });
-  });
 
   describe("the conformance pack's inputs (../shared/conformance/inputs, read in place)", () => {
     let pair: SpanMetricsPair;

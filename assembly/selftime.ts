@@ -1,0 +1,367 @@
+// Self time (spanmetrics_self_time_configure): per span-metrics series, a histogram of each span's
+// duration minus the time its children cover, for the children that arrive within `wait`.
+//
+// A span cannot say how many children it has, so every span counted by span metrics waits here,
+// keyed by (trace id, its span id), for `wait` after it arrived; a span with a parent span id
+// adds its [start, end) to the entry of (trace id, parent span id), made if the parent has not
+// come yet (children usually end, and are sent, first). When the parent's wait ends, its self
+// time is (end - start) minus the length of the UNION of its children's intervals clipped to
+// [start, end): parallel children are not subtracted twice, a child running past the parent's
+// end counts only up to it. The entry then stays one more `wait` as a tombstone: a child that
+// comes to it is a late child, counted on the parent's series (ST_V_LATE), its parent's figure
+// having been too high. A parent whose children could not all be kept (below) is counted on its
+// series (ST_V_UNKNOWN) instead of being observed with a wrong value.
+//
+// Bounded memory: `maxItems` entries of STRIDE (168) bytes, taken as they are first used, plus
+// an index of 8 bytes per 1/2 entry. An entry keeps ST_INTERVALS merged child intervals; past
+// that the earliest is folded into a covered sum (children mostly come in time order, so a later
+// child starting after the fold stays exact); a child starting before the fold, or a fold that
+// the parent's clipping would cut, makes the parent unknown. With the store full a span gets no
+// entry (its series' unknown count takes it), and a child whose parent has no entry is dropped:
+// then every parent whose wait overlaps that drop (entries made within `wait` of it, before or
+// after) is unknown too.
+import { hashEdgeKey } from './hash';
+import { newIndex, placeRef, removeRef } from './hashindex';
+import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID } from './staging';
+import { SeriesTable, recordIndexOf, generationOf } from './series';
+import { Buckets, observe } from './histogram';
+import {
+  RECORD_GENERATION, RECORD_FLAGS, RECORD_LIVE, ST_V_COUNT, ST_V_SUM, ST_V_UNKNOWN, ST_V_LATE, ST_V_BUCKETS,
+  ST_INTERVALS,
+} from './layout';
+
+// Entry layout.
+const KEY_BYTES: usize = 24; // trace id (16) + span id (8)
+const T_PREV: usize = 24; // u32 entry index + 1, 0 = none: the expiry list
+const T_NEXT: usize = 28;
+const T_FLAGS: usize = 32;
+const T_RECORD: usize = 36; // u32 the parent's span-metrics record index
+const T_GENERATION: usize = 40; // u32 its generation then
+const T_COUNT: usize = 44; // u32 intervals held
+const T_EXPIRES: usize = 48; // f64 ms
+const T_START: usize = 56; // u64 ns, the parent's
+const T_END: usize = 64;
+const T_WEIGHT: usize = 72; // f64 the parent's span multiplier
+const T_FOLD_FIRST: usize = 80; // u64 ns: the earliest start of the folded intervals
+const T_FOLD_END: usize = 88; // u64 ns: the latest end of the folded ones (0: none folded); kept ones start after it
+const T_FOLD_SUM: usize = 96; // u64 ns covered by the folded ones
+const T_INTERVALS: usize = 104; // ST_INTERVALS × (u64 start, u64 end), sorted, disjoint, not touching
+const STRIDE: usize = T_INTERVALS + <usize>ST_INTERVALS * 16;
+
+const F_PARENT: u32 = 1; // the parent span came (T_RECORD … T_WEIGHT set)
+const F_EMITTED: u32 = 2; // its self time was decided: a tombstone catching late children
+const F_INEXACT: u32 = 4; // its children's union could not be kept exactly
+
+let entries: usize = 0;
+let capacity: u32 = 0;
+let fresh: u32 = 0; // entries never used so far (taken in order before the free list)
+let freeHead: u32 = 0; // entry index + 1
+let head: u32 = 0; // oldest, entry index + 1
+let tail: u32 = 0;
+let index: usize = 0;
+let indexMask: u32 = 0;
+let waitMs: f64 = 0;
+const KEY: usize = memory.data(24);
+
+/** Entries in use (waiting parents and children, and tombstones). */
+export let storeSize: u32 = 0;
+/** Spans and children refused with the store full. */
+export let dropped: f64 = 0;
+/** Entries whose parent never came within `wait` (its children were orphans: sampled out, another instance, or late). */
+export let orphans: f64 = 0;
+/** When a child was last refused, ms (-Inf: never). */
+let lastDropMs: f64 = -Infinity;
+
+let table: SeriesTable = changetype<SeriesTable>(0);
+let buckets: Buckets = changetype<Buckets>(0);
+let blockAt: usize = 0; // byte offset of the self-time block from a record's values
+/** The value index of the self-time block in a span-metrics record; -1 when off. */
+export let selfTimeBlock: i32 = -1;
+/** Self time on (spanmetrics_self_time_configure before spanmetrics_configure). */
+export let selfTimeOn: bool = false;
+
+export function configureSelfTime(maxItems: u32, wait: f64): void {
+  selfTimeOn = true;
+  capacity = maxItems;
+  waitMs = wait;
+  entries = heap.alloc((capacity > 0 ? <usize>capacity : 1) * STRIDE);
+  let slots: u32 = 16;
+  while (slots < capacity * 2) slots <<= 1;
+  indexMask = slots - 1;
+  index = newIndex(slots);
+}
+
+/** The span-metrics table, its buckets and the value index of the self-time block (spanmetrics.ts). */
+export function attachSelfTime(t: SeriesTable, b: Buckets, block: i32): void {
+  table = t;
+  buckets = b;
+  blockAt = <usize>block << 3;
+  selfTimeBlock = block;
+}
+
+/** Values the self-time block adds to a span-metrics record (0 when off). */
+export function selfTimeValues(boundCount: i32): i32 {
+  return selfTimeOn ? ST_V_BUCKETS + boundCount : 0;
+}
+
+// @ts-ignore: decorator
+@inline function entryAt(i: u32): usize {
+  return entries + <usize>i * STRIDE;
+}
+
+function find(h: u32): usize {
+  let i = h & indexMask;
+  while (true) {
+    let slot = index + (<usize>i << 3);
+    let ref = load<u32>(slot, 4);
+    if (ref == 0) return 0;
+    if (load<u32>(slot) == h) {
+      let e = entryAt(ref - 1);
+      if (load<u64>(e) == load<u64>(KEY) && load<u64>(e, 8) == load<u64>(KEY, 8) && load<u64>(e, 16) == load<u64>(KEY, 16)) return e;
+    }
+    i = (i + 1) & indexMask;
+  }
+}
+
+/** A new zeroed entry for KEY, last on the expiry list; 0 with the store full. */
+function insert(h: u32, expires: f64): usize {
+  let ref: u32;
+  if (freeHead != 0) {
+    ref = freeHead;
+    freeHead = load<u32>(entryAt(ref - 1), T_NEXT);
+  } else if (fresh < capacity) {
+    ref = ++fresh;
+  } else return 0;
+  let e = entryAt(ref - 1);
+  memory.fill(e + KEY_BYTES, 0, STRIDE - KEY_BYTES);
+  store<u64>(e, load<u64>(KEY));
+  store<u64>(e, load<u64>(KEY, 8), 8);
+  store<u64>(e, load<u64>(KEY, 16), 16);
+  store<f64>(e, expires, T_EXPIRES);
+  append(e, ref);
+  placeRef(index, indexMask, h, ref);
+  storeSize++;
+  return e;
+}
+
+function append(e: usize, ref: u32): void {
+  store<u32>(e, tail, T_PREV);
+  store<u32>(e, 0, T_NEXT);
+  if (tail != 0) store<u32>(entryAt(tail - 1), ref, T_NEXT);
+  else head = ref;
+  tail = ref;
+}
+
+function unlink(e: usize): void {
+  let prev = load<u32>(e, T_PREV);
+  let next = load<u32>(e, T_NEXT);
+  if (prev != 0) store<u32>(entryAt(prev - 1), next, T_NEXT);
+  else head = next;
+  if (next != 0) store<u32>(entryAt(next - 1), prev, T_PREV);
+  else tail = prev;
+}
+
+// @ts-ignore: decorator
+@inline function refOf(e: usize): u32 {
+  return <u32>((e - entries) / STRIDE) + 1;
+}
+
+/** Waits entry `e` `waitMs` more from `nowMs`: last on the expiry list. */
+function rewait(e: usize, nowMs: f64): void {
+  unlink(e);
+  store<f64>(e, nowMs + waitMs, T_EXPIRES);
+  append(e, refOf(e));
+}
+
+function free(e: usize): void {
+  unlink(e);
+  let ref = refOf(e);
+  removeRef(index, indexMask, hashEdgeKey(e), ref);
+  store<u32>(e, freeHead, T_NEXT);
+  freeHead = ref;
+  storeSize--;
+}
+
+/** Writes (trace id, the 8 bytes at the span's `idField`) into KEY; false when either id is absent. */
+function buildKey(span: usize, idField: usize): bool {
+  let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
+  let id = <usize>load<u32>(span + idField);
+  if (trace == 0 || id == 0) return false;
+  store<u64>(KEY, load<u64>(trace));
+  store<u64>(KEY, load<u64>(trace, 8), 8);
+  store<u64>(KEY, load<u64>(id), 16);
+  return true;
+}
+
+/** The live record of the entry's parent series, or 0 when the series was removed since. */
+function recordOf(e: usize): usize {
+  let i = load<u32>(e, T_RECORD);
+  if (i >= table.used) return 0;
+  let r = table.slab + <usize>i * table.stride;
+  if ((load<u32>(r, RECORD_FLAGS) & RECORD_LIVE) == 0 || load<u32>(r, RECORD_GENERATION) != load<u32>(e, T_GENERATION)) return 0;
+  return r + table.valuesOffset + blockAt;
+}
+
+/** Adds `w` to value `v` of the self-time block at `b`. */
+// @ts-ignore: decorator
+@inline function count(b: usize, v: i32, w: f64): void {
+  let p = b + (<usize>v << 3);
+  store<f64>(p, load<f64>(p) + w);
+}
+
+/**
+ * Notes span `span` of the current request: as a child of its parent, and, when span metrics
+ * counted it into record `record` (0: filtered out), as a parent waiting for its children.
+ */
+export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
+  let start = load<u64>(span, SPAN_START);
+  let end = load<u64>(span, SPAN_END);
+  if (buildKey(span, SPAN_PARENT_ID)) noteChild(start, end, nowMs);
+  if (record == 0 || !buildKey(span, SPAN_ID)) return;
+  let h = hashEdgeKey(KEY);
+  let e = find(h);
+  if (e == 0) {
+    e = insert(h, nowMs + waitMs);
+    if (e == 0) {
+      // No room: the span's self time is not observed; its series says so (other parents lose nothing).
+      dropped += 1;
+      count(record + table.valuesOffset + blockAt, ST_V_UNKNOWN, w);
+      return;
+    }
+  } else {
+    if ((load<u32>(e, T_FLAGS) & F_PARENT) != 0) return; // the same span again (a retry): counted once here
+    rewait(e, nowMs); // its children came first: the wait starts with the parent
+  }
+  store<u32>(e, load<u32>(e, T_FLAGS) | F_PARENT, T_FLAGS);
+  store<u32>(e, recordIndexOf(table, record), T_RECORD);
+  store<u32>(e, generationOf(record), T_GENERATION);
+  store<u64>(e, start, T_START);
+  store<u64>(e, end, T_END);
+  store<f64>(e, w, T_WEIGHT);
+}
+
+/** Adds child interval [start, end) to the entry of the parent in KEY. */
+function noteChild(start: u64, end: u64, nowMs: f64): void {
+  let h = hashEdgeKey(KEY);
+  let e = find(h);
+  if (e == 0) {
+    e = insert(h, nowMs + waitMs);
+    if (e == 0) {
+      dropped += 1;
+      lastDropMs = nowMs;
+      return;
+    }
+  }
+  let flags = load<u32>(e, T_FLAGS);
+  if ((flags & F_EMITTED) != 0) {
+    let b = recordOf(e);
+    if (b != 0) count(b, ST_V_LATE, load<f64>(e, T_WEIGHT));
+    return;
+  }
+  if (end <= start || (flags & F_INEXACT) != 0) return;
+  addInterval(e, start, end);
+}
+
+/** Merges [s, e) into entry `t`'s intervals, folding the earliest into the sum past ST_INTERVALS. */
+function addInterval(t: usize, s: u64, e: u64): void {
+  let foldEnd = load<u64>(t, T_FOLD_END);
+  if (foldEnd != 0 && s < foldEnd) {
+    store<u32>(t, load<u32>(t, T_FLAGS) | F_INEXACT, T_FLAGS); // it may overlap what was folded
+    return;
+  }
+  let n = <i32>load<u32>(t, T_COUNT);
+  let base = t + T_INTERVALS;
+  // The first kept interval that ends at or after s (touching merges), then those it overlaps.
+  let i = 0;
+  while (i < n && load<u64>(base + (<usize>i << 4), 8) < s) i++;
+  let j = i;
+  while (j < n && load<u64>(base + (<usize>j << 4)) <= e) {
+    let p = base + (<usize>j << 4);
+    if (load<u64>(p) < s) s = load<u64>(p);
+    if (load<u64>(p, 8) > e) e = load<u64>(p, 8);
+    j++;
+  }
+  if (j == i && n == ST_INTERVALS) {
+    // One more disjoint interval than there is room for: fold the earliest.
+    if (i == 0) {
+      fold(t, s, e);
+      return;
+    }
+    fold(t, load<u64>(base), load<u64>(base, 8));
+    memory.copy(base, base + 16, <usize>(n - 1) << 4);
+    n--;
+    i--;
+    j--;
+  }
+  // Replace [i, j) by the merged interval.
+  let removed = j - i;
+  if (removed != 1) memory.copy(base + (<usize>(i + 1) << 4), base + (<usize>j << 4), <usize>(n - j) << 4);
+  store<u64>(base + (<usize>i << 4), s);
+  store<u64>(base + (<usize>i << 4), e, 8);
+  store<u32>(t, <u32>(n - removed + 1), T_COUNT);
+}
+
+function fold(t: usize, s: u64, e: u64): void {
+  if (load<u64>(t, T_FOLD_END) == 0 || s < load<u64>(t, T_FOLD_FIRST)) store<u64>(t, s, T_FOLD_FIRST);
+  store<u64>(t, e, T_FOLD_END);
+  store<u64>(t, load<u64>(t, T_FOLD_SUM) + (e - s), T_FOLD_SUM);
+}
+
+/** Decides the parent of entry `t`: observes its self time, or counts it unknown. */
+function decide(t: usize): void {
+  let b = recordOf(t);
+  if (b == 0) return; // its series was removed (stale) since: nowhere to count it
+  let w = load<f64>(t, T_WEIGHT);
+  let ps = load<u64>(t, T_START);
+  let pe = load<u64>(t, T_END);
+  let exact = (load<u32>(t, T_FLAGS) & F_INEXACT) == 0 && !(lastDropMs >= load<f64>(t, T_EXPIRES) - 2 * waitMs);
+  let covered: u64 = 0;
+  let foldEnd = load<u64>(t, T_FOLD_END);
+  if (foldEnd != 0) {
+    // Folded intervals are summed whole: exact only if the parent's clipping would not cut them.
+    if (load<u64>(t, T_FOLD_FIRST) < ps || foldEnd > pe) exact = false;
+    covered = load<u64>(t, T_FOLD_SUM);
+  }
+  if (!exact) {
+    count(b, ST_V_UNKNOWN, w);
+    return;
+  }
+  if (pe <= ps) covered = 0;
+  else {
+    let n = <i32>load<u32>(t, T_COUNT);
+    for (let i = 0; i < n; i++) {
+      let p = t + T_INTERVALS + (<usize>i << 4);
+      let s = load<u64>(p);
+      let e = load<u64>(p, 8);
+      if (s < ps) s = ps;
+      if (e > pe) e = pe;
+      if (e > s) covered += e - s;
+    }
+  }
+  let duration: u64 = pe > ps ? pe - ps : 0;
+  let self: u64 = duration > covered ? duration - covered : 0;
+  let seconds = <f64>self / 1e9;
+  observe(buckets, b + (<usize>ST_V_SUM << 3), b + (<usize>ST_V_BUCKETS << 3), seconds, w);
+  count(b, ST_V_COUNT, w);
+}
+
+/** Decides every entry whose wait ended at or before `nowMs` (+Inf: all); returns the parents decided. */
+export function expireSelfTime(nowMs: f64): u32 {
+  let decided: u32 = 0;
+  while (head != 0) {
+    let t = entryAt(head - 1);
+    if (load<f64>(t, T_EXPIRES) > nowMs) break;
+    let flags = load<u32>(t, T_FLAGS);
+    if ((flags & (F_PARENT | F_EMITTED)) == F_PARENT) {
+      decide(t);
+      decided++;
+      store<u32>(t, flags | F_EMITTED, T_FLAGS);
+      if (nowMs == Infinity) free(t);
+      else rewait(t, nowMs);
+    } else {
+      if ((flags & F_PARENT) == 0) orphans += 1;
+      free(t);
+    }
+  }
+  return decided;
+}

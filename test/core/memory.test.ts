@@ -1,0 +1,64 @@
+// Core memory as series come and go: the linear memory grows by what the series need (the
+// allocator of assembly/runtime.ts, records in chunks: docs/abi.md "Series tables"), every
+// record stays readable where the chunk directory says, and removed series give their room back.
+import { describe, expect, it } from 'vitest';
+import { Core } from '../../src/core/index.js';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { seriesBatches } from '../../src/workload/workload.js';
+
+const SPAN_NAME = 1; // docs/abi.md "Span metrics": key word 1 is span_name
+const CALLS = 0; // value 0: calls
+
+// The names seriesBatches gives (src/workload/workload.ts): one per series, 37 bytes each.
+const name = (i: number): string => `GET /api/v1/catalog/items/sku-${String(i).padStart(7, '0')}`;
+
+async function grown(n: number): Promise<{ core: Core; perSeries: number; firstBatch: number }> {
+  const core = await Core.create({ spanMetrics: defaultConfig().processor.span_metrics, build: 'release' });
+  const batches = seriesBatches(n, 512);
+  const now = Date.now();
+  expect(core.ingest(batches[0]!, now).ok).toBe(true);
+  const m0 = core.memoryBytes();
+  for (const b of batches.slice(1)) expect(core.ingest(b, now).ok).toBe(true);
+  return { core, perSeries: (core.memoryBytes() - m0) / (n - 512), firstBatch: m0 };
+}
+
+describe('core memory', () => {
+  it('grows by about what a series holds, not by doubling', async () => {
+    const { core, perSeries } = await grown(30_000);
+    expect(core.table('spanMetrics')!.used).toBe(30_000);
+    // By hand: a record is 176 bytes (16 header + 5 key words padded to 24 + 17 f64 values:
+    // calls, size, sum and the 14 default buckets), its 37-byte span name 40 in an 8-byte size
+    // class plus a 16-byte string entry, and two indexes of 8-byte slots at most half empty
+    // after growing (16 bytes each per series): 176 + 40 + 16 + 32 = 264, plus at most 512 KiB
+    // of slack per memory.grow (18 bytes over 29,488 series). Doubling the memory, as the
+    // allocator before did, gave 427 here (4 MiB to 16 MiB).
+    expect(perSeries).toBeGreaterThan(176);
+    expect(perSeries).toBeLessThan(264 + 18);
+  });
+
+  it('reads every record through the chunk directory, and reuses what removed series held', async () => {
+    const n = 2000; // over five chunks of 372 records (65,536 - 8 bytes / 176)
+    const { core } = await grown(n);
+    const check = (): void => {
+      const view = core.table('spanMetrics')!;
+      const seen = new Set<string>();
+      for (let slot = 0; slot < view.used; slot++) {
+        if (!view.live(slot)) continue;
+        expect(view.value(slot, CALLS)).toBe(1);
+        seen.add(core.label(view.key(slot, SPAN_NAME)));
+      }
+      expect(seen.size).toBe(n);
+      for (let i = 0; i < n; i += 397) expect(seen.has(name(i))).toBe(true);
+    };
+    check();
+    const full = core.memoryBytes();
+    // All series stale (registry.stale_duration, 15 minutes): records and names are freed.
+    expect(core.sweep(Date.now() + 16 * 60_000)).toBe(n);
+    expect(core.table('spanMetrics')!.used).toBe(n);
+    // The same series again: freed records and string blocks are reused, nothing grows.
+    for (const b of seriesBatches(n, 512)) expect(core.ingest(b, Date.now() + 16 * 60_000).ok).toBe(true);
+    expect(core.table('spanMetrics')!.used).toBe(n);
+    expect(core.memoryBytes()).toBe(full);
+    check();
+  });
+});
