@@ -8,6 +8,7 @@
 import { hashBytes, quickHash, setHashKey } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
 import { newIndex, placeRef, removeRef } from './hashindex';
+import { bytesEqual } from './bytes';
 import { STRING_PTR, STRING_LEN, STRING_HASH, STRING_REFS, STRING_ENTRY_SIZE } from './layout';
 
 /** Longest label value kept, in bytes (Tempo truncates values at 2048). */
@@ -103,7 +104,7 @@ function find(p: usize, n: usize, h: u32): u32 {
     if (id == 0) return 0;
     if (load<u32>(slot) == h) {
       let e = entryOf(id);
-      if (<usize>load<u32>(e, STRING_LEN) == n && memory.compare(<usize>load<u32>(e, STRING_PTR), p, n) == 0) return id;
+      if (<usize>load<u32>(e, STRING_LEN) == n && bytesEqual(<usize>load<u32>(e, STRING_PTR), p, n)) return id;
     }
     i = (i + 1) & indexMask;
   }
@@ -165,7 +166,7 @@ export function intern(p: usize, n: usize): u32 {
     // A freed id has ptr 0 (its len field then links the free list); a reused one other bytes.
     let e = entryOf(cached);
     let q = <usize>load<u32>(e, STRING_PTR);
-    if (q != 0 && <usize>load<u32>(e, STRING_LEN) == n && memory.compare(q, p, n) == 0) return cached;
+    if (q != 0 && <usize>load<u32>(e, STRING_LEN) == n && bytesEqual(q, p, n)) return cached;
   }
   let h = hashBytes(p, n);
   let id = find(p, n, h);

@@ -17,6 +17,7 @@ import {
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE, SPAN_BODY,
 } from './staging';
 import { watchedSlotOf } from './watch';
+import { bytesEqual } from './bytes';
 import { stageResourceAttributes, beginResource, noteResourceAttribute, resetTargetInfo } from './targetinfo';
 import { stageScopes, resetScopes, beginScopeSpans, noteScope } from './scopes';
 import {
@@ -453,7 +454,7 @@ function walkKeyValue(p: usize, end: usize, slots: usize, resource: usize, depth
   if (valuePtr == 0) valuePtr = keyPtr != 0 ? keyPtr : end;
   if (resource != 0 && stageResourceAttributes) noteResourceAttribute(keyPtr, keyLen, valuePtr, valueLen);
   if (resource != 0 && keyLen == SERVICE_NAME_LEN && load<u32>(resource, RES_SERVICE_PTR) == 0
-      && memory.compare(keyPtr, SERVICE_NAME, SERVICE_NAME_LEN) == 0) {
+      && bytesEqual(keyPtr, SERVICE_NAME, SERVICE_NAME_LEN)) {
     store<u32>(resource, <u32>valuePtr, RES_SERVICE_PTR);
     store<u32>(resource, <u32>valueLen, RES_SERVICE_LEN);
   }

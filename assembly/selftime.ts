@@ -23,7 +23,7 @@
 import { hashEdgeKey } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID } from './staging';
-import { SeriesTable, recordIndexOf, generationOf } from './series';
+import { SeriesTable, recordAt, recordIndexOf, generationOf } from './series';
 import { Buckets, observe } from './histogram';
 import {
   RECORD_GENERATION, RECORD_FLAGS, RECORD_LIVE, ST_V_COUNT, ST_V_SUM, ST_V_UNKNOWN, ST_V_LATE, ST_V_BUCKETS,
@@ -197,7 +197,7 @@ function buildKey(span: usize, idField: usize): bool {
 function recordOf(e: usize): usize {
   let i = load<u32>(e, T_RECORD);
   if (i >= table.used) return 0;
-  let r = table.slab + <usize>i * table.stride;
+  let r = recordAt(table, i);
   if ((load<u32>(r, RECORD_FLAGS) & RECORD_LIVE) == 0 || load<u32>(r, RECORD_GENERATION) != load<u32>(e, T_GENERATION)) return 0;
   return r + table.valuesOffset + blockAt;
 }

@@ -95,8 +95,9 @@ export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost
   return t;
 }
 
+/** The address of record `index` (below `used`) of table `t`. */
 // @ts-ignore: decorator
-@inline function recordAt(t: SeriesTable, index: u32): usize {
+@inline export function recordAt(t: SeriesTable, index: u32): usize {
   let chunk = <usize>load<u32>(t.chunks + (<usize>(index / t.perChunk) << 2));
   return chunk + CHUNK_HEADER + <usize>(index % t.perChunk) * t.stride;
 }

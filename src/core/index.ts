@@ -4,6 +4,7 @@ import type { Config, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanMetric
 import { serviceGraphsOn } from '../config/types.js';
 import { sloNamePattern, sloSpanKind } from '../config/slos.js';
 import type { IngestResult } from './result.js';
+import type { Destination } from '../otlp/gzip.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
 import { causeOf, describeFailure, spanLimitReason } from './errors.js';
 import { SeriesTableView } from './series.js';
@@ -269,9 +270,32 @@ export class Core {
 
   /** Aggregates one OTLP ExportTraceServiceRequest (protobuf); all or nothing. */
   ingest(request: Uint8Array, nowMs: number = Date.now()): IngestResult {
-    const ptr = this.wasm.input_reserve(request.length) >>> 0; // addresses are u32; JS sees i32
-    this.views().set(request, ptr);
-    const n = this.wasm.ingest(request.length, nowMs);
+    this.input.reserve(request.length, 0).set(request);
+    return this.ingestInput(request.length, nowMs);
+  }
+
+  /**
+   * The core's input buffer, for a body written straight into it (an inflated request:
+   * src/otlp/gzip.ts) and then taken with ingestInput. A larger reserve moves the buffer, keeping
+   * the first `keep` bytes; a view is valid until the next reserve or ingest.
+   */
+  readonly input: Destination = {
+    reserve: (n: number, keep: number): Uint8Array => {
+      // The core reallocates only past the largest size reserved so far (assembly/index.ts).
+      const saved = n > this.inputLargest && keep > 0 ? this.views().slice(this.inputPtr, this.inputPtr + keep) : undefined;
+      this.inputPtr = this.wasm.input_reserve(n) >>> 0; // addresses are u32; JS sees i32
+      if (n > this.inputLargest) this.inputLargest = n;
+      const u8 = this.views();
+      if (saved) u8.set(saved, this.inputPtr);
+      return u8.subarray(this.inputPtr, this.inputPtr + n);
+    },
+  };
+  private inputPtr = 0;
+  private inputLargest = 0;
+
+  /** Walks and aggregates the `n` bytes written at the start of the input buffer (see `input`). */
+  ingestInput(bytes: number, nowMs: number = Date.now()): IngestResult {
+    const n = this.wasm.ingest(bytes, nowMs);
     if (n >= 0) return { ok: true, spans: n };
     const w = this.wasm;
     const spans = w.spans_seen();
