@@ -130,6 +130,7 @@ export function defaultConfig(): Config {
     instance: '',
     otlp_metrics: { endpoint: '', protocol: 'grpc', interval: 15_000, temporality: 'cumulative', headers: {} },
     slos: [],
+    exemplars: { window: 60_000 },
     ui: { trace_url: '' },
   };
 }
