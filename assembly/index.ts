@@ -26,6 +26,7 @@ import { newFilter } from './filters';
 import { configureNative } from './nativehistogram';
 import { size as edgeStoreSize } from './edgestore';
 import { findExemplar, E_EXEMPLAR } from './exemplars';
+import { findWorst, setWorstWindow, worstBytes } from './worst';
 import {
   SeriesTable, removeStale, setMaxActive, budgetExhausted, activeSeries, limitedTotal, removedTotal,
 } from './series';
@@ -433,6 +434,26 @@ export function intern_lookups(): f64 {
 export function exemplar(table: u32, record: u32, generation: u32, bucket: u32): usize {
   let e = findExemplar(table, record, generation, bucket);
   return e != 0 ? e + E_EXEMPLAR : 0;
+}
+
+/**
+ * The worst trace kept for the series at index `record` (of that generation) of `table`
+ * (EXEMPLAR_TABLE_*): `which` WORST_SLOWEST, the slowest observation of the current window (an
+ * edge's by server span duration), or WORST_FAILED, the latest failed one. Returns the address of
+ * the slot (the exemplar, then WORST_BUCKET), or 0 when none is kept.
+ */
+export function worst_exemplar(table: u32, record: u32, generation: u32, which: u32): usize {
+  return findWorst(table, record, generation, which);
+}
+
+/** The window of the slowest slots, in ms (default 60,000); set before start. */
+export function worst_configure(windowMs: f64): void {
+  setWorstWindow(windowMs);
+}
+
+/** Bytes allocated for the worst-trace slots so far. */
+export function worst_bytes(): f64 {
+  return <f64>worstBytes;
 }
 
 /** Span-metrics series table (0 when the processor is off). */

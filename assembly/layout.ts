@@ -294,6 +294,18 @@ export const EXEMPLAR_VALUE: usize = 24;
 export const EXEMPLAR_TIME: usize = 32;
 export const EXEMPLAR_SIZE: usize = 40;
 
+// ---- The worst trace per series (worst.ts): the slot at the address `worst_exemplar()` answers,
+// the exemplar above (EXEMPLAR_TRACE_ID … EXEMPLAR_TIME) then these.
+
+/** worst_exemplar()'s `which`: the slowest observation of the current window (edges: by server span duration). */
+export const WORST_SLOWEST: u32 = 0;
+/** worst_exemplar()'s `which`: the latest failed observation (status ERROR; an edge: either side). */
+export const WORST_FAILED: u32 = 1;
+/** u32 index of the histogram bucket the value fell in (the latency histogram; an edge's server histogram). */
+export const WORST_BUCKET: usize = 40;
+/** Bytes per slot (the record's generation follows WORST_BUCKET). */
+export const WORST_SIZE: usize = 48;
+
 // ---- String table (intern.ts): one entry per id at strings() + id * STRING_ENTRY_SIZE.
 
 /** u32 address of the UTF-8 bytes (0 on a free entry). */

@@ -384,7 +384,9 @@ function walkEvent(end: usize, spanIndex: u32): void {
 @inline function simpleKeyValue(p: usize, end: usize): usize {
   if (end - p >= 4 && load<u8>(p) == 0x0a && load<u8>(p, 1) < 0x80) {
     let q = p + 2 + <usize>load<u8>(p, 1);
-    if (q + 2 <= end && load<u8>(q) == 0x12 && q + 2 + <usize>load<u8>(q, 1) == end) {
+    // (the value's length must be one byte too: a first byte of 0x80 or more that happens to
+    // match `end` is the start of a longer varint, which the general walk refuses)
+    if (q + 2 <= end && load<u8>(q) == 0x12 && load<u8>(q, 1) < 0x80 && q + 2 + <usize>load<u8>(q, 1) == end) {
       let v = q + 2;
       if ((v == end || isSimpleValue(v, end)) && end - p <= maxStringLength) return q;
     }

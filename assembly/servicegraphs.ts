@@ -17,6 +17,7 @@ import {
 } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
+import { observeWorstEdge } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { Native, nativeOf, observeNative, histogramCost, nativeOffset } from './nativehistogram';
@@ -265,6 +266,7 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   let generation = generationOf(record);
   let latency = load<f64>(e, E_SERVER_LATENCY);
   let i = observe(buckets, r + (SG_V_SERVER_SUM << 3), r + (SG_V_BUCKETS << 3), latency, w);
+  let serverBucket = i;
   let nativeFirst = SG_V_BUCKETS + SG_HISTOGRAMS * buckets.count;
   if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 0), latency, w, nowMs);
   recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, <u32>i, trace, trace + 16, latency, nowMs);
@@ -272,6 +274,7 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   i = observe(buckets, r + (SG_V_CLIENT_SUM << 3), r + (SG_V_BUCKETS << 3) + b, latency, w);
   if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 1), latency, w, nowMs);
   recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, latency, nowMs);
+  observeWorstEdge(e, index, generation, <u32>serverBucket, <u32>i, trace, nowMs);
   if ((options & SG_OPT_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
     // Time in the queue: consumer start minus producer end; not observed when not positive.
     let seconds = durationSeconds(load<u64>(e, E_CLIENT_END), load<u64>(e, E_SERVER_START));

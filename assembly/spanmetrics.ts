@@ -13,6 +13,7 @@ import { intern, retain, stringPtr, stringLen, MISSING, MAX_VALUE_BYTES } from '
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
+import { observeWorst, STATUS_CODE_ERROR } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './targetinfo';
@@ -252,9 +253,14 @@ export function aggregateSpanMetrics(nowMs: f64): void {
     store<f64>(r, load<f64>(r, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
     let b = observe(buckets, r + (SM_V_SUM << 3), r + (SM_V_BUCKETS << 3), seconds, w);
     if (changetype<usize>(native) != 0) observeNative(native, r + nativeAt, seconds, w, nowMs);
-    recordExemplar(
-      EXEMPLAR_TABLE_SPAN_METRICS, recordIndexOf(t, record), generationOf(record), <u32>b,
-      <usize>load<u32>(span, SPAN_TRACE_ID), <usize>load<u32>(span, SPAN_ID), seconds, nowMs,
+    let index = recordIndexOf(t, record);
+    let generation = generationOf(record);
+    let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
+    let spanId = <usize>load<u32>(span, SPAN_ID);
+    recordExemplar(EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs);
+    observeWorst(
+      EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs,
+      load<u32>(span, SPAN_STATUS_CODE) == STATUS_CODE_ERROR,
     );
     if (selfTimeOn) noteSpan(span, record, w, nowMs);
     if (changetype<usize>(callsTable) != 0) {

@@ -259,6 +259,7 @@ export const SCHEMA: ObjectSpec<Config> = {
       },
     },
     slos: objectList(SLO_ITEM, () => ({ ...SLO_DEFAULTS }), ['name', 'objective'], yamlFromText),
+    exemplars: { kind: 'object', fields: { window: duration() } },
     ui: { kind: 'object', fields: { trace_url: httpUrl(true) } },
   },
   hints: {

@@ -330,8 +330,15 @@ export interface Config {
   otlp_metrics: OtlpMetricsConfig;
   /** Service-level objectives: good and total span counters per SLO, and `spanmeter rules`. */
   slos: SloConfig[];
+  /** The worst trace kept per series (the slowest's window). */
+  exemplars: ExemplarsConfig;
   /** The web page. */
   ui: UiConfig;
+}
+
+export interface ExemplarsConfig {
+  /** ms: each series keeps its slowest observation per window of this length (aligned to the epoch). */
+  window: number;
 }
 
 export interface UiConfig {

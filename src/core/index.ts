@@ -4,6 +4,7 @@ import type { Config, RegistryConfig, ServiceGraphsConfig, SloConfig, SpanMetric
 import { serviceGraphsOn } from '../config/types.js';
 import { sloNamePattern, sloSpanKind } from '../config/slos.js';
 import type { IngestResult } from './result.js';
+import type { Destination } from '../otlp/gzip.js';
 import { instantiateCore, type CoreExports, type WasmBuild } from './wasm.js';
 import { causeOf, describeFailure, spanLimitReason } from './errors.js';
 import { SeriesTableView } from './series.js';
@@ -32,6 +33,8 @@ export interface CoreOptions {
   limits?: { maxStringLength: number; maxAttributesPerSpan: number; maxSpansPerRequest?: number };
   /** Native histograms for both processors' histograms (generate_native_histograms); absent: classic only. */
   nativeHistograms?: NativeHistogramOptions;
+  /** The window of each series' slowest exemplar (exemplars.window), ms; default 60,000. */
+  exemplarWindowMs?: number;
   /** Self time of the span-metrics series (processor.span_metrics.self_time): store size and wait (ms); absent: off. */
   selfTime?: { maxItems: number; waitMs: number };
   build?: WasmBuild;
@@ -59,6 +62,7 @@ export function coreOptions(config: Config): CoreOptions {
     registry: config.registry,
     slackMs: config.metrics_ingestion_time_range_slack,
     slos: config.slos,
+    exemplarWindowMs: config.exemplars.window,
     nativeHistograms: {
       mode: config.generate_native_histograms,
       schema: schemaForFactor(config.native_histogram_bucket_factor),
@@ -109,6 +113,11 @@ export interface Exemplar {
   spanId: string;
   value: number;
   timestampMs: number;
+}
+
+/** A series' worst trace (assembly/worst.ts): an exemplar and the histogram bucket its value fell in. */
+export interface WorstExemplar extends Exemplar {
+  bucket: number;
 }
 
 /** Exemplar tables of the core (assembly/layout.ts EXEMPLAR_TABLE_*). */
@@ -163,6 +172,7 @@ export class Core {
       const both = native?.mode === 'both';
       if (native) wasm.native_histograms_configure(processor, native.schema, native.maxBuckets, both ? 0 : native.minResetMs, both ? 1 : 0, scale);
     };
+    if (options.exemplarWindowMs !== undefined) wasm.worst_configure(options.exemplarWindowMs);
     const sm = options.spanMetrics;
     if (sm) {
       // The native histogram counts in the unit the family shows (naming: otel's ms: bounds are not powers of two apart).
@@ -269,9 +279,32 @@ export class Core {
 
   /** Aggregates one OTLP ExportTraceServiceRequest (protobuf); all or nothing. */
   ingest(request: Uint8Array, nowMs: number = Date.now()): IngestResult {
-    const ptr = this.wasm.input_reserve(request.length) >>> 0; // addresses are u32; JS sees i32
-    this.views().set(request, ptr);
-    const n = this.wasm.ingest(request.length, nowMs);
+    this.input.reserve(request.length, 0).set(request);
+    return this.ingestInput(request.length, nowMs);
+  }
+
+  /**
+   * The core's input buffer, for a body written straight into it (an inflated request:
+   * src/otlp/gzip.ts) and then taken with ingestInput. A larger reserve moves the buffer, keeping
+   * the first `keep` bytes; a view is valid until the next reserve or ingest.
+   */
+  readonly input: Destination = {
+    reserve: (n: number, keep: number): Uint8Array => {
+      // The core reallocates only past the largest size reserved so far (assembly/index.ts).
+      const saved = n > this.inputLargest && keep > 0 ? this.views().slice(this.inputPtr, this.inputPtr + keep) : undefined;
+      this.inputPtr = this.wasm.input_reserve(n) >>> 0; // addresses are u32; JS sees i32
+      if (n > this.inputLargest) this.inputLargest = n;
+      const u8 = this.views();
+      if (saved) u8.set(saved, this.inputPtr);
+      return u8.subarray(this.inputPtr, this.inputPtr + n);
+    },
+  };
+  private inputPtr = 0;
+  private inputLargest = 0;
+
+  /** Walks and aggregates the `n` bytes written at the start of the input buffer (see `input`). */
+  ingestInput(bytes: number, nowMs: number = Date.now()): IngestResult {
+    const n = this.wasm.ingest(bytes, nowMs);
     if (n >= 0) return { ok: true, spans: n };
     const w = this.wasm;
     const spans = w.spans_seen();
@@ -358,7 +391,27 @@ export class Core {
    * index `record` of a table, if any.
    */
   exemplar(table: keyof typeof EXEMPLAR_TABLES, view: SeriesTableView, record: number, bucket: number): Exemplar | undefined {
-    const p = this.wasm.exemplar(EXEMPLAR_TABLES[table], record, view.generation(record), bucket) >>> 0;
+    return this.readExemplar(this.wasm.exemplar(EXEMPLAR_TABLES[table], record, view.generation(record), bucket) >>> 0);
+  }
+
+  /**
+   * The worst trace kept for the series at index `record` of a table: its slowest observation of
+   * the current window (an edge's by server span duration), or its latest failed one.
+   */
+  worst(table: keyof typeof EXEMPLAR_TABLES, view: SeriesTableView, record: number, which: 'slowest' | 'failed'): WorstExemplar | undefined {
+    const p = this.wasm.worst_exemplar(
+      EXEMPLAR_TABLES[table], record, view.generation(record), which === 'slowest' ? L.WORST_SLOWEST : L.WORST_FAILED,
+    ) >>> 0;
+    const e = this.readExemplar(p);
+    return e && { ...e, bucket: this.u32[(p + L.WORST_BUCKET) >>> 2]! };
+  }
+
+  /** Bytes the worst-trace slots hold (assembly/worst.ts). */
+  worstBytes(): number {
+    return this.wasm.worst_bytes();
+  }
+
+  private readExemplar(p: number): Exemplar | undefined {
     if (p === 0) return undefined;
     const u8 = this.views();
     const span = u8.subarray(p + L.EXEMPLAR_SPAN_ID, p + L.EXEMPLAR_VALUE);

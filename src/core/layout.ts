@@ -284,6 +284,18 @@ export const EXEMPLAR_VALUE = 24;
 export const EXEMPLAR_TIME = 32;
 export const EXEMPLAR_SIZE = 40;
 
+// ---- The worst trace per series (worst.ts): the slot at the address `worst_exemplar()` answers,
+// the exemplar above (EXEMPLAR_TRACE_ID … EXEMPLAR_TIME) then these.
+
+/** worst_exemplar()'s `which`: the slowest observation of the current window (edges: by server span duration). */
+export const WORST_SLOWEST = 0;
+/** worst_exemplar()'s `which`: the latest failed observation (status ERROR; an edge: either side). */
+export const WORST_FAILED = 1;
+/** u32 index of the histogram bucket the value fell in (the latency histogram; an edge's server histogram). */
+export const WORST_BUCKET = 40;
+/** Bytes per slot (the record's generation follows WORST_BUCKET). */
+export const WORST_SIZE = 48;
+
 // ---- String table (intern.ts): one entry per id at strings() + id * STRING_ENTRY_SIZE.
 
 /** u32 address of the UTF-8 bytes (0 on a free entry). */

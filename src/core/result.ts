@@ -1,5 +1,6 @@
 // What the core answers for one ExportTraceServiceRequest.
 import type { FailureCause } from './errors.js';
+import type { Destination } from '../otlp/gzip.js';
 
 export type IngestResult =
   | { ok: true; spans: number }
@@ -18,4 +19,9 @@ export type IngestResult =
  */
 export interface TraceConsumer {
   ingest(bytes: Uint8Array): IngestResult;
+  /**
+   * The same for a body `write` puts straight into the consumer's input memory (an inflated
+   * request), returning its length; an OtlpError `write` throws is the request's answer.
+   */
+  ingestWritten?(write: (input: Destination) => number): IngestResult;
 }

@@ -5,6 +5,7 @@
 // in /healthz. While the new instance is being built, requests get 503 / UNAVAILABLE with a retry
 // delay: nothing is acknowledged that was not counted.
 import { OtlpError } from '../otlp/errors.js';
+import type { Destination } from '../otlp/gzip.js';
 import type { Logger } from '../log.js';
 import type { IngestResult, TraceConsumer } from './result.js';
 import { Core, type CoreOptions } from './index.js';
@@ -51,13 +52,24 @@ export class SupervisedCore implements TraceConsumer {
 
   /** Core.ingest, with a trap turned into an OtlpError('internal') and a rebuild. */
   ingest(bytes: Uint8Array): IngestResult {
+    return this.guarded(() => this.core.ingest(bytes), () => bytes.length);
+  }
+
+  /** Core.input then Core.ingestInput, guarded as ingest; an OtlpError from `write` is the request's answer. */
+  ingestWritten(write: (input: Destination) => number): IngestResult {
+    let bytes = 0;
+    return this.guarded(() => this.core.ingestInput((bytes = write(this.core.input))), () => bytes);
+  }
+
+  private guarded(take: () => IngestResult, requestBytes: () => number): IngestResult {
     if (this.rebuilding) {
       throw new OtlpError('unavailable', 'the core is being rebuilt after a failure; retry shortly');
     }
     try {
-      return this.core.ingest(bytes);
+      return take();
     } catch (err) {
-      const failure = this.fail('ingest', err, { request_bytes: bytes.length });
+      if (err instanceof OtlpError) throw err;
+      const failure = this.fail('ingest', err, { request_bytes: requestBytes() });
       throw new OtlpError(
         'internal',
         `core failure (${failure.error}): this request was not counted; the aggregated state was lost and the core is being rebuilt`,

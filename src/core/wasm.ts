@@ -62,6 +62,9 @@ export interface CoreExports {
   intern_probes(): number;
   intern_lookups(): number;
   exemplar(table: number, record: number, generation: number, bucket: number): number;
+  worst_exemplar(table: number, record: number, generation: number, which: number): number;
+  worst_configure(windowMs: number): void;
+  worst_bytes(): number;
   spanmetrics_table(): number;
   spanmetrics_events_table(): number;
   servicegraphs_edges(): number;

@@ -3,7 +3,7 @@
 import { GrowableBytes } from './bytes.js';
 import type { Exemplar, SeriesTableView } from '../core/index.js';
 import type { Family } from './families.js';
-import { forEachSeries, sampleValue } from './families.js';
+import { bucketExemplar, forEachSeries, sampleValue } from './families.js';
 import { formatSampleValue, scaled } from './labels.js';
 import { renderFamiliesProto } from './protoexposition.js';
 
@@ -166,11 +166,12 @@ function familyWriter(f: Family, format: TextFormat, out: ByteWriter): (view: Se
     const tails = labels.length > 0 ? leAfterLabels : leAlone;
     let cumulative = 0;
     const count = view.value(slot, f.count);
+    const slowest = om ? f.slowest?.(view, slot) : undefined;
     for (let b = 0; b < le.length; b++) {
       cumulative = b < bounds.length ? cumulative + view.value(slot, f.buckets + b) : count;
       out.bytes(bucketName);
       out.bytes(labels);
-      const exemplar = om ? f.exemplar?.(view, slot, b < bounds.length ? b : f.bounds.length) : undefined;
+      const exemplar = om ? bucketExemplar(f, view, slot, b < bounds.length ? b : f.bounds.length, slowest) : undefined;
       out.ascii(`${tails[b]}${formatSampleValue(cumulative)}${exemplarText(exemplar, scale)}\n`);
     }
     // name{labels} value, or name value without labels: the `{` is dropped by starting one byte on.

@@ -2,7 +2,7 @@
 // which of a record's values it shows, and how its label sets are made. Every output (the
 // text formats, remote write, OTLP) reads the core through these, so names and labels are
 // decided in one place per processor.
-import type { Core, Exemplar, SeriesTableView } from '../core/index.js';
+import type { Core, Exemplar, SeriesTableView, WorstExemplar } from '../core/index.js';
 import type { SloConfig } from '../config/types.js';
 import { escapeLabelValue } from './labels.js';
 
@@ -60,6 +60,8 @@ export interface CounterFamily extends FamilyBase {
   skipZero?: boolean;
   /** The trace of a recent increment (its value is the increment), if kept. */
   exemplar?(view: SeriesTableView, slot: number): Exemplar | undefined;
+  /** The series' latest failed observation (assembly/worst.ts; its value in seconds), if kept. */
+  failed?(view: SeriesTableView, slot: number): Exemplar | undefined;
 }
 
 export interface HistogramFamily extends FamilyBase {
@@ -76,6 +78,8 @@ export interface HistogramFamily extends FamilyBase {
   skipZero?: boolean;
   /** The trace of a recent observation in `bucket` (bounds.length: +Inf), if kept. */
   exemplar?(view: SeriesTableView, slot: number, bucket: number): Exemplar | undefined;
+  /** The series' slowest observation of the window and its bucket (assembly/worst.ts), if kept. */
+  slowest?(view: SeriesTableView, slot: number): WorstExemplar | undefined;
   /** The native histogram kept beside the buckets (generate_native_histograms), if any. */
   native?: NativeFamily;
 }
@@ -125,6 +129,31 @@ export function forEachSeries(family: Family, view: SeriesTableView, visit: (slo
     if (visit(slot) === true) return slot + 1;
   }
   return view.used;
+}
+
+/**
+ * The exemplar a one-per-bucket format (OpenMetrics, the Prometheus protobuf, remote write) shows
+ * on `bucket`: the series' slowest observation of the window when it fell in this bucket (the
+ * slowest wins over the bucket's own), else the bucket's own (its latest). A loop over the
+ * buckets of a series passes `slowest`, read once.
+ */
+export function bucketExemplar(
+  f: HistogramFamily, view: SeriesTableView, slot: number, bucket: number, slowest = f.slowest?.(view, slot),
+): Exemplar | undefined {
+  if (slowest && slowest.bucket === bucket) return { traceId: slowest.traceId, spanId: slowest.spanId, value: slowest.value, timestampMs: slowest.timestampMs };
+  return f.exemplar?.(view, slot, bucket);
+}
+
+/** A counter's exemplar: the series' latest failed observation (`failed`) as an increment of 1, else `otherwise`. */
+export function failedFirst(
+  failed: (view: SeriesTableView, slot: number) => Exemplar | undefined,
+  otherwise?: (view: SeriesTableView, slot: number) => Exemplar | undefined,
+): (view: SeriesTableView, slot: number) => Exemplar | undefined {
+  return (view, slot) => {
+    const f = failed(view, slot);
+    if (f) return { traceId: f.traceId, spanId: f.spanId, value: 1, timestampMs: f.timestampMs };
+    return otherwise?.(view, slot);
+  };
 }
 
 /** The most recent of the exemplars kept for a histogram's buckets, as the exemplar of an increment of 1. */

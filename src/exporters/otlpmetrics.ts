@@ -23,10 +23,10 @@
 //   the latest) are attached once: those recorded since the previous push.
 import protobuf from 'protobufjs';
 import type LongClass from 'long';
-import type { Family, Labels } from './families.js';
+import type { Family, HistogramFamily, Labels } from './families.js';
 import { forEachSeries, sampleValue } from './families.js';
 import { scaled } from './exposition.js';
-import type { Exemplar } from '../core/index.js';
+import type { Exemplar, SeriesTableView } from '../core/index.js';
 import { readNative, type NativeHistogram } from '../core/native.js';
 import { ExportMetricsServiceRequest, type PbKeyValue } from '../otlp/messages.js';
 import { DeliveryQueue, redactUrl, type DeliveryStats } from './delivery.js';
@@ -87,6 +87,19 @@ function otlpExemplar(e: Exemplar, scale: number): Record<string, unknown> | und
   if (!traceId) return undefined;
   const spanId = hexBytes(e.spanId);
   return { timeUnixNano: msToNanos(e.timestampMs), asDouble: e.value * scale, traceId, ...(spanId ? { spanId } : {}) };
+}
+
+/**
+ * A histogram point's exemplars (a list: OTLP has no one-per-bucket rule): each bucket's own, and
+ * the series' slowest of the window unless it is one of them.
+ */
+function histogramExemplars(f: HistogramFamily, view: SeriesTableView, slot: number): (Exemplar | undefined)[] {
+  const out = Array.from({ length: f.bounds.length + 1 }, (_, b) => f.exemplar?.(view, slot, b));
+  const slowest = f.slowest?.(view, slot);
+  if (slowest && !out.some((e) => e && e.traceId === slowest.traceId && e.timestampMs === slowest.timestampMs)) {
+    out.push({ traceId: slowest.traceId, spanId: slowest.spanId, value: slowest.value, timestampMs: slowest.timestampMs });
+  }
+  return out;
 }
 
 interface SlotState {
@@ -246,9 +259,7 @@ export class OtlpMetricsBuilder {
           const start = delta ? deltaStart : msToNanos(Math.max(st.startMs, reading.startMs - 1));
           const zeroCount = Math.round(h.zeroCount);
           const bucketCounts = roundCounts(h.counts, h.zeroCount);
-          const exemplars = withExemplars
-            ? fresh(Array.from({ length: f.bounds.length + 1 }, (_, b) => f.exemplar?.(view, slot, b)), scale)
-            : [];
+          const exemplars = withExemplars ? fresh(histogramExemplars(f, view, slot), scale) : [];
           add({
             attributes: this.attributesOf(f.labels.pairs(view, slot)),
             startTimeUnixNano: start,
@@ -301,9 +312,7 @@ export class OtlpMetricsBuilder {
         }
         const count = Math.max(roundedBefore, Math.round(shown[B]!));
         bucketCounts.push(count - roundedBefore);
-        const exemplars = withExemplars
-          ? fresh(Array.from({ length: B + 1 }, (_, b) => f.exemplar?.(view, slot, b)), scale)
-          : [];
+        const exemplars = withExemplars ? fresh(histogramExemplars(f, view, slot), scale) : [];
         add({
           ...common,
           count,

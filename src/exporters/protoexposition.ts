@@ -10,7 +10,7 @@
 import { ProtoWriter } from './protowriter.js';
 import type { Exemplar } from '../core/index.js';
 import { readNative, sparseBuckets } from '../core/native.js';
-import { forEachSeries, sampleValue, type CounterFamily, type Family, type HistogramFamily, type Labels } from './families.js';
+import { bucketExemplar, forEachSeries, sampleValue, type CounterFamily, type Family, type HistogramFamily, type Labels } from './families.js';
 import { scaled } from './labels.js';
 
 export const PROMETHEUS_PROTOBUF = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
@@ -125,17 +125,18 @@ function histogramMetric(nest: Nest, w: ProtoWriter, f: HistogramFamily, slot: n
       countField(h, 1, 4, count, float);
       h.tag(2, 1).double(sum);
       if (classic) {
+        const slowest = f.slowest?.(view, slot);
         let cumulative = 0;
         for (let b = 0; b < f.bounds.length; b++) {
           cumulative += view.value(slot, f.buckets + b);
           nest.message(h, 3, (bucket) => {
             countField(bucket, 1, 4, cumulative, float);
             bucket.tag(2, 1).double(scaled(f.bounds[b]!, scale));
-            exemplarField(nest, bucket, 3, f.exemplar?.(view, slot, b), scale);
+            exemplarField(nest, bucket, 3, bucketExemplar(f, view, slot, b, slowest), scale);
           });
         }
         // The +Inf bucket is the count; written only to carry its exemplar (as client_golang does).
-        const inf = f.exemplar?.(view, slot, f.bounds.length);
+        const inf = bucketExemplar(f, view, slot, f.bounds.length, slowest);
         if (inf) {
           nest.message(h, 3, (bucket) => {
             countField(bucket, 1, 4, count, float);

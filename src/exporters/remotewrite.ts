@@ -23,7 +23,7 @@
 import type { Exemplar } from '../core/index.js';
 import { readNative, sparseBuckets, type NativeHistogram } from '../core/native.js';
 import type { Family, Labels } from './families.js';
-import { forEachSeries, sampleValue } from './families.js';
+import { bucketExemplar, forEachSeries, sampleValue } from './families.js';
 import { scaled } from './exposition.js';
 import { formatSampleValue } from './labels.js';
 import { compress } from './snappy.js';
@@ -371,14 +371,15 @@ export class WriteRequestBuilder {
         }
         const bucketName = state.names.get(`${f.name}_bucket`)!;
         const B = f.bounds.length;
+        const slowest = withExemplars ? f.slowest?.(view, slot) : undefined;
         let cumulative = 0;
         for (let b = 0; b < B; b++) {
           cumulative += view.value(slot, f.buckets + b);
-          const ex = withExemplars ? exemplar(b, f.exemplar?.(view, slot, b), scale) : undefined;
+          const ex = withExemplars ? exemplar(b, bucketExemplar(f, view, slot, b, slowest), scale) : undefined;
           writeSeries(labels, bucketName, state.le[b], cumulative, first, ex);
         }
         const count = view.value(slot, f.count);
-        const ex = withExemplars ? exemplar(B, f.exemplar?.(view, slot, B), scale) : undefined;
+        const ex = withExemplars ? exemplar(B, bucketExemplar(f, view, slot, B, slowest), scale) : undefined;
         writeSeries(labels, bucketName, state.le[B], count, first, ex);
         writeSeries(labels, state.names.get(`${f.name}_sum`)!, undefined, view.value(slot, f.sum) * scale, first);
         writeSeries(labels, state.names.get(`${f.name}_count`)!, undefined, count, first);

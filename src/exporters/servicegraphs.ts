@@ -11,7 +11,7 @@ import {
 import type { ServiceGraphsConfig } from '../config/types.js';
 import { SERVICE_GRAPHS_OWN_LABELS } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
-import { TableLabels, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
+import { TableLabels, failedFirst, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type Labels, type ServiceGraphsCatalog } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
 
 /** connection_type label values by the core's number. */
@@ -77,6 +77,12 @@ export function serviceGraphsCatalog(
     type: 'histogram', name, help, table: edges, labels: edgeLabels, bounds: config.histogram_buckets,
     buckets: SG_V_BUCKETS + index * B, sum, count, skipZero,
     exemplar: (view, slot, bucket) => core.exemplar('edges', view, slot, index * EXEMPLAR_HISTOGRAM_STRIDE + bucket),
+    // The edge's slowest is by server span duration (server histogram), by client span duration
+    // without a server span (client histogram: its bucket is EXEMPLAR_HISTOGRAM_STRIDE on).
+    slowest: (view, slot) => {
+      const x = core.worst('edges', view, slot, 'slowest');
+      return x && Math.floor(x.bucket / EXEMPLAR_HISTOGRAM_STRIDE) === index ? { ...x, bucket: x.bucket % EXEMPLAR_HISTOGRAM_STRIDE } : undefined;
+    },
     native: nativeFamily(core, 'edges', index),
   });
   const server = histogram('traces_service_graph_request_server_seconds', 'Server span duration of the requests between two services, in seconds.', 0, SG_V_SERVER_SUM, SG_V_REQUESTS);
@@ -89,6 +95,8 @@ export function serviceGraphsCatalog(
     // As in Tempo, the series exists once a failed request was seen.
     type: 'counter', name: 'traces_service_graph_request_failed', table: edges, labels: edgeLabels, value: SG_V_FAILED, skipZero: true,
     help: 'Requests between two services where either span had status ERROR.',
+    failed: (view, slot) => core.worst('edges', view, slot, 'failed'),
+    exemplar: failedFirst((view, slot) => core.worst('edges', view, slot, 'failed')),
   };
   const client = histogram('traces_service_graph_request_client_seconds', 'Client span duration of the requests between two services, in seconds.', 1, SG_V_CLIENT_SUM, SG_V_REQUESTS);
   const messaging = config.enable_messaging_system_latency_histogram

@@ -10,7 +10,7 @@ import type { SpanMetricsConfig } from '../config/types.js';
 import { SPAN_METRICS_OWN_LABELS, dimensionLabel, sanitizeLabelName } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
 import {
-  TableLabels, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type LabelReader,
+  TableLabels, failedFirst, latestExemplar, nativeFamily, type CounterFamily, type Family, type GaugeFamily, type HistogramFamily, type LabelReader,
   type SpanMetricsCatalog,
 } from './families.js';
 import { renderFamilies, type TextFormat } from './exposition.js';
@@ -102,6 +102,7 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     type: 'histogram', table, labels, bounds: config.histogram_buckets, milliseconds: ms,
     buckets: SM_V_BUCKETS, sum: SM_V_SUM, count: SM_V_CALLS,
     exemplar: (view, slot, bucket) => core.exemplar('spanMetrics', view, slot, bucket),
+    slowest: (view, slot) => core.worst('spanMetrics', view, slot, 'slowest'),
     native: nativeFamily(core, 'spanMetrics'),
     name: !otel ? 'traces_spanmetrics_latency' : ms ? `${ns}duration_milliseconds` : `${ns}duration_seconds`,
     help: `Span duration in ${ms ? 'milliseconds' : 'seconds'}.`,
@@ -111,11 +112,12 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
   const calls: CounterFamily = {
     type: 'counter', name: otel ? `${ns}calls` : 'traces_spanmetrics_calls', table, labels,
     value: SM_V_CALLS, help: 'Spans counted, by service, span name, kind, status and dimensions.',
-    exemplar: (view, slot) => latestExemplar(latency, view, slot),
+    failed: (view, slot) => core.worst('spanMetrics', view, slot, 'failed'),
+    exemplar: failedFirst((view, slot) => core.worst('spanMetrics', view, slot, 'failed'), (view, slot) => latestExemplar(latency, view, slot)),
   };
   const callsLabels = split ? new TableLabels(withWords(callsDimensionNames)) : labels;
   const callsTable = split ? () => core.table('spanCalls') : table;
-  const exportedCalls: CounterFamily = split ? { ...calls, table: callsTable, labels: callsLabels, exemplar: undefined } : calls;
+  const exportedCalls: CounterFamily = split ? { ...calls, table: callsTable, labels: callsLabels, exemplar: undefined, failed: undefined } : calls;
   const size: CounterFamily | undefined = otel ? undefined : {
     type: 'counter', name: 'traces_spanmetrics_size', table: callsTable, labels: callsLabels, value: SM_V_SIZE,
     help: 'Encoded size of the spans counted, in bytes.',

@@ -1,9 +1,26 @@
-// Request body decompression with the size limit enforced while inflating: zlib's
-// maxOutputLength aborts as soon as the output passes the limit, so a gzip bomb costs at most
-// maxBytes (plus one zlib chunk) of memory, never its expanded size.
+// Request body decompression with the size limit enforced while inflating: the output never
+// grows past the limit (plus one byte, to tell "exactly the limit" from "over it"), so a gzip
+// bomb costs at most that much memory, never its expanded size.
+//
+// One zlib stream per encoding is kept for the whole process and reset after each body, and its
+// native handle inflates straight into memory the caller provides (`Destination`): the core's
+// input buffer on the hot path, so an inflated body is neither allocated nor copied again. The
+// stream objects zlib.gunzipSync builds per call, its output chunks and their concatenation cost
+// more CPU than the inflating itself on 512-span bodies and made the receiver's heap collect
+// several times a second under load (issue 20: bench and `node --cpu-prof`). The handle's
+// synchronous write (`writeSync` and `_writeState`) is what zlib.gunzipSync itself calls; where
+// a Node has no such handle, decompress() falls back to zlib's public *Sync functions.
 import { constants as bufferConstants } from 'node:buffer';
 import zlib from 'node:zlib';
 import { OtlpError } from './errors.js';
+
+/** Where inflated bytes go: `reserve` returns a view of at least `n` bytes whose first `keep` bytes are those written so far. */
+export interface Destination {
+  reserve(n: number, keep: number): Uint8Array;
+}
+
+/** The content codings spanmeter undoes. */
+export type Coding = 'identity' | 'gzip' | 'deflate';
 
 function describeLimit(maxBytes: number): string {
   if (maxBytes >= 1024 * 1024 && maxBytes % (1024 * 1024) === 0) return `${maxBytes / (1024 * 1024)} MiB (${maxBytes} bytes)`;
@@ -21,83 +38,224 @@ function isZlibHeader(body: Uint8Array): boolean {
   return body.length >= 2 && (body[0]! & 0x0f) === 8 && ((body[0]! << 8) | body[1]!) % 31 === 0;
 }
 
-/**
- * Undo the request's Content-Encoding (identity, gzip, x-gzip, deflate), failing with
- * too_large once the decoded body would exceed maxBytes. The returned array may share memory
- * with `body` (identity).
- */
-export function decompress(body: Uint8Array, contentEncoding: string | undefined, maxBytes: number, maxRatio = 0): Uint8Array {
+/** The coding a Content-Encoding (or grpc-encoding) names; throws unsupported_media_type for others. */
+export function codingOf(contentEncoding: string | undefined): Coding {
   // A list such as "gzip, identity" is legal HTTP; identity entries are no-ops.
   const codings = (contentEncoding ?? '')
     .split(',')
     .map((c) => c.trim().toLowerCase())
     .filter((c) => c !== '' && c !== 'identity');
-
-  if (codings.length === 0) {
-    if (body.length > maxBytes) throw tooLarge(maxBytes, 'request body');
-    return body;
-  }
+  if (codings.length === 0) return 'identity';
   if (codings.length > 1) {
     throw new OtlpError(
       'unsupported_media_type',
       `Content-Encoding "${contentEncoding}": only one encoding (gzip or deflate) is supported, not a chain`,
     );
   }
-
   const coding = codings[0]!;
-  let inflate: (buf: Uint8Array, opts: zlib.ZlibOptions) => Buffer;
-  let label: string;
-  if (coding === 'gzip' || coding === 'x-gzip') {
-    inflate = zlib.gunzipSync;
-    label = 'gzip';
-  } else if (coding === 'deflate') {
-    // Raw deflate data can start with bytes that pass as a zlib header: fall back to raw.
-    inflate = isZlibHeader(body)
-      ? (buf, opts) => {
-          try {
-            return zlib.inflateSync(buf, opts);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw err;
-            return zlib.inflateRawSync(buf, opts);
-          }
-        }
-      : zlib.inflateRawSync;
-    label = 'deflate';
-  } else {
-    throw new OtlpError(
-      'unsupported_media_type',
-      `Content-Encoding "${contentEncoding}" is not supported; use gzip, deflate or identity`,
-    );
+  if (coding === 'gzip' || coding === 'x-gzip') return 'gzip';
+  if (coding === 'deflate') return 'deflate';
+  throw new OtlpError('unsupported_media_type', `Content-Encoding "${contentEncoding}" is not supported; use gzip, deflate or identity`);
+}
+
+/** The native handle of a zlib stream, as lib/zlib.js drives it for the *Sync functions. */
+interface NativeHandle {
+  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  reset(): void;
+  close(): void;
+  onerror: (message: string, errno: number) => void;
+}
+
+type Format = 'gzip' | 'zlib' | 'raw';
+
+/** One reusable inflater per format; a stream that failed is closed and made again. */
+class Inflater {
+  private stream: zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | undefined;
+  private handle: NativeHandle | undefined;
+  private state: Uint32Array | undefined;
+  private error: string | undefined;
+
+  constructor(private readonly format: Format) {}
+
+  /** Whether this Node exposes the handle; false makes decompress() use zlib's *Sync functions. */
+  static readonly native: boolean = (() => {
+    const s = zlib.createGunzip() as unknown as { _handle?: Partial<NativeHandle>; _writeState?: unknown };
+    const ok = typeof s._handle?.writeSync === 'function' && s._writeState instanceof Uint32Array;
+    (s as unknown as zlib.Gunzip).close();
+    return ok;
+  })();
+
+  /**
+   * Inflates all of `body` into `dest`, starting with room for `first` bytes and doubling; more
+   * than `limit` bytes of output is refused with `over()`. Returns the bytes written.
+   */
+  run(body: Uint8Array, dest: Destination, first: number, limit: number, over: () => OtlpError, label: string): number {
+    const h = this.open();
+    const state = this.state!;
+    let room = Math.min(first, limit + 1);
+    let out = dest.reserve(room, 0);
+    let written = 0;
+    let inOff = 0;
+    let inLen = body.length;
+    for (;;) {
+      h.writeSync(zlib.constants.Z_FINISH, body, inOff, inLen, out, written, room - written);
+      if (this.error !== undefined) throw this.fail(label);
+      const availOut = state[0]!;
+      const availIn = state[1]!;
+      written = room - availOut;
+      inOff += inLen - availIn;
+      inLen = availIn;
+      if (written > limit) {
+        this.drop();
+        throw over();
+      }
+      if (availOut !== 0) break;
+      room = Math.min(room * 2, limit + 1);
+      out = dest.reserve(room, written);
+    }
+    h.reset();
+    return written;
   }
 
+  private open(): NativeHandle {
+    if (this.handle) return this.handle;
+    const stream = this.format === 'gzip' ? zlib.createGunzip() : this.format === 'zlib' ? zlib.createInflate() : zlib.createInflateRaw();
+    const inner = stream as unknown as { _handle: NativeHandle; _writeState: Uint32Array };
+    this.stream = stream;
+    this.handle = inner._handle;
+    this.state = inner._writeState;
+    this.error = undefined;
+    // zlib reports a corrupt stream through the handle's onerror, during writeSync.
+    this.handle.onerror = (message: string) => {
+      this.error = message;
+    };
+    return this.handle;
+  }
+
+  private fail(label: string): OtlpError {
+    const message = this.error || 'corrupt compressed body';
+    this.drop();
+    return new OtlpError('bad_request', `${label}: ${message}`);
+  }
+
+  private drop(): void {
+    this.stream?.close();
+    this.stream = undefined;
+    this.handle = undefined;
+    this.state = undefined;
+    this.error = undefined;
+  }
+}
+
+const inflaters: Record<Format, Inflater> = { gzip: new Inflater('gzip'), zlib: new Inflater('zlib'), raw: new Inflater('raw') };
+
+interface Bounds {
+  /** The most output allowed. */
+  limit: number;
+  /** The error for more. */
+  over: () => OtlpError;
+  /** The room to start with. */
+  first: number;
+}
+
+function boundsOf(body: Uint8Array, coding: 'gzip' | 'deflate', maxBytes: number, maxRatio: number): Bounds {
   // The ratio limit (a gzip-bomb guard) lowers the output cap for this body when it is the tighter one.
   const ratioCap = maxRatio > 0 ? Math.max(1, body.length) * maxRatio : Infinity;
   const ratioBound = ratioCap < maxBytes;
-  const limit = ratioBound ? ratioCap : maxBytes;
-  const overRatio = (): OtlpError =>
-    new OtlpError(
-      'compression_ratio',
-      `${label}: decompressed request body is more than ${maxRatio} times its compressed size of ${body.length} bytes`,
-    );
-  // maxOutputLength must be ≥ 1; a zero limit still rejects any non-empty output below.
-  const cap = Math.max(1, Math.min(Math.floor(limit), bufferConstants.MAX_LENGTH));
-  // One output chunk of the size the gzip trailer announces (ISIZE, RFC 1952 §2.3.1) instead of
-  // 16 KiB chunks joined at the end: a third less CPU on 512-span bodies (bench, issue 20). The
-  // claim is the sender's, so it is held to the cap and to 64 times the compressed size; a body
-  // that inflates to more still inflates whole, in further chunks.
-  let chunkSize = 16 * 1024;
-  if (label === 'gzip' && body.length >= 18) {
+  const limit = Math.floor(Math.min(ratioBound ? ratioCap : maxBytes, bufferConstants.MAX_LENGTH - 1));
+  const over = (): OtlpError =>
+    ratioBound
+      ? new OtlpError('compression_ratio', `${coding}: decompressed request body is more than ${maxRatio} times its compressed size of ${body.length} bytes`)
+      : tooLarge(maxBytes, `${coding}: decompressed request body`);
+  // Room for the size the gzip trailer announces (ISIZE, RFC 1952 §2.3.1) plus one byte, so the
+  // output ends with room to spare and no second pass is needed. The claim is the sender's, so
+  // it is held to 64 times the compressed size; a body that inflates to more grows by doubling.
+  let first = Math.max(64 * 1024, body.length * 4);
+  if (coding === 'gzip' && body.length >= 18) {
     const isize = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(body.length - 4, true);
-    chunkSize = Math.max(64, Math.min(isize + 1, cap + 1, body.length * 64));
+    first = Math.max(64, Math.min(isize + 1, body.length * 64));
   }
-  let out: Buffer;
+  return { limit, over, first: Math.min(first, limit + 1) };
+}
+
+/**
+ * Inflates a gzip or deflate body into `dest`, failing with too_large once the output would
+ * exceed maxBytes, or compression_ratio once it would exceed maxRatio times the body (0 = off).
+ * Returns the number of bytes written at the start of the last view `dest` gave.
+ */
+export function inflateInto(body: Uint8Array, coding: 'gzip' | 'deflate', maxBytes: number, maxRatio: number, dest: Destination): number {
+  const { limit, over, first } = boundsOf(body, coding, maxBytes, maxRatio);
+  if (coding === 'gzip') return inflaters.gzip.run(body, dest, first, limit, over, coding);
+  if (!isZlibHeader(body)) return inflaters.raw.run(body, dest, first, limit, over, coding);
+  // Raw deflate data can start with bytes that pass as a zlib header: fall back to raw.
   try {
-    out = inflate(body, { maxOutputLength: cap, chunkSize });
+    return inflaters.zlib.run(body, dest, first, limit, over, coding);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE') throw ratioBound ? overRatio() : tooLarge(maxBytes, `${label}: decompressed request body`);
-    throw new OtlpError('bad_request', `${label}: ${e.message || 'corrupt compressed body'}`);
+    if (!(err instanceof OtlpError) || err.kind !== 'bad_request') throw err;
+    return inflaters.raw.run(body, dest, first, limit, over, coding);
   }
-  if (out.length > limit) throw ratioBound ? overRatio() : tooLarge(maxBytes, `${label}: decompressed request body`);
+}
+
+/** A Destination on fresh memory of its own, for callers that keep the bytes. */
+function freshDestination(): Destination & { bytes: Uint8Array } {
+  const d = {
+    bytes: new Uint8Array(0),
+    reserve(n: number, keep: number): Uint8Array {
+      if (n > d.bytes.length) {
+        const grown = Buffer.allocUnsafe(n);
+        grown.set(d.bytes.subarray(0, keep));
+        d.bytes = grown;
+      }
+      return d.bytes;
+    },
+  };
+  return d;
+}
+
+/** The same as inflateInto, through zlib's public *Sync functions (a Node without the handle). */
+function inflatePublic(body: Uint8Array, coding: 'gzip' | 'deflate', maxBytes: number, maxRatio: number): Uint8Array {
+  const { limit, over, first } = boundsOf(body, coding, maxBytes, maxRatio);
+  const opts = { maxOutputLength: Math.max(1, limit), chunkSize: Math.max(64, first) };
+  const publicInflate = (f: (b: Uint8Array, o: zlib.ZlibOptions) => Buffer): Buffer => {
+    try {
+      return f(body, opts);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ERR_BUFFER_TOO_LARGE') throw over();
+      throw new OtlpError('bad_request', `${coding}: ${e.message || 'corrupt compressed body'}`);
+    }
+  };
+  let out: Buffer;
+  if (coding === 'gzip') out = publicInflate(zlib.gunzipSync);
+  else if (!isZlibHeader(body)) out = publicInflate(zlib.inflateRawSync);
+  else {
+    try {
+      out = publicInflate(zlib.inflateSync);
+    } catch (err) {
+      if (!(err instanceof OtlpError) || err.kind !== 'bad_request') throw err;
+      out = publicInflate(zlib.inflateRawSync);
+    }
+  }
+  if (out.length > limit) throw over();
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** Whether inflating goes through the reused native handles (true on the Node versions spanmeter supports); tests turn it off to check the fallback. */
+export const inflateMode = { native: Inflater.native };
+
+/**
+ * Undo the request's Content-Encoding (identity, gzip, x-gzip, deflate), failing with
+ * too_large once the decoded body would exceed maxBytes. The returned array may share memory
+ * with `body` (identity).
+ */
+export function decompress(body: Uint8Array, contentEncoding: string | undefined, maxBytes: number, maxRatio = 0): Uint8Array {
+  const coding = codingOf(contentEncoding);
+  if (coding === 'identity') {
+    if (body.length > maxBytes) throw tooLarge(maxBytes, 'request body');
+    return body;
+  }
+  if (!inflateMode.native) return inflatePublic(body, coding, maxBytes, maxRatio);
+  const dest = freshDestination();
+  const n = inflateInto(body, coding, maxBytes, maxRatio, dest);
+  return dest.bytes.subarray(0, n);
 }

@@ -9,7 +9,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { IngestResult, TraceConsumer } from '../core/result.js';
 import type { Logger } from '../log.js';
 import { OtlpError, type OtlpErrorKind } from '../otlp/errors.js';
-import { decompress } from '../otlp/gzip.js';
+import { codingOf, decompress, inflateInto, inflateMode } from '../otlp/gzip.js';
 import { JsonConverter } from '../otlp/json-converter.js';
 import type { Protocol, RejectReason, Telemetry } from '../telemetry.js';
 
@@ -129,11 +129,11 @@ export function ingestPath(options: IngestPathOptions): Ingest {
     return { code, message: err.message, reason, retryDelayMs: code === Code.UNAVAILABLE ? retryAfterMs : undefined };
   };
 
-  const take = (body: IngestBody, bytes: Uint8Array, t0: number): IngestOutcome => {
+  const take = (body: IngestBody, run: () => IngestResult, t0: number): IngestOutcome => {
     const seconds = (): number => (performance.now() - t0) / 1000;
     let result: IngestResult;
     try {
-      result = consumer.ingest(bytes);
+      result = run();
     } catch (err) {
       return failed(err, t0);
     }
@@ -165,15 +165,19 @@ export function ingestPath(options: IngestPathOptions): Ingest {
     const t0 = performance.now();
     if (body.format === 'json') {
       json ??= new JsonConverter({ maxBodyBytes, maxDecompressionRatio });
-      return json.convert(body.bytes, body.encoding).then((bytes) => take(body, bytes, t0), (err: unknown) => failed(err, t0));
+      return json.convert(body.bytes, body.encoding).then((bytes) => take(body, () => consumer.ingest(bytes), t0), (err: unknown) => failed(err, t0));
     }
-    let bytes: Uint8Array;
     try {
-      bytes = body.encoding === undefined ? body.bytes : decompress(body.bytes, body.encoding, maxBodyBytes, maxDecompressionRatio);
+      const coding = codingOf(body.encoding);
+      // A compressed body is inflated straight into the core's input buffer where it can be.
+      if (coding !== 'identity' && inflateMode.native && consumer.ingestWritten) {
+        return take(body, () => consumer.ingestWritten!((input) => inflateInto(body.bytes, coding, maxBodyBytes, maxDecompressionRatio, input)), t0);
+      }
+      const bytes = decompress(body.bytes, body.encoding, maxBodyBytes, maxDecompressionRatio);
+      return take(body, () => consumer.ingest(bytes), t0);
     } catch (err) {
       return failed(err, t0);
     }
-    return take(body, bytes, t0);
   };
   return ingest as Ingest;
 }

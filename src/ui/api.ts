@@ -21,10 +21,10 @@ import type { Catalog, ServiceGraphsCatalog, SlosCatalog, SpanMetricsCatalog } f
 import type { CounterFamily } from '../exporters/families.js';
 import type {
   BucketRange, Buckets, GraphEdge, GraphNode, GraphResponse, HealthResponse, NodeType, OperationRow, Rates, RedResponse,
-  RejectedRow, ServiceRow, SloRow, SlosResponse,
+  RejectedRow, ServiceRow, SloRow, SlosResponse, WorstTraces,
 } from './json.js';
 import { serviceHistory, type TotalsAt } from './history.js';
-import { cmp, exceptionRows, latestTraces, r6 } from './rows.js';
+import { cmp, exceptionRows, latestTraces, NO_WORST, r6, worstTraces } from './rows.js';
 import { unusedDimensionWarning } from './semconv.js';
 import { missingEdges } from './missing.js';
 import { histogramQuantile, pageBounds } from './quantile.js';
@@ -175,6 +175,7 @@ export class UiApi {
     interface EdgeAcc {
       info: EdgeInfo;
       d: Float64Array;
+      k: number;
     }
     const edgeList: EdgeAcc[] = [];
     let overflow: Float64Array | undefined;
@@ -188,7 +189,7 @@ export class UiApi {
           overflow = d;
           continue;
         }
-        edgeList.push({ info, d });
+        edgeList.push({ info, d, k });
         // Both ends of a paired edge are instrumented, and the client of a database call.
         if (info.connectionType === '' || info.connectionType === 'messaging_system' || info.connectionType === 'parent_child') {
           known.add(info.client);
@@ -214,7 +215,8 @@ export class UiApi {
       for (let i = 0; i < width; i++) acc[i]! += d[i]!;
     };
     const outEdges: GraphEdge[] = [];
-    for (const { info, d } of edgeList) {
+    const worst = edges ? worstTraces(edges, this.sg!.request.table(), [this.sg!.server.slowest, this.sg!.client.slowest], this.sg!.failed.failed) : new Map<number, WorstTraces>();
+    for (const { info, d, k } of edgeList) {
       let clientType: NodeType = 'service';
       let serverType: NodeType = databases.has(info.server) ? 'database' : 'service';
       if (info.connectionType === 'virtual_node') {
@@ -240,7 +242,7 @@ export class UiApi {
         rates.p95 = own.p95;
         rates.p99 = own.p99;
       }
-      outEdges.push({ source: client.id, target: server.id, connection_type: info.connectionType, ...rates, latency });
+      outEdges.push({ source: client.id, target: server.id, connection_type: info.connectionType, ...rates, latency, ...(worst.get(k) ?? NO_WORST) });
     }
     outEdges.sort((a, b) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.connection_type, b.connection_type));
 
@@ -278,6 +280,7 @@ export class UiApi {
     let overflow: Float64Array | undefined;
     const services = ops ? this.serviceRows(ops, w) : new Map<string, ServiceRow>();
     const traces = ops ? latestTraces(ops, this.sm!.calls) : new Map<number, string>();
+    const worst = ops ? worstTraces(ops, this.sm!.calls.table(), [this.sm!.latency.slowest], this.sm!.calls.failed) : new Map<number, WorstTraces>();
     if (ops) {
       const bounds = pageBounds(this.sm!.latency);
       const d = new Float64Array(ops.width);
@@ -298,7 +301,7 @@ export class UiApi {
           span_name: info.spanName,
           span_kind: info.spanKind,
           ...this.rates(w, d[0]!, d[1]!, bounds, d, 2),
-          trace_id: traces.get(k) ?? null,
+          trace_id: traces.get(k) ?? null, ...(worst.get(k) ?? NO_WORST),
         });
       }
     }

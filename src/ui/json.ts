@@ -48,7 +48,7 @@ export interface GraphNode extends Rates {
   basis: 'spans' | 'all_spans' | 'edges_in' | 'edges_out';
 }
 
-export interface GraphEdge extends Rates {
+export interface GraphEdge extends Rates, WorstTraces {
   /** Node ids: the client and server labels (see GraphNode.id). */
   source: string;
   target: string;
@@ -93,12 +93,24 @@ export interface ServiceHistory {
   p95: (number | null)[];
 }
 
-export interface OperationRow extends Rates {
+export interface OperationRow extends Rates, WorstTraces {
   service: string;
   span_name: string;
   span_kind: string;
   /** The trace id of the latest span the operation's series kept as an exemplar, or null. */
   trace_id: string | null;
+}
+
+/**
+ * The worst traces of an operation or edge (assembly/worst.ts, exemplars.window): the slowest its
+ * series kept (the largest of each series' slowest of its latest window; an edge's by server
+ * span duration, by client span duration without a server span) and the latest failed one.
+ */
+export interface WorstTraces {
+  slowest_trace_id: string | null;
+  /** The slowest's duration, seconds. */
+  slowest_seconds: number | null;
+  failed_trace_id: string | null;
 }
 
 /** Exceptions (span events named "exception") of one operation and type over the window. */

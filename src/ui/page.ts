@@ -130,7 +130,7 @@ export function pageHtml(refreshMs: number, traceUrl = ''): string {
         <th scope="col" data-key="p50"><button type="button">p50</button></th>
         <th scope="col" data-key="p95"><button type="button">p95</button></th>
         <th scope="col" data-key="p99"><button type="button">p99</button></th>
-        <th scope="col" class="text" title="The trace of the latest span this operation kept as an exemplar">Trace</th>
+        <th scope="col" class="text" title="The trace of the latest span this operation kept as an exemplar (with ui.trace_url, the p99 links the slowest trace, the error ratio the latest failed one)">Trace</th>
       </tr></thead>
       <tbody></tbody>
     </table></div>
@@ -323,6 +323,8 @@ svg.spark { display: block; margin-left: auto; }
 .spark-err { fill: var(--lvl-high); }
 td.exc-type { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12.5px; }
 td.trace code { font-size: 12px; color: var(--muted); user-select: all; }
+td.num a, td.err a { color: inherit; text-decoration: underline dotted; text-underline-offset: 2px; }
+.label a[href] { cursor: pointer; } .label a[href] tspan { text-decoration: underline dotted; }
 footer { color: var(--muted); font-size: 12px; padding: 4px 20px 20px; }
 @media (max-width: 600px) {
   header.top { padding: 8px 12px; gap: 4px 10px; }

@@ -1,9 +1,10 @@
 // Rows of the page's API beside the RED rates (src/ui/api.ts): the exceptions by operation and
-// type from the span-events totals, and each operation's latest exemplar; with the rounding and
-// ordering every response uses.
+// type from the span-events totals, each operation's latest exemplar, and the worst traces of the
+// operations and edges; with the rounding and ordering every response uses.
 import type { SpanMetricsCatalog } from '../exporters/catalog.js';
-import type { ExceptionRow, RedResponse } from './json.js';
-import type { Tracker } from './tracker.js';
+import type { ExceptionRow, RedResponse, WorstTraces } from './json.js';
+import type { Exemplar, SeriesTableView } from '../core/index.js';
+import type { KeyInfo, Tracker } from './tracker.js';
 import { EXCEPTION_TYPE, type EventInfo, type OpInfo } from './totals.js';
 
 /** 6 significant digits: enough for a page, and stable to compare. */
@@ -50,6 +51,35 @@ export function latestTraces(ops: Tracker<OpInfo>, calls: SpanMetricsCatalog['ca
     if (!e || e.traceId === '' || (latest.get(k) ?? -Infinity) >= e.timestampMs) continue;
     latest.set(k, e.timestampMs);
     out.set(k, e.traceId);
+  }
+  return out;
+}
+
+export const NO_WORST: WorstTraces = { slowest_trace_id: null, slowest_seconds: null, failed_trace_id: null };
+
+type Read = ((view: SeriesTableView, slot: number) => Exemplar | undefined) | undefined;
+
+/**
+ * Per key of `tracker` (operations or edges), the worst traces of its series: the slowest of the
+ * `slowest` readers (the first that has one per series) by value, the latest `failed` by time.
+ */
+export function worstTraces(tracker: Tracker<KeyInfo>, view: SeriesTableView | undefined, slowest: Read[], failed: Read): Map<number, WorstTraces> {
+  const out = new Map<number, WorstTraces>();
+  const failedAt = new Map<number, number>();
+  if (!view) return out;
+  for (let slot = 0; slot < view.used; slot++) {
+    if (!view.live(slot)) continue;
+    const k = tracker.keyOf(slot);
+    if (k < 0) continue;
+    let row = out.get(k);
+    let s: Exemplar | undefined;
+    for (const read of slowest) if (!s) s = read?.(view, slot);
+    if (s && (row?.slowest_seconds ?? -Infinity) < s.value) out.set(k, (row = { ...(row ?? NO_WORST), slowest_trace_id: s.traceId, slowest_seconds: r6(s.value) }));
+    const f = failed?.(view, slot);
+    if (f && (failedAt.get(k) ?? -Infinity) < f.timestampMs) {
+      failedAt.set(k, f.timestampMs);
+      out.set(k, { ...(row ?? NO_WORST), failed_trace_id: f.traceId });
+    }
   }
   return out;
 }

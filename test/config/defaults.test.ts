@@ -81,6 +81,7 @@ const EXPECTED_DEFAULTS = {
   instance: '',
   otlp_metrics: { endpoint: '', protocol: 'grpc', interval: 15000, temporality: 'cumulative', headers: {} },
   slos: [],
+  exemplars: { window: 60000 }, // a minute: the slowest per series per window (docs/config.md)
   ui: { trace_url: '' }, // no trace links until a trace view is configured (docs/config.md)
 };
 

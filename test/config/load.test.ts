@@ -82,6 +82,8 @@ slos:
     kind: latency
     threshold: 250ms
   - {name: cart, objective: 99, http_5xx_as_error: true}
+exemplars:
+  window: 30s
 ui:
   trace_url: http://jaeger:16686/trace/{trace_id}
 `;
@@ -178,6 +180,7 @@ describe('YAML file', () => {
           window: 30 * 86_400_000, kind: 'availability', threshold: 0, http_5xx_as_error: true,
         },
       ],
+      exemplars: { window: 30_000 },
       ui: { trace_url: 'http://jaeger:16686/trace/{trace_id}' },
     });
   });
@@ -397,6 +400,7 @@ describe('env vars', () => {
       'SPANMETER_OTLP_METRICS_TEMPORALITY',
       'SPANMETER_OTLP_METRICS_HEADERS',
       'SPANMETER_SLOS',
+      'SPANMETER_EXEMPLARS_WINDOW',
       'SPANMETER_UI_TRACE_URL',
     ]);
   });

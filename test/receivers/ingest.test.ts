@@ -2,8 +2,10 @@
 // table, and what is counted. The HTTP and gRPC tests beside this one check that each receiver
 // answers what the outcome says; here the outcome itself, without a transport.
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { describe, expect, it, vi } from 'vitest';
+import { defaultConfig } from '../../src/config/defaults.js';
+import { SupervisedCore } from '../../src/core/supervisor.js';
 import { OtlpError } from '../../src/otlp/errors.js';
 import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 import { silentLogger } from '../../src/log.js';
@@ -109,6 +111,40 @@ describe('ingestPath', () => {
     reason = undefined;
     expect(ingest(pb(request(['b'])))).toEqual({ code: grpcStatus.OK, message: '' });
     expect(consumer.allNames()).toEqual(['b']);
+  });
+
+  it("inflates a compressed body straight into the core's input buffer: counted as sent, refused as before", async () => {
+    const supervisor = await SupervisedCore.create({ spanMetrics: defaultConfig().processor.span_metrics }, silentLogger);
+    const telemetry = new Telemetry({ defaultMetrics: false });
+    const ingest = ingestPath({
+      protocol: 'grpc', consumer: supervisor, telemetry, log: silentLogger, maxBodyBytes: 1 << 20, maxDecompressionRatio: 100, retryAfterMs: 2500,
+    });
+    const written = vi.spyOn(supervisor, 'ingestWritten');
+    const ok = { code: grpcStatus.OK, message: '' };
+    expect(ingest(pb(gzipSync(request(['a', 'b'])), 'gzip'))).toEqual(ok);
+    expect(ingest(pb(deflateSync(request(['c'])), 'deflate'))).toEqual(ok);
+    expect(ingest(pb(deflateRawSync(request(['d', 'e', 'f'])), 'deflate'))).toEqual(ok);
+    // 4,000 spans in ~100 KB that deflate to ~20 KB: no size trailer, so the input buffer starts
+    // at 64 KiB and grows while inflating, keeping what was written
+    const big = request(Array.from({ length: 4000 }, (_, i) => `GET /api/items/${i}`));
+    expect(big.length).toBeGreaterThan(64 * 1024);
+    expect(deflateSync(big).length * 4).toBeLessThan(64 * 1024);
+    expect(ingest(pb(deflateSync(big), 'deflate'))).toEqual(ok);
+    expect(written).toHaveBeenCalledTimes(4);
+    // hand count: 2 + 1 + 3 + 4,000
+    expect(await sample(telemetry, 'spanmeter_spans_accepted_total')).toBe(4006);
+
+    const corrupt = Buffer.from(gzipSync(request(['x'])));
+    corrupt[corrupt.length - 8]! ^= 0xff; // the CRC-32 (RFC 1952 §2.3.1)
+    expect(ingest(pb(corrupt, 'gzip'))).toEqual({ code: grpcStatus.INVALID_ARGUMENT, message: 'gzip: incorrect data check', reason: 'malformed' });
+    // 2 MiB of zeros deflate to ~2 KB: over 100 times, refused before 1 MiB is reached
+    expect(ingest(pb(gzipSync(new Uint8Array(2 << 20)), 'gzip'))).toMatchObject({ code: grpcStatus.RESOURCE_EXHAUSTED, reason: 'compression_ratio' });
+    // inflates fine, but is not an ExportTraceServiceRequest (field 1, length 5, 1 byte there): the core's refusal
+    expect(ingest(pb(gzipSync(new Uint8Array([0x0a, 0x05, 0x01])), 'gzip'))).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, reason: 'malformed' });
+    expect(await sample(telemetry, 'spanmeter_spans_accepted_total')).toBe(4006);
+    // and the next one is counted
+    expect(ingest(pb(gzipSync(request(['g'])), 'gzip'))).toEqual(ok);
+    expect(await sample(telemetry, 'spanmeter_spans_accepted_total')).toBe(4007);
   });
 
   it('times every request and counts the spans the core answered for; the transport counts the request', async () => {

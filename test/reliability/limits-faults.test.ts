@@ -170,6 +170,35 @@ describe('fault isolation', () => {
     expect(await value(telemetry, 'spanmeter_requests_rejected_total', { reason: 'internal' })).toBe(1);
   });
 
+  it("a trap while a gzip body is taken from the core's input buffer: 500 with the reason, rebuilt, the next gzip body counted", async () => {
+    const errors: unknown[] = [];
+    const log = { ...silentLogger, error: (o: object) => void errors.push(o) };
+    const supervisor = await SupervisedCore.create({ spanMetrics: defaultConfig().processor.span_metrics }, log);
+    const telemetry = new Telemetry({ defaultMetrics: false });
+    const h = await startHttpReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: MAX, consumer: supervisor, telemetry });
+    servers.push(h);
+    const gz = { 'Content-Encoding': 'gzip' };
+    expect((await post(h.address, gzipSync(request('a', 3)), gz)).status).toBe(200);
+    // the next ingestInput traps inside WASM (armTrap's allocation, on the compressed path)
+    const core = (supervisor as unknown as { core: Core }).core;
+    const original = core.ingestInput.bind(core);
+    core.ingestInput = (bytes: number, nowMs?: number) => {
+      core.ingestInput = original;
+      (core as unknown as { wasm: { input_reserve(n: number): number } }).wasm.input_reserve(0x7fffffff);
+      return original(bytes, nowMs);
+    };
+    const r = await post(h.address, gzipSync(request('b', 2)), gz);
+    expect(r.status).toBe(500);
+    expect(errors).toHaveLength(1);
+    // the inflated size of request('b', 2), as the failure's context
+    expect(errors[0]).toMatchObject({ during: 'ingest', request_bytes: request('b', 2).length });
+    expect(supervisor.restarts()).toBe(1);
+    await supervisor.settled();
+    expect((await post(h.address, gzipSync(request('d', 4)), gz)).status).toBe(200);
+    // hand count: 3 spans before, 4 after; the 2 of the trapped request were not counted
+    expect(await value(telemetry, 'spanmeter_spans_accepted_total')).toBe(7);
+  });
+
   it('gRPC: a trap answers INTERNAL with the reason', async () => {
     const supervisor = await SupervisedCore.create({ spanMetrics: defaultConfig().processor.span_metrics }, silentLogger);
     const g = await startGrpcReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: MAX, consumer: supervisor, telemetry: new Telemetry({ defaultMetrics: false }) });

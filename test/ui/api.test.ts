@@ -92,6 +92,14 @@ const TRAFFIC: SpanSpec[] = [
 const NULL_RATES = { rate: null, error_ratio: null, p50: null, p95: null, p99: null };
 /** The bucket ranges of setup(): span metrics le 0.01 … 1, service graphs le 0.1 … 1. */
 const BUCKETS = { span_metrics: { first: 0.01, last: 1 }, service_graphs: { first: 0.1, last: 1 } };
+/** Trace n's id: 5eed0000 abcdef01, then n (servicegraphs/helpers.ts). */
+const trace = (n: number) => `5eed0000abcdef01${n.toString(16).padStart(16, '0')}`;
+// The worst traces of TRAFFIC's paired edges (assembly/worst.ts): by server span duration, trace 1
+// alone on mailer (consumer 0.06 s) and orders-db (a database edge: the client's 0.008 s); on
+// frontend → checkout trace 2 (server 0.3 s, failed) over trace 1 (0.03 s).
+const MAILER_WORST = { slowest_trace_id: trace(1), slowest_seconds: 0.06, failed_trace_id: null };
+const ORDERS_DB_WORST = { slowest_trace_id: trace(1), slowest_seconds: 0.008, failed_trace_id: null };
+const CHECKOUT_WORST = { slowest_trace_id: trace(2), slowest_seconds: 0.3, failed_trace_id: trace(2) };
 
 describe('histogramQuantile', () => {
   it('interpolates within the bucket as Prometheus does', () => {
@@ -136,7 +144,11 @@ describe('/api/graph, /api/red, /api/health', () => {
         { id: 'frontend', name: 'frontend', type: 'service', ...first, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'spans' },
         { id: 'user', name: 'user', type: 'virtual', ...first, p50: 0.05, p95: 0.095, p99: 0.099, basis: 'edges_out' },
       ],
-      edges: [{ source: 'user', target: 'frontend', connection_type: 'virtual_node', ...first, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans' }],
+      // The edge's worst traces (assembly/worst.ts): its one request, trace 100, server span 0.05 s; none failed.
+      edges: [{
+        source: 'user', target: 'frontend', connection_type: 'virtual_node', ...first, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans',
+        slowest_trace_id: trace(100), slowest_seconds: 0.05, failed_trace_id: null,
+      }],
       overflow: null,
     });
   });
@@ -180,10 +192,13 @@ describe('/api/graph, /api/red, /api/health', () => {
         { id: 'user', name: 'user', type: 'virtual', rate: 0, error_ratio: null, p50: null, p95: null, p99: null, basis: 'edges_out' },
       ],
       edges: [
-        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.1, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans' },
-        { source: 'checkout', target: 'orders-db', connection_type: 'database', rate: 0.1, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
-        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.2, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server_spans' },
-        { source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0, error_ratio: null, p50: null, p95: null, p99: null, latency: 'server' },
+        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.1, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans', ...MAILER_WORST },
+        { source: 'checkout', target: 'orders-db', connection_type: 'database', rate: 0.1, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server', ...ORDERS_DB_WORST },
+        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.2, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server_spans', ...CHECKOUT_WORST },
+        {
+          source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0, error_ratio: null, p50: null, p95: null, p99: null, latency: 'server',
+          slowest_trace_id: trace(100), slowest_seconds: 0.05, failed_trace_id: null,
+        },
       ],
       overflow: null,
     });
@@ -225,11 +240,20 @@ describe('/api/graph, /api/red, /api/health', () => {
         { id: 'user', name: 'user', type: 'virtual', rate: 0.15, error_ratio: 0.333333, p50: 0.075, p95: 0.865, p99: 0.973, basis: 'edges_out' },
       ],
       edges: [
-        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans' },
-        { source: 'checkout', target: 'orders-db', connection_type: 'database', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server' },
-        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server_spans' },
-        { source: 'frontend', target: 'payment-gateway', connection_type: 'virtual_node', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'client' },
-        { source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, latency: 'server_spans' },
+        { source: 'checkout', target: 'mailer', connection_type: 'messaging_system', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, latency: 'server_spans', ...MAILER_WORST },
+        { source: 'checkout', target: 'orders-db', connection_type: 'database', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'server', ...ORDERS_DB_WORST },
+        { source: 'frontend', target: 'checkout', connection_type: '', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, latency: 'server_spans', ...CHECKOUT_WORST },
+        // No server span: the slowest by client duration, charge's 0.02 s (trace 3).
+        {
+          source: 'frontend', target: 'payment-gateway', connection_type: 'virtual_node', rate: 0.05, error_ratio: 0, p50: 0.05, p95: 0.095, p99: 0.099, latency: 'client',
+          slowest_trace_id: trace(3), slowest_seconds: 0.02, failed_trace_id: null,
+        },
+        // The lone roots: trace 100 0.05 s, then (expired now) 1 0.05, 2 0.4 failed, 3 0.005, all in one
+        // 60 s window (T − 20 s … T + 40 s, T − 20 s being a whole minute): the slowest and the failed are trace 2.
+        {
+          source: 'user', target: 'frontend', connection_type: 'virtual_node', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, latency: 'server_spans',
+          slowest_trace_id: trace(2), slowest_seconds: 0.4, failed_trace_id: trace(2),
+        },
       ],
       overflow: null,
     });
@@ -271,7 +295,6 @@ describe('/api/graph, /api/red, /api/health', () => {
     // GET /cart and POST checkout were in traces 1 and 2 (the exemplar kept: trace 1, the later
     // one of the same ingest time is not newer), GET /home and charge in trace 3.
     const red = await api.red({ service: 'frontend' });
-    const trace = (n: number) => `5eed0000abcdef01${n.toString(16).padStart(16, '0')}`;
     const idle = { rate: 0, error_ratio: null, p95: null };
     const history = (rate: number, error_ratio: number, p95: number) => ({ rate: [rate, idle.rate], error_ratio: [error_ratio, idle.error_ratio], p95: [p95, idle.p95] });
     expect(red).toEqual({
@@ -287,10 +310,24 @@ describe('/api/graph, /api/red, /api/health', () => {
       ],
       history_time: [T + 10_000, T + 20_000],
       operations: [
-        { service: 'frontend', span_name: 'GET /cart', span_kind: 'SPAN_KIND_SERVER', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, trace_id: trace(1) },
-        { service: 'frontend', span_name: 'GET /home', span_kind: 'SPAN_KIND_SERVER', rate: 0.05, error_ratio: 0, p50: 0.005, p95: 0.0095, p99: 0.0099, trace_id: trace(3) },
-        { service: 'frontend', span_name: 'POST checkout', span_kind: 'SPAN_KIND_CLIENT', rate: 0.1, error_ratio: 0, p50: 0.1, p95: 0.91, p99: 0.982, trace_id: trace(1) },
-        { service: 'frontend', span_name: 'charge', span_kind: 'SPAN_KIND_CLIENT', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, trace_id: trace(3) },
+        // The worst traces: GET /cart's series (UNSET: traces 100 and 1, 0.05 s; ERROR: trace 2, 0.4 s)
+        // → trace 2 both ways; POST checkout 0.04 (1) and 0.35 (2), neither failed; the others one span each.
+        {
+          service: 'frontend', span_name: 'GET /cart', span_kind: 'SPAN_KIND_SERVER', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, trace_id: trace(1),
+          slowest_trace_id: trace(2), slowest_seconds: 0.4, failed_trace_id: trace(2),
+        },
+        {
+          service: 'frontend', span_name: 'GET /home', span_kind: 'SPAN_KIND_SERVER', rate: 0.05, error_ratio: 0, p50: 0.005, p95: 0.0095, p99: 0.0099, trace_id: trace(3),
+          slowest_trace_id: trace(3), slowest_seconds: 0.005, failed_trace_id: null,
+        },
+        {
+          service: 'frontend', span_name: 'POST checkout', span_kind: 'SPAN_KIND_CLIENT', rate: 0.1, error_ratio: 0, p50: 0.1, p95: 0.91, p99: 0.982, trace_id: trace(1),
+          slowest_trace_id: trace(2), slowest_seconds: 0.35, failed_trace_id: null,
+        },
+        {
+          service: 'frontend', span_name: 'charge', span_kind: 'SPAN_KIND_CLIENT', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, trace_id: trace(3),
+          slowest_trace_id: trace(3), slowest_seconds: 0.02, failed_trace_id: null,
+        },
       ],
       exceptions: null, // processor.span_metrics.events is off
       overflow: null,

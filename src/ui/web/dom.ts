@@ -28,3 +28,22 @@ export function emptyRow(columns: number, text: string): HTMLTableRowElement {
   tr.append(td);
   return tr;
 }
+
+/** The trace view's URL of a trace (ui.trace_url with {trace_id} replaced), or '' without a template or a trace. */
+export function traceHref(traceId: string | null | undefined): string {
+  const template = document.body.dataset.traceUrl ?? '';
+  return template === '' || !traceId ? '' : template.split('{trace_id}').join(encodeURIComponent(traceId));
+}
+
+/** Makes `a` (HTML or SVG) a link to `href` opening in a new tab, titled; no link when `href` is ''. */
+export function setLink(a: Element, href: string, title: string): void {
+  if (href === '') {
+    a.removeAttribute('href');
+    a.removeAttribute('title');
+    return;
+  }
+  if (a.getAttribute('href') !== href) a.setAttribute('href', href);
+  a.setAttribute('target', '_blank');
+  a.setAttribute('rel', 'noopener noreferrer');
+  if (a.getAttribute('title') !== title) a.setAttribute('title', title);
+}

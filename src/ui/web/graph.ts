@@ -2,8 +2,8 @@
 // (layout.ts), edges drawn by rate and coloured by error ratio, labels placed where they cover
 // nothing; updated in place so that what is drawn does not move while the topology stays.
 import type { GraphEdge, GraphNode, GraphResponse } from '../json.js';
-import { el, setText, svg } from './dom.js';
-import { errorLevel, formatPercent, formatQuantile, formatRate, formatRateOrTotal, shorten } from './format.js';
+import { el, setLink, setText, svg, traceHref } from './dom.js';
+import { errorLevel, formatPercent, formatQuantile, formatRate, formatRateOrTotal, formatSeconds, shorten } from './format.js';
 import { layoutGraph, type Layout, type Placement } from './layout.js';
 import { state } from './state.js';
 
@@ -38,6 +38,8 @@ interface EdgeView {
   label: SVGGElement;
   line1: SVGTSpanElement;
   line2: SVGTSpanElement;
+  failed: SVGAElement;
+  slowest: SVGAElement;
 }
 const nodeViews = new Map<string, NodeView>();
 const edgeViews = new Map<string, EdgeView>();
@@ -119,11 +121,16 @@ function edgeView(id: string, layer: { edges: SVGGElement; labels: SVGGElement }
   const text = svg('text');
   const line1 = svg('tspan', { x: 0, dy: '-0.2em' });
   const line2 = svg('tspan', { x: 0, dy: '1.2em' });
-  text.append(line1, line2);
+  // Links (ui.trace_url): the rate and errors to the latest failed trace, the latency to the slowest.
+  const failed = svg('a', { class: 'failed' });
+  const slowest = svg('a', { class: 'slowest' });
+  failed.append(line1);
+  slowest.append(line2);
+  text.append(failed, slowest);
   label.append(text);
   layer.edges.append(g);
   layer.labels.append(label);
-  v = { g, path, hit, title, label, line1, line2 };
+  v = { g, path, hit, title, label, line1, line2, failed, slowest };
   edgeViews.set(id, v);
   return v;
 }
@@ -334,6 +341,9 @@ export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => v
     setText(v.title, `${names.get(e.source) ?? e.source} → ${names.get(e.target) ?? e.target}${CONNECTION_NAMES[e.connection_type] ?? ''}: ${formatRateOrTotal(e, ' requests/s')}, ${formatPercent(e.error_ratio)} errors, p50 ${formatQuantile(e.p50, range)}, p95 ${formatQuantile(e.p95, range)}, p99 ${formatQuantile(e.p99, range)} (from ${LATENCY_NAMES[e.latency]})`);
     setText(v.line1, text1);
     setText(v.line2, text2);
+    const edgeName = `${names.get(e.source) ?? e.source} → ${names.get(e.target) ?? e.target}`;
+    setLink(v.failed, traceHref(e.failed_trace_id), `Open the latest failed trace of ${edgeName}`);
+    setLink(v.slowest, traceHref(e.slowest_trace_id), `Open the slowest trace of ${edgeName} (${formatSeconds(e.slowest_seconds)})`);
     v.line1.setAttribute('class', `lvl-${lvl}`);
     // The label's drawn width (shown to be measured), with room for its halo; an estimate
     // where the browser cannot measure (not laid out yet).

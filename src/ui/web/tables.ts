@@ -1,8 +1,8 @@
 // The web page's RED tables, services and operations (runs in the browser): sortable (header
 // buttons), filterable, and navigable with the arrow keys.
 import type { OperationRow, RedResponse, ServiceRow } from '../json.js';
-import { el, emptyRow, setText } from './dom.js';
-import { errorLevel, formatCount, formatPercent, formatQuantile, formatRate, formatRateOrTotal } from './format.js';
+import { el, emptyRow, setLink, setText, traceHref } from './dom.js';
+import { errorLevel, formatCount, formatPercent, formatQuantile, formatRate, formatRateOrTotal, formatSeconds } from './format.js';
 import { renderSpark } from './spark.js';
 import { state, type Sort } from './state.js';
 
@@ -53,7 +53,7 @@ function traceCell(td: HTMLTableCellElement, traceId: string | null): void {
   if (!traceId) return;
   if (template !== '') {
     const a = document.createElement('a');
-    a.href = template.split('{trace_id}').join(encodeURIComponent(traceId));
+    a.href = traceHref(traceId);
     a.target = '_blank';
     a.rel = 'noopener noreferrer';
     a.textContent = traceId.slice(0, 8);
@@ -65,6 +65,24 @@ function traceCell(td: HTMLTableCellElement, traceId: string | null): void {
     code.title = `Trace ${traceId}, the latest exemplar of this operation (set ui.trace_url to link to your trace view)`;
     td.append(code);
   }
+}
+
+/**
+ * A cell whose text links to a trace (ui.trace_url; `traceId` null or no template: plain text):
+ * the p99 to the operation's slowest trace, the error ratio to its latest failed one.
+ */
+function linkedCell(tr: HTMLTableRowElement, i: number, text: string, cls: string, traceId: string | null, title: string): void {
+  const td = cell(tr, i, null, cls);
+  const href = traceHref(traceId);
+  let a = td.firstElementChild;
+  if (href === '') {
+    if (a) td.replaceChildren();
+    setText(td, text);
+    return;
+  }
+  if (!(a instanceof HTMLAnchorElement)) td.replaceChildren((a = document.createElement('a')));
+  setText(a, text);
+  setLink(a, href, title);
 }
 
 /** Puts rows (keyed) into the tbody in order, reusing row elements so focus stays where it was. */
@@ -163,10 +181,10 @@ export function renderOperations(all: OperationRow[]): void {
       cell(tr, 2, KIND_SHORT[r.span_kind] ?? r.span_kind, 'text kind');
       const b = state.red?.buckets.span_metrics;
       cell(tr, 3, formatRateOrTotal(r), 'num');
-      cell(tr, 4, formatPercent(r.error_ratio), `err lvl-${errorLevel(r.error_ratio)}`);
+      linkedCell(tr, 4, formatPercent(r.error_ratio), `err lvl-${errorLevel(r.error_ratio)}`, r.failed_trace_id, `Open the latest failed trace of ${r.span_name}`);
       cell(tr, 5, formatQuantile(r.p50, b), 'num');
       cell(tr, 6, formatQuantile(r.p95, b), 'num');
-      cell(tr, 7, formatQuantile(r.p99, b), 'num');
+      linkedCell(tr, 7, formatQuantile(r.p99, b), 'num', r.slowest_trace_id, `Open the slowest trace of ${r.span_name} (${formatSeconds(r.slowest_seconds)})`);
       traceCell(cell(tr, 8, null, 'trace'), r.trace_id);
     },
     state.red && !state.red.span_metrics ? SPAN_METRICS_OFF : f || kind ? 'No operation matches the filter.' : 'No operations yet.',
