@@ -188,14 +188,18 @@ function free(e: usize): void {
   storeSize--;
 }
 
-/** Writes (trace id, the 8 bytes at the span's `idField`) into KEY; false when either id is absent. */
+/** Writes (trace id, the 8 bytes at the span's `idField`) into KEY; false when either id is absent or all zeros (invalid). */
 function buildKey(span: usize, idField: usize): bool {
   let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
   let id = <usize>load<u32>(span + idField);
   if (trace == 0 || id == 0) return false;
-  store<u64>(KEY, load<u64>(trace));
-  store<u64>(KEY, load<u64>(trace, 8), 8);
-  store<u64>(KEY, load<u64>(id), 16);
+  let s = load<u64>(id);
+  let t0 = load<u64>(trace);
+  let t1 = load<u64>(trace, 8);
+  if (s == 0 || (t0 | t1) == 0) return false;
+  store<u64>(KEY, t0);
+  store<u64>(KEY, t1, 8);
+  store<u64>(KEY, s, 16);
   return true;
 }
 

@@ -120,19 +120,20 @@ describe('self time', () => {
     core.ingest(request([{ name: 'A', id: 1, from: 0, to: 100 }]), NOW);
     core.expire(NOW + WAIT); // A decided without children: 100 ms
     core.ingest(request([{ name: 'B', id: 2, parent: 1, from: 10, to: 40 }]), NOW + WAIT + 1);
-    // D's parent (id 9) never comes
-    core.ingest(request([{ name: 'D', id: 4, parent: 9, from: 0, to: 5 }]), NOW + WAIT + 1);
-    // B and D (waiting until t + 2·wait + 1) are decided at the expiry at t + 3·wait, then stay
+    // D's parent (id 9) never comes; E names the all-zero span id as parent, which is no span
+    // (an invalid id, W3C Trace Context): E is a root, and no entry waits for a parent of it.
+    core.ingest(request([{ name: 'D', id: 4, parent: 9, from: 0, to: 5 }, { name: 'E', id: 5, parent: 0, from: 0, to: 5 }]), NOW + WAIT + 1);
+    // B, D and E (waiting until t + 2·wait + 1) are decided at the expiry at t + 3·wait, then stay
     // tombstones one wait from there: gone at the expiry at t + 4·wait.
     core.expire(NOW + 3 * WAIT);
-    expect(core.selfTimeStore().size).toBe(2);
+    expect(core.selfTimeStore().size).toBe(3); // B's, D's and E's tombstones
     core.expire(NOW + 4 * WAIT);
     const r = read(core);
     expect(r.A).toMatchObject({ count: 1, late: 1, unknown: 0 });
     expect(r.A!.sum).toBeCloseTo(0.1, 12); // still the one observation made, not changed after
     expect(r.B!.sum).toBeCloseTo(0.03, 12);
     expect(r.D!.sum).toBeCloseTo(0.005, 12);
-    expect(core.selfTimeStore()).toEqual({ size: 0, dropped: 0, orphans: 1 }); // the entry D made for span 9
+    expect(core.selfTimeStore()).toEqual({ size: 0, dropped: 0, orphans: 1 }); // the entry D made for span 9 (none for E)
   });
 
   it('more disjoint children than an entry keeps: exact in time order, unknown when one comes before the fold', async () => {
