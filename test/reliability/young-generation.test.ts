@@ -24,8 +24,9 @@ describe('young generation', () => {
     const samples = parsePrometheusText((await fetchMetricsText(s)).text).samples;
     const newSpace = samples.find((x) => x.name === 'nodejs_heap_space_size_total_bytes' && x.labels.space === 'new');
     // V8's initial new space on 64-bit: two semi-spaces of 1 MiB (`node -e` under load with
-    // --semi-space-growth-factor=1 shows 2,097,152; without it, the bench workload grew it to
-    // 16 or 32 MiB).
-    expect(newSpace?.value).toBe(2 * MiB);
+    // --semi-space-growth-factor=1 shows 2,097,152; without it, this test saw 16 MiB and the
+    // bench workload 16 or 32 MiB). At most that: V8 may start smaller on a small machine.
+    expect(newSpace?.value).toBeGreaterThan(0);
+    expect(newSpace!.value).toBeLessThanOrEqual(2 * MiB);
   });
 });
