@@ -74,6 +74,14 @@ export function entryStride(): usize {
   return stride;
 }
 
+// Keys, entries and the staged entry are 8-byte words: copied and compared word by word here, as
+// memory.copy, memory.fill and memory.compare are calls out of the module, costly at this size.
+
+// @ts-ignore: decorator
+@inline function sameKey(a: usize, b: usize): bool {
+  return load<u64>(a) == load<u64>(b) && load<u64>(a, 8) == load<u64>(b, 8) && load<u64>(a, 16) == load<u64>(b, 16);
+}
+
 /** The live entry for the key at `key`, or 0. */
 export function find(key: usize, h: u32): usize {
   let i = h & indexMask;
@@ -83,7 +91,7 @@ export function find(key: usize, h: u32): usize {
     if (ref == 0) return 0;
     if (load<u32>(slot) == h) {
       let e = entryAt(ref - 1);
-      if (memory.compare(e, key, KEY_BYTES) == 0) return e;
+      if (sameKey(e, key)) return e;
     }
     i = (i + 1) & indexMask;
   }
@@ -95,8 +103,10 @@ export function keyHash(key: usize): u32 {
 
 /** Clears the staged entry for a new key, expiring at `expires`. */
 export function stage(key: usize, expires: f64): usize {
-  memory.fill(staged, 0, stride);
-  memory.copy(staged, key, KEY_BYTES);
+  store<u64>(staged, load<u64>(key));
+  store<u64>(staged, load<u64>(key, 8), 8);
+  store<u64>(staged, load<u64>(key, 16), 16);
+  for (let i = KEY_BYTES; i < stride; i += 8) store<u64>(staged + i, 0);
   store<f64>(staged, expires, E_EXPIRES);
   store<f64>(staged, 1, E_MULTIPLIER);
   return staged;
@@ -108,7 +118,7 @@ export function insertStaged(h: u32): usize {
   let ref = freeHead;
   let e = entryAt(ref - 1);
   freeHead = load<u32>(e, E_NEXT);
-  memory.copy(e, staged, stride);
+  for (let i: usize = 0; i < stride; i += 8) store<u64>(e + i, load<u64>(staged + i));
   // Append to the expiry list.
   store<u32>(e, tail, E_PREV);
   store<u32>(e, 0, E_NEXT);

@@ -2,7 +2,7 @@
 // record per resource and per span. Fields nobody aggregates are skipped or, for known
 // sub-messages, structure-checked without being decoded.
 import {
-  rp, failCode, fail, seek, readTag, readLen, skipField, expectWireType, tagAt, lenAt, NO_LEN,
+  rp, failCode, fail, seek, readTag, readLen, skipField, expectWireType, tagAt, lenAt, lenBytes, NO_LEN,
   readTagSlow, readLenSlow, readVarint, readVarintSlow, WT_VARINT, WT_I64, WT_LEN, WT_I32,
 } from './wire';
 import { validateMessage } from './otlpfields';
@@ -156,7 +156,11 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
   while (p < end) {
     let tag = tagAt(p, end);
     if (tag != 0) p++;
-    else {
+    else if (end - p >= 2 && load<u8>(p) >= 0x80 && <u32>load<u8>(p, 1) - 1 < 0x7f) {
+      // two bytes in the shortest form: field 16 (flags) and up
+      tag = (<u32>load<u8>(p) & 0x7f) | (<u32>load<u8>(p, 1) << 7);
+      p += 2;
+    } else {
       seek(p);
       tag = readTagSlow(end, M_SPAN);
       if (failCode != 0) return;
@@ -170,7 +174,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
         return;
       }
       let n = lenAt(p, end);
-      if (n != NO_LEN) p++;
+      if (n != NO_LEN) p += lenBytes(n);
       else {
         seek(p);
         n = readLenSlow(end, M_SPAN, 9);
@@ -207,7 +211,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
           return;
         }
         let n = lenAt(p, end);
-        if (n != NO_LEN) p++;
+        if (n != NO_LEN) p += lenBytes(n);
         else {
           seek(p);
           n = readLenSlow(end, M_SPAN, field);

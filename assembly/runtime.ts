@@ -68,7 +68,7 @@ function init(): void {
 function ensure(end: u32): void {
   let have = <u32>memory.size();
   if (end <= have) return;
-  if (memory.grow(max<i32>(<i32>(end - have), GROW_PAGES)) < 0 && memory.grow(<i32>(end - have)) < 0) unreachable();
+  if (memory.grow(max<i32>(<i32>(end - have), GROW_PAGES)) < 0 && memory.grow(<i32>(end - have)) < 0) abort('Out of memory');
 }
 
 // ---- Runs of pages
@@ -196,7 +196,7 @@ function allocSmall(c: u32): usize {
 @global @unsafe
 function __alloc(size: usize): usize {
   if (size <= SMALL_MAX) return allocSmall(classOf(size));
-  if (size > (<usize>MAX_PAGES << PAGE_BITS) - PAGE) unreachable();
+  if (size > (<usize>MAX_PAGES << PAGE_BITS) - PAGE) abort('Allocation too large');
   return runAddr(allocPages(<u32>((size + PAGE - 1) >> PAGE_BITS), K_USED));
 }
 

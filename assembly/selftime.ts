@@ -12,7 +12,7 @@
 // having been too high. A parent whose children could not all be kept (below) is counted on its
 // series (ST_V_UNKNOWN) instead of being observed with a wrong value.
 //
-// Bounded memory: `maxItems` entries of STRIDE (168) bytes, taken as they are first used, plus
+// Bounded memory: `maxItems` entries of STRIDE (176) bytes, taken as they are first used, plus
 // an index of 8 bytes per 1/2 entry. An entry keeps ST_INTERVALS merged child intervals; past
 // that the earliest is folded into a covered sum (children mostly come in time order, so a later
 // child starting after the fold stays exact); a child starting before the fold, or a fold that
@@ -45,7 +45,8 @@ const T_WEIGHT: usize = 72; // f64 the parent's span multiplier
 const T_FOLD_FIRST: usize = 80; // u64 ns: the earliest start of the folded intervals
 const T_FOLD_END: usize = 88; // u64 ns: the latest end of the folded ones (0: none folded); kept ones start after it
 const T_FOLD_SUM: usize = 96; // u64 ns covered by the folded ones
-const T_INTERVALS: usize = 104; // ST_INTERVALS × (u64 start, u64 end), sorted, disjoint, not touching
+const T_DUE: usize = 104; // f64 ms: when the parent's wait ends (it may have come after its entry was made)
+const T_INTERVALS: usize = 112; // ST_INTERVALS × (u64 start, u64 end), sorted, disjoint, not touching
 const STRIDE: usize = T_INTERVALS + <usize>ST_INTERVALS * 16;
 
 const F_PARENT: u32 = 1; // the parent span came (T_RECORD … T_WEIGHT set)
@@ -133,7 +134,12 @@ function insert(h: u32, expires: f64): usize {
     ref = ++fresh;
   } else return 0;
   let e = entryAt(ref - 1);
-  memory.fill(e + KEY_BYTES, 0, STRIDE - KEY_BYTES);
+  // Field by field: memory.fill is a call out of the module, costly at this size. The parent's
+  // fields are written when it comes, the intervals as they are added.
+  store<u32>(e, 0, T_FLAGS);
+  store<u32>(e, 0, T_COUNT);
+  store<u64>(e, 0, T_FOLD_END);
+  store<u64>(e, 0, T_FOLD_SUM);
   store<u64>(e, load<u64>(KEY));
   store<u64>(e, load<u64>(KEY, 8), 8);
   store<u64>(e, load<u64>(KEY, 16), 16);
@@ -182,14 +188,18 @@ function free(e: usize): void {
   storeSize--;
 }
 
-/** Writes (trace id, the 8 bytes at the span's `idField`) into KEY; false when either id is absent. */
+/** Writes (trace id, the 8 bytes at the span's `idField`) into KEY; false when either id is absent or all zeros (invalid). */
 function buildKey(span: usize, idField: usize): bool {
   let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
   let id = <usize>load<u32>(span + idField);
   if (trace == 0 || id == 0) return false;
-  store<u64>(KEY, load<u64>(trace));
-  store<u64>(KEY, load<u64>(trace, 8), 8);
-  store<u64>(KEY, load<u64>(id), 16);
+  let s = load<u64>(id);
+  let t0 = load<u64>(trace);
+  let t1 = load<u64>(trace, 8);
+  if (s == 0 || (t0 | t1) == 0) return false;
+  store<u64>(KEY, t0);
+  store<u64>(KEY, t1, 8);
+  store<u64>(KEY, s, 16);
   return true;
 }
 
@@ -228,10 +238,10 @@ export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
       count(record + table.valuesOffset + blockAt, ST_V_UNKNOWN, w);
       return;
     }
-  } else {
-    if ((load<u32>(e, T_FLAGS) & F_PARENT) != 0) return; // the same span again (a retry): counted once here
-    rewait(e, nowMs); // its children came first: the wait starts with the parent
-  }
+  } else if ((load<u32>(e, T_FLAGS) & F_PARENT) != 0) return; // the same span again (a retry): counted once here
+  // Its children may have come first: its wait starts now all the same (the entry moves back in
+  // the expiry list when it reaches the front, not now: that would touch its neighbours).
+  store<f64>(e, nowMs + waitMs, T_DUE);
   store<u32>(e, load<u32>(e, T_FLAGS) | F_PARENT, T_FLAGS);
   store<u32>(e, recordIndexOf(table, record), T_RECORD);
   store<u32>(e, generationOf(record), T_GENERATION);
@@ -288,17 +298,25 @@ function addInterval(t: usize, s: u64, e: u64): void {
       return;
     }
     fold(t, load<u64>(base), load<u64>(base, 8));
-    memory.copy(base, base + 16, <usize>(n - 1) << 4);
+    for (let k = 1; k < n; k++) moveInterval(base, k, k - 1);
     n--;
     i--;
     j--;
   }
   // Replace [i, j) by the merged interval.
   let removed = j - i;
-  if (removed != 1) memory.copy(base + (<usize>(i + 1) << 4), base + (<usize>j << 4), <usize>(n - j) << 4);
+  // Intervals j… move to i + 1… (up one when none merged, down when several did).
+  if (removed == 0) for (let k = n - 1; k >= j; k--) moveInterval(base, k, k + 1);
+  else if (removed > 1) for (let k = j; k < n; k++) moveInterval(base, k, k - removed + 1);
   store<u64>(base + (<usize>i << 4), s);
   store<u64>(base + (<usize>i << 4), e, 8);
   store<u32>(t, <u32>(n - removed + 1), T_COUNT);
+}
+
+// @ts-ignore: decorator
+@inline function moveInterval(base: usize, from: i32, to: i32): void {
+  store<u64>(base + (<usize>to << 4), load<u64>(base + (<usize>from << 4)));
+  store<u64>(base + (<usize>to << 4), load<u64>(base + (<usize>from << 4), 8), 8);
 }
 
 function fold(t: usize, s: u64, e: u64): void {
@@ -314,7 +332,7 @@ function decide(t: usize): void {
   let w = load<f64>(t, T_WEIGHT);
   let ps = load<u64>(t, T_START);
   let pe = load<u64>(t, T_END);
-  let exact = (load<u32>(t, T_FLAGS) & F_INEXACT) == 0 && !(lastDropMs >= load<f64>(t, T_EXPIRES) - 2 * waitMs);
+  let exact = (load<u32>(t, T_FLAGS) & F_INEXACT) == 0 && !(lastDropMs >= load<f64>(t, T_DUE) - 2 * waitMs);
   let covered: u64 = 0;
   let foldEnd = load<u64>(t, T_FOLD_END);
   if (foldEnd != 0) {
@@ -353,6 +371,13 @@ export function expireSelfTime(nowMs: f64): u32 {
     if (load<f64>(t, T_EXPIRES) > nowMs) break;
     let flags = load<u32>(t, T_FLAGS);
     if ((flags & (F_PARENT | F_EMITTED)) == F_PARENT) {
+      let due = load<f64>(t, T_DUE);
+      if (due > nowMs) {
+        unlink(t);
+        store<f64>(t, due, T_EXPIRES);
+        append(t, refOf(t));
+        continue;
+      }
       decide(t);
       decided++;
       store<u32>(t, flags | F_EMITTED, T_FLAGS);

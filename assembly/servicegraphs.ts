@@ -252,7 +252,9 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   store<u32>(edgeKey, load<u32>(e, E_SERVER), SG_KEY_SERVER << 2);
   store<u32>(edgeKey, load<u32>(e, E_CONNECTION), SG_KEY_CONNECTION << 2);
   store<u32>(edgeKey, (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE, SG_KEY_VIRTUAL_NODE << 2);
-  memory.copy(edgeKey + (<usize>SG_KEY_DIMENSIONS << 2), e + E_DIMENSIONS, <usize>dimWords << 2);
+  for (let d = 0; d < dimWords; d++) { // word by word: memory.copy is a call out of the module
+    store<u32>(edgeKey + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+  }
   let t = edges;
   let record = upsert(t, edgeKey, now);
   let r = record + t.valuesOffset;

@@ -114,12 +114,10 @@ export function readTagSlow(end: usize, message: i32): u32 {
 /** Reads a length prefix and checks the bytes it announces lie inside `end`. */
 // @ts-ignore: decorator
 @inline export function readLen(end: usize, message: i32, field: i32): usize {
-  if (rp < end) {
-    let b = <usize>load<u8>(rp);
-    if (b < 0x80 && b < end - rp) {
-      rp++;
-      return b;
-    }
+  let n = lenAt(rp, end);
+  if (n != NO_LEN) {
+    rp += lenBytes(n);
+    return n;
   }
   return readLenSlow(end, message, field);
 }
@@ -143,17 +141,33 @@ export function readLenSlow(end: usize, message: i32, field: i32): usize {
 // reads and writes it per byte waits on it) use these one-byte fast paths and fall back to the
 // *Slow functions with rp set to their cursor, taking rp back after.
 
-/** lenAt's answer when the length is not one byte within `end`: the caller takes readLenSlow. */
+/** lenAt's answer when the length is not one or two bytes within `end`: the caller takes readLenSlow. */
 export const NO_LEN: usize = <usize>0xffffffff;
 
-/** readLen's fast path at p: the length when it is one byte and what it announces lies within `end`, else NO_LEN. */
+/**
+ * readLen's fast path at p: the length when it takes one byte, or two in the shortest form (the
+ * second byte 1..127, so the length is 128 or more), and what it announces lies within `end`;
+ * else NO_LEN. The length took lenBytes(n) bytes.
+ */
 // @ts-ignore: decorator
 @inline export function lenAt(p: usize, end: usize): usize {
   if (p < end) {
     let b = <usize>load<u8>(p);
-    if (b < 0x80 && b < end - p) return b;
+    if (b < 0x80) {
+      if (b < end - p) return b;
+    } else if (end - p > 2) {
+      let c = <usize>load<u8>(p, 1);
+      let n = (b & 0x7f) | (c << 7);
+      if (c - 1 < 0x7f && n <= end - p - 2) return n;
+    }
   }
   return NO_LEN;
+}
+
+/** How many bytes the length lenAt answered took. */
+// @ts-ignore: decorator
+@inline export function lenBytes(n: usize): usize {
+  return n < 0x80 ? 1 : 2;
 }
 
 /** readTag's fast path at p: the tag when it is one byte (field number 1..15), else 0. */

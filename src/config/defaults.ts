@@ -18,7 +18,7 @@ export const COLLECTOR_SPAN_METRICS_BUCKETS: readonly number[] = Object.freeze([
 ]);
 
 /** Defaults of one slos entry besides its name and objective (every other SloConfig key). */
-/** processor.span_metrics.self_time_max_items when absent: spans (and tombstones) the self-time store holds, 168 bytes each. */
+/** processor.span_metrics.self_time_max_items when absent: spans (and tombstones) the self-time store holds, 176 bytes each. */
 export const SELF_TIME_MAX_ITEMS = 100_000;
 
 export const SLO_DEFAULTS: Readonly<Omit<SloConfig, 'name' | 'objective'>> = {

@@ -373,12 +373,17 @@ function warningsFor(config: Config, assigned: Set<string>): string[] {
     ['span_metrics', 'span-metrics', config.processors.includes('span-metrics')],
     ['service_graphs', 'service-graphs', serviceGraphsOn(config.processors)],
   ];
+  // Self time waits processor.service_graphs.wait, service graphs on or not.
+  const selfTime = config.processors.includes('span-metrics') && config.processor.span_metrics.self_time === true;
   for (const [block, processor, on] of blocks) {
     const prefix = `processor.${block}.`;
     if (on) continue;
-    if ([...assigned].some((k) => k.startsWith(prefix))) {
+    if ([...assigned].some((k) => k.startsWith(prefix) && !(selfTime && k === 'processor.service_graphs.wait'))) {
       warnings.push(`processor.${block} is configured but ${processor} is not in processors: it has no effect`);
     }
+  }
+  if (assigned.has('processor.span_metrics.self_time_max_items') && config.processor.span_metrics.self_time !== true) {
+    warnings.push('processor.span_metrics.self_time_max_items is set but self_time is not: it has no effect');
   }
   warnings.push(...exporterWarnings(config, assigned));
   return warnings;

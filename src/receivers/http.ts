@@ -270,7 +270,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
  */
 function readBody(
   req: http.IncomingMessage, max: number, ticket: BudgetTicket | undefined, stallMs: number, onStall: () => void,
-): Promise<Uint8Array | 'too_large' | 'aborted' | 'throttled'> {
+): Promise<Uint8Array | Buffer[] | 'too_large' | 'aborted' | 'throttled'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -282,7 +282,7 @@ function readBody(
       }, stallMs)
       : undefined;
     stall?.unref();
-    const finish = (v: Uint8Array | 'too_large' | 'aborted' | 'throttled'): void => {
+    const finish = (v: Uint8Array | Buffer[] | 'too_large' | 'aborted' | 'throttled'): void => {
       if (done) return;
       done = true;
       clearTimeout(stall);
@@ -311,7 +311,7 @@ function readBody(
       chunks.push(chunk);
     };
     const onEnd = (): void => {
-      finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+      finish(chunks.length === 1 ? chunks[0]! : chunks); // joined, if at all, by the ingest path
     };
     const onAbort = (): void => finish('aborted');
     const onClose = (): void => {

@@ -9,7 +9,7 @@ import { status as Code } from '@grpc/grpc-js';
 import type { IngestResult, TraceConsumer } from '../core/result.js';
 import type { Logger } from '../log.js';
 import { OtlpError, type OtlpErrorKind } from '../otlp/errors.js';
-import { codingOf, decompress, inflateInto, inflateMode } from '../otlp/gzip.js';
+import { codingOf, decompress, inflateInto, inflateMode, type Destination } from '../otlp/gzip.js';
 import { JsonConverter } from '../otlp/json-converter.js';
 import type { Protocol, RejectReason, Telemetry } from '../telemetry.js';
 
@@ -89,9 +89,30 @@ export interface IngestPathOptions {
 
 /** The body as the transport read it: its OTLP encoding and its Content-Encoding (HTTP only). */
 export interface IngestBody {
-  bytes: Uint8Array;
+  /** One buffer, or the chunks it arrived in, in order: joined only where a step needs one buffer. */
+  bytes: Uint8Array | readonly Uint8Array[];
   format: 'protobuf' | 'json';
   encoding?: string;
+}
+
+function lengthOf(bytes: IngestBody['bytes']): number {
+  return bytes instanceof Uint8Array ? bytes.length : bytes.reduce((n, b) => n + b.length, 0);
+}
+
+function joined(bytes: IngestBody['bytes']): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  return bytes.length === 1 ? bytes[0]! : Buffer.concat(bytes);
+}
+
+/** Copies the chunks into the core's input buffer, once; returns their length. */
+function copyInto(chunks: readonly Uint8Array[], input: Destination, length: number): number {
+  const out = input.reserve(length, 0);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return at;
 }
 
 const OK: IngestOutcome = { code: Code.OK, message: '' };
@@ -140,7 +161,7 @@ export function ingestPath(options: IngestPathOptions): Ingest {
     if (result.ok) {
       telemetry.recordIngest(protocol, seconds(), result);
       // One line per request at debug (pino drops it cheaply at info): what arrived and how much.
-      log.debug({ spans: result.spans, bytes: body.bytes.byteLength, format: body.format, encoding: body.encoding ?? 'identity' }, `${prefix}: request accepted`);
+      log.debug({ spans: result.spans, bytes: lengthOf(body.bytes), format: body.format, encoding: body.encoding ?? 'identity' }, `${prefix}: request accepted`);
       return OK;
     }
     log.debug({ reason: result.reason, spans: result.spans }, `${prefix}: request rejected`);
@@ -165,15 +186,22 @@ export function ingestPath(options: IngestPathOptions): Ingest {
     const t0 = performance.now();
     if (body.format === 'json') {
       json ??= new JsonConverter({ maxBodyBytes, maxDecompressionRatio });
-      return json.convert(body.bytes, body.encoding).then((bytes) => take(body, () => consumer.ingest(bytes), t0), (err: unknown) => failed(err, t0));
+      return json.convert(joined(body.bytes), body.encoding).then((bytes) => take(body, () => consumer.ingest(bytes), t0), (err: unknown) => failed(err, t0));
     }
     try {
       const coding = codingOf(body.encoding);
-      // A compressed body is inflated straight into the core's input buffer where it can be.
-      if (coding !== 'identity' && inflateMode.native && consumer.ingestWritten) {
-        return take(body, () => consumer.ingestWritten!((input) => inflateInto(body.bytes, coding, maxBodyBytes, maxDecompressionRatio, input)), t0);
+      // A compressed body is inflated, and a body read in chunks copied, straight into the core's
+      // input buffer where it can be: no joined copy in between.
+      const chunks = body.bytes;
+      if (consumer.ingestWritten && coding === 'identity' && !(chunks instanceof Uint8Array)) {
+        const length = lengthOf(chunks);
+        if (length <= maxBodyBytes) return take(body, () => consumer.ingestWritten!((input) => copyInto(chunks, input, length)), t0);
       }
-      const bytes = decompress(body.bytes, body.encoding, maxBodyBytes, maxDecompressionRatio);
+      if (consumer.ingestWritten && coding !== 'identity' && inflateMode.native) {
+        const compressed = joined(body.bytes);
+        return take(body, () => consumer.ingestWritten!((input) => inflateInto(compressed, coding, maxBodyBytes, maxDecompressionRatio, input)), t0);
+      }
+      const bytes = decompress(joined(body.bytes), body.encoding, maxBodyBytes, maxDecompressionRatio);
       return take(body, () => consumer.ingest(bytes), t0);
     } catch (err) {
       return failed(err, t0);

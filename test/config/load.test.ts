@@ -249,6 +249,15 @@ describe('YAML file', () => {
       'processor.service_graphs is configured but service-graphs is not in processors: it has no effect',
     ]);
   });
+
+  it('self time reads processor.service_graphs.wait with service graphs off (no warning); its store size alone warns', () => {
+    const on = load(['--config', 'c.yaml'], {}, {
+      'c.yaml': 'processors: [span-metrics]\nprocessor: {span_metrics: {self_time: true}, service_graphs: {wait: 1s}}\n',
+    });
+    expect(on.warnings).toEqual([]);
+    const off = load(['--config', 'c.yaml'], {}, { 'c.yaml': 'processor: {span_metrics: {self_time_max_items: 5000}}\n' });
+    expect(off.warnings).toEqual(['processor.span_metrics.self_time_max_items is set but self_time is not: it has no effect']);
+  });
 });
 
 describe('env vars', () => {

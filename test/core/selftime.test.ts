@@ -68,6 +68,11 @@ describe('self time', () => {
     expect(r.C!.sum).toBeCloseTo(0.01, 12);
     // Buckets 0.015 / 0.025 / 0.05: C (0.010) at or under 0.015, B (0.020) and A (0.070) above it.
     expect([r.A!.le15, r.B!.le15, r.C!.le15]).toEqual([0, 0, 1]);
+    // OpenMetrics: the same histogram (A's 70 ms: above 0.05, so only +Inf holds it)
+    const om = new SpanMetricsExposition(core, config).render('openmetrics');
+    expect(om).toContain('# TYPE traces_spanmetrics_self_time_seconds histogram');
+    expect(om).toContain('traces_spanmetrics_self_time_seconds_bucket{service="api",span_name="A",span_kind="SPAN_KIND_INTERNAL",status_code="STATUS_CODE_UNSET",le="0.05"} 0');
+    expect(om).toContain('traces_spanmetrics_self_time_seconds_bucket{service="api",span_name="A",span_kind="SPAN_KIND_INTERNAL",status_code="STATUS_CODE_UNSET",le="+Inf"} 1');
     // The latency histogram is untouched: A's is its whole 100 ms.
     expect(new SpanMetricsExposition(core, config).render('text'))
       .toContain('traces_spanmetrics_latency_sum{service="api",span_name="A",span_kind="SPAN_KIND_INTERNAL",status_code="STATUS_CODE_UNSET"} 0.1');
@@ -115,19 +120,20 @@ describe('self time', () => {
     core.ingest(request([{ name: 'A', id: 1, from: 0, to: 100 }]), NOW);
     core.expire(NOW + WAIT); // A decided without children: 100 ms
     core.ingest(request([{ name: 'B', id: 2, parent: 1, from: 10, to: 40 }]), NOW + WAIT + 1);
-    // D's parent (id 9) never comes
-    core.ingest(request([{ name: 'D', id: 4, parent: 9, from: 0, to: 5 }]), NOW + WAIT + 1);
-    // B and D (waiting until t + 2·wait + 1) are decided at the expiry at t + 3·wait, then stay
+    // D's parent (id 9) never comes; E names the all-zero span id as parent, which is no span
+    // (an invalid id, W3C Trace Context): E is a root, and no entry waits for a parent of it.
+    core.ingest(request([{ name: 'D', id: 4, parent: 9, from: 0, to: 5 }, { name: 'E', id: 5, parent: 0, from: 0, to: 5 }]), NOW + WAIT + 1);
+    // B, D and E (waiting until t + 2·wait + 1) are decided at the expiry at t + 3·wait, then stay
     // tombstones one wait from there: gone at the expiry at t + 4·wait.
     core.expire(NOW + 3 * WAIT);
-    expect(core.selfTimeStore().size).toBe(2);
+    expect(core.selfTimeStore().size).toBe(3); // B's, D's and E's tombstones
     core.expire(NOW + 4 * WAIT);
     const r = read(core);
     expect(r.A).toMatchObject({ count: 1, late: 1, unknown: 0 });
     expect(r.A!.sum).toBeCloseTo(0.1, 12); // still the one observation made, not changed after
     expect(r.B!.sum).toBeCloseTo(0.03, 12);
     expect(r.D!.sum).toBeCloseTo(0.005, 12);
-    expect(core.selfTimeStore()).toEqual({ size: 0, dropped: 0, orphans: 1 }); // the entry D made for span 9
+    expect(core.selfTimeStore()).toEqual({ size: 0, dropped: 0, orphans: 1 }); // the entry D made for span 9 (none for E)
   });
 
   it('more disjoint children than an entry keeps: exact in time order, unknown when one comes before the fold', async () => {
@@ -165,6 +171,28 @@ describe('self time', () => {
     expect(r.A).toMatchObject({ count: 0, unknown: 1 });
     expect(r.D).toMatchObject({ count: 0, unknown: 1 });
     expect(core.selfTimeStore().dropped).toBe(2); // D as a child, D as a parent
+  });
+
+  it('counts against the series limit: B + 5 more series per span-metrics series, past it the overflow series', async () => {
+    // A span-metrics series with B = 3 bounds costs calls + size + (B + 3) histogram series = 8
+    // (docs/abi.md, active_series); self time adds its histogram (B + 3) and two counters: 16.
+    const off = await Core.create({ spanMetrics: config, build: 'debug' });
+    off.ingest(request([{ name: 'A', id: 1, from: 0, to: 100 }]), NOW);
+    expect(off.activeSeries()).toBe(8);
+    const on = await Core.create({ spanMetrics: config, selfTime: { maxItems: 100, waitMs: WAIT }, build: 'debug' });
+    on.ingest(request([{ name: 'A', id: 1, from: 0, to: 100 }]), NOW);
+    expect(on.activeSeries()).toBe(16);
+    // Room for one series and the overflow record's (2 × 16): B's spans fold into the overflow
+    // series, its self time with them.
+    const limited = await Core.create({
+      spanMetrics: config, selfTime: { maxItems: 100, waitMs: WAIT }, registry: { max_active_series: 32, stale_duration: 15 * 60_000 }, build: 'debug',
+    });
+    limited.ingest(request([{ name: 'A', id: 1, from: 0, to: 100 }, { name: 'B', id: 2, parent: 1, from: 10, to: 40 }]), NOW);
+    limited.expire(NOW + WAIT);
+    const text = new SpanMetricsExposition(limited, config).render('text');
+    expect(text).toContain('traces_spanmetrics_self_time_seconds_count{metric_overflow="true"} 1');
+    expect(text).toMatch(/traces_spanmetrics_self_time_seconds_sum\{metric_overflow="true"\} 0\.03\n/); // B's 30 ms
+    expect(limited.activeSeries()).toBe(16);
   });
 
   it('off: no self-time families and no block', async () => {

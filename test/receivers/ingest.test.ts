@@ -113,7 +113,7 @@ describe('ingestPath', () => {
     expect(consumer.allNames()).toEqual(['b']);
   });
 
-  it("inflates a compressed body straight into the core's input buffer: counted as sent, refused as before", async () => {
+  it("inflates a compressed body, and copies one read in chunks, straight into the core's input buffer: counted as sent, refused as before", async () => {
     const supervisor = await SupervisedCore.create({ spanMetrics: defaultConfig().processor.span_metrics }, silentLogger);
     const telemetry = new Telemetry({ defaultMetrics: false });
     const ingest = ingestPath({
@@ -145,6 +145,22 @@ describe('ingestPath', () => {
     // and the next one is counted
     expect(ingest(pb(gzipSync(request(['g'])), 'gzip'))).toEqual(ok);
     expect(await sample(telemetry, 'spanmeter_spans_accepted_total')).toBe(4007);
+
+    // A body in the chunks the transport read it in (OTLP/HTTP) is copied into the input buffer
+    // once, in order; JSON is joined first
+    const parts = (b: Uint8Array, n: number): Uint8Array[] => Array.from({ length: n }, (_, i) => b.subarray(Math.floor((i * b.length) / n), Math.floor(((i + 1) * b.length) / n)));
+    expect(ingest({ bytes: parts(big, 5), format: 'protobuf' })).toEqual(ok);
+    expect(ingest({ bytes: parts(request(['h', 'i']), 3), format: 'protobuf', encoding: 'identity' })).toEqual(ok);
+    expect(ingest({ bytes: [], format: 'protobuf' })).toEqual(ok); // an empty request: no spans
+    expect(ingest({ bytes: parts(gzipSync(request(['j'])), 2), format: 'protobuf', encoding: 'gzip' })).toEqual(ok);
+    const json = Buffer.from('{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"k"}]}]}]}');
+    expect(await ingest({ bytes: parts(json, 4), format: 'json' })).toEqual(ok);
+    // a chunk cut off (the last of 5) leaves a truncated request: refused whole, nothing counted
+    expect(ingest({ bytes: parts(big, 5).slice(0, 4), format: 'protobuf' })).toMatchObject({ code: grpcStatus.INVALID_ARGUMENT, reason: 'malformed' });
+    // hand count: 4,000 + 2 + 0 + 1 + 1 more
+    expect(await sample(telemetry, 'spanmeter_spans_accepted_total')).toBe(8011);
+    // every protobuf body but none of JSON: 8 above, 5 here
+    expect(written).toHaveBeenCalledTimes(13);
   });
 
   it('times every request and counts the spans the core answered for; the transport counts the request', async () => {

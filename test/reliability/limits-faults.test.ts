@@ -130,7 +130,7 @@ function armTrap(core: Core): void {
   core.ingest = (bytes: Uint8Array) => {
     core.ingest = original;
     const wasm = (core as unknown as { wasm: { input_reserve(n: number): number } }).wasm;
-    wasm.input_reserve(0x7fffffff);
+    wasm.input_reserve(0xffffffff);
     return original(bytes);
   };
 }
@@ -184,7 +184,7 @@ describe('fault isolation', () => {
     const original = core.ingestInput.bind(core);
     core.ingestInput = (bytes: number, nowMs?: number) => {
       core.ingestInput = original;
-      (core as unknown as { wasm: { input_reserve(n: number): number } }).wasm.input_reserve(0x7fffffff);
+      (core as unknown as { wasm: { input_reserve(n: number): number } }).wasm.input_reserve(0xffffffff);
       return original(bytes, nowMs);
     };
     const r = await post(h.address, gzipSync(request('b', 2)), gz);

@@ -1,7 +1,8 @@
 // Self time end to end with the real OpenTelemetry JS SDK: one service's spans, parented through
 // real contexts, exported by the real OTLP/HTTP protobuf exporter in two batches (children
 // first, the parent later, as a BatchSpanProcessor sends spans as they end) to a sidecar with
-// processor.span_metrics.self_time on and wait 1 s; then /metrics. Expected values are hand
+// processor.span_metrics.self_time on and wait 1 s; then /metrics and the OTLP metrics it pushes
+// to a test receiver (the same families go out by remote write). Expected values are hand
 // computations from the times below (ms from the trace's start):
 //
 //   GET /order (SERVER)   [0, 100)
@@ -19,20 +20,27 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parsePrometheusText } from '../support/prom-text.js';
 import { fetchMetricsText, sleep, startSidecar, type Sidecar } from '../support/sidecar.js';
+import { startHttpReceiver, type PbPoint, type TestReceiver } from '../otlpmetrics/receiver.js';
 
 const T0 = 1_700_000_000; // s
 const at = (ms: number): HrTime => [T0, ms * 1e6];
 
 describe('OpenTelemetry JS SDK → sidecar: self time', () => {
   let sidecar: Sidecar;
+  let rx: TestReceiver;
   beforeAll(async () => {
+    rx = await startHttpReceiver();
     sidecar = await startSidecar({
       label: 'selftime-sdk',
-      config: { processors: ['span-metrics'], processor: { span_metrics: { self_time: true }, service_graphs: { wait: '1s' } } },
+      config: {
+        processors: ['span-metrics'], processor: { span_metrics: { self_time: true }, service_graphs: { wait: '1s' } },
+        otlp_metrics: { endpoint: rx.url, protocol: 'http/protobuf', interval: '1s' },
+      },
     });
   });
   afterAll(async () => {
     await sidecar?.stop();
+    await rx?.close();
   });
 
   test('nested, overlapping and clipped children, parent in a later request', async () => {
@@ -80,6 +88,18 @@ describe('OpenTelemetry JS SDK → sidecar: self time', () => {
     // default buckets 0.002·2^k: GET /order's 20 ms is above 0.016, at or under 0.032
     expect(text).toMatch(/traces_spanmetrics_self_time_seconds_bucket\{service="shop",span_name="GET \/order",[^}]*le="0\.016"\} 0\n/);
     expect(text).toMatch(/traces_spanmetrics_self_time_seconds_bucket\{service="shop",span_name="GET \/order",[^}]*le="0\.032"\} 1\n/);
+    // OTLP push: the same histogram, cumulative, with the latency's bounds (one push after the decision)
+    const point = (): PbPoint | undefined => rx.received.flatMap((r) => r.request.resourceMetrics)
+      .flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics))
+      .filter((m) => m.name === 'traces_spanmetrics_self_time_seconds' && m.histogram)
+      .flatMap((m) => m.histogram!.dataPoints)
+      .filter((p) => p.attributes.some((a) => a.key === 'span_name' && a.value?.stringValue === 'GET /order'))
+      .find((p) => Number(p.count) === 1);
+    for (let k = 0; k < 50 && !point(); k++) await sleep(100);
+    expect(point(), JSON.stringify(rx.received.length)).toBeDefined();
+    expect(point()!.sum).toBeCloseTo(0.02, 9);
+    // bounds 0.002·2^k: 20 ms falls in (0.016, 0.032], the fifth bucket
+    expect(point()!.bucketCounts!.map(Number).slice(0, 6)).toEqual([0, 0, 0, 0, 1, 0]);
     // nothing counted apart: the counters have no series (exposed once above 0)
     expect(text).not.toMatch(/^traces_spanmetrics_self_time_(unknown|late_children)_total\{/m);
     expect(text).toContain('# TYPE traces_spanmetrics_self_time_unknown_total counter');
