@@ -366,8 +366,9 @@ function walkEvent(end: usize, spanIndex: u32): void {
 // @ts-ignore: decorator
 @inline function isSimpleValue(v: usize, end: usize): bool {
   if (end - v < 2) return false;
-  let tag = load<u8>(v);
-  if (tag == 0x0a) return v + 2 + <usize>load<u8>(v, 1) == end && load<u8>(v, 1) < 0x80; // string
+  let s = <u32>load<u16>(v);
+  let tag = s & 0xff;
+  if (tag == 0x0a) return (s & 0x8000) == 0 && v + 2 + <usize>(s >> 8) == end; // string
   if (tag == 0x21) return end - v == 9; // double
   if (tag == 0x10 || tag == 0x18) { // bool, int: a varint ending exactly at end, at most 10 bytes
     let n = end - v - 1;
@@ -386,16 +387,18 @@ function walkEvent(end: usize, spanIndex: u32): void {
  */
 // @ts-ignore: decorator
 @inline function simpleKeyValue(p: usize, end: usize): usize {
-  if (end - p >= 4 && load<u8>(p) == 0x0a && load<u8>(p, 1) < 0x80) {
-    let q = p + 2 + <usize>load<u8>(p, 1);
-    // (the value's length must be one byte too: a first byte of 0x80 or more that happens to
-    // match `end` is the start of a longer varint, which the general walk refuses)
-    if (q + 2 <= end && load<u8>(q) == 0x12 && load<u8>(q, 1) < 0x80 && q + 2 + <usize>load<u8>(q, 1) == end) {
-      let v = q + 2;
-      if ((v == end || isSimpleValue(v, end)) && end - p <= maxStringLength) return q;
-    }
-  }
-  return 0;
+  if (end - p < 4) return 0;
+  // Two bytes at a time: a tag, then a length byte under 0x80 (a byte of 0x80 or more starts a
+  // longer varint, even where its low bits alone would happen to match `end`).
+  let k = <u32>load<u16>(p);
+  if ((k & 0x80ff) != 0x0a) return 0; // key
+  let q = p + 2 + <usize>(k >> 8);
+  if (q + 2 > end) return 0;
+  let w = <u32>load<u16>(q);
+  if ((w & 0x80ff) != 0x12 || q + 2 + <usize>(w >> 8) != end) return 0; // value, ending the KeyValue
+  let v = q + 2;
+  if (v != end && !isSimpleValue(v, end)) return 0;
+  return end - p <= maxStringLength ? q : 0;
 }
 
 /** A watched key [keyPtr, +keyLen) stores where its value sits in its slot of `slots`, unless an earlier one did. */
