@@ -125,7 +125,7 @@ function growIndex(): void {
 
 function insert(p: usize, n: usize, h: u32): u32 {
   if (readOnly) return MISSING;
-  if ((count + 1) * 4 > (indexMask + 1) * 3) growIndex();
+  if ((count + 1) * 8 > (indexMask + 1) * 7) growIndex();
   let id: u32;
   if (freeIds != 0) {
     id = freeIds;

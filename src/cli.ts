@@ -142,6 +142,30 @@ async function run(config: Config, demo = false): Promise<void> {
       { labels: { side: 'server' }, value: core.expiredEdges('server') },
     ],
   });
+  const selfTime = core.options.selfTime;
+  if (selfTime) {
+    // The self-time store (processor.span_metrics.self_time), as the edge store's figures above.
+    telemetry.addGauge({
+      name: 'spanmeter_self_time_store_size',
+      help: 'Self-time entries in use: spans waiting for their children, tombstones, parents awaited by a child.',
+      collect: () => core.selfTimeStore().size,
+    });
+    telemetry.addGauge({
+      name: 'spanmeter_self_time_store_max_items',
+      help: 'The configured processor.span_metrics.self_time_max_items.',
+      collect: () => selfTime.maxItems,
+    });
+    telemetry.addCounter({
+      name: 'spanmeter_self_time_dropped_total',
+      help: 'Spans and children the self-time store refused, full (their spans are counted in the self-time unknown counter).',
+      collect: () => core.selfTimeStore().dropped,
+    });
+    telemetry.addCounter({
+      name: 'spanmeter_self_time_orphans_total',
+      help: 'Self-time entries made by children whose parent never came within wait (sampled out, another instance, or late).',
+      collect: () => core.selfTimeStore().orphans,
+    });
+  }
   telemetry.addGauge({
     name: 'spanmeter_ingest_inflight_bytes',
     help: 'Bytes of OTLP request bodies being received or handled (bounded by otlp.max_inflight_bytes).',
@@ -224,6 +248,7 @@ async function run(config: Config, demo = false): Promise<void> {
           : 'not reached',
       ...(core.seriesLimited() > 0 ? { series_demand_estimate: Math.round(core.seriesDemand()) } : {}),
       edge_store_size: core.edgeStoreSize(),
+      ...(selfTime ? { self_time_store_size: core.selfTimeStore().size } : {}),
       wasm_memory_bytes: core.memoryBytes(),
       ...(memory ? { memory_used_bytes: memory.last.used, memory_soft_limit_bytes: memory.soft, memory_hard_limit_bytes: memory.hard } : {}),
     }),

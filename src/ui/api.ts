@@ -367,6 +367,11 @@ export class UiApi {
         missing_edges: missingEdges(this.sg),
       }
       : null;
+    // The self-time store (processor.span_metrics.self_time), beside the service-graph one.
+    const selfTimeOn = core.options.selfTime;
+    const st = selfTimeOn
+      ? (({ size, dropped, orphans }) => ({ store_size: size, max_items: selfTimeOn.maxItems, dropped_total: dropped, orphans_total: orphans }))(core.selfTimeStore())
+      : null;
     const late = core.lateSpans();
 
     const warnings: string[] = [];
@@ -377,6 +382,9 @@ export class UiApi {
     }
     if (sg && sg.dropped_total > 0) {
       warnings.push(`Service-graph store full: ${sg.dropped_total} spans were dropped (max_items ${sg.max_items ?? '?'}).`);
+    }
+    if (st && st.dropped_total > 0) {
+      warnings.push(`Self-time store full: ${st.dropped_total} spans were counted apart as unknown (self_time_max_items ${st.max_items}).`);
     }
     for (const r of rejected) {
       if ((r.spans_per_second ?? 0) > 0 || (r.requests_per_second ?? 0) > 0) {
@@ -399,6 +407,7 @@ export class UiApi {
       rejected,
       series: { active, limit, limited_total: limited, removed_total: core.seriesRemoved() },
       service_graphs: sg,
+      self_time: st,
       wasm_memory_bytes: core.memoryBytes(),
       warnings,
     };

@@ -182,6 +182,17 @@ export interface HealthResponse {
     /** Per service and side, the spans that never met their other side, largest share first (src/ui/missing.ts). */
     missing_edges: MissingEdgeRow[];
   };
+  /** The self-time store (processor.span_metrics.self_time); null when self time is off. */
+  self_time: null | {
+    /** Entries in use: spans waiting for their children, their tombstones, parents awaited by a child. */
+    store_size: number;
+    /** processor.span_metrics.self_time_max_items. */
+    max_items: number;
+    /** Spans and children refused with the store full (their spans' self time is counted unknown). */
+    dropped_total: number;
+    /** Entries made by children whose parent never came within wait. */
+    orphans_total: number;
+  };
   wasm_memory_bytes: number;
   /** Plain sentences, most important first. */
   warnings: string[];

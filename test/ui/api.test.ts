@@ -365,6 +365,7 @@ describe('/api/graph, /api/red, /api/health', () => {
       rejected: [...REJECT_REASONS].sort().map((r) => rejected[r]),
       series: { active: core.activeSeries(), limit: 0, limited_total: 0, removed_total: 0 },
       service_graphs: { store_size: 0, max_items: 10_000, unpaired_total: 0, dropped_total: 0, missing_edges: [] },
+      self_time: null,
       wasm_memory_bytes: core.memoryBytes(),
       warnings: [
         'Rejecting malformed requests now (1 requests, 10 spans so far).',
