@@ -24,7 +24,7 @@ import type {
   RejectedRow, ServiceRow, SloRow, SlosResponse, WorstTraces,
 } from './json.js';
 import { serviceHistory, type TotalsAt } from './history.js';
-import { cmp, exceptionRows, latestTraces, NO_WORST, r6, worstTraces } from './rows.js';
+import { cmp, exceptionRows, latestTraces, NO_WORST, r6, selfTimeRates, worstTraces } from './rows.js';
 import { unusedDimensionWarning } from './semconv.js';
 import { missingEdges } from './missing.js';
 import { histogramQuantile, pageBounds } from './quantile.js';
@@ -281,8 +281,11 @@ export class UiApi {
     const services = ops ? this.serviceRows(ops, w) : new Map<string, ServiceRow>();
     const traces = ops ? latestTraces(ops, this.sm!.calls) : new Map<number, string>();
     const worst = ops ? worstTraces(ops, this.sm!.calls.table(), [this.sm!.latency.slowest], this.sm!.calls.failed) : new Map<number, WorstTraces>();
+    const selfTime = this.sm?.selfTime;
+    const selfBounds = selfTime?.histogram.bounds ?? [];
     if (ops) {
       const bounds = pageBounds(this.sm!.latency);
+      const self = 3 + bounds.length;
       const d = new Float64Array(ops.width);
       for (let k = 0; k < ops.size; k++) {
         const info = ops.infos[k]!;
@@ -302,6 +305,7 @@ export class UiApi {
           span_kind: info.spanKind,
           ...this.rates(w, d[0]!, d[1]!, bounds, d, 2),
           trace_id: traces.get(k) ?? null, ...(worst.get(k) ?? NO_WORST),
+          ...(selfTime ? { self_time: selfTimeRates(d, self, selfBounds) } : {}),
         });
       }
     }
@@ -320,6 +324,7 @@ export class UiApi {
       window_seconds: r6(w.seconds),
       span_metrics: this.spanMetrics,
       service,
+      self_time: selfTime ? range(selfBounds) : null,
       buckets: { span_metrics: range(this.sm && pageBounds(this.sm.latency)), service_graphs: null },
       services: [...services.values()].sort((a, b) => cmp(a.service, b.service)),
       history_time: historyTime,
