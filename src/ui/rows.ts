@@ -2,8 +2,8 @@
 // type from the span-events totals, each operation's latest exemplar, and the worst traces of the
 // operations and edges, an operation's self time; with the rounding and ordering every response uses.
 import type { SpanMetricsCatalog } from '../exporters/catalog.js';
-import type { ExceptionRow, RedResponse, SelfTimeRates, WorstTraces } from './json.js';
-import type { Exemplar, SeriesTableView } from '../core/index.js';
+import type { ExceptionRow, HealthResponse, RedResponse, SelfTimeRates, WorstTraces } from './json.js';
+import type { Core, Exemplar, SeriesTableView } from '../core/index.js';
 import type { KeyInfo, Tracker } from './tracker.js';
 import { EXCEPTION_TYPE, type EventInfo, type OpInfo } from './totals.js';
 import { histogramQuantile } from './quantile.js';
@@ -94,4 +94,12 @@ export function selfTimeRates(d: Float64Array, at: number, bounds: readonly numb
     return v === null ? null : r6(v);
   };
   return { p50: q(0.5), p95: q(0.95), unknown_ratio: observed + unknown > 0 ? r6(unknown / (observed + unknown)) : null };
+}
+
+/** The self-time store (processor.span_metrics.self_time) for /api/health, beside the service-graph one; null when off. */
+export function selfTimeHealth(core: Core): HealthResponse['self_time'] {
+  const on = core.options.selfTime;
+  if (!on) return null;
+  const { size, dropped, orphans } = core.selfTimeStore();
+  return { store_size: size, max_items: on.maxItems, dropped_total: dropped, orphans_total: orphans };
 }
