@@ -5,7 +5,8 @@
 //   (b1) spanmeter with span metrics only, the like-for-like peer of (c) and (d);
 //   (b2) as (b1) plus the span-events metric and four SLOs (BENCH_SLOS), to price them;
 //   (b3) as (b) with two filter policies on each processor (BENCH_FILTERS), keeping every span,
-//        and a dimension mapping on span metrics (BENCH_MAPPING);
+//        and a dimension mapping on span metrics (BENCH_MAPPING); (b4)-(b7): see bench/stages.ts
+//        ((b7): issue 24's options, infer_edges parent_child and self time);
 //   (c)  the same design in plain TypeScript (bench/js-core.ts), checking the structure of
 //        the whole request as the core does; (c0) the same, skipping unread what it does not
 //        aggregate;
@@ -435,7 +436,8 @@ function printTable(r: Report): void {
     out.push('CHECKS FAILED:');
     for (const c of r.checks) out.push(`  ${c}`);
   } else {
-    out.push(`Checks passed: (b1), (b2), (b3), (c), (c0) and (d) agree with (b) on every series (calls, buckets, sum; size but for (d)); `
+    out.push(`Checks passed: (b1), (b2), (b3), (b4), (b7), (c), (c0) and (d) agree with (b) on every series (calls, buckets, sum; size but for (d)); `
+      + '(b7) observed self times with no span refused by a full store; '
       + `(b) and (c) refuse a truncated request${r.http ? '; the sidecar counted every span it accepted' : ''}.`);
   }
   out.push(`Total ${fmt1(r.totalSeconds)} s.`);

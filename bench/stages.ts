@@ -3,8 +3,8 @@
 // every span-metrics series. The stage table and its configurations are here.
 import { Core } from '../src/core/index.js';
 import { schemaForFactor } from '../src/core/native.js';
-import { SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM } from '../src/core/layout.js';
-import { defaultConfig } from '../src/config/defaults.js';
+import { SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM, ST_V_COUNT } from '../src/core/layout.js';
+import { defaultConfig, SELF_TIME_MAX_ITEMS } from '../src/config/defaults.js';
 import type { DimensionMappingConfig, SloConfig, SpanMetricsConfig } from '../src/config/types.js';
 import type { FilterPolicy } from '../src/config/filters.js';
 import type { Workload } from '../src/workload/workload.js';
@@ -76,6 +76,29 @@ function corePass(core: Core, batches: Uint8Array[], expiring: boolean): () => n
   };
 }
 
+/**
+ * (b7)'s pass: self time keeps every span `wait`, then as a tombstone one more `wait`, so the
+ * same requests passed again (as the other stages do) would find their spans still there. Here a
+ * virtual clock moves 2 × wait + 2 ms a pass and two expiries open it: the first decides every
+ * span of the previous pass (its self time observed, its entry a tombstone), the second frees
+ * the tombstones; the requests then come to an empty store. Every span goes the whole way.
+ */
+function selfTimePass(core: Core, batches: Uint8Array[], waitMs: number): () => number {
+  let now = Date.now();
+  return () => {
+    now += 2 * waitMs + 2;
+    core.expire(now - waitMs - 1);
+    core.expire(now);
+    let spans = 0;
+    for (let i = 0; i < batches.length; i++) {
+      const r = core.ingest(batches[i]!, now);
+      if (!r.ok) throw new Error(`core rejected request ${i}: ${r.reason}`);
+      spans += r.spans;
+    }
+    return spans;
+  };
+}
+
 interface SeriesFacts {
   calls: number;
   sum: number;
@@ -85,8 +108,8 @@ interface SeriesFacts {
 
 function coreSeries(core: Core): Map<string, SeriesFacts> {
   const view = core.table('spanMetrics')!;
-  // The classic buckets only (native histogram blocks follow them: core.nativeBlock).
-  const nb = (core.nativeBlock('spanMetrics') ?? view.valueCount) - SM_V_BUCKETS;
+  // The classic buckets only (native histogram and self-time blocks follow them: core.nativeBlock, selfTimeBlock).
+  const nb = Math.min(core.nativeBlock('spanMetrics') ?? view.valueCount, core.selfTimeBlock() ?? view.valueCount) - SM_V_BUCKETS;
   const out = new Map<string, SeriesFacts>();
   const kindStatus = (slot: number): [number, number] => [view.key(slot, SM_KEY_SPAN_KIND) | 0, view.key(slot, SM_KEY_STATUS_CODE) | 0];
   for (let slot = 0; slot < view.used; slot++) {
@@ -167,6 +190,13 @@ export async function inProcess(o: StageOptions, w: Workload, smConfig: SpanMetr
   const noPreview = await Core.create({
     spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release', preview: false,
   });
+  // Issue 24's opt-in options all on (the unpaired spans' reason label is always on; the worst
+  // traces' slots are not an option: every stage with span metrics or service graphs has them).
+  const sgWait = cfg.processor.service_graphs.wait;
+  const issue24 = await Core.create({
+    spanMetrics: cfg.processor.span_metrics, serviceGraphs: { ...cfg.processor.service_graphs, infer_edges: 'parent_child' }, build: 'release',
+    selfTime: { maxItems: SELF_TIME_MAX_ITEMS, waitMs: sgWait },
+  });
   const js = new JsSpanMetrics(smConfig.histogram_buckets);
   const jsLite = new JsSpanMetrics(smConfig.histogram_buckets, { validate: false });
   const naive = new NaiveSpanMetrics(smConfig.histogram_buckets);
@@ -179,6 +209,7 @@ export async function inProcess(o: StageOptions, w: Workload, smConfig: SpanMetr
     { key: 'b4', label: '(b4) as (b), + native histograms (both; factor 1.1, 100 buckets)', pass: corePass(native, batches, true) },
     { key: 'b5', label: '(b5) as (b), + span_name_normalization: on', pass: corePass(normalized, batches, true) },
     { key: 'b6', label: '(b6) as (b), without the what-if preview (one span in 64 re-read)', pass: corePass(noPreview, batches, true) },
+    { key: 'b7', label: '(b7) as (b), + infer_edges: parent_child + self_time', pass: selfTimePass(issue24, batches, sgWait) },
     {
       key: 'c', label: '(c) plain TypeScript: JS walker + typed arrays', pass: () => {
         let n = 0;
@@ -214,6 +245,7 @@ export async function inProcess(o: StageOptions, w: Workload, smConfig: SpanMetr
   checks.push(...compareSeries('(b2)', reference, coreSeries(withSlos)));
   checks.push(...compareSeries('(b3)', reference, coreSeries(filtered)));
   checks.push(...compareSeries('(b4)', reference, coreSeries(native)));
+  checks.push(...compareSeries('(b7)', reference, coreSeries(issue24)));
   if (filtered.spansFiltered('span-metrics') + filtered.spansFiltered('service-graphs') !== 0) checks.push('(b3): a filter policy left out a span');
   {
     // the mapping's word follows the (no) dimensions': it must have labelled some series
@@ -266,6 +298,10 @@ export async function inProcess(o: StageOptions, w: Workload, smConfig: SpanMetr
       rates.get(s.key)!.push(sample(s.pass, o.sampleMs));
     }
   }
+  // (b7) went the whole way: self times observed, no span refused by a full store.
+  const st = issue24.selfTimeStore();
+  const observed = sumSelfTime(issue24);
+  if (!(observed > 0) || st.dropped !== 0) checks.push(`(b7): ${observed} self times observed, ${st.dropped} spans refused by a full store`);
   const b = median(rates.get('b')!.map((x) => x.cpu));
   return {
     stages: stages.map((s) => {
@@ -285,5 +321,14 @@ function sumValues(core: Core, table: 'dropped' | 'unpaired'): number {
   const v = core.table(table);
   let n = 0;
   for (let s = 0; v && s < v.used; s++) if (v.live(s)) n += v.value(s, 0);
+  return n;
+}
+
+/** Self-time observations over every span-metrics series (layout ST_V_COUNT). */
+function sumSelfTime(core: Core): number {
+  const view = core.table('spanMetrics')!;
+  const block = core.selfTimeBlock()!;
+  let n = 0;
+  for (let slot = 0; slot < view.used; slot++) if (view.live(slot)) n += view.value(slot, block + ST_V_COUNT);
   return n;
 }
