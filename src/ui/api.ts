@@ -24,7 +24,7 @@ import type {
   RejectedRow, ServiceRow, SloRow, SlosResponse, WorstTraces,
 } from './json.js';
 import { serviceHistory, type TotalsAt } from './history.js';
-import { cmp, exceptionRows, latestTraces, NO_WORST, r6, worstTraces } from './rows.js';
+import { cmp, exceptionRows, latestTraces, NO_WORST, r6, selfTimeHealth, selfTimeRates, worstTraces } from './rows.js';
 import { unusedDimensionWarning } from './semconv.js';
 import { missingEdges } from './missing.js';
 import { histogramQuantile, pageBounds } from './quantile.js';
@@ -281,6 +281,7 @@ export class UiApi {
     const services = ops ? this.serviceRows(ops, w) : new Map<string, ServiceRow>();
     const traces = ops ? latestTraces(ops, this.sm!.calls) : new Map<number, string>();
     const worst = ops ? worstTraces(ops, this.sm!.calls.table(), [this.sm!.latency.slowest], this.sm!.calls.failed) : new Map<number, WorstTraces>();
+    const selfBounds = this.sm?.selfTime?.histogram.bounds;
     if (ops) {
       const bounds = pageBounds(this.sm!.latency);
       const d = new Float64Array(ops.width);
@@ -302,6 +303,7 @@ export class UiApi {
           span_kind: info.spanKind,
           ...this.rates(w, d[0]!, d[1]!, bounds, d, 2),
           trace_id: traces.get(k) ?? null, ...(worst.get(k) ?? NO_WORST),
+          ...(selfBounds ? { self_time: selfTimeRates(d, 3 + bounds.length, selfBounds) } : {}),
         });
       }
     }
@@ -320,6 +322,7 @@ export class UiApi {
       window_seconds: r6(w.seconds),
       span_metrics: this.spanMetrics,
       service,
+      self_time: selfBounds ? range(selfBounds) : null,
       buckets: { span_metrics: range(this.sm && pageBounds(this.sm.latency)), service_graphs: null },
       services: [...services.values()].sort((a, b) => cmp(a.service, b.service)),
       history_time: historyTime,
@@ -367,11 +370,7 @@ export class UiApi {
         missing_edges: missingEdges(this.sg),
       }
       : null;
-    // The self-time store (processor.span_metrics.self_time), beside the service-graph one.
-    const selfTimeOn = core.options.selfTime;
-    const st = selfTimeOn
-      ? (({ size, dropped, orphans }) => ({ store_size: size, max_items: selfTimeOn.maxItems, dropped_total: dropped, orphans_total: orphans }))(core.selfTimeStore())
-      : null;
+    const st = selfTimeHealth(core);
     const late = core.lateSpans();
 
     const warnings: string[] = [];

@@ -97,8 +97,19 @@ export interface OperationRow extends Rates, WorstTraces {
   service: string;
   span_name: string;
   span_kind: string;
+  /** With processor.span_metrics.self_time only: the operation's self time over the window. */
+  self_time?: SelfTimeRates;
   /** The trace id of the latest span the operation's series kept as an exemplar, or null. */
   trace_id: string | null;
+}
+
+/** An operation's self time (duration less its children's): quantiles of the spans decided in the window. */
+export interface SelfTimeRates {
+  /** Seconds; null without observations in the window. */
+  p50: number | null;
+  p95: number | null;
+  /** Spans counted apart (their children could not all be kept) / all decided; null without any. */
+  unknown_ratio: number | null;
 }
 
 /**
@@ -131,6 +142,8 @@ export interface RedResponse {
   span_metrics: boolean;
   /** The service asked for, or null: operations of every service. */
   service: string | null;
+  /** Self time's bucket range (processor.span_metrics.self_time: operations carry self_time); null when off. */
+  self_time: BucketRange | null;
   /** The span-metrics histogram's bucket range (service_graphs: null here). */
   buckets: Buckets;
   services: ServiceRow[];

@@ -130,6 +130,7 @@ export function pageHtml(refreshMs: number, traceUrl = ''): string {
         <th scope="col" data-key="p50"><button type="button">p50</button></th>
         <th scope="col" data-key="p95"><button type="button">p95</button></th>
         <th scope="col" data-key="p99"><button type="button">p99</button></th>
+        <th scope="col" id="op-self" title="processor.span_metrics.self_time: p50 · p95 of each span's duration less the time its children cover, for the spans decided in the window (they lag the latency by wait); and the share of spans counted apart, whose children could not all be kept" hidden>Self p50 · p95</th>
         <th scope="col" class="text" title="The trace of the latest span this operation kept as an exemplar (with ui.trace_url, the p99 links the slowest trace, the error ratio the latest failed one)">Trace</th>
       </tr></thead>
       <tbody></tbody>

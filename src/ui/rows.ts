@@ -1,11 +1,12 @@
 // Rows of the page's API beside the RED rates (src/ui/api.ts): the exceptions by operation and
 // type from the span-events totals, each operation's latest exemplar, and the worst traces of the
-// operations and edges; with the rounding and ordering every response uses.
+// operations and edges, an operation's self time; with the rounding and ordering every response uses.
 import type { SpanMetricsCatalog } from '../exporters/catalog.js';
-import type { ExceptionRow, RedResponse, WorstTraces } from './json.js';
-import type { Exemplar, SeriesTableView } from '../core/index.js';
+import type { ExceptionRow, HealthResponse, RedResponse, SelfTimeRates, WorstTraces } from './json.js';
+import type { Core, Exemplar, SeriesTableView } from '../core/index.js';
 import type { KeyInfo, Tracker } from './tracker.js';
 import { EXCEPTION_TYPE, type EventInfo, type OpInfo } from './totals.js';
+import { histogramQuantile } from './quantile.js';
 
 /** 6 significant digits: enough for a page, and stable to compare. */
 export function r6(x: number): number {
@@ -82,4 +83,23 @@ export function worstTraces(tracker: Tracker<KeyInfo>, view: SeriesTableView | u
     }
   }
   return out;
+}
+
+/** Self time from an operation's totals (totals.ts operationTotals: from `at`, observed, unknown, buckets). */
+export function selfTimeRates(d: Float64Array, at: number, bounds: readonly number[]): SelfTimeRates {
+  const observed = d[at]!;
+  const unknown = d[at + 1]!;
+  const q = (p: number) => {
+    const v = histogramQuantile(p, bounds, d, at + 2);
+    return v === null ? null : r6(v);
+  };
+  return { p50: q(0.5), p95: q(0.95), unknown_ratio: observed + unknown > 0 ? r6(unknown / (observed + unknown)) : null };
+}
+
+/** The self-time store (processor.span_metrics.self_time) for /api/health, beside the service-graph one; null when off. */
+export function selfTimeHealth(core: Core): HealthResponse['self_time'] {
+  const on = core.options.selfTime;
+  if (!on) return null;
+  const { size, dropped, orphans } = core.selfTimeStore();
+  return { store_size: size, max_items: on.maxItems, dropped_total: dropped, orphans_total: orphans };
 }

@@ -65,13 +65,16 @@ function readBuckets(view: SeriesTableView, slot: number, h: HistogramFamily, ou
 /**
  * Per operation: [calls, errors, latency bucket 0 … B−1, +Inf bucket] (width 2 + B + 1), the
  * buckets not cumulative. A series counts errors when its status_code is STATUS_CODE_ERROR.
+ * With self time (processor.span_metrics.self_time), at SELF = 3 + B: [self-time observations,
+ * spans counted apart (unknown), self-time bucket 0 … S−1 (its classic bounds), +Inf bucket].
  */
 export function operationTotals(sm: SpanMetricsCatalog, maxOperations: number): Tracker<OpInfo> {
-  const { calls, latency, labels } = sm;
+  const { calls, latency, labels, selfTime } = sm;
   const B = pageBounds(latency).length;
+  const self = 3 + B;
   const overflowInfo: OpInfo = { overflow: true, service: '', spanName: '', spanKind: '' };
   return new Tracker<OpInfo>(
-    2 + B + 1,
+    self + (selfTime ? 2 + selfTime.histogram.bounds.length + 1 : 0),
     maxOperations,
     calls.table,
     (view, slot) => {
@@ -87,6 +90,11 @@ export function operationTotals(sm: SpanMetricsCatalog, maxOperations: number): 
       out[0] = n;
       out[1] = error ? n : 0;
       readBuckets(view, slot, latency, out, 2);
+      if (selfTime) {
+        out[self] = view.value(slot, selfTime.histogram.count);
+        out[self + 1] = view.value(slot, selfTime.unknown.value);
+        readBuckets(view, slot, selfTime.histogram, out, self + 2);
+      }
     },
     overflowInfo,
   );

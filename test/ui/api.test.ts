@@ -302,6 +302,7 @@ describe('/api/graph, /api/red, /api/health', () => {
       window_seconds: 20,
       span_metrics: true,
       service: 'frontend',
+      self_time: null,
       buckets: { span_metrics: { first: 0.01, last: 1 }, service_graphs: null },
       services: [
         { service: 'checkout', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'entry', operations: 3, history: history(0.2, 0.5, 0.91) },

@@ -171,6 +171,9 @@ export function renderOperations(all: OperationRow[]): void {
     (f === '' || r.span_name.toLowerCase().includes(f) || r.service.toLowerCase().includes(f) || (KIND_SHORT[r.span_kind] ?? r.span_kind).includes(f));
   const rows = sortRows(all.filter(match), state.opSort, (r) => `${r.service}\u0000${r.span_name}\u0000${r.span_kind}`);
   updateSortHeaders(table, state.opSort);
+  // Self time's column only while processor.span_metrics.self_time is on.
+  const selfRange = state.red?.self_time ?? null;
+  el('#op-self').hidden = !selfRange;
   fillBody(
     table.tBodies[0]!,
     rows.map((r) => `${r.service}\u0000${r.span_name}\u0000${r.span_kind}`),
@@ -185,11 +188,19 @@ export function renderOperations(all: OperationRow[]): void {
       cell(tr, 5, formatQuantile(r.p50, b), 'num');
       cell(tr, 6, formatQuantile(r.p95, b), 'num');
       linkedCell(tr, 7, formatQuantile(r.p99, b), 'num', r.slowest_trace_id, `Open the slowest trace of ${r.span_name} (${formatSeconds(r.slowest_seconds)})`);
-      traceCell(cell(tr, 8, null, 'trace'), r.trace_id);
+      cell(tr, 8, selfTimeText(r.self_time, selfRange), 'num self').hidden = !selfRange;
+      traceCell(cell(tr, 9, null, 'trace'), r.trace_id);
     },
     state.red && !state.red.span_metrics ? SPAN_METRICS_OFF : f || kind ? 'No operation matches the filter.' : 'No operations yet.',
-    9,
+    10,
   );
+}
+
+/** Self time's p50 · p95, and the share of spans counted apart when there are any: "2 ms · 9 ms · 4% apart". */
+function selfTimeText(s: OperationRow['self_time'], range: RedResponse['self_time']): string {
+  if (!s) return '';
+  const apart = s.unknown_ratio !== null && s.unknown_ratio > 0 ? ` · ${formatPercent(s.unknown_ratio)} apart` : '';
+  return `${formatQuantile(s.p50, range)} · ${formatQuantile(s.p95, range)}${apart}`;
 }
 
 /** The exceptions table, or what to set to get it. */
