@@ -17,7 +17,6 @@ import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
 import { renderFamilies, streamFamilies, type ExpositionFormat } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
-import { startPushExporters } from './exporters/push.js';
 import { startHttpReceiver } from './receivers/http.js';
 import { startGrpcReceiver } from './receivers/grpc.js';
 import type { RunningServer } from './net/server.js';
@@ -27,7 +26,7 @@ import { unusedDimensionWarning } from './ui/semconv.js';
 import { cardinalityApi, cardinalityLimits, spanMetricsLabelWords, watchCardinality } from './ui/cardinality.js';
 import { cardinalityCommand } from './ui/cardinality-command.js';
 import { uiRoutes } from './ui/routes.js';
-import { DEMO_SLOS, startDemo, type Demo } from './ui/demo.js';
+import type { Demo } from './ui/demo.js';
 import { rulesCommand } from './rules/command.js';
 import { packageVersion } from './version.js';
 
@@ -271,14 +270,18 @@ async function run(config: Config, demo = false): Promise<void> {
   }
   receiversUp = true;
   // Remote write and OTLP metrics push: started once /metrics is up (its port names the default instance).
-  const pushers = startPushExporters({
-    config,
-    families,
-    httpPort: Number(metrics.address.slice(metrics.address.lastIndexOf(':') + 1)),
-    version: packageVersion(),
-    logger: log,
-    telemetry,
-  });
+  // Loaded only when configured: remote write and OTLP push bring protobufjs and grpc-js (some
+  // 10 MB of resident memory a sidecar without them does not need).
+  const pushers = config.remote_write.length === 0 && config.otlp_metrics.endpoint === ''
+    ? undefined
+    : (await import('./exporters/push.js')).startPushExporters({
+      config,
+      families,
+      httpPort: Number(metrics.address.slice(metrics.address.lastIndexOf(':') + 1)),
+      version: packageVersion(),
+      logger: log,
+      telemetry,
+    });
   // Wildcard binds are reached on loopback from this machine: the addresses to print and use.
   const local = (a: string) => a.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
   const scheme = httpTls ? 'https' : 'http';
@@ -290,7 +293,7 @@ async function run(config: Config, demo = false): Promise<void> {
   let demoFeed: Demo | undefined;
   if (demo) {
     if (!addresses.otlp_http) throw new Error('--demo sends its traces to the OTLP/HTTP receiver: leave otlp.http_endpoint on');
-    demoFeed = await startDemo({ url: `http://${local(addresses.otlp_http)}/v1/traces`, logger: log });
+    demoFeed = await (await import('./ui/demo.js')).startDemo({ url: `http://${local(addresses.otlp_http)}/v1/traces`, logger: log });
     log.info({ page }, 'demo: synthetic traces are flowing to the OTLP/HTTP receiver');
     process.stdout.write(
       `\nspanmeter --demo: open ${page} in a browser to see the service graph (Ctrl-C stops).\n` +
@@ -319,7 +322,7 @@ async function run(config: Config, demo = false): Promise<void> {
     (demoFeed ? demoFeed.stop() : Promise.resolve())
       .then(() => Promise.all(receivers.map((s) => s.close())))
       .then(() => core.expire(Infinity))
-      .then(() => pushers.stop())
+      .then(() => pushers?.stop())
       .then(() => metricsServer.close())
       .then(
       () => {
@@ -420,7 +423,7 @@ async function main(): Promise<void> {
   }
   if (loaded.demo) {
     for (const p of ['span-metrics', 'service-graphs'] as const) if (!loaded.config.processors.includes(p)) loaded.config.processors.push(p);
-    if (loaded.config.slos.length === 0) loaded.config.slos = [...DEMO_SLOS];
+    if (loaded.config.slos.length === 0) loaded.config.slos = [...(await import('./ui/demo.js')).DEMO_SLOS];
   }
   if (loaded.printConfig) {
     process.stdout.write(printConfig(loaded.config));

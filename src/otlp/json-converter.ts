@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { OtlpError, type OtlpErrorKind } from './errors.js';
-import { BYTES_PER_JSON_NODE, runJsonJob, type JsonJob } from './json-job.js';
+import { BYTES_PER_JSON_NODE } from './json-nodes.js';
+import type { JsonJob } from './json-job.js';
 
 /** The worker's JS heap cap (old generation), MiB. */
 export const JSON_CONVERTER_HEAP_MIB = 256;
@@ -70,13 +71,8 @@ export class JsonConverter {
   /** The protobuf bytes of one OTLP/JSON body (Content-Encoding undone first); rejects with an OtlpError. */
   convert(bytes: Uint8Array, encoding: string | undefined): Promise<Uint8Array> {
     const job: JsonJob = { ...this.limits, bytes, encoding, maxNodes: MAX_JSON_NODES };
-    if (!this.from) {
-      try {
-        return Promise.resolve(runJsonJob(job));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    // Inline (no worker script): the converter and protobufjs load on the first body.
+    if (!this.from) return import('./json-job.js').then((m) => m.runJsonJob(job));
     return new Promise((resolve, reject) => {
       this.queue.push({ id: ++this.nextId, job, resolve, reject });
       this.next();

@@ -2,7 +2,7 @@
 // OTLP/gRPC receiver speaks on node:http2: the Length-Prefixed-Message (1-byte Compressed-Flag,
 // 4-byte big-endian Message-Length, the message), grpc-timeout, grpc-message's percent-encoding
 // and the binary (-bin) metadata's base64, and the reassembly of a unary call's one message.
-import { status as Code } from '@grpc/grpc-js';
+import { Code } from './grpc-status.js';
 
 export const GRPC_CONTENT_TYPE = 'application/grpc';
 /** The message encodings the receiver inflates (grpc-encoding), as it advertises them. */

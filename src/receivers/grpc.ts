@@ -28,7 +28,7 @@
 // - HTTP 415 for a content-type that is not application/grpc, 405 for a method other than POST.
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { status as Code } from '@grpc/grpc-js';
+import { Code } from './grpc-status.js';
 import { encodeExportResponse, encodeStatus } from '../otlp/response.js';
 import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';

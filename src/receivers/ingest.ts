@@ -5,7 +5,7 @@
 // receiver answers httpStatusOf(outcome.code); the gRPC receiver answers the code itself.
 // The span limit (otlp.max_spans_per_request), like the string and attribute limits, is the
 // core's: it refuses such a request whole, as it refuses a malformed one.
-import { status as Code } from '@grpc/grpc-js';
+import { Code } from './grpc-status.js';
 import type { IngestResult, TraceConsumer } from '../core/result.js';
 import type { Logger } from '../log.js';
 import { OtlpError, type OtlpErrorKind } from '../otlp/errors.js';
@@ -13,7 +13,7 @@ import { codingOf, decompress, inflateInto, inflateMode, type Destination } from
 import { JsonConverter } from '../otlp/json-converter.js';
 import type { Protocol, RejectReason, Telemetry } from '../telemetry.js';
 
-export { status as Code } from '@grpc/grpc-js';
+export { Code } from './grpc-status.js';
 
 /** What became of one request. */
 export interface IngestOutcome {

@@ -5,7 +5,6 @@
 import { parseDuration } from '../config/duration.js';
 import type { UiApi } from './api.js';
 import { PAGE_CSS, pageHtml } from './page.js';
-import { SCRIPTS } from './assets.js';
 
 export interface UiAnswer {
   status: number;
@@ -46,13 +45,16 @@ function json(status: number, value: unknown): UiAnswer {
 export function uiRoutes(api: UiApi, options: UiRoutesOptions = {}): (path: string, query: URLSearchParams) => Promise<UiAnswer | undefined> {
   const html = Buffer.from(pageHtml(options.refreshMs ?? 2000, api.traceUrl), 'utf8');
   const css = Buffer.from(PAGE_CSS, 'utf8');
-  const scripts = new Map(Object.entries(SCRIPTS).map(([name, text]) => [name, Buffer.from(text, 'utf8')]));
+  // The page's scripts (a generated module of strings) load on the first request for one.
+  let scripts: Promise<Map<string, Buffer>> | undefined;
+  const loadScripts = (): Promise<Map<string, Buffer>> =>
+    (scripts ??= import('./assets.js').then(({ SCRIPTS }) => new Map(Object.entries(SCRIPTS).map(([name, text]) => [name, Buffer.from(text, 'utf8')]))));
   return async (path, query) => {
     if (path === '/' || path === '/ui') return { status: 200, contentType: 'text/html; charset=utf-8', body: html, headers: PAGE_HEADERS };
     if (path === '/ui/') return { status: 301, contentType: 'text/plain; charset=utf-8', body: 'moved to /ui\n', headers: { Location: '../ui' } };
     if (path === '/ui/style.css') return { status: 200, contentType: 'text/css; charset=utf-8', body: css, headers: PAGE_HEADERS };
     if (path.startsWith('/ui/')) {
-      const script = scripts.get(path.slice(4));
+      const script = (await loadScripts()).get(path.slice(4));
       return script && { status: 200, contentType: 'text/javascript; charset=utf-8', body: script, headers: PAGE_HEADERS };
     }
     if (!path.startsWith('/api/')) return undefined;

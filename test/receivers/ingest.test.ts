@@ -106,7 +106,7 @@ describe('ingestPath', () => {
     });
     // 429 over HTTP, as the ingest budget throttles (the brief of issue 21; the Collector says 503).
     expect(httpStatusOf(refused.code, refused.reason)).toBe(429);
-    expect(httpStatusOf(grpcStatus.UNAVAILABLE, 'unavailable')).toBe(503);
+    expect(httpStatusOf(grpcStatus.UNAVAILABLE as number, 'unavailable')).toBe(503);
     expect(consumer.allNames()).toEqual([]);
     reason = undefined;
     expect(ingest(pb(request(['b'])))).toEqual({ code: grpcStatus.OK, message: '' });
