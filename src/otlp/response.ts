@@ -1,8 +1,9 @@
 // Bodies the receivers send back: ExportTraceServiceResponse on success (with partial success
 // when spans were rejected) and google.rpc.Status on errors, in the request's own encoding as
 // OTLP/HTTP requires. JSON is written by hand: these shapes are tiny and fixed, and OTLP/JSON
-// wants int64 as a decimal string and proto3 defaults left out.
-import { ExportTraceServiceResponse, RpcRetryInfo, RpcStatus } from './messages.js';
+// wants int64 as a decimal string and proto3 defaults left out. Protobuf is written by hand too
+// (proto3: fields at their default left out, as protobufjs writes them): the receivers then do
+// not load protobufjs and the OTLP schema (some 2 MB of the sidecar's resident memory).
 
 export type ResponseFormat = 'protobuf' | 'json';
 
@@ -20,6 +21,51 @@ export interface StatusOptions {
 const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
+
+/** A protobuf message being written: tag, varint and length-delimited fields. */
+class PbWriter {
+  readonly bytes: number[] = [];
+
+  varint(v: number): this {
+    // int32 negatives are 10-byte two's complement varints (protobuf encoding spec).
+    if (v < 0) {
+      let b = BigInt.asUintN(64, BigInt(v));
+      while (b >= 0x80n) {
+        this.bytes.push(Number(b & 0x7fn) | 0x80);
+        b >>= 7n;
+      }
+      this.bytes.push(Number(b));
+      return this;
+    }
+    while (v >= 0x80) {
+      this.bytes.push((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.bytes.push(v);
+    return this;
+  }
+
+  /** A varint field, left out at 0. */
+  uint(field: number, v: number): this {
+    return v === 0 ? this : this.varint(field << 3).varint(v);
+  }
+
+  /** A length-delimited field (bytes or a message). */
+  len(field: number, b: ArrayLike<number>): this {
+    this.varint((field << 3) | 2).varint(b.length);
+    for (let i = 0; i < b.length; i++) this.bytes.push(b[i]!);
+    return this;
+  }
+
+  /** A string field, left out when empty. */
+  str(field: number, s: string): this {
+    return s === '' ? this : this.len(field, utf8.encode(s));
+  }
+
+  finish(): Uint8Array {
+    return Uint8Array.from(this.bytes);
+  }
+}
 
 function checkCount(n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`rejectedSpans must be a non-negative integer, got ${n}`);
@@ -40,7 +86,8 @@ export function encodeExportResponse(format: ResponseFormat, partial?: PartialSu
     return utf8.encode(JSON.stringify({ partialSuccess: ps }));
   }
   if (!hasPartial) return EMPTY;
-  return ExportTraceServiceResponse.encode({ partialSuccess: { rejectedSpans: rejected, errorMessage: message } }).finish();
+  // partial_success (1) { rejected_spans (1) int64, error_message (2) string }
+  return new PbWriter().len(1, new PbWriter().uint(1, rejected).str(2, message).bytes).finish();
 }
 
 function splitDelay(ms: number): { seconds: number; nanos: number } {
@@ -64,9 +111,13 @@ export function encodeStatus(format: ResponseFormat, code: number, message: stri
     return utf8.encode(JSON.stringify(status));
   }
 
-  const msg: Record<string, unknown> = { code, message };
+  // google.rpc.Status { code (1) int32, message (2) string, details (3) repeated Any }
+  const status = new PbWriter().uint(1, code).str(2, message);
   if (delay !== undefined) {
-    msg.details = [{ typeUrl: RETRY_INFO_TYPE_URL, value: RpcRetryInfo.encode({ retryDelay: delay }).finish() }];
+    // RetryInfo { retry_delay (1) Duration { seconds (1) int64, nanos (2) int32 } }
+    const retryInfo = new PbWriter().len(1, new PbWriter().uint(1, delay.seconds).uint(2, delay.nanos).bytes);
+    // Any { type_url (1) string, value (2) bytes }
+    status.len(3, new PbWriter().str(1, RETRY_INFO_TYPE_URL).len(2, retryInfo.bytes).bytes);
   }
-  return RpcStatus.encode(msg).finish();
+  return status.finish();
 }

@@ -69,3 +69,22 @@ describe('encodeStatus', () => {
     );
   });
 });
+
+describe('the hand-written protobuf against protobufjs', () => {
+  // protobufjs (src/otlp/messages.ts's schema) as the independent encoder: the same bytes.
+  it('writes what protobufjs writes', async () => {
+    const { ExportTraceServiceResponse, RpcRetryInfo, RpcStatus } = await import('../../src/otlp/messages.js');
+    for (const [rejected, message] of [[1, ''], [2 ** 40 + 5, 'ünïcode ✓'], [Number.MAX_SAFE_INTEGER, 'x'.repeat(300)], [0, 'w']] as const) {
+      const want = ExportTraceServiceResponse.encode({ partialSuccess: { rejectedSpans: rejected, errorMessage: message } }).finish();
+      expect(hex(encodeExportResponse('protobuf', { rejectedSpans: rejected, errorMessage: message }))).toBe(hex(want));
+    }
+    for (const [code, message, delayMs] of [[16, 'no', undefined], [-1, 'negative int32', undefined], [14, 'busy', 0], [8, '', 123_456_789]] as const) {
+      const msg: Record<string, unknown> = { code, message };
+      if (delayMs !== undefined) {
+        const retryDelay = { seconds: Math.floor(delayMs / 1000), nanos: (delayMs % 1000) * 1_000_000 };
+        msg.details = [{ typeUrl: 'type.googleapis.com/google.rpc.RetryInfo', value: RpcRetryInfo.encode({ retryDelay }).finish() }];
+      }
+      expect(hex(encodeStatus('protobuf', code, message, { retryDelayMs: delayMs }))).toBe(hex(RpcStatus.encode(msg).finish()));
+    }
+  });
+});
