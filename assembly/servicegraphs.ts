@@ -3,7 +3,7 @@
 // metrics; database edges completed from the client span alone; virtual nodes and unpaired
 // spans decided when an entry expires.
 import {
-  spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
+  spanCount, spanAt, spanStride, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
   SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, skipped,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
@@ -402,12 +402,22 @@ function sampled(span: usize): bool {
 }
 
 export function aggregateServiceGraphs(nowMs: f64): void {
-  if (changetype<usize>(filter) != 0) forgetFilterMemo(filter);
+  // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
+  // reload each one per span.
+  let f = filter;
+  if (changetype<usize>(f) != 0) forgetFilterMemo(f);
   let now = <u32>(nowMs / 1000);
   let count = spanCount;
+  let infer = inferEdges;
+  let mult = multiplierSlot;
+  let ts = tracestate;
+  let k = key;
+  let expires = nowMs + waitMs;
+  let stride = spanStride;
+  let span = spanAt(0) - stride;
   nextBatch();
   for (let i: u32 = 0; i < count; i++) {
-    let span = spanAt(i);
+    span += stride;
     if (skipped(span)) continue;
     let kind = load<u32>(span, SPAN_KIND);
     let client = kind == KIND_CLIENT || kind == KIND_PRODUCER;
@@ -416,31 +426,31 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     // Clients and producers wait in the store, where their children find them.
     if (!client) rememberSpan(span, i, resource, kind, now, nowMs);
     let server = kind == KIND_SERVER || kind == KIND_CONSUMER;
-    if (!client && !server && !inferEdges) continue;
-    if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) {
+    if (!client && !server && !infer) continue;
+    if (changetype<usize>(f) != 0 && !keeps(f, resource, span)) {
       if (client || server) filterSide(span, client, nowMs);
       continue;
     }
     let service = serviceId(resource);
-    let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
-    if (inferEdges && !server) inferChild(span, resource, service, w, now, nowMs);
+    let w = spanMultiplier(resource, span, mult, ts);
+    if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
     if (!client && !server) continue;
     buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
-    let h = keyHash(key);
+    let h = keyHash(k);
     // A span with no entry waiting is first filled in outside the store: a database call
     // completes on its own and never needs a place, even with the store full (as in Tempo).
-    let e = find(key, h);
+    let e = find(k, h);
     // The other side was filtered out: this one makes no edge, no virtual node, no unpaired span.
     if (e != 0 && (load<u32>(e, E_FLAGS) & (client ? F_FILTERED_SERVER : F_FILTERED_CLIENT)) != 0
         && (load<u32>(e, E_FLAGS) & (F_CLIENT_SEEN | F_SERVER_SEEN)) == 0) continue;
     let inferredFrom: usize = 0;
     if (e == 0) {
-      e = stage(key, nowMs + waitMs);
+      e = stage(k, expires);
       // A server span's parent that came before it (earlier in this request or in an earlier one).
-      let r = client ? 0 : recall(key, h);
+      let r = client ? 0 : recall(k, h);
       if (r != 0) {
         store<u32>(e, F_PARENT_SEEN, E_FLAGS);
-        if (inferEdges && recalledService(r) != 0 && recalledService(r) != service) inferredFrom = r;
+        if (infer && recalledService(r) != 0 && recalledService(r) != service) inferredFrom = r;
       }
     }
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
