@@ -47,6 +47,7 @@ export class SeriesTable {
   cost: u32 = 0;
   freeRecords: u32 = 0; // index + 1 of the first free record
   overflow: u32 = 0; // index + 1 of the overflow record, 0 until needed
+  strideMagic: u64 = 0; // ceil(2^32 / stride): recordIndexOf divides by multiplying
 }
 
 /** Active-series budget, 0 = unlimited. */
@@ -76,6 +77,7 @@ export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost
   t.valueCount = valueCount;
   t.valuesOffset = RECORD_KEY + ((<usize>keyWords * 4 + 7) & ~7);
   t.stride = t.valuesOffset + <usize>valueCount * 8;
+  t.strideMagic = ((<u64>1 << 32) + <u64>t.stride - 1) / <u64>t.stride;
   let room = CHUNK_BYTES - CHUNK_HEADER;
   t.perChunk = t.stride <= room ? <u32>(room / t.stride) : 1;
   t.chunkBytes = CHUNK_HEADER + <usize>t.perChunk * t.stride;
@@ -227,7 +229,10 @@ function lookup(t: SeriesTable, key: usize, h: u32, now: u32): usize {
 // @ts-ignore: decorator
 @inline export function recordIndexOf(t: SeriesTable, r: usize): u32 {
   let chunk = r & ~(CHUNK_BYTES - 1);
-  return load<u32>(chunk) * t.perChunk + <u32>((r - chunk - CHUNK_HEADER) / t.stride);
+  // The offset n in the chunk is below 2^16 (0 when a record fills a chunk of its own) and so is
+  // the stride d then: n * ceil(2^32 / d) >> 32 is exactly n / d (the error n * (m*d - 2^32) / (d *
+  // 2^32) stays below 2^-16 < 1/d), without a division per span.
+  return load<u32>(chunk) * t.perChunk + <u32>((<u64>(r - chunk - CHUNK_HEADER) * t.strideMagic) >>> 32);
 }
 
 // @ts-ignore: decorator

@@ -7,7 +7,7 @@ import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND,
   SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, skipped,
   SPAN_TRACE_ID, SPAN_ID, eventCount, eventAt, setStageEvents, EVENT_SPAN, EVENT_NAME_PTR, EVENT_NAME_LEN,
-  EVENT_SLOTS, SLOT_SIZE, SPAN_SCOPE,
+  EVENT_SLOTS, SLOT_SIZE, SPAN_SCOPE, spanStride,
 } from './staging';
 import { intern, retain, stringPtr, stringLen, MISSING, MAX_VALUE_BYTES } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
@@ -208,51 +208,75 @@ export function spanMetricsEnabled(): bool {
 }
 
 export function aggregateSpanMetrics(nowMs: f64): void {
-  if (changetype<usize>(filter) != 0) forgetFilterMemo(filter);
+  // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
+  // reload each one per span.
+  let f = filter;
+  if (changetype<usize>(f) != 0) forgetFilterMemo(f);
   let now = <u32>(nowMs / 1000);
   let t = table;
   let count = spanCount;
   let targetInfo = targetInfoEnabled();
   let event: u32 = 0;
+  let k = key;
+  let mask = intrinsics;
+  let dims = dimCount;
+  let slots = dimSlots;
+  let maps = mapCount;
+  let scopes = stageScopes;
+  let hists = histDimCount;
+  let histSlots = histDimSlots;
+  let firstHist = dims + callsDimCount;
+  let track = tracking;
+  let selfTime = selfTimeOn;
+  let b0 = buckets;
+  let nat = native;
+  let natAt = nativeAt;
+  let mult = multiplierSlot;
+  let ts = tracestate;
+  let calls = callsTable;
+  let events = eventsTable;
+  let valuesOffset = t.valuesOffset;
+  let spanBytes = <usize>(SM_KEY_DIMENSIONS + extraWords) << 2;
+  let stride = spanStride;
+  let span = spanAt(0) - stride;
   for (let i: u32 = 0; i < count; i++) {
-    let span = spanAt(i);
+    span += stride;
     if (skipped(span)) continue;
     let resourceIndex = load<u32>(span, SPAN_RESOURCE);
     let resource = resourceAt(resourceIndex);
-    if (changetype<usize>(filter) != 0 && !keeps(filter, resource, span)) {
-      if (selfTimeOn) noteSpan(span, 0, 0, nowMs); // still a child covering its parent's time
+    if (changetype<usize>(f) != 0 && !keeps(f, resource, span)) {
+      if (selfTime) noteSpan(span, 0, 0, nowMs); // still a child covering its parent's time
       continue;
     }
-    store<u32>(key, (intrinsics & I_SERVICE) != 0 ? serviceId(resource) : 0, SM_KEY_SERVICE << 2);
-    store<u32>(key, (intrinsics & I_SPAN_NAME) != 0 ? spanMetricsNameId(span) : 0, SM_KEY_SPAN_NAME << 2);
-    store<u32>(key, (intrinsics & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, SM_KEY_SPAN_KIND << 2);
-    store<u32>(key, (intrinsics & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0, SM_KEY_STATUS_CODE << 2);
-    store<u32>(key, (intrinsics & I_STATUS_MESSAGE) != 0
+    store<u32>(k, (mask & I_SERVICE) != 0 ? serviceId(resource) : 0, SM_KEY_SERVICE << 2);
+    store<u32>(k, (mask & I_SPAN_NAME) != 0 ? spanMetricsNameId(span) : 0, SM_KEY_SPAN_NAME << 2);
+    store<u32>(k, (mask & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0, SM_KEY_SPAN_KIND << 2);
+    store<u32>(k, (mask & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0, SM_KEY_STATUS_CODE << 2);
+    store<u32>(k, (mask & I_STATUS_MESSAGE) != 0
       ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
       : 0, SM_KEY_STATUS_MESSAGE << 2);
-    dimensionValues(key + (<usize>SM_KEY_DIMENSIONS << 2), resource, span, dimSlots, dimCount, 0);
-    for (let m = 0; m < mapCount; m++) {
-      store<u32>(key + (<usize>(SM_KEY_DIMENSIONS + dimCount + m) << 2), mappingValue(m, resource, span));
+    dimensionValues(k + (<usize>SM_KEY_DIMENSIONS << 2), resource, span, slots, dims, 0);
+    for (let m = 0; m < maps; m++) {
+      store<u32>(k + (<usize>(SM_KEY_DIMENSIONS + dims + m) << 2), mappingValue(m, resource, span));
     }
     if (targetInfo) {
-      let at = key + (<usize>(SM_KEY_DIMENSIONS + dimCount + mapCount) << 2);
+      let at = k + (<usize>(SM_KEY_DIMENSIONS + dims + maps) << 2);
       store<u32>(at, jobOf(resourceIndex, resource));
       store<u32>(at, instanceOf(resourceIndex, resource), 4);
     }
-    if (stageScopes) {
-      let words = SM_KEY_DIMENSIONS + dimCount + mapCount + (targetInfo ? 2 : 0);
-      scopeWords(load<u32>(span, SPAN_SCOPE), key + (<usize>words << 2));
+    if (scopes) {
+      let words = SM_KEY_DIMENSIONS + dims + maps + (targetInfo ? 2 : 0);
+      scopeWords(load<u32>(span, SPAN_SCOPE), k + (<usize>words << 2));
     }
-    let spanBytes = <usize>(SM_KEY_DIMENSIONS + extraWords) << 2;
-    if (histDimCount > 0) dimensionValues(key + spanBytes, resource, span, histDimSlots, histDimCount, dimCount + callsDimCount);
-    let record = tracking ? upsertTracked(t, key, now, resource, span, dimSlots, dimCount) : upsert(t, key, now);
-    let r = record + t.valuesOffset;
-    let w = spanMultiplier(resource, span, multiplierSlot, tracestate);
+    if (hists > 0) dimensionValues(k + spanBytes, resource, span, histSlots, hists, firstHist);
+    let record = track ? upsertTracked(t, k, now, resource, span, slots, dims) : upsert(t, k, now);
+    let r = record + valuesOffset;
+    let w = spanMultiplier(resource, span, mult, ts);
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     store<f64>(r, load<f64>(r, SM_V_CALLS << 3) + w, SM_V_CALLS << 3);
     store<f64>(r, load<f64>(r, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
-    let b = observe(buckets, r + (SM_V_SUM << 3), r + (SM_V_BUCKETS << 3), seconds, w);
-    if (changetype<usize>(native) != 0) observeNative(native, r + nativeAt, seconds, w, nowMs);
+    let b = observe(b0, r + (SM_V_SUM << 3), r + (SM_V_BUCKETS << 3), seconds, w);
+    if (changetype<usize>(nat) != 0) observeNative(nat, r + natAt, seconds, w, nowMs);
     let index = recordIndexOf(t, record);
     let generation = generationOf(record);
     let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
@@ -262,17 +286,17 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs,
       load<u32>(span, SPAN_STATUS_CODE) == STATUS_CODE_ERROR,
     );
-    if (selfTimeOn) noteSpan(span, record, w, nowMs);
-    if (changetype<usize>(callsTable) != 0) {
-      memory.copy(callsKey, key, spanBytes);
-      dimensionValues(callsKey + spanBytes, resource, span, callsDimSlots, callsDimCount, dimCount);
-      let c = upsert(callsTable, callsKey, now) + callsTable.valuesOffset;
+    if (selfTime) noteSpan(span, record, w, nowMs);
+    if (changetype<usize>(calls) != 0) {
+      memory.copy(callsKey, k, spanBytes);
+      dimensionValues(callsKey + spanBytes, resource, span, callsDimSlots, callsDimCount, dims);
+      let c = upsert(calls, callsKey, now) + calls.valuesOffset;
       store<f64>(c, load<f64>(c, SM_V_CALLS << 3) + w, SM_V_CALLS << 3);
       store<f64>(c, load<f64>(c, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
     }
     // After the span's series, as Tempo orders them: span metrics claim the series budget first.
     if (targetInfo) upsertTargetInfo(resourceIndex, resource, now);
-    if (changetype<usize>(eventsTable) != 0) {
+    if (changetype<usize>(events) != 0) {
       while (event < eventCount && load<u32>(eventAt(event), EVENT_SPAN) < i) event++;
       for (; event < eventCount && load<u32>(eventAt(event), EVENT_SPAN) == i; event++) countEvent(eventAt(event), now, w);
     }
