@@ -3,9 +3,9 @@
 // (young generation kept small first).
 import { getAsset } from 'node:sea';
 import { provideWasm } from '../dist/src/core/wasm.js';
-import { keepYoungGenerationSmall } from '../dist/src/net/memory.js';
+import { keepHeapSmall } from '../dist/src/net/memory.js';
 
-keepYoungGenerationSmall();
+keepHeapSmall();
 provideWasm('release', new Uint8Array(getAsset('spanmeter.wasm')));
 // Imported only now, so the core is provided before the sidecar starts (the bundle inlines it).
 import('../dist/src/cli.js');

@@ -26,8 +26,14 @@ import type { Logger } from '../log.js';
  * thing, before the sidecar's modules load (bin/spanmeter.js, sea/main.mjs): the factor is read
  * at each growth, unlike --max-semi-space-size, which only a command line can set.
  */
-export function keepYoungGenerationSmall(): void {
+export function keepHeapSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
+  // And the old generation: V8 lets it grow by at least 8 MiB of garbage between full GCs, 2 MiB
+  // with --optimize-for-size (read at each limit, as the factor above). At 100,000 series over
+  // gRPC+gzip, peak VmHWM median 118.1 -> 116.7 MB and highest 126.4 -> 117.5 MB (8 alternating
+  // 10 s runs; old space at the peak 16 to 23 MB without it), spans per receiver CPU-second some
+  // 2-4 % lower (medians of two sets of 4, each within its noise).
+  v8.setFlagsFromString('--optimize-for-size');
 }
 
 const MIB = 1024 * 1024;

@@ -1,5 +1,5 @@
 // The sidecar keeps V8's young generation at its initial size (src/net/memory.ts
-// keepYoungGenerationSmall, called by bin/spanmeter.js before the sidecar loads): under load it
+// keepHeapSmall, called by bin/spanmeter.js before the sidecar loads): under load it
 // would otherwise double up to two 16 MiB semi-spaces, resident memory for garbage only.
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateWorkload } from '../../src/workload/workload.js';
