@@ -42,10 +42,6 @@ let entries: usize = 0;
 /** One entry outside the store, filled before deciding whether a span needs to wait at all. */
 export let staged: usize = 0;
 let stride: usize = 0;
-// An entry's index is its offset, an exact multiple of stride = 2^strideShift * odd, divided
-// without a division: (offset >> strideShift) times the odd part's inverse modulo 2^32.
-let strideShift: u32 = 0;
-let strideInverse: u32 = 0;
 let capacity: u32 = 0;
 let freeHead: u32 = 0; // entry index + 1
 export let size: u32 = 0;
@@ -58,11 +54,6 @@ let indexMask: u32 = 0;
 
 export function initEdgeStore(maxItems: u32, dimensionWords: i32): void {
   stride = (E_DIMENSIONS + <usize>dimensionWords * 4 + 7) & ~7;
-  strideShift = <u32>ctz(<u32>stride);
-  let odd = <u32>stride >>> strideShift;
-  let inverse = odd; // right in 3 bits (odd * odd = 1 mod 8); each Newton step doubles them
-  for (let i = 0; i < 4; i++) inverse *= 2 - odd * inverse;
-  strideInverse = inverse;
   capacity = maxItems;
   entries = heap.alloc((capacity > 0 ? <usize>capacity : 1) * stride);
   staged = heap.alloc(stride);
@@ -141,7 +132,7 @@ export function insertStaged(h: u32): usize {
 
 /** Frees entry `e` (found under hash `h`): off the list, out of the index, onto the free list. */
 export function remove(e: usize, h: u32): void {
-  let ref = (<u32>(e - entries) >>> strideShift) * strideInverse + 1;
+  let ref = <u32>((e - entries) / stride) + 1;
   let prev = load<u32>(e, E_PREV);
   let next = load<u32>(e, E_NEXT);
   if (prev != 0) store<u32>(entryAt(prev - 1), next, E_NEXT);
