@@ -3,31 +3,15 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
-import { jsonToProtobuf } from '../../src/otlp/json.js';
 import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import { ServiceGraphsExposition } from '../../src/exporters/servicegraphs.js';
-import type { SpanMetricsConfig } from '../../src/config/types.js';
+import { request, span, spanMetrics } from './support.js';
 import { startSidecar, postTraces, type Sidecar } from '../support/sidecar.js';
 
-const T0 = 1_700_000_000_000_000_000n;
 const NOW_MS = 1_700_000_100_000;
 
-function span(name: string, traceId: string, spanId: string, ms: number, kind = 2, extra: object = {}) {
-  return {
-    traceId, spanId, name, kind,
-    startTimeUnixNano: String(T0), endTimeUnixNano: String(T0 + BigInt(ms) * 1_000_000n), ...extra,
-  };
-}
 
-function request(service: string, spans: object[]): Uint8Array {
-  return jsonToProtobuf(JSON.stringify({
-    resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }],
-  }));
-}
 
-function spanMetrics(overrides: Partial<SpanMetricsConfig> = {}): SpanMetricsConfig {
-  return { ...defaultConfig().processor.span_metrics, histogram_buckets: [0.01, 0.1], ...overrides };
-}
 
 const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
 const TRACE_B = '4bf92f3577b34da6a3ce929d0e0e4736';

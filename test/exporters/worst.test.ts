@@ -4,33 +4,17 @@
 import { describe, expect, test } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
-import { jsonToProtobuf } from '../../src/otlp/json.js';
 import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import { ServiceGraphsExposition } from '../../src/exporters/servicegraphs.js';
-import type { SpanMetricsConfig } from '../../src/config/types.js';
+import { request, span, spanMetrics } from './support.js';
 
-const T0 = 1_700_000_000_000_000_000n;
 // 1,700,000,100,000 ms: 1,700,000,100 s is 28,333,335 whole minutes (1,700,000,100 / 60 = 28,333,335), so this
 // instant starts a 60 s window; NOW_MS + 59,999 is still in it, NOW_MS + 60,000 starts the next one.
 const NOW_MS = 1_700_000_100_000;
 const ERROR = { status: { code: 2 } };
 
-function span(name: string, traceId: string, spanId: string, ms: number, kind = 2, extra: object = {}) {
-  return {
-    traceId, spanId, name, kind,
-    startTimeUnixNano: String(T0), endTimeUnixNano: String(T0 + BigInt(ms) * 1_000_000n), ...extra,
-  };
-}
 
-function request(service: string, spans: object[]): Uint8Array {
-  return jsonToProtobuf(JSON.stringify({
-    resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }],
-  }));
-}
 
-function spanMetrics(overrides: Partial<SpanMetricsConfig> = {}): SpanMetricsConfig {
-  return { ...defaultConfig().processor.span_metrics, histogram_buckets: [0.01, 0.1], ...overrides };
-}
 
 /** Trace id n: 32 hex digits ending in n; span id n: 16. */
 const trace = (n: number) => `7a11${String(n).padStart(28, '0')}`;
