@@ -21,6 +21,7 @@
 // the index and paid for in advance, so the budget is never exceeded. A table of cost 0 (the
 // SLOs', whose records the config fixes) is outside the budget.
 import { hashWords } from './hash';
+import { bytesEqual } from './bytes';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { retain, release, MISSING } from './intern';
 import {
@@ -216,7 +217,8 @@ function lookup(t: SeriesTable, key: usize, h: u32, now: u32): usize {
     let r = <usize>load<u32>(e, 4);
     if (r == 0) return 0;
     if (load<u32>(e) == h) {
-      if (memory.compare(r + RECORD_KEY, key, keyBytes) == 0) {
+      // Not memory.compare: byte by byte unless both keys sit at one offset modulo 8 (bytes.ts).
+      if (bytesEqual(r + RECORD_KEY, key, keyBytes)) {
         store<u32>(r, now, RECORD_UPDATED);
         return r;
       }
