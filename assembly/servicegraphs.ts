@@ -4,7 +4,7 @@
 // spans decided when an entry expires.
 import {
   spanCount, spanAt, spanStride, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
-  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, skipped,
+  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, RES_SERVICE_ID, skipped,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
 import {
@@ -319,9 +319,9 @@ function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32,
   if (load<u32>(span, SPAN_TRACE_ID) == 0 || load<u32>(span, SPAN_ID) == 0) return;
   buildKey(span, SPAN_ID);
   let h = keyHash(key);
-  let service = serviceId(resource);
+  let service = serviceOf(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
-  remember(key, h, service, kind | failed, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), i);
+  remember(key, h, service, kind | failed, span, i);
   let e = find(key, h);
   if (e == 0) return;
   let flags = load<u32>(e, E_FLAGS);
@@ -413,8 +413,16 @@ function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32
   insert(h);
 }
 
+/** The resource's interned service.name: serviceId (attributes.ts) interns it once per resource record. */
+// @ts-ignore: decorator
+@inline function serviceOf(resource: usize): u32 {
+  let id = load<u32>(resource, RES_SERVICE_ID);
+  return id != 0xffffffff ? id : serviceId(resource);
+}
+
 /** Whether the span's tracestate says it was sampled with a probability below 1. */
-function sampled(span: usize): bool {
+// @ts-ignore: decorator
+@inline function sampled(span: usize): bool {
   let p = <usize>load<u32>(span, SPAN_TRACE_STATE_PTR);
   return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
 }
@@ -450,8 +458,8 @@ export function aggregateServiceGraphs(nowMs: f64): void {
       if (client || server) filterSide(span, client, nowMs);
       continue;
     }
-    let service = serviceId(resource);
-    let w = spanMultiplier(resource, span, mult, ts);
+    let service = serviceOf(resource);
+    let w = mult < 0 && !ts ? 1 : spanMultiplier(resource, span, mult, ts);
     if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
     if (!client && !server) continue;
     buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
