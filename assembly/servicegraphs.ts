@@ -4,7 +4,7 @@
 // spans decided when an entry expires.
 import {
   spanCount, spanAt, spanStride, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
-  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, RES_SERVICE_ID, skipped,
+  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, skipped,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
 import {
@@ -319,7 +319,7 @@ function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32,
   if (load<u32>(span, SPAN_TRACE_ID) == 0 || load<u32>(span, SPAN_ID) == 0) return;
   buildKey(span, SPAN_ID);
   let h = keyHash(key);
-  let service = serviceOf(resource);
+  let service = serviceId(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
   remember(key, h, service, kind | failed, span, i);
   let e = find(key, h);
@@ -413,13 +413,6 @@ function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32
   insert(h);
 }
 
-/** The resource's interned service.name: serviceId (attributes.ts) interns it once per resource record. */
-// @ts-ignore: decorator
-@inline function serviceOf(resource: usize): u32 {
-  let id = load<u32>(resource, RES_SERVICE_ID);
-  return id != 0xffffffff ? id : serviceId(resource);
-}
-
 /** Whether the span's tracestate says it was sampled with a probability below 1. */
 // @ts-ignore: decorator
 @inline function sampled(span: usize): bool {
@@ -458,7 +451,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
       if (client || server) filterSide(span, client, nowMs);
       continue;
     }
-    let service = serviceOf(resource);
+    let service = serviceId(resource);
     let w = mult < 0 && !ts ? 1 : spanMultiplier(resource, span, mult, ts);
     if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
     if (!client && !server) continue;
