@@ -51,7 +51,7 @@ export async function createSpanmeter(wasm, options = {}) {
   };
   const result = await WebAssembly.instantiate(wasm, imports);
   x = (result.instance ?? result).exports;
-  if (x.abi_version() !== 6) throw new Error(`unsupported spanmeter ABI ${x.abi_version()} (this host speaks 6)`);
+  if (x.abi_version() !== 7) throw new Error(`unsupported spanmeter ABI ${x.abi_version()} (this host speaks 7)`);
 
   // memory.grow detaches every view on x.memory.buffer: so views are made fresh after each call.
   const bytesAt = (ptr, n) => new Uint8Array(x.memory.buffer, ptr, n);
