@@ -74,7 +74,7 @@ describe('the shared constants, as docs/abi.md documents them', () => {
       expect(L.FAILURE_REASONS[code], name).toBeTypeOf('string');
     }
     expect(Object.keys(L.FAILURE_REASONS).map(Number)).toEqual(codes.map(([, code]) => code));
-    // The texts of the sidecar's reasons (test/core/helpers.ts FAILURE_TEXT, as before the move).
+    // The texts of the sidecar's reasons (test/core/rules.ts FAILURE_TEXT, as before the move).
     expect(L.FAILURE_REASONS[1]).toBe('truncated data');
     expect(L.FAILURE_REASONS[6]).toBe('nesting deeper than 64 levels');
     // "Message ids (`fail_message` …): 1 ExportTraceServiceRequest, 2 ResourceSpans, …"

@@ -487,6 +487,31 @@ describe('store capacity (max_items)', () => {
     expect(core.memoryBytes()).toBe(memoryAfterFirst);
   });
 
+  test('the store grows as it fills: spans that waited before it grew still pair, up to max_items', async () => {
+    // The store starts at 256 entries (assembly/edgestore.ts INITIAL_ENTRIES) and doubles: 600
+    // waiting clients in three requests make it grow twice (256 -> 512 -> 600, max_items).
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS, max_items: 600 });
+    const clients = (from: number, n: number): SpanSpec[] =>
+      Array.from({ length: n }, (_, i) => ({ trace: from + i, id: 1, kind: 'client', service: 'a', durMs: 500 }));
+    h.send(clients(0, 200));
+    h.send(clients(200, 200));
+    h.send(clients(400, 200));
+    expect(h.core.edgeStoreSize()).toBe(600);
+    h.send(clients(600, 5)); // full: 5 dropped
+    expect(h.core.edgeStoreSize()).toBe(600);
+    // Their servers, newest first: every one of the 600 finds its client, however the store grew.
+    h.send(Array.from({ length: 600 }, (_, i) => ({ trace: 599 - i, id: 2, parent: 1, kind: 'server', service: 'b', durMs: 250 }) as SpanSpec));
+    expect(h.core.edgeStoreSize()).toBe(0);
+    // 600 pairs of 0.25 s (server) and 0.5 s (client) spans; 5 clients dropped, nothing unpaired.
+    expect(h.lines()).toEqual(
+      sorted([
+        ...edgeLines('client="a",server="b"', { server: Array(600).fill(0.25), client: Array(600).fill(0.5) }),
+        line(DROPPED, 'client="a"', 5),
+      ]),
+    );
+    expect(h.core.expire(Infinity)).toBe(0);
+  });
+
   test('a steady flood with expiry between requests: full stores drop, expired ones make room', async () => {
     // batch b (1000 spans) arrives at b·500 ms, wait 1000 ms: even batches find an empty store,
     // odd ones a full one.
