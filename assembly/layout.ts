@@ -14,7 +14,7 @@
 // constants, so they cost nothing on the hot path.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION: u32 = 7;
+export const ABI_VERSION: u32 = 8;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -312,13 +312,13 @@ export const WORST_SIZE: usize = 40;
 
 /** u32 address of the UTF-8 bytes (0 on a free entry). */
 export const STRING_PTR: usize = 0;
-/** u32 length in bytes (on a free entry: the next free id). */
+/** u16 length in bytes (at most 2048). */
 export const STRING_LEN: usize = 4;
-/** u32 hash (internal). */
+/** u16 references (internal; sticky at 65535: a value held that often is never freed). */
+export const STRING_REFS: usize = 6;
+/** u32 hash (internal; on a free entry: the next free id). */
 export const STRING_HASH: usize = 8;
-/** u32 references (internal). */
-export const STRING_REFS: usize = 12;
-export const STRING_ENTRY_SIZE: usize = 16;
+export const STRING_ENTRY_SIZE: usize = 12;
 
 // ---- Ingest failures: ingest() answers -code. Each comment is the reason the host reports.
 

@@ -177,7 +177,8 @@ export class Core {
       this.views();
       const entry = (this.wasm.strings() >>> 0) + id * L.STRING_ENTRY_SIZE;
       const ptr = this.u32[(entry + L.STRING_PTR) >>> 2]!;
-      s = decoder.decode(this.u8.subarray(ptr, ptr + this.u32[(entry + L.STRING_LEN) >>> 2]!));
+      // STRING_LEN is a u16 (docs/abi.md "The string table"): the low half of its aligned u32.
+      s = decoder.decode(this.u8.subarray(ptr, ptr + (this.u32[(entry + L.STRING_LEN) >>> 2]! & 0xffff)));
       this.labels[id] = s;
     }
     return s;

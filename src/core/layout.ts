@@ -4,7 +4,7 @@
 // V_ constants index f64 values, the rest is in bytes or bits as named.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -302,13 +302,13 @@ export const WORST_SIZE = 40;
 
 /** u32 address of the UTF-8 bytes (0 on a free entry). */
 export const STRING_PTR = 0;
-/** u32 length in bytes (on a free entry: the next free id). */
+/** u16 length in bytes (at most 2048). */
 export const STRING_LEN = 4;
-/** u32 hash (internal). */
+/** u16 references (internal; sticky at 65535: a value held that often is never freed). */
+export const STRING_REFS = 6;
+/** u32 hash (internal; on a free entry: the next free id). */
 export const STRING_HASH = 8;
-/** u32 references (internal). */
-export const STRING_REFS = 12;
-export const STRING_ENTRY_SIZE = 16;
+export const STRING_ENTRY_SIZE = 12;
 
 // ---- Ingest failures: ingest() answers -code. Each comment is the reason the host reports.
 
