@@ -10,8 +10,9 @@ import { MAX_WATCHED } from './layout';
 const LENGTHS: i32 = 64; // keys of 63 bytes and more share the last group
 
 // Per key: ptr u32, len u32, next key of the same length group + 1 u32, pad u32, first 8 bytes
-// u64, last 8 bytes u64 (0 under 8 bytes: the first 8, zero-padded, hold it all).
-const KEY_SIZE: usize = 32;
+// u64, last 8 bytes u64 (0 under 8 bytes: the first 8, zero-padded, hold it all), bytes 8 to 16
+// u64 (0 under 16 bytes).
+const KEY_SIZE: usize = 40;
 const KEYS: usize = memory.data(MAX_WATCHED * <i32>KEY_SIZE);
 // Per length group: first key + 1 (u8), 0 = none.
 const FIRST: usize = memory.data(LENGTHS);
@@ -52,10 +53,17 @@ export function watchKey(p: usize, n: usize): i32 {
   let g = FIRST + groupOf(n);
   store<u32>(k, <u32>copy);
   store<u32>(k, <u32>n, 4);
-  store<u32>(k, <u32>load<u8>(g), 8);
+  store<u32>(k, 0, 8);
   store<u64>(k, prefix(p, n), 16);
   store<u64>(k, suffix(p, n), 24);
-  store<u8>(g, <u8>(watched + 1));
+  store<u64>(k, n >= 16 ? load<u64>(p + 8) : 0, 32);
+  // Last in its group: watchedSlotOf checks the first inline, the key configured first.
+  let ref = <i32>load<u8>(g);
+  if (ref == 0) store<u8>(g, <u8>(watched + 1));
+  else {
+    while (load<u32>(KEYS + <usize>(ref - 1) * KEY_SIZE, 8) != 0) ref = <i32>load<u32>(KEYS + <usize>(ref - 1) * KEY_SIZE, 8);
+    store<u32>(KEYS + <usize>(ref - 1) * KEY_SIZE, <u32>(watched + 1), 8);
+  }
   return watched++;
 }
 
@@ -63,7 +71,20 @@ export function watchKey(p: usize, n: usize): i32 {
 // @ts-ignore: decorator
 @inline export function watchedSlotOf(p: usize, n: usize): i32 {
   let first = <i32>load<u8>(FIRST + groupOf(n));
-  return first == 0 ? -1 : slotInGroup(first, p, n);
+  if (first == 0) return -1;
+  if (n - 8 <= 16) {
+    // 8 to 24 bytes (a group holds one length then): the group's first key checked inline on
+    // its first, last and (past 16) second 8 bytes, all of it; the call only for the others.
+    let k = KEYS + <usize>(first - 1) * KEY_SIZE;
+    if (load<u64>(k, 16) == load<u64>(p)) {
+      if (load<u64>(k, 24) == load<u64>(p + n - 8)) {
+        if (n <= 16) return first - 1;
+        if (load<u64>(k, 32) == load<u64>(p + 8)) return first - 1;
+      }
+    }
+    if (load<u32>(k, 8) == 0) return -1;
+  }
+  return slotInGroup(first, p, n);
 }
 
 function slotInGroup(ref: i32, p: usize, n: usize): i32 {
