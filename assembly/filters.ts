@@ -11,6 +11,7 @@ import { intern, MISSING, MAX_VALUE_BYTES, stringPtr, stringLen } from './intern
 import { spanNameId } from './attributes';
 import { doubleOf, intOf, boolOf, stringOf, valuePtr, valueLen } from './labelvalue';
 import { Answers, newAnswers, answerOf, keepAnswer } from './answers';
+import { bytesEqual } from './bytes';
 import {
   FILTER_COND_POLICY, FILTER_COND_CATEGORY, FILTER_COND_TARGET, FILTER_COND_TEST, FILTER_COND_SLOT, FILTER_COND_ARG,
   FILTER_COND_VALUE, FILTER_COND_SIZE, FILTER_EXCLUDE, FILTER_INCLUDE_ANY, FILTER_INCLUDE, FILTER_ON_ANY, FILTER_ON_KIND,
@@ -97,7 +98,7 @@ function patternBits(id: u32, p: usize, n: usize): u32 {
 function stringPasses(c: usize, test: u32, p: usize, n: usize, id: u32): bool {
   let arg = load<u32>(c, FILTER_COND_ARG);
   if (test == FILTER_TEST_STRING) {
-    return <usize>arg == n && memory.compare(<usize>load<u64>(c, FILTER_COND_VALUE), p, n) == 0;
+    return <usize>arg == n && bytesEqual(<usize>load<u64>(c, FILTER_COND_VALUE), p, n);
   }
   if (test != FILTER_TEST_PATTERN) return false;
   // Interned for its answer; a value past the longest interned one is asked about every time.

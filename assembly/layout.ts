@@ -14,20 +14,18 @@
 // constants, so they cost nothing on the hot path.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION: u32 = 5;
+export const ABI_VERSION: u32 = 6;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
-/** u32 hash of the key; on a free record, the next free record + 1. */
-export const RECORD_HASH: usize = 0;
 /** u32 last update, seconds of the host clock. */
-export const RECORD_UPDATED: usize = 4;
+export const RECORD_UPDATED: usize = 0;
 /** u32 bumped whenever the record is (re)used, so caches keyed by record index can tell. */
-export const RECORD_GENERATION: usize = 8;
+export const RECORD_GENERATION: usize = 4;
 /** u32 flags: RECORD_LIVE, RECORD_OVERFLOW. */
-export const RECORD_FLAGS: usize = 12;
-/** The first u32 key word. */
-export const RECORD_KEY: usize = 16;
+export const RECORD_FLAGS: usize = 8;
+/** The first u32 key word (on a free record: the next free record + 1). */
+export const RECORD_KEY: usize = 12;
 /** Records live in chunks of this many bytes, each aligned to it (a larger record: a chunk of its own). */
 export const CHUNK_BYTES: usize = 65536;
 /** A chunk starts with its number (u32); its records follow from this offset. */

@@ -167,28 +167,33 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
       p = rp;
     }
     if (tag == 0x4a) {
-      // an attribute (field 9, LEN), most of a span's fields: first, and not through the switch
-      if (++attributes > maxAttributesPerSpan) {
-        seek(p);
-        attributeWithin(attributes, M_SPAN, 9);
-        return;
+      // Attributes (field 9, LEN), most of a span's fields, come in a run: taken here, first and
+      // not through the switch, until another field.
+      while (true) {
+        if (++attributes > maxAttributesPerSpan) {
+          seek(p);
+          attributeWithin(attributes, M_SPAN, 9);
+          return;
+        }
+        let n = lenAt(p, end);
+        if (n != NO_LEN) p += lenBytes(n);
+        else {
+          seek(p);
+          n = readLenSlow(end, M_SPAN, 9);
+          if (failCode != 0) return;
+          p = rp;
+        }
+        let subEnd = p + n;
+        let q = simpleKeyValue(p, subEnd);
+        if (q != 0) watchValue(span + SPAN_SLOTS, p + 2, q - p - 2, q + 2, subEnd - q - 2);
+        else {
+          walkKeyValue(p, subEnd, span + SPAN_SLOTS, 0, 0);
+          if (failCode != 0) return;
+        }
+        p = subEnd;
+        if (p >= end || load<u8>(p) != 0x4a) break;
+        p++;
       }
-      let n = lenAt(p, end);
-      if (n != NO_LEN) p += lenBytes(n);
-      else {
-        seek(p);
-        n = readLenSlow(end, M_SPAN, 9);
-        if (failCode != 0) return;
-        p = rp;
-      }
-      let subEnd = p + n;
-      let q = simpleKeyValue(p, subEnd);
-      if (q != 0) watchValue(span + SPAN_SLOTS, p + 2, q - p - 2, q + 2, subEnd - q - 2);
-      else {
-        walkKeyValue(p, subEnd, span + SPAN_SLOTS, 0, 0);
-        if (failCode != 0) return;
-      }
-      p = subEnd;
       continue;
     }
     let field = tag >>> 3;
@@ -395,9 +400,12 @@ function walkEvent(end: usize, spanIndex: u32): void {
   let q = p + 2 + <usize>(k >> 8);
   if (q + 2 > end) return 0;
   let w = <u32>load<u16>(q);
-  if ((w & 0x80ff) != 0x12 || q + 2 + <usize>(w >> 8) != end) return 0; // value, ending the KeyValue
-  let v = q + 2;
-  if (v != end && !isSimpleValue(v, end)) return 0;
+  if ((w & 0x80ff) != 0x12) return 0; // value
+  let m = <usize>(w >> 8);
+  if (q + 2 + m != end) return 0; // ending the KeyValue
+  // A string (most values): its tag, then its length, one byte, filling the value; else the
+  // general check (that of isSimpleValue's first case, in one compare).
+  if (!(m >= 2 && <usize>load<u16>(q + 2) == (0x0a | ((m - 2) << 8))) && m != 0 && !isSimpleValue(q + 2, end)) return 0;
   return end - p <= maxStringLength ? q : 0;
 }
 

@@ -4,12 +4,13 @@
 //
 // One span in 2^PREVIEW_SAMPLE_SHIFT (64) has its attributes re-read from the request bytes
 // after aggregation; each (service, key) pair is an entry of a fixed table (PREVIEW_ENTRIES, set
-// associative by a keyed hash of service and key, PREVIEW_WAYS ways): its sampled spans, a few
+// associative by a seeded hash of service and key, PREVIEW_WAYS ways): its sampled spans, a few
 // example values and a HyperLogLog sketch of the values (hll.ts). A new pair takes the way of
 // its set with the fewest sampled spans, so the most frequent keys stay. Memory: 512 entries of
 // 1,240 bytes, 635 KB, allocated at start; nothing per span.
-import { hashBytes } from './hash';
-import { HLL_BYTES, clearSketch, addToSketch, sketchEstimate, mix64 } from './hll';
+import { previewHash } from './hash';
+import { bytesEqual } from './bytes';
+import { HLL_BYTES, clearSketch, addToSketch, sketchEstimate } from './hll';
 import { retain, release, MISSING } from './intern';
 import { serviceId } from './attributes';
 import { formatAnyValue, valuePtr, valueLen } from './labelvalue';
@@ -43,8 +44,11 @@ export function initPreview(): void {
 export function previewSpans(): void {
   if (entries == 0) return;
   const mask: u32 = (1 << PREVIEW_SAMPLE_SHIFT) - 1;
-  for (let i: u32 = 0; i < spanCount; i++) {
-    if ((seen++ & mask) != 0) continue;
+  // Span i is the (seen + i)th looked at: sampled when that is a multiple of 64.
+  let first: u32 = (0 - seen) & mask;
+  let count = spanCount;
+  seen += count;
+  for (let i = first; i < count; i += mask + 1) {
     let span = spanAt(i);
     if (skipped(span)) continue;
     let service = serviceId(resourceAt(load<u32>(span, SPAN_RESOURCE)));
@@ -57,7 +61,17 @@ export function previewSpans(): void {
 
 /** A varint at `p` (the request was checked whole: no bounds to fail); sets `at` past it. */
 let at: usize = 0;
-function varint(p: usize): u64 {
+// @ts-ignore: decorator
+@inline function varint(p: usize): u64 {
+  let b = load<u8>(p);
+  if (b < 0x80) {
+    at = p + 1;
+    return <u64>b;
+  }
+  return varintSlow(p);
+}
+
+function varintSlow(p: usize): u64 {
   let v: u64 = 0;
   let shift: u64 = 0;
   while (true) {
@@ -122,21 +136,30 @@ function keyValue(p: usize, end: usize, service: u32): void {
   if (keyLen == 0) return;
   let e = entryFor(service, key, keyLen);
   store<f64>(e, load<f64>(e, PV_SPANS) + 1, PV_SPANS);
-  formatAnyValue(value, vLen);
-  if (addToSketch(e + PV_SKETCH, mix64(<u64>hashBytes(valuePtr, valueLen)))) keepExample(e, valuePtr, valueLen);
+  let v: usize, n: usize;
+  if (vLen >= 2 && load<u8>(value) == 0x0a && <usize>load<u8>(value, 1) + 2 == vLen) {
+    // one string field (most values), its length one byte: the string, as formatAnyValue gives it
+    v = value + 2;
+    n = vLen - 2;
+  } else {
+    formatAnyValue(value, vLen);
+    v = valuePtr;
+    n = valueLen;
+  }
+  if (addToSketch(e + PV_SKETCH, previewHash(v, n))) keepExample(e, v, n);
 }
 
 /** The entry of (service, key), taken over from the least-sampled way of its set when new. */
 function entryFor(service: u32, key: usize, keyLen: usize): usize {
   let kept = keyLen < PV_KEY_BYTES ? keyLen : PV_KEY_BYTES;
-  let h = hashBytes(key, kept) ^ (service * 0x9e3779b1);
+  let h = <u32>(previewHash(key, kept) >>> 32) ^ (service * 0x9e3779b1);
   let sets = <u32>(PREVIEW_ENTRIES / PREVIEW_WAYS);
   let first = entries + <usize>((h % sets) * <u32>PREVIEW_WAYS) * PREVIEW_ENTRY_SIZE;
   let least: usize = 0;
   for (let w = 0; w < PREVIEW_WAYS; w++) {
     let e = first + <usize>w * PREVIEW_ENTRY_SIZE;
     if (load<u32>(e, PV_SERVICE) == service && <usize>load<u32>(e, PV_KEY_LEN) == keyLen
-        && load<f64>(e, PV_SPANS) > 0 && memory.compare(e + PV_KEY, key, kept) == 0) return e;
+        && load<f64>(e, PV_SPANS) > 0 && bytesEqual(e + PV_KEY, key, kept)) return e;
     if (least == 0 || load<f64>(e, PV_SPANS) < load<f64>(least, PV_SPANS)) least = e;
   }
   release(load<u32>(least, PV_SERVICE));

@@ -163,19 +163,37 @@ function buildKey(span: usize, idField: usize): void {
   store<u64>(key, id != 0 ? load<u64>(id) : 0, 16);
 }
 
-/** Stores interned id `id` at `offset` of entry `e`, holding it while the entry does. */
+/**
+ * Stores interned id `id` at `offset` of entry `e`, holding it while a stored entry does. The
+ * staged entry holds nothing (strings are only freed by sweepStrings, never during a request):
+ * insert() takes hold of its ids when it moves into the store, so a span that completes or is
+ * dropped at once touches no reference count.
+ */
 function setId(e: usize, offset: usize, id: u32): void {
-  retain(id);
-  release(load<u32>(e + offset));
+  if (e != staged) {
+    retain(id);
+    release(load<u32>(e + offset));
+  }
   store<u32>(e + offset, id);
 }
 
-/** Lets go of every id entry `e` holds. */
+/** Lets go of every id stored entry `e` holds. */
 function releaseIds(e: usize): void {
   release(load<u32>(e, E_CLIENT));
   release(load<u32>(e, E_SERVER));
   release(load<u32>(e, E_PEER));
   for (let d = 0; d < dimWords; d++) release(load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+}
+
+/** Moves the staged entry into the store (0 when full), holding its ids from then on. */
+function insert(h: u32): usize {
+  let e = insertStaged(h);
+  if (e == 0) return 0;
+  retain(load<u32>(e, E_CLIENT));
+  retain(load<u32>(e, E_SERVER));
+  retain(load<u32>(e, E_PEER));
+  for (let d = 0; d < dimWords; d++) retain(load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+  return e;
 }
 
 /** Lets go of the ids of stored entry `e`, then frees it. */
@@ -386,13 +404,12 @@ function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32
     childSide(e, resource, span, service);
     recalledParentSide(e, r, parent);
     completeInferred(e, now, nowMs);
-    releaseIds(e);
     return;
   }
   e = stage(key, nowMs + waitMs);
   store<f64>(e, w, E_MULTIPLIER);
   childSide(e, resource, span, service);
-  if (insertStaged(h) == 0) releaseIds(e);
+  insert(h);
 }
 
 /** Whether the span's tracestate says it was sampled with a probability below 1. */
@@ -414,6 +431,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
   let k = key;
   let expires = nowMs + waitMs;
   let stride = spanStride;
+  let dims = dimCount != 0;
   let span = spanAt(0) - stride;
   nextBatch();
   for (let i: u32 = 0; i < count; i++) {
@@ -464,8 +482,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
       setId(e, E_CLIENT, service);
       store<f64>(e, seconds, E_CLIENT_LATENCY);
       store<u64>(e, load<u64>(span, SPAN_END), E_CLIENT_END);
-      upsertDimensions(e, resource, span, true);
-      upsertPeer(e, span);
+      if (dims) upsertDimensions(e, resource, span, true);
       upsertDatabase(e, resource, span, seconds);
     } else {
       if (load<u32>(span, SPAN_PARENT_ID) == 0) flags |= F_ROOT;
@@ -473,25 +490,24 @@ export function aggregateServiceGraphs(nowMs: f64): void {
       setId(e, E_SERVER, service);
       store<f64>(e, seconds, E_SERVER_LATENCY);
       store<u64>(e, load<u64>(span, SPAN_START), E_SERVER_START);
-      upsertDimensions(e, resource, span, false);
-      upsertPeer(e, span);
+      if (dims) upsertDimensions(e, resource, span, false);
     }
     if (inferredFrom != 0) { // its parent, not a client, came before it: an inferred edge now
       recalledParentSide(e, inferredFrom, recalledService(inferredFrom));
       completeInferred(e, now, nowMs);
-      releaseIds(e);
       continue;
     }
     // A child standing in for the server (F_CHILD) is decided when the wait ends: a server may still come.
     let paired = load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0
       && ((load<u32>(e, E_FLAGS) & F_CHILD) == 0 || load<u32>(e, E_CONNECTION) == CONNECTION_DATABASE);
-    if (paired) complete(e, 0, now, nowMs);
-    if (e != staged) {
-      if (paired) discard(e, h);
-    } else if (paired || insertStaged(h) == 0) {
-      if (!paired) countPair(dropped, client ? service : 0, client ? 0 : service, REASON_NONE, w, now);
-      releaseIds(e);
+    if (paired) {
+      complete(e, 0, now, nowMs);
+      if (e != staged) discard(e, h);
+      continue;
     }
+    // The peer names a virtual node when the entry expires unpaired: only a waiting entry needs it.
+    upsertPeer(e, span);
+    if (e == staged && insert(h) == 0) countPair(dropped, client ? service : 0, client ? 0 : service, REASON_NONE, w, now);
   }
 }
 
@@ -519,7 +535,7 @@ function filterSide(span: usize, client: bool, nowMs: f64): void {
   }
   e = stage(key, nowMs + waitMs);
   store<u32>(e, mark, E_FLAGS);
-  insertStaged(h);
+  insert(h);
 }
 
 /**

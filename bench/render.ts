@@ -72,8 +72,8 @@ export async function seriesAndRender(o: RenderOptions, smConfig: SpanMetricsCon
   for (let i = 1; i < batches.length; i++) nativeCore.ingest(batches[i]!, Date.now());
   const nativeBytesPerSeries = (nativeCore.memoryBytes() - nm0) / (n - nativeUsed0);
   const labelPerSeries = labelBytes / n;
-  // A record: header, key words padded to 8 bytes, f64 values (assembly/layout.ts RECORD_*).
-  const stride = RECORD_KEY + ((view.keyWords * 4 + 7) & ~7) + 8 * view.valueCount;
+  // A record: header and key words padded to 8 bytes, f64 values (assembly/layout.ts RECORD_*).
+  const stride = ((RECORD_KEY + view.keyWords * 4 + 7) & ~7) + 8 * view.valueCount;
   const viewStride = (view as unknown as { stride?: number }).stride;
   let capacity = 256;
   while (capacity < n) capacity *= 2;

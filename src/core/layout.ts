@@ -4,20 +4,18 @@
 // V_ constants index f64 values, the rest is in bytes or bits as named.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
-/** u32 hash of the key; on a free record, the next free record + 1. */
-export const RECORD_HASH = 0;
 /** u32 last update, seconds of the host clock. */
-export const RECORD_UPDATED = 4;
+export const RECORD_UPDATED = 0;
 /** u32 bumped whenever the record is (re)used, so caches keyed by record index can tell. */
-export const RECORD_GENERATION = 8;
+export const RECORD_GENERATION = 4;
 /** u32 flags: RECORD_LIVE, RECORD_OVERFLOW. */
-export const RECORD_FLAGS = 12;
-/** The first u32 key word. */
-export const RECORD_KEY = 16;
+export const RECORD_FLAGS = 8;
+/** The first u32 key word (on a free record: the next free record + 1). */
+export const RECORD_KEY = 12;
 /** Records live in chunks of this many bytes, each aligned to it (a larger record: a chunk of its own). */
 export const CHUNK_BYTES = 65536;
 /** A chunk starts with its number (u32); its records follow from this offset. */

@@ -15,27 +15,23 @@
 //
 // Everything is read through the exporters' typed families (UiOptions.catalog), by role: no
 // metric or label name is matched here. The JSON's types are in src/ui/json.ts; the HTTP routes
-// in src/ui/routes.ts.
+// in src/ui/routes.ts; the health response and the sidecar's own counters in src/ui/health.ts.
 import type { Core } from '../core/index.js';
 import type { Catalog, ServiceGraphsCatalog, SlosCatalog, SpanMetricsCatalog } from '../exporters/catalog.js';
-import type { CounterFamily } from '../exporters/families.js';
 import type {
   BucketRange, Buckets, GraphEdge, GraphNode, GraphResponse, HealthResponse, NodeType, OperationRow, Rates, RedResponse,
-  RejectedRow, ServiceRow, SloRow, SlosResponse, WorstTraces,
+  ServiceRow, SloRow, SlosResponse, WorstTraces,
 } from './json.js';
 import { serviceHistory, type TotalsAt } from './history.js';
-import { cmp, exceptionRows, latestTraces, NO_WORST, r6, selfTimeHealth, selfTimeRates, worstTraces } from './rows.js';
-import { unusedDimensionWarning } from './semconv.js';
-import { missingEdges } from './missing.js';
+import { cmp, exceptionRows, latestTraces, NO_WORST, r6, selfTimeRates, worstTraces } from './rows.js';
 import { histogramQuantile, pageBounds } from './quantile.js';
 import type { Tracker } from './tracker.js';
 import {
   edgeTotals, eventTotals, operationTotals, sloCounts, sloTotals, type EdgeInfo, type EventInfo, type OpInfo, type SloInfo,
 } from './totals.js';
-import type { Registry } from 'prom-client';
+import { EMPTY_SELF, healthResponse, type SelfCounters } from './health.js';
 
-/** The sidecar's own counters (`spanmeter_*`) by name; see `telemetryCounters`. */
-export type SelfCounters = ReadonlyMap<string, number>;
+export { telemetryCounters, type SelfCounters } from './health.js';
 
 export interface UiOptions {
   core: Core;
@@ -111,8 +107,6 @@ interface Window {
 function range(bounds: readonly number[] | undefined): BucketRange | null {
   return bounds && bounds.length > 0 ? { first: bounds[0]!, last: bounds[bounds.length - 1]! } : null;
 }
-
-const EMPTY_SELF: SelfCounters = new Map();
 
 // ---------------------------------------------------------------------------------------------
 
@@ -334,82 +328,11 @@ export class UiApi {
 
   async health(query: WindowQuery = {}): Promise<HealthResponse> {
     const w = await this.window(query);
-    const { core } = this.options;
-    const self = this.state!.self;
-    const then = w.snapshot?.self ?? EMPTY_SELF;
-    const perSecond = (name: string): number | null =>
-      w.seconds > 0 ? r6(Math.max(0, (self.get(name) ?? 0) - (then.get(name) ?? 0)) / w.seconds) : null;
-    const reasons = new Set<string>();
-    for (const name of self.keys()) {
-      const m = /^(?:spans|requests)_rejected:(.+)$/.exec(name);
-      if (m) reasons.add(m[1]!);
-    }
-    const rejected: RejectedRow[] = [...reasons].sort().map((reason) => ({
-      reason,
-      spans_per_second: perSecond(`spans_rejected:${reason}`),
-      spans_total: self.get(`spans_rejected:${reason}`) ?? 0,
-      requests_per_second: perSecond(`requests_rejected:${reason}`),
-      requests_total: self.get(`requests_rejected:${reason}`) ?? 0,
-    }));
-    const limit = this.options.maxActiveSeries ?? 0;
-    const active = core.activeSeries();
-    const limited = core.seriesLimited();
-    const sum = (f: CounterFamily | undefined): number => {
-      const view = f?.table();
-      if (!f || !view) return 0;
-      let n = 0;
-      for (let slot = 0; slot < view.used; slot++) if (view.live(slot)) n += view.value(slot, f.value);
-      return n;
-    };
-    const sg = this.sg
-      ? {
-        store_size: core.edgeStoreSize(),
-        max_items: this.options.maxItems ?? null,
-        unpaired_total: sum(this.sg.unpaired),
-        dropped_total: sum(this.sg.dropped),
-        missing_edges: missingEdges(this.sg),
-      }
-      : null;
-    const st = selfTimeHealth(core);
-    const late = core.lateSpans();
-
-    const warnings: string[] = [];
-    if (limited > 0) {
-      warnings.push(`Series limit reached (${limit}): ${limited} new label sets were counted in the metric_overflow="true" series.`);
-    } else if (limit > 0 && active >= 0.9 * limit) {
-      warnings.push(`Active series at ${Math.round((100 * active) / limit)}% of the limit (${active} of ${limit}).`);
-    }
-    if (sg && sg.dropped_total > 0) {
-      warnings.push(`Service-graph store full: ${sg.dropped_total} spans were dropped (max_items ${sg.max_items ?? '?'}).`);
-    }
-    if (st && st.dropped_total > 0) {
-      warnings.push(`Self-time store full: ${st.dropped_total} spans were counted apart as unknown (self_time_max_items ${st.max_items}).`);
-    }
-    for (const r of rejected) {
-      if ((r.spans_per_second ?? 0) > 0 || (r.requests_per_second ?? 0) > 0) {
-        warnings.push(`Rejecting ${r.reason.replace(/_/g, ' ')} requests now (${r.requests_total} requests, ${r.spans_total} spans so far).`);
-      }
-    }
-    if (late > 0) warnings.push(`${late} spans ended before the ingestion slack and were left out.`);
-    const accepted = self.get('spans_accepted') ?? 0;
-    for (const attribute of this.unusedDimensions()) warnings.push(unusedDimensionWarning(attribute, accepted));
-    return {
-      time: w.now,
-      window_seconds: r6(w.seconds),
-      spans: {
-        received_per_second: perSecond('spans_received'),
-        accepted_per_second: perSecond('spans_accepted'),
-        received_total: self.get('spans_received') ?? 0,
-        accepted_total: self.get('spans_accepted') ?? 0,
-        dropped_late_total: late,
-      },
-      rejected,
-      series: { active, limit, limited_total: limited, removed_total: core.seriesRemoved() },
-      service_graphs: sg,
-      self_time: st,
-      wasm_memory_bytes: core.memoryBytes(),
-      warnings,
-    };
+    return healthResponse({
+      core: this.options.core, now: w.now, seconds: w.seconds, self: this.state!.self, then: w.snapshot?.self ?? EMPTY_SELF,
+      maxActiveSeries: this.options.maxActiveSeries, serviceGraphs: this.sg, maxItems: this.options.maxItems,
+      unusedDimensions: () => this.unusedDimensions(),
+    });
   }
 
   async slos(query: WindowQuery = {}): Promise<SlosResponse> {
@@ -584,18 +507,4 @@ export class UiApi {
   private makeSlos(): Tracker<SloInfo> | undefined {
     return this.slo && sloTotals(this.slo);
   }
-}
-
-/** Reads the sidecar's own counters from its prom-client registry, for UiOptions.selfCounters. */
-export function telemetryCounters(registry: Pick<Registry, 'getSingleMetric'>): () => Promise<SelfCounters> {
-  const read = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? [];
-  return async () => {
-    const out = new Map<string, number>();
-    const add = (key: string, v: number) => out.set(key, (out.get(key) ?? 0) + v);
-    for (const v of await read('spanmeter_spans_received_total')) add('spans_received', v.value);
-    for (const v of await read('spanmeter_spans_accepted_total')) add('spans_accepted', v.value);
-    for (const v of await read('spanmeter_spans_rejected_total')) add(`spans_rejected:${String(v.labels.reason)}`, v.value);
-    for (const v of await read('spanmeter_requests_rejected_total')) add(`requests_rejected:${String(v.labels.reason)}`, v.value);
-    return out;
-  };
 }

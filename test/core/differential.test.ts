@@ -25,10 +25,12 @@ import type { Core } from '../../src/core/index.js';
 import type { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import { referenceDecode } from '../support/reference.js';
 import {
-  type Bytes, type SeriesMap, type TestConfig, addExpected, anyInt, anyString, cloneSeries, decodeReference,
-  diffSeries, encode, explainMismatch, fDouble, fFixed64, fLen, fVarint, failureOf, findRuleViolation, hex, keyValue, makeCore,
-  parseExposition, readCore, request, sameRaw, spanMetricsConfig, tag, u64, varint,
+  type Bytes, type SeriesMap, type TestConfig, addExpected, anyInt, anyString, cloneSeries,
+  diffSeries, encode, explainMismatch, fDouble, fFixed64, fLen, fVarint, hex, keyValue, makeCore,
+  readCore, request, sameRaw, spanMetricsConfig, tag, u64, varint,
 } from './helpers.js';
+import { parseExposition } from './exposition.js';
+import { decodeReference, failureOf, findRuleViolation } from './rules.js';
 import { FULL, SMALL, encodeRandomly, mutate, randomRequest } from './generate.js';
 import { testPrng } from '../support/prng.js';
 

@@ -26,20 +26,20 @@ describe('core memory', () => {
   it('grows by about what a series holds, not by doubling', async () => {
     const { core, perSeries } = await grown(30_000);
     expect(core.table('spanMetrics')!.used).toBe(30_000);
-    // By hand: a record is 176 bytes (16 header + 5 key words padded to 24 + 17 f64 values:
+    // By hand: a record is 168 bytes (12 header + 5 key words = 32, 8-aligned + 17 f64 values:
     // calls, size, sum and the 14 default buckets), its 37-byte span name 40 in an 8-byte size
     // class plus a 16-byte string entry, and two indexes of 8-byte slots doubled when 7/8 full,
     // so at least 7/16 full (8 / (7/16) = 18.3 bytes each per series), and the series'
     // slowest-trace slot (assembly/worst.ts WORST_SIZE, 48 bytes in chunks of 128; no failed
-    // slots: no span failed): 176 + 40 + 16 + 36.6 + 48 = 316.6, plus at most 512 KiB of slack
+    // slots: no span failed): 168 + 40 + 16 + 36.6 + 48 = 308.6, plus at most 512 KiB of slack
     // per memory.grow (18 bytes over 29,488 series). Doubling the memory, as the allocator
     // before did, gave 427 here (4 MiB to 16 MiB) without the slowest-trace slot.
-    expect(perSeries).toBeGreaterThan(176);
-    expect(perSeries).toBeLessThan(316.6 + 18);
+    expect(perSeries).toBeGreaterThan(168);
+    expect(perSeries).toBeLessThan(308.6 + 18);
   });
 
   it('reads every record through the chunk directory, and reuses what removed series held', async () => {
-    const n = 2000; // over five chunks of 372 records (65,536 - 8 bytes / 176)
+    const n = 2000; // over five chunks of 390 records (65,536 - 8 bytes / 168)
     const { core } = await grown(n);
     const check = (): void => {
       const view = core.table('spanMetrics')!;

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import * as L from '../../src/core/layout.js';
-import { anyString, decodeReference, fFixed64, fLen, fVarint, keyValue, request, type Bytes } from './helpers.js';
+import { anyString, fFixed64, fLen, fVarint, keyValue, request, type Bytes } from './helpers.js';
+import { decodeReference } from './rules.js';
 
 const span = (attributes: Bytes[]): Bytes => [
   ...fLen(1, new Uint8Array(16).fill(1)), ...fLen(2, new Uint8Array(8).fill(2)), ...fLen(5, 'op'), ...fVarint(6, 2),
