@@ -16,6 +16,7 @@ import {
   serviceId, hasServiceName, resourceOrSpanSlot, spanSlot, slotValueId, slotValue, spanMultiplier,
 } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
+import { upsertEdge } from './edgememo';
 import { recordExemplar } from './exemplars';
 import { observeWorstEdge } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
@@ -274,7 +275,7 @@ function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
     store<u32>(edgeKey + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
   }
   let t = edges;
-  let record = upsert(t, edgeKey, now);
+  let record = upsertEdge(t, edgeKey, SG_KEY_DIMENSIONS + dimWords, now);
   let r = record + t.valuesOffset;
   let w = load<f64>(e, E_MULTIPLIER);
   let b = <usize>buckets.count << 3;

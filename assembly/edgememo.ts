@@ -1,0 +1,30 @@
+// A memo in front of series.ts's upsert for the service-graph edges table (servicegraphs.ts
+// complete()): the record an edge key last led to, in a direct-mapped table of MEMO_SLOTS record
+// addresses picked by the key's client, server, connection and virtual-node words. A hit is a
+// live record (RECORD_FLAGS exactly RECORD_LIVE: neither removed as stale nor the overflow
+// record) whose key words equal the key's, which is the record upsert would find: a key has at
+// most one live record and records never move (series.ts). A hit sets the record's update time
+// as upsert does; a miss asks upsert and remembers the record when it is a live one.
+import { SeriesTable, upsert } from './series';
+import { RECORD_FLAGS, RECORD_KEY, RECORD_LIVE, RECORD_UPDATED } from './layout';
+
+const MEMO_SLOTS: i32 = 256; // the slot is the top 8 bits of the mix
+const MEMO: usize = memory.data(MEMO_SLOTS * 4);
+
+/** upsert(t, key, now) for a key of `words` u32 words, through the memo. */
+export function upsertEdge(t: SeriesTable, key: usize, words: i32, now: u32): usize {
+  let mix = load<u32>(key) * 0x9e3779b1 ^ load<u32>(key, 4) * 0x85ebca77 ^ load<u32>(key, 8) * 0xc2b2ae3d ^ load<u32>(key, 12);
+  let m = MEMO + (<usize>(mix >>> 24) << 2);
+  let r = <usize>load<u32>(m);
+  if (r != 0 && load<u32>(r, RECORD_FLAGS) == RECORD_LIVE) {
+    let w = 0;
+    while (w < words && load<u32>(r + RECORD_KEY + (<usize>w << 2)) == load<u32>(key + (<usize>w << 2))) w++;
+    if (w == words) {
+      store<u32>(r, now, RECORD_UPDATED);
+      return r;
+    }
+  }
+  r = upsert(t, key, now);
+  if (load<u32>(r, RECORD_FLAGS) == RECORD_LIVE) store<u32>(m, <u32>r);
+  return r;
+}

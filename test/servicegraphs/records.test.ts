@@ -1,0 +1,56 @@
+// Edge series records across removal as stale: an edge whose series was removed (registry
+// stale_duration, 15 minutes by default) and then seen again starts a new series from zero, and a
+// record freed by one edge and taken by another counts only that other edge. The core looks an
+// edge's record up through a memo in front of the series table (assembly/edgememo.ts): these
+// are the cases where a remembered record no longer belongs to the key.
+import { describe, expect, test } from 'vitest';
+import { SMALL_BUCKETS, edgeLines, harness, sorted, type SpanSpec } from './helpers.js';
+
+const MIN = 60_000;
+
+/** A client/server pair client → server in trace `trace`, 0.5 s client span, 0.25 s server span. */
+function pair(trace: number, client: string, server: string): SpanSpec[] {
+  return [
+    { trace, id: 1, kind: 'client', service: client, durMs: 500 },
+    { trace, id: 2, parent: 1, kind: 'server', service: server, durMs: 250 },
+  ];
+}
+
+describe('edge records removed as stale', () => {
+  // a → b at 0 and b → a at 10 minutes: a sweep at 16 minutes (stale after 15) removes a → b
+  // only, and "a" and "b" stay interned (b → a holds them), so a → b comes back with the very
+  // same key words.
+  async function setUp() {
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS });
+    h.send(pair(1, 'a', 'b'), 0);
+    h.send(pair(2, 'b', 'a'), 10 * MIN);
+    expect(h.core.sweep(16 * MIN)).toBe(1);
+    expect(h.lines()).toEqual(sorted(edgeLines('client="b",server="a"', { server: [0.25], client: [0.5] })));
+    return h;
+  }
+
+  test('an edge seen again after its series was removed counts from zero, in a new series', async () => {
+    const h = await setUp();
+    h.send(pair(3, 'a', 'b'), 16 * MIN);
+    expect(h.lines()).toEqual(
+      sorted([
+        ...edgeLines('client="a",server="b"', { server: [0.25], client: [0.5] }),
+        ...edgeLines('client="b",server="a"', { server: [0.25], client: [0.5] }),
+      ]),
+    );
+  });
+
+  test('a record freed by one edge and taken by another counts only the other', async () => {
+    const h = await setUp();
+    // c → d takes the record a → b left; then a → b comes back and needs a record of its own.
+    h.send(pair(3, 'c', 'd'), 16 * MIN);
+    h.send(pair(4, 'a', 'b'), 16 * MIN);
+    expect(h.lines()).toEqual(
+      sorted([
+        ...edgeLines('client="a",server="b"', { server: [0.25], client: [0.5] }),
+        ...edgeLines('client="b",server="a"', { server: [0.25], client: [0.5] }),
+        ...edgeLines('client="c",server="d"', { server: [0.25], client: [0.5] }),
+      ]),
+    );
+  });
+});
