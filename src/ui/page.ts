@@ -42,6 +42,7 @@ export function pageHtml(refreshMs: number, traceUrl = ''): string {
     <div class="card" id="h-rejected"><h2>Rejected</h2><p class="big">…</p><p class="sub"></p></div>
     <div class="card" id="h-series"><h2>Active series</h2><p class="big">…</p><p class="sub"></p><div class="bar" aria-hidden="true"><span></span></div></div>
     <div class="card" id="h-graph"><h2>Edge store</h2><p class="big">…</p><p class="sub"></p></div>
+    <div class="card" id="h-self" hidden><h2>Self-time store</h2><p class="big">…</p><p class="sub"></p></div>
   </section>
   <div id="warnings" class="warnings" role="alert" hidden></div>
   <div id="missing-edges" class="missing" hidden><h2>Why edges are missing (since start)</h2><ul></ul></div>

@@ -49,6 +49,17 @@ export function renderHealth(h: HealthResponse): void {
   } else {
     card('h-graph', 'off', 'add service-graphs to processors to turn service graphs on');
   }
+  // The self-time store (processor.span_metrics.self_time), beside the edge store; no card when off.
+  const st = h.self_time;
+  el('#h-self').hidden = st === null;
+  if (st) {
+    card(
+      'h-self',
+      `${formatCount(st.store_size)} / ${formatCount(st.max_items)}`,
+      `waiting spans · ${formatCount(st.orphans_total)} orphaned · ${formatCount(st.dropped_total)} dropped`,
+      st.dropped_total > 0,
+    );
+  }
   const box = el('#warnings');
   const key = h.warnings.join('\n');
   if (box.dataset.key !== key) {
