@@ -65,17 +65,21 @@ export function spanMultiplier(resource: usize, span: usize, slot: i32, tracesta
 }
 
 /** Interned service.name of a resource (formatted like any attribute; "" when absent), cached on the record. */
-export function serviceId(resource: usize): u32 {
+// @ts-ignore: decorator
+@inline export function serviceId(resource: usize): u32 {
   let id = load<u32>(resource, RES_SERVICE_ID);
-  if (id == 0xffffffff) {
-    let p = <usize>load<u32>(resource, RES_SERVICE_PTR);
-    id = 0;
-    if (p != 0) {
-      formatAnyValue(p, <usize>load<u32>(resource, RES_SERVICE_LEN));
-      id = intern(valuePtr, valueLen);
-    }
-    store<u32>(resource, id, RES_SERVICE_ID);
+  return id != 0xffffffff ? id : internServiceId(resource);
+}
+
+/** serviceId the first time on a resource. */
+function internServiceId(resource: usize): u32 {
+  let p = <usize>load<u32>(resource, RES_SERVICE_PTR);
+  let id: u32 = 0;
+  if (p != 0) {
+    formatAnyValue(p, <usize>load<u32>(resource, RES_SERVICE_LEN));
+    id = intern(valuePtr, valueLen);
   }
+  store<u32>(resource, id, RES_SERVICE_ID);
   return id;
 }
 
@@ -85,11 +89,15 @@ export function hasServiceName(resource: usize): bool {
 }
 
 /** Interned name of a span, cached on the record. */
-export function spanNameId(span: usize): u32 {
+// @ts-ignore: decorator
+@inline export function spanNameId(span: usize): u32 {
   let id = load<u32>(span, SPAN_NAME_ID);
-  if (id == NOT_INTERNED) {
-    id = intern(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN));
-    store<u32>(span, id, SPAN_NAME_ID);
-  }
+  return id != NOT_INTERNED ? id : internSpanName(span);
+}
+
+/** spanNameId the first time on a span. */
+function internSpanName(span: usize): u32 {
+  let id = intern(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN));
+  store<u32>(span, id, SPAN_NAME_ID);
   return id;
 }

@@ -196,8 +196,12 @@ export function normalizedName(id: u32): u32 {
 }
 
 /** The span-name id span metrics use for `span` under the mode (with on: normalised, or its http.route). */
-export function spanMetricsNameId(span: usize): u32 {
-  if (mode != NORMALIZE_ON) return spanNameId(span);
+// @ts-ignore: decorator
+@inline export function spanMetricsNameId(span: usize): u32 {
+  return mode != NORMALIZE_ON ? spanNameId(span) : normalizedSpanName(span);
+}
+
+function normalizedSpanName(span: usize): u32 {
   let p = <usize>load<u32>(span, SPAN_NAME_PTR);
   let n = <usize>load<u32>(span, SPAN_NAME_LEN);
   if (routeSlot >= 0) {

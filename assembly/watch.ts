@@ -3,14 +3,15 @@
 // watched-attribute slot: 0 … MAX_WATCHED - 1, the index of its place in the staging records;
 // not to be confused with a series record's index, series.ts). Every attribute of every span
 // passes through watchedSlotOf, so it hashes nothing: keys are grouped
-// by length, and a candidate is checked on its first 8 bytes before a full compare.
+// by length, and a candidate is checked on its first 8 bytes, then its last 8 (all of a key up
+// to 16 bytes, as most are), then the words between, inline.
 import { MAX_WATCHED } from './layout';
-import { bytesEqual } from './bytes';
 
 const LENGTHS: i32 = 64; // keys of 63 bytes and more share the last group
 
-// Per key: ptr u32, len u32, next key of the same length group + 1 u32, pad u32, first 8 bytes u64.
-const KEY_SIZE: usize = 24;
+// Per key: ptr u32, len u32, next key of the same length group + 1 u32, pad u32, first 8 bytes
+// u64, last 8 bytes u64 (0 under 8 bytes: the first 8, zero-padded, hold it all).
+const KEY_SIZE: usize = 32;
 const KEYS: usize = memory.data(MAX_WATCHED * <i32>KEY_SIZE);
 // Per length group: first key + 1 (u8), 0 = none.
 const FIRST: usize = memory.data(LENGTHS);
@@ -34,6 +35,12 @@ export function watchedCount(): i32 {
   return v;
 }
 
+/** The last 8 bytes of [p, p+n) as a little-endian u64 when n >= 8, else 0. */
+// @ts-ignore: decorator
+@inline function suffix(p: usize, n: usize): u64 {
+  return n >= 8 ? load<u64>(p + n - 8) : 0;
+}
+
 /** Adds a key (copied) and returns its slot, or the existing slot for a key seen before; -1 when full. */
 export function watchKey(p: usize, n: usize): i32 {
   let found = watchedSlotOf(p, n);
@@ -47,6 +54,7 @@ export function watchKey(p: usize, n: usize): i32 {
   store<u32>(k, <u32>n, 4);
   store<u32>(k, <u32>load<u8>(g), 8);
   store<u64>(k, prefix(p, n), 16);
+  store<u64>(k, suffix(p, n), 24);
   store<u8>(g, <u8>(watched + 1));
   return watched++;
 }
@@ -62,8 +70,15 @@ function slotInGroup(ref: i32, p: usize, n: usize): i32 {
   let head = prefix(p, n);
   while (ref != 0) {
     let k = KEYS + <usize>(ref - 1) * KEY_SIZE;
-    if (load<u64>(k, 16) == head && <usize>load<u32>(k, 4) == n && bytesEqual(<usize>load<u32>(k), p, n)) {
-      return ref - 1;
+    if (load<u64>(k, 16) == head && <usize>load<u32>(k, 4) == n) {
+      if (n <= 8) return ref - 1;
+      if (load<u64>(k, 24) == load<u64>(p + n - 8)) {
+        // the last 8 bytes match: the words between, the last one overlapping them
+        let q = <usize>load<u32>(k);
+        let i: usize = 8;
+        while (i + 8 < n && load<u64>(q + i) == load<u64>(p + i)) i += 8;
+        if (i + 8 >= n) return ref - 1;
+      }
     }
     ref = <i32>load<u32>(k, 8);
   }
