@@ -7,7 +7,7 @@
 //   (b3) as (b) with two filter policies on each processor (BENCH_FILTERS), keeping every span,
 //        and a dimension mapping on span metrics (BENCH_MAPPING); (b4)-(b7): see bench/stages.ts
 //        ((b7): issue 24's options, infer_edges parent_child and self time);
-//   (c)  the same design in plain TypeScript (bench/js-core.ts), checking the structure of
+//   (c)  the same design in plain TypeScript (bench/js-core.ts, the walk bench/js-otlp.ts), checking the structure of
 //        the whole request as the core does; (c0) the same, skipping unread what it does not
 //        aggregate;
 //   (d)  the naive peer: protobufjs decode + Map (bench/naive.ts);

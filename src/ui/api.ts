@@ -110,6 +110,30 @@ function range(bounds: readonly number[] | undefined): BucketRange | null {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Each service row's slowest trace: the slowest of its operations' (`worst`, by operation key)
+ * among those its figures come from (entry kinds, or every kind with basis `all`). No new scan:
+ * the operations' worst traces are read once per /api/red already.
+ */
+function serviceWorst(ops: Tracker<OpInfo>, services: Map<string, ServiceRow>, worst: Map<number, WorstTraces>): void {
+  for (const row of services.values()) {
+    row.slowest_trace_id = null;
+    row.slowest_seconds = null;
+  }
+  for (let k = 0; k < ops.size; k++) {
+    const info = ops.infos[k]!;
+    const row = services.get(info.service);
+    const wk = worst.get(k);
+    if (info.overflow || !row || !wk || wk.slowest_seconds === null) continue;
+    if (row.basis === 'entry' && !ENTRY_KINDS.has(info.spanKind)) continue;
+    const current = row.slowest_seconds ?? null;
+    if (current === null || current < wk.slowest_seconds) {
+      row.slowest_trace_id = wk.slowest_trace_id;
+      row.slowest_seconds = wk.slowest_seconds;
+    }
+  }
+}
+
 export class UiApi {
   private state: State | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -301,6 +325,7 @@ export class UiApi {
         });
       }
     }
+    if (ops) serviceWorst(ops, services, worst);
     let historyTime: number[] = [];
     if (ops && w.snapshot) {
       const points: TotalsAt[] = w.inside.map((x) => ({ t: x.t, ops: x.ops! }));

@@ -84,6 +84,12 @@ export interface ServiceRow extends Rates {
   operations: number;
   /** /api/red only: the same figures per interval between snapshots, oldest first (see RedResponse.history_time). */
   history?: ServiceHistory;
+  /**
+   * /api/red only: the slowest of the slowest traces (OperationRow.slowest_trace_id) of the
+   * operations its figures come from (its server and consumer ones, or all with basis `all`); null without.
+   */
+  slowest_trace_id?: string | null;
+  slowest_seconds?: number | null;
 }
 
 /** Per interval: requests per second, error ratio and p95 (null without requests). */

@@ -251,9 +251,21 @@ describe('/api/graph, /api/red, /api/health', () => {
       self_time: null,
       buckets: { span_metrics: { first: 0.01, last: 1 }, service_graphs: null },
       services: [
-        { service: 'checkout', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'entry', operations: 3, history: history(0.2, 0.5, 0.91) },
-        { service: 'frontend', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'entry', operations: 4, history: history(0.3, 0.333333, 0.865) },
-        { service: 'mailer', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'entry', operations: 1, history: history(0.1, 0, 0.0955) },
+        // The slowest trace of the entry operations below: checkout's Checkout trace 2 (0.3 s; its
+        // clients' 0.008 and 0.002 do not count); frontend's GET /cart trace 2 (0.4 s, over GET /home
+        // 0.005); mailer's process orders trace 1 (0.06 s).
+        {
+          service: 'checkout', rate: 0.1, error_ratio: 0.5, p50: 0.1, p95: 0.91, p99: 0.982, basis: 'entry', operations: 3, history: history(0.2, 0.5, 0.91),
+          slowest_trace_id: trace(2), slowest_seconds: 0.3,
+        },
+        {
+          service: 'frontend', rate: 0.15, error_ratio: 0.333333, p50: 0.055, p95: 0.865, p99: 0.973, basis: 'entry', operations: 4, history: history(0.3, 0.333333, 0.865),
+          slowest_trace_id: trace(2), slowest_seconds: 0.4,
+        },
+        {
+          service: 'mailer', rate: 0.05, error_ratio: 0, p50: 0.055, p95: 0.0955, p99: 0.0991, basis: 'entry', operations: 1, history: history(0.1, 0, 0.0955),
+          slowest_trace_id: trace(1), slowest_seconds: 0.06,
+        },
       ],
       history_time: [T + 10_000, T + 20_000],
       operations: [
@@ -292,6 +304,26 @@ describe('/api/graph, /api/red, /api/health', () => {
       ['mailer', 'process orders', 'SPAN_KIND_CONSUMER', 0.05, 0.055],
     ]);
     expect((await api.red({ service: 'nobody' })).operations).toEqual([]);
+  });
+
+  it('/api/red: a service\'s slowest trace is its server and consumer spans\' slowest, else any span\'s', async () => {
+    // A fresh core: shop's server span 10 ms (trace 11) and its client span 50 ms (trace 12): the
+    // client is slower but the row counts shop's server spans (basis entry): trace 11, 0.01 s.
+    // batch has only clients, 20 ms (trace 13) and 30 ms (trace 14) (basis all): trace 14, 0.03 s.
+    const t = await setup({ serviceGraphs: false });
+    ingest(t.core, [
+      { trace: 11, id: 1, kind: 'server', service: 'shop', name: 'GET /', durMs: 10 },
+      { trace: 12, id: 1, kind: 'client', service: 'shop', name: 'GET stock', durMs: 50 },
+      { trace: 13, id: 1, kind: 'client', service: 'batch', name: 'POST upload', durMs: 20 },
+      { trace: 14, id: 1, kind: 'client', service: 'batch', name: 'POST upload', durMs: 30 },
+    ], T + 1000);
+    t.clock.now = T + 2000;
+    const red = await t.api.red();
+    expect(red.services.map((r) => [r.service, r.basis, r.slowest_trace_id, r.slowest_seconds])).toEqual([
+      ['batch', 'all', trace(14), 0.03],
+      ['shop', 'entry', trace(11), 0.01],
+    ]);
+    t.api.release();
   });
 
   it('/api/health: spans in and rejected by reason over the window, series, edge store', async () => {

@@ -1,5 +1,5 @@
-// The page in Chromium: one click from a slow p99 (an operation's, an edge's latency) to the
-// slowest trace, and from an error ratio to the latest failed one, through ui.trace_url. The
+// The page in Chromium: one click from a slow p99 (an operation's, a service's, an edge's latency)
+// to the slowest trace, and from an error ratio to the latest failed one, through ui.trace_url. The
 // "trace view" is a small HTTP server of this test on loopback, which records what it was asked.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -96,6 +96,19 @@ describe('the page links the worst traces', () => {
     expect(await page.getAttribute(`${web} td:nth-child(8) a`, 'href')).toBe(`${base}/trace/${trace(1)}`);
     // (The tabs also ask for /favicon.ico.)
     expect(asked.filter((u) => u.startsWith('/trace/'))).toEqual([`/trace/${trace(2)}`, `/trace/${trace(4)}`]);
+  });
+
+  it('a service\'s p99 opens the slowest trace of its server spans, without selecting the service', async () => {
+    // api's server spans: trace 2 the slowest (80 ms); web's: all 100 ms, its GET / operation's
+    // slowest is trace 1 (the test above); web's client spans (up to 82 ms) do not count.
+    const p99 = (service: string) => `#services tbody tr[data-key="${service}"] td:nth-child(6) a`;
+    await page.waitForSelector(p99('api'), POLL);
+    expect(await page.getAttribute(p99('api'), 'title')).toBe('Open the slowest trace of api (80.0ms)');
+    const base = new URL(await page.getAttribute(p99('api'), 'href') ?? '').origin;
+    expect(await follow(p99('api'))).toEqual([`${base}/trace/${trace(2)}`, `/trace/${trace(2)}`]);
+    expect(await page.getAttribute(p99('web'), 'href')).toBe(`${base}/trace/${trace(1)}`);
+    // The click opened the trace; the services table selected nothing (a click elsewhere on a row does).
+    expect(await page.$$eval('#services tbody tr.selected', (trs) => trs.length)).toBe(0);
   });
 
   it('an edge\'s latency opens its slowest trace (by server span), its rate and errors the latest failed one', async () => {

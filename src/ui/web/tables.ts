@@ -69,7 +69,7 @@ function traceCell(td: HTMLTableCellElement, traceId: string | null): void {
 
 /**
  * A cell whose text links to a trace (ui.trace_url; `traceId` null or no template: plain text):
- * the p99 to the operation's slowest trace, the error ratio to its latest failed one.
+ * the p99 to the operation's (or service's) slowest trace, the error ratio to its latest failed one.
  */
 function linkedCell(tr: HTMLTableRowElement, i: number, text: string, cls: string, traceId: string | null, title: string): void {
   const td = cell(tr, i, null, cls);
@@ -145,7 +145,7 @@ export function renderServices(all: ServiceRow[]): void {
       cell(tr, 2, formatPercent(r.error_ratio), `err lvl-${errorLevel(r.error_ratio)}`);
       cell(tr, 3, formatQuantile(r.p50, b), 'num');
       cell(tr, 4, formatQuantile(r.p95, b), 'num');
-      cell(tr, 5, formatQuantile(r.p99, b), 'num');
+      linkedCell(tr, 5, formatQuantile(r.p99, b), 'num', r.slowest_trace_id ?? null, `Open the slowest trace of ${r.service} (${formatSeconds(r.slowest_seconds)})`);
       cell(tr, 6, String(r.operations), 'num');
       renderSpark(cell(tr, 7, null, 'trend'), r.history);
     },
@@ -264,7 +264,8 @@ export function wireTable(table: HTMLTableElement, sort: () => Sort, rerender: (
       case 'PageUp': next = Math.max(0, i - 10); break;
       case 'Enter':
       case ' ':
-        if (select) {
+        // On a trace link (a p99) the key follows the link.
+        if (select && !(ev.target as HTMLElement).closest('a')) {
           ev.preventDefault();
           select(tr.dataset.key);
         }
@@ -290,6 +291,7 @@ export function wireTable(table: HTMLTableElement, sort: () => Sort, rerender: (
   });
   if (select) {
     tbody.addEventListener('click', (ev) => {
+      if ((ev.target as HTMLElement).closest('a')) return; // a trace link opens the trace, not the service
       const tr = (ev.target as HTMLElement).closest('tr');
       if (tr?.dataset.key) select(tr.dataset.key);
     });
