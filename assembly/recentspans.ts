@@ -7,6 +7,8 @@
 // are not written: they wait in the edge store, where their children find them.
 
 import { freeEpoch } from './intern';
+import { SPAN_START, SPAN_END } from './staging';
+import { durationSeconds } from './histogram';
 
 /** Entries (a power of two): 65,536 × 32 bytes = 2 MiB, and 1 MiB more with infer_edges. */
 export const RECENT_CAPACITY: u32 = 1 << 16;
@@ -39,8 +41,8 @@ export function nextBatch(): void {
   batch++;
 }
 
-/** Remembers the span whose key (trace id, span id) is at `key`, hashed `h`; `info` its kind | R_ERROR. */
-export function remember(key: usize, h: u32, service: u32, info: u32, seconds: f64, index: u32): void {
+/** Remembers span record `span` (staging.ts, at `index`), its key (trace id, span id) at `key`, hashed `h`; `info` its kind | R_ERROR. */
+export function remember(key: usize, h: u32, service: u32, info: u32, span: usize, index: u32): void {
   let slot = <usize>(h & (RECENT_CAPACITY - 1));
   let e = entries + slot * ENTRY;
   store<u64>(e, load<u64>(key)); // KEY_BYTES, word by word
@@ -50,7 +52,7 @@ export function remember(key: usize, h: u32, service: u32, info: u32, seconds: f
   store<u32>(e, (info & 0xffff) | (freeEpoch << 16), R_INFO);
   if (details != 0) {
     let d = details + slot * DETAIL;
-    store<f64>(d, seconds, D_SECONDS);
+    store<f64>(d, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), D_SECONDS);
     store<u32>(d, batch, D_BATCH);
     store<u32>(d, index, D_INDEX);
   }

@@ -321,7 +321,7 @@ function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32,
   let h = keyHash(key);
   let service = serviceId(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
-  remember(key, h, service, kind | failed, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), i);
+  remember(key, h, service, kind | failed, span, i);
   let e = find(key, h);
   if (e == 0) return;
   let flags = load<u32>(e, E_FLAGS);
@@ -414,7 +414,8 @@ function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32
 }
 
 /** Whether the span's tracestate says it was sampled with a probability below 1. */
-function sampled(span: usize): bool {
+// @ts-ignore: decorator
+@inline function sampled(span: usize): bool {
   let p = <usize>load<u32>(span, SPAN_TRACE_STATE_PTR);
   return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
 }
@@ -451,7 +452,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
       continue;
     }
     let service = serviceId(resource);
-    let w = spanMultiplier(resource, span, mult, ts);
+    let w = mult < 0 && !ts ? 1 : spanMultiplier(resource, span, mult, ts);
     if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
     if (!client && !server) continue;
     buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
