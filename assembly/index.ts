@@ -36,7 +36,7 @@ import {
 } from './cardinality';
 import { configureNormalization, normalizedName } from './normalize';
 import { setPreview, initPreview, previewSpans, previewEstimate, entries as previewEntries, sampled as previewSampled } from './preview';
-import { ABI_VERSION, PROCESSOR_SPAN_METRICS } from './layout';
+import { ABI_VERSION, PROCESSOR_SPAN_METRICS, EXEMPLAR_TABLE_SPAN_METRICS, EXEMPLAR_TABLE_EDGES } from './layout';
 
 initFieldTable();
 initIntern();
@@ -341,12 +341,12 @@ export function late_spans(): f64 {
 export function sweep(nowMs: f64, staleMs: f64): u32 {
   let cutoff = nowMs > staleMs ? <u32>((nowMs - staleMs) / 1000) : 0;
   let removed: u32 = 0;
-  if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff);
+  if (spanMetricsEnabled()) removed += removeStale(spanMetricsTable, cutoff, EXEMPLAR_TABLE_SPAN_METRICS);
   if (eventsEnabled()) removed += removeStale(eventsTable, cutoff);
   if (targetInfoEnabled()) removed += removeStale(targetTable, cutoff);
   if (changetype<usize>(spanCallsTable) != 0) removed += removeStale(spanCallsTable, cutoff);
   if (serviceGraphsEnabled()) {
-    removed += removeStale(edges, cutoff);
+    removed += removeStale(edges, cutoff, EXEMPLAR_TABLE_EDGES);
     removed += removeStale(unpaired, cutoff);
     removed += removeStale(dropped, cutoff);
   }

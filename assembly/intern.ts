@@ -16,9 +16,12 @@ export const MAX_VALUE_BYTES: usize = 2048;
 /** The id intern() answers in read-only mode for a string it does not hold. */
 export const MISSING: u32 = 0xffffffff;
 
-// Entry per id (the host reads it: layout.ts): ptr u32, len u32, hash u32, references u32. A
-// free entry has ptr 0 and its len field links the free list (next free id).
+// Entry per id (the host reads it: layout.ts), 12 bytes: ptr u32, len u16, references u16, hash
+// u32. A free entry has ptr 0 and its hash field links the free list (next free id). References
+// stop at REFS_STICKY: a value held by that many series (a service name, say) is then kept for
+// the instance's life rather than counted further.
 const ENTRY: usize = STRING_ENTRY_SIZE;
+const REFS_STICKY: u16 = 0xffff;
 
 let entries: usize = 0;
 let entryCap: u32 = 0;
@@ -72,20 +75,22 @@ export function stringPtr(id: u32): usize {
   return <usize>load<u32>(entryOf(id), STRING_PTR);
 }
 export function stringLen(id: u32): usize {
-  return <usize>load<u32>(entryOf(id), STRING_LEN);
+  return <usize>load<u16>(entryOf(id), STRING_LEN);
 }
 
 export function retain(id: u32): void {
   if (id != 0 && id != MISSING) {
     let e = entryOf(id);
-    store<u32>(e, load<u32>(e, STRING_REFS) + 1, STRING_REFS);
+    let refs = load<u16>(e, STRING_REFS);
+    if (refs != REFS_STICKY) store<u16>(e, refs + 1, STRING_REFS);
   }
 }
 
 export function release(id: u32): void {
   if (id != 0 && id != MISSING) {
     let e = entryOf(id);
-    store<u32>(e, load<u32>(e, STRING_REFS) - 1, STRING_REFS);
+    let refs = load<u16>(e, STRING_REFS);
+    if (refs != REFS_STICKY) store<u16>(e, refs - 1, STRING_REFS);
   }
 }
 
@@ -104,7 +109,7 @@ function find(p: usize, n: usize, h: u32): u32 {
     if (id == 0) return 0;
     if (load<u32>(slot) == h) {
       let e = entryOf(id);
-      if (<usize>load<u32>(e, STRING_LEN) == n && bytesEqual(<usize>load<u32>(e, STRING_PTR), p, n)) return id;
+      if (<usize>load<u16>(e, STRING_LEN) == n && bytesEqual(<usize>load<u32>(e, STRING_PTR), p, n)) return id;
     }
     i = (i + 1) & indexMask;
   }
@@ -129,7 +134,7 @@ function insert(p: usize, n: usize, h: u32): u32 {
   let id: u32;
   if (freeIds != 0) {
     id = freeIds;
-    freeIds = load<u32>(entryOf(id), STRING_LEN);
+    freeIds = load<u32>(entryOf(id), STRING_HASH);
   } else {
     if (nextId >= entryCap) {
       let bytes = <usize>entryCap * ENTRY;
@@ -143,9 +148,9 @@ function insert(p: usize, n: usize, h: u32): u32 {
   memory.copy(copy, p, n);
   let e = entryOf(id);
   store<u32>(e, <u32>copy, STRING_PTR);
-  store<u32>(e, <u32>n, STRING_LEN);
+  store<u16>(e, <u16>n, STRING_LEN);
+  store<u16>(e, 0, STRING_REFS);
   store<u32>(e, h, STRING_HASH);
-  store<u32>(e, 0, STRING_REFS);
   placeRef(index, indexMask, h, id);
   count++;
   stringBytes += n;
@@ -163,10 +168,10 @@ export function intern(p: usize, n: usize): u32 {
   let slot = CACHE + (<usize>(quickHash(p, n) & (CACHE_SLOTS - 1)) << 2);
   let cached = load<u32>(slot);
   if (cached != 0) {
-    // A freed id has ptr 0 (its len field then links the free list); a reused one other bytes.
+    // A freed id has ptr 0 (its hash field then links the free list); a reused one other bytes.
     let e = entryOf(cached);
     let q = <usize>load<u32>(e, STRING_PTR);
-    if (q != 0 && <usize>load<u32>(e, STRING_LEN) == n && bytesEqual(q, p, n)) return cached;
+    if (q != 0 && <usize>load<u16>(e, STRING_LEN) == n && bytesEqual(q, p, n)) return cached;
   }
   let h = hashBytes(p, n);
   let id = find(p, n, h);
@@ -195,7 +200,7 @@ export function rekey(k0: u64, k1: u64): void {
     let e = entryOf(id);
     let p = <usize>load<u32>(e, STRING_PTR);
     if (p == 0) continue;
-    let h = hashBytes(p, <usize>load<u32>(e, STRING_LEN));
+    let h = hashBytes(p, <usize>load<u16>(e, STRING_LEN));
     store<u32>(e, h, STRING_HASH);
     placeRef(index, indexMask, h, id);
   }
@@ -207,12 +212,12 @@ export function sweepStrings(): u32 {
   for (let id: u32 = 1; id < nextId; id++) {
     let e = entryOf(id);
     let p = <usize>load<u32>(e, STRING_PTR);
-    if (p == 0 || load<u32>(e, STRING_REFS) != 0) continue;
+    if (p == 0 || load<u16>(e, STRING_REFS) != 0) continue;
     removeRef(index, indexMask, load<u32>(e, STRING_HASH), id);
-    stringBytes -= <usize>load<u32>(e, STRING_LEN);
+    stringBytes -= <usize>load<u16>(e, STRING_LEN);
     heap.free(p);
     store<u32>(e, 0, STRING_PTR);
-    store<u32>(e, freeIds, STRING_LEN);
+    store<u32>(e, freeIds, STRING_HASH);
     freeIds = id;
     count--;
     freed++;

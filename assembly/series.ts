@@ -23,6 +23,7 @@
 import { hashWords } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { retain, release, MISSING } from './intern';
+import { clearWorst } from './worst';
 import {
   RECORD_UPDATED, RECORD_GENERATION, RECORD_FLAGS, RECORD_KEY, RECORD_LIVE, RECORD_OVERFLOW,
   CHUNK_BYTES, CHUNK_HEADER,
@@ -250,8 +251,15 @@ function lookup(t: SeriesTable, key: usize, h: u32, now: u32): usize {
   return load<u32>(r, RECORD_GENERATION);
 }
 
-/** Removes the records last updated before `cutoff` (seconds); returns how many. */
-export function removeStale(t: SeriesTable, cutoff: u32): u32 {
+/** No worst-trace slots (removeStale's `worstTable`). */
+export const NO_WORST: u32 = 0xffffffff;
+
+/**
+ * Removes the records last updated before `cutoff` (seconds); returns how many. `worstTable`: the
+ * EXEMPLAR_TABLE_* whose worst-trace slots (worst.ts) are indexed by this table's records, cleared
+ * with them.
+ */
+export function removeStale(t: SeriesTable, cutoff: u32, worstTable: u32 = NO_WORST): u32 {
   let removed: u32 = 0;
   let n = t.keyWords;
   for (let i: u32 = 0; i < t.used; i++) {
@@ -262,6 +270,7 @@ export function removeStale(t: SeriesTable, cutoff: u32): u32 {
     for (let w = 0; w < n; w++) if (isId(t, w)) release(load<u32>(r + RECORD_KEY + (<usize>w << 2)));
     store<u32>(r, 0, RECORD_FLAGS);
     store<u32>(r, t.freeRecords, RECORD_KEY);
+    if (worstTable != NO_WORST) clearWorst(worstTable, i);
     t.freeRecords = i + 1;
     activeSeries -= t.cost;
     removed++;

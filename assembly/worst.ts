@@ -8,20 +8,21 @@
 // A window is WINDOW ms (worst_configure, default 60 s), aligned to the epoch: the slowest slot
 // keeps a new observation when it is slower, or when the kept one is from an earlier window (until
 // then the previous window's slowest stays readable). The failed slot keeps the latest failed
-// observation, whatever its window. A slot written for an earlier record at the same index (a
-// removed series whose index was reused) is told apart by the record's generation.
+// observation, whatever its window. A removed series' slots are cleared (clearWorst, from
+// removeStale), so a slot always belongs to the record now at its index: no generation kept.
 //
-// Slot (WORST_SIZE bytes): the exemplar (EXEMPLAR_TRACE_ID … EXEMPLAR_TIME, what the host reads),
-// WORST_BUCKET the histogram bucket the value fell in, then the record's generation (0: empty).
+// Slot (WORST_SIZE bytes, layout.ts): trace id, span id and value as in an exemplar, then the
+// time as an integer of ms in 48 bits (WORST_TIME_LOW u32, WORST_TIME_HIGH u16) and WORST_BUCKET
+// (u16) the histogram bucket the value fell in plus one (0: the slot is empty).
 import { E_CLIENT_LATENCY, E_SERVER_LATENCY, E_FLAGS, F_FAILED } from './edgestore';
 import {
-  EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE, EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE, EXEMPLAR_TIME, WORST_BUCKET, WORST_SIZE, WORST_SLOWEST, WORST_FAILED,
+  EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE, EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE,
+  WORST_TIME_LOW, WORST_TIME_HIGH, WORST_BUCKET, WORST_SIZE, WORST_SLOWEST, WORST_FAILED,
 } from './layout';
 
 /** OTLP Status.code STATUS_CODE_ERROR: a failed span. */
 export const STATUS_CODE_ERROR: u32 = 2;
 
-const W_GENERATION: usize = WORST_BUCKET + 4;
 const CHUNK_SHIFT: u32 = 7;
 const CHUNK: u32 = 1 << CHUNK_SHIFT;
 /** Directories: one per (table, which): 0 span-metrics slowest, 1 failed, 2 edges slowest, 3 failed. */
@@ -30,7 +31,8 @@ const DIRECTORIES: u32 = 4;
 let directories: usize = 0; // DIRECTORIES × (address u32, chunk count u32)
 let windowMs: f64 = 60_000;
 let windowNowMs: f64 = -1;
-let windowStartMs: f64 = 0;
+let windowStart: u64 = 0;
+let nowInt: u64 = 0;
 /** Bytes of slot chunks allocated so far. */
 export let worstBytes: usize = 0;
 
@@ -94,14 +96,32 @@ function newSlot(table: u32, which: u32, record: u32): usize {
 }
 
 // @ts-ignore: decorator
-@inline function write(s: usize, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64): void {
+@inline function write(s: usize, bucket: u32, trace: usize, span: usize, value: f64, ms: u64): void {
   store<u64>(s, load<u64>(trace), EXEMPLAR_TRACE_ID);
   store<u64>(s, load<u64>(trace, 8), EXEMPLAR_TRACE_ID + 8);
   store<u64>(s, span != 0 ? load<u64>(span) : 0, EXEMPLAR_SPAN_ID);
   store<f64>(s, value, EXEMPLAR_VALUE);
-  store<f64>(s, nowMs, EXEMPLAR_TIME);
-  store<u32>(s, bucket, WORST_BUCKET);
-  store<u32>(s, generation, W_GENERATION);
+  // The time's 48 bits and bucket + 1 in the slot's last 8 bytes (little endian: WORST_TIME_LOW,
+  // WORST_TIME_HIGH, WORST_BUCKET).
+  store<u64>(s, (ms & 0xffffffffffff) | (<u64>(bucket + 1) << 48), WORST_TIME_LOW);
+}
+
+/** The slot's time, integer ms. */
+// @ts-ignore: decorator
+@inline function timeOf(s: usize): u64 {
+  return load<u64>(s, WORST_TIME_LOW) & 0xffffffffffff;
+}
+
+/** A time in ms as the slot keeps it: an integer in 48 bits (to year 10889). */
+// @ts-ignore: decorator
+@inline function toMs(ms: f64): u64 {
+  return ms > 0 ? <u64>min<f64>(ms, 281474976710655) : 0;
+}
+
+/** Whether the slot holds an observation. */
+// @ts-ignore: decorator
+@inline function held(s: usize): bool {
+  return load<u16>(s, WORST_BUCKET) != 0;
 }
 
 /**
@@ -115,16 +135,29 @@ export function observeWorst(
   if (trace == 0) return;
   if (nowMs != windowNowMs) {
     windowNowMs = nowMs;
-    windowStartMs = Math.floor(nowMs / windowMs) * windowMs;
+    windowStart = toMs(Math.floor(nowMs / windowMs) * windowMs);
+    nowInt = toMs(nowMs);
   }
   let s = slotOf(table, WORST_SLOWEST, record);
-  if (value > load<f64>(s, EXEMPLAR_VALUE) || load<u32>(s, W_GENERATION) != generation || load<f64>(s, EXEMPLAR_TIME) < windowStartMs) {
-    write(s, generation, bucket, trace, span, value, nowMs);
+  if (value > load<f64>(s, EXEMPLAR_VALUE) || !held(s) || timeOf(s) < windowStart) {
+    write(s, bucket, trace, span, value, nowInt);
   }
-  if (failed) write(slotOf(table, WORST_FAILED, record), generation, bucket, trace, span, value, nowMs);
+  if (failed) write(slotOf(table, WORST_FAILED, record), bucket, trace, span, value, nowInt);
 }
 
-/** The slot `which` (WORST_SLOWEST or WORST_FAILED) of that record, or 0 when it holds nothing of this generation. */
+/** Empties the slots of the record at index `record` of `table` (EXEMPLAR_TABLE_*): the record was removed. */
+export function clearWorst(table: u32, record: u32): void {
+  if (directories == 0) return;
+  for (let which: u32 = 0; which < 2; which++) {
+    let s = findWorst(table, record, 0, which);
+    if (s != 0) memory.fill(s, 0, WORST_SIZE);
+  }
+}
+
+/**
+ * The slot `which` (WORST_SLOWEST or WORST_FAILED) of that record, or 0 when it holds nothing.
+ * `generation` is not checked: the slots of a removed record were cleared with it.
+ */
 export function findWorst(table: u32, record: u32, generation: u32, which: u32): usize {
   if (directories == 0 || table > 1 || which > 1) return 0;
   let d = directories + (<usize>(table * 2 + which) << 3);
@@ -133,7 +166,7 @@ export function findWorst(table: u32, record: u32, generation: u32, which: u32):
   let chunk = <usize>load<u32>(<usize>load<u32>(d) + (<usize>c << 2));
   if (chunk == 0) return 0;
   let s = chunk + <usize>(record & (CHUNK - 1)) * WORST_SIZE;
-  return load<u32>(s, W_GENERATION) == generation && generation != 0 ? s : 0;
+  return held(s) ? s : 0;
 }
 
 /**

@@ -177,7 +177,8 @@ export class Core {
       this.views();
       const entry = (this.wasm.strings() >>> 0) + id * L.STRING_ENTRY_SIZE;
       const ptr = this.u32[(entry + L.STRING_PTR) >>> 2]!;
-      s = decoder.decode(this.u8.subarray(ptr, ptr + this.u32[(entry + L.STRING_LEN) >>> 2]!));
+      // STRING_LEN is a u16 (docs/abi.md "The string table"): the low half of its aligned u32.
+      s = decoder.decode(this.u8.subarray(ptr, ptr + (this.u32[(entry + L.STRING_LEN) >>> 2]! & 0xffff)));
       this.labels[id] = s;
     }
     return s;
@@ -210,8 +211,12 @@ export class Core {
     const p = this.wasm.worst_exemplar(
       EXEMPLAR_TABLES[table], record, view.generation(record), which === 'slowest' ? L.WORST_SLOWEST : L.WORST_FAILED,
     ) >>> 0;
-    const e = this.readExemplar(p);
-    return e && { ...e, bucket: this.u32[(p + L.WORST_BUCKET) >>> 2]! };
+    if (p === 0) return undefined;
+    const u8 = this.views();
+    // docs/abi.md "Exemplars": the time's low 32 and high 16 bits, then the bucket plus one (u16).
+    const u16 = (at: number): number => u8[at]! | (u8[at + 1]! << 8);
+    const timestampMs = this.u32[(p + L.WORST_TIME_LOW) >>> 2]! + u16(p + L.WORST_TIME_HIGH) * 2 ** 32;
+    return { ...this.readExemplar(p, timestampMs)!, bucket: u16(p + L.WORST_BUCKET) - 1 };
   }
 
   /** Bytes the worst-trace slots hold (assembly/worst.ts). */
@@ -219,7 +224,8 @@ export class Core {
     return this.wasm.worst_bytes();
   }
 
-  private readExemplar(p: number): Exemplar | undefined {
+  /** The exemplar at `p` (0: none); its time from EXEMPLAR_TIME unless given (a worst-trace slot keeps it otherwise). */
+  private readExemplar(p: number, timestampMs?: number): Exemplar | undefined {
     if (p === 0) return undefined;
     const u8 = this.views();
     const span = u8.subarray(p + L.EXEMPLAR_SPAN_ID, p + L.EXEMPLAR_VALUE);
@@ -228,7 +234,7 @@ export class Core {
       traceId: hex(u8.subarray(p + L.EXEMPLAR_TRACE_ID, p + L.EXEMPLAR_SPAN_ID)),
       spanId: span.every((b) => b === 0) ? '' : hex(span),
       value: f64[(p + L.EXEMPLAR_VALUE) >>> 3]!,
-      timestampMs: f64[(p + L.EXEMPLAR_TIME) >>> 3]!,
+      timestampMs: timestampMs ?? f64[(p + L.EXEMPLAR_TIME) >>> 3]!,
     };
   }
 

@@ -4,7 +4,7 @@
 // V_ constants index f64 values, the rest is in bytes or bits as named.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 8;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -283,28 +283,32 @@ export const EXEMPLAR_TIME = 32;
 export const EXEMPLAR_SIZE = 40;
 
 // ---- The worst trace per series (worst.ts): the slot at the address `worst_exemplar()` answers,
-// the exemplar above (EXEMPLAR_TRACE_ID … EXEMPLAR_TIME) then these.
+// the exemplar's trace id, span id and value above (EXEMPLAR_TRACE_ID … EXEMPLAR_VALUE), then these.
 
 /** worst_exemplar()'s `which`: the slowest observation of the current window (edges: by server span duration). */
 export const WORST_SLOWEST = 0;
 /** worst_exemplar()'s `which`: the latest failed observation (status ERROR; an edge: either side). */
 export const WORST_FAILED = 1;
-/** u32 index of the histogram bucket the value fell in (the latency histogram; an edge's server histogram). */
-export const WORST_BUCKET = 40;
-/** Bytes per slot (the record's generation follows WORST_BUCKET). */
-export const WORST_SIZE = 48;
+/** u32 time of the observation, ms (the nowMs of the ingest or expire that made it, an integer): its low 32 bits. */
+export const WORST_TIME_LOW = 32;
+/** u16 the time's high 16 bits: the time is WORST_TIME_LOW + WORST_TIME_HIGH * 2^32. */
+export const WORST_TIME_HIGH = 36;
+/** u16 index of the histogram bucket the value fell in (the latency histogram; an edge's server histogram), plus one. */
+export const WORST_BUCKET = 38;
+/** Bytes per slot. */
+export const WORST_SIZE = 40;
 
 // ---- String table (intern.ts): one entry per id at strings() + id * STRING_ENTRY_SIZE.
 
 /** u32 address of the UTF-8 bytes (0 on a free entry). */
 export const STRING_PTR = 0;
-/** u32 length in bytes (on a free entry: the next free id). */
+/** u16 length in bytes (at most 2048). */
 export const STRING_LEN = 4;
-/** u32 hash (internal). */
+/** u16 references (internal; sticky at 65535: a value held that often is never freed). */
+export const STRING_REFS = 6;
+/** u32 hash (internal; on a free entry: the next free id). */
 export const STRING_HASH = 8;
-/** u32 references (internal). */
-export const STRING_REFS = 12;
-export const STRING_ENTRY_SIZE = 16;
+export const STRING_ENTRY_SIZE = 12;
 
 // ---- Ingest failures: ingest() answers -code. Each comment is the reason the host reports.
 

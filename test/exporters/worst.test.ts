@@ -3,6 +3,7 @@
 // to the bucket reservoir's collisions; the window; a reused record index.
 import { describe, expect, test } from 'vitest';
 import { Core } from '../../src/core/index.js';
+import type { SeriesTableView } from '../../src/core/series.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import { ServiceGraphsExposition } from '../../src/exporters/servicegraphs.js';
@@ -149,6 +150,26 @@ describe('the worst trace of an edge', () => {
     expect(lineOf(om, `traces_service_graph_request_client_seconds_bucket{${labels},le="1"}`)).toBe(
       `traces_service_graph_request_client_seconds_bucket{${labels},le="1"} 3 ${ex(3, '0.06', 1700000102)}`,
     );
+  });
+
+  test('a removed edge\'s index reused by a new edge starts empty', async () => {
+    const sg = { ...defaultConfig().processor.service_graphs, histogram_buckets: [1] };
+    const core = await Core.create({ serviceGraphs: sg, registry: { ...defaultConfig().registry, stale_duration: 60_000 } });
+    const call = (n: number, client: string, failed: boolean, at: number) => {
+      core.ingest(request(client, [span('call', trace(n), spanId(n), 200, 3, failed ? ERROR : {})]), at);
+      core.ingest(request('api', [span('serve', trace(n), spanId(100 + n), 100, 2, { parentSpanId: spanId(n) })]), at);
+    };
+    call(1, 'web', true, NOW_MS);
+    const edges = (): SeriesTableView => core.table('edges')!;
+    expect(core.worst('edges', edges(), 0, 'failed')?.traceId).toBe(trace(1));
+    // Stale after 60 s (stale_duration above): removed; the next edge takes index 0 again.
+    expect(core.sweep(NOW_MS + 120_000)).toBe(1);
+    call(2, 'mobile', false, NOW_MS + 121_000);
+    expect(edges().used).toBe(1);
+    expect(core.label(edges().key(0, 0))).toBe('mobile');
+    expect(core.worst('edges', edges(), 0, 'slowest')?.traceId).toBe(trace(2));
+    // The removed edge's failed trace is not the new edge's (docs/abi.md: slots emptied on removal).
+    expect(core.worst('edges', edges(), 0, 'failed')).toBeUndefined();
   });
 
   test('an edge without a server span (a virtual server) keeps its slowest by client duration, on the client histogram', async () => {

@@ -148,7 +148,7 @@ function storedHashes(w: CoreExports): Map<string, number> {
     const ptr = view.getUint32(e + STRING_PTR, true);
     if (ptr === 0) continue;
     seen++;
-    const len = view.getUint32(e + STRING_LEN, true);
+    const len = view.getUint16(e + STRING_LEN, true);
     out.set(decoder.decode(new Uint8Array(w.memory.buffer, ptr, len)), view.getUint32(e + STRING_HASH, true));
   }
   return out;
