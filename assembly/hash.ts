@@ -167,10 +167,22 @@ export function hashEdgeKey(p: usize): u32 {
 
 /** Hash of `n` u32 words at `p` (a series key). */
 export function hashWords(p: usize, n: i32): u32 {
-  let h: u64 = M1 ^ KEY0 ^ <u64>n;
-  for (let i = 0; i < n; i++) {
-    h = (h ^ <u64>load<u32>(p + (<usize>i << 2))) * M1;
-    h ^= h >>> 29;
-  }
+  let h = wordsStart(n);
+  for (let i = 0; i < n; i++) h = wordsStep(h, load<u32>(p + (<usize>i << 2)));
+  return wordsFinish(h);
+}
+
+// hashWords in steps, for a caller that reads the words for something else in the same pass.
+// @ts-ignore: decorator
+@inline export function wordsStart(n: i32): u64 {
+  return M1 ^ KEY0 ^ <u64>n;
+}
+// @ts-ignore: decorator
+@inline export function wordsStep(h: u64, word: u32): u64 {
+  h = (h ^ <u64>word) * M1;
+  return h ^ (h >>> 29);
+}
+// @ts-ignore: decorator
+@inline export function wordsFinish(h: u64): u32 {
   return finish(h);
 }

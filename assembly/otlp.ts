@@ -191,8 +191,13 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
           if (failCode != 0) return;
         }
         p = subEnd;
-        if (p >= end || load<u8>(p) != 0x4a) break;
-        p++;
+        if (p < end) {
+          if (load<u8>(p) == 0x4a) {
+            p++;
+            continue;
+          }
+        }
+        break;
       }
       continue;
     }
@@ -224,17 +229,23 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
           p = rp;
         }
         let subEnd = p + n;
-        if (field == 1 || field == 2 || field == 4) {
-          // a trace id of 16 bytes, a span or parent span id of 8, or empty
-          if (n != 0 && n != (field == 1 ? 16 : 8)) {
-            seek(p);
-            fail(E_ID_LENGTH, M_SPAN, field);
-            return;
+        // (branches on field, not a test of several fields at once: cheaper compiled)
+        if (field < 5) {
+          if (field != 3) {
+            // a trace id of 16 bytes, a span or parent span id of 8, or empty
+            if (n != 0 && n != (field == 1 ? 16 : 8)) {
+              seek(p);
+              fail(E_ID_LENGTH, M_SPAN, field);
+              return;
+            }
+            let id = n == 0 ? 0 : <u32>p;
+            if (field == 1) store<u32>(span, id, SPAN_TRACE_ID);
+            else if (field == 2) store<u32>(span, id, SPAN_ID);
+            else store<u32>(span, id, SPAN_PARENT_ID);
+          } else {
+            store<u32>(span, <u32>p, SPAN_TRACE_STATE_PTR);
+            store<u32>(span, <u32>n, SPAN_TRACE_STATE_LEN);
           }
-          let id = n == 0 ? 0 : <u32>p;
-          if (field == 1) store<u32>(span, id, SPAN_TRACE_ID);
-          else if (field == 2) store<u32>(span, id, SPAN_ID);
-          else store<u32>(span, id, SPAN_PARENT_ID);
         } else if (field == 5) {
           if (n > maxStringLength) {
             seek(p);
@@ -243,9 +254,6 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
           }
           store<u32>(span, <u32>p, SPAN_NAME_PTR);
           store<u32>(span, <u32>n, SPAN_NAME_LEN);
-        } else if (field == 3) {
-          store<u32>(span, <u32>p, SPAN_TRACE_STATE_PTR);
-          store<u32>(span, <u32>n, SPAN_TRACE_STATE_LEN);
         } else {
           seek(p);
           if (field == 15) walkStatus(subEnd, span);
@@ -405,7 +413,9 @@ function walkEvent(end: usize, spanIndex: u32): void {
   if (q + 2 + m != end) return 0; // ending the KeyValue
   // A string (most values): its tag, then its length, one byte, filling the value; else the
   // general check (that of isSimpleValue's first case, in one compare).
-  if (!(m >= 2 && <usize>load<u16>(q + 2) == (0x0a | ((m - 2) << 8))) && m != 0 && !isSimpleValue(q + 2, end)) return 0;
+  if (m >= 2 && <usize>load<u16>(q + 2) == (0x0a | ((m - 2) << 8))) {
+    // a string
+  } else if (m != 0 && !isSimpleValue(q + 2, end)) return 0;
   return end - p <= maxStringLength ? q : 0;
 }
 

@@ -20,7 +20,7 @@
 // folds into the table's overflow record (exposed as metric_overflow="true"), kept outside
 // the index and paid for in advance, so the budget is never exceeded. A table of cost 0 (the
 // SLOs', whose records the config fixes) is outside the budget.
-import { hashWords } from './hash';
+import { hashWords, wordsStart, wordsStep, wordsFinish } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { retain, release, MISSING } from './intern';
 import { clearWorst } from './worst';
@@ -182,13 +182,21 @@ function overflowRecord(t: SeriesTable, now: u32): usize {
  */
 export function upsert(t: SeriesTable, key: usize, now: u32): usize {
   let n = t.keyWords;
+  // One pass: the key's hash, and whether a label value could not be interned.
+  let hw = wordsStart(n);
+  let missing = false;
   for (let w = 0; w < n; w++) {
-    if (load<u32>(key + (<usize>w << 2)) == MISSING && isId(t, w)) {
-      limitedTotal += 1;
-      return overflowRecord(t, now);
+    let word = load<u32>(key + (<usize>w << 2));
+    hw = wordsStep(hw, word);
+    if (word == MISSING) {
+      if (isId(t, w)) missing = true;
     }
   }
-  let h = hashWords(key, n);
+  if (missing) {
+    limitedTotal += 1;
+    return overflowRecord(t, now);
+  }
+  let h = wordsFinish(hw);
   let keyBytes = <usize>n << 2;
   let found = lookup(t, key, h, now);
   if (found != 0) return found;
@@ -217,7 +225,8 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
   return i == bytes || load<u32>(a + i) == load<u32>(b + i);
 }
 
-function lookup(t: SeriesTable, key: usize, h: u32, now: u32): usize {
+// @ts-ignore: decorator
+@inline function lookup(t: SeriesTable, key: usize, h: u32, now: u32): usize {
   let keyBytes = <usize>t.keyWords << 2;
   let i = h & t.indexMask;
   while (true) {

@@ -83,7 +83,7 @@ export function readVarintSlow(end: usize): u64 {
 @inline export function readTag(end: usize, message: i32): u32 {
   if (rp < end) {
     let b = <u32>load<u8>(rp);
-    if (b < 0x80 && b >= 8) {
+    if (b - 8 < 0x78) { // 8 <= b < 0x80, in one compare
       rp++;
       return b;
     }
@@ -157,8 +157,10 @@ export const NO_LEN: usize = <usize>0xffffffff;
       if (b < end - p) return b;
     } else if (end - p > 2) {
       let c = <usize>load<u8>(p, 1);
-      let n = (b & 0x7f) | (c << 7);
-      if (c - 1 < 0x7f && n <= end - p - 2) return n;
+      if (c - 1 < 0x7f) {
+        let n = (b & 0x7f) | (c << 7);
+        if (n <= end - p - 2) return n;
+      }
     }
   }
   return NO_LEN;
@@ -175,7 +177,7 @@ export const NO_LEN: usize = <usize>0xffffffff;
 @inline export function tagAt(p: usize, end: usize): u32 {
   if (p < end) {
     let b = <u32>load<u8>(p);
-    if (b < 0x80 && b >= 8) return b;
+    if (b - 8 < 0x78) return b; // 8 <= b < 0x80, in one compare
   }
   return 0;
 }
