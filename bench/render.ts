@@ -2,7 +2,7 @@
 // /metrics render time for N series (bench/index.ts runs it after the in-process stages).
 import { Core } from '../src/core/index.js';
 import { schemaForFactor } from '../src/core/native.js';
-import { RECORD_KEY } from '../src/core/layout.js';
+import { RECORD_KEY, STRING_ENTRY_SIZE, WORST_SIZE } from '../src/core/layout.js';
 import type { SpanMetricsConfig } from '../src/config/types.js';
 import { spanMetricsFamilies } from '../src/exporters/spanmetrics.js';
 import { renderFamilies } from '../src/exporters/exposition.js';
@@ -30,6 +30,8 @@ export interface SeriesResult {
     indexBytesPerRecord: number;
     staticRecordBytes: number;
     internEntryBytes: number;
+    /** The series' slowest-trace slot (assembly/worst.ts). */
+    worstSlotBytes: number;
     tableCapacity: number;
   };
   js: { bytesPerSeries: number; beyondLabelsPerSeries: number };
@@ -120,7 +122,8 @@ export async function seriesAndRender(o: RenderOptions, smConfig: SpanMetricsCon
       recordStride: viewStride ?? stride,
       indexBytesPerRecord: 16,
       staticRecordBytes: (viewStride ?? stride) + 16,
-      internEntryBytes: 16,
+      internEntryBytes: STRING_ENTRY_SIZE,
+      worstSlotBytes: WORST_SIZE,
       tableCapacity: capacity,
     },
     js: { bytesPerSeries: jsPer, beyondLabelsPerSeries: jsPer - labelPerSeries },
