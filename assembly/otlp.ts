@@ -106,6 +106,21 @@ function walkResource(end: usize, resource: usize): void {
 function walkScopeSpans(end: usize, resourceIndex: u32): void {
   let scope: u32 = stageScopes ? beginScopeSpans() : 0;
   while (rp < end) {
+    // A span (tag 0x12) whose length lenAt reads, within the limit: what the general path below
+    // does with it, without the module's cursor in between.
+    let p = rp;
+    if (load<u8>(p) == 0x12 && spanCount < maxSpansPerRequest) {
+      let n = lenAt(p + 1, end);
+      if (n != NO_LEN) {
+        let start = p + 1 + lenBytes(n);
+        seek(start);
+        walkSpan(start + n, resourceIndex, n);
+        if (stageScopes) store<u32>(spanAt(spanCount - 1), scope, SPAN_SCOPE);
+        seek(start + n);
+        if (failCode != 0) return;
+        continue;
+      }
+    }
     let tag = readTag(end, M_SCOPE_SPANS);
     if (failCode != 0) return;
     let field = tag >>> 3;
