@@ -113,15 +113,32 @@ export class UnaryMessage {
 
   /**
    * At the end of the request: the message, or why there is not exactly one. A message in several
-   * chunks is copied into `scratch` when it fits there (it is then valid until the next finish).
+   * chunks is copied into `scratch` when it fits there (it is then valid until the next finish);
+   * with `inPieces`, it is returned as its chunks instead (the prefix cut off), for a consumer that
+   * copies them into its own memory anyway: an uncompressed message is then copied once, not twice.
    */
-  finish(scratch?: MessageScratch): Buffer | FramingError {
+  finish(scratch?: MessageScratch, inPieces = false): Buffer | Buffer[] | FramingError {
     if (this.total === 0) return { code: Code.UNIMPLEMENTED, message: 'the call ended without a request message (Export is unary)' };
     if (this.total < PREFIX_BYTES || this.total < PREFIX_BYTES + this.length) {
       return { code: Code.INTERNAL, message: `the request message was cut short: ${this.total} bytes of ${PREFIX_BYTES + Math.max(0, this.length)}` };
     }
     if (this.overrun) return { code: Code.UNIMPLEMENTED, message: TWO_MESSAGES };
     if (this.chunks.length === 1) return this.chunks[0]!.subarray(PREFIX_BYTES);
+    if (inPieces) {
+      // Drop the prefix, which may itself span chunks.
+      const pieces = this.chunks;
+      let skip = PREFIX_BYTES;
+      while (skip > 0) {
+        const first = pieces[0]!;
+        if (first.length > skip) {
+          pieces[0] = first.subarray(skip);
+          break;
+        }
+        skip -= first.length;
+        pieces.shift();
+      }
+      return pieces;
+    }
     if (scratch === undefined || this.total > SCRATCH_MAX_BYTES) return Buffer.concat(this.chunks, this.total).subarray(PREFIX_BYTES);
     const out = scratch.take(this.total);
     let at = 0;

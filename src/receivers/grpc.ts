@@ -251,8 +251,9 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
     stream.once('end', () => {
       clearTimeout(stall);
       if (finished) return;
-      const m = msg.finish(scratch);
-      if (!Buffer.isBuffer(m)) {
+      // An uncompressed message stays in its chunks: the ingest path copies them into the core's input.
+      const m = msg.finish(scratch, msg.flag === 0);
+      if (!Buffer.isBuffer(m) && !Array.isArray(m)) {
         finish(m.code, m.message);
         return;
       }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { EXPORT_METHOD_PATH, startGrpcReceiver } from '../../src/receivers/grpc.js';
-import { percentEncode } from '../../src/receivers/grpc-wire.js';
+import { MessageScratch, percentEncode, UnaryMessage } from '../../src/receivers/grpc-wire.js';
 import type { RunningServer } from '../../src/net/server.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/otlp/messages.js';
 import { Telemetry } from '../../src/telemetry.js';
@@ -303,6 +303,26 @@ describe('OTLP/gRPC receiver', () => {
       expect(consumer.allNames()).toEqual(['raw-gz']);
     });
 
+    it('takes an uncompressed message whose prefix and body come in several DATA frames', async () => {
+      const m = lpm(0, request(['split-1', 'split-2'], 'x'.repeat(3000)));
+      // Written apart, with a pause between, so the frames reach the server as separate chunks.
+      const session = http2.connect(`http://${server.address}`);
+      const req = session.request({ ':method': 'POST', ':path': EXPORT_METHOD_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+      let status: string | undefined;
+      req.on('trailers', (h) => { status = String(h['grpc-status']); });
+      req.on('data', () => {});
+      const closed = new Promise((resolve) => req.on('close', resolve));
+      for (const [from, to] of [[0, 2], [2, 7], [7, 1000], [1000, m.length]] as const) {
+        req.write(m.subarray(from, to));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      req.end();
+      await closed;
+      session.close();
+      expect(status).toBe('0');
+      expect(consumer.allNames()).toEqual(['split-1', 'split-2']);
+    });
+
     it('INTERNAL for Compressed-Flag 1 without grpc-encoding, and for a flag other than 0 and 1', async () => {
       // grpc/grpc doc/compression.md: a message flagged compressed on a call with no (or identity)
       // grpc-encoding must fail with INTERNAL; PROTOCOL-HTTP2.md allows only 0 and 1 as the flag.
@@ -388,5 +408,24 @@ describe('percentEncode (grpc-message)', () => {
     expect(percentEncode('plain text: ok')).toBe('plain text: ok');
     expect(percentEncode('ü 100%')).toBe('%C3%BC 100%25');
     expect(percentEncode('a\nb')).toBe('a%0Ab');
+  });
+});
+
+describe('UnaryMessage (a unary call\'s one Length-Prefixed-Message)', () => {
+  // The message: Compressed-Flag 0, Message-Length 6 (big-endian), then 'abcdef' (PROTOCOL-HTTP2.md).
+  const wire = Buffer.from([0, 0, 0, 0, 6, ...Buffer.from('abcdef')]);
+  const cut = (at: number[]): Buffer[] => [0, ...at].map((from, i) => wire.subarray(from, [...at, wire.length][i]));
+
+  it('gives the message in its chunks without the prefix, also when the prefix spans chunks', () => {
+    for (const at of [[2], [5], [2, 5, 8], [1, 3, 6], [7]]) {
+      const msg = new UnaryMessage();
+      for (const c of cut(at)) msg.push(c);
+      const pieces = msg.finish(new MessageScratch(), true) as Buffer[];
+      expect(Buffer.concat(pieces).toString(), `cut at ${at.join(',')}`).toBe('abcdef');
+      // joined in the scratch buffer instead when asked for one buffer
+      const again = new UnaryMessage();
+      for (const c of cut(at)) again.push(c);
+      expect((again.finish(new MessageScratch()) as Buffer).toString()).toBe('abcdef');
+    }
   });
 });
