@@ -35,7 +35,8 @@ function initExemplars(): void {
  * Keeps (trace, span) as the exemplar of `bucket` of the series at index `record` (of that
  * generation) in `table`; `trace` 0 (a span without trace id) keeps nothing, `span` 0 stores zeros.
  */
-export function recordExemplar(table: u32, record: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64): void {
+// @ts-ignore: decorator
+@inline export function recordExemplar(table: u32, record: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64): void {
   if (trace == 0) return;
   if (entries == 0) initExemplars();
   let key = keyOf(table, record, bucket);
