@@ -467,7 +467,7 @@ export function aggregateServiceGraphs(nowMs: f64): void {
     if (e == 0) {
       e = stage(k, expires);
       // A server span's parent that came before it (earlier in this request or in an earlier one).
-      let r = client ? 0 : recall(k, h);
+      let r: usize = client ? 0 : recall(k, h);
       if (r != 0) {
         store<u32>(e, F_PARENT_SEEN, E_FLAGS);
         if (infer && recalledService(r) != 0 && recalledService(r) != service) inferredFrom = r;
