@@ -209,6 +209,14 @@ async function run(config: Config, demo = false): Promise<void> {
   const servers: RunningServer[] = [];
   let receiversUp = false;
   let stopping = false;
+  // Signals are taken from before the first receiver listens: one that comes while the rest
+  // starts (the gRPC receiver, the push exporters' lazy import) waits for the start to finish and
+  // then stops as usual, flushing what was accepted, instead of Node's default of dying at once.
+  let stop: ((signal: string) => void) | undefined;
+  let stopRequested: string | undefined;
+  const onSignal = (signal: string) => (stop ? stop(signal) : (stopRequested ??= signal));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   const receiverOptions = { budget, memory, tls: otlpTls, bearerToken: otlpToken, limits: config.otlp };
   const maxBodyBytes = config.otlp.max_request_body_size;
   const metrics = await startMetricsServer({
@@ -303,7 +311,7 @@ async function run(config: Config, demo = false): Promise<void> {
     );
   }
 
-  const stop = (signal: string) => {
+  stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'spanmeter stopping');
@@ -335,8 +343,7 @@ async function run(config: Config, demo = false): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  if (stopRequested) stop(stopRequested);
 }
 
 /** The memory limiter as configured (memory_limiter), started; undefined when check_interval is 0. */

@@ -68,4 +68,53 @@ describe('SIGTERM', () => {
     expect(r.ms).toBeGreaterThanOrEqual(1000);
     expect(r.ms).toBeLessThan(8000); // not the exporters' own 10 s flush deadline
   });
+
+  test('a SIGTERM while the sidecar still starts (right after the OTLP/HTTP receiver listens) waits for the start, then stops cleanly with the last flush', async () => {
+    // The receiver accepts spans before the rest has started (the gRPC receiver, the push
+    // exporters' lazy import); a SIGTERM then must not kill the process with Node's default
+    // (exit by signal, code null, nothing flushed): CI saw remote write's last flush lost so.
+    const [otlp, metrics, grpc] = await freePorts(3);
+    const writes: string[] = [];
+    const sink = http.createServer((req, res) => {
+      writes.push(req.url ?? '');
+      req.resume().on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (sink.address() as { port: number }).port;
+      const config = [
+        `otlp: {http_endpoint: "127.0.0.1:${otlp}", grpc_endpoint: "127.0.0.1:${grpc}"}`,
+        `http_endpoint: "127.0.0.1:${metrics}"`,
+        'collection_interval: 1h',
+        `remote_write: [{url: "http://127.0.0.1:${port}/api/v1/write"}]`,
+        '',
+      ].join('\n');
+      const dir = mkdtempSync(join(tmpdir(), 'spanmeter-shutdown-'));
+      const file = join(dir, 'config.yaml');
+      writeFileSync(file, config);
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_')));
+      const child = spawn(process.execPath, ['bin/spanmeter.js', '--config', file], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      let signalled = false;
+      const onData = (b: Buffer) => {
+        output += b.toString();
+        // the receiver's own log line (src/receivers/http.ts), written before the rest starts
+        if (!signalled && output.includes('otlp/http receiver listening')) {
+          signalled = true;
+          child.kill('SIGTERM');
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+      expect(signalled, output).toBe(true);
+      expect([code, signal], output).toEqual([0, null]);
+      expect(output).toContain('spanmeter stopped');
+      // nothing was accepted, so the last collection has nothing to write
+      expect(writes).toEqual([]);
+    } finally {
+      sink.closeAllConnections();
+      await new Promise<void>((r) => sink.close(() => r()));
+    }
+  });
 });
