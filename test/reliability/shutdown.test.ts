@@ -1,6 +1,6 @@
 // SIGTERM: a clean stop exits 0 promptly; a stop that cannot finish (a remote-write endpoint
 // that never answers the last flush) ends at shutdown_timeout with status 1.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,16 +10,11 @@ import { freePorts, healthz, PROJECT_ROOT, sleep } from '../support/sidecar.js';
 
 /** Runs the sidecar on OTLP port `otlp` and metrics port `metrics`, waits until healthy, optionally sends a trace, then SIGTERMs it. */
 async function runUntilSigterm(otlp: number, metrics: number, extra: string[], trace = false): Promise<{ code: number | null; ms: number; output: string }> {
-  const config = [`otlp: {http_endpoint: "127.0.0.1:${otlp}", grpc_endpoint: ""}`, `http_endpoint: "127.0.0.1:${metrics}"`, ...extra, ''].join('\n');
-  const dir = mkdtempSync(join(tmpdir(), 'spanmeter-shutdown-'));
-  const file = join(dir, 'config.yaml');
-  writeFileSync(file, config);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_')));
-  const child = spawn(process.execPath, ['bin/spanmeter.js', '--config', file], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { child, exited } = spawnWithConfig(
+    [`otlp: {http_endpoint: "127.0.0.1:${otlp}", grpc_endpoint: ""}`, `http_endpoint: "127.0.0.1:${metrics}"`, ...extra],
+    (text) => (output += text),
+  );
   const httpUrl = `http://127.0.0.1:${metrics}`;
   for (let i = 0; i < 100 && (await healthz({ httpUrl })) !== 200; i++) await sleep(100);
   if (trace) {
@@ -32,8 +27,21 @@ async function runUntilSigterm(otlp: number, metrics: number, extra: string[], t
   }
   const t0 = Date.now();
   child.kill('SIGTERM');
-  const code = await exited;
+  const [code] = await exited;
   return { code, ms: Date.now() - t0, output };
+}
+
+/** Spawns bin/spanmeter.js with a config of `lines` (SPANMETER_* variables left out); `onOutput` gets stdout and stderr as they come. */
+function spawnWithConfig(lines: string[], onOutput: (text: string) => void): { child: ChildProcess; exited: Promise<[number | null, string | null]> } {
+  const dir = mkdtempSync(join(tmpdir(), 'spanmeter-shutdown-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, [...lines, ''].join('\n'));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_')));
+  const child = spawn(process.execPath, ['bin/spanmeter.js', '--config', file], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (b: Buffer) => onOutput(b.toString()));
+  child.stderr!.on('data', (b: Buffer) => onOutput(b.toString()));
+  const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  return { child, exited };
 }
 
 describe('SIGTERM', () => {
@@ -82,31 +90,22 @@ describe('SIGTERM', () => {
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
     try {
       const port = (sink.address() as { port: number }).port;
-      const config = [
+      let output = '';
+      let signalled = false;
+      const { child, exited } = spawnWithConfig([
         `otlp: {http_endpoint: "127.0.0.1:${otlp}", grpc_endpoint: "127.0.0.1:${grpc}"}`,
         `http_endpoint: "127.0.0.1:${metrics}"`,
         'collection_interval: 1h',
         `remote_write: [{url: "http://127.0.0.1:${port}/api/v1/write"}]`,
-        '',
-      ].join('\n');
-      const dir = mkdtempSync(join(tmpdir(), 'spanmeter-shutdown-'));
-      const file = join(dir, 'config.yaml');
-      writeFileSync(file, config);
-      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SPANMETER_')));
-      const child = spawn(process.execPath, ['bin/spanmeter.js', '--config', file], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      let signalled = false;
-      const onData = (b: Buffer) => {
-        output += b.toString();
+      ], (text) => {
+        output += text;
         // the receiver's own log line (src/receivers/http.ts), written before the rest starts
         if (!signalled && output.includes('otlp/http receiver listening')) {
           signalled = true;
           child.kill('SIGTERM');
         }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+      });
+      const [code, signal] = await exited;
       expect(signalled, output).toBe(true);
       expect([code, signal], output).toEqual([0, null]);
       expect(output).toContain('spanmeter stopped');
