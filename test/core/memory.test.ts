@@ -79,4 +79,28 @@ describe('core memory', () => {
     expect(core.memoryBytes()).toBe(full);
     check();
   });
+
+  it('finds the series that stay after others were removed, and gives the removed ones new records', async () => {
+    // 3,000 series (over one doubling of both indexes: 512 series slots, 2,048 string slots at
+    // start), the first 1,536 (three requests) 10 minutes older than the rest; a sweep 16 minutes
+    // after the first removes those alone (registry.stale_duration, 15 minutes), leaving the
+    // others in probe runs that removal shifted. Every series sent again: the 1,464 kept are found
+    // (2 calls each, no new record), the 1,536 removed come back in the records they left (1 call).
+    const n = 3000;
+    const old = 1536;
+    const core = await Core.create({ spanMetrics: defaultConfig().processor.span_metrics, build: 'release' });
+    const batches = seriesBatches(n, 512);
+    const t0 = Date.now();
+    batches.forEach((b, i) => expect(core.ingest(b, i < old / 512 ? t0 : t0 + 10 * 60_000).ok).toBe(true));
+    expect(core.sweep(t0 + 16 * 60_000)).toBe(old);
+    for (const b of batches) expect(core.ingest(b, t0 + 16 * 60_000).ok).toBe(true);
+    const view = core.table('spanMetrics')!;
+    expect(view.used).toBe(n);
+    const calls = new Map<string, number>();
+    for (let slot = 0; slot < view.used; slot++) {
+      if (view.live(slot)) calls.set(core.label(view.key(slot, SPAN_NAME)), view.value(slot, CALLS));
+    }
+    expect(calls.size).toBe(n);
+    for (let i = 0; i < n; i++) expect([i, calls.get(name(i))]).toEqual([i, i < old ? 1 : 2]);
+  });
 });
