@@ -420,12 +420,12 @@ function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32
   return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
 }
 
-export function aggregateServiceGraphs(nowMs: f64): void {
+/** `now` is <u32>(nowMs / 1000), computed by the caller: computed here, V8 sank it into the loop (once per span). */
+export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
   // reload each one per span.
   let f = filter;
   if (changetype<usize>(f) != 0) forgetFilterMemo(f);
-  let now = <u32>(nowMs / 1000);
   let count = spanCount;
   let infer = inferEdges;
   let mult = multiplierSlot;
