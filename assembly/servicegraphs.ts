@@ -267,15 +267,17 @@ function traceOf(e: usize): usize {
 }
 
 function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
-  store<u32>(edgeKey, load<u32>(e, E_CLIENT), SG_KEY_CLIENT << 2);
-  store<u32>(edgeKey, load<u32>(e, E_SERVER), SG_KEY_SERVER << 2);
-  store<u32>(edgeKey, load<u32>(e, E_CONNECTION), SG_KEY_CONNECTION << 2);
-  store<u32>(edgeKey, (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE, SG_KEY_VIRTUAL_NODE << 2);
-  for (let d = 0; d < dimWords; d++) { // word by word: memory.copy is a call out of the module
-    store<u32>(edgeKey + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+  let k = edgeKey;
+  let words = dimWords;
+  store<u32>(k, load<u32>(e, E_CLIENT), SG_KEY_CLIENT << 2);
+  store<u32>(k, load<u32>(e, E_SERVER), SG_KEY_SERVER << 2);
+  store<u32>(k, load<u32>(e, E_CONNECTION), SG_KEY_CONNECTION << 2);
+  store<u32>(k, (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE, SG_KEY_VIRTUAL_NODE << 2);
+  for (let d = 0; d < words; d++) { // word by word: memory.copy is a call out of the module
+    store<u32>(k + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
   }
   let t = edges;
-  let record = upsertEdge(t, edgeKey, SG_KEY_DIMENSIONS + dimWords, now);
+  let record = upsertEdge(t, k, SG_KEY_DIMENSIONS + words, now);
   let r = record + t.valuesOffset;
   let w = load<f64>(e, E_MULTIPLIER);
   let b = <usize>buckets.count << 3;
