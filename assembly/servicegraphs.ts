@@ -17,6 +17,7 @@ import {
 } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { upsertEdge } from './edgememo';
+import { memoValueId } from './valuememo';
 import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
 import { recordExemplar } from './exemplars';
 import { observeWorstEdge } from './worst';
@@ -213,8 +214,10 @@ export function upsertDimensions(e: usize, resource: usize, span: usize, client:
 }
 
 function upsertPeer(e: usize, span: usize): void {
-  for (let p = 0; p < peerCount; p++) {
-    let s = spanSlot(span, load<i32>(peerSlots + (<usize>p << 2)));
+  let n = peerCount;
+  let slots = peerSlots;
+  for (let p = 0; p < n; p++) {
+    let s = spanSlot(span, load<i32>(slots + (<usize>p << 2)));
     if (s != 0) {
       setId(e, E_PEER, slotValueId(s));
       return;
@@ -240,8 +243,14 @@ function addressWithPort(host: usize, port: usize): u32 {
  * database attribute, in that order of preference.
  */
 function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
+  // A loop with a break, the settings in locals: `q < dbCount && db == 0` cost V8 two 0/1 values per round.
   let db: usize = 0;
-  for (let q = 0; q < dbCount && db == 0; q++) db = resourceOrSpanSlot(resource, span, load<i32>(dbSlots + (<usize>q << 2)));
+  let n = dbCount;
+  let slots = dbSlots;
+  for (let q = 0; q < n; q++) {
+    db = resourceOrSpanSlot(resource, span, load<i32>(slots + (<usize>q << 2)));
+    if (db != 0) break;
+  }
   if (db == 0) return;
   store<u32>(e, CONNECTION_DATABASE, E_CONNECTION);
   store<f64>(e, seconds, E_SERVER_LATENCY);
@@ -249,14 +258,14 @@ function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): v
   if (s == 0) s = resourceOrSpanSlot(resource, span, serverAddressSlot);
   let name: u32;
   if (s != 0) {
-    name = slotValueId(s);
+    name = memoValueId(s);
   } else {
     let host = resourceOrSpanSlot(resource, span, peerAddressSlot);
     if (host != 0) {
       let port = resourceOrSpanSlot(resource, span, peerPortSlot);
       name = port != 0 ? addressWithPort(host, port) : slotValueId(host);
     } else {
-      name = slotValueId(db);
+      name = memoValueId(db);
     }
   }
   setId(e, E_SERVER, name);
