@@ -23,7 +23,7 @@
 import { hashEdgeKey } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID } from './staging';
-import { SeriesTable, recordAt, recordIndexOf, generationOf } from './series';
+import { SeriesTable, generationOf } from './series';
 import { Buckets, observe } from './histogram';
 import {
   RECORD_GENERATION, RECORD_FLAGS, RECORD_LIVE, ST_V_COUNT, ST_V_SUM, ST_V_UNKNOWN, ST_V_LATE, ST_V_BUCKETS,
@@ -36,7 +36,7 @@ const T_PREV: usize = 24; // u32 entry index + 1, 0 = none: the expiry list
 const T_NEXT: usize = 28;
 const T_FLAGS: usize = 32; // u16
 const T_COUNT: usize = 34; // u16 intervals held
-const T_RECORD: usize = 36; // u32 the parent's span-metrics record index
+const T_RECORD: usize = 36; // u32 the address of the parent's span-metrics record (records never move: series.ts)
 const T_GENERATION: usize = 40; // u32 its generation then
 const T_HASH: usize = 44; // u32 the key's hash (hashEdgeKey), for free(): computing it again cost ~35 instructions
 const T_EXPIRES: usize = 48; // f64 ms
@@ -74,9 +74,8 @@ export let orphans: f64 = 0;
 /** When a child was last refused, ms (-Inf: never). */
 let lastDropMs: f64 = -Infinity;
 
-let table: SeriesTable = changetype<SeriesTable>(0);
 let buckets: Buckets = changetype<Buckets>(0);
-let blockAt: usize = 0; // byte offset of the self-time block from a record's values
+let blockOffset: usize = 0; // byte offset of the self-time block from a record: the table's valuesOffset + the block's values
 /** The value index of the self-time block in a span-metrics record; -1 when off. */
 export let selfTimeBlock: i32 = -1;
 /** Self time on (spanmetrics_self_time_configure before spanmetrics_configure). */
@@ -95,9 +94,8 @@ export function configureSelfTime(maxItems: u32, wait: f64): void {
 
 /** The span-metrics table, its buckets and the value index of the self-time block (spanmetrics.ts). */
 export function attachSelfTime(t: SeriesTable, b: Buckets, block: i32): void {
-  table = t;
   buckets = b;
-  blockAt = <usize>block << 3;
+  blockOffset = t.valuesOffset + (<usize>block << 3);
   selfTimeBlock = block;
 }
 
@@ -191,11 +189,9 @@ function free(e: usize): void {
 
 /** The live record of the entry's parent series, or 0 when the series was removed since. */
 function recordOf(e: usize): usize {
-  let i = load<u32>(e, T_RECORD);
-  if (i >= table.used) return 0;
-  let r = recordAt(table, i);
+  let r = <usize>load<u32>(e, T_RECORD);
   if ((load<u32>(r, RECORD_FLAGS) & RECORD_LIVE) == 0 || load<u32>(r, RECORD_GENERATION) != load<u32>(e, T_GENERATION)) return 0;
-  return r + table.valuesOffset + blockAt;
+  return r + blockOffset;
 }
 
 /** Adds `w` to value `v` of the self-time block at `b`. */
@@ -241,7 +237,7 @@ export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
     if (e == 0) {
       // No room: the span's self time is not observed; its series says so (other parents lose nothing).
       dropped += 1;
-      count(record + table.valuesOffset + blockAt, ST_V_UNKNOWN, w);
+      count(record + blockOffset, ST_V_UNKNOWN, w);
       return;
     }
   } else if ((load<u16>(e, T_FLAGS) & F_PARENT) != 0) return; // the same span again (a retry): counted once here
@@ -249,7 +245,7 @@ export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
   // the expiry list when it reaches the front, not now: that would touch its neighbours).
   store<f64>(e, nowMs + waitMs, T_DUE);
   store<u16>(e, load<u16>(e, T_FLAGS) | <u16>F_PARENT, T_FLAGS);
-  store<u32>(e, recordIndexOf(table, record), T_RECORD);
+  store<u32>(e, <u32>record, T_RECORD);
   store<u32>(e, generationOf(record), T_GENERATION);
   store<u64>(e, start, T_START);
   store<u64>(e, end, T_END);
