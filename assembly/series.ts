@@ -245,6 +245,24 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
   }
 }
 
+/**
+ * upsert behind a memo slot (a u32 record address, 0: none) that a caller picks by a cheap hash of
+ * the key: the remembered record answers when it is live (not free, not the overflow record) and
+ * holds the key, skipping the key's hash and the index. Records never move, and a removed or
+ * reused one fails one of these checks, so a slot needs no clearing; it only misses.
+ */
+// @ts-ignore: decorator
+@inline export function upsertVia(t: SeriesTable, slot: usize, key: usize, keyBytes: usize, now: u32): usize {
+  let r = <usize>load<u32>(slot);
+  if (r != 0 && load<u32>(r, RECORD_FLAGS) == RECORD_LIVE && keysEqual(r + RECORD_KEY, key, keyBytes)) {
+    store<u32>(r, now, RECORD_UPDATED);
+  } else {
+    r = upsert(t, key, now);
+    if (load<u32>(r, RECORD_FLAGS) == RECORD_LIVE) store<u32>(slot, <u32>r);
+  }
+  return r;
+}
+
 /** The index of record `r` in its table (what exemplars and the host name it by), and its generation. */
 // @ts-ignore: decorator
 @inline export function recordIndexOf(t: SeriesTable, r: usize): u32 {
