@@ -238,6 +238,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
   let natAt = nativeAt;
   let mult = multiplierSlot;
   let ts = tracestate;
+  let weighed = mult >= 0 || ts; // else every span weighs 1 (spanMultiplier's answer)
   let calls = callsTable;
   let events = eventsTable;
   let valuesOffset = t.valuesOffset;
@@ -286,7 +287,7 @@ export function aggregateSpanMetrics(nowMs: f64): void {
       record = upsertVia(t, MEMO + (<usize>(h >>> (32 - MEMO_BITS)) << 2), k, keyBytes, now);
     }
     let r = record + valuesOffset;
-    let w = spanMultiplier(resource, span, mult, ts);
+    let w = weighed ? spanMultiplier(resource, span, mult, ts) : 1.0;
     let seconds = durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END));
     store<f64>(r, load<f64>(r, SM_V_CALLS << 3) + w, SM_V_CALLS << 3);
     store<f64>(r, load<f64>(r, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
