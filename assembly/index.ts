@@ -309,7 +309,7 @@ export function ingest(n: usize, nowMs: f64): i32 {
   if (slackNs != 0) markLate(<u64>(nowMs * 1e6));
   setReadOnly(budgetExhausted());
   checkTracking(nowMs, spanCount);
-  if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs);
+  if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs, <u32>(nowMs / 1000));
   if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
   if (sloCount > 0) aggregateSlos();
   previewSpans();

@@ -212,12 +212,12 @@ export function spanMetricsEnabled(): bool {
   return changetype<usize>(table) != 0;
 }
 
-export function aggregateSpanMetrics(nowMs: f64): void {
+/** Aggregates the staged spans at `nowMs`; `now` is its whole seconds (from the caller: V8 put the division in the loop). */
+export function aggregateSpanMetrics(nowMs: f64, now: u32): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
   // reload each one per span.
   let f = filter;
   if (changetype<usize>(f) != 0) forgetFilterMemo(f);
-  let now = <u32>(nowMs / 1000);
   let t = table;
   let count = spanCount;
   let targetInfo = targetInfoEnabled();
