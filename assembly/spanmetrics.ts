@@ -212,11 +212,14 @@ export function spanMetricsEnabled(): bool {
   return changetype<usize>(table) != 0;
 }
 
+/** The intrinsic dimensions on by default (Tempo's): all but the status message. */
+const PLAIN_INTRINSICS: u32 = I_SERVICE | I_SPAN_NAME | I_SPAN_KIND | I_STATUS_CODE;
+
 /** Aggregates the staged spans at `nowMs`; `now` is its whole seconds (from the caller: V8 put the division in the loop). */
 export function aggregateSpanMetrics(nowMs: f64, now: u32): void {
-  // Without the options below, the same loop compiled with their checks folded away: fewer
-  // branches and fewer values for V8 to keep per span.
-  let plain = changetype<usize>(filter) == 0 && mapCount == 0 && !targetInfoEnabled() && !stageScopes
+  // With the default intrinsics and without the options below, the same loop compiled with
+  // their checks folded away: fewer branches and fewer values for V8 to keep per span.
+  let plain = intrinsics == PLAIN_INTRINSICS && changetype<usize>(filter) == 0 && mapCount == 0 && !targetInfoEnabled() && !stageScopes
     && histDimCount == 0 && !tracking && !selfTimeOn && changetype<usize>(native) == 0
     && changetype<usize>(callsTable) == 0 && changetype<usize>(eventsTable) == 0 && multiplierSlot < 0 && !tracestate;
   if (plain) aggregatePlain(nowMs, now);
@@ -242,7 +245,7 @@ function aggregateAll(nowMs: f64, now: u32): void {
   let targetInfo = !plain && targetInfoEnabled();
   let event: u32 = 0;
   let k = key;
-  let mask = intrinsics;
+  let mask = plain ? PLAIN_INTRINSICS : intrinsics;
   let dims = dimCount;
   let slots = dimSlots;
   let maps = plain ? 0 : mapCount;
@@ -312,15 +315,19 @@ function aggregateAll(nowMs: f64, now: u32): void {
     store<f64>(r, load<f64>(r, SM_V_SIZE << 3) + <f64>load<u32>(span, SPAN_SIZE), SM_V_SIZE << 3);
     let b = observe(b0, r + (SM_V_SUM << 3), r + (SM_V_BUCKETS << 3), seconds, w);
     if (changetype<usize>(nat) != 0) observeNative(nat, r + natAt, seconds, w, nowMs);
-    let index = recordIndexOf(t, record);
-    let generation = generationOf(record);
     let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
-    let spanId = <usize>load<u32>(span, SPAN_ID);
-    recordExemplar(EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs);
-    observeWorst(
-      EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs,
-      load<u32>(span, SPAN_STATUS_CODE) == STATUS_CODE_ERROR,
-    );
+    if (trace != 0) {
+      // One test for both (each keeps nothing without a trace id): V8 would compute the
+      // record's index once per branch.
+      let index = recordIndexOf(t, record);
+      let generation = generationOf(record);
+      let spanId = <usize>load<u32>(span, SPAN_ID);
+      recordExemplar(EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs);
+      observeWorst(
+        EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs,
+        load<u32>(span, SPAN_STATUS_CODE) == STATUS_CODE_ERROR,
+      );
+    }
     if (selfTime) noteSpan(span, record, w, nowMs);
     if (changetype<usize>(calls) != 0) {
       memory.copy(callsKey, k, spanBytes);
