@@ -29,6 +29,10 @@ export const E_PEER: usize = 88; // u32 interned peer-attribute value, 0 = none
 export const E_MULTIPLIER: usize = 96; // f64
 export const E_DIMENSIONS: usize = 104; // u32 per dimension label
 
+// stage() and insertStaged() write the fields above word by word, in this order.
+assert(E_PREV == KEY_BYTES && E_FLAGS == E_PREV + 8 && E_EXPIRES == E_FLAGS + 8 && E_CLIENT == E_SERVER_START + 8
+  && E_PEER == E_CLIENT + 8 && E_MULTIPLIER == E_PEER + 8 && E_DIMENSIONS == E_MULTIPLIER + 8);
+
 /** Where an entry's fields start after its key and list links: what a staged entry hands over. */
 export const E_FIELDS: usize = E_FLAGS;
 
@@ -123,13 +127,25 @@ export function keyHash(key: usize): u32 {
 
 /** Clears the staged entry for a new key, expiring at `expires`. */
 export function stage(key: usize, expires: f64): usize {
-  store<u64>(staged, load<u64>(key));
-  store<u64>(staged, load<u64>(key, 8), 8);
-  store<u64>(staged, load<u64>(key, 16), 16);
-  for (let i = KEY_BYTES; i < stride; i += 8) store<u64>(staged + i, 0);
-  store<f64>(staged, expires, E_EXPIRES);
-  store<f64>(staged, 1, E_MULTIPLIER);
-  return staged;
+  // Straight-line up to the dimensions (a loop over the whole entry reloaded `staged` and
+  // `stride` per word: callgrind, ~30 instructions per span).
+  let s = staged;
+  store<u64>(s, load<u64>(key));
+  store<u64>(s, load<u64>(key, 8), 8);
+  store<u64>(s, load<u64>(key, 16), 16);
+  store<u64>(s, 0, E_PREV); // and E_NEXT
+  store<u64>(s, 0, E_FLAGS); // and E_CONNECTION
+  store<f64>(s, expires, E_EXPIRES);
+  store<u64>(s, 0, E_CLIENT_LATENCY);
+  store<u64>(s, 0, E_SERVER_LATENCY);
+  store<u64>(s, 0, E_CLIENT_END);
+  store<u64>(s, 0, E_SERVER_START);
+  store<u64>(s, 0, E_CLIENT); // and E_SERVER
+  store<u64>(s, 0, E_PEER); // and its pad
+  store<f64>(s, 1, E_MULTIPLIER);
+  let end = s + stride;
+  for (let p = s + E_DIMENSIONS; p < end; p += 8) store<u64>(p, 0);
+  return s;
 }
 
 /** Moves the staged entry into the store; 0 when the store is full (max_items entries). */
@@ -142,7 +158,21 @@ export function insertStaged(h: u32): usize {
     ref = ++fresh;
   }
   let e = entryAt(ref - 1);
-  for (let i: usize = 0; i < stride; i += 8) store<u64>(e + i, load<u64>(staged + i));
+  let s = staged;
+  // Word by word, straight-line up to the dimensions (as in stage); the links are set below.
+  store<u64>(e, load<u64>(s));
+  store<u64>(e, load<u64>(s, 8), 8);
+  store<u64>(e, load<u64>(s, 16), 16);
+  store<u64>(e, load<u64>(s, E_FLAGS), E_FLAGS); // and E_CONNECTION
+  store<u64>(e, load<u64>(s, E_EXPIRES), E_EXPIRES);
+  store<u64>(e, load<u64>(s, E_CLIENT_LATENCY), E_CLIENT_LATENCY);
+  store<u64>(e, load<u64>(s, E_SERVER_LATENCY), E_SERVER_LATENCY);
+  store<u64>(e, load<u64>(s, E_CLIENT_END), E_CLIENT_END);
+  store<u64>(e, load<u64>(s, E_SERVER_START), E_SERVER_START);
+  store<u64>(e, load<u64>(s, E_CLIENT), E_CLIENT); // and E_SERVER
+  store<u64>(e, load<u64>(s, E_PEER), E_PEER);
+  store<u64>(e, load<u64>(s, E_MULTIPLIER), E_MULTIPLIER);
+  for (let i = E_DIMENSIONS; i < stride; i += 8) store<u64>(e + i, load<u64>(s + i));
   // Append to the expiry list.
   store<u32>(e, tail, E_PREV);
   store<u32>(e, 0, E_NEXT);

@@ -310,7 +310,7 @@ export function ingest(n: usize, nowMs: f64): i32 {
   setReadOnly(budgetExhausted());
   checkTracking(nowMs, spanCount);
   if (spanMetricsEnabled()) aggregateSpanMetrics(nowMs);
-  if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs);
+  if (serviceGraphsEnabled()) aggregateServiceGraphs(nowMs, <u32>(nowMs / 1000));
   if (sloCount > 0) aggregateSlos();
   previewSpans();
   return <i32>spanCount;

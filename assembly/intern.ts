@@ -7,7 +7,7 @@
 // stored at all (readOnly): intern() answers MISSING and the span folds into the overflow series.
 import { hashBytes, quickHash, setHashKey } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
-import { newIndex, placeRef, removeRef } from './hashindex';
+import { newTagged, placeTagged, growTagged, removeTagged } from './hashindex';
 import { bytesEqual } from './bytes';
 import { STRING_PTR, STRING_LEN, STRING_HASH, STRING_REFS, STRING_ENTRY_SIZE } from './layout';
 
@@ -32,7 +32,8 @@ export let freeEpoch: u32 = 0;
 export let readOnly: bool = false;
 export let stringBytes: usize = 0;
 
-// Index of (hash, id): see hashindex.ts.
+// Index of ids, tagged with their hash's bits above the mask (hashindex.ts): four bytes a slot; an
+// id's whole hash is in its entry (STRING_HASH), for growth and removal.
 let index: usize = 0;
 let indexMask: u32 = 0;
 let count: u32 = 0;
@@ -50,7 +51,7 @@ export function initIntern(): void {
   entries = heap.alloc(<usize>entryCap * ENTRY);
   memory.fill(entries, 0, <usize>entryCap * ENTRY);
   indexMask = 2047;
-  index = newIndex(indexMask + 1);
+  index = newTagged(indexMask + 1);
 }
 
 export function setReadOnly(on: bool): void {
@@ -100,37 +101,36 @@ export let probes: u64 = 0;
 export let lookups: u64 = 0;
 
 function find(p: usize, n: usize, h: u32): u32 {
-  let i = h & indexMask;
+  let mask = indexMask;
+  let tag = h & ~mask;
+  let i = h & mask;
   lookups++;
   while (true) {
     probes++;
-    let slot = index + (<usize>i << 3);
-    let id = load<u32>(slot, 4);
-    if (id == 0) return 0;
-    if (load<u32>(slot) == h) {
-      let e = entryOf(id);
-      if (<usize>load<u16>(e, STRING_LEN) == n && bytesEqual(<usize>load<u32>(e, STRING_PTR), p, n)) return id;
+    let s = load<u32>(index + (<usize>i << 2));
+    if (s == 0) return 0;
+    if ((s & ~mask) == tag) {
+      let e = entryOf(s & mask);
+      if (<usize>load<u16>(e, STRING_LEN) == n && bytesEqual(<usize>load<u32>(e, STRING_PTR), p, n)) return s & mask;
     }
-    i = (i + 1) & indexMask;
+    i = (i + 1) & mask;
   }
 }
 
-function growIndex(): void {
-  let old = index;
-  let oldSize = indexMask + 1;
-  indexMask = (oldSize << 1) - 1;
-  index = newIndex(indexMask + 1);
-  for (let i: u32 = 0; i < oldSize; i++) {
-    let slot = old + (<usize>i << 3);
-    let id = load<u32>(slot, 4);
-    if (id != 0) placeRef(index, indexMask, load<u32>(slot), id);
-  }
-  heap.free(old);
+function hashOf(id: u32): u32 {
+  return load<u32>(entryOf(id), STRING_HASH);
+}
+
+/** Doubles the index (its slots must stay above the ids: `id` is the next one placed). */
+function growIndex(id: u32): void {
+  let slots = (indexMask + 1) << 1;
+  while (id >= slots) slots <<= 1;
+  index = growTagged(index, indexMask, indexMask, slots, slots - 1, hashOf);
+  indexMask = slots - 1;
 }
 
 function insert(p: usize, n: usize, h: u32): u32 {
   if (readOnly) return MISSING;
-  if ((count + 1) * 8 > (indexMask + 1) * 7) growIndex();
   let id: u32;
   if (freeIds != 0) {
     id = freeIds;
@@ -144,6 +144,7 @@ function insert(p: usize, n: usize, h: u32): u32 {
     }
     id = nextId++;
   }
+  if ((count + 1) * 8 > (indexMask + 1) * 7 || id > indexMask) growIndex(id);
   let copy = heap.alloc(n);
   memory.copy(copy, p, n);
   let e = entryOf(id);
@@ -151,7 +152,7 @@ function insert(p: usize, n: usize, h: u32): u32 {
   store<u16>(e, <u16>n, STRING_LEN);
   store<u16>(e, 0, STRING_REFS);
   store<u32>(e, h, STRING_HASH);
-  placeRef(index, indexMask, h, id);
+  placeTagged(index, indexMask, h, id, indexMask);
   count++;
   stringBytes += n;
   return id;
@@ -195,14 +196,14 @@ export function intern(p: usize, n: usize): u32 {
  */
 export function rekey(k0: u64, k1: u64): void {
   setHashKey(k0, k1);
-  memory.fill(index, 0, (<usize>indexMask + 1) << 3);
+  memory.fill(index, 0, (<usize>indexMask + 1) << 2);
   for (let id: u32 = 1; id < nextId; id++) {
     let e = entryOf(id);
     let p = <usize>load<u32>(e, STRING_PTR);
     if (p == 0) continue;
     let h = hashBytes(p, <usize>load<u16>(e, STRING_LEN));
     store<u32>(e, h, STRING_HASH);
-    placeRef(index, indexMask, h, id);
+    placeTagged(index, indexMask, h, id, indexMask);
   }
 }
 
@@ -213,7 +214,7 @@ export function sweepStrings(): u32 {
     let e = entryOf(id);
     let p = <usize>load<u32>(e, STRING_PTR);
     if (p == 0 || load<u16>(e, STRING_REFS) != 0) continue;
-    removeRef(index, indexMask, load<u32>(e, STRING_HASH), id);
+    removeTagged(index, indexMask, load<u32>(e, STRING_HASH), id, indexMask, hashOf);
     stringBytes -= <usize>load<u16>(e, STRING_LEN);
     heap.free(p);
     store<u32>(e, 0, STRING_PTR);

@@ -6,6 +6,7 @@ import {
   readTagSlow, readLenSlow, readVarint, readVarintSlow, WT_VARINT, WT_I64, WT_LEN, WT_I32,
 } from './wire';
 import { validateMessage } from './otlpfields';
+import { spanPrefix, spanSuffix } from './spanshapes';
 import {
   E_ID_LENGTH, E_TRUNCATED, M_REQUEST, M_RESOURCE_SPANS, M_RESOURCE, M_SCOPE_SPANS, M_SPAN, M_STATUS, M_KEY_VALUE,
   M_ANY_VALUE, M_SCOPE, M_EVENT, M_LINK,
@@ -168,6 +169,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
   let p = rp;
   store<u32>(span, <u32>size, SPAN_SIZE);
   store<u32>(span, <u32>p, SPAN_BODY);
+  p = spanPrefix(p, end, span);
   while (p < end) {
     let tag = tagAt(p, end);
     if (tag != 0) p++;
@@ -214,6 +216,7 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
         }
         break;
       }
+      p = spanSuffix(p, end, span);
       continue;
     }
     let field = tag >>> 3;

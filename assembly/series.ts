@@ -4,13 +4,14 @@
 // table grows a chunk at a time without copying or leaving old records behind; a chunk
 // starts with its number (u32, CHUNK_HEADER bytes), then CHUNK_RECORDS records of `stride`
 // bytes. The directory (u32 chunk addresses, the host reads it) is the only part that moves.
-// An open-addressing index of (hash, record address) finds a record without touching the
-// records on a miss; it grows (rehashed from itself) when over 7/8 full (hits probe a run of
-// 8-byte slots; at 100,000 series that keeps it at 1 MiB, not 2).
+// An open-addressing index (hashindex.ts, tagged: four bytes a slot, the record's address / 8 and
+// 3 bits of its hash) finds a record touching 1 in 8 of the other records its probe passes; it
+// doubles when over 7/8 full (hashing the keys again: the slots do not keep whole hashes). At
+// 100,000 series it is 512 KiB, not 1 MiB with 8-byte (hash, address) slots.
 // Record layout (little endian), `stride` bytes: the header (RECORD_UPDATED, RECORD_GENERATION,
 // RECORD_FLAGS: layout.ts), the key words from RECORD_KEY, padding to 8 bytes, then the values,
-// f64 each. The key's hash is not kept (the index holds it; removal hashes the key again): with
-// 5 key words (span metrics without dimensions) header and key fill 32 bytes, not 40.
+// f64 each. The key's hash is not kept (removal and growth hash the key again): with 5 key words
+// (span metrics without dimensions) header and key fill 32 bytes, not 40.
 //
 // A record is named by its index in the table (the host's "slot" of a series): chunk number
 // times records per chunk plus its place in the chunk; it never moves.
@@ -21,7 +22,7 @@
 // the index and paid for in advance, so the budget is never exceeded. A table of cost 0 (the
 // SLOs', whose records the config fixes) is outside the budget.
 import { hashWords, wordsStart, wordsStep, wordsFinish } from './hash';
-import { newIndex, placeRef, removeRef } from './hashindex';
+import { newTagged, placeTagged, growTagged, removeTagged } from './hashindex';
 import { retain, release, MISSING } from './intern';
 import { clearWorst } from './worst';
 import {
@@ -89,7 +90,7 @@ export function newSeriesTable(keyWords: i32, valueCount: i32, nonIds: u32, cost
   t.capacity = 0;
   t.used = 0;
   t.indexMask = 511;
-  t.index = newIndex(t.indexMask + 1);
+  t.index = newTagged(t.indexMask + 1);
   t.indexed = 0;
   t.nonIds = nonIds;
   t.cost = cost;
@@ -122,21 +123,25 @@ function grow(t: SeriesTable): void {
   t.capacity += t.perChunk;
 }
 
-/** Places a record's ref, doubling the index (rehashed from its own slots) when over 7/8 full. */
+/** What a record's index slot holds besides its tag: its address / 8 (records are 8-aligned in 4 GiB). */
+const REF_MASK: u32 = 0x1fffffff;
+
+/** The table whose keys keyHashOf hashes (growTagged and removeTagged ask for the hash of a ref). */
+let hashing: SeriesTable = changetype<SeriesTable>(0);
+
+function keyHashOf(ref: u32): u32 {
+  return hashWords((<usize>ref << 3) + RECORD_KEY, hashing.keyWords);
+}
+
+/** Places the ref of record `r` (hash `h`), doubling the index (the keys hashed again) when over 7/8 full. */
 function indexRecord(t: SeriesTable, h: u32, r: usize): void {
   if ((t.indexed + 1) * 8 > (t.indexMask + 1) * 7) {
-    let old = t.index;
-    let oldSize = t.indexMask + 1;
-    t.indexMask = (oldSize << 1) - 1;
-    t.index = newIndex(t.indexMask + 1);
-    for (let i: u32 = 0; i < oldSize; i++) {
-      let slot = old + (<usize>i << 3);
-      let ref = load<u32>(slot, 4);
-      if (ref != 0) placeRef(t.index, t.indexMask, load<u32>(slot), ref);
-    }
-    heap.free(old);
+    let slots = (t.indexMask + 1) << 1;
+    hashing = t;
+    t.index = growTagged(t.index, t.indexMask, REF_MASK, slots, REF_MASK, keyHashOf);
+    t.indexMask = slots - 1;
   }
-  placeRef(t.index, t.indexMask, h, <u32>r);
+  placeTagged(t.index, t.indexMask, h, <u32>(r >>> 3), REF_MASK);
   t.indexed++;
 }
 
@@ -197,15 +202,20 @@ export function upsert(t: SeriesTable, key: usize, now: u32): usize {
     return overflowRecord(t, now);
   }
   let h = wordsFinish(hw);
-  let keyBytes = <usize>n << 2;
   let found = lookup(t, key, h, now);
   if (found != 0) return found;
+  return create(t, key, h, now);
+}
+
+/** upsert's new key (hash `h`): a new record, or the overflow record when the budget is spent. */
+function create(t: SeriesTable, key: usize, h: u32, now: u32): usize {
   if (t.cost != 0 && maxActive != 0 && activeSeries + t.cost + reserved > maxActive) {
     limitedTotal += 1;
     return overflowRecord(t, now);
   }
+  let n = t.keyWords;
   let r = allocate(t, RECORD_LIVE, now);
-  memory.copy(r + RECORD_KEY, key, keyBytes);
+  memory.copy(r + RECORD_KEY, key, <usize>n << 2);
   for (let w = 0; w < n; w++) if (isId(t, w)) retain(load<u32>(r + RECORD_KEY + (<usize>w << 2)));
   indexRecord(t, h, r);
   activeSeries += t.cost;
@@ -230,10 +240,11 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
   let keyBytes = <usize>t.keyWords << 2;
   let i = h & t.indexMask;
   while (true) {
-    let e = t.index + (<usize>i << 3);
-    let r = <usize>load<u32>(e, 4);
-    if (r == 0) return 0;
-    if (load<u32>(e) == h) {
+    let s = load<u32>(t.index + (<usize>i << 2));
+    if (s == 0) return 0;
+    // The tag: the hash's bits above REF_MASK.
+    if (((s ^ h) & ~REF_MASK) == 0) {
+      let r = <usize>(s << 3);
       // Not memory.compare: byte by byte unless both keys sit at one offset modulo 8 (bytes.ts);
       // not bytesEqual either: the call costs more than these few words compared inline.
       if (keysEqual(r + RECORD_KEY, key, keyBytes)) {
@@ -274,7 +285,8 @@ export function removeStale(t: SeriesTable, cutoff: u32, worstTable: u32 = NO_WO
   for (let i: u32 = 0; i < t.used; i++) {
     let r = recordAt(t, i);
     if (load<u32>(r, RECORD_FLAGS) != RECORD_LIVE || load<u32>(r, RECORD_UPDATED) >= cutoff) continue;
-    removeRef(t.index, t.indexMask, hashWords(r + RECORD_KEY, n), <u32>r);
+    hashing = t;
+    removeTagged(t.index, t.indexMask, hashWords(r + RECORD_KEY, n), <u32>(r >>> 3), REF_MASK, keyHashOf);
     t.indexed--;
     for (let w = 0; w < n; w++) if (isId(t, w)) release(load<u32>(r + RECORD_KEY + (<usize>w << 2)));
     store<u32>(r, 0, RECORD_FLAGS);

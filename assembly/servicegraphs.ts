@@ -1,14 +1,14 @@
 // Service graphs (Tempo's service-graphs processor): client/server and producer/consumer spans
 // paired across services through the edge store into edges with request, failure and latency
 // metrics; database edges completed from the client span alone; virtual nodes and unpaired
-// spans decided when an entry expires.
+// spans decided when an entry expires. infer_edges parent_child: inferedges.ts.
 import {
   spanCount, spanAt, spanStride, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
   SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, skipped,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
 import {
-  initRecentSpans, nextBatch, remember, recall, recalledService, recalledSeconds, recalledFailed, recalledIndex, R_ERROR,
+  initRecentSpans, nextBatch, remember, recall, recalledService, R_ERROR,
 } from './recentspans';
 import { intern, retain, release } from './intern';
 import { valuePtr, valueLen } from './labelvalue';
@@ -17,6 +17,8 @@ import {
 } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
 import { upsertEdge } from './edgememo';
+import { memoValueId } from './valuememo';
+import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
 import { recordExemplar } from './exemplars';
 import { observeWorstEdge } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
@@ -32,7 +34,7 @@ import {
 import {
   SG_KEY_CLIENT, SG_KEY_SERVER, SG_KEY_CONNECTION, SG_KEY_VIRTUAL_NODE, SG_KEY_DIMENSIONS, SG_V_REQUESTS, SG_V_FAILED,
   SG_V_SERVER_SUM, SG_V_CLIENT_SUM, SG_V_MESSAGING_SUM, SG_V_MESSAGING_COUNT, SG_V_BUCKETS, SG_HISTOGRAMS,
-  CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_DATABASE, CONNECTION_PARENT_CHILD, VIRTUAL_NONE,
+  CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_DATABASE, VIRTUAL_NONE,
   VIRTUAL_CLIENT, VIRTUAL_SERVER, SG_OPT_CLIENT_SERVER_PREFIX, SG_OPT_MESSAGING_LATENCY, SG_OPT_VIRTUAL_NODE_LABEL, SG_OPT_INFER_PARENT_CHILD,
   SG_SLOT_PEER_SERVICE, SG_SLOT_SERVER_ADDRESS, SG_SLOT_NETWORK_PEER_ADDRESS, SG_SLOT_NETWORK_PEER_PORT,
   SG_SLOT_MULTIPLIER, SG_SLOTS_FIXED,
@@ -45,7 +47,7 @@ const KIND_SERVER: u32 = 2;
 const KIND_CLIENT: u32 = 3;
 const KIND_PRODUCER: u32 = 4;
 const KIND_CONSUMER: u32 = 5;
-const STATUS_ERROR: u32 = 2;
+export const STATUS_ERROR: u32 = 2;
 
 export let edges: SeriesTable = changetype<SeriesTable>(0);
 /** Spans left without a pair at expiry (by reason), and spans dropped with the store full: key [client, server, reason], value [count]. */
@@ -59,7 +61,7 @@ let buckets: Buckets = changetype<Buckets>(0);
 let native: Native = changetype<Native>(0); // native histograms: blocks after the buckets
 let options: u32 = 0;
 let inferEdges: bool = false;
-let waitMs: f64 = 0;
+export let waitMs: f64 = 0;
 let dimCount: i32 = 0;
 let dimWords: i32 = 0;
 let dimSlots: usize = 0;
@@ -75,7 +77,7 @@ let multiplierSlot: i32 = -1;
 let tracestate: bool = false;
 export let filter: Filter = changetype<Filter>(0);
 let userId: u32 = 0;
-let key: usize = 0;
+export let key: usize = 0;
 let edgeKey: usize = 0;
 let pairKey: usize = 0;
 const ADDRESS: usize = memory.data(4200);
@@ -155,7 +157,7 @@ function countPair(t: SeriesTable, client: u32, server: u32, reason: u32, w: f64
 }
 
 /** Writes the edge key (trace id, then span id, zeros for absent ids) into `key`. */
-function buildKey(span: usize, idField: usize): void {
+export function buildKey(span: usize, idField: usize): void {
   // Word by word: memory.copy and memory.fill are calls out of the module, costly at this size.
   let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
   store<u64>(key, trace != 0 ? load<u64>(trace) : 0);
@@ -170,7 +172,7 @@ function buildKey(span: usize, idField: usize): void {
  * insert() takes hold of its ids when it moves into the store, so a span that completes or is
  * dropped at once touches no reference count.
  */
-function setId(e: usize, offset: usize, id: u32): void {
+export function setId(e: usize, offset: usize, id: u32): void {
   if (e != staged) {
     retain(id);
     release(load<u32>(e + offset));
@@ -187,7 +189,7 @@ function releaseIds(e: usize): void {
 }
 
 /** Moves the staged entry into the store (0 when full), holding its ids from then on. */
-function insert(h: u32): usize {
+export function insert(h: u32): usize {
   let e = insertStaged(h);
   if (e == 0) return 0;
   retain(load<u32>(e, E_CLIENT));
@@ -203,7 +205,7 @@ function discard(e: usize, h: u32): void {
   remove(e, h);
 }
 
-function upsertDimensions(e: usize, resource: usize, span: usize, client: bool): void {
+export function upsertDimensions(e: usize, resource: usize, span: usize, client: bool): void {
   let offset = (options & SG_OPT_CLIENT_SERVER_PREFIX) != 0 && !client ? dimCount : 0;
   for (let d = 0; d < dimCount; d++) {
     let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
@@ -212,8 +214,10 @@ function upsertDimensions(e: usize, resource: usize, span: usize, client: bool):
 }
 
 function upsertPeer(e: usize, span: usize): void {
-  for (let p = 0; p < peerCount; p++) {
-    let s = spanSlot(span, load<i32>(peerSlots + (<usize>p << 2)));
+  let n = peerCount;
+  let slots = peerSlots;
+  for (let p = 0; p < n; p++) {
+    let s = spanSlot(span, load<i32>(slots + (<usize>p << 2)));
     if (s != 0) {
       setId(e, E_PEER, slotValueId(s));
       return;
@@ -239,8 +243,14 @@ function addressWithPort(host: usize, port: usize): u32 {
  * database attribute, in that order of preference.
  */
 function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
+  // A loop with a break, the settings in locals: `q < dbCount && db == 0` cost V8 two 0/1 values per round.
   let db: usize = 0;
-  for (let q = 0; q < dbCount && db == 0; q++) db = resourceOrSpanSlot(resource, span, load<i32>(dbSlots + (<usize>q << 2)));
+  let n = dbCount;
+  let slots = dbSlots;
+  for (let q = 0; q < n; q++) {
+    db = resourceOrSpanSlot(resource, span, load<i32>(slots + (<usize>q << 2)));
+    if (db != 0) break;
+  }
   if (db == 0) return;
   store<u32>(e, CONNECTION_DATABASE, E_CONNECTION);
   store<f64>(e, seconds, E_SERVER_LATENCY);
@@ -248,14 +258,14 @@ function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): v
   if (s == 0) s = resourceOrSpanSlot(resource, span, serverAddressSlot);
   let name: u32;
   if (s != 0) {
-    name = slotValueId(s);
+    name = memoValueId(s);
   } else {
     let host = resourceOrSpanSlot(resource, span, peerAddressSlot);
     if (host != 0) {
       let port = resourceOrSpanSlot(resource, span, peerPortSlot);
       name = port != 0 ? addressWithPort(host, port) : slotValueId(host);
     } else {
-      name = slotValueId(db);
+      name = memoValueId(db);
     }
   }
   setId(e, E_SERVER, name);
@@ -266,16 +276,18 @@ function traceOf(e: usize): usize {
   return load<u64>(e) != 0 || load<u64>(e, 8) != 0 ? e : 0;
 }
 
-function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
-  store<u32>(edgeKey, load<u32>(e, E_CLIENT), SG_KEY_CLIENT << 2);
-  store<u32>(edgeKey, load<u32>(e, E_SERVER), SG_KEY_SERVER << 2);
-  store<u32>(edgeKey, load<u32>(e, E_CONNECTION), SG_KEY_CONNECTION << 2);
-  store<u32>(edgeKey, (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE, SG_KEY_VIRTUAL_NODE << 2);
-  for (let d = 0; d < dimWords; d++) { // word by word: memory.copy is a call out of the module
-    store<u32>(edgeKey + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
+  let k = edgeKey;
+  let words = dimWords;
+  store<u32>(k, load<u32>(e, E_CLIENT), SG_KEY_CLIENT << 2);
+  store<u32>(k, load<u32>(e, E_SERVER), SG_KEY_SERVER << 2);
+  store<u32>(k, load<u32>(e, E_CONNECTION), SG_KEY_CONNECTION << 2);
+  store<u32>(k, (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE, SG_KEY_VIRTUAL_NODE << 2);
+  for (let d = 0; d < words; d++) { // word by word: memory.copy is a call out of the module
+    store<u32>(k + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
   }
   let t = edges;
-  let record = upsertEdge(t, edgeKey, SG_KEY_DIMENSIONS + dimWords, now);
+  let record = upsertEdge(t, k, SG_KEY_DIMENSIONS + words, now);
   let r = record + t.valuesOffset;
   let w = load<f64>(e, E_MULTIPLIER);
   let b = <usize>buckets.count << 3;
@@ -338,81 +350,6 @@ function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32,
   }
 }
 
-// ---- infer_edges: parent_child. A span whose parent is a span of another service, and the pair
-// not a client/server or producer/consumer pair, makes an edge parent service → child service.
-
-/** The parent side of an inferred edge, from a span of this request. */
-function parentSide(e: usize, resource: usize, span: usize, service: u32): void {
-  setId(e, E_CLIENT, service);
-  store<f64>(e, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), E_CLIENT_LATENCY);
-  if (load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR) store<u32>(e, load<u32>(e, E_FLAGS) | F_FAILED, E_FLAGS);
-  upsertDimensions(e, resource, span, true);
-}
-
-/** The parent side from the recent-spans cache: its dimensions only when it came in this request. */
-function recalledParentSide(e: usize, r: usize, service: u32): void {
-  let index = recalledIndex(r);
-  if (index >= 0) {
-    let span = spanAt(<u32>index);
-    parentSide(e, resourceAt(load<u32>(span, SPAN_RESOURCE)), span, service);
-    return;
-  }
-  setId(e, E_CLIENT, service);
-  store<f64>(e, recalledSeconds(r), E_CLIENT_LATENCY);
-  if (recalledFailed(r)) store<u32>(e, load<u32>(e, E_FLAGS) | F_FAILED, E_FLAGS);
-}
-
-/** A child that is not a server span, standing in for the server side (F_CHILD) until a real one comes. */
-function childSide(e: usize, resource: usize, span: usize, service: u32): void {
-  let flags = load<u32>(e, E_FLAGS) | F_CHILD;
-  if (load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR) flags |= F_CHILD_FAILED;
-  store<u32>(e, flags, E_FLAGS);
-  setId(e, E_SERVER, service);
-  store<f64>(e, durationSeconds(load<u64>(span, SPAN_START), load<u64>(span, SPAN_END)), E_SERVER_LATENCY);
-  upsertDimensions(e, resource, span, false);
-}
-
-function completeInferred(e: usize, now: u32, nowMs: f64): void {
-  let flags = load<u32>(e, E_FLAGS);
-  if ((flags & F_CHILD_FAILED) != 0) store<u32>(e, flags | F_FAILED, E_FLAGS);
-  store<u32>(e, CONNECTION_PARENT_CHILD, E_CONNECTION);
-  complete(e, VIRTUAL_NONE, now, nowMs);
-}
-
-/**
- * The child role of a span that is not a server or consumer span: with its parent a client
- * waiting for its server, it stands in for the server until the wait ends; with its parent
- * already seen (not a client), the edge completes now; else it waits for its parent.
- */
-function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32, nowMs: f64): void {
-  if (load<u32>(span, SPAN_PARENT_ID) == 0) return;
-  buildKey(span, SPAN_PARENT_ID);
-  let h = keyHash(key);
-  let e = find(key, h);
-  if (e != 0) {
-    let flags = load<u32>(e, E_FLAGS);
-    if ((flags & F_CLIENT_SEEN) != 0 && (flags & (F_SERVER_SEEN | F_CHILD)) == 0 && load<u32>(e, E_CLIENT) != service) {
-      childSide(e, resource, span, service);
-    }
-    return; // else another child, or a server, already waits for this parent
-  }
-  let r = recall(key, h);
-  if (r != 0) {
-    let parent = recalledService(r);
-    if (parent == 0 || parent == service) return;
-    e = stage(key, nowMs + waitMs);
-    store<f64>(e, w, E_MULTIPLIER);
-    childSide(e, resource, span, service);
-    recalledParentSide(e, r, parent);
-    completeInferred(e, now, nowMs);
-    return;
-  }
-  e = stage(key, nowMs + waitMs);
-  store<f64>(e, w, E_MULTIPLIER);
-  childSide(e, resource, span, service);
-  insert(h);
-}
-
 /** Whether the span's tracestate says it was sampled with a probability below 1. */
 // @ts-ignore: decorator
 @inline function sampled(span: usize): bool {
@@ -420,12 +357,12 @@ function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32
   return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
 }
 
-export function aggregateServiceGraphs(nowMs: f64): void {
+/** `now` is <u32>(nowMs / 1000), computed by the caller: computed here, V8 sank it into the loop (once per span). */
+export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
   // reload each one per span.
   let f = filter;
   if (changetype<usize>(f) != 0) forgetFilterMemo(f);
-  let now = <u32>(nowMs / 1000);
   let count = spanCount;
   let infer = inferEdges;
   let mult = multiplierSlot;

@@ -23,7 +23,9 @@ import {
 /** OTLP Status.code STATUS_CODE_ERROR: a failed span. */
 export const STATUS_CODE_ERROR: u32 = 2;
 
-const CHUNK_SHIFT: u32 = 7;
+// 32 slots: 1,280 bytes, a size class of its own (runtime.ts), 51 to a page (0.4 % of it unused;
+// 128 slots made 5,120 bytes, 12 to a page: 6 %, 2.7 bytes a series).
+const CHUNK_SHIFT: u32 = 5;
 const CHUNK: u32 = 1 << CHUNK_SHIFT;
 /** Directories: one per (table, which): 0 span-metrics slowest, 1 failed, 2 edges slowest, 3 failed. */
 const DIRECTORIES: u32 = 4;

@@ -45,3 +45,55 @@ describe('the attribute fast path', () => {
     expect(core.label(view.key(0, L.SM_KEY_DIMENSIONS))).toBe('a'.repeat(127));
   });
 });
+
+// assembly/otlp.ts spanPrefix and spanSuffix: a span's fields in the order and shapes SDKs write
+// them are taken in straight-line code before the general loop. The same fields in another order
+// go through the loop alone: both must give the same series, and a field in nearly the usual shape
+// (an id one byte short or long) must still be refused by the loop's check.
+describe('the span fast path (fields in the usual order)', () => {
+  const T0 = 1_700_000_000_000_000_000n;
+  // Status {code: STATUS_CODE_ERROR}: tag 0x7a, length 2, then tag 0x18 and the code 2 (the
+  // shape spanSuffix takes; opentelemetry-proto trace.proto: Status.code is field 3).
+  const fields: Bytes[] = [
+    fLen(1, new Uint8Array(16).fill(1)), fLen(2, new Uint8Array(8).fill(2)), fLen(4, new Uint8Array(8).fill(4)),
+    fLen(5, 'op'), fVarint(6, 3), fFixed64(7, T0), fFixed64(8, T0 + 250_000_000n),
+    fLen(9, keyValue('k', anyString('v'))), fLen(15, fVarint(3, 2)), [0x85, 0x01, 1, 0, 0, 0],
+  ];
+
+  it.each([
+    ['in the usual order', fields],
+    ['in reverse order', [...fields].reverse()],
+    ['with the attribute first', [fields[7]!, ...fields.slice(0, 7), ...fields.slice(8)]],
+  ])('%s: one series, kind client, status error, 0.25 s', async (_, order) => {
+    const spanBytes = order.flat();
+    const core = await spanMetricsCore();
+    expect(core.ingest(request([spanBytes]))).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(view.used).toBe(1);
+    expect(core.label(view.key(0, L.SM_KEY_SPAN_NAME))).toBe('op');
+    expect(view.key(0, L.SM_KEY_SPAN_KIND)).toBe(3); // SPAN_KIND_CLIENT, as sent
+    expect(view.key(0, L.SM_KEY_STATUS_CODE)).toBe(2); // STATUS_CODE_ERROR
+    expect(core.label(view.key(0, L.SM_KEY_DIMENSIONS))).toBe('v');
+    expect(view.value(0, L.SM_V_CALLS)).toBe(1);
+    expect(view.value(0, L.SM_V_SUM)).toBe(0.25); // (T0 + 250 ms) - T0, by hand
+  });
+
+  const ID_LENGTH = 'wrong id length (trace_id must be 16 bytes, span_id and parent_span_id 8, or empty)';
+  it.each([
+    ['trace_id of 15 bytes', 0, 15, 'Span.trace_id (field 1)'],
+    ['trace_id of 17 bytes', 0, 17, 'Span.trace_id (field 1)'],
+    ['span_id of 7 bytes', 1, 7, 'Span.span_id (field 2)'],
+    ['parent_span_id of 9 bytes', 2, 9, 'Span.parent_span_id (field 4)'],
+  ] as const)('a %s in its usual place is refused', async (_, index, length, where) => {
+    const field = [1, 2, 4][index]!;
+    const order = fields.map((f, i) => (i === index ? fLen(field, new Uint8Array(length).fill(0xee)) : f));
+    const bytes = request([order.flat()]);
+    expect(decodeReference(bytes).ok).toBe(true); // protobufjs takes any length: the id rule is the core's
+    const at = bytes.indexOf(0xee); // the failure is recorded where the id's bytes start
+    const core = await spanMetricsCore();
+    expect(core.ingest(bytes)).toMatchObject({ ok: false, cause: 'malformed' });
+    const result = core.ingest(bytes);
+    expect(!result.ok && result.reason).toBe(`invalid protobuf: ${ID_LENGTH} in ${where} at byte ${at}`);
+    expect(core.table('spanMetrics')!.used).toBe(0);
+  });
+});

@@ -54,3 +54,36 @@ describe('edge records removed as stale', () => {
     );
   });
 });
+
+// A database edge's name goes through a memo of AnyValue bytes → interned id in front of intern
+// (assembly/valuememo.ts). An id freed by a sweep may be reused by another string: the memo must
+// not answer the old id for the old name then.
+describe('database names across a sweep that frees their strings', () => {
+  /** A database call from `client` to `address` (server.address names the edge: Tempo's order, see core.test.ts). */
+  function dbCall(trace: number, client: string, address: string): SpanSpec[] {
+    return [{ trace, id: 1, kind: 'client', service: client, durMs: 500, attrs: { 'db.system.name': 'postgresql', 'server.address': address } }];
+  }
+
+  test('a name seen again after its string was freed and its id reused is still that name', async () => {
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS });
+    h.send(dbCall(1, 'a', 'orders-db.shop.internal'), 0);
+    h.send(dbCall(2, 'b', 'users-db.shop.internal'), 10 * MIN);
+    // a → orders-db is stale at 16 minutes (stale after 15): its series goes, and with it the last
+    // holder of "a" and "orders-db.shop.internal".
+    expect(h.core.sweep(16 * MIN)).toBe(1);
+    // Freed ids are taken again by new strings, then the old name comes back.
+    h.send(dbCall(3, 'c', 'payments-db.shop.internal'), 16 * MIN);
+    h.send(dbCall(4, 'd', 'inventory-db.shop.internal'), 16 * MIN);
+    h.send(dbCall(5, 'a', 'orders-db.shop.internal'), 16 * MIN);
+    // One call per edge, each 0.5 s (hand count of the requests above).
+    const e = { server: [0.5], client: [0.5] };
+    expect(h.lines()).toEqual(
+      sorted([
+        ...edgeLines('client="a",server="orders-db.shop.internal",connection_type="database"', e),
+        ...edgeLines('client="b",server="users-db.shop.internal",connection_type="database"', e),
+        ...edgeLines('client="c",server="payments-db.shop.internal",connection_type="database"', e),
+        ...edgeLines('client="d",server="inventory-db.shop.internal",connection_type="database"', e),
+      ]),
+    );
+  });
+});
