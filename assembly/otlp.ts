@@ -17,7 +17,7 @@ import {
   SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE, SPAN_BODY,
 } from './staging';
-import { watchedSlotOf } from './watch';
+import { watchedSlotOf, watchedSlotIn } from './watch';
 import { bytesEqual } from './bytes';
 import { stageResourceAttributes, beginResource, noteResourceAttribute, resetTargetInfo } from './targetinfo';
 import { stageScopes, resetScopes, beginScopeSpans, noteScope } from './scopes';
@@ -171,6 +171,17 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
   store<u32>(span, <u32>p, SPAN_BODY);
   p = spanPrefix(p, end, span);
   while (p < end) {
+    if (load<u8>(p) == 0x4a) {
+      // Attributes (field 9, LEN), most of a span's fields, come in a run: attributeRun takes
+      // those in the common shape; one it leaves goes through the general path below.
+      let r = attributeRun(p, end, span + SPAN_SLOTS, attributes);
+      let q = <usize><u32>r;
+      if (q != p) {
+        attributes = <u32>(r >>> 32);
+        p = spanSuffix(q, end, span);
+        continue;
+      }
+    }
     let tag = tagAt(p, end);
     if (tag != 0) p++;
     else if (end - p >= 2 && load<u8>(p) >= 0x80 && <u32>load<u8>(p, 1) - 1 < 0x7f) {
@@ -184,39 +195,28 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
       p = rp;
     }
     if (tag == 0x4a) {
-      // Attributes (field 9, LEN), most of a span's fields, come in a run: taken here, first and
-      // not through the switch, until another field.
-      while (true) {
-        if (++attributes > maxAttributesPerSpan) {
-          seek(p);
-          attributeWithin(attributes, M_SPAN, 9);
-          return;
-        }
-        let n = lenAt(p, end);
-        if (n != NO_LEN) p += lenBytes(n);
-        else {
-          seek(p);
-          n = readLenSlow(end, M_SPAN, 9);
-          if (failCode != 0) return;
-          p = rp;
-        }
-        let subEnd = p + n;
-        let q = simpleKeyValue(p, subEnd);
-        if (q != 0) watchValue(span + SPAN_SLOTS, p + 2, q - p - 2, q + 2, subEnd - q - 2);
-        else {
-          walkKeyValue(p, subEnd, span + SPAN_SLOTS, 0, 0);
-          if (failCode != 0) return;
-        }
-        p = subEnd;
-        if (p < end) {
-          if (load<u8>(p) == 0x4a) {
-            p++;
-            continue;
-          }
-        }
-        break;
+      // an attribute attributeRun left (any shape), or over the limit
+      if (++attributes > maxAttributesPerSpan) {
+        seek(p);
+        attributeWithin(attributes, M_SPAN, 9);
+        return;
       }
-      p = spanSuffix(p, end, span);
+      let n = lenAt(p, end);
+      if (n != NO_LEN) p += lenBytes(n);
+      else {
+        seek(p);
+        n = readLenSlow(end, M_SPAN, 9);
+        if (failCode != 0) return;
+        p = rp;
+      }
+      let subEnd = p + n;
+      let q = simpleKeyValue(p, subEnd);
+      if (q != 0) watchValue(span + SPAN_SLOTS, p + 2, q - p - 2, q + 2, subEnd - q - 2);
+      else {
+        walkKeyValue(p, subEnd, span + SPAN_SLOTS, 0, 0);
+        if (failCode != 0) return;
+      }
+      p = subEnd;
       continue;
     }
     let field = tag >>> 3;
@@ -435,6 +435,54 @@ function walkEvent(end: usize, spanIndex: u32): void {
     // a string
   } else if (m != 0 && !isSimpleValue(q + 2, end)) return 0;
   return end - p <= maxStringLength ? q : 0;
+}
+
+/**
+ * A run of a span's attributes from p, at a tag 0x4a: each taken as walkSpan's general path
+ * takes an attribute, while it is in the common shape (a one-byte length, a simpleKeyValue, a key
+ * the watch table answers inline) and the attribute limit is not reached. Returns where it
+ * stopped (at the next field's tag, or at the tag of an attribute left to the general path) in
+ * the low 32 bits, the span's attribute count then in the high 32. It calls nothing, so that its
+ * locals stay in registers.
+ */
+function attributeRun(p: usize, end: usize, slots: usize, count: u32): u64 {
+  while (true) {
+    if (count >= maxAttributesPerSpan) break;
+    let avail = end - p; // at least 1: p is at a tag within the span
+    if (avail < 2) break;
+    let n = <usize>load<u8>(p, 1);
+    if (n >= 0x80) break;
+    if (n > avail - 2) break;
+    let kv = p + 2;
+    let kvEnd = kv + n;
+    // A key and a string value (most attributes), as simpleKeyValue takes them, in fewer
+    // compares: with n under 0x80, a length byte of 0x80 or more cannot fit (the key's puts q
+    // past kvEnd), and the value's tag, length, string tag and string length are one u32 whose
+    // lengths follow from where the KeyValue ends. Else simpleKeyValue's general checks.
+    if (n < 4) break; // (not a simpleKeyValue)
+    let q = kv + 2 + <usize>load<u8>(kv, 1);
+    if (load<u8>(kv) != 0x0a) break;
+    if (q + 4 <= kvEnd) {
+      let m = <u32>(kvEnd - q - 2);
+      if (load<u32>(q) != (0x0a0012 | (m << 8) | ((m - 2) << 24))) q = simpleKeyValue(kv, kvEnd);
+      else if (n > maxStringLength) q = 0;
+    } else q = simpleKeyValue(kv, kvEnd);
+    if (q == 0) break;
+    let slot = watchedSlotIn(kv + 2, q - kv - 2, false);
+    if (slot < -1) break;
+    if (slot >= 0) {
+      let s = slots + <usize>slot * SLOT_SIZE;
+      if (load<u32>(s) == 0) {
+        store<u32>(s, <u32>(q + 2));
+        store<u32>(s, <u32>(kvEnd - q - 2), 4);
+      }
+    }
+    count++;
+    p = kvEnd;
+    if (p >= end) break;
+    if (load<u8>(p) != 0x4a) break;
+  }
+  return (<u64>count << 32) | <u64>p;
 }
 
 /** A watched key [keyPtr, +keyLen) stores where its value sits in its slot of `slots`, unless an earlier one did. */

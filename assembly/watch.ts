@@ -2,9 +2,10 @@
 // looks each attribute key up here; a hit records where the value sits, in the key's slot (its
 // watched-attribute slot: 0 … MAX_WATCHED - 1, the index of its place in the staging records;
 // not to be confused with a series record's index, series.ts). Every attribute of every span
-// passes through watchedSlotOf, so it hashes nothing: keys are grouped
-// by length, and a candidate is checked on its first 8 bytes, then its last 8 (all of a key up
-// to 16 bytes, as most are), then the words between, inline.
+// passes through watchedSlotIn, so it hashes nothing: keys are grouped by length, and the
+// candidates of a key's group are checked on their first 8 bytes, then their last 8 (all of a key
+// up to 16 bytes, as most are), then (17 to 24 bytes) bytes 8 to 16, inline, without a call;
+// the bytes between, past 24, in a call.
 import { MAX_WATCHED } from './layout';
 
 const LENGTHS: i32 = 64; // keys of 63 bytes and more share the last group
@@ -34,6 +35,18 @@ export function watchedCount(): i32 {
   let v: u64 = 0;
   for (let i: usize = 0; i < n; i++) v |= (<u64>load<u8>(p + i)) << (<u64>i << 3);
   return v;
+}
+
+/**
+ * prefix() of a key being looked up: under 8 bytes read as the top of the 8 bytes ending with
+ * the key (a key's bytes are preceded by 8 or more in memory: those of the message holding it,
+ * or the heap's), which spares the loop.
+ */
+// @ts-ignore: decorator
+@inline function headOf(p: usize, n: usize): u64 {
+  if (n >= 8) return load<u64>(p);
+  if (n == 0) return 0;
+  return load<u64>(p + n - 8) >> (<u64>(8 - n) << 3);
 }
 
 /** The last 8 bytes of [p, p+n) as a little-endian u64 when n >= 8, else 0. */
@@ -67,41 +80,46 @@ export function watchKey(p: usize, n: usize): i32 {
   return watched++;
 }
 
-/** The watched-attribute slot of key [p, p+n), or -1. */
+/**
+ * The slot of key [p, p+n), or -1 when not watched; with `whole` false (the walker's attribute
+ * run, which must not call), -2 for a key over 24 bytes that matches one on its first 16 and last
+ * 8 bytes: the caller then asks again with `whole` true.
+ */
 // @ts-ignore: decorator
-@inline export function watchedSlotOf(p: usize, n: usize): i32 {
-  let first = <i32>load<u8>(FIRST + groupOf(n));
-  if (first == 0) return -1;
-  if (n - 8 <= 16) {
-    // 8 to 24 bytes (a group holds one length then): the group's first key checked inline on
-    // its first, last and (past 16) second 8 bytes, all of it; the call only for the others.
-    let k = KEYS + <usize>(first - 1) * KEY_SIZE;
-    if (load<u64>(k, 16) == load<u64>(p)) {
-      if (load<u64>(k, 24) == load<u64>(p + n - 8)) {
-        if (n <= 16) return first - 1;
-        if (load<u64>(k, 32) == load<u64>(p + 8)) return first - 1;
-      }
-    }
-    if (load<u32>(k, 8) == 0) return -1;
-  }
-  return slotInGroup(first, p, n);
-}
-
-function slotInGroup(ref: i32, p: usize, n: usize): i32 {
-  let head = prefix(p, n);
-  while (ref != 0) {
+@inline export function watchedSlotIn(p: usize, n: usize, whole: bool): i32 {
+  let ref = <i32>load<u8>(FIRST + groupOf(n));
+  if (ref == 0) return -1;
+  let head = headOf(p, n);
+  let tail = suffix(p, n);
+  do {
     let k = KEYS + <usize>(ref - 1) * KEY_SIZE;
-    if (load<u64>(k, 16) == head && <usize>load<u32>(k, 4) == n) {
-      if (n <= 8) return ref - 1;
-      if (load<u64>(k, 24) == load<u64>(p + n - 8)) {
-        // the last 8 bytes match: the words between, the last one overlapping them
-        let q = <usize>load<u32>(k);
-        let i: usize = 8;
-        while (i + 8 < n && load<u64>(q + i) == load<u64>(p + i)) i += 8;
-        if (i + 8 >= n) return ref - 1;
+    if (load<u64>(k, 16) == head) {
+      if (load<u64>(k, 24) == tail) {
+        if (<usize>load<u32>(k, 4) == n) {
+          if (n <= 16) return ref - 1;
+          if (load<u64>(k, 32) == load<u64>(p + 8)) {
+            if (n <= 24) return ref - 1;
+            if (!whole) return -2;
+            if (middleEqual(<usize>load<u32>(k), p, n)) return ref - 1;
+          }
+        }
       }
     }
     ref = <i32>load<u32>(k, 8);
-  }
+  } while (ref != 0);
   return -1;
+}
+
+/** Whether bytes 16 to n-8 of key [p, p+n) equal those of `copy` (its first 16 and last 8 matched). */
+function middleEqual(copy: usize, p: usize, n: usize): bool {
+  for (let i: usize = 16; i < n - 8; i += 8) {
+    if (load<u64>(copy + i) != load<u64>(p + i)) return false;
+  }
+  return true;
+}
+
+/** The watched-attribute slot of key [p, p+n), or -1. */
+// @ts-ignore: decorator
+@inline export function watchedSlotOf(p: usize, n: usize): i32 {
+  return watchedSlotIn(p, n, true);
 }

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import * as L from '../../src/core/layout.js';
-import { anyString, fFixed64, fLen, fVarint, keyValue, request, type Bytes } from './helpers.js';
+import { anyString, fFixed64, fLen, fVarint, keyValue, request, spanMetricsConfig, type Bytes } from './helpers.js';
 import { decodeReference } from './rules.js';
 
 const span = (attributes: Bytes[]): Bytes => [
@@ -95,5 +95,34 @@ describe('the span fast path (fields in the usual order)', () => {
     const result = core.ingest(bytes);
     expect(!result.ok && result.reason).toBe(`invalid protobuf: ${ID_LENGTH} in ${where} at byte ${at}`);
     expect(core.table('spanMetrics')!.used).toBe(0);
+  });
+});
+
+// assembly/watch.ts: a configured key is found from its length, first 8, last 8 and (17 to 24
+// bytes) middle 8 bytes, past 24 bytes with the rest compared. Each watched key here has a
+// look-alike sent before it on the same span (first occurrence wins): one that equals it on all
+// but one of those words (or on the words but not the length), which must not be taken for it.
+describe('watched attribute keys and their look-alikes', () => {
+  const watched = [
+    'abc', // under 8 bytes: read as the top of the 8 bytes ending with it
+    'abcdefgh', // 8
+    'network.AAAAAAAA.address', // 24: bytes 8 to 16 tell it from the look-alike
+    'aaaaaaaaaaaaaaaa-one-bbbbbbbb', // 29: bytes 16 to 21 do
+    'service.instance.identifier.id', // 30
+  ];
+  const lookalikes = [
+    'xabc', 'ab', 'abcdefghabcdefgh', 'network.BBBBBBBB.address', 'aaaaaaaaaaaaaaaa-two-bbbbbbbb', 'service.instance.identifier.iD',
+  ];
+  it('each takes its own value, none a look-alike\'s', async () => {
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], watched) });
+    const attrs = [
+      ...lookalikes.map((k) => keyValue(k, anyString('wrong'))),
+      ...watched.map((k, i) => keyValue(k, anyString(`right${i}`))),
+    ];
+    expect(core.ingest(request([span(attrs)]))).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(view.used).toBe(1);
+    expect(watched.map((_, d) => core.label(view.key(0, L.SM_KEY_DIMENSIONS + d))))
+      .toEqual(['right0', 'right1', 'right2', 'right3', 'right4']);
   });
 });
