@@ -59,6 +59,25 @@ describe('createLogger', () => {
     expect(silent.lines).toEqual([]);
   });
 
+  it('serializes err as pino does, and an err without message gives the message', async () => {
+    // Expected shape from pino-std-serializers' lib/err.js (pino's default `err` serializer):
+    // type = constructor name, message and stack with the cause appended (": " / "\ncaused by: "),
+    // the error's other enumerable fields kept; pino takes msg from err.message when none is given.
+    const { log, lines } = capture('info');
+    const cause = new Error('root');
+    const err = Object.assign(new TypeError('bad', { cause }), { code: 'E_BAD' });
+    log.error({ err, to: 'x' });
+    const circular: Record<string, unknown> = { a: 1 };
+    circular.self = circular;
+    log.warn({ circular }, 'cycle');
+    await new Promise((r) => setImmediate(r));
+    const rec = JSON.parse(lines[0]!) as { err: Record<string, unknown> } & Record<string, unknown>;
+    expect(Object.keys(rec)).toEqual(['level', 'time', 'pid', 'hostname', 'name', 'err', 'to', 'msg']);
+    expect(rec.msg).toBe('bad');
+    expect(rec.err).toEqual({ type: 'TypeError', message: 'bad: root', stack: `${err.stack!}\ncaused by: ${cause.stack!}`, code: 'E_BAD' });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ circular: { a: 1, self: '[Circular]' }, msg: 'cycle' });
+  });
+
   it('defaults to stdout', () => {
     const log = createLogger('info');
     expect(log.level).toBe('info');
