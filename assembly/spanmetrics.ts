@@ -288,9 +288,12 @@ function aggregateAll(nowMs: f64, now: u32): void {
     store<u32>(k, (mask & I_STATUS_MESSAGE) != 0
       ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
       : 0, SM_KEY_STATUS_MESSAGE << 2);
-    dimensionValues(k + (<usize>SM_KEY_DIMENSIONS << 2), resource, span, slots, dims, 0);
-    for (let m = 0; m < maps; m++) {
-      store<u32>(k + (<usize>(SM_KEY_DIMENSIONS + dims + m) << 2), mappingValue(m, resource, span));
+    // Loops entered only when they have work: V8 checks the stack on entering a loop.
+    if (dims > 0) dimensionValues(k + (<usize>SM_KEY_DIMENSIONS << 2), resource, span, slots, dims, 0);
+    if (maps > 0) {
+      for (let m = 0; m < maps; m++) {
+        store<u32>(k + (<usize>(SM_KEY_DIMENSIONS + dims + m) << 2), mappingValue(m, resource, span));
+      }
     }
     if (targetInfo) {
       let at = k + (<usize>(SM_KEY_DIMENSIONS + dims + maps) << 2);
