@@ -105,47 +105,58 @@ export function hashBytes(p: usize, n: usize): u32 {
 }
 
 /**
+ * [p, p+n) folded into `h` by multiply-xorshift: 16 bytes a step, then the last 32 (the first
+ * 16 of them overlapping the steps', the last 16 the first's); under 17 bytes, the first and last 8, overlapping halves under 8, or, under 4,
+ * the first, middle and last byte (all of them). Names of up to 32 bytes take no loop.
+ */
+// @ts-ignore: decorator
+@inline function foldBytes(h: u64, p: usize, n: usize): u64 {
+  if (n > 16) {
+    let end = p + n - 16;
+    while (p + 16 < end) {
+      h = (h ^ load<u64>(p)) * M1;
+      h ^= h >>> 32;
+      h = (h ^ load<u64>(p, 8)) * M1;
+      h ^= h >>> 32;
+      p += 16;
+    }
+    h = (h ^ load<u64>(p)) * M1;
+    h ^= h >>> 32;
+    h = (h ^ load<u64>(p, 8)) * M1;
+    h ^= h >>> 32;
+    h = (h ^ load<u64>(end)) * M1;
+    h ^= h >>> 32;
+    h = (h ^ load<u64>(end, 8)) * M1;
+  } else if (n >= 8) {
+    h = (h ^ load<u64>(p)) * M1;
+    h ^= h >>> 32;
+    h = (h ^ load<u64>(p + n - 8)) * M1;
+  } else if (n >= 4) {
+    h = (h ^ (<u64>load<u32>(p) | (<u64>load<u32>(p + n - 4) << 32))) * M1;
+  } else if (n > 0) {
+    h = (h ^ (<u64>load<u8>(p) | (<u64>load<u8>(p + (n >> 1)) << 8) | (<u64>load<u8>(p + n - 1) << 16))) * M1;
+  }
+  return h;
+}
+
+/**
  * An unkeyed multiply hash of [p, p+n), for intern.ts's direct-mapped cache only: a slot holds
  * one id, so colliding names evict each other and can never make a lookup walk a chain.
  */
-export function quickHash(p: usize, n: usize): u32 {
-  let h: u64 = <u64>n * M2;
-  if (n >= 8) {
-    let end = p + n - 8;
-    while (p < end) {
-      h = (h ^ load<u64>(p)) * M1;
-      p += 8;
-    }
-    h = (h ^ load<u64>(end)) * M1; // the last 8 bytes, overlapping the loop's
-  } else {
-    for (let i: usize = 0; i < n; i++) h = (h ^ <u64>load<u8>(p + i)) * M1;
-  }
-  return <u32>(h >>> 32);
+// @ts-ignore: decorator
+@inline export function quickHash(p: usize, n: usize): u32 {
+  return <u32>(foldBytes(<u64>n * M2, p, n) >>> 32);
 }
 
 /**
  * A seeded 64-bit hash of [p, p+n) for the what-if preview (preview.ts): its sketches and its
  * set-associative table of a fixed size, where values that collide only blur an estimate or evict
- * each other, and nothing walks a chain. Words folded by multiply-xorshift from the key's seed,
- * then MurmurHash3's 64-bit finalizer, whose every output bit depends on every input bit (what
- * a HyperLogLog needs of the bits it reads). About a fifth of SipHash's instructions on the
- * preview's keys and values.
+ * each other, and nothing walks a chain. quickHash's fold from the key's seed, then MurmurHash3's
+ * 64-bit finalizer, whose every output bit depends on every input bit (what a HyperLogLog needs
+ * of the bits it reads). About a fifth of SipHash's instructions on the preview's keys and values.
  */
 export function previewHash(p: usize, n: usize): u64 {
-  let h: u64 = SEED ^ (<u64>n * M2);
-  if (n >= 8) {
-    let end = p + n - 8;
-    while (p < end) {
-      h = (h ^ load<u64>(p)) * M1;
-      h ^= h >>> 32;
-      p += 8;
-    }
-    h = (h ^ load<u64>(end)) * M1; // the last 8 bytes, overlapping the loop's
-  } else if (n >= 4) {
-    h = (h ^ (<u64>load<u32>(p) | (<u64>load<u32>(p + n - 4) << 32))) * M1; // overlapping halves
-  } else if (n > 0) {
-    h = (h ^ (<u64>load<u8>(p) | (<u64>load<u8>(p + (n >> 1)) << 8) | (<u64>load<u8>(p + n - 1) << 16))) * M1;
-  }
+  let h = foldBytes(SEED ^ (<u64>n * M2), p, n);
   h ^= h >>> 33;
   h *= 0xff51afd7ed558ccd;
   h ^= h >>> 33;

@@ -8,7 +8,7 @@
 import { hashBytes, quickHash, setHashKey } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
 import { newTagged, placeTagged, growTagged, removeTagged } from './hashindex';
-import { bytesEqual } from './bytes';
+import { bytesEqual, sameBytes } from './bytes';
 import { STRING_PTR, STRING_LEN, STRING_HASH, STRING_REFS, STRING_ENTRY_SIZE } from './layout';
 
 /** Longest label value kept, in bytes (Tempo truncates values at 2048). */
@@ -164,7 +164,7 @@ function insert(p: usize, n: usize, h: u32): u32 {
  * value is valid and two spellings of one replaced value share an id.
  */
 export function intern(p: usize, n: usize): u32 {
-  n = clampToBoundary(p, n, MAX_VALUE_BYTES);
+  if (n > MAX_VALUE_BYTES) n = clampToBoundary(p, n, MAX_VALUE_BYTES);
   if (n == 0) return 0;
   let slot = CACHE + (<usize>(quickHash(p, n) & (CACHE_SLOTS - 1)) << 2);
   let cached = load<u32>(slot);
@@ -172,8 +172,13 @@ export function intern(p: usize, n: usize): u32 {
     // A freed id has ptr 0 (its hash field then links the free list); a reused one other bytes.
     let e = entryOf(cached);
     let q = <usize>load<u32>(e, STRING_PTR);
-    if (q != 0 && <usize>load<u16>(e, STRING_LEN) == n && bytesEqual(q, p, n)) return cached;
+    if (q != 0 && <usize>load<u16>(e, STRING_LEN) == n && sameBytes(q, p, n)) return cached;
   }
+  return internMiss(p, n, slot);
+}
+
+/** intern past its cache: the index, and a new entry when the value is new. */
+function internMiss(p: usize, n: usize, slot: usize): u32 {
   let h = hashBytes(p, n);
   let id = find(p, n, h);
   if (id == 0) {

@@ -229,8 +229,8 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
 
 /** Whether the `bytes` (a multiple of 4) at `a` and `b` are equal: inline, eight bytes at a time. */
 // @ts-ignore: decorator
-@inline function keysEqual(a: usize, b: usize, bytes: usize): bool {
-  let i: usize = 0;
+@inline function keysEqual(a: usize, b: usize, bytes: usize, from: usize = 0): bool {
+  let i = from;
   for (; i + 8 <= bytes; i += 8) if (load<u64>(a + i) != load<u64>(b + i)) return false;
   return i == bytes || load<u32>(a + i) == load<u32>(b + i);
 }
@@ -254,6 +254,27 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
     }
     i = (i + 1) & t.indexMask;
   }
+}
+
+/**
+ * upsert behind a memo slot (a u32 record address, 0: none) that a caller picks by a cheap hash of
+ * the key: the remembered record answers when it is live (not free, not the overflow record) and
+ * holds the key, skipping the key's hash and the index. Records never move, and a removed or
+ * reused one fails one of these checks, so a slot needs no clearing; it only misses. Keys of at
+ * least 4 words (16 bytes).
+ */
+// @ts-ignore: decorator
+@inline export function upsertVia(t: SeriesTable, slot: usize, key: usize, keyBytes: usize, now: u32): usize {
+  let r = <usize>load<u32>(slot);
+  let a = r + RECORD_KEY;
+  if (r != 0 && load<u32>(r, RECORD_FLAGS) == RECORD_LIVE && load<u64>(a) == load<u64>(key)
+      && load<u64>(a, 8) == load<u64>(key, 8) && keysEqual(a, key, keyBytes, 16)) {
+    store<u32>(r, now, RECORD_UPDATED);
+  } else {
+    r = upsert(t, key, now);
+    if (load<u32>(r, RECORD_FLAGS) == RECORD_LIVE) store<u32>(slot, <u32>r);
+  }
+  return r;
 }
 
 /** The index of record `r` in its table (what exemplars and the host name it by), and its generation. */

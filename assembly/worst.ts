@@ -131,7 +131,8 @@ function newSlot(table: u32, which: u32, record: u32): usize {
  * `record` (of that generation) of `table`: kept as its slowest when slower than the window's so
  * far, and as its latest failed when `failed`. `trace` 0 (no trace id) keeps nothing.
  */
-export function observeWorst(
+// @ts-ignore: decorator
+@inline export function observeWorst(
   table: u32, record: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64, failed: bool,
 ): void {
   if (trace == 0) return;

@@ -430,3 +430,46 @@ describe('rejected requests', () => {
     expect(r.ok ? '' : r.reason).toMatch(/^invalid protobuf: nesting deeper than 64 levels in ArrayValue at byte \d+$/);
   });
 });
+
+describe('one series per label set, whatever the core found before', () => {
+  // The core remembers the record it last found for a service, span name, kind and status code
+  // (assembly/spanmetrics.ts) and the id it last gave a name's bytes (assembly/intern.ts); these
+  // spans make both guesses wrong, and every expected count is written out by hand.
+  const cart = (region: string): Bytes => span({ name: 'GET /cart', attrs: [['region', anyString(region)]] });
+  const l = 'service="checkout",span_name="GET /cart",span_kind="SPAN_KIND_UNSPECIFIED",status_code="STATUS_CODE_UNSET"';
+
+  it('spans alike but for a dimension, alternating: each in its own series', async () => {
+    const r = request([cart('eu'), cart('us'), cart('eu'), cart('eu'), cart('us')], CHECKOUT);
+    expect(calls(await expose(spanMetricsConfig(BUCKETS, ['region']), r))).toEqual([
+      `traces_spanmetrics_calls_total{${l},region="eu"} 3`,
+      `traces_spanmetrics_calls_total{${l},region="us"} 2`,
+    ]);
+  });
+
+  it('a series removed as stale, its record taken by another label set: the first starts again at 1', async () => {
+    const { core, exposition } = await makeCore(spanMetricsConfig(BUCKETS, ['region']));
+    const t0 = 1_700_000_000_000;
+    expect(core.ingest(request([cart('eu'), cart('eu')], CHECKOUT), t0).ok).toBe(true);
+    // registry.stale_duration: 15 minutes by default (src/core/index.ts sweep)
+    expect(core.sweep(t0 + 16 * 60_000)).toBe(1);
+    expect(core.ingest(request([cart('us')], CHECKOUT), t0 + 16 * 60_000).ok).toBe(true);
+    expect(core.ingest(request([cart('eu')], CHECKOUT), t0 + 16 * 60_000).ok).toBe(true);
+    expect(calls(exposition.render())).toEqual([
+      `traces_spanmetrics_calls_total{${l},region="eu"} 1`,
+      `traces_spanmetrics_calls_total{${l},region="us"} 1`,
+    ]);
+  });
+
+  it('names of 1 to 40 bytes that differ in one byte anywhere are different names', async () => {
+    // Per length n: "a" n times, and each copy with one "b" (n + 1 names), every name sent twice.
+    const names: string[] = [];
+    for (let n = 1; n <= 40; n++) {
+      names.push('a'.repeat(n));
+      for (let i = 0; i < n; i++) names.push('a'.repeat(i) + 'b' + 'a'.repeat(n - i - 1));
+    }
+    expect(names.length).toBe(40 + (40 * 41) / 2);
+    const spans = [...names, ...names].map((name) => span({ name }));
+    const text = await expose(spanMetricsConfig(BUCKETS, [], { service: false, span_kind: false, status_code: false }), request(spans, []));
+    expect(calls(text)).toEqual(names.map((name) => `traces_spanmetrics_calls_total{span_name="${name}"} 2`).sort());
+  });
+});
