@@ -23,7 +23,7 @@
 import { hashEdgeKey } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID } from './staging';
-import { SeriesTable, recordAt, recordIndexOf, generationOf } from './series';
+import { SeriesTable, generationOf } from './series';
 import { Buckets, observe } from './histogram';
 import {
   RECORD_GENERATION, RECORD_FLAGS, RECORD_LIVE, ST_V_COUNT, ST_V_SUM, ST_V_UNKNOWN, ST_V_LATE, ST_V_BUCKETS,
@@ -34,10 +34,11 @@ import {
 const KEY_BYTES: usize = 24; // trace id (16) + span id (8)
 const T_PREV: usize = 24; // u32 entry index + 1, 0 = none: the expiry list
 const T_NEXT: usize = 28;
-const T_FLAGS: usize = 32;
-const T_RECORD: usize = 36; // u32 the parent's span-metrics record index
+const T_FLAGS: usize = 32; // u16
+const T_COUNT: usize = 34; // u16 intervals held
+const T_RECORD: usize = 36; // u32 the address of the parent's span-metrics record (records never move: series.ts)
 const T_GENERATION: usize = 40; // u32 its generation then
-const T_COUNT: usize = 44; // u32 intervals held
+const T_HASH: usize = 44; // u32 the key's hash (hashEdgeKey), for free(): computing it again cost ~35 instructions
 const T_EXPIRES: usize = 48; // f64 ms
 const T_START: usize = 56; // u64 ns, the parent's
 const T_END: usize = 64;
@@ -73,9 +74,8 @@ export let orphans: f64 = 0;
 /** When a child was last refused, ms (-Inf: never). */
 let lastDropMs: f64 = -Infinity;
 
-let table: SeriesTable = changetype<SeriesTable>(0);
 let buckets: Buckets = changetype<Buckets>(0);
-let blockAt: usize = 0; // byte offset of the self-time block from a record's values
+let blockOffset: usize = 0; // byte offset of the self-time block from a record: the table's valuesOffset + the block's values
 /** The value index of the self-time block in a span-metrics record; -1 when off. */
 export let selfTimeBlock: i32 = -1;
 /** Self time on (spanmetrics_self_time_configure before spanmetrics_configure). */
@@ -94,9 +94,8 @@ export function configureSelfTime(maxItems: u32, wait: f64): void {
 
 /** The span-metrics table, its buckets and the value index of the self-time block (spanmetrics.ts). */
 export function attachSelfTime(t: SeriesTable, b: Buckets, block: i32): void {
-  table = t;
   buckets = b;
-  blockAt = <usize>block << 3;
+  blockOffset = t.valuesOffset + (<usize>block << 3);
   selfTimeBlock = block;
 }
 
@@ -136,8 +135,8 @@ function insert(h: u32, expires: f64): usize {
   let e = entryAt(ref - 1);
   // Field by field: memory.fill is a call out of the module, costly at this size. The parent's
   // fields are written when it comes, the intervals as they are added.
-  store<u32>(e, 0, T_FLAGS);
-  store<u32>(e, 0, T_COUNT);
+  store<u32>(e, 0, T_FLAGS); // and T_COUNT
+  store<u32>(e, h, T_HASH);
   store<u64>(e, 0, T_FOLD_END);
   store<u64>(e, 0, T_FOLD_SUM);
   store<u64>(e, load<u64>(KEY));
@@ -182,34 +181,17 @@ function rewait(e: usize, nowMs: f64): void {
 function free(e: usize): void {
   unlink(e);
   let ref = refOf(e);
-  removeRef(index, indexMask, hashEdgeKey(e), ref);
+  removeRef(index, indexMask, load<u32>(e, T_HASH), ref);
   store<u32>(e, freeHead, T_NEXT);
   freeHead = ref;
   storeSize--;
 }
 
-/** Writes (trace id, the 8 bytes at the span's `idField`) into KEY; false when either id is absent or all zeros (invalid). */
-function buildKey(span: usize, idField: usize): bool {
-  let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
-  let id = <usize>load<u32>(span + idField);
-  if (trace == 0 || id == 0) return false;
-  let s = load<u64>(id);
-  let t0 = load<u64>(trace);
-  let t1 = load<u64>(trace, 8);
-  if (s == 0 || (t0 | t1) == 0) return false;
-  store<u64>(KEY, t0);
-  store<u64>(KEY, t1, 8);
-  store<u64>(KEY, s, 16);
-  return true;
-}
-
 /** The live record of the entry's parent series, or 0 when the series was removed since. */
 function recordOf(e: usize): usize {
-  let i = load<u32>(e, T_RECORD);
-  if (i >= table.used) return 0;
-  let r = recordAt(table, i);
+  let r = <usize>load<u32>(e, T_RECORD);
   if ((load<u32>(r, RECORD_FLAGS) & RECORD_LIVE) == 0 || load<u32>(r, RECORD_GENERATION) != load<u32>(e, T_GENERATION)) return 0;
-  return r + table.valuesOffset + blockAt;
+  return r + blockOffset;
 }
 
 /** Adds `w` to value `v` of the self-time block at `b`. */
@@ -224,10 +206,30 @@ function recordOf(e: usize): usize {
  * counted it into record `record` (0: filtered out), as a parent waiting for its children.
  */
 export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
+  // KEY is (trace id, parent's or own span id); an id absent or all zeros is invalid: nothing then.
+  let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
+  if (trace == 0) return;
+  let t0 = load<u64>(trace);
+  let t1 = load<u64>(trace, 8);
+  if ((t0 | t1) == 0) return;
+  store<u64>(KEY, t0);
+  store<u64>(KEY, t1, 8);
   let start = load<u64>(span, SPAN_START);
   let end = load<u64>(span, SPAN_END);
-  if (buildKey(span, SPAN_PARENT_ID)) noteChild(start, end, nowMs);
-  if (record == 0 || !buildKey(span, SPAN_ID)) return;
+  let parent = <usize>load<u32>(span, SPAN_PARENT_ID);
+  if (parent != 0) {
+    let p = load<u64>(parent);
+    if (p != 0) {
+      store<u64>(KEY, p, 16);
+      noteChild(start, end, nowMs);
+    }
+  }
+  if (record == 0) return;
+  let id = <usize>load<u32>(span, SPAN_ID);
+  if (id == 0) return;
+  let s = load<u64>(id);
+  if (s == 0) return;
+  store<u64>(KEY, s, 16);
   let h = hashEdgeKey(KEY);
   let e = find(h);
   if (e == 0) {
@@ -235,15 +237,15 @@ export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
     if (e == 0) {
       // No room: the span's self time is not observed; its series says so (other parents lose nothing).
       dropped += 1;
-      count(record + table.valuesOffset + blockAt, ST_V_UNKNOWN, w);
+      count(record + blockOffset, ST_V_UNKNOWN, w);
       return;
     }
-  } else if ((load<u32>(e, T_FLAGS) & F_PARENT) != 0) return; // the same span again (a retry): counted once here
+  } else if ((load<u16>(e, T_FLAGS) & F_PARENT) != 0) return; // the same span again (a retry): counted once here
   // Its children may have come first: its wait starts now all the same (the entry moves back in
   // the expiry list when it reaches the front, not now: that would touch its neighbours).
   store<f64>(e, nowMs + waitMs, T_DUE);
-  store<u32>(e, load<u32>(e, T_FLAGS) | F_PARENT, T_FLAGS);
-  store<u32>(e, recordIndexOf(table, record), T_RECORD);
+  store<u16>(e, load<u16>(e, T_FLAGS) | <u16>F_PARENT, T_FLAGS);
+  store<u32>(e, <u32>record, T_RECORD);
   store<u32>(e, generationOf(record), T_GENERATION);
   store<u64>(e, start, T_START);
   store<u64>(e, end, T_END);
@@ -262,7 +264,7 @@ function noteChild(start: u64, end: u64, nowMs: f64): void {
       return;
     }
   }
-  let flags = load<u32>(e, T_FLAGS);
+  let flags = load<u16>(e, T_FLAGS);
   if ((flags & F_EMITTED) != 0) {
     let b = recordOf(e);
     if (b != 0) count(b, ST_V_LATE, load<f64>(e, T_WEIGHT));
@@ -276,10 +278,10 @@ function noteChild(start: u64, end: u64, nowMs: f64): void {
 function addInterval(t: usize, s: u64, e: u64): void {
   let foldEnd = load<u64>(t, T_FOLD_END);
   if (foldEnd != 0 && s < foldEnd) {
-    store<u32>(t, load<u32>(t, T_FLAGS) | F_INEXACT, T_FLAGS); // it may overlap what was folded
+    store<u16>(t, load<u16>(t, T_FLAGS) | <u16>F_INEXACT, T_FLAGS); // it may overlap what was folded
     return;
   }
-  let n = <i32>load<u32>(t, T_COUNT);
+  let n = <i32>load<u16>(t, T_COUNT);
   let base = t + T_INTERVALS;
   // The first kept interval that ends at or after s (touching merges), then those it overlaps.
   let i = 0;
@@ -310,7 +312,7 @@ function addInterval(t: usize, s: u64, e: u64): void {
   else if (removed > 1) for (let k = j; k < n; k++) moveInterval(base, k, k - removed + 1);
   store<u64>(base + (<usize>i << 4), s);
   store<u64>(base + (<usize>i << 4), e, 8);
-  store<u32>(t, <u32>(n - removed + 1), T_COUNT);
+  store<u16>(t, <u16>(n - removed + 1), T_COUNT);
 }
 
 // @ts-ignore: decorator
@@ -332,7 +334,7 @@ function decide(t: usize): void {
   let w = load<f64>(t, T_WEIGHT);
   let ps = load<u64>(t, T_START);
   let pe = load<u64>(t, T_END);
-  let exact = (load<u32>(t, T_FLAGS) & F_INEXACT) == 0 && !(lastDropMs >= load<f64>(t, T_DUE) - 2 * waitMs);
+  let exact = (load<u16>(t, T_FLAGS) & F_INEXACT) == 0 && !(lastDropMs >= load<f64>(t, T_DUE) - 2 * waitMs);
   let covered: u64 = 0;
   let foldEnd = load<u64>(t, T_FOLD_END);
   if (foldEnd != 0) {
@@ -346,7 +348,7 @@ function decide(t: usize): void {
   }
   if (pe <= ps) covered = 0;
   else {
-    let n = <i32>load<u32>(t, T_COUNT);
+    let n = <i32>load<u16>(t, T_COUNT);
     for (let i = 0; i < n; i++) {
       let p = t + T_INTERVALS + (<usize>i << 4);
       let s = load<u64>(p);
@@ -369,7 +371,7 @@ export function expireSelfTime(nowMs: f64): u32 {
   while (head != 0) {
     let t = entryAt(head - 1);
     if (load<f64>(t, T_EXPIRES) > nowMs) break;
-    let flags = load<u32>(t, T_FLAGS);
+    let flags = load<u16>(t, T_FLAGS);
     if ((flags & (F_PARENT | F_EMITTED)) == F_PARENT) {
       let due = load<f64>(t, T_DUE);
       if (due > nowMs) {
@@ -380,7 +382,7 @@ export function expireSelfTime(nowMs: f64): u32 {
       }
       decide(t);
       decided++;
-      store<u32>(t, flags | F_EMITTED, T_FLAGS);
+      store<u16>(t, <u16>(flags | F_EMITTED), T_FLAGS);
       if (nowMs == Infinity) free(t);
       else rewait(t, nowMs);
     } else {
