@@ -22,7 +22,7 @@
 // after) is unknown too.
 import { hashEdgeKey } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
-import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID } from './staging';
+import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_ID_HASH } from './staging';
 import { SeriesTable, generationOf } from './series';
 import { Buckets, observe } from './histogram';
 import {
@@ -231,6 +231,7 @@ export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
   if (s == 0) return;
   store<u64>(KEY, s, 16);
   let h = hashEdgeKey(KEY);
+  store<u32>(span, h, SPAN_ID_HASH); // the service graphs hash the same key (servicegraphs.ts)
   let e = find(h);
   if (e == 0) {
     e = insert(h, nowMs + waitMs);

@@ -151,9 +151,12 @@ export interface Harness {
   text(): string;
 }
 
-export async function harness(over: Partial<ServiceGraphsConfig> = {}, opts: { spanMetrics?: SpanMetricsConfig } = {}): Promise<Harness> {
+export async function harness(
+  over: Partial<ServiceGraphsConfig> = {},
+  opts: { spanMetrics?: SpanMetricsConfig; selfTime?: { maxItems: number; waitMs: number } } = {},
+): Promise<Harness> {
   const cfg = sgConfig(over);
-  const core = await Core.create({ serviceGraphs: cfg, spanMetrics: opts.spanMetrics, build: 'debug' });
+  const core = await Core.create({ serviceGraphs: cfg, spanMetrics: opts.spanMetrics, selfTime: opts.selfTime, build: 'debug' });
   const expo = new ServiceGraphsExposition(core, cfg);
   const h: Harness = {
     core,
