@@ -9,11 +9,13 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /** Whether lines at `level` are written (pino's); a logger without it writes every level. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 const noop = (): void => {};
 /** A logger that drops everything (the default when none is given). */
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop, isLevelEnabled: () => false };
 
 /**
  * The process logger. `destination` defaults to stdout, written synchronously so that nothing

@@ -1,5 +1,8 @@
 // The sidecar's own metrics (`spanmeter_*`), in a prom-client Registry apart from the span metrics.
 // Receivers call recordRequest once per request; the CLI adds gauges read from the core at scrape.
+// What the receivers count per request (requests, spans, the duration histogram) is kept in plain
+// numbers and handed to prom-client at scrape time (its collect() callbacks): a prom-client update
+// costs ~1 µs (a counter's labels) to ~2 µs (a histogram's observe), per request.
 import {
   collectDefaultMetrics,
   Counter,
@@ -87,6 +90,48 @@ const DURATION_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
 
+const PROTOCOLS = ['http', 'grpc'] as const;
+const protocolIndex = (p: Protocol): number => (p === 'http' ? 0 : 1);
+const REJECT_INDEX: ReadonlyMap<RejectReason, number> = new Map(REJECT_REASONS.map((r, i) => [r, i]));
+
+function add(counts: Float64Array, i: number, n: number): void {
+  counts[i] = counts[i]! + n;
+}
+
+/** One {protocol, code} of spanmeter_requests_total, in the order first answered. */
+interface CodeCount {
+  readonly labels: { protocol: Protocol; code: string };
+  n: number;
+}
+
+/** spanmeter_request_duration_seconds of one protocol: counts per bucket (not cumulative), sum, count. */
+interface DurationCounts {
+  readonly buckets: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/** The state prom-client 15's Histogram keeps per label set (its `hashMap` values), filled at scrape. */
+interface HistogramEntry {
+  labels: Record<string, string>;
+  bucketValues: Record<string, number>;
+  sum: number;
+  count: number;
+}
+
+/** Hands the per-protocol counts to `histogram` as prom-client's observe() would have left them. */
+function handHistogram(histogram: Histogram<'protocol'>, durations: readonly DurationCounts[]): void {
+  const map: Record<string, HistogramEntry> = {};
+  for (let p = 0; p < PROTOCOLS.length; p++) {
+    const d = durations[p]!;
+    const bucketValues: Record<string, number> = {};
+    for (let i = 0; i < DURATION_BUCKETS.length; i++) bucketValues[DURATION_BUCKETS[i]!] = d.buckets[i]!;
+    const protocol = PROTOCOLS[p]!;
+    map[protocol] = { labels: { protocol }, bucketValues, sum: d.sum, count: d.count };
+  }
+  (histogram as unknown as { hashMap: Record<string, HistogramEntry> }).hashMap = map;
+}
+
 /** prom-client's default gauges named like counters; see the constructor. */
 const DUPLICATE_TOTAL_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -97,12 +142,17 @@ export class Telemetry {
   readonly registry: Registry<PrometheusContentType>;
   /** The same metrics again, for scrapers that ask for OpenMetrics. */
   private readonly openMetrics: Registry<OpenMetricsContentType>;
-  private readonly spansReceived: Counter;
-  private readonly spansAccepted: Counter;
-  private readonly spansRejected: Counter<'reason'>;
-  private readonly requests: Counter<'protocol' | 'code'>;
-  private readonly requestsRejected: Counter<'protocol' | 'reason'>;
-  private readonly duration: Histogram<'protocol'>;
+  // Counted per request in plain numbers, handed to prom-client by the metrics' collect().
+  private spansReceived = 0;
+  private spansAccepted = 0;
+  /** Spans rejected, by REJECT_REASONS index. */
+  private readonly spansRejected = new Float64Array(REJECT_REASONS.length);
+  /** Requests answered, per protocol by code (String(code)), and in the order first answered. */
+  private readonly requestCodes = PROTOCOLS.map(() => new Map<string, CodeCount>());
+  private readonly requestOrder: CodeCount[] = [];
+  /** Requests rejected, at REJECT_REASONS index * 2 + protocol index. */
+  private readonly requestsRejected = new Float64Array(REJECT_REASONS.length * PROTOCOLS.length);
+  private readonly durations: readonly DurationCounts[] = PROTOCOLS.map(() => ({ buckets: new Float64Array(DURATION_BUCKETS.length), sum: 0, count: 0 }));
   private readonly collectErrors: Counter<'metric'>;
   private readonly throttled: Counter<'protocol'>;
   private readonly httpRefused: Counter<'reason'>;
@@ -114,41 +164,73 @@ export class Telemetry {
     this.openMetrics = new Registry<OpenMetricsContentType>();
     this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const registers = [registry, this.openMetrics];
-    this.spansReceived = new Counter({
+    const self = this;
+    new Counter({
       name: 'spanmeter_spans_received_total',
       help: 'Spans in OTLP requests that reached the core (accepted or rejected).',
       registers,
+      collect() {
+        this.reset();
+        this.inc(self.spansReceived);
+      },
     });
-    this.spansAccepted = new Counter({
+    new Counter({
       name: 'spanmeter_spans_accepted_total',
       help: 'Spans aggregated by the core.',
       registers,
+      collect() {
+        this.reset();
+        this.inc(self.spansAccepted);
+      },
     });
-    this.spansRejected = new Counter({
+    // Every reason is visible from the start, at zero.
+    new Counter({
       name: 'spanmeter_spans_rejected_total',
       help: 'Spans turned away, by reason. Spans of a request refused before decoding cannot be counted; see spanmeter_requests_rejected_total.',
       labelNames: ['reason'],
       registers,
+      collect() {
+        this.reset();
+        for (let r = 0; r < REJECT_REASONS.length; r++) this.inc({ reason: REJECT_REASONS[r]! }, self.spansRejected[r]!);
+      },
     });
-    this.requests = new Counter({
+    new Counter({
       name: 'spanmeter_requests_total',
       help: 'OTLP export requests answered, by protocol and status code (HTTP status or gRPC status name).',
       labelNames: ['protocol', 'code'],
       registers,
+      collect() {
+        this.reset();
+        for (const c of self.requestOrder) this.inc(c.labels, c.n);
+      },
     });
-    this.requestsRejected = new Counter({
+    new Counter({
       name: 'spanmeter_requests_rejected_total',
       help: 'OTLP export requests turned away, by protocol and reason.',
       labelNames: ['protocol', 'reason'],
       registers,
+      collect() {
+        this.reset();
+        for (let r = 0; r < REJECT_REASONS.length; r++) {
+          for (let p = 0; p < PROTOCOLS.length; p++) this.inc({ protocol: PROTOCOLS[p], reason: REJECT_REASONS[r]! }, self.requestsRejected[r * PROTOCOLS.length + p]!);
+        }
+      },
     });
-    this.duration = new Histogram({
+    const duration = new Histogram({
       name: 'spanmeter_request_duration_seconds',
       help: 'Server-side handling time of one OTLP export request once its body arrived (HTTP: decompression, JSON conversion and ingest; gRPC: ingest), seconds.',
       labelNames: ['protocol'],
       buckets: DURATION_BUCKETS,
       registers,
+      collect() {
+        handHistogram(this, self.durations);
+      },
     });
+    // handHistogram writes prom-client's own state: refuse to start on a prom-client that keeps another.
+    duration.zero({ protocol: 'http' });
+    if (!Object.values((duration as unknown as { hashMap?: Record<string, Partial<HistogramEntry>> }).hashMap ?? {}).some((e) => e.bucketValues && 'sum' in e && 'count' in e)) {
+      throw new Error('prom-client Histogram keeps its counts otherwise than handHistogram (src/telemetry.ts) expects');
+    }
     this.collectErrors = new Counter({
       name: 'spanmeter_telemetry_collect_errors_total',
       help: 'Errors thrown by a collected self metric at scrape time (its previous value is kept).',
@@ -176,14 +258,6 @@ export class Telemetry {
       registers,
     });
     for (const reason of CUT_REASONS) for (const protocol of ['http', 'grpc'] as const) this.cut.labels(protocol, reason).inc(0);
-    // Every reason is visible from the start, at zero.
-    for (const reason of REJECT_REASONS) {
-      this.spansRejected.labels(reason).inc(0);
-      for (const protocol of ['http', 'grpc'] as const) this.requestsRejected.labels(protocol, reason).inc(0);
-    }
-    for (const protocol of ['http', 'grpc'] as const) this.duration.zero({ protocol });
-    this.spansReceived.inc(0);
-    this.spansAccepted.inc(0);
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: registry });
       collectDefaultMetrics({ register: this.openMetrics });
@@ -203,13 +277,22 @@ export class Telemetry {
 
   /** Counts one answered request, and its rejection reason if it was turned away. */
   countRequest(protocol: Protocol, code: number | string, rejected?: RejectReason): void {
-    this.requests.labels(protocol, String(code)).inc();
-    if (rejected) this.requestsRejected.labels(protocol, rejected).inc();
+    const p = protocolIndex(protocol);
+    const key = String(code);
+    const codes = this.requestCodes[p]!;
+    let c = codes.get(key);
+    if (c === undefined) {
+      c = { labels: { protocol, code: key }, n: 0 };
+      codes.set(key, c);
+      this.requestOrder.push(c);
+    }
+    c.n++;
+    if (rejected) add(this.requestsRejected, REJECT_INDEX.get(rejected)! * PROTOCOLS.length + p, 1);
   }
 
   /** Counts spans turned away before they reached the core (e.g. too_many_spans). */
   countRejectedSpans(reason: RejectReason, spans: number): void {
-    this.spansRejected.labels(reason).inc(spans);
+    add(this.spansRejected, REJECT_INDEX.get(reason)!, spans);
   }
 
   /** Counts one request refused by the ingest budget (besides countRequest). */
@@ -232,11 +315,19 @@ export class Telemetry {
    * rejected; a result with ok: false counts its spans under `reason`, default `malformed`).
    */
   recordIngest(protocol: Protocol, seconds: number | undefined, result?: IngestResult, reason?: RejectReason): void {
-    if (seconds !== undefined && seconds >= 0) this.duration.labels(protocol).observe(seconds);
+    if (seconds !== undefined && seconds >= 0 && seconds < Infinity) {
+      // As prom-client's observe: the first bucket whose bound holds it (none past the last), sum and count.
+      const d = this.durations[protocolIndex(protocol)]!;
+      let i = 0;
+      while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
+      if (i < DURATION_BUCKETS.length) add(d.buckets, i, 1);
+      d.sum += seconds;
+      d.count++;
+    }
     if (!result) return;
-    this.spansReceived.inc(result.spans);
-    if (result.ok) this.spansAccepted.inc(result.spans);
-    else this.spansRejected.labels(reason ?? 'malformed').inc(result.spans);
+    this.spansReceived += result.spans;
+    if (result.ok) this.spansAccepted += result.spans;
+    else add(this.spansRejected, REJECT_INDEX.get(reason ?? 'malformed')!, result.spans);
   }
 
   /** Adds a gauge whose value is read at each scrape (active series, WASM memory bytes, store size, …). */

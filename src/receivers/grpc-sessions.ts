@@ -9,6 +9,7 @@
 // GOAWAY ENHANCE_YOUR_CALM and the debug data "too_many_pings".
 import http2 from 'node:http2';
 import type { GrpcKeepaliveConfig } from '../config/types.js';
+import type { Watch, Watchdog } from '../net/watchdog.js';
 
 /** grpc-go's maxPingStrikes: more strikes than this end the connection. */
 export const MAX_PING_STRIKES = 2;
@@ -19,7 +20,8 @@ const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_CANCEL } = http2.constants;
 
 interface SessionState {
   calls: number;
-  idle?: NodeJS.Timeout;
+  /** max_connection_idle's watch while no call is open (on the receiver's watchdog: it is re-set per call). */
+  idle?: Watch;
   lastPingAt: number;
   strikes: number;
   /** Headers or data were sent since the last ping: the next one is forgiven. */
@@ -31,6 +33,7 @@ export class GrpcSessions {
 
   constructor(
     private readonly keepalive: GrpcKeepaliveConfig,
+    private readonly watchdog: Watchdog,
     /** Called when a connection is ended for its pings (counted and logged by the receiver). */
     private readonly onTooManyPings: (session: http2.Http2Session) => void,
   ) {}
@@ -58,7 +61,7 @@ export class GrpcSessions {
     }
     session.on('ping', () => this.ping(session, state));
     session.once('close', () => {
-      clearTimeout(state.idle);
+      this.watchdog.stop(state.idle);
       clearTimeout(ageTimer);
       clearTimeout(graceTimer);
       this.sessions.delete(session);
@@ -71,7 +74,7 @@ export class GrpcSessions {
     const state = this.sessions.get(session);
     if (!state) return;
     state.calls++;
-    clearTimeout(state.idle);
+    this.watchdog.stop(state.idle);
     state.idle = undefined;
   }
 
@@ -102,9 +105,8 @@ export class GrpcSessions {
   private armIdle(session: http2.Http2Session, state: SessionState): void {
     const idle = this.keepalive.server_parameters.max_connection_idle;
     if (idle <= 0) return;
-    clearTimeout(state.idle);
-    state.idle = setTimeout(() => session.close(), idle);
-    state.idle.unref();
+    this.watchdog.stop(state.idle);
+    state.idle = this.watchdog.start(idle, () => session.close());
   }
 
   private ping(session: http2.Http2Session, state: SessionState): void {

@@ -39,6 +39,7 @@ import { silentLogger } from '../log.js';
 import { logServerErrors, type RunningServer } from '../net/server.js';
 import { receiverLimits, type ReceiverOptions } from './types.js';
 import { GrpcSessions } from './grpc-sessions.js';
+import { Watchdog, type Watch } from '../net/watchdog.js';
 import { warnEvery } from '../net/warn.js';
 import type { CutReason } from '../telemetry.js';
 import { ACCEPT_ENCODING, binHeader, ENCODINGS, frame, GRPC_CONTENT_TYPE, MessageScratch, parseTimeout, percentEncode, PREFIX_BYTES, TWO_MESSAGES, UnaryMessage } from './grpc-wire.js';
@@ -112,7 +113,9 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
     telemetry.countCut('grpc', reason);
     warn(reason, { reason, ...detail }, `otlp/grpc: ${reason === 'too_many_pings' ? 'connection' : 'call'} cut (${reason})`);
   };
-  const sessions = new GrpcSessions(limits.keepalive, (session) =>
+  /** The calls' write_timeout, grpc-timeout and stalled_request_timeout deadlines, and the connections' max_connection_idle, on one timer. */
+  const watchdog = new Watchdog();
+  const sessions = new GrpcSessions(limits.keepalive, watchdog, (session) =>
     cut('too_many_pings', { remote: session.socket?.remoteAddress, min_time_ms: limits.keepalive.enforcement_policy.min_time }));
   const throttledMessage = (): string =>
     `ingest budget full (${budget.inflightRequests} requests, ${budget.inflightBytes} bytes in flight): retry after ${budget.retryAfterMs} ms`;
@@ -120,26 +123,25 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
   const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void => {
     let finished = false;
     let ticket: BudgetTicket | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let stall: NodeJS.Timeout | undefined;
+    let timer: Watch | undefined;
+    let stall: Watch | undefined;
     const session = stream.session;
     if (session) sessions.opened(session);
     // Received and answered within write_timeout, or cut: a call whose answer cannot leave (the
     // client's window stays 0) gets RST_STREAM CANCEL, freeing its stream.
     const deadline = limits.write_timeout > 0
-      ? setTimeout(() => {
+      ? watchdog.start(limits.write_timeout, () => {
         cut('write_timeout', { write_timeout_ms: limits.write_timeout, answered: finished });
         finish(Code.UNAVAILABLE, `the call was not received and answered within ${limits.write_timeout} ms (otlp.write_timeout)`, null);
         if (!stream.closed) stream.close(NGHTTP2_CANCEL);
-      }, limits.write_timeout)
+      })
       : undefined;
-    deadline?.unref();
     stream.on('error', () => {});
     stream.once('close', () => {
       ticket?.release();
-      clearTimeout(timer);
-      clearTimeout(stall);
-      clearTimeout(deadline);
+      watchdog.stop(timer);
+      watchdog.stop(stall);
+      watchdog.stop(deadline);
       if (session) sessions.closed(session);
     });
 
@@ -152,8 +154,8 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
       const reason = why === undefined ? reasonOf(code) : why ?? undefined;
       finished = true;
       ticket?.release();
-      clearTimeout(timer);
-      clearTimeout(stall);
+      watchdog.stop(timer);
+      watchdog.stop(stall);
       sessions.wrote(session);
       telemetry.countRequest('grpc', Code[code] ?? String(code), code === Code.OK ? undefined : reason);
       if (reason === 'throttled') telemetry.countThrottled('grpc');
@@ -216,14 +218,13 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
     const encoding = ENCODINGS.get(encodingName);
     const timeoutMs = parseTimeout(headers['grpc-timeout'] as string | undefined);
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => finish(Code.DEADLINE_EXCEEDED, 'deadline exceeded before the request message arrived'), timeoutMs);
-      timer.unref();
+      timer = watchdog.start(timeoutMs, () => finish(Code.DEADLINE_EXCEEDED, 'deadline exceeded before the request message arrived'));
     }
 
     const msg = new UnaryMessage();
     stream.on('data', (chunk: Buffer) => {
       if (finished) return;
-      stall?.refresh();
+      if (stall) watchdog.refresh(stall);
       if (!msg.push(chunk)) {
         // Bytes past the one message a unary call may carry: refused now, not buffered.
         if (msg.overrun) finish(Code.UNIMPLEMENTED, TWO_MESSAGES);
@@ -241,15 +242,14 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
       } else if (limits.stalled_request_timeout > 0 && !msg.complete) {
         // The call holds budget now: the rest of its message must keep coming.
         const stalledMs = limits.stalled_request_timeout;
-        stall = setTimeout(() => {
+        stall = watchdog.start(stalledMs, () => {
           cut('stalled', { stalled_request_timeout_ms: stalledMs, remote: session?.socket?.remoteAddress });
           finish(Code.UNAVAILABLE, `no request bytes for ${stalledMs} ms: call cut (otlp.stalled_request_timeout)`, null);
-        }, stalledMs);
-        stall.unref();
+        });
       }
     });
     stream.once('end', () => {
-      clearTimeout(stall);
+      watchdog.stop(stall);
       if (finished) return;
       // An uncompressed message stays in its chunks: the ingest path copies them into the core's input.
       const m = msg.finish(scratch, msg.flag === 0);

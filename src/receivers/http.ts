@@ -12,6 +12,7 @@ import { bearerChecker } from '../net/security.js';
 import { silentLogger } from '../log.js';
 import { receiverLimits, type ReceiverOptions } from './types.js';
 import { applyHttpTimeouts } from '../net/timeouts.js';
+import { Watchdog } from '../net/watchdog.js';
 import { warnEvery } from '../net/warn.js';
 import type { CutReason } from '../telemetry.js';
 
@@ -91,6 +92,8 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   const signalsLogged = new Set<string>();
   const limits = receiverLimits(options.limits);
   const warn = warnEvery(log);
+  /** The requests' write_timeout and stalled_request_timeout deadlines, on one timer. */
+  const watchdog = new Watchdog();
   /** Cuts a request that ran out of time (issue 21 item 3): counted, logged now and then, its connection closed. */
   const cut = (reason: CutReason, socket: { remoteAddress?: string; destroy(): void } | undefined, detail: Record<string, unknown>): void => {
     telemetry.countCut('http', reason);
@@ -102,9 +105,8 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     // Received and answered within write_timeout (Go's WriteTimeout: from the end of the headers
     // to the end of the response), or the connection is cut: bounds slow bodies and slow readers.
     if (limits.write_timeout > 0) {
-      const timer = setTimeout(() => cut('write_timeout', req.socket, { write_timeout_ms: limits.write_timeout }), limits.write_timeout);
-      timer.unref();
-      res.once('close', () => clearTimeout(timer));
+      const watch = watchdog.start(limits.write_timeout, () => cut('write_timeout', req.socket, { write_timeout_ms: limits.write_timeout }));
+      res.once('close', () => watchdog.stop(watch));
     }
     handle(req, res, expectContinue).catch((err: unknown) => {
       // handle() catches everything itself; this is the last line of defence.
@@ -234,7 +236,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
       res.writeContinue();
     }
     // A body that stops coming while it holds budget is cut after stalled_request_timeout.
-    const body = await readBody(req, maxBodyBytes, growing, limits.stalled_request_timeout,
+    const body = await readBody(req, maxBodyBytes, growing, watchdog, limits.stalled_request_timeout,
       () => cut('stalled', req.socket, { stalled_request_timeout_ms: limits.stalled_request_timeout }));
     if (body === 'aborted') return; // the client went away; nobody to answer
     if (body === 'throttled') {
@@ -269,23 +271,22 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
  * no bytes come for `stallMs` (0 = no limit), `onStall` is called and the read ends 'aborted'.
  */
 function readBody(
-  req: http.IncomingMessage, max: number, ticket: BudgetTicket | undefined, stallMs: number, onStall: () => void,
+  req: http.IncomingMessage, max: number, ticket: BudgetTicket | undefined, watchdog: Watchdog, stallMs: number, onStall: () => void,
 ): Promise<Uint8Array | Buffer[] | 'too_large' | 'aborted' | 'throttled'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let total = 0;
     let done = false;
     const stall = stallMs > 0 && !req.complete
-      ? setTimeout(() => {
+      ? watchdog.start(stallMs, () => {
         finish('aborted');
         onStall();
-      }, stallMs)
+      })
       : undefined;
-    stall?.unref();
     const finish = (v: Uint8Array | Buffer[] | 'too_large' | 'aborted' | 'throttled'): void => {
       if (done) return;
       done = true;
-      clearTimeout(stall);
+      watchdog.stop(stall);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAbort);
@@ -293,7 +294,7 @@ function readBody(
       resolve(v);
     };
     const onData = (chunk: Buffer): void => {
-      stall?.refresh();
+      if (stall) watchdog.refresh(stall);
       total += chunk.length;
       if (total > max) {
         chunks.length = 0;

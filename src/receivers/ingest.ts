@@ -160,8 +160,8 @@ export function ingestPath(options: IngestPathOptions): Ingest {
     }
     if (result.ok) {
       telemetry.recordIngest(protocol, seconds(), result);
-      // One line per request at debug (pino drops it cheaply at info): what arrived and how much.
-      log.debug({ spans: result.spans, bytes: lengthOf(body.bytes), format: body.format, encoding: body.encoding ?? 'identity' }, `${prefix}: request accepted`);
+      // One line per request at debug: what arrived and how much (its object built only then).
+      if (log.isLevelEnabled?.('debug') ?? true) log.debug({ spans: result.spans, bytes: lengthOf(body.bytes), format: body.format, encoding: body.encoding ?? 'identity' }, `${prefix}: request accepted`);
       return OK;
     }
     log.debug({ reason: result.reason, spans: result.spans }, `${prefix}: request rejected`);
