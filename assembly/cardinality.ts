@@ -18,7 +18,7 @@
 // otherwise from the request that could bring the active series to half the series limit. Memory: one window (4 ring
 // sketches + their union, 5.2 KB) per label and one for the demand, allocated once.
 import { SeriesTable, upsert, findRecord, limitedTotal, activeSeries, maxActive } from './series';
-import { intern, retain, release, MISSING, stringPtr, stringLen, stringEntries } from './intern';
+import { intern, retain, release, MISSING, stringPtr, stringLen, keepStringHashes, stringHashes } from './intern';
 import { hashBytes, hashWords } from './hash';
 import { mix64, windowBytes, initWindow, addToWindow, windowEstimate, advanceWindow } from './hll';
 import { slotValue, resourceOrSpanSlot } from './attributes';
@@ -27,7 +27,7 @@ import {
   RES_SERVICE_PTR, RES_SERVICE_LEN, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN,
 } from './staging';
 import {
-  STRING_HASH, STRING_ENTRY_SIZE, RECORD_FLAGS, RECORD_OVERFLOW, SM_KEY_SERVICE, SM_KEY_SPAN_NAME, SM_KEY_SPAN_KIND,
+  RECORD_FLAGS, RECORD_OVERFLOW, SM_KEY_SERVICE, SM_KEY_SPAN_NAME, SM_KEY_SPAN_KIND,
   SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE, SM_KEY_DIMENSIONS, LABEL_EXAMPLE_BYTES, TOP_SERVICES,
 } from './layout';
 
@@ -75,6 +75,7 @@ export function initCardinality(t: SeriesTable): void {
 }
 
 function startTracking(): void {
+  keepStringHashes();
   windowSize = windowBytes(RING);
   let n = <usize>words;
   windows = heap.alloc(n * windowSize);
@@ -138,13 +139,13 @@ function setValue(p: usize, n: usize): void {
  */
 export function upsertTracked(t: SeriesTable, key: usize, now: u32, resource: usize, span: usize, dimSlots: usize, dims: i32): usize {
   let anyOver = false;
-  let entries = stringEntries();
+  let valueHashes = stringHashes();
   for (let w = 0; w < words; w++) {
     let id = load<u32>(key + (<usize>w << 2));
     let h: u32 = id;
     if (isLabel(w) && id != 0) {
       if (id != MISSING) {
-        h = load<u32>(entries + <usize>id * STRING_ENTRY_SIZE, STRING_HASH);
+        h = load<u32>(valueHashes + (<usize>id << 2));
       } else {
         rawLen = 0xffffffff;
         wordBytes(w, resource, span, dimSlots, dims);

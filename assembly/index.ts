@@ -4,7 +4,8 @@
 // Per request: input_reserve(n) → host copies the body there → ingest(n, nowMs).
 import { resetReader, failCode, failAt, failMessage, failField } from './wire';
 import { initFieldTable } from './otlpfields';
-import { initIntern, stringEntries, stringCount, setReadOnly, sweepStrings, freeEpoch, stringBytes, rekey, probes, lookups } from './intern';
+import { initIntern, stringEntries, stringPtr, stringLen, stringCount, setReadOnly, sweepStrings, freeEpoch, stringBytes, rekey, probes, lookups } from './intern';
+import { hashBytes } from './hash';
 import { watchKey } from './watch';
 import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } from './staging';
 import { walkRequest } from './otlp';
@@ -407,6 +408,10 @@ export function strings(): usize {
 }
 export function string_count(): u32 {
   return stringCount();
+}
+/** The hash of string `id`'s bytes (SipHash-1-3 under the hash_key key, folded to 32 bits): what the label-value index places it by. */
+export function string_hash(id: u32): u32 {
+  return hashBytes(stringPtr(id), stringLen(id));
 }
 
 /**

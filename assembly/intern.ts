@@ -9,17 +9,19 @@ import { hashBytes, quickHash, setHashKey } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
 import { newTagged, placeTagged, growTagged, removeTagged } from './hashindex';
 import { bytesEqual, sameBytes } from './bytes';
-import { STRING_PTR, STRING_LEN, STRING_HASH, STRING_REFS, STRING_ENTRY_SIZE } from './layout';
+import { STRING_PTR, STRING_LEN, STRING_REFS, STRING_FREE_NEXT, STRING_ENTRY_SIZE } from './layout';
 
 /** Longest label value kept, in bytes (Tempo truncates values at 2048). */
 export const MAX_VALUE_BYTES: usize = 2048;
 /** The id intern() answers in read-only mode for a string it does not hold. */
 export const MISSING: u32 = 0xffffffff;
 
-// Entry per id (the host reads it: layout.ts), 12 bytes: ptr u32, len u16, references u16, hash
-// u32. A free entry has ptr 0 and its hash field links the free list (next free id). References
+// Entry per id (the host reads it: layout.ts), 8 bytes: ptr u32, len u16, references u16. A free
+// entry has ptr 0 and its len and references hold the next free id (STRING_FREE_NEXT). References
 // stop at REFS_STICKY: a value held by that many series (a service name, say) is then kept for
-// the instance's life rather than counted further.
+// the instance's life rather than counted further. The hash is not kept (4 bytes an id): the
+// index's growth and removal hash the bytes again, and the cardinality sketches, which need it
+// per span, have it in an array of their own (stringHashes).
 const ENTRY: usize = STRING_ENTRY_SIZE;
 const REFS_STICKY: u16 = 0xffff;
 
@@ -32,8 +34,7 @@ export let freeEpoch: u32 = 0;
 export let readOnly: bool = false;
 export let stringBytes: usize = 0;
 
-// Index of ids, tagged with their hash's bits above the mask (hashindex.ts): four bytes a slot; an
-// id's whole hash is in its entry (STRING_HASH), for growth and removal.
+// Index of ids, tagged with their hash's bits above the mask (hashindex.ts): four bytes a slot.
 let index: usize = 0;
 let indexMask: u32 = 0;
 let count: u32 = 0;
@@ -117,8 +118,28 @@ function find(p: usize, n: usize, h: u32): u32 {
   }
 }
 
+/** The hash of string `id`'s bytes (what the index placed it by). */
 function hashOf(id: u32): u32 {
-  return load<u32>(entryOf(id), STRING_HASH);
+  let e = entryOf(id);
+  return hashBytes(<usize>load<u32>(e, STRING_PTR), <usize>load<u16>(e, STRING_LEN));
+}
+
+// The hash of every id (u32 each, 0 for a free one), kept only once keepStringHashes() asked.
+let hashes: usize = 0;
+
+/** From now on, keeps the hash of every string in an array (stringHashes()); fills it for those held. */
+export function keepStringHashes(): void {
+  if (hashes != 0) return;
+  hashes = heap.alloc(<usize>entryCap << 2);
+  memory.fill(hashes, 0, <usize>entryCap << 2);
+  for (let id: u32 = 1; id < nextId; id++) {
+    if (load<u32>(entryOf(id), STRING_PTR) != 0) store<u32>(hashes + (<usize>id << 2), hashOf(id));
+  }
+}
+
+/** The array of hashes by id (u32 each) after keepStringHashes(); it moves when ids grow. */
+export function stringHashes(): usize {
+  return hashes;
 }
 
 /** Doubles the index (its slots must stay above the ids: `id` is the next one placed). */
@@ -134,12 +155,16 @@ function insert(p: usize, n: usize, h: u32): u32 {
   let id: u32;
   if (freeIds != 0) {
     id = freeIds;
-    freeIds = load<u32>(entryOf(id), STRING_HASH);
+    freeIds = load<u32>(entryOf(id), STRING_FREE_NEXT);
   } else {
     if (nextId >= entryCap) {
       let bytes = <usize>entryCap * ENTRY;
       entries = heap.realloc(entries, bytes << 1);
       memory.fill(entries + bytes, 0, bytes);
+      if (hashes != 0) {
+        hashes = heap.realloc(hashes, <usize>entryCap << 3);
+        memory.fill(hashes + (<usize>entryCap << 2), 0, <usize>entryCap << 2);
+      }
       entryCap <<= 1;
     }
     id = nextId++;
@@ -151,7 +176,7 @@ function insert(p: usize, n: usize, h: u32): u32 {
   store<u32>(e, <u32>copy, STRING_PTR);
   store<u16>(e, <u16>n, STRING_LEN);
   store<u16>(e, 0, STRING_REFS);
-  store<u32>(e, h, STRING_HASH);
+  if (hashes != 0) store<u32>(hashes + (<usize>id << 2), h);
   placeTagged(index, indexMask, h, id, indexMask);
   count++;
   stringBytes += n;
@@ -207,7 +232,7 @@ export function rekey(k0: u64, k1: u64): void {
     let p = <usize>load<u32>(e, STRING_PTR);
     if (p == 0) continue;
     let h = hashBytes(p, <usize>load<u16>(e, STRING_LEN));
-    store<u32>(e, h, STRING_HASH);
+    if (hashes != 0) store<u32>(hashes + (<usize>id << 2), h);
     placeTagged(index, indexMask, h, id, indexMask);
   }
 }
@@ -219,11 +244,12 @@ export function sweepStrings(): u32 {
     let e = entryOf(id);
     let p = <usize>load<u32>(e, STRING_PTR);
     if (p == 0 || load<u16>(e, STRING_REFS) != 0) continue;
-    removeTagged(index, indexMask, load<u32>(e, STRING_HASH), id, indexMask, hashOf);
+    removeTagged(index, indexMask, hashOf(id), id, indexMask, hashOf);
     stringBytes -= <usize>load<u16>(e, STRING_LEN);
     heap.free(p);
     store<u32>(e, 0, STRING_PTR);
-    store<u32>(e, freeIds, STRING_HASH);
+    store<u32>(e, freeIds, STRING_FREE_NEXT);
+    if (hashes != 0) store<u32>(hashes + (<usize>id << 2), 0);
     freeIds = id;
     count--;
     freed++;

@@ -14,7 +14,7 @@
 // constants, so they cost nothing on the hot path.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION: u32 = 8;
+export const ABI_VERSION: u32 = 9;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -316,9 +316,9 @@ export const STRING_PTR: usize = 0;
 export const STRING_LEN: usize = 4;
 /** u16 references (internal; sticky at 65535: a value held that often is never freed). */
 export const STRING_REFS: usize = 6;
-/** u32 hash (internal; on a free entry: the next free id). */
-export const STRING_HASH: usize = 8;
-export const STRING_ENTRY_SIZE: usize = 12;
+/** u32 over the length and references of a free entry: the next free id (internal). */
+export const STRING_FREE_NEXT: usize = 4;
+export const STRING_ENTRY_SIZE: usize = 8;
 
 // ---- Ingest failures: ingest() answers -code. Each comment is the reason the host reports.
 

@@ -4,7 +4,7 @@
 // V_ constants index f64 values, the rest is in bytes or bits as named.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
@@ -306,9 +306,9 @@ export const STRING_PTR = 0;
 export const STRING_LEN = 4;
 /** u16 references (internal; sticky at 65535: a value held that often is never freed). */
 export const STRING_REFS = 6;
-/** u32 hash (internal; on a free entry: the next free id). */
-export const STRING_HASH = 8;
-export const STRING_ENTRY_SIZE = 12;
+/** u32 over the length and references of a free entry: the next free id (internal). */
+export const STRING_FREE_NEXT = 4;
+export const STRING_ENTRY_SIZE = 8;
 
 // ---- Ingest failures: ingest() answers -code. Each comment is the reason the host reports.
 

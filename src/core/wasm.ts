@@ -58,6 +58,7 @@ export interface CoreExports {
   fail_field(): number;
   strings(): number;
   string_count(): number;
+  string_hash(id: number): number;
   hash_key(w0: number, w1: number, w2: number, w3: number): void;
   intern_probes(): number;
   intern_lookups(): number;

@@ -43,7 +43,7 @@ describe('src/core/layout.ts', () => {
 
 describe('the shared constants, as docs/abi.md documents them', () => {
   it('has the ABI version, record header and exemplar and string-table entries of docs/abi.md', () => {
-    expect(L.ABI_VERSION).toBe(8);
+    expect(L.ABI_VERSION).toBe(9);
     // "Series tables": last update 0, generation 4, flags 8 (1 live, 2 overflow), key words 12.
     expect([L.RECORD_UPDATED, L.RECORD_GENERATION, L.RECORD_FLAGS, L.RECORD_KEY]).toEqual([0, 4, 8, 12]);
     expect([L.RECORD_LIVE, L.RECORD_OVERFLOW]).toEqual([1, 2]);
@@ -52,8 +52,8 @@ describe('the shared constants, as docs/abi.md documents them', () => {
     expect(L.EXEMPLAR_HISTOGRAM_STRIDE).toBe(64);
     // The worst-trace slot: the exemplar's first 32 bytes, time low 32 bits at 32, high 16 at 36, bucket + 1 at 38; 40 bytes.
     expect([L.WORST_TIME_LOW, L.WORST_TIME_HIGH, L.WORST_BUCKET, L.WORST_SIZE]).toEqual([32, 36, 38, 40]);
-    // "The string table": 12-byte entries, address at 0, length (u16) at 4.
-    expect([L.STRING_ENTRY_SIZE, L.STRING_PTR, L.STRING_LEN]).toEqual([12, 0, 4]);
+    // "The string table": 8-byte entries, address at 0, length (u16) at 4.
+    expect([L.STRING_ENTRY_SIZE, L.STRING_PTR, L.STRING_LEN]).toEqual([8, 0, 4]);
     // "Native histograms": reduced 0, base 1, span 2, count 3, sum 4, zero 5, start 6, buckets from 7; schemas -4 … 8.
     expect([L.NH_V_REDUCED, L.NH_V_BASE, L.NH_V_SPAN, L.NH_V_COUNT, L.NH_V_SUM, L.NH_V_ZERO, L.NH_V_START, L.NH_V_BUCKETS])
       .toEqual([0, 1, 2, 3, 4, 5, 6, 7]);

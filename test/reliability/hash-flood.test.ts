@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { Core } from '../../src/core/index.js';
-import { STRING_ENTRY_SIZE, STRING_HASH, STRING_LEN, STRING_PTR } from '../../src/core/layout.js';
+import { STRING_ENTRY_SIZE, STRING_LEN, STRING_PTR } from '../../src/core/layout.js';
 import type { CoreExports } from '../../src/core/wasm.js';
 import { testPrng } from '../support/prng.js';
 import { namedSpansRequest } from './helpers.js';
@@ -137,7 +137,7 @@ describe('hash flooding (issue 21 item 5)', () => {
   });
 });
 
-/** label value → its stored hash, from the string table (layout: src/core/layout.ts). */
+/** label value → the hash the label-value index places it by (string_hash), from the string table (layout: src/core/layout.ts). */
 function storedHashes(w: CoreExports): Map<string, number> {
   const view = new DataView(w.memory.buffer);
   const base = w.strings() >>> 0;
@@ -149,7 +149,7 @@ function storedHashes(w: CoreExports): Map<string, number> {
     if (ptr === 0) continue;
     seen++;
     const len = view.getUint16(e + STRING_LEN, true);
-    out.set(decoder.decode(new Uint8Array(w.memory.buffer, ptr, len)), view.getUint32(e + STRING_HASH, true));
+    out.set(decoder.decode(new Uint8Array(w.memory.buffer, ptr, len)), w.string_hash(idn) >>> 0);
   }
   return out;
 }
