@@ -1,6 +1,7 @@
-// The receivers' per-request counts are kept in plain numbers and handed to prom-client at scrape
-// (src/telemetry.ts). The expected exposition is prom-client's own: the same requests recorded
-// through its Histogram.observe and Counter.inc, as Telemetry did before, must read the same.
+// The receivers' per-request counters are kept in plain numbers and handed to prom-client at scrape
+// (src/telemetry.ts; the duration histogram is observed per request). The expected exposition is
+// prom-client's own: the same requests recorded through its Histogram.observe and Counter.inc must
+// read the same.
 import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Telemetry } from '../../src/telemetry.js';
