@@ -6,18 +6,45 @@
 export class Buckets {
   bounds: usize = 0; // f64 each, ascending
   count: i32 = 0;
+  starts: usize = 0; // u16 per f64 exponent (EXPONENTS): how many bounds lie below that binade
 }
+
+/** The values of an f64's exponent field: v >= 0 lies in binade (bits >>> 52) & 0x7ff (0: zeros and subnormals). */
+const EXPONENTS: usize = 2048;
 
 export function newBuckets(src: usize, count: i32): Buckets {
   let b = changetype<Buckets>(heap.alloc(offsetof<Buckets>()));
   b.count = count;
   b.bounds = heap.alloc((count > 0 ? <usize>count : 1) * 8);
   memory.copy(b.bounds, src, <usize>count * 8);
+  // starts[e]: the bounds below the binade's least value (0 for e = 0, 2^(e - 1023) else, +Inf for
+  // e = 2047), all below any v >= 0 in it; bucketOf looks from there. Capped at 65,535.
+  b.starts = heap.alloc(EXPONENTS << 1);
+  let below = 0;
+  for (let e: usize = 0; e < EXPONENTS; e++) {
+    let least = e == 0 ? 0 : reinterpret<f64>(<u64>e << 52);
+    while (below < count && below < 0xffff && load<f64>(b.bounds + (<usize>below << 3)) < least) below++;
+    store<u16>(b.starts + (e << 1), <u16>below);
+  }
   return b;
 }
 
 /** Index of the first bound >= v, or count when v is above them all. */
-export function bucketOf(b: Buckets, v: f64): i32 {
+// @ts-ignore: decorator
+@inline export function bucketOf(b: Buckets, v: f64): i32 {
+  // v >= 0 (not NaN): from the bounds below v's binade, a step per bound in it (one with
+  // doubling bounds, as Tempo's defaults); else a binary search.
+  if (v >= 0) {
+    let i = <i32>load<u16>(b.starts + (<usize>((reinterpret<u64>(v) >>> 52) & 0x7ff) << 1));
+    let n = b.count;
+    while (i < n && load<f64>(b.bounds + (<usize>i << 3)) < v) i++;
+    return i;
+  }
+  return searchBucket(b, v);
+}
+
+/** bucketOf by binary search. */
+function searchBucket(b: Buckets, v: f64): i32 {
   let lo = 0;
   let hi = b.count;
   while (lo < hi) {
@@ -37,7 +64,8 @@ export function durationSeconds(start: u64, end: u64): f64 {
  * Adds one observation of `v` with weight `w`: to the sum at `sum` and to its bucket in
  * `counts`. Returns the bucket (b.count: the +Inf bucket).
  */
-export function observe(b: Buckets, sum: usize, counts: usize, v: f64, w: f64): i32 {
+// @ts-ignore: decorator
+@inline export function observe(b: Buckets, sum: usize, counts: usize, v: f64, w: f64): i32 {
   store<f64>(sum, load<f64>(sum) + v * w);
   let i = bucketOf(b, v);
   if (i < b.count) {

@@ -189,6 +189,12 @@ function insert(p: usize, n: usize, h: u32): u32 {
  * value is valid and two spellings of one replaced value share an id.
  */
 export function intern(p: usize, n: usize): u32 {
+  return internInline(p, n);
+}
+
+/** intern inline, for a loop that interns once per span (span metrics' span names). */
+// @ts-ignore: decorator
+@inline export function internInline(p: usize, n: usize): u32 {
   if (n > MAX_VALUE_BYTES) n = clampToBoundary(p, n, MAX_VALUE_BYTES);
   if (n == 0) return 0;
   let slot = CACHE + (<usize>(quickHash(p, n) & (CACHE_SLOTS - 1)) << 2);

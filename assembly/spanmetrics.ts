@@ -7,9 +7,9 @@ import {
   spanCount, spanAt, resourceAt, SPAN_RESOURCE, SPAN_KIND,
   SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, skipped,
   SPAN_TRACE_ID, SPAN_ID, eventCount, eventAt, setStageEvents, EVENT_SPAN, EVENT_NAME_PTR, EVENT_NAME_LEN,
-  EVENT_SLOTS, SLOT_SIZE, SPAN_SCOPE, spanStride,
+  EVENT_SLOTS, SLOT_SIZE, SPAN_SCOPE, spanStride, SPAN_NAME_ID, SPAN_NAME_PTR, SPAN_NAME_LEN, NOT_INTERNED,
 } from './staging';
-import { intern, retain, stringPtr, stringLen, MISSING, MAX_VALUE_BYTES } from './intern';
+import { intern, internInline, retain, stringPtr, stringLen, MISSING, MAX_VALUE_BYTES } from './intern';
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
@@ -20,13 +20,13 @@ import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './target
 import { stageScopes, scopeWords } from './scopes';
 import { Native, nativeOf, observeNative, histogramCost } from './nativehistogram';
 import { tracking, upsertTracked } from './cardinality';
-import { spanMetricsNameId } from './normalize';
+import { spanMetricsNameId, mode as normalizeMode } from './normalize';
 import { selfTimeOn, selfTimeValues, attachSelfTime, noteSpan } from './selftime';
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
   SM_KEY_SPAN_KIND, SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE, SM_KEY_DIMENSIONS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
-  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS, PROCESSOR_SPAN_METRICS,
+  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS, PROCESSOR_SPAN_METRICS, NORMALIZE_ON,
 } from './layout';
 
 export let table: SeriesTable = changetype<SeriesTable>(0);
@@ -212,6 +212,17 @@ export function spanMetricsEnabled(): bool {
   return changetype<usize>(table) != 0;
 }
 
+/** spanMetricsNameId without normalization: attributes.ts spanNameId with intern's cache hit inline. */
+// @ts-ignore: decorator
+@inline function plainNameId(span: usize): u32 {
+  let id = load<u32>(span, SPAN_NAME_ID);
+  if (id == NOT_INTERNED) {
+    id = internInline(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN));
+    store<u32>(span, id, SPAN_NAME_ID);
+  }
+  return id;
+}
+
 /** The intrinsic dimensions on by default (Tempo's): all but the status message. */
 const PLAIN_INTRINSICS: u32 = I_SERVICE | I_SPAN_NAME | I_SPAN_KIND | I_STATUS_CODE;
 
@@ -219,7 +230,8 @@ const PLAIN_INTRINSICS: u32 = I_SERVICE | I_SPAN_NAME | I_SPAN_KIND | I_STATUS_C
 export function aggregateSpanMetrics(nowMs: f64, now: u32): void {
   // With the default intrinsics and without the options below, the same loop compiled with
   // their checks folded away: fewer branches and fewer values for V8 to keep per span.
-  let plain = intrinsics == PLAIN_INTRINSICS && changetype<usize>(filter) == 0 && mapCount == 0 && !targetInfoEnabled() && !stageScopes
+  let plain = intrinsics == PLAIN_INTRINSICS && normalizeMode != NORMALIZE_ON && changetype<usize>(filter) == 0
+    && mapCount == 0 && !targetInfoEnabled() && !stageScopes
     && histDimCount == 0 && !tracking && !selfTimeOn && changetype<usize>(native) == 0
     && changetype<usize>(callsTable) == 0 && changetype<usize>(eventsTable) == 0 && multiplierSlot < 0 && !tracestate;
   if (plain) aggregatePlain(nowMs, now);
@@ -278,7 +290,7 @@ function aggregateAll(nowMs: f64, now: u32): void {
       continue;
     }
     let service = (mask & I_SERVICE) != 0 ? serviceId(resource) : 0;
-    let name = (mask & I_SPAN_NAME) != 0 ? spanMetricsNameId(span) : 0;
+    let name = (mask & I_SPAN_NAME) != 0 ? (plain ? plainNameId(span) : spanMetricsNameId(span)) : 0;
     let kind = (mask & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0;
     let code = (mask & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0;
     store<u32>(k, service, SM_KEY_SERVICE << 2);
@@ -288,9 +300,12 @@ function aggregateAll(nowMs: f64, now: u32): void {
     store<u32>(k, (mask & I_STATUS_MESSAGE) != 0
       ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
       : 0, SM_KEY_STATUS_MESSAGE << 2);
-    dimensionValues(k + (<usize>SM_KEY_DIMENSIONS << 2), resource, span, slots, dims, 0);
-    for (let m = 0; m < maps; m++) {
-      store<u32>(k + (<usize>(SM_KEY_DIMENSIONS + dims + m) << 2), mappingValue(m, resource, span));
+    // Loops entered only when they have work: V8 checks the stack on entering a loop.
+    if (dims > 0) dimensionValues(k + (<usize>SM_KEY_DIMENSIONS << 2), resource, span, slots, dims, 0);
+    if (maps > 0) {
+      for (let m = 0; m < maps; m++) {
+        store<u32>(k + (<usize>(SM_KEY_DIMENSIONS + dims + m) << 2), mappingValue(m, resource, span));
+      }
     }
     if (targetInfo) {
       let at = k + (<usize>(SM_KEY_DIMENSIONS + dims + maps) << 2);

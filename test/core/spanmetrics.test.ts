@@ -347,6 +347,29 @@ describe('latency histogram', () => {
     ]);
   });
 
+  it('several bounds in one power of two, and values on, just under and just over them', async () => {
+    // Six bounds between 2^-10 and 2^-7 (assembly/histogram.ts looks from the bounds below a
+    // value's power of two); each expected bucket by hand: the first bound >= the duration.
+    const config = spanMetricsConfig([0.001, 0.0015, 0.002, 0.003, 0.004, 0.006, 0.008, 1, 1.5, 2, 3], [], {
+      service: false, span_kind: false, status_code: false,
+    });
+    const ns = [
+      1_000_000n, 0n, // le="0.001"
+      1_000_001n, 1_500_000n, // le="0.0015"
+      1_999_999n, 2_000_000n, // le="0.002"
+      5_000_000n, // le="0.006"
+      8_000_001n, 1_000_000_000n, // le="1"
+      1_000_000_001n, // le="1.5"
+      2_999_999_999n, // le="3"
+      3_000_000_001n, // +Inf
+    ];
+    const text = await expose(config, request(ns.map((n) => span({ name: 'b', ns: n })), CHECKOUT));
+    expect(lines(text, 'traces_spanmetrics_latency_bucket')).toEqual([
+      ['0.001', 2], ['0.0015', 4], ['0.002', 6], ['0.003', 6], ['0.004', 6], ['0.006', 7], ['0.008', 7],
+      ['1', 9], ['1.5', 10], ['2', 10], ['3', 11], ['+Inf', 12],
+    ].map(([le, n]) => `traces_spanmetrics_latency_bucket{span_name="b",le="${le}"} ${n}`));
+  });
+
   it('a zero bound counts zero and negative durations', async () => {
     const config = spanMetricsConfig([0, 0.5], [], { service: false, span_kind: false, status_code: false });
     const text = await expose(config, request([
