@@ -1,7 +1,7 @@
 // infer_edges: parent_child (servicegraphs.ts). A span whose parent is a span of another
 // service, and the pair not a client/server or producer/consumer pair, makes an edge parent
 // service → child service.
-import { spanAt, resourceAt, SPAN_RESOURCE, SPAN_STATUS_CODE, SPAN_START, SPAN_END, SPAN_PARENT_ID } from './staging';
+import { spanAt, resourceAt, SPAN_RESOURCE, SPAN_STATUS_CODE, SPAN_START, SPAN_END, SPAN_PARENT_ID, SPAN_PARENT_HASH } from './staging';
 import { recall, recalledService, recalledSeconds, recalledFailed, recalledIndex } from './recentspans';
 import { durationSeconds } from './histogram';
 import {
@@ -57,7 +57,8 @@ export function completeInferred(e: usize, now: u32, nowMs: f64): void {
 export function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32, nowMs: f64): void {
   if (load<u32>(span, SPAN_PARENT_ID) == 0) return;
   buildKey(span, SPAN_PARENT_ID);
-  let h = keyHash(key);
+  let h = load<u32>(span, SPAN_PARENT_HASH); // self time's hash of the same key, when it ran
+  if (h == 0) h = keyHash(key);
   let e = find(key, h);
   if (e != 0) {
     let flags = load<u32>(e, E_FLAGS);

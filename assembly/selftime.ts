@@ -22,7 +22,7 @@
 // after) is unknown too.
 import { hashEdgeKey } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
-import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_ID_HASH } from './staging';
+import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_ID_HASH, SPAN_PARENT_HASH } from './staging';
 import { SeriesTable, generationOf } from './series';
 import { Buckets, observe } from './histogram';
 import {
@@ -221,7 +221,9 @@ export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
     let p = load<u64>(parent);
     if (p != 0) {
       store<u64>(KEY, p, 16);
-      noteChild(start, end, nowMs);
+      let h = hashEdgeKey(KEY);
+      store<u32>(span, h, SPAN_PARENT_HASH); // the service graphs hash the same key (servicegraphs.ts)
+      noteChild(h, start, end, nowMs);
     }
   }
   if (record == 0) return;
@@ -254,8 +256,7 @@ export function noteSpan(span: usize, record: usize, w: f64, nowMs: f64): void {
 }
 
 /** Adds child interval [start, end) to the entry of the parent in KEY. */
-function noteChild(start: u64, end: u64, nowMs: f64): void {
-  let h = hashEdgeKey(KEY);
+function noteChild(h: u32, start: u64, end: u64, nowMs: f64): void {
   let e = find(h);
   if (e == 0) {
     e = insert(h, nowMs + waitMs);

@@ -4,7 +4,7 @@
 // spans decided when an entry expires. infer_edges parent_child: inferedges.ts.
 import {
   spanCount, spanAt, spanStride, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
-  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, SPAN_ID_HASH, skipped,
+  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, SPAN_ID_HASH, SPAN_PARENT_HASH, skipped,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
 import {
@@ -396,7 +396,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
     if (!client && !server) continue;
     buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
-    let h = client ? load<u32>(span, SPAN_ID_HASH) : 0; // self time's hash of the same key, when it ran
+    let h = load<u32>(span + (client ? SPAN_ID_HASH : SPAN_PARENT_HASH)); // self time's hash of the same key, when it ran
     if (h == 0) h = keyHash(k);
     // A span with no entry waiting is first filled in outside the store: a database call
     // completes on its own and never needs a place, even with the store full (as in Tempo).

@@ -30,7 +30,8 @@ export const SPAN_TRACE_STATE_LEN: usize = 72; // u32
 export const SPAN_SCOPE: usize = 76; // u32 its ScopeSpans' record (scopes.ts; only while scopes are staged)
 export const SPAN_BODY: usize = 80; // u32 where the Span message starts (SPAN_SIZE bytes): the preview re-reads its attributes
 export const SPAN_ID_HASH: usize = 84; // u32 hashEdgeKey(trace id, span id) once self time computed it, for the service graphs; 0 = not computed
-export const SPAN_SLOTS: usize = 88;
+export const SPAN_PARENT_HASH: usize = 88; // u32 the same of (trace id, parent span id); 92: u32 unused
+export const SPAN_SLOTS: usize = 96;
 
 /** SPAN_NAME_ID before interning (intern's MISSING is 0xffffffff). */
 export const NOT_INTERNED: u32 = 0xfffffffe;
