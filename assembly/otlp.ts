@@ -17,7 +17,7 @@ import {
   SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE, SPAN_BODY,
 } from './staging';
-import { watchedSlotOf, watchedSlotIn } from './watch';
+import { watchedSlotOf, watchedSlotIn, watchFirst } from './watch';
 import { bytesEqual } from './bytes';
 import { stageResourceAttributes, beginResource, noteResourceAttribute, resetTargetInfo } from './targetinfo';
 import { stageScopes, resetScopes, beginScopeSpans, noteScope } from './scopes';
@@ -464,17 +464,37 @@ function attributeRun(p: usize, end: usize, slots: usize, count: u32): u64 {
     if (load<u8>(kv) != 0x0a) break;
     if (q + 4 <= kvEnd) {
       let m = <u32>(kvEnd - q - 2);
-      if (load<u32>(q) != (0x0a0012 | (m << 8) | ((m - 2) << 24))) q = simpleKeyValue(kv, kvEnd);
-      else if (n > maxStringLength) q = 0;
+      let w = load<u32>(q);
+      if (w != (0x0a0012 | (m << 8) | ((m - 2) << 24))) {
+        // An int or bool (tag 0x18 or 0x10 after the value's tag and length): a varint of at
+        // most 9 bytes ending the KeyValue is what isSimpleValue takes; else its own checks.
+        let taken = false;
+        if ((w & 0xf7ffff) == (0x100012 | (m << 8))) {
+          let i = q + 3;
+          let last = kvEnd - 1;
+          while (i < last && load<u8>(i) >= 0x80) i++;
+          if (i == last) {
+            if (load<u8>(i) < 0x80) {
+              if (last - q < 12) taken = true;
+            }
+          }
+        }
+        if (!taken) q = simpleKeyValue(kv, kvEnd);
+      }
+      if (n > maxStringLength) q = 0;
     } else q = simpleKeyValue(kv, kvEnd);
     if (q == 0) break;
-    let slot = watchedSlotIn(kv + 2, q - kv - 2, false);
-    if (slot < -1) break;
-    if (slot >= 0) {
-      let s = slots + <usize>slot * SLOT_SIZE;
-      if (load<u32>(s) == 0) {
-        store<u32>(s, <u32>(q + 2));
-        store<u32>(s, <u32>(kvEnd - q - 2), 4);
+    let keyLen = q - kv - 2;
+    let first = watchFirst(keyLen);
+    if (first != 0) {
+      let slot = watchedSlotIn(first, kv + 2, keyLen, false);
+      if (slot < -1) break;
+      if (slot >= 0) {
+        let s = slots + <usize>slot * SLOT_SIZE;
+        if (load<u32>(s) == 0) {
+          store<u32>(s, <u32>(q + 2));
+          store<u32>(s, <u32>(kvEnd - q - 2), 4);
+        }
       }
     }
     count++;

@@ -80,15 +80,19 @@ export function watchKey(p: usize, n: usize): i32 {
   return watched++;
 }
 
+/** The first key + 1 of the group of keys of n bytes (0: none), for watchedSlotIn. */
+// @ts-ignore: decorator
+@inline export function watchFirst(n: usize): i32 {
+  return <i32>load<u8>(FIRST + groupOf(n));
+}
+
 /**
- * The slot of key [p, p+n), or -1 when not watched; with `whole` false (the walker's attribute
+ * The slot of key [p, p+n), whose group's first key + 1 is `ref` (not 0), or -1 when not watched; with `whole` false (the walker's attribute
  * run, which must not call), -2 for a key over 24 bytes that matches one on its first 16 and last
  * 8 bytes: the caller then asks again with `whole` true.
  */
 // @ts-ignore: decorator
-@inline export function watchedSlotIn(p: usize, n: usize, whole: bool): i32 {
-  let ref = <i32>load<u8>(FIRST + groupOf(n));
-  if (ref == 0) return -1;
+@inline export function watchedSlotIn(ref: i32, p: usize, n: usize, whole: bool): i32 {
   let head = headOf(p, n);
   let tail = suffix(p, n);
   do {
@@ -121,5 +125,6 @@ function middleEqual(copy: usize, p: usize, n: usize): bool {
 /** The watched-attribute slot of key [p, p+n), or -1. */
 // @ts-ignore: decorator
 @inline export function watchedSlotOf(p: usize, n: usize): i32 {
-  return watchedSlotIn(p, n, true);
+  let ref = watchFirst(n);
+  return ref != 0 ? watchedSlotIn(ref, p, n, true) : -1;
 }

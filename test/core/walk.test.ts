@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Core } from '../../src/core/index.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import * as L from '../../src/core/layout.js';
-import { anyString, fFixed64, fLen, fVarint, keyValue, request, spanMetricsConfig, type Bytes } from './helpers.js';
+import { anyInt, anyString, fFixed64, fLen, fVarint, keyValue, request, spanMetricsConfig, type Bytes } from './helpers.js';
 import { decodeReference } from './rules.js';
 
 const span = (attributes: Bytes[]): Bytes => [
@@ -124,5 +124,33 @@ describe('watched attribute keys and their look-alikes', () => {
     expect(view.used).toBe(1);
     expect(watched.map((_, d) => core.label(view.key(0, L.SM_KEY_DIMENSIONS + d))))
       .toEqual(['right0', 'right1', 'right2', 'right3', 'right4']);
+  });
+});
+
+// assembly/otlp.ts attributeRun takes an int or bool value (AnyValue field 3 or 2, a varint
+// ending the KeyValue) of up to 9 bytes itself; 10 bytes, and a varint cut short, go through
+// simpleKeyValue and the general walk. Labels: decimal, and "true" (Tempo's and the Collector's
+// formatting of int and bool attributes).
+describe('int and bool attribute values in the attribute run', () => {
+  const dims = ['a', 'b', 'c', 'd', 'e'];
+  it('takes varints of 1, 3 and 10 bytes and a bool', async () => {
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], dims) });
+    const attrs = [
+      keyValue('a', anyInt(0n)), keyValue('b', anyInt(50051n)), keyValue('c', anyInt(-1n)),
+      keyValue('d', fVarint(2, 1)), keyValue('e', anyString('s')),
+    ];
+    expect(anyInt(50051n)).toEqual([0x18, 0x83, 0x87, 0x03]); // 3 bytes: 50051 = 3 + (7 << 7) + (3 << 14)
+    expect(anyInt(-1n)).toHaveLength(11); // 10 bytes: two's complement, 64 bits
+    expect(core.ingest(request([span(attrs)]))).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(dims.map((_, d) => core.label(view.key(0, L.SM_KEY_DIMENSIONS + d)))).toEqual(['0', '50051', '-1', 'true', 's']);
+  });
+
+  it('refuses an int whose last byte continues (0x83 0x87 0x83) past the end of its KeyValue, as protobufjs does', async () => {
+    const bytes = request([span([keyValue('a', [0x18, 0x83, 0x87, 0x83])])]);
+    expect(decodeReference(bytes).ok).toBe(false);
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], dims) });
+    expect(core.ingest(bytes)).toMatchObject({ ok: false, cause: 'malformed' });
+    expect(core.table('spanMetrics')!.used).toBe(0);
   });
 });
