@@ -2,9 +2,6 @@
 // metrics server until SIGTERM/SIGINT. `spanmeter rules ...` prints the SLO rules instead (src/rules/).
 import { loadConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
-import { helpText } from './config/help.js';
-import { printConfig } from './config/print.js';
-import { explainListenError } from './config/inuse.js';
 import type { Config } from './config/types.js';
 import { serviceGraphsOn } from './config/types.js';
 import { createLogger, type Logger } from './log.js';
@@ -24,10 +21,8 @@ import { Telemetry } from './telemetry.js';
 import { UiApi, telemetryCounters } from './ui/api.js';
 import { unusedDimensionWarning } from './ui/semconv.js';
 import { cardinalityApi, cardinalityLimits, spanMetricsLabelWords, watchCardinality } from './ui/cardinality.js';
-import { cardinalityCommand } from './ui/cardinality-command.js';
 import { uiRoutes } from './ui/routes.js';
 import type { Demo } from './ui/demo.js';
-import { rulesCommand } from './rules/command.js';
 import { packageVersion } from './version.js';
 
 /** How often waiting service-graph entries are expired and stale series removed. */
@@ -390,6 +385,9 @@ function addMemoryMetrics(telemetry: Telemetry, memory: MemoryLimiter): void {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'cardinality') {
+    // Subcommands, --help, --print-config and listen errors load their modules only when used:
+    // what the running sidecar loads stays resident (issue 20: its RSS).
+    const { cardinalityCommand } = await import('./ui/cardinality-command.js');
     const result = await cardinalityCommand(process.argv.slice(3), process.env);
     process.stdout.write(result.stdout);
     process.stderr.write(result.stderr);
@@ -397,6 +395,7 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv[2] === 'rules') {
+    const { rulesCommand } = await import('./rules/command.js');
     const result = rulesCommand(process.argv.slice(3), process.env, packageVersion());
     process.stdout.write(result.stdout);
     process.stderr.write(result.stderr);
@@ -414,7 +413,7 @@ async function main(): Promise<void> {
     throw err;
   }
   if (loaded.action === 'help') {
-    process.stdout.write(helpText());
+    process.stdout.write((await import('./config/help.js')).helpText());
     return;
   }
   if (loaded.action === 'version') {
@@ -433,7 +432,7 @@ async function main(): Promise<void> {
     if (loaded.config.slos.length === 0) loaded.config.slos = [...(await import('./ui/demo.js')).DEMO_SLOS];
   }
   if (loaded.printConfig) {
-    process.stdout.write(printConfig(loaded.config));
+    process.stdout.write((await import('./config/print.js')).printConfig(loaded.config));
     return;
   }
   try {
@@ -444,7 +443,7 @@ async function main(): Promise<void> {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }
-    const explained = explainListenError(err, loaded.config, loaded.demo);
+    const explained = (await import('./config/inuse.js')).explainListenError(err, loaded.config, loaded.demo);
     if (explained === undefined) throw err;
     process.stderr.write(explained);
     process.exit(1);
