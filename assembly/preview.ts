@@ -59,15 +59,13 @@ export function previewSpans(): void {
   }
 }
 
-/** A varint at `p` (the request was checked whole: no bounds to fail); sets `at` past it. */
-let at: usize = 0;
+// The request was checked whole by the walk: no bounds to fail, no shape to re-check here. A
+// varint's value (truncated to 32 bits, as tags and lengths fit) and the position past it come
+// back packed in one u64, value high, so that nothing is returned through a global.
 // @ts-ignore: decorator
-@inline function varint(p: usize): u64 {
+@inline function varint32(p: usize): u64 {
   let b = load<u8>(p);
-  if (b < 0x80) {
-    at = p + 1;
-    return <u64>b;
-  }
+  if (b < 0x80) return (<u64>b << 32) | <u64>(p + 1);
   return varintSlow(p);
 }
 
@@ -80,32 +78,65 @@ function varintSlow(p: usize): u64 {
     if (b < 0x80) break;
     shift += 7;
   }
-  at = p;
-  return v;
+  return (<u64><u32>v << 32) | <u64>p;
 }
 
 /** Walks a Span message's fields and takes each attribute (field 9). */
 function readAttributes(p: usize, end: usize, service: u32): void {
   while (p < end) {
-    let tag = <u32>varint(p);
-    p = at;
+    let tag = <u32>load<u8>(p);
+    if (tag == 0x4a) {
+      // An attribute with a one-byte length (most): a key and a string value in one shape
+      // (keyValueString), else keyValue's general read.
+      let n = <usize>load<u8>(p, 1);
+      if (n < 0x80) {
+        let kv = p + 2;
+        p = kv + n;
+        if (!keyValueString(kv, p, service)) keyValue(kv, p, service);
+        continue;
+      }
+    }
+    if (tag < 0x80) p++;
+    else {
+      let r = varint32(p);
+      tag = <u32>(r >>> 32);
+      p = <usize><u32>r;
+    }
     let wt = tag & 7;
-    if (wt == 0) {
-      varint(p);
-      p = at;
+    if (wt == 2) {
+      let r = varint32(p);
+      let n = <usize>(r >>> 32);
+      p = <usize><u32>r;
+      if ((tag >>> 3) == 9) keyValue(p, p + n, service);
+      p += n;
+    } else if (wt == 0) {
+      while (load<u8>(p++) >= 0x80) {}
     } else if (wt == 1) {
       p += 8;
     } else if (wt == 5) {
       p += 4;
-    } else if (wt == 2) {
-      let n = <usize>varint(p);
-      p = at;
-      if ((tag >>> 3) == 9) keyValue(p, p + n, service);
-      p += n;
     } else {
       return; // groups: not in what SDKs send; stop reading this span
     }
   }
+}
+
+/**
+ * A KeyValue [kv, kvEnd) of the common shape, its key (field 1) then its value (field 2), each
+ * with a one-byte length, the value ending the KeyValue: taken as keyValue takes it. False, and
+ * nothing taken, for any other shape.
+ */
+// @ts-ignore: decorator
+@inline function keyValueString(kv: usize, kvEnd: usize, service: u32): bool {
+  if (kv + 4 > kvEnd) return false;
+  let keyLen = <usize>load<u8>(kv, 1);
+  if (load<u8>(kv) != 0x0a || keyLen - 1 >= 0x7f) return false; // (a key of 1 to 127 bytes)
+  let q = kv + 2 + keyLen;
+  if (q + 2 > kvEnd) return false;
+  let vLen = <usize>load<u8>(q, 1);
+  if (load<u8>(q) != 0x12 || q + 2 + vLen != kvEnd) return false; // (vLen < 0x80 follows)
+  takeValue(service, kv + 2, keyLen, q + 2, vLen);
+  return true;
 }
 
 /** One KeyValue: its key (field 1) and AnyValue (field 2). */
@@ -115,15 +146,17 @@ function keyValue(p: usize, end: usize, service: u32): void {
   let value: usize = 0;
   let vLen: usize = 0;
   while (p < end) {
-    let tag = <u32>varint(p);
-    p = at;
+    let r = varint32(p);
+    let tag = <u32>(r >>> 32);
+    p = <usize><u32>r;
     let wt = tag & 7;
     if (wt != 2) {
-      if (wt == 0) { varint(p); p = at; } else if (wt == 1) p += 8; else if (wt == 5) p += 4; else return;
+      if (wt == 0) { while (load<u8>(p++) >= 0x80) {} } else if (wt == 1) p += 8; else if (wt == 5) p += 4; else return;
       continue;
     }
-    let n = <usize>varint(p);
-    p = at;
+    r = varint32(p);
+    let n = <usize>(r >>> 32);
+    p = <usize><u32>r;
     if ((tag >>> 3) == 1) {
       key = p;
       keyLen = n;
@@ -134,6 +167,11 @@ function keyValue(p: usize, end: usize, service: u32): void {
     p += n;
   }
   if (keyLen == 0) return;
+  takeValue(service, key, keyLen, value, vLen);
+}
+
+/** Counts a sampled span for (service, key) and adds the value (AnyValue bytes [value, +vLen)) to its sketch. */
+function takeValue(service: u32, key: usize, keyLen: usize, value: usize, vLen: usize): void {
   let e = entryFor(service, key, keyLen);
   store<f64>(e, load<f64>(e, PV_SPANS) + 1, PV_SPANS);
   let v: usize, n: usize;
