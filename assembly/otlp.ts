@@ -14,8 +14,8 @@ import {
 import {
   addResource, addSpan, resourceCount, SLOT_SIZE, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN,
   SPAN_SLOTS, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
-  SPAN_STATUS_MSG_LEN, SPAN_SIZE, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
-  spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE, SPAN_BODY,
+  SPAN_STATUS_MSG_LEN, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
+  spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE,
 } from './staging';
 import { watchedSlotOf, watchedSlotIn, watchFirst } from './watch';
 import { bytesEqual } from './bytes';
@@ -164,11 +164,9 @@ function wrongType(p: usize, wt: u32, expected: u32, message: i32, field: i32): 
  * (code, offset, message, field) are those of the wire.ts readers.
  */
 function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
-  let span = addSpan(resourceIndex);
-  let attributes: u32 = 0;
   let p = rp;
-  store<u32>(span, <u32>size, SPAN_SIZE);
-  store<u32>(span, <u32>p, SPAN_BODY);
+  let span = addSpan(resourceIndex, <u32>size, <u32>p);
+  let attributes: u32 = 0;
   p = spanPrefix(p, end, span);
   while (p < end) {
     if (load<u8>(p) == 0x4a) {

@@ -87,23 +87,6 @@ export function resetStaging(): void {
   eventCount = 0;
 }
 
-/**
- * Zeroes `n` bytes at `p`, n a multiple of 8 (the record strides), eight at a time: memory.fill
- * is a call out of the module, costly at a record's size (the walk zeroes one per span).
- */
-// @ts-ignore: decorator
-@inline function zero(p: usize, n: usize): void {
-  // 32 bytes a round, then 8 (the span stride is SPAN_SLOTS plus slots of SLOT_SIZE: both multiples of 8, asserted below)
-  let end = p + n;
-  for (; p + 32 <= end; p += 32) {
-    store<u64>(p, 0);
-    store<u64>(p, 0, 8);
-    store<u64>(p, 0, 16);
-    store<u64>(p, 0, 24);
-  }
-  for (; p < end; p += 8) store<u64>(p, 0);
-}
-
 export function addResource(): usize {
   if (resourceCount == resourceCap) {
     resourceCap <<= 1;
@@ -120,16 +103,48 @@ export function resourceAt(i: u32): usize {
   return resources + <usize>i * resourceStride;
 }
 
-export function addSpan(resource: u32): usize {
+/**
+ * A new span record: its resource, Span message (`body`, `size` bytes) and NOT_INTERNED stored,
+ * every other field zero. The fixed part is stored in straight line, as u64 words carrying those
+ * values (memory.fill is a call out of the module, and a loop costs its compares per word); the
+ * slots (a multiple of 8 bytes) 32 bytes a round, the last 32 overlapping the rounds.
+ */
+export function addSpan(resource: u32, size: u32, body: u32): usize {
   if (spanCount == spanCap) {
     spanCap <<= 1;
     spans = heap.realloc(spans, <usize>spanCap * spanStride);
   }
   let s = spans + <usize>spanCount * spanStride;
   spanCount++;
-  zero(s, spanStride);
-  store<u32>(s, resource, SPAN_RESOURCE);
-  store<u32>(s, NOT_INTERNED, SPAN_NAME_ID);
+  store<u64>(s, <u64>resource); // SPAN_RESOURCE, SPAN_NAME_PTR
+  store<u64>(s, 0, 8); // SPAN_NAME_LEN, SPAN_KIND
+  store<u64>(s, 0, 16); // SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR
+  store<u64>(s, <u64>size << 32, 24); // SPAN_STATUS_MSG_LEN, SPAN_SIZE
+  store<u64>(s, 0, 32); // SPAN_START
+  store<u64>(s, 0, 40); // SPAN_END
+  store<u64>(s, 0, 48); // SPAN_TRACE_ID, SPAN_ID
+  store<u64>(s, 0, 56); // SPAN_PARENT_ID, SPAN_SKIP
+  store<u64>(s, <u64>NOT_INTERNED, 64); // SPAN_NAME_ID, SPAN_TRACE_STATE_PTR
+  store<u64>(s, 0, 72); // SPAN_TRACE_STATE_LEN, SPAN_SCOPE
+  store<u64>(s, <u64>body, 80); // SPAN_BODY, SPAN_ID_HASH
+  store<u64>(s, 0, 88); // SPAN_PARENT_HASH, unused
+  let p = s + SPAN_SLOTS;
+  let end = s + spanStride;
+  if (end - p >= 32) {
+    for (; p + 32 < end; p += 32) {
+      store<u64>(p, 0);
+      store<u64>(p, 0, 8);
+      store<u64>(p, 0, 16);
+      store<u64>(p, 0, 24);
+    }
+    p = end - 32;
+    store<u64>(p, 0);
+    store<u64>(p, 0, 8);
+    store<u64>(p, 0, 16);
+    store<u64>(p, 0, 24);
+  } else {
+    for (; p < end; p += 8) store<u64>(p, 0);
+  }
   return s;
 }
 
@@ -159,4 +174,4 @@ export function spanAt(i: u32): usize {
   return load<u32>(span, SPAN_SKIP) != 0;
 }
 
-assert(SPAN_SLOTS % 8 == 0 && SLOT_SIZE % 8 == 0);
+assert(SPAN_SLOTS == 96 && SPAN_PARENT_HASH == 88 && SLOT_SIZE % 8 == 0);

@@ -389,7 +389,7 @@ function printTable(r: Report): void {
       ? `  core (WASM): ${fmt1(s.core.bytesPerSeries)} B/series of linear memory grown = ${fmt1(s.core.labelBytesPerSeries)} B label + ${fmt1(s.core.beyondLabelsPerSeries)} B beyond it; ${fmt1(s.core.nativeBytesPerSeries)} B with native histograms (both, 100 buckets)`
       : `  core (WASM): ${fmtInt(s.series)} series fit in the initial linear memory (no growth to measure; use --series 100000)`);
     out.push(`    static: record ${s.core.recordStride} B + index ${s.core.indexBytesPerRecord} B = ${s.core.staticRecordBytes} B per table slot (capacity ${fmtInt(s.core.tableCapacity)}); `
-      + `an interned label: ${s.core.internEntryBytes} B entry + 11-21 B of index + its bytes; the slowest-trace slot ${s.core.worstSlotBytes} B`);
+      + `an interned label: ${s.core.internEntryBytes} B entry + 4.6-9.1 B of index (4-byte slots, 7/8 to 7/16 full) + its bytes; the slowest-trace slot ${s.core.worstSlotBytes} B`);
     out.push(`  (c) plain TypeScript: ${fmt1(s.js.bytesPerSeries)} B/series in typed arrays (${fmt1(s.js.beyondLabelsPerSeries)} B beyond the label)`);
     out.push(`  (d) naive Map: ${fmt1(s.naive.heapBytesPerSeries)} B/series of JS heap`);
     out.push(`  /metrics render (renderFamilies, bytes as served): ${fmt1(s.render.warmMs)} ms (first, building label sets: ${fmt1(s.render.firstMs)} ms), `

@@ -120,8 +120,9 @@ export async function seriesAndRender(o: RenderOptions, smConfig: SpanMetricsCon
       labelBytesPerSeries: labelPerSeries,
       beyondLabelsPerSeries: bytesPerSeries - labelPerSeries,
       recordStride: viewStride ?? stride,
-      indexBytesPerRecord: 16,
-      staticRecordBytes: (viewStride ?? stride) + 16,
+      // The series index's tagged slot (assembly/hashindex.ts: four bytes, the record's address / 8 and hash bits).
+      indexBytesPerRecord: 4,
+      staticRecordBytes: (viewStride ?? stride) + 4,
       internEntryBytes: STRING_ENTRY_SIZE,
       worstSlotBytes: WORST_SIZE,
       tableCapacity: capacity,

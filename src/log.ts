@@ -1,8 +1,8 @@
 // Structured logs: one JSON object per line on stdout, level as a name ("info"), ISO-8601 time,
 // so Loki / Elasticsearch / Cloud Logging pick the fields up as they are. The line is the one
 // pino writes with `formatters.level` as a label and `stdTimeFunctions.isoTime` (spanmeter used
-// pino until issue 20: its own logger keeps the same lines without pino's worker-thread machinery,
-// ~6 MB of resident memory): level, time, pid, hostname, name, the object's fields, msg; `err`
+// pino until issue 20: its own logger keeps the same lines with 13 packages fewer; the idle
+// sidecar's heap after gc went 8.57 -> 8.24 MB, its peak RSS did not measurably move): level, time, pid, hostname, name, the object's fields, msg; `err`
 // serialized as pino-std-serializers does ({type, message, stack, ...its own fields}).
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
