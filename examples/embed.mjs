@@ -51,7 +51,7 @@ export async function createSpanmeter(wasm, options = {}) {
   };
   const result = await WebAssembly.instantiate(wasm, imports);
   x = (result.instance ?? result).exports;
-  if (x.abi_version() !== 8) throw new Error(`unsupported spanmeter ABI ${x.abi_version()} (this host speaks 8)`);
+  if (x.abi_version() !== 9) throw new Error(`unsupported spanmeter ABI ${x.abi_version()} (this host speaks 9)`);
 
   // memory.grow detaches every view on x.memory.buffer: so views are made fresh after each call.
   const bytesAt = (ptr, n) => new Uint8Array(x.memory.buffer, ptr, n);
@@ -75,9 +75,9 @@ export async function createSpanmeter(wasm, options = {}) {
   x.registry_configure(options.maxActiveSeries ?? 0, 0);
   x.start();
 
-  /** The label value of interned string `id` (string table entries are 12 bytes: ptr u32, len u16, …). */
+  /** The label value of interned string `id` (string table entries are 8 bytes: ptr u32, len u16, references u16). */
   function label(id) {
-    const entry = (x.strings() >>> 0) + id * 12;
+    const entry = (x.strings() >>> 0) + id * 8;
     const d = data();
     return text.decode(bytesAt(d.getUint32(entry, true), d.getUint16(entry + 4, true)));
   }
