@@ -27,14 +27,19 @@ const BLOCK: usize = 1024;
 /** Shorter inputs go through the tables alone. */
 const SPARSE_MIN: usize = 4096;
 
+// Allocated at the first call, so that a core that never checks gzip (an embedder, a sidecar
+// without gzip senders) keeps the same memory and heap layout.
 /** Slicing-by-8 tables: T[k][b] is the CRC register after byte b followed by k zero bytes. */
-const TABLES: usize = memory.data(8 * 256 * 4);
+let TABLES: usize = 0;
 /** The reduced words: REACH of history then a block. */
-const HISTORY: usize = memory.data(<i32>((REACH + BLOCK) * 8), 8);
+let HISTORY: usize = 0;
 /** The last REACH words, reduced, for the tables. */
-const TAIL: usize = memory.data(<i32>(REACH * 8), 8);
+let TAIL: usize = 0;
 
-function initTables(): void {
+function init(): void {
+  TABLES = heap.alloc(8 * 256 * 4);
+  HISTORY = heap.alloc((REACH + BLOCK) * 8);
+  TAIL = heap.alloc(REACH * 8);
   for (let b: u32 = 0; b < 256; b++) {
     let c = b;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
@@ -48,7 +53,6 @@ function initTables(): void {
     }
   }
 }
-initTables();
 
 // @ts-ignore: decorator
 @inline function at(i: u32): usize {
@@ -75,6 +79,7 @@ function tableCrc(crc: u32, ptr: usize, len: usize): u32 {
 
 /** CRC-32 of the `len` bytes at `ptr`, as zlib's crc32(0, ptr, len) computes it. */
 export function crc32(ptr: usize, len: usize): u32 {
+  if (TABLES == 0) init();
   if (len < SPARSE_MIN) return ~tableCrc(0xffffffff, ptr, len);
   const words = ptr + (len & ~(<usize>7));
   const head = words - REACH * 8; // words before this are pushed into later ones
