@@ -15,8 +15,7 @@ import { valuePtr, valueLen } from './labelvalue';
 import {
   serviceId, hasServiceName, resourceOrSpanSlot, spanSlot, slotValueId, slotValue, spanMultiplier,
 } from './attributes';
-import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
-import { upsertEdge } from './edgememo';
+import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generationOf } from './series';
 import { memoValueId } from './valuememo';
 import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
 import { recordExemplar } from './exemplars';
@@ -81,6 +80,10 @@ export let key: usize = 0;
 let edgeKey: usize = 0;
 let pairKey: usize = 0;
 const ADDRESS: usize = memory.data(4200);
+// Memo slots in front of the edges table's index (series.ts upsertVia), picked by the edge key's
+// client, server, connection and virtual-node words (the top 8 bits of their mix).
+const MEMO_SLOTS: i32 = 256;
+const MEMO: usize = memory.data(MEMO_SLOTS * 4);
 
 // "user": the client of a root server span whose caller is unknown.
 const USER = memory.data<u8>([0x75, 0x73, 0x65, 0x72]);
@@ -279,15 +282,21 @@ function traceOf(e: usize): usize {
 export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   let k = edgeKey;
   let words = dimWords;
-  store<u32>(k, load<u32>(e, E_CLIENT), SG_KEY_CLIENT << 2);
-  store<u32>(k, load<u32>(e, E_SERVER), SG_KEY_SERVER << 2);
-  store<u32>(k, load<u32>(e, E_CONNECTION), SG_KEY_CONNECTION << 2);
-  store<u32>(k, (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE, SG_KEY_VIRTUAL_NODE << 2);
+  let client = load<u32>(e, E_CLIENT);
+  let server = load<u32>(e, E_SERVER);
+  let connection = load<u32>(e, E_CONNECTION);
+  let virtual = (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE;
+  store<u32>(k, client, SG_KEY_CLIENT << 2);
+  store<u32>(k, server, SG_KEY_SERVER << 2);
+  store<u32>(k, connection, SG_KEY_CONNECTION << 2);
+  store<u32>(k, virtual, SG_KEY_VIRTUAL_NODE << 2);
   for (let d = 0; d < words; d++) { // word by word: memory.copy is a call out of the module
     store<u32>(k + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
   }
   let t = edges;
-  let record = upsertEdge(t, k, SG_KEY_DIMENSIONS + words, now);
+  let mix = client * 0x9e3779b1 ^ server * 0x85ebca77 ^ connection * 0xc2b2ae3d ^ virtual;
+  let keyBytes = <usize>(SG_KEY_DIMENSIONS + words) << 2;
+  let record = upsertVia(t, MEMO + (<usize>(mix >>> 24) << 2), k, keyBytes, now, <usize>SG_KEY_DIMENSIONS << 2);
   let r = record + t.valuesOffset;
   let w = load<f64>(e, E_MULTIPLIER);
   let b = <usize>buckets.count << 3;

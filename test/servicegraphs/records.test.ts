@@ -1,7 +1,7 @@
 // Edge series records across removal as stale: an edge whose series was removed (registry
 // stale_duration, 15 minutes by default) and then seen again starts a new series from zero, and a
 // record freed by one edge and taken by another counts only that other edge. The core looks an
-// edge's record up through a memo in front of the series table (assembly/edgememo.ts): these
+// edge's record up through a memo in front of the series table (assembly/series.ts upsertVia): these
 // are the cases where a remembered record no longer belongs to the key.
 import { describe, expect, test } from 'vitest';
 import { SMALL_BUCKETS, edgeLines, harness, sorted, type SpanSpec } from './helpers.js';
