@@ -294,9 +294,10 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
     store<u32>(k + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
   }
   let t = edges;
+  // The memo slot by the four fixed words, which upsertVia compares without a loop (its 16 bytes).
   let mix = client * 0x9e3779b1 ^ server * 0x85ebca77 ^ connection * 0xc2b2ae3d ^ virtual;
   let keyBytes = <usize>(SG_KEY_DIMENSIONS + words) << 2;
-  let record = upsertVia(t, MEMO + (<usize>(mix >>> 24) << 2), k, keyBytes, now, <usize>SG_KEY_DIMENSIONS << 2);
+  let record = upsertVia(t, MEMO + (<usize>(mix >>> 24) << 2), k, keyBytes, now);
   let r = record + t.valuesOffset;
   let w = load<f64>(e, E_MULTIPLIER);
   let b = <usize>buckets.count << 3;
