@@ -87,10 +87,10 @@ export function attributeRun(p: usize, end: usize, slots: usize, count: u32): u6
       // bytes ending the KeyValue, up to 8 here, read as the top bytes of the u64 that ends
       // there (kvEnd - 8 lies within the input: the KeyValue's 8 or more bytes from p). Its
       // bytes but the last have their top bit set, the last not.
-      if ((w & 0xf7ffff) != s * 0x100 + 0x100212 || s >= 8) break;
-      let shift = <u64>((7 - s) << 3);
-      let high = load<u64>(kvEnd - 8) & 0x8080808080808080;
-      if ((high >> shift) != (<u64>0x0080808080808080 >> shift)) break;
+      if (s >= 8) break;
+      if ((w & 0xf7ffff) != s * 0x100 + 0x100212) break;
+      let top = (load<u64>(kvEnd - 8) ^ 0x0080808080808080) & 0x8080808080808080;
+      if ((top >> <u64>((7 - s) << 3)) != 0) break;
     }
     let first = watchFirstShort(k);
     if (first != 0) {
