@@ -19,7 +19,7 @@ import { configureSelfTime, selfTimeOn, selfTimeBlock, expireSelfTime, storeSize
 import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
-  configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs,
+  configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs, holdWaitingIds,
   edges, unpaired, dropped, expiredClient, expiredServer, setServiceGraphsFilter, setServiceGraphsTracestate,
   filter as serviceGraphsFilter,
 } from './servicegraphs';
@@ -297,6 +297,9 @@ export function input_reserve(n: usize): usize {
   return inputPtr;
 }
 
+/** CRC-32 of `len` bytes at `ptr` (the gzip trailer's: src/otlp/gzip.ts checks an inflated member with it). */
+export { crc32 } from './crc32';
+
 /**
  * Walks the ExportTraceServiceRequest of `n` bytes at the input buffer and aggregates it.
  * Returns the number of spans, or -code (an E_ code) when the request is malformed or over a
@@ -354,7 +357,11 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
     removed += removeStale(dropped, cutoff);
   }
   cardinalityTick(nowMs);
+  // Edge-store entries hold no references per span: their ids are held while strings are freed.
+  let edgesWait = serviceGraphsEnabled();
+  if (edgesWait) holdWaitingIds(true);
   sweepStrings();
+  if (edgesWait) holdWaitingIds(false);
   return removed;
 }
 
