@@ -174,17 +174,64 @@ function keyValue(p: usize, end: usize, service: u32): void {
 function takeValue(service: u32, key: usize, keyLen: usize, value: usize, vLen: usize): void {
   let e = entryFor(service, key, keyLen);
   store<f64>(e, load<f64>(e, PV_SPANS) + 1, PV_SPANS);
-  let v: usize, n: usize;
-  if (vLen >= 2 && load<u8>(value) == 0x0a && <usize>load<u8>(value, 1) + 2 == vLen) {
-    // one string field (most values), its length one byte: the string, as formatAnyValue gives it
-    v = value + 2;
-    n = vLen - 2;
-  } else {
-    formatAnyValue(value, vLen);
-    v = valuePtr;
-    n = valueLen;
-  }
+  let t = valueText(value, vLen);
+  let v = <usize><u32>(t >>> 32);
+  let n = <usize><u32>t;
   if (addToSketch(e + PV_SKETCH, previewHash(v, n))) keepExample(e, v, n);
+}
+
+const TEXT: usize = memory.data(24); // an int value's decimal digits, written from the end
+const TRUE_TEXT = memory.data<u8>([0x74, 0x72, 0x75, 0x65]);
+const FALSE_TEXT = memory.data<u8>([0x66, 0x61, 0x6c, 0x73, 0x65]);
+
+/**
+ * The text formatAnyValue gives the AnyValue [value, +vLen), packed (where, high; length, low):
+ * a string, an int or a bool as the value's only field taken here (an int of at most 9 varint
+ * bytes, so not negative: decimal digits, as putInt writes them), anything else formatted.
+ */
+// @ts-ignore: decorator
+@inline function valueText(value: usize, vLen: usize): u64 {
+  if (vLen >= 2) {
+    let tag = load<u8>(value);
+    let b = <u32>load<u8>(value, 1);
+    // one string field (most values), its length one byte: the string itself
+    if (tag == 0x0a && <usize>b + 2 == vLen) return (<u64>(value + 2) << 32) | <u64>(vLen - 2);
+    if (tag == 0x10 && vLen == 2) return b != 0 ? (<u64>TRUE_TEXT << 32) | 4 : (<u64>FALSE_TEXT << 32) | 5;
+    if (tag == 0x18 && vLen <= 10) {
+      let last = value + vLen - 1;
+      if (load<u8>(last) < 0x80) {
+        let p = value + 1;
+        let u: u64 = 0;
+        let shift: u64 = 0;
+        while (p < last && load<u8>(p) >= 0x80) {
+          u |= <u64>(load<u8>(p) & 0x7f) << shift;
+          shift += 7;
+          p++;
+        }
+        if (p == last) return intText(u | (<u64>load<u8>(last) << shift));
+      }
+    }
+  }
+  formatAnyValue(value, vLen);
+  return (<u64>valuePtr << 32) | <u64>valueLen;
+}
+
+/** The decimal digits of `u` in TEXT, packed as valueText gives them. */
+function intText(u: u64): u64 {
+  let q = TEXT + 24;
+  if (u <= 0xffffffff) {
+    let x = <u32>u;
+    do {
+      store<u8>(--q, <u8>(0x30 + x % 10));
+      x /= 10;
+    } while (x != 0);
+  } else {
+    do {
+      store<u8>(--q, <u8>(0x30 + <u32>(u % 10)));
+      u /= 10;
+    } while (u != 0);
+  }
+  return (<u64>q << 32) | <u64>(TEXT + 24 - q);
 }
 
 /** The entry of (service, key), taken over from the least-sampled way of its set when new. */
