@@ -1,4 +1,4 @@
-// The wire walk's fast path for an attribute (assembly/otlp.ts simpleKeyValue: a KeyValue of a
+// The wire walk's fast path for an attribute (assembly/keyvalues.ts simpleKeyValue: a KeyValue of a
 // key and a one-field AnyValue with one-byte lengths) must accept and refuse exactly what the
 // general walk does. Expected outcomes come from protobufjs (decodeReference) and from the
 // protobuf encoding rules (a varint byte >= 0x80 continues into the next byte).
@@ -127,7 +127,7 @@ describe('watched attribute keys and their look-alikes', () => {
   });
 });
 
-// assembly/otlp.ts attributeRun takes an int or bool value (AnyValue field 3 or 2, a varint
+// assembly/keyvalues.ts attributeRun takes an int or bool value (AnyValue field 3 or 2, a varint
 // ending the KeyValue) of up to 9 bytes itself; 10 bytes, and a varint cut short, go through
 // simpleKeyValue and the general walk. Labels: decimal, and "true" (Tempo's and the Collector's
 // formatting of int and bool attributes).
