@@ -17,7 +17,7 @@
 // Tracking costs a sketch update per label per span: it runs from the start with a cap, and
 // otherwise from the request that could bring the active series to half the series limit. Memory: one window (4 ring
 // sketches + their union, 5.2 KB) per label and one for the demand, allocated once.
-import { SeriesTable, upsert, findRecord, limitedTotal, activeSeries, maxActive } from './series';
+import { SeriesTable, upsert, findRecord, flagsOf, limitedTotal, activeSeries, maxActive } from './series';
 import { intern, retain, release, MISSING, stringPtr, stringLen, keepStringHashes, stringHashes } from './intern';
 import { hashBytes, hashWords } from './hash';
 import { mix64, windowBytes, initWindow, addToWindow, windowEstimate, advanceWindow } from './hll';
@@ -27,8 +27,8 @@ import {
   RES_SERVICE_PTR, RES_SERVICE_LEN, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_STATUS_MSG_PTR, SPAN_STATUS_MSG_LEN,
 } from './staging';
 import {
-  RECORD_FLAGS, RECORD_OVERFLOW, SM_KEY_SERVICE, SM_KEY_SPAN_NAME, SM_KEY_SPAN_KIND,
-  SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE, SM_KEY_DIMENSIONS, LABEL_EXAMPLE_BYTES, TOP_SERVICES,
+  RECORD_OVERFLOW, SM_KEY_SERVICE, SM_KEY_SPAN_NAME, SM_KEY_SPAN_KIND,
+  SM_KEY_STATUS_CODE, SM_KEY_DIMENSIONS, LABEL_EXAMPLE_BYTES, TOP_SERVICES,
 } from './layout';
 
 // "__cardinality_overflow__"
@@ -49,6 +49,7 @@ let overflowId: u32 = 0;
 export let tracking: bool = false;
 
 let words: i32 = 0; // key words of the table
+let messageWord: i32 = -1; // the status message's key word, -1 when off
 let windows: usize = 0; // per key word: a window (kind and status code words: unused)
 let windowSize: usize = 0;
 let over: usize = 0; // per key word: u8 1 while over the cap
@@ -65,9 +66,10 @@ export function configureCardinality(capPerLabel: u32, windowMs: f64): void {
   sketchMs = windowMs > 3000 ? windowMs / 3 : 1000;
 }
 
-/** Sets up for the span-metrics table `t` (at start, when span metrics are on). */
-export function initCardinality(t: SeriesTable): void {
+/** Sets up for the span-metrics table `t`, its status message at key word `statusMessageWord` (-1: none), at start. */
+export function initCardinality(t: SeriesTable, statusMessageWord: i32): void {
   words = t.keyWords;
+  messageWord = statusMessageWord;
   tableCost = t.cost;
   overflowId = intern(OVERFLOW_VALUE, OVERFLOW_VALUE_LEN);
   retain(overflowId);
@@ -115,7 +117,7 @@ function wordBytes(w: i32, resource: usize, span: usize, dimSlots: usize, dims: 
     formatAnyValue(<usize>load<u32>(resource, RES_SERVICE_PTR), <usize>load<u32>(resource, RES_SERVICE_LEN));
   } else if (w == SM_KEY_SPAN_NAME) {
     setValue(<usize>load<u32>(span, SPAN_NAME_PTR), <usize>load<u32>(span, SPAN_NAME_LEN));
-  } else if (w == SM_KEY_STATUS_MESSAGE) {
+  } else if (w == messageWord) {
     setValue(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN));
   } else if (w - SM_KEY_DIMENSIONS < dims) {
     let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>(w - SM_KEY_DIMENSIONS) << 2)));
@@ -161,7 +163,7 @@ export function upsertTracked(t: SeriesTable, key: usize, now: u32, resource: us
   }
   if (!anyOver) {
     let r = upsert(t, key, now);
-    if ((load<u32>(r, RECORD_FLAGS) & RECORD_OVERFLOW) != 0) heldBack(key, resource, span, dimSlots, dims, false);
+    if ((flagsOf(r) & RECORD_OVERFLOW) != 0) heldBack(key, resource, span, dimSlots, dims, false);
     return r;
   }
   // Over a cap: a label set that has its series keeps it; a new one is held back.

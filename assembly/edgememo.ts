@@ -1,12 +1,12 @@
 // A memo in front of series.ts's upsert for the service-graph edges table (servicegraphs.ts
 // complete()): the record an edge key last led to, in a direct-mapped table of MEMO_SLOTS record
 // addresses picked by the key's client, server, connection and virtual-node words. A hit is a
-// live record (RECORD_FLAGS exactly RECORD_LIVE: neither removed as stale nor the overflow
-// record) whose key words equal the key's, which is the record upsert would find: a key has at
-// most one live record and records never move (series.ts). A hit sets the record's update time
+// live record (series.ts isPlainLive: neither removed as stale nor the overflow record) whose
+// key words equal the key's, which is the record upsert would find: a key has at most one live
+// record and records never move (series.ts). A hit sets the record's update time
 // as upsert does; a miss asks upsert and remembers the record when it is a live one.
-import { SeriesTable, upsert } from './series';
-import { RECORD_FLAGS, RECORD_KEY, RECORD_LIVE, RECORD_UPDATED, SG_KEY_DIMENSIONS } from './layout';
+import { SeriesTable, upsert, isPlainLive } from './series';
+import { RECORD_KEY, RECORD_UPDATED, SG_KEY_DIMENSIONS } from './layout';
 
 /** The words every edge key has (client, server, connection, virtual node) before its dimensions. */
 const FIXED_WORDS: i32 = SG_KEY_DIMENSIONS;
@@ -22,7 +22,7 @@ export function upsertEdge(t: SeriesTable, key: usize, words: i32, now: u32): us
   let mix = <u32>a * 0x9e3779b1 ^ <u32>(a >>> 32) * 0x85ebca77 ^ <u32>b * 0xc2b2ae3d ^ <u32>(b >>> 32);
   let m = MEMO + (<usize>(mix >>> 24) << 2);
   let r = <usize>load<u32>(m);
-  if (r != 0 && load<u32>(r, RECORD_FLAGS) == RECORD_LIVE && load<u64>(r, RECORD_KEY) == a && load<u64>(r, RECORD_KEY + 8) == b) {
+  if (r != 0 && isPlainLive(r) && load<u64>(r, RECORD_KEY) == a && load<u64>(r, RECORD_KEY + 8) == b) {
     let w = FIXED_WORDS;
     while (w < words && load<u32>(r + RECORD_KEY + (<usize>w << 2)) == load<u32>(key + (<usize>w << 2))) w++;
     if (w == words) {
@@ -31,6 +31,6 @@ export function upsertEdge(t: SeriesTable, key: usize, words: i32, now: u32): us
     }
   }
   r = upsert(t, key, now);
-  if (load<u32>(r, RECORD_FLAGS) == RECORD_LIVE) store<u32>(m, <u32>r);
+  if (isPlainLive(r)) store<u32>(m, <u32>r);
   return r;
 }

@@ -11,7 +11,7 @@ import { initStaging, resetStaging, spanCount, spanAt, SPAN_END, SPAN_SKIP } fro
 import { walkRequest } from './otlp';
 import { setLimits, spansOver } from './limits';
 import {
-  configureSpanMetrics, configureSplitDimensions, callsTable as spanCallsTable, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
+  configureSpanMetrics, configureSplitDimensions, statusMessageWord as spanMetricsStatusMessageWord, callsTable as spanCallsTable, spanMetricsEnabled, aggregateSpanMetrics, table as spanMetricsTable, configureEvents, setDimensionDefault, addDimensionMapping,
   eventsEnabled, eventsTable, setSpanMetricsFilter, setSpanMetricsTracestate, filter as spanMetricsFilter,
 } from './spanmetrics';
 import { includeScope } from './scopes';
@@ -283,7 +283,7 @@ export function preview_configure(on: u32): void {
 /** Ends set-up. */
 export function start(): void {
   initStaging();
-  if (spanMetricsEnabled()) initCardinality(spanMetricsTable);
+  if (spanMetricsEnabled()) initCardinality(spanMetricsTable, spanMetricsStatusMessageWord);
   initPreview();
 }
 

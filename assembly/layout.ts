@@ -14,18 +14,24 @@
 // constants, so they cost nothing on the hot path.
 
 /** What `abi_version()` answers; bumped for any change a host would have to follow (docs/abi.md). */
-export const ABI_VERSION: u32 = 9;
+export const ABI_VERSION: u32 = 10;
 
 // ---- Series records (series.ts): a header, the key words (padded to 8 bytes), the f64 values.
 
 /** u32 last update, seconds of the host clock. */
 export const RECORD_UPDATED: usize = 0;
-/** u32 bumped whenever the record is (re)used, so caches keyed by record index can tell. */
-export const RECORD_GENERATION: usize = 4;
-/** u32 flags: RECORD_LIVE, RECORD_OVERFLOW. */
-export const RECORD_FLAGS: usize = 8;
+/**
+ * u32: the flags (RECORD_LIVE, RECORD_OVERFLOW) in its low RECORD_GENERATION_SHIFT bits, the
+ * generation above them: bumped whenever the record is (re)used, so caches keyed by record index
+ * can tell (30 bits: it wraps around after 2^30 reuses of one record).
+ */
+export const RECORD_STATE: usize = 4;
 /** The first u32 key word (on a free record: the next free record + 1). */
-export const RECORD_KEY: usize = 12;
+export const RECORD_KEY: usize = 8;
+/** The state word's flag bits. */
+export const RECORD_FLAG_MASK: u32 = 3;
+/** The generation is the state word shifted right this many bits. */
+export const RECORD_GENERATION_SHIFT: u32 = 2;
 /** Records live in chunks of this many bytes, each aligned to it (a larger record: a chunk of its own). */
 export const CHUNK_BYTES: usize = 65536;
 /** A chunk starts with its number (u32); its records follow from this offset. */
@@ -35,8 +41,11 @@ export const RECORD_LIVE: u32 = 1;
 /** Flag: the table's overflow record (exposed as metric_overflow="true"). */
 export const RECORD_OVERFLOW: u32 = 2;
 
-// ---- Span metrics table (spanmetrics.ts). Key words: the intrinsic dimensions, then one per
-// configured dimension. Values: calls, size, latency sum, then one count per finite bucket.
+// ---- Span metrics table (spanmetrics.ts). Key words: the intrinsic dimensions but the status
+// message, then one per configured dimension and dimension mapping, job and instance (target
+// info), scope name and version (spanmetrics_scope_include), then the status message when it is
+// on, then the histogram dimensions (src/core/keywords.ts says where each is for a config). Values: calls,
+// size, latency sum, then one count per finite bucket.
 
 export const SM_KEY_SERVICE: i32 = 0;
 export const SM_KEY_SPAN_NAME: i32 = 1;
@@ -44,9 +53,8 @@ export const SM_KEY_SPAN_NAME: i32 = 1;
 export const SM_KEY_SPAN_KIND: i32 = 2;
 /** The status code as sent (an int32, not a string id). */
 export const SM_KEY_STATUS_CODE: i32 = 3;
-export const SM_KEY_STATUS_MESSAGE: i32 = 4;
-/** The first configured dimension; the key has SM_KEY_DIMENSIONS + dimensions words. */
-export const SM_KEY_DIMENSIONS: i32 = 5;
+/** The first configured dimension. */
+export const SM_KEY_DIMENSIONS: i32 = 4;
 /** Calls (the latency histogram's count too). */
 export const SM_V_CALLS: i32 = 0;
 /** Size of the spans, bytes. */

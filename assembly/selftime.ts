@@ -23,10 +23,10 @@
 import { hashEdgeKey } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
 import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_ID_HASH, SPAN_PARENT_HASH } from './staging';
-import { SeriesTable, generationOf } from './series';
+import { SeriesTable, generationOf, flagsOf } from './series';
 import { Buckets, observe } from './histogram';
 import {
-  RECORD_GENERATION, RECORD_FLAGS, RECORD_LIVE, ST_V_COUNT, ST_V_SUM, ST_V_UNKNOWN, ST_V_LATE, ST_V_BUCKETS,
+  RECORD_LIVE, ST_V_COUNT, ST_V_SUM, ST_V_UNKNOWN, ST_V_LATE, ST_V_BUCKETS,
   ST_INTERVALS,
 } from './layout';
 
@@ -190,7 +190,7 @@ function free(e: usize): void {
 /** The live record of the entry's parent series, or 0 when the series was removed since. */
 function recordOf(e: usize): usize {
   let r = <usize>load<u32>(e, T_RECORD);
-  if ((load<u32>(r, RECORD_FLAGS) & RECORD_LIVE) == 0 || load<u32>(r, RECORD_GENERATION) != load<u32>(e, T_GENERATION)) return 0;
+  if ((flagsOf(r) & RECORD_LIVE) == 0 || generationOf(r) != load<u32>(e, T_GENERATION)) return 0;
   return r + blockOffset;
 }
 

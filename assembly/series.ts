@@ -8,10 +8,11 @@
 // 3 bits of its hash) finds a record touching 1 in 8 of the other records its probe passes; it
 // doubles when over 7/8 full (hashing the keys again: the slots do not keep whole hashes). At
 // 100,000 series it is 512 KiB, not 1 MiB with 8-byte (hash, address) slots.
-// Record layout (little endian), `stride` bytes: the header (RECORD_UPDATED, RECORD_GENERATION,
-// RECORD_FLAGS: layout.ts), the key words from RECORD_KEY, padding to 8 bytes, then the values,
-// f64 each. The key's hash is not kept (removal and growth hash the key again): with 5 key words
-// (span metrics without dimensions) header and key fill 32 bytes, not 40.
+// Record layout (little endian), `stride` bytes: the header (RECORD_UPDATED, and RECORD_STATE: the
+// flags in its low bits, the generation above them; layout.ts), the key words from RECORD_KEY,
+// padding to 8 bytes, then the values, f64 each. The key's hash is not kept (removal and growth
+// hash the key again): with 4 key words (span metrics without dimensions) header and key fill 24
+// bytes.
 //
 // A record is named by its index in the table (the host's "slot" of a series): chunk number
 // times records per chunk plus its place in the chunk; it never moves.
@@ -26,8 +27,8 @@ import { newTagged, placeTagged, growTagged, removeTagged } from './hashindex';
 import { retain, release, MISSING } from './intern';
 import { clearWorst } from './worst';
 import {
-  RECORD_UPDATED, RECORD_GENERATION, RECORD_FLAGS, RECORD_KEY, RECORD_LIVE, RECORD_OVERFLOW,
-  CHUNK_BYTES, CHUNK_HEADER,
+  RECORD_UPDATED, RECORD_STATE, RECORD_KEY, RECORD_LIVE, RECORD_OVERFLOW, RECORD_FLAG_MASK,
+  RECORD_GENERATION_SHIFT, CHUNK_BYTES, CHUNK_HEADER,
 } from './layout';
 
 @unmanaged
@@ -156,11 +157,11 @@ function allocate(t: SeriesTable, flags: u32, now: u32): usize {
     index = t.used++;
   }
   let r = recordAt(t, index);
-  let generation = load<u32>(r, RECORD_GENERATION) + 1;
+  // The next generation (wrapping at 30 bits) above the new flags.
+  let state = ((load<u32>(r, RECORD_STATE) & ~RECORD_FLAG_MASK) + (1 << RECORD_GENERATION_SHIFT)) | flags;
   memory.fill(r, 0, t.stride);
   store<u32>(r, now, RECORD_UPDATED);
-  store<u32>(r, generation, RECORD_GENERATION);
-  store<u32>(r, flags, RECORD_FLAGS);
+  store<u32>(r, state, RECORD_STATE);
   return r;
 }
 
@@ -222,6 +223,18 @@ function create(t: SeriesTable, key: usize, h: u32, now: u32): usize {
   return r;
 }
 
+/** Record `r`'s flags (RECORD_LIVE, RECORD_OVERFLOW; 0: a free record). */
+// @ts-ignore: decorator
+@inline export function flagsOf(r: usize): u32 {
+  return load<u32>(r, RECORD_STATE) & RECORD_FLAG_MASK;
+}
+
+/** Whether record `r` holds a series and is not the overflow record (what memos may remember). */
+// @ts-ignore: decorator
+@inline export function isPlainLive(r: usize): bool {
+  return (load<u32>(r, RECORD_STATE) & RECORD_FLAG_MASK) == RECORD_LIVE;
+}
+
 /** The record for the key held in `key` if it has one (its update time set to `now`), else 0; creates nothing. */
 export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
   return lookup(t, key, hashWords(key, t.keyWords), now);
@@ -261,19 +274,18 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
  * the key: the remembered record answers when it is live (not free, not the overflow record) and
  * holds the key, skipping the key's hash and the index. Records never move, and a removed or
  * reused one fails one of these checks, so a slot needs no clearing; it only misses. Keys of at
- * least 5 words (20 bytes: span metrics' intrinsics), the first 5 compared without a loop.
+ * least 4 words (16 bytes: span metrics' intrinsics), the first 4 compared without a loop.
  */
 // @ts-ignore: decorator
 @inline export function upsertVia(t: SeriesTable, slot: usize, key: usize, keyBytes: usize, now: u32): usize {
   let r = <usize>load<u32>(slot);
   let a = r + RECORD_KEY;
-  if (r != 0 && load<u32>(r, RECORD_FLAGS) == RECORD_LIVE && load<u64>(a) == load<u64>(key)
-      && load<u64>(a, 8) == load<u64>(key, 8) && load<u32>(a, 16) == load<u32>(key, 16)
-      && (keyBytes == 20 || keysEqual(a, key, keyBytes, 20))) {
+  if (r != 0 && isPlainLive(r) && load<u64>(a) == load<u64>(key) && load<u64>(a, 8) == load<u64>(key, 8)
+      && (keyBytes == 16 || keysEqual(a, key, keyBytes, 16))) {
     store<u32>(r, now, RECORD_UPDATED);
   } else {
     r = upsert(t, key, now);
-    if (load<u32>(r, RECORD_FLAGS) == RECORD_LIVE) store<u32>(slot, <u32>r);
+    if (isPlainLive(r)) store<u32>(slot, <u32>r);
   }
   return r;
 }
@@ -290,7 +302,7 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
 
 // @ts-ignore: decorator
 @inline export function generationOf(r: usize): u32 {
-  return load<u32>(r, RECORD_GENERATION);
+  return load<u32>(r, RECORD_STATE) >>> RECORD_GENERATION_SHIFT;
 }
 
 /** No worst-trace slots (removeStale's `worstTable`). */
@@ -306,12 +318,12 @@ export function removeStale(t: SeriesTable, cutoff: u32, worstTable: u32 = NO_WO
   let n = t.keyWords;
   for (let i: u32 = 0; i < t.used; i++) {
     let r = recordAt(t, i);
-    if (load<u32>(r, RECORD_FLAGS) != RECORD_LIVE || load<u32>(r, RECORD_UPDATED) >= cutoff) continue;
+    if (!isPlainLive(r) || load<u32>(r, RECORD_UPDATED) >= cutoff) continue;
     hashing = t;
     removeTagged(t.index, t.indexMask, hashWords(r + RECORD_KEY, n), <u32>(r >>> 3), REF_MASK, keyHashOf);
     t.indexed--;
     for (let w = 0; w < n; w++) if (isId(t, w)) release(load<u32>(r + RECORD_KEY + (<usize>w << 2)));
-    store<u32>(r, 0, RECORD_FLAGS);
+    store<u32>(r, load<u32>(r, RECORD_STATE) & ~RECORD_FLAG_MASK, RECORD_STATE); // free: no flags, the generation kept
     store<u32>(r, t.freeRecords, RECORD_KEY);
     if (worstTable != NO_WORST) clearWorst(worstTable, i);
     t.freeRecords = i + 1;

@@ -25,7 +25,7 @@ import { selfTimeOn, selfTimeValues, attachSelfTime, noteSpan } from './selftime
 // The key words, values and mask bits the host reads and sets (layout.ts).
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
-  SM_KEY_SPAN_KIND, SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE, SM_KEY_DIMENSIONS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
+  SM_KEY_SPAN_KIND, SM_KEY_STATUS_CODE, SM_KEY_DIMENSIONS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
   SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS, PROCESSOR_SPAN_METRICS, NORMALIZE_ON,
 } from './layout';
 
@@ -68,8 +68,13 @@ export let multiplierSlot: i32 = -1;
 export let tracestate: bool = false;
 export let filter: Filter = changetype<Filter>(0);
 let key: usize = 0;
-/** Key words after the intrinsics: dimensions, mappings, and job and instance with target_info. */
+/**
+ * The span's key words after the intrinsics: dimensions, mappings, job and instance with
+ * target_info, scope name and version, then the status message when it is on.
+ */
 let extraWords: i32 = 0;
+/** The status message's key word, -1 when off (src/core/keywords.ts places it the same way). */
+export let statusMessageWord: i32 = -1;
 let eventDimCount: i32 = 0;
 let eventDimSlots: usize = 0; // i32 watched-key slot per event dimension
 let eventKey: usize = 0;
@@ -130,6 +135,8 @@ export function configureSpanMetrics(bounds: usize, boundCount: i32, mask: u32, 
   dimSlots = heap.alloc((dims > 0 ? <usize>dims : 1) * 4);
   memory.copy(dimSlots, slots, <usize>dims * 4);
   extraWords = dims + mapCount + (targetInfoEnabled() ? 2 : 0) + (stageScopes ? 2 : 0);
+  // The status message last: off by default (Tempo's default; the Collector has none), and then no word.
+  if ((mask & I_STATUS_MESSAGE) != 0) statusMessageWord = SM_KEY_DIMENSIONS + extraWords++;
   let spanWords = SM_KEY_DIMENSIONS + extraWords;
   key = heap.alloc(<usize>(spanWords + histDimCount) * 4);
   let split = callsDimCount + histDimCount > 0;
@@ -258,6 +265,7 @@ function aggregateAll(nowMs: f64, now: u32): void {
   let event: u32 = 0;
   let k = key;
   let mask = plain ? PLAIN_INTRINSICS : intrinsics;
+  let messageAt = <usize>(statusMessageWord << 2);
   let dims = dimCount;
   let slots = dimSlots;
   let maps = plain ? 0 : mapCount;
@@ -297,9 +305,10 @@ function aggregateAll(nowMs: f64, now: u32): void {
     store<u32>(k, name, SM_KEY_SPAN_NAME << 2);
     store<u32>(k, kind, SM_KEY_SPAN_KIND << 2);
     store<u32>(k, code, SM_KEY_STATUS_CODE << 2);
-    store<u32>(k, (mask & I_STATUS_MESSAGE) != 0
-      ? intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN))
-      : 0, SM_KEY_STATUS_MESSAGE << 2);
+    if ((mask & I_STATUS_MESSAGE) != 0) {
+      store<u32>(k + messageAt,
+        intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN)));
+    }
     // Loops entered only when they have work: V8 checks the stack on entering a loop.
     if (dims > 0) dimensionValues(k + (<usize>SM_KEY_DIMENSIONS << 2), resource, span, slots, dims, 0);
     if (maps > 0) {

@@ -20,8 +20,8 @@ const FAILURES = ['', 'truncated data', 'varint overflows 64 bits', 'invalid wir
 
 // Intrinsic dimensions (spanmetrics_configure mask): service, span_name, span_kind, status_code.
 const INTRINSICS = 1 | 2 | 4 | 8;
-// Span-metrics record: key words after the 12-byte header, values at table_values_offset.
-const KEY_SERVICE = 0, KEY_SPAN_NAME = 1, KEY_SPAN_KIND = 2, KEY_STATUS_CODE = 3, KEY_DIMENSIONS = 5;
+// Span-metrics record: key words after the 8-byte header, values at table_values_offset.
+const KEY_SERVICE = 0, KEY_SPAN_NAME = 1, KEY_SPAN_KIND = 2, KEY_STATUS_CODE = 3, KEY_DIMENSIONS = 4;
 const V_CALLS = 0, V_SIZE = 1, V_SUM = 2, V_BUCKETS = 3;
 
 /**
@@ -51,7 +51,7 @@ export async function createSpanmeter(wasm, options = {}) {
   };
   const result = await WebAssembly.instantiate(wasm, imports);
   x = (result.instance ?? result).exports;
-  if (x.abi_version() !== 9) throw new Error(`unsupported spanmeter ABI ${x.abi_version()} (this host speaks 9)`);
+  if (x.abi_version() !== 10) throw new Error(`unsupported spanmeter ABI ${x.abi_version()} (this host speaks 10)`);
 
   // memory.grow detaches every view on x.memory.buffer: so views are made fresh after each call.
   const bytesAt = (ptr, n) => new Uint8Array(x.memory.buffer, ptr, n);
@@ -112,9 +112,9 @@ export async function createSpanmeter(wasm, options = {}) {
         // Records live in chunks: a u32 chunk number, then perChunk records (docs/abi.md).
         const chunk = Math.floor(slot / perChunk);
         const r = d.getUint32(chunks + chunk * 4, true) + 8 + (slot - chunk * perChunk) * stride;
-        const flags = d.getUint32(r + 8, true);
+        const flags = d.getUint32(r + 4, true) & 3; // the state word's low bits (the generation above)
         if ((flags & 1) === 0) continue; // a free slot
-        const key = (w) => d.getUint32(r + 12 + w * 4, true);
+        const key = (w) => d.getUint32(r + 8 + w * 4, true);
         const value = (i) => d.getFloat64(r + valuesAt + i * 8, true);
         const labels = {};
         if (flags & 2) {

@@ -3,7 +3,7 @@
 // index in the table (what the exporters call its slot), valid for a pass over the table.
 // Records live in chunks (CHUNK_*): record i is the (i mod n)-th of chunk floor(i / n), n the
 // records per chunk, found through the table's chunk directory.
-import { CHUNK_HEADER, RECORD_FLAGS, RECORD_GENERATION, RECORD_KEY, RECORD_LIVE, RECORD_OVERFLOW } from './layout.js';
+import { CHUNK_HEADER, RECORD_GENERATION_SHIFT, RECORD_KEY, RECORD_LIVE, RECORD_OVERFLOW, RECORD_STATE } from './layout.js';
 
 // Byte addresses become typed-array indexes by >>> 2 (u32) and >>> 3 (f64).
 
@@ -45,16 +45,17 @@ export class SeriesTableView {
 
   /** Whether the record holds a series (records of removed series are skipped). */
   live(record: number): boolean {
-    return (this.u32[(this.address(record) + RECORD_FLAGS) >>> 2]! & RECORD_LIVE) !== 0;
+    return (this.u32[(this.address(record) + RECORD_STATE) >>> 2]! & RECORD_LIVE) !== 0;
   }
 
   /** Whether the record is the table's overflow series (labelled metric_overflow="true"). */
   overflow(record: number): boolean {
-    return (this.u32[(this.address(record) + RECORD_FLAGS) >>> 2]! & RECORD_OVERFLOW) !== 0;
+    return (this.u32[(this.address(record) + RECORD_STATE) >>> 2]! & RECORD_OVERFLOW) !== 0;
   }
 
+  /** The record's generation: it changes whenever the record is (re)used (30 bits, wrapping). */
   generation(record: number): number {
-    return this.u32[(this.address(record) + RECORD_GENERATION) >>> 2]!;
+    return this.u32[(this.address(record) + RECORD_STATE) >>> 2]! >>> RECORD_GENERATION_SHIFT;
   }
 
   /** Key word `word` (a KEY_ constant of assembly/layout.ts, plus a dimension's number). */

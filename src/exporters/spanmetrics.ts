@@ -3,9 +3,10 @@
 import type { Core, SeriesTableView } from '../core/index.js';
 import {
   EVENTS_V_COUNT, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE,
-  SM_KEY_STATUS_MESSAGE, SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM, ST_V_BUCKETS, ST_V_COUNT, ST_V_LATE, ST_V_SUM, ST_V_UNKNOWN, TI_KEY_ATTRIBUTES, TI_KEY_INSTANCE, TI_KEY_JOB,
+  SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM, ST_V_BUCKETS, ST_V_COUNT, ST_V_LATE, ST_V_SUM, ST_V_UNKNOWN, TI_KEY_ATTRIBUTES, TI_KEY_INSTANCE, TI_KEY_JOB,
   TI_MAX_ATTRIBUTES, TI_V_VALUE,
 } from '../core/layout.js';
+import { spanMetricsKeyWords } from '../core/keywords.js';
 import type { SpanMetricsConfig } from '../config/types.js';
 import { SPAN_METRICS_OWN_LABELS, dimensionLabel, sanitizeLabelName } from '../config/labelnames.js';
 import { dimensionLabelNames } from './labels.js';
@@ -60,30 +61,28 @@ export function spanMetricsCatalog(core: Core, config: SpanMetricsConfig, naming
     spanKind: on.span_kind ? (view, slot) => enumName(SPAN_KINDS, view.key(slot, SM_KEY_SPAN_KIND)) : off,
     statusCode: on.status_code ? (view, slot) => enumName(STATUS_CODES, view.key(slot, SM_KEY_STATUS_CODE)) : off,
   } satisfies SpanMetricsCatalog['labels'];
-  const scopes = (config.include_instrumentation_scope ?? []).length > 0;
+  const words = spanMetricsKeyWords(config);
   const spanLabels = (view: SeriesTableView, slot: number): [string, string][] => {
     const pairs: [string, string][] = [];
     if (on.service) pairs.push([serviceLabel, intrinsic.service(view, slot)]);
     if (on.span_name) pairs.push(['span_name', intrinsic.spanName(view, slot)]);
     if (on.span_kind) pairs.push(['span_kind', intrinsic.spanKind(view, slot)]);
     if (on.status_code) pairs.push(['status_code', intrinsic.statusCode(view, slot)]);
-    if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SM_KEY_STATUS_MESSAGE))]);
+    if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, words.statusMessage))]);
     dimensionNames.forEach((name, d) => pairs.push([name, core.label(view.key(slot, SM_KEY_DIMENSIONS + d))]));
-    if (config.enable_target_info) {
+    if (words.job >= 0) {
       // Tempo adds job and instance after the dimensions, so a set one replaces a dimension of that name.
-      const jobWord = SM_KEY_DIMENSIONS + dimensionNames.length;
-      setLabel(pairs, JOB_LABEL, core.label(view.key(slot, jobWord)));
-      setLabel(pairs, INSTANCE_LABEL, core.label(view.key(slot, jobWord + 1)));
+      setLabel(pairs, JOB_LABEL, core.label(view.key(slot, words.job)));
+      setLabel(pairs, INSTANCE_LABEL, core.label(view.key(slot, words.job + 1)));
     }
-    if (scopes) {
-      const scopeWord = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0);
-      setLabel(pairs, SCOPE_NAME_LABEL, core.label(view.key(slot, scopeWord)));
-      setLabel(pairs, SCOPE_VERSION_LABEL, core.label(view.key(slot, scopeWord + 1)));
+    if (words.scope >= 0) {
+      setLabel(pairs, SCOPE_NAME_LABEL, core.label(view.key(slot, words.scope)));
+      setLabel(pairs, SCOPE_VERSION_LABEL, core.label(view.key(slot, words.scope + 1)));
     }
     return pairs;
   };
   // The span's key words end here; the histogram's (or the calls table's) dimensions follow.
-  const spanWords = SM_KEY_DIMENSIONS + dimensionNames.length + (config.enable_target_info ? 2 : 0) + (scopes ? 2 : 0);
+  const spanWords = words.span;
   const spanLabelNames = [...reserved, ...dimensionNames];
   const histogramDimensionNames = dimensionLabelNames(config.histogram_dimensions ?? [], spanLabelNames, 'processor.span_metrics.histogram_dimensions');
   const callsDimensionNames = dimensionLabelNames(config.calls_dimensions ?? [], spanLabelNames, 'processor.span_metrics.calls_dimensions');

@@ -5,8 +5,9 @@
 // Read by /api/cardinality, the page, the log and the spanmeter_* self metrics.
 import type { Core } from '../core/index.js';
 import {
-  PREVIEW_ENTRIES, PREVIEW_ENTRY_SIZE, PREVIEW_SAMPLE_SHIFT, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_NAME, SM_KEY_STATUS_MESSAGE,
+  PREVIEW_ENTRIES, PREVIEW_ENTRY_SIZE, PREVIEW_SAMPLE_SHIFT, SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
 } from '../core/layout.js';
+import { spanMetricsKeyWords } from '../core/keywords.js';
 import type { SpanMetricsConfig } from '../config/types.js';
 import { SPAN_METRICS_OWN_LABELS } from '../config/labelnames.js';
 import { dimensionLabelNames } from '../exporters/labels.js';
@@ -30,7 +31,7 @@ export function spanMetricsLabelWords(config: SpanMetricsConfig, naming: 'tempo'
   const out: LabelWord[] = [];
   if (on.service) out.push({ word: SM_KEY_SERVICE, label: serviceLabel, attribute: 'service.name', source: 'service' });
   if (on.span_name) out.push({ word: SM_KEY_SPAN_NAME, label: 'span_name', attribute: 'span name', source: 'span_name' });
-  if (on.status_message) out.push({ word: SM_KEY_STATUS_MESSAGE, label: 'status_message', attribute: 'status message', source: 'status_message' });
+  if (on.status_message) out.push({ word: spanMetricsKeyWords(config).statusMessage, label: 'status_message', attribute: 'status message', source: 'status_message' });
   const mappings = (config.dimension_mappings ?? []).map((m) => m.name);
   const names = dimensionLabelNames(
     [...config.dimensions, ...mappings], [serviceLabel, ...SPAN_METRICS_OWN_LABELS], 'processor.span_metrics.dimensions',

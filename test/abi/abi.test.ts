@@ -41,7 +41,7 @@ describe('the release core through examples/embed.mjs', () => {
   it('speaks ABI version 3, and docs/abi.md documents every export and import', async () => {
     const module = new WebAssembly.Module(readBytes(RELEASE_WASM));
     const meter = await create(module);
-    expect(meter.exports.abi_version()).toBe(9);
+    expect(meter.exports.abi_version()).toBe(10);
     const doc = readFileSync(join(ROOT, 'docs/abi.md'), 'utf8');
     const documented = new Set([...doc.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!));
     const exported = WebAssembly.Module.exports(module).map((e) => e.name).filter((n) => n !== 'memory');

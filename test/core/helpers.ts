@@ -5,11 +5,12 @@
 import protobuf from 'protobufjs';
 import { Core } from '../../src/core/index.js';
 import {
-  SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE, SM_KEY_STATUS_MESSAGE,
+  SM_KEY_DIMENSIONS, SM_KEY_SERVICE, SM_KEY_SPAN_KIND, SM_KEY_SPAN_NAME, SM_KEY_STATUS_CODE,
   SM_V_BUCKETS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
 } from '../../src/core/layout.js';
 import { SpanMetricsExposition } from '../../src/exporters/spanmetrics.js';
 import type { SpanMetricsConfig } from '../../src/config/types.js';
+import { spanMetricsKeyWords } from '../../src/core/keywords.js';
 import { formatAttributeValue, referenceDecode, type RefSpan, type RefValue } from '../support/reference.js';
 import { ExportTraceServiceRequest } from '../../src/otlp/messages.js';
 
@@ -253,6 +254,7 @@ export function readCore(core: Core, cfg: TestConfig, labelCache?: string[]): Co
   const view = spanMetricsView(core);
   const on = cfg.spanMetrics.intrinsic_dimensions;
   const dims = cfg.spanMetrics.dimensions.length;
+  const words = spanMetricsKeyWords(cfg.spanMetrics);
   const bucketCount = cfg.spanMetrics.histogram_buckets.length;
   const series: SeriesMap = new Map();
   const entries: [string, SeriesValues][] = [];
@@ -261,7 +263,7 @@ export function readCore(core: Core, cfg: TestConfig, labelCache?: string[]): Co
   for (let slot = 0; slot < view.used; slot++) {
     if (view.live && !view.live(slot)) continue;
     raw.push(slot);
-    for (let w = 0; w < SM_KEY_DIMENSIONS + dims; w++) raw.push(view.key(slot, w));
+    for (let w = 0; w < words.span; w++) raw.push(view.key(slot, w));
     let key = labelCache?.[slot];
     if (key === undefined) {
       const pairs: [string, string][] = [];
@@ -269,7 +271,7 @@ export function readCore(core: Core, cfg: TestConfig, labelCache?: string[]): Co
       if (on.span_name) pairs.push(['span_name', core.label(view.key(slot, SM_KEY_SPAN_NAME))]);
       if (on.span_kind) pairs.push(['span_kind', enumText(KIND_NAMES, view.key(slot, SM_KEY_SPAN_KIND) | 0)]);
       if (on.status_code) pairs.push(['status_code', enumText(STATUS_NAMES, view.key(slot, SM_KEY_STATUS_CODE) | 0)]);
-      if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, SM_KEY_STATUS_MESSAGE))]);
+      if (on.status_message) pairs.push(['status_message', core.label(view.key(slot, words.statusMessage))]);
       for (let d = 0; d < dims; d++) pairs.push([cfg.dimensionLabels[d]!, core.label(view.key(slot, SM_KEY_DIMENSIONS + d))]);
       key = labelKey(pairs);
       if (labelCache) labelCache[slot] = key;

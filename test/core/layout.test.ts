@@ -7,6 +7,7 @@ import { render } from '../../src/core/generate-layout.mjs';
 import * as L from '../../src/core/layout.js';
 import { Core } from '../../src/core/index.js';
 import { describeFailure } from '../../src/core/errors.js';
+import { spanMetricsKeyWords } from '../../src/core/keywords.js';
 import { defaultConfig } from '../../src/config/defaults.js';
 import { anyString, fFixed64, fLen, fVarint, keyValue, request } from './helpers.js';
 
@@ -43,10 +44,12 @@ describe('src/core/layout.ts', () => {
 
 describe('the shared constants, as docs/abi.md documents them', () => {
   it('has the ABI version, record header and exemplar and string-table entries of docs/abi.md', () => {
-    expect(L.ABI_VERSION).toBe(9);
-    // "Series tables": last update 0, generation 4, flags 8 (1 live, 2 overflow), key words 12.
-    expect([L.RECORD_UPDATED, L.RECORD_GENERATION, L.RECORD_FLAGS, L.RECORD_KEY]).toEqual([0, 4, 8, 12]);
-    expect([L.RECORD_LIVE, L.RECORD_OVERFLOW]).toEqual([1, 2]);
+    expect(L.ABI_VERSION).toBe(10);
+    // "Series tables": last update 0, state 4 (flags in its low 2 bits: 1 live, 2 overflow; generation above), key words 8.
+    expect([L.RECORD_UPDATED, L.RECORD_STATE, L.RECORD_KEY]).toEqual([0, 4, 8]);
+    expect([L.RECORD_LIVE, L.RECORD_OVERFLOW, L.RECORD_FLAG_MASK, L.RECORD_GENERATION_SHIFT]).toEqual([1, 2, 3, 2]);
+    // "Span metrics": service 0, span name 1, kind 2, status code 3, dimensions from 4.
+    expect([L.SM_KEY_SERVICE, L.SM_KEY_SPAN_NAME, L.SM_KEY_SPAN_KIND, L.SM_KEY_STATUS_CODE, L.SM_KEY_DIMENSIONS]).toEqual([0, 1, 2, 3, 4]);
     // "Exemplars": trace id 0, span id 16, value 24, time 32; client histogram +64.
     expect([L.EXEMPLAR_TRACE_ID, L.EXEMPLAR_SPAN_ID, L.EXEMPLAR_VALUE, L.EXEMPLAR_TIME]).toEqual([0, 16, 24, 32]);
     expect(L.EXEMPLAR_HISTOGRAM_STRIDE).toBe(64);
@@ -98,8 +101,8 @@ describe('the built core agrees with the shared constants', () => {
     const core = await Core.create({ spanMetrics: sm, serviceGraphs: { ...config.processor.service_graphs, histogram_buckets: [1] } });
     expect(core.ingest(request([span('GET /cart', 2)]), 1_700_000_000_000)).toEqual({ ok: true, spans: 1 });
     const view = core.table('spanMetrics')!;
-    // docs/abi.md "Span metrics": key words 0-4 intrinsic, then D dimensions; values 3 + B.
-    expect([view.keyWords, view.valueCount]).toEqual([5 + 1, 3 + 2]);
+    // docs/abi.md "Span metrics": key words 0-3 intrinsic, then D dimensions (no status message word: off by default); values 3 + B.
+    expect([view.keyWords, view.valueCount]).toEqual([4 + 1, 3 + 2]);
     expect(view.used).toBe(1);
     expect(view.live(0)).toBe(true);
     expect(view.overflow(0)).toBe(false);
@@ -118,6 +121,25 @@ describe('the built core agrees with the shared constants', () => {
     // The exemplar of the 0.5 s observation: bucket 0, trace id 01…, span id 02….
     const exemplar = core.exemplar('spanMetrics', view, 0, 0);
     expect(exemplar).toEqual({ traceId: '01'.repeat(16), spanId: '02'.repeat(8), value: 0.5, timestampMs: 1_700_000_000_000 });
+  });
+
+  it('keys the status message after the span\'s other words, where spanMetricsKeyWords says', async () => {
+    const config = defaultConfig();
+    const sm = {
+      ...config.processor.span_metrics, dimensions: ['http.route'], histogram_buckets: [1], enable_target_info: true,
+      intrinsic_dimensions: { ...config.processor.span_metrics.intrinsic_dimensions, status_message: true },
+    };
+    // docs/abi.md "Span metrics": intrinsics 0-3, the dimension 4, job and instance 5-6, the status message 7.
+    expect(spanMetricsKeyWords(sm)).toEqual({ dimensions: 4, job: 5, scope: -1, statusMessage: 7, span: 8 });
+    const core = await Core.create({ spanMetrics: sm });
+    // Span.status (field 15): message (2) "card declined", code (3) 2 = STATUS_CODE_ERROR.
+    const failed = [...span('GET /cart', 3), ...fLen(15, [...fLen(2, 'card declined'), ...fVarint(3, 2)])];
+    expect(core.ingest(request([failed]), 1_700_000_000_000)).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(view.keyWords).toBe(8);
+    expect(core.label(view.key(0, 7))).toBe('card declined');
+    expect([view.key(0, L.SM_KEY_SPAN_KIND), view.key(0, L.SM_KEY_STATUS_CODE)]).toEqual([3, 2]);
+    expect(core.label(view.key(0, L.SM_KEY_DIMENSIONS))).toBe('/cart');
   });
 
   it('reports a failure with the reason and message name declared in layout.ts', async () => {
