@@ -1,7 +1,7 @@
 // The common shapes of a span's attributes (KeyValue messages), taken by walkSpan and
 // walkKeyValue (otlp.ts) without the general walk: a key and a simple value, one-byte lengths,
 // and the run of attributes a span holds, looked up in the watch table inline.
-import { watchedSlotOf, watchedSlotIn, watchFirst } from './watch';
+import { watchedSlotOf, watchedSlotRun, watchFirstShort } from './watch';
 import { SLOT_SIZE } from './staging';
 import { maxStringLength, maxAttributesPerSpan } from './limits';
 
@@ -51,68 +51,60 @@ import { maxStringLength, maxAttributesPerSpan } from './limits';
 
 /**
  * A run of a span's attributes from p, at a tag 0x4a: each taken as walkSpan's general path
- * takes an attribute, while it is in the common shape (a one-byte length, a simpleKeyValue, a key
- * the watch table answers inline) and the attribute limit is not reached. Returns where it
+ * takes an attribute, while it is in the common shape (one-byte lengths, a key and a string, or
+ * an int or bool of up to 8 bytes, as simpleKeyValue takes them; a key watchedSlotRun answers)
+ * and the attribute limit is not reached. Returns where it
  * stopped (at the next field's tag, or at the tag of an attribute left to the general path) in
- * the low 32 bits, the span's attribute count then in the high 32. It calls nothing, so that its
- * locals stay in registers.
+ * the low 32 bits, the span's attribute count then in the high 32. It neither calls nor loops
+ * inside (V8 stores to the frame, each round, what a call or an inner loop's stack check keeps
+ * live): an attribute in any other shape (a double, an empty value, a longer varint, a key of a
+ * length more than two watched keys share, ...) is left to the general path.
  */
 export function attributeRun(p: usize, end: usize, slots: usize, count: u32): u64 {
   while (true) {
     if (count >= maxAttributesPerSpan) break;
-    let avail = end - p; // at least 1: p is at a tag within the span
-    if (avail < 2) break;
-    let n = <usize>load<u8>(p, 1);
-    if (n >= 0x80) break;
-    if (n > avail - 2) break;
-    let kv = p + 2;
-    let kvEnd = kv + n;
-    // A key and a string value (most attributes), as simpleKeyValue takes them, in fewer
-    // compares: with n under 0x80, a length byte of 0x80 or more cannot fit (the key's puts q
-    // past kvEnd), and the value's tag, length, string tag and string length are one u32 whose
-    // lengths follow from where the KeyValue ends. Else simpleKeyValue's general checks.
-    if (n < 4) break; // (not a simpleKeyValue)
-    let q = kv + 2 + <usize>load<u8>(kv, 1);
-    if (load<u8>(kv) != 0x0a) break;
-    if (q + 4 <= kvEnd) {
-      let m = <u32>(kvEnd - q - 2);
-      let w = load<u32>(q);
-      if (w != (0x0a0012 | (m << 8) | ((m - 2) << 24))) {
-        // An int or bool (tag 0x18 or 0x10 after the value's tag and length): a varint of at
-        // most 9 bytes ending the KeyValue is what isSimpleValue takes; else its own checks.
-        let taken = false;
-        if ((w & 0xf7ffff) == (0x100012 | (m << 8))) {
-          let i = q + 3;
-          let last = kvEnd - 1;
-          while (i < last && load<u8>(i) >= 0x80) i++;
-          if (i == last) {
-            if (load<u8>(i) < 0x80) {
-              if (last - q < 12) taken = true;
-            }
-          }
-        }
-        if (!taken) q = simpleKeyValue(kv, kvEnd);
-      }
-      if (n > maxStringLength) q = 0;
-    } else q = simpleKeyValue(kv, kvEnd);
-    if (q == 0) break;
-    let keyLen = q - kv - 2;
-    let first = watchFirst(keyLen);
+    // The attribute's tag, its length, the key's tag and the key's length: one u32, read when
+    // the four bytes lie within the span (any attribute taken here has 6 or more). The tag 0x4a,
+    // a one-byte length (under 0x80) and a key tag 0x0a in one compare.
+    if (p + 4 > end) break;
+    let x = load<u32>(p);
+    if ((x & 0x00ff80ff) != 0x000a004a) break;
+    let n = <usize>((x >>> 8) & 0xff);
+    let kvEnd = p + 2 + n;
+    if (kvEnd > end) break;
+    if (n > maxStringLength) break; // (simpleKeyValue's string limit)
+    let k = <usize>(x >>> 24); // the key's length byte: under 0x80 wherever an attribute is taken
+    let q = p + 4 + k; // the value's tag
+    // s: the string's length if the value is a string filling the KeyValue (kvEnd - q - 4); from
+    // 0 to 0x79 exactly when the key's length is one byte and q + 4 <= kvEnd (n is under 0x80).
+    // The value's tag, length (s + 2), string tag and string length are then one u32.
+    let s = <u32>(n - k - 6);
+    if (s >= 0x80) break;
+    let w = load<u32>(q);
+    if (w != s * 0x01000100 + 0x0a0212) {
+      // An int or bool (tag 0x18 or 0x10 after the value's tag and length): a varint of s + 1
+      // bytes ending the KeyValue, up to 8 here, read as the top bytes of the u64 that ends
+      // there (kvEnd - 8 lies within the input: the KeyValue's 8 or more bytes from p). Its
+      // bytes but the last have their top bit set, the last not.
+      if ((w & 0xf7ffff) != s * 0x100 + 0x100212 || s >= 8) break;
+      let shift = <u64>((7 - s) << 3);
+      let high = load<u64>(kvEnd - 8) & 0x8080808080808080;
+      if ((high >> shift) != (<u64>0x0080808080808080 >> shift)) break;
+    }
+    let first = watchFirstShort(k);
     if (first != 0) {
-      let slot = watchedSlotIn(first, kv + 2, keyLen, false);
+      let slot = watchedSlotRun(first, p + 4, k);
       if (slot < -1) break;
       if (slot >= 0) {
-        let s = slots + <usize>slot * SLOT_SIZE;
-        if (load<u32>(s) == 0) {
-          store<u32>(s, <u32>(q + 2));
-          store<u32>(s, <u32>(kvEnd - q - 2), 4);
+        let v = slots + <usize>slot * SLOT_SIZE;
+        if (load<u32>(v) == 0) {
+          store<u32>(v, <u32>(q + 2));
+          store<u32>(v, <u32>(kvEnd - q - 2), 4);
         }
       }
     }
     count++;
     p = kvEnd;
-    if (p >= end) break;
-    if (load<u8>(p) != 0x4a) break;
   }
   return (<u64>count << 32) | <u64>p;
 }

@@ -2,13 +2,13 @@
 // looks each attribute key up here; a hit records where the value sits, in the key's slot (its
 // watched-attribute slot: 0 … MAX_WATCHED - 1, the index of its place in the staging records;
 // not to be confused with a series record's index, series.ts). Every attribute of every span
-// passes through watchedSlotIn, so it hashes nothing: keys are grouped by length, and the
+// passes through watchedSlotRun or watchedSlotIn, so they hash nothing: keys are grouped by length, and the
 // candidates of a key's group are checked on their first 8 bytes, then their last 8 (all of a key
 // up to 16 bytes, as most are), then (17 to 24 bytes) bytes 8 to 16, inline, without a call;
 // the bytes between, past 24, in a call.
 import { MAX_WATCHED } from './layout';
 
-const LENGTHS: i32 = 64; // keys of 63 bytes and more share the last group
+const LENGTHS: i32 = 128; // keys of 127 bytes and more share the last group
 
 // Per key: ptr u32, len u32, next key of the same length group + 1 u32, pad u32, first 8 bytes
 // u64, last 8 bytes u64 (0 under 8 bytes: the first 8, zero-padded, hold it all), bytes 8 to 16
@@ -80,19 +80,15 @@ export function watchKey(p: usize, n: usize): i32 {
   return watched++;
 }
 
-/** The first key + 1 of the group of keys of n bytes (0: none), for watchedSlotIn. */
+/** The first key + 1 of the group of keys of n bytes (0: none), for a key under 127 bytes. */
 // @ts-ignore: decorator
-@inline export function watchFirst(n: usize): i32 {
-  return <i32>load<u8>(FIRST + groupOf(n));
+@inline export function watchFirstShort(n: usize): i32 {
+  return <i32>load<u8>(FIRST + n);
 }
 
-/**
- * The slot of key [p, p+n), whose group's first key + 1 is `ref` (not 0), or -1 when not watched; with `whole` false (the walker's attribute
- * run, which must not call), -2 for a key over 24 bytes that matches one on its first 16 and last
- * 8 bytes: the caller then asks again with `whole` true.
- */
+/** The slot of key [p, p+n), whose group's first key + 1 is `ref` (not 0), or -1 when not watched. */
 // @ts-ignore: decorator
-@inline export function watchedSlotIn(ref: i32, p: usize, n: usize, whole: bool): i32 {
+@inline function watchedSlotIn(ref: i32, p: usize, n: usize): i32 {
   let head = headOf(p, n);
   let tail = suffix(p, n);
   do {
@@ -103,7 +99,6 @@ export function watchKey(p: usize, n: usize): i32 {
           if (n <= 16) return ref - 1;
           if (load<u64>(k, 32) == load<u64>(p + 8)) {
             if (n <= 24) return ref - 1;
-            if (!whole) return -2;
             if (middleEqual(<usize>load<u32>(k), p, n)) return ref - 1;
           }
         }
@@ -112,6 +107,39 @@ export function watchKey(p: usize, n: usize): i32 {
     ref = <i32>load<u32>(k, 8);
   } while (ref != 0);
   return -1;
+}
+
+/**
+ * watchedSlotIn for the attribute run (assembly/keyvalues.ts), which neither calls nor loops (V8
+ * stores to the frame what a loop's stack check or a call keeps live): a key under 127 bytes (its
+ * group holds keys of its length only), whose group's first key + 1 is `ref` (not 0). The group's
+ * first two keys are checked; -2 when it has more, or when the key, over 24 bytes, matches one on
+ * its first 16 and last 8: the run then leaves the attribute to the general path.
+ */
+// @ts-ignore: decorator
+@inline export function watchedSlotRun(ref: i32, p: usize, n: usize): i32 {
+  let head: u64;
+  let tail: u64 = 0;
+  if (n >= 8) {
+    head = load<u64>(p);
+    tail = load<u64>(p + n - 8);
+  } else {
+    // headOf in two shifts (of 0 to 7 bytes, then 1): 0 for an empty key, with no branch
+    head = (load<u64>(p + n - 8) >> (<u64>(7 - n) << 3)) >> 8;
+  }
+  let k = KEYS + <usize>(ref - 1) * KEY_SIZE;
+  if (load<u64>(k, 16) == head && load<u64>(k, 24) == tail) {
+    if (n <= 16) return ref - 1;
+    if (load<u64>(k, 32) == load<u64>(p + 8)) return n <= 24 ? ref - 1 : -2;
+  }
+  ref = <i32>load<u32>(k, 8);
+  if (ref == 0) return -1;
+  k = KEYS + <usize>(ref - 1) * KEY_SIZE;
+  if (load<u64>(k, 16) == head && load<u64>(k, 24) == tail) {
+    if (n <= 16) return ref - 1;
+    if (load<u64>(k, 32) == load<u64>(p + 8)) return n <= 24 ? ref - 1 : -2;
+  }
+  return load<u32>(k, 8) == 0 ? -1 : -2;
 }
 
 /** Whether bytes 16 to n-8 of key [p, p+n) equal those of `copy` (its first 16 and last 8 matched). */
@@ -125,6 +153,6 @@ function middleEqual(copy: usize, p: usize, n: usize): bool {
 /** The watched-attribute slot of key [p, p+n), or -1. */
 // @ts-ignore: decorator
 @inline export function watchedSlotOf(p: usize, n: usize): i32 {
-  let ref = watchFirst(n);
-  return ref != 0 ? watchedSlotIn(ref, p, n, true) : -1;
+  let ref = <i32>load<u8>(FIRST + groupOf(n));
+  return ref != 0 ? watchedSlotIn(ref, p, n) : -1;
 }

@@ -128,7 +128,7 @@ describe('watched attribute keys and their look-alikes', () => {
 });
 
 // assembly/keyvalues.ts attributeRun takes an int or bool value (AnyValue field 3 or 2, a varint
-// ending the KeyValue) of up to 9 bytes itself; 10 bytes, and a varint cut short, go through
+// ending the KeyValue) of up to 8 bytes itself; 9 and 10 bytes, and a varint cut short, go through
 // simpleKeyValue and the general walk. Labels: decimal, and "true" (Tempo's and the Collector's
 // formatting of int and bool attributes).
 describe('int and bool attribute values in the attribute run', () => {
@@ -152,5 +152,24 @@ describe('int and bool attribute values in the attribute run', () => {
     const core = await Core.create({ spanMetrics: spanMetricsConfig([1], dims) });
     expect(core.ingest(bytes)).toMatchObject({ ok: false, cause: 'malformed' });
     expect(core.table('spanMetrics')!.used).toBe(0);
+  });
+
+  it('takes an 8-byte varint in the run, leaves a 9-byte one and a double to the general walk, and goes on after them', async () => {
+    // Keys of five lengths (a length group each). 2^55 has 56 bits: 8 varint bytes; 2^56, 57 bits:
+    // 9 (protobuf encoding: 7 bits a byte). Decimal labels by hand: 2^55 = 36028797018963968,
+    // 2^56 = 72057594037927936; the double 2.5 in plain decimal (assembly/labelvalue.ts, as
+    // Tempo's strconv.FormatFloat(v, 'f', -1, 64)).
+    const keys = ['a', 'bb', 'ccc', 'dddd', 'eeeee'];
+    const attrs = [
+      keyValue('a', anyInt(1n << 55n)), keyValue('bb', anyInt(1n << 56n)), keyValue('ccc', fFixed64(4, 0x4004000000000000n)),
+      keyValue('dddd', anyInt(200n)), keyValue('eeeee', anyString('s')),
+    ];
+    expect(anyInt(1n << 55n)).toHaveLength(9);
+    expect(anyInt(1n << 56n)).toHaveLength(10);
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], keys) });
+    expect(core.ingest(request([span(attrs)]))).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(keys.map((_, d) => core.label(view.key(0, L.SM_KEY_DIMENSIONS + d))))
+      .toEqual(['36028797018963968', '72057594037927936', '2.5', '200', 's']);
   });
 });
