@@ -203,3 +203,9 @@ export function remove(e: usize, h: u32): void {
 export function oldest(): usize {
   return head != 0 ? entryAt(head - 1) : 0;
 }
+
+/** The entry inserted after entry `e`, or 0. */
+export function newer(e: usize): usize {
+  let next = load<u32>(e, E_NEXT);
+  return next != 0 ? entryAt(next - 1) : 0;
+}

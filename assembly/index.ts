@@ -19,7 +19,7 @@ import { configureSelfTime, selfTimeOn, selfTimeBlock, expireSelfTime, storeSize
 import { configureTargetInfo, excludeTargetInfoKey, targetInfoEnabled, targetTable } from './targetinfo';
 import { addSlo, aggregateSlos, sloCount, table as sloTable } from './slos';
 import {
-  configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs,
+  configureServiceGraphs, serviceGraphsEnabled, aggregateServiceGraphs, expireServiceGraphs, holdWaitingIds,
   edges, unpaired, dropped, expiredClient, expiredServer, setServiceGraphsFilter, setServiceGraphsTracestate,
   filter as serviceGraphsFilter,
 } from './servicegraphs';
@@ -354,7 +354,11 @@ export function sweep(nowMs: f64, staleMs: f64): u32 {
     removed += removeStale(dropped, cutoff);
   }
   cardinalityTick(nowMs);
+  // Edge-store entries hold no references per span: their ids are held while strings are freed.
+  let edgesWait = serviceGraphsEnabled();
+  if (edgesWait) holdWaitingIds(true);
   sweepStrings();
+  if (edgesWait) holdWaitingIds(false);
   return removed;
 }
 

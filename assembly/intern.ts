@@ -1,9 +1,9 @@
 // Interning of UTF-8 byte ranges: each distinct label value is stored once and named by a
 // u32 id. Id 0 is the empty string, which Prometheus treats as an absent label.
 //
-// Series and edge-store entries hold references (retain/release); strings nobody holds are
-// freed by sweepStrings(), which runs between requests, so an id used while a request is
-// aggregated never goes away under it. With the series limit reached, new strings are not
+// Series hold references (retain/release); strings nobody holds are freed by sweepStrings(),
+// which runs between requests, so an id used while a request is aggregated never goes away under
+// it (the service-graph edge store's waiting entries are held only around it: index.ts sweep). With the series limit reached, new strings are not
 // stored at all (readOnly): intern() answers MISSING and the span folds into the overflow series.
 import { hashBytes, quickHash, setHashKey } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';

@@ -15,8 +15,7 @@ import { valuePtr, valueLen } from './labelvalue';
 import {
   serviceId, hasServiceName, resourceOrSpanSlot, spanSlot, slotValueId, slotValue, spanMultiplier,
 } from './attributes';
-import { SeriesTable, newSeriesTable, upsert, recordIndexOf, generationOf } from './series';
-import { upsertEdge } from './edgememo';
+import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generationOf } from './series';
 import { memoValueId } from './valuememo';
 import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
 import { recordExemplar } from './exemplars';
@@ -25,7 +24,7 @@ import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { Native, nativeOf, observeNative, histogramCost, nativeOffset } from './nativehistogram';
 import {
-  initEdgeStore, find, stage, insertStaged, staged, remove, oldest, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
+  initEdgeStore, find, stage, insertStaged, staged, remove, oldest, newer, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
   E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
   E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED, F_FILTERED_CLIENT, F_FILTERED_SERVER,
   F_PARENT_SEEN, F_SAMPLED, F_CHILD, F_CHILD_FAILED,
@@ -81,6 +80,10 @@ export let key: usize = 0;
 let edgeKey: usize = 0;
 let pairKey: usize = 0;
 const ADDRESS: usize = memory.data(4200);
+// Memo slots in front of the edges table's index (series.ts upsertVia), picked by the edge key's
+// client, server, connection and virtual-node words (the top 8 bits of their mix).
+const MEMO_SLOTS: i32 = 256;
+const MEMO: usize = memory.data(MEMO_SLOTS * 4);
 
 // "user": the client of a root server span whose caller is unknown.
 const USER = memory.data<u8>([0x75, 0x73, 0x65, 0x72]);
@@ -167,41 +170,39 @@ export function buildKey(span: usize, idField: usize): void {
 }
 
 /**
- * Stores interned id `id` at `offset` of entry `e`, holding it while a stored entry does. The
- * staged entry holds nothing (strings are only freed by sweepStrings, never during a request):
- * insert() takes hold of its ids when it moves into the store, so a span that completes or is
- * dropped at once touches no reference count.
+ * Stores interned id `id` at `offset` of entry `e`. Entries hold no references (no retain or
+ * release per span): strings are only freed by sweepStrings, between requests, and sweep() holds
+ * the ids of the entries waiting then for its duration (holdWaitingIds).
  */
-export function setId(e: usize, offset: usize, id: u32): void {
-  if (e != staged) {
-    retain(id);
-    release(load<u32>(e + offset));
-  }
+// @ts-ignore: decorator
+@inline export function setId(e: usize, offset: usize, id: u32): void {
   store<u32>(e + offset, id);
 }
 
-/** Lets go of every id stored entry `e` holds. */
-function releaseIds(e: usize): void {
-  release(load<u32>(e, E_CLIENT));
-  release(load<u32>(e, E_SERVER));
-  release(load<u32>(e, E_PEER));
-  for (let d = 0; d < dimWords; d++) release(load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+/** Retains (`hold`) or releases the ids every waiting entry has: around sweepStrings, so that it frees none of them. */
+export function holdWaitingIds(hold: bool): void {
+  for (let e = oldest(); e != 0; e = newer(e)) {
+    holdId(load<u32>(e, E_CLIENT), hold);
+    holdId(load<u32>(e, E_SERVER), hold);
+    holdId(load<u32>(e, E_PEER), hold);
+    for (let d = 0; d < dimWords; d++) holdId(load<u32>(e + E_DIMENSIONS + (<usize>d << 2)), hold);
+  }
 }
 
-/** Moves the staged entry into the store (0 when full), holding its ids from then on. */
-export function insert(h: u32): usize {
-  let e = insertStaged(h);
-  if (e == 0) return 0;
-  retain(load<u32>(e, E_CLIENT));
-  retain(load<u32>(e, E_SERVER));
-  retain(load<u32>(e, E_PEER));
-  for (let d = 0; d < dimWords; d++) retain(load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
-  return e;
+function holdId(id: u32, hold: bool): void {
+  if (hold) retain(id);
+  else release(id);
 }
 
-/** Lets go of the ids of stored entry `e`, then frees it. */
-function discard(e: usize, h: u32): void {
-  releaseIds(e);
+/** Moves the staged entry into the store (0 when full). */
+// @ts-ignore: decorator
+@inline export function insert(h: u32): usize {
+  return insertStaged(h);
+}
+
+/** Frees stored entry `e`. */
+// @ts-ignore: decorator
+@inline function discard(e: usize, h: u32): void {
   remove(e, h);
 }
 
@@ -279,15 +280,22 @@ function traceOf(e: usize): usize {
 export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   let k = edgeKey;
   let words = dimWords;
-  store<u32>(k, load<u32>(e, E_CLIENT), SG_KEY_CLIENT << 2);
-  store<u32>(k, load<u32>(e, E_SERVER), SG_KEY_SERVER << 2);
-  store<u32>(k, load<u32>(e, E_CONNECTION), SG_KEY_CONNECTION << 2);
-  store<u32>(k, (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE, SG_KEY_VIRTUAL_NODE << 2);
+  let client = load<u32>(e, E_CLIENT);
+  let server = load<u32>(e, E_SERVER);
+  let connection = load<u32>(e, E_CONNECTION);
+  let virtual = (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE;
+  store<u32>(k, client, SG_KEY_CLIENT << 2);
+  store<u32>(k, server, SG_KEY_SERVER << 2);
+  store<u32>(k, connection, SG_KEY_CONNECTION << 2);
+  store<u32>(k, virtual, SG_KEY_VIRTUAL_NODE << 2);
   for (let d = 0; d < words; d++) { // word by word: memory.copy is a call out of the module
     store<u32>(k + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
   }
   let t = edges;
-  let record = upsertEdge(t, k, SG_KEY_DIMENSIONS + words, now);
+  // The memo slot by the four fixed words, which upsertVia compares without a loop (its 16 bytes).
+  let mix = client * 0x9e3779b1 ^ server * 0x85ebca77 ^ connection * 0xc2b2ae3d ^ virtual;
+  let keyBytes = <usize>(SG_KEY_DIMENSIONS + words) << 2;
+  let record = upsertVia(t, MEMO + (<usize>(mix >>> 24) << 2), k, keyBytes, now);
   let r = record + t.valuesOffset;
   let w = load<f64>(e, E_MULTIPLIER);
   let b = <usize>buckets.count << 3;

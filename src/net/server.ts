@@ -31,13 +31,19 @@ export function logServerErrors(server: net.Server, name: string, log: Logger): 
   });
 }
 
+/** Connections of the server that node:http does not hold (the OTLP/HTTP receiver's fast path). */
+export interface OtherConnections {
+  closeIdle(): void;
+  closeAll(): void;
+}
+
 /**
  * Starts `server` listening on the endpoint and returns it as a RunningServer: its bound
  * address (the real port when 0 was asked), and a close() that stops accepting, ends idle
  * keep-alive connections, and cuts the rest after `graceMs`.
  */
 export async function listenHttp(
-  server: http.Server | https.Server, endpoint: HostPort, name: string, log: Logger, graceMs = 5000,
+  server: http.Server | https.Server, endpoint: HostPort, name: string, log: Logger, graceMs = 5000, others?: OtherConnections,
 ): Promise<RunningServer> {
   const { host, port } = endpoint;
   await new Promise<void>((resolve, reject) => {
@@ -59,13 +65,17 @@ export async function listenHttp(
     listener: server,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          others?.closeAll();
+        }, graceMs);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
           resolve();
         });
         server.closeIdleConnections();
+        others?.closeIdle();
       });
       return closing;
     },

@@ -7,6 +7,7 @@ import { defaultTelemetry, type RejectReason } from '../telemetry.js';
 import { IngestBudget, type BudgetTicket } from './budget.js';
 import { Code, httpStatusOf, ingestPath } from './ingest.js';
 import { listenHttp, type RunningServer } from '../net/server.js';
+import { installFastPath, type FastAnswer } from './http-fast.js';
 import { parseEndpoint } from '../net/endpoint.js';
 import { bearerChecker } from '../net/security.js';
 import { silentLogger } from '../log.js';
@@ -262,8 +263,41 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     record(status, outcome.reason);
   }
 
-  return listenHttp(server, { host, port }, 'otlp/http receiver', log, options.closeGraceMs);
+  // Plain HTTP: the common request (POST /v1/traces, protobuf, Content-Length) is read off the
+  // connection by the fast path (http-fast.ts); everything else still comes through handle().
+  const fast = tls ? undefined : installFastPath({
+    server, maxBodyBytes,
+    accepts: (type, encoding, authorization) =>
+      formatOf(type) === 'protobuf' && encodingSupported(encoding) && (!authorized || authorized(authorization)),
+    acquire: (bytes) => budget.acquire(bytes),
+    answer: (chunks, encoding) => {
+      const outcome = ingest({ bytes: chunks, format: 'protobuf', encoding: encoding ?? 'identity' });
+      const status = httpStatusOf(outcome.code, outcome.reason);
+      record(status, outcome.reason);
+      if (outcome.code === Code.OK) return OK_PROTOBUF;
+      const retryAfter = outcome.retryDelayMs === undefined ? undefined : Math.max(1, Math.ceil(outcome.retryDelayMs / 1000));
+      try {
+        const body = encodeStatus('protobuf', outcome.code, outcome.message, outcome.retryDelayMs === undefined ? {} : { retryDelayMs: outcome.retryDelayMs });
+        return { status, contentType: CONTENT_TYPES.protobuf, body, retryAfter };
+      } catch {
+        return { status, contentType: 'text/plain; charset=utf-8', body: Buffer.from(`${outcome.message}\n`, 'utf8'), retryAfter };
+      }
+    },
+    write_timeout: limits.write_timeout,
+    stalled_request_timeout: limits.stalled_request_timeout,
+    onCut: (reason, socket) => cut(reason, undefined, reason === 'stalled'
+      ? { stalled_request_timeout_ms: limits.stalled_request_timeout, remote: socket.remoteAddress }
+      : { write_timeout_ms: limits.write_timeout, remote: socket.remoteAddress }),
+    onReadTimeout: (socket) => cut('read_timeout', undefined, {
+      remote: socket.remoteAddress, read_header_timeout_ms: server.headersTimeout, read_timeout_ms: server.requestTimeout,
+    }),
+  });
+
+  return listenHttp(server, { host, port }, 'otlp/http receiver', log, options.closeGraceMs, fast);
 }
+
+/** The fast path's answer to an accepted protobuf request: an empty ExportTraceServiceResponse. */
+const OK_PROTOBUF: FastAnswer = { status: 200, contentType: CONTENT_TYPES.protobuf, body: encodeExportResponse('protobuf') };
 
 /**
  * Reads the whole body, refusing more than max bytes: past the cap it stops reading and answers

@@ -1,7 +1,7 @@
 // Edge series records across removal as stale: an edge whose series was removed (registry
 // stale_duration, 15 minutes by default) and then seen again starts a new series from zero, and a
 // record freed by one edge and taken by another counts only that other edge. The core looks an
-// edge's record up through a memo in front of the series table (assembly/edgememo.ts): these
+// edge's record up through a memo in front of the series table (assembly/series.ts upsertVia): these
 // are the cases where a remembered record no longer belongs to the key.
 import { describe, expect, test } from 'vitest';
 import { SMALL_BUCKETS, edgeLines, harness, sorted, type SpanSpec } from './helpers.js';
@@ -83,6 +83,31 @@ describe('database names across a sweep that frees their strings', () => {
         ...edgeLines('client="b",server="users-db.shop.internal",connection_type="database"', e),
         ...edgeLines('client="c",server="payments-db.shop.internal",connection_type="database"', e),
         ...edgeLines('client="d",server="inventory-db.shop.internal",connection_type="database"', e),
+      ]),
+    );
+  });
+});
+
+// Edge-store entries hold no references of their own: sweep() holds the ids of the entries waiting
+// then while it frees strings (assembly/servicegraphs.ts holdWaitingIds). Without that, a span
+// waiting through a sweep would lose its service and peer names to strings interned afterwards.
+describe('a waiting span across a sweep that frees strings', () => {
+  test('its edge still names its own services when it expires', async () => {
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS, wait: 20 * MIN });
+    // A client span of "api" calling the uninstrumented "stripe" (peer.service): it waits 20 minutes.
+    h.send([{ trace: 1, id: 1, parent: 7, kind: 'client', service: 'api', durMs: 500, attrs: { 'peer.service': 'stripe' } }], 0);
+    // No series yet: nothing but the waiting entry has "api" and "stripe".
+    expect(h.core.sweep(16 * MIN)).toBe(0);
+    expect(h.core.edgeStoreSize()).toBe(1);
+    // New strings, which would take the ids of any string the sweep freed.
+    h.send(pair(2, 'c', 'd'), 16 * MIN);
+    expect(h.core.expire(20 * MIN)).toBe(1);
+    // The waiting client span becomes an edge to the virtual node "stripe", its server latency 0
+    // (as in core.test.ts "virtual nodes at expiry"); c → d as in pair().
+    expect(h.lines()).toEqual(
+      sorted([
+        ...edgeLines('client="api",server="stripe",connection_type="virtual_node"', { server: [0], client: [0.5] }),
+        ...edgeLines('client="c",server="d"', { server: [0.25], client: [0.5] }),
       ]),
     );
   });
