@@ -297,6 +297,9 @@ export function input_reserve(n: usize): usize {
   return inputPtr;
 }
 
+/** CRC-32 of `len` bytes at `ptr` (the gzip trailer's: src/otlp/gzip.ts checks an inflated member with it). */
+export { crc32 } from './crc32';
+
 /**
  * Walks the ExportTraceServiceRequest of `n` bytes at the input buffer and aggregates it.
  * Returns the number of spans, or -code (an E_ code) when the request is malformed or over a

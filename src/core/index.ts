@@ -106,6 +106,7 @@ export class Core {
       if (saved) u8.set(saved, this.inputPtr);
       return u8.subarray(this.inputPtr, this.inputPtr + n);
     },
+    crc32: (start: number, length: number): number => this.wasm.crc32(this.inputPtr + start, length) >>> 0,
   };
   private inputPtr = 0;
   private inputLargest = 0;

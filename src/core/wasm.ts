@@ -43,6 +43,7 @@ export interface CoreExports {
   normalized_name(id: number): number;
   start(): void;
   input_reserve(n: number): number;
+  crc32(ptr: number, len: number): number;
   ingest(n: number, nowMs: number): number;
   expire(nowMs: number): number;
   sweep(nowMs: number, staleMs: number): number;

@@ -10,6 +10,14 @@
 // several times a second under load (issue 20: bench and `node --cpu-prof`). The handle's
 // synchronous write (`writeSync` and `_writeState`) is what zlib.gunzipSync itself calls; where
 // a Node has no such handle, decompress() falls back to zlib's public *Sync functions.
+//
+// A gzip body inflated into the core's input is taken apart here (RFC 1952): the member header
+// parsed by memberStart, the deflate data inflated raw, and the trailer's CRC-32 computed by the
+// core over the inflated bytes where they are (Destination.crc32, assembly/crc32.ts: about half
+// the instructions of this Node's zlib, which has no SIMD CRC and spent as many instructions on
+// the CRC as on inflating). Anything but a well-formed body (a header flag this parser leaves to
+// zlib, a bad CRC or length, a truncated or corrupt body, trailing garbage) is inflated again by
+// zlib's own gunzip, so every error and every reason is zlib's, as before.
 import { constants as bufferConstants } from 'node:buffer';
 import zlib from 'node:zlib';
 import { OtlpError } from './errors.js';
@@ -17,6 +25,8 @@ import { OtlpError } from './errors.js';
 /** Where inflated bytes go: `reserve` returns a view of at least `n` bytes whose first `keep` bytes are those written so far. */
 export interface Destination {
   reserve(n: number, keep: number): Uint8Array;
+  /** CRC-32 (RFC 1952 §8) of `length` bytes from `start` of the last view `reserve` gave; without it zlib checks gzip trailers. */
+  crc32?(start: number, length: number): number;
 }
 
 /** The content codings spanmeter undoes. */
@@ -85,18 +95,22 @@ class Inflater {
     return ok;
   })();
 
+  /** Where the compressed stream ended in the body, after run(). */
+  inEnd = 0;
+  /** The room of the last view run() reserved. */
+  room = 0;
+
   /**
-   * Inflates all of `body` into `dest`, starting with room for `first` bytes and doubling; more
-   * than `limit` bytes of output is refused with `over()`. Returns the bytes written.
+   * Inflates `body` from `inOff` into `dest` after the `written` bytes already there, starting
+   * with room for `first` bytes and doubling, until the compressed stream ends; more than `limit`
+   * bytes of output in all is refused with `over()`. Returns the bytes written in all.
    */
-  run(body: Uint8Array, dest: Destination, first: number, limit: number, over: () => OtlpError, label: string): number {
+  run(body: Uint8Array, dest: Destination, first: number, limit: number, over: () => OtlpError, label: string, inOff = 0, written = 0): number {
     const h = this.open();
     const state = this.state!;
-    let room = Math.min(first, limit + 1);
-    let out = dest.reserve(room, 0);
-    let written = 0;
-    let inOff = 0;
-    let inLen = body.length;
+    let room = Math.min(Math.max(first, written + 1), limit + 1);
+    let out = dest.reserve(room, written);
+    let inLen = body.length - inOff;
     for (;;) {
       h.writeSync(zlib.constants.Z_FINISH, body, inOff, inLen, out, written, room - written);
       if (this.error !== undefined) throw this.fail(label);
@@ -109,11 +123,14 @@ class Inflater {
         this.drop();
         throw over();
       }
+      // Room left with Z_FINISH and no error: the stream ended (zlib says Z_BUF_ERROR otherwise).
       if (availOut !== 0) break;
       room = Math.min(room * 2, limit + 1);
       out = dest.reserve(room, written);
     }
     h.reset();
+    this.inEnd = inOff;
+    this.room = room;
     return written;
   }
 
@@ -178,6 +195,67 @@ function boundsOf(body: Uint8Array, coding: 'gzip' | 'deflate', maxBytes: number
   return { limit, over, first: Math.min(first, limit + 1) };
 }
 
+const FTEXT = 1;
+const FHCRC = 2;
+const FEXTRA = 4;
+const FNAME = 8;
+const FCOMMENT = 16;
+
+/**
+ * Where the deflate data of the gzip member at `at` starts (RFC 1952 §2.3.1: ID1 ID2 CM FLG
+ * MTIME XFL OS, then the optional fields FLG names), or -1 for a member zlib must read: not
+ * gzip, not deflate (CM 8), reserved flag bits set, a header CRC (FHCRC, checked by zlib), or
+ * cut short. FTEXT is a hint about the content and changes nothing.
+ */
+export function memberStart(b: Uint8Array, at: number): number {
+  const n = b.length;
+  if (n - at < 10 || b[at] !== 0x1f || b[at + 1] !== 0x8b || b[at + 2] !== 8) return -1;
+  const flags = b[at + 3]!;
+  if ((flags & ~(FTEXT | FEXTRA | FNAME | FCOMMENT)) !== 0) return -1;
+  let p = at + 10;
+  if (flags & FEXTRA) {
+    if (n - p < 2) return -1;
+    p += 2 + (b[p]! | (b[p + 1]! << 8));
+  }
+  // FNAME and FCOMMENT: zero-terminated.
+  if (flags & FNAME) p = b.indexOf(0, p) + 1 || n + 1;
+  if (flags & FCOMMENT && p <= n) p = b.indexOf(0, p) + 1 || n + 1;
+  return p <= n ? p : -1;
+}
+
+const u32le = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+
+/**
+ * Inflates every member of a gzip body into `dest` (RFC 1952 §2.2: members one after another;
+ * after the last, the end of the body or a zero byte, the padding Node's gunzip ignores), each
+ * member's deflate data raw and its trailer (CRC-32 and ISIZE) checked with dest.crc32. Returns
+ * the bytes written, or -1 when zlib's gunzip must read the body instead (it then finds the same
+ * output or gives its own error): whatever is not a well-formed member.
+ */
+function gunzipMembers(body: Uint8Array, dest: Destination, first: number, limit: number, over: () => OtlpError): number {
+  const raw = inflaters.raw;
+  let written = 0;
+  let room = first;
+  let at = 0;
+  do {
+    const start = memberStart(body, at);
+    if (start < 0) return -1;
+    const before = written;
+    try {
+      written = raw.run(body, dest, room, limit, over, 'gzip', start, written);
+    } catch (err) {
+      if (err instanceof OtlpError && err.kind === 'bad_request') return -1;
+      throw err;
+    }
+    room = raw.room;
+    at = raw.inEnd + 8;
+    if (at > body.length) return -1;
+    const size = written - before;
+    if (dest.crc32!(before, size) >>> 0 !== u32le(body, at - 8) || size >>> 0 !== u32le(body, at - 4)) return -1;
+  } while (at < body.length && body[at] !== 0);
+  return written;
+}
+
 /**
  * Inflates a gzip or deflate body into `dest`, failing with too_large once the output would
  * exceed maxBytes, or compression_ratio once it would exceed maxRatio times the body (0 = off).
@@ -185,7 +263,13 @@ function boundsOf(body: Uint8Array, coding: 'gzip' | 'deflate', maxBytes: number
  */
 export function inflateInto(body: Uint8Array, coding: 'gzip' | 'deflate', maxBytes: number, maxRatio: number, dest: Destination): number {
   const { limit, over, first } = boundsOf(body, coding, maxBytes, maxRatio);
-  if (coding === 'gzip') return inflaters.gzip.run(body, dest, first, limit, over, coding);
+  if (coding === 'gzip') {
+    if (dest.crc32 !== undefined) {
+      const n = gunzipMembers(body, dest, first, limit, over);
+      if (n >= 0) return n;
+    }
+    return inflaters.gzip.run(body, dest, first, limit, over, coding);
+  }
   if (!isZlibHeader(body)) return inflaters.raw.run(body, dest, first, limit, over, coding);
   // Raw deflate data can start with bytes that pass as a zlib header: fall back to raw.
   try {

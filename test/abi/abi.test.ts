@@ -43,7 +43,7 @@ describe('the release core through examples/embed.mjs', () => {
     const meter = await create(module);
     expect(meter.exports.abi_version()).toBe(10);
     const doc = readFileSync(join(ROOT, 'docs/abi.md'), 'utf8');
-    const documented = new Set([...doc.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!));
+    const documented = new Set([...doc.matchAll(/^\| `([a-z0-9_]+)` \|/gm)].map((m) => m[1]!));
     const exported = WebAssembly.Module.exports(module).map((e) => e.name).filter((n) => n !== 'memory');
     expect(exported.filter((n) => !documented.has(n))).toEqual([]);
     expect([...documented].filter((n) => !exported.includes(n))).toEqual([]);

@@ -1,0 +1,123 @@
+// CRC-32 (ISO-HDLC: the gzip trailer's, RFC 1952 §8; reflected polynomial 0xEDB88320, initial
+// value and final xor 0xFFFFFFFF) over bytes already in WASM memory: the host inflates a gzip
+// member's raw deflate data into the core's input buffer and checks the trailer with this,
+// instead of zlib computing it (src/otlp/gzip.ts). Without SIMD (the .wasm also runs in
+// browsers), table lookups cost about four instructions a byte, no fewer than zlib's own
+// braided tables; so long inputs are first shortened with a sparse multiple of the polynomial
+// (the idea of Russell's "Chorba" CRC, arXiv 2412.16398):
+//
+//   y^300 = y^155 + y^117 + y^89 + 1  (mod P), y = x^64,
+//
+// found by a search over x^(64 i) mod P for the lowest degree with five terms. A 64-bit word of
+// the message that has at least 300 words after it may be replaced by itself xored into the
+// words 145, 183, 211 and 300 places later without changing the message mod P, so the CRC. The
+// words are read in order and each reduced word r[j] = w[j] ^ r[j-145] ^ r[j-183] ^ r[j-211] ^
+// r[j-300] (a plain xor of five words: no tables, no dependency chain between neighbours); only
+// the last 300 words and the bytes after the last whole word go through the tables. The initial
+// value 0xFFFFFFFF is the message's first four bytes complemented, entered as r[-300].
+
+const POLY: u32 = 0xedb88320;
+/** Words the sparse multiple reaches back (its degree in y) and its three inner terms' distances. */
+const REACH: usize = 300;
+const D1: usize = 145;
+const D2: usize = 183;
+const D3: usize = 211;
+/** Reduced words kept after the REACH words of history before the history moves back (a copy of 2,400 bytes). */
+const BLOCK: usize = 1024;
+/** Shorter inputs go through the tables alone. */
+const SPARSE_MIN: usize = 4096;
+
+// Allocated at the first call, so that a core that never checks gzip (an embedder, a sidecar
+// without gzip senders) keeps the same memory and heap layout.
+/** Slicing-by-8 tables: T[k][b] is the CRC register after byte b followed by k zero bytes. */
+let TABLES: usize = 0;
+/** The reduced words: REACH of history then a block. */
+let HISTORY: usize = 0;
+/** The last REACH words, reduced, for the tables. */
+let TAIL: usize = 0;
+
+function init(): void {
+  TABLES = heap.alloc(8 * 256 * 4);
+  HISTORY = heap.alloc((REACH + BLOCK) * 8);
+  TAIL = heap.alloc(REACH * 8);
+  for (let b: u32 = 0; b < 256; b++) {
+    let c = b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
+    store<u32>(TABLES + (<usize>b << 2), c);
+  }
+  for (let b: usize = 0; b < 256; b++) {
+    let c = load<u32>(TABLES + (b << 2));
+    for (let k: usize = 1; k < 8; k++) {
+      c = (c >>> 8) ^ load<u32>(TABLES + (<usize>(c & 0xff) << 2));
+      store<u32>(TABLES + (k << 10) + (b << 2), c);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function at(i: u32): usize {
+  return TABLES + (<usize>(i & 0xff) << 2);
+}
+
+/** The CRC register `crc` (no initial or final xor) advanced over `len` bytes at `ptr`. */
+function tableCrc(crc: u32, ptr: usize, len: usize): u32 {
+  const end = ptr + len;
+  const words = ptr + (len & ~(<usize>7));
+  while (ptr < words) {
+    const lo = crc ^ load<u32>(ptr);
+    const hi = load<u32>(ptr, 4);
+    crc = load<u32>(at(lo), 7 << 10) ^ load<u32>(at(lo >>> 8), 6 << 10) ^ load<u32>(at(lo >>> 16), 5 << 10) ^ load<u32>(at(lo >>> 24), 4 << 10) ^
+      load<u32>(at(hi), 3 << 10) ^ load<u32>(at(hi >>> 8), 2 << 10) ^ load<u32>(at(hi >>> 16), 1 << 10) ^ load<u32>(at(hi >>> 24));
+    ptr += 8;
+  }
+  while (ptr < end) {
+    crc = (crc >>> 8) ^ load<u32>(at(crc ^ <u32>load<u8>(ptr)));
+    ptr++;
+  }
+  return crc;
+}
+
+/** CRC-32 of the `len` bytes at `ptr`, as zlib's crc32(0, ptr, len) computes it. */
+export function crc32(ptr: usize, len: usize): u32 {
+  if (TABLES == 0) init();
+  if (len < SPARSE_MIN) return ~tableCrc(0xffffffff, ptr, len);
+  const words = ptr + (len & ~(<usize>7));
+  const head = words - REACH * 8; // words before this are pushed into later ones
+  memory.fill(HISTORY, 0, REACH * 8);
+  store<u64>(HISTORY, 0xffffffff); // r[-300]: the initial value, the first four bytes complemented
+  // r[j] goes to q + 8 * REACH; the four earlier words it needs are at fixed offsets from q.
+  let q = HISTORY;
+  let p = ptr;
+  while (p < words) {
+    const stop = min(p + (HISTORY + BLOCK * 8 - q), words);
+    // Head words: reduced and kept for the words after them (four at a time: r[j] needs nothing nearer than r[j-145]).
+    const headStop = min(stop, head);
+    while (p + 32 <= headStop) {
+      store<u64>(q, load<u64>(p, 0) ^ load<u64>(q, (REACH - D1) * 8 + 0) ^ load<u64>(q, (REACH - D2) * 8 + 0) ^ load<u64>(q, (REACH - D3) * 8 + 0) ^ load<u64>(q, 0), REACH * 8 + 0);
+      store<u64>(q, load<u64>(p, 8) ^ load<u64>(q, (REACH - D1) * 8 + 8) ^ load<u64>(q, (REACH - D2) * 8 + 8) ^ load<u64>(q, (REACH - D3) * 8 + 8) ^ load<u64>(q, 8), REACH * 8 + 8);
+      store<u64>(q, load<u64>(p, 16) ^ load<u64>(q, (REACH - D1) * 8 + 16) ^ load<u64>(q, (REACH - D2) * 8 + 16) ^ load<u64>(q, (REACH - D3) * 8 + 16) ^ load<u64>(q, 16), REACH * 8 + 16);
+      store<u64>(q, load<u64>(p, 24) ^ load<u64>(q, (REACH - D1) * 8 + 24) ^ load<u64>(q, (REACH - D2) * 8 + 24) ^ load<u64>(q, (REACH - D3) * 8 + 24) ^ load<u64>(q, 24), REACH * 8 + 24);
+      p += 32;
+      q += 32;
+    }
+    while (p < headStop) {
+      store<u64>(q, load<u64>(p, 0) ^ load<u64>(q, (REACH - D1) * 8 + 0) ^ load<u64>(q, (REACH - D2) * 8 + 0) ^ load<u64>(q, (REACH - D3) * 8 + 0) ^ load<u64>(q, 0), REACH * 8);
+      p += 8;
+      q += 8;
+    }
+    // The last REACH words: what the head pushed into them goes to TAIL; nothing is pushed on.
+    while (p < stop) {
+      store<u64>(TAIL + (p - head), load<u64>(p, 0) ^ load<u64>(q, (REACH - D1) * 8 + 0) ^ load<u64>(q, (REACH - D2) * 8 + 0) ^ load<u64>(q, (REACH - D3) * 8 + 0) ^ load<u64>(q, 0));
+      store<u64>(q, 0, REACH * 8);
+      p += 8;
+      q += 8;
+    }
+    if (q == HISTORY + BLOCK * 8) {
+      memory.copy(HISTORY, q, REACH * 8);
+      q = HISTORY;
+    }
+  }
+  // The head is now zero words: the register is still 0 where the tail starts.
+  const crc = tableCrc(0, TAIL, REACH * 8);
+  return ~tableCrc(crc, p, len & 7);
+}
