@@ -10,7 +10,7 @@ import { coreOptions } from './core/index.js';
 import { IngestBudget } from './receivers/budget.js';
 import { loadBearerToken, loadTls } from './net/security.js';
 import { ConnectionGuard } from './net/connections.js';
-import { availableMemory, memoryLimits, MemoryLimiter } from './net/memory.js';
+import { availableMemory, memoryLimits, MemoryLimiter, OldGenerationTrim } from './net/memory.js';
 import { configuredCatalog } from './exporters/catalog.js';
 import { renderFamilies, streamFamilies, type ExpositionFormat } from './exporters/exposition.js';
 import { startMetricsServer } from './exporters/server.js';
@@ -46,6 +46,8 @@ async function run(config: Config, demo = false): Promise<void> {
   const core = supervisor.view;
   const budget = new IngestBudget({ maxBytes: config.otlp.max_inflight_bytes, maxRequests: config.otlp.max_inflight_requests });
   const memory = startMemoryLimiter(config, log);
+  // Old-generation garbage collected every 2 MiB rather than V8's 8 (peak RSS under load).
+  const trim = new OldGenerationTrim().start();
   const catalog = configuredCatalog(core, config);
   const families = catalog.families;
   const maxActive = config.registry.max_active_series;
@@ -312,6 +314,7 @@ async function run(config: Config, demo = false): Promise<void> {
     log.info({ signal }, 'spanmeter stopping');
     clearInterval(maintenance);
     memory?.stop();
+    trim.stop();
     // Whatever still hangs (a slow remote-write endpoint, a client holding a connection) does
     // not keep the process past shutdown_timeout.
     setTimeout(() => {
