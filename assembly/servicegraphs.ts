@@ -5,6 +5,7 @@
 import {
   spanCount, spanAt, spanStride, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
   SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, SPAN_ID_HASH, SPAN_PARENT_HASH, skipped,
+  RES_SLOTS, SPAN_SLOTS, SLOT_SIZE,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
 import {
@@ -109,9 +110,24 @@ export function configureServiceGraphs(
   dimSlots = copy;
   peerCount = peers;
   peerSlots = copy + (<usize>dims << 2);
-  dbCount = dbs;
   dbSlots = peerSlots + (<usize>peers << 2);
   let fixed = dbSlots + (<usize>dbs << 2);
+  // The database-name slots that exist (-1: none), in order; the first DB_FIRST also as record
+  // offsets (upsertDatabase), the last repeated when fewer: looked at again after itself, a slot
+  // finds nothing new.
+  let valid = 0;
+  for (let q = 0; q < dbs; q++) {
+    let slot = load<i32>(dbSlots + (<usize>q << 2));
+    if (slot < 0) continue;
+    store<i32>(dbSlots + (<usize>valid << 2), slot);
+    valid++;
+  }
+  dbCount = valid;
+  for (let q = 0; q < DB_FIRST && valid > 0; q++) {
+    let slot = <usize>load<i32>(dbSlots + (<usize>min(q, valid - 1) << 2));
+    store<u32>(DB_OFFSETS + (<usize>q << 3), <u32>(RES_SLOTS + slot * SLOT_SIZE));
+    store<u32>(DB_OFFSETS + (<usize>q << 3), <u32>(SPAN_SLOTS + slot * SLOT_SIZE), 4);
+  }
   peerServiceSlot = load<i32>(fixed + (<usize>SG_SLOT_PEER_SERVICE << 2));
   serverAddressSlot = load<i32>(fixed + (<usize>SG_SLOT_SERVER_ADDRESS << 2));
   peerAddressSlot = load<i32>(fixed + (<usize>SG_SLOT_NETWORK_PEER_ADDRESS << 2));
@@ -238,19 +254,39 @@ function addressWithPort(host: usize, port: usize): u32 {
   return intern(ADDRESS, n + 1 + m);
 }
 
+/** Database-name slots looked at without a loop, and their offsets in a resource and a span record (u32 each). */
+const DB_FIRST: i32 = 4;
+const DB_OFFSETS: usize = memory.data(DB_FIRST * 8);
+
+/** resourceOrSpanSlot for the slot whose resource and span record offsets are at `offsets`. */
+// @ts-ignore: decorator
+@inline function slotAt(resource: usize, span: usize, offsets: usize): usize {
+  let s = resource + <usize>load<u32>(offsets);
+  if (load<u32>(s) != 0) return s;
+  s = span + <usize>load<u32>(offsets, 4);
+  return load<u32>(s) != 0 ? s : 0;
+}
+
 /**
  * A client span with a database attribute is a database call: the edge completes from this
  * span alone, named by peer.service, server.address, network.peer.address[:port], or the
  * database attribute, in that order of preference.
  */
 function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
-  // A loop with a break, the settings in locals: `q < dbCount && db == 0` cost V8 two 0/1 values per round.
-  let db: usize = 0;
+  // The first DB_FIRST slots in straight line (as a loop, V8 spent its bounds and stack checks on
+  // every client span that is not a database call), any further ones in a loop.
   let n = dbCount;
-  let slots = dbSlots;
-  for (let q = 0; q < n; q++) {
-    db = resourceOrSpanSlot(resource, span, load<i32>(slots + (<usize>q << 2)));
-    if (db != 0) break;
+  if (n == 0) return;
+  let db = slotAt(resource, span, DB_OFFSETS);
+  if (db == 0) db = slotAt(resource, span, DB_OFFSETS + 8);
+  if (db == 0) db = slotAt(resource, span, DB_OFFSETS + 16);
+  if (db == 0) db = slotAt(resource, span, DB_OFFSETS + 24);
+  if (db == 0 && n > DB_FIRST) {
+    let slots = dbSlots;
+    for (let q = DB_FIRST; q < n; q++) {
+      db = resourceOrSpanSlot(resource, span, load<i32>(slots + (<usize>q << 2)));
+      if (db != 0) break;
+    }
   }
   if (db == 0) return;
   store<u32>(e, CONNECTION_DATABASE, E_CONNECTION);

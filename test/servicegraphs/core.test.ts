@@ -135,6 +135,38 @@ describe('more pairing rules', () => {
     expect(h.lines()).toEqual(sorted(edgeLines('client="a",server="users",connection_type="database"', { server: [0.5], client: [0.5] })));
   });
 
+  // The core looks at the first four database attributes without a loop and any further ones in
+  // one (assembly/servicegraphs.ts upsertDatabase): six attributes, each case naming the edge by
+  // the first of the list the span has (Tempo's order: the list's).
+  test('six database_name_attributes: the first one the span has names the edge', async () => {
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS, database_name_attributes: ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'] });
+    h.send([
+      { trace: 1, id: 1, kind: 'client', service: 'a', durMs: 500, attrs: { d6: 'six' } },
+      { trace: 2, id: 1, kind: 'client', service: 'b', durMs: 500, attrs: { d6: 'six', d5: 'five' } },
+      { trace: 3, id: 1, kind: 'client', service: 'c', durMs: 500, attrs: { d6: 'six', d4: 'four' } },
+      { trace: 4, id: 1, kind: 'client', service: 'd', durMs: 500, attrs: { d3: 'three', d2: 'two' } },
+      { trace: 5, id: 1, kind: 'client', service: 'e', durMs: 500, attrs: { 'db.name': 'users' } },
+    ]);
+    // e's db.name is not in the list: it waits as a plain client span.
+    expect(h.core.edgeStoreSize()).toBe(1);
+    const e = { server: [0.5], client: [0.5] };
+    expect(h.lines()).toEqual(
+      sorted([
+        ...edgeLines('client="a",server="six",connection_type="database"', e),
+        ...edgeLines('client="b",server="five",connection_type="database"', e),
+        ...edgeLines('client="c",server="four",connection_type="database"', e),
+        ...edgeLines('client="d",server="two",connection_type="database"', e),
+      ]),
+    );
+  });
+
+  test('two database_name_attributes: the second alone still names the edge', async () => {
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS, database_name_attributes: ['d1', 'd2'] });
+    h.send([{ trace: 1, id: 1, kind: 'client', service: 'a', durMs: 500, resource: { d2: 'res' } }]);
+    expect(h.core.edgeStoreSize()).toBe(0);
+    expect(h.lines()).toEqual(sorted(edgeLines('client="a",server="res",connection_type="database"', { server: [0.5], client: [0.5] })));
+  });
+
   test('peer attributes: span attributes only, in configured order', async () => {
     const h = await harness({ histogram_buckets: SMALL_BUCKETS, peer_attributes: ['net.peer.name', 'peer.service'], wait: 1000 });
     h.send([
