@@ -61,6 +61,8 @@ import { maxStringLength, maxAttributesPerSpan } from './limits';
  * length more than two watched keys share, ...) is left to the general path.
  */
 export function attributeRun(p: usize, end: usize, slots: usize, count: u32): u64 {
+  // Lengths here are under 0x80: simpleKeyValue's string limit counts only when set lower.
+  if (maxStringLength < 0x7f) return (<u64>count << 32) | <u64>p;
   while (true) {
     if (count >= maxAttributesPerSpan) break;
     // The attribute's tag, its length, the key's tag and the key's length: one u32, read when
@@ -72,7 +74,6 @@ export function attributeRun(p: usize, end: usize, slots: usize, count: u32): u6
     let n = <usize>((x >>> 8) & 0xff);
     let kvEnd = p + 2 + n;
     if (kvEnd > end) break;
-    if (n > maxStringLength) break; // (simpleKeyValue's string limit)
     let k = <usize>(x >>> 24); // the key's length byte: under 0x80 wherever an attribute is taken
     let q = p + 4 + k; // the value's tag
     // s: the string's length if the value is a string filling the KeyValue (kvEnd - q - 4); from
@@ -86,10 +87,10 @@ export function attributeRun(p: usize, end: usize, slots: usize, count: u32): u6
       // bytes ending the KeyValue, up to 8 here, read as the top bytes of the u64 that ends
       // there (kvEnd - 8 lies within the input: the KeyValue's 8 or more bytes from p). Its
       // bytes but the last have their top bit set, the last not.
-      if ((w & 0xf7ffff) != s * 0x100 + 0x100212 || s >= 8) break;
-      let shift = <u64>((7 - s) << 3);
-      let high = load<u64>(kvEnd - 8) & 0x8080808080808080;
-      if ((high >> shift) != (<u64>0x0080808080808080 >> shift)) break;
+      if (s >= 8) break;
+      if ((w & 0xf7ffff) != s * 0x100 + 0x100212) break;
+      let top = (load<u64>(kvEnd - 8) ^ 0x0080808080808080) & 0x8080808080808080;
+      if ((top >> <u64>((7 - s) << 3)) != 0) break;
     }
     let first = watchFirstShort(k);
     if (first != 0) {

@@ -86,6 +86,27 @@ function walkResourceSpans(end: usize): void {
 
 function walkResource(end: usize, resource: usize): void {
   while (rp < end) {
+    // An attribute (tag 0x0a) of a one-byte length within the resource, in simpleKeyValue's
+    // shape: what the general path below (readTag, readLen, walkKeyValue) does with it, without
+    // the call. (When target_info stages resource attributes, the general path takes them all.)
+    let p = rp;
+    if (!stageResourceAttributes && end - p >= 2 && load<u8>(p) == 0x0a) {
+      let kvEnd = p + 2 + <usize>load<u8>(p, 1);
+      if (load<u8>(p, 1) < 0x80 && kvEnd <= end) {
+        let q = simpleKeyValue(p + 2, kvEnd);
+        if (q != 0) {
+          let keyLen = q - p - 4;
+          if (keyLen == SERVICE_NAME_LEN && load<u32>(resource, RES_SERVICE_PTR) == 0
+              && load<u64>(p + 4) == load<u64>(SERVICE_NAME) && load<u32>(p + 12) == load<u32>(SERVICE_NAME, 8)) {
+            store<u32>(resource, <u32>(q + 2), RES_SERVICE_PTR);
+            store<u32>(resource, <u32>(kvEnd - q - 2), RES_SERVICE_LEN);
+          }
+          watchValue(resource + RES_SLOTS, p + 4, keyLen, q + 2, kvEnd - q - 2);
+          seek(kvEnd);
+          continue;
+        }
+      }
+    }
     let tag = readTag(end, M_RESOURCE);
     if (failCode != 0) return;
     let field = tag >>> 3;

@@ -128,16 +128,20 @@ export function watchKey(p: usize, n: usize): i32 {
     head = (load<u64>(p + n - 8) >> (<u64>(7 - n) << 3)) >> 8;
   }
   let k = KEYS + <usize>(ref - 1) * KEY_SIZE;
-  if (load<u64>(k, 16) == head && load<u64>(k, 24) == tail) {
-    if (n <= 16) return ref - 1;
-    if (load<u64>(k, 32) == load<u64>(p + 8)) return n <= 24 ? ref - 1 : -2;
+  if (load<u64>(k, 16) == head) {
+    if (load<u64>(k, 24) == tail) {
+      if (n <= 16) return ref - 1;
+      if (load<u64>(k, 32) == load<u64>(p + 8)) return n <= 24 ? ref - 1 : -2;
+    }
   }
   ref = <i32>load<u32>(k, 8);
   if (ref == 0) return -1;
   k = KEYS + <usize>(ref - 1) * KEY_SIZE;
-  if (load<u64>(k, 16) == head && load<u64>(k, 24) == tail) {
-    if (n <= 16) return ref - 1;
-    if (load<u64>(k, 32) == load<u64>(p + 8)) return n <= 24 ? ref - 1 : -2;
+  if (load<u64>(k, 16) == head) {
+    if (load<u64>(k, 24) == tail) {
+      if (n <= 16) return ref - 1;
+      if (load<u64>(k, 32) == load<u64>(p + 8)) return n <= 24 ? ref - 1 : -2;
+    }
   }
   return load<u32>(k, 8) == 0 ? -1 : -2;
 }

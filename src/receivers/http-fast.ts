@@ -43,6 +43,8 @@ export interface FastPathOptions {
   onCut(reason: 'write_timeout' | 'stalled', socket: net.Socket): void;
   /** A request not read within read_header_timeout / read_timeout: counted and logged (answered 408 here). */
   onReadTimeout(socket: net.Socket): void;
+  /** answer() threw (it should not): logged; the request is answered 500 and its connection closed. */
+  onError(err: unknown): void;
 }
 
 /** What listenHttp's close() calls besides the node:http server's own. */
@@ -65,6 +67,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^\d{1,15}$/;
 const TIMEOUT_408 = Buffer.from('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', 'latin1');
 const BAD_400 = Buffer.from('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', 'latin1');
+
+const INTERNAL_ERROR: FastAnswer = { status: 500, contentType: 'text/plain; charset=utf-8', body: Buffer.from('internal error\n') };
 
 const IDLE = 0;
 const BODY = 1;
@@ -237,6 +241,11 @@ export function installFastPath(o: FastPathOptions): FastPath | undefined {
     let answer: FastAnswer;
     try {
       answer = o.answer(c.chunks, c.encoding);
+    } catch (err) {
+      // answer() catches everything itself; this is the last line of defence (as node:http's path has).
+      o.onError(err);
+      answer = INTERNAL_ERROR;
+      c.closeAfter = true;
     } finally {
       release(c);
     }
@@ -274,6 +283,10 @@ export function installFastPath(o: FastPathOptions): FastPath | undefined {
         c.ticket = ticket;
         c.since = c.headEnd = c.lastProgress = performance.now();
         at = end + 4;
+        if (c.need === 0) {
+          complete(c); // an empty body: answered now, not when more bytes come
+          continue;
+        }
       }
       const take = Math.min(c.need - c.have, chunk.length - at);
       if (take > 0) {

@@ -288,6 +288,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     onCut: (reason, socket) => cut(reason, undefined, reason === 'stalled'
       ? { stalled_request_timeout_ms: limits.stalled_request_timeout, remote: socket.remoteAddress }
       : { write_timeout_ms: limits.write_timeout, remote: socket.remoteAddress }),
+    onError: (err) => log.error({ err }, 'otlp/http: unhandled error'),
     onReadTimeout: (socket) => cut('read_timeout', undefined, {
       remote: socket.remoteAddress, read_header_timeout_ms: server.headersTimeout, read_timeout_ms: server.requestTimeout,
     }),

@@ -173,3 +173,30 @@ describe('int and bool attribute values in the attribute run', () => {
       .toEqual(['36028797018963968', '72057594037927936', '2.5', '200', 's']);
   });
 });
+
+// assembly/otlp.ts walkResource takes a resource attribute in simpleKeyValue's shape without
+// walkKeyValue; any other goes through it. service.name: the first occurrence names the service
+// (a linear search would find it first; the OTel SDKs' Resource holds one). A dimension read from
+// the resource wins over the span's (Tempo looks at the resource first: assembly/attributes.ts
+// resourceOrSpanSlot). Expected labels: the values sent.
+describe('resource attributes', () => {
+  it('names the service from the first service.name, and takes watched keys past a double and a nested value', async () => {
+    const resource = [
+      keyValue('host.arch', fFixed64(4, 0x4004000000000000n)), // a double: the general walk
+      keyValue('service.name', anyString('first')),
+      keyValue('k8s', fLen(6, fLen(1, keyValue('x', anyString('y'))))), // a kvlist value: the general walk
+      keyValue('service.name', anyString('second')),
+      keyValue('dim', anyString('from-resource')),
+      keyValue('dim', anyString('later')),
+    ];
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], ['dim', 'host.arch']) });
+    const bytes = request([span([keyValue('dim', anyString('from-span'))])], resource);
+    expect(decodeReference(bytes).ok).toBe(true);
+    expect(core.ingest(bytes)).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(view.used).toBe(1);
+    expect(core.label(view.key(0, L.SM_KEY_SERVICE))).toBe('first');
+    expect(core.label(view.key(0, L.SM_KEY_DIMENSIONS))).toBe('from-resource');
+    expect(core.label(view.key(0, L.SM_KEY_DIMENSIONS + 1))).toBe('2.5');
+  });
+});

@@ -75,6 +75,29 @@ describe('OTLP/HTTP fast path', () => {
     expect(consumer.arrivals.map((a) => a.names)).toEqual([['a'], ['b', 'c'], ['d']]);
   });
 
+  it('answers an empty body (Content-Length: 0) at once', async () => {
+    const { consumer, port } = await start();
+    const c = connect(port);
+    c.socket.write(post(Buffer.alloc(0)));
+    await until(() => statusLines(c.received()).length === 1);
+    // Zero bytes are an empty ExportTraceServiceRequest (proto3: every field absent), which is valid.
+    expect(statusLines(c.received())).toEqual(['HTTP/1.1 200 OK']);
+    expect(consumer.arrivals).toEqual([{ services: [], names: [] }]);
+  });
+
+  it('500 when the consumer throws (ingest.ts answers INTERNAL), and the connection serves the next request', async () => {
+    const { consumer, port } = await start();
+    consumer.throwNext = new Error('boom');
+    const c = connect(port);
+    c.socket.write(post(body(['x'])));
+    await until(() => statusLines(c.received()).length === 1);
+    c.socket.write(post(body(['y'])));
+    await until(() => statusLines(c.received()).length === 2);
+    expect(statusLines(c.received())).toEqual(['HTTP/1.1 500 Internal Server Error', 'HTTP/1.1 200 OK']);
+    expect(c.received()).toContain('internal error'); // ingest.ts's message for an error that is not an OtlpError
+    expect(consumer.arrivals.map((a) => a.names)).toEqual([['y']]);
+  });
+
   it('reads a body that comes a few bytes at a time', async () => {
     const { consumer, port } = await start();
     const c = connect(port);
