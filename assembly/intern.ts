@@ -41,17 +41,6 @@ let count: u32 = 0;
 
 const SANITIZED: usize = memory.data(<i32>MAX_VALUE_BYTES + 4);
 
-// The bytes live in arena pages (heap runs of one page, so PAGE-aligned), end to end at their
-// exact length: a 37-byte name takes 37 bytes, not a 40-byte size class (runtime.ts). A page
-// starts with the count of its live bytes (u32) and goes back to the heap when that reaches 0.
-// When the pages hold over twice the live bytes (churn leaves holes), sweepStrings moves the
-// values of the pages under half full onto the current one; only a sweep moves a value.
-const PAGE: usize = 65536;
-const PAGE_HEADER: usize = 4;
-let page: usize = 0; // the current page
-let pageNext: usize = 0; // its first unused byte
-let pages: u32 = 0; // pages held
-
 // In front of the index, a direct-mapped cache: the slot of quickHash(bytes) holds the id last
 // interned there. A hit (that id's bytes are these) skips SipHash and the index, so repeated
 // names cost what they did with the unkeyed hash; chosen names can only make it miss.
@@ -181,7 +170,8 @@ function insert(p: usize, n: usize, h: u32): u32 {
     id = nextId++;
   }
   if ((count + 1) * 8 > (indexMask + 1) * 7 || id > indexMask) growIndex(id);
-  let copy = storeBytes(p, n);
+  let copy = heap.alloc(n);
+  memory.copy(copy, p, n);
   let e = entryOf(id);
   store<u32>(e, <u32>copy, STRING_PTR);
   store<u16>(e, <u16>n, STRING_LEN);
@@ -261,9 +251,8 @@ export function sweepStrings(): u32 {
     let p = <usize>load<u32>(e, STRING_PTR);
     if (p == 0 || load<u16>(e, STRING_REFS) != 0) continue;
     removeTagged(index, indexMask, hashOf(id), id, indexMask, hashOf);
-    let n = <usize>load<u16>(e, STRING_LEN);
-    stringBytes -= n;
-    freeBytes(p, n);
+    stringBytes -= <usize>load<u16>(e, STRING_LEN);
+    heap.free(p);
     store<u32>(e, 0, STRING_PTR);
     store<u32>(e, freeIds, STRING_FREE_NEXT);
     if (hashes != 0) store<u32>(hashes + (<usize>id << 2), 0);
@@ -271,53 +260,6 @@ export function sweepStrings(): u32 {
     count--;
     freed++;
   }
-  if (freed != 0) {
-    freeEpoch++;
-    if (<usize>pages * PAGE > (stringBytes << 1) + 4 * PAGE) compactStrings();
-  }
+  if (freed != 0) freeEpoch++;
   return freed;
-}
-
-/** A copy of the n (1 … MAX_VALUE_BYTES) bytes at p in the current page (a new one when they do not fit). */
-function storeBytes(p: usize, n: usize): usize {
-  // (A current page with nothing live has started over: n fits.)
-  if (page == 0 || pageNext + n > page + PAGE) {
-    page = heap.alloc(PAGE);
-    store<u32>(page, 0);
-    pageNext = page + PAGE_HEADER;
-    pages++;
-  }
-  let q = pageNext;
-  memory.copy(q, p, n);
-  pageNext += n;
-  store<u32>(page, load<u32>(page) + <u32>n);
-  return q;
-}
-
-/** Frees the n bytes at q: their page goes back to the heap when nothing else on it lives (the current page starts over). */
-function freeBytes(q: usize, n: usize): void {
-  let at = q & ~(PAGE - 1);
-  let live = load<u32>(at) - <u32>n;
-  store<u32>(at, live);
-  if (live != 0) return;
-  if (at == page) {
-    pageNext = page + PAGE_HEADER;
-  } else {
-    heap.free(at);
-    pages--;
-  }
-}
-
-/** Moves the values of the pages under half full onto the current page: those pages go back to the heap. */
-function compactStrings(): void {
-  for (let id: u32 = 1; id < nextId; id++) {
-    let e = entryOf(id);
-    let q = <usize>load<u32>(e, STRING_PTR);
-    if (q == 0) continue;
-    let at = q & ~(PAGE - 1);
-    if (at == page || <usize>load<u32>(at) >= PAGE >> 1) continue;
-    let n = <usize>load<u16>(e, STRING_LEN);
-    store<u32>(e, <u32>storeBytes(q, n), STRING_PTR);
-    freeBytes(q, n);
-  }
 }
