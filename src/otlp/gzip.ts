@@ -175,6 +175,9 @@ interface Bounds {
   first: number;
 }
 
+/** The little-endian u32 at `at` (the gzip trailer's CRC-32 and ISIZE). */
+const u32le = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+
 function boundsOf(body: Uint8Array, coding: 'gzip' | 'deflate', maxBytes: number, maxRatio: number): Bounds {
   // The ratio limit (a gzip-bomb guard) lowers the output cap for this body when it is the tighter one.
   const ratioCap = maxRatio > 0 ? Math.max(1, body.length) * maxRatio : Infinity;
@@ -189,7 +192,7 @@ function boundsOf(body: Uint8Array, coding: 'gzip' | 'deflate', maxBytes: number
   // it is held to 64 times the compressed size; a body that inflates to more grows by doubling.
   let first = Math.max(64 * 1024, body.length * 4);
   if (coding === 'gzip' && body.length >= 18) {
-    const isize = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(body.length - 4, true);
+    const isize = u32le(body, body.length - 4);
     first = Math.max(64, Math.min(isize + 1, body.length * 64));
   }
   return { limit, over, first: Math.min(first, limit + 1) };
@@ -222,8 +225,6 @@ export function memberStart(b: Uint8Array, at: number): number {
   if (flags & FCOMMENT && p <= n) p = b.indexOf(0, p) + 1 || n + 1;
   return p <= n ? p : -1;
 }
-
-const u32le = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 
 /**
  * Inflates every member of a gzip body into `dest` (RFC 1952 §2.2: members one after another;
