@@ -9,6 +9,7 @@ import { hashBytes, quickHash, setHashKey } from './hash';
 import { clampToBoundary, isValidUtf8, sanitizeUtf8 } from './utf8';
 import { newTagged, placeTagged, growTagged, removeTagged } from './hashindex';
 import { bytesEqual, sameBytes } from './bytes';
+import { storeBytes, freeBytes } from './stringbytes';
 import { STRING_PTR, STRING_LEN, STRING_REFS, STRING_FREE_NEXT, STRING_ENTRY_SIZE } from './layout';
 
 /** Longest label value kept, in bytes (Tempo truncates values at 2048). */
@@ -170,8 +171,7 @@ function insert(p: usize, n: usize, h: u32): u32 {
     id = nextId++;
   }
   if ((count + 1) * 8 > (indexMask + 1) * 7 || id > indexMask) growIndex(id);
-  let copy = heap.alloc(n);
-  memory.copy(copy, p, n);
+  let copy = storeBytes(p, n);
   let e = entryOf(id);
   store<u32>(e, <u32>copy, STRING_PTR);
   store<u16>(e, <u16>n, STRING_LEN);
@@ -251,8 +251,9 @@ export function sweepStrings(): u32 {
     let p = <usize>load<u32>(e, STRING_PTR);
     if (p == 0 || load<u16>(e, STRING_REFS) != 0) continue;
     removeTagged(index, indexMask, hashOf(id), id, indexMask, hashOf);
-    stringBytes -= <usize>load<u16>(e, STRING_LEN);
-    heap.free(p);
+    let n = <usize>load<u16>(e, STRING_LEN);
+    stringBytes -= n;
+    freeBytes(p, n);
     store<u32>(e, 0, STRING_PTR);
     store<u32>(e, freeIds, STRING_FREE_NEXT);
     if (hashes != 0) store<u32>(hashes + (<usize>id << 2), 0);
