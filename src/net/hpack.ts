@@ -76,7 +76,7 @@ export class HpackDecoder {
   /** The dynamic table's entries, newest first (tests and diagnostics). */
   entries(): Array<[string, string]> {
     const out: Array<[string, string]> = [];
-    for (let d = 1; d <= this.count; d++) { const at = this.at(STATIC_COUNT + d); out.push([this.names[at], this.values[at]]); }
+    for (let d = 1; d <= this.count; d++) { const at = this.at(STATIC_COUNT + d); out.push([this.names[at]!, this.values[at]!]); }
     return out;
   }
 
@@ -86,18 +86,18 @@ export class HpackDecoder {
     const end = buf.length;
     let listSize = 0, fields = 0;
     this.p = 0;
-    if (this.updateDue && (end === 0 || (buf[0] & 0xe0) !== 0x20)) {
+    if (this.updateDue && (end === 0 || (buf[0]! & 0xe0) !== 0x20)) {
       throw new HpackError('the block does not start with the dynamic table size update the reduced limit requires');
     }
     while (this.p < end) {
-      const b = buf[this.p];
+      const b = buf[this.p]!;
       let name: string, value: string;
       if (b & 0x80) { // 6.1 indexed field
         const index = this.int(buf, 7);
         if (index === 0) throw new HpackError('indexed field with index 0');
-        if (index <= STATIC_COUNT) { name = STATIC_TABLE[index][0]; value = STATIC_TABLE[index][1]; } else {
+        if (index <= STATIC_COUNT) { name = STATIC_TABLE[index]![0]; value = STATIC_TABLE[index]![1]; } else {
           const at = this.at(index);
-          name = this.names[at]; value = this.values[at];
+          name = this.names[at]!; value = this.values[at]!;
         }
       } else if (b & 0x40) { // 6.2.1 literal with incremental indexing
         const index = this.int(buf, 6);
@@ -129,12 +129,12 @@ export class HpackDecoder {
   // 5.1: an integer with an N-bit prefix, at this.p.
   private int(buf: Buffer, prefix: number): number {
     const mask = (1 << prefix) - 1;
-    let v = buf[this.p++] & mask;
+    let v = buf[this.p++]! & mask;
     if (v < mask) return v;
     for (let i = 0, shift = 1; ; i++, shift *= 128) {
       if (i === MAX_INT_CONTINUATIONS) throw new HpackError('integer with too many continuation octets');
       if (this.p >= buf.length) throw new HpackError('integer cut short by the end of the block');
-      const c = buf[this.p++];
+      const c = buf[this.p++]!;
       v += (c & 0x7f) * shift;
       if (v > MAX_INT) throw new HpackError('integer over 2^31 - 1');
       if ((c & 0x80) === 0) return v;
@@ -144,7 +144,7 @@ export class HpackDecoder {
   // 5.2: a string literal, raw or Huffman-coded, at this.p.
   private str(buf: Buffer): string {
     if (this.p >= buf.length) throw new HpackError('string literal cut short by the end of the block');
-    const huffman = buf[this.p] & 0x80;
+    const huffman = buf[this.p]! & 0x80;
     const len = this.int(buf, 7);
     const start = this.p, end = start + len;
     if (end > buf.length) throw new HpackError('string literal longer than the rest of the block');
@@ -159,7 +159,7 @@ export class HpackDecoder {
   }
 
   private nameAt(index: number): string {
-    return index <= STATIC_COUNT ? STATIC_TABLE[index][0] : this.names[this.at(index)];
+    return index <= STATIC_COUNT ? STATIC_TABLE[index]![0] : this.names[this.at(index)]!;
   }
 
   // Ring position of dynamic-table entry `index` (62 = newest).
@@ -184,7 +184,7 @@ export class HpackDecoder {
   private evict(room: number): void {
     while (this.count > 0 && this.size + room > this.maxSize) {
       const old = (this.top - this.count + 1 + this.cap) % this.cap;
-      this.size -= this.names[old].length + this.values[old].length + ENTRY_OVERHEAD;
+      this.size -= this.names[old]!.length + this.values[old]!.length + ENTRY_OVERHEAD;
       this.names[old] = this.values[old] = '';
       this.count--;
     }
@@ -197,8 +197,8 @@ export class HpackDecoder {
     const names: string[] = new Array<string>(cap).fill(''), values: string[] = new Array<string>(cap).fill('');
     for (let i = this.count; i >= 1; i--) {
       const at = (this.top - i + 1 + this.cap) % this.cap;
-      names[this.count - i] = this.names[at];
-      values[this.count - i] = this.values[at];
+      names[this.count - i] = this.names[at]!;
+      values[this.count - i] = this.values[at]!;
     }
     this.names = names; this.values = values; this.cap = cap; this.top = this.count - 1;
   }
@@ -208,8 +208,8 @@ export class HpackDecoder {
 const STATIC_NAME = new Map<string, number>();
 const STATIC_PAIR = new Map<string, number>();
 for (let i = STATIC_COUNT; i >= 1; i--) {
-  STATIC_NAME.set(STATIC_TABLE[i][0], i);
-  STATIC_PAIR.set(`${STATIC_TABLE[i][0]}\n${STATIC_TABLE[i][1]}`, i);
+  STATIC_NAME.set(STATIC_TABLE[i]![0], i);
+  STATIC_PAIR.set(`${STATIC_TABLE[i]![0]}\n${STATIC_TABLE[i]![1]}`, i);
 }
 
 /**

@@ -27,12 +27,13 @@ export const EOS = 256;
 
 /** Appendix B's codes, derived canonically from the lengths: `codes[sym]`, `lengths[sym]` (0..256). */
 export function huffmanCodes(): { codes: number[]; lengths: number[] } {
-  const order = CODE_LENGTHS.map((_, s) => s).sort((a, b) => CODE_LENGTHS[a] - CODE_LENGTHS[b] || a - b);
+  const order = CODE_LENGTHS.map((_, s) => s).sort((a, b) => CODE_LENGTHS[a]! - CODE_LENGTHS[b]! || a - b);
   const codes = new Array<number>(CODE_LENGTHS.length).fill(0);
   let code = 0;
   for (let k = 1; k < order.length; k++) {
-    code = (code + 1) * 2 ** (CODE_LENGTHS[order[k]] - CODE_LENGTHS[order[k - 1]]);
-    codes[order[k]] = code;
+    const sym = order[k]!;
+    code = (code + 1) * 2 ** (CODE_LENGTHS[sym]! - CODE_LENGTHS[order[k - 1]!]!);
+    codes[sym] = code;
   }
   return { codes, lengths: CODE_LENGTHS.slice() };
 }
@@ -53,21 +54,21 @@ function buildTable(): Uint32Array {
   let nodes = 1;
   for (let sym = 0; sym <= EOS; sym++) {
     let node = 0;
-    for (let i = lengths[sym] - 1; i >= 0; i--) {
-      const bit = Math.floor(codes[sym] / 2 ** i) & 1;
+    for (let i = lengths[sym]! - 1; i >= 0; i--) {
+      const bit = Math.floor(codes[sym]! / 2 ** i) & 1;
       if (i === 0) { child[node * 2 + bit] = -(sym + 1); break; }
       if (child[node * 2 + bit] === 0) { child[node * 2 + bit] = nodes++; child.push(0, 0); }
-      node = child[node * 2 + bit];
+      node = child[node * 2 + bit]!;
     }
   }
   const accepting = new Uint8Array(nodes);
-  for (let node = 0, depth = 0; depth <= 7 && node >= 0; depth++) { accepting[node] = 1; node = child[node * 2 + 1]; }
+  for (let node = 0, depth = 0; depth <= 7 && node >= 0; depth++) { accepting[node] = 1; node = child[node * 2 + 1]!; }
   const table = new Uint32Array(nodes * 16);
   for (let state = 0; state < nodes; state++) {
     for (let nibble = 0; nibble < 16; nibble++) {
       let node = state, entry = 0;
       for (let i = 3; i >= 0; i--) {
-        const next = child[node * 2 + ((nibble >> i) & 1)];
+        const next = child[node * 2 + ((nibble >> i) & 1)]!;
         if (next >= 0) { node = next; continue; }
         const sym = -next - 1;
         if (sym === EOS) { entry |= FAIL; break; }
@@ -88,12 +89,12 @@ function buildTable(): Uint32Array {
 export function huffmanDecode(src: Uint8Array, start: number, end: number, out: Uint8Array): number {
   let state = 0, n = 0, entry = ACCEPT;
   for (let p = start; p < end; p++) {
-    const b = src[p];
-    entry = TABLE[(state << 4) | (b >> 4)];
+    const b = src[p]!;
+    entry = TABLE[(state << 4) | (b >> 4)]!;
     if (entry & FAIL) return -1;
     if (entry & EMIT) out[n++] = (entry >> 8) & 0xff;
     state = entry & 0xff;
-    entry = TABLE[(state << 4) | (b & 15)];
+    entry = TABLE[(state << 4) | (b & 15)]!;
     if (entry & FAIL) return -1;
     if (entry & EMIT) out[n++] = (entry >> 8) & 0xff;
     state = entry & 0xff;

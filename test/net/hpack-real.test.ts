@@ -17,7 +17,7 @@ afterEach(() => { while (closers.length) closers.pop()!(); });
 
 const pairs = (flat: string[]): Fields => {
   const out: Fields = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
   return out;
 };
 const port = (s: net.Server | http2.Http2Server) => (s.address() as AddressInfo).port;
@@ -35,7 +35,7 @@ async function recordingPair(tableSize: number, grpcAnswer: boolean) {
   const decoders: HpackDecoder[] = [];
   const theirs = new Map<number, Fields>(); // stream id -> the server's rawHeaders
   const server = http2.createServer({ settings: { headerTableSize: tableSize } });
-  server.on('stream', (stream, _headers, _flags, raw: string[]) => {
+  server.on('stream', (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
     theirs.set(stream.id!, pairs(raw));
     stream.resume();
     if (!grpcAnswer) { stream.respond({ ':status': 200 }); stream.end(); return; }
@@ -58,7 +58,7 @@ async function recordingPair(tableSize: number, grpcAnswer: boolean) {
       pending = Buffer.concat([pending, chunk]);
       if (skip > 0) { const n = Math.min(skip, pending.length); skip -= n; pending = pending.subarray(n); }
       while (pending.length >= 9) {
-        const len = pending.readUIntBE(0, 3), type = pending[3], flags = pending[4], sid = pending.readUInt32BE(5) & 0x7fffffff;
+        const len = pending.readUIntBE(0, 3), type = pending[3]!, flags = pending[4]!, sid = pending.readUInt32BE(5) & 0x7fffffff;
         if (pending.length < 9 + len) break;
         let payload = pending.subarray(9, 9 + len);
         pending = pending.subarray(9 + len);
@@ -66,7 +66,7 @@ async function recordingPair(tableSize: number, grpcAnswer: boolean) {
         if (type !== 1 && type !== 9) continue;
         if (type === 1) { // HEADERS: strip padding and priority
           let start = 0, end = payload.length;
-          if (flags & 0x08) { start = 1; end -= payload[0]; }
+          if (flags & 0x08) { start = 1; end -= payload[0]!; }
           if (flags & 0x20) start += 5;
           payload = payload.subarray(start, end);
           block = []; blockStream = sid;
@@ -75,7 +75,7 @@ async function recordingPair(tableSize: number, grpcAnswer: boolean) {
         if (flags & 0x04) { // END_HEADERS
           const fields: Fields = [];
           blocks.push(Buffer.concat(block));
-          decoder.decode(blocks[blocks.length - 1], (n, v) => fields.push([n, v]));
+          decoder.decode(blocks[blocks.length - 1]!, (n, v) => fields.push([n, v]));
           ours.set(blockStream, fields);
         }
       }
@@ -112,9 +112,9 @@ describe('decoding real clients\' header blocks', () => {
     expect(rec.ours.size).toBe(told.length);
     const ids = [...rec.ours.keys()];
     for (let k = 0; k < told.length; k++) {
-      const ours = rec.ours.get(ids[k])!;
-      expect(ours).toEqual(rec.theirs.get(ids[k])); // nghttp2's decoder, same bytes
-      expect(new Map(ours)).toEqual(new Map(told[k])); // what the client was told (its order is Node's)
+      const ours = rec.ours.get(ids[k]!)!;
+      expect(ours).toEqual(rec.theirs.get(ids[k]!)); // nghttp2's decoder, same bytes
+      expect(new Map(ours)).toEqual(new Map(told[k]!)); // what the client was told (its order is Node's)
     }
     // The representations this was meant to cover (RFC 7541 6.x), seen in the raw blocks:
     // a size update to 256 at a block's start (0x3f e1 01: 31 + 0x61 + 1 * 128 = 256) ...
@@ -123,8 +123,8 @@ describe('decoding real clients\' header blocks', () => {
     expect(rec.blocks.every((b) => b.includes(Buffer.from([0x1f, 0x08])))).toBe(true);
     // ... and the dynamic table, kept within 256 octets (entries evicted: x-long alone is 188).
     expect(rec.decoders.length).toBe(1);
-    expect(rec.decoders[0].tableLength).toBeGreaterThan(0);
-    expect(rec.decoders[0].tableSize).toBeLessThanOrEqual(256);
+    expect(rec.decoders[0]!.tableLength).toBeGreaterThan(0);
+    expect(rec.decoders[0]!.tableSize).toBeLessThanOrEqual(256);
   });
 
   it('@grpc/grpc-js client: unary calls with metadata on one channel', async () => {
@@ -144,15 +144,15 @@ describe('decoding real clients\' header blocks', () => {
     expect(rec.ours.size).toBe(4);
     const ids = [...rec.ours.keys()];
     for (let k = 0; k < 4; k++) {
-      const ours = rec.ours.get(ids[k])!;
-      expect(ours).toEqual(rec.theirs.get(ids[k]));
+      const ours = rec.ours.get(ids[k]!)!;
+      expect(ours).toEqual(rec.theirs.get(ids[k]!));
       const got = Object.fromEntries(ours);
       // the gRPC over HTTP/2 spec's request headers (PROTOCOL-HTTP2.md: Request-Headers), the call's metadata
-      expect(got).toMatchObject({ ':method': 'POST', ':scheme': 'http', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...told[k] });
+      expect(got).toMatchObject({ ':method': 'POST', ':scheme': 'http', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...told[k]! });
       expect(got[':authority']).toBe(`127.0.0.1:${rec.port}`);
     }
     // after the first call, the repeated fields are indexed from the dynamic table: blocks shrink
-    for (const b of rec.blocks.slice(1)) expect(b.length).toBeLessThan(rec.blocks[0].length / 2);
+    for (const b of rec.blocks.slice(1)) expect(b.length).toBeLessThan(rec.blocks[0]!.length / 2);
   });
 });
 
@@ -172,7 +172,7 @@ describe('encodeFields read by a real node:http2 client', () => {
         got = Buffer.concat([got, c]);
         let off = PREFACE;
         while (!answered && got.length >= off + 9) {
-          const len = got.readUIntBE(off, 3), type = got[off + 3], flags = got[off + 4];
+          const len = got.readUIntBE(off, 3), type = got[off + 3]!, flags = got[off + 4]!;
           if (got.length < off + 9 + len) break;
           if (type === 4 && !(flags & 1)) sock.write(frame(4, 1, 0, Buffer.alloc(0))); // ACK theirs
           if (type === 1) {
@@ -193,8 +193,8 @@ describe('encodeFields read by a real node:http2 client', () => {
     closers.push(() => { session.destroy(); server.close(); });
     const req = session.request({ ':method': 'POST', ':path': '/x' }, { endStream: true });
     const [gotHead, gotTrailers] = await Promise.all([
-      new Promise<string[]>((r) => req.on('response', (_h, _f, raw: string[]) => r(raw))),
-      new Promise<string[]>((r) => req.on('trailers', (_h, _f, raw: string[]) => r(raw))),
+      new Promise<string[]>((r) => req.on('response', (_h: unknown, _f: unknown, raw: string[]) => r(raw))),
+      new Promise<string[]>((r) => req.on('trailers', (_h: unknown, _f: unknown, raw: string[]) => r(raw))),
       new Promise<void>((r) => { req.resume(); req.on('end', r); }),
     ]);
     expect(pairs(gotHead)).toEqual(head);

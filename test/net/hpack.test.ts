@@ -51,7 +51,7 @@ describe('RFC 7541 Appendix C.2: header field representations', () => {
 const req1: Fields = [[':method', 'GET'], [':scheme', 'http'], [':path', '/'], [':authority', 'www.example.com']];
 const req2: Fields = [...req1, ['cache-control', 'no-cache']];
 const req3: Fields = [[':method', 'GET'], [':scheme', 'https'], [':path', '/index.html'], [':authority', 'www.example.com'], ['custom-key', 'custom-value']];
-const reqTables: Fields[] = [
+const reqTables: [Fields, Fields, Fields] = [
   [[':authority', 'www.example.com']],
   [['cache-control', 'no-cache'], [':authority', 'www.example.com']],
   [['custom-key', 'custom-value'], ['cache-control', 'no-cache'], [':authority', 'www.example.com']],
@@ -78,7 +78,7 @@ const loc = 'https://www.example.com', cookie = 'foo=ASDJKHQKBZXOQWEOPIUAXQWEOIU
 const resp1: Fields = [[':status', '302'], ['cache-control', 'private'], ['date', date1], ['location', loc]];
 const resp2: Fields = [[':status', '307'], ['cache-control', 'private'], ['date', date1], ['location', loc]];
 const resp3: Fields = [[':status', '200'], ['cache-control', 'private'], ['date', date2], ['location', loc], ['content-encoding', 'gzip'], ['set-cookie', cookie]];
-const respTables: Fields[] = [
+const respTables: [Fields, Fields, Fields] = [
   [['location', loc], ['date', date1], ['cache-control', 'private'], [':status', '302']],
   [[':status', '307'], ['location', loc], ['date', date1], ['cache-control', 'private']],
   [['set-cookie', cookie], ['content-encoding', 'gzip'], ['date', date2]],

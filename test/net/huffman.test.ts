@@ -27,10 +27,10 @@ describe('RFC 7541 Appendix B', () => {
 
   it('is a complete prefix code: Kraft sum exactly 1, no code a prefix of another', () => {
     let kraft = 0;
-    for (let s = 0; s <= EOS; s++) kraft += 2 ** -lengths[s];
+    for (let s = 0; s <= EOS; s++) kraft += 2 ** -lengths[s]!;
     expect(kraft).toBe(1);
-    const bits = codes.map((c, s) => c.toString(2).padStart(lengths[s], '0')).sort();
-    for (let i = 1; i < bits.length; i++) expect(bits[i].startsWith(bits[i - 1])).toBe(false);
+    const bits = codes.map((c, s) => c.toString(2).padStart(lengths[s]!, '0')).sort();
+    for (let i = 1; i < bits.length; i++) expect(bits[i]!.startsWith(bits[i - 1]!)).toBe(false);
   });
 });
 
@@ -38,7 +38,7 @@ describe('huffmanDecode (4 bits at a time)', () => {
   // Packs symbols with the code above, padding with ones (RFC 7541 5.2).
   function encode(syms: number[]): Uint8Array {
     let s = '';
-    for (const sym of syms) s += codes[sym].toString(2).padStart(lengths[sym], '0');
+    for (const sym of syms) s += codes[sym]!.toString(2).padStart(lengths[sym]!, '0');
     while (s.length % 8) s += '1';
     return Uint8Array.from(s.match(/.{8}/g) ?? [], (b) => parseInt(b, 2));
   }
