@@ -46,12 +46,12 @@ import { maxStringLength } from './limits';
     let t = <u32>load<u16>(p);
     if ((t & 0x80ff) == 0x2a) { // name, a one-byte length within the span and the string limit
       let n = <usize>(t >> 8);
-      if (n <= end - p - 2) {
-        if (n <= maxStringLength) {
-          store<u32>(span, <u32>(p + 2), SPAN_NAME_PTR);
-          store<u32>(span, <u32>n, SPAN_NAME_LEN);
-          p += 2 + n;
-        }
+      // n <= end - p - 2 and n <= maxStringLength: the top bit of either difference taken in 64
+      // bits (both operands under 2^32) tells it went below zero; one branch for the two
+      if ((((<u64>(end - p - 2) - <u64>n) | (<u64>maxStringLength - <u64>n)) >> 63) == 0) {
+        store<u32>(span, <u32>(p + 2), SPAN_NAME_PTR);
+        store<u32>(span, <u32>n, SPAN_NAME_LEN);
+        p += 2 + n;
       }
     }
   }
