@@ -67,6 +67,12 @@ let dimWords: i32 = 0;
 let dimSlots: usize = 0;
 let peerCount: i32 = 0;
 let peerSlots: usize = 0;
+// The span-record offsets of the first PEER_FIRST peer-attribute slots that exist, the last
+// repeated when fewer (upsertPeer): globals, not a table in memory (static data moves the heap).
+let peerOffset0: usize = 0;
+let peerOffset1: usize = 0;
+let peerOffset2: usize = 0;
+let peerOffset3: usize = 0;
 let dbCount: i32 = 0;
 let dbSlots: usize = 0;
 let peerServiceSlot: i32 = -1;
@@ -108,20 +114,20 @@ export function configureServiceGraphs(
   let copy = heap.alloc(<usize>n * 4);
   memory.copy(copy, slots, <usize>n * 4);
   dimSlots = copy;
-  peerCount = peers;
   peerSlots = copy + (<usize>dims << 2);
   dbSlots = peerSlots + (<usize>peers << 2);
   let fixed = dbSlots + (<usize>dbs << 2);
+  peerCount = compactSlots(peerSlots, peers);
+  if (peerCount > 0) {
+    peerOffset0 = peerOffsetAt(0);
+    peerOffset1 = peerOffsetAt(1);
+    peerOffset2 = peerOffsetAt(2);
+    peerOffset3 = peerOffsetAt(3);
+  }
   // The database-name slots that exist (-1: none), in order; the first DB_FIRST also as record
   // offsets (upsertDatabase), the last repeated when fewer: looked at again after itself, a slot
   // finds nothing new.
-  let valid = 0;
-  for (let q = 0; q < dbs; q++) {
-    let slot = load<i32>(dbSlots + (<usize>q << 2));
-    if (slot < 0) continue;
-    store<i32>(dbSlots + (<usize>valid << 2), slot);
-    valid++;
-  }
+  let valid = compactSlots(dbSlots, dbs);
   dbCount = valid;
   for (let q = 0; q < DB_FIRST && valid > 0; q++) {
     let slot = <usize>load<i32>(dbSlots + (<usize>min(q, valid - 1) << 2));
@@ -230,17 +236,47 @@ export function upsertDimensions(e: usize, resource: usize, span: usize, client:
   }
 }
 
-function upsertPeer(e: usize, span: usize): void {
-  let n = peerCount;
-  let slots = peerSlots;
-  for (let p = 0; p < n; p++) {
-    let s = spanSlot(span, load<i32>(slots + (<usize>p << 2)));
-    if (s != 0) {
-      setId(e, E_PEER, slotValueId(s));
-      return;
-    }
+/** Moves the slots (i32) that exist (not -1) of the `n` at `slots` to its front, in order; returns their count. */
+function compactSlots(slots: usize, n: i32): i32 {
+  let valid = 0;
+  for (let q = 0; q < n; q++) {
+    let slot = load<i32>(slots + (<usize>q << 2));
+    if (slot < 0) continue;
+    store<i32>(slots + (<usize>valid << 2), slot);
+    valid++;
   }
+  return valid;
 }
+
+/** The span-record offset of the `q`th peer slot that exists (the last one when fewer). */
+function peerOffsetAt(q: i32): usize {
+  return SPAN_SLOTS + <usize>load<i32>(peerSlots + (<usize>min(q, peerCount - 1) << 2)) * SLOT_SIZE;
+}
+
+/** The first peer attribute the span has names a virtual node should the entry expire unpaired. */
+// @ts-ignore: decorator
+@inline function upsertPeer(e: usize, span: usize): void {
+  // The first PEER_FIRST slots in straight line (as a loop, ~14 instructions a slot with V8's
+  // bounds and stack checks), any further ones in a loop.
+  let n = peerCount;
+  if (n == 0) return;
+  let s = span + peerOffset0;
+  if (load<u32>(s) == 0) s = span + peerOffset1;
+  if (load<u32>(s) == 0) s = span + peerOffset2;
+  if (load<u32>(s) == 0) s = span + peerOffset3;
+  if (load<u32>(s) == 0) {
+    if (n <= PEER_FIRST) return;
+    let slots = peerSlots;
+    let p = PEER_FIRST;
+    for (; p < n; p++) {
+      s = spanSlot(span, load<i32>(slots + (<usize>p << 2)));
+      if (s != 0) break;
+    }
+    if (p == n) return;
+  }
+  setId(e, E_PEER, slotValueId(s));
+}
+const PEER_FIRST: i32 = 4;
 
 /** host:port from network.peer.address and network.peer.port, interned. */
 function addressWithPort(host: usize, port: usize): u32 {
@@ -492,8 +528,9 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
       if (e != staged) discard(e, h);
       continue;
     }
-    // The peer names a virtual node when the entry expires unpaired: only a waiting entry needs it.
-    upsertPeer(e, span);
+    // The peer names a virtual node when the entry expires unpaired (expire()): only a waiting
+    // client or root server span's entry needs it.
+    if (client || load<u32>(span, SPAN_PARENT_ID) == 0) upsertPeer(e, span);
     if (e == staged && insert(h) == 0) countPair(dropped, client ? service : 0, client ? 0 : service, REASON_NONE, w, now);
   }
 }
