@@ -8,6 +8,7 @@ import {
   RES_SLOTS, SPAN_SLOTS, SLOT_SIZE,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
+import { edgeTraceSum, edgeKeyHash } from './hash';
 import {
   initRecentSpans, nextBatch, remember, recall, recalledService, R_ERROR,
 } from './recentspans';
@@ -409,11 +410,12 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
  * instructions per span (callgrind), the loop's locals spilled around it.
  */
 // @ts-ignore: decorator
-@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64): void {
-  if (load<u32>(span, SPAN_TRACE_ID) == 0 || load<u32>(span, SPAN_ID) == 0) return;
+@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
+  let id = <usize>load<u32>(span, SPAN_ID);
+  if (load<u32>(span, SPAN_TRACE_ID) == 0 || id == 0) return;
   buildKey(span, SPAN_ID);
   let h = load<u32>(span, SPAN_ID_HASH); // self time's hash of the same key, when it ran
-  if (h == 0) h = keyHash(key);
+  if (h == 0) h = edgeKeyHash(traceSum, id);
   let service = serviceId(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
   remember(key, h, service, kind | failed, span, i);
@@ -440,6 +442,10 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
 }
 
+/** From a span record's id field to self time's hash of its key (staging.ts). */
+const ID_TO_HASH: usize = SPAN_ID_HASH - SPAN_ID;
+assert(SPAN_PARENT_HASH - SPAN_PARENT_ID == ID_TO_HASH);
+
 /** `now` is <u32>(nowMs / 1000), computed by the caller: computed here, V8 sank it into the loop (once per span). */
 export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
@@ -460,11 +466,13 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     span += stride;
     if (skipped(span)) continue;
     let kind = load<u32>(span, SPAN_KIND);
-    let client = kind == KIND_CLIENT || kind == KIND_PRODUCER;
+    let client = kind - KIND_CLIENT <= KIND_PRODUCER - KIND_CLIENT; // unsigned: one compare
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
     if (!hasServiceName(resource)) continue;
+    // A span's own key and its parent's share the trace id's part of their hash.
+    let traceSum = edgeTraceSum(<usize>load<u32>(span, SPAN_TRACE_ID));
     // Clients and producers wait in the store, where their children find them.
-    if (!client) rememberSpan(span, i, resource, kind, now, nowMs);
+    if (!client) rememberSpan(span, i, resource, kind, now, nowMs, traceSum);
     let server = kind == KIND_SERVER || kind == KIND_CONSUMER;
     if (!client && !server && !infer) continue;
     if (changetype<usize>(f) != 0 && !keeps(f, resource, span)) {
@@ -475,9 +483,10 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     let w = mult < 0 && !ts ? 1 : spanMultiplier(resource, span, mult, ts);
     if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
     if (!client && !server) continue;
-    buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
-    let h = load<u32>(span + (client ? SPAN_ID_HASH : SPAN_PARENT_HASH)); // self time's hash of the same key, when it ran
-    if (h == 0) h = keyHash(k);
+    let idField = client ? SPAN_ID : SPAN_PARENT_ID;
+    buildKey(span, idField);
+    let h = load<u32>(span + idField + ID_TO_HASH); // self time's hash of the same key, when it ran
+    if (h == 0) h = edgeKeyHash(traceSum, <usize>load<u32>(span + idField));
     // A span with no entry waiting is first filled in outside the store: a database call
     // completes on its own and never needs a place, even with the store full (as in Tempo).
     let e = find(k, h);
