@@ -21,7 +21,7 @@ import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generati
 import { memoValueId } from './valuememo';
 import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
 import { recordExemplar } from './exemplars';
-import { observeWorstEdge } from './worst';
+import { observeWorst } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { Native, nativeOf, observeNative, histogramCost, nativeOffset } from './nativehistogram';
@@ -378,23 +378,30 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   let trace = traceOf(e);
   let index = recordIndexOf(t, record);
   let generation = generationOf(record);
-  let latency = load<f64>(e, E_SERVER_LATENCY);
-  let i = observe(buckets, r + (SG_V_SERVER_SUM << 3), r + (SG_V_BUCKETS << 3), latency, w);
-  let serverBucket = i;
+  let serverSeconds = load<f64>(e, E_SERVER_LATENCY);
+  let clientSeconds = load<f64>(e, E_CLIENT_LATENCY);
   let nativeFirst = SG_V_BUCKETS + SG_HISTOGRAMS * buckets.count;
-  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 0), latency, w, nowMs);
-  recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, <u32>i, trace, trace + 16, latency, nowMs);
-  latency = load<f64>(e, E_CLIENT_LATENCY);
-  i = observe(buckets, r + (SG_V_CLIENT_SUM << 3), r + (SG_V_BUCKETS << 3) + b, latency, w);
-  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 1), latency, w, nowMs);
-  recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, latency, nowMs);
-  observeWorstEdge(e, index, generation, <u32>serverBucket, <u32>i, trace, nowMs);
+  let serverBucket = <u32>observe(buckets, r + (SG_V_SERVER_SUM << 3), r + (SG_V_BUCKETS << 3), serverSeconds, w);
+  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 0), serverSeconds, w, nowMs);
+  let clientBucket = EXEMPLAR_HISTOGRAM_STRIDE + <u32>observe(buckets, r + (SG_V_CLIENT_SUM << 3), r + (SG_V_BUCKETS << 3) + b, clientSeconds, w);
+  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 1), clientSeconds, w, nowMs);
+  if (trace != 0) { // one test for the exemplars and the worst trace, as span metrics does
+    recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, serverBucket, trace, trace + 16, serverSeconds, nowMs);
+    recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, clientBucket, trace, trace + 16, clientSeconds, nowMs);
+    // The slowest by server span duration, or, on an edge without one (a virtual server: the
+    // client span alone), by client span duration; failed when either side was.
+    let byClient = serverSeconds == 0 && clientSeconds > 0;
+    observeWorst(
+      EXEMPLAR_TABLE_EDGES, index, generation, byClient ? clientBucket : serverBucket, trace, trace + 16,
+      byClient ? clientSeconds : serverSeconds, nowMs, (load<u32>(e, E_FLAGS) & F_FAILED) != 0,
+    );
+  }
   if ((options & SG_OPT_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
     // Time in the queue: consumer start minus producer end; not observed when not positive.
     let seconds = durationSeconds(load<u64>(e, E_CLIENT_END), load<u64>(e, E_SERVER_START));
     if (seconds > 0) {
       store<f64>(r, load<f64>(r, SG_V_MESSAGING_COUNT << 3) + w, SG_V_MESSAGING_COUNT << 3);
-      i = observe(buckets, r + (SG_V_MESSAGING_SUM << 3), r + (SG_V_BUCKETS << 3) + 2 * b, seconds, w);
+      let i = observe(buckets, r + (SG_V_MESSAGING_SUM << 3), r + (SG_V_BUCKETS << 3) + 2 * b, seconds, w);
       if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 2), seconds, w, nowMs);
       recordExemplar(
         EXEMPLAR_TABLE_EDGES, index, generation, 2 * EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, seconds, nowMs,
