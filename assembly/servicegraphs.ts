@@ -307,9 +307,11 @@ const DB_OFFSETS: usize = memory.data(DB_FIRST * 8);
 /**
  * A client span with a database attribute is a database call: the edge completes from this
  * span alone, named by peer.service, server.address, network.peer.address[:port], or the
- * database attribute, in that order of preference.
+ * database attribute, in that order of preference. Inline in the span loop, its only caller
+ * (as a call: ~14 instructions per span more, callgrind).
  */
-function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
+// @ts-ignore: decorator
+@inline function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
   // The first DB_FIRST slots in straight line (as a loop, V8 spent its bounds and stack checks on
   // every client span that is not a database call), any further ones in a loop.
   let n = dbCount;
