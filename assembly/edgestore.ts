@@ -185,7 +185,8 @@ export function insertStaged(h: u32): usize {
 }
 
 /** Frees entry `e` (found under hash `h`): off the list, out of the index, onto the free list. */
-export function remove(e: usize, h: u32): void {
+// @ts-ignore: decorator
+@inline export function remove(e: usize, h: u32): void {
   let ref = <u32>((e - entries) / stride) + 1;
   let prev = load<u32>(e, E_PREV);
   let next = load<u32>(e, E_NEXT);
