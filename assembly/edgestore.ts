@@ -149,7 +149,8 @@ export function stage(key: usize, expires: f64): usize {
 }
 
 /** Moves the staged entry into the store; 0 when the store is full (max_items entries). */
-export function insertStaged(h: u32): usize {
+// @ts-ignore: decorator
+@inline export function insertStaged(h: u32): usize {
   let ref = freeHead;
   if (ref != 0) {
     freeHead = load<u32>(entryAt(ref - 1), E_NEXT);
