@@ -21,7 +21,8 @@ const ENTRY: usize = M_BYTES + MAX_BYTES;
 const MEMO: usize = memory.data(<i32>(MEMO_SLOTS * ENTRY));
 
 /** slotValueId(s) for watched-attribute slot record `s` (non-zero), through the memo. */
-export function memoValueId(s: usize): u32 {
+// @ts-ignore: decorator
+@inline export function memoValueId(s: usize): u32 {
   let p = <usize>load<u32>(s);
   let n = <usize>load<u32>(s, 4);
   if (n < 8 || n > MAX_BYTES) return slotValueId(s);
