@@ -85,6 +85,11 @@ export interface CallTransport {
   respond(status: number, fields: ResponseFields, body?: string): void;
   /** RST_STREAM CANCEL. */
   cancel(): void;
+  /**
+   * The call holds budget for a message of `bytes` (prefix included): the transport may let the
+   * stream receive that much (its flow-control window); absent where the transport's window is fixed.
+   */
+  expect?(bytes: number): void;
 }
 
 /** What the transport tells a call. */
@@ -208,13 +213,16 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
           finish(Code.RESOURCE_EXHAUSTED, `request message of ${msg.length} bytes is larger than the limit of ${maxBodyBytes} bytes`, 'too_large');
         } else if (!(ticket = budget.acquire(PREFIX_BYTES + msg.length))) {
           finish(Code.UNAVAILABLE, throttledMessage(), 'throttled', budget.retryAfterMs);
-        } else if (limits.stalled_request_timeout > 0 && !msg.complete) {
-          // The call holds budget now: the rest of its message must keep coming.
-          const stalledMs = limits.stalled_request_timeout;
-          stall = watchdog.start(stalledMs, () => {
-            ctx.cut('stalled', { stalled_request_timeout_ms: stalledMs, remote: call.remoteAddress });
-            finish(Code.UNAVAILABLE, `no request bytes for ${stalledMs} ms: call cut (otlp.stalled_request_timeout)`, null);
-          });
+        } else if (!msg.complete) {
+          // The call holds budget now: the whole message may come, and must keep coming.
+          call.expect?.(PREFIX_BYTES + msg.length);
+          if (limits.stalled_request_timeout > 0) {
+            const stalledMs = limits.stalled_request_timeout;
+            stall = watchdog.start(stalledMs, () => {
+              ctx.cut('stalled', { stalled_request_timeout_ms: stalledMs, remote: call.remoteAddress });
+              finish(Code.UNAVAILABLE, `no request bytes for ${stalledMs} ms: call cut (otlp.stalled_request_timeout)`, null);
+            });
+          }
         }
       },
       end() {

@@ -7,7 +7,9 @@
 // several objects per call, and cost twice the CPU per span with gzip.
 //
 // The per-call logic (header checks, deadlines, budget, the message, ingest, the answer) is
-// grpc-call.ts's; here it runs on node:http2's streams, through a CallTransport each.
+// grpc-call.ts's; here it runs on node:http2's streams, through a CallTransport each. On a
+// plaintext port, connections that open with the HTTP/2 preface are served without node:http2
+// (grpc-h2c.ts, net/h2c.ts) and run the same call logic; TLS ports stay on node:http2.
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { encodeExportResponse } from '../otlp/response.js';
@@ -23,6 +25,7 @@ import { GrpcSessions, type KeptConnection } from './grpc-sessions.js';
 import { Watchdog } from '../net/watchdog.js';
 import { warnEvery } from '../net/warn.js';
 import { callHandler, type CallTransport } from './grpc-call.js';
+import { installH2c } from './grpc-h2c.js';
 import { ACCEPT_ENCODING, frame, GRPC_CONTENT_TYPE } from './grpc-wire.js';
 
 export { EXPORT_METHOD_PATH, notTracesGrpcMessage, TRACE_SERVICE_NAME } from './grpc-call.js';
@@ -30,6 +33,11 @@ export { EXPORT_METHOD_PATH, notTracesGrpcMessage, TRACE_SERVICE_NAME } from './
 export type GrpcReceiverOptions = ReceiverOptions;
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+/** What a call may send before its message's prefix has come and the budget holds it (SETTINGS_INITIAL_WINDOW_SIZE). */
+const INITIAL_WINDOW_SIZE = 1 << 20;
+/** SETTINGS_MAX_HEADER_LIST_SIZE of the plaintext port: a request's header fields, 32 bytes each counted besides their text (RFC 9113 §6.5.2). */
+const MAX_HEADER_LIST_SIZE = 65536;
 
 /** A header's value when it has exactly one. */
 function single(v: string | string[] | undefined): string | undefined {
@@ -114,7 +122,7 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
     // Room for many calls in flight on one connection (OTLP exporters keep one channel).
     maxSessionMemory: 64,
     settings: {
-      initialWindowSize: 1 << 20,
+      initialWindowSize: INITIAL_WINDOW_SIZE,
       ...(limits.max_concurrent_streams > 0 ? { maxConcurrentStreams: limits.max_concurrent_streams } : {}),
     },
   };
@@ -124,6 +132,13 @@ export async function startGrpcReceiver(options: GrpcReceiverOptions): Promise<R
       ...(tls.clientCa !== undefined ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
     })
     : http2.createServer(serverOptions);
+  // Plaintext: h2c connections are served by grpc-h2c.ts (node:http2 takes the rest); TLS stays on node:http2.
+  if (!tls) {
+    installH2c({
+      server, okMessage: okFrame, startCall, sessions,
+      settings: { maxConcurrentStreams: limits.max_concurrent_streams, initialWindowSize: INITIAL_WINDOW_SIZE, maxHeaderListSize: MAX_HEADER_LIST_SIZE },
+    });
+  }
   server.on('session', (session: http2.ServerHttp2Session) => {
     const connection: KeptConnection = {
       close: () => session.close(),
