@@ -13,7 +13,7 @@ import { intern, internInline, retain, stringPtr, stringLen, MISSING, MAX_VALUE_
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
-import { observeWorst, STATUS_CODE_ERROR } from './worst';
+import { worstWindow, worstWindowKey, worstNow, observeWorstIn, STATUS_CODE_ERROR } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './targetinfo';
@@ -287,6 +287,10 @@ function aggregateAll(nowMs: f64, now: u32): void {
   let spanBytes = <usize>(SM_KEY_DIMENSIONS + extraWords) << 2;
   let keyBytes = <usize>t.keyWords << 2;
   let stride = spanStride;
+  // The worst-trace window of nowMs, once for the request.
+  worstWindow(nowMs);
+  let windowKey = worstWindowKey();
+  let windowNow = worstNow();
   let span = spanAt(0) - stride;
   for (let i: u32 = 0; i < count; i++) {
     span += stride;
@@ -347,9 +351,9 @@ function aggregateAll(nowMs: f64, now: u32): void {
       let generation = generationOf(record);
       let spanId = <usize>load<u32>(span, SPAN_ID);
       recordExemplar(EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs);
-      observeWorst(
-        EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs,
-        load<u32>(span, SPAN_STATUS_CODE) == STATUS_CODE_ERROR,
+      observeWorstIn(
+        EXEMPLAR_TABLE_SPAN_METRICS, index, <u32>b, trace, spanId, seconds,
+        load<u32>(span, SPAN_STATUS_CODE) == STATUS_CODE_ERROR, windowKey, windowNow,
       );
     }
     if (selfTime) noteSpan(span, record, w, nowMs);
