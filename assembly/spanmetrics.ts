@@ -236,25 +236,32 @@ const PLAIN_INTRINSICS: u32 = I_SERVICE | I_SPAN_NAME | I_SPAN_KIND | I_STATUS_C
 /** Aggregates the staged spans at `nowMs`; `now` is its whole seconds (from the caller: V8 put the division in the loop). */
 export function aggregateSpanMetrics(nowMs: f64, now: u32): void {
   // With the default intrinsics and without the options below, the same loop compiled with
-  // their checks folded away: fewer branches and fewer values for V8 to keep per span.
+  // their checks folded away: fewer branches and fewer values for V8 to keep per span. Self time
+  // (infer_edges' companion) has a copy of its own.
   let plain = intrinsics == PLAIN_INTRINSICS && normalizeMode != NORMALIZE_ON && changetype<usize>(filter) == 0
     && mapCount == 0 && !targetInfoEnabled() && !stageScopes
-    && histDimCount == 0 && !tracking && !selfTimeOn && changetype<usize>(native) == 0
+    && histDimCount == 0 && !tracking && changetype<usize>(native) == 0
     && changetype<usize>(callsTable) == 0 && changetype<usize>(eventsTable) == 0 && multiplierSlot < 0 && !tracestate;
-  if (plain) aggregatePlain(nowMs, now);
-  else aggregateAll(nowMs, now);
+  if (!plain) aggregateAll(nowMs, now);
+  else if (selfTimeOn) aggregatePlainSelfTime(nowMs, now);
+  else aggregatePlain(nowMs, now);
 }
 
 function aggregatePlain(nowMs: f64, now: u32): void {
-  aggregate(nowMs, now, true);
+  aggregate(nowMs, now, true, false);
+}
+
+/** aggregatePlain with self time (selftime.ts), as infer_edges' users turn it on. */
+function aggregatePlainSelfTime(nowMs: f64, now: u32): void {
+  aggregate(nowMs, now, true, true);
 }
 
 function aggregateAll(nowMs: f64, now: u32): void {
-  aggregate(nowMs, now, false);
+  aggregate(nowMs, now, false, selfTimeOn);
 }
 
 // @ts-ignore: decorator
-@inline function aggregate(nowMs: f64, now: u32, plain: bool): void {
+@inline function aggregate(nowMs: f64, now: u32, plain: bool, selfTime: bool): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
   // reload each one per span.
   let f = plain ? changetype<Filter>(0) : filter;
@@ -274,7 +281,6 @@ function aggregateAll(nowMs: f64, now: u32): void {
   let histSlots = histDimSlots;
   let firstHist = dims + callsDimCount;
   let track = !plain && tracking;
-  let selfTime = !plain && selfTimeOn;
   let b0 = buckets;
   let nat = plain ? changetype<Native>(0) : native;
   let natAt = nativeAt;
