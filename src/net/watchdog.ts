@@ -43,15 +43,30 @@ export class Watchdog {
 
   /** Calls `fire` once `ms` (> 0) have passed, unless the watch is stopped first. */
   start(ms: number, fire: () => void): Watch {
-    const w: Watch = { deadline: performance.now() + ms, ms, fire, lane: undefined, prev: undefined, next: undefined };
-    let lane = this.lanes.get(ms);
+    const w = this.watch(ms, fire);
+    this.restart(w);
+    return w;
+  }
+
+  /** A watch not yet started: restart() starts it, as often as needed (one object for a deadline set again and again). */
+  watch(ms: number, fire: () => void): Watch {
+    return { deadline: Infinity, ms, fire, lane: undefined, prev: undefined, next: undefined };
+  }
+
+  /** Starts the watch's `ms` from now, whether it is running (as refresh), stopped or fired. */
+  restart(w: Watch): void {
+    if (w.lane !== undefined) {
+      this.refresh(w);
+      return;
+    }
+    w.deadline = performance.now() + w.ms;
+    let lane = this.lanes.get(w.ms);
     if (lane === undefined) {
-      lane = { ms, head: undefined, tail: undefined };
-      this.lanes.set(ms, lane);
+      lane = { ms: w.ms, head: undefined, tail: undefined };
+      this.lanes.set(w.ms, lane);
     }
     append(lane, w);
     if (w.deadline < this.armedFor) this.arm(w.deadline);
-    return w;
   }
 
   /** Starts the watch's `ms` again from now (setTimeout's refresh()); nothing once it stopped or fired. */

@@ -2,8 +2,10 @@
 // HTTP/1.1 with a Content-Length protobuf body, is read straight off the connection, and the rest
 // of the time node:http reads it. A bare node:http server spends about as much CPU per 512-span
 // request as the core does (an IncomingMessage and a ServerResponse stream per request, a copy of
-// every body chunk by its parser); this path keeps the socket's own chunks and copies them once,
-// into the core's input buffer, and answers with one write of a prepared response.
+// every body chunk by its parser); this path has the kernel write each connection's bytes into a
+// buffer of its own, reused from request to request (net/reads.ts: no ArrayBuffer per read, which
+// drove V8 to a full GC every ~125 requests), copies the body once, into the core's input buffer,
+// and answers with one write of a prepared response.
 //
 // It takes only what it can read without doubt: a request line and headers complete in the bytes
 // at hand, all visible ASCII, an exact request line, one Host, one Content-Length, and nothing it
@@ -11,12 +13,14 @@
 // Anything else, from the first byte of that request on, and the connection with it, goes to
 // node:http's own connection handler, which answers as it always did (400, 404, 405, 408, 413,
 // 415, 429, 431, 100-continue, chunked bodies, JSON): a connection handed over stays there.
-// The limits are the node:http path's, checked on one timer for all connections: read_header_timeout
-// and read_timeout (408, counted read_timeout), write_timeout and stalled_request_timeout (cut,
-// counted), idle_timeout (closed).
+// The limits are the node:http path's, on the receiver's Watchdog (net/watchdog.ts) with its other
+// deadlines: read_header_timeout and read_timeout (408, counted read_timeout), write_timeout and
+// stalled_request_timeout (cut, counted), idle_timeout (closed).
 import http from 'node:http';
 import type net from 'node:net';
 import type { BudgetTicket } from './budget.js';
+import { BufferPool, readInto, userReads } from '../net/reads.js';
+import type { Watch, Watchdog } from '../net/watchdog.js';
 
 /** What the fast path answers a complete request with. */
 export interface FastAnswer {
@@ -35,8 +39,13 @@ export interface FastPathOptions {
   accepts(contentType: string, encoding: string | undefined, authorization: string | undefined): boolean;
   /** Budget for a declared body, or undefined when full (node:http then answers 429). */
   acquire(bytes: number): BudgetTicket | undefined;
-  /** Hands a complete body (the chunks it came in) to the ingest path, counts it, and says what to answer. */
-  answer(chunks: readonly Uint8Array[], encoding: string | undefined): FastAnswer;
+  /**
+   * Hands a complete body to the ingest path, counts it, and says what to answer. The body is a
+   * view of the connection's read buffer, which the next read overwrites: ingest it before returning.
+   */
+  answer(body: Uint8Array, encoding: string | undefined): FastAnswer;
+  /** The receiver's one timer for deadlines. */
+  watchdog: Watchdog;
   write_timeout: number;
   stalled_request_timeout: number;
   /** A request cut by write_timeout or stalled_request_timeout: counted and logged (the socket is destroyed here). */
@@ -73,27 +82,43 @@ const INTERNAL_ERROR: FastAnswer = { status: 500, contentType: 'text/plain; char
 const IDLE = 0;
 const BODY = 1;
 
+/** Reads land in buffers whose lengths are multiples of this (Node's own read size). */
+const READ_UNIT = 64 * 1024;
+/** Room for a head before the body, so that a request as large as the last fits the same buffer. */
+const HEAD_ROOM = 16 * 1024;
+/**
+ * A connection keeps its buffer between requests (the next one lands in it, no copy) while all
+ * connections' buffers together are under HELD_MAX and its own under KEEP_MAX; otherwise its next
+ * request's first read lands in the shared buffer and is copied into a buffer taken then.
+ */
+const HELD_MAX = 16 * 1024 * 1024;
+const KEEP_MAX = 1024 * 1024;
+
 interface Connection {
   readonly socket: net.Socket;
   state: typeof IDLE | typeof BODY;
-  /** Body bytes declared and read so far, the chunks they came in (views of the socket's buffers). */
+  /** Where reads land: `own`, or the shared buffer between requests when it has none. */
+  buf: Buffer;
+  own: Buffer | undefined;
+  /** The bytes at hand not yet taken: buf[start, end). In BODY, the body starts at `start`. */
+  start: number;
+  end: number;
+  /** The body's declared length (BODY). */
   need: number;
-  have: number;
-  readonly chunks: Buffer[];
   encoding: string | undefined;
   ticket: BudgetTicket | undefined;
-  /** performance.now() when the connection opened or its last answer was written (IDLE), or its request began (BODY). */
-  since: number;
-  /** performance.now() at the end of the last request's headers (write_timeout runs from there). */
-  headEnd: number;
-  /** When bytes last came (as seen by the timer), and whether some came since it last looked. */
-  lastProgress: number;
-  progressed: boolean;
   answered: number;
   /** The server is closing: answer the request in progress with Connection: close, then end. */
   closeAfter: boolean;
   paused: boolean;
-  onData: (chunk: Buffer) => void;
+  /** node:http has the connection: bytes that still come here are passed on as 'data'. */
+  handedOver: boolean;
+  /** The deadlines: headers of the first request, keep-alive, and a request's write, stall and read limits. */
+  readonly first: Watch;
+  readonly idle: Watch;
+  readonly write: Watch;
+  readonly stall: Watch;
+  readonly read: Watch;
   onEnd: () => void;
   onClose: () => void;
   onDrain: () => void;
@@ -173,18 +198,29 @@ function currentDate(): string {
   return date;
 }
 
+
+/** The buffer between requests of connections that hold none: a read lands there and is taken or moved before the next. */
+let shared: Buffer | undefined;
+/** Buffers of closed connections, for new ones. */
+const pool = new BufferPool(4 * 1024 * 1024, KEEP_MAX);
+
 /**
  * Takes over `server`'s connections (plain HTTP only: TLS stays on node:http) and returns what its
  * close() needs. Call before the server listens and before anything else listens for 'connection'.
  */
 export function installFastPath(o: FastPathOptions): FastPath | undefined {
-  const { server } = o;
+  const { server, watchdog } = o;
   const handlers = server.listeners('connection');
-  if (handlers.length !== 1) return undefined; // not node:http as this was written against: leave it
+  // Not node:http as this was written against, or a Node whose sockets cannot read into our buffers: leave it.
+  if (handlers.length !== 1 || !userReads()) return undefined;
   const nodeHandler = handlers[0] as (socket: net.Socket) => void;
   server.removeListener('connection', nodeHandler);
   const connections = new Set<Connection>();
   let closing = false;
+  /** Bytes of the connections' own buffers. */
+  let held = 0;
+  shared ??= Buffer.allocUnsafeSlow(READ_UNIT);
+  const scratch = shared;
 
   /** The prepared answers, by FastAnswer (the receiver answers success with one constant object). */
   const prepared = new WeakMap<FastAnswer, { date: string; keepAlive: Buffer }>();
@@ -213,34 +249,56 @@ export function installFastPath(o: FastPathOptions): FastPath | undefined {
     return p.keepAlive;
   };
 
+  // The limits: each fires no sooner than its limit after it was set (net/watchdog.ts).
+  const headers = (): number => server.headersTimeout || Infinity;
+  const request = (): number => server.requestTimeout || Infinity;
+  const writeLimit = o.write_timeout > 0 ? o.write_timeout : Infinity;
+  const stallLimit = o.stalled_request_timeout > 0 ? o.stalled_request_timeout : Infinity;
+  const arm = (w: Watch): void => {
+    if (w.ms !== Infinity) watchdog.restart(w);
+  };
+
+  const giveBack = (c: Connection): void => {
+    if (c.own === undefined) return;
+    held -= c.own.length;
+    pool.give(c.own);
+    c.own = undefined;
+  };
+
   const release = (c: Connection): void => {
     c.ticket?.release();
     c.ticket = undefined;
-    c.chunks.length = 0;
   };
 
   const forget = (c: Connection): void => {
     connections.delete(c);
     const s = c.socket;
-    s.removeListener('data', c.onData);
     s.removeListener('end', c.onEnd);
     s.removeListener('close', c.onClose);
     s.removeListener('drain', c.onDrain);
-    if (connections.size === 0) stopTimer();
+    watchdog.stop(c.first);
+    watchdog.stop(c.idle);
+    watchdog.stop(c.write);
+    watchdog.stop(c.stall);
+    watchdog.stop(c.read);
   };
 
-  /** node:http takes the connection from `rest` on (the first byte of a request it reads whole). */
-  const handOver = (c: Connection, rest: Buffer): void => {
+  /** node:http takes the connection from the bytes at hand on (the first byte of a request it reads whole). */
+  const handOver = (c: Connection): void => {
+    const rest = c.end > c.start ? Buffer.from(c.buf.subarray(c.start, c.end)) : undefined;
+    c.handedOver = true;
+    c.start = c.end = 0;
     forget(c);
     release(c);
+    c.socket.on('close', () => giveBack(c)); // read into until the handle closes (node:http's parser reads on top of it)
     nodeHandler.call(server, c.socket);
-    if (rest.length > 0) c.socket.emit('data', rest);
+    if (rest !== undefined) c.socket.emit('data', rest);
   };
 
-  const complete = (c: Connection): void => {
+  const complete = (c: Connection, body: Uint8Array): void => {
     let answer: FastAnswer;
     try {
-      answer = o.answer(c.chunks, c.encoding);
+      answer = o.answer(body, c.encoding);
     } catch (err) {
       // answer() catches everything itself; this is the last line of defence (as node:http's path has).
       o.onError(err);
@@ -250,8 +308,10 @@ export function installFastPath(o: FastPathOptions): FastPath | undefined {
       release(c);
     }
     c.state = IDLE;
-    c.since = performance.now();
     c.answered++;
+    watchdog.stop(c.stall);
+    watchdog.stop(c.read);
+    arm(c.idle);
     const s = c.socket;
     if (c.closeAfter) {
       s.end(bytesOf(answer, false));
@@ -262,96 +322,81 @@ export function installFastPath(o: FastPathOptions): FastPath | undefined {
       c.paused = true;
       s.pause();
     }
+    // An answer still queued: write_timeout (from the end of its request's headers) still runs.
+    if (s.writableLength === 0) watchdog.stop(c.write);
   };
 
-  const read = (c: Connection, chunk: Buffer): void => {
-    c.progressed = true;
-    let at = 0;
-    while (at < chunk.length) {
+  /** Takes the requests complete in the bytes at hand. */
+  const take = (c: Connection): void => {
+    while (!c.handedOver && !c.socket.destroyed) {
       if (c.state === IDLE) {
-        const end = chunk.indexOf(CRLFCRLF, at);
-        const head = end < 0 || end - at > MAX_HEAD ? undefined : parseHead(chunk.toString('latin1', at, end), o.accepts);
+        if (c.start === c.end) return;
+        const at = c.buf.indexOf(CRLFCRLF, c.start);
+        const end = at < 0 || at + 4 > c.end ? -1 : at;
+        const head = end < 0 || end - c.start > MAX_HEAD ? undefined : parseHead(c.buf.toString('latin1', c.start, end), o.accepts);
         const ticket = head === undefined || head.length > o.maxBodyBytes ? undefined : o.acquire(head.length);
         if (ticket === undefined) {
-          handOver(c, at === 0 ? chunk : chunk.subarray(at));
+          handOver(c);
           return;
         }
         c.state = BODY;
         c.need = head!.length;
-        c.have = 0;
         c.encoding = head!.encoding;
         c.ticket = ticket;
-        c.since = c.headEnd = c.lastProgress = performance.now();
-        at = end + 4;
-        if (c.need === 0) {
-          complete(c); // an empty body: answered now, not when more bytes come
-          continue;
-        }
+        c.start = end + 4;
+        watchdog.stop(c.first);
+        watchdog.stop(c.idle);
+        arm(c.write);
+        arm(c.stall);
+        arm(c.read);
       }
-      const take = Math.min(c.need - c.have, chunk.length - at);
-      if (take > 0) {
-        c.chunks.push(take === chunk.length ? chunk : chunk.subarray(at, at + take));
-        c.have += take;
-        at += take;
-      }
-      if (c.have === c.need) complete(c);
+      if (c.end - c.start < c.need) return;
+      const body = c.buf.subarray(c.start, c.start + c.need);
+      c.start += c.need;
+      complete(c, body);
     }
   };
 
-  const onConnection = (socket: net.Socket): void => {
-    const c: Connection = {
-      socket, state: IDLE, need: 0, have: 0, chunks: [], encoding: undefined, ticket: undefined,
-      since: performance.now(), headEnd: 0, lastProgress: 0, progressed: false, answered: 0, closeAfter: false, paused: false,
-      onData: (chunk) => read(c, chunk),
-      onEnd: () => {
-        // The sender finished sending: what it sent is answered; a body cut short is a bad request (as node:http says).
-        if (c.state === BODY) {
-          socket.end(BAD_400);
-          socket.destroy();
-        } else socket.end();
-      },
-      onClose: () => {
-        forget(c);
-        release(c);
-      },
-      onDrain: () => {
-        if (c.paused) {
-          c.paused = false;
-          socket.resume();
-        }
-      },
-    };
-    if (closing) {
-      socket.destroy();
-      return;
+  const onRead = (c: Connection, n: number, into: Uint8Array): boolean => {
+    if (c.handedOver) {
+      // node:http's parser gave the socket back (an upgrade): what comes is its, as 'data'.
+      return c.socket.push(Buffer.from(into.subarray(0, n)));
     }
-    connections.add(c);
-    socket.on('error', noop);
-    socket.on('data', c.onData);
-    socket.on('end', c.onEnd);
-    socket.on('close', c.onClose);
-    socket.on('drain', c.onDrain);
-    startTimer();
+    c.end += n;
+    if (c.state === BODY) watchdog.refresh(c.stall);
+    take(c);
+    return true;
   };
-  server.prependListener('connection', onConnection);
 
-  // The limits, on one timer for all connections (node:http checks its own every quarter of the
-  // shortest, too): each fires no sooner than its limit, and at most a period late.
-  const headers = (): number => server.headersTimeout || Infinity;
-  const request = (): number => server.requestTimeout || Infinity;
-  const writeLimit = o.write_timeout > 0 ? o.write_timeout : Infinity;
-  const stallLimit = o.stalled_request_timeout > 0 ? o.stalled_request_timeout : Infinity;
-  let timer: NodeJS.Timeout | undefined;
-  function startTimer(): void {
-    if (timer !== undefined) return;
-    const shortest = Math.min(headers(), request(), writeLimit, stallLimit, server.keepAliveTimeout || Infinity);
-    timer = setInterval(check, Math.max(50, Math.min(1000, Math.floor(shortest / 4))));
-    timer.unref();
-  }
-  function stopTimer(): void {
-    if (timer !== undefined) clearInterval(timer);
-    timer = undefined;
-  }
+  /** Where the next read lands: the rest of the body, or (between requests) the connection's own buffer or the shared one. */
+  const nextRead = (c: Connection): Uint8Array => {
+    if (c.handedOver || c.socket.destroyed) return scratch;
+    if (c.state === IDLE) {
+      // Between requests, nothing at hand (take() hands over a connection with a partial head).
+      c.start = c.end = 0;
+      if (c.own !== undefined && c.own.length <= KEEP_MAX && held <= HELD_MAX) return (c.buf = c.own);
+      giveBack(c);
+      return (c.buf = scratch);
+    }
+    if (c.buf !== scratch && c.buf.length - c.start >= c.need) return c.buf.subarray(c.end);
+    // The body does not fit where it is: to the start of the own buffer, or to a larger one.
+    const have = c.end - c.start;
+    let to = c.own;
+    if (to === undefined || to.length < c.need + HEAD_ROOM) {
+      if (to !== undefined && to !== c.buf) giveBack(c);
+      to = pool.take(c.need + HEAD_ROOM, READ_UNIT);
+      held += to.length;
+    }
+    if (to === c.buf) to.copyWithin(0, c.start, c.end);
+    else to.set(c.buf.subarray(c.start, c.end), 0);
+    if (c.own !== undefined && c.own !== to) giveBack(c);
+    c.own = to;
+    c.buf = to;
+    c.start = 0;
+    c.end = have;
+    return to.subarray(have);
+  };
+
   const timeOut = (c: Connection): void => {
     o.onReadTimeout(c.socket);
     forget(c);
@@ -365,34 +410,60 @@ export function installFastPath(o: FastPathOptions): FastPath | undefined {
     o.onCut(reason, c.socket);
     c.socket.destroy();
   };
-  function check(): void {
-    const now = performance.now();
-    for (const c of connections) {
-      if (c.progressed) {
-        c.progressed = false;
-        c.lastProgress = now;
-      }
-      if (c.state === BODY) {
-        const write = c.headEnd + writeLimit;
-        const stall = c.lastProgress + stallLimit;
-        const read = c.since + request();
-        const first = Math.min(write, stall, read);
-        if (first > now) continue;
-        if (first === write) cut(c, 'write_timeout');
-        else if (first === stall) cut(c, 'stalled');
-        else timeOut(c);
-      } else if (c.socket.writableLength > 0) {
-        // An answer the sender does not read: write_timeout from the end of its request's headers.
-        if (c.headEnd + writeLimit <= now) cut(c, 'write_timeout');
-      } else if (c.answered === 0) {
-        // Nothing came since the connection opened: node:http's header timeout (408) runs from its start.
-        if (c.since + Math.min(headers(), request()) <= now) timeOut(c);
-      } else if (server.keepAliveTimeout > 0 && c.since + server.keepAliveTimeout <= now) {
+
+  const onConnection = (socket: net.Socket): void => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    const c: Connection = {
+      socket, state: IDLE, buf: scratch, own: undefined, start: 0, end: 0, need: 0, encoding: undefined, ticket: undefined,
+      answered: 0, closeAfter: false, paused: false, handedOver: false,
+      // Nothing came since the connection opened: node:http's header timeout (408) runs from its start.
+      first: watchdog.watch(Math.min(headers(), request()), () => timeOut(c)),
+      idle: watchdog.watch(server.keepAliveTimeout || Infinity, () => {
+        if (c.socket.writableLength > 0) return; // an answer the sender does not read: `write` cuts it
         forget(c);
         c.socket.destroy();
-      }
+      }),
+      write: watchdog.watch(writeLimit, () => {
+        if (c.state === BODY || c.socket.writableLength > 0) cut(c, 'write_timeout');
+      }),
+      stall: watchdog.watch(stallLimit, () => cut(c, 'stalled')),
+      read: watchdog.watch(request(), () => timeOut(c)),
+      onEnd: () => {
+        // The sender finished sending: what it sent is answered; a body cut short is a bad request (as node:http says).
+        if (c.state === BODY) {
+          socket.end(BAD_400);
+          socket.destroy();
+        } else socket.end();
+      },
+      onClose: () => {
+        forget(c);
+        release(c);
+        giveBack(c);
+      },
+      onDrain: () => {
+        if (c.state === IDLE) watchdog.stop(c.write);
+        if (c.paused) {
+          c.paused = false;
+          socket.resume();
+        }
+      },
+    };
+    if (!readInto(socket, scratch, () => nextRead(c), (n, into) => onRead(c, n, into))) {
+      nodeHandler.call(server, socket);
+      return;
     }
-  }
+    connections.add(c);
+    socket.on('error', noop);
+    socket.on('end', c.onEnd);
+    socket.on('close', c.onClose);
+    socket.on('drain', c.onDrain);
+    arm(c.first);
+    socket.resume();
+  };
+  server.prependListener('connection', onConnection);
 
   return {
     closeIdle(): void {

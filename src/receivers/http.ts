@@ -93,7 +93,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
   const signalsLogged = new Set<string>();
   const limits = receiverLimits(options.limits);
   const warn = warnEvery(log);
-  /** The requests' write_timeout and stalled_request_timeout deadlines, on one timer. */
+  /** The requests' deadlines, on one timer: write_timeout and stalled_request_timeout here, and all the fast path's. */
   const watchdog = new Watchdog();
   /** Cuts a request that ran out of time (issue 21 item 3): counted, logged now and then, its connection closed. */
   const cut = (reason: CutReason, socket: { remoteAddress?: string; destroy(): void } | undefined, detail: Record<string, unknown>): void => {
@@ -270,8 +270,8 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
     accepts: (type, encoding, authorization) =>
       formatOf(type) === 'protobuf' && encodingSupported(encoding) && (!authorized || authorized(authorization)),
     acquire: (bytes) => budget.acquire(bytes),
-    answer: (chunks, encoding) => {
-      const outcome = ingest({ bytes: chunks, format: 'protobuf', encoding: encoding ?? 'identity' });
+    answer: (body, encoding) => {
+      const outcome = ingest({ bytes: body, format: 'protobuf', encoding: encoding ?? 'identity' });
       const status = httpStatusOf(outcome.code, outcome.reason);
       record(status, outcome.reason);
       if (outcome.code === Code.OK) return OK_PROTOBUF;
@@ -283,6 +283,7 @@ export async function startHttpReceiver(options: HttpReceiverOptions): Promise<R
         return { status, contentType: 'text/plain; charset=utf-8', body: Buffer.from(`${outcome.message}\n`, 'utf8'), retryAfter };
       }
     },
+    watchdog,
     write_timeout: limits.write_timeout,
     stalled_request_timeout: limits.stalled_request_timeout,
     onCut: (reason, socket) => cut(reason, undefined, reason === 'stalled'

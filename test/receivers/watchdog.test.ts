@@ -81,4 +81,28 @@ describe('Watchdog', () => {
     expect(order).toEqual([0, 1, 2, 3, 4]);
     for (const g of gaps) expect(g).toBeGreaterThanOrEqual(30);
   });
+
+  it('a watch made by watch() waits for restart(), and restarts after it fired or was stopped (the fast path reuses its watches)', async () => {
+    const dog = new Watchdog();
+    const fired: number[] = [];
+    let t0 = performance.now();
+    const w = dog.watch(30, () => fired.push(performance.now() - t0));
+    expect(dog.size).toBe(0);
+    await sleep(60);
+    expect(fired).toEqual([]); // never started
+    t0 = performance.now();
+    dog.restart(w);
+    await sleep(100);
+    expect(fired.length).toBe(1);
+    t0 = performance.now();
+    dog.restart(w); // after it fired
+    dog.stop(w);
+    dog.restart(w); // after it was stopped
+    dog.restart(w); // while running: as refresh(), still one watch
+    expect(dog.size).toBe(1);
+    await sleep(100);
+    expect(fired.length).toBe(2);
+    for (const t of fired) expect(t).toBeGreaterThanOrEqual(30);
+    expect(dog.size).toBe(0);
+  });
 });
