@@ -80,7 +80,10 @@ export class HpackDecoder {
     return out;
   }
 
-  /** Decodes one complete header block; calls onField per field, in order. */
+  /**
+   * Decodes one complete header block; calls onField per field, in order. onField must not throw:
+   * the rest of the block would go unread and the table out of step with the peer's encoder.
+   */
   decode(block: Uint8Array, onField: (name: string, value: string) => void): void {
     const buf = Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.byteLength);
     const end = buf.length;

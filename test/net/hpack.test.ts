@@ -205,3 +205,41 @@ describe('encodeFields', () => {
     expect(() => encodeFields([['grpc-message', 'é ok, € not']])).toThrow(RangeError);
   });
 });
+
+it('random and mutated blocks: each decodes or throws HpackError / HeaderListTooLargeError, the table within its maximum (RFC 7541 4.4)', () => {
+  let seed = 0x2545f491;
+  const rand = (n: number) => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n; };
+  const seeds = [
+    '8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff', '8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf',
+    '4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6 2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3',
+    '3f e1 1f 400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572',
+  ].map(hex);
+  const outcomes = { ok: 0, hpack: 0, list: 0 };
+  for (let conn = 0; conn < 300; conn++) {
+    const d = new HpackDecoder(rand(2) ? 256 : 4096, rand(2) ? 120 : 4096);
+    for (let k = 0; k < 25; k++) {
+      let block: Buffer;
+      if (rand(2)) { // a real block with a few octets flipped, cut or inserted
+        block = Buffer.from(seeds[rand(seeds.length)]!);
+        for (let m = rand(4); m >= 0; m--) block[rand(block.length)] = rand(256);
+        if (rand(4) === 0) block = block.subarray(0, rand(block.length + 1));
+      } else { // random octets, biased to small indexes and short lengths
+        block = Buffer.from(Array.from({ length: rand(40) }, () => (rand(3) ? rand(256) : rand(8) | (rand(2) ? 0x80 : 0x40))));
+      }
+      try {
+        d.decode(block, (n, v) => { if (typeof n !== 'string' || typeof v !== 'string') throw new TypeError('not strings'); });
+        outcomes.ok++;
+      } catch (e) {
+        if (e instanceof HeaderListTooLargeError) outcomes.list++;
+        else if (e instanceof HpackError) outcomes.hpack++;
+        else throw e; // anything else is a defect: a crash on bad input
+      }
+      expect(d.tableSize).toBeLessThanOrEqual(4096);
+      expect(d.entries().reduce((a, [n, v]) => a + n.length + v.length + 32, 0)).toBe(d.tableSize);
+    }
+  }
+  // every outcome happened (the generator reaches all three)
+  expect(outcomes.ok).toBeGreaterThan(100);
+  expect(outcomes.hpack).toBeGreaterThan(100);
+  expect(outcomes.list).toBeGreaterThan(0);
+});

@@ -118,4 +118,17 @@ describe('the page links the worst traces', () => {
     expect(await follow(`${label} a.slowest tspan`)).toEqual([`${base}/trace/${trace(2)}`, `/trace/${trace(2)}`]);
     expect(await follow(`${label} a.failed tspan`)).toEqual([`${base}/trace/${trace(4)}`, `/trace/${trace(4)}`]);
   });
+
+  it('an edge\'s latency line still opens its slowest trace once the window holds no spans', async () => {
+    // All four traces came before the page's first look: a window of a second or more after it
+    // counts none (src/ui/api.ts: rates are increases since the window's first snapshot), so the
+    // edge reads 0/s with no error ratio and no quantiles, while its slowest trace (trace 2) is
+    // still held. The latency line stays, with dashes (format.ts: '–' for no value), and links
+    // it; it used to be empty then, a link with nothing to click (session 32, under load).
+    const label = '#graph .label[data-source="web"][data-target="api"]';
+    await expect.poll(() => page.textContent(`${label} a.failed tspan`), POLL).toBe('0/s · –');
+    expect(await page.textContent(`${label} a.slowest tspan`)).toBe('p50 – · p95 –');
+    const base = new URL(await page.getAttribute(`${label} a.slowest`, 'href') ?? '').origin;
+    expect(await follow(`${label} a.slowest tspan`)).toEqual([`${base}/trace/${trace(2)}`, `/trace/${trace(2)}`]);
+  });
 });

@@ -337,13 +337,16 @@ export function renderGraph(g: GraphResponse, onSelect: (id: string | null) => v
     v.path.setAttribute('marker-end', `url(#arrow-${lvl})`);
     const range = edgeRange(g, e);
     const text1 = `${formatRateOrTotal(e)} · ${formatPercent(e.error_ratio)}`;
-    const text2 = e.p50 === null ? '' : `p50 ${formatQuantile(e.p50, range, true)} · p95 ${formatQuantile(e.p95, range, true)}`;
+    // The latency line is the link to the slowest trace: it stays (with dashes) while the window
+    // has no spans but the slowest trace is still held, else the link would have nothing to click.
+    const slowest = traceHref(e.slowest_trace_id);
+    const text2 = e.p50 === null && slowest === '' ? '' : `p50 ${formatQuantile(e.p50, range, true)} · p95 ${formatQuantile(e.p95, range, true)}`;
     setText(v.title, `${names.get(e.source) ?? e.source} → ${names.get(e.target) ?? e.target}${CONNECTION_NAMES[e.connection_type] ?? ''}: ${formatRateOrTotal(e, ' requests/s')}, ${formatPercent(e.error_ratio)} errors, p50 ${formatQuantile(e.p50, range)}, p95 ${formatQuantile(e.p95, range)}, p99 ${formatQuantile(e.p99, range)} (from ${LATENCY_NAMES[e.latency]})`);
     setText(v.line1, text1);
     setText(v.line2, text2);
     const edgeName = `${names.get(e.source) ?? e.source} → ${names.get(e.target) ?? e.target}`;
     setLink(v.failed, traceHref(e.failed_trace_id), `Open the latest failed trace of ${edgeName}`);
-    setLink(v.slowest, traceHref(e.slowest_trace_id), `Open the slowest trace of ${edgeName} (${formatSeconds(e.slowest_seconds)})`);
+    setLink(v.slowest, slowest, `Open the slowest trace of ${edgeName} (${formatSeconds(e.slowest_seconds)})`);
     v.line1.setAttribute('class', `lvl-${lvl}`);
     // The label's drawn width (shown to be measured), with room for its halo; an estimate
     // where the browser cannot measure (not laid out yet).
