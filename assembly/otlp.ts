@@ -127,22 +127,23 @@ function walkResource(end: usize, resource: usize): void {
 
 function walkScopeSpans(end: usize, resourceIndex: u32): void {
   let scope: u32 = stageScopes ? beginScopeSpans() : 0;
-  while (rp < end) {
+  let p = rp;
+  while (p < end) {
     // A span (tag 0x12) whose length lenAt reads, within the limit: what the general path below
-    // does with it, without the module's cursor in between.
-    let p = rp;
-    if (load<u8>(p) == 0x12 && spanCount < maxSpansPerRequest) {
-      let n = lenAt(p + 1, end);
-      if (n != NO_LEN) {
-        let start = p + 1 + lenBytes(n);
-        seek(start);
-        walkSpan(start + n, resourceIndex, n);
-        if (stageScopes) store<u32>(spanAt(spanCount - 1), scope, SPAN_SCOPE);
-        seek(start + n);
-        if (failCode != 0) return;
-        continue;
+    // does with it, with the cursor in a local (rp is in memory). (The limit first: binaryen
+    // turns two nested compares into one select chain unless the inner one reads memory.)
+    if (spanCount < maxSpansPerRequest) {
+      if (load<u8>(p) == 0x12) {
+        let n = lenAt(p + 1, end);
+        if (n != NO_LEN) {
+          let start = p + 1 + lenBytes(n);
+          p = start + n;
+          if (walkSpan(start, p, resourceIndex, scope)) return;
+          continue;
+        }
       }
     }
+    seek(p);
     let tag = readTag(end, M_SCOPE_SPANS);
     if (failCode != 0) return;
     let field = tag >>> 3;
@@ -159,8 +160,7 @@ function walkScopeSpans(end: usize, resourceIndex: u32): void {
           noteScope(scope, subEnd);
         }
       } else if (spanCount < maxSpansPerRequest) {
-        walkSpan(subEnd, resourceIndex, n);
-        if (stageScopes) store<u32>(spanAt(spanCount - 1), scope, SPAN_SCOPE);
+        if (walkSpan(rp, subEnd, resourceIndex, scope)) return;
       } else {
         spanOver();
       }
@@ -170,7 +170,9 @@ function walkScopeSpans(end: usize, resourceIndex: u32): void {
       skipField(tag & 7, field, end, M_SCOPE_SPANS, 0);
     }
     if (failCode != 0) return;
+    p = rp;
   }
+  seek(p);
 }
 
 /** Records that `field` of `message`, whose tag ends at `p`, has wire type `wt` where `expected` is due. */
@@ -180,15 +182,41 @@ function wrongType(p: usize, wt: u32, expected: u32, message: i32, field: i32): 
 }
 
 /**
- * One span. Its cursor is the local `p` (rp is set from it before anything that reads rp or
- * records a failure, and taken back after); the checks, their order and the failures they record
- * (code, offset, message, field) are those of the wire.ts readers.
+ * One span, [p, end): in the shapes SDKs write (spanshapes.ts, keyvalues.ts attributeRun) in
+ * straight line, and whatever is left by walkSpanFields. Inlined into walkScopeSpans' loop (a
+ * call there costs the frame traffic of both); returns whether the span failed (only the general
+ * walk can fail).
  */
-function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
-  let p = rp;
-  let span = addSpan(resourceIndex, <u32>size, <u32>p);
+// @ts-ignore: decorator
+@inline function walkSpan(p: usize, end: usize, resourceIndex: u32, scope: u32): bool {
+  let span = addSpan(resourceIndex, <u32>(end - p), <u32>p);
+  if (stageScopes) store<u32>(span, scope, SPAN_SCOPE);
   let attributes: u32 = 0;
   p = spanPrefix(p, end, span);
+  if (p < end) {
+    if (load<u8>(p) == 0x4a) {
+      let r = attributeRun(p, end, span + SPAN_SLOTS, 0);
+      let q = <usize><u32>r;
+      if (q != p) {
+        attributes = <u32>(r >>> 32);
+        p = spanSuffix(q, end, span);
+      }
+    }
+    if (p != end) {
+      walkSpanFields(p, end, span, attributes);
+      return failCode != 0;
+    }
+  }
+  return false;
+}
+
+/**
+ * The span's fields from p on, after those walkSpan took in their common shapes. Its cursor is
+ * the local `p` (rp is set from it before anything that reads rp or records a failure, and taken
+ * back after); the checks, their order and the failures they record (code, offset, message,
+ * field) are those of the wire.ts readers. rp is left anywhere: the caller seeks the span's end.
+ */
+function walkSpanFields(p: usize, end: usize, span: usize, attributes: u32): void {
   while (p < end) {
     if (load<u8>(p) == 0x4a) {
       // Attributes (field 9, LEN), most of a span's fields, come in a run: attributeRun takes
@@ -357,7 +385,6 @@ function walkSpan(end: usize, resourceIndex: u32, size: usize): void {
       }
     }
   }
-  seek(p);
 }
 
 function walkStatus(end: usize, span: usize): void {

@@ -10,20 +10,30 @@ import { maxStringLength } from './limits';
  * kind, start and end times), each in its common shape (one-byte tag and length, ids of their
  * full size, a one-byte kind): what walkSpan's loop does with each, in straight-line code.
  * Where one is absent or in another shape, the next is tried; the loop takes whatever is left
- * (its checks, and the failures they record, then apply). Returns where the loop starts.
+ * (its checks, and the failures they record, then apply). Returns where the loop starts. The
+ * trace and span ids, and the kind with both times, are first tried as one group each (one
+ * bound check, one compare of their tags), then field by field.
  */
 // @ts-ignore: decorator
 @inline export function spanPrefix(p: usize, end: usize, span: usize): usize {
-  if (end - p >= 18) {
-    if (<u32>load<u16>(p) == 0x100a) { // trace_id, 16 bytes
-      store<u32>(span, <u32>(p + 2), SPAN_TRACE_ID);
-      p += 18;
+  // The trace and span ids together (28 bytes), else each on its own. (The two tags as one
+  // u32, one compare: binaryen makes a select chain of an && of two compares.)
+  if (end - p >= 28 && (<u32>load<u16>(p) | (<u32>load<u16>(p, 18) << 16)) == 0x0812100a) {
+    store<u32>(span, <u32>(p + 2), SPAN_TRACE_ID);
+    store<u32>(span, <u32>(p + 20), SPAN_ID);
+    p += 28;
+  } else {
+    if (end - p >= 18) {
+      if (<u32>load<u16>(p) == 0x100a) { // trace_id, 16 bytes
+        store<u32>(span, <u32>(p + 2), SPAN_TRACE_ID);
+        p += 18;
+      }
     }
-  }
-  if (end - p >= 10) {
-    if (<u32>load<u16>(p) == 0x0812) { // span_id, 8 bytes
-      store<u32>(span, <u32>(p + 2), SPAN_ID);
-      p += 10;
+    if (end - p >= 10) {
+      if (<u32>load<u16>(p) == 0x0812) { // span_id, 8 bytes
+        store<u32>(span, <u32>(p + 2), SPAN_ID);
+        p += 10;
+      }
     }
   }
   if (end - p >= 10) {
@@ -36,13 +46,24 @@ import { maxStringLength } from './limits';
     let t = <u32>load<u16>(p);
     if ((t & 0x80ff) == 0x2a) { // name, a one-byte length within the span and the string limit
       let n = <usize>(t >> 8);
-      if (n <= end - p - 2) {
-        if (n <= maxStringLength) {
-          store<u32>(span, <u32>(p + 2), SPAN_NAME_PTR);
-          store<u32>(span, <u32>n, SPAN_NAME_LEN);
-          p += 2 + n;
-        }
+      // n <= end - p - 2 and n <= maxStringLength: the top bit of either difference taken in 64
+      // bits (both operands under 2^32) tells it went below zero; one branch for the two
+      if ((((<u64>(end - p - 2) - <u64>n) | (<u64>maxStringLength - <u64>n)) >> 63) == 0) {
+        store<u32>(span, <u32>(p + 2), SPAN_NAME_PTR);
+        store<u32>(span, <u32>n, SPAN_NAME_LEN);
+        p += 2 + n;
       }
+    }
+  }
+  // The kind, start and end times together (20 bytes: the kind's tag 0x30 and one byte, the
+  // start's tag 0x39 in one u32, the end's tag 0x41 at byte 11), else each on its own.
+  if (end - p >= 20) {
+    let x = load<u32>(p);
+    if ((((x & 0x00ff80ff) ^ 0x00390030) | (<u32>load<u8>(p, 11) ^ 0x41)) == 0) {
+      store<i32>(span, <i32>((x >> 8) & 0xff), SPAN_KIND);
+      store<u64>(span, load<u64>(p, 3), SPAN_START);
+      store<u64>(span, load<u64>(p, 12), SPAN_END);
+      return p + 20;
     }
   }
   if (end - p >= 2) {
@@ -73,6 +94,10 @@ import { maxStringLength } from './limits';
  */
 // @ts-ignore: decorator
 @inline export function spanSuffix(p: usize, end: usize, span: usize): usize {
+  // An empty status, then the flags (7a 00 85 01, then 4 bytes): one bound check, one compare.
+  if (end - p >= 8) {
+    if (load<u32>(p) == 0x0185007a) return p + 8;
+  }
   if (end - p >= 2) {
     let t = <u32>load<u16>(p);
     if (t == 0x007a) p += 2; // status, empty

@@ -107,9 +107,11 @@ export function resourceAt(i: u32): usize {
  * A new span record: its resource, Span message (`body`, `size` bytes) and NOT_INTERNED stored,
  * every other field zero. The fixed part is stored in straight line, as u64 words carrying those
  * values (memory.fill is a call out of the module, and a loop costs its compares per word); the
- * slots (a multiple of 8 bytes) 32 bytes a round, the last 32 overlapping the rounds.
+ * slots (a multiple of 8 bytes) 32 bytes a round, the last 32 overlapping the rounds. Inlined
+ * into the walk's span loop (otlp.ts walkScopeSpans), its one caller.
  */
-export function addSpan(resource: u32, size: u32, body: u32): usize {
+// @ts-ignore: decorator
+@inline export function addSpan(resource: u32, size: u32, body: u32): usize {
   if (spanCount == spanCap) {
     spanCap <<= 1;
     spans = heap.realloc(spans, <usize>spanCap * spanStride);

@@ -243,3 +243,15 @@ it('random and mutated blocks: each decodes or throws HpackError / HeaderListToo
   expect(outcomes.hpack).toBeGreaterThan(100);
   expect(outcomes.list).toBeGreaterThan(0);
 });
+
+it('a raised limit: the table keeps its entries and takes an update up to the new limit (RFC 7541 4.2)', () => {
+  const d = new HpackDecoder(64);
+  decode(d, hex('400a 6375 7374 6f6d 2d6b 6579 0d63 7573 746f 6d2d 6865 6164 6572')); // C.2.1: 55 octets
+  d.setMaxTableSize(200);
+  expect(d.entries()).toEqual([['custom-key', 'custom-header']]);
+  // update to 200 (31 + 0x29 + 1 * 128), then 'a: b' thrice with incremental indexing (new name, 1 + 1 + 32 = 34 octets each)
+  expect(decode(d, hex('3f a9 01 4001 6101 62 4001 6101 62 4001 6101 62 be c1'))).toEqual([['a', 'b'], ['a', 'b'], ['a', 'b'], ['a', 'b'], ['custom-key', 'custom-header']]);
+  expect(d.tableSize).toBe(55 + 3 * 34); // 157 <= 200: nothing evicted
+  expect(d.tableLength).toBe(4);
+  expect(() => decode(d, hex('3f aa 01'))).toThrow(/update to 201, over the limit of 200/);
+});
