@@ -169,13 +169,33 @@ export function previewHash(p: usize, n: usize): u64 {
 
 /** Multilinear hash of the 24-byte edge-store key at `p` (six u32 words). */
 export function hashEdgeKey(p: usize): u32 {
+  return edgeKeyHash(edgeTraceSum(p), p + 16);
+}
+
+/**
+ * hashEdgeKey in two steps, so that the keys of one trace id (a span's own and its parent's)
+ * share the first: m0 and the trace id's four terms (`trace` 0: an absent trace id, zeros), ...
+ */
+// @ts-ignore: decorator
+@inline export function edgeTraceSum(trace: usize): u64 {
   let h = load<u64>(ML);
-  h += load<u64>(ML, 8) * <u64>load<u32>(p);
-  h += load<u64>(ML, 16) * <u64>load<u32>(p, 4);
-  h += load<u64>(ML, 24) * <u64>load<u32>(p, 8);
-  h += load<u64>(ML, 32) * <u64>load<u32>(p, 12);
-  h += load<u64>(ML, 40) * <u64>load<u32>(p, 16);
-  h += load<u64>(ML, 48) * <u64>load<u32>(p, 20);
+  if (trace != 0) {
+    h += load<u64>(ML, 8) * <u64>load<u32>(trace);
+    h += load<u64>(ML, 16) * <u64>load<u32>(trace, 4);
+    h += load<u64>(ML, 24) * <u64>load<u32>(trace, 8);
+    h += load<u64>(ML, 32) * <u64>load<u32>(trace, 12);
+  }
+  return h;
+}
+
+/** ... then the span id's two terms (`id` 0: an absent span id, zeros): the hash of (that trace id, that span id). */
+// @ts-ignore: decorator
+@inline export function edgeKeyHash(traceSum: u64, id: usize): u32 {
+  let h = traceSum;
+  if (id != 0) {
+    h += load<u64>(ML, 40) * <u64>load<u32>(id);
+    h += load<u64>(ML, 48) * <u64>load<u32>(id, 4);
+  }
   return <u32>(h >>> 32);
 }
 

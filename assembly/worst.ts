@@ -14,9 +14,8 @@
 // Slot (WORST_SIZE bytes, layout.ts): trace id, span id and value as in an exemplar, then the
 // time as an integer of ms in 48 bits (WORST_TIME_LOW u32, WORST_TIME_HIGH u16) and WORST_BUCKET
 // (u16) the histogram bucket the value fell in plus one (0: the slot is empty).
-import { E_CLIENT_LATENCY, E_SERVER_LATENCY, E_FLAGS, F_FAILED } from './edgestore';
 import {
-  EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE, EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE,
+  EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE,
   WORST_TIME_LOW, WORST_TIME_HIGH, WORST_BUCKET, WORST_SIZE, WORST_SLOWEST, WORST_FAILED,
 } from './layout';
 
@@ -194,20 +193,4 @@ export function findWorst(table: u32, record: u32, generation: u32, which: u32):
   if (chunk == 0) return 0;
   let s = chunk + <usize>(record & (CHUNK - 1)) * WORST_SIZE;
   return held(s) ? s : 0;
-}
-
-/**
- * A completed edge `e` (edgestore.ts) of the record at `record`: its slowest by server span
- * duration (bucket `serverBucket` of the server histogram), or, on an edge without one (a virtual
- * server: the client span alone), by client span duration (bucket `clientBucket` of the client
- * histogram, EXEMPLAR_HISTOGRAM_STRIDE added); failed when either side was.
- */
-export function observeWorstEdge(e: usize, record: u32, generation: u32, serverBucket: u32, clientBucket: u32, trace: usize, nowMs: f64): void {
-  let server = load<f64>(e, E_SERVER_LATENCY);
-  let client = load<f64>(e, E_CLIENT_LATENCY);
-  let byClient = server == 0 && client > 0;
-  observeWorst(
-    EXEMPLAR_TABLE_EDGES, record, generation, byClient ? EXEMPLAR_HISTOGRAM_STRIDE + clientBucket : serverBucket,
-    trace, trace + 16, byClient ? client : server, nowMs, (load<u32>(e, E_FLAGS) & F_FAILED) != 0,
-  );
 }
