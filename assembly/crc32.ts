@@ -22,8 +22,8 @@ const REACH: usize = 300;
 const D1: usize = 145;
 const D2: usize = 183;
 const D3: usize = 211;
-/** Reduced words kept after the REACH words of history before the history moves back (a copy of 2,400 bytes). */
-const BLOCK: usize = 1024;
+/** Reduced words kept after the REACH words of history before the history moves back (a copy of 2,400 bytes per 32 KiB). */
+const BLOCK: usize = 4096;
 /** Shorter inputs go through the tables alone. */
 const SPARSE_MIN: usize = 4096;
 
@@ -90,15 +90,29 @@ export function crc32(ptr: usize, len: usize): u32 {
   let p = ptr;
   while (p < words) {
     const stop = min(p + (HISTORY + BLOCK * 8 - q), words);
-    // Head words: reduced and kept for the words after them (four at a time: r[j] needs nothing nearer than r[j-145]).
+    // Head words: reduced and kept for the words after them, sixteen at a time (r[j] needs nothing
+    // nearer than r[j-145]): 10 instructions a word and one loop check per 128 bytes. Measured
+    // against 4 a time with 1,024-word blocks: 348k -> 317k instructions per 221 KB body.
     const headStop = min(stop, head);
-    while (p + 32 <= headStop) {
+    while (p + 128 <= headStop) {
       store<u64>(q, load<u64>(p, 0) ^ load<u64>(q, (REACH - D1) * 8 + 0) ^ load<u64>(q, (REACH - D2) * 8 + 0) ^ load<u64>(q, (REACH - D3) * 8 + 0) ^ load<u64>(q, 0), REACH * 8 + 0);
       store<u64>(q, load<u64>(p, 8) ^ load<u64>(q, (REACH - D1) * 8 + 8) ^ load<u64>(q, (REACH - D2) * 8 + 8) ^ load<u64>(q, (REACH - D3) * 8 + 8) ^ load<u64>(q, 8), REACH * 8 + 8);
       store<u64>(q, load<u64>(p, 16) ^ load<u64>(q, (REACH - D1) * 8 + 16) ^ load<u64>(q, (REACH - D2) * 8 + 16) ^ load<u64>(q, (REACH - D3) * 8 + 16) ^ load<u64>(q, 16), REACH * 8 + 16);
       store<u64>(q, load<u64>(p, 24) ^ load<u64>(q, (REACH - D1) * 8 + 24) ^ load<u64>(q, (REACH - D2) * 8 + 24) ^ load<u64>(q, (REACH - D3) * 8 + 24) ^ load<u64>(q, 24), REACH * 8 + 24);
-      p += 32;
-      q += 32;
+      store<u64>(q, load<u64>(p, 32) ^ load<u64>(q, (REACH - D1) * 8 + 32) ^ load<u64>(q, (REACH - D2) * 8 + 32) ^ load<u64>(q, (REACH - D3) * 8 + 32) ^ load<u64>(q, 32), REACH * 8 + 32);
+      store<u64>(q, load<u64>(p, 40) ^ load<u64>(q, (REACH - D1) * 8 + 40) ^ load<u64>(q, (REACH - D2) * 8 + 40) ^ load<u64>(q, (REACH - D3) * 8 + 40) ^ load<u64>(q, 40), REACH * 8 + 40);
+      store<u64>(q, load<u64>(p, 48) ^ load<u64>(q, (REACH - D1) * 8 + 48) ^ load<u64>(q, (REACH - D2) * 8 + 48) ^ load<u64>(q, (REACH - D3) * 8 + 48) ^ load<u64>(q, 48), REACH * 8 + 48);
+      store<u64>(q, load<u64>(p, 56) ^ load<u64>(q, (REACH - D1) * 8 + 56) ^ load<u64>(q, (REACH - D2) * 8 + 56) ^ load<u64>(q, (REACH - D3) * 8 + 56) ^ load<u64>(q, 56), REACH * 8 + 56);
+      store<u64>(q, load<u64>(p, 64) ^ load<u64>(q, (REACH - D1) * 8 + 64) ^ load<u64>(q, (REACH - D2) * 8 + 64) ^ load<u64>(q, (REACH - D3) * 8 + 64) ^ load<u64>(q, 64), REACH * 8 + 64);
+      store<u64>(q, load<u64>(p, 72) ^ load<u64>(q, (REACH - D1) * 8 + 72) ^ load<u64>(q, (REACH - D2) * 8 + 72) ^ load<u64>(q, (REACH - D3) * 8 + 72) ^ load<u64>(q, 72), REACH * 8 + 72);
+      store<u64>(q, load<u64>(p, 80) ^ load<u64>(q, (REACH - D1) * 8 + 80) ^ load<u64>(q, (REACH - D2) * 8 + 80) ^ load<u64>(q, (REACH - D3) * 8 + 80) ^ load<u64>(q, 80), REACH * 8 + 80);
+      store<u64>(q, load<u64>(p, 88) ^ load<u64>(q, (REACH - D1) * 8 + 88) ^ load<u64>(q, (REACH - D2) * 8 + 88) ^ load<u64>(q, (REACH - D3) * 8 + 88) ^ load<u64>(q, 88), REACH * 8 + 88);
+      store<u64>(q, load<u64>(p, 96) ^ load<u64>(q, (REACH - D1) * 8 + 96) ^ load<u64>(q, (REACH - D2) * 8 + 96) ^ load<u64>(q, (REACH - D3) * 8 + 96) ^ load<u64>(q, 96), REACH * 8 + 96);
+      store<u64>(q, load<u64>(p, 104) ^ load<u64>(q, (REACH - D1) * 8 + 104) ^ load<u64>(q, (REACH - D2) * 8 + 104) ^ load<u64>(q, (REACH - D3) * 8 + 104) ^ load<u64>(q, 104), REACH * 8 + 104);
+      store<u64>(q, load<u64>(p, 112) ^ load<u64>(q, (REACH - D1) * 8 + 112) ^ load<u64>(q, (REACH - D2) * 8 + 112) ^ load<u64>(q, (REACH - D3) * 8 + 112) ^ load<u64>(q, 112), REACH * 8 + 112);
+      store<u64>(q, load<u64>(p, 120) ^ load<u64>(q, (REACH - D1) * 8 + 120) ^ load<u64>(q, (REACH - D2) * 8 + 120) ^ load<u64>(q, (REACH - D3) * 8 + 120) ^ load<u64>(q, 120), REACH * 8 + 120);
+      p += 128;
+      q += 128;
     }
     while (p < headStop) {
       store<u64>(q, load<u64>(p, 0) ^ load<u64>(q, (REACH - D1) * 8 + 0) ^ load<u64>(q, (REACH - D2) * 8 + 0) ^ load<u64>(q, (REACH - D3) * 8 + 0) ^ load<u64>(q, 0), REACH * 8);

@@ -90,6 +90,30 @@ describe('the core\'s CRC-32', () => {
     }
     expect(wrong).toEqual([]);
   });
+
+  it('agrees with zlib.crc32 around the folding loop\'s boundaries (16 words a pass, 4,096-word blocks, the last 300 words)', () => {
+    // assembly/crc32.ts folds whole 8-byte words into a 4,096-word block sixteen at a time until
+    // 300 words before the end; the rest go through the tables. Lengths (in words, then 0, 1, 5
+    // or 7 bytes more) one either side of where each of those loops ends.
+    const words = new Set<number>();
+    for (const w of [512, 513, 300 + 16, 300 + 32, 300 + 4096, 300 + 2 * 4096, 4096, 2 * 4096, 3 * 4096 + 300]) {
+      for (let d = -17; d <= 17; d++) words.add(w + d);
+    }
+    const data = pseudoRandom(8 * (3 * 4096 + 300 + 17) + 16, 11);
+    const d = core.input;
+    d.reserve(data.length, 0).set(data);
+    const wrong: string[] = [];
+    for (const w of words) {
+      for (const extra of [0, 1, 5, 7]) {
+        const len = 8 * w + extra;
+        for (const off of [0, 3]) {
+          if (d.crc32!(off, len) !== zlib.crc32(data.subarray(off, off + len))) wrong.push(`${len}@${off}`);
+        }
+      }
+    }
+    expect(words.size).toBeGreaterThan(250);
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('gzip bodies into the core', () => {
