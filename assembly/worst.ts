@@ -34,6 +34,8 @@ let windowMs: f64 = 60_000;
 let windowNowMs: f64 = -1;
 let windowStart: u64 = 0;
 let nowInt: u64 = 0;
+/** (windowStart << 16) | 1: what a slot's rotated last word (rotated) is below when it is empty or older. */
+let windowKey: u64 = 1;
 /** Bytes of slot chunks allocated so far. */
 export let worstBytes: usize = 0;
 
@@ -107,12 +109,6 @@ function newSlot(table: u32, which: u32, record: u32): usize {
   store<u64>(s, (ms & 0xffffffffffff) | (<u64>(bucket + 1) << 48), WORST_TIME_LOW);
 }
 
-/** The slot's time, integer ms. */
-// @ts-ignore: decorator
-@inline function timeOf(s: usize): u64 {
-  return load<u64>(s, WORST_TIME_LOW) & 0xffffffffffff;
-}
-
 /** A time in ms as the slot keeps it: an integer in 48 bits (to year 10889). */
 // @ts-ignore: decorator
 @inline function toMs(ms: f64): u64 {
@@ -126,6 +122,25 @@ function newSlot(table: u32, which: u32, record: u32): usize {
 }
 
 /**
+ * The window of `nowMs` for observeWorstIn (observeWorst does it itself): a loop over many spans
+ * at one time calls it once and passes worstWindowKey() and worstNow() along.
+ */
+export function worstWindow(nowMs: f64): void {
+  if (nowMs != windowNowMs) {
+    windowNowMs = nowMs;
+    windowStart = toMs(Math.floor(nowMs / windowMs) * windowMs);
+    nowInt = toMs(nowMs);
+    windowKey = (windowStart << 16) | 1;
+  }
+}
+export function worstWindowKey(): u64 {
+  return windowKey;
+}
+export function worstNow(): u64 {
+  return nowInt;
+}
+
+/**
  * One observation of `value` (seconds, in histogram bucket `bucket`) for the record at index
  * `record` (of that generation) of `table`: kept as its slowest when slower than the window's so
  * far, and as its latest failed when `failed`. `trace` 0 (no trace id) keeps nothing.
@@ -135,16 +150,25 @@ function newSlot(table: u32, which: u32, record: u32): usize {
   table: u32, record: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64, failed: bool,
 ): void {
   if (trace == 0) return;
-  if (nowMs != windowNowMs) {
-    windowNowMs = nowMs;
-    windowStart = toMs(Math.floor(nowMs / windowMs) * windowMs);
-    nowInt = toMs(nowMs);
-  }
+  worstWindow(nowMs);
+  observeWorstIn(table, record, bucket, trace, span, value, failed, windowKey, nowInt);
+}
+
+/**
+ * observeWorst with the window of worstWindow: `key` worstWindowKey(), `ms` worstNow(). `trace` != 0.
+ * The slot's last word rotated by 16 is (time << 16) | (bucket + 1): below `key` exactly when the
+ * slot is empty (0) or its time is before the window's start (its bucket + 1 is at least 1), one
+ * compare for both.
+ */
+// @ts-ignore: decorator
+@inline export function observeWorstIn(
+  table: u32, record: u32, bucket: u32, trace: usize, span: usize, value: f64, failed: bool, key: u64, ms: u64,
+): void {
   let s = slotOf(table, WORST_SLOWEST, record);
-  if (value > load<f64>(s, EXEMPLAR_VALUE) || !held(s) || timeOf(s) < windowStart) {
-    write(s, bucket, trace, span, value, nowInt);
+  if (value > load<f64>(s, EXEMPLAR_VALUE) || rotl<u64>(load<u64>(s, WORST_TIME_LOW), 16) < key) {
+    write(s, bucket, trace, span, value, ms);
   }
-  if (failed) write(slotOf(table, WORST_FAILED, record), bucket, trace, span, value, nowInt);
+  if (failed) write(slotOf(table, WORST_FAILED, record), bucket, trace, span, value, ms);
 }
 
 /** Empties the slots of the record at index `record` of `table` (EXEMPLAR_TABLE_*): the record was removed. */
