@@ -5,7 +5,7 @@ import {
   rp, failCode, fail, seek, readTag, readLen, skipField, expectWireType, tagAt, lenAt, lenBytes, NO_LEN,
   readTagSlow, readLenSlow, readVarint, readVarintSlow, WT_VARINT, WT_I64, WT_LEN, WT_I32,
 } from './wire';
-import { validateMessage } from './otlpfields';
+import { validateMessage, plainScope } from './otlpfields';
 import { spanPrefix, spanSuffix } from './spanshapes';
 import {
   E_ID_LENGTH, E_TRUNCATED, M_REQUEST, M_RESOURCE_SPANS, M_RESOURCE, M_SCOPE_SPANS, M_SPAN, M_STATUS, M_KEY_VALUE,
@@ -154,7 +154,7 @@ function walkScopeSpans(end: usize, resourceIndex: u32): void {
       let subEnd = rp + n;
       if (field == 1) {
         let start = rp;
-        validateMessage(M_SCOPE, subEnd, 1);
+        if (!plainScope(start, subEnd)) validateMessage(M_SCOPE, subEnd, 1);
         if (stageScopes && failCode == 0) {
           seek(start);
           noteScope(scope, subEnd);

@@ -59,6 +59,34 @@ export function initFieldTable(): void {
   define(M_LINK, 6, spec(WT_I32));
 }
 
+/**
+ * Whether [p, end) is an InstrumentationScope of at most two fields, each a name or version
+ * (field 1 or 2, LEN) of a one-byte length within it: what SDKs send, and what
+ * validateMessage(M_SCOPE) takes without a failure (these strings are not bounded by the string
+ * limit), checked in straight line; anything else is left to validateMessage.
+ */
+// @ts-ignore: decorator
+@inline export function plainScope(p: usize, end: usize): bool {
+  // (A length running past the scope's end leaves p past it: then p != end.)
+  if (p < end) {
+    if (end - p < 2) return false;
+    let t = <u32>load<u16>(p);
+    if ((t & 0x80ff) != 0x0a) {
+      if ((t & 0x80ff) != 0x12) return false;
+    }
+    p += 2 + <usize>(t >> 8);
+    if (p < end) {
+      if (end - p < 2) return false;
+      t = <u32>load<u16>(p);
+      if ((t & 0x80ff) != 0x0a) {
+        if ((t & 0x80ff) != 0x12) return false;
+      }
+      p += 2 + <usize>(t >> 8);
+    }
+  }
+  return p == end;
+}
+
 /** Checks the structure of one message of type `message` spanning [rp, end). */
 export function validateMessage(message: i32, end: usize, depth: i32): void {
   if (depth >= MAX_DEPTH) {

@@ -290,7 +290,9 @@ export function installFastPath(o: FastPathOptions): FastPath | undefined {
     c.start = c.end = 0;
     forget(c);
     release(c);
-    c.socket.on('close', () => giveBack(c)); // read into until the handle closes (node:http's parser reads on top of it)
+    // Nothing reads into it before this read's callback returns, and the next read goes to the shared
+    // buffer (nextRead), if not to node:http's parser, which reads on top of this listener.
+    giveBack(c);
     nodeHandler.call(server, c.socket);
     if (rest !== undefined) c.socket.emit('data', rest);
   };
@@ -354,6 +356,7 @@ export function installFastPath(o: FastPathOptions): FastPath | undefined {
       const body = c.buf.subarray(c.start, c.start + c.need);
       c.start += c.need;
       complete(c, body);
+      if (c.closeAfter) return; // answered with Connection: close: nothing more is read
     }
   };
 

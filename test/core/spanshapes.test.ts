@@ -76,3 +76,51 @@ describe('span field groups cut one byte short by the span\'s end', () => {
     expect(core.table('spanMetrics')!.used).toBe(0);
   });
 });
+
+// assembly/otlpfields.ts plainScope: an InstrumentationScope of up to two fields, each a name or
+// version (field 1 or 2, LEN) of a one-byte length within it, is checked in straight line; any
+// other scope goes through validateMessage. opentelemetry-proto common.proto: InstrumentationScope
+// name 1, version 2 (strings), attributes 3, dropped_attributes_count 4; ScopeSpans scope 1,
+// spans 2.
+describe('instrumentation scopes', () => {
+  const spanBytes = [...ids, ...name, ...times].flat();
+  const withScope = (scope: Bytes): Uint8Array => new Uint8Array(fLen(1, [
+    ...fLen(1, fLen(1, keyValue('service.name', anyString('svc')))),
+    ...fLen(2, [...fLen(1, scope), ...fLen(2, spanBytes)]),
+  ]));
+
+  it.each([
+    ['name and version', [...fLen(1, 'lib'), ...fLen(2, '1.0')]],
+    ['version, then name', [...fLen(2, '1.0'), ...fLen(1, 'lib')]],
+    ['a name alone', fLen(1, 'lib')],
+    ['nothing', []],
+    ['name, version and an attribute (the general check)', [...fLen(1, 'lib'), ...fLen(2, '1.0'), ...fLen(3, keyValue('a', anyString('b')))]],
+    ['a name of 200 bytes (a two-byte length: the general check)', fLen(1, 'n'.repeat(200))],
+  ] as const)('%s: taken', async (_, scope) => {
+    const bytes = withScope([...scope]);
+    expect(decodeReference(bytes).ok).toBe(true);
+    const core = await spanMetricsCore();
+    expect(core.ingest(bytes)).toEqual({ ok: true, spans: 1 });
+    expect(core.table('spanMetrics')!.used).toBe(1);
+  });
+
+  it('a name announcing 5 bytes with 4 left in the scope: refused where the name starts', async () => {
+    // tag 0x0a, length 5, then "QQQQ" ending the scope: the length runs past the scope's end
+    const bytes = withScope([0x0a, 0x05, 0x51, 0x51, 0x51, 0x51]);
+    expect(decodeReference(bytes).ok).toBe(false);
+    const core = await spanMetricsCore();
+    const result = core.ingest(bytes);
+    expect(!result.ok && result.reason).toBe(
+      `invalid protobuf: length runs past the end of its message in InstrumentationScope.name (field 1) at byte ${bytes.indexOf(0x51)}`);
+  });
+
+  it('a version sent as a varint (tag 0x10, then 0: two bytes, as a LEN field of length 0 would be): refused after its tag', async () => {
+    const bytes = withScope([...fLen(1, 'lib'), 0x10, 0x00]);
+    const core = await spanMetricsCore();
+    const result = core.ingest(bytes);
+    const scope = [0x0a, 0x03, 0x6c, 0x69, 0x62, 0x10]; // name "lib", then the tag 0x10
+    const at = bytes.findIndex((_, i) => scope.every((b, j) => bytes[i + j] === b)) + scope.length; // after the tag
+    expect(!result.ok && result.reason).toBe(
+      `invalid protobuf: wrong wire type for a known field in InstrumentationScope.version (field 2) at byte ${at}`);
+  });
+});
