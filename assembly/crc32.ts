@@ -1,9 +1,9 @@
 // CRC-32 (ISO-HDLC: the gzip trailer's, RFC 1952 §8; reflected polynomial 0xEDB88320, initial
 // value and final xor 0xFFFFFFFF) over bytes already in WASM memory: the host inflates a gzip
 // member's raw deflate data into the core's input buffer and checks the trailer with this,
-// instead of zlib computing it (src/otlp/gzip.ts). Without SIMD (the .wasm also runs in
-// browsers), table lookups cost about four instructions a byte, no fewer than zlib's own
-// braided tables; so long inputs are first shortened with a sparse multiple of the polynomial
+// instead of zlib computing it (src/otlp/gzip.ts). Table lookups cost about four instructions a
+// byte, no fewer than zlib's own braided tables (WebAssembly SIMD has no carry-less multiply for
+// the usual folding); so long inputs are first shortened with a sparse multiple of the polynomial
 // (the idea of Russell's "Chorba" CRC, arXiv 2412.16398):
 //
 //   y^300 = y^155 + y^117 + y^89 + 1  (mod P), y = x^64,
@@ -90,29 +90,30 @@ export function crc32(ptr: usize, len: usize): u32 {
   let p = ptr;
   while (p < words) {
     const stop = min(p + (HISTORY + BLOCK * 8 - q), words);
-    // Head words: reduced and kept for the words after them, sixteen at a time (r[j] needs nothing
-    // nearer than r[j-145]): 10 instructions a word and one loop check per 128 bytes. Measured
-    // against 4 a time with 1,024-word blocks: 348k -> 317k instructions per 221 KB body.
+    // Head words: reduced and kept for the words after them, 32 at a time as sixteen v128
+    // (WebAssembly SIMD; r[j] needs nothing nearer than r[j-145]), one loop check per 256 bytes.
+    // The core's crc32 per 221 KB bench body (callgrind, /work/p32u/crc/cgcore.sh): u64 sixteen
+    // a pass 317,996; v128 eight a pass 180,993, sixteen 173,909, thirty-two 170,715.
     const headStop = min(stop, head);
-    while (p + 128 <= headStop) {
-      store<u64>(q, load<u64>(p, 0) ^ load<u64>(q, (REACH - D1) * 8 + 0) ^ load<u64>(q, (REACH - D2) * 8 + 0) ^ load<u64>(q, (REACH - D3) * 8 + 0) ^ load<u64>(q, 0), REACH * 8 + 0);
-      store<u64>(q, load<u64>(p, 8) ^ load<u64>(q, (REACH - D1) * 8 + 8) ^ load<u64>(q, (REACH - D2) * 8 + 8) ^ load<u64>(q, (REACH - D3) * 8 + 8) ^ load<u64>(q, 8), REACH * 8 + 8);
-      store<u64>(q, load<u64>(p, 16) ^ load<u64>(q, (REACH - D1) * 8 + 16) ^ load<u64>(q, (REACH - D2) * 8 + 16) ^ load<u64>(q, (REACH - D3) * 8 + 16) ^ load<u64>(q, 16), REACH * 8 + 16);
-      store<u64>(q, load<u64>(p, 24) ^ load<u64>(q, (REACH - D1) * 8 + 24) ^ load<u64>(q, (REACH - D2) * 8 + 24) ^ load<u64>(q, (REACH - D3) * 8 + 24) ^ load<u64>(q, 24), REACH * 8 + 24);
-      store<u64>(q, load<u64>(p, 32) ^ load<u64>(q, (REACH - D1) * 8 + 32) ^ load<u64>(q, (REACH - D2) * 8 + 32) ^ load<u64>(q, (REACH - D3) * 8 + 32) ^ load<u64>(q, 32), REACH * 8 + 32);
-      store<u64>(q, load<u64>(p, 40) ^ load<u64>(q, (REACH - D1) * 8 + 40) ^ load<u64>(q, (REACH - D2) * 8 + 40) ^ load<u64>(q, (REACH - D3) * 8 + 40) ^ load<u64>(q, 40), REACH * 8 + 40);
-      store<u64>(q, load<u64>(p, 48) ^ load<u64>(q, (REACH - D1) * 8 + 48) ^ load<u64>(q, (REACH - D2) * 8 + 48) ^ load<u64>(q, (REACH - D3) * 8 + 48) ^ load<u64>(q, 48), REACH * 8 + 48);
-      store<u64>(q, load<u64>(p, 56) ^ load<u64>(q, (REACH - D1) * 8 + 56) ^ load<u64>(q, (REACH - D2) * 8 + 56) ^ load<u64>(q, (REACH - D3) * 8 + 56) ^ load<u64>(q, 56), REACH * 8 + 56);
-      store<u64>(q, load<u64>(p, 64) ^ load<u64>(q, (REACH - D1) * 8 + 64) ^ load<u64>(q, (REACH - D2) * 8 + 64) ^ load<u64>(q, (REACH - D3) * 8 + 64) ^ load<u64>(q, 64), REACH * 8 + 64);
-      store<u64>(q, load<u64>(p, 72) ^ load<u64>(q, (REACH - D1) * 8 + 72) ^ load<u64>(q, (REACH - D2) * 8 + 72) ^ load<u64>(q, (REACH - D3) * 8 + 72) ^ load<u64>(q, 72), REACH * 8 + 72);
-      store<u64>(q, load<u64>(p, 80) ^ load<u64>(q, (REACH - D1) * 8 + 80) ^ load<u64>(q, (REACH - D2) * 8 + 80) ^ load<u64>(q, (REACH - D3) * 8 + 80) ^ load<u64>(q, 80), REACH * 8 + 80);
-      store<u64>(q, load<u64>(p, 88) ^ load<u64>(q, (REACH - D1) * 8 + 88) ^ load<u64>(q, (REACH - D2) * 8 + 88) ^ load<u64>(q, (REACH - D3) * 8 + 88) ^ load<u64>(q, 88), REACH * 8 + 88);
-      store<u64>(q, load<u64>(p, 96) ^ load<u64>(q, (REACH - D1) * 8 + 96) ^ load<u64>(q, (REACH - D2) * 8 + 96) ^ load<u64>(q, (REACH - D3) * 8 + 96) ^ load<u64>(q, 96), REACH * 8 + 96);
-      store<u64>(q, load<u64>(p, 104) ^ load<u64>(q, (REACH - D1) * 8 + 104) ^ load<u64>(q, (REACH - D2) * 8 + 104) ^ load<u64>(q, (REACH - D3) * 8 + 104) ^ load<u64>(q, 104), REACH * 8 + 104);
-      store<u64>(q, load<u64>(p, 112) ^ load<u64>(q, (REACH - D1) * 8 + 112) ^ load<u64>(q, (REACH - D2) * 8 + 112) ^ load<u64>(q, (REACH - D3) * 8 + 112) ^ load<u64>(q, 112), REACH * 8 + 112);
-      store<u64>(q, load<u64>(p, 120) ^ load<u64>(q, (REACH - D1) * 8 + 120) ^ load<u64>(q, (REACH - D2) * 8 + 120) ^ load<u64>(q, (REACH - D3) * 8 + 120) ^ load<u64>(q, 120), REACH * 8 + 120);
-      p += 128;
-      q += 128;
+    while (p + 256 <= headStop) {
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 0), v128.load(q, (REACH - D1) * 8 + 0)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 0), v128.load(q, (REACH - D3) * 8 + 0)), v128.load(q, 0))), REACH * 8 + 0);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 16), v128.load(q, (REACH - D1) * 8 + 16)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 16), v128.load(q, (REACH - D3) * 8 + 16)), v128.load(q, 16))), REACH * 8 + 16);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 32), v128.load(q, (REACH - D1) * 8 + 32)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 32), v128.load(q, (REACH - D3) * 8 + 32)), v128.load(q, 32))), REACH * 8 + 32);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 48), v128.load(q, (REACH - D1) * 8 + 48)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 48), v128.load(q, (REACH - D3) * 8 + 48)), v128.load(q, 48))), REACH * 8 + 48);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 64), v128.load(q, (REACH - D1) * 8 + 64)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 64), v128.load(q, (REACH - D3) * 8 + 64)), v128.load(q, 64))), REACH * 8 + 64);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 80), v128.load(q, (REACH - D1) * 8 + 80)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 80), v128.load(q, (REACH - D3) * 8 + 80)), v128.load(q, 80))), REACH * 8 + 80);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 96), v128.load(q, (REACH - D1) * 8 + 96)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 96), v128.load(q, (REACH - D3) * 8 + 96)), v128.load(q, 96))), REACH * 8 + 96);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 112), v128.load(q, (REACH - D1) * 8 + 112)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 112), v128.load(q, (REACH - D3) * 8 + 112)), v128.load(q, 112))), REACH * 8 + 112);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 128), v128.load(q, (REACH - D1) * 8 + 128)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 128), v128.load(q, (REACH - D3) * 8 + 128)), v128.load(q, 128))), REACH * 8 + 128);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 144), v128.load(q, (REACH - D1) * 8 + 144)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 144), v128.load(q, (REACH - D3) * 8 + 144)), v128.load(q, 144))), REACH * 8 + 144);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 160), v128.load(q, (REACH - D1) * 8 + 160)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 160), v128.load(q, (REACH - D3) * 8 + 160)), v128.load(q, 160))), REACH * 8 + 160);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 176), v128.load(q, (REACH - D1) * 8 + 176)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 176), v128.load(q, (REACH - D3) * 8 + 176)), v128.load(q, 176))), REACH * 8 + 176);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 192), v128.load(q, (REACH - D1) * 8 + 192)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 192), v128.load(q, (REACH - D3) * 8 + 192)), v128.load(q, 192))), REACH * 8 + 192);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 208), v128.load(q, (REACH - D1) * 8 + 208)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 208), v128.load(q, (REACH - D3) * 8 + 208)), v128.load(q, 208))), REACH * 8 + 208);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 224), v128.load(q, (REACH - D1) * 8 + 224)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 224), v128.load(q, (REACH - D3) * 8 + 224)), v128.load(q, 224))), REACH * 8 + 224);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 240), v128.load(q, (REACH - D1) * 8 + 240)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 240), v128.load(q, (REACH - D3) * 8 + 240)), v128.load(q, 240))), REACH * 8 + 240);
+      p += 256;
+      q += 256;
     }
     while (p < headStop) {
       store<u64>(q, load<u64>(p, 0) ^ load<u64>(q, (REACH - D1) * 8 + 0) ^ load<u64>(q, (REACH - D2) * 8 + 0) ^ load<u64>(q, (REACH - D3) * 8 + 0) ^ load<u64>(q, 0), REACH * 8);

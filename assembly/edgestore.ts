@@ -149,7 +149,8 @@ export function stage(key: usize, expires: f64): usize {
 }
 
 /** Moves the staged entry into the store; 0 when the store is full (max_items entries). */
-export function insertStaged(h: u32): usize {
+// @ts-ignore: decorator
+@inline export function insertStaged(h: u32): usize {
   let ref = freeHead;
   if (ref != 0) {
     freeHead = load<u32>(entryAt(ref - 1), E_NEXT);
@@ -185,7 +186,8 @@ export function insertStaged(h: u32): usize {
 }
 
 /** Frees entry `e` (found under hash `h`): off the list, out of the index, onto the free list. */
-export function remove(e: usize, h: u32): void {
+// @ts-ignore: decorator
+@inline export function remove(e: usize, h: u32): void {
   let ref = <u32>((e - entries) / stride) + 1;
   let prev = load<u32>(e, E_PREV);
   let next = load<u32>(e, E_NEXT);

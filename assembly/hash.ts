@@ -113,12 +113,15 @@ export function hashBytes(p: usize, n: usize): u32 {
 @inline function foldBytes(h: u64, p: usize, n: usize): u64 {
   if (n > 16) {
     let end = p + n - 16;
-    while (p + 16 < end) {
-      h = (h ^ load<u64>(p)) * M1;
-      h ^= h >>> 32;
-      h = (h ^ load<u64>(p, 8)) * M1;
-      h ^= h >>> 32;
-      p += 16;
+    // The loop only past 32 bytes: V8 checks the stack on entering a loop, even one that does no step.
+    if (n > 32) {
+      while (p + 16 < end) {
+        h = (h ^ load<u64>(p)) * M1;
+        h ^= h >>> 32;
+        h = (h ^ load<u64>(p, 8)) * M1;
+        h ^= h >>> 32;
+        p += 16;
+      }
     }
     h = (h ^ load<u64>(p)) * M1;
     h ^= h >>> 32;
@@ -166,13 +169,51 @@ export function previewHash(p: usize, n: usize): u64 {
 
 /** Multilinear hash of the 24-byte edge-store key at `p` (six u32 words). */
 export function hashEdgeKey(p: usize): u32 {
+  return edgeKeyHash(edgeTraceSum(p), p + 16);
+}
+
+/**
+ * hashEdgeKey in two steps, so that the keys of one trace id (a span's own and its parent's)
+ * share the first: m0 and the trace id's four terms (`trace` 0: an absent trace id, zeros), ...
+ */
+// @ts-ignore: decorator
+@inline export function edgeTraceSum(trace: usize): u64 {
   let h = load<u64>(ML);
-  h += load<u64>(ML, 8) * <u64>load<u32>(p);
-  h += load<u64>(ML, 16) * <u64>load<u32>(p, 4);
-  h += load<u64>(ML, 24) * <u64>load<u32>(p, 8);
-  h += load<u64>(ML, 32) * <u64>load<u32>(p, 12);
-  h += load<u64>(ML, 40) * <u64>load<u32>(p, 16);
-  h += load<u64>(ML, 48) * <u64>load<u32>(p, 20);
+  if (trace != 0) {
+    h += load<u64>(ML, 8) * <u64>load<u32>(trace);
+    h += load<u64>(ML, 16) * <u64>load<u32>(trace, 4);
+    h += load<u64>(ML, 24) * <u64>load<u32>(trace, 8);
+    h += load<u64>(ML, 32) * <u64>load<u32>(trace, 12);
+  }
+  return h;
+}
+
+/** ... then the span id's two terms (`id` 0: an absent span id, zeros): the hash of (that trace id, that span id). */
+// @ts-ignore: decorator
+@inline export function edgeKeyHash(traceSum: u64, id: usize): u32 {
+  let h = traceSum;
+  if (id != 0) {
+    h += load<u64>(ML, 40) * <u64>load<u32>(id);
+    h += load<u64>(ML, 48) * <u64>load<u32>(id, 4);
+  }
+  return <u32>(h >>> 32);
+}
+
+// hashEdgeKey in two parts, for keys that share a trace id (t0, t1: its two u64 halves): the sum
+// over the trace id's four words, then the span id's two words and the fold. The same value.
+// @ts-ignore: decorator
+@inline export function edgeKeyTrace(t0: u64, t1: u64): u64 {
+  let h = load<u64>(ML);
+  h += load<u64>(ML, 8) * (t0 & 0xffffffff);
+  h += load<u64>(ML, 16) * (t0 >>> 32);
+  h += load<u64>(ML, 24) * (t1 & 0xffffffff);
+  h += load<u64>(ML, 32) * (t1 >>> 32);
+  return h;
+}
+// @ts-ignore: decorator
+@inline export function edgeKeyFinish(h: u64, id: u64): u32 {
+  h += load<u64>(ML, 40) * (id & 0xffffffff);
+  h += load<u64>(ML, 48) * (id >>> 32);
   return <u32>(h >>> 32);
 }
 

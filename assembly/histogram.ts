@@ -37,7 +37,20 @@ export function newBuckets(src: usize, count: i32): Buckets {
   if (v >= 0) {
     let i = <i32>load<u16>(b.starts + (<usize>((reinterpret<u64>(v) >>> 52) & 0x7ff) << 1));
     let n = b.count;
-    while (i < n && load<f64>(b.bounds + (<usize>i << 3)) < v) i++;
+    let bounds = b.bounds;
+    // The first two steps without a loop (V8 checks the stack on entering one): with doubling
+    // bounds there is at most one.
+    if (i < n) {
+      if (load<f64>(bounds + (<usize>i << 3)) < v) {
+        i++;
+        if (i < n) {
+          if (load<f64>(bounds + (<usize>i << 3)) < v) {
+            i++;
+            while (i < n && load<f64>(bounds + (<usize>i << 3)) < v) i++;
+          }
+        }
+      }
+    }
     return i;
   }
   return searchBucket(b, v);

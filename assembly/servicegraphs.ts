@@ -8,6 +8,7 @@ import {
   RES_SLOTS, SPAN_SLOTS, SLOT_SIZE,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
+import { edgeTraceSum, edgeKeyHash } from './hash';
 import {
   initRecentSpans, nextBatch, remember, recall, recalledService, R_ERROR,
 } from './recentspans';
@@ -20,7 +21,7 @@ import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generati
 import { memoValueId } from './valuememo';
 import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
 import { recordExemplar } from './exemplars';
-import { observeWorstEdge } from './worst';
+import { observeWorst } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { Native, nativeOf, observeNative, histogramCost, nativeOffset } from './nativehistogram';
@@ -67,6 +68,12 @@ let dimWords: i32 = 0;
 let dimSlots: usize = 0;
 let peerCount: i32 = 0;
 let peerSlots: usize = 0;
+// The span-record offsets of the first PEER_FIRST peer-attribute slots that exist, the last
+// repeated when fewer (upsertPeer): globals, not a table in memory (static data moves the heap).
+let peerOffset0: usize = 0;
+let peerOffset1: usize = 0;
+let peerOffset2: usize = 0;
+let peerOffset3: usize = 0;
 let dbCount: i32 = 0;
 let dbSlots: usize = 0;
 let peerServiceSlot: i32 = -1;
@@ -108,20 +115,20 @@ export function configureServiceGraphs(
   let copy = heap.alloc(<usize>n * 4);
   memory.copy(copy, slots, <usize>n * 4);
   dimSlots = copy;
-  peerCount = peers;
   peerSlots = copy + (<usize>dims << 2);
   dbSlots = peerSlots + (<usize>peers << 2);
   let fixed = dbSlots + (<usize>dbs << 2);
+  peerCount = compactSlots(peerSlots, peers);
+  if (peerCount > 0) {
+    peerOffset0 = peerOffsetAt(0);
+    peerOffset1 = peerOffsetAt(1);
+    peerOffset2 = peerOffsetAt(2);
+    peerOffset3 = peerOffsetAt(3);
+  }
   // The database-name slots that exist (-1: none), in order; the first DB_FIRST also as record
   // offsets (upsertDatabase), the last repeated when fewer: looked at again after itself, a slot
   // finds nothing new.
-  let valid = 0;
-  for (let q = 0; q < dbs; q++) {
-    let slot = load<i32>(dbSlots + (<usize>q << 2));
-    if (slot < 0) continue;
-    store<i32>(dbSlots + (<usize>valid << 2), slot);
-    valid++;
-  }
+  let valid = compactSlots(dbSlots, dbs);
   dbCount = valid;
   for (let q = 0; q < DB_FIRST && valid > 0; q++) {
     let slot = <usize>load<i32>(dbSlots + (<usize>min(q, valid - 1) << 2));
@@ -230,17 +237,47 @@ export function upsertDimensions(e: usize, resource: usize, span: usize, client:
   }
 }
 
-function upsertPeer(e: usize, span: usize): void {
-  let n = peerCount;
-  let slots = peerSlots;
-  for (let p = 0; p < n; p++) {
-    let s = spanSlot(span, load<i32>(slots + (<usize>p << 2)));
-    if (s != 0) {
-      setId(e, E_PEER, slotValueId(s));
-      return;
-    }
+/** Moves the slots (i32) that exist (not -1) of the `n` at `slots` to its front, in order; returns their count. */
+function compactSlots(slots: usize, n: i32): i32 {
+  let valid = 0;
+  for (let q = 0; q < n; q++) {
+    let slot = load<i32>(slots + (<usize>q << 2));
+    if (slot < 0) continue;
+    store<i32>(slots + (<usize>valid << 2), slot);
+    valid++;
   }
+  return valid;
 }
+
+/** The span-record offset of the `q`th peer slot that exists (the last one when fewer). */
+function peerOffsetAt(q: i32): usize {
+  return SPAN_SLOTS + <usize>load<i32>(peerSlots + (<usize>min(q, peerCount - 1) << 2)) * SLOT_SIZE;
+}
+
+/** The first peer attribute the span has names a virtual node should the entry expire unpaired. */
+// @ts-ignore: decorator
+@inline function upsertPeer(e: usize, span: usize): void {
+  // The first PEER_FIRST slots in straight line (as a loop, ~14 instructions a slot with V8's
+  // bounds and stack checks), any further ones in a loop.
+  let n = peerCount;
+  if (n == 0) return;
+  let s = span + peerOffset0;
+  if (load<u32>(s) == 0) s = span + peerOffset1;
+  if (load<u32>(s) == 0) s = span + peerOffset2;
+  if (load<u32>(s) == 0) s = span + peerOffset3;
+  if (load<u32>(s) == 0) {
+    if (n <= PEER_FIRST) return;
+    let slots = peerSlots;
+    let p = PEER_FIRST;
+    for (; p < n; p++) {
+      s = spanSlot(span, load<i32>(slots + (<usize>p << 2)));
+      if (s != 0) break;
+    }
+    if (p == n) return;
+  }
+  setId(e, E_PEER, slotValueId(s));
+}
+const PEER_FIRST: i32 = 4;
 
 /** host:port from network.peer.address and network.peer.port, interned. */
 function addressWithPort(host: usize, port: usize): u32 {
@@ -270,9 +307,11 @@ const DB_OFFSETS: usize = memory.data(DB_FIRST * 8);
 /**
  * A client span with a database attribute is a database call: the edge completes from this
  * span alone, named by peer.service, server.address, network.peer.address[:port], or the
- * database attribute, in that order of preference.
+ * database attribute, in that order of preference. Inline in the span loop, its only caller
+ * (as a call: ~14 instructions per span more, callgrind).
  */
-function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
+// @ts-ignore: decorator
+@inline function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
   // The first DB_FIRST slots in straight line (as a loop, V8 spent its bounds and stack checks on
   // every client span that is not a database call), any further ones in a loop.
   let n = dbCount;
@@ -341,23 +380,30 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   let trace = traceOf(e);
   let index = recordIndexOf(t, record);
   let generation = generationOf(record);
-  let latency = load<f64>(e, E_SERVER_LATENCY);
-  let i = observe(buckets, r + (SG_V_SERVER_SUM << 3), r + (SG_V_BUCKETS << 3), latency, w);
-  let serverBucket = i;
+  let serverSeconds = load<f64>(e, E_SERVER_LATENCY);
+  let clientSeconds = load<f64>(e, E_CLIENT_LATENCY);
   let nativeFirst = SG_V_BUCKETS + SG_HISTOGRAMS * buckets.count;
-  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 0), latency, w, nowMs);
-  recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, <u32>i, trace, trace + 16, latency, nowMs);
-  latency = load<f64>(e, E_CLIENT_LATENCY);
-  i = observe(buckets, r + (SG_V_CLIENT_SUM << 3), r + (SG_V_BUCKETS << 3) + b, latency, w);
-  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 1), latency, w, nowMs);
-  recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, latency, nowMs);
-  observeWorstEdge(e, index, generation, <u32>serverBucket, <u32>i, trace, nowMs);
+  let serverBucket = <u32>observe(buckets, r + (SG_V_SERVER_SUM << 3), r + (SG_V_BUCKETS << 3), serverSeconds, w);
+  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 0), serverSeconds, w, nowMs);
+  let clientBucket = EXEMPLAR_HISTOGRAM_STRIDE + <u32>observe(buckets, r + (SG_V_CLIENT_SUM << 3), r + (SG_V_BUCKETS << 3) + b, clientSeconds, w);
+  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 1), clientSeconds, w, nowMs);
+  if (trace != 0) { // one test for the exemplars and the worst trace, as span metrics does
+    recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, serverBucket, trace, trace + 16, serverSeconds, nowMs);
+    recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, clientBucket, trace, trace + 16, clientSeconds, nowMs);
+    // The slowest by server span duration, or, on an edge without one (a virtual server: the
+    // client span alone), by client span duration; failed when either side was.
+    let byClient = serverSeconds == 0 && clientSeconds > 0;
+    observeWorst(
+      EXEMPLAR_TABLE_EDGES, index, generation, byClient ? clientBucket : serverBucket, trace, trace + 16,
+      byClient ? clientSeconds : serverSeconds, nowMs, (load<u32>(e, E_FLAGS) & F_FAILED) != 0,
+    );
+  }
   if ((options & SG_OPT_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
     // Time in the queue: consumer start minus producer end; not observed when not positive.
     let seconds = durationSeconds(load<u64>(e, E_CLIENT_END), load<u64>(e, E_SERVER_START));
     if (seconds > 0) {
       store<f64>(r, load<f64>(r, SG_V_MESSAGING_COUNT << 3) + w, SG_V_MESSAGING_COUNT << 3);
-      i = observe(buckets, r + (SG_V_MESSAGING_SUM << 3), r + (SG_V_BUCKETS << 3) + 2 * b, seconds, w);
+      let i = observe(buckets, r + (SG_V_MESSAGING_SUM << 3), r + (SG_V_BUCKETS << 3) + 2 * b, seconds, w);
       if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 2), seconds, w, nowMs);
       recordExemplar(
         EXEMPLAR_TABLE_EDGES, index, generation, 2 * EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, seconds, nowMs,
@@ -373,11 +419,12 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
  * instructions per span (callgrind), the loop's locals spilled around it.
  */
 // @ts-ignore: decorator
-@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64): void {
-  if (load<u32>(span, SPAN_TRACE_ID) == 0 || load<u32>(span, SPAN_ID) == 0) return;
+@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
+  let id = <usize>load<u32>(span, SPAN_ID);
+  if (load<u32>(span, SPAN_TRACE_ID) == 0 || id == 0) return;
   buildKey(span, SPAN_ID);
   let h = load<u32>(span, SPAN_ID_HASH); // self time's hash of the same key, when it ran
-  if (h == 0) h = keyHash(key);
+  if (h == 0) h = edgeKeyHash(traceSum, id);
   let service = serviceId(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
   remember(key, h, service, kind | failed, span, i);
@@ -404,6 +451,10 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
 }
 
+/** From a span record's id field to self time's hash of its key (staging.ts). */
+const ID_TO_HASH: usize = SPAN_ID_HASH - SPAN_ID;
+assert(SPAN_PARENT_HASH - SPAN_PARENT_ID == ID_TO_HASH);
+
 /** `now` is <u32>(nowMs / 1000), computed by the caller: computed here, V8 sank it into the loop (once per span). */
 export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
@@ -424,11 +475,13 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     span += stride;
     if (skipped(span)) continue;
     let kind = load<u32>(span, SPAN_KIND);
-    let client = kind == KIND_CLIENT || kind == KIND_PRODUCER;
+    let client = kind - KIND_CLIENT <= KIND_PRODUCER - KIND_CLIENT; // unsigned: one compare
     let resource = resourceAt(load<u32>(span, SPAN_RESOURCE));
     if (!hasServiceName(resource)) continue;
+    // A span's own key and its parent's share the trace id's part of their hash.
+    let traceSum = edgeTraceSum(<usize>load<u32>(span, SPAN_TRACE_ID));
     // Clients and producers wait in the store, where their children find them.
-    if (!client) rememberSpan(span, i, resource, kind, now, nowMs);
+    if (!client) rememberSpan(span, i, resource, kind, now, nowMs, traceSum);
     let server = kind == KIND_SERVER || kind == KIND_CONSUMER;
     if (!client && !server && !infer) continue;
     if (changetype<usize>(f) != 0 && !keeps(f, resource, span)) {
@@ -439,9 +492,10 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     let w = mult < 0 && !ts ? 1 : spanMultiplier(resource, span, mult, ts);
     if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
     if (!client && !server) continue;
-    buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
-    let h = load<u32>(span + (client ? SPAN_ID_HASH : SPAN_PARENT_HASH)); // self time's hash of the same key, when it ran
-    if (h == 0) h = keyHash(k);
+    let idField = client ? SPAN_ID : SPAN_PARENT_ID;
+    buildKey(span, idField);
+    let h = load<u32>(span + idField + ID_TO_HASH); // self time's hash of the same key, when it ran
+    if (h == 0) h = edgeKeyHash(traceSum, <usize>load<u32>(span + idField));
     // A span with no entry waiting is first filled in outside the store: a database call
     // completes on its own and never needs a place, even with the store full (as in Tempo).
     let e = find(k, h);
@@ -492,8 +546,9 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
       if (e != staged) discard(e, h);
       continue;
     }
-    // The peer names a virtual node when the entry expires unpaired: only a waiting entry needs it.
-    upsertPeer(e, span);
+    // The peer names a virtual node when the entry expires unpaired (expire()): only a waiting
+    // client or root server span's entry needs it.
+    if (client || load<u32>(span, SPAN_PARENT_ID) == 0) upsertPeer(e, span);
     if (e == staged && insert(h) == 0) countPair(dropped, client ? service : 0, client ? 0 : service, REASON_NONE, w, now);
   }
 }

@@ -13,7 +13,7 @@ import { intern, internInline, retain, stringPtr, stringLen, MISSING, MAX_VALUE_
 import { serviceId, resourceOrSpanSlot, slotValueId, spanMultiplier } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generationOf } from './series';
 import { recordExemplar } from './exemplars';
-import { observeWorst, STATUS_CODE_ERROR } from './worst';
+import { worstWindow, worstWindowKey, worstNow, observeWorstIn, STATUS_CODE_ERROR } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { targetInfoEnabled, jobOf, instanceOf, upsertTargetInfo } from './targetinfo';
@@ -236,25 +236,32 @@ const PLAIN_INTRINSICS: u32 = I_SERVICE | I_SPAN_NAME | I_SPAN_KIND | I_STATUS_C
 /** Aggregates the staged spans at `nowMs`; `now` is its whole seconds (from the caller: V8 put the division in the loop). */
 export function aggregateSpanMetrics(nowMs: f64, now: u32): void {
   // With the default intrinsics and without the options below, the same loop compiled with
-  // their checks folded away: fewer branches and fewer values for V8 to keep per span.
+  // their checks folded away: fewer branches and fewer values for V8 to keep per span. Self time
+  // (infer_edges' companion) has a copy of its own.
   let plain = intrinsics == PLAIN_INTRINSICS && normalizeMode != NORMALIZE_ON && changetype<usize>(filter) == 0
     && mapCount == 0 && !targetInfoEnabled() && !stageScopes
-    && histDimCount == 0 && !tracking && !selfTimeOn && changetype<usize>(native) == 0
+    && histDimCount == 0 && !tracking && changetype<usize>(native) == 0
     && changetype<usize>(callsTable) == 0 && changetype<usize>(eventsTable) == 0 && multiplierSlot < 0 && !tracestate;
-  if (plain) aggregatePlain(nowMs, now);
-  else aggregateAll(nowMs, now);
+  if (!plain) aggregateAll(nowMs, now);
+  else if (selfTimeOn) aggregatePlainSelfTime(nowMs, now);
+  else aggregatePlain(nowMs, now);
 }
 
 function aggregatePlain(nowMs: f64, now: u32): void {
-  aggregate(nowMs, now, true);
+  aggregate(nowMs, now, true, false);
+}
+
+/** aggregatePlain with self time (selftime.ts), as infer_edges' users turn it on. */
+function aggregatePlainSelfTime(nowMs: f64, now: u32): void {
+  aggregate(nowMs, now, true, true);
 }
 
 function aggregateAll(nowMs: f64, now: u32): void {
-  aggregate(nowMs, now, false);
+  aggregate(nowMs, now, false, selfTimeOn);
 }
 
 // @ts-ignore: decorator
-@inline function aggregate(nowMs: f64, now: u32, plain: bool): void {
+@inline function aggregate(nowMs: f64, now: u32, plain: bool, selfTime: bool): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
   // reload each one per span.
   let f = plain ? changetype<Filter>(0) : filter;
@@ -274,7 +281,6 @@ function aggregateAll(nowMs: f64, now: u32): void {
   let histSlots = histDimSlots;
   let firstHist = dims + callsDimCount;
   let track = !plain && tracking;
-  let selfTime = !plain && selfTimeOn;
   let b0 = buckets;
   let nat = plain ? changetype<Native>(0) : native;
   let natAt = nativeAt;
@@ -287,6 +293,10 @@ function aggregateAll(nowMs: f64, now: u32): void {
   let spanBytes = <usize>(SM_KEY_DIMENSIONS + extraWords) << 2;
   let keyBytes = <usize>t.keyWords << 2;
   let stride = spanStride;
+  // The worst-trace window of nowMs, once for the request.
+  worstWindow(nowMs);
+  let windowKey = worstWindowKey();
+  let windowNow = worstNow();
   let span = spanAt(0) - stride;
   for (let i: u32 = 0; i < count; i++) {
     span += stride;
@@ -347,9 +357,9 @@ function aggregateAll(nowMs: f64, now: u32): void {
       let generation = generationOf(record);
       let spanId = <usize>load<u32>(span, SPAN_ID);
       recordExemplar(EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs);
-      observeWorst(
-        EXEMPLAR_TABLE_SPAN_METRICS, index, generation, <u32>b, trace, spanId, seconds, nowMs,
-        load<u32>(span, SPAN_STATUS_CODE) == STATUS_CODE_ERROR,
+      observeWorstIn(
+        EXEMPLAR_TABLE_SPAN_METRICS, index, <u32>b, trace, spanId, seconds,
+        load<u32>(span, SPAN_STATUS_CODE) == STATUS_CODE_ERROR, windowKey, windowNow,
       );
     }
     if (selfTime) noteSpan(span, record, w, nowMs);

@@ -21,7 +21,8 @@ const ENTRY: usize = M_BYTES + MAX_BYTES;
 const MEMO: usize = memory.data(<i32>(MEMO_SLOTS * ENTRY));
 
 /** slotValueId(s) for watched-attribute slot record `s` (non-zero), through the memo. */
-export function memoValueId(s: usize): u32 {
+// @ts-ignore: decorator
+@inline export function memoValueId(s: usize): u32 {
   let p = <usize>load<u32>(s);
   let n = <usize>load<u32>(s, 4);
   if (n < 8 || n > MAX_BYTES) return slotValueId(s);
@@ -29,16 +30,19 @@ export function memoValueId(s: usize): u32 {
   let last = load<u64>(p + n - 8);
   let m = MEMO + <usize>(((first ^ last ^ <u64>n) * 0x9e3779b97f4a7c15) >>> 58) * ENTRY; // 64 slots: the top 6 bits
   // All n bytes as six 8-byte words at 0, 8, 16, 24, 32 and n - 8, each offset clipped to n - 8 (n <=
-  // MAX_BYTES = 48): no loop (as a loop, V8 spent ~40 instructions a hit on its bounds and checks).
-  let e = n - 8;
-  let o1: usize = e > 8 ? <usize>8 : e;
-  let o2: usize = e > 16 ? <usize>16 : e;
-  let o3: usize = e > 24 ? <usize>24 : e;
-  let o4: usize = e > 32 ? <usize>32 : e;
-  let q = m + M_BYTES;
-  let d = (load<u64>(q) ^ first) | (load<u64>(q + e) ^ last) | (load<u64>(q + o1) ^ load<u64>(p + o1))
-    | (load<u64>(q + o2) ^ load<u64>(p + o2)) | (load<u64>(q + o3) ^ load<u64>(p + o3)) | (load<u64>(q + o4) ^ load<u64>(p + o4));
-  if (<usize>load<u32>(m, M_LEN) == n && load<u32>(m, M_EPOCH) == freeEpoch && d == 0) return load<u32>(m, M_ID);
+  // MAX_BYTES = 48): no loop (as a loop, V8 spent ~40 instructions a hit on its bounds and checks);
+  // only once the length and epoch match (computed before that test, V8 spilled the words).
+  if (<usize>load<u32>(m, M_LEN) == n && load<u32>(m, M_EPOCH) == freeEpoch) {
+    let e = n - 8;
+    let o1: usize = e > 8 ? <usize>8 : e;
+    let o2: usize = e > 16 ? <usize>16 : e;
+    let o3: usize = e > 24 ? <usize>24 : e;
+    let o4: usize = e > 32 ? <usize>32 : e;
+    let q = m + M_BYTES;
+    let d = (load<u64>(q) ^ first) | (load<u64>(q + e) ^ last) | (load<u64>(q + o1) ^ load<u64>(p + o1))
+      | (load<u64>(q + o2) ^ load<u64>(p + o2)) | (load<u64>(q + o3) ^ load<u64>(p + o3)) | (load<u64>(q + o4) ^ load<u64>(p + o4));
+    if (d == 0) return load<u32>(m, M_ID);
+  }
   let id = slotValueId(s);
   if (id != MISSING) {
     store<u32>(m, <u32>n, M_LEN);

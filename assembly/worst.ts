@@ -14,9 +14,8 @@
 // Slot (WORST_SIZE bytes, layout.ts): trace id, span id and value as in an exemplar, then the
 // time as an integer of ms in 48 bits (WORST_TIME_LOW u32, WORST_TIME_HIGH u16) and WORST_BUCKET
 // (u16) the histogram bucket the value fell in plus one (0: the slot is empty).
-import { E_CLIENT_LATENCY, E_SERVER_LATENCY, E_FLAGS, F_FAILED } from './edgestore';
 import {
-  EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE, EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE,
+  EXEMPLAR_TRACE_ID, EXEMPLAR_SPAN_ID, EXEMPLAR_VALUE,
   WORST_TIME_LOW, WORST_TIME_HIGH, WORST_BUCKET, WORST_SIZE, WORST_SLOWEST, WORST_FAILED,
 } from './layout';
 
@@ -35,6 +34,8 @@ let windowMs: f64 = 60_000;
 let windowNowMs: f64 = -1;
 let windowStart: u64 = 0;
 let nowInt: u64 = 0;
+/** (windowStart << 16) | 1: what a slot's rotated last word (rotated) is below when it is empty or older. */
+let windowKey: u64 = 1;
 /** Bytes of slot chunks allocated so far. */
 export let worstBytes: usize = 0;
 
@@ -108,12 +109,6 @@ function newSlot(table: u32, which: u32, record: u32): usize {
   store<u64>(s, (ms & 0xffffffffffff) | (<u64>(bucket + 1) << 48), WORST_TIME_LOW);
 }
 
-/** The slot's time, integer ms. */
-// @ts-ignore: decorator
-@inline function timeOf(s: usize): u64 {
-  return load<u64>(s, WORST_TIME_LOW) & 0xffffffffffff;
-}
-
 /** A time in ms as the slot keeps it: an integer in 48 bits (to year 10889). */
 // @ts-ignore: decorator
 @inline function toMs(ms: f64): u64 {
@@ -127,6 +122,25 @@ function newSlot(table: u32, which: u32, record: u32): usize {
 }
 
 /**
+ * The window of `nowMs` for observeWorstIn (observeWorst does it itself): a loop over many spans
+ * at one time calls it once and passes worstWindowKey() and worstNow() along.
+ */
+export function worstWindow(nowMs: f64): void {
+  if (nowMs != windowNowMs) {
+    windowNowMs = nowMs;
+    windowStart = toMs(Math.floor(nowMs / windowMs) * windowMs);
+    nowInt = toMs(nowMs);
+    windowKey = (windowStart << 16) | 1;
+  }
+}
+export function worstWindowKey(): u64 {
+  return windowKey;
+}
+export function worstNow(): u64 {
+  return nowInt;
+}
+
+/**
  * One observation of `value` (seconds, in histogram bucket `bucket`) for the record at index
  * `record` (of that generation) of `table`: kept as its slowest when slower than the window's so
  * far, and as its latest failed when `failed`. `trace` 0 (no trace id) keeps nothing.
@@ -136,16 +150,25 @@ function newSlot(table: u32, which: u32, record: u32): usize {
   table: u32, record: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64, failed: bool,
 ): void {
   if (trace == 0) return;
-  if (nowMs != windowNowMs) {
-    windowNowMs = nowMs;
-    windowStart = toMs(Math.floor(nowMs / windowMs) * windowMs);
-    nowInt = toMs(nowMs);
-  }
+  worstWindow(nowMs);
+  observeWorstIn(table, record, bucket, trace, span, value, failed, windowKey, nowInt);
+}
+
+/**
+ * observeWorst with the window of worstWindow: `key` worstWindowKey(), `ms` worstNow(). `trace` != 0.
+ * The slot's last word rotated by 16 is (time << 16) | (bucket + 1): below `key` exactly when the
+ * slot is empty (0) or its time is before the window's start (its bucket + 1 is at least 1), one
+ * compare for both.
+ */
+// @ts-ignore: decorator
+@inline export function observeWorstIn(
+  table: u32, record: u32, bucket: u32, trace: usize, span: usize, value: f64, failed: bool, key: u64, ms: u64,
+): void {
   let s = slotOf(table, WORST_SLOWEST, record);
-  if (value > load<f64>(s, EXEMPLAR_VALUE) || !held(s) || timeOf(s) < windowStart) {
-    write(s, bucket, trace, span, value, nowInt);
+  if (value > load<f64>(s, EXEMPLAR_VALUE) || rotl<u64>(load<u64>(s, WORST_TIME_LOW), 16) < key) {
+    write(s, bucket, trace, span, value, ms);
   }
-  if (failed) write(slotOf(table, WORST_FAILED, record), bucket, trace, span, value, nowInt);
+  if (failed) write(slotOf(table, WORST_FAILED, record), bucket, trace, span, value, ms);
 }
 
 /** Empties the slots of the record at index `record` of `table` (EXEMPLAR_TABLE_*): the record was removed. */
@@ -170,20 +193,4 @@ export function findWorst(table: u32, record: u32, generation: u32, which: u32):
   if (chunk == 0) return 0;
   let s = chunk + <usize>(record & (CHUNK - 1)) * WORST_SIZE;
   return held(s) ? s : 0;
-}
-
-/**
- * A completed edge `e` (edgestore.ts) of the record at `record`: its slowest by server span
- * duration (bucket `serverBucket` of the server histogram), or, on an edge without one (a virtual
- * server: the client span alone), by client span duration (bucket `clientBucket` of the client
- * histogram, EXEMPLAR_HISTOGRAM_STRIDE added); failed when either side was.
- */
-export function observeWorstEdge(e: usize, record: u32, generation: u32, serverBucket: u32, clientBucket: u32, trace: usize, nowMs: f64): void {
-  let server = load<f64>(e, E_SERVER_LATENCY);
-  let client = load<f64>(e, E_CLIENT_LATENCY);
-  let byClient = server == 0 && client > 0;
-  observeWorst(
-    EXEMPLAR_TABLE_EDGES, record, generation, byClient ? EXEMPLAR_HISTOGRAM_STRIDE + clientBucket : serverBucket,
-    trace, trace + 16, byClient ? client : server, nowMs, (load<u32>(e, E_FLAGS) & F_FAILED) != 0,
-  );
 }

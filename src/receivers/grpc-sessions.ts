@@ -7,7 +7,6 @@
 // two hours without a call in flight, unless permit_without_stream), strikes are forgiven each
 // time the server sends headers or data, and the third strike past two ends the connection with
 // GOAWAY ENHANCE_YOUR_CALM and the debug data "too_many_pings".
-import http2 from 'node:http2';
 import type { GrpcKeepaliveConfig } from '../config/types.js';
 import type { Watch, Watchdog } from '../net/watchdog.js';
 
@@ -16,7 +15,17 @@ export const MAX_PING_STRIKES = 2;
 /** grpc-go's defaultPingTimeout: a ping without calls in flight sooner than this is a strike (without permit_without_stream). */
 const PING_WITHOUT_CALLS_MS = 2 * 3600_000;
 
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_CANCEL } = http2.constants;
+/** An HTTP/2 connection as the keepalive rules act on it (node:http2's session, or grpc-h2c.ts's connection). */
+export interface KeptConnection {
+  /** GOAWAY (NO_ERROR): no new calls; the calls in flight finish. */
+  close(): void;
+  /** Cuts the connection now (its calls are cancelled). */
+  destroy(): void;
+  /** GOAWAY ENHANCE_YOUR_CALM with the debug data "too_many_pings", then cut. */
+  calm(): void;
+  readonly destroyed: boolean;
+  readonly remoteAddress: string | undefined;
+}
 
 interface SessionState {
   calls: number;
@@ -26,51 +35,59 @@ interface SessionState {
   strikes: number;
   /** Headers or data were sent since the last ping: the next one is forgiven. */
   wrote: boolean;
+  ageTimer?: NodeJS.Timeout;
+  graceTimer?: NodeJS.Timeout;
 }
 
 export class GrpcSessions {
-  private readonly sessions = new Map<http2.Http2Session, SessionState>();
+  private readonly sessions = new Map<KeptConnection, SessionState>();
 
   constructor(
     private readonly keepalive: GrpcKeepaliveConfig,
     private readonly watchdog: Watchdog,
     /** Called when a connection is ended for its pings (counted and logged by the receiver). */
-    private readonly onTooManyPings: (session: http2.Http2Session) => void,
+    private readonly onTooManyPings: (connection: KeptConnection) => void,
   ) {}
 
   get size(): number {
     return this.sessions.size;
   }
 
-  /** Starts watching a new connection. */
-  add(session: http2.Http2Session): void {
+  /** Starts watching a new connection; the transport calls ping() for each PING and removed() when it closes. */
+  add(session: KeptConnection): void {
     const state: SessionState = { calls: 0, lastPingAt: -Infinity, strikes: 0, wrote: false };
     this.sessions.set(session, state);
-    session.on('error', () => {});
     const { max_connection_age: age, max_connection_age_grace: grace } = this.keepalive.server_parameters;
-    let ageTimer: NodeJS.Timeout | undefined;
-    let graceTimer: NodeJS.Timeout | undefined;
     if (age > 0) {
       // grpc-go adds ±10% jitter so that connections made together do not all go at once.
-      ageTimer = setTimeout(() => {
+      state.ageTimer = setTimeout(() => {
         session.close();
-        graceTimer = setTimeout(() => session.destroy(undefined, NGHTTP2_CANCEL), grace);
-        graceTimer.unref();
+        state.graceTimer = setTimeout(() => session.destroy(), grace);
+        state.graceTimer.unref();
       }, age * (0.9 + 0.2 * Math.random()));
-      ageTimer.unref();
+      state.ageTimer.unref();
     }
-    session.on('ping', () => this.ping(session, state));
-    session.once('close', () => {
-      this.watchdog.stop(state.idle);
-      clearTimeout(ageTimer);
-      clearTimeout(graceTimer);
-      this.sessions.delete(session);
-    });
     this.armIdle(session, state);
   }
 
+  /** The connection closed. */
+  removed(session: KeptConnection): void {
+    const state = this.sessions.get(session);
+    if (!state) return;
+    this.watchdog.stop(state.idle);
+    clearTimeout(state.ageTimer);
+    clearTimeout(state.graceTimer);
+    this.sessions.delete(session);
+  }
+
+  /** A PING (not an ACK) came on the connection. */
+  ping(session: KeptConnection): void {
+    const state = this.sessions.get(session);
+    if (state) this.strike(session, state);
+  }
+
   /** A call opened on `session`. */
-  opened(session: http2.Http2Session): void {
+  opened(session: KeptConnection): void {
     const state = this.sessions.get(session);
     if (!state) return;
     state.calls++;
@@ -79,7 +96,7 @@ export class GrpcSessions {
   }
 
   /** A call on `session` closed. */
-  closed(session: http2.Http2Session): void {
+  closed(session: KeptConnection): void {
     const state = this.sessions.get(session);
     if (!state) return;
     state.calls--;
@@ -87,7 +104,7 @@ export class GrpcSessions {
   }
 
   /** The server sent headers or data on `session`: its ping strikes are forgiven at the next ping. */
-  wrote(session: http2.Http2Session | undefined): void {
+  wrote(session: KeptConnection | undefined): void {
     const state = session && this.sessions.get(session);
     if (state) state.wrote = true;
   }
@@ -99,17 +116,17 @@ export class GrpcSessions {
 
   /** Cuts every connection. */
   destroyAll(): void {
-    for (const s of this.sessions.keys()) s.destroy(undefined, NGHTTP2_CANCEL);
+    for (const s of this.sessions.keys()) s.destroy();
   }
 
-  private armIdle(session: http2.Http2Session, state: SessionState): void {
+  private armIdle(session: KeptConnection, state: SessionState): void {
     const idle = this.keepalive.server_parameters.max_connection_idle;
     if (idle <= 0) return;
     this.watchdog.stop(state.idle);
     state.idle = this.watchdog.start(idle, () => session.close());
   }
 
-  private ping(session: http2.Http2Session, state: SessionState): void {
+  private strike(session: KeptConnection, state: SessionState): void {
     const now = Date.now();
     const last = state.lastPingAt;
     state.lastPingAt = now;
@@ -123,9 +140,7 @@ export class GrpcSessions {
     if (now - last < least) state.strikes++;
     if (state.strikes > MAX_PING_STRIKES && !session.destroyed) {
       this.onTooManyPings(session);
-      session.goaway(NGHTTP2_ENHANCE_YOUR_CALM, 0, Buffer.from('too_many_pings'));
-      // A moment for the GOAWAY to leave before the socket goes.
-      setTimeout(() => session.destroy(), 100).unref();
+      session.calm();
     }
   }
 }

@@ -86,6 +86,22 @@ describe('the worst trace of a span-metrics series', () => {
     expect(short.worst('spanMetrics', short.table('spanMetrics')!, 0, 'slowest')).toMatchObject({ traceId: trace(7), value: 0.001 });
   });
 
+  test('a span of no duration fills an empty slot, also in the epoch\'s first window (it starts at 0 ms)', async () => {
+    // worst.ts tests "empty or older than the window" as one compare of the slot's last word: an
+    // empty slot (all zeros) must still take an observation of 0 s at a time whose window starts at 0.
+    const sm = spanMetrics({ histogram_buckets: [1] });
+    const core = await Core.create({ spanMetrics: sm, exemplarWindowMs: 60_000 });
+    const slowest = () => core.worst('spanMetrics', core.table('spanMetrics')!, 0, 'slowest');
+    core.ingest(request('shop', [span('GET /', trace(1), spanId(1), 0)]), 1_000);
+    expect(slowest()).toMatchObject({ traceId: trace(1), spanId: spanId(1), value: 0, timestampMs: 1_000, bucket: 0 });
+    // Not slower, same window (0 to 60,000 ms): the first stays.
+    core.ingest(request('shop', [span('GET /', trace(2), spanId(2), 0)]), 59_999);
+    expect(slowest()).toMatchObject({ traceId: trace(1), timestampMs: 1_000 });
+    // The next window (60,000 ms on): kept whatever its duration.
+    core.ingest(request('shop', [span('GET /', trace(3), spanId(3), 0)]), 60_000);
+    expect(slowest()).toMatchObject({ traceId: trace(3), timestampMs: 60_000 });
+  });
+
   test('every series keeps its own, past the 4,096 entries of the bucket reservoir', async () => {
     const sm = spanMetrics({ histogram_buckets: [1] });
     const core = await Core.create({ spanMetrics: sm });

@@ -91,14 +91,20 @@ describe('the core\'s CRC-32', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('agrees with zlib.crc32 around the folding loop\'s boundaries (16 words a pass, 4,096-word blocks, the last 300 words)', () => {
-    // assembly/crc32.ts folds whole 8-byte words into a 4,096-word block sixteen at a time until
-    // 300 words before the end; the rest go through the tables. Lengths (in words, then 0, 1, 5
-    // or 7 bytes more) one either side of where each of those loops ends.
+  it('agrees with zlib.crc32 around the folding loop\'s boundaries (sixteen v128 a pass, 4,096-word blocks, the last 300 words)', () => {
+    // assembly/crc32.ts folds whole 8-byte words into a 4,096-word block, 32 words a pass as sixteen
+    // 16-byte v128 (WebAssembly SIMD), then a word at a time until 300 words before the end; the
+    // rest go through the tables (inputs under 512 words go through the tables alone). Lengths (in
+    // words, then 0, 1, 5 or 7 bytes more) one either side of where each of those loops ends, every
+    // head length (words before the last 300) from 212 to 260 (a v128 is 2 words, a pass 32: odd and
+    // even counts, 6 to 8 passes) and around 127 to 129 passes (a block is 128), at offsets 0, 3
+    // (unaligned) and 8 (word but not v128 aligned).
     const words = new Set<number>();
     for (const w of [512, 513, 300 + 16, 300 + 32, 300 + 4096, 300 + 2 * 4096, 4096, 2 * 4096, 3 * 4096 + 300]) {
       for (let d = -17; d <= 17; d++) words.add(w + d);
     }
+    for (let h = 212; h <= 260; h++) words.add(300 + h);
+    for (const pass of [127, 128, 129]) for (const d of [-2, -1, 0, 1, 2]) words.add(300 + 32 * pass + d);
     const data = pseudoRandom(8 * (3 * 4096 + 300 + 17) + 16, 11);
     const d = core.input;
     d.reserve(data.length, 0).set(data);
@@ -106,12 +112,12 @@ describe('the core\'s CRC-32', () => {
     for (const w of words) {
       for (const extra of [0, 1, 5, 7]) {
         const len = 8 * w + extra;
-        for (const off of [0, 3]) {
+        for (const off of [0, 3, 8]) {
           if (d.crc32!(off, len) !== zlib.crc32(data.subarray(off, off + len))) wrong.push(`${len}@${off}`);
         }
       }
     }
-    expect(words.size).toBeGreaterThan(250);
+    expect(words.size).toBeGreaterThan(290);
     expect(wrong).toEqual([]);
   });
 });

@@ -186,6 +186,30 @@ describe('more pairing rules', () => {
     );
   });
 
+  test('peer attributes past the fourth, and a root server span named by its peer', async () => {
+    // The first configured attribute the span has wins (Tempo's upsertPeerNode walks
+    // PeerAttributes in order); the core looks at the first four without a loop, the rest in one.
+    const peers = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS, peer_attributes: peers, wait: 1000 });
+    h.send([
+      { trace: 1, id: 1, kind: 'client', service: 'a', durMs: 500, attrs: { p6: 'six', p5: 'five' } },
+      { trace: 2, id: 1, kind: 'client', service: 'b', durMs: 500, attrs: { p6: 'six' } },
+      { trace: 3, id: 1, kind: 'client', service: 'c', durMs: 500, attrs: { p4: 'four', p3: 'three' } },
+      { trace: 4, id: 1, kind: 'server', service: 'd', durMs: 250, attrs: { p6: 'lb' } },
+      { trace: 5, id: 1, kind: 'client', service: 'e', durMs: 500, attrs: { other: 'x' } },
+    ]);
+    h.core.expire(1000);
+    expect(h.lines()).toEqual(
+      sorted([
+        ...edgeLines('client="a",server="five",connection_type="virtual_node"', { server: [0], client: [0.5] }),
+        ...edgeLines('client="b",server="six",connection_type="virtual_node"', { server: [0], client: [0.5] }),
+        ...edgeLines('client="c",server="three",connection_type="virtual_node"', { server: [0], client: [0.5] }),
+        ...edgeLines('client="lb",server="d",connection_type="virtual_node"', { server: [0.25], client: [0] }),
+        line(UNPAIRED, 'client="e",reason="client_only"', 1),
+      ]),
+    );
+  });
+
   test('a malformed request changes nothing (all or nothing)', async () => {
     const h = await harness();
     const good = request([

@@ -1,0 +1,142 @@
+// The OTLP/gRPC receiver's plaintext connections, served without node:http2 (issue 20): a
+// connection that opens with the HTTP/2 preface (h2c with prior knowledge, what every OTLP gRPC
+// exporter sends without TLS) is read by net/h2c.ts, and its calls run the same call logic
+// (grpc-call.ts) as node:http2's streams do. node:http2 cost ~155 us of the sidecar's ~430 us per
+// 512-span gRPC+gzip request (a session and stream objects per call, nghttp2's copies and its
+// callbacks into JS); here a call is its frames, parsed in JS, and one write of a prepared answer.
+// Anything that does not open with the preface goes to node:http2's own connection handler from
+// its first byte, which answers as it always did (HTTP/1: a GOAWAY and a close). TLS stays on
+// node:http2.
+import type net from 'node:net';
+import { encodeFields } from '../net/hpack.js';
+import { H2Connection } from '../net/h2c.js';
+import { frameOf, FrameType, H2Error, headerFrames, PREFACE, type H2Request, type H2Settings, type H2Stream } from '../net/h2-frames.js';
+import type { GrpcSessions, KeptConnection } from './grpc-sessions.js';
+import type { CallEvents, CallHeaders, CallTransport } from './grpc-call.js';
+import { ACCEPT_ENCODING, GRPC_CONTENT_TYPE } from './grpc-wire.js';
+
+export interface H2cOptions {
+  /** The receiver's node:http2 server, not yet listening: its connection handler is taken over. */
+  server: net.Server;
+  settings: H2Settings;
+  /** The OK answer's message, framed (Length-Prefixed-Message). */
+  okMessage: Buffer;
+  startCall(call: CallTransport, headers: CallHeaders): CallEvents;
+  sessions: GrpcSessions;
+}
+
+/** The OK answer for stream 0: HEADERS, DATA (the message), HEADERS (trailers, END_STREAM); and where the stream id sits in it. */
+function okAnswer(message: Buffer): { bytes: Buffer; ids: number[]; data: number } {
+  const head = headerFrames(0, encodeFields([[':status', '200'], ['content-type', GRPC_CONTENT_TYPE], ['grpc-accept-encoding', ACCEPT_ENCODING]]), false);
+  const data = frameOf(FrameType.DATA, 0, 0, message);
+  const trailers = headerFrames(0, encodeFields([['grpc-status', '0']]), true);
+  return { bytes: Buffer.concat([head, data, trailers]), ids: [5, head.length + 5, head.length + data.length + 5], data: message.length };
+}
+
+/**
+ * Takes over `server`'s plaintext connections: h2c ones are served here, the rest handed to
+ * node:http2. Call before the server listens and before anything else listens for 'connection'.
+ * False when the server's connection handler is not the one this was written against (then
+ * node:http2 serves everything).
+ */
+export function installH2c(o: H2cOptions): boolean {
+  const { server, sessions } = o;
+  const handlers = server.listeners('connection');
+  if (handlers.length !== 1) return false;
+  const nodeHandler = handlers[0] as (socket: net.Socket) => void;
+  server.removeListener('connection', nodeHandler);
+  const ok = okAnswer(o.okMessage);
+
+  const serve = (socket: net.Socket, kept: KeptConnection): H2Connection => new H2Connection(socket, {
+    settings: o.settings,
+    onPing: () => sessions.ping(kept),
+    onClose: () => sessions.removed(kept),
+    onStream: (stream: H2Stream, request: H2Request) => o.startCall(transport(stream, kept), headersOf(request)),
+  });
+
+  const transport = (s: H2Stream, kept: KeptConnection): CallTransport => ({
+    connection: kept,
+    get remoteAddress() {
+      return s.remoteAddress;
+    },
+    get done() {
+      return s.closed;
+    },
+    respondOk() {
+      const b = Buffer.allocUnsafe(ok.bytes.length);
+      ok.bytes.copy(b);
+      for (const at of ok.ids) b.writeUInt32BE(s.id, at);
+      s.send(b, ok.data);
+    },
+    respond(status, fields, body) {
+      const block = encodeFields([[':status', String(status)], ...fields]);
+      // A gRPC status stops the client sending (RST_STREAM NO_ERROR, as on node:http2); an HTTP
+      // error (405, 415) leaves it to end its request.
+      const resetAfter = status === 200;
+      if (body === undefined) {
+        s.send(headerFrames(s.id, block, true), 0, resetAfter);
+        return;
+      }
+      const data = Buffer.from(body);
+      s.send(Buffer.concat([headerFrames(s.id, block, false), frameOf(FrameType.DATA, 1, s.id, data)]), data.length, resetAfter);
+    },
+    cancel() {
+      s.reset(H2Error.CANCEL);
+    },
+    expect(bytes) {
+      s.grant(bytes);
+    },
+  });
+
+  server.prependListener('connection', (socket: net.Socket) => {
+    const h2: { conn?: H2Connection } = {};
+    let got: Buffer | undefined;
+    const kept: KeptConnection = {
+      close: () => (h2.conn ? h2.conn.close() : socket.destroy()),
+      destroy: () => (h2.conn ? h2.conn.destroy() : socket.destroy()),
+      calm: () => h2.conn?.fail(H2Error.ENHANCE_YOUR_CALM, 'too_many_pings'),
+      get destroyed() {
+        return socket.destroyed || (h2.conn?.destroyed ?? false);
+      },
+      get remoteAddress() {
+        return socket.remoteAddress;
+      },
+    };
+    sessions.add(kept);
+    const onClose = (): void => sessions.removed(kept);
+    socket.once('close', onClose);
+    socket.on('error', noop);
+    const onData = (chunk: Buffer): void => {
+      got = got === undefined ? chunk : Buffer.concat([got, chunk]);
+      const n = Math.min(got.length, PREFACE.length);
+      if (got.compare(PREFACE, 0, n, 0, n) !== 0) {
+        // Not HTTP/2 with prior knowledge: node:http2 reads it from its first byte.
+        socket.removeListener('data', onData);
+        socket.removeListener('close', onClose);
+        socket.removeListener('error', noop);
+        sessions.removed(kept);
+        socket.pause();
+        socket.unshift(got);
+        nodeHandler.call(server, socket);
+        return;
+      }
+      if (got.length < PREFACE.length) return;
+      socket.removeListener('data', onData);
+      socket.removeListener('close', onClose);
+      h2.conn = serve(socket, kept);
+      if (got.length > PREFACE.length) h2.conn.read(got.subarray(PREFACE.length));
+    };
+    socket.on('data', onData);
+  });
+  return true;
+}
+
+function headersOf(r: H2Request): CallHeaders {
+  const f = r.fields;
+  return {
+    method: r.method, path: r.path, authority: r.authority, contentType: f.get('content-type'), authorization: f.get('authorization'),
+    encoding: f.get('grpc-encoding'), timeout: f.get('grpc-timeout'),
+  };
+}
+
+function noop(): void {}
