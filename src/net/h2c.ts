@@ -10,11 +10,12 @@
 // INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE 16384, MAX_HEADER_LIST_SIZE); HEADERS + CONTINUATION (a
 // header block must be continued on its stream alone); DATA with padding; flow control both ways
 // (our windows refilled as bytes come, a stream's no further than the bytes it may send, grant();
-// our answers wait for the client's windows); PING ACK; RST_STREAM; PRIORITY ignored (checked);
-// GOAWAY on connection errors with their code, and on close() (graceful: the last stream id, calls
-// in flight finish); the stream states (§5.1: client stream ids odd and increasing; frames on
-// idle streams PROTOCOL_ERROR, on closed ones STREAM_CLOSED; frames over MAX_FRAME_SIZE
-// FRAME_SIZE_ERROR) and malformed requests (§8.1.1, §8.2, §8.3: stream error PROTOCOL_ERROR).
+// our answers' DATA leaves as the client's windows open, split to fit); PING ACK; RST_STREAM;
+// PRIORITY ignored (checked); GOAWAY on connection errors with their code, and on close()
+// (graceful: the last stream id, calls in flight finish); the stream states (§5.1: client stream
+// ids odd and increasing; frames on idle streams PROTOCOL_ERROR, on closed ones STREAM_CLOSED;
+// frames over MAX_FRAME_SIZE FRAME_SIZE_ERROR) and malformed requests (§8.1.1, §8.2, §8.3: stream
+// error PROTOCOL_ERROR).
 import type net from 'node:net';
 import { encodeFields, HpackDecoder } from './hpack.js';
 import { ConnectionReads } from './reads.js';
@@ -465,6 +466,8 @@ export class H2Connection {
     if (frames === undefined || s.closed) return;
     const n = s.heldData;
     if (n > 0 && (n > s.sendWindow || n > this.sendWindow)) {
+      const room = Math.min(s.sendWindow, this.sendWindow);
+      if (room > 0) this.sendPart(s, frames, room);
       this.blocked.add(s);
       return;
     }
@@ -477,6 +480,34 @@ export class H2Connection {
     // The client may still be sending: RST_STREAM NO_ERROR tells it to stop (§8.1), or it ends its side itself.
     else if (s.resetAfter) this.closeStream(s, Closed.RESET_BY_US, H2Error.NO_ERROR);
     else s.localEnded = true;
+    if (!this.reading) this.flush();
+  }
+
+  /**
+   * Sends the part of `s`'s held answer that `room` bytes of window let go: the frames before its
+   * DATA, and as much DATA as fits, split (§6.9.1: a sender uses what window there is; a client
+   * that opens it a byte at a time still gets the answer). The rest stays held.
+   */
+  private sendPart(s: H2Stream, frames: Buffer, room: number): void {
+    let at = 0;
+    let sent = 0;
+    for (;;) { // ends: the held DATA is more than `room`
+      const length = frames.readUIntBE(at, 3);
+      if (frames[at + 3] === FrameType.DATA) {
+        if (sent + length > room) break;
+        sent += length;
+      }
+      at += 9 + length;
+    }
+    const p = at + 9;
+    const end = p + frames.readUIntBE(at, 3);
+    const part = room - sent;
+    this.write(frames.subarray(0, at));
+    if (part > 0) this.write(frameOf(FrameType.DATA, 0, s.id, frames.subarray(p, p + part)));
+    s.held = Buffer.concat([frameOf(FrameType.DATA, frames[at + 4]!, s.id, frames.subarray(p + part, end)), frames.subarray(end)]);
+    s.heldData -= room;
+    s.sendWindow -= room;
+    this.sendWindow -= room;
     if (!this.reading) this.flush();
   }
 

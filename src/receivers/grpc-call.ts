@@ -24,7 +24,8 @@
 //   otlp.write_timeout (then RST_STREAM CANCEL if the answer cannot be sent: a zero window);
 // Budget is taken when the 5-byte length prefix has come, for the whole message: a call that
 // sent headers only holds a stream of its own connection (max_concurrent_streams), no budget.
-// - HTTP 415 for a content-type that is not application/grpc, 405 for a method other than POST.
+// - HTTP 415 for a content-type that is not application/grpc, 405 for a method other than POST
+//   (both with a text/plain explanation; not to HEAD).
 import { Code } from './grpc-status.js';
 import { encodeStatus } from '../otlp/response.js';
 import type { RejectReason, Telemetry, CutReason } from '../telemetry.js';
@@ -257,7 +258,9 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
 
     if (headers.method !== 'POST') {
       finished = true;
-      call.respond(405, [['allow', 'POST']]);
+      // RFC 9110 §15.5: a 4xx carries an explanation, except to HEAD (§9.3.2: no content).
+      if (headers.method === 'HEAD') call.respond(405, [['allow', 'POST']]);
+      else call.respond(405, [['allow', 'POST'], ['content-type', 'text/plain']], `gRPC calls are POST ${EXPORT_METHOD_PATH}`);
       return events;
     }
     const contentType = headers.contentType;

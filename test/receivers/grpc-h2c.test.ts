@@ -384,6 +384,35 @@ describe('OTLP/gRPC receiver: HTTP/2 on the plaintext port (RFC 9113)', () => {
     expect(grpcStatus(c, 1)).toBe('0');
   });
 
+  it('splits its answer\'s DATA to the client\'s window: one octet, then the rest on WINDOW_UPDATE (§6.9.1)', async () => {
+    const c = client(server.address, [[4, 1]]);
+    c.send(frame(HEADERS, END_HEADERS, 1, encodeFields(REQUEST_HEADERS)), frame(DATA, END_STREAM, 1, lpm(MESSAGE)));
+    // The empty ExportTraceServiceResponse, framed, is 5 octets 0 (PROTOCOL-HTTP2.md): 1 fits.
+    const first = await c.next((f) => f.type === DATA && f.id === 1);
+    expect([first?.payload.length, first?.flags]).toEqual([1, 0]);
+    await c.next(() => false, 0, 200);
+    expect(c.frames.filter((f) => f.id === 1).map((f) => f.type)).toEqual([HEADERS, DATA]);
+    c.send(frame(WINDOW_UPDATE, 0, 1, u32(4)));
+    await c.next((f) => f.type === HEADERS && f.id === 1 && (f.flags & END_STREAM) !== 0);
+    const data = c.frames.filter((f) => f.type === DATA && f.id === 1);
+    expect(data.map((f) => f.payload.length)).toEqual([1, 4]);
+    expect(Buffer.concat(data.map((f) => f.payload))).toEqual(Buffer.alloc(5));
+    expect(grpcStatus(c, 1)).toBe('0');
+  });
+
+  it('answers a GET with 405, Allow: POST and an explanation; a HEAD without one (RFC 9110 §15.5.6, §9.3.2)', async () => {
+    const c = client();
+    const as = (method: string): [string, string][] => [[':method', method], [':scheme', 'http'], [':path', '/'], [':authority', 'localhost']];
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, encodeFields(as('GET'))), frame(HEADERS, END_HEADERS | END_STREAM, 3, encodeFields(as('HEAD'))));
+    const body = await c.next((f) => f.type === DATA && f.id === 1 && (f.flags & END_STREAM) !== 0);
+    await c.next((f) => f.type === HEADERS && f.id === 3);
+    expect(c.headersOf(1)[0]).toEqual({ ':status': '405', allow: 'POST', 'content-type': 'text/plain' });
+    expect(body?.payload.toString()).toBe(`gRPC calls are POST ${EXPORT_METHOD_PATH}`);
+    const head = c.frames.filter((f) => f.id === 3);
+    expect(head.map((f) => [f.type, f.flags & END_STREAM])).toEqual([[HEADERS, END_STREAM]]);
+    expect(c.headersOf(3)[0]).toEqual({ ':status': '405', allow: 'POST' });
+  });
+
   it('resets a call whose answer the client\'s window holds past write_timeout with RST_STREAM CANCEL', async () => {
     const c = client(slow.address, [[4, 0]]);
     c.send(frame(HEADERS, END_HEADERS, 1, encodeFields(REQUEST_HEADERS)), frame(DATA, END_STREAM, 1, lpm(MESSAGE)));
