@@ -4,7 +4,7 @@
 // spans decided when an entry expires. infer_edges parent_child: inferedges.ts.
 import {
   spanCount, spanAt, spanStride, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
-  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, SPAN_ID_HASH, ID_TO_HASH, skipped,
+  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, SPAN_ID_HASH, SPAN_PARENT_HASH, skipped,
   RES_SLOTS, SPAN_SLOTS, SLOT_SIZE,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
@@ -450,6 +450,10 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   let p = <usize>load<u32>(span, SPAN_TRACE_STATE_PTR);
   return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
 }
+
+/** From a span record's id field to self time's hash of its key (staging.ts). */
+const ID_TO_HASH: usize = SPAN_ID_HASH - SPAN_ID;
+assert(SPAN_PARENT_HASH - SPAN_PARENT_ID == ID_TO_HASH);
 
 /** `now` is <u32>(nowMs / 1000), computed by the caller: computed here, V8 sank it into the loop (once per span). */
 export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
