@@ -5,11 +5,12 @@ import { spanAt, resourceAt, SPAN_RESOURCE, SPAN_STATUS_CODE, SPAN_START, SPAN_E
 import { recall, recalledService, recalledSeconds, recalledFailed, recalledIndex } from './recentspans';
 import { durationSeconds } from './histogram';
 import {
-  find, stage, keyHash, E_FLAGS, E_CONNECTION, E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT, E_SERVER, E_MULTIPLIER,
+  find, stage, keyHash, setId, E_FLAGS, E_CONNECTION, E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT, E_SERVER, E_MULTIPLIER,
   F_CLIENT_SEEN, F_SERVER_SEEN, F_FAILED, F_CHILD, F_CHILD_FAILED,
 } from './edgestore';
 import { CONNECTION_PARENT_CHILD, VIRTUAL_NONE } from './layout';
-import { STATUS_ERROR, key, waitMs, buildKey, setId, insert, upsertDimensions, complete } from './servicegraphs';
+import { upsertDimensions } from './edgelabels';
+import { STATUS_ERROR, key, waitMs, buildKey, insert, complete } from './servicegraphs';
 
 /** The parent side of an inferred edge, from a span of this request. */
 export function parentSide(e: usize, resource: usize, span: usize, service: u32): void {
