@@ -179,7 +179,14 @@ function traceOf(e: usize): usize {
   return load<u64>(e) != 0 || load<u64>(e, 8) != 0 ? e : 0;
 }
 
+/** Counts the edge of entry `e` (its client, server, connection, dimensions) into its series. */
 export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
+  completeEdge(e, virtualNode, now, nowMs);
+}
+
+/** complete(), inline in the span loop (as a call there: ~18 instructions per span more, callgrind). */
+// @ts-ignore: decorator
+@inline function completeEdge(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
   let k = edgeKey;
   let words = dimWords;
   let client = load<u32>(e, E_CLIENT);
@@ -367,7 +374,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     let paired = load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0
       && ((load<u32>(e, E_FLAGS) & F_CHILD) == 0 || load<u32>(e, E_CONNECTION) == CONNECTION_DATABASE);
     if (paired) {
-      complete(e, 0, now, nowMs);
+      completeEdge(e, 0, now, nowMs);
       if (e != staged) discard(e, h);
       continue;
     }
