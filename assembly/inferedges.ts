@@ -57,7 +57,7 @@ export function completeInferred(e: usize, now: u32, nowMs: f64): void {
  */
 export function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32, nowMs: f64): void {
   if (load<u32>(span, SPAN_PARENT_ID) == 0) return;
-  buildKey(span, SPAN_PARENT_ID);
+  buildKey(key, span, SPAN_PARENT_ID);
   let h = load<u32>(span, SPAN_PARENT_HASH); // self time's hash of the same key, when it ran
   if (h == 0) h = keyHash(key);
   let e = find(key, h);

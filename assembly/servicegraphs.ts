@@ -131,14 +131,20 @@ function countPair(t: SeriesTable, client: u32, server: u32, reason: u32, w: f64
   store<f64>(r, load<f64>(r, PAIR_V_COUNT << 3) + w, PAIR_V_COUNT << 3);
 }
 
-/** Writes the edge key (trace id, then span id, zeros for absent ids) into `key`. */
-export function buildKey(span: usize, idField: usize): void {
+/** Writes the edge key (trace id, then span id, zeros for absent ids) at `k` (`key`, from a local: V8 reloads a global after every store). */
+export function buildKey(k: usize, span: usize, idField: usize): void {
   // Word by word: memory.copy and memory.fill are calls out of the module, costly at this size.
   let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
-  store<u64>(key, trace != 0 ? load<u64>(trace) : 0);
-  store<u64>(key, trace != 0 ? load<u64>(trace, 8) : 0, 8);
+  let t0: u64 = 0;
+  let t1: u64 = 0;
+  if (trace != 0) { // one test for both halves
+    t0 = load<u64>(trace);
+    t1 = load<u64>(trace, 8);
+  }
+  store<u64>(k, t0);
+  store<u64>(k, t1, 8);
   let id = <usize>load<u32>(span + idField);
-  store<u64>(key, id != 0 ? load<u64>(id) : 0, 16);
+  store<u64>(k, id != 0 ? load<u64>(id) : 0, 16);
 }
 
 /** Retains (`hold`) or releases the ids every waiting entry has: around sweepStrings, so that it frees none of them. */
@@ -240,16 +246,16 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
  * instructions per span (callgrind), the loop's locals spilled around it.
  */
 // @ts-ignore: decorator
-@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
+@inline function rememberSpan(k: usize, span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
   let id = <usize>load<u32>(span, SPAN_ID);
   if (load<u32>(span, SPAN_TRACE_ID) == 0 || id == 0) return;
-  buildKey(span, SPAN_ID);
+  buildKey(k, span, SPAN_ID);
   let h = load<u32>(span, SPAN_ID_HASH); // self time's hash of the same key, when it ran
   if (h == 0) h = edgeKeyHash(traceSum, id);
   let service = serviceId(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
-  remember(key, h, service, kind | failed, span, i);
-  let e = find(key, h);
+  remember(k, h, service, kind | failed, span, i);
+  let e = find(k, h);
   if (e == 0) return;
   let flags = load<u32>(e, E_FLAGS);
   if ((flags & (F_SERVER_SEEN | F_CHILD)) == 0 || (flags & F_CLIENT_SEEN) != 0) return;
@@ -282,6 +288,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
   let infer = inferEdges;
   let mult = multiplierSlot;
   let ts = tracestate;
+  let unweighted = mult < 0 && !ts; // every span weighs 1: tested once here, not per span
   let k = key;
   let expires = nowMs + waitMs;
   let stride = spanStride;
@@ -298,19 +305,20 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     // A span's own key and its parent's share the trace id's part of their hash.
     let traceSum = edgeTraceSum(<usize>load<u32>(span, SPAN_TRACE_ID));
     // Clients and producers wait in the store, where their children find them.
-    if (!client) rememberSpan(span, i, resource, kind, now, nowMs, traceSum);
-    let server = kind == KIND_SERVER || kind == KIND_CONSUMER;
-    if (!client && !server && !infer) continue;
+    if (!client) rememberSpan(k, span, i, resource, kind, now, nowMs, traceSum);
+    // Bitwise, not short-circuit: V8 made each || a 0/1 value and a branch.
+    let server = (kind == KIND_SERVER) | (kind == KIND_CONSUMER);
+    if (!(client | server | infer)) continue;
     if (changetype<usize>(f) != 0 && !keeps(f, resource, span)) {
       if (client || server) filterSide(span, client, nowMs);
       continue;
     }
     let service = serviceId(resource);
-    let w = mult < 0 && !ts ? 1 : spanMultiplier(resource, span, mult, ts);
+    let w = unweighted ? 1 : spanMultiplier(resource, span, mult, ts);
     if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
-    if (!client && !server) continue;
+    if (!(client | server)) continue;
     let idField = client ? SPAN_ID : SPAN_PARENT_ID;
-    buildKey(span, idField);
+    buildKey(k, span, idField);
     let h = load<u32>(span + idField + ID_TO_HASH); // self time's hash of the same key, when it ran
     if (h == 0) h = edgeKeyHash(traceSum, <usize>load<u32>(span + idField));
     // A span with no entry waiting is first filled in outside the store: a database call
@@ -379,7 +387,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
  */
 function filterSide(span: usize, client: bool, nowMs: f64): void {
   if (!client && load<u32>(span, SPAN_PARENT_ID) == 0) return;
-  buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
+  buildKey(key, span, client ? SPAN_ID : SPAN_PARENT_ID);
   let h = keyHash(key);
   let mark = client ? F_FILTERED_CLIENT : F_FILTERED_SERVER;
   let e = find(key, h);

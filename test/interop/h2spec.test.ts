@@ -60,9 +60,11 @@ test('h2spec: every generic, http2 and hpack case passes, strict ones included',
   const report = join(dir, 'junit.xml');
   const port = sidecar!.grpcEndpoint.split(':')[1]!;
   const run = await new Promise<{ code: number; out: string }>((resolve) => {
-    execFile(h2specPath(), ['generic', 'http2', 'hpack', '-S', '-h', '127.0.0.1', '-p', port, '-j', report], { timeout: 240_000 },
+    // -o 10: a case waits up to 10 s for its frame (default 2; the run takes under a second when all pass)
+    execFile(h2specPath(), ['generic', 'http2', 'hpack', '-S', '-o', '10', '-h', '127.0.0.1', '-p', port, '-j', report], { timeout: 240_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, out: stdout + stderr }));
   });
+  expect(existsSync(report), `no JUnit report (h2spec exit ${run.code}):\n${run.out.slice(-4000)}`).toBe(true);
   const cases = readReport(readFileSync(report, 'utf8'));
   const notPassed = cases.filter((c) => c.outcome !== 'passed').map((c) => `${c.section} ${c.name}: ${c.outcome}\n${c.detail}`);
   expect(notPassed, run.out.slice(-4000)).toEqual([]);
