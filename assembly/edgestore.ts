@@ -36,6 +36,16 @@ assert(E_PREV == KEY_BYTES && E_FLAGS == E_PREV + 8 && E_EXPIRES == E_FLAGS + 8 
 /** Where an entry's fields start after its key and list links: what a staged entry hands over. */
 export const E_FIELDS: usize = E_FLAGS;
 
+/**
+ * Stores interned id `id` at `offset` of entry `e`. Entries hold no references (no retain or
+ * release per span): strings are only freed by sweepStrings, between requests, and sweep() holds
+ * the ids of the entries waiting then for its duration (servicegraphs.ts holdWaitingIds).
+ */
+// @ts-ignore: decorator
+@inline export function setId(e: usize, offset: usize, id: u32): void {
+  store<u32>(e + offset, id);
+}
+
 export const F_CLIENT_SEEN: u32 = 1;
 export const F_SERVER_SEEN: u32 = 2;
 export const F_ROOT: u32 = 4; // the server side had no parent span id

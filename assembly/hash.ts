@@ -173,8 +173,8 @@ export function hashEdgeKey(p: usize): u32 {
 }
 
 /**
- * hashEdgeKey in two steps, so that the keys of one trace id (a span's own and its parent's)
- * share the first: m0 and the trace id's four terms (`trace` 0: an absent trace id, zeros), ...
+ * hashEdgeKey in two steps, so that the keys of one trace id (a span's own and its parent's:
+ * servicegraphs.ts, selftime.ts prepare) share the first: m0 and the trace id's four terms (`trace` 0: an absent trace id, zeros), ...
  */
 // @ts-ignore: decorator
 @inline export function edgeTraceSum(trace: usize): u64 {
@@ -196,24 +196,6 @@ export function hashEdgeKey(p: usize): u32 {
     h += load<u64>(ML, 40) * <u64>load<u32>(id);
     h += load<u64>(ML, 48) * <u64>load<u32>(id, 4);
   }
-  return <u32>(h >>> 32);
-}
-
-// hashEdgeKey in two parts, for keys that share a trace id (t0, t1: its two u64 halves): the sum
-// over the trace id's four words, then the span id's two words and the fold. The same value.
-// @ts-ignore: decorator
-@inline export function edgeKeyTrace(t0: u64, t1: u64): u64 {
-  let h = load<u64>(ML);
-  h += load<u64>(ML, 8) * (t0 & 0xffffffff);
-  h += load<u64>(ML, 16) * (t0 >>> 32);
-  h += load<u64>(ML, 24) * (t1 & 0xffffffff);
-  h += load<u64>(ML, 32) * (t1 >>> 32);
-  return h;
-}
-// @ts-ignore: decorator
-@inline export function edgeKeyFinish(h: u64, id: u64): u32 {
-  h += load<u64>(ML, 40) * (id & 0xffffffff);
-  h += load<u64>(ML, 48) * (id >>> 32);
   return <u32>(h >>> 32);
 }
 

@@ -5,11 +5,12 @@ import { spanAt, resourceAt, SPAN_RESOURCE, SPAN_STATUS_CODE, SPAN_START, SPAN_E
 import { recall, recalledService, recalledSeconds, recalledFailed, recalledIndex } from './recentspans';
 import { durationSeconds } from './histogram';
 import {
-  find, stage, keyHash, E_FLAGS, E_CONNECTION, E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT, E_SERVER, E_MULTIPLIER,
+  find, stage, keyHash, setId, E_FLAGS, E_CONNECTION, E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT, E_SERVER, E_MULTIPLIER,
   F_CLIENT_SEEN, F_SERVER_SEEN, F_FAILED, F_CHILD, F_CHILD_FAILED,
 } from './edgestore';
 import { CONNECTION_PARENT_CHILD, VIRTUAL_NONE } from './layout';
-import { STATUS_ERROR, key, waitMs, buildKey, setId, insert, upsertDimensions, complete } from './servicegraphs';
+import { upsertDimensions } from './edgelabels';
+import { STATUS_ERROR, key, waitMs, buildKey, insert, complete } from './servicegraphs';
 
 /** The parent side of an inferred edge, from a span of this request. */
 export function parentSide(e: usize, resource: usize, span: usize, service: u32): void {
@@ -56,7 +57,7 @@ export function completeInferred(e: usize, now: u32, nowMs: f64): void {
  */
 export function inferChild(span: usize, resource: usize, service: u32, w: f64, now: u32, nowMs: f64): void {
   if (load<u32>(span, SPAN_PARENT_ID) == 0) return;
-  buildKey(span, SPAN_PARENT_ID);
+  buildKey(key, span, SPAN_PARENT_ID);
   let h = load<u32>(span, SPAN_PARENT_HASH); // self time's hash of the same key, when it ran
   if (h == 0) h = keyHash(key);
   let e = find(key, h);

@@ -20,9 +20,9 @@
 // entry (its series' unknown count takes it), and a child whose parent has no entry is dropped:
 // then every parent whose wait overlaps that drop (entries made within `wait` of it, before or
 // after) is unknown too.
-import { hashEdgeKey, edgeKeyTrace, edgeKeyFinish } from './hash';
+import { hashEdgeKey, edgeTraceSum, edgeKeyHash } from './hash';
 import { newIndex, placeRef, removeRef } from './hashindex';
-import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_ID_HASH, SPAN_PARENT_HASH, spans, spanCount, spanStride } from './staging';
+import { SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_ID_HASH, SPAN_PARENT_HASH, ID_TO_HASH, spans, spanCount, spanStride } from './staging';
 import { SeriesTable, generationOf, flagsOf } from './series';
 import { Buckets, observe } from './histogram';
 import {
@@ -275,31 +275,19 @@ let touched: u32 = 0;
 // @ts-ignore: decorator
 @inline function prepare(span: usize): u32 {
   let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
-  if (trace == 0) return 0;
-  let t0 = load<u64>(trace);
-  let t1 = load<u64>(trace, 8);
-  if ((t0 | t1) == 0) return 0;
-  let th = edgeKeyTrace(t0, t1);
-  let read: u32 = 0;
-  let parent = <usize>load<u32>(span, SPAN_PARENT_ID);
-  if (parent != 0) {
-    let p = load<u64>(parent);
-    if (p != 0) {
-      let h = edgeKeyFinish(th, p);
-      store<u32>(span, h, SPAN_PARENT_HASH);
-      read = load<u32>(index + (<usize>(h & indexMask) << 3));
-    }
-  }
-  let id = <usize>load<u32>(span, SPAN_ID);
-  if (id != 0) {
-    let s = load<u64>(id);
-    if (s != 0) {
-      let h = edgeKeyFinish(th, s);
-      store<u32>(span, h, SPAN_ID_HASH);
-      read ^= load<u32>(index + (<usize>(h & indexMask) << 3));
-    }
-  }
-  return read;
+  if (trace == 0 || (load<u64>(trace) | load<u64>(trace, 8)) == 0) return 0;
+  let th = edgeTraceSum(trace);
+  return prepareKey(span, SPAN_PARENT_ID, th) ^ prepareKey(span, SPAN_ID, th);
+}
+
+/** prepare() for the key of the span id in field `idField` (its parent's or its own) under trace sum `th`. */
+// @ts-ignore: decorator
+@inline function prepareKey(span: usize, idField: usize, th: u64): u32 {
+  let id = <usize>load<u32>(span + idField);
+  if (id == 0 || load<u64>(id) == 0) return 0;
+  let h = edgeKeyHash(th, id);
+  store<u32>(span + idField + ID_TO_HASH, h);
+  return load<u32>(index + (<usize>(h & indexMask) << 3));
 }
 
 /** Adds child interval [start, end) to the entry of the parent in KEY. */

@@ -1,11 +1,11 @@
 // Service graphs (Tempo's service-graphs processor): client/server and producer/consumer spans
 // paired across services through the edge store into edges with request, failure and latency
 // metrics; database edges completed from the client span alone; virtual nodes and unpaired
-// spans decided when an entry expires. infer_edges parent_child: inferedges.ts.
+// spans decided when an entry expires. infer_edges parent_child: inferedges.ts; labels from span
+// attributes (dimensions, peers, databases): edgelabels.ts.
 import {
   spanCount, spanAt, spanStride, resourceAt, SPAN_RESOURCE, SPAN_KIND, SPAN_STATUS_CODE, SPAN_START, SPAN_END,
-  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, SPAN_ID_HASH, SPAN_PARENT_HASH, skipped,
-  RES_SLOTS, SPAN_SLOTS, SLOT_SIZE,
+  SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN, SPAN_ID_HASH, ID_TO_HASH, skipped,
 } from './staging';
 import { tracestateMultiplier } from './tracestate';
 import { edgeTraceSum, edgeKeyHash } from './hash';
@@ -13,21 +13,18 @@ import {
   initRecentSpans, nextBatch, remember, recall, recalledService, R_ERROR,
 } from './recentspans';
 import { intern, retain, release } from './intern';
-import { valuePtr, valueLen } from './labelvalue';
-import {
-  serviceId, hasServiceName, resourceOrSpanSlot, spanSlot, slotValueId, slotValue, spanMultiplier,
-} from './attributes';
+import { serviceId, hasServiceName, spanMultiplier } from './attributes';
 import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generationOf } from './series';
-import { memoValueId } from './valuememo';
 import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
+import { configureEdgeLabels, dimCount, dimWords, upsertDimensions, upsertPeer, upsertDatabase } from './edgelabels';
 import { recordExemplar } from './exemplars';
 import { observeWorst } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { Native, nativeOf, observeNative, histogramCost, nativeOffset } from './nativehistogram';
 import {
-  initEdgeStore, find, stage, insertStaged, staged, remove, oldest, newer, keyHash, KEY_BYTES, E_FLAGS, E_CONNECTION, E_EXPIRES,
-  E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
+  initEdgeStore, find, stage, insertStaged, staged, remove, oldest, newer, keyHash, setId, KEY_BYTES, E_FLAGS, E_CONNECTION,
+  E_EXPIRES, E_CLIENT_LATENCY, E_SERVER_LATENCY, E_CLIENT_END, E_SERVER_START, E_CLIENT, E_SERVER, E_PEER,
   E_MULTIPLIER, E_DIMENSIONS, F_CLIENT_SEEN, F_SERVER_SEEN, F_ROOT, F_FAILED, F_FILTERED_CLIENT, F_FILTERED_SERVER,
   F_PARENT_SEEN, F_SAMPLED, F_CHILD, F_CHILD_FAILED,
 } from './edgestore';
@@ -36,9 +33,8 @@ import {
   SG_KEY_CLIENT, SG_KEY_SERVER, SG_KEY_CONNECTION, SG_KEY_VIRTUAL_NODE, SG_KEY_DIMENSIONS, SG_V_REQUESTS, SG_V_FAILED,
   SG_V_SERVER_SUM, SG_V_CLIENT_SUM, SG_V_MESSAGING_SUM, SG_V_MESSAGING_COUNT, SG_V_BUCKETS, SG_HISTOGRAMS,
   CONNECTION_NONE, CONNECTION_VIRTUAL_NODE, CONNECTION_MESSAGING_SYSTEM, CONNECTION_DATABASE, VIRTUAL_NONE,
-  VIRTUAL_CLIENT, VIRTUAL_SERVER, SG_OPT_CLIENT_SERVER_PREFIX, SG_OPT_MESSAGING_LATENCY, SG_OPT_VIRTUAL_NODE_LABEL, SG_OPT_INFER_PARENT_CHILD,
-  SG_SLOT_PEER_SERVICE, SG_SLOT_SERVER_ADDRESS, SG_SLOT_NETWORK_PEER_ADDRESS, SG_SLOT_NETWORK_PEER_PORT,
-  SG_SLOT_MULTIPLIER, SG_SLOTS_FIXED,
+  VIRTUAL_CLIENT, VIRTUAL_SERVER, SG_OPT_MESSAGING_LATENCY, SG_OPT_VIRTUAL_NODE_LABEL, SG_OPT_INFER_PARENT_CHILD,
+  SG_SLOT_MULTIPLIER,
   PAIR_KEY_CLIENT, PAIR_KEY_SERVER, PAIR_KEY_REASON, PAIR_V_COUNT, EXEMPLAR_TABLE_EDGES, EXEMPLAR_HISTOGRAM_STRIDE,
   REASON_NONE, REASON_CLIENT_ONLY, REASON_SERVER_ONLY, REASON_PARENT_UNKNOWN, REASON_SAMPLED_OUT,
   PROCESSOR_SERVICE_GRAPHS,
@@ -63,23 +59,6 @@ let native: Native = changetype<Native>(0); // native histograms: blocks after t
 let options: u32 = 0;
 let inferEdges: bool = false;
 export let waitMs: f64 = 0;
-let dimCount: i32 = 0;
-let dimWords: i32 = 0;
-let dimSlots: usize = 0;
-let peerCount: i32 = 0;
-let peerSlots: usize = 0;
-// The span-record offsets of the first PEER_FIRST peer-attribute slots that exist, the last
-// repeated when fewer (upsertPeer): globals, not a table in memory (static data moves the heap).
-let peerOffset0: usize = 0;
-let peerOffset1: usize = 0;
-let peerOffset2: usize = 0;
-let peerOffset3: usize = 0;
-let dbCount: i32 = 0;
-let dbSlots: usize = 0;
-let peerServiceSlot: i32 = -1;
-let serverAddressSlot: i32 = -1;
-let peerAddressSlot: i32 = -1;
-let peerPortSlot: i32 = -1;
 let multiplierSlot: i32 = -1;
 let tracestate: bool = false;
 export let filter: Filter = changetype<Filter>(0);
@@ -87,7 +66,6 @@ let userId: u32 = 0;
 export let key: usize = 0;
 let edgeKey: usize = 0;
 let pairKey: usize = 0;
-const ADDRESS: usize = memory.data(4200);
 // Memo slots in front of the edges table's index (series.ts upsertVia), picked by the edge key's
 // client, server, connection and virtual-node words (the top 8 bits of their mix).
 const MEMO_SLOTS: i32 = 256;
@@ -109,37 +87,8 @@ export function configureServiceGraphs(
   options = opts;
   inferEdges = (opts & SG_OPT_INFER_PARENT_CHILD) != 0;
   waitMs = wait;
-  dimCount = dims;
-  dimWords = (opts & SG_OPT_CLIENT_SERVER_PREFIX) != 0 ? dims * 2 : dims;
-  let n = dims + peers + dbs + SG_SLOTS_FIXED;
-  let copy = heap.alloc(<usize>n * 4);
-  memory.copy(copy, slots, <usize>n * 4);
-  dimSlots = copy;
-  peerSlots = copy + (<usize>dims << 2);
-  dbSlots = peerSlots + (<usize>peers << 2);
-  let fixed = dbSlots + (<usize>dbs << 2);
-  peerCount = compactSlots(peerSlots, peers);
-  if (peerCount > 0) {
-    peerOffset0 = peerOffsetAt(0);
-    peerOffset1 = peerOffsetAt(1);
-    peerOffset2 = peerOffsetAt(2);
-    peerOffset3 = peerOffsetAt(3);
-  }
-  // The database-name slots that exist (-1: none), in order; the first DB_FIRST also as record
-  // offsets (upsertDatabase), the last repeated when fewer: looked at again after itself, a slot
-  // finds nothing new.
-  let valid = compactSlots(dbSlots, dbs);
-  dbCount = valid;
-  for (let q = 0; q < DB_FIRST && valid > 0; q++) {
-    let slot = <usize>load<i32>(dbSlots + (<usize>min(q, valid - 1) << 2));
-    store<u32>(DB_OFFSETS + (<usize>q << 3), <u32>(RES_SLOTS + slot * SLOT_SIZE));
-    store<u32>(DB_OFFSETS + (<usize>q << 3), <u32>(SPAN_SLOTS + slot * SLOT_SIZE), 4);
-  }
-  peerServiceSlot = load<i32>(fixed + (<usize>SG_SLOT_PEER_SERVICE << 2));
-  serverAddressSlot = load<i32>(fixed + (<usize>SG_SLOT_SERVER_ADDRESS << 2));
-  peerAddressSlot = load<i32>(fixed + (<usize>SG_SLOT_NETWORK_PEER_ADDRESS << 2));
-  peerPortSlot = load<i32>(fixed + (<usize>SG_SLOT_NETWORK_PEER_PORT << 2));
-  multiplierSlot = load<i32>(fixed + (<usize>SG_SLOT_MULTIPLIER << 2));
+  configureEdgeLabels(opts, slots, dims, peers, dbs);
+  multiplierSlot = load<i32>(slots + (<usize>(dims + peers + dbs + SG_SLOT_MULTIPLIER) << 2));
   userId = intern(USER, 4);
   retain(userId); // held for good
   key = heap.alloc(KEY_BYTES);
@@ -182,24 +131,20 @@ function countPair(t: SeriesTable, client: u32, server: u32, reason: u32, w: f64
   store<f64>(r, load<f64>(r, PAIR_V_COUNT << 3) + w, PAIR_V_COUNT << 3);
 }
 
-/** Writes the edge key (trace id, then span id, zeros for absent ids) into `key`. */
-export function buildKey(span: usize, idField: usize): void {
+/** Writes the edge key (trace id, then span id, zeros for absent ids) at `k` (`key`, from a local: V8 reloads a global after every store). */
+export function buildKey(k: usize, span: usize, idField: usize): void {
   // Word by word: memory.copy and memory.fill are calls out of the module, costly at this size.
   let trace = <usize>load<u32>(span, SPAN_TRACE_ID);
-  store<u64>(key, trace != 0 ? load<u64>(trace) : 0);
-  store<u64>(key, trace != 0 ? load<u64>(trace, 8) : 0, 8);
+  let t0: u64 = 0;
+  let t1: u64 = 0;
+  if (trace != 0) { // one test for both halves
+    t0 = load<u64>(trace);
+    t1 = load<u64>(trace, 8);
+  }
+  store<u64>(k, t0);
+  store<u64>(k, t1, 8);
   let id = <usize>load<u32>(span + idField);
-  store<u64>(key, id != 0 ? load<u64>(id) : 0, 16);
-}
-
-/**
- * Stores interned id `id` at `offset` of entry `e`. Entries hold no references (no retain or
- * release per span): strings are only freed by sweepStrings, between requests, and sweep() holds
- * the ids of the entries waiting then for its duration (holdWaitingIds).
- */
-// @ts-ignore: decorator
-@inline export function setId(e: usize, offset: usize, id: u32): void {
-  store<u32>(e + offset, id);
+  store<u64>(k, id != 0 ? load<u64>(id) : 0, 16);
 }
 
 /** Retains (`hold`) or releases the ids every waiting entry has: around sweepStrings, so that it frees none of them. */
@@ -227,124 +172,6 @@ function holdId(id: u32, hold: bool): void {
 // @ts-ignore: decorator
 @inline function discard(e: usize, h: u32): void {
   remove(e, h);
-}
-
-export function upsertDimensions(e: usize, resource: usize, span: usize, client: bool): void {
-  let offset = (options & SG_OPT_CLIENT_SERVER_PREFIX) != 0 && !client ? dimCount : 0;
-  for (let d = 0; d < dimCount; d++) {
-    let s = resourceOrSpanSlot(resource, span, load<i32>(dimSlots + (<usize>d << 2)));
-    if (s != 0) setId(e, E_DIMENSIONS + (<usize>(offset + d) << 2), slotValueId(s));
-  }
-}
-
-/** Moves the slots (i32) that exist (not -1) of the `n` at `slots` to its front, in order; returns their count. */
-function compactSlots(slots: usize, n: i32): i32 {
-  let valid = 0;
-  for (let q = 0; q < n; q++) {
-    let slot = load<i32>(slots + (<usize>q << 2));
-    if (slot < 0) continue;
-    store<i32>(slots + (<usize>valid << 2), slot);
-    valid++;
-  }
-  return valid;
-}
-
-/** The span-record offset of the `q`th peer slot that exists (the last one when fewer). */
-function peerOffsetAt(q: i32): usize {
-  return SPAN_SLOTS + <usize>load<i32>(peerSlots + (<usize>min(q, peerCount - 1) << 2)) * SLOT_SIZE;
-}
-
-/** The first peer attribute the span has names a virtual node should the entry expire unpaired. */
-// @ts-ignore: decorator
-@inline function upsertPeer(e: usize, span: usize): void {
-  // The first PEER_FIRST slots in straight line (as a loop, ~14 instructions a slot with V8's
-  // bounds and stack checks), any further ones in a loop.
-  let n = peerCount;
-  if (n == 0) return;
-  let s = span + peerOffset0;
-  if (load<u32>(s) == 0) s = span + peerOffset1;
-  if (load<u32>(s) == 0) s = span + peerOffset2;
-  if (load<u32>(s) == 0) s = span + peerOffset3;
-  if (load<u32>(s) == 0) {
-    if (n <= PEER_FIRST) return;
-    let slots = peerSlots;
-    let p = PEER_FIRST;
-    for (; p < n; p++) {
-      s = spanSlot(span, load<i32>(slots + (<usize>p << 2)));
-      if (s != 0) break;
-    }
-    if (p == n) return;
-  }
-  setId(e, E_PEER, slotValueId(s));
-}
-const PEER_FIRST: i32 = 4;
-
-/** host:port from network.peer.address and network.peer.port, interned. */
-function addressWithPort(host: usize, port: usize): u32 {
-  slotValue(host);
-  let n = valueLen < 2048 ? valueLen : 2048;
-  memory.copy(ADDRESS, valuePtr, n);
-  store<u8>(ADDRESS + n, 0x3a);
-  slotValue(port);
-  let m = valueLen < 2048 ? valueLen : 2048;
-  memory.copy(ADDRESS + n + 1, valuePtr, m);
-  return intern(ADDRESS, n + 1 + m);
-}
-
-/** Database-name slots looked at without a loop, and their offsets in a resource and a span record (u32 each). */
-const DB_FIRST: i32 = 4;
-const DB_OFFSETS: usize = memory.data(DB_FIRST * 8);
-
-/** resourceOrSpanSlot for the slot whose resource and span record offsets are at `offsets`. */
-// @ts-ignore: decorator
-@inline function slotAt(resource: usize, span: usize, offsets: usize): usize {
-  let s = resource + <usize>load<u32>(offsets);
-  if (load<u32>(s) != 0) return s;
-  s = span + <usize>load<u32>(offsets, 4);
-  return load<u32>(s) != 0 ? s : 0;
-}
-
-/**
- * A client span with a database attribute is a database call: the edge completes from this
- * span alone, named by peer.service, server.address, network.peer.address[:port], or the
- * database attribute, in that order of preference. Inline in the span loop, its only caller
- * (as a call: ~14 instructions per span more, callgrind).
- */
-// @ts-ignore: decorator
-@inline function upsertDatabase(e: usize, resource: usize, span: usize, seconds: f64): void {
-  // The first DB_FIRST slots in straight line (as a loop, V8 spent its bounds and stack checks on
-  // every client span that is not a database call), any further ones in a loop.
-  let n = dbCount;
-  if (n == 0) return;
-  let db = slotAt(resource, span, DB_OFFSETS);
-  if (db == 0) db = slotAt(resource, span, DB_OFFSETS + 8);
-  if (db == 0) db = slotAt(resource, span, DB_OFFSETS + 16);
-  if (db == 0) db = slotAt(resource, span, DB_OFFSETS + 24);
-  if (db == 0 && n > DB_FIRST) {
-    let slots = dbSlots;
-    for (let q = DB_FIRST; q < n; q++) {
-      db = resourceOrSpanSlot(resource, span, load<i32>(slots + (<usize>q << 2)));
-      if (db != 0) break;
-    }
-  }
-  if (db == 0) return;
-  store<u32>(e, CONNECTION_DATABASE, E_CONNECTION);
-  store<f64>(e, seconds, E_SERVER_LATENCY);
-  let s = resourceOrSpanSlot(resource, span, peerServiceSlot);
-  if (s == 0) s = resourceOrSpanSlot(resource, span, serverAddressSlot);
-  let name: u32;
-  if (s != 0) {
-    name = memoValueId(s);
-  } else {
-    let host = resourceOrSpanSlot(resource, span, peerAddressSlot);
-    if (host != 0) {
-      let port = resourceOrSpanSlot(resource, span, peerPortSlot);
-      name = port != 0 ? addressWithPort(host, port) : slotValueId(host);
-    } else {
-      name = memoValueId(db);
-    }
-  }
-  setId(e, E_SERVER, name);
 }
 
 /** The edge key's trace id (its first 16 bytes), or 0 when the spans carried none. */
@@ -419,16 +246,16 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
  * instructions per span (callgrind), the loop's locals spilled around it.
  */
 // @ts-ignore: decorator
-@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
+@inline function rememberSpan(k: usize, span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
   let id = <usize>load<u32>(span, SPAN_ID);
   if (load<u32>(span, SPAN_TRACE_ID) == 0 || id == 0) return;
-  buildKey(span, SPAN_ID);
+  buildKey(k, span, SPAN_ID);
   let h = load<u32>(span, SPAN_ID_HASH); // self time's hash of the same key, when it ran
   if (h == 0) h = edgeKeyHash(traceSum, id);
   let service = serviceId(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
-  remember(key, h, service, kind | failed, span, i);
-  let e = find(key, h);
+  remember(k, h, service, kind | failed, span, i);
+  let e = find(k, h);
   if (e == 0) return;
   let flags = load<u32>(e, E_FLAGS);
   if ((flags & (F_SERVER_SEEN | F_CHILD)) == 0 || (flags & F_CLIENT_SEEN) != 0) return;
@@ -451,10 +278,6 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   return p != 0 && tracestateMultiplier(p, <usize>load<u32>(span, SPAN_TRACE_STATE_LEN)) > 1;
 }
 
-/** From a span record's id field to self time's hash of its key (staging.ts). */
-const ID_TO_HASH: usize = SPAN_ID_HASH - SPAN_ID;
-assert(SPAN_PARENT_HASH - SPAN_PARENT_ID == ID_TO_HASH);
-
 /** `now` is <u32>(nowMs / 1000), computed by the caller: computed here, V8 sank it into the loop (once per span). */
 export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
@@ -465,6 +288,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
   let infer = inferEdges;
   let mult = multiplierSlot;
   let ts = tracestate;
+  let unweighted = mult < 0 && !ts; // every span weighs 1: tested once here, not per span
   let k = key;
   let expires = nowMs + waitMs;
   let stride = spanStride;
@@ -481,19 +305,20 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     // A span's own key and its parent's share the trace id's part of their hash.
     let traceSum = edgeTraceSum(<usize>load<u32>(span, SPAN_TRACE_ID));
     // Clients and producers wait in the store, where their children find them.
-    if (!client) rememberSpan(span, i, resource, kind, now, nowMs, traceSum);
-    let server = kind == KIND_SERVER || kind == KIND_CONSUMER;
-    if (!client && !server && !infer) continue;
+    if (!client) rememberSpan(k, span, i, resource, kind, now, nowMs, traceSum);
+    // Bitwise, not short-circuit: V8 made each || a 0/1 value and a branch.
+    let server = (kind == KIND_SERVER) | (kind == KIND_CONSUMER);
+    if (!(client | server | infer)) continue;
     if (changetype<usize>(f) != 0 && !keeps(f, resource, span)) {
       if (client || server) filterSide(span, client, nowMs);
       continue;
     }
     let service = serviceId(resource);
-    let w = mult < 0 && !ts ? 1 : spanMultiplier(resource, span, mult, ts);
+    let w = unweighted ? 1 : spanMultiplier(resource, span, mult, ts);
     if (infer && !server) inferChild(span, resource, service, w, now, nowMs);
-    if (!client && !server) continue;
+    if (!(client | server)) continue;
     let idField = client ? SPAN_ID : SPAN_PARENT_ID;
-    buildKey(span, idField);
+    buildKey(k, span, idField);
     let h = load<u32>(span + idField + ID_TO_HASH); // self time's hash of the same key, when it ran
     if (h == 0) h = edgeKeyHash(traceSum, <usize>load<u32>(span + idField));
     // A span with no entry waiting is first filled in outside the store: a database call
@@ -562,7 +387,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
  */
 function filterSide(span: usize, client: bool, nowMs: f64): void {
   if (!client && load<u32>(span, SPAN_PARENT_ID) == 0) return;
-  buildKey(span, client ? SPAN_ID : SPAN_PARENT_ID);
+  buildKey(key, span, client ? SPAN_ID : SPAN_PARENT_ID);
   let h = keyHash(key);
   let mark = client ? F_FILTERED_CLIENT : F_FILTERED_SERVER;
   let e = find(key, h);

@@ -32,6 +32,9 @@ export const SPAN_BODY: usize = 80; // u32 where the Span message starts (SPAN_S
 export const SPAN_ID_HASH: usize = 84; // u32 hashEdgeKey(trace id, span id) once self time computed it, for the service graphs; 0 = not computed
 export const SPAN_PARENT_HASH: usize = 88; // u32 the same of (trace id, parent span id); 92: u32 unused
 export const SPAN_SLOTS: usize = 96;
+/** From a span record's id field (SPAN_ID, SPAN_PARENT_ID) to the hash of its key (SPAN_ID_HASH, SPAN_PARENT_HASH). */
+export const ID_TO_HASH: usize = SPAN_ID_HASH - SPAN_ID;
+assert(SPAN_PARENT_HASH - SPAN_PARENT_ID == ID_TO_HASH);
 
 /** SPAN_NAME_ID before interning (intern's MISSING is 0xffffffff). */
 export const NOT_INTERNED: u32 = 0xfffffffe;

@@ -1,5 +1,5 @@
 // `npm run bench:instructions`: instructions per span of (b) (span metrics + service graphs) and
-// (b1) (span metrics only), counted by valgrind's callgrind: repeatable to a few instructions
+// (b1) (span metrics only) (and (b7): (b) + infer_edges parent_child + self time), counted by valgrind's callgrind: repeatable to a few instructions
 // whatever else the machine runs, so it judges a hot-path change where wall-clock runs cannot
 // (README "Performance"). The bench's workload (seed 24301, 64 requests of 512 spans) is written
 // once; each stage's core then takes it N and M times (6 and 10 by default) in a node run under
@@ -7,7 +7,7 @@
 //   instructions per span = (Ir(M passes) - Ir(N passes)) / ((M - N) × spans per pass),
 // which leaves out node's start, the module loads and the core's creation. A tool, not a test.
 //
-//   node dist/bench/instructions.js [--stage b|b1] [--passes 6,10] [--seed 24301] [--batches 64]
+//   node dist/bench/instructions.js [--stage b|b1|b7] [--passes 6,10] [--seed 24301] [--batches 64]
 //        [--spans-per-batch 512] [--jobs N] [--keep DIR] [--json]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Core, type CoreOptions } from '../src/core/index.js';
-import { defaultConfig } from '../src/config/defaults.js';
+import { defaultConfig, SELF_TIME_MAX_ITEMS } from '../src/config/defaults.js';
 import { generateWorkload } from '../src/workload/workload.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -29,15 +29,21 @@ const NODE_FLAGS = ['--single-threaded', '--random-seed=1', '--hash-seed=1', '--
 const STAGES = {
   b: '(b)  span metrics + service graphs',
   b1: '(b1) span metrics only',
+  b7: '(b7) as (b), + parent_child + self time',
 } as const;
 type Stage = keyof typeof STAGES;
 
-/** The core of a stage, configured as bench/stages.ts configures (b) and (b1): the defaults. */
+/** The core of a stage, configured as bench/stages.ts configures (b), (b1) and (b7). */
 function stageOptions(stage: Stage): CoreOptions {
   const cfg = defaultConfig();
-  return stage === 'b'
-    ? { spanMetrics: cfg.processor.span_metrics, serviceGraphs: cfg.processor.service_graphs, build: 'release' }
-    : { spanMetrics: cfg.processor.span_metrics, build: 'release' };
+  const sm = cfg.processor.span_metrics;
+  const sg = cfg.processor.service_graphs;
+  if (stage === 'b1') return { spanMetrics: sm, build: 'release' };
+  if (stage === 'b') return { spanMetrics: sm, serviceGraphs: sg, build: 'release' };
+  return {
+    spanMetrics: sm, serviceGraphs: { ...sg, infer_edges: 'parent_child' }, build: 'release',
+    selfTime: { maxItems: SELF_TIME_MAX_ITEMS, waitMs: sg.wait },
+  };
 }
 
 /** Batches as written by writeBatches: a u32 length (LE) before each. */
@@ -78,7 +84,20 @@ async function child(file: string, passes: number, stage: Stage): Promise<void> 
   const core = await Core.create(stageOptions(stage));
   let t = 1_000_000_000_000;
   let nextExpiry = t;
+  const wait = defaultConfig().processor.service_graphs.wait;
   for (let p = 0; p < passes; p++) {
+    if (stage === 'b7') {
+      // As bench/stages.ts selfTimePass: a pass 2 × wait + 2 ms on, the previous pass's spans
+      // decided by the first expiry and their tombstones freed by the second; one time per pass.
+      t += 2 * wait + 2;
+      core.expire(t - wait - 1);
+      core.expire(t);
+      for (const b of batches) {
+        const r = core.ingest(b, t);
+        if (!r.ok) throw new Error(`core rejected a request: ${r.reason}`);
+      }
+      continue;
+    }
     for (const b of batches) {
       const r = core.ingest(b, t);
       if (!r.ok) throw new Error(`core rejected a request: ${r.reason}`);

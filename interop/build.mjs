@@ -1,7 +1,8 @@
 // `npm run interop:build`: builds the peers that the interop tests (test/interop/) run beside
-// spanmeter, into the interop cache folder (interop/paths.mjs), and ends with two lines:
+// spanmeter, into the interop cache folder (interop/paths.mjs), and ends with three lines:
 //
 //   otelcol: <absolute path of the Collector binary>
+//   h2spec: <absolute path of h2spec>
 //   tempo-oracle: unavailable (<why>)
 //
 // The Collector: the Collector's own builder, installed with `go install` at BUILDER_VERSION,
@@ -9,12 +10,18 @@
 // (go/mod, go/build), and the binary in otelcol/<key>/, key = hash of the manifest and the builder
 // version (paths.mjs): a rerun with an unchanged manifest only checks that the file is there.
 // A cold build downloads a few hundred modules and compiles the Collector: minutes on 2 cores.
+//
+// h2spec (test/interop/h2spec.test.ts): built from interop/h2spec, a Go module whose go.mod and
+// go.sum pin it and its dependencies (h2spec's own release has no go.mod, so `go install
+// ...@version` would take their newest releases); a few seconds once the Collector's build has
+// filled the caches.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   OTELCOL_BUILDER_MODULE as BUILDER_MODULE, OTELCOL_BUILDER_VERSION as BUILDER_VERSION,
-  interopCacheDir, otelcolBinaryName, otelcolBuildDir, otelcolManifestPath as manifestPath,
+  h2specModuleDir, h2specPath, h2specVersion, interopCacheDir, otelcolBinaryName, otelcolBuildDir,
+  otelcolManifestPath as manifestPath,
 } from './paths.mjs';
 
 /** Why there is no Tempo oracle (issue 16 asks for one; the workplace forbids the module). */
@@ -115,6 +122,27 @@ async function buildOtelcol(cache) {
   return binary;
 }
 
+async function buildH2spec(cache) {
+  const binary = h2specPath();
+  if (existsSync(binary)) {
+    log(`h2spec already built: ${binary}`);
+    return binary;
+  }
+  const version = h2specVersion();
+  const scratch = `${dirname(binary)}.tmp-${process.pid}`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  log(`building h2spec ${version} from ${h2specModuleDir}`);
+  // -X main.VERSION: what `h2spec --version` prints (its release builds set it so)
+  await run('go', ['build', '-buildvcs=false', '-o', join(scratch, 'h2spec'),
+    '-ldflags', `-X main.VERSION=${version.replace(/^v|\+incompatible$/g, '')}`, 'github.com/summerwind/h2spec/cmd/h2spec'],
+  { cwd: h2specModuleDir, env: goEnv(cache) }, 'go build');
+  rmSync(dirname(binary), { recursive: true, force: true });
+  renameSync(scratch, dirname(binary));
+  log(`built ${binary}`);
+  return binary;
+}
+
 const cache = interopCacheDir();
 log(`cache folder: ${cache}`);
 mkdirSync(cache, { recursive: true });
@@ -127,5 +155,15 @@ try {
 const version = spawnSync(otelcol, ['--version'], { encoding: 'utf8' });
 if (version.status !== 0) fail(`${otelcol} --version failed: ${version.stderr || version.error}`);
 log(version.stdout.trim());
+let h2spec;
+try {
+  h2spec = await buildH2spec(cache);
+} catch (e) {
+  fail(`building h2spec failed: ${e.message}`);
+}
+const h2specVersionOut = spawnSync(h2spec, ['--version'], { encoding: 'utf8' });
+if (h2specVersionOut.status !== 0) fail(`${h2spec} --version failed: ${h2specVersionOut.stderr || h2specVersionOut.error}`);
+log(`h2spec ${h2specVersionOut.stdout.trim()}`);
 console.log(`otelcol: ${otelcol}`);
+console.log(`h2spec: ${h2spec}`);
 console.log(`tempo-oracle: unavailable (${TEMPO_ORACLE_UNAVAILABLE})`);

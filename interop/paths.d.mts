@@ -12,3 +12,9 @@ export const otelcolManifestPath: string;
 export function otelcolBuildDir(): string;
 /** Where `npm run interop:build` puts the Collector binary (it may not be there yet). */
 export function otelcolBinaryPath(): string;
+/** Absolute path of interop/h2spec, the Go module that pins h2spec. */
+export const h2specModuleDir: string;
+/** h2spec's version as interop/h2spec/go.mod requires it. */
+export function h2specVersion(): string;
+/** Where `npm run interop:build` puts h2spec (it may not be there yet). */
+export function h2specPath(): string;

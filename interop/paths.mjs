@@ -11,8 +11,10 @@
 //   otelcol/<key>/     the Collector built from interop/otelcol/manifest.yaml (key: a hash of the
 //                      manifest and the builder version), binary dist/otelcol-spanmeter
 //   venv/<key>/        Python virtual environments (key: the requirements file's hash)
+//   go/bin/h2spec-<key>/h2spec  h2spec, the HTTP/2 conformance tester, built from interop/h2spec
+//                      (key: a hash of its go.mod and go.sum, which pin it and its dependencies)
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,4 +46,21 @@ export function otelcolBuildDir() {
 /** Where `npm run interop:build` puts the Collector binary (it may not be there yet). */
 export function otelcolBinaryPath() {
   return join(otelcolBuildDir(), 'dist', otelcolBinaryName);
+}
+
+/** The Go module that pins h2spec (go.mod, go.sum): `npm run interop:build` builds its tool from it. */
+export const h2specModuleDir = join(dirname(fileURLToPath(import.meta.url)), 'h2spec');
+
+/** h2spec's version, as interop/h2spec/go.mod requires it (e.g. v2.2.1+incompatible). */
+export function h2specVersion() {
+  const m = /^\s*github\.com\/summerwind\/h2spec (v\S+)/m.exec(readFileSync(join(h2specModuleDir, 'go.mod'), 'utf8'));
+  if (!m) throw new Error(`${join(h2specModuleDir, 'go.mod')} does not require github.com/summerwind/h2spec`);
+  return m[1];
+}
+
+/** Where `npm run interop:build` puts h2spec (it may not be there yet). */
+export function h2specPath() {
+  const hash = createHash('sha256');
+  for (const f of readdirSync(h2specModuleDir).sort()) hash.update(f + '\0').update(readFileSync(join(h2specModuleDir, f)));
+  return join(interopCacheDir(), 'go', 'bin', `h2spec-${hash.digest('hex').slice(0, 16)}`, 'h2spec');
 }

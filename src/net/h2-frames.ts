@@ -130,6 +130,7 @@ export function readRequest(decoder: HpackDecoder, block: Buffer): RequestHead {
 
 /** What a stream's owner is told. */
 export interface H2StreamEvents {
+  /** A DATA payload: a view of the connection's read buffer, reused once this returns. */
   data(chunk: Buffer): void;
   end(): void;
   close(): void;

@@ -1,21 +1,24 @@
 // A server-side HTTP/2 connection over a plain socket (h2c with prior knowledge, RFC 9113 §3.3),
 // for the OTLP/gRPC receiver's plaintext port (receivers/grpc-h2c.ts): small unary requests in,
-// small answers out. It reads frames off the socket's own chunks (a DATA payload reaches the
-// stream as a view of the chunk it came in; only a frame split across chunks is copied, once),
-// decodes header blocks with HPACK (hpack.ts), and answers with prepared frames, one socket
-// write per batch of answers.
+// small answers out. The socket reads into buffers the receiver owns (ConnectionReads,
+// reads.ts: no 64 KiB chunk of Node's per read, kept alive by a message in progress, issue 20);
+// frames are taken off them as they complete, a DATA payload reaches its stream as a view that is
+// valid during the call only (the gRPC call copies its message out). It decodes header blocks with
+// HPACK (hpack.ts), and answers with prepared frames, one socket write per batch of answers.
 //
 // What it does of RFC 9113: the preface, SETTINGS and their ACK (ours: MAX_CONCURRENT_STREAMS,
 // INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE 16384, MAX_HEADER_LIST_SIZE); HEADERS + CONTINUATION (a
 // header block must be continued on its stream alone); DATA with padding; flow control both ways
 // (our windows refilled as bytes come, a stream's no further than the bytes it may send, grant();
-// our answers wait for the client's windows); PING ACK; RST_STREAM; PRIORITY ignored (checked);
-// GOAWAY on connection errors with their code, and on close() (graceful: the last stream id, calls
-// in flight finish); the stream states (§5.1: client stream ids odd and increasing; frames on
-// idle streams PROTOCOL_ERROR, on closed ones STREAM_CLOSED; frames over MAX_FRAME_SIZE
-// FRAME_SIZE_ERROR) and malformed requests (§8.1.1, §8.2, §8.3: stream error PROTOCOL_ERROR).
+// our answers' DATA leaves as the client's windows open, split to fit); PING ACK; RST_STREAM;
+// PRIORITY ignored (checked); GOAWAY on connection errors with their code, and on close()
+// (graceful: the last stream id, calls in flight finish); the stream states (§5.1: client stream
+// ids odd and increasing; frames on idle streams PROTOCOL_ERROR, on closed ones STREAM_CLOSED;
+// frames over MAX_FRAME_SIZE FRAME_SIZE_ERROR) and malformed requests (§8.1.1, §8.2, §8.3: stream
+// error PROTOCOL_ERROR).
 import type net from 'node:net';
 import { encodeFields, HpackDecoder } from './hpack.js';
+import { ConnectionReads } from './reads.js';
 import {
   ACK, BLOCK_FACTOR, CONNECTION_WINDOW, DEFAULT_WINDOW, END_HEADERS, END_STREAM, FrameType, frameOf, H2Error, headerFrames, MAX_FRAME_SIZE,
   MAX_WINDOW, PADDED, PRIORITY_FLAG, readRequest, REMEMBERED, u32, WRITE_HIGH_WATER, H2Stream, type H2Request, type H2Settings,
@@ -50,7 +53,6 @@ export class H2Connection {
   private state = State.OPEN;
   /** GOAWAY sent: streams above this id are not served. */
   private goawayId = MAX_WINDOW;
-  private rest: Buffer | undefined;
   private gotSettings = false;
   /** The header block being read (HEADERS without END_HEADERS): its stream, flags, fragments. */
   private blockId = 0;
@@ -65,7 +67,9 @@ export class H2Connection {
   private reading = false;
   private paused = false;
   private readonly blocked = new Set<H2Stream>();
+  private reads: ConnectionReads | undefined;
 
+  /** Call start() to read. */
   constructor(readonly socket: net.Socket, private readonly o: H2ConnectionOptions) {
     this.decoder = new HpackDecoder(4096, o.settings.maxHeaderListSize);
     const s = o.settings;
@@ -81,7 +85,6 @@ export class H2Connection {
     this.write(frameOf(FrameType.WINDOW_UPDATE, 0, 0, u32(CONNECTION_WINDOW - DEFAULT_WINDOW)));
     socket.setNoDelay(true);
     socket.on('error', () => {});
-    socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.shutdown());
     socket.on('drain', () => {
       if (this.paused) {
@@ -90,11 +93,17 @@ export class H2Connection {
       }
     });
     socket.once('close', () => {
+      this.reads?.release();
       this.state = State.CLOSED;
       this.closeStreams();
       this.o.onClose();
     });
     this.flush();
+  }
+
+  /** Reads the connection: `initial` first (what the receiver read before handing the socket over, after the preface). */
+  start(initial: Uint8Array): void {
+    if (this.reads === undefined && !this.socket.destroyed) this.reads = new ConnectionReads(this.socket, (b, start, end) => this.take(b, start, end), initial);
   }
 
   get destroyed(): boolean {
@@ -131,62 +140,30 @@ export class H2Connection {
     this.socket.destroy();
   }
 
-  /** Data the receiver read before handing the socket over (the preface, perhaps more). */
-  read(chunk: Buffer): void {
-    if (this.state === State.CLOSED) return;
+  /**
+   * Takes the frames complete in b[start, end) (a read buffer, reused after: nothing here keeps a
+   * view of it) and returns where the first incomplete one starts.
+   */
+  private take(b: Buffer, start: number, end: number): number {
     this.reading = true;
+    let at = start;
     try {
-      this.parse(chunk);
+      while (end - at >= 9 && this.state !== State.CLOSED) {
+        // A frame longer than our MAX_FRAME_SIZE is a connection error FRAME_SIZE_ERROR (RFC 9113 §4.2), known from its first 3 bytes.
+        const length = (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!;
+        if (length > MAX_FRAME_SIZE) {
+          this.fail(H2Error.FRAME_SIZE_ERROR, `frame of ${length} bytes is over SETTINGS_MAX_FRAME_SIZE ${MAX_FRAME_SIZE}`);
+          break;
+        }
+        if (end - at < 9 + length) break;
+        this.frame(b, at, length);
+        at += 9 + length;
+      }
     } finally {
       this.reading = false;
       this.flush();
     }
-  }
-
-  private parse(chunk: Buffer): void {
-    let off = 0;
-    if (this.rest !== undefined) {
-      let rest = this.rest;
-      if (rest.length < 9) {
-        const n = Math.min(9 - rest.length, chunk.length);
-        rest = Buffer.concat([rest, chunk.subarray(0, n)]);
-        off = n;
-        if (rest.length < 9) {
-          this.rest = rest;
-          return;
-        }
-        if (!this.checkLength(rest, 0)) return;
-      }
-      const total = 9 + rest.readUIntBE(0, 3);
-      const n = Math.min(total - rest.length, chunk.length - off);
-      rest = Buffer.concat([rest, chunk.subarray(off, off + n)]);
-      off += n;
-      if (rest.length < total) {
-        this.rest = rest;
-        return;
-      }
-      this.rest = undefined;
-      this.frame(rest, 0, total - 9);
-    }
-    while (chunk.length - off >= 9 && this.state !== State.CLOSED) {
-      if (!this.checkLength(chunk, off)) return;
-      const length = chunk.readUIntBE(off, 3);
-      if (chunk.length - off < 9 + length) break;
-      this.frame(chunk, off, length);
-      off += 9 + length;
-    }
-    if (off < chunk.length && this.state !== State.CLOSED) {
-      this.rest = chunk.subarray(off);
-      if (this.rest.length >= 9) this.checkLength(this.rest, 0);
-    }
-  }
-
-  /** A frame longer than our MAX_FRAME_SIZE is a connection error FRAME_SIZE_ERROR (RFC 9113 §4.2). */
-  private checkLength(b: Buffer, at: number): boolean {
-    const length = b.readUIntBE(at, 3);
-    if (length <= MAX_FRAME_SIZE) return true;
-    this.fail(H2Error.FRAME_SIZE_ERROR, `frame of ${length} bytes is over SETTINGS_MAX_FRAME_SIZE ${MAX_FRAME_SIZE}`);
-    return false;
+    return this.state === State.CLOSED ? end : at;
   }
 
   private frame(b: Buffer, at: number, length: number): void {
@@ -327,14 +304,9 @@ export class H2Connection {
       this.recvWindow += this.consumed;
       this.consumed = 0;
     }
-    let start = p;
-    let end = p + length;
-    if (flags & PADDED) {
-      const pad = length > 0 ? b[p]! : 0;
-      if (length === 0 || pad >= length) return this.fail(H2Error.PROTOCOL_ERROR, 'DATA padding as long as its payload');
-      start++;
-      end -= pad;
-    }
+    const end = this.unpadded(b, p, length, flags, 'DATA');
+    if (end < 0) return;
+    const start = flags & PADDED ? p + 1 : p;
     const s = this.streams.get(id);
     if (!s || s.remoteEnded) return this.onClosed(id, s, 'DATA');
     if (length > s.recvWindow) return this.streamError(id, H2Error.FLOW_CONTROL_ERROR);
@@ -346,6 +318,19 @@ export class H2Connection {
     }
     if (end > start) s.events?.data(b.subarray(start, end));
     if (flags & END_STREAM && !s.closed) this.remoteEnd(s);
+  }
+
+  /**
+   * Where a DATA or HEADERS payload ends without its padding (RFC 9113 §6.1, §6.2; it starts a byte
+   * later when PADDED), or -1 when the padding is as long as the payload (the connection failed).
+   */
+  private unpadded(b: Buffer, p: number, length: number, flags: number, what: string): number {
+    if (!(flags & PADDED)) return p + length;
+    if (length === 0 || b[p]! >= length) {
+      this.fail(H2Error.PROTOCOL_ERROR, `${what} padding as long as its payload`);
+      return -1;
+    }
+    return p + length - b[p]!;
   }
 
   /** Lets `s` receive `total` bytes in all. */
@@ -360,14 +345,9 @@ export class H2Connection {
 
   private headers(b: Buffer, p: number, length: number, flags: number, id: number): void {
     if (id === 0) return this.fail(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
-    let start = p;
-    let end = p + length;
-    if (flags & PADDED) {
-      const pad = length > 0 ? b[p]! : 0;
-      if (length === 0 || pad >= length) return this.fail(H2Error.PROTOCOL_ERROR, 'HEADERS padding as long as its payload');
-      start++;
-      end -= pad;
-    }
+    const end = this.unpadded(b, p, length, flags, 'HEADERS');
+    if (end < 0) return;
+    let start = flags & PADDED ? p + 1 : p;
     let dependsOnItself = false;
     if (flags & PRIORITY_FLAG) {
       if (end - start < 5) return this.fail(H2Error.FRAME_SIZE_ERROR, 'HEADERS too short for its priority');
@@ -486,6 +466,8 @@ export class H2Connection {
     if (frames === undefined || s.closed) return;
     const n = s.heldData;
     if (n > 0 && (n > s.sendWindow || n > this.sendWindow)) {
+      const room = Math.min(s.sendWindow, this.sendWindow);
+      if (room > 0) this.sendPart(s, frames, room);
       this.blocked.add(s);
       return;
     }
@@ -498,6 +480,34 @@ export class H2Connection {
     // The client may still be sending: RST_STREAM NO_ERROR tells it to stop (§8.1), or it ends its side itself.
     else if (s.resetAfter) this.closeStream(s, Closed.RESET_BY_US, H2Error.NO_ERROR);
     else s.localEnded = true;
+    if (!this.reading) this.flush();
+  }
+
+  /**
+   * Sends the part of `s`'s held answer that `room` bytes of window let go: the frames before its
+   * DATA, and as much DATA as fits, split (§6.9.1: a sender uses what window there is; a client
+   * that opens it a byte at a time still gets the answer). The rest stays held.
+   */
+  private sendPart(s: H2Stream, frames: Buffer, room: number): void {
+    let at = 0;
+    let sent = 0;
+    for (;;) { // ends: the held DATA is more than `room`
+      const length = frames.readUIntBE(at, 3);
+      if (frames[at + 3] === FrameType.DATA) {
+        if (sent + length > room) break;
+        sent += length;
+      }
+      at += 9 + length;
+    }
+    const p = at + 9;
+    const end = p + frames.readUIntBE(at, 3);
+    const part = room - sent;
+    this.write(frames.subarray(0, at));
+    if (part > 0) this.write(frameOf(FrameType.DATA, 0, s.id, frames.subarray(p, p + part)));
+    s.held = Buffer.concat([frameOf(FrameType.DATA, frames[at + 4]!, s.id, frames.subarray(p + part, end)), frames.subarray(end)]);
+    s.heldData -= room;
+    s.sendWindow -= room;
+    this.sendWindow -= room;
     if (!this.reading) this.flush();
   }
 

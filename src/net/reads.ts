@@ -92,3 +92,83 @@ export class BufferPool {
     return this.bytes;
   }
 }
+
+/** Reads land in buffers of this size (Node's own read size). */
+export const READ_UNIT = 64 * 1024;
+
+/** Where every ConnectionReads' reads land while it holds no bytes: a read is taken, or moved, before the next. */
+let sharedReads: Buffer | undefined;
+/** The own buffers of ConnectionReads between uses. */
+const readPool = new BufferPool(4 * 1024 * 1024, READ_UNIT);
+
+/**
+ * One connection's reads, into buffers the receiver owns (readInto, or a copy of Node's chunks
+ * where it cannot be done), for a consumer that takes whole units (frames) off the bytes at hand
+ * and leaves a partial one: no chunk of Node's outlives its read. A read lands in a buffer shared
+ * by all connections when the connection holds no bytes; a partial unit left is moved to the
+ * connection's own buffer (taken from a pool, given back once it is consumed), and the next read
+ * lands after it. Units must be shorter than READ_UNIT / 2 (HTTP/2 frames are at most 16,393 bytes
+ * here), so a read always has room.
+ */
+export class ConnectionReads {
+  private buf: Buffer;
+  private own: Buffer | undefined;
+  /** The bytes at hand not yet taken: buf[start, end). */
+  private start = 0;
+  private end = 0;
+
+  /**
+   * `take(b, start, end)` consumes what it can of b[start, end) (synchronously: b is reused after)
+   * and returns where it stopped. `initial`: bytes already read from the socket, taken first.
+   */
+  constructor(socket: net.Socket, private readonly take: (b: Buffer, start: number, end: number) => number, initial?: Uint8Array) {
+    this.buf = sharedReads ??= Buffer.allocUnsafeSlow(READ_UNIT);
+    if (initial !== undefined) this.copy(initial);
+    if (!readInto(socket, this.next(), () => this.next(), (n) => this.landed(n))) socket.on('data', (chunk: Buffer) => this.copy(chunk));
+  }
+
+  /** Bytes held between reads (a partial unit), for tests. */
+  get held(): number {
+    return this.end - this.start;
+  }
+
+  /** Gives back the own buffer (the connection closed: nothing more is read). */
+  release(): void {
+    this.start = this.end = 0;
+    if (this.own !== undefined) readPool.give(this.own);
+    this.own = undefined;
+    this.buf = sharedReads!;
+  }
+
+  private copy(chunk: Uint8Array): void {
+    for (let at = 0; at < chunk.length;) {
+      const into = this.next();
+      const n = Math.min(into.length, chunk.length - at);
+      into.set(chunk.subarray(at, at + n));
+      at += n;
+      this.landed(n);
+    }
+  }
+
+  private landed(n: number): boolean {
+    this.end += n;
+    this.start = this.take(this.buf, this.start, this.end);
+    return true;
+  }
+
+  /** Where the next read lands: the shared buffer, or after the partial unit in the own one. */
+  private next(): Buffer {
+    const have = this.end - this.start;
+    if (have === 0) {
+      this.release();
+      return this.buf;
+    }
+    if (this.own === undefined) this.own = readPool.take(READ_UNIT, READ_UNIT);
+    if (this.buf !== this.own) this.own.set(this.buf.subarray(this.start, this.end), 0);
+    else if (this.start > 0) this.own.copyWithin(0, this.start, this.end);
+    this.buf = this.own;
+    this.start = 0;
+    this.end = have;
+    return this.own.subarray(have);
+  }
+}

@@ -24,7 +24,8 @@
 //   otlp.write_timeout (then RST_STREAM CANCEL if the answer cannot be sent: a zero window);
 // Budget is taken when the 5-byte length prefix has come, for the whole message: a call that
 // sent headers only holds a stream of its own connection (max_concurrent_streams), no budget.
-// - HTTP 415 for a content-type that is not application/grpc, 405 for a method other than POST.
+// - HTTP 415 for a content-type that is not application/grpc, 405 for a method other than POST
+//   (both with a text/plain explanation; not to HEAD).
 import { Code } from './grpc-status.js';
 import { encodeStatus } from '../otlp/response.js';
 import type { RejectReason, Telemetry, CutReason } from '../telemetry.js';
@@ -34,7 +35,8 @@ import type { Logger } from '../log.js';
 import type { ReceiverLimits } from './types.js';
 import type { GrpcSessions, KeptConnection } from './grpc-sessions.js';
 import type { Watch, Watchdog } from '../net/watchdog.js';
-import { ACCEPT_ENCODING, binHeader, ENCODINGS, GRPC_CONTENT_TYPE, MessageScratch, parseTimeout, percentEncode, PREFIX_BYTES, TWO_MESSAGES, UnaryMessage } from './grpc-wire.js';
+import { BufferPool } from '../net/reads.js';
+import { ACCEPT_ENCODING, binHeader, ENCODINGS, GRPC_CONTENT_TYPE, MESSAGE_POOL_BYTES, MESSAGE_POOL_LARGEST, MessageScratch, parseTimeout, percentEncode, PREFIX_BYTES, TWO_MESSAGES, UnaryMessage } from './grpc-wire.js';
 
 export const TRACE_SERVICE_NAME = 'opentelemetry.proto.collector.trace.v1.TraceService';
 export const EXPORT_METHOD_PATH = `/${TRACE_SERVICE_NAME}/Export`;
@@ -75,6 +77,8 @@ export interface CallTransport {
   readonly remoteAddress: string | undefined;
   /** Nothing can be sent any more (the stream is closed or reset). */
   readonly done: boolean;
+  /** The chunks data() gets are views of read buffers reused once it returns (the call copies the message out). */
+  readonly reusesReads?: boolean;
   /** HEADERS (:status 200, content-type, grpc-accept-encoding), the OK answer's message, trailers grpc-status 0. */
   respondOk(): void;
   /**
@@ -94,7 +98,7 @@ export interface CallTransport {
 
 /** What the transport tells a call. */
 export interface CallEvents {
-  /** A chunk of the request's DATA (the transport may reuse none of it until the call ends). */
+  /** A chunk of the request's DATA (the transport reuses none of it until the call ends, unless it reusesReads). */
   data(chunk: Buffer): void;
   /** The client ended the request (END_STREAM). */
   end(): void;
@@ -146,6 +150,8 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
   const loggedSignals = new Set<string>();
   // Messages go to the consumer synchronously, and it must not keep them past ingest (the core copies them).
   const scratch = new MessageScratch();
+  /** The message buffers of calls on transports that reuse their reads. */
+  const messages = new BufferPool(MESSAGE_POOL_BYTES, MESSAGE_POOL_LARGEST);
   const throttledMessage = (): string =>
     `ingest budget full (${budget.inflightRequests} requests, ${budget.inflightBytes} bytes in flight): retry after ${budget.retryAfterMs} ms`;
 
@@ -155,6 +161,7 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
     let timer: Watch | undefined;
     let stall: Watch | undefined;
     const connection = call.connection;
+    const msg = new UnaryMessage(call.reusesReads === true ? messages : undefined);
     if (connection) sessions.opened(connection);
 
     /**
@@ -166,6 +173,7 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
       const reason = why === undefined ? reasonOf(code) : why ?? undefined;
       finished = true;
       ticket?.release();
+      msg.release();
       watchdog.stop(timer);
       watchdog.stop(stall);
       sessions.wrote(connection);
@@ -192,7 +200,6 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
         if (!call.done) call.cancel();
       })
       : undefined;
-    const msg = new UnaryMessage();
     let encodingName = 'identity';
     let encoding: string | undefined;
     const events: CallEvents = {
@@ -213,8 +220,10 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
           finish(Code.RESOURCE_EXHAUSTED, `request message of ${msg.length} bytes is larger than the limit of ${maxBodyBytes} bytes`, 'too_large');
         } else if (!(ticket = budget.acquire(PREFIX_BYTES + msg.length))) {
           finish(Code.UNAVAILABLE, throttledMessage(), 'throttled', budget.retryAfterMs);
-        } else if (!msg.complete) {
-          // The call holds budget now: the whole message may come, and must keep coming.
+        } else {
+          // The call holds budget now: the whole message may come (into its buffer), and must keep coming.
+          msg.hold();
+          if (msg.complete) return;
           call.expect?.(PREFIX_BYTES + msg.length);
           if (limits.stalled_request_timeout > 0) {
             const stalledMs = limits.stalled_request_timeout;
@@ -239,6 +248,7 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
       },
       close() {
         ticket?.release();
+        msg.release();
         watchdog.stop(timer);
         watchdog.stop(stall);
         watchdog.stop(deadline);
@@ -248,7 +258,9 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
 
     if (headers.method !== 'POST') {
       finished = true;
-      call.respond(405, [['allow', 'POST']]);
+      // RFC 9110 §15.5: a 4xx carries an explanation, except to HEAD (§9.3.2: no content).
+      if (headers.method === 'HEAD') call.respond(405, [['allow', 'POST']]);
+      else call.respond(405, [['allow', 'POST'], ['content-type', 'text/plain']], `gRPC calls are POST ${EXPORT_METHOD_PATH}`);
       return events;
     }
     const contentType = headers.contentType;

@@ -56,6 +56,7 @@ export function installH2c(o: H2cOptions): boolean {
 
   const transport = (s: H2Stream, kept: KeptConnection): CallTransport => ({
     connection: kept,
+    reusesReads: true,
     get remoteAddress() {
       return s.remoteAddress;
     },
@@ -124,7 +125,7 @@ export function installH2c(o: H2cOptions): boolean {
       socket.removeListener('data', onData);
       socket.removeListener('close', onClose);
       h2.conn = serve(socket, kept);
-      if (got.length > PREFACE.length) h2.conn.read(got.subarray(PREFACE.length));
+      h2.conn.start(got.subarray(PREFACE.length));
     };
     socket.on('data', onData);
   });

@@ -3,6 +3,7 @@
 // 4-byte big-endian Message-Length, the message), grpc-timeout, grpc-message's percent-encoding
 // and the binary (-bin) metadata's base64, and the reassembly of a unary call's one message.
 import { Code } from './grpc-status.js';
+import type { BufferPool } from '../net/reads.js';
 
 export const GRPC_CONTENT_TYPE = 'application/grpc';
 /** The message encodings the receiver inflates (grpc-encoding), as it advertises them. */
@@ -77,10 +78,18 @@ export interface FramingError {
 /** The answer to a unary call that carries more than one message. */
 export const TWO_MESSAGES = 'more than one request message on a unary call (Export is unary)';
 
+/** Message buffers of calls whose transport reuses its read buffers (UnaryMessage with a pool): given back when the call ends. */
+export const MESSAGE_POOL_BYTES = 4 * 1024 * 1024;
+export const MESSAGE_POOL_LARGEST = 1024 * 1024;
+/** Message buffers' lengths are multiples of this. */
+const MESSAGE_UNIT = 16 * 1024;
+
 /**
  * Collects the DATA of a unary call: learns the message's flag and length from its prefix as soon
  * as 5 bytes have come, and keeps the chunks (one copy at the end, none when a single chunk holds
- * it all).
+ * it all). With a `pool` (a transport whose chunks are views of read buffers it reuses once data()
+ * returns: h2c), it copies the message instead, once, as it comes, into one buffer of its exact
+ * length (hold(), called once the call has judged the prefix; release() gives it back).
  */
 export class UnaryMessage {
   private readonly chunks: Buffer[] = [];
@@ -88,17 +97,57 @@ export class UnaryMessage {
   /** Compressed-Flag and Message-Length, once 5 bytes have arrived. */
   flag = -1;
   length = -1;
+  /** With a pool: the prefix's bytes as they come, the message's buffer, and the rest of the chunk that completed the prefix (until hold()). */
+  private prefix = 0;
+  private body: Buffer | undefined;
+  private pending: Buffer | undefined;
+
+  constructor(private readonly pool?: BufferPool) {}
 
   /** Adds a chunk; true when this chunk completed the prefix (flag and length are now known). */
   push(chunk: Buffer): boolean {
     const had = this.total;
-    this.chunks.push(chunk);
     this.total += chunk.length;
+    if (this.pool !== undefined) return this.copy(chunk, had);
+    this.chunks.push(chunk);
     if (had >= PREFIX_BYTES || this.total < PREFIX_BYTES) return false;
     const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.total);
     this.flag = head[0]!;
     this.length = head.readUInt32BE(1);
     return true;
+  }
+
+  private copy(chunk: Buffer, had: number): boolean {
+    if (had >= PREFIX_BYTES) {
+      const body = this.body;
+      const at = had - PREFIX_BYTES;
+      if (body !== undefined && at < this.length) body.set(at + chunk.length <= this.length ? chunk : chunk.subarray(0, this.length - at), at);
+      return false;
+    }
+    const n = Math.min(PREFIX_BYTES - had, chunk.length);
+    for (let i = 0; i < n; i++) this.prefix = this.prefix * 256 + chunk[i]!;
+    if (this.total < PREFIX_BYTES) return false;
+    this.flag = Math.floor(this.prefix / 2 ** 32);
+    this.length = this.prefix % 2 ** 32;
+    this.pending = chunk.subarray(n);
+    return true;
+  }
+
+  /** With a pool: takes the message's buffer and copies into it what came with the prefix. */
+  hold(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (this.pool === undefined || this.body !== undefined) return;
+    const body = this.pool.take(this.length, MESSAGE_UNIT);
+    this.body = body;
+    if (pending !== undefined && pending.length > 0) body.set(pending.length <= this.length ? pending : pending.subarray(0, this.length));
+  }
+
+  /** Gives the message's buffer back to the pool (what finish() returned is not read any more). */
+  release(): void {
+    this.pending = undefined;
+    if (this.body !== undefined) this.pool!.give(this.body);
+    this.body = undefined;
   }
 
   /** True once the prefix and the whole message it announced have come. */
@@ -116,6 +165,7 @@ export class UnaryMessage {
    * chunks is copied into `scratch` when it fits there (it is then valid until the next finish);
    * with `inPieces`, it is returned as its chunks instead (the prefix cut off), for a consumer that
    * copies them into its own memory anyway: an uncompressed message is then copied once, not twice.
+   * With a pool, the message is a view of its buffer (valid until release()).
    */
   finish(scratch?: MessageScratch, inPieces = false): Buffer | Buffer[] | FramingError {
     if (this.total === 0) return { code: Code.UNIMPLEMENTED, message: 'the call ended without a request message (Export is unary)' };
@@ -123,6 +173,11 @@ export class UnaryMessage {
       return { code: Code.INTERNAL, message: `the request message was cut short: ${this.total} bytes of ${PREFIX_BYTES + Math.max(0, this.length)}` };
     }
     if (this.overrun) return { code: Code.UNIMPLEMENTED, message: TWO_MESSAGES };
+    if (this.pool !== undefined) {
+      // hold() comes with the budget, before any byte past the prefix's chunk is kept.
+      if (this.body === undefined) return { code: Code.INTERNAL, message: 'the request message was not kept' };
+      return this.body.subarray(0, this.length);
+    }
     if (this.chunks.length === 1) return this.chunks[0]!.subarray(PREFIX_BYTES);
     if (inPieces) {
       // Drop the prefix, which may itself span chunks.

@@ -208,6 +208,39 @@ describe('OTLP/gRPC receiver: HTTP/2 on the plaintext port (RFC 9113)', () => {
     expect(consumer.arrivals.map((a) => a.names)).toEqual([['op']]);
   });
 
+  it('serves a message split over many DATA frames (some padded) and socket writes, as the same message in one frame (§6.1)', async () => {
+    // Eight spans named s0..s7: the consumer decodes them with protobufjs and records their names.
+    const many = ExportTraceServiceRequest.encode({
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+        scopeSpans: [{ spans: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ traceId: new Uint8Array(16).fill(1 + i), spanId: new Uint8Array(8).fill(2 + i), name: `s${i}`, kind: 2, startTimeUnixNano: 1, endTimeUnixNano: 2 + i })) }],
+      }],
+    }).finish();
+    const body = lpm(many);
+    const expected = [[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `s${i}`)];
+    // DATA frames of 1, 2, 3, ... bytes, every third padded with 2 bytes; the last one ends the stream.
+    const data: Buffer[] = [];
+    for (let at = 0, n = 1; at < body.length; at += n, n++) {
+      const part = body.subarray(at, Math.min(body.length, at + n));
+      const flags = at + n >= body.length ? END_STREAM : 0;
+      data.push(n % 3 === 0 ? frame(DATA, flags | PADDED, 1, Buffer.concat([Buffer.from([2]), part, Buffer.alloc(2)])) : frame(DATA, flags, 1, part));
+    }
+    const wire = Buffer.concat([frame(HEADERS, END_HEADERS, 1, encodeFields(REQUEST_HEADERS)), ...data]);
+    for (const cuts of [[], [5], [9], [20, 21], [37, 100, 101, 230], Array.from({ length: Math.floor(wire.length / 7) }, (_, i) => 7 * (i + 1))]) {
+      const c = client();
+      await c.next((f) => f.type === SETTINGS && (f.flags & ACK) !== 0);
+      consumer.reset();
+      // Writes apart in time, so the receiver reads them apart (the last bytes of a frame come in a later read).
+      for (const [i, from] of [0, ...cuts].entries()) {
+        c.send(wire.subarray(from, cuts[i] ?? wire.length));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await c.next((f) => f.type === HEADERS && f.id === 1 && (f.flags & END_STREAM) !== 0);
+      expect({ cuts, status: grpcStatus(c, 1), names: consumer.arrivals.map((a) => a.names) }).toEqual({ cuts, status: '0', names: expected });
+      c.close();
+    }
+  });
+
   it('connection errors: GOAWAY with the RFC\'s code and the connection closed', async () => {
     const cases: [string, (c: Client) => void, number][] = [
       // §5.1: DATA on an idle stream
@@ -349,6 +382,35 @@ describe('OTLP/gRPC receiver: HTTP/2 on the plaintext port (RFC 9113)', () => {
     expect(data?.payload).toEqual(Buffer.alloc(5));
     await c.next((f) => f.type === HEADERS && f.id === 1 && (f.flags & END_STREAM) !== 0);
     expect(grpcStatus(c, 1)).toBe('0');
+  });
+
+  it('splits its answer\'s DATA to the client\'s window: one octet, then the rest on WINDOW_UPDATE (§6.9.1)', async () => {
+    const c = client(server.address, [[4, 1]]);
+    c.send(frame(HEADERS, END_HEADERS, 1, encodeFields(REQUEST_HEADERS)), frame(DATA, END_STREAM, 1, lpm(MESSAGE)));
+    // The empty ExportTraceServiceResponse, framed, is 5 octets 0 (PROTOCOL-HTTP2.md): 1 fits.
+    const first = await c.next((f) => f.type === DATA && f.id === 1);
+    expect([first?.payload.length, first?.flags]).toEqual([1, 0]);
+    await c.next(() => false, 0, 200);
+    expect(c.frames.filter((f) => f.id === 1).map((f) => f.type)).toEqual([HEADERS, DATA]);
+    c.send(frame(WINDOW_UPDATE, 0, 1, u32(4)));
+    await c.next((f) => f.type === HEADERS && f.id === 1 && (f.flags & END_STREAM) !== 0);
+    const data = c.frames.filter((f) => f.type === DATA && f.id === 1);
+    expect(data.map((f) => f.payload.length)).toEqual([1, 4]);
+    expect(Buffer.concat(data.map((f) => f.payload))).toEqual(Buffer.alloc(5));
+    expect(grpcStatus(c, 1)).toBe('0');
+  });
+
+  it('answers a GET with 405, Allow: POST and an explanation; a HEAD without one (RFC 9110 §15.5.6, §9.3.2)', async () => {
+    const c = client();
+    const as = (method: string): [string, string][] => [[':method', method], [':scheme', 'http'], [':path', '/'], [':authority', 'localhost']];
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, encodeFields(as('GET'))), frame(HEADERS, END_HEADERS | END_STREAM, 3, encodeFields(as('HEAD'))));
+    const body = await c.next((f) => f.type === DATA && f.id === 1 && (f.flags & END_STREAM) !== 0);
+    await c.next((f) => f.type === HEADERS && f.id === 3);
+    expect(c.headersOf(1)[0]).toEqual({ ':status': '405', allow: 'POST', 'content-type': 'text/plain' });
+    expect(body?.payload.toString()).toBe(`gRPC calls are POST ${EXPORT_METHOD_PATH}`);
+    const head = c.frames.filter((f) => f.id === 3);
+    expect(head.map((f) => [f.type, f.flags & END_STREAM])).toEqual([[HEADERS, END_STREAM]]);
+    expect(c.headersOf(3)[0]).toEqual({ ':status': '405', allow: 'POST' });
   });
 
   it('resets a call whose answer the client\'s window holds past write_timeout with RST_STREAM CANCEL', async () => {

@@ -9,6 +9,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { EXPORT_METHOD_PATH, startGrpcReceiver } from '../../src/receivers/grpc.js';
 import { MessageScratch, percentEncode, UnaryMessage } from '../../src/receivers/grpc-wire.js';
 import type { RunningServer } from '../../src/net/server.js';
+import { BufferPool } from '../../src/net/reads.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../src/otlp/messages.js';
 import { Telemetry } from '../../src/telemetry.js';
 import { exportWith, makeSpans, RecordingConsumer, SPAN_NAMES } from './support.js';
@@ -427,5 +428,44 @@ describe('UnaryMessage (a unary call\'s one Length-Prefixed-Message)', () => {
       for (const c of cut(at)) again.push(c);
       expect((again.finish(new MessageScratch()) as Buffer).toString()).toBe('abcdef');
     }
+  });
+
+  it('with a pool, copies the message out of chunks reused after each push, at every cut, into one buffer given back after', () => {
+    // h2c's chunks are views of its read buffer, overwritten by the next read: here each chunk is
+    // copied into one reused buffer and that buffer filled with 0xee after the push.
+    const pool = new BufferPool(1 << 20, 1 << 16);
+    const reused = Buffer.alloc(wire.length);
+    const pushReused = (msg: UnaryMessage, c: Buffer): boolean => {
+      c.copy(reused);
+      const prefixDone = msg.push(reused.subarray(0, c.length));
+      // the call takes the message's buffer once it has judged the prefix (grpc-call.ts)
+      if (prefixDone) msg.hold();
+      reused.fill(0xee);
+      return prefixDone;
+    };
+    for (let i = 1; i < wire.length; i++) {
+      for (let j = i; j < wire.length; j++) {
+        const msg = new UnaryMessage(pool);
+        const done = cut(j > i ? [i, j] : [i]).map((c) => pushReused(msg, c));
+        // the prefix (5 bytes) is complete in the chunk that reaches byte 5
+        expect(done.indexOf(true), `cut at ${i},${j}`).toBe(i >= 5 ? 0 : j >= 5 && j > i ? 1 : done.length - 1);
+        expect([msg.flag, msg.length]).toEqual([0, 6]);
+        expect((msg.finish() as Buffer).toString(), `cut at ${i},${j}`).toBe('abcdef');
+        msg.release();
+      }
+    }
+    // one buffer in all: each message's was given back and taken again
+    expect(pool.kept).toBe(16 * 1024);
+  });
+
+  it('with a pool, keeps no more than the one message the prefix announced', () => {
+    const pool = new BufferPool(1 << 20, 1 << 16);
+    const msg = new UnaryMessage(pool);
+    msg.push(Buffer.concat([wire, Buffer.from('xyz')]));
+    msg.hold();
+    expect(msg.overrun).toBe(true);
+    // PROTOCOL-HTTP2.md: a unary call carries one message; a second is refused (grpc-call.ts TWO_MESSAGES)
+    expect((msg.finish() as { code: number }).code).toBe(12 /* UNIMPLEMENTED, doc/statuscodes.md */);
+    msg.release();
   });
 });
