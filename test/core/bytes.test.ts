@@ -51,9 +51,9 @@ describe('bytesEqual', () => {
     for (let n = 1; n <= 100; n++) {
       for (let i = 0; i < n; i++) {
         const mem = layOut(n);
-        mem[B + i] ^= 0x01; // the lowest bit alone
+        mem[B + i] = mem[B + i]! ^ 0x01; // the lowest bit alone
         if (probe.same(A, B, n) !== 0) missed.push(`length ${n}, byte ${i}`);
-        mem[B + i] ^= 0x81; // then the highest alone
+        mem[B + i] = mem[B + i]! ^ 0x81; // then the highest alone
         if (probe.same(A, B, n) !== 0) missed.push(`length ${n}, byte ${i} (top bit)`);
       }
     }
