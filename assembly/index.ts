@@ -2,7 +2,7 @@
 // the record layouts, bits and codes both sides use are declared in layout.ts.
 // Set-up: watch_key for each attribute a processor reads, then *_configure, then start.
 // Per request: input_reserve(n) → host copies the body there → ingest(n, nowMs).
-import { resetReader, failCode, failAt, failMessage, failField } from './wire';
+import { resetReader, failCode, failAt, failMessage, failField, INPUT_SLACK } from './wire';
 import { initFieldTable } from './otlpfields';
 import { initIntern, stringEntries, stringPtr, stringLen, stringCount, setReadOnly, sweepStrings, freeEpoch, stringBytes, rekey, probes, lookups } from './intern';
 import { hashBytes } from './hash';
@@ -291,8 +291,10 @@ export function start(): void {
 export function input_reserve(n: usize): usize {
   if (n > inputCap) {
     if (inputPtr != 0) heap.free(inputPtr);
-    inputCap = n < 65536 ? 65536 : n;
-    inputPtr = heap.alloc(inputCap);
+    // INPUT_SLACK bytes past the capacity stay readable for the walk (wire.ts).
+    let bytes = n + INPUT_SLACK < 65536 ? 65536 : n + INPUT_SLACK;
+    inputPtr = heap.alloc(bytes);
+    inputCap = bytes - INPUT_SLACK;
   }
   return inputPtr;
 }

@@ -65,10 +65,11 @@ export function attributeRun(p: usize, end: usize, slots: usize, count: u32): u6
   if (maxStringLength < 0x7f) return (<u64>count << 32) | <u64>p;
   while (true) {
     if (count >= maxAttributesPerSpan) break;
-    // The attribute's tag, its length, the key's tag and the key's length: one u32, read when
-    // the four bytes lie within the span (any attribute taken here has 6 or more). The tag 0x4a,
-    // a one-byte length (under 0x80) and a key tag 0x0a in one compare.
-    if (p + 4 > end) break;
+    // The attribute's tag, its length, the key's tag and the key's length: one u32, read even
+    // when fewer than four bytes are left (the input keeps wire.ts INPUT_SLACK readable past any
+    // end): an attribute taken here has 6 or more, and with under 4 left the tests below fail
+    // (kvEnd past the end, or s below zero). The tag 0x4a, a one-byte length (under 0x80) and a
+    // key tag 0x0a in one compare.
     let x = load<u32>(p);
     if ((x & 0x00ff80ff) != 0x000a004a) break;
     let n = <usize>((x >>> 8) & 0xff);
@@ -86,11 +87,13 @@ export function attributeRun(p: usize, end: usize, slots: usize, count: u32): u6
       // An int or bool (tag 0x18 or 0x10 after the value's tag and length): a varint of s + 1
       // bytes ending the KeyValue, up to 8 here, read as the top bytes of the u64 that ends
       // there (kvEnd - 8 lies within the input: the KeyValue's 8 or more bytes from p). Its
-      // bytes but the last have their top bit set, the last not.
+      // bytes but the last have their top bit set, the last not: no byte's flag in `top` among
+      // the s + 1 high bytes, that is, at least (s + 1) * 8 leading zeros (a count rather than a
+      // shift by a variable, which x64 takes only in cl, where V8 then moves values around).
       if (s >= 8) break;
       if ((w & 0xf7ffff) != s * 0x100 + 0x100212) break;
       let top = (load<u64>(kvEnd - 8) ^ 0x0080808080808080) & 0x8080808080808080;
-      if ((top >> <u64>((7 - s) << 3)) != 0) break;
+      if (clz<u64>(top) < <u64>((s + 1) << 3)) break;
     }
     let first = watchFirstShort(k);
     if (first != 0) {

@@ -129,18 +129,30 @@ function walkScopeSpans(end: usize, resourceIndex: u32): void {
   let scope: u32 = stageScopes ? beginScopeSpans() : 0;
   let p = rp;
   while (p < end) {
-    // A span (tag 0x12) whose length lenAt reads, within the limit: what the general path below
-    // does with it, with the cursor in a local (rp is in memory). (The limit first: binaryen
-    // turns two nested compares into one select chain unless the inner one reads memory.)
+    // A span (tag 0x12) whose length, in one byte or two, fits, within the limit: what the
+    // general path below does with it, with the cursor in a local (rp is in memory). The tag and
+    // the length as one u32 (the input keeps wire.ts INPUT_SLACK readable past any end; past
+    // the end the start + n test fails), tested as lenAt tests a length. (The limit first:
+    // binaryen turns two nested compares into one select chain unless the inner one reads memory.)
     if (spanCount < maxSpansPerRequest) {
-      if (load<u8>(p) == 0x12) {
-        let n = lenAt(p + 1, end);
-        if (n != NO_LEN) {
-          let start = p + 1 + lenBytes(n);
-          p = start + n;
-          if (walkSpan(start, p, resourceIndex, scope)) return;
-          continue;
+      let x = load<u32>(p);
+      let start = end + 1; // (no span: the test below fails)
+      let n: usize = 0;
+      if ((x & 0x80ff) == 0x8012) {
+        // two bytes (spans of 128 bytes to 16 KiB, most): the second from 1 to 0x7f
+        let c = (x >>> 16) & 0xff;
+        if (c - 1 < 0x7f) {
+          start = p + 3;
+          n = <usize>(((x >>> 8) & 0x7f) | (c << 7));
         }
+      } else if ((x & 0x80ff) == 0x0012) {
+        start = p + 2;
+        n = <usize>((x >>> 8) & 0xff);
+      }
+      if (start + n <= end) {
+        p = start + n;
+        if (walkSpan(start, p, resourceIndex, scope)) return;
+        continue;
       }
     }
     seek(p);

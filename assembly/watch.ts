@@ -15,6 +15,10 @@ const LENGTHS: i32 = 128; // keys of 127 bytes and more share the last group
 // u64 (0 under 16 bytes).
 const KEY_SIZE: usize = 40;
 const KEYS: usize = memory.data(MAX_WATCHED * <i32>KEY_SIZE);
+// The low n bytes of a u64 for a key of n (0 to 7) bytes.
+const SHORT_MASKS: usize = memory.data<u64>([
+  0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff, 0xffffffffffff, 0xffffffffffffff,
+]);
 // Per length group: first key + 1 (u8), 0 = none.
 const FIRST: usize = memory.data(LENGTHS);
 let watched: i32 = 0;
@@ -124,8 +128,10 @@ export function watchKey(p: usize, n: usize): i32 {
     head = load<u64>(p);
     tail = load<u64>(p + n - 8);
   } else {
-    // headOf in two shifts (of 0 to 7 bytes, then 1): 0 for an empty key, with no branch
-    head = (load<u64>(p + n - 8) >> (<u64>(7 - n) << 3)) >> 8;
+    // prefix(): the 8 bytes from the key, masked to its n (the attribute run's keys lie in the
+    // input, which keeps wire.ts INPUT_SLACK bytes readable past any end). A mask from a table
+    // rather than a shift by a variable, which x64 takes only in cl (V8 then moves values around).
+    head = load<u64>(p) & load<u64>(SHORT_MASKS + (n << 3));
   }
   let k = KEYS + <usize>(ref - 1) * KEY_SIZE;
   if (load<u64>(k, 16) == head) {

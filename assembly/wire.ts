@@ -13,6 +13,13 @@ import {
   E_TRUNCATED, E_VARINT, E_WIRE_TYPE, E_FIELD_WIRE_TYPE, E_LENGTH, E_DEPTH, E_GROUP, E_FIELD_NUMBER, MAX_DEPTH,
 } from './layout';
 
+/**
+ * Bytes the input buffer (index.ts input_reserve) keeps readable past any request's end: a
+ * reader may load a word at a position up to the end and decide on it after (keyvalues.ts
+ * attributeRun), without a bound check of its own that the checks after the load repeat.
+ */
+export const INPUT_SLACK: usize = 8;
+
 /** Read cursor. */
 export let rp: usize = 0;
 export let failCode: i32 = 0;

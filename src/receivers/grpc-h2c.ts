@@ -12,7 +12,7 @@ import { encodeFields } from '../net/hpack.js';
 import { H2Connection } from '../net/h2c.js';
 import { frameOf, FrameType, H2Error, headerFrames, PREFACE, type H2Request, type H2Settings, type H2Stream } from '../net/h2-frames.js';
 import type { GrpcSessions, KeptConnection } from './grpc-sessions.js';
-import type { CallEvents, CallHeaders, CallTransport } from './grpc-call.js';
+import type { CallEvents, CallHeaders, CallTransport, ResponseFields } from './grpc-call.js';
 import { ACCEPT_ENCODING, GRPC_CONTENT_TYPE } from './grpc-wire.js';
 
 export interface H2cOptions {
@@ -33,6 +33,53 @@ function okAnswer(message: Buffer): { bytes: Buffer; ids: number[]; data: number
   return { bytes: Buffer.concat([head, data, trailers]), ids: [5, head.length + 5, head.length + data.length + 5], data: message.length };
 }
 
+type OkAnswer = ReturnType<typeof okAnswer>;
+
+/** One call on an h2c stream, as the call logic answers through it: one object per call, its methods shared. */
+class H2cCall implements CallTransport {
+  readonly reusesReads = true;
+
+  constructor(private readonly s: H2Stream, readonly connection: KeptConnection, private readonly ok: OkAnswer) {}
+
+  get remoteAddress(): string | undefined {
+    return this.s.remoteAddress;
+  }
+
+  get done(): boolean {
+    return this.s.closed;
+  }
+
+  respondOk(): void {
+    const { bytes, ids, data } = this.ok;
+    const b = Buffer.allocUnsafe(bytes.length);
+    bytes.copy(b);
+    for (const at of ids) b.writeUInt32BE(this.s.id, at);
+    this.s.send(b, data);
+  }
+
+  respond(status: number, fields: ResponseFields, body?: string): void {
+    const s = this.s;
+    const block = encodeFields([[':status', String(status)], ...fields]);
+    // A gRPC status stops the client sending (RST_STREAM NO_ERROR, as on node:http2); an HTTP
+    // error (405, 415) leaves it to end its request.
+    const resetAfter = status === 200;
+    if (body === undefined) {
+      s.send(headerFrames(s.id, block, true), 0, resetAfter);
+      return;
+    }
+    const data = Buffer.from(body);
+    s.send(Buffer.concat([headerFrames(s.id, block, false), frameOf(FrameType.DATA, 1, s.id, data)]), data.length, resetAfter);
+  }
+
+  cancel(): void {
+    this.s.reset(H2Error.CANCEL);
+  }
+
+  expect(bytes: number): void {
+    this.s.grant(bytes);
+  }
+}
+
 /**
  * Takes over `server`'s plaintext connections: h2c ones are served here, the rest handed to
  * node:http2. Call before the server listens and before anything else listens for 'connection'.
@@ -51,42 +98,7 @@ export function installH2c(o: H2cOptions): boolean {
     settings: o.settings,
     onPing: () => sessions.ping(kept),
     onClose: () => sessions.removed(kept),
-    onStream: (stream: H2Stream, request: H2Request) => o.startCall(transport(stream, kept), headersOf(request)),
-  });
-
-  const transport = (s: H2Stream, kept: KeptConnection): CallTransport => ({
-    connection: kept,
-    reusesReads: true,
-    get remoteAddress() {
-      return s.remoteAddress;
-    },
-    get done() {
-      return s.closed;
-    },
-    respondOk() {
-      const b = Buffer.allocUnsafe(ok.bytes.length);
-      ok.bytes.copy(b);
-      for (const at of ok.ids) b.writeUInt32BE(s.id, at);
-      s.send(b, ok.data);
-    },
-    respond(status, fields, body) {
-      const block = encodeFields([[':status', String(status)], ...fields]);
-      // A gRPC status stops the client sending (RST_STREAM NO_ERROR, as on node:http2); an HTTP
-      // error (405, 415) leaves it to end its request.
-      const resetAfter = status === 200;
-      if (body === undefined) {
-        s.send(headerFrames(s.id, block, true), 0, resetAfter);
-        return;
-      }
-      const data = Buffer.from(body);
-      s.send(Buffer.concat([headerFrames(s.id, block, false), frameOf(FrameType.DATA, 1, s.id, data)]), data.length, resetAfter);
-    },
-    cancel() {
-      s.reset(H2Error.CANCEL);
-    },
-    expect(bytes) {
-      s.grant(bytes);
-    },
+    onStream: (stream: H2Stream, request: H2Request) => o.startCall(new H2cCall(stream, kept, ok), headersOf(request)),
   });
 
   server.prependListener('connection', (socket: net.Socket) => {

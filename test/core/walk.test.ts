@@ -127,6 +127,25 @@ describe('watched attribute keys and their look-alikes', () => {
   });
 });
 
+// A watched key under 8 bytes is compared in the attribute run as the 8 bytes from it masked to
+// its length (assembly/watch.ts watchedSlotRun): the byte after it (the value's tag) must not
+// count, and each of its own must. Keys of 1 to 7 bytes, each after two look-alikes of its length
+// on the same span, one differing in its first byte and one in its last.
+describe('short watched keys and their look-alikes of the same length', () => {
+  const watched = ['a', 'ab', 'abc', 'abcd', 'abcde', 'abcdef', 'abcdefg'];
+  it('each takes its own value', async () => {
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], watched) });
+    const attrs = [
+      ...watched.flatMap((k) => [keyValue(`z${k.slice(1)}`, anyString('wrong')), keyValue(`${k.slice(0, -1)}z`, anyString('wrong'))]),
+      ...watched.map((k, i) => keyValue(k, anyString(`right${i}`))),
+    ];
+    expect(core.ingest(request([span(attrs)]))).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(view.used).toBe(1);
+    expect(watched.map((_, d) => core.label(view.key(0, L.SM_KEY_DIMENSIONS + d)))).toEqual(watched.map((_, i) => `right${i}`));
+  });
+});
+
 // assembly/keyvalues.ts attributeRun takes an int or bool value (AnyValue field 3 or 2, a varint
 // ending the KeyValue) of up to 8 bytes itself; 9 and 10 bytes, and a varint cut short, go through
 // simpleKeyValue and the general walk. Labels: decimal, and "true" (Tempo's and the Collector's
@@ -171,6 +190,96 @@ describe('int and bool attribute values in the attribute run', () => {
     const view = core.table('spanMetrics')!;
     expect(keys.map((_, d) => core.label(view.key(0, L.SM_KEY_DIMENSIONS + d))))
       .toEqual(['36028797018963968', '72057594037927936', '2.5', '200', 's']);
+  });
+});
+
+// attributeRun checks an int's varint bytes (s + 1 of them, ending the KeyValue) as the top bytes
+// of the u64 ending there: every byte but the last continues (>= 0x80), the last does not. A
+// varint that ends before its KeyValue does (a byte under 0x80 inside it) leaves bytes that
+// must be read as another field of the AnyValue: here a tag of field number 0, or a varint tag
+// of 7 bytes (field (0x81..0x01 without the wire type) with wire type 1, I64) whose 8 bytes are
+// not there. Both are malformed (protobuf encoding rules; protobufjs refuses them too).
+describe('an int attribute whose varint ends inside its KeyValue', () => {
+  it.each([
+    ['3 bytes, the middle one ending it (0x83 0x07, then 0x03: field 0)', [0x18, 0x83, 0x07, 0x03]],
+    ['8 bytes, the first ending it (0x01, then 7 bytes of a tag that wants 8 more)', [0x18, 0x01, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x01]],
+  ])('%s is refused', async (_, value) => {
+    const bytes = request([span([keyValue('a', value)])]);
+    expect(decodeReference(bytes).ok).toBe(false);
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], ['a']) });
+    expect(core.ingest(bytes)).toMatchObject({ ok: false, cause: 'malformed' });
+    expect(core.table('spanMetrics')!.used).toBe(0);
+  });
+});
+
+// attributeRun reads an attribute's first four bytes before it knows that four are left in the
+// span (the input keeps wire.ts INPUT_SLACK bytes readable past its end). A span ending with an
+// empty attribute (0x4a 0x00), followed in its ScopeSpans by the scope (tag 0x0a, opentelemetry-
+// proto trace.proto ScopeSpans.scope is field 1): the four bytes then look like an attribute's
+// start (0x4a, a length, a key tag 0x0a, a key length), which the run must not take; the general
+// walk takes the empty attribute (a key-less KeyValue, valid protobuf), and the scope after it.
+describe('the attribute run at the end of a span', () => {
+  it('leaves an empty last attribute followed by bytes that look like a key to the general walk', async () => {
+    const spanBytes = [...span([keyValue('a', anyString('x'))]), 0x4a, 0x00];
+    const scope = fLen(1, 'lib'); // InstrumentationScope.name
+    const scopeSpans = [...fLen(2, spanBytes), ...fLen(1, scope)];
+    const resource = fLen(1, keyValue('service.name', anyString('svc')));
+    const bytes = new Uint8Array(fLen(1, [...fLen(1, resource), ...fLen(2, scopeSpans)]));
+    const end = bytes.indexOf(0x4a, bytes.length - scope.length - 6);
+    expect([...bytes.subarray(end, end + 4)]).toEqual([0x4a, 0x00, 0x0a, scope.length]);
+    expect(decodeReference(bytes).ok).toBe(true);
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], ['a']) });
+    expect(core.ingest(bytes)).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(view.used).toBe(1);
+    expect(core.label(view.key(0, L.SM_KEY_DIMENSIONS))).toBe('x');
+  });
+});
+
+// assembly/otlp.ts walkScopeSpans reads a span's tag and length as one u32 when the length takes
+// one byte (spans under 128 bytes) or two (128 to 16,383; the second byte 1 to 0x7f), as lenAt
+// reads a length; anything else (a length written in more bytes than it needs, one running past
+// the ScopeSpans) goes through the general path. Span sizes by hand: the span() fields but the
+// name take 48 bytes (trace id 2 + 16, span id 2 + 8, kind 2, times 2 x 9), the name 2 + its length.
+describe('span lengths in one and two bytes', () => {
+  const named = (name: string): Bytes => span([]).slice(0, 28).concat(fLen(5, name), span([]).slice(32));
+
+  it('takes spans of 127 bytes (length 0x7f) and 128 bytes (0x80 0x01)', async () => {
+    const a = named('a'.repeat(77));
+    const b = named('b'.repeat(78));
+    expect([a.length, b.length]).toEqual([127, 128]);
+    const bytes = request([a, b]);
+    expect(fLen(2, a).slice(0, 2)).toEqual([0x12, 0x7f]);
+    expect(fLen(2, b).slice(0, 3)).toEqual([0x12, 0x80, 0x01]);
+    const core = await spanMetricsCore();
+    expect(core.ingest(bytes)).toEqual({ ok: true, spans: 2 });
+    const view = core.table('spanMetrics')!;
+    expect([0, 1].map((i) => core.label(view.key(i, L.SM_KEY_SPAN_NAME))).sort()).toEqual(['a'.repeat(77), 'b'.repeat(78)]);
+  });
+
+  it('takes a length written in two bytes where one would do (0xbc 0x00 = 60), as protobufjs does', async () => {
+    const s = named('c'.repeat(10));
+    expect(s.length).toBe(60);
+    const scopeSpans = [0x12, 0xbc, 0x00, ...s];
+    const resource = fLen(1, keyValue('service.name', anyString('svc')));
+    const bytes = new Uint8Array(fLen(1, [...fLen(1, resource), ...fLen(2, scopeSpans)]));
+    expect(decodeReference(bytes).ok).toBe(true);
+    const core = await spanMetricsCore();
+    expect(core.ingest(bytes)).toEqual({ ok: true, spans: 1 });
+    expect(core.label(core.table('spanMetrics')!.key(0, L.SM_KEY_SPAN_NAME))).toBe('c'.repeat(10));
+  });
+
+  it('refuses a span tag and the first byte of a two-byte length at the end of a ScopeSpans, whatever follows it', async () => {
+    // After the ScopeSpans, ResourceSpans.schema_url (field 3, tag 0x1a): read as the length's
+    // second byte it would make a length of 5 + (0x1a << 7) = 3333, past the end either way.
+    const scopeSpans = [...fLen(2, named('d')), 0x12, 0x85];
+    const resource = fLen(1, keyValue('service.name', anyString('svc')));
+    const bytes = new Uint8Array(fLen(1, [...fLen(1, resource), ...fLen(2, scopeSpans), ...fLen(3, 'x')]));
+    expect(bytes[bytes.indexOf(0x85) + 1]).toBe(0x1a);
+    expect(decodeReference(bytes).ok).toBe(false);
+    const core = await spanMetricsCore();
+    expect(core.ingest(bytes)).toMatchObject({ ok: false, cause: 'malformed' });
+    expect(core.table('spanMetrics')!.used).toBe(0);
   });
 });
 

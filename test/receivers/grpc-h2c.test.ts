@@ -241,6 +241,34 @@ describe('OTLP/gRPC receiver: HTTP/2 on the plaintext port (RFC 9113)', () => {
     }
   });
 
+  it('keeps no read buffer alive for a message that comes a little at a time between other frames', async () => {
+    // A slow call: 100 bytes of its message per write, each write carrying 48 KiB of frames of an
+    // unknown type besides (ignored, §4.1, and outside flow control, §6.9). Were a DATA payload
+    // kept as a view of the read it came in, each ~49 KB read would stay alive with it: ~10 MB
+    // over 200 writes. The message is copied out instead, into one buffer of its declared size.
+    const c = client();
+    await c.next((f) => f.type === SETTINGS && (f.flags & ACK) !== 0);
+    const declared = 400_000;
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(declared, 1);
+    c.send(frame(HEADERS, END_HEADERS, 1, encodeFields(REQUEST_HEADERS)), frame(DATA, 0, 1, prefix));
+    // One buffer written again and again: the client allocates nothing per write.
+    const write = Buffer.concat([frame(DATA, 0, 1, Buffer.alloc(100, 0x0a)), frame(0xfe, 0, 0, Buffer.alloc(16384)), frame(0xfe, 0, 0, Buffer.alloc(16384)), frame(0xfe, 0, 0, Buffer.alloc(16384))]);
+    await new Promise((r) => setTimeout(r, 20));
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 200; i++) {
+      c.socket.write(write);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const grown = process.memoryUsage().arrayBuffers - before;
+    // Still in progress (20,000 of 400,000 bytes): no answer on stream 1 yet.
+    expect(c.headersOf(1)).toEqual([]);
+    expect(c.closed).toBe(false);
+    expect(grown).toBeLessThan(2 * 1024 * 1024);
+    c.close();
+  });
+
   it('connection errors: GOAWAY with the RFC\'s code and the connection closed', async () => {
     const cases: [string, (c: Client) => void, number][] = [
       // §5.1: DATA on an idle stream

@@ -3,7 +3,7 @@
 // receivers' per-call objects reach the old generation and sat there, with native memory behind
 // them, until V8's own full GC (issue 20: peak RSS).
 import v8 from 'node:v8';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OLD_GENERATION_STEP, OldGenerationTrim } from '../../src/net/memory.js';
 
 const MIB = 1024 * 1024;
@@ -15,6 +15,28 @@ function oldSpaceUsed(): number {
 describe('OldGenerationTrim', () => {
   it('is 3 MiB: between V8 heap.cc MinimumAllocationLimitGrowingStep for memory (2 MiB) and its regular 8 MiB', () => {
     expect(OLD_GENERATION_STEP).toBe(3 * MIB);
+  });
+
+  it('looks every 250 ms once started (at every second, 4-6 MiB promoted between looks went past the step: issue 20)', () => {
+    vi.useFakeTimers();
+    try {
+      // Sizes by hand: the first look finds the low (10 MiB), the second 14 MiB, a step (3 MiB) past it.
+      const sizes = [10, 14, 10].map((m) => m * MIB);
+      let at = 0;
+      let gcs = 0;
+      const t = new OldGenerationTrim({ oldSpaceUsed: () => sizes[at++] ?? 10 * MIB, gc: () => gcs++ }).start();
+      vi.advanceTimersByTime(249);
+      expect(at).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect([at, gcs]).toEqual([1, 0]);
+      vi.advanceTimersByTime(250);
+      expect([at, gcs, t.forced]).toEqual([3, 1, 1]); // 14, the GC, then measured again
+      t.stop();
+      vi.advanceTimersByTime(1000);
+      expect(at).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('forces a GC once the old space is a step (here 2 MiB) above its lowest size, then starts from the size after it', () => {
