@@ -8,7 +8,7 @@
 // Entries and links are named by index + 1, so growing moves nothing a caller holds across an
 // insert: an entry's address is valid until the next insert.
 import { hashEdgeKey } from './hash';
-import { newIndex, placeRef, removeRef } from './hashindex';
+import { newIndex, placeRef, removeRefInline } from './hashindex';
 
 export const KEY_BYTES: usize = 24; // trace id (16) + span id (8); absent ids are zeros
 
@@ -205,7 +205,7 @@ export function stage(key: usize, expires: f64): usize {
   else head = next;
   if (next != 0) store<u32>(entryAt(next - 1), prev, E_PREV);
   else tail = prev;
-  removeRef(index, indexMask, h, ref);
+  removeRefInline(index, indexMask, h, ref);
   store<u32>(e, freeHead, E_NEXT);
   freeHead = ref;
   size--;
