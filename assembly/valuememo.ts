@@ -1,5 +1,5 @@
 // A memo in front of slotValueId (attributes.ts) for the name a database edge takes
-// (servicegraphs.ts upsertDatabase: peer.service, server.address or the database attribute):
+// (edgelabels.ts upsertDatabase: peer.service, server.address or the database attribute):
 // a direct-mapped table of MEMO_SLOTS entries, each an AnyValue message's bytes (8 to MAX_BYTES
 // of them) and the id intern() gave its value. The id is valid while intern's freeEpoch is the
 // one stored with it: a string is only freed by sweepStrings, which bumps freeEpoch. For the

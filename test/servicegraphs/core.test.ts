@@ -136,7 +136,7 @@ describe('more pairing rules', () => {
   });
 
   // The core looks at the first four database attributes without a loop and any further ones in
-  // one (assembly/servicegraphs.ts upsertDatabase): six attributes, each case naming the edge by
+  // one (assembly/edgelabels.ts upsertDatabase): six attributes, each case naming the edge by
   // the first of the list the span has (Tempo's order: the list's).
   test('six database_name_attributes: the first one the span has names the edge', async () => {
     const h = await harness({ histogram_buckets: SMALL_BUCKETS, database_name_attributes: ['d1', 'd2', 'd3', 'd4', 'd5', 'd6'] });
