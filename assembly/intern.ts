@@ -215,7 +215,12 @@ export function intern(p: usize, n: usize): u32 {
     // A freed id has ptr 0 (its hash field then links the free list); a reused one other bytes.
     let e = entryOf(cached);
     let q = <usize>load<u32>(e, STRING_PTR);
-    if (q != 0 && <usize>load<u16>(e, STRING_LEN) == n && sameBytes(q, p, n)) return cached;
+    // (nested tests, not a chain of &&: V8 made a 0/1 value of each compare and tested it)
+    if (q != 0) {
+      if (<usize>load<u16>(e, STRING_LEN) == n) {
+        if (sameBytes(q, p, n)) return cached;
+      }
+    }
   }
   return internMiss(p, n, slot);
 }

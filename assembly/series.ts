@@ -287,9 +287,16 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
     let a = r + RECORD_KEY;
     let d = <u64>((load<u32>(r, RECORD_STATE) & RECORD_FLAG_MASK) ^ RECORD_LIVE)
       | (load<u64>(a) ^ load<u64>(key)) | (load<u64>(a, 8) ^ load<u64>(key, 8));
-    if (d == 0 && (keyBytes == 16 || keysEqual(a, key, keyBytes, 16))) {
-      store<u32>(r, now, RECORD_UPDATED);
-      return r;
+    // (keyBytes == 16 on its own branch: an || of the two made V8 materialise a 0/1 value)
+    if (d == 0) {
+      if (keyBytes == 16) {
+        store<u32>(r, now, RECORD_UPDATED);
+        return r;
+      }
+      if (keysEqual(a, key, keyBytes, 16)) {
+        store<u32>(r, now, RECORD_UPDATED);
+        return r;
+      }
     }
   }
   r = upsert(t, key, now);
