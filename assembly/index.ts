@@ -291,8 +291,9 @@ export function start(): void {
 export function input_reserve(n: usize): usize {
   if (n > inputCap) {
     if (inputPtr != 0) heap.free(inputPtr);
-    // INPUT_SLACK bytes past the capacity stay readable for the walk (wire.ts).
-    let bytes = n + INPUT_SLACK < 65536 ? 65536 : n + INPUT_SLACK;
+    // INPUT_SLACK bytes past the capacity stay readable for the walk (wire.ts). n + INPUT_SLACK
+    // must not wrap: an n that near the top is left to the allocator, which refuses it.
+    let bytes = n < 65536 - INPUT_SLACK ? 65536 : n > usize.MAX_VALUE - INPUT_SLACK ? n : n + INPUT_SLACK;
     inputPtr = heap.alloc(bytes);
     inputCap = bytes - INPUT_SLACK;
   }
