@@ -2,6 +2,7 @@
 // that names a virtual node should a lone client or root server span's entry expire, and the
 // database a client span calls (a database edge, named by its peer, from that span alone).
 import { RES_SLOTS, SPAN_SLOTS, SLOT_SIZE } from './staging';
+import { watchedCount } from './watch';
 import { intern } from './intern';
 import { valuePtr, valueLen } from './labelvalue';
 import { resourceOrSpanSlot, spanSlot, slotValueId, slotValue } from './attributes';
@@ -61,6 +62,26 @@ export function configureEdgeLabels(opts: u32, slots: usize, dims: i32, peers: i
     let slot = <usize>load<i32>(dbSlots + (<usize>min(q, valid - 1) << 2));
     store<u32>(DB_OFFSETS + (<usize>q << 3), <u32>(RES_SLOTS + slot * SLOT_SIZE));
     store<u32>(DB_OFFSETS + (<usize>q << 3), <u32>(SPAN_SLOTS + slot * SLOT_SIZE), 4);
+  }
+  // The window of DB_WINDOW slots holding every database-name slot, when there is one: [w, w +
+  // DB_WINDOW) within the slots watched so far (a record holds at least those), from the lowest
+  // database-name slot, or ending with the last slot when that one is too near the end.
+  dbWindow = false;
+  let count = watchedCount();
+  if (valid > 0 && count >= DB_WINDOW) {
+    let lo = count;
+    let hi = -1;
+    for (let q = 0; q < valid; q++) {
+      let slot = load<i32>(dbSlots + (<usize>q << 2));
+      lo = min(lo, slot);
+      hi = max(hi, slot);
+    }
+    let w = min(lo, count - DB_WINDOW);
+    if (hi < w + DB_WINDOW) {
+      dbWindow = true;
+      dbWindowResource = RES_SLOTS + <usize>w * SLOT_SIZE;
+      dbWindowSpan = SPAN_SLOTS + <usize>w * SLOT_SIZE;
+    }
   }
   peerServiceSlot = load<i32>(fixed + (<usize>SG_SLOT_PEER_SERVICE << 2));
   serverAddressSlot = load<i32>(fixed + (<usize>SG_SLOT_SERVER_ADDRESS << 2));
@@ -135,6 +156,17 @@ function addressWithPort(host: usize, port: usize): u32 {
 const DB_FIRST: i32 = 4;
 const DB_OFFSETS: usize = memory.data(DB_FIRST * 8);
 
+/**
+ * Slots looked at together before the database-name slots one by one: DB_WINDOW slots of 8 bytes,
+ * two v128 loads per record. A slot is all zeros when the record lacks its attribute, and a
+ * window of zeros on the resource and the span tells that neither has any database attribute,
+ * the common client span (callgrind, (b): 10 fewer instructions per span).
+ */
+const DB_WINDOW: i32 = 4;
+let dbWindow = false;
+let dbWindowResource: usize = 0;
+let dbWindowSpan: usize = 0;
+
 /** resourceOrSpanSlot for the slot whose resource and span record offsets are at `offsets`. */
 // @ts-ignore: decorator
 @inline function slotAt(resource: usize, span: usize, offsets: usize): usize {
@@ -156,6 +188,11 @@ const DB_OFFSETS: usize = memory.data(DB_FIRST * 8);
   // every client span that is not a database call), any further ones in a loop.
   let n = dbCount;
   if (n == 0) return;
+  if (dbWindow) {
+    let r = resource + dbWindowResource;
+    let s = span + dbWindowSpan;
+    if (!v128.any_true(v128.or(v128.or(v128.load(r), v128.load(r, 16)), v128.or(v128.load(s), v128.load(s, 16))))) return;
+  }
   let db = slotAt(resource, span, DB_OFFSETS);
   if (db == 0) db = slotAt(resource, span, DB_OFFSETS + 8);
   if (db == 0) db = slotAt(resource, span, DB_OFFSETS + 16);

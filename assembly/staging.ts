@@ -108,10 +108,12 @@ export function resourceAt(i: u32): usize {
 
 /**
  * A new span record: its resource, Span message (`body`, `size` bytes) and NOT_INTERNED stored,
- * every other field zero. The fixed part is stored in straight line, as u64 words carrying those
- * values (memory.fill is a call out of the module, and a loop costs its compares per word); the
- * slots (a multiple of 8 bytes) 32 bytes a round, the last 32 overlapping the rounds. Inlined
- * into the walk's span loop (otlp.ts walkScopeSpans), its one caller.
+ * every other field zero. The fixed part is stored in straight line (memory.fill is a call out
+ * of the module, and a loop costs its compares per word): u64 words carrying those values, the
+ * zero runs between as v128 stores; the slots (a multiple of 8 bytes) as v128 stores too, up to
+ * 64 bytes without a loop (the first 32 and the last 32, overlapping), more 32 a round.
+ * (callgrind, (b): 11 fewer instructions per span than u64 stores and a loop for the slots.)
+ * Inlined into the walk's span loop (otlp.ts walkScopeSpans), its one caller.
  */
 // @ts-ignore: decorator
 @inline export function addSpan(resource: u32, size: u32, body: u32): usize {
@@ -121,32 +123,32 @@ export function resourceAt(i: u32): usize {
   }
   let s = spans + <usize>spanCount * spanStride;
   spanCount++;
+  let zero = i64x2.splat(0);
   store<u64>(s, <u64>resource); // SPAN_RESOURCE, SPAN_NAME_PTR
-  store<u64>(s, 0, 8); // SPAN_NAME_LEN, SPAN_KIND
-  store<u64>(s, 0, 16); // SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR
+  v128.store(s, zero, 8); // SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR
   store<u64>(s, <u64>size << 32, 24); // SPAN_STATUS_MSG_LEN, SPAN_SIZE
-  store<u64>(s, 0, 32); // SPAN_START
-  store<u64>(s, 0, 40); // SPAN_END
-  store<u64>(s, 0, 48); // SPAN_TRACE_ID, SPAN_ID
-  store<u64>(s, 0, 56); // SPAN_PARENT_ID, SPAN_SKIP
+  v128.store(s, zero, 32); // SPAN_START, SPAN_END
+  v128.store(s, zero, 48); // SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_SKIP
   store<u64>(s, <u64>NOT_INTERNED, 64); // SPAN_NAME_ID, SPAN_TRACE_STATE_PTR
   store<u64>(s, 0, 72); // SPAN_TRACE_STATE_LEN, SPAN_SCOPE
   store<u64>(s, <u64>body, 80); // SPAN_BODY, SPAN_ID_HASH
   store<u64>(s, 0, 88); // SPAN_PARENT_HASH, unused
   let p = s + SPAN_SLOTS;
   let end = s + spanStride;
-  if (end - p >= 32) {
-    for (; p + 32 < end; p += 32) {
-      store<u64>(p, 0);
-      store<u64>(p, 0, 8);
-      store<u64>(p, 0, 16);
-      store<u64>(p, 0, 24);
+  let n = end - p;
+  if (n >= 32) {
+    if (n > 64) { // a loop only here: V8 checks the stack on entering one, even for no round
+      do {
+        v128.store(p, zero);
+        v128.store(p, zero, 16);
+        n -= 32;
+        p += 32;
+      } while (n > 64);
     }
-    p = end - 32;
-    store<u64>(p, 0);
-    store<u64>(p, 0, 8);
-    store<u64>(p, 0, 16);
-    store<u64>(p, 0, 24);
+    v128.store(p, zero);
+    v128.store(p, zero, 16);
+    v128.store(end - 32, zero);
+    v128.store(end - 32, zero, 16);
   } else {
     for (; p < end; p += 8) store<u64>(p, 0);
   }
