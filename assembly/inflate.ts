@@ -140,11 +140,18 @@ function dynamic(inEnd: usize): bool {
   if (overrun(inEnd) || !buildTable(lens, 19, clTable, CL_BITS, K_CL, 1 << CL_BITS)) return false;
   const all = nlen + ndist;
   const clMask: usize = (1 << CL_BITS) - 1;
+  // The bit buffer in locals for the loop (the globals would be stored at every take).
+  let b = bits;
+  let c = count;
+  let ip = inPos;
   let i: u32 = 0;
   while (i < all) {
-    refillSlow(inEnd);
-    const e = load<u32>(clTable + ((<usize>bits & clMask) << 2));
-    take(e & 0xff);
+    if (ip <= inEnd) b |= load<u64>(ip) << <u64>c;
+    ip += <usize>((63 - c) >>> 3);
+    c |= 56;
+    const e = load<u32>(clTable + ((<usize>b & clMask) << 2));
+    b >>= <u64>(e & 0xff);
+    c -= e & 0xff;
     const sym = e >>> 16;
     if (sym < 16) {
       store<u8>(lens + i, sym);
@@ -157,14 +164,17 @@ function dynamic(inEnd: usize): bool {
     if (sym == 16) {
       if (i == 0) return false;
       v = load<u8>(lens + i - 1);
-      rep = 3 + (<u32>bits & 3);
-      take(2);
+      rep = 3 + (<u32>b & 3);
+      b >>= 2;
+      c -= 2;
     } else if (sym == 17) {
-      rep = 3 + (<u32>bits & 7);
-      take(3);
+      rep = 3 + (<u32>b & 7);
+      b >>= 3;
+      c -= 3;
     } else {
-      rep = 11 + (<u32>bits & 127);
-      take(7);
+      rep = 11 + (<u32>b & 127);
+      b >>= 7;
+      c -= 7;
     }
     if (rep > all - i) return false;
     // Sixteen at a time (lens has room for the last store past the end; later lengths overwrite it).
@@ -172,6 +182,9 @@ function dynamic(inEnd: usize): bool {
     for (let q: u32 = 0; q < rep; q += 16) v128.store(lens + i + q, fill);
     i += rep;
   }
+  bits = b;
+  count = c;
+  inPos = ip;
   if (overrun(inEnd) || load<u8>(lens + 256) == 0) return false;
   return buildTable(lens, nlen, litTable, LIT_BITS, K_LIT, LIT_SIZE) && buildTable(lens + nlen, ndist, distTable, DIST_BITS, K_DIST, DIST_SIZE);
 }

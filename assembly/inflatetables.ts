@@ -52,7 +52,11 @@ export let fixedLit: usize = 0;
 export let lens: usize = 0;
 /** The order code-length code lengths come in (RFC 1951 §3.2.7), 19 bytes. */
 export let clOrder: usize = 0;
-/** Codes of each length (u32[16]), the symbols sorted by length (u16[320]), bit reversal of a byte. */
+/**
+ * Codes of each length (u32[16]; then four more such counts, of every fourth symbol, so that
+ * a length's count is not incremented right after its last increment: a store and a load of
+ * the same address in a chain), the symbols sorted by length (u16[320]), bit reversal of a byte.
+ */
 let counts: usize = 0;
 let sorted: usize = 0;
 let rev8: usize = 0;
@@ -66,7 +70,7 @@ let distExtra: usize = 0;
 
 export function initTables(): void {
   if (litTable != 0) return;
-  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16) * 4 + 336 + 32 + 320 * 2 + 256 + 32 * 2 + 32 + 32 * 2 + 32 + 32;
+  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16 * 5) * 4 + 336 + 32 + 320 * 2 + 256 + 32 * 2 + 32 + 32 * 2 + 32 + 32;
   let p = heap.alloc(bytes);
   litTable = p;
   p += LIT_SIZE * 4;
@@ -77,7 +81,7 @@ export function initTables(): void {
   fixedLit = p;
   p += (LIT_SIZE + DIST_SIZE) * 4;
   counts = p;
-  p += 16 * 4;
+  p += 16 * 5 * 4;
   lens = p;
   p += 336;
   clOrder = p;
@@ -133,7 +137,8 @@ export function initTables(): void {
 }
 
 /** The entry of symbol `sym` of a table of `kind`, for a code of `bits` bits. */
-function entryOf(kind: u32, sym: u32, bits: u32): u32 {
+// @ts-ignore: decorator
+@inline function entryOf(kind: u32, sym: u32, bits: u32): u32 {
   const code = (bits << 8) | bits;
   if (kind == K_CL) return (sym << 16) | code;
   if (kind == K_DIST) {
@@ -154,13 +159,31 @@ function entryOf(kind: u32, sym: u32, bits: u32): u32 {
  * (any distance code is then invalid). Also false if it would need more than `size` entries.
  */
 export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32, size: u32): bool {
-  v128.store(counts, i64x2.splat(0));
-  v128.store(counts, i64x2.splat(0), 16);
-  v128.store(counts, i64x2.splat(0), 32);
-  v128.store(counts, i64x2.splat(0), 48);
-  for (let i: u32 = 0; i < n; i++) {
-    const p = counts + (<usize>load<u8>(at + i) << 2);
+  const zero = i64x2.splat(0);
+  for (let q: usize = 64; q < 320; q += 64) {
+    v128.store(counts + q, zero);
+    v128.store(counts + q, zero, 16);
+    v128.store(counts + q, zero, 32);
+    v128.store(counts + q, zero, 48);
+  }
+  let i: u32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p0 = counts + 64 + (<usize>load<u8>(at + i) << 2);
+    store<u32>(p0, load<u32>(p0) + 1);
+    const p1 = counts + 128 + (<usize>load<u8>(at + i, 1) << 2);
+    store<u32>(p1, load<u32>(p1) + 1);
+    const p2 = counts + 192 + (<usize>load<u8>(at + i, 2) << 2);
+    store<u32>(p2, load<u32>(p2) + 1);
+    const p3 = counts + 256 + (<usize>load<u8>(at + i, 3) << 2);
+    store<u32>(p3, load<u32>(p3) + 1);
+  }
+  for (; i < n; i++) {
+    const p = counts + 64 + (<usize>load<u8>(at + i) << 2);
     store<u32>(p, load<u32>(p) + 1);
+  }
+  for (let q: usize = 0; q < 64; q += 16) {
+    const a = i32x4.add(v128.load(counts + q, 64), v128.load(counts + q, 128));
+    v128.store(counts + q, i32x4.add(a, i32x4.add(v128.load(counts + q, 192), v128.load(counts + q, 256))));
   }
   let maxLen: u32 = 15;
   while (maxLen > 0 && load<u32>(counts + (maxLen << 2)) == 0) maxLen--;
@@ -186,9 +209,10 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
     store<u16>(offs + (len << 1), <u16>offset);
     offset += c;
   }
+  // Unused symbols (length 0) go after the used ones, which is no branch to mispredict.
+  store<u16>(offs, <u16>offset);
   for (let sym: u32 = 0; sym < n; sym++) {
     const len = <u32>load<u8>(at + sym);
-    if (len == 0) continue;
     const o = offs + (len << 1);
     const k = <u32>load<u16>(o);
     store<u16>(sorted + (k << 1), <u16>sym);
@@ -198,7 +222,7 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   // `len` bits only, so the table is built at 2^len entries and doubled by copying, one length
   // after the other, instead of storing each entry 2^(root - len) times.
   let code: u32 = 0;
-  let i: u32 = 0;
+  i = 0;
   for (let len: u32 = 1; len <= root; len++) {
     // (v128 copies; at len 2 the copy also writes two entries past the new half, which len 3
     // overwrites.)
