@@ -303,6 +303,18 @@ export function input_reserve(n: usize): usize {
 /** CRC-32 of `len` bytes at `ptr` (the gzip trailer's: src/otlp/gzip.ts checks an inflated member with it). */
 export { crc32 } from './crc32';
 
+/** Address of a buffer of at least `n` bytes for a gzip member's compressed bytes (inflate.ts). */
+export { inflateSource as inflate_source } from './inflate';
+
+/**
+ * Inflates the raw deflate data (RFC 1951) from byte `from` of the `n` bytes at inflate_source()
+ * into `dst`, at most `cap` bytes: the bytes written, or -INFLATE_FULL / -INFLATE_REFUSED.
+ */
+export { inflate } from './inflate';
+
+/** Where the deflate data ended in the source, after an inflate that returned a length (the gzip trailer follows). */
+export { inflateEnd as inflate_end } from './inflate';
+
 /**
  * Walks the ExportTraceServiceRequest of `n` bytes at the input buffer and aggregates it.
  * Returns the number of spans, or -code (an E_ code) when the request is malformed or over a

@@ -428,3 +428,10 @@ export const PV_EXAMPLE_BYTES: usize = 40;
 /** The HyperLogLog sketch of the values (hll.ts; preview_estimate reads it). */
 export const PV_SKETCH: usize = 200;
 export const PREVIEW_ENTRY_SIZE: usize = 1240;
+
+// ---- Inflating gzip bodies in the core (inflate.ts): inflate() answers the bytes written or -code.
+
+/** The output needs more room than given (the host grows it, or reports the size limit). */
+export const INFLATE_FULL: i32 = 1;
+/** Not a stream the core inflates (corrupt, cut short, or a case it leaves alone): zlib decides. */
+export const INFLATE_REFUSED: i32 = 2;

@@ -107,6 +107,13 @@ export class Core {
       return u8.subarray(this.inputPtr, this.inputPtr + n);
     },
     crc32: (start: number, length: number): number => this.wasm.crc32(this.inputPtr + start, length) >>> 0,
+    // The whole body goes to the core's source buffer (a later gzip member reads from it too).
+    inflate: (body: Uint8Array, from: number, written: number, room: number): number => {
+      const src = this.wasm.inflate_source(body.length) >>> 0;
+      this.views().set(body, src);
+      return this.wasm.inflate(from, body.length, this.inputPtr + written, room - written);
+    },
+    inflateEnd: (): number => this.wasm.inflate_end() >>> 0,
   };
   private inputPtr = 0;
   private inputLargest = 0;

@@ -419,6 +419,13 @@ export const PV_EXAMPLE_BYTES = 40;
 export const PV_SKETCH = 200;
 export const PREVIEW_ENTRY_SIZE = 1240;
 
+// ---- Inflating gzip bodies in the core (inflate.ts): inflate() answers the bytes written or -code.
+
+/** The output needs more room than given (the host grows it, or reports the size limit). */
+export const INFLATE_FULL = 1;
+/** Not a stream the core inflates (corrupt, cut short, or a case it leaves alone): zlib decides. */
+export const INFLATE_REFUSED = 2;
+
 /** The reason the host reports for each ingest failure code (the E_ constants). */
 export const FAILURE_REASONS: Readonly<Record<number, string>> = {
   [E_TRUNCATED]: 'truncated data',

@@ -44,6 +44,9 @@ export interface CoreExports {
   start(): void;
   input_reserve(n: number): number;
   crc32(ptr: number, len: number): number;
+  inflate_source(n: number): number;
+  inflate(from: number, n: number, dst: number, cap: number): number;
+  inflate_end(): number;
   ingest(n: number, nowMs: number): number;
   expire(nowMs: number): number;
   sweep(nowMs: number, staleMs: number): number;

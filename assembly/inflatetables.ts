@@ -1,0 +1,255 @@
+// Decoding tables for inflate.ts: canonical Huffman codes (RFC 1951 §3.2.2) from code lengths.
+//
+// A table is indexed by the next `root` bits of the stream (the code's first bit lowest, as
+// deflate packs codes). A code of `root` bits or fewer fills every entry its bits start; a
+// longer one is found through a subtable that the entry of its first `root` bits points to. Each
+// u32 entry holds:
+//   bits 0-7   the bits to take: the code's (after the root bits, in a subtable) plus the extra bits
+//   bits 8-11  the code's bits alone (the extra bits sit above them); for F_SUB: the subtable's
+//              index bits
+//   bits 12-15 F_LIT, F_SUB, F_EOB, F_BAD, or none for a length or distance
+//   bits 16-31 the literal byte, the length or distance base (RFC 1951 §3.2.5), the code-length
+//              symbol, or the subtable's first entry
+// The bits to take stay below 32, so i64.shr_u (which takes its count mod 64) can take the entry
+// itself as the count.
+
+/** A literal byte. */
+export const F_LIT: u32 = 0x1000;
+/** A pointer to a subtable. */
+export const F_SUB: u32 = 0x2000;
+/** End of block (symbol 256). */
+export const F_EOB: u32 = 0x4000;
+/** No valid symbol: 286-287, distances 30-31, or bits an incomplete code does not use. */
+export const F_BAD: u32 = 0x8000;
+
+export const K_LIT: u32 = 0;
+export const K_DIST: u32 = 1;
+export const K_CL: u32 = 2;
+
+/** Index bits of the literal/length table; 11 covers most codes of request bodies in one lookup. */
+export const LIT_BITS: u32 = 11;
+export const DIST_BITS: u32 = 10;
+/** Code-length codes are at most 7 bits: no subtables. */
+export const CL_BITS: u32 = 7;
+/**
+ * Entries of the literal/length and distance tables with their subtables. A subtable of 2^k
+ * entries holds at least k + 1 codes (a complete subtree k deep), and k is at most 15 minus the
+ * root bits: so at most 288 / 5 subtables of 16 entries after the 2,048 literal/length entries,
+ * 30 / 6 of 32 after the 1,024 distance entries. A set needing more is refused, never overrun.
+ */
+export const LIT_SIZE: u32 = 3072;
+export const DIST_SIZE: u32 = 1536;
+/** A block's distance table follows its literal/length table at this offset (one address for both in the decode loop). */
+export const DIST_OFFSET: usize = <usize>LIT_SIZE * 4;
+
+// One allocation at the first inflate, so that a core without gzip senders keeps its layout.
+export let litTable: usize = 0;
+export let distTable: usize = 0;
+export let clTable: usize = 0;
+/** The fixed codes' tables (RFC 1951 §3.2.6), built once; the distance table at DIST_OFFSET too. */
+export let fixedLit: usize = 0;
+/** Code lengths of the block being read: literal/length then distance, 320 bytes and 16 for a repeat's last store. */
+export let lens: usize = 0;
+/** The order code-length code lengths come in (RFC 1951 §3.2.7), 19 bytes. */
+export let clOrder: usize = 0;
+/** Codes of each length (u32[16]), the symbols sorted by length (u16[320]), bit reversal of a byte. */
+let counts: usize = 0;
+let sorted: usize = 0;
+let rev8: usize = 0;
+/** Where the next symbol of each code length goes in `sorted` (u16[16]). */
+let offs: usize = 0;
+/** Length and distance bases (u16) and extra bits (u8), RFC 1951 §3.2.5. */
+let lenBase: usize = 0;
+let lenExtra: usize = 0;
+let distBase: usize = 0;
+let distExtra: usize = 0;
+
+export function initTables(): void {
+  if (litTable != 0) return;
+  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16) * 4 + 336 + 32 + 320 * 2 + 256 + 32 * 2 + 32 + 32 * 2 + 32 + 32;
+  let p = heap.alloc(bytes);
+  litTable = p;
+  p += LIT_SIZE * 4;
+  distTable = p;
+  p += DIST_SIZE * 4;
+  clTable = p;
+  p += (1 << CL_BITS) * 4;
+  fixedLit = p;
+  p += (LIT_SIZE + DIST_SIZE) * 4;
+  counts = p;
+  p += 16 * 4;
+  lens = p;
+  p += 336;
+  clOrder = p;
+  p += 32;
+  sorted = p;
+  p += 320 * 2;
+  rev8 = p;
+  p += 256;
+  lenBase = p;
+  p += 32 * 2;
+  lenExtra = p;
+  p += 32;
+  distBase = p;
+  p += 32 * 2;
+  distExtra = p;
+  p += 32;
+  offs = p;
+  // 16 17 18 0 8 7 9 6 | 10 5 11 4 12 3 13 2 | 14 1 15, a byte each, little-endian.
+  store<u64>(clOrder, 0x0609070800121110);
+  store<u64>(clOrder, 0x020d030c040b050a, 8);
+  store<u32>(clOrder, 0x000f010e, 16);
+  for (let b: u32 = 0; b < 256; b++) {
+    let r: u32 = 0;
+    for (let k: u32 = 0; k < 8; k++) r |= ((b >>> k) & 1) << (7 - k);
+    store<u8>(rev8 + b, <u8>r);
+  }
+  // Lengths 3-10 one each, then four codes per extra bit count 1-5; code 285 is 258 alone.
+  let base: u32 = 3;
+  for (let i: u32 = 0; i < 28; i++) {
+    const extra = i < 8 ? 0 : (i >>> 2) - 1;
+    store<u16>(lenBase + (i << 1), <u16>base);
+    store<u8>(lenExtra + i, <u8>extra);
+    base += 1 << extra;
+  }
+  store<u16>(lenBase + (28 << 1), 258);
+  store<u8>(lenExtra + 28, 0);
+  // Distances 1-4 one each, then two codes per extra bit count 1-13.
+  base = 1;
+  for (let i: u32 = 0; i < 30; i++) {
+    const extra = i < 4 ? 0 : (i >>> 1) - 1;
+    store<u16>(distBase + (i << 1), <u16>base);
+    store<u8>(distExtra + i, <u8>extra);
+    base += 1 << extra;
+  }
+  // Fixed codes: literal/length 0-143 8 bits, 144-255 9, 256-279 7, 280-287 8; distances 5 bits.
+  memory.fill(lens, 8, 144);
+  memory.fill(lens + 144, 9, 112);
+  memory.fill(lens + 256, 7, 24);
+  memory.fill(lens + 280, 8, 8);
+  buildTable(lens, 288, fixedLit, LIT_BITS, K_LIT, 1 << LIT_BITS);
+  memory.fill(lens, 5, 32);
+  buildTable(lens, 32, fixedLit + DIST_OFFSET, DIST_BITS, K_DIST, 1 << DIST_BITS);
+}
+
+/** The entry of symbol `sym` of a table of `kind`, for a code of `bits` bits. */
+function entryOf(kind: u32, sym: u32, bits: u32): u32 {
+  const code = (bits << 8) | bits;
+  if (kind == K_CL) return (sym << 16) | code;
+  if (kind == K_DIST) {
+    if (sym >= 30) return F_BAD | code;
+    return (<u32>load<u16>(distBase + (sym << 1)) << 16) | (code + <u32>load<u8>(distExtra + sym));
+  }
+  if (sym < 256) return (sym << 16) | F_LIT | code;
+  if (sym == 256) return F_EOB | code;
+  if (sym >= 286) return F_BAD | code;
+  const i = sym - 257;
+  return (<u32>load<u16>(lenBase + (i << 1)) << 16) | (code + <u32>load<u8>(lenExtra + i));
+}
+
+/**
+ * Builds the table of `n` code lengths at `at` into `table` (`root` index bits, `size` entries
+ * with subtables). False where zlib refuses the set: over-subscribed, or incomplete but for a
+ * literal/length or distance set of a single 1-bit code; no codes at all only for distances
+ * (any distance code is then invalid). Also false if it would need more than `size` entries.
+ */
+export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32, size: u32): bool {
+  v128.store(counts, i64x2.splat(0));
+  v128.store(counts, i64x2.splat(0), 16);
+  v128.store(counts, i64x2.splat(0), 32);
+  v128.store(counts, i64x2.splat(0), 48);
+  for (let i: u32 = 0; i < n; i++) {
+    const p = counts + (<usize>load<u8>(at + i) << 2);
+    store<u32>(p, load<u32>(p) + 1);
+  }
+  let maxLen: u32 = 15;
+  while (maxLen > 0 && load<u32>(counts + (maxLen << 2)) == 0) maxLen--;
+  const rootSize: u32 = 1 << root;
+  if (maxLen == 0) {
+    if (kind != K_DIST) return false;
+    for (let j: u32 = 0; j < rootSize; j++) store<u32>(table + (j << 2), F_BAD | 0x101);
+    return true;
+  }
+  let left: i32 = 1;
+  for (let len: u32 = 1; len <= 15; len++) {
+    left = (left << 1) - <i32>load<u32>(counts + (len << 2));
+    if (left < 0) return false;
+  }
+  if (left > 0) {
+    if (kind == K_CL || maxLen != 1) return false;
+    for (let j: u32 = 0; j < rootSize; j++) store<u32>(table + (j << 2), F_BAD | 0x101);
+  }
+  // Symbols sorted by code length, then by value: the order of their canonical codes.
+  let offset: u32 = 0;
+  for (let len: u32 = 1; len <= 15; len++) {
+    const c = load<u32>(counts + (len << 2));
+    store<u16>(offs + (len << 1), <u16>offset);
+    offset += c;
+  }
+  for (let sym: u32 = 0; sym < n; sym++) {
+    const len = <u32>load<u8>(at + sym);
+    if (len == 0) continue;
+    const o = offs + (len << 1);
+    const k = <u32>load<u16>(o);
+    store<u16>(sorted + (k << 1), <u16>sym);
+    store<u16>(o, <u16>(k + 1));
+  }
+  // Codes up to the root bits: the entries of codes of length `len` depend on an index's low
+  // `len` bits only, so the table is built at 2^len entries and doubled by copying, one length
+  // after the other, instead of storing each entry 2^(root - len) times.
+  let code: u32 = 0;
+  let i: u32 = 0;
+  for (let len: u32 = 1; len <= root; len++) {
+    // (v128 copies; at len 2 the copy also writes two entries past the new half, which len 3
+    // overwrites.)
+    if (len > 1) {
+      const half = <usize>1 << (len + 1);
+      for (let q: usize = 0; q < half; q += 16) v128.store(table + half + q, v128.load(table + q));
+    }
+    const c = len <= maxLen ? load<u32>(counts + (len << 2)) : 0;
+    for (let k: u32 = 0; k < c; k++) {
+      const sym = <u32>load<u16>(sorted + (i << 1));
+      i++;
+      const rev = ((<u32>load<u8>(rev8 + (code & 0xff)) << 8) | <u32>load<u8>(rev8 + (code >>> 8))) >>> (16 - len);
+      code++;
+      store<u32>(table + (rev << 2), entryOf(kind, sym, len));
+    }
+    code <<= 1;
+  }
+  // Longer codes: through subtables.
+  let next: u32 = rootSize;
+  let prefix: u32 = 0xffffffff;
+  let subBase: u32 = 0;
+  let subBits: u32 = 0;
+  for (let len: u32 = root + 1; len <= maxLen; len++) {
+    const c = load<u32>(counts + (len << 2));
+    for (let k: u32 = 0; k < c; k++) {
+      const sym = <u32>load<u16>(sorted + (i << 1));
+      i++;
+      const rev = ((<u32>load<u8>(rev8 + (code & 0xff)) << 8) | <u32>load<u8>(rev8 + (code >>> 8))) >>> (16 - len);
+      code++;
+      if ((rev & (rootSize - 1)) != prefix) {
+        // A new subtable: as many index bits as the longest code starting with these root bits.
+        // The codes left of this length and the longer ones fill it in order (the code is complete).
+        prefix = rev & (rootSize - 1);
+        subBits = len - root;
+        let cur = len;
+        let free = (1 << subBits) - <i32>(c - k);
+        while (free > 0 && cur < maxLen) {
+          cur++;
+          subBits++;
+          free = (free << 1) - <i32>load<u32>(counts + (cur << 2));
+        }
+        if (next + (1 << subBits) > size) return false;
+        subBase = next;
+        next += 1 << subBits;
+        store<u32>(table + (prefix << 2), (subBase << 16) | F_SUB | (subBits << 8) | root);
+      }
+      const e = entryOf(kind, sym, len - root);
+      for (let j = rev >>> root; j < <u32>1 << subBits; j += 1 << (len - root)) store<u32>(table + ((subBase + j) << 2), e);
+    }
+    code <<= 1;
+  }
+  return true;
+}
+
