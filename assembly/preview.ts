@@ -15,7 +15,7 @@ import { HLL_BYTES, clearSketch, addToSketch, sketchEstimate } from './hll';
 import { retain, release, MISSING } from './intern';
 import { serviceId } from './attributes';
 import { formatAnyValue, valuePtr, valueLen } from './labelvalue';
-import { spanCount, spanAt, resourceAt, skipped, SPAN_RESOURCE, SPAN_BODY, SPAN_SIZE } from './staging';
+import { spanCount, spanAt, resourceAt, skipped, SPAN_RESOURCE, SPAN_BODY, SPAN_SIZE, SPAN_ATTRIBUTES } from './staging';
 import {
   PREVIEW_ENTRIES, PREVIEW_WAYS, PREVIEW_SAMPLE_SHIFT, PREVIEW_ENTRY_SIZE, PV_SERVICE, PV_KEY_LEN, PV_SPANS, PV_KEY,
   PV_KEY_BYTES, PV_EXAMPLES, PV_EXAMPLE_COUNT, PV_EXAMPLE_BYTES, PV_SKETCH,
@@ -60,8 +60,10 @@ export function previewSpans(): void {
     let service = serviceId(resourceAt(load<u32>(span, SPAN_RESOURCE)));
     if (service == MISSING) continue;
     sampled += 1;
+    // From the first attribute when the walk saw where (the fields before it hold none).
     let p = <usize>load<u32>(span, SPAN_BODY);
-    readAttributes(p, p + <usize>load<u32>(span, SPAN_SIZE), service);
+    let from = <usize>load<u32>(span, SPAN_ATTRIBUTES);
+    readAttributes(from != 0 ? from : p, p + <usize>load<u32>(span, SPAN_SIZE), service);
   }
 }
 

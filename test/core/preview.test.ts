@@ -73,4 +73,27 @@ describe('the what-if preview', () => {
     const counts = core.previewKeys().map((k) => `${k.service} ${k.key} ${k.spans}`).sort();
     expect(counts).toEqual(['cart span.attr.one.x.suffix 1', 'shop ab 2', 'shop span.attr.one.x.suffix 3', 'shop span.attr.two.x.suffix 2']);
   });
+
+  // The preview reads a span's attributes from the first one the walk found after the fields
+  // SDKs write first (assembly/staging.ts SPAN_ATTRIBUTES), else from the span's start: an
+  // attribute before those fields, one between them and one after the times are all read.
+  it('reads attributes wherever they sit among the span fields', async () => {
+    const end = BigInt(NOW) * 1_000_000n;
+    const attr = (k: string) => fLen(9, keyValue(k, anyString('v')));
+    const ids = [...fLen(1, new Uint8Array(16).fill(1)), ...fLen(2, new Uint8Array(8).fill(2))];
+    const times = [...fVarint(6, 2), ...fFixed64(7, end - 5_000_000n), ...fFixed64(8, end)];
+    const spans = [
+      [...attr('a.first'), ...ids, ...fLen(5, 'op'), ...times, ...attr('a.last')],
+      [...ids, ...attr('b.between'), ...fLen(5, 'op'), ...times, ...attr('b.last')],
+      [...ids, ...fLen(5, 'op'), ...times, ...attr('c.after'), ...fVarint(6, 2), ...attr('c.last')],
+    ];
+    const core = await Core.create({ spanMetrics: defaultConfig().processor.span_metrics });
+    // one span sampled per 64: each of the three first in a request of 64
+    for (const s of spans) {
+      const req = [s, ...Array.from({ length: 63 }, () => [...ids, ...fLen(5, 'op'), ...times])];
+      expect(core.ingest(request(req, [keyValue('service.name', anyString('shop'))]), NOW)).toEqual({ ok: true, spans: 64 });
+    }
+    expect(core.previewSampled()).toBe(3);
+    expect(core.previewKeys().map((k) => k.key).sort()).toEqual(['a.first', 'a.last', 'b.between', 'b.last', 'c.after', 'c.last']);
+  });
 });
