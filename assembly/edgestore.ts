@@ -64,6 +64,10 @@ let entries: usize = 0;
 /** One entry outside the store, filled before deciding whether a span needs to wait at all. */
 export let staged: usize = 0;
 let stride: usize = 0;
+// ceil(2^32 / stride): an entry's offset (a multiple of the stride, under 2^32) times it, >> 32,
+// is its index exactly (offset k * stride: k * 2^32 + k * r, r = the rounding, under the stride,
+// so k * r under the offset): remove() multiplies rather than divides.
+let strideInverse: u64 = 0;
 let capacity: u32 = 0; // entries allocated
 let limit: u32 = 0; // max_items
 let fresh: u32 = 0; // entries never used so far, taken in order once the free list is empty
@@ -78,6 +82,7 @@ let indexMask: u32 = 0;
 
 export function initEdgeStore(maxItems: u32, dimensionWords: i32): void {
   stride = (E_DIMENSIONS + <usize>dimensionWords * 4 + 7) & ~7;
+  strideInverse = (<u64>0x100000000 + <u64>stride - 1) / <u64>stride;
   limit = maxItems;
   capacity = maxItems < INITIAL_ENTRIES ? maxItems : INITIAL_ENTRIES;
   entries = heap.alloc((capacity > 0 ? <usize>capacity : 1) * stride);
@@ -198,7 +203,7 @@ export function stage(key: usize, expires: f64): usize {
 /** Frees entry `e` (found under hash `h`): off the list, out of the index, onto the free list. */
 // @ts-ignore: decorator
 @inline export function remove(e: usize, h: u32): void {
-  let ref = <u32>((e - entries) / stride) + 1;
+  let ref = <u32>((<u64>(e - entries) * strideInverse) >>> 32) + 1;
   let prev = load<u32>(e, E_PREV);
   let next = load<u32>(e, E_NEXT);
   if (prev != 0) store<u32>(entryAt(prev - 1), next, E_NEXT);

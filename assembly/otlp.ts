@@ -13,7 +13,7 @@ import {
 } from './layout';
 import {
   addResource, addSpan, resourceCount, RES_SLOTS, RES_SERVICE_PTR, RES_SERVICE_LEN,
-  SPAN_SLOTS, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
+  SPAN_SLOTS, SPAN_ATTRIBUTES, SPAN_NAME_PTR, SPAN_NAME_LEN, SPAN_KIND, SPAN_STATUS_CODE, SPAN_STATUS_MSG_PTR,
   SPAN_STATUS_MSG_LEN, SPAN_START, SPAN_END, SPAN_TRACE_ID, SPAN_ID, SPAN_PARENT_ID, SPAN_TRACE_STATE_PTR, SPAN_TRACE_STATE_LEN,
   spanCount, stageEvents, addEvent, EVENT_NAME_PTR, EVENT_NAME_LEN, EVENT_SLOTS, spanAt, SPAN_SCOPE,
 } from './staging';
@@ -207,6 +207,7 @@ function wrongType(p: usize, wt: u32, expected: u32, message: i32, field: i32): 
   p = spanPrefix(p, end, span);
   if (p < end) {
     if (load<u8>(p) == 0x4a) {
+      store<u32>(span, <u32>p, SPAN_ATTRIBUTES);
       let r = attributeRun(p, end, span + SPAN_SLOTS, 0);
       let q = <usize><u32>r;
       if (q != p) {

@@ -8,14 +8,14 @@
 // example values and a HyperLogLog sketch of the values (hll.ts). A new pair takes the way of
 // its set with the fewest sampled spans, so the most frequent keys stay; a u32 tag per entry
 // spares a lookup the other ways' lines. Memory: 512 entries of 1,240 bytes, 635 KB, and 2 KB of
-// tags, allocated at start; nothing per span.
+// tags, allocated at start, and the memo's 4 KB (entryFor); nothing per span.
 import { previewHash } from './hash';
 import { sameBytes } from './bytes';
 import { HLL_BYTES, clearSketch, addToSketch, sketchEstimate } from './hll';
 import { retain, release, MISSING } from './intern';
 import { serviceId } from './attributes';
 import { formatAnyValue, valuePtr, valueLen } from './labelvalue';
-import { spanCount, spanAt, resourceAt, skipped, SPAN_RESOURCE, SPAN_BODY, SPAN_SIZE } from './staging';
+import { spanCount, spanAt, resourceAt, skipped, SPAN_RESOURCE, SPAN_BODY, SPAN_SIZE, SPAN_ATTRIBUTES } from './staging';
 import {
   PREVIEW_ENTRIES, PREVIEW_WAYS, PREVIEW_SAMPLE_SHIFT, PREVIEW_ENTRY_SIZE, PV_SERVICE, PV_KEY_LEN, PV_SPANS, PV_KEY,
   PV_KEY_BYTES, PV_EXAMPLES, PV_EXAMPLE_COUNT, PV_EXAMPLE_BYTES, PV_SKETCH,
@@ -60,8 +60,10 @@ export function previewSpans(): void {
     let service = serviceId(resourceAt(load<u32>(span, SPAN_RESOURCE)));
     if (service == MISSING) continue;
     sampled += 1;
+    // From the first attribute when the walk saw where (the fields before it hold none).
     let p = <usize>load<u32>(span, SPAN_BODY);
-    readAttributes(p, p + <usize>load<u32>(span, SPAN_SIZE), service);
+    let from = <usize>load<u32>(span, SPAN_ATTRIBUTES);
+    readAttributes(from != 0 ? from : p, p + <usize>load<u32>(span, SPAN_SIZE), service);
   }
 }
 
@@ -240,9 +242,37 @@ function intText(u: u64): u64 {
   return (<u64>q << 32) | <u64>(TEXT + 24 - q);
 }
 
+// A memo in front of the sets (a sampled span's keys are those of the spans sampled before it,
+// mostly): per slot, an entry (its index + 1, u16) that held a key whose bytes chose the slot,
+// looked at first. It answers only when that entry still holds (service, key) in use, which no
+// other entry then does (a pair is kept in one set, the one its hash chooses, and in one way of
+// it): the entry the sets would answer. It spares the key's hash and the search of its set
+// (callgrind, (b): 7 fewer instructions per span; with 256 slots, 1).
+const MEMO_SLOTS: usize = 2048;
+const MEMO: usize = memory.data(<i32>MEMO_SLOTS * 2);
+
 /** The entry of (service, key), taken over from the least-sampled way of its set when new. */
 function entryFor(service: u32, key: usize, keyLen: usize): usize {
   let kept = keyLen < PV_KEY_BYTES ? keyLen : PV_KEY_BYTES;
+  // The key's first 8 bytes (its bytes only: masked under 8; the key lies in the input, which
+  // keeps wire.ts INPUT_SLACK bytes readable past any end) and last 8, its length and the service.
+  let first = kept >= 8 ? load<u64>(key) : load<u64>(key) & ((<u64>1 << (<u64>kept << 3)) - 1);
+  let last = kept >= 8 ? load<u64>(key + kept - 8) : 0;
+  let mix = (first ^ (last * 0x9e3779b97f4a7c15) ^ (<u64>keyLen << 48) ^ (<u64>service * 0xc2b2ae3d27d4eb4f)) * 0xff51afd7ed558ccd;
+  let m = MEMO + (<usize>(mix >>> 53) << 1);
+  let i = <usize>load<u16>(m);
+  if (i != 0) {
+    let e = entries + (i - 1) * PREVIEW_ENTRY_SIZE;
+    if (load<u32>(e, PV_SERVICE) == service && <usize>load<u32>(e, PV_KEY_LEN) == keyLen
+        && load<f64>(e, PV_SPANS) > 0 && sameBytes(e + PV_KEY, key, kept)) return e;
+  }
+  let e = searchSet(service, key, keyLen, kept);
+  store<u16>(m, <u16>((e - entries) / PREVIEW_ENTRY_SIZE + 1));
+  return e;
+}
+
+/** entryFor without the memo. */
+function searchSet(service: u32, key: usize, keyLen: usize, kept: usize): usize {
   let h = <u32>(previewHash(key, kept) >>> 32) ^ (service * 0x9e3779b1);
   let slot = <usize>((h % <u32>(PREVIEW_ENTRIES / PREVIEW_WAYS)) * <u32>PREVIEW_WAYS);
   let first = entries + slot * PREVIEW_ENTRY_SIZE;

@@ -30,7 +30,8 @@ export const SPAN_TRACE_STATE_LEN: usize = 72; // u32
 export const SPAN_SCOPE: usize = 76; // u32 its ScopeSpans' record (scopes.ts; only while scopes are staged)
 export const SPAN_BODY: usize = 80; // u32 where the Span message starts (SPAN_SIZE bytes): the preview re-reads its attributes
 export const SPAN_ID_HASH: usize = 84; // u32 hashEdgeKey(trace id, span id) once self time computed it, for the service graphs; 0 = not computed
-export const SPAN_PARENT_HASH: usize = 88; // u32 the same of (trace id, parent span id); 92: u32 unused
+export const SPAN_PARENT_HASH: usize = 88; // u32 the same of (trace id, parent span id)
+export const SPAN_ATTRIBUTES: usize = 92; // u32 where the attributes start after the fields spanPrefix took (spanshapes.ts), 0 = from SPAN_BODY: the preview reads from there
 export const SPAN_SLOTS: usize = 96;
 /** From a span record's id field (SPAN_ID, SPAN_PARENT_ID) to the hash of its key (SPAN_ID_HASH, SPAN_PARENT_HASH). */
 export const ID_TO_HASH: usize = SPAN_ID_HASH - SPAN_ID;
@@ -132,7 +133,7 @@ export function resourceAt(i: u32): usize {
   store<u64>(s, <u64>NOT_INTERNED, 64); // SPAN_NAME_ID, SPAN_TRACE_STATE_PTR
   store<u64>(s, 0, 72); // SPAN_TRACE_STATE_LEN, SPAN_SCOPE
   store<u64>(s, <u64>body, 80); // SPAN_BODY, SPAN_ID_HASH
-  store<u64>(s, 0, 88); // SPAN_PARENT_HASH, unused
+  store<u64>(s, 0, 88); // SPAN_PARENT_HASH, SPAN_ATTRIBUTES
   let p = s + SPAN_SLOTS;
   let end = s + spanStride;
   let n = end - p;
@@ -181,4 +182,4 @@ export function spanAt(i: u32): usize {
   return load<u32>(span, SPAN_SKIP) != 0;
 }
 
-assert(SPAN_SLOTS == 96 && SPAN_PARENT_HASH == 88 && SLOT_SIZE % 8 == 0);
+assert(SPAN_SLOTS == 96 && SPAN_PARENT_HASH == 88 && SPAN_ATTRIBUTES == 92 && SLOT_SIZE % 8 == 0);

@@ -50,4 +50,50 @@ describe('the what-if preview', () => {
     }
     expect(keys).toHaveLength(VALUES.length);
   });
+
+  // The sets sit behind a memo keyed by a key's first and last 8 bytes, its length and the
+  // service (assembly/preview.ts entryFor): keys alike in all of those but their middle bytes,
+  // a key under 8 bytes, and one key under two services must each keep their own count. Spans
+  // sampled: the 1st, 65th, 129th, ... looked at (one in 64, from the first); counts by hand.
+  it('counts keys alike at both ends, short keys and one key of two services apart', async () => {
+    const end = BigInt(NOW) * 1_000_000n;
+    const K1 = 'span.attr.one.x.suffix';
+    const K2 = 'span.attr.two.x.suffix';
+    const span = (attrs: [string, string][]) => [
+      ...fLen(5, 'op'), ...fVarint(6, 2), ...fFixed64(7, end - 5_000_000n), ...fFixed64(8, end),
+      ...attrs.flatMap(([k, v]) => fLen(9, keyValue(k, anyString(v)))),
+    ];
+    const spans = (sampled: [string, string][][]) => sampled.flatMap((attrs) => [span(attrs), ...Array.from({ length: 63 }, () => span([]))]);
+    const core = await Core.create({ spanMetrics: defaultConfig().processor.span_metrics });
+    const shop = spans([[[K1, 'a'], ['ab', 'x']], [[K2, 'b']], [[K1, 'c'], ['ab', 'y']], [[K2, 'e'], [K1, 'd']]]);
+    expect(core.ingest(request(shop, [keyValue('service.name', anyString('shop'))]), NOW)).toEqual({ ok: true, spans: 256 });
+    const cart = spans([[[K1, 'f']]]);
+    expect(core.ingest(request(cart, [keyValue('service.name', anyString('cart'))]), NOW)).toEqual({ ok: true, spans: 64 });
+    expect(core.previewSampled()).toBe(5);
+    const counts = core.previewKeys().map((k) => `${k.service} ${k.key} ${k.spans}`).sort();
+    expect(counts).toEqual(['cart span.attr.one.x.suffix 1', 'shop ab 2', 'shop span.attr.one.x.suffix 3', 'shop span.attr.two.x.suffix 2']);
+  });
+
+  // The preview reads a span's attributes from the first one the walk found after the fields
+  // SDKs write first (assembly/staging.ts SPAN_ATTRIBUTES), else from the span's start: an
+  // attribute before those fields, one between them and one after the times are all read.
+  it('reads attributes wherever they sit among the span fields', async () => {
+    const end = BigInt(NOW) * 1_000_000n;
+    const attr = (k: string) => fLen(9, keyValue(k, anyString('v')));
+    const ids = [...fLen(1, new Uint8Array(16).fill(1)), ...fLen(2, new Uint8Array(8).fill(2))];
+    const times = [...fVarint(6, 2), ...fFixed64(7, end - 5_000_000n), ...fFixed64(8, end)];
+    const spans = [
+      [...attr('a.first'), ...ids, ...fLen(5, 'op'), ...times, ...attr('a.last')],
+      [...ids, ...attr('b.between'), ...fLen(5, 'op'), ...times, ...attr('b.last')],
+      [...ids, ...fLen(5, 'op'), ...times, ...attr('c.after'), ...fVarint(6, 2), ...attr('c.last')],
+    ];
+    const core = await Core.create({ spanMetrics: defaultConfig().processor.span_metrics });
+    // one span sampled per 64: each of the three first in a request of 64
+    for (const s of spans) {
+      const req = [s, ...Array.from({ length: 63 }, () => [...ids, ...fLen(5, 'op'), ...times])];
+      expect(core.ingest(request(req, [keyValue('service.name', anyString('shop'))]), NOW)).toEqual({ ok: true, spans: 64 });
+    }
+    expect(core.previewSampled()).toBe(3);
+    expect(core.previewKeys().map((k) => k.key).sort()).toEqual(['a.first', 'a.last', 'b.between', 'b.last', 'c.after', 'c.last']);
+  });
 });
