@@ -281,7 +281,7 @@ function huffman(lit: usize, dst: usize, inEnd: usize, outEnd: usize): i32 {
         if (e & F_BAD) return -INFLATE_REFUSED;
         b >>= <u64>DIST_BITS;
         c -= DIST_BITS;
-        e = load<u32>(lit + ((<usize>(e >>> 16) + (<usize>b & ((<usize>1 << ((e >>> 8) & 15)) - 1))) << 2), DIST_OFFSET);
+        e = subEntry(lit + DIST_OFFSET, e, b);
         if (e & F_BAD) return -INFLATE_REFUSED;
       }
       rest = b >> <u64>e;
@@ -306,11 +306,11 @@ function huffman(lit: usize, dst: usize, inEnd: usize, outEnd: usize): i32 {
       if (e & F_SUB) {
         b >>= <u64>LIT_BITS;
         c -= LIT_BITS;
-        e = load<u32>(lit + ((<usize>(e >>> 16) + (<usize>b & ((<usize>1 << ((e >>> 8) & 15)) - 1))) << 2));
+        e = subEntry(lit, e, b);
       }
       if (e & F_BAD) return -INFLATE_REFUSED;
       let total = e & 0xff;
-      const length = <usize>(e >>> 16) + <usize>((b & ~(<u64>-1 << <u64>total)) >> <u64>((e >>> 8) & 15));
+      const length = valueOf(e, b, total);
       b >>= <u64>total;
       c -= total;
       if ((<i64>ip - <i64>inEnd) * 8 > <i64>c) return -INFLATE_REFUSED;
@@ -331,11 +331,11 @@ function huffman(lit: usize, dst: usize, inEnd: usize, outEnd: usize): i32 {
       if (e & F_SUB) {
         b >>= <u64>DIST_BITS;
         c -= DIST_BITS;
-        e = load<u32>(lit + ((<usize>(e >>> 16) + (<usize>b & ((<usize>1 << ((e >>> 8) & 15)) - 1))) << 2), DIST_OFFSET);
+        e = subEntry(lit + DIST_OFFSET, e, b);
       }
       if (e & F_BAD) return -INFLATE_REFUSED;
       total = e & 0xff;
-      const d = <usize>(e >>> 16) + <usize>((b & ~(<u64>-1 << <u64>total)) >> <u64>((e >>> 8) & 15));
+      const d = valueOf(e, b, total);
       b >>= <u64>total;
       c -= total;
       if ((<i64>ip - <i64>inEnd) * 8 > <i64>c) return -INFLATE_REFUSED;
@@ -350,6 +350,18 @@ function huffman(lit: usize, dst: usize, inEnd: usize, outEnd: usize): i32 {
   // @ts-ignore: unreachable (the loop only returns)
   return 0;
 }
+/** The entry a subtable pointer `e` of `table` leads to, for the bits of `b` after the root bits taken. */
+// @ts-ignore: decorator
+@inline function subEntry(table: usize, e: u32, b: u64): u32 {
+  return load<u32>(table + ((<usize>(e >>> 16) + (<usize>b & ((<usize>1 << ((e >>> 8) & 15)) - 1))) << 2));
+}
+
+/** A length or distance entry's value: its base plus the extra bits that follow its code in `b` (`total` bits: the code's, then the extra). */
+// @ts-ignore: decorator
+@inline function valueOf(e: u32, b: u64, total: u32): usize {
+  return <usize>(e >>> 16) + <usize>((b & ~(<u64>-1 << <u64>total)) >> <u64>((e >>> 8) & 15));
+}
+
 /**
  * Copies `length` bytes from `d` bytes back to `op` and returns the end; may write up to 15
  * bytes past it (the fast loop leaves FAST_OUT bytes of room). A copy reads only bytes already

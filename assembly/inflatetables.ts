@@ -152,6 +152,18 @@ export function initTables(): void {
   return (<u32>load<u16>(lenBase + (i << 1)) << 16) | (code + <u32>load<u8>(lenExtra + i));
 }
 
+/** The `len`-bit code `code` with its bits reversed (deflate packs a code's first bit lowest). */
+// @ts-ignore: decorator
+@inline function reversed(code: u32, len: u32): u32 {
+  return ((<u32>load<u8>(rev8 + (code & 0xff)) << 8) | <u32>load<u8>(rev8 + (code >>> 8))) >>> (16 - len);
+}
+
+/** Every root entry invalid (a 1-bit code of no symbol): an empty distance set, or an incomplete one's unused half. */
+// @ts-ignore: decorator
+@inline function fillInvalid(table: usize, rootSize: u32): void {
+  for (let j: u32 = 0; j < rootSize; j++) store<u32>(table + (j << 2), F_BAD | 0x101);
+}
+
 /**
  * Builds the table of `n` code lengths at `at` into `table` (`root` index bits, `size` entries
  * with subtables). False where zlib refuses the set: over-subscribed, or incomplete but for a
@@ -190,7 +202,7 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   const rootSize: u32 = 1 << root;
   if (maxLen == 0) {
     if (kind != K_DIST) return false;
-    for (let j: u32 = 0; j < rootSize; j++) store<u32>(table + (j << 2), F_BAD | 0x101);
+    fillInvalid(table, rootSize);
     return true;
   }
   let left: i32 = 1;
@@ -200,7 +212,7 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   }
   if (left > 0) {
     if (kind == K_CL || maxLen != 1) return false;
-    for (let j: u32 = 0; j < rootSize; j++) store<u32>(table + (j << 2), F_BAD | 0x101);
+    fillInvalid(table, rootSize);
   }
   // Symbols sorted by code length, then by value: the order of their canonical codes.
   let offset: u32 = 0;
@@ -234,7 +246,7 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
     for (let k: u32 = 0; k < c; k++) {
       const sym = <u32>load<u16>(sorted + (i << 1));
       i++;
-      const rev = ((<u32>load<u8>(rev8 + (code & 0xff)) << 8) | <u32>load<u8>(rev8 + (code >>> 8))) >>> (16 - len);
+      const rev = reversed(code, len);
       code++;
       store<u32>(table + (rev << 2), entryOf(kind, sym, len));
     }
@@ -250,7 +262,7 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
     for (let k: u32 = 0; k < c; k++) {
       const sym = <u32>load<u16>(sorted + (i << 1));
       i++;
-      const rev = ((<u32>load<u8>(rev8 + (code & 0xff)) << 8) | <u32>load<u8>(rev8 + (code >>> 8))) >>> (16 - len);
+      const rev = reversed(code, len);
       code++;
       if ((rev & (rootSize - 1)) != prefix) {
         // A new subtable: as many index bits as the longest code starting with these root bits.
