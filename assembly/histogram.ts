@@ -17,13 +17,16 @@ export function newBuckets(src: usize, count: i32): Buckets {
   b.count = count;
   b.bounds = heap.alloc((count > 0 ? <usize>count : 1) * 8);
   memory.copy(b.bounds, src, <usize>count * 8);
+  // Without bounds, the block's one f64: +Inf, which bucketOf's first compare reads and stays at 0.
+  if (count == 0) store<f64>(b.bounds, Infinity);
   // starts[e]: the bounds below the binade's least value (0 for e = 0, 2^(e - 1023) else, +Inf for
-  // e = 2047), all below any v >= 0 in it; bucketOf looks from there. Capped at 65,535.
+  // e = 2047), all below any v >= 0 in it; bucketOf looks from there. At most count - 1 (and
+  // 65,535), so that its first compare reads a bound.
   b.starts = heap.alloc(EXPONENTS << 1);
   let below = 0;
   for (let e: usize = 0; e < EXPONENTS; e++) {
     let least = e == 0 ? 0 : reinterpret<f64>(<u64>e << 52);
-    while (below < count && below < 0xffff && load<f64>(b.bounds + (<usize>below << 3)) < least) below++;
+    while (below < count - 1 && below < 0xffff && load<f64>(b.bounds + (<usize>below << 3)) < least) below++;
     store<u16>(b.starts + (e << 1), <u16>below);
   }
   return b;
@@ -33,25 +36,21 @@ export function newBuckets(src: usize, count: i32): Buckets {
 // @ts-ignore: decorator
 @inline export function bucketOf(b: Buckets, v: f64): i32 {
   // v >= 0 (not NaN): from the bounds below v's binade, a step per bound in it (one with
-  // doubling bounds, as Tempo's defaults); else a binary search.
+  // doubling bounds, as Tempo's defaults); else a binary search. The first step adds the
+  // compare's 0/1 instead of branching on it: whether a span lies above its binade's bound is as
+  // good as random, a branch mispredicted half the time.
   if (v >= 0) {
-    let i = <i32>load<u16>(b.starts + (<usize>((reinterpret<u64>(v) >>> 52) & 0x7ff) << 1));
-    let n = b.count;
+    let n = <usize>b.count;
     let bounds = b.bounds;
-    // The first two steps without a loop (V8 checks the stack on entering one): with doubling
-    // bounds there is at most one.
+    let i = <usize>load<u16>(b.starts + (<usize>((reinterpret<u64>(v) >>> 52) & 0x7ff) << 1));
+    i += <usize>(load<f64>(bounds + (i << 3)) < v);
+    // (nested tests, not &&: V8 made a 0/1 value of each compare and tested it)
     if (i < n) {
-      if (load<f64>(bounds + (<usize>i << 3)) < v) {
-        i++;
-        if (i < n) {
-          if (load<f64>(bounds + (<usize>i << 3)) < v) {
-            i++;
-            while (i < n && load<f64>(bounds + (<usize>i << 3)) < v) i++;
-          }
-        }
+      if (load<f64>(bounds + (i << 3)) < v) {
+        do i++; while (i < n && load<f64>(bounds + (i << 3)) < v);
       }
     }
-    return i;
+    return <i32>i;
   }
   return searchBucket(b, v);
 }

@@ -311,10 +311,10 @@ function aggregateAll(nowMs: f64, now: u32): void {
     let name = (mask & I_SPAN_NAME) != 0 ? (plain ? plainNameId(span) : spanMetricsNameId(span)) : 0;
     let kind = (mask & I_SPAN_KIND) != 0 ? load<u32>(span, SPAN_KIND) : 0;
     let code = (mask & I_STATUS_CODE) != 0 ? load<u32>(span, SPAN_STATUS_CODE) : 0;
-    store<u32>(k, service, SM_KEY_SERVICE << 2);
-    store<u32>(k, name, SM_KEY_SPAN_NAME << 2);
-    store<u32>(k, kind, SM_KEY_SPAN_KIND << 2);
-    store<u32>(k, code, SM_KEY_STATUS_CODE << 2);
+    // Two u64 stores, the widths upsertVia's memo compare loads them at: a u64 load spanning two
+    // u32 stores cannot take its value from the store buffer and waits for them to reach the cache.
+    store<u64>(k, <u64>service | (<u64>name << 32), SM_KEY_SERVICE << 2);
+    store<u64>(k, <u64>kind | (<u64>code << 32), SM_KEY_SPAN_KIND << 2);
     if ((mask & I_STATUS_MESSAGE) != 0) {
       store<u32>(k + messageAt,
         intern(<usize>load<u32>(span, SPAN_STATUS_MSG_PTR), <usize>load<u32>(span, SPAN_STATUS_MSG_LEN)));
@@ -393,3 +393,6 @@ function countEvent(event: usize, now: u32, w: f64): void {
   let r = upsert(eventsTable, eventKey, now) + eventsTable.valuesOffset;
   store<f64>(r, load<f64>(r, EVENTS_V_COUNT << 3) + w, EVENTS_V_COUNT << 3);
 }
+
+// aggregate stores the span's key words as two u64s: service and span name, kind and status code.
+assert(SM_KEY_SPAN_NAME == SM_KEY_SERVICE + 1 && SM_KEY_STATUS_CODE == SM_KEY_SPAN_KIND + 1);

@@ -65,6 +65,40 @@ describe('OpenMetrics', () => {
   });
 });
 
+describe('exemplars at the edges of the bounds', () => {
+  // assembly/histogram.ts bucketOf steps through the bounds until a +Inf kept after the last one;
+  // the expected buckets by hand from Prometheus' le-inclusive bounds (the first bound >= the value).
+  test('a value above every bound has its exemplar on le="+Inf", one on the last bound on it', async () => {
+    const sm = spanMetrics({ histogram_buckets: [0.01, 0.1] });
+    const core = await Core.create({ spanMetrics: sm });
+    core.ingest(request('shop', [span('above', TRACE_A, 'b7ad6b7169203331', 500)]), NOW_MS);
+    core.ingest(request('shop', [span('on', TRACE_B, '00f067aa0ba902b7', 100)]), NOW_MS);
+    const om = new SpanMetricsExposition(core, sm).render('openmetrics');
+    const labels = (name: string) => `service="shop",span_name="${name}",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET"`;
+    const buckets = om.split('\n').filter((l) => l.startsWith('traces_spanmetrics_latency_bucket'));
+    expect(buckets).toEqual([
+      `traces_spanmetrics_latency_bucket{${labels('above')},le="0.01"} 0`,
+      `traces_spanmetrics_latency_bucket{${labels('above')},le="0.1"} 0`,
+      `traces_spanmetrics_latency_bucket{${labels('above')},le="+Inf"} 1 # {trace_id="${TRACE_A}",span_id="b7ad6b7169203331"} 0.5 1700000100`,
+      `traces_spanmetrics_latency_bucket{${labels('on')},le="0.01"} 0`,
+      `traces_spanmetrics_latency_bucket{${labels('on')},le="0.1"} 1 # {trace_id="${TRACE_B}",span_id="00f067aa0ba902b7"} 0.1 1700000100`,
+      `traces_spanmetrics_latency_bucket{${labels('on')},le="+Inf"} 1`,
+    ]);
+  });
+
+  test('a service-graph edge slower than every bound has its exemplars on le="+Inf"', async () => {
+    const sg = { ...defaultConfig().processor.service_graphs, histogram_buckets: [0.001, 0.002] };
+    const core = await Core.create({ serviceGraphs: sg });
+    core.ingest(request('web', [span('call', TRACE_A, '1111111111111111', 20, 3)]), NOW_MS);
+    core.ingest(request('api', [span('serve', TRACE_A, '2222222222222222', 10, 2, { parentSpanId: '1111111111111111' })]), NOW_MS);
+    const om = new ServiceGraphsExposition(core, sg).render('openmetrics');
+    const ex = (v: string) => `# {trace_id="${TRACE_A}",span_id="1111111111111111"} ${v} 1700000100`;
+    expect(om).toContain(`traces_service_graph_request_server_seconds_bucket{client="web",server="api",le="0.002"} 0\n`);
+    expect(om).toContain(`traces_service_graph_request_server_seconds_bucket{client="web",server="api",le="+Inf"} 1 ${ex('0.01')}\n`);
+    expect(om).toContain(`traces_service_graph_request_client_seconds_bucket{client="web",server="api",le="+Inf"} 1 ${ex('0.02')}\n`);
+  });
+});
+
 describe('naming: otel', () => {
   test('the Collector spanmetrics connector names, label service_name, milliseconds, no size counter', async () => {
     const sm = spanMetrics({ histogram_buckets: [0.002, 0.1], histogram_unit: 'ms' });
