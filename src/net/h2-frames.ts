@@ -30,8 +30,6 @@ export const CONNECTION_WINDOW = 16 << 20;
 export const BLOCK_FACTOR = 2;
 /** Closed stream ids remembered, with how they closed (Closed): frames on them are answered by that. */
 export const REMEMBERED = 256;
-/** Bytes queued on the socket past which reading stops until they drain. */
-export const WRITE_HIGH_WATER = 1 << 20;
 
 export interface H2Settings {
   /** SETTINGS_MAX_CONCURRENT_STREAMS; 0 = not sent (unlimited). */

@@ -4,7 +4,7 @@
 // reads.ts: no 64 KiB chunk of Node's per read, kept alive by a message in progress, issue 20);
 // frames are taken off them as they complete, a DATA payload reaches its stream as a view that is
 // valid during the call only (the gRPC call copies its message out). It decodes header blocks with
-// HPACK (hpack.ts), and answers with prepared frames, one socket write per batch of answers.
+// HPACK (hpack.ts), and answers with prepared frames, written once per event-loop turn (writes.ts).
 //
 // What it does of RFC 9113: the preface, SETTINGS and their ACK (ours: MAX_CONCURRENT_STREAMS,
 // INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE 16384, MAX_HEADER_LIST_SIZE); HEADERS + CONTINUATION (a
@@ -19,9 +19,10 @@
 import type net from 'node:net';
 import { encodeFields, HpackDecoder } from './hpack.js';
 import { ConnectionReads } from './reads.js';
+import { ConnectionWrites } from './writes.js';
 import {
   ACK, BLOCK_FACTOR, CONNECTION_WINDOW, DEFAULT_WINDOW, END_HEADERS, END_STREAM, FrameType, frameOf, H2Error, headerFrames, MAX_FRAME_SIZE,
-  MAX_WINDOW, PADDED, PRIORITY_FLAG, readRequest, REMEMBERED, u32, WRITE_HIGH_WATER, H2Stream, type H2Request, type H2Settings,
+  MAX_WINDOW, PADDED, PRIORITY_FLAG, readRequest, REMEMBERED, u32, H2Stream, type H2Request, type H2Settings,
   type H2StreamEvents, type RequestHead,
 } from './h2-frames.js';
 
@@ -63,15 +64,14 @@ export class H2Connection {
   private consumed = 0;
   private sendWindow = DEFAULT_WINDOW;
   private peerInitialWindow = DEFAULT_WINDOW;
-  private out: Buffer[] = [];
-  private reading = false;
-  private paused = false;
+  private readonly writes: ConnectionWrites;
   private readonly blocked = new Set<H2Stream>();
   private reads: ConnectionReads | undefined;
 
   /** Call start() to read. */
   constructor(readonly socket: net.Socket, private readonly o: H2ConnectionOptions) {
     this.decoder = new HpackDecoder(4096, o.settings.maxHeaderListSize);
+    this.writes = new ConnectionWrites(socket);
     const s = o.settings;
     const settings: number[] = [];
     if (s.maxConcurrentStreams > 0) settings.push(3, s.maxConcurrentStreams);
@@ -86,19 +86,13 @@ export class H2Connection {
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('end', () => this.shutdown());
-    socket.on('drain', () => {
-      if (this.paused) {
-        this.paused = false;
-        socket.resume();
-      }
-    });
     socket.once('close', () => {
       this.reads?.release();
       this.state = State.CLOSED;
       this.closeStreams();
       this.o.onClose();
     });
-    this.flush();
+    this.writes.now();
   }
 
   /** Reads the connection: `initial` first (what the receiver read before handing the socket over, after the preface). */
@@ -121,7 +115,7 @@ export class H2Connection {
     this.goaway(H2Error.NO_ERROR);
     this.state = State.GOING_AWAY;
     if (this.streams.size === 0) this.end();
-    else this.flush();
+    else this.writes.now();
   }
 
   /** GOAWAY `code` (with `debug`), then the connection ends; its streams are closed. */
@@ -145,7 +139,6 @@ export class H2Connection {
    * view of it) and returns where the first incomplete one starts.
    */
   private take(b: Buffer, start: number, end: number): number {
-    this.reading = true;
     let at = start;
     try {
       while (end - at >= 9 && this.state !== State.CLOSED) {
@@ -160,8 +153,7 @@ export class H2Connection {
         at += 9 + length;
       }
     } finally {
-      this.reading = false;
-      this.flush();
+      this.writes.soon();
     }
     return this.state === State.CLOSED ? end : at;
   }
@@ -340,7 +332,7 @@ export class H2Connection {
     if (more <= 0 || s.remoteEnded) return;
     s.recvWindow += more;
     this.write(frameOf(FrameType.WINDOW_UPDATE, 0, s.id, u32(more)));
-    if (!this.reading) this.flush();
+    this.writes.soon();
   }
 
   private headers(b: Buffer, p: number, length: number, flags: number, id: number): void {
@@ -480,7 +472,7 @@ export class H2Connection {
     // The client may still be sending: RST_STREAM NO_ERROR tells it to stop (§8.1), or it ends its side itself.
     else if (s.resetAfter) this.closeStream(s, Closed.RESET_BY_US, H2Error.NO_ERROR);
     else s.localEnded = true;
-    if (!this.reading) this.flush();
+    this.writes.soon();
   }
 
   /**
@@ -508,7 +500,7 @@ export class H2Connection {
     s.heldData -= room;
     s.sendWindow -= room;
     this.sendWindow -= room;
-    if (!this.reading) this.flush();
+    this.writes.soon();
   }
 
   private unblock(): void {
@@ -517,7 +509,7 @@ export class H2Connection {
 
   resetStream(s: H2Stream, code: H2Error): void {
     this.closeStream(s, Closed.RESET_BY_US, code);
-    if (!this.reading) this.flush();
+    this.writes.soon();
   }
 
   /** A stream error (§5.4.2): RST_STREAM `code`, the stream closed. */
@@ -568,7 +560,7 @@ export class H2Connection {
   }
 
   private end(): void {
-    this.flush();
+    this.writes.now();
     if (!this.socket.destroyed) {
       this.socket.end();
       // A client that does not close its side: cut after a moment.
@@ -577,22 +569,6 @@ export class H2Connection {
   }
 
   private write(b: Buffer): void {
-    this.out.push(b);
-  }
-
-  /** Writes what is queued, in one write. */
-  flush(): void {
-    const out = this.out;
-    if (out.length === 0) return;
-    const socket = this.socket;
-    const b = out.length === 1 ? out[0]! : Buffer.concat(out);
-    out.length = 0;
-    if (socket.destroyed || !socket.writable) return;
-    socket.write(b);
-    if (socket.writableLength > WRITE_HIGH_WATER && !this.paused) {
-      // The client does not read what we send: stop reading what it sends until it does.
-      this.paused = true;
-      socket.pause();
-    }
+    this.writes.push(b);
   }
 }

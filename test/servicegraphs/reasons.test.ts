@@ -2,7 +2,7 @@
 // each reason. The expected reasons follow the definitions in README ("Why an edge is missing")
 // and docs/abi.md (REASON_ numbers); the counts are the spans written into each trace by hand.
 import { describe, expect, test } from 'vitest';
-import { DROPPED, REQ, UNPAIRED, harness, line, sorted, type SpanSpec } from './helpers.js';
+import { DROPPED, REQ, UNPAIRED, harness, line, requestOneResource, sorted, type SpanSpec } from './helpers.js';
 
 const WAIT = 1000;
 
@@ -109,5 +109,39 @@ describe('reason label on traces_service_graph_unpaired_spans_total', () => {
     h.core.expire(Infinity);
     expect(missing(h.lines())).toEqual([]);
     expect(h.lines().filter((l) => l.startsWith(REQ))).toEqual([line(REQ, 'client="api",server="cart"', 1)]);
+  });
+});
+
+describe('the recent-spans cache (assembly/recentspans.ts): a parent that came first is found until the ring comes round', () => {
+  // README "Why an edge is missing": the latest 61,440 spans other than clients and producers.
+  // The child is remembered itself before it looks for its parent, so a parent is still found
+  // with 61,438 spans remembered between the two, and not with 61,439 (the child's own entry
+  // then takes the parent's place in the ring).
+  const RECENT_ENTRIES = 61_440;
+  const CHUNK = 4096;
+  /**
+   * Parent (an internal span of gw), `between` internal spans of one key (all in one slot of the
+   * cache: only the ring moves), the server child (cart); the reason its wait ends with. One
+   * filler key can share the parent's slot (or the child's) by chance: 2 in 65,536 runs.
+   */
+  async function reasonAfter(between: number): Promise<string[]> {
+    const h = await harness({ wait: WAIT });
+    h.send([{ trace: 1, id: 1, kind: 'internal', service: 'gw', durMs: 9 }], 0);
+    for (let sent = 0; sent < between; sent += CHUNK) {
+      const n = Math.min(CHUNK, between - sent);
+      const filler = Array.from({ length: n }, () => ({ trace: 2, id: 1, kind: 'internal' as const, durMs: 1 }));
+      expect(h.core.ingest(requestOneResource('fill', filler), 1)).toEqual({ ok: true, spans: n });
+    }
+    h.send([{ trace: 1, id: 2, parent: 1, kind: 'server', service: 'cart', durMs: 3 }], 2);
+    h.core.expire(Infinity);
+    return missing(h.lines());
+  }
+
+  test(`found with ${RECENT_ENTRIES - 2} spans remembered between parent and child`, async () => {
+    expect(await reasonAfter(RECENT_ENTRIES - 2)).toEqual([line(UNPAIRED, 'server="cart",reason="server_only"', 1)]);
+  });
+
+  test(`forgotten with ${RECENT_ENTRIES - 1}: parent_unknown`, async () => {
+    expect(await reasonAfter(RECENT_ENTRIES - 1)).toEqual([line(UNPAIRED, 'server="cart",reason="parent_unknown"', 1)]);
   });
 });
