@@ -10,7 +10,7 @@ import {
 import { tracestateMultiplier } from './tracestate';
 import { edgeTraceSum, edgeKeyHash } from './hash';
 import {
-  initRecentSpans, nextBatch, remember, recall, recalledService, R_ERROR,
+  initRecentSpans, nextBatch, nextKey, remember, recall, recalledService, R_ERROR,
 } from './recentspans';
 import { intern, retain, release } from './intern';
 import { serviceId, hasServiceName, spanMultiplier } from './attributes';
@@ -253,16 +253,17 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
  * instructions per span (callgrind), the loop's locals spilled around it.
  */
 // @ts-ignore: decorator
-@inline function rememberSpan(k: usize, span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
+@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
   let id = <usize>load<u32>(span, SPAN_ID);
   if (load<u32>(span, SPAN_TRACE_ID) == 0 || id == 0) return;
-  buildKey(k, span, SPAN_ID);
+  let own = nextKey(); // built in the recent-spans entry that remembers it, and found by from there
+  buildKey(own, span, SPAN_ID);
   let h = load<u32>(span, SPAN_ID_HASH); // self time's hash of the same key, when it ran
   if (h == 0) h = edgeKeyHash(traceSum, id);
   let service = serviceId(resource);
   let failed = load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR ? R_ERROR : 0;
-  remember(k, h, service, kind | failed, span, i);
-  let e = find(k, h);
+  remember(h, service, kind | failed, span, i);
+  let e = find(own, h);
   if (e == 0) return;
   let flags = load<u32>(e, E_FLAGS);
   if ((flags & (F_SERVER_SEEN | F_CHILD)) == 0 || (flags & F_CLIENT_SEEN) != 0) return;
@@ -312,7 +313,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     // A span's own key and its parent's share the trace id's part of their hash.
     let traceSum = edgeTraceSum(<usize>load<u32>(span, SPAN_TRACE_ID));
     // Clients and producers wait in the store, where their children find them.
-    if (!client) rememberSpan(k, span, i, resource, kind, now, nowMs, traceSum);
+    if (!client) rememberSpan(span, i, resource, kind, now, nowMs, traceSum);
     // Bitwise, not short-circuit: V8 made each || a 0/1 value and a branch.
     let server = (kind == KIND_SERVER) | (kind == KIND_CONSUMER);
     if (!(client | server | infer)) continue;
