@@ -120,6 +120,33 @@ describe('store capacity (max_items)', () => {
       sorted(edgeLines('client="a",server="pg",connection_type="database"', { server: [0.0625], client: [0.0625] })),
     );
   });
+
+  // A new entry is filled in the place the next insert takes (edgestore.ts stage()): a freed
+  // entry, whose link to the next free one must survive a span that fills it and then does not
+  // wait (a database call). Were that link lost, one of max_items' places would be lost too: the
+  // second of the two clients below would be dropped, and it must wait.
+  test('a span that does not wait leaves the freed places as they were', async () => {
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS, max_items: 2 });
+    const client = (trace: number): SpanSpec => ({ trace, id: 1, kind: 'client', service: 'a', durMs: 500 });
+    const server = (trace: number): SpanSpec => ({ trace, id: 2, parent: 1, kind: 'server', service: 'b', durMs: 250 });
+    h.send([client(1), client(2)]);
+    h.send([server(1), server(2)]); // both places freed
+    expect(h.core.edgeStoreSize()).toBe(0);
+    h.send([{ trace: 3, id: 1, kind: 'client', service: 'a', durMs: 62.5, attrs: { 'db.system.name': 'postgresql', 'server.address': 'pg' } }]);
+    expect(h.core.edgeStoreSize()).toBe(0);
+    h.send([client(4), client(5), client(6)]); // two places: the third is dropped
+    expect(h.core.edgeStoreSize()).toBe(2);
+    h.send([server(4), server(5)]);
+    expect(h.core.edgeStoreSize()).toBe(0);
+    // Pairs 1, 2, 4, 5 of 0.25 s (server) and 0.5 s (client); the database call of 62.5 ms.
+    expect(h.lines()).toEqual(
+      sorted([
+        ...edgeLines('client="a",server="b"', { server: Array(4).fill(0.25), client: Array(4).fill(0.5) }),
+        ...edgeLines('client="a",server="pg",connection_type="database"', { server: [0.0625], client: [0.0625] }),
+        line(DROPPED, 'client="a"', 1),
+      ]),
+    );
+  });
 });
 
 describe('expiry order', () => {
