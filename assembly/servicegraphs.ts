@@ -256,7 +256,7 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
 @inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
   let id = <usize>load<u32>(span, SPAN_ID);
   if (load<u32>(span, SPAN_TRACE_ID) == 0 || id == 0) return;
-  let own = nextKey(); // built in the recent-spans entry that remembers it, and found by from there
+  let own = nextKey(); // built in the recent-spans entry that remembers it; find() below reads it there
   buildKey(own, span, SPAN_ID);
   let h = load<u32>(span, SPAN_ID_HASH); // self time's hash of the same key, when it ran
   if (h == 0) h = edgeKeyHash(traceSum, id);
