@@ -16,8 +16,11 @@ let scheduled = false;
 
 function writeQueued(): void {
   scheduled = false;
-  for (const w of queued) w.now();
-  queued.clear();
+  // Each taken off before it writes: one queued again meanwhile is visited again, not cleared unwritten.
+  for (const w of queued) {
+    queued.delete(w);
+    w.now();
+  }
 }
 
 export class ConnectionWrites {
