@@ -22,9 +22,10 @@ export const F_EOB: u32 = 0x4000;
 /** No valid symbol: 286-287, distances 30-31, or bits an incomplete code does not use. */
 export const F_BAD: u32 = 0x8000;
 
+/** A table's kind: where its symbols' entries start in `symbols`. */
 export const K_LIT: u32 = 0;
-export const K_DIST: u32 = 1;
-export const K_CL: u32 = 2;
+export const K_DIST: u32 = 288;
+export const K_CL: u32 = 320;
 
 /** Index bits of the literal/length table; 11 covers most codes of request bodies in one lookup. */
 export const LIT_BITS: u32 = 11;
@@ -62,15 +63,16 @@ let sorted: usize = 0;
 let rev8: usize = 0;
 /** Where the next symbol of each code length goes in `sorted` (u16[16]). */
 let offs: usize = 0;
-/** Length and distance bases (u16) and extra bits (u8), RFC 1951 §3.2.5. */
-let lenBase: usize = 0;
-let lenExtra: usize = 0;
-let distBase: usize = 0;
-let distExtra: usize = 0;
+/**
+ * Each symbol's entry but for its code's bits (u32[339]: 288 literal/length symbols at K_LIT,
+ * 32 distances at K_DIST, 19 code-length symbols at K_CL), so that a table build looks it up
+ * rather than branching on the kind and the symbol's range.
+ */
+let symbols: usize = 0;
 
 export function initTables(): void {
   if (litTable != 0) return;
-  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16 * 5) * 4 + 336 + 32 + 320 * 2 + 256 + 32 * 2 + 32 + 32 * 2 + 32 + 32;
+  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16 * 5 + 340) * 4 + 336 + 32 + 320 * 2 + 256 + 32;
   let p = heap.alloc(bytes);
   litTable = p;
   p += LIT_SIZE * 4;
@@ -90,14 +92,8 @@ export function initTables(): void {
   p += 320 * 2;
   rev8 = p;
   p += 256;
-  lenBase = p;
-  p += 32 * 2;
-  lenExtra = p;
-  p += 32;
-  distBase = p;
-  p += 32 * 2;
-  distExtra = p;
-  p += 32;
+  symbols = p;
+  p += 340 * 4;
   offs = p;
   // 16 17 18 0 8 7 9 6 | 10 5 11 4 12 3 13 2 | 14 1 15, a byte each, little-endian.
   store<u64>(clOrder, 0x0609070800121110);
@@ -108,24 +104,29 @@ export function initTables(): void {
     for (let k: u32 = 0; k < 8; k++) r |= ((b >>> k) & 1) << (7 - k);
     store<u8>(rev8 + b, <u8>r);
   }
+  // An entry's value (RFC 1951 §3.2.5) in bits 16-31, its extra bits in bits 0-7.
+  for (let sym: u32 = 0; sym < 256; sym++) store<u32>(symbols + ((K_LIT + sym) << 2), (sym << 16) | F_LIT);
+  store<u32>(symbols + ((K_LIT + 256) << 2), F_EOB);
   // Lengths 3-10 one each, then four codes per extra bit count 1-5; code 285 is 258 alone.
   let base: u32 = 3;
   for (let i: u32 = 0; i < 28; i++) {
     const extra = i < 8 ? 0 : (i >>> 2) - 1;
-    store<u16>(lenBase + (i << 1), <u16>base);
-    store<u8>(lenExtra + i, <u8>extra);
+    store<u32>(symbols + ((K_LIT + 257 + i) << 2), (base << 16) | extra);
     base += 1 << extra;
   }
-  store<u16>(lenBase + (28 << 1), 258);
-  store<u8>(lenExtra + 28, 0);
+  store<u32>(symbols + ((K_LIT + 285) << 2), 258 << 16);
+  store<u32>(symbols + ((K_LIT + 286) << 2), F_BAD);
+  store<u32>(symbols + ((K_LIT + 287) << 2), F_BAD);
   // Distances 1-4 one each, then two codes per extra bit count 1-13.
   base = 1;
   for (let i: u32 = 0; i < 30; i++) {
     const extra = i < 4 ? 0 : (i >>> 1) - 1;
-    store<u16>(distBase + (i << 1), <u16>base);
-    store<u8>(distExtra + i, <u8>extra);
+    store<u32>(symbols + ((K_DIST + i) << 2), (base << 16) | extra);
     base += 1 << extra;
   }
+  store<u32>(symbols + ((K_DIST + 30) << 2), F_BAD);
+  store<u32>(symbols + ((K_DIST + 31) << 2), F_BAD);
+  for (let sym: u32 = 0; sym < 19; sym++) store<u32>(symbols + ((K_CL + sym) << 2), sym << 16);
   // Fixed codes: literal/length 0-143 8 bits, 144-255 9, 256-279 7, 280-287 8; distances 5 bits.
   memory.fill(lens, 8, 144);
   memory.fill(lens + 144, 9, 112);
@@ -139,17 +140,8 @@ export function initTables(): void {
 /** The entry of symbol `sym` of a table of `kind`, for a code of `bits` bits. */
 // @ts-ignore: decorator
 @inline function entryOf(kind: u32, sym: u32, bits: u32): u32 {
-  const code = (bits << 8) | bits;
-  if (kind == K_CL) return (sym << 16) | code;
-  if (kind == K_DIST) {
-    if (sym >= 30) return F_BAD | code;
-    return (<u32>load<u16>(distBase + (sym << 1)) << 16) | (code + <u32>load<u8>(distExtra + sym));
-  }
-  if (sym < 256) return (sym << 16) | F_LIT | code;
-  if (sym == 256) return F_EOB | code;
-  if (sym >= 286) return F_BAD | code;
-  const i = sym - 257;
-  return (<u32>load<u16>(lenBase + (i << 1)) << 16) | (code + <u32>load<u8>(lenExtra + i));
+  // The code's bits in bits 8-11 and, with the extra bits already there, in bits 0-7.
+  return load<u32>(symbols + ((<usize>kind + <usize>sym) << 2)) + ((bits << 8) | bits);
 }
 
 /** The `len`-bit code `code` with its bits reversed (deflate packs a code's first bit lowest). */
