@@ -54,6 +54,12 @@ function init(): void {
   }
 }
 
+/** The 16 bytes from the middle of `lo` then `hi` (two aligned v128 in a row): the words an 8-byte-aligned load there would read. */
+// @ts-ignore: decorator
+@inline function pair(lo: v128, hi: v128): v128 {
+  return i8x16.shuffle(lo, hi, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
 // @ts-ignore: decorator
 @inline function at(i: u32): usize {
   return TABLES + (<usize>(i & 0xff) << 2);
@@ -94,24 +100,49 @@ export function crc32(ptr: usize, len: usize): u32 {
     // (WebAssembly SIMD; r[j] needs nothing nearer than r[j-145]), one loop check per 256 bytes.
     // The core's crc32 per 221 KB bench body (callgrind, /work/p32u/crc/cgcore.sh): u64 sixteen
     // a pass 317,996; v128 eight a pass 180,993, sixteen 173,909, thirty-two 170,715.
+    // D1, D2 and D3 are odd: their word pairs straddle the 16-byte places the pairs were stored
+    // at, so each is put together from two aligned loads (the lower one the step before's upper
+    // one, kept in h1-h3): a straddling load cost ~9% more time per body (issue 20, p36i).
     const headStop = min(stop, head);
+    let h1 = v128.load(q, (REACH - D1) * 8 - 8);
+    let h2 = v128.load(q, (REACH - D2) * 8 - 8);
+    let h3 = v128.load(q, (REACH - D3) * 8 - 8);
     while (p + 256 <= headStop) {
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 0), v128.load(q, (REACH - D1) * 8 + 0)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 0), v128.load(q, (REACH - D3) * 8 + 0)), v128.load(q, 0))), REACH * 8 + 0);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 16), v128.load(q, (REACH - D1) * 8 + 16)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 16), v128.load(q, (REACH - D3) * 8 + 16)), v128.load(q, 16))), REACH * 8 + 16);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 32), v128.load(q, (REACH - D1) * 8 + 32)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 32), v128.load(q, (REACH - D3) * 8 + 32)), v128.load(q, 32))), REACH * 8 + 32);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 48), v128.load(q, (REACH - D1) * 8 + 48)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 48), v128.load(q, (REACH - D3) * 8 + 48)), v128.load(q, 48))), REACH * 8 + 48);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 64), v128.load(q, (REACH - D1) * 8 + 64)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 64), v128.load(q, (REACH - D3) * 8 + 64)), v128.load(q, 64))), REACH * 8 + 64);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 80), v128.load(q, (REACH - D1) * 8 + 80)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 80), v128.load(q, (REACH - D3) * 8 + 80)), v128.load(q, 80))), REACH * 8 + 80);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 96), v128.load(q, (REACH - D1) * 8 + 96)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 96), v128.load(q, (REACH - D3) * 8 + 96)), v128.load(q, 96))), REACH * 8 + 96);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 112), v128.load(q, (REACH - D1) * 8 + 112)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 112), v128.load(q, (REACH - D3) * 8 + 112)), v128.load(q, 112))), REACH * 8 + 112);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 128), v128.load(q, (REACH - D1) * 8 + 128)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 128), v128.load(q, (REACH - D3) * 8 + 128)), v128.load(q, 128))), REACH * 8 + 128);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 144), v128.load(q, (REACH - D1) * 8 + 144)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 144), v128.load(q, (REACH - D3) * 8 + 144)), v128.load(q, 144))), REACH * 8 + 144);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 160), v128.load(q, (REACH - D1) * 8 + 160)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 160), v128.load(q, (REACH - D3) * 8 + 160)), v128.load(q, 160))), REACH * 8 + 160);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 176), v128.load(q, (REACH - D1) * 8 + 176)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 176), v128.load(q, (REACH - D3) * 8 + 176)), v128.load(q, 176))), REACH * 8 + 176);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 192), v128.load(q, (REACH - D1) * 8 + 192)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 192), v128.load(q, (REACH - D3) * 8 + 192)), v128.load(q, 192))), REACH * 8 + 192);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 208), v128.load(q, (REACH - D1) * 8 + 208)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 208), v128.load(q, (REACH - D3) * 8 + 208)), v128.load(q, 208))), REACH * 8 + 208);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 224), v128.load(q, (REACH - D1) * 8 + 224)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 224), v128.load(q, (REACH - D3) * 8 + 224)), v128.load(q, 224))), REACH * 8 + 224);
-      v128.store(q, v128.xor(v128.xor(v128.load(p, 240), v128.load(q, (REACH - D1) * 8 + 240)), v128.xor(v128.xor(v128.load(q, (REACH - D2) * 8 + 240), v128.load(q, (REACH - D3) * 8 + 240)), v128.load(q, 240))), REACH * 8 + 240);
+      const x0 = v128.load(q, (REACH - D1) * 8 + 8), y0 = v128.load(q, (REACH - D2) * 8 + 8), z0 = v128.load(q, (REACH - D3) * 8 + 8);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 0), pair(h1, x0)), v128.xor(v128.xor(pair(h2, y0), pair(h3, z0)), v128.load(q, 0))), REACH * 8 + 0);
+      const x1 = v128.load(q, (REACH - D1) * 8 + 24), y1 = v128.load(q, (REACH - D2) * 8 + 24), z1 = v128.load(q, (REACH - D3) * 8 + 24);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 16), pair(x0, x1)), v128.xor(v128.xor(pair(y0, y1), pair(z0, z1)), v128.load(q, 16))), REACH * 8 + 16);
+      const x2 = v128.load(q, (REACH - D1) * 8 + 40), y2 = v128.load(q, (REACH - D2) * 8 + 40), z2 = v128.load(q, (REACH - D3) * 8 + 40);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 32), pair(x1, x2)), v128.xor(v128.xor(pair(y1, y2), pair(z1, z2)), v128.load(q, 32))), REACH * 8 + 32);
+      const x3 = v128.load(q, (REACH - D1) * 8 + 56), y3 = v128.load(q, (REACH - D2) * 8 + 56), z3 = v128.load(q, (REACH - D3) * 8 + 56);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 48), pair(x2, x3)), v128.xor(v128.xor(pair(y2, y3), pair(z2, z3)), v128.load(q, 48))), REACH * 8 + 48);
+      const x4 = v128.load(q, (REACH - D1) * 8 + 72), y4 = v128.load(q, (REACH - D2) * 8 + 72), z4 = v128.load(q, (REACH - D3) * 8 + 72);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 64), pair(x3, x4)), v128.xor(v128.xor(pair(y3, y4), pair(z3, z4)), v128.load(q, 64))), REACH * 8 + 64);
+      const x5 = v128.load(q, (REACH - D1) * 8 + 88), y5 = v128.load(q, (REACH - D2) * 8 + 88), z5 = v128.load(q, (REACH - D3) * 8 + 88);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 80), pair(x4, x5)), v128.xor(v128.xor(pair(y4, y5), pair(z4, z5)), v128.load(q, 80))), REACH * 8 + 80);
+      const x6 = v128.load(q, (REACH - D1) * 8 + 104), y6 = v128.load(q, (REACH - D2) * 8 + 104), z6 = v128.load(q, (REACH - D3) * 8 + 104);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 96), pair(x5, x6)), v128.xor(v128.xor(pair(y5, y6), pair(z5, z6)), v128.load(q, 96))), REACH * 8 + 96);
+      const x7 = v128.load(q, (REACH - D1) * 8 + 120), y7 = v128.load(q, (REACH - D2) * 8 + 120), z7 = v128.load(q, (REACH - D3) * 8 + 120);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 112), pair(x6, x7)), v128.xor(v128.xor(pair(y6, y7), pair(z6, z7)), v128.load(q, 112))), REACH * 8 + 112);
+      const x8 = v128.load(q, (REACH - D1) * 8 + 136), y8 = v128.load(q, (REACH - D2) * 8 + 136), z8 = v128.load(q, (REACH - D3) * 8 + 136);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 128), pair(x7, x8)), v128.xor(v128.xor(pair(y7, y8), pair(z7, z8)), v128.load(q, 128))), REACH * 8 + 128);
+      const x9 = v128.load(q, (REACH - D1) * 8 + 152), y9 = v128.load(q, (REACH - D2) * 8 + 152), z9 = v128.load(q, (REACH - D3) * 8 + 152);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 144), pair(x8, x9)), v128.xor(v128.xor(pair(y8, y9), pair(z8, z9)), v128.load(q, 144))), REACH * 8 + 144);
+      const x10 = v128.load(q, (REACH - D1) * 8 + 168), y10 = v128.load(q, (REACH - D2) * 8 + 168), z10 = v128.load(q, (REACH - D3) * 8 + 168);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 160), pair(x9, x10)), v128.xor(v128.xor(pair(y9, y10), pair(z9, z10)), v128.load(q, 160))), REACH * 8 + 160);
+      const x11 = v128.load(q, (REACH - D1) * 8 + 184), y11 = v128.load(q, (REACH - D2) * 8 + 184), z11 = v128.load(q, (REACH - D3) * 8 + 184);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 176), pair(x10, x11)), v128.xor(v128.xor(pair(y10, y11), pair(z10, z11)), v128.load(q, 176))), REACH * 8 + 176);
+      const x12 = v128.load(q, (REACH - D1) * 8 + 200), y12 = v128.load(q, (REACH - D2) * 8 + 200), z12 = v128.load(q, (REACH - D3) * 8 + 200);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 192), pair(x11, x12)), v128.xor(v128.xor(pair(y11, y12), pair(z11, z12)), v128.load(q, 192))), REACH * 8 + 192);
+      const x13 = v128.load(q, (REACH - D1) * 8 + 216), y13 = v128.load(q, (REACH - D2) * 8 + 216), z13 = v128.load(q, (REACH - D3) * 8 + 216);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 208), pair(x12, x13)), v128.xor(v128.xor(pair(y12, y13), pair(z12, z13)), v128.load(q, 208))), REACH * 8 + 208);
+      const x14 = v128.load(q, (REACH - D1) * 8 + 232), y14 = v128.load(q, (REACH - D2) * 8 + 232), z14 = v128.load(q, (REACH - D3) * 8 + 232);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 224), pair(x13, x14)), v128.xor(v128.xor(pair(y13, y14), pair(z13, z14)), v128.load(q, 224))), REACH * 8 + 224);
+      const x15 = v128.load(q, (REACH - D1) * 8 + 248), y15 = v128.load(q, (REACH - D2) * 8 + 248), z15 = v128.load(q, (REACH - D3) * 8 + 248);
+      v128.store(q, v128.xor(v128.xor(v128.load(p, 240), pair(x14, x15)), v128.xor(v128.xor(pair(y14, y15), pair(z14, z15)), v128.load(q, 240))), REACH * 8 + 240);
+      h1 = x15;
+      h2 = y15;
+      h3 = z15;
       p += 256;
       q += 256;
     }

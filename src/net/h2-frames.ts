@@ -3,6 +3,7 @@
 // block (HPACK, hpack.ts) with the checks §8.2 and §8.3 make of it; a request stream's state.
 import { HeaderListTooLargeError, type HpackDecoder } from './hpack.js';
 import type { H2Connection } from './h2c.js';
+import { keepShape } from './shapes.js';
 
 /** The client connection preface (RFC 9113 §3.4). */
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -199,3 +200,5 @@ export class H2Stream {
     return this.connection.socket.remoteAddress;
   }
 }
+// Its shape kept (shapes.ts); `connection` undefined: a kept stream holds no connection.
+keepShape(new H2Stream(0, undefined as never, 0, 0));

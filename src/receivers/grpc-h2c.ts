@@ -10,6 +10,7 @@
 import type net from 'node:net';
 import { encodeFields } from '../net/hpack.js';
 import { H2Connection } from '../net/h2c.js';
+import { keepShape } from '../net/shapes.js';
 import { frameOf, FrameType, H2Error, headerFrames, PREFACE, type H2Request, type H2Settings, type H2Stream } from '../net/h2-frames.js';
 import type { GrpcSessions, KeptConnection } from './grpc-sessions.js';
 import type { CallEvents, CallHeaders, CallTransport, ResponseFields } from './grpc-call.js';
@@ -79,6 +80,7 @@ class H2cCall implements CallTransport {
     this.s.grant(bytes);
   }
 }
+keepShape(new H2cCall(undefined as never, undefined as never, undefined as never)); // its shape kept (shapes.ts)
 
 /**
  * Takes over `server`'s plaintext connections: h2c ones are served here, the rest handed to

@@ -4,6 +4,7 @@
 // and the binary (-bin) metadata's base64, and the reassembly of a unary call's one message.
 import { Code } from './grpc-status.js';
 import type { BufferPool } from '../net/reads.js';
+import { keepShape } from '../net/shapes.js';
 
 export const GRPC_CONTENT_TYPE = 'application/grpc';
 /** The message encodings the receiver inflates (grpc-encoding), as it advertises them. */
@@ -97,8 +98,13 @@ export class UnaryMessage {
   /** Compressed-Flag and Message-Length, once 5 bytes have arrived. */
   flag = -1;
   length = -1;
-  /** With a pool: the prefix's bytes as they come, the message's buffer, and the rest of the chunk that completed the prefix (until hold()). */
-  private prefix = 0;
+  /**
+   * With a pool: the prefix's flag and length as their bytes come (small integers, as flag and
+   * length: a field that once holds a fraction or more than 2^31 changes the object's shape, which
+   * shapes.ts keeps), the message's buffer, and the rest of the chunk that completed the prefix (until hold()).
+   */
+  private prefixFlag = 0;
+  private prefixLength = 0;
   private body: Buffer | undefined;
   private pending: Buffer | undefined;
 
@@ -125,10 +131,13 @@ export class UnaryMessage {
       return false;
     }
     const n = Math.min(PREFIX_BYTES - had, chunk.length);
-    for (let i = 0; i < n; i++) this.prefix = this.prefix * 256 + chunk[i]!;
+    for (let i = 0; i < n; i++) {
+      if (had + i === 0) this.prefixFlag = chunk[i]!;
+      else this.prefixLength = this.prefixLength * 256 + chunk[i]!;
+    }
     if (this.total < PREFIX_BYTES) return false;
-    this.flag = Math.floor(this.prefix / 2 ** 32);
-    this.length = this.prefix % 2 ** 32;
+    this.flag = this.prefixFlag;
+    this.length = this.prefixLength;
     this.pending = chunk.subarray(n);
     return true;
   }
@@ -204,3 +213,4 @@ export class UnaryMessage {
     return out.subarray(PREFIX_BYTES);
   }
 }
+keepShape(new UnaryMessage()); // its shape kept (shapes.ts)
