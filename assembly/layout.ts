@@ -425,9 +425,13 @@ export const PV_KEY_BYTES: usize = 48;
 export const PV_EXAMPLES: usize = 64;
 export const PV_EXAMPLE_COUNT: i32 = 3;
 export const PV_EXAMPLE_BYTES: usize = 40;
-/** The HyperLogLog sketch of the values (hll.ts; preview_estimate reads it). */
-export const PV_SKETCH: usize = 200;
-export const PREVIEW_ENTRY_SIZE: usize = 1240;
+/**
+ * The HyperLogLog sketch of the values (hll.ts; preview_estimate reads it). Entries are whole
+ * cache lines (the table starts on a page): the fields a lookup reads (PV_SERVICE to the key's
+ * end) are one line, and the sketch's registers start on one.
+ */
+export const PV_SKETCH: usize = 240;
+export const PREVIEW_ENTRY_SIZE: usize = 1280;
 
 // ---- Inflating gzip bodies in the core (inflate.ts): inflate() answers the bytes written or -code.
 

@@ -7,7 +7,7 @@
 // associative by a seeded hash of service and key, PREVIEW_WAYS ways): its sampled spans, a few
 // example values and a HyperLogLog sketch of the values (hll.ts). A new pair takes the way of
 // its set with the fewest sampled spans, so the most frequent keys stay; a u32 tag per entry
-// spares a lookup the other ways' lines. Memory: 512 entries of 1,240 bytes, 635 KB, and 2 KB of
+// spares a lookup the other ways' lines. Memory: 512 entries of 1,280 bytes, 655 KB, and 2 KB of
 // tags, allocated at start, and the memo's 4 KB (entryFor); nothing per span.
 import { previewHash } from './hash';
 import { sameBytes } from './bytes';

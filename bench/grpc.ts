@@ -8,6 +8,8 @@
 //      the same run: spans per CPU-second of the receiving process (/proc/<pid>/stat utime+stime
 //      over the sender's measured window) and peak RSS (VmHWM), on the bench workload and with
 //      10,000 and 100,000 active span-metrics series (seriesBatches: one span name per series).
+//      On the workload the two take turns `pairs` times (sidecar first, then the Collector first,
+//      ...), and their medians are compared: one run of either moves by ~5% with the machine.
 // When the Collector's binary is missing the Collector runs are skipped, and the result says why.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { DEFAULT_SPAN_METRICS_BUCKETS, defaultConfig } from '../src/config/defau
 import { seriesBatches, type Workload } from '../src/workload/workload.js';
 import { PROJECT_ROOT, freePorts, measureLoad, residentBytes, spawnReceiver, startSidecar, type Receiver } from './processes.js';
 import { writeBodies, type SenderResult } from './sender.js';
+import { median } from './util.js';
 
 const GRPC_SENDER = fileURLToPath(new URL('./grpc-sender.js', import.meta.url));
 const GRPC_SINK = fileURLToPath(new URL('./grpc-sink.js', import.meta.url));
@@ -33,6 +36,8 @@ export interface GrpcOptions {
   /** Active-series levels of the side-by-side runs. */
   seriesLevels: number[];
   collector: boolean;
+  /** Side-by-side runs of each on the workload (alternated); at the series levels, one each. */
+  pairs: number;
 }
 
 export type GrpcTarget = 'sidecar' | 'floor-grpc-js' | 'floor-http2' | 'collector';
@@ -70,7 +75,10 @@ export interface GrpcResult {
    */
   gzipOverFloor: number;
   gzipOverHttp2Floor: number;
-  /** Sidecar spans/CPU-s ÷ the Collector's, workload gzip (NaN without the Collector). */
+  /** The medians of the side-by-side workload gzip runs: spans per CPU-second of the sidecar and of the Collector. */
+  sidecarSpansPerCpuSec: number;
+  collectorSpansPerCpuSec: number;
+  /** Sidecar spans/CPU-s ÷ the Collector's, medians of the side-by-side workload gzip runs (NaN without the Collector). */
   cpuEfficiencyOverCollector: number;
   /** The Collector's peak RSS ÷ the sidecar's at the largest series level. */
   rssCollectorOverSpanmeter: number;
@@ -211,11 +219,24 @@ export async function grpcEndToEnd(o: GrpcOptions, w: Workload, dir: string, pro
     });
   }
 
-  // Side by side with the Collector: a fresh process per run, so each VmHWM is that run's.
+  // Side by side with the Collector: a fresh process per run, so each VmHWM is that run's; on the
+  // workload `pairs` times, who goes first alternating, so that a drift of the machine's load
+  // weighs on both alike.
   const found = o.collector ? await collectorBinary() : { why: 'not asked for (--no-collector)' };
-  for (const what of ['workload' as const, ...o.seriesLevels]) {
-    await withReceiver(() => startSidecar(dir, undefined, true), async (r) => { await load('sidecar', r, 'gzip', what); });
+  const sidecarRun = (what: GrpcRun['load']): Promise<void> =>
+    withReceiver(() => startSidecar(dir, undefined, true), async (r) => { await load('sidecar', r, 'gzip', what); });
+  const collectorRun = async (what: GrpcRun['load']): Promise<void> => {
     if (found.bin) await withReceiver(() => startCollector(found.bin!, dir), async (r) => { await load('collector', r, 'gzip', what); });
+  };
+  const sideBySide: GrpcRun[] = [];
+  for (let p = 0; p < (found.bin ? Math.max(1, o.pairs) : 1); p++) {
+    const before = runs.length;
+    for (const run of p % 2 === 0 ? [sidecarRun, collectorRun] : [collectorRun, sidecarRun]) await run('workload');
+    sideBySide.push(...runs.slice(before));
+  }
+  for (const what of o.seriesLevels) {
+    await sidecarRun(what);
+    await collectorRun(what);
   }
 
   const find = (t: GrpcTarget, m: GrpcRun['mode'], l: GrpcRun['load'] = 'workload'): GrpcRun | undefined =>
@@ -225,9 +246,12 @@ export async function grpcEndToEnd(o: GrpcOptions, w: Workload, dir: string, pro
   const top = Math.max(...o.seriesLevels);
   const sideTop = find('sidecar', 'gzip', top);
   const colTop = find('collector', 'gzip', top);
-  const colW = runs.filter((x) => x.target === 'sidecar' && x.mode === 'gzip' && x.load === 'workload');
-  const sideW = colW[colW.length - 1]!;
-  const col = find('collector', 'gzip');
+  const perCpu = (t: GrpcTarget): number => {
+    const xs = sideBySide.filter((x) => x.target === t).map((x) => x.spansPerCpuSec);
+    return xs.length > 0 ? median(xs) : NaN;
+  };
+  const sidecarSpansPerCpuSec = perCpu('sidecar');
+  const collectorSpansPerCpuSec = perCpu('collector');
   return {
     channels: o.channels,
     streams: o.streams,
@@ -237,7 +261,9 @@ export async function grpcEndToEnd(o: GrpcOptions, w: Workload, dir: string, pro
     collectorBinary: found.bin,
     gzipOverFloor: side.spansPerCpuSec / find('floor-grpc-js', 'gzip')!.spansPerCpuSec,
     gzipOverHttp2Floor: side.spansPerCpuSec / find('floor-http2', 'gzip')!.spansPerCpuSec,
-    cpuEfficiencyOverCollector: col ? sideW.spansPerCpuSec / col.spansPerCpuSec : NaN,
+    sidecarSpansPerCpuSec,
+    collectorSpansPerCpuSec,
+    cpuEfficiencyOverCollector: sidecarSpansPerCpuSec / collectorSpansPerCpuSec,
     rssCollectorOverSpanmeter: colTop && sideTop ? colTop.peakRssBytes / sideTop.peakRssBytes : NaN,
   };
 }
@@ -262,7 +288,8 @@ export function grpcTable(g: GrpcResult, spansPerBatch: number): string[] {
   out.push(`  spans per receiver CPU-second, sidecar gzip / grpc-js floor gzip: ${fmt2(g.gzipOverFloor)}; / node:http2 floor gzip: ${fmt2(g.gzipOverHttp2Floor)}`);
   if (g.collectorSkipped) out.push(`  the Collector runs were skipped: ${g.collectorSkipped}`);
   else {
-    out.push(`  spans per receiver CPU-second, sidecar / Collector (workload, gzip): ${fmt2(g.cpuEfficiencyOverCollector)}; `
+    out.push(`  spans per receiver CPU-second, sidecar / Collector (workload, gzip, medians of the side-by-side runs: `
+      + `${fmtInt(g.sidecarSpansPerCpuSec)} / ${fmtInt(g.collectorSpansPerCpuSec)}): ${fmt2(g.cpuEfficiencyOverCollector)}; `
       + `peak RSS Collector / sidecar at the largest series level: ${fmt2(g.rssCollectorOverSpanmeter)}`);
   }
   return out;

@@ -21,7 +21,7 @@
 //
 //   node dist/bench/index.js [--quick] [--json] [--rounds 7] [--batches 64] [--spans-per-batch 512]
 //        [--attributes N] [--series 100000] [--duration 10] [--connections 4] [--streams 2] [--seed N]
-//        [--no-http] [--no-grpc] [--no-collector]
+//        [--pairs 3] [--no-http] [--no-grpc] [--no-collector]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,8 @@ interface Options {
   collector: boolean;
   /** gRPC calls in flight per HTTP/2 channel (channels: --connections). */
   streams: number;
+  /** Side-by-side sidecar and Collector runs on the workload, each once per pair (medians compared). */
+  pairs: number;
   /** Shortest timed sample of an in-process stage, ms. */
   sampleMs: number;
 }
@@ -76,6 +78,7 @@ const HELP = `usage: node dist/bench/index.js [options]
   --connections N      keep-alive connections of the HTTP sender (default 4)
   --seed N             workload seed (default 24301)
   --streams N          gRPC calls in flight per channel (channels: --connections; default 2)
+  --pairs N            side-by-side sidecar and Collector runs on the workload, alternated (default 3)
   --no-http            skip the end-to-end HTTP runs
   --no-grpc            skip the end-to-end gRPC runs (and the Collector beside them)
   --no-collector       skip the Collector runs (also skipped when its binary is not built)
@@ -87,7 +90,7 @@ const HELP = `usage: node dist/bench/index.js [options]
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     quick: false, json: false, jsonFile: '', rounds: 7, batches: 64, spansPerBatch: 512, attributes: undefined, series: 100_000,
-    durationS: 10, warmupS: 1, connections: 4, seed: 24301, http: true, grpc: true, collector: true, streams: 2, sampleMs: 400,
+    durationS: 10, warmupS: 1, connections: 4, seed: 24301, http: true, grpc: true, collector: true, streams: 2, pairs: 3, sampleMs: 400,
   };
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -108,6 +111,7 @@ function parseOptions(argv: string[]): Options {
       case '--no-grpc': o.grpc = false; break;
       case '--no-collector': o.collector = false; break;
       case '--streams': o.streams = Math.round(value()); break;
+      case '--pairs': o.pairs = Math.round(value()); break;
       case '--rounds': o.rounds = Math.round(value()); break;
       case '--batches': o.batches = Math.round(value()); break;
       case '--spans-per-batch': o.spansPerBatch = Math.round(value()); break;
@@ -125,6 +129,7 @@ function parseOptions(argv: string[]): Options {
     if (!given.has('--batches')) o.batches = 8;
     if (!given.has('--series')) o.series = 5000;
     if (!given.has('--duration')) o.durationS = 1;
+    if (!given.has('--pairs')) o.pairs = 1;
     o.warmupS = 0.3;
     o.sampleMs = 60;
   }
@@ -465,7 +470,7 @@ async function main(): Promise<void> {
     try {
       grpc = await grpcEndToEnd({
         durationS: o.durationS, warmupS: o.warmupS, channels: o.connections, streams: o.streams, spansPerBatch: o.spansPerBatch,
-        seriesLevels: o.quick ? [o.series] : [10_000, 100_000], collector: o.collector,
+        seriesLevels: o.quick ? [o.series] : [10_000, 100_000], collector: o.collector, pairs: o.pairs,
       }, w, dir, (m) => progress.update(m));
     } finally {
       rmSync(dir, { recursive: true, force: true });

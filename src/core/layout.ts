@@ -415,9 +415,13 @@ export const PV_KEY_BYTES = 48;
 export const PV_EXAMPLES = 64;
 export const PV_EXAMPLE_COUNT = 3;
 export const PV_EXAMPLE_BYTES = 40;
-/** The HyperLogLog sketch of the values (hll.ts; preview_estimate reads it). */
-export const PV_SKETCH = 200;
-export const PREVIEW_ENTRY_SIZE = 1240;
+/**
+ * The HyperLogLog sketch of the values (hll.ts; preview_estimate reads it). Entries are whole
+ * cache lines (the table starts on a page): the fields a lookup reads (PV_SERVICE to the key's
+ * end) are one line, and the sketch's registers start on one.
+ */
+export const PV_SKETCH = 240;
+export const PREVIEW_ENTRY_SIZE = 1280;
 
 // ---- Inflating gzip bodies in the core (inflate.ts): inflate() answers the bytes written or -code.
 

@@ -287,7 +287,7 @@ export interface CardinalityResponse {
   span_names: { span_name_normalization: 'off' | 'dry_run' | 'on'; merges: NameMerge[]; label_sets: number; label_sets_after: number };
 }
 
-/** Bytes of the preview's table (assembly/preview.ts: 512 entries of 1,240 bytes). */
+/** Bytes of the preview's table (assembly/preview.ts: 512 entries of 1,280 bytes). */
 const PREVIEW_MEMORY_BYTES = PREVIEW_ENTRIES * PREVIEW_ENTRY_SIZE;
 /** The span-name report walks every span-metrics series: at most this often. */
 const NAME_REPORT_MS = 10_000;

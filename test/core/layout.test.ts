@@ -63,6 +63,14 @@ describe('the shared constants, as docs/abi.md documents them', () => {
     expect([-L.NH_SCHEMA_MIN_NEGATED, L.NH_SCHEMA_MAX]).toEqual([-4, 8]);
     // "Self time": count 0, sum 1, unknown 2, late 3, buckets from 4.
     expect([L.ST_V_COUNT, L.ST_V_SUM, L.ST_V_UNKNOWN, L.ST_V_LATE, L.ST_V_BUCKETS]).toEqual([0, 1, 2, 3, 4]);
+    // preview_entries: 512 entries of 1280 bytes, the key's 48 bytes at 16.
+    expect([L.PREVIEW_ENTRIES, L.PREVIEW_ENTRY_SIZE, L.PV_KEY, L.PV_KEY_BYTES]).toEqual([512, 1280, 16, 48]);
+    // Whole 64-byte cache lines (x86-64's): a lookup's fields (service to the key's end) in an
+    // entry's first line, and the sketch's 1,024 registers (after its 16-byte header, hll.ts) on
+    // lines of their own.
+    expect(L.PREVIEW_ENTRY_SIZE % 64).toBe(0);
+    expect(L.PV_KEY + L.PV_KEY_BYTES).toBeLessThanOrEqual(64);
+    expect([(L.PV_SKETCH + 16) % 64, L.PREVIEW_ENTRY_SIZE - L.PV_SKETCH - 16]).toEqual([0, 1024]);
   });
 
   it('names every ingest error code and message id docs/abi.md lists', () => {
