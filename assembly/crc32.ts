@@ -35,11 +35,16 @@ let TABLES: usize = 0;
 let HISTORY: usize = 0;
 /** The last REACH words, reduced, for the tables. */
 let TAIL: usize = 0;
+/** A third of the tail, in bytes. */
+const THIRD: usize = REACH * 8 / 3;
+/** PAST[k][b]: the register b << 8k advanced over THIRD zero bytes. */
+let PAST: usize = 0;
 
 function init(): void {
   TABLES = heap.alloc(8 * 256 * 4);
   HISTORY = heap.alloc((REACH + BLOCK) * 8);
   TAIL = heap.alloc(REACH * 8);
+  PAST = heap.alloc(4 * 256 * 4);
   for (let b: u32 = 0; b < 256; b++) {
     let c = b;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
@@ -52,6 +57,24 @@ function init(): void {
       store<u32>(TABLES + (k << 10) + (b << 2), c);
     }
   }
+  // Each register bit past THIRD zero bytes (a word of zeros at a time), then every byte value of
+  // each of the four bytes as the xor of its bits'.
+  const bit = heap.alloc(32 * 4);
+  for (let i: usize = 0; i < 32; i++) {
+    let c: u32 = 1 << <u32>i;
+    for (let n: usize = 0; n < THIRD; n += 8) {
+      c = load<u32>(at(c), 7 << 10) ^ load<u32>(at(c >>> 8), 6 << 10) ^ load<u32>(at(c >>> 16), 5 << 10) ^ load<u32>(at(c >>> 24), 4 << 10);
+    }
+    store<u32>(bit + (i << 2), c);
+  }
+  for (let k: usize = 0; k < 4; k++) {
+    store<u32>(PAST + (k << 10), 0);
+    for (let b: usize = 1; b < 256; b++) {
+      const low = <usize>ctz(<u32>b);
+      store<u32>(PAST + (k << 10) + (b << 2), load<u32>(PAST + (k << 10) + ((b & (b - 1)) << 2)) ^ load<u32>(bit + ((k * 8 + low) << 2)));
+    }
+  }
+  heap.free(bit);
 }
 
 /** The 16 bytes from the middle of `lo` then `hi` (two aligned v128 in a row): the words an 8-byte-aligned load there would read. */
@@ -65,15 +88,28 @@ function init(): void {
   return TABLES + (<usize>(i & 0xff) << 2);
 }
 
+/** The CRC register `crc` advanced over the 8 bytes at `ptr`. */
+// @ts-ignore: decorator
+@inline function wordCrc(crc: u32, ptr: usize): u32 {
+  const lo = crc ^ load<u32>(ptr);
+  const hi = load<u32>(ptr, 4);
+  return load<u32>(at(lo), 7 << 10) ^ load<u32>(at(lo >>> 8), 6 << 10) ^ load<u32>(at(lo >>> 16), 5 << 10) ^ load<u32>(at(lo >>> 24), 4 << 10) ^
+    load<u32>(at(hi), 3 << 10) ^ load<u32>(at(hi >>> 8), 2 << 10) ^ load<u32>(at(hi >>> 16), 1 << 10) ^ load<u32>(at(hi >>> 24));
+}
+
+/** The CRC register `crc` advanced over THIRD zero bytes (a linear map of its four bytes). */
+// @ts-ignore: decorator
+@inline function pastThird(crc: u32): u32 {
+  return load<u32>(PAST + (<usize>(crc & 0xff) << 2)) ^ load<u32>(PAST + (<usize>((crc >>> 8) & 0xff) << 2), 1 << 10) ^
+    load<u32>(PAST + (<usize>((crc >>> 16) & 0xff) << 2), 2 << 10) ^ load<u32>(PAST + (<usize>(crc >>> 24) << 2), 3 << 10);
+}
+
 /** The CRC register `crc` (no initial or final xor) advanced over `len` bytes at `ptr`. */
 function tableCrc(crc: u32, ptr: usize, len: usize): u32 {
   const end = ptr + len;
   const words = ptr + (len & ~(<usize>7));
   while (ptr < words) {
-    const lo = crc ^ load<u32>(ptr);
-    const hi = load<u32>(ptr, 4);
-    crc = load<u32>(at(lo), 7 << 10) ^ load<u32>(at(lo >>> 8), 6 << 10) ^ load<u32>(at(lo >>> 16), 5 << 10) ^ load<u32>(at(lo >>> 24), 4 << 10) ^
-      load<u32>(at(hi), 3 << 10) ^ load<u32>(at(hi >>> 8), 2 << 10) ^ load<u32>(at(hi >>> 16), 1 << 10) ^ load<u32>(at(hi >>> 24));
+    crc = wordCrc(crc, ptr);
     ptr += 8;
   }
   while (ptr < end) {
@@ -163,7 +199,17 @@ export function crc32(ptr: usize, len: usize): u32 {
       q = HISTORY;
     }
   }
-  // The head is now zero words: the register is still 0 where the tail starts.
-  const crc = tableCrc(0, TAIL, REACH * 8);
+  // The head is now zero words: the register is still 0 where the tail starts. The tail's thirds
+  // go through the tables at once (three chains of lookups instead of one), each third's register
+  // then moved past the next third and xored into its register (CRC registers are linear).
+  let c0: u32 = 0;
+  let c1: u32 = 0;
+  let c2: u32 = 0;
+  for (let t = TAIL; t < TAIL + THIRD; t += 8) {
+    c0 = wordCrc(c0, t);
+    c1 = wordCrc(c1, t + THIRD);
+    c2 = wordCrc(c2, t + 2 * THIRD);
+  }
+  const crc = pastThird(pastThird(c0) ^ c1) ^ c2;
   return ~tableCrc(crc, p, len & 7);
 }
