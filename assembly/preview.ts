@@ -179,7 +179,8 @@ function keyValue(p: usize, end: usize, service: u32): void {
 }
 
 /** Counts a sampled span for (service, key) and adds the value (AnyValue bytes [value, +vLen)) to its sketch. */
-function takeValue(service: u32, key: usize, keyLen: usize, value: usize, vLen: usize): void {
+// @ts-ignore: decorator
+@inline function takeValue(service: u32, key: usize, keyLen: usize, value: usize, vLen: usize): void {
   let e = entryFor(service, key, keyLen);
   store<f64>(e, load<f64>(e, PV_SPANS) + 1, PV_SPANS);
   let t = valueText(value, vLen);
