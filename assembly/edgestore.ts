@@ -2,9 +2,11 @@
 // (trace id, span id) in flat memory. Entries live in an open-addressing index and sit on a
 // doubly-linked list in creation order, which is also expiry order since every entry waits the
 // same time. The entries start at INITIAL_ENTRIES and double when all are in use, never beyond
-// max_items; a freed entry goes to a free list. The index is sized for max_items from the start
-// (8 bytes per slot, at least 2 slots per item): sized for the entries in use, its probe runs
-// were longer (callgrind, bench workload, ~1,000 entries waiting: +16 instructions/span).
+// max_items; a freed entry goes to a free list. The index (8 bytes per slot) starts at
+// INDEX_SLOTS and doubles whenever the entries in use pass a quarter of its slots, up to 2 slots
+// per item of max_items: kept that sparse, its probe runs stay short (at 2 slots per entry in use
+// they were longer: callgrind, bench workload, ~1,000 entries waiting, +16 instructions/span);
+// sized for max_items from the start, its probes missed the cache (256 KiB at max_items 10,000).
 // Entries and links are named by index + 1, so growing moves nothing a caller holds across an
 // insert: an entry's address is valid until the next insert.
 import { hashEdgeKey } from './hash';
@@ -59,6 +61,8 @@ export const F_CHILD_FAILED: u32 = 512; // that child had status ERROR
 
 /** Entries allocated at start (or max_items when smaller). */
 const INITIAL_ENTRIES: u32 = 256;
+/** Index slots at start (or fewer when 2 per item of max_items take fewer): 64 KiB, a run of whole allocator pages, reused when the index grows. */
+const INDEX_SLOTS: u32 = 8192;
 
 let entries: usize = 0;
 /**
@@ -87,6 +91,8 @@ let tail: u32 = 0;
 // Index of (hash, entry index + 1): see hashindex.ts.
 let index: usize = 0;
 let indexMask: u32 = 0;
+let indexLimit: u32 = 0; // slots at most: 2 per item of max_items, rounded up to a power of two
+let growIndexAt: u32 = 0; // the size at which the index doubles (over a quarter full), or never at its limit
 
 export function initEdgeStore(maxItems: u32, dimensionWords: i32): void {
   stride = (E_DIMENSIONS + <usize>dimensionWords * 4 + 7) & ~7;
@@ -100,8 +106,28 @@ export function initEdgeStore(maxItems: u32, dimensionWords: i32): void {
   freeHead = 0;
   let slots: u32 = 16;
   while (slots < limit * 2) slots <<= 1;
+  indexLimit = slots;
+  if (slots > INDEX_SLOTS) slots = INDEX_SLOTS;
   indexMask = slots - 1;
   index = newIndex(slots);
+  growIndexAt = slots < indexLimit ? (slots >>> 2) + 1 : u32.MAX_VALUE;
+}
+
+/** Doubles the index (its size reached growIndexAt): every ref placed again by the hash its slot holds. */
+function growIndex(): void {
+  let old = index;
+  let oldSlots = indexMask + 1;
+  let slots = oldSlots << 1;
+  let mask = slots - 1;
+  index = newIndex(slots);
+  indexMask = mask;
+  for (let i: u32 = 0; i < oldSlots; i++) {
+    let slot = old + (<usize>i << 3);
+    let ref = load<u32>(slot, 4);
+    if (ref != 0) placeRef(index, mask, load<u32>(slot), ref);
+  }
+  heap.free(old);
+  growIndexAt = slots < indexLimit ? (slots >>> 2) + 1 : u32.MAX_VALUE;
 }
 
 /** Doubles the entries, up to max_items; false at max_items. */
@@ -133,6 +159,8 @@ export function entryStride(): usize {
 /** The live entry for the key at `key`, or 0. */
 export function find(key: usize, h: u32): usize {
   let i = h & indexMask;
+  // The usual answer, an empty home slot, before the loop: V8 checks the stack on entering one.
+  if (load<u32>(index + (<usize>i << 3), 4) == 0) return 0;
   while (true) {
     let slot = index + (<usize>i << 3);
     let ref = load<u32>(slot, 4);
@@ -198,7 +226,7 @@ export function keyHash(key: usize): u32 {
   else head = ref;
   tail = ref;
   placeRef(index, indexMask, h, ref);
-  size++;
+  if (++size >= growIndexAt) growIndex();
   return e;
 }
 

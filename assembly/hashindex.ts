@@ -9,9 +9,14 @@ export function newIndex(slots: u32): usize {
   return p;
 }
 
+// The usual case, the home slot (free, or the ref's), is tested before each loop: V8 checks the
+// stack on entering a loop, even one that makes no step.
+
 export function placeRef(index: usize, mask: u32, h: u32, ref: u32): void {
   let i = h & mask;
-  while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & mask;
+  if (load<u32>(index + (<usize>i << 3), 4) != 0) {
+    do i = (i + 1) & mask; while (load<u32>(index + (<usize>i << 3), 4) != 0);
+  }
   let slot = index + (<usize>i << 3);
   store<u32>(slot, h);
   store<u32>(slot, ref, 4);
@@ -25,18 +30,23 @@ export function removeRef(index: usize, mask: u32, h: u32, ref: u32): void {
 // @ts-ignore: decorator
 @inline export function removeRefInline(index: usize, mask: u32, h: u32, ref: u32): void {
   let i = h & mask;
-  while (load<u32>(index + (<usize>i << 3), 4) != ref) i = (i + 1) & mask;
-  let j = i;
-  while (true) {
-    j = (j + 1) & mask;
-    let sj = index + (<usize>j << 3);
-    if (load<u32>(sj, 4) == 0) break;
-    let home = load<u32>(sj) & mask;
-    // Move j into the gap at i unless its home lies cyclically in (i, j].
-    let stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (!stays) {
-      store<u64>(index + (<usize>i << 3), load<u64>(sj));
-      i = j;
+  if (load<u32>(index + (<usize>i << 3), 4) != ref) {
+    do i = (i + 1) & mask; while (load<u32>(index + (<usize>i << 3), 4) != ref);
+  }
+  // Later members of the run moved back into the gap; none when the run ends at the next slot (usually).
+  if (load<u32>(index + (<usize>((i + 1) & mask) << 3), 4) != 0) {
+    let j = i;
+    while (true) {
+      j = (j + 1) & mask;
+      let sj = index + (<usize>j << 3);
+      if (load<u32>(sj, 4) == 0) break;
+      let home = load<u32>(sj) & mask;
+      // Move j into the gap at i unless its home lies cyclically in (i, j].
+      let stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (!stays) {
+        store<u64>(index + (<usize>i << 3), load<u64>(sj));
+        i = j;
+      }
     }
   }
   store<u64>(index + (<usize>i << 3), 0);

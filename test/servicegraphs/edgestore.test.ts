@@ -73,6 +73,28 @@ describe('store capacity (max_items)', () => {
     expect(h.core.expire(Infinity)).toBe(0);
   });
 
+  test('the index grows as the store fills: entries placed before each growth are still found and removed', async () => {
+    // The index starts at 8,192 slots (assembly/edgestore.ts INDEX_SLOTS) and doubles once the
+    // entries in use pass a quarter of it: at 2,049 and 4,097 waiting entries here (8,192 ->
+    // 16,384 -> 32,768, the limit for max_items 10,000: 2 slots per item, a power of two).
+    const h = await harness({ histogram_buckets: SMALL_BUCKETS, max_items: 10_000 });
+    const clients = (from: number, n: number): SpanSpec[] =>
+      Array.from({ length: n }, (_, i) => ({ trace: from + i, id: 1, kind: 'client', service: 'a', durMs: 500 }));
+    const servers = (from: number, n: number): SpanSpec[] =>
+      Array.from({ length: n }, (_, i) => ({ trace: from + n - 1 - i, id: 2, parent: 1, kind: 'server', service: 'b', durMs: 250 }));
+    for (let t = 0; t < 3000; t += 500) h.send(clients(t, 500)); // grows once, inside the fifth request
+    expect(h.core.edgeStoreSize()).toBe(3000);
+    h.send(servers(1000, 1000)); // entries placed before and after that growth, out of the index
+    expect(h.core.edgeStoreSize()).toBe(2000);
+    for (let t = 3000; t < 6000; t += 500) h.send(clients(t, 500)); // grows again, at 4,097
+    expect(h.core.edgeStoreSize()).toBe(5000);
+    // Every remaining client, placed before, between or after the growths, finds its server.
+    for (const from of [5000, 0, 2000, 4000, 3000]) h.send(servers(from, 1000));
+    expect(h.core.edgeStoreSize()).toBe(0);
+    expect(h.lines()).toEqual(sorted(edgeLines('client="a",server="b"', { server: Array(6000).fill(0.25), client: Array(6000).fill(0.5) })));
+    expect(h.core.expire(Infinity)).toBe(0);
+  });
+
   test('a steady flood with expiry between requests: full stores drop, expired ones make room', async () => {
     // batch b (1000 spans) arrives at b·500 ms, wait 1000 ms: even batches find an empty store,
     // odd ones a full one.
