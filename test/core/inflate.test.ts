@@ -281,6 +281,25 @@ describe('output room', () => {
     const small = zlib.deflateRawSync(text.subarray(0, 1500));
     for (let cap = 0; cap < 1500; cap++) expect(viaCore(small, cap)).toEqual({ ok: false, code: INFLATE_FULL });
   });
+  it('never writes past the room, full or not, with matches of 258 bytes up to its end', () => {
+    // The fast loop copies matches in 64-byte steps, up to 63 bytes past a match's end, only while
+    // that stays inside the room (inflate.ts FAST_OUT). 36 distinct bytes over and over: zlib
+    // codes it as matches of the longest length (258, RFC 1951 §3.2.5) at distance 36.
+    const unit = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789');
+    const plain = Buffer.concat(Array.from({ length: 2000 }, () => unit));
+    const raw = zlib.deflateRawSync(plain);
+    const d = core.input;
+    const wrong: number[] = [];
+    // Rooms far from the stream's end (there the fast loop runs up to the room's end), then near it.
+    const caps = [...Array.from({ length: 600 }, (_, i) => 30_000 + i), ...Array.from({ length: 400 }, (_, i) => plain.length - 336 + i)];
+    for (const cap of caps) {
+      d.reserve(cap + 128, 0).fill(0xa5, cap, cap + 128);
+      const n = d.inflate!(raw, 0, 0, cap);
+      const view = d.reserve(cap + 128, cap + 128);
+      if (n !== (cap >= plain.length ? plain.length : -INFLATE_FULL) || view.subarray(cap, cap + 128).some((b) => b !== 0xa5)) wrong.push(cap);
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('gzip bodies through inflateInto with the core inflating', () => {
