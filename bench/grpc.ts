@@ -241,7 +241,7 @@ export async function grpcEndToEnd(o: GrpcOptions, w: Workload, dir: string, pro
 
   const find = (t: GrpcTarget, m: GrpcRun['mode'], l: GrpcRun['load'] = 'workload'): GrpcRun | undefined =>
     runs.find((x) => x.target === t && x.mode === m && x.load === l);
-  // The sidecar's workload gzip figure: the first run's (the side-by-side one repeats it).
+  // The sidecar's workload gzip figure beside the floors: the first run's (the side-by-side ones repeat it).
   const side = find('sidecar', 'gzip')!;
   const top = Math.max(...o.seriesLevels);
   const sideTop = find('sidecar', 'gzip', top);

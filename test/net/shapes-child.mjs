@@ -23,7 +23,7 @@ function controlProbe() {
   return s;
 }
 
-const consumer = { ingest: (bytes) => ({ ok: true, spans: bytes.length >= 0 ? 0 : 0 }) };
+const consumer = { ingest: () => ({ ok: true, spans: 0 }) };
 const server = await startGrpcReceiver({ endpoint: '127.0.0.1:0', maxBodyBytes: 1 << 20, consumer });
 const client = http2.connect(`http://${server.address}`);
 // An empty ExportTraceServiceRequest: the 5-byte gRPC prefix (not compressed, length 0).
@@ -31,7 +31,6 @@ const message = Buffer.alloc(5);
 function call() {
   return new Promise((resolve, reject) => {
     const req = client.request({ ':method': 'POST', ':path': EXPORT_METHOD_PATH, 'content-type': 'application/grpc', te: 'trailers' });
-    req.on('response', () => {});
     req.on('trailers', (t) => (t['grpc-status'] === '0' ? resolve() : reject(new Error(`grpc-status ${t['grpc-status']}`))));
     req.on('error', reject);
     req.resume();
