@@ -6,6 +6,7 @@
 // keeps a FIFO list (a lane); one unref'd Node timer is set for the earliest head, and moved only
 // when a new deadline comes before it. A watch fires no sooner than its `ms` after it was started
 // (or last refreshed), as a Node timer does, and late by as much as one would be (the event loop).
+import { performance } from 'node:perf_hooks'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 /** The longest delay setTimeout takes (a longer one is cut to 1 ms); the timer is set again when it comes. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
 

@@ -37,6 +37,7 @@ import type { GrpcSessions, KeptConnection } from './grpc-sessions.js';
 import type { Watch, Watchdog } from '../net/watchdog.js';
 import { BufferPool } from '../net/reads.js';
 import { ACCEPT_ENCODING, binHeader, ENCODINGS, GRPC_CONTENT_TYPE, MESSAGE_POOL_BYTES, MESSAGE_POOL_LARGEST, MessageScratch, parseTimeout, percentEncode, PREFIX_BYTES, TWO_MESSAGES, UnaryMessage } from './grpc-wire.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 export const TRACE_SERVICE_NAME = 'opentelemetry.proto.collector.trace.v1.TraceService';
 export const EXPORT_METHOD_PATH = `/${TRACE_SERVICE_NAME}/Export`;

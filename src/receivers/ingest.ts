@@ -12,6 +12,8 @@ import { OtlpError, type OtlpErrorKind } from '../otlp/errors.js';
 import { codingOf, decompress, inflateInto, inflateMode, type Destination } from '../otlp/gzip.js';
 import { JsonConverter } from '../otlp/json-converter.js';
 import type { Protocol, RejectReason, Telemetry } from '../telemetry.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
+import { performance } from 'node:perf_hooks'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 export { Code } from './grpc-status.js';
 
