@@ -290,7 +290,8 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
       return events;
     }
     const given = headers.encoding;
-    encodingName = given !== undefined ? given.trim().toLowerCase() : 'identity';
+    // The usual value ("gzip") as it is: no trimmed and lowercased copy per call.
+    encodingName = given === undefined ? 'identity' : ENCODINGS.has(given) ? given : given.trim().toLowerCase();
     if (!ENCODINGS.has(encodingName)) {
       finish(Code.UNIMPLEMENTED, `grpc-encoding ${encodingName} is not supported; use one of ${ACCEPT_ENCODING}`, 'unsupported_media_type');
       return events;
