@@ -3,6 +3,7 @@
 // short literals: "literal without indexing", RFC 7541 6.2.2, so no table to keep in sync).
 // Header octets map to strings as latin1 (one char per octet, as node:http2 does).
 import { huffmanDecode } from './huffman.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 /** A malformed header block (RFC 7541 decoding error): answer a connection error COMPRESSION_ERROR. */
 export class HpackError extends Error {

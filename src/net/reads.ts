@@ -8,6 +8,7 @@
 // constructor (found by the symbols' names), and calls the handle's useUserBuffer() as it does.
 // Where that machinery is not found, userReads() says so and the caller reads the Node way.
 import net from 'node:net';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 interface ReadSymbols {
   buffer: symbol;

@@ -8,6 +8,7 @@
 // once the poll phase is done), or at once where the connection must (its end, its preface).
 import type net from 'node:net';
 import { keepShape } from './shapes.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 /** Bytes queued on the socket past which reading stops until they drain (the client does not read). */
 const WRITE_HIGH_WATER = 1 << 20;
