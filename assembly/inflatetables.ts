@@ -54,14 +54,17 @@ export let lens: usize = 0;
 /** The order code-length code lengths come in (RFC 1951 §3.2.7), 19 bytes. */
 export let clOrder: usize = 0;
 /**
- * Codes of each length (u32[16]; then four more such counts, of every fourth symbol, so that
- * a length's count is not incremented right after its last increment: a store and a load of
- * the same address in a chain), the symbols sorted by length (u16[320]), bit reversal of a byte.
+ * Codes of each length (u32[16]; then four more such counts, of every second symbol of each
+ * half of the symbols, so that a length's count is not incremented right after its last
+ * increment: a store and a load of the same address in a chain), the symbols sorted by length
+ * (u16[320]), bit reversal of a byte.
  */
 let counts: usize = 0;
+/** Codes of each length among the first half of the symbols (u32[16]). */
+let firsts: usize = 0;
 let sorted: usize = 0;
 let rev8: usize = 0;
-/** Where the next symbol of each code length goes in `sorted` (u16[16]). */
+/** Where the next symbol of each code length goes in `sorted`: of the first half, then of the second (u16[16] each). */
 let offs: usize = 0;
 /**
  * Each symbol's entry but for its code's bits (u32[339]: 288 literal/length symbols at K_LIT,
@@ -72,7 +75,7 @@ let symbols: usize = 0;
 
 export function initTables(): void {
   if (litTable != 0) return;
-  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16 * 5 + 340) * 4 + 336 + 32 + 320 * 2 + 256 + 32;
+  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16 * 6 + 340) * 4 + 336 + 32 + 320 * 2 + 256 + 64;
   let p = heap.alloc(bytes);
   litTable = p;
   p += LIT_SIZE * 4;
@@ -84,6 +87,8 @@ export function initTables(): void {
   p += (LIT_SIZE + DIST_SIZE) * 4;
   counts = p;
   p += 16 * 5 * 4;
+  firsts = p;
+  p += 16 * 4;
   lens = p;
   p += 336;
   clOrder = p;
@@ -170,23 +175,34 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
     v128.store(counts + q, zero, 32);
     v128.store(counts + q, zero, 48);
   }
+  // The first half of the symbols counted in the first two parts, the second in the other two,
+  // so that the sort below can place both halves at once.
+  const h = n >> 1;
   let i: u32 = 0;
-  for (; i + 4 <= n; i += 4) {
+  for (; i + 2 <= h; i += 2) {
     const p0 = counts + 64 + (<usize>load<u8>(at + i) << 2);
     store<u32>(p0, load<u32>(p0) + 1);
     const p1 = counts + 128 + (<usize>load<u8>(at + i, 1) << 2);
     store<u32>(p1, load<u32>(p1) + 1);
-    const p2 = counts + 192 + (<usize>load<u8>(at + i, 2) << 2);
+    const p2 = counts + 192 + (<usize>load<u8>(at + h + i) << 2);
     store<u32>(p2, load<u32>(p2) + 1);
-    const p3 = counts + 256 + (<usize>load<u8>(at + i, 3) << 2);
+    const p3 = counts + 256 + (<usize>load<u8>(at + h + i, 1) << 2);
     store<u32>(p3, load<u32>(p3) + 1);
   }
-  for (; i < n; i++) {
-    const p = counts + 64 + (<usize>load<u8>(at + i) << 2);
-    store<u32>(p, load<u32>(p) + 1);
+  if (i < h) {
+    const p0 = counts + 64 + (<usize>load<u8>(at + i) << 2);
+    store<u32>(p0, load<u32>(p0) + 1);
+    const p2 = counts + 192 + (<usize>load<u8>(at + h + i) << 2);
+    store<u32>(p2, load<u32>(p2) + 1);
   }
+  if (n & 1) {
+    const p3 = counts + 256 + (<usize>load<u8>(at + n - 1) << 2);
+    store<u32>(p3, load<u32>(p3) + 1);
+  }
+  // All the counts at `counts`, the first half's at `firsts`.
   for (let q: usize = 0; q < 64; q += 16) {
     const a = i32x4.add(v128.load(counts + q, 64), v128.load(counts + q, 128));
+    v128.store(firsts + q, a);
     v128.store(counts + q, i32x4.add(a, i32x4.add(v128.load(counts + q, 192), v128.load(counts + q, 256))));
   }
   let maxLen: u32 = 15;
@@ -206,21 +222,32 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
     if (kind == K_CL || maxLen != 1) return false;
     fillInvalid(table, rootSize);
   }
-  // Symbols sorted by code length, then by value: the order of their canonical codes.
+  // Symbols sorted by code length, then by value: the order of their canonical codes. The two
+  // halves are placed side by side (the second's symbols of a length after the first's): two
+  // chains of increments of a length's next place (a store, then a load of the same address
+  // for the next symbol of that length) instead of one.
   let offset: u32 = 0;
   for (let len: u32 = 1; len <= 15; len++) {
-    const c = load<u32>(counts + (len << 2));
     store<u16>(offs + (len << 1), <u16>offset);
-    offset += c;
+    store<u16>(offs + (len << 1), <u16>(offset + load<u32>(firsts + (len << 2))), 32);
+    offset += load<u32>(counts + (len << 2));
   }
   // Unused symbols (length 0) go after the used ones, which is no branch to mispredict.
   store<u16>(offs, <u16>offset);
-  for (let sym: u32 = 0; sym < n; sym++) {
-    const len = <u32>load<u8>(at + sym);
-    const o = offs + (len << 1);
+  store<u16>(offs, <u16>(offset + load<u32>(firsts)), 32);
+  for (let sym: u32 = 0; sym < h; sym++) {
+    const o = offs + (<usize>load<u8>(at + sym) << 1);
     const k = <u32>load<u16>(o);
     store<u16>(sorted + (k << 1), <u16>sym);
     store<u16>(o, <u16>(k + 1));
+    const o2 = offs + 32 + (<usize>load<u8>(at + h + sym) << 1);
+    const k2 = <u32>load<u16>(o2);
+    store<u16>(sorted + (k2 << 1), <u16>(h + sym));
+    store<u16>(o2, <u16>(k2 + 1));
+  }
+  if (n & 1) {
+    const o2 = offs + 32 + (<usize>load<u8>(at + n - 1) << 1);
+    store<u16>(sorted + (<usize>load<u16>(o2) << 1), <u16>(n - 1));
   }
   // Codes up to the root bits: the entries of codes of length `len` depend on an index's low
   // `len` bits only, so the table is built at 2^len entries and doubled by copying, one length
@@ -228,11 +255,9 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   let code: u32 = 0;
   i = 0;
   for (let len: u32 = 1; len <= root; len++) {
-    // (v128 copies; at len 2 the copy also writes two entries past the new half, which len 3
-    // overwrites.)
     if (len > 1) {
       const half = <usize>1 << (len + 1);
-      for (let q: usize = 0; q < half; q += 16) v128.store(table + half + q, v128.load(table + q));
+      memory.copy(table + half, table, half);
     }
     const c = len <= maxLen ? load<u32>(counts + (len << 2)) : 0;
     for (let k: u32 = 0; k < c; k++) {
