@@ -61,7 +61,8 @@ export class ConnectionWrites {
     if (out.length === 0) return;
     const socket = this.socket;
     const b = out.length === 1 ? out[0]! : Buffer.concat(out);
-    out.length = 0;
+    // Emptied by pop(): setting length to 0 is a runtime call and drops the array's storage, grown again by the next push.
+    while (out.length > 0) out.pop();
     if (socket.destroyed || !socket.writable) return;
     socket.write(b);
     if (socket.writableLength > WRITE_HIGH_WATER && !this.paused) {
