@@ -4,6 +4,7 @@
 import { HeaderListTooLargeError, type HpackDecoder } from './hpack.js';
 import type { H2Connection } from './h2c.js';
 import { keepShape } from './shapes.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 /** The client connection preface (RFC 9113 §3.4). */
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');

@@ -25,6 +25,7 @@ import {
   MAX_WINDOW, PADDED, PRIORITY_FLAG, readRequest, REMEMBERED, u32, H2Stream, type H2Request, type H2Settings,
   type H2StreamEvents, type RequestHead,
 } from './h2-frames.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 export interface H2ConnectionOptions {
   settings: H2Settings;
@@ -48,8 +49,13 @@ const enum Closed { ENDED, RESET_BY_US, RESET_BY_CLIENT }
 export class H2Connection {
   private readonly decoder: HpackDecoder;
   private readonly streams = new Map<number, H2Stream>();
-  /** Recently closed ids, and which of them we reset (frames on those are ignored, RFC 9113 §5.4.2). */
-  private readonly recent = new Map<number, Closed>();
+  /**
+   * The last REMEMBERED closed ids and how each closed (frames on those we reset are ignored, RFC
+   * 9113 §5.4.2), in a ring: written per stream without a Map entry made and dropped (0: empty).
+   */
+  private readonly recentIds = new Int32Array(REMEMBERED);
+  private readonly recentHow = new Uint8Array(REMEMBERED);
+  private recentNext = 0;
   private lastId = 0;
   private state = State.OPEN;
   /** GOAWAY sent: streams above this id are not served. */
@@ -391,7 +397,7 @@ export class H2Connection {
       return;
     }
     const s = this.streams.get(id);
-    if (!s && !this.recent.has(id)) return this.fail(H2Error.PROTOCOL_ERROR, `HEADERS on stream ${id}, below the last (${this.lastId})`);
+    if (!s && this.recalled(id) === undefined) return this.fail(H2Error.PROTOCOL_ERROR, `HEADERS on stream ${id}, below the last (${this.lastId})`);
     if (!s || s.remoteEnded) return this.onClosed(id, s, 'HEADERS');
     // Trailers: they must end the stream, without pseudo-header fields (§8.1).
     if (!(flags & END_STREAM) || request.method !== undefined || request.path !== undefined || request.scheme !== undefined || request.authority !== undefined || malformed) {
@@ -437,7 +443,7 @@ export class H2Connection {
   /** DATA or HEADERS on a half-closed (remote) stream `s`, or on a closed one (§5.1). */
   private onClosed(id: number, s: H2Stream | undefined, what: string): void {
     if (s) return this.streamError(id, H2Error.STREAM_CLOSED);
-    const how = this.recent.get(id);
+    const how = this.recalled(id);
     if (how === Closed.RESET_BY_US) return;
     if (how === Closed.ENDED) return this.fail(H2Error.STREAM_CLOSED, `${what} on stream ${id}, closed`);
     this.streamError(id, H2Error.STREAM_CLOSED);
@@ -534,9 +540,26 @@ export class H2Connection {
     if (this.state === State.GOING_AWAY && this.streams.size === 0) this.end();
   }
 
+  /**
+   * Remembers how stream `id` closed, in place of the oldest. A stream closes once, so its id is
+   * new here; an id reset before it opened (PRIORITY on an idle stream) may come again, and is
+   * then found newest first.
+   */
   private remember(id: number, how: Closed): void {
-    this.recent.set(id, how);
-    if (this.recent.size > REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
+    const next = this.recentNext;
+    this.recentIds[next] = id;
+    this.recentHow[next] = how;
+    this.recentNext = next + 1 === REMEMBERED ? 0 : next + 1;
+  }
+
+  /** How a remembered stream closed (the newest entry for it); undefined when it is not among the last REMEMBERED. */
+  private recalled(id: number): Closed | undefined {
+    if (id === 0) return undefined;
+    for (let i = 1, at = this.recentNext; i <= REMEMBERED; i++) {
+      at = at === 0 ? REMEMBERED - 1 : at - 1;
+      if (this.recentIds[at] === id) return this.recentHow[at] as Closed;
+    }
+    return undefined;
   }
 
   private closeStreams(): void {

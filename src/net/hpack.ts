@@ -3,6 +3,7 @@
 // short literals: "literal without indexing", RFC 7541 6.2.2, so no table to keep in sync).
 // Header octets map to strings as latin1 (one char per octet, as node:http2 does).
 import { huffmanDecode } from './huffman.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 /** A malformed header block (RFC 7541 decoding error): answer a connection error COMPRESSION_ERROR. */
 export class HpackError extends Error {
@@ -43,6 +44,9 @@ const STATIC_COUNT = STATIC_TABLE.length - 1; // 61
 const ENTRY_OVERHEAD = 32; // RFC 7541 4.1
 const MAX_INT = 0x7fffffff;
 const MAX_INT_CONTINUATIONS = 5; // 5 x 7 bits covers 2^31 above any prefix
+/** String literals of this many octets and up (to MEMO_MAX_OCTETS) are remembered (HpackDecoder.str); shorter ones decode about as fast as they compare. */
+const MEMO_MIN_OCTETS = 16;
+const MEMO_MAX_OCTETS = 1024;
 
 export class HpackDecoder {
   // Dynamic table: a ring of decoded strings, newest at `top`; dynamic index 1 is the newest.
@@ -57,6 +61,12 @@ export class HpackDecoder {
   private updateDue = false; // the limit fell below maxSize: the next block must start with an update
   private p = 0; // read position in the current block
   private scratch = Buffer.allocUnsafe(256);
+  // The last long string literal decoded, as its octets (Huffman flag first) and its string: a
+  // client that does not index a field sends the same literal on every request (nghttp2, so
+  // node:http2 and grpc-js, never indexes :path), decoded once per connection rather than per request.
+  private memoOctets = Buffer.allocUnsafe(64);
+  private memoLength = -1; // octets of memoOctets in use (-1: none)
+  private memoString = '';
 
   constructor(maxTableSize = 4096, private maxHeaderListSize = 65536) {
     this.maxSize = this.limit = maxTableSize;
@@ -153,12 +163,25 @@ export class HpackDecoder {
     if (end > buf.length) throw new HpackError('string literal longer than the rest of the block');
     this.p = end;
     if (len === 0) return '';
-    if (!huffman) return buf.toString('latin1', start, end);
-    const room = Math.floor((len * 8) / 5);
-    if (this.scratch.length < room) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2));
-    const n = huffmanDecode(buf, start, end, this.scratch);
-    if (n < 0) throw new HpackError('Huffman-coded string with EOS or invalid padding');
-    return this.scratch.toString('latin1', 0, n);
+    const memo = len >= MEMO_MIN_OCTETS;
+    if (memo && this.memoLength === len + 1 && this.memoOctets[0] === huffman && buf.compare(this.memoOctets, 1, len + 1, start, end) === 0) return this.memoString;
+    let s: string;
+    if (!huffman) s = buf.toString('latin1', start, end);
+    else {
+      const room = Math.floor((len * 8) / 5);
+      if (this.scratch.length < room) this.scratch = Buffer.allocUnsafe(Math.max(room, this.scratch.length * 2));
+      const n = huffmanDecode(buf, start, end, this.scratch);
+      if (n < 0) throw new HpackError('Huffman-coded string with EOS or invalid padding');
+      s = this.scratch.toString('latin1', 0, n);
+    }
+    if (memo && len <= MEMO_MAX_OCTETS) {
+      if (this.memoOctets.length < len + 1) this.memoOctets = Buffer.allocUnsafe(2 * len);
+      this.memoLength = len + 1;
+      this.memoOctets[0] = huffman;
+      buf.copy(this.memoOctets, 1, start, end);
+      this.memoString = s;
+    }
+    return s;
   }
 
   private nameAt(index: number): string {

@@ -18,6 +18,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { MemoryLimiterConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import { performance } from 'node:perf_hooks'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 /**
  * Keeps V8's young generation at its initial size (two 1 MiB semi-spaces). Left to grow, it

@@ -8,6 +8,7 @@
 // constructor (found by the symbols' names), and calls the handle's useUserBuffer() as it does.
 // Where that machinery is not found, userReads() says so and the caller reads the Node way.
 import net from 'node:net';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 interface ReadSymbols {
   buffer: symbol;
@@ -67,12 +68,18 @@ export class BufferPool {
 
   constructor(private readonly maxBytes: number, private readonly largest: number) {}
 
-  /** A buffer of at least `size` bytes (a kept one when one fits), its length a multiple of `unit`. */
+  /**
+   * A buffer of at least `size` bytes (a kept one when one fits), its length a multiple of `unit`:
+   * the one given back last that fits, whose bytes are the likeliest still in the CPU's caches
+   * (a gRPC message is copied into it as it comes).
+   */
   take(size: number, unit: number): Buffer {
-    for (let i = 0; i < this.free.length; i++) {
-      const b = this.free[i]!;
+    const free = this.free;
+    for (let i = free.length - 1; i >= 0; i--) {
+      const b = free[i]!;
       if (b.length >= size && b.length <= 2 * size + unit) {
-        this.free.splice(i, 1);
+        free[i] = free[free.length - 1]!;
+        free.pop();
         this.bytes -= b.length;
         return b;
       }

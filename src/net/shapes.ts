@@ -7,6 +7,11 @@
 // writes) all die between full GCs, and under load OldGenerationTrim (memory.ts) forces one every
 // few seconds: ~30 functions deoptimized and compiled again each time, ~2.6% of the sidecar's CPU
 // in TurboFan (issue 20). An object kept here holds nothing else alive: build it from inert values.
+//
+// Likewise per call: the globals `Buffer` and `performance` are accessors on globalThis (Node's
+// lazy getters), which optimized code reads through LoadGlobalIC and a getter call at each use
+// (~0.2% of the sidecar's CPU under the bench's gRPC+gzip load); the request path's modules import
+// them from node:buffer and node:perf_hooks instead, constants once the module is linked.
 const kept: object[] = [];
 
 /** Keeps `o` (and so its shape) alive for good; returns it. */

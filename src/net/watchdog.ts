@@ -6,8 +6,11 @@
 // keeps a FIFO list (a lane); one unref'd Node timer is set for the earliest head, and moved only
 // when a new deadline comes before it. A watch fires no sooner than its `ms` after it was started
 // (or last refreshed), as a Node timer does, and late by as much as one would be (the event loop).
+import { performance } from 'node:perf_hooks'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 /** The longest delay setTimeout takes (a longer one is cut to 1 ms); the timer is set again when it comes. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
+/** Empty lanes kept for their next watch (the receivers use a few lengths: write_timeout, stalled_request_timeout, max_connection_idle, grpc-timeout). */
+const KEPT_LANES = 8;
 
 export interface Watch {
   /** When it fires (performance.now() time), while it is in a lane. */
@@ -27,12 +30,21 @@ interface Lane {
 }
 
 export class Watchdog {
-  /** One lane per deadline length in use; a lane is dropped when it empties. */
+  /**
+   * One lane per deadline length in use; a lane that empties is kept while there are at most
+   * KEPT_LANES (a call's stall watch often runs alone in its lane: no Map entry and lane made and
+   * dropped per call), dropped past that (grpc-timeout brings lengths of the client's choosing).
+   */
   private readonly lanes = new Map<number, Lane>();
   private timer: NodeJS.Timeout | undefined;
   /** The deadline the timer is set for (Infinity: none). */
   private armedFor = Infinity;
   private readonly tick = (): void => this.expire();
+
+  /** Lanes held now, empty ones included (for tests). */
+  get laneCount(): number {
+    return this.lanes.size;
+  }
 
   /** Watches in lanes now (for tests). */
   get size(): number {
@@ -84,7 +96,11 @@ export class Watchdog {
     const lane = w?.lane;
     if (lane === undefined) return;
     unlink(lane, w!);
-    if (lane.head === undefined) this.lanes.delete(lane.ms);
+    this.emptied(lane);
+  }
+
+  private emptied(lane: Lane): void {
+    if (lane.head === undefined && this.lanes.size > KEPT_LANES) this.lanes.delete(lane.ms);
   }
 
   private arm(deadline: number): void {
@@ -103,7 +119,7 @@ export class Watchdog {
     for (const lane of this.lanes.values()) {
       for (let w = lane.head; w !== undefined && w.deadline <= now; w = lane.head) {
         unlink(lane, w);
-        if (lane.head === undefined) this.lanes.delete(lane.ms);
+        this.emptied(lane);
         w.fire();
       }
     }

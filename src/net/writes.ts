@@ -8,6 +8,7 @@
 // once the poll phase is done), or at once where the connection must (its end, its preface).
 import type net from 'node:net';
 import { keepShape } from './shapes.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 /** Bytes queued on the socket past which reading stops until they drain (the client does not read). */
 const WRITE_HIGH_WATER = 1 << 20;
@@ -60,7 +61,8 @@ export class ConnectionWrites {
     if (out.length === 0) return;
     const socket = this.socket;
     const b = out.length === 1 ? out[0]! : Buffer.concat(out);
-    out.length = 0;
+    // Emptied by pop(): setting length to 0 is a runtime call and drops the array's storage, grown again by the next push.
+    while (out.length > 0) out.pop();
     if (socket.destroyed || !socket.writable) return;
     socket.write(b);
     if (socket.writableLength > WRITE_HIGH_WATER && !this.paused) {

@@ -37,6 +37,7 @@ import type { GrpcSessions, KeptConnection } from './grpc-sessions.js';
 import type { Watch, Watchdog } from '../net/watchdog.js';
 import { BufferPool } from '../net/reads.js';
 import { ACCEPT_ENCODING, binHeader, ENCODINGS, GRPC_CONTENT_TYPE, MESSAGE_POOL_BYTES, MESSAGE_POOL_LARGEST, MessageScratch, parseTimeout, percentEncode, PREFIX_BYTES, TWO_MESSAGES, UnaryMessage } from './grpc-wire.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 export const TRACE_SERVICE_NAME = 'opentelemetry.proto.collector.trace.v1.TraceService';
 export const EXPORT_METHOD_PATH = `/${TRACE_SERVICE_NAME}/Export`;
@@ -289,7 +290,8 @@ export function callHandler(ctx: CallContext): (call: CallTransport, headers: Ca
       return events;
     }
     const given = headers.encoding;
-    encodingName = given !== undefined ? given.trim().toLowerCase() : 'identity';
+    // The usual value ("gzip") as it is: no trimmed and lowercased copy per call.
+    encodingName = given === undefined ? 'identity' : ENCODINGS.has(given) ? given : given.trim().toLowerCase();
     if (!ENCODINGS.has(encodingName)) {
       finish(Code.UNIMPLEMENTED, `grpc-encoding ${encodingName} is not supported; use one of ${ACCEPT_ENCODING}`, 'unsupported_media_type');
       return events;

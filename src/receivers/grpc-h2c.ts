@@ -15,6 +15,7 @@ import { frameOf, FrameType, H2Error, headerFrames, PREFACE, type H2Request, typ
 import type { GrpcSessions, KeptConnection } from './grpc-sessions.js';
 import type { CallEvents, CallHeaders, CallTransport, ResponseFields } from './grpc-call.js';
 import { ACCEPT_ENCODING, GRPC_CONTENT_TYPE } from './grpc-wire.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 export interface H2cOptions {
   /** The receiver's node:http2 server, not yet listening: its connection handler is taken over. */

@@ -5,6 +5,7 @@
 import { Code } from './grpc-status.js';
 import type { BufferPool } from '../net/reads.js';
 import { keepShape } from '../net/shapes.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 export const GRPC_CONTENT_TYPE = 'application/grpc';
 /** The message encodings the receiver inflates (grpc-encoding), as it advertises them. */

@@ -27,6 +27,7 @@ import { warnEvery } from '../net/warn.js';
 import { callHandler, type CallTransport } from './grpc-call.js';
 import { installH2c } from './grpc-h2c.js';
 import { ACCEPT_ENCODING, frame, GRPC_CONTENT_TYPE } from './grpc-wire.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 export { EXPORT_METHOD_PATH, notTracesGrpcMessage, TRACE_SERVICE_NAME } from './grpc-call.js';
 

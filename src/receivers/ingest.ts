@@ -12,6 +12,8 @@ import { OtlpError, type OtlpErrorKind } from '../otlp/errors.js';
 import { codingOf, decompress, inflateInto, inflateMode, type Destination } from '../otlp/gzip.js';
 import { JsonConverter } from '../otlp/json-converter.js';
 import type { Protocol, RejectReason, Telemetry } from '../telemetry.js';
+import { Buffer } from 'node:buffer'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
+import { performance } from 'node:perf_hooks'; // not the global: an accessor, called through an IC at each use (net/shapes.ts)
 
 export { Code } from './grpc-status.js';
 
@@ -189,7 +191,8 @@ export function ingestPath(options: IngestPathOptions): Ingest {
       return json.convert(joined(body.bytes), body.encoding).then((bytes) => take(body, () => consumer.ingest(bytes), t0), (err: unknown) => failed(err, t0));
     }
     try {
-      const coding = codingOf(body.encoding);
+      // The gRPC receiver's encodings are decompress()'s names already: no list parsed per call.
+      const coding = body.encoding === undefined ? 'identity' : body.encoding === 'gzip' || body.encoding === 'deflate' ? body.encoding : codingOf(body.encoding);
       // A compressed body is inflated, and a body read in chunks copied, straight into the core's
       // input buffer where it can be: no joined copy in between.
       const chunks = body.bytes;

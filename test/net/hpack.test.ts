@@ -255,3 +255,20 @@ it('a raised limit: the table keeps its entries and takes an update up to the ne
   expect(d.tableLength).toBe(4);
   expect(() => decode(d, hex('3f aa 01'))).toThrow(/update to 201, over the limit of 200/);
 });
+
+it('a long literal sent again (the decoder remembers the last one) decodes as the first time; one octet or the Huffman flag changed, as itself', () => {
+  // RFC 7541 C.6.1 and C.6.3: the Huffman-coded dates, 22 octets each, one octet apart. Here each
+  // as a literal without indexing (6.2.2) of the static name "date" (index 33: 0f 12), so that the
+  // same octets come again as the same literal rather than as an index.
+  const h1 = 'd07a be94 1054 d444 a820 0595 040b 8166 e082 a62d 1bff';
+  const h2 = 'd07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff';
+  const d = new HpackDecoder();
+  const huffmanDate = (octets: string): Buffer => hex(`0f12 96 ${octets}`); // 0x80 | 22
+  expect(decode(d, huffmanDate(h1))).toEqual([['date', date1]]);
+  expect(decode(d, huffmanDate(h1))).toEqual([['date', date1]]);
+  expect(decode(d, huffmanDate(h2))).toEqual([['date', date2]]);
+  // The same 22 octets as a raw literal (0x16): the octets themselves, latin1.
+  expect(decode(d, hex(`0f12 16 ${h1}`))).toEqual([['date', hex(h1).toString('latin1')]]);
+  expect(decode(d, huffmanDate(h1))).toEqual([['date', date1]]);
+  expect(d.tableLength).toBe(0);
+});

@@ -351,6 +351,27 @@ describe('OTLP/gRPC receiver: HTTP/2 on the plaintext port (RFC 9113)', () => {
     expect(c.closed).toBe(false);
   });
 
+  it('remembers how its last 256 closed streams closed (REMEMBERED, h2-frames.ts): DATA on an ended one is a connection error, on a forgotten one a stream error (§5.1)', async () => {
+    // Stream 1 answered and ended both ways, then `resets` streams the client resets (RST_STREAM:
+    // closed at once), then DATA on stream 1.
+    const run = async (resets: number): Promise<{ goaway?: number; rst?: number }> => {
+      const c = client();
+      c.send(frame(HEADERS, END_HEADERS, 1, encodeFields(REQUEST_HEADERS)), frame(DATA, END_STREAM, 1, lpm(MESSAGE)));
+      await c.next((f) => f.type === HEADERS && f.id === 1 && (f.flags & END_STREAM) !== 0);
+      const frames: Buffer[] = [];
+      for (let i = 0, id = 3; i < resets; i++, id += 2) frames.push(frame(HEADERS, END_HEADERS, id, encodeFields(REQUEST_HEADERS)), frame(RST_STREAM, 0, id, u32(CANCEL)));
+      c.send(...frames, frame(DATA, 0, 1, Buffer.from('x')), frame(PING, 0, 0, Buffer.from('abcdefgh')));
+      await c.next((f) => f.type === GOAWAY || (f.type === PING && (f.flags & ACK) !== 0));
+      const goaway = c.frames.find((f) => f.type === GOAWAY);
+      const rst = c.frames.find((f) => f.type === RST_STREAM && f.id === 1);
+      return { goaway: goaway?.payload.readUInt32BE(4), rst: rst?.payload.readUInt32BE(0) };
+    };
+    // 255 closes later stream 1 is still remembered as ended: connection error STREAM_CLOSED.
+    expect(await run(255)).toEqual({ goaway: STREAM_CLOSED, rst: undefined });
+    // 256 closes later it is forgotten: a closed stream of unknown history, stream error STREAM_CLOSED.
+    expect(await run(256)).toEqual({ goaway: undefined, rst: STREAM_CLOSED });
+  });
+
   it('a gRPC status before the request ended: trailers-only, then RST_STREAM NO_ERROR; DATA still on its way is ignored (§8.1, §5.1)', async () => {
     const c = client();
     // A length prefix over the 4 MiB limit: RESOURCE_EXHAUSTED (8) at once (doc/statuscodes.md).

@@ -171,4 +171,16 @@ describe('BufferPool', () => {
     expect(pool.kept).toBe(0);
     expect(pool.take(250, 100).length).toBe(300); // none left: a new one, rounded up to the unit
   });
+
+  it('gives the buffer given back last first (its bytes the likeliest in cache), skipping ones that do not fit', () => {
+    const pool = new BufferPool(10_000, 1000);
+    const [a, b, small] = [Buffer.alloc(400), Buffer.alloc(400), Buffer.alloc(100)];
+    pool.give(a);
+    pool.give(b);
+    pool.give(small);
+    expect(pool.take(300, 100)).toBe(b); // small (100) is too small; b was given after a
+    expect(pool.take(300, 100)).toBe(a);
+    expect(pool.take(100, 100)).toBe(small);
+    expect(pool.kept).toBe(0);
+  });
 });

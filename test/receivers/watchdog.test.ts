@@ -105,4 +105,21 @@ describe('Watchdog', () => {
     for (const t of fired) expect(t).toBeGreaterThanOrEqual(30);
     expect(dog.size).toBe(0);
   });
+
+  it('keeps an emptied lane for the next watch of its length, at most 8 of them (KEPT_LANES): client-chosen lengths leave no lane behind', async () => {
+    const dog = new Watchdog();
+    let fired = 0;
+    const w = dog.start(20, () => fired++);
+    dog.stop(w);
+    expect(dog.laneCount).toBe(1); // kept, empty
+    dog.start(20, () => fired++);
+    expect(dog.laneCount).toBe(1);
+    await sleep(80);
+    expect(fired).toBe(1);
+    // 100 lengths, as grpc-timeout values may bring: past 8 lanes an emptied one is dropped.
+    for (let ms = 1000; ms < 1100; ms++) dog.stop(dog.start(ms, () => fired++));
+    expect(dog.laneCount).toBeLessThanOrEqual(8);
+    expect(dog.size).toBe(0);
+    expect(fired).toBe(1);
+  });
 });

@@ -2,7 +2,7 @@
 // (src/telemetry.ts; the duration histogram is observed per request). The expected exposition is
 // prom-client's own: the same requests recorded through its Histogram.observe and Counter.inc must
 // read the same.
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Telemetry } from '../../src/telemetry.js';
 
@@ -47,6 +47,22 @@ describe('the sidecar telemetry, counted in plain numbers', () => {
       expect(family(ours, name)).toEqual(family(theirs, name));
       expect(family(ours, name).length).toBeGreaterThan(0);
     }
+    // The duration histogram is the sidecar's own (not a prom-client Histogram): its JSON (what
+    // the protobuf exposition and /api read) and its OpenMetrics text are prom-client's too.
+    const name = 'spanmeter_request_duration_seconds';
+    const json = (await t.registry.getMetricsAsJSON()).find((m) => m.name === name)!;
+    const peer = (await r.getMetricsAsJSON()).find((m) => m.name === name)!;
+    expect(json.type).toBe(peer.type);
+    expect(json.values).toEqual(peer.values);
+    // Hand-counted: gRPC took 0.0001 and 1e-9 (the first bucket, one on its bound), 5 (on the last
+    // bound) and 2.4999; HTTP's 6 is past the last bound (+Inf only).
+    expect(ours).toContain(`${name}_bucket{le="0.0001",protocol="grpc"} 2\n`);
+    expect(ours).toContain(`${name}_bucket{le="1",protocol="grpc"} 2\n`);
+    expect(ours).toContain(`${name}_bucket{le="2.5",protocol="grpc"} 3\n`);
+    expect(ours).toContain(`${name}_bucket{le="5",protocol="grpc"} 4\n`);
+    expect(ours).toContain(`${name}_bucket{le="+Inf",protocol="grpc"} 4\n`);
+    expect(ours).toContain(`${name}_bucket{le="5",protocol="http"} 6\n`);
+    expect(ours).toContain(`${name}_bucket{le="+Inf",protocol="http"} 7\n`);
     // Counted twice by the reading: the counts are handed over, not added to.
     expect(family(await t.render('text'), 'spanmeter_requests_total')).toEqual(family(theirs, 'spanmeter_requests_total'));
     // Hand-counted: 4 calls over gRPC (i = 0, 3, 6, 9), 7 + 1 + 1 over HTTP.
@@ -54,5 +70,10 @@ describe('the sidecar telemetry, counted in plain numbers', () => {
     expect(ours).toContain('spanmeter_requests_total{protocol="http",code="200"} 8\n');
     expect(ours).toContain('spanmeter_requests_rejected_total{protocol="http",reason="too_large"} 1\n');
     expect(ours).toContain('spanmeter_spans_received_total 66\n');
+    const om = new Registry<OpenMetricsContentType>();
+    om.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    om.registerMetric(h);
+    expect(family(await t.render('openmetrics'), name)).toEqual(family(await om.metrics(), name));
+    expect(family(await t.render('openmetrics'), name).length).toBeGreaterThan(0);
   });
 });
