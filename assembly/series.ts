@@ -282,23 +282,49 @@ export function findRecord(t: SeriesTable, key: usize, now: u32): usize {
 @inline export function upsertVia(t: SeriesTable, slot: usize, key: usize, keyBytes: usize, now: u32): usize {
   let r = <usize>load<u32>(slot);
   if (r != 0) {
-    // The flags and the first 16 key bytes as one difference, one branch (a chain of && made V8
-    // test a 0/1 value per compare).
-    let a = r + RECORD_KEY;
-    let d = <u64>((load<u32>(r, RECORD_STATE) & RECORD_FLAG_MASK) ^ RECORD_LIVE)
-      | (load<u64>(a) ^ load<u64>(key)) | (load<u64>(a, 8) ^ load<u64>(key, 8));
     // (keyBytes == 16 on its own branch: an || of the two made V8 materialise a 0/1 value)
-    if (d == 0) {
+    if (memoHolds(r, load<u64>(key), load<u64>(key, 8))) {
       if (keyBytes == 16) {
         store<u32>(r, now, RECORD_UPDATED);
         return r;
       }
-      if (keysEqual(a, key, keyBytes, 16)) {
+      if (keysEqual(r + RECORD_KEY, key, keyBytes, 16)) {
         store<u32>(r, now, RECORD_UPDATED);
         return r;
       }
     }
   }
+  r = upsert(t, key, now);
+  if (isPlainLive(r)) store<u32>(slot, <u32>r);
+  return r;
+}
+
+/**
+ * Whether memo record `r` (non-zero) is live (not free, not the overflow record) and its key's
+ * first 16 bytes are `k0`, `k1`: the flags and the words as one difference, one branch (a chain
+ * of && made V8 test a 0/1 value per compare).
+ */
+// @ts-ignore: decorator
+@inline function memoHolds(r: usize, k0: u64, k1: u64): bool {
+  let a = r + RECORD_KEY;
+  return (<u64>((load<u32>(r, RECORD_STATE) & RECORD_FLAG_MASK) ^ RECORD_LIVE) | (load<u64>(a) ^ k0) | (load<u64>(a, 8) ^ k1)) == 0;
+}
+
+/**
+ * upsertVia for a key of 16 bytes held as two words (`k0` its bytes 0-7, `k1` 8-15): written to
+ * `key` only when the memo misses (a hit compares the record with the words as they are).
+ */
+// @ts-ignore: decorator
+@inline export function upsertVia16(t: SeriesTable, slot: usize, k0: u64, k1: u64, key: usize, now: u32): usize {
+  let r = <usize>load<u32>(slot);
+  if (r != 0) {
+    if (memoHolds(r, k0, k1)) {
+      store<u32>(r, now, RECORD_UPDATED);
+      return r;
+    }
+  }
+  store<u64>(key, k0);
+  store<u64>(key, k1, 8);
   r = upsert(t, key, now);
   if (isPlainLive(r)) store<u32>(slot, <u32>r);
   return r;

@@ -14,7 +14,7 @@ import {
 } from './recentspans';
 import { intern, retain, release } from './intern';
 import { serviceId, hasServiceName, spanMultiplier } from './attributes';
-import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generationOf } from './series';
+import { SeriesTable, newSeriesTable, upsert, upsertVia, upsertVia16, recordIndexOf, generationOf } from './series';
 import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
 import { configureEdgeLabels, dimCount, dimWords, upsertDimensions, upsertPeer, upsertDatabase } from './edgelabels';
 import { recordExemplar } from './exemplars';
@@ -70,6 +70,10 @@ let pairKey: usize = 0;
 // client, server, connection and virtual-node words (the top 8 bits of their mix).
 const MEMO_SLOTS: i32 = 256;
 const MEMO: usize = memory.data(MEMO_SLOTS * 4);
+
+// The plain loop's edge key as two words: client | server << 32, connection | virtual node << 32.
+assert(SG_KEY_SERVER == SG_KEY_CLIENT + 1 && SG_KEY_CONNECTION == SG_KEY_CLIENT + 2 && SG_KEY_VIRTUAL_NODE == SG_KEY_CLIENT + 3
+  && SG_KEY_CLIENT == 0 && SG_KEY_DIMENSIONS == 4);
 
 // "user": the client of a root server span whose caller is unknown.
 const USER = memory.data<u8>([0x75, 0x73, 0x65, 0x72]);
@@ -201,18 +205,23 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   let connection = load<u32>(e, E_CONNECTION);
   let virtual = (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE;
   let nat = plain ? changetype<Native>(0) : native;
-  store<u32>(k, client, SG_KEY_CLIENT << 2);
-  store<u32>(k, server, SG_KEY_SERVER << 2);
-  store<u32>(k, connection, SG_KEY_CONNECTION << 2);
-  store<u32>(k, virtual, SG_KEY_VIRTUAL_NODE << 2);
-  for (let d = 0; d < words; d++) { // word by word: memory.copy is a call out of the module
-    store<u32>(k + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
-  }
   let t = edges;
   // The memo slot by the four fixed words, which upsertVia compares without a loop (its 16 bytes).
   let mix = client * 0x9e3779b1 ^ server * 0x85ebca77 ^ connection * 0xc2b2ae3d ^ virtual;
-  let keyBytes = <usize>(SG_KEY_DIMENSIONS + words) << 2;
-  let record = upsertVia(t, MEMO + (<usize>(mix >>> 24) << 2), k, keyBytes, now);
+  let memo = MEMO + (<usize>(mix >>> 24) << 2);
+  let record: usize;
+  if (plain) { // no dimensions: the key is those four words (SG_KEY_CLIENT to SG_KEY_VIRTUAL_NODE), compared from registers
+    record = upsertVia16(t, memo, <u64>client | (<u64>server << 32), <u64>connection | (<u64>virtual << 32), k, now);
+  } else {
+    store<u32>(k, client, SG_KEY_CLIENT << 2);
+    store<u32>(k, server, SG_KEY_SERVER << 2);
+    store<u32>(k, connection, SG_KEY_CONNECTION << 2);
+    store<u32>(k, virtual, SG_KEY_VIRTUAL_NODE << 2);
+    for (let d = 0; d < words; d++) { // word by word: memory.copy is a call out of the module
+      store<u32>(k + (<usize>(SG_KEY_DIMENSIONS + d) << 2), load<u32>(e + E_DIMENSIONS + (<usize>d << 2)));
+    }
+    record = upsertVia(t, memo, k, <usize>(SG_KEY_DIMENSIONS + words) << 2, now);
+  }
   let r = record + t.valuesOffset;
   let w = plain ? 1 : load<f64>(e, E_MULTIPLIER); // every span weighs 1 in the plain loop
   let b = <usize>buckets.count << 3;
