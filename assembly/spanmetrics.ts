@@ -26,7 +26,7 @@ import { selfTimeOn, selfTimeValues, attachSelfTime, noteSpan } from './selftime
 import {
   I_SERVICE, I_SPAN_NAME, I_SPAN_KIND, I_STATUS_CODE, I_STATUS_MESSAGE, SM_KEY_SERVICE, SM_KEY_SPAN_NAME,
   SM_KEY_SPAN_KIND, SM_KEY_STATUS_CODE, SM_KEY_DIMENSIONS, SM_V_CALLS, SM_V_SIZE, SM_V_SUM,
-  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS, PROCESSOR_SPAN_METRICS, NORMALIZE_ON,
+  SM_V_BUCKETS, EVENTS_V_COUNT, EXEMPLAR_TABLE_SPAN_METRICS, PROCESSOR_SPAN_METRICS, NORMALIZE_ON, RECORD_KEY,
 } from './layout';
 
 export let table: SeriesTable = changetype<SeriesTable>(0);
@@ -244,11 +244,25 @@ export function aggregateSpanMetrics(nowMs: f64, now: u32): void {
     && changetype<usize>(callsTable) == 0 && changetype<usize>(eventsTable) == 0 && multiplierSlot < 0 && !tracestate;
   if (!plain) aggregateAll(nowMs, now);
   else if (selfTimeOn) aggregatePlainSelfTime(nowMs, now);
+  else if (table.keyWords == SM_KEY_DIMENSIONS) aggregateBare(nowMs, now);
   else aggregatePlain(nowMs, now);
 }
 
+// The key of aggregateBare's spans, the four intrinsics' words, and where a record's values
+// start after it (series.ts newSeriesTable's valuesOffset for that key).
+const BARE_KEY_BYTES: usize = <usize>SM_KEY_DIMENSIONS << 2;
+const BARE_VALUES: usize = (RECORD_KEY + BARE_KEY_BYTES + 7) & ~7;
+
 function aggregatePlain(nowMs: f64, now: u32): void {
   aggregate(nowMs, now, true, false);
+}
+
+/**
+ * aggregatePlain without dimensions (Tempo's default): the key's size and where the values start
+ * are constants, two values fewer for V8 to keep per span (callgrind: 9-11 instructions a span).
+ */
+function aggregateBare(nowMs: f64, now: u32): void {
+  aggregate(nowMs, now, true, false, true);
 }
 
 /** aggregatePlain with self time (selftime.ts), as infer_edges' users turn it on. */
@@ -261,7 +275,7 @@ function aggregateAll(nowMs: f64, now: u32): void {
 }
 
 // @ts-ignore: decorator
-@inline function aggregate(nowMs: f64, now: u32, plain: bool, selfTime: bool): void {
+@inline function aggregate(nowMs: f64, now: u32, plain: bool, selfTime: bool, bare: bool = false): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
   // reload each one per span.
   let f = plain ? changetype<Filter>(0) : filter;
@@ -273,7 +287,7 @@ function aggregateAll(nowMs: f64, now: u32): void {
   let k = key;
   let mask = plain ? PLAIN_INTRINSICS : intrinsics;
   let messageAt = <usize>(statusMessageWord << 2);
-  let dims = dimCount;
+  let dims = bare ? 0 : dimCount;
   let slots = dimSlots;
   let maps = plain ? 0 : mapCount;
   let scopes = !plain && stageScopes;
@@ -289,9 +303,9 @@ function aggregateAll(nowMs: f64, now: u32): void {
   let weighed = !plain && (mult >= 0 || ts); // else every span weighs 1 (spanMultiplier's answer)
   let calls = plain ? changetype<SeriesTable>(0) : callsTable;
   let events = plain ? changetype<SeriesTable>(0) : eventsTable;
-  let valuesOffset = t.valuesOffset;
+  let valuesOffset = bare ? BARE_VALUES : t.valuesOffset;
   let spanBytes = <usize>(SM_KEY_DIMENSIONS + extraWords) << 2;
-  let keyBytes = <usize>t.keyWords << 2;
+  let keyBytes = bare ? BARE_KEY_BYTES : <usize>t.keyWords << 2;
   let stride = spanStride;
   // The worst-trace window of nowMs, once for the request.
   worstWindow(nowMs);

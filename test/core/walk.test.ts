@@ -146,6 +146,28 @@ describe('short watched keys and their look-alikes of the same length', () => {
   });
 });
 
+// The attribute run compares a key with the first two watched keys of its length; a third key of
+// that length is left to the general walk (assembly/keyvalues.ts attributeRun). Watched keys
+// of one length, in configured order: 'keyA' and 'keyB' are the run's, 'keyC' the general walk's,
+// and 'keyD' (not watched) is compared with all three. Each value expected is the one sent
+// first for its key (first occurrence wins), by hand from the attributes below.
+describe('watched keys sharing a length', () => {
+  const dims = ['keyA', 'keyB', 'keyC', 'alpha', 'bravo'];
+  it('each takes its first value, whichever of its length group it is', async () => {
+    const core = await Core.create({ spanMetrics: spanMetricsConfig([1], dims) });
+    const attrs = [
+      keyValue('keyD', anyString('wrong')), keyValue('alphz', anyString('wrong')),
+      keyValue('keyC', anyString('c1')), keyValue('bravo', anyString('e1')), keyValue('keyB', anyString('b1')),
+      keyValue('keyA', anyString('a1')), keyValue('keyC', anyString('c2')), keyValue('keyA', anyString('a2')),
+      keyValue('alpha', anyString('d1')), keyValue('keyB', anyString('b2')), keyValue('bravo', anyString('e2')),
+    ];
+    expect(core.ingest(request([span(attrs)]))).toEqual({ ok: true, spans: 1 });
+    const view = core.table('spanMetrics')!;
+    expect(view.used).toBe(1);
+    expect(dims.map((_, d) => core.label(view.key(0, L.SM_KEY_DIMENSIONS + d)))).toEqual(['a1', 'b1', 'c1', 'd1', 'e1']);
+  });
+});
+
 // assembly/keyvalues.ts attributeRun takes an int or bool value (AnyValue field 3 or 2, a varint
 // ending the KeyValue) of up to 8 bytes itself; 9 and 10 bytes, and a varint cut short, go through
 // simpleKeyValue and the general walk. Labels: decimal, and "true" (Tempo's and the Collector's
