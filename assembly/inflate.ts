@@ -144,20 +144,32 @@ function dynamic(inEnd: usize): bool {
   let b = bits;
   let c = count;
   let ip = inPos;
+  const table = clTable; // a local: a global is loaded again at every use
   let i: u32 = 0;
   while (i < all) {
     if (ip <= inEnd) b |= load<u64>(ip) << <u64>c;
     ip += <usize>((63 - c) >>> 3);
     c |= 56;
-    const e = load<u32>(clTable + ((<usize>b & clMask) << 2));
-    b >>= <u64>(e & 0xff);
-    c -= e & 0xff;
-    const sym = e >>> 16;
-    if (sym < 16) {
-      store<u8>(lens + i, sym);
-      i++;
+    // A length (symbol below 16): up to four on one refill (codes of at most 7 bits), each
+    // entry looked up before the last is stored, so that the lookups chain through the bit
+    // buffer alone, not through the refill too. A repeat code found after the first is looked
+    // up again after the next refill.
+    let e = load<u32>(table + ((<usize>b & clMask) << 2));
+    if (e < (16 << 16)) {
+      let k = 0;
+      do {
+        store<u8>(lens + i, <u8>(e >>> 16));
+        i++;
+        b >>= <u64>e; // the code's bits are e's low bits (i64.shr_u takes the count mod 64)
+        c -= e & 0xff;
+        e = load<u32>(table + ((<usize>b & clMask) << 2));
+        k++;
+      } while (e < (16 << 16) && k < 4 && i < all);
       continue;
     }
+    b >>= <u64>e;
+    c -= e & 0xff;
+    const sym = e >>> 16;
     // 16: the previous length 3-6 times; 17: 3-10 zeros; 18: 11-138 zeros.
     let v: u8 = 0;
     let rep: u32;

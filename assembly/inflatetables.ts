@@ -142,17 +142,17 @@ export function initTables(): void {
   buildTable(lens, 32, fixedLit + DIST_OFFSET, DIST_BITS, K_DIST, 1 << DIST_BITS);
 }
 
-/** The entry of symbol `sym` of a table of `kind`, for a code of `bits` bits. */
+/** The entry of symbol `sym`, for a code of `bits` bits; `kindSymbols` is where its table's kind starts in `symbols`. */
 // @ts-ignore: decorator
-@inline function entryOf(kind: u32, sym: u32, bits: u32): u32 {
+@inline function entryOf(kindSymbols: usize, sym: u32, bits: u32): u32 {
   // The code's bits in bits 8-11 and, with the extra bits already there, in bits 0-7.
-  return load<u32>(symbols + ((<usize>kind + <usize>sym) << 2)) + ((bits << 8) | bits);
+  return load<u32>(kindSymbols + (<usize>sym << 2)) + ((bits << 8) | bits);
 }
 
-/** The `len`-bit code `code` with its bits reversed (deflate packs a code's first bit lowest). */
+/** The `len`-bit code `code` with its bits reversed (deflate packs a code's first bit lowest); `r8` is `rev8`. */
 // @ts-ignore: decorator
-@inline function reversed(code: u32, len: u32): u32 {
-  return ((<u32>load<u8>(rev8 + (code & 0xff)) << 8) | <u32>load<u8>(rev8 + (code >>> 8))) >>> (16 - len);
+@inline function reversed(r8: usize, code: u32, len: u32): u32 {
+  return ((<u32>load<u8>(r8 + (code & 0xff)) << 8) | <u32>load<u8>(r8 + (code >>> 8))) >>> (16 - len);
 }
 
 /** Every root entry invalid (a 1-bit code of no symbol): an empty distance set, or an incomplete one's unused half. */
@@ -168,45 +168,52 @@ export function initTables(): void {
  * (any distance code is then invalid). Also false if it would need more than `size` entries.
  */
 export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32, size: u32): bool {
+  // The tables' addresses in locals: a global is loaded again at every use, in every loop.
+  const cnt = counts;
+  const fst = firsts;
+  const srt = sorted;
+  const ofs = offs;
+  const r8 = rev8;
+  const kindSymbols = symbols + (<usize>kind << 2);
   const zero = i64x2.splat(0);
   for (let q: usize = 64; q < 320; q += 64) {
-    v128.store(counts + q, zero);
-    v128.store(counts + q, zero, 16);
-    v128.store(counts + q, zero, 32);
-    v128.store(counts + q, zero, 48);
+    v128.store(cnt + q, zero);
+    v128.store(cnt + q, zero, 16);
+    v128.store(cnt + q, zero, 32);
+    v128.store(cnt + q, zero, 48);
   }
   // The first half of the symbols counted in the first two parts, the second in the other two,
   // so that the sort below can place both halves at once.
   const h = n >> 1;
   let i: u32 = 0;
   for (; i + 2 <= h; i += 2) {
-    const p0 = counts + 64 + (<usize>load<u8>(at + i) << 2);
+    const p0 = cnt + 64 + (<usize>load<u8>(at + i) << 2);
     store<u32>(p0, load<u32>(p0) + 1);
-    const p1 = counts + 128 + (<usize>load<u8>(at + i, 1) << 2);
+    const p1 = cnt + 128 + (<usize>load<u8>(at + i, 1) << 2);
     store<u32>(p1, load<u32>(p1) + 1);
-    const p2 = counts + 192 + (<usize>load<u8>(at + h + i) << 2);
+    const p2 = cnt + 192 + (<usize>load<u8>(at + h + i) << 2);
     store<u32>(p2, load<u32>(p2) + 1);
-    const p3 = counts + 256 + (<usize>load<u8>(at + h + i, 1) << 2);
+    const p3 = cnt + 256 + (<usize>load<u8>(at + h + i, 1) << 2);
     store<u32>(p3, load<u32>(p3) + 1);
   }
   if (i < h) {
-    const p0 = counts + 64 + (<usize>load<u8>(at + i) << 2);
+    const p0 = cnt + 64 + (<usize>load<u8>(at + i) << 2);
     store<u32>(p0, load<u32>(p0) + 1);
-    const p2 = counts + 192 + (<usize>load<u8>(at + h + i) << 2);
+    const p2 = cnt + 192 + (<usize>load<u8>(at + h + i) << 2);
     store<u32>(p2, load<u32>(p2) + 1);
   }
   if (n & 1) {
-    const p3 = counts + 256 + (<usize>load<u8>(at + n - 1) << 2);
+    const p3 = cnt + 256 + (<usize>load<u8>(at + n - 1) << 2);
     store<u32>(p3, load<u32>(p3) + 1);
   }
-  // All the counts at `counts`, the first half's at `firsts`.
+  // All the counts at `cnt`, the first half's at `fst`.
   for (let q: usize = 0; q < 64; q += 16) {
-    const a = i32x4.add(v128.load(counts + q, 64), v128.load(counts + q, 128));
-    v128.store(firsts + q, a);
-    v128.store(counts + q, i32x4.add(a, i32x4.add(v128.load(counts + q, 192), v128.load(counts + q, 256))));
+    const a = i32x4.add(v128.load(cnt + q, 64), v128.load(cnt + q, 128));
+    v128.store(fst + q, a);
+    v128.store(cnt + q, i32x4.add(a, i32x4.add(v128.load(cnt + q, 192), v128.load(cnt + q, 256))));
   }
   let maxLen: u32 = 15;
-  while (maxLen > 0 && load<u32>(counts + (maxLen << 2)) == 0) maxLen--;
+  while (maxLen > 0 && load<u32>(cnt + (maxLen << 2)) == 0) maxLen--;
   const rootSize: u32 = 1 << root;
   if (maxLen == 0) {
     if (kind != K_DIST) return false;
@@ -215,7 +222,7 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   }
   let left: i32 = 1;
   for (let len: u32 = 1; len <= 15; len++) {
-    left = (left << 1) - <i32>load<u32>(counts + (len << 2));
+    left = (left << 1) - <i32>load<u32>(cnt + (len << 2));
     if (left < 0) return false;
   }
   if (left > 0) {
@@ -228,26 +235,26 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   // for the next symbol of that length) instead of one.
   let offset: u32 = 0;
   for (let len: u32 = 1; len <= 15; len++) {
-    store<u16>(offs + (len << 1), <u16>offset);
-    store<u16>(offs + (len << 1), <u16>(offset + load<u32>(firsts + (len << 2))), 32);
-    offset += load<u32>(counts + (len << 2));
+    store<u16>(ofs + (len << 1), <u16>offset);
+    store<u16>(ofs + (len << 1), <u16>(offset + load<u32>(fst + (len << 2))), 32);
+    offset += load<u32>(cnt + (len << 2));
   }
   // Unused symbols (length 0) go after the used ones, which is no branch to mispredict.
-  store<u16>(offs, <u16>offset);
-  store<u16>(offs, <u16>(offset + load<u32>(firsts)), 32);
+  store<u16>(ofs, <u16>offset);
+  store<u16>(ofs, <u16>(offset + load<u32>(fst)), 32);
   for (let sym: u32 = 0; sym < h; sym++) {
-    const o = offs + (<usize>load<u8>(at + sym) << 1);
+    const o = ofs + (<usize>load<u8>(at + sym) << 1);
     const k = <u32>load<u16>(o);
-    store<u16>(sorted + (k << 1), <u16>sym);
+    store<u16>(srt + (k << 1), <u16>sym);
     store<u16>(o, <u16>(k + 1));
-    const o2 = offs + 32 + (<usize>load<u8>(at + h + sym) << 1);
+    const o2 = ofs + 32 + (<usize>load<u8>(at + h + sym) << 1);
     const k2 = <u32>load<u16>(o2);
-    store<u16>(sorted + (k2 << 1), <u16>(h + sym));
+    store<u16>(srt + (k2 << 1), <u16>(h + sym));
     store<u16>(o2, <u16>(k2 + 1));
   }
   if (n & 1) {
-    const o2 = offs + 32 + (<usize>load<u8>(at + n - 1) << 1);
-    store<u16>(sorted + (<usize>load<u16>(o2) << 1), <u16>(n - 1));
+    const o2 = ofs + 32 + (<usize>load<u8>(at + n - 1) << 1);
+    store<u16>(srt + (<usize>load<u16>(o2) << 1), <u16>(n - 1));
   }
   // Codes up to the root bits: the entries of codes of length `len` depend on an index's low
   // `len` bits only, so the table is built at 2^len entries and doubled by copying, one length
@@ -259,13 +266,13 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
       const half = <usize>1 << (len + 1);
       memory.copy(table + half, table, half);
     }
-    const c = len <= maxLen ? load<u32>(counts + (len << 2)) : 0;
+    const c = len <= maxLen ? load<u32>(cnt + (len << 2)) : 0;
     for (let k: u32 = 0; k < c; k++) {
-      const sym = <u32>load<u16>(sorted + (i << 1));
+      const sym = <u32>load<u16>(srt + (i << 1));
       i++;
-      const rev = reversed(code, len);
+      const rev = reversed(r8, code, len);
       code++;
-      store<u32>(table + (rev << 2), entryOf(kind, sym, len));
+      store<u32>(table + (rev << 2), entryOf(kindSymbols, sym, len));
     }
     code <<= 1;
   }
@@ -275,11 +282,11 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   let subBase: u32 = 0;
   let subBits: u32 = 0;
   for (let len: u32 = root + 1; len <= maxLen; len++) {
-    const c = load<u32>(counts + (len << 2));
+    const c = load<u32>(cnt + (len << 2));
     for (let k: u32 = 0; k < c; k++) {
-      const sym = <u32>load<u16>(sorted + (i << 1));
+      const sym = <u32>load<u16>(srt + (i << 1));
       i++;
-      const rev = reversed(code, len);
+      const rev = reversed(r8, code, len);
       code++;
       if ((rev & (rootSize - 1)) != prefix) {
         // A new subtable: as many index bits as the longest code starting with these root bits.
@@ -291,14 +298,14 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
         while (free > 0 && cur < maxLen) {
           cur++;
           subBits++;
-          free = (free << 1) - <i32>load<u32>(counts + (cur << 2));
+          free = (free << 1) - <i32>load<u32>(cnt + (cur << 2));
         }
         if (next + (1 << subBits) > size) return false;
         subBase = next;
         next += 1 << subBits;
         store<u32>(table + (prefix << 2), (subBase << 16) | F_SUB | (subBits << 8) | root);
       }
-      const e = entryOf(kind, sym, len - root);
+      const e = entryOf(kindSymbols, sym, len - root);
       for (let j = rev >>> root; j < <u32>1 << subBits; j += 1 << (len - root)) store<u32>(table + ((subBase + j) << 2), e);
     }
     code <<= 1;
