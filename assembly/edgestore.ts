@@ -177,10 +177,10 @@ export function keyHash(key: usize): u32 {
   return hashEdgeKey(key); // KEY_BYTES (24) bytes
 }
 
-/** Fills the staged entry (`staged`) for a new key, expiring at `expires`. */
+/** Fills the staged entry (`staged`) for a new key, expiring at `expires`; `dimensions` false: the entries have none (dimWords 0). */
 // Inline: left to Binaryen, it became a call once it picked its place (callgrind, (b): +12 instructions per span).
 // @ts-ignore: decorator
-@inline export function stage(key: usize, expires: f64): usize {
+@inline export function stage(key: usize, expires: f64, dimensions: bool = true): usize {
   let s = freeHead != 0 ? entryAt(freeHead - 1) : fresh < capacity ? entryAt(fresh) : spare;
   staged = s;
   // Straight-line up to the dimensions (a loop over the whole entry reloaded `staged` and
@@ -198,8 +198,10 @@ export function keyHash(key: usize): u32 {
   store<u64>(s, 0, E_CLIENT); // and E_SERVER
   store<u64>(s, 0, E_PEER); // and its pad
   store<f64>(s, 1, E_MULTIPLIER);
-  let end = s + stride;
-  for (let p = s + E_DIMENSIONS; p < end; p += 8) store<u64>(p, 0);
+  if (dimensions) {
+    let end = s + stride;
+    for (let p = s + E_DIMENSIONS; p < end; p += 8) store<u64>(p, 0);
+  }
   return s;
 }
 

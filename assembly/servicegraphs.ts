@@ -18,7 +18,7 @@ import { SeriesTable, newSeriesTable, upsert, upsertVia, recordIndexOf, generati
 import { parentSide, recalledParentSide, completeInferred, inferChild } from './inferedges';
 import { configureEdgeLabels, dimCount, dimWords, upsertDimensions, upsertPeer, upsertDatabase } from './edgelabels';
 import { recordExemplar } from './exemplars';
-import { observeWorst } from './worst';
+import { worstWindow, worstWindowKey, worstNow, observeWorstIn } from './worst';
 import { Filter, keeps, forgetFilterMemo } from './filters';
 import { Buckets, newBuckets, observe, durationSeconds } from './histogram';
 import { Native, nativeOf, observeNative, histogramCost, nativeOffset } from './nativehistogram';
@@ -181,18 +181,26 @@ function traceOf(e: usize): usize {
 
 /** Counts the edge of entry `e` (its client, server, connection, dimensions) into its series. */
 export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
-  completeEdge(e, virtualNode, now, nowMs);
+  worstWindow(nowMs);
+  completeEdge(e, virtualNode, now, nowMs, worstWindowKey(), worstNow(), false);
 }
 
-/** complete(), inline in the span loop (as a call there: ~18 instructions per span more, callgrind). */
+/**
+ * complete(), inline in the span loop (as a call there: ~18 instructions per span more, callgrind).
+ * `windowKey` and `windowNow`: worstWindowKey() and worstNow() after worstWindow(nowMs), which the
+ * loop calls once (per edge, the call and its reloads cost ~60 instructions: callgrind).
+ */
 // @ts-ignore: decorator
-@inline function completeEdge(e: usize, virtualNode: u32, now: u32, nowMs: f64): void {
+@inline function completeEdge(
+  e: usize, virtualNode: u32, now: u32, nowMs: f64, windowKey: u64, windowNow: u64, plain: bool,
+): void {
   let k = edgeKey;
-  let words = dimWords;
+  let words = plain ? 0 : dimWords;
   let client = load<u32>(e, E_CLIENT);
   let server = load<u32>(e, E_SERVER);
   let connection = load<u32>(e, E_CONNECTION);
   let virtual = (options & SG_OPT_VIRTUAL_NODE_LABEL) != 0 ? virtualNode : VIRTUAL_NONE;
+  let nat = plain ? changetype<Native>(0) : native;
   store<u32>(k, client, SG_KEY_CLIENT << 2);
   store<u32>(k, server, SG_KEY_SERVER << 2);
   store<u32>(k, connection, SG_KEY_CONNECTION << 2);
@@ -206,7 +214,7 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   let keyBytes = <usize>(SG_KEY_DIMENSIONS + words) << 2;
   let record = upsertVia(t, MEMO + (<usize>(mix >>> 24) << 2), k, keyBytes, now);
   let r = record + t.valuesOffset;
-  let w = load<f64>(e, E_MULTIPLIER);
+  let w = plain ? 1 : load<f64>(e, E_MULTIPLIER); // every span weighs 1 in the plain loop
   let b = <usize>buckets.count << 3;
   store<f64>(r, load<f64>(r, SG_V_REQUESTS << 3) + w, SG_V_REQUESTS << 3);
   if ((load<u32>(e, E_FLAGS) & F_FAILED) != 0) store<f64>(r, load<f64>(r, SG_V_FAILED << 3) + w, SG_V_FAILED << 3);
@@ -218,27 +226,27 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   let clientSeconds = load<f64>(e, E_CLIENT_LATENCY);
   let nativeFirst = SG_V_BUCKETS + SG_HISTOGRAMS * buckets.count;
   let serverBucket = <u32>observe(buckets, r + (SG_V_SERVER_SUM << 3), r + (SG_V_BUCKETS << 3), serverSeconds, w);
-  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 0), serverSeconds, w, nowMs);
+  if (changetype<usize>(nat) != 0) observeNative(nat, r + nativeOffset(nat, nativeFirst, 0), serverSeconds, w, nowMs);
   let clientBucket = EXEMPLAR_HISTOGRAM_STRIDE + <u32>observe(buckets, r + (SG_V_CLIENT_SUM << 3), r + (SG_V_BUCKETS << 3) + b, clientSeconds, w);
-  if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 1), clientSeconds, w, nowMs);
+  if (changetype<usize>(nat) != 0) observeNative(nat, r + nativeOffset(nat, nativeFirst, 1), clientSeconds, w, nowMs);
   if (trace != 0) { // one test for the exemplars and the worst trace, as span metrics does
     recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, serverBucket, trace, trace + 16, serverSeconds, nowMs);
     recordExemplar(EXEMPLAR_TABLE_EDGES, index, generation, clientBucket, trace, trace + 16, clientSeconds, nowMs);
     // The slowest by server span duration, or, on an edge without one (a virtual server: the
     // client span alone), by client span duration; failed when either side was.
     let byClient = serverSeconds == 0 && clientSeconds > 0;
-    observeWorst(
-      EXEMPLAR_TABLE_EDGES, index, generation, byClient ? clientBucket : serverBucket, trace, trace + 16,
-      byClient ? clientSeconds : serverSeconds, nowMs, (load<u32>(e, E_FLAGS) & F_FAILED) != 0,
+    observeWorstIn(
+      EXEMPLAR_TABLE_EDGES, index, byClient ? clientBucket : serverBucket, trace, trace + 16,
+      byClient ? clientSeconds : serverSeconds, (load<u32>(e, E_FLAGS) & F_FAILED) != 0, windowKey, windowNow,
     );
   }
-  if ((options & SG_OPT_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
+  if (!plain && (options & SG_OPT_MESSAGING_LATENCY) != 0 && load<u32>(e, E_CONNECTION) == CONNECTION_MESSAGING_SYSTEM) {
     // Time in the queue: consumer start minus producer end; not observed when not positive.
     let seconds = durationSeconds(load<u64>(e, E_CLIENT_END), load<u64>(e, E_SERVER_START));
     if (seconds > 0) {
       store<f64>(r, load<f64>(r, SG_V_MESSAGING_COUNT << 3) + w, SG_V_MESSAGING_COUNT << 3);
       let i = observe(buckets, r + (SG_V_MESSAGING_SUM << 3), r + (SG_V_BUCKETS << 3) + 2 * b, seconds, w);
-      if (changetype<usize>(native) != 0) observeNative(native, r + nativeOffset(native, nativeFirst, 2), seconds, w, nowMs);
+      if (changetype<usize>(nat) != 0) observeNative(nat, r + nativeOffset(nat, nativeFirst, 2), seconds, w, nowMs);
       recordExemplar(
         EXEMPLAR_TABLE_EDGES, index, generation, 2 * EXEMPLAR_HISTOGRAM_STRIDE + <u32>i, trace, trace + 16, seconds, nowMs,
       );
@@ -253,7 +261,7 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
  * instructions per span (callgrind), the loop's locals spilled around it.
  */
 // @ts-ignore: decorator
-@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64): void {
+@inline function rememberSpan(span: usize, i: u32, resource: usize, kind: u32, now: u32, nowMs: f64, traceSum: u64, infer: bool): void {
   let id = <usize>load<u32>(span, SPAN_ID);
   if (load<u32>(span, SPAN_TRACE_ID) == 0 || id == 0) return;
   let own = nextKey(); // built in the recent-spans entry that remembers it; find() below reads it there
@@ -268,7 +276,7 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
   let flags = load<u32>(e, E_FLAGS);
   if ((flags & (F_SERVER_SEEN | F_CHILD)) == 0 || (flags & F_CLIENT_SEEN) != 0) return;
   // A child waits for this span, its parent, which is not a client.
-  if (inferEdges && load<u32>(e, E_SERVER) != service) {
+  if (infer && load<u32>(e, E_SERVER) != service) {
     parentSide(e, resource, span, service);
     completeInferred(e, now, nowMs);
     discard(e, h);
@@ -288,19 +296,45 @@ export function complete(e: usize, virtualNode: u32, now: u32, nowMs: f64): void
 
 /** `now` is <u32>(nowMs / 1000), computed by the caller: computed here, V8 sank it into the loop (once per span). */
 export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
+  // Without the options below (the defaults), the same loop compiled with their checks folded
+  // away, as span metrics does: fewer branches and fewer values for V8 to keep per span.
+  // infer_edges has a copy of its own (as (b7) runs it).
+  let plain = changetype<usize>(filter) == 0 && multiplierSlot < 0 && !tracestate
+    && dimWords == 0 && changetype<usize>(native) == 0 && (options & SG_OPT_MESSAGING_LATENCY) == 0;
+  if (!plain) aggregateAll(nowMs, now);
+  else if (inferEdges) aggregatePlainInfer(nowMs, now);
+  else aggregatePlain(nowMs, now);
+}
+
+function aggregatePlain(nowMs: f64, now: u32): void {
+  aggregate(nowMs, now, true, false);
+}
+
+function aggregatePlainInfer(nowMs: f64, now: u32): void {
+  aggregate(nowMs, now, true, true);
+}
+
+function aggregateAll(nowMs: f64, now: u32): void {
+  aggregate(nowMs, now, false, inferEdges);
+}
+
+// @ts-ignore: decorator
+@inline function aggregate(nowMs: f64, now: u32, plain: bool, infer: bool): void {
   // The module's settings, read once into locals: V8 keeps a WASM global in memory and would
   // reload each one per span.
-  let f = filter;
+  let f = plain ? changetype<Filter>(0) : filter;
   if (changetype<usize>(f) != 0) forgetFilterMemo(f);
   let count = spanCount;
-  let infer = inferEdges;
   let mult = multiplierSlot;
   let ts = tracestate;
-  let unweighted = mult < 0 && !ts; // every span weighs 1: tested once here, not per span
+  let unweighted = plain || (mult < 0 && !ts); // every span weighs 1: tested once here, not per span
   let k = key;
   let expires = nowMs + waitMs;
   let stride = spanStride;
-  let dims = dimCount != 0;
+  let dims = !plain && dimCount != 0;
+  worstWindow(nowMs);
+  let windowKey = worstWindowKey();
+  let windowNow = worstNow();
   let span = spanAt(0) - stride;
   nextBatch();
   for (let i: u32 = 0; i < count; i++) {
@@ -313,7 +347,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     // A span's own key and its parent's share the trace id's part of their hash.
     let traceSum = edgeTraceSum(<usize>load<u32>(span, SPAN_TRACE_ID));
     // Clients and producers wait in the store, where their children find them.
-    if (!client) rememberSpan(span, i, resource, kind, now, nowMs, traceSum);
+    if (!client) rememberSpan(span, i, resource, kind, now, nowMs, traceSum, infer);
     // Bitwise, not short-circuit: V8 made each || a 0/1 value and a branch.
     let server = (kind == KIND_SERVER) | (kind == KIND_CONSUMER);
     if (!(client | server | infer)) continue;
@@ -337,7 +371,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
         && (load<u32>(e, E_FLAGS) & (F_CLIENT_SEEN | F_SERVER_SEEN)) == 0) continue;
     let inferredFrom: usize = 0;
     if (e == 0) {
-      e = stage(k, expires);
+      e = stage(k, expires, !plain);
       // A server span's parent that came before it (earlier in this request or in an earlier one).
       let r: usize = client ? 0 : recall(k, h);
       if (r != 0) {
@@ -350,7 +384,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     if (load<u32>(span, SPAN_STATUS_CODE) == STATUS_ERROR) flags |= F_FAILED;
     if (sampled(span)) flags |= F_SAMPLED;
     store<u32>(e, kind == KIND_PRODUCER || kind == KIND_CONSUMER ? CONNECTION_MESSAGING_SYSTEM : CONNECTION_NONE, E_CONNECTION);
-    store<f64>(e, w, E_MULTIPLIER);
+    if (!plain) store<f64>(e, w, E_MULTIPLIER); // else 1, as stage() left it
     if (client) {
       store<u32>(e, flags | F_CLIENT_SEEN, E_FLAGS);
       setId(e, E_CLIENT, service);
@@ -375,7 +409,7 @@ export function aggregateServiceGraphs(nowMs: f64, now: u32): void {
     let paired = load<u32>(e, E_CLIENT) != 0 && load<u32>(e, E_SERVER) != 0
       && ((load<u32>(e, E_FLAGS) & F_CHILD) == 0 || load<u32>(e, E_CONNECTION) == CONNECTION_DATABASE);
     if (paired) {
-      completeEdge(e, 0, now, nowMs);
+      completeEdge(e, 0, now, nowMs, windowKey, windowNow, plain);
       if (e != staged) discard(e, h);
       continue;
     }

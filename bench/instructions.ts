@@ -1,5 +1,6 @@
-// `npm run bench:instructions`: instructions per span of (b) (span metrics + service graphs) and
-// (b1) (span metrics only) (and (b7): (b) + infer_edges parent_child + self time), counted by valgrind's callgrind: repeatable to a few instructions
+// `npm run bench:instructions`: instructions per span of (b) (span metrics + service graphs),
+// (b1) (span metrics only), (a) (the floor: no processors) and (b7) ((b) + infer_edges
+// parent_child + self time), counted by valgrind's callgrind: repeatable to a few instructions
 // whatever else the machine runs, so it judges a hot-path change where wall-clock runs cannot
 // (README "Performance"). The bench's workload (seed 24301, 64 requests of 512 spans) is written
 // once; each stage's core then takes it N and M times (6 and 10 by default) in a node run under
@@ -7,7 +8,7 @@
 //   instructions per span = (Ir(M passes) - Ir(N passes)) / ((M - N) × spans per pass),
 // which leaves out node's start, the module loads and the core's creation. A tool, not a test.
 //
-//   node dist/bench/instructions.js [--stage b|b1|b7] [--passes 6,10] [--seed 24301] [--batches 64]
+//   node dist/bench/instructions.js [--stage a|b|b1|b7] [--passes 6,10] [--seed 24301] [--batches 64]
 //        [--spans-per-batch 512] [--jobs N] [--keep DIR] [--json]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,17 +28,19 @@ const SELF = fileURLToPath(import.meta.url);
 const NODE_FLAGS = ['--single-threaded', '--random-seed=1', '--hash-seed=1', '--predictable', '--predictable-gc-schedule', '--no-liftoff'];
 
 const STAGES = {
+  a: '(a)  the floor: no processors (copy in and walk)',
   b: '(b)  span metrics + service graphs',
   b1: '(b1) span metrics only',
   b7: '(b7) as (b), + parent_child + self time',
 } as const;
 type Stage = keyof typeof STAGES;
 
-/** The core of a stage, configured as bench/stages.ts configures (b), (b1) and (b7). */
+/** The core of a stage, configured as bench/stages.ts configures (a), (b), (b1) and (b7). */
 function stageOptions(stage: Stage): CoreOptions {
   const cfg = defaultConfig();
   const sm = cfg.processor.span_metrics;
   const sg = cfg.processor.service_graphs;
+  if (stage === 'a') return { build: 'release' };
   if (stage === 'b1') return { spanMetrics: sm, build: 'release' };
   if (stage === 'b') return { spanMetrics: sm, serviceGraphs: sg, build: 'release' };
   return {
