@@ -56,8 +56,9 @@ export let clOrder: usize = 0;
 /**
  * Codes of each length (u32[16]; then four more such counts, of every second symbol of each
  * half of the symbols, so that a length's count is not incremented right after its last
- * increment: a store and a load of the same address in a chain), the symbols sorted by length
- * (u16[320]), bit reversal of a byte.
+ * increment: a store and a load of the same address in a chain), the symbols' entries (for their
+ * codes' whole bits) sorted by code length (u32[320]: the sort looks each up while it waits on its
+ * chain, so that the table fill stores them as they are), bit reversal of a byte.
  */
 let counts: usize = 0;
 /** Codes of each length among the first half of the symbols (u32[16]). */
@@ -75,7 +76,7 @@ let symbols: usize = 0;
 
 export function initTables(): void {
   if (litTable != 0) return;
-  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16 * 6 + 340) * 4 + 336 + 32 + 320 * 2 + 256 + 64;
+  const bytes = (2 * (LIT_SIZE + DIST_SIZE) + (1 << CL_BITS) + 16 * 6 + 340) * 4 + 336 + 32 + 320 * 4 + 256 + 64;
   let p = heap.alloc(bytes);
   litTable = p;
   p += LIT_SIZE * 4;
@@ -94,7 +95,7 @@ export function initTables(): void {
   clOrder = p;
   p += 32;
   sorted = p;
-  p += 320 * 2;
+  p += 320 * 4;
   rev8 = p;
   p += 256;
   symbols = p;
@@ -243,18 +244,20 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   store<u16>(ofs, <u16>offset);
   store<u16>(ofs, <u16>(offset + load<u32>(fst)), 32);
   for (let sym: u32 = 0; sym < h; sym++) {
-    const o = ofs + (<usize>load<u8>(at + sym) << 1);
+    const len = <u32>load<u8>(at + sym);
+    const o = ofs + (len << 1);
     const k = <u32>load<u16>(o);
-    store<u16>(srt + (k << 1), <u16>sym);
+    store<u32>(srt + (k << 2), entryOf(kindSymbols, sym, len));
     store<u16>(o, <u16>(k + 1));
-    const o2 = ofs + 32 + (<usize>load<u8>(at + h + sym) << 1);
+    const len2 = <u32>load<u8>(at + h + sym);
+    const o2 = ofs + 32 + (len2 << 1);
     const k2 = <u32>load<u16>(o2);
-    store<u16>(srt + (k2 << 1), <u16>(h + sym));
+    store<u32>(srt + (k2 << 2), entryOf(kindSymbols, h + sym, len2));
     store<u16>(o2, <u16>(k2 + 1));
   }
   if (n & 1) {
-    const o2 = ofs + 32 + (<usize>load<u8>(at + n - 1) << 1);
-    store<u16>(srt + (<usize>load<u16>(o2) << 1), <u16>(n - 1));
+    const len2 = <u32>load<u8>(at + n - 1);
+    store<u32>(srt + (<usize>load<u16>(ofs + 32 + (len2 << 1)) << 2), entryOf(kindSymbols, n - 1, len2));
   }
   // Codes up to the root bits: the entries of codes of length `len` depend on an index's low
   // `len` bits only, so the table is built at 2^len entries and doubled by copying, one length
@@ -268,11 +271,11 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
     }
     const c = len <= maxLen ? load<u32>(cnt + (len << 2)) : 0;
     for (let k: u32 = 0; k < c; k++) {
-      const sym = <u32>load<u16>(srt + (i << 1));
+      const e = load<u32>(srt + (i << 2));
       i++;
       const rev = reversed(r8, code, len);
       code++;
-      store<u32>(table + (rev << 2), entryOf(kindSymbols, sym, len));
+      store<u32>(table + (rev << 2), e);
     }
     code <<= 1;
   }
@@ -284,7 +287,7 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
   for (let len: u32 = root + 1; len <= maxLen; len++) {
     const c = load<u32>(cnt + (len << 2));
     for (let k: u32 = 0; k < c; k++) {
-      const sym = <u32>load<u16>(srt + (i << 1));
+      const full = load<u32>(srt + (i << 2));
       i++;
       const rev = reversed(r8, code, len);
       code++;
@@ -305,7 +308,7 @@ export function buildTable(at: usize, n: u32, table: usize, root: u32, kind: u32
         next += 1 << subBits;
         store<u32>(table + (prefix << 2), (subBase << 16) | F_SUB | (subBits << 8) | root);
       }
-      const e = entryOf(kindSymbols, sym, len - root);
+      const e = full - ((root << 8) | root); // the entry for the code's bits after the root bits
       for (let j = rev >>> root; j < <u32>1 << subBits; j += 1 << (len - root)) store<u32>(table + ((subBase + j) << 2), e);
     }
     code <<= 1;

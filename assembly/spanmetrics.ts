@@ -243,8 +243,10 @@ export function aggregateSpanMetrics(nowMs: f64, now: u32): void {
     && histDimCount == 0 && !tracking && changetype<usize>(native) == 0
     && changetype<usize>(callsTable) == 0 && changetype<usize>(eventsTable) == 0 && multiplierSlot < 0 && !tracestate;
   if (!plain) aggregateAll(nowMs, now);
-  else if (selfTimeOn) aggregatePlainSelfTime(nowMs, now);
-  else if (table.keyWords == SM_KEY_DIMENSIONS) aggregateBare(nowMs, now);
+  else if (table.keyWords == SM_KEY_DIMENSIONS) {
+    if (selfTimeOn) aggregateBareSelfTime(nowMs, now);
+    else aggregateBare(nowMs, now);
+  } else if (selfTimeOn) aggregatePlainSelfTime(nowMs, now);
   else aggregatePlain(nowMs, now);
 }
 
@@ -268,6 +270,11 @@ function aggregateBare(nowMs: f64, now: u32): void {
 /** aggregatePlain with self time (selftime.ts), as infer_edges' users turn it on. */
 function aggregatePlainSelfTime(nowMs: f64, now: u32): void {
   aggregate(nowMs, now, true, true);
+}
+
+/** aggregateBare with self time. */
+function aggregateBareSelfTime(nowMs: f64, now: u32): void {
+  aggregate(nowMs, now, true, true, true);
 }
 
 function aggregateAll(nowMs: f64, now: u32): void {

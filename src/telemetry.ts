@@ -193,6 +193,8 @@ export class Telemetry {
   private readonly throttled: Counter<'protocol'>;
   private readonly httpRefused: Counter<'reason'>;
   private readonly cut: Counter<'protocol' | 'reason'>;
+  /** Each metric's name as registered (render() puts back what prom-client's OpenMetrics rendering changes). */
+  private readonly names = new WeakMap<object, string>();
 
   constructor(options: TelemetryOptions = {}) {
     const registry = new Registry<PrometheusContentType>();
@@ -403,7 +405,16 @@ export class Telemetry {
     // prom-client writes NaN as `Nan` (nodejs_eventloop_lag_* before the first sample); both
     // formats spell it `NaN`, and OpenMetrics parsers take no other spelling.
     if (format === 'text') return (await this.registry.metrics()).replace(NAN_VALUE, ' NaN');
-    return (await this.openMetrics.metrics()).replace(NAN_VALUE, ' NaN').replace(/# EOF\n?$/, '');
+    // prom-client's OpenMetrics rendering renames each counter object (its name without `_total`,
+    // which it appends when writing): the counters are the text registry's too, which would then
+    // write them without `_total`, so their names are put back.
+    const metrics = this.openMetrics.getMetricsAsArray();
+    for (const m of metrics) if (!this.names.has(m)) this.names.set(m, m.name);
+    try {
+      return (await this.openMetrics.metrics()).replace(NAN_VALUE, ' NaN').replace(/# EOF\n?$/, '');
+    } finally {
+      for (const m of metrics) m.name = this.names.get(m)!;
+    }
   }
 
   /** Stops the default metrics' timers and forgets every metric. */
