@@ -122,8 +122,8 @@ function newSlot(table: u32, which: u32, record: u32): usize {
 }
 
 /**
- * The window of `nowMs` for observeWorstIn (observeWorst does it itself): a loop over many spans
- * at one time calls it once and passes worstWindowKey() and worstNow() along.
+ * The window of `nowMs` for observeWorstIn: a loop over many spans at one time calls it once
+ * and passes worstWindowKey() and worstNow() along.
  */
 export function worstWindow(nowMs: f64): void {
   if (nowMs != windowNowMs) {
@@ -142,23 +142,11 @@ export function worstNow(): u64 {
 
 /**
  * One observation of `value` (seconds, in histogram bucket `bucket`) for the record at index
- * `record` (of that generation) of `table`: kept as its slowest when slower than the window's so
- * far, and as its latest failed when `failed`. `trace` 0 (no trace id) keeps nothing.
- */
-// @ts-ignore: decorator
-@inline export function observeWorst(
-  table: u32, record: u32, generation: u32, bucket: u32, trace: usize, span: usize, value: f64, nowMs: f64, failed: bool,
-): void {
-  if (trace == 0) return;
-  worstWindow(nowMs);
-  observeWorstIn(table, record, bucket, trace, span, value, failed, windowKey, nowInt);
-}
-
-/**
- * observeWorst with the window of worstWindow: `key` worstWindowKey(), `ms` worstNow(). `trace` != 0.
- * The slot's last word rotated by 16 is (time << 16) | (bucket + 1): below `key` exactly when the
- * slot is empty (0) or its time is before the window's start (its bucket + 1 is at least 1), one
- * compare for both.
+ * `record` of `table`: kept as its slowest when slower than the window's so far, and as its latest
+ * failed when `failed`. The window is worstWindow's: `key` worstWindowKey(), `ms` worstNow().
+ * `trace` != 0 (the callers keep nothing for a span without a trace id). The slot's last word
+ * rotated by 16 is (time << 16) | (bucket + 1): below `key` exactly when the slot is empty (0) or
+ * its time is before the window's start (its bucket + 1 is at least 1), one compare for both.
  */
 // @ts-ignore: decorator
 @inline export function observeWorstIn(
