@@ -61,6 +61,9 @@ function isZlibHeader(body: Uint8Array): boolean {
 
 /** The coding a Content-Encoding (or grpc-encoding) names; throws unsupported_media_type for others. */
 export function codingOf(contentEncoding: string | undefined): Coding {
+  // The usual values (gRPC's grpc-encoding, most HTTP clients) as they are: no list parsed per request.
+  if (contentEncoding === undefined || contentEncoding === 'identity') return 'identity';
+  if (contentEncoding === 'gzip' || contentEncoding === 'deflate') return contentEncoding;
   // A list such as "gzip, identity" is legal HTTP; identity entries are no-ops.
   const codings = (contentEncoding ?? '')
     .split(',')

@@ -191,8 +191,7 @@ export function ingestPath(options: IngestPathOptions): Ingest {
       return json.convert(joined(body.bytes), body.encoding).then((bytes) => take(body, () => consumer.ingest(bytes), t0), (err: unknown) => failed(err, t0));
     }
     try {
-      // The gRPC receiver's encodings are decompress()'s names already: no list parsed per call.
-      const coding = body.encoding === undefined ? 'identity' : body.encoding === 'gzip' || body.encoding === 'deflate' ? body.encoding : codingOf(body.encoding);
+      const coding = codingOf(body.encoding);
       // A compressed body is inflated, and a body read in chunks copied, straight into the core's
       // input buffer where it can be: no joined copy in between.
       const chunks = body.bytes;
